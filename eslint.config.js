@@ -1,0 +1,25 @@
+const tseslint = require('typescript-eslint');
+
+module.exports = tseslint.config(
+  { ignores: ['node_modules/**', 'cdktf.out/**', 'out/**', 'coverage/**', '.gen/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      // The package root of @cdktf/provider-aws loads every binding: ~3 s and ~0.5 GB per process.
+      'no-restricted-imports': ['error', {
+        paths: [{ name: '@cdktf/provider-aws', message: 'Import the resource deeply: @cdktf/provider-aws/lib/<resource>.' }],
+      }],
+      'no-restricted-syntax': ['error', {
+        selector: "CallExpression[callee.name='require'][arguments.0.value='@cdktf/provider-aws']",
+        message: 'Import the resource deeply: @cdktf/provider-aws/lib/<resource>.',
+      }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+);

@@ -1,0 +1,336 @@
+import { z } from 'zod';
+import { envelope, eventTime } from './envelope';
+
+/**
+ * Every AWS event Deploy Guard consumes, as EventBridge delivers it. The shapes follow the real
+ * samples in events/samples/ (see its README for origins); the known quirks of those samples are
+ * accepted on purpose and each is marked here with "quirk".
+ */
+
+const nonEmpty = z.string().min(1);
+
+// ---------------------------------------------------------------------------------------------
+// CodeDeploy
+
+export const CODEDEPLOY_SOURCE = 'aws.codedeploy';
+export const CODEDEPLOY_DEPLOYMENT_STATE_CHANGE = 'CodeDeploy Deployment State-change Notification';
+export const CODEDEPLOY_INSTANCE_STATE_CHANGE = 'CodeDeploy Instance State-change Notification';
+
+/** READY: blue/green replacement ready, waiting for the traffic reroute (where Deploy Guard gates). */
+export const CODEDEPLOY_DEPLOYMENT_STATES = ['START', 'SUCCESS', 'FAILURE', 'STOP', 'READY'] as const;
+export type CodeDeployDeploymentState = (typeof CODEDEPLOY_DEPLOYMENT_STATES)[number];
+/** The states that end a deployment: what record-outcome labels. */
+export const CODEDEPLOY_FINAL_STATES = ['SUCCESS', 'FAILURE', 'STOP'] as const satisfies readonly CodeDeployDeploymentState[];
+/** The states at which Deploy Guard assesses a deployment, before traffic moves. */
+export const CODEDEPLOY_ASSESSED_STATES = ['START', 'READY'] as const satisfies readonly CodeDeployDeploymentState[];
+
+/**
+ * The detail carries only these keys; revision, compute platform, creator and rollback info need
+ * `GetDeployment`.
+ */
+const codeDeployDetail = {
+  application: nonEmpty,
+  deploymentGroup: nonEmpty,
+  deploymentId: nonEmpty,
+  instanceGroupId: nonEmpty,
+  region: nonEmpty,
+  state: z.enum(CODEDEPLOY_DEPLOYMENT_STATES),
+};
+
+export const codeDeployDeploymentStateChange = envelope(
+  z.literal(CODEDEPLOY_SOURCE),
+  CODEDEPLOY_DEPLOYMENT_STATE_CHANGE,
+  z.looseObject(codeDeployDetail),
+);
+export type CodeDeployDeploymentStateChange = z.infer<typeof codeDeployDeploymentStateChange>;
+
+export const codeDeployInstanceStateChange = envelope(
+  z.literal(CODEDEPLOY_SOURCE),
+  CODEDEPLOY_INSTANCE_STATE_CHANGE,
+  z.looseObject({ ...codeDeployDetail, instanceId: nonEmpty }),
+);
+export type CodeDeployInstanceStateChange = z.infer<typeof codeDeployInstanceStateChange>;
+
+// ---------------------------------------------------------------------------------------------
+// CodePipeline
+
+export const CODEPIPELINE_SOURCE = 'aws.codepipeline';
+export const CODEPIPELINE_PIPELINE_EXECUTION = 'CodePipeline Pipeline Execution State Change';
+export const CODEPIPELINE_STAGE_EXECUTION = 'CodePipeline Stage Execution State Change';
+export const CODEPIPELINE_ACTION_EXECUTION = 'CodePipeline Action Execution State Change';
+
+export const CODEPIPELINE_PIPELINE_STATES = [
+  'STARTED', 'SUCCEEDED', 'RESUMED', 'FAILED', 'CANCELED', 'SUPERSEDED', 'STOPPING', 'STOPPED',
+] as const;
+export const CODEPIPELINE_STAGE_STATES = ['STARTED', 'SUCCEEDED', 'RESUMED', 'FAILED', 'CANCELED', 'STOPPING', 'STOPPED'] as const;
+export const CODEPIPELINE_ACTION_STATES = ['STARTED', 'SUCCEEDED', 'FAILED', 'ABANDONED', 'CANCELED'] as const;
+
+/** quirk: `version` is a number in most samples and a string ("1") in the stage sample. */
+const pipelineVersion = z.union([z.number(), z.string()]);
+
+const pipelineDetail = {
+  pipeline: nonEmpty,
+  'execution-id': nonEmpty,
+  version: pipelineVersion.optional(),
+};
+
+export const codePipelinePipelineExecution = envelope(
+  z.literal(CODEPIPELINE_SOURCE),
+  CODEPIPELINE_PIPELINE_EXECUTION,
+  z.looseObject({
+    ...pipelineDetail,
+    state: z.enum(CODEPIPELINE_PIPELINE_STATES),
+    'execution-trigger': z
+      .looseObject({ 'trigger-type': z.string(), 'trigger-detail': z.string().optional() })
+      .optional(),
+  }),
+);
+export type CodePipelinePipelineExecution = z.infer<typeof codePipelinePipelineExecution>;
+
+export const codePipelineStageExecution = envelope(
+  z.literal(CODEPIPELINE_SOURCE),
+  CODEPIPELINE_STAGE_EXECUTION,
+  z.looseObject({ ...pipelineDetail, stage: nonEmpty, state: z.enum(CODEPIPELINE_STAGE_STATES) }),
+);
+export type CodePipelineStageExecution = z.infer<typeof codePipelineStageExecution>;
+
+const artifact = z.looseObject({
+  name: z.string(),
+  s3location: z.looseObject({ bucket: z.string(), key: z.string() }).optional(),
+});
+
+export const codePipelineActionExecution = envelope(
+  z.literal(CODEPIPELINE_SOURCE),
+  CODEPIPELINE_ACTION_EXECUTION,
+  z.looseObject({
+    ...pipelineDetail,
+    stage: nonEmpty,
+    action: nonEmpty,
+    state: z.enum(CODEPIPELINE_ACTION_STATES),
+    // quirk: absent in the documented STARTED sample, present in the others.
+    region: nonEmpty.optional(),
+    type: z.looseObject({
+      owner: z.string(),
+      category: z.string(),
+      provider: z.string(),
+      // quirk: a string in the AWS docs, a number in the aws-lambda-go sample.
+      version: pipelineVersion,
+    }),
+    'input-artifacts': z.array(artifact).optional(),
+    'output-artifacts': z.array(artifact).optional(),
+    'execution-result': z
+      .looseObject({
+        'external-execution-url': z.string().optional(),
+        'external-execution-summary': z.string().optional(),
+        'external-execution-id': z.string().optional(),
+        'error-code': z.string().optional(),
+      })
+      .optional(),
+  }),
+);
+export type CodePipelineActionExecution = z.infer<typeof codePipelineActionExecution>;
+
+// ---------------------------------------------------------------------------------------------
+// CloudWatch
+
+export const CLOUDWATCH_SOURCE = 'aws.cloudwatch';
+export const CLOUDWATCH_ALARM_STATE_CHANGE = 'CloudWatch Alarm State Change';
+export const ALARM_STATES = ['OK', 'ALARM', 'INSUFFICIENT_DATA'] as const;
+export type AlarmStateValue = (typeof ALARM_STATES)[number];
+
+const alarmState = z.looseObject({
+  value: z.enum(ALARM_STATES),
+  reason: z.string(),
+  /** quirk: a JSON document inside a string; read it with alarmReasonData(). */
+  reasonData: z.string().optional(),
+  // CloudWatch writes `2019-10-02T17:04:40.989+0000` (no colon in the offset).
+  timestamp: eventTime,
+  actionsSuppressedBy: z.string().optional(),
+  actionsSuppressedReason: z.string().optional(),
+});
+
+const alarmMetric = z.looseObject({
+  id: nonEmpty,
+  metricStat: z
+    .looseObject({
+      metric: z.looseObject({
+        namespace: nonEmpty,
+        name: nonEmpty,
+        dimensions: z.record(z.string(), z.string()).optional(),
+      }),
+      period: z.number().int().positive(),
+      stat: nonEmpty,
+      unit: z.string().optional(),
+    })
+    .optional(),
+  expression: nonEmpty.optional(),
+  label: z.string().optional(),
+  returnData: z.boolean().optional(),
+});
+
+/** A metric alarm (single metric, metric math, anomaly detection) has `metrics`. */
+const metricAlarmConfiguration = z.looseObject({
+  description: z.string().optional(),
+  metrics: z.array(alarmMetric).min(1),
+});
+/** A composite alarm has an `alarmRule` and no metrics. */
+const compositeAlarmConfiguration = z.looseObject({
+  description: z.string().optional(),
+  alarmRule: nonEmpty,
+  actionsSuppressor: z.string().optional(),
+  actionsSuppressorWaitPeriod: z.number().optional(),
+  actionsSuppressorExtensionPeriod: z.number().optional(),
+});
+
+export const cloudWatchAlarmStateChange = envelope(
+  z.literal(CLOUDWATCH_SOURCE),
+  CLOUDWATCH_ALARM_STATE_CHANGE,
+  z.looseObject({
+    alarmName: nonEmpty,
+    state: alarmState,
+    // Absent when the sender reports only the new state (the Model Monitor drift sample).
+    previousState: alarmState.optional(),
+    configuration: z.union([compositeAlarmConfiguration, metricAlarmConfiguration]),
+  }),
+);
+export type CloudWatchAlarmStateChange = z.infer<typeof cloudWatchAlarmStateChange>;
+
+export type AlarmKind = 'composite' | 'anomaly-detection' | 'metric-math' | 'single-metric';
+
+/** Which of CloudWatch's alarm kinds raised this event. */
+export function alarmKind(event: CloudWatchAlarmStateChange): AlarmKind {
+  const configuration = event.detail.configuration;
+  if ('alarmRule' in configuration) return 'composite';
+  const expressions = configuration.metrics.flatMap((metric) => (metric.expression ? [metric.expression] : []));
+  if (expressions.some((expression) => /ANOMALY_DETECTION_BAND\s*\(/i.test(expression))) return 'anomaly-detection';
+  return expressions.length > 0 ? 'metric-math' : 'single-metric';
+}
+
+/**
+ * The alarm state's `reasonData`, parsed (it arrives as a JSON string). Undefined when absent;
+ * an EventValidationError-worthy problem (text that is not a JSON object) returns undefined too,
+ * because reasonData is informative only and never decides anything.
+ */
+export function alarmReasonData(state: { reasonData?: string }): Record<string, unknown> | undefined {
+  if (state.reasonData === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(state.reasonData);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SageMaker
+
+export const SAGEMAKER_SOURCE = 'aws.sagemaker';
+export const SAGEMAKER_TRAINING_JOB_STATE_CHANGE = 'SageMaker Training Job State Change';
+export const SAGEMAKER_ENDPOINT_STATE_CHANGE = 'SageMaker Endpoint State Change';
+export const SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE = 'SageMaker Model Package State Change';
+
+export const TRAINING_JOB_STATUSES = ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const;
+/** The statuses after which a training job does nothing more: what promote reacts to. */
+export const TRAINING_JOB_FINAL_STATUSES = ['Completed', 'Failed', 'Stopped'] as const;
+
+/** quirk: SageMaker's event samples carry times as epoch-millisecond strings or numbers. */
+const sageMakerTime = z.union([z.number(), eventTime]);
+
+export const sageMakerTrainingJobStateChange = envelope(
+  z.literal(SAGEMAKER_SOURCE),
+  SAGEMAKER_TRAINING_JOB_STATE_CHANGE,
+  z.looseObject({
+    TrainingJobName: nonEmpty,
+    TrainingJobArn: nonEmpty,
+    TrainingJobStatus: z.enum(TRAINING_JOB_STATUSES),
+    SecondaryStatus: z.string().optional(),
+    FailureReason: z.string().optional(),
+    HyperParameters: z.record(z.string(), z.string()).optional(),
+    ModelArtifacts: z.looseObject({ S3ModelArtifacts: nonEmpty }).optional(),
+    CreationTime: sageMakerTime.optional(),
+    TrainingStartTime: sageMakerTime.optional(),
+    TrainingEndTime: sageMakerTime.optional(),
+    LastModifiedTime: sageMakerTime.optional(),
+    Tags: z.record(z.string(), z.string()).optional(),
+  }),
+);
+export type SageMakerTrainingJobStateChange = z.infer<typeof sageMakerTrainingJobStateChange>;
+
+/**
+ * quirk: the documented sample says `IN_SERVICE`, while the SageMaker API's EndpointStatus says
+ * `InService`; both spellings are accepted and endpointStatus() folds them into the API's.
+ */
+export const ENDPOINT_STATUSES = [
+  'OutOfService', 'Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'InService', 'Deleting', 'Failed',
+  'UpdateRollbackFailed',
+] as const;
+export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
+const ENDPOINT_STATUS_BY_KEY = new Map<string, EndpointStatus>(
+  ENDPOINT_STATUSES.map((status) => [status.toUpperCase(), status]),
+);
+const endpointStatusKey = (status: string) => status.replace(/_/g, '').toUpperCase();
+
+export function endpointStatus(status: string): EndpointStatus {
+  const known = ENDPOINT_STATUS_BY_KEY.get(endpointStatusKey(status));
+  if (!known) throw new Error(`unknown SageMaker endpoint status '${status}'`);
+  return known;
+}
+
+export const sageMakerEndpointStateChange = envelope(
+  z.literal(SAGEMAKER_SOURCE),
+  SAGEMAKER_ENDPOINT_STATE_CHANGE,
+  z.looseObject({
+    EndpointName: nonEmpty,
+    EndpointArn: nonEmpty,
+    EndpointConfigName: nonEmpty,
+    EndpointStatus: z
+      .string()
+      .refine((status) => ENDPOINT_STATUS_BY_KEY.has(endpointStatusKey(status)), {
+        message: `expected one of ${ENDPOINT_STATUSES.join(', ')} (or its UPPER_SNAKE spelling)`,
+      }),
+    ProductionVariants: z.array(z.looseObject({})).optional(),
+    CreationTime: sageMakerTime.optional(),
+    LastModifiedTime: sageMakerTime.optional(),
+    FailureReason: z.string().optional(),
+    Tags: z.record(z.string(), z.string()).optional(),
+  }),
+);
+export type SageMakerEndpointStateChange = z.infer<typeof sageMakerEndpointStateChange>;
+
+export const MODEL_APPROVAL_STATUSES = ['Approved', 'Rejected', 'PendingManualApproval'] as const;
+
+export const sageMakerModelPackageStateChange = envelope(
+  z.literal(SAGEMAKER_SOURCE),
+  SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE,
+  z.looseObject({
+    ModelPackageGroupName: nonEmpty,
+    ModelPackageVersion: z.number().int().positive(),
+    ModelPackageArn: nonEmpty,
+    ModelPackageStatus: z.enum(['Pending', 'InProgress', 'Completed', 'Failed', 'Deleting']),
+    ModelApprovalStatus: z.enum(MODEL_APPROVAL_STATUSES),
+    CreationTime: sageMakerTime.optional(),
+    LastModifiedTime: sageMakerTime.optional(),
+    InferenceSpecification: z
+      .looseObject({
+        Containers: z.array(z.looseObject({ Image: nonEmpty, ModelDataUrl: z.string().optional() })),
+      })
+      .optional(),
+  }),
+);
+export type SageMakerModelPackageStateChange = z.infer<typeof sageMakerModelPackageStateChange>;
+
+/** Every consumed AWS event kind, by its detail-type. */
+export const AWS_EVENT_SCHEMAS = {
+  [CODEDEPLOY_DEPLOYMENT_STATE_CHANGE]: codeDeployDeploymentStateChange,
+  [CODEDEPLOY_INSTANCE_STATE_CHANGE]: codeDeployInstanceStateChange,
+  [CODEPIPELINE_PIPELINE_EXECUTION]: codePipelinePipelineExecution,
+  [CODEPIPELINE_STAGE_EXECUTION]: codePipelineStageExecution,
+  [CODEPIPELINE_ACTION_EXECUTION]: codePipelineActionExecution,
+  [CLOUDWATCH_ALARM_STATE_CHANGE]: cloudWatchAlarmStateChange,
+  [SAGEMAKER_TRAINING_JOB_STATE_CHANGE]: sageMakerTrainingJobStateChange,
+  [SAGEMAKER_ENDPOINT_STATE_CHANGE]: sageMakerEndpointStateChange,
+  [SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE]: sageMakerModelPackageStateChange,
+} as const;
+export type AwsEventKind = keyof typeof AWS_EVENT_SCHEMAS;

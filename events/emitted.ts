@@ -1,0 +1,404 @@
+import { z } from 'zod';
+import { CHANGE_FIELDS, type ChangeFieldName } from '../model/change-fields';
+import { envelope } from './envelope';
+import { parseWith } from './validation';
+
+/**
+ * The events Deploy Guard emits on its own bus. Each has a versioned detail schema (`schemaVersion`),
+ * a typed builder and a documented example. All share one `source`, configurable per installation.
+ */
+
+/** The source of every Deploy Guard event unless an installation configures its own. */
+export const DEFAULT_EVENT_SOURCE = 'deploy-guard';
+
+/**
+ * Checks an installation's event source: EventBridge reserves `aws.` for AWS services (PutEvents
+ * answers NotAuthorizedForSourceException) and limits a source to 256 characters.
+ */
+export function validateEventSource(source: string): string {
+  if (source.length === 0 || source.length > 256) {
+    throw new Error(`event source '${source}' must have 1 to 256 characters`);
+  }
+  if (source.startsWith('aws.')) {
+    throw new Error(`event source '${source}' must not start with 'aws.': that prefix is reserved for AWS services`);
+  }
+  if (!/^[\x20-\x7e]+$/.test(source)) throw new Error(`event source '${source}' must be printable ASCII`);
+  return source;
+}
+
+const nonEmpty = z.string().min(1);
+const isoTime = z.iso.datetime({ offset: true });
+const probability = z.number().min(0).max(1);
+
+export const COMPUTE_PLATFORMS = ['Server', 'ECS', 'Lambda'] as const;
+export type ComputePlatform = (typeof COMPUTE_PLATFORMS)[number];
+/** shadow: assess and notify only; stop: StopDeployment on START; gate: decide at READY / the traffic hook. */
+export const GUARD_MODES = ['shadow', 'stop', 'gate'] as const;
+export type GuardMode = (typeof GUARD_MODES)[number];
+export const DECISIONS = ['proceed', 'rollback'] as const;
+export type Decision = (typeof DECISIONS)[number];
+
+/** What was deployed, as CodeDeploy's GetDeployment reports it; the key that joins a change summary to a deployment. */
+export const revision = z
+  .object({
+    commitId: nonEmpty.optional(),
+    s3: z.object({ bucket: nonEmpty, key: nonEmpty, eTag: z.string().optional(), version: z.string().optional() }).optional(),
+    appSpecSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  })
+  .refine((value) => Boolean(value.commitId ?? value.s3 ?? value.appSpecSha256), {
+    message: 'a revision needs commitId, s3 or appSpecSha256',
+  });
+export type Revision = z.infer<typeof revision>;
+
+/** One string per revision, the same whichever event or API reported it. */
+export function revisionKey(value: Revision): string {
+  if (value.commitId) return `git:${value.commitId}`;
+  if (value.s3) return `s3:${value.s3.bucket}/${value.s3.key}@${value.s3.version ?? value.s3.eTag ?? ''}`;
+  return `appspec:${value.appSpecSha256}`;
+}
+
+const changeFields = z.object(
+  Object.fromEntries(
+    CHANGE_FIELDS.map((field) => [
+      field.name,
+      (field.kind === 'boolean' ? z.union([z.literal(0), z.literal(1)]) : z.number().int().nonnegative()).optional(),
+    ]),
+  ) as Record<ChangeFieldName, z.ZodOptional<z.ZodNumber>>,
+).strict();
+
+const topFactor = z.object({
+  feature: nonEmpty,
+  /** The feature's value; null when it was missing. */
+  value: z.number().nullable(),
+  /** Contribution to the log-odds of failure (TreeSHAP); positive pushes towards failure. */
+  contribution: z.number(),
+  /** The factor in words a developer understands, e.g. "412 lines added". */
+  text: nonEmpty,
+});
+
+const deploymentRef = {
+  deploymentId: nonEmpty,
+  application: nonEmpty,
+  deploymentGroup: nonEmpty,
+};
+
+/** The definition of one emitted event kind. */
+export interface EmittedEventDefinition<DetailType extends string, Detail extends z.ZodType> {
+  readonly detailType: DetailType;
+  readonly schemaVersion: string;
+  readonly description: string;
+  readonly detail: Detail;
+  readonly example: z.input<Detail>;
+}
+
+function define<const DetailType extends string, Detail extends z.ZodType>(
+  definition: EmittedEventDefinition<DetailType, Detail>,
+) {
+  return definition;
+}
+
+const schemaVersion = z.literal('1');
+
+export const deploymentChangeSummary = define({
+  detailType: 'Deployment Change Summary',
+  schemaVersion: '1',
+  description:
+    'Sent by the CI step that built a release: what changed. record-change stores it; predict joins it to the deployment by application and revision.',
+  detail: z.object({
+    schemaVersion,
+    application: nonEmpty,
+    revision,
+    repository: z.string().optional(),
+    branch: z.string().optional(),
+    author: z.string().optional(),
+    builtAt: isoTime,
+    change: changeFields,
+  }),
+  example: {
+    schemaVersion: '1',
+    application: 'checkout',
+    revision: { commitId: '6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a' },
+    repository: 'acme/checkout',
+    branch: 'main',
+    author: 'dev@example.com',
+    builtAt: '2026-11-20T09:14:00Z',
+    change: { commits: 3, filesAdded: 1, filesModified: 7, linesAdded: 412, linesDeleted: 38, srcChurn: 390, testChurn: 60, distinctAuthors: 2, isPullRequest: 0, isMainBranch: 1 },
+  },
+});
+
+export const deploymentRiskAssessed = define({
+  detailType: 'Deployment Risk Assessed',
+  schemaVersion: '1',
+  description: 'predict judged a deployment: the probability that it fails, the threshold, the decision and why.',
+  detail: z.object({
+    schemaVersion,
+    ...deploymentRef,
+    platform: z.enum(COMPUTE_PLATFORMS),
+    mode: z.enum(GUARD_MODES),
+    /** The lifecycle point that triggered the assessment. */
+    trigger: z.enum(['START', 'READY', 'PIPELINE_ACTION']),
+    probability: probability.nullable(),
+    threshold: probability,
+    decision: z.enum(DECISIONS),
+    /** Whether the decision is acted on (false in shadow mode). */
+    enforced: z.boolean(),
+    modelVersion: nonEmpty,
+    topFactors: z.array(topFactor).max(10),
+    /** Set when the endpoint failed and the group's fail-open / fail-closed policy decided instead. */
+    fallback: z.object({ policy: z.enum(['fail-open', 'fail-closed']), reason: nonEmpty }).optional(),
+    assessedAt: isoTime,
+  }),
+  example: {
+    schemaVersion: '1',
+    deploymentId: 'd-123456789',
+    application: 'myApplication',
+    deploymentGroup: 'myDeploymentGroup',
+    platform: 'Server',
+    mode: 'gate',
+    trigger: 'READY',
+    probability: 0.8125,
+    threshold: 0.35,
+    decision: 'rollback',
+    enforced: true,
+    modelVersion: 'deploy-guard-20261120-0912',
+    topFactors: [
+      { feature: 'linesAdded', value: 412, contribution: 0.61, text: '412 lines added' },
+      { feature: 'failuresInLast5', value: 3, contribution: 0.44, text: '3 of the last 5 deployments failed' },
+    ],
+    assessedAt: '2026-11-20T09:20:05Z',
+  },
+});
+
+export const deploymentRollbackRequested = define({
+  detailType: 'Deployment Rollback Requested',
+  schemaVersion: '1',
+  description: 'predict asks the rollback handler to stop a risky deployment (stop and gate modes only).',
+  detail: z.object({
+    schemaVersion,
+    ...deploymentRef,
+    platform: z.enum(COMPUTE_PLATFORMS),
+    mode: z.enum(['stop', 'gate']),
+    probability: probability.nullable(),
+    threshold: probability,
+    modelVersion: nonEmpty,
+    reason: nonEmpty,
+    /** For ECS / Lambda BeforeAllowTraffic hooks: the execution to report Failed on. */
+    lifecycleEventHookExecutionId: z.string().optional(),
+    requestedAt: isoTime,
+  }),
+  example: {
+    schemaVersion: '1',
+    deploymentId: 'd-123456789',
+    application: 'myApplication',
+    deploymentGroup: 'myDeploymentGroup',
+    platform: 'Server',
+    mode: 'gate',
+    probability: 0.8125,
+    threshold: 0.35,
+    modelVersion: 'deploy-guard-20261120-0912',
+    reason: 'probability of failure 0.81 is above the threshold 0.35',
+    requestedAt: '2026-11-20T09:20:05Z',
+  },
+});
+
+export const ROLLBACK_ACTIONS = ['StopDeployment', 'LifecycleHookFailed'] as const;
+
+export const deploymentRollbackCompleted = define({
+  detailType: 'Deployment Rollback Completed',
+  schemaVersion: '1',
+  description: 'CodeDeploy accepted the rollback: the deployment was stopped with auto-rollback, or its traffic hook failed.',
+  detail: z.object({
+    schemaVersion,
+    ...deploymentRef,
+    action: z.enum(ROLLBACK_ACTIONS),
+    completedAt: isoTime,
+  }),
+  example: {
+    schemaVersion: '1',
+    deploymentId: 'd-123456789',
+    application: 'myApplication',
+    deploymentGroup: 'myDeploymentGroup',
+    action: 'StopDeployment',
+    completedAt: '2026-11-20T09:20:07Z',
+  },
+});
+
+/** Why a rollback did not happen. The first two are races, normal in an at-least-once world. */
+export const ROLLBACK_FAILURE_REASONS = [
+  'DeploymentAlreadyCompleted',
+  'DeploymentAlreadyStopped',
+  'DeploymentNotFound',
+  'HookExpired',
+  'Error',
+] as const;
+
+export const deploymentRollbackFailed = define({
+  detailType: 'Deployment Rollback Failed',
+  schemaVersion: '1',
+  description: 'The rollback could not be done; the reason says whether that is a race (already completed) or an error.',
+  detail: z.object({
+    schemaVersion,
+    ...deploymentRef,
+    reason: z.enum(ROLLBACK_FAILURE_REASONS),
+    message: nonEmpty,
+    failedAt: isoTime,
+  }),
+  example: {
+    schemaVersion: '1',
+    deploymentId: 'd-123456789',
+    application: 'myApplication',
+    deploymentGroup: 'myDeploymentGroup',
+    reason: 'DeploymentAlreadyCompleted',
+    message: 'The deployment d-123456789 is already completed.',
+    failedAt: '2026-11-20T09:20:07Z',
+  },
+});
+
+const modelMetrics = z.object({
+  auc: z.number().min(0).max(1).nullable(),
+  prAuc: z.number().min(0).max(1).nullable().optional(),
+  brier: z.number().min(0).max(1).nullable().optional(),
+  f1Failure: z.number().min(0).max(1).nullable().optional(),
+  rows: z.number().int().nonnegative(),
+});
+
+export const modelRetrainingStarted = define({
+  detailType: 'Model Retraining Started',
+  schemaVersion: '1',
+  description: 'drift started one SageMaker training job because one of Deploy Guard\'s alarms went into ALARM.',
+  detail: z.object({
+    schemaVersion,
+    trainingJobName: nonEmpty,
+    alarmName: nonEmpty,
+    reason: nonEmpty,
+    dataWindow: z.object({ from: isoTime, to: isoTime }),
+    imageUri: nonEmpty,
+    startedAt: isoTime,
+  }),
+  example: {
+    schemaVersion: '1',
+    trainingJobName: 'deploy-guard-dev-20261120-0900-5f2c1a',
+    alarmName: 'deploy-guard-dev-model-quality',
+    reason: 'Threshold Crossed: 3 out of the last 3 datapoints were less than the threshold (0.6).',
+    dataWindow: { from: '2026-08-22T00:00:00Z', to: '2026-11-20T09:00:00Z' },
+    imageUri: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
+    startedAt: '2026-11-20T09:00:12Z',
+  },
+});
+
+export const modelPromoted = define({
+  detailType: 'Model Promoted',
+  schemaVersion: '1',
+  description: 'promote found the new model at least as good as the serving one and moved the endpoint to it.',
+  detail: z.object({
+    schemaVersion,
+    modelVersion: nonEmpty,
+    previousModelVersion: z.string().nullable(),
+    trainingJobName: nonEmpty,
+    modelPackageArn: z.string().optional(),
+    approval: z.enum(['Approved', 'PendingManualApproval']),
+    endpointName: nonEmpty,
+    candidate: modelMetrics,
+    serving: modelMetrics.nullable(),
+    promotedAt: isoTime,
+  }),
+  example: {
+    schemaVersion: '1',
+    modelVersion: 'deploy-guard-dev-20261120-0900-5f2c1a',
+    previousModelVersion: 'deploy-guard-dev-20261001-1200-0a9b8c',
+    trainingJobName: 'deploy-guard-dev-20261120-0900-5f2c1a',
+    modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/deploy-guard-dev/7',
+    approval: 'Approved',
+    endpointName: 'deploy-guard-dev',
+    candidate: { auc: 0.78, prAuc: 0.52, brier: 0.13, f1Failure: 0.49, rows: 1200 },
+    serving: { auc: 0.71, prAuc: 0.44, brier: 0.15, f1Failure: 0.41, rows: 1200 },
+    promotedAt: '2026-11-20T09:41:30Z',
+  },
+});
+
+export const MODEL_REJECTION_REASONS = ['worse-than-serving', 'below-minimum', 'training-failed', 'training-stopped'] as const;
+
+export const modelRejected = define({
+  detailType: 'Model Rejected',
+  schemaVersion: '1',
+  description: 'promote kept the serving model: the new one was worse or below the minimum, or its training job did not complete.',
+  detail: z.object({
+    schemaVersion,
+    trainingJobName: nonEmpty,
+    reason: z.enum(MODEL_REJECTION_REASONS),
+    message: nonEmpty,
+    candidate: modelMetrics.nullable(),
+    serving: modelMetrics.nullable(),
+    rejectedAt: isoTime,
+  }),
+  example: {
+    schemaVersion: '1',
+    trainingJobName: 'deploy-guard-dev-20261120-0900-5f2c1a',
+    reason: 'worse-than-serving',
+    message: 'candidate AUC 0.69 is below the serving model\'s 0.71 on the most recent window',
+    candidate: { auc: 0.69, rows: 1200 },
+    serving: { auc: 0.71, rows: 1200 },
+    rejectedAt: '2026-11-20T09:41:30Z',
+  },
+});
+
+/** Every event Deploy Guard emits, by detail-type. */
+export const EMITTED_EVENTS = {
+  [deploymentChangeSummary.detailType]: deploymentChangeSummary,
+  [deploymentRiskAssessed.detailType]: deploymentRiskAssessed,
+  [deploymentRollbackRequested.detailType]: deploymentRollbackRequested,
+  [deploymentRollbackCompleted.detailType]: deploymentRollbackCompleted,
+  [deploymentRollbackFailed.detailType]: deploymentRollbackFailed,
+  [modelRetrainingStarted.detailType]: modelRetrainingStarted,
+  [modelPromoted.detailType]: modelPromoted,
+  [modelRejected.detailType]: modelRejected,
+} as const;
+export type EmittedEventKind = keyof typeof EMITTED_EVENTS;
+export type EmittedDetail<Kind extends EmittedEventKind> = z.output<(typeof EMITTED_EVENTS)[Kind]['detail']>;
+
+/** The full envelope schema of an emitted event, for a given installation source. */
+export function emittedEventSchema<Kind extends EmittedEventKind>(kind: Kind, source: string = DEFAULT_EVENT_SOURCE) {
+  const definition = EMITTED_EVENTS[kind];
+  return envelope(z.literal(source), definition.detailType, definition.detail);
+}
+
+/** A PutEvents request entry (the SDK's PutEventsRequestEntry, with the fields Deploy Guard sets). */
+export interface PutEventsEntry {
+  Source: string;
+  DetailType: string;
+  Detail: string;
+  Resources?: string[];
+  Time?: Date;
+  EventBusName?: string;
+}
+
+export interface EntryContext {
+  /** The installation's source (validateEventSource). */
+  readonly source: string;
+  /** Deploy Guard's bus, by name or ARN. */
+  readonly eventBusName: string;
+  /** When it happened (from the triggering event or the injected clock, never Date.now() in domain code). */
+  readonly time?: Date;
+  readonly resources?: string[];
+}
+
+/**
+ * Builds the PutEvents entry for an emitted event, validating the detail first: a Deploy Guard bug
+ * that would emit a malformed event fails here with an EventValidationError, not in a consumer.
+ */
+export function buildEntry<Kind extends EmittedEventKind>(
+  kind: Kind,
+  detail: z.input<(typeof EMITTED_EVENTS)[Kind]['detail']>,
+  context: EntryContext,
+): PutEventsEntry {
+  const definition = EMITTED_EVENTS[kind];
+  const checked = parseWith(definition.detailType, definition.detail, detail);
+  return {
+    Source: validateEventSource(context.source),
+    DetailType: definition.detailType,
+    Detail: JSON.stringify(checked),
+    EventBusName: context.eventBusName,
+    ...(context.time ? { Time: context.time } : {}),
+    ...(context.resources ? { Resources: context.resources } : {}),
+  };
+}

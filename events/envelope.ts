@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/**
+ * The EventBridge envelope shared by every event: AWS service events on the default bus and Deploy
+ * Guard's own events on its bus.
+ */
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
+const EPOCH_MILLIS = /^\d{10,16}(\.\d+)?$/;
+
+/**
+ * Milliseconds since the epoch of an event time. EventBridge writes ISO-8601 (`2019-10-02T17:04:40Z`),
+ * CloudWatch writes `+0000` offsets inside alarm details, and SageMaker's documented samples carry
+ * epoch milliseconds as a string (`"1583831889050"`, known quirk): all three are accepted on purpose.
+ * Returns NaN for anything else.
+ */
+export function eventTimeMillis(time: string): number {
+  if (EPOCH_MILLIS.test(time)) return Number(time);
+  if (!ISO_8601.test(time)) return Number.NaN;
+  return Date.parse(time.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+}
+
+/** An event time in any of the forms AWS is known to send (see eventTimeMillis). */
+export const eventTime = z
+  .string()
+  .refine((time) => !Number.isNaN(eventTimeMillis(time)), 'expected an ISO-8601 time or epoch milliseconds');
+
+const nonEmpty = z.string().min(1);
+
+/**
+ * The envelope of an event of one kind. Unknown keys are kept (AWS adds fields over time, and a
+ * schema that dropped them would lose data on the way to the data lake).
+ */
+export function envelope<Source extends z.ZodType<string>, DetailType extends string, Detail extends z.ZodType>(
+  source: Source,
+  detailType: DetailType,
+  detail: Detail,
+) {
+  return z.looseObject({
+    version: z.literal('0'),
+    id: nonEmpty,
+    'detail-type': z.literal(detailType),
+    source,
+    // Real samples anonymise the account (`xxxxxxxxxxxx`, `<<account>>`): any non-empty string.
+    account: nonEmpty,
+    time: eventTime,
+    region: nonEmpty,
+    resources: z.array(z.string()),
+    detail,
+  });
+}
+
+/** The fields every EventBridge event has, whatever its kind: used to route and to report. */
+export const anyEvent = z.looseObject({
+  version: z.string(),
+  id: nonEmpty,
+  'detail-type': nonEmpty,
+  source: nonEmpty,
+  account: nonEmpty,
+  time: eventTime,
+  region: nonEmpty,
+  resources: z.array(z.string()),
+  detail: z.record(z.string(), z.unknown()),
+});
+export type AnyEvent = z.infer<typeof anyEvent>;

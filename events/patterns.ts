@@ -1,0 +1,188 @@
+import {
+  CLOUDWATCH_ALARM_STATE_CHANGE,
+  CLOUDWATCH_SOURCE,
+  CODEDEPLOY_ASSESSED_STATES,
+  CODEDEPLOY_DEPLOYMENT_STATE_CHANGE,
+  CODEDEPLOY_FINAL_STATES,
+  CODEDEPLOY_SOURCE,
+  CODEPIPELINE_ACTION_EXECUTION,
+  CODEPIPELINE_SOURCE,
+  SAGEMAKER_SOURCE,
+  SAGEMAKER_TRAINING_JOB_STATE_CHANGE,
+  TRAINING_JOB_FINAL_STATUSES,
+  type AwsEventKind,
+} from './aws';
+import {
+  DEFAULT_EVENT_SOURCE,
+  deploymentChangeSummary,
+  deploymentRiskAssessed,
+  deploymentRollbackCompleted,
+  deploymentRollbackFailed,
+  deploymentRollbackRequested,
+  modelPromoted,
+  modelRejected,
+  modelRetrainingStarted,
+  validateEventSource,
+  type EmittedEventKind,
+} from './emitted';
+import type { EventPattern } from './matcher';
+
+/**
+ * Every rule of the system, defined once. The stacks create these rules, the local bus routes with
+ * them, and the tests prove which real events reach which rule. Nothing else writes a pattern.
+ */
+
+/** Which bus a rule listens on: AWS service events arrive on the default bus, Deploy Guard's on its own. */
+export type BusRole = 'default' | 'deploy-guard';
+
+/** The handler (or notification) a rule feeds. */
+export type RuleTarget = 'predict' | 'rollback' | 'record-change' | 'record-outcome' | 'drift' | 'promote' | 'notify';
+
+export interface SystemRule {
+  /** Stable logical name: used for the Terraform rule name and in reports. */
+  readonly name: string;
+  readonly description: string;
+  readonly bus: BusRole;
+  readonly target: RuleTarget;
+  /** The event kinds this rule is meant to deliver. */
+  readonly consumes: readonly (AwsEventKind | EmittedEventKind)[];
+  readonly pattern: EventPattern;
+}
+
+export interface RuleOptions {
+  /** The installation's event source (default `deploy-guard`). */
+  readonly source?: string;
+  /**
+   * Prefix of the names of Deploy Guard's own CloudWatch alarms and SageMaker training jobs, so
+   * that drift and promote react to nothing else in the account (default `deploy-guard`).
+   */
+  readonly namePrefix?: string;
+}
+
+export const DEFAULT_NAME_PREFIX = 'deploy-guard';
+
+/** The system's rules for one installation. */
+export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
+  const source = validateEventSource(options.source ?? DEFAULT_EVENT_SOURCE);
+  const namePrefix = options.namePrefix ?? DEFAULT_NAME_PREFIX;
+  if (!/^[A-Za-z0-9-]{1,40}$/.test(namePrefix)) {
+    throw new Error(`name prefix '${namePrefix}' must be 1 to 40 letters, digits or hyphens`);
+  }
+  return [
+    {
+      name: 'deployment-started',
+      description: 'CodeDeploy deployment started, or a blue/green replacement is ready: assess it before traffic moves.',
+      bus: 'default',
+      target: 'predict',
+      consumes: [CODEDEPLOY_DEPLOYMENT_STATE_CHANGE],
+      pattern: {
+        source: [CODEDEPLOY_SOURCE],
+        'detail-type': [CODEDEPLOY_DEPLOYMENT_STATE_CHANGE],
+        detail: { state: [...CODEDEPLOY_ASSESSED_STATES] },
+      },
+    },
+    {
+      name: 'pipeline-deploy-action-started',
+      description: 'A CodePipeline deploy action that runs CodeDeploy started: assess the deployment it creates.',
+      bus: 'default',
+      target: 'predict',
+      consumes: [CODEPIPELINE_ACTION_EXECUTION],
+      pattern: {
+        source: [CODEPIPELINE_SOURCE],
+        'detail-type': [CODEPIPELINE_ACTION_EXECUTION],
+        detail: { state: ['STARTED'], type: { category: ['Deploy'], provider: ['CodeDeploy', 'CodeDeployToECS'] } },
+      },
+    },
+    {
+      name: 'deployment-finished',
+      description: 'CodeDeploy deployment succeeded, failed or was stopped: label the assessment.',
+      bus: 'default',
+      target: 'record-outcome',
+      consumes: [CODEDEPLOY_DEPLOYMENT_STATE_CHANGE],
+      pattern: {
+        source: [CODEDEPLOY_SOURCE],
+        'detail-type': [CODEDEPLOY_DEPLOYMENT_STATE_CHANGE],
+        detail: { state: [...CODEDEPLOY_FINAL_STATES] },
+      },
+    },
+    {
+      name: 'model-alarm',
+      description: "One of Deploy Guard's own model-quality or drift alarms went into ALARM: retrain.",
+      bus: 'default',
+      target: 'drift',
+      consumes: [CLOUDWATCH_ALARM_STATE_CHANGE],
+      pattern: {
+        source: [CLOUDWATCH_SOURCE],
+        'detail-type': [CLOUDWATCH_ALARM_STATE_CHANGE],
+        detail: { alarmName: [{ prefix: `${namePrefix}-` }], state: { value: ['ALARM'] } },
+      },
+    },
+    {
+      name: 'training-job-finished',
+      description: "One of Deploy Guard's training jobs completed, failed or was stopped: promote or reject.",
+      bus: 'default',
+      target: 'promote',
+      consumes: [SAGEMAKER_TRAINING_JOB_STATE_CHANGE],
+      pattern: {
+        source: [SAGEMAKER_SOURCE],
+        'detail-type': [SAGEMAKER_TRAINING_JOB_STATE_CHANGE],
+        detail: { TrainingJobName: [{ prefix: `${namePrefix}-` }], TrainingJobStatus: [...TRAINING_JOB_FINAL_STATUSES] },
+      },
+    },
+    {
+      name: 'change-summary',
+      description: 'A CI step reported what a release changes: store it for predict.',
+      bus: 'deploy-guard',
+      target: 'record-change',
+      consumes: [deploymentChangeSummary.detailType],
+      pattern: { source: [source], 'detail-type': [deploymentChangeSummary.detailType] },
+    },
+    {
+      name: 'rollback-requested',
+      description: 'predict asked for a risky deployment to be rolled back.',
+      bus: 'deploy-guard',
+      target: 'rollback',
+      consumes: [deploymentRollbackRequested.detailType],
+      pattern: { source: [source], 'detail-type': [deploymentRollbackRequested.detailType] },
+    },
+    {
+      name: 'notify',
+      description: 'What a person should hear about: risky deployments, rollbacks, retraining and model changes.',
+      bus: 'deploy-guard',
+      target: 'notify',
+      consumes: [
+        deploymentRiskAssessed.detailType,
+        deploymentRollbackCompleted.detailType,
+        deploymentRollbackFailed.detailType,
+        modelRetrainingStarted.detailType,
+        modelPromoted.detailType,
+        modelRejected.detailType,
+      ],
+      pattern: {
+        source: [source],
+        $or: [
+          { 'detail-type': [deploymentRiskAssessed.detailType], detail: { decision: ['rollback'] } },
+          {
+            'detail-type': [
+              deploymentRollbackCompleted.detailType,
+              deploymentRollbackFailed.detailType,
+              modelRetrainingStarted.detailType,
+              modelPromoted.detailType,
+              modelRejected.detailType,
+            ],
+          },
+        ],
+      },
+    },
+  ];
+}
+
+/** The rules of a default installation. */
+export const SYSTEM_RULES: readonly SystemRule[] = systemRules();
+
+/** One rule by name, or an error listing the names there are. */
+export function ruleNamed(rules: readonly SystemRule[], name: string): SystemRule {
+  const rule = rules.find((candidate) => candidate.name === name);
+  if (!rule) throw new Error(`no rule named '${name}'; the rules are ${rules.map((r) => r.name).join(', ')}`);
+  return rule;
+}

@@ -1,0 +1,85 @@
+import {
+  buildEntry,
+  DEFAULT_EVENT_SOURCE,
+  EMITTED_EVENTS,
+  revisionKey,
+  validateEventSource,
+  type EmittedEventKind,
+} from '../../events/emitted';
+import { LocalEventBus, type BusEvent } from '../../events/bus';
+import { ManualClock } from '../../events/clock';
+import { parseEmittedEvent, parseKnownEvent } from '../../events/parse';
+import { EventValidationError } from '../../events/validation';
+
+const KINDS = Object.keys(EMITTED_EVENTS) as EmittedEventKind[];
+
+describe('the events Deploy Guard emits', () => {
+  it('are the eight the design names', () => {
+    expect(KINDS).toEqual([
+      'Deployment Change Summary',
+      'Deployment Risk Assessed',
+      'Deployment Rollback Requested',
+      'Deployment Rollback Completed',
+      'Deployment Rollback Failed',
+      'Model Retraining Started',
+      'Model Promoted',
+      'Model Rejected',
+    ]);
+  });
+
+  it.each(KINDS)('%s: its documented example is valid, versioned, and survives a trip through the bus', async (kind) => {
+    const definition = EMITTED_EVENTS[kind];
+    expect(definition.schemaVersion).toBe('1');
+    expect(definition.description.length).toBeGreaterThan(20);
+    const bus = new LocalEventBus({ name: 'deploy-guard', clock: new ManualClock('2026-11-20T09:00:00Z') });
+    const seen: BusEvent[] = [];
+    bus.onEvent((event) => seen.push(event));
+    const entry = buildEntry(kind, definition.example as never, { source: 'acme.deploy-guard', eventBusName: 'deploy-guard' });
+    expect(bus.putEvents([entry])).toEqual({ FailedEntryCount: 0, Entries: [{ EventId: seen[0].id }] });
+    const parsed = parseEmittedEvent(kind, seen[0], 'acme.deploy-guard');
+    expect(parsed.detail).toEqual(definition.example);
+    expect(parseKnownEvent(seen[0], 'acme.deploy-guard').kind).toBe(kind);
+  });
+
+  it('are validated before they leave: a bad detail names the kind and every path', () => {
+    const detail = { ...EMITTED_EVENTS['Deployment Risk Assessed'].example, probability: 1.5, decision: 'maybe' };
+    try {
+      buildEntry('Deployment Risk Assessed', detail as never, { source: DEFAULT_EVENT_SOURCE, eventBusName: 'deploy-guard' });
+      throw new Error('expected a failure');
+    } catch (error) {
+      expect(error).toBeInstanceOf(EventValidationError);
+      expect((error as EventValidationError).eventKind).toBe('Deployment Risk Assessed');
+      expect((error as EventValidationError).issues.map((issue) => issue.path)).toEqual(['probability', 'decision']);
+    }
+  });
+
+  it('with another installation\'s source are not taken for ours', () => {
+    const entry = buildEntry('Model Rejected', EMITTED_EVENTS['Model Rejected'].example, { source: 'other-team', eventBusName: 'b' });
+    const event = { version: '0', id: '1', account: '1', region: 'r', time: '2026-11-20T09:00:00Z', resources: [], source: entry.Source, 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail) };
+    expect(() => parseEmittedEvent('Model Rejected', event)).toThrow(/source/);
+  });
+
+  it('carry the change fields as a closed set: an unknown field is rejected by name', () => {
+    const example = EMITTED_EVENTS['Deployment Change Summary'].example;
+    const detail = { ...example, change: { ...example.change, linesAddded: 3 } };
+    expect(() => buildEntry('Deployment Change Summary', detail as never, { source: 'x', eventBusName: 'b' })).toThrow(/change/);
+  });
+});
+
+describe('an installation\'s event source', () => {
+  it('may be any printable name that AWS does not reserve', () => {
+    expect(validateEventSource('acme.deploy-guard')).toBe('acme.deploy-guard');
+    expect(() => validateEventSource('aws.codedeploy')).toThrow("must not start with 'aws.'");
+    expect(() => validateEventSource('')).toThrow('1 to 256 characters');
+    expect(() => validateEventSource('é')).toThrow('printable ASCII');
+  });
+});
+
+describe('a revision key', () => {
+  it('is the same however the revision was reported', () => {
+    expect(revisionKey({ commitId: 'abc123' })).toBe('git:abc123');
+    expect(revisionKey({ s3: { bucket: 'b', key: 'app.zip', eTag: 'e1' } })).toBe('s3:b/app.zip@e1');
+    expect(revisionKey({ s3: { bucket: 'b', key: 'app.zip', eTag: 'e1', version: 'v2' } })).toBe('s3:b/app.zip@v2');
+    expect(revisionKey({ appSpecSha256: 'a'.repeat(64) })).toBe(`appspec:${'a'.repeat(64)}`);
+  });
+});
