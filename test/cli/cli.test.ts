@@ -1,0 +1,88 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { main } from '../../cli/main';
+import { SAMPLES_DIR } from '../../events/samples';
+import { memoryIO } from '../support/io';
+
+const ROOT = resolve(__dirname, '../..');
+const SUCCESS_SAMPLE = join(SAMPLES_DIR, 'codedeploy-deployment-state-change.success.json');
+
+function writeTemp(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'deploy-guard-cli-'));
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('deploy-guard (the command line)', () => {
+  it('lists its commands, and says so when a command is unknown', async () => {
+    const help = memoryIO();
+    expect(await main(['help'], help.io)).toBe(0);
+    expect(help.stdout()).toMatch(/start\s+Run Deploy Guard locally/);
+    expect(help.stdout()).toMatch(/match\s+Test an EventBridge event pattern/);
+    const unknown = memoryIO();
+    expect(await main(['frobnicate'], unknown.io)).toBe(2);
+    expect(unknown.stderr()).toContain("unknown command 'frobnicate'");
+  });
+
+  it('prints a usage error with the command\'s usage', async () => {
+    const run = memoryIO();
+    expect(await main(['match', '--pattern'], run.io)).toBe(2);
+    expect(run.stderr()).toContain("deploy-guard match: option '--pattern' needs a value");
+    expect(run.stderr()).toContain('Usage: deploy-guard match --pattern FILE --event FILE');
+  });
+
+  it('runs as `npx deploy-guard` from a checkout', () => {
+    const output = execFileSync('node', [join(ROOT, 'bin/deploy-guard.js'), 'help', 'match'], { encoding: 'utf8' });
+    expect(output).toContain('Usage: deploy-guard match');
+  });
+});
+
+describe('deploy-guard match', () => {
+  it('prints true and exits 0 when the event matches', async () => {
+    const pattern = writeTemp('p.json', '{"source":["aws.codedeploy"],"detail":{"state":["SUCCESS"]}}');
+    const run = memoryIO();
+    expect(await main(['match', '--pattern', pattern, '--event', SUCCESS_SAMPLE], run.io)).toBe(0);
+    expect(run.stdout()).toBe('true\n');
+  });
+
+  it('prints false and exits 1 when it does not', async () => {
+    const pattern = writeTemp('p.json', '{"detail":{"state":["FAILURE"]}}');
+    const run = memoryIO();
+    expect(await main(['match', '--pattern', pattern, '--event', SUCCESS_SAMPLE], run.io)).toBe(1);
+    expect(run.stdout()).toBe('false\n');
+  });
+
+  it('exits 2 with the reason on stderr for an invalid pattern', () => {
+    const pattern = writeTemp('p.json', '{"detail":{"state":"SUCCESS"}}');
+    const result = spawnSync('node', [join(ROOT, 'bin/deploy-guard.js'), 'match', '--pattern', pattern, '--event', SUCCESS_SAMPLE], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`invalid pattern in ${pattern}`);
+  });
+
+  it('exits 2 naming the file when the event is not JSON or a file is missing', async () => {
+    const pattern = writeTemp('p.json', '{"source":["x"]}');
+    const event = writeTemp('e.json', '{oops');
+    const bad = memoryIO();
+    expect(await main(['match', '--pattern', pattern, '--event', event], bad.io)).toBe(2);
+    expect(bad.stderr()).toContain(`event file ${event} is not JSON`);
+    await expect(main(['match', '--pattern', '/nonexistent/p.json', '--event', event], memoryIO().io)).rejects.toThrow('cannot read /nonexistent/p.json: ENOENT');
+  });
+});
+
+describe('deploy-guard start (before the backtest exists)', () => {
+  it('routes every real sample and every emitted example through the system\'s rules', async () => {
+    const run = memoryIO();
+    expect(await main(['start', '--json'], run.io)).toBe(0);
+    const lines = run.stdout().trim().split('\n').map((line) => JSON.parse(line) as { event: string; rules: string[] });
+    const byEvent = new Map(lines.map((line) => [line.event, line.rules]));
+    expect(byEvent.get('derived: CodeDeploy START')).toEqual(['deployment-started → predict']);
+    expect(byEvent.get('codedeploy-deployment-state-change.failure.json')).toEqual(['deployment-finished → record-outcome']);
+    expect(byEvent.get('emitted: Deployment Rollback Requested')).toEqual(['rollback-requested → rollback']);
+    expect(byEvent.get('cloudwatch-alarm-state-change.single-metric.json')).toEqual([]);
+    expect(lines.length).toBe(29 + 3 + 2 + 8); // 31 sample files, 2 of them not EventBridge events
+  });
+});
