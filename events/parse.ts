@@ -1,10 +1,20 @@
 import type { z } from 'zod';
 import { AWS_EVENT_SCHEMAS, type AwsEventKind } from './aws';
-import { DEFAULT_EVENT_SOURCE, EMITTED_EVENTS, emittedEventSchema, type EmittedEventKind } from './emitted';
+import type { AnyEvent } from './envelope';
+import {
+  DEFAULT_EVENT_SOURCE,
+  EMITTED_EVENTS,
+  emittedEventSchema,
+  type EmittedDetail,
+  type EmittedEventKind,
+} from './emitted';
 import { EventValidationError, parseWith } from './validation';
 
 export type AwsEvent<Kind extends AwsEventKind> = z.output<(typeof AWS_EVENT_SCHEMAS)[Kind]>;
-export type EmittedEvent<Kind extends EmittedEventKind> = z.output<ReturnType<typeof emittedEventSchema<Kind>>>;
+export type EmittedEvent<Kind extends EmittedEventKind> = Omit<AnyEvent, 'detail-type' | 'detail'> & {
+  'detail-type': Kind;
+  detail: EmittedDetail<Kind>;
+};
 
 /** Validates an AWS event of a known kind; throws EventValidationError naming every offending path. */
 export function parseAwsEvent<Kind extends AwsEventKind>(kind: Kind, value: unknown): AwsEvent<Kind> {
@@ -17,7 +27,7 @@ export function parseEmittedEvent<Kind extends EmittedEventKind>(
   value: unknown,
   source: string = DEFAULT_EVENT_SOURCE,
 ): EmittedEvent<Kind> {
-  return parseWith(kind, emittedEventSchema(kind, source), value) as EmittedEvent<Kind>;
+  return parseWith(kind, emittedEventSchema(kind, source), value) as unknown as EmittedEvent<Kind>;
 }
 
 export type KnownEventKind = AwsEventKind | EmittedEventKind;

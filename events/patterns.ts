@@ -146,6 +146,19 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
       pattern: { source: [source], 'detail-type': [deploymentRollbackRequested.detailType] },
     },
     {
+      name: 'gate-proceed',
+      description:
+        'predict let an EC2/on-premises blue/green deployment waiting at READY proceed: ContinueDeployment before the wait times out.',
+      bus: 'deploy-guard',
+      target: 'rollback',
+      consumes: [deploymentRiskAssessed.detailType],
+      pattern: {
+        source: [source],
+        'detail-type': [deploymentRiskAssessed.detailType],
+        detail: { mode: ['gate'], trigger: ['READY'], decision: ['proceed'], enforced: [true] },
+      },
+    },
+    {
       name: 'notify',
       description: 'What a person should hear about: risky deployments, rollbacks, retraining and model changes.',
       bus: 'deploy-guard',

@@ -20,6 +20,9 @@ function emitted(kind: EmittedEventKind, detail: unknown = EMITTED_EVENTS[kind].
   return { version: '0', id: 'e', account: '123456789012', region: 'us-east-1', time: '2026-11-20T09:00:00Z', resources: [], source: entry.Source, 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail) };
 }
 
+/** The Risk Assessed example (a gate at READY) with the decision reversed: the deployment may proceed. */
+const gateProceed = { ...EMITTED_EVENTS['Deployment Risk Assessed'].example, decision: 'proceed', probability: 0.1 };
+
 /** Which rules each real sample is meant to reach: exactly these, and no other. */
 const EXPECTED_RULES: Record<string, string[]> = {
   'codedeploy-deployment-state-change.success.json': ['deployment-finished'],
@@ -109,9 +112,17 @@ describe('routing of Deploy Guard\'s own events', () => {
     expect(rulesReached(emitted(kind))).toEqual(expected);
   });
 
-  it('a risk assessment that lets the deployment proceed notifies nobody', () => {
-    const detail = { ...EMITTED_EVENTS['Deployment Risk Assessed'].example, decision: 'proceed', probability: 0.1 };
-    expect(rulesReached(emitted('Deployment Risk Assessed', detail))).toEqual([]);
+  it('an enforced gate assessment at READY that says proceed reaches exactly gate-proceed (ContinueDeployment), and notifies nobody', () => {
+    expect(rulesReached(emitted('Deployment Risk Assessed', gateProceed))).toEqual(['gate-proceed']);
+  });
+
+  it.each([
+    ['in shadow mode', { mode: 'shadow', enforced: false }],
+    ['not enforced', { enforced: false }],
+    ['at START', { trigger: 'START' }],
+    ['in stop mode', { mode: 'stop' }],
+  ])('a proceed assessment %s reaches no rule', (_case, change) => {
+    expect(rulesReached(emitted('Deployment Risk Assessed', { ...gateProceed, ...change }))).toEqual([]);
   });
 
   it('events of another installation (another source) reach none of ours', () => {
@@ -139,6 +150,7 @@ describe('the rule set', () => {
       derivedOwnAlarmEvent().event,
       derivedOwnTrainingJobEvent().event,
       ...(Object.keys(EMITTED_EVENTS) as EmittedEventKind[]).map((kind) => emitted(kind)),
+      emitted('Deployment Risk Assessed', gateProceed),
     ];
     for (const rule of SYSTEM_RULES) {
       const reached = events.filter((event) => compilePattern(rule.pattern).matches(event));
