@@ -1,11 +1,19 @@
 import { Command, CommandIO, UsageError } from './command';
 import { matchCommand } from './commands/match';
+import { importCommand } from './commands/import';
+import { trainCommand } from './commands/train';
 import { startCommand } from './commands/start';
+import { scoreCommand } from './commands/score';
+import { serveCommand } from './commands/serve';
 
 /** Every sub-command, in the order `deploy-guard help` lists them. Add a command by adding a line. */
 export const COMMANDS: readonly Command[] = [
   startCommand,
   matchCommand,
+  importCommand,
+  trainCommand,
+  scoreCommand,
+  serveCommand,
 ];
 
 function help(io: CommandIO): void {

@@ -1,0 +1,175 @@
+import type { FeatureList } from './features';
+
+/**
+ * The logistic-regression baseline of the evaluation: the same feature vectors as the model, each
+ * numeric feature as sign(x)·log(1 + |x|) (deployment sizes have long tails), standardized on the
+ * training window; a missing value becomes 0 plus a "missing" indicator; the deployment group is
+ * one-hot. Fitted by Newton's method with a small L2 penalty, so it is deterministic.
+ */
+export interface LogisticModel {
+  predict(vector: readonly number[]): number;
+}
+
+export interface LogisticOptions {
+  /** L2 penalty on the weights (not the intercept). */
+  readonly l2?: number;
+  readonly maxIterations?: number;
+}
+
+interface Column {
+  readonly encode: (vector: readonly number[]) => number;
+}
+
+export function fitLogisticRegression(
+  list: FeatureList,
+  vectors: readonly (readonly number[])[],
+  labels: readonly boolean[],
+  options: LogisticOptions = {},
+): LogisticModel {
+  const columns = designColumns(list, vectors);
+  const rows = vectors.map((vector) => columns.map((column) => column.encode(vector)));
+  const weights = newtonFit(rows, labels, options.l2 ?? 1, options.maxIterations ?? 50);
+  return {
+    predict(vector) {
+      let margin = weights[0];
+      for (let index = 0; index < columns.length; index += 1) margin += weights[index + 1] * columns[index].encode(vector);
+      return sigmoid(margin);
+    },
+  };
+}
+
+function designColumns(list: FeatureList, vectors: readonly (readonly number[])[]): Column[] {
+  const columns: Column[] = [];
+  list.features.forEach((feature, position) => {
+    if (feature.type === 'category') {
+      for (let group = 0; group < list.groups.length; group += 1) columns.push({ encode: (vector) => (vector[position] === group ? 1 : 0) });
+      return;
+    }
+    const transform = (value: number) => Math.sign(value) * Math.log1p(Math.abs(value));
+    let count = 0;
+    let sum = 0;
+    let squares = 0;
+    let missing = 0;
+    for (const vector of vectors) {
+      const value = vector[position];
+      if (Number.isNaN(value)) {
+        missing += 1;
+        continue;
+      }
+      const transformed = transform(value);
+      count += 1;
+      sum += transformed;
+      squares += transformed * transformed;
+    }
+    if (count === 0) return;
+    const mean = sum / count;
+    const deviation = Math.sqrt(Math.max(squares / count - mean * mean, 0));
+    const scale = deviation > 1e-12 ? deviation : 1;
+    columns.push({ encode: (vector) => (Number.isNaN(vector[position]) ? 0 : (transform(vector[position]) - mean) / scale) });
+    if (missing > 0) columns.push({ encode: (vector) => (Number.isNaN(vector[position]) ? 1 : 0) });
+  });
+  return columns;
+}
+
+/** Weights [intercept, w1..wd] maximizing the penalized log-likelihood. */
+function newtonFit(rows: readonly number[][], labels: readonly boolean[], l2: number, maxIterations: number): number[] {
+  const size = (rows[0]?.length ?? 0) + 1;
+  const weights = new Array<number>(size).fill(0);
+  const positives = labels.filter(Boolean).length;
+  const rate = (positives + 0.5) / (labels.length + 1);
+  weights[0] = Math.log(rate / (1 - rate));
+  for (let iteration = 0; iteration < maxIterations; iteration += 1) {
+    const gradient = new Array<number>(size).fill(0);
+    const hessian = Array.from({ length: size }, () => new Array<number>(size).fill(0));
+    const features = new Array<number>(size);
+    for (let row = 0; row < rows.length; row += 1) {
+      features[0] = 1;
+      for (let index = 1; index < size; index += 1) features[index] = rows[row][index - 1];
+      let margin = 0;
+      for (let index = 0; index < size; index += 1) margin += weights[index] * features[index];
+      const probability = sigmoid(margin);
+      const residual = (labels[row] ? 1 : 0) - probability;
+      const weight = probability * (1 - probability);
+      for (let i = 0; i < size; i += 1) {
+        const scaled = weight * features[i];
+        gradient[i] += residual * features[i];
+        if (scaled === 0) continue;
+        for (let j = 0; j <= i; j += 1) hessian[i][j] += scaled * features[j];
+      }
+    }
+    for (let i = 0; i < size; i += 1) {
+      for (let j = 0; j < i; j += 1) hessian[j][i] = hessian[i][j];
+      if (i > 0) {
+        gradient[i] -= l2 * weights[i];
+        hessian[i][i] += l2;
+      }
+    }
+    hessian[0][0] += 1e-9;
+    const step = solveSymmetric(hessian, gradient);
+    // Damped Newton: halve the step until the penalized log-likelihood does not get worse.
+    const before = objective(rows, labels, weights, l2);
+    let scale = 1;
+    let candidate = weights.map((weight, index) => weight + step[index]);
+    while (!(objective(rows, labels, candidate, l2) >= before) && scale > 1e-6) {
+      scale /= 2;
+      candidate = weights.map((weight, index) => weight + scale * step[index]);
+    }
+    let largest = 0;
+    for (let index = 0; index < size; index += 1) {
+      largest = Math.max(largest, Math.abs(candidate[index] - weights[index]));
+      weights[index] = candidate[index];
+    }
+    if (largest < 1e-8) break;
+  }
+  return weights;
+}
+
+/** The penalized log-likelihood that the fit maximizes. */
+function objective(rows: readonly number[][], labels: readonly boolean[], weights: readonly number[], l2: number): number {
+  let total = 0;
+  for (let row = 0; row < rows.length; row += 1) {
+    let margin = weights[0];
+    for (let index = 1; index < weights.length; index += 1) margin += weights[index] * rows[row][index - 1];
+    // log(sigmoid(m)) = -log(1 + e^-m), computed without overflow
+    const logLikelihood = labels[row] ? -softplus(-margin) : -softplus(margin);
+    total += logLikelihood;
+  }
+  let penalty = 0;
+  for (let index = 1; index < weights.length; index += 1) penalty += weights[index] * weights[index];
+  return total - (l2 / 2) * penalty;
+}
+
+function softplus(value: number): number {
+  return value > 30 ? value : Math.log1p(Math.exp(value));
+}
+
+/** Solves A x = b for a symmetric positive definite A (Cholesky). */
+function solveSymmetric(matrix: readonly number[][], vector: readonly number[]): number[] {
+  const size = vector.length;
+  const lower = Array.from({ length: size }, () => new Array<number>(size).fill(0));
+  for (let i = 0; i < size; i += 1) {
+    for (let j = 0; j <= i; j += 1) {
+      let sum = matrix[i][j];
+      for (let k = 0; k < j; k += 1) sum -= lower[i][k] * lower[j][k];
+      if (i === j) lower[i][i] = Math.sqrt(Math.max(sum, 1e-12));
+      else lower[i][j] = sum / lower[j][j];
+    }
+  }
+  const forward = new Array<number>(size).fill(0);
+  for (let i = 0; i < size; i += 1) {
+    let sum = vector[i];
+    for (let k = 0; k < i; k += 1) sum -= lower[i][k] * forward[k];
+    forward[i] = sum / lower[i][i];
+  }
+  const solution = new Array<number>(size).fill(0);
+  for (let i = size - 1; i >= 0; i -= 1) {
+    let sum = forward[i];
+    for (let k = i + 1; k < size; k += 1) sum -= lower[k][i] * solution[k];
+    solution[i] = sum / lower[i][i];
+  }
+  return solution;
+}
+
+function sigmoid(margin: number): number {
+  return 1 / (1 + Math.exp(-margin));
+}
