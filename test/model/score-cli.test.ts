@@ -1,25 +1,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import type { CommandIO } from '../../cli/command';
 import { createServeCommand } from '../../cli/commands/serve';
 import { main } from '../../cli/main';
 import { tarGzip } from '../../model/tar';
+import { memoryIO } from '../support/io';
 import { COMMITTED_FIXTURE, fixtureBytes, fixtureText } from '../../model/fixtures/scorer-fixture';
 
 const MODEL = join(COMMITTED_FIXTURE, 'model.json');
 
-function streams(stdin: string | Buffer = '') {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const io: CommandIO = { stdout, stderr, stdin: Readable.from([Buffer.from(stdin)]), cwd: process.cwd() };
-  return { io, stdout: () => Buffer.concat(out).toString('utf8'), stderr: () => Buffer.concat(err).toString('utf8') };
-}
+const streams = (stdin: string | Buffer = '') => memoryIO({ stdin });
 
 function tempFile(name: string, content: string | Buffer): string {
   const file = join(mkdtempSync(join(tmpdir(), 'deploy-guard-score-')), name);

@@ -2,7 +2,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type { CommandIO } from '../../cli/command';
 
 /** In-memory process streams for running a CLI command in-process. */
-export function memoryIO(options: { stdin?: string; cwd?: string } = {}) {
+export function memoryIO(options: { stdin?: string | Buffer; cwd?: string } = {}) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
