@@ -1,4 +1,7 @@
-import type { ComputePlatform } from '../events/emitted';
+import type { ComputePlatform, Decision, EmittedDetail, GuardMode } from '../events/emitted';
+import type { FeatureList } from '../model/features';
+import type { PastDeployment } from '../model/history';
+import type { FailurePolicy, PromotionSettings } from './config';
 
 /**
  * The side effects of the handlers, as small interfaces. AWS adapters live in `handlers/adapters/`;
@@ -90,4 +93,215 @@ export interface RollbackLedger {
   /** Marks the outcome's event as published, so that a redelivery does not publish it again. */
   markPublished(deploymentId: string): Promise<void>;
   read(deploymentId: string): Promise<LedgerEntry | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stores (DynamoDB in AWS: handlers/adapters/dynamodb-*.ts; in process: handlers/adapters/in-memory-stores.ts).
+// Times are milliseconds since the epoch, from the event or the injected clock.
+// ---------------------------------------------------------------------------------------------
+
+/** The lifecycle point an assessment was made at. */
+export type AssessmentTrigger = 'START' | 'READY' | 'PIPELINE_ACTION';
+
+/** What predict decided about one deployment, stored before anything is published. */
+export interface AssessmentRecord {
+  readonly deploymentId: string;
+  readonly application: string;
+  readonly deploymentGroup: string;
+  readonly platform: ComputePlatform;
+  readonly mode: GuardMode;
+  readonly trigger: AssessmentTrigger;
+  /** Null when the endpoint failed and the failure policy decided. */
+  readonly probability: number | null;
+  readonly threshold: number;
+  readonly decision: Decision;
+  readonly enforced: boolean;
+  readonly modelVersion: string;
+  /** The feature vector as the endpoint saw it: one `text/csv` row (formatFeatureRow). */
+  readonly featureRow: string;
+  readonly fallback?: { readonly policy: FailurePolicy; readonly reason: string };
+  /** When the deployment started (the START event's time). */
+  readonly startedAt: number;
+  readonly assessedAt: number;
+  readonly author?: string;
+}
+
+/** How a deployment ended, from CodeDeploy's final state. */
+export type OutcomeLabel =
+  /** SUCCESS. */
+  | 'succeeded'
+  /** FAILURE, or a STOP that Deploy Guard did not ask for (someone stopped it; it did not ship). */
+  | 'failed'
+  /** STOP after Deploy Guard asked for it: whether it would have failed is unknown (kept out of training by default). */
+  | 'counterfactual';
+
+export interface OutcomeRecord {
+  readonly deploymentId: string;
+  readonly application: string;
+  readonly deploymentGroup: string;
+  readonly state: 'SUCCESS' | 'FAILURE' | 'STOP';
+  readonly label: OutcomeLabel;
+  readonly finishedAt: number;
+}
+
+/** Everything stored about one deployment; assessment and outcome may arrive in either order. */
+export interface DeploymentItem {
+  readonly deploymentId: string;
+  readonly assessment?: AssessmentRecord;
+  readonly outcome?: OutcomeRecord;
+  /** Whether the training row of this deployment has been written to the data lake. */
+  readonly trainingRowWritten: boolean;
+}
+
+export type StoreWrite = { readonly created: boolean; readonly item: DeploymentItem };
+
+/** Table `deployments` (key deploymentId) and table `history` (key group + time), see handlers/tables.ts. */
+export interface DeploymentStore {
+  /** Stores the assessment unless the deployment already has one (a duplicate): created false, nothing changed. */
+  putAssessment(assessment: AssessmentRecord): Promise<StoreWrite>;
+  /** Stores the outcome unless the deployment already has one; also appends it to its group's history. */
+  putOutcome(outcome: OutcomeRecord, history: PastDeployment): Promise<StoreWrite>;
+  get(deploymentId: string): Promise<DeploymentItem | undefined>;
+  /** Claims writing the training row: true for the first caller only. */
+  claimTrainingRow(deploymentId: string): Promise<boolean>;
+  /**
+   * The group's deployments with a recorded outcome that started before `before`, oldest first, at
+   * most the `limit` most recent (enough for every history window but the overall rate, see counts).
+   */
+  groupHistory(application: string, deploymentGroup: string, before: number, limit: number): Promise<readonly PastDeployment[]>;
+  /** Known outcomes and failures of the group before `before` (for failureRateOverall). */
+  groupCounts(application: string, deploymentGroup: string, before: number): Promise<{ readonly known: number; readonly failures: number }>;
+}
+
+/** Change summaries, keyed on application + revisionKey (table `changes`). */
+export interface ChangeSummaryStore {
+  /** Stores (or replaces, the newest build wins) the summary of a revision. */
+  put(summary: ChangeSummary, receivedAt: number): Promise<void>;
+  find(application: string, revisionKey: string): Promise<ChangeSummary | undefined>;
+}
+export type ChangeSummary = EmittedDetail<'Deployment Change Summary'>;
+
+/** Which model the endpoint serves (table `control`, key `model#serving`); promote moves it. */
+export interface ServingModelPointer {
+  readonly modelVersion: string;
+  /** s3:// URI of model.tar.gz. */
+  readonly modelDataUrl: string;
+  /** s3:// URI of the model's features.json. */
+  readonly featuresUrl: string;
+  readonly trainingJobName?: string;
+  readonly promotedAt: number;
+}
+
+export interface ControlStore {
+  readServingModel(): Promise<ServingModelPointer | undefined>;
+  /** Moves the pointer if it still names `expectedVersion` (null: none yet); false if someone else moved it. */
+  swapServingModel(next: ServingModelPointer, expectedVersion: string | null): Promise<boolean>;
+  /** The last retraining drift started (for the cooldown), or undefined. */
+  readRetraining(): Promise<RetrainingState | undefined>;
+  /** Records a started job if the last one is still `expectedJob` (null: none yet); false if another won. */
+  recordRetraining(next: RetrainingState, expectedJob: string | null): Promise<boolean>;
+}
+
+export interface RetrainingState {
+  readonly trainingJobName: string;
+  readonly alarmName: string;
+  readonly startedAt: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model endpoint and serving model
+// ---------------------------------------------------------------------------------------------
+
+export const ENDPOINT_FAILURES = ['ModelError', 'Timeout', 'Throttled', 'Unavailable', 'Error'] as const;
+export type EndpointFailure = (typeof ENDPOINT_FAILURES)[number];
+
+export type EndpointAnswer =
+  | { readonly ok: true; readonly probabilities: readonly number[] }
+  | { readonly ok: false; readonly failure: EndpointFailure; readonly message: string };
+
+/** InvokeEndpoint with `text/csv` rows; the answer is one probability per row, or why there is none. */
+export interface ModelEndpointPort {
+  invoke(csvRows: string): Promise<EndpointAnswer>;
+}
+
+/** The serving model's feature list and, for explanations, its trees. */
+export interface ServingModel {
+  readonly version: string;
+  readonly features: FeatureList;
+  /** TreeSHAP contributions of one vector (features + bias), for top factors. */
+  explain(vector: readonly number[]): ArrayLike<number>;
+}
+
+export interface ServingModelSource {
+  /** The model the endpoint serves now (cached by version); undefined before the first promotion. */
+  serving(): Promise<ServingModel | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data lake, metrics, training and hosting
+// ---------------------------------------------------------------------------------------------
+
+/** Labelled rows in the container's CSV layout (label first, no header), one object per deployment. */
+export interface TrainingDataLake {
+  /** Idempotent: the same deployment writes the same key. */
+  putRow(row: { readonly deploymentId: string; readonly application: string; readonly deploymentGroup: string; readonly finishedAt: number; readonly modelVersion: string; readonly csvLine: string }): Promise<void>;
+}
+
+export interface MetricValue {
+  readonly name: string;
+  readonly unit: 'Count' | 'None' | 'Milliseconds';
+  readonly value: number;
+}
+
+/** CloudWatch metrics (embedded metric format in AWS). */
+export interface MetricsPort {
+  put(metrics: { readonly namespace: string; readonly dimensions: Readonly<Record<string, string>>; readonly values: readonly MetricValue[]; readonly at: number }): void;
+}
+
+export interface TrainingJobSpec {
+  readonly trainingJobName: string;
+  readonly imageUri: string;
+  readonly roleArn: string;
+  readonly instanceType: string;
+  readonly instanceCount: number;
+  readonly maxRuntimeSeconds: number;
+  /** Hyperparameters as strings, including script mode's sagemaker_program / sagemaker_submit_directory. */
+  readonly hyperparameters: Readonly<Record<string, string>>;
+  /** s3:// prefixes of the train and validation channels (text/csv). */
+  readonly trainS3Uri: string;
+  readonly validationS3Uri: string;
+  readonly outputS3Uri: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export type TrainingJobStatus = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
+
+export interface TrainingJobSummary {
+  readonly trainingJobName: string;
+  readonly status: TrainingJobStatus;
+  readonly failureReason?: string;
+  /** s3:// URI of model.tar.gz, when Completed. */
+  readonly modelArtifactsUrl?: string;
+}
+
+export interface TrainingPort {
+  /** Deploy Guard's jobs (name prefix) that are InProgress or Stopping. */
+  runningJobs(namePrefix: string): Promise<readonly string[]>;
+  /** Starts the job; `already-exists` when a job of that name exists (a redelivered event). */
+  startTrainingJob(spec: TrainingJobSpec): Promise<'started' | 'already-exists'>;
+  describeTrainingJob(trainingJobName: string): Promise<TrainingJobSummary | undefined>;
+}
+
+export interface HostingPort {
+  registerModelPackage(input: { readonly modelPackageGroupName: string; readonly imageUri: string; readonly modelDataUrl: string; readonly approval: 'Approved' | 'PendingManualApproval'; readonly description: string }): Promise<{ readonly modelPackageArn: string }>;
+  createModel(input: { readonly modelName: string; readonly imageUri: string; readonly modelDataUrl: string; readonly executionRoleArn: string }): Promise<void>;
+  createEndpointConfig(input: { readonly endpointConfigName: string; readonly modelName: string; readonly hosting: PromotionSettings['hosting'] }): Promise<void>;
+  /** UpdateEndpoint with a blue/green (all at once) deployment policy and auto-rollback on the given alarms. */
+  updateEndpoint(input: { readonly endpointName: string; readonly endpointConfigName: string; readonly rollbackAlarmNames: readonly string[] }): Promise<void>;
+}
+
+/** Reads files Deploy Guard keeps in S3: a job's evaluation.json and features.json, model artifacts. */
+export interface ObjectReader {
+  /** The object's bytes, or undefined when it does not exist. */
+  read(s3Url: string): Promise<Uint8Array | undefined>;
 }

@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { COMPUTE_PLATFORMS, DEFAULT_EVENT_SOURCE, GUARD_MODES, validateEventSource } from '../events/emitted';
+import { parseWith } from '../events/validation';
+
+/**
+ * The configuration the handlers read from their Lambda environment: the variable names (the stacks
+ * set them, the handlers read them; both import them from here) and the policy of each guarded
+ * deployment group. A wrong value names the variable and what was expected.
+ */
+
+/** Every environment variable a handler reads. */
+export const ENV = {
+  /** Deploy Guard's bus, by name or ARN. */
+  eventBus: 'DEPLOY_GUARD_EVENT_BUS',
+  /** The installation's event source (default `deploy-guard`). */
+  eventSource: 'DEPLOY_GUARD_EVENT_SOURCE',
+  /** Name prefix of the installation (job names, model names). */
+  namePrefix: 'DEPLOY_GUARD_NAME_PREFIX',
+  deploymentsTable: 'DEPLOY_GUARD_DEPLOYMENTS_TABLE',
+  historyTable: 'DEPLOY_GUARD_HISTORY_TABLE',
+  changesTable: 'DEPLOY_GUARD_CHANGES_TABLE',
+  controlTable: 'DEPLOY_GUARD_CONTROL_TABLE',
+  /** The S3 data lake of labelled training rows. */
+  dataBucket: 'DEPLOY_GUARD_DATA_BUCKET',
+  /** The S3 bucket of model artifacts, training code and evaluations. */
+  modelBucket: 'DEPLOY_GUARD_MODEL_BUCKET',
+  endpointName: 'DEPLOY_GUARD_ENDPOINT_NAME',
+  /** Milliseconds predict waits for the endpoint before its group's failure policy decides. */
+  endpointTimeoutMs: 'DEPLOY_GUARD_ENDPOINT_TIMEOUT_MS',
+  /** JSON: the guarded groups' policies (GroupPolicy[]). */
+  groups: 'DEPLOY_GUARD_GROUPS',
+  /** JSON: the retraining settings (RetrainingSettings). */
+  retraining: 'DEPLOY_GUARD_RETRAINING',
+  /** JSON: the promotion settings (PromotionSettings). */
+  promotion: 'DEPLOY_GUARD_PROMOTION',
+  /** CloudWatch namespace of the model-quality metrics. */
+  metricsNamespace: 'DEPLOY_GUARD_METRICS_NAMESPACE',
+} as const;
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+export const FAILURE_POLICIES = ['fail-open', 'fail-closed'] as const;
+export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
+
+/** How Deploy Guard guards one CodeDeploy deployment group. */
+export const groupPolicy = z
+  .object({
+    application: z.string().min(1),
+    deploymentGroup: z.string().min(1),
+    platform: z.enum(COMPUTE_PLATFORMS),
+    mode: z.enum(GUARD_MODES),
+    /** Probability of failure at or above which a deployment is judged risky. */
+    threshold: z.number().gt(0).lt(1),
+    /** What to do when the endpoint fails, times out or answers ModelError. */
+    failurePolicy: z.enum(FAILURE_POLICIES).default('fail-open'),
+  })
+  .strict();
+export type GroupPolicy = z.output<typeof groupPolicy>;
+
+export const groupPolicies = z.array(groupPolicy).superRefine((groups, context) => {
+  const seen = new Set<string>();
+  groups.forEach((group, index) => {
+    const key = groupKey(group.application, group.deploymentGroup);
+    if (seen.has(key)) context.addIssue({ code: 'custom', path: [index], message: `deployment group ${key} is configured twice` });
+    seen.add(key);
+  });
+});
+
+/** One string per deployment group: `application/deploymentGroup`. */
+export function groupKey(application: string, deploymentGroup: string): string {
+  return `${application}/${deploymentGroup}`;
+}
+
+/** The policy of a group, or undefined when Deploy Guard does not guard it. */
+export function findPolicy(groups: readonly GroupPolicy[], application: string, deploymentGroup: string): GroupPolicy | undefined {
+  return groups.find((group) => group.application === application && group.deploymentGroup === deploymentGroup);
+}
+
+/** When and how drift starts retraining. */
+export const retrainingSettings = z
+  .object({
+    /** Training instance type, e.g. ml.m5.large. */
+    instanceType: z.string().regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/),
+    instanceCount: z.number().int().min(1).default(1),
+    /** Days of labelled data (the most recent) to train on. */
+    dataWindowDays: z.number().int().min(1).max(3650),
+    /** Hours after a started job during which another alarm starts nothing. */
+    cooldownHours: z.number().min(0),
+    maxRuntimeSeconds: z.number().int().min(60).default(3600),
+    /** The sagemaker-xgboost:1.7-1 image of the stack's region. */
+    imageUri: z.string().regex(/\/sagemaker-xgboost:1\.7-1$/),
+    /** The SageMaker execution role of the training job. */
+    roleArn: z.string().startsWith('arn:'),
+    /** s3:// URI of the training script's source directory (script mode). */
+    sourceDirS3Uri: z.string().startsWith('s3://'),
+    /** Names of Deploy Guard's own alarms; only these start retraining. */
+    alarmNames: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+export type RetrainingSettings = z.output<typeof retrainingSettings>;
+
+/** When promote replaces the serving model. */
+export const promotionSettings = z
+  .object({
+    /** The candidate's AUC on the most recent window must be at least this. */
+    minimumAuc: z.number().min(0).max(1),
+    /** Register approved (and deploy), or pending manual approval (and do not deploy). */
+    approval: z.enum(['Approved', 'PendingManualApproval']).default('Approved'),
+    modelPackageGroupName: z.string().min(1),
+    /** The SageMaker role the served model runs as. */
+    executionRoleArn: z.string().startsWith('arn:'),
+    /** Alarms that roll the endpoint's blue/green update back. */
+    rollbackAlarmNames: z.array(z.string().min(1)).default([]),
+    /** Serverless (memory, concurrency) or provisioned (instance type and count) hosting of the new config. */
+    hosting: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('serverless'), memorySizeInMb: z.number().int().min(1024).max(6144), maxConcurrency: z.number().int().min(1).max(200) }).strict(),
+      z
+        .object({
+          kind: z.literal('provisioned'),
+          instanceType: z.string().regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/),
+          initialInstanceCount: z.number().int().min(1),
+          /** s3:// URI where data capture writes, when capture is on. */
+          dataCaptureS3Uri: z.string().startsWith('s3://').optional(),
+        })
+        .strict(),
+    ]),
+  })
+  .strict();
+export type PromotionSettings = z.output<typeof promotionSettings>;
+
+/** A required environment variable; the error names it and says what it should hold. */
+export function requireEnv(env: NodeJS.ProcessEnv, name: EnvName, what: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigurationError(name, `is not set: set it to ${what}`);
+  return value;
+}
+
+/** A JSON environment variable validated by a schema. */
+export function jsonEnv<Schema extends z.ZodType>(env: NodeJS.ProcessEnv, name: EnvName, schema: Schema, what: string): z.output<Schema> {
+  const text = requireEnv(env, name, what);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigurationError(name, `is not JSON (${(error as Error).message}); expected ${what}`);
+  }
+  try {
+    return parseWith(name, schema, value);
+  } catch (error) {
+    throw new ConfigurationError(name, (error as Error).message);
+  }
+}
+
+export function eventSourceFromEnv(env: NodeJS.ProcessEnv): string {
+  return validateEventSource(env[ENV.eventSource] || DEFAULT_EVENT_SOURCE);
+}
+
+/** A handler's environment is wrong; names the variable. Thrown at cold start, before any event. */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+  }
+}

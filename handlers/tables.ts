@@ -1,0 +1,51 @@
+/**
+ * The DynamoDB tables of Deploy Guard: their logical names and keys. The stacks create them from
+ * this, the DynamoDB adapters read and write them by these keys, and the local runtime creates the
+ * same tables in dynalite. All string keys; on-demand billing.
+ */
+
+export interface TableDefinition {
+  /** Logical name: the suffix of the physical name (`<prefix>-<name>`) and the key of ENV. */
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+  /** Attribute holding an epoch-seconds expiry (DynamoDB TTL), when the table expires items. */
+  readonly ttlAttribute?: string;
+  readonly description: string;
+}
+
+export const TABLES = {
+  deployments: {
+    name: 'deployments',
+    partitionKey: 'deploymentId',
+    description: 'One item per deployment: its assessment and its outcome, in whichever order they arrive.',
+  },
+  history: {
+    name: 'history',
+    partitionKey: 'group',
+    sortKey: 'at',
+    description: 'Outcomes per deployment group (`application/deploymentGroup`), sorted by start time (`<ISO time>#<deploymentId>`), for history features.',
+  },
+  changes: {
+    name: 'changes',
+    partitionKey: 'application',
+    sortKey: 'revision',
+    ttlAttribute: 'expiresAt',
+    description: 'Deployment Change Summaries by application and revision key.',
+  },
+  control: {
+    name: 'control',
+    partitionKey: 'key',
+    ttlAttribute: 'expiresAt',
+    description: 'The rollback ledger (`rollback#<deploymentId>`), the serving-model pointer (`model#serving`) and the retraining state (`retraining#last`).',
+  },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableName = keyof typeof TABLES;
+
+/** Keys of the control table's single items. */
+export const CONTROL_KEYS = {
+  rollback: (deploymentId: string) => `rollback#${deploymentId}`,
+  servingModel: 'model#serving',
+  retraining: 'retraining#last',
+} as const;
