@@ -1,0 +1,37 @@
+/**
+ * The model-quality metrics record-outcome emits (CloudWatch embedded metric format) and the alarms
+ * built on them (stacks/) and evaluated locally (local/). One definition, imported by all three.
+ */
+
+/** Default CloudWatch namespace; an installation sets its own through ENV.metricsNamespace. */
+export const DEFAULT_METRICS_NAMESPACE = 'DeployGuard';
+
+/** Per labelled outcome, each metric is 0 or 1 except BrierContribution (squared error). */
+export const QUALITY_METRICS = {
+  /** A labelled (non-counterfactual) outcome with an assessment. */
+  labelled: 'LabelledOutcomes',
+  /** Predicted rollback, and it failed. */
+  truePositives: 'TruePositives',
+  /** Predicted rollback, and it succeeded. */
+  falsePositives: 'FalsePositives',
+  /** Predicted proceed, and it succeeded. */
+  trueNegatives: 'TrueNegatives',
+  /** Predicted proceed, and it failed. */
+  falseNegatives: 'FalseNegatives',
+  /** (probability − label)²; its average is the Brier score. */
+  brierContribution: 'BrierContribution',
+  /** A deployment Deploy Guard stopped: its label is counterfactual. */
+  counterfactuals: 'CounterfactualOutcomes',
+  /** An assessment decided by the failure policy because the endpoint failed. */
+  endpointFallbacks: 'EndpointFallbacks',
+} as const;
+export type QualityMetricName = (typeof QUALITY_METRICS)[keyof typeof QUALITY_METRICS];
+
+/**
+ * Dimension sets: every value is emitted per group and pooled over the installation (no dimensions),
+ * so alarms can watch either.
+ */
+export const QUALITY_DIMENSIONS = {
+  application: 'Application',
+  deploymentGroup: 'DeploymentGroup',
+} as const;
