@@ -241,10 +241,10 @@ export interface ServingModelSource {
 // Data lake, metrics, training and hosting
 // ---------------------------------------------------------------------------------------------
 
-/** Labelled rows in the container's CSV layout (label first, no header), one object per deployment. */
+/** Labelled rows in the container's CSV layout (label first, no header), one object per deployment at trainingRowKey (handlers/training-row.ts). */
 export interface TrainingDataLake {
   /** Idempotent: the same deployment writes the same key. */
-  putRow(row: { readonly deploymentId: string; readonly application: string; readonly deploymentGroup: string; readonly finishedAt: number; readonly modelVersion: string; readonly csvLine: string }): Promise<void>;
+  putRow(row: { readonly deploymentId: string; readonly application: string; readonly deploymentGroup: string; readonly startedAt: number; readonly finishedAt: number; readonly modelVersion: string; readonly csvLine: string }): Promise<void>;
 }
 
 export interface MetricValue {

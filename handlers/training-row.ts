@@ -1,0 +1,70 @@
+import type { DeploymentItem, DeploymentStore, TrainingDataLake } from './ports';
+
+/**
+ * The labelled training row of a deployment: its assessment's feature row (what the endpoint saw)
+ * with the label first, in the container's CSV layout. Written once, by whichever of predict and
+ * record-outcome completes the pair (they may arrive in either order). Counterfactual labels (a
+ * deployment Deploy Guard stopped) are kept out of training unless the installation opts in.
+ */
+
+/** Prefix of the training rows in the data bucket; a training job's `train` channel reads it. */
+export const TRAINING_ROWS_PREFIX = 'rows/';
+
+/**
+ * Key of one deployment's row: `rows/date=YYYY-MM-DD/<deploymentId>.csv`, dated by the deployment's
+ * start (UTC), so a training job can take a time window by key and the same deployment always
+ * writes the same key.
+ */
+export function trainingRowKey(row: { readonly deploymentId: string; readonly startedAt: number }): string {
+  const date = new Date(row.startedAt).toISOString().slice(0, 10);
+  return `${TRAINING_ROWS_PREFIX}date=${date}/${encodeURIComponent(row.deploymentId)}.csv`;
+}
+
+/** The date a row key names, or undefined for a key that is not a row. */
+export function trainingRowDate(key: string): string | undefined {
+  return /^rows\/date=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+}
+
+/** The CSV line (label first), or why the deployment has no training row. */
+export function trainingLine(item: DeploymentItem, options: { readonly includeCounterfactual?: boolean } = {}): string | { readonly skip: string } {
+  const { assessment, outcome } = item;
+  if (!assessment) return { skip: 'not assessed yet' };
+  if (!outcome) return { skip: 'no outcome yet' };
+  if (outcome.label === 'counterfactual' && !options.includeCounterfactual) {
+    return { skip: 'counterfactual label (Deploy Guard stopped it): kept out of training' };
+  }
+  // A counterfactual included by choice counts as a failure: the guard judged it would fail.
+  const label = outcome.label === 'succeeded' ? 0 : 1;
+  return `${label},${assessment.featureRow}`;
+}
+
+export type TrainingRowResult = { readonly written: true; readonly key: string } | { readonly written: false; readonly reason: string };
+
+/**
+ * Writes the row when the deployment has both halves and nobody wrote it yet. The claim comes first,
+ * so two writers racing (predict and record-outcome) write it once; a crash after the claim leaves the
+ * row unwritten, which loses one training row, never duplicates one.
+ */
+export async function writeTrainingRowIfComplete(
+  item: DeploymentItem,
+  deps: { readonly store: DeploymentStore; readonly lake: TrainingDataLake },
+  options: { readonly includeCounterfactual?: boolean } = {},
+): Promise<TrainingRowResult> {
+  const line = trainingLine(item, options);
+  if (typeof line !== 'string') return { written: false, reason: line.skip };
+  if (item.trainingRowWritten || !(await deps.store.claimTrainingRow(item.deploymentId))) {
+    return { written: false, reason: 'already written' };
+  }
+  const assessment = item.assessment!;
+  const outcome = item.outcome!;
+  await deps.lake.putRow({
+    deploymentId: item.deploymentId,
+    application: assessment.application,
+    deploymentGroup: assessment.deploymentGroup,
+    startedAt: assessment.startedAt,
+    finishedAt: outcome.finishedAt,
+    modelVersion: assessment.modelVersion,
+    csvLine: line,
+  });
+  return { written: true, key: trainingRowKey({ deploymentId: item.deploymentId, startedAt: assessment.startedAt }) };
+}
