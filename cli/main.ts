@@ -2,18 +2,31 @@ import { Command, CommandIO, UsageError } from './command';
 import { matchCommand } from './commands/match';
 import { importCommand } from './commands/import';
 import { trainCommand } from './commands/train';
-import { startCommand } from './commands/start';
+import { backtestCommand, backtestUsage, runBacktestCommand } from './commands/backtest';
+import { routeCommand } from './commands/route';
 import { scoreCommand } from './commands/score';
 import { serveCommand } from './commands/serve';
+import { changeSummaryCommand } from './commands/change-summary';
 
 /** Every sub-command, in the order `deploy-guard help` lists them. Add a command by adding a line. */
+/** `npm start`: the backtest with its defaults (the shipped history, stop mode, retraining on). */
+const startCommand: Command = {
+  name: 'start',
+  summary: 'Run Deploy Guard locally on the shipped history and report what it would have prevented (npm start)',
+  usage: backtestUsage.replace('deploy-guard backtest [options]     (npm start runs it with the defaults)', 'deploy-guard start [options]        (the same as deploy-guard backtest)'),
+  run: (argv, io) => runBacktestCommand(argv, io),
+};
+
 export const COMMANDS: readonly Command[] = [
   startCommand,
+  backtestCommand,
+  routeCommand,
   matchCommand,
   importCommand,
   trainCommand,
   scoreCommand,
   serveCommand,
+  changeSummaryCommand,
 ];
 
 function help(io: CommandIO): void {

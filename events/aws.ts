@@ -51,6 +51,18 @@ export const codeDeployInstanceStateChange = envelope(
 );
 export type CodeDeployInstanceStateChange = z.infer<typeof codeDeployInstanceStateChange>;
 
+/**
+ * What CodeDeploy passes to a lifecycle hook Lambda (BeforeAllowTraffic of an ECS or Lambda
+ * deployment): not an EventBridge event, a direct invocation. The hook must answer with
+ * PutLifecycleEventHookExecutionStatus for this execution id.
+ */
+export const CODEDEPLOY_LIFECYCLE_HOOK_INVOCATION = 'CodeDeploy lifecycle hook invocation';
+export const codeDeployLifecycleHookInvocation = z.looseObject({
+  DeploymentId: z.string().regex(/^d-[A-Z0-9]+$/, 'expected a CodeDeploy deployment id such as d-123456789'),
+  LifecycleEventHookExecutionId: nonEmpty,
+});
+export type CodeDeployLifecycleHookInvocation = z.infer<typeof codeDeployLifecycleHookInvocation>;
+
 // ---------------------------------------------------------------------------------------------
 // CodePipeline
 

@@ -22,11 +22,15 @@ export const ENV = {
   controlTable: 'DEPLOY_GUARD_CONTROL_TABLE',
   /** The S3 data lake of labelled training rows. */
   dataBucket: 'DEPLOY_GUARD_DATA_BUCKET',
+  /** Optional: the KMS key (ARN, id or alias) training rows are encrypted with; unset: S3-managed keys (AES256). */
+  dataKmsKey: 'DEPLOY_GUARD_DATA_KMS_KEY',
   /** The S3 bucket of model artifacts, training code and evaluations. */
   modelBucket: 'DEPLOY_GUARD_MODEL_BUCKET',
   endpointName: 'DEPLOY_GUARD_ENDPOINT_NAME',
   /** Milliseconds predict waits for the endpoint before its group's failure policy decides. */
   endpointTimeoutMs: 'DEPLOY_GUARD_ENDPOINT_TIMEOUT_MS',
+  /** Milliseconds the traffic hook waits for predict's assessment before the failure policy decides (default 60000). */
+  trafficHookWaitMs: 'DEPLOY_GUARD_TRAFFIC_HOOK_WAIT_MS',
   /** JSON: the guarded groups' policies (GroupPolicy[]). */
   groups: 'DEPLOY_GUARD_GROUPS',
   /** JSON: the retraining settings (RetrainingSettings). */

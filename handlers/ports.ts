@@ -1,4 +1,5 @@
-import type { ComputePlatform, Decision, EmittedDetail, GuardMode } from '../events/emitted';
+import type { ComputePlatform, Decision, EmittedDetail, GuardMode, Revision } from '../events/emitted';
+import type { Factor } from '../model/factors';
 import type { FeatureList } from '../model/features';
 import type { PastDeployment } from '../model/history';
 import type { FailurePolicy, PromotionSettings } from './config';
@@ -21,6 +22,10 @@ export interface DeploymentSnapshot {
   readonly creator?: string;
   readonly application?: string;
   readonly deploymentGroup?: string;
+  /** What is deployed (GitHub commit, S3 bundle or AppSpec content), the key to its change summary. */
+  readonly revision?: Revision;
+  /** When the deployment was created, in milliseconds since the epoch. */
+  readonly createTime?: number;
 }
 
 /**
@@ -82,12 +87,19 @@ export interface LedgerEntry {
 }
 
 /**
- * The idempotency record of the rollback handler, keyed on deploymentId (in AWS a conditional write:
- * `attribute_not_exists(deploymentId)`). The claim comes before any CodeDeploy call, so however often
- * a request is delivered, CodeDeploy is asked at most once per deployment.
+ * The idempotency record of the rollback handler, keyed on deploymentId (in AWS a conditional write
+ * on the control table). The claim comes before any CodeDeploy call, so however often a request is
+ * delivered, CodeDeploy is asked once per deployment — unless the claimer crashed before recording an
+ * outcome: a claim carries a lease (default 5 minutes, longer than the handler's timeout), and once it
+ * has expired without an outcome a redelivery of the same action may claim again and retry. A retried
+ * StopDeployment after a stop that did happen is refused by CodeDeploy (already stopped), so it is
+ * still at most one effective stop. An entry with an outcome is never claimed again.
  */
 export interface RollbackLedger {
-  /** Resolves true if this call is the first to claim the deployment, false if it was claimed before. */
+  /**
+   * Resolves true if this call claims the deployment: the first claim, or the re-claim (same action)
+   * of a claim older than the lease that has no outcome; false otherwise.
+   */
   claim(deploymentId: string, action: GuardAction, at: number): Promise<boolean>;
   record(deploymentId: string, outcome: LedgerOutcome): Promise<void>;
   /** Marks the outcome's event as published, so that a redelivery does not publish it again. */
@@ -124,6 +136,8 @@ export interface AssessmentRecord {
   readonly startedAt: number;
   readonly assessedAt: number;
   readonly author?: string;
+  /** The explanation published with the assessment, kept so a redelivery republishes the same event. */
+  readonly topFactors?: readonly Factor[];
 }
 
 /** How a deployment ended, from CodeDeploy's final state. */
@@ -269,7 +283,10 @@ export interface TrainingJobSpec {
   readonly hyperparameters: Readonly<Record<string, string>>;
   /** s3:// prefixes of the train and validation channels (text/csv). */
   readonly trainS3Uri: string;
-  readonly validationS3Uri: string;
+  /** Absent in the data-lake window mode, where train.py holds out the most recent dates itself. */
+  readonly validationS3Uri?: string;
+  /** s3:// URI of the serving model's model.tar.gz (channel `serving`), so the job evaluates it on the same window. */
+  readonly servingModelS3Uri?: string;
   readonly outputS3Uri: string;
   readonly tags: Readonly<Record<string, string>>;
 }

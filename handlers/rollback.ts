@@ -1,4 +1,5 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { eventBridgeTime, systemClock, type Clock } from '../events/clock';
 import {
@@ -12,7 +13,8 @@ import {
 import { parseEmittedEvent } from '../events/parse';
 import { AwsCodeDeploy } from './adapters/codedeploy';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
-import { InMemoryRollbackLedger } from './adapters/in-memory-ledger';
+import { DynamoDbRollbackLedger } from './adapters/dynamodb-ledger';
+import { ENV, requireEnv } from './config';
 import type { CodeDeployOutcome, CodeDeployPort, GuardAction, LedgerOutcome, RollbackLedger } from './ports';
 import { decideProceed, decideRollback, isGateProceed, type GuardDecision, type RollbackRequest } from './rollback-domain';
 
@@ -20,7 +22,8 @@ import { decideProceed, decideRollback, isGateProceed, type GuardDecision, type 
  * rollback: acts on a Deployment Rollback Requested (StopDeployment with auto-rollback, or a failed
  * traffic hook) and on a gate assessment at READY that says proceed (ContinueDeployment). At most
  * one action per deployment, however often the event arrives: the ledger is claimed before CodeDeploy
- * is called, and a redelivery only republishes an outcome whose event was not yet published.
+ * is called, and a redelivery only republishes an outcome whose event was not yet published. A claim
+ * left without an outcome by a crash is retried by a redelivery once its lease expires (see RollbackLedger).
  */
 
 export interface RollbackConfig {
@@ -184,19 +187,19 @@ export function rollbackConfigFromEnv(env: NodeJS.ProcessEnv): RollbackConfig {
   return { source: validateEventSource(env.DEPLOY_GUARD_EVENT_SOURCE || DEFAULT_EVENT_SOURCE), eventBusName };
 }
 
-// Module scope: created once per container. Both clients use the SDK's standard retry mode for
+// Module scope: created once per container. Every client uses the SDK's standard retry mode for
 // throttling and transient errors; AWS_ENDPOINT_URL_* overrides are honoured by the SDK itself.
 const codeDeployClient = new CodeDeployClient({ retryMode: 'standard' });
 const eventBridgeClient = new EventBridgeClient({ retryMode: 'standard' });
-// Deduplicates within a warm container only. The durable ledger is a DynamoDB conditional write
-// keyed on deploymentId; its adapter waits for @aws-sdk/client-dynamodb to be a dependency.
-const containerLedger = new InMemoryRollbackLedger();
+const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
 let lambdaDependencies: RollbackDependencies | undefined;
 
 export const handler = async (event: unknown): Promise<RollbackResult> => {
   lambdaDependencies ??= {
     codeDeploy: new AwsCodeDeploy(codeDeployClient),
-    ledger: containerLedger,
+    // The durable ledger: a conditional write on the control table, with a lease (5 minutes) longer
+    // than this function's timeout, so a crash between claim and record is retried by a redelivery.
+    ledger: new DynamoDbRollbackLedger(dynamoDbClient, requireEnv(process.env, ENV.controlTable, 'the name of the DynamoDB control table')),
     publisher: new EventBridgePublisher(eventBridgeClient),
     clock: systemClock,
     config: rollbackConfigFromEnv(process.env),

@@ -15,12 +15,26 @@ Output: `xgboost-model` in XGBoost's JSON format. Metrics are printed as `valida
 
 Hyperparameters are strings, as SageMaker passes them; an unknown key fails, as in the built-in
 algorithm; `num_round` is required.
+
+Data-lake window mode (what Deploy Guard's drift handler starts): with the hyperparameters
+`window_from` and `window_to` (ISO dates, both included), the `train` channel is the data lake's
+rows prefix, one CSV file per deployment under `date=YYYY-MM-DD/` folders. The files of the window
+are ordered by date; the most recent dates holding `validation_fraction` (default "0.2") of the rows
+are the validation window, the earlier ones train (a date is never split). When the `serving`
+channel (SM_CHANNEL_SERVING, --serving) holds the serving model (model.tar.gz or xgboost-model), it
+is scored on the same validation rows. `evaluation.json` is written to SM_OUTPUT_DATA_DIR
+(/opt/ml/output/data; --output-data-dir locally), which SageMaker uploads as output.tar.gz:
+{"candidate": {auc, prAuc, brier, f1Failure, rows}, "serving": {...} or null, "threshold", "window"}.
 """
 
 import argparse
 import json
 import os
+import re
+import shutil
 import sys
+import tarfile
+import tempfile
 
 # The training toolkit exports SM_INPUT_CONFIG_DIR (/opt/ml/input/config) in script mode.
 SAGEMAKER_HYPERPARAMETERS = os.path.join(os.environ.get("SM_INPUT_CONFIG_DIR", "/opt/ml/input/config"), "hyperparameters.json")
@@ -37,6 +51,14 @@ BOOSTER_PARAMETERS = {
     "interaction_constraints",
 }
 TRAINING_PARAMETERS = {"num_round", "early_stopping_rounds"}
+# The data-lake window mode (see the module documentation).
+WINDOW_PARAMETERS = {"window_from", "window_to", "validation_fraction"}
+DEFAULT_VALIDATION_FRACTION = 0.2
+# F1 on failures in evaluation.json is judged at p >= 0.25: the cost-optimal cut for calibrated probabilities
+# at Deploy Guard's default costs (a failed deployment 3, a needless rollback 1; model/training.ts DEFAULT_COSTS).
+EVALUATION_THRESHOLD = 0.25
+DATE_FOLDER = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class TrainingError(Exception):
@@ -53,6 +75,11 @@ def parse_arguments(argv):
                         help="where xgboost-model is written (default: SM_MODEL_DIR)")
     parser.add_argument("--hyperparameters", default=SAGEMAKER_HYPERPARAMETERS,
                         help="JSON object of hyperparameters, values as strings")
+    parser.add_argument("--serving", default=os.environ.get("SM_CHANNEL_SERVING"),
+                        help="folder or file of the serving model (model.tar.gz or xgboost-model) to evaluate "
+                             "on the same window (default: SM_CHANNEL_SERVING; window mode only)")
+    parser.add_argument("--output-data-dir", default=os.environ.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"),
+                        help="where evaluation.json is written in window mode (default: SM_OUTPUT_DATA_DIR)")
     parser.add_argument("--feature-count", type=int, default=None,
                         help="the number of feature columns the model must have (checked when given)")
     # Script mode also passes each hyperparameter as `--name value`; they are read from the JSON file.
@@ -75,9 +102,10 @@ def read_hyperparameters(path):
         if key.startswith("sagemaker_"):
             continue  # script-mode settings (sagemaker_program, sagemaker_submit_directory, ...)
         values[key] = decode(value)
-    unknown = sorted(set(values) - BOOSTER_PARAMETERS - TRAINING_PARAMETERS)
+    unknown = sorted(set(values) - BOOSTER_PARAMETERS - TRAINING_PARAMETERS - WINDOW_PARAMETERS)
     if unknown:
         raise TrainingError("unknown hyperparameter(s): " + ", ".join(unknown))
+    window = read_window(values)
     if "num_round" not in values:
         raise TrainingError("hyperparameter num_round is required")
     params = {key: value for key, value in values.items() if key in BOOSTER_PARAMETERS}
@@ -94,7 +122,32 @@ def read_hyperparameters(path):
     num_round = as_int(values["num_round"], "num_round")
     early_stopping = values.get("early_stopping_rounds")
     early_stopping = as_int(early_stopping, "early_stopping_rounds") if early_stopping is not None else None
-    return params, num_round, early_stopping
+    return params, num_round, early_stopping, window
+
+
+def read_window(values):
+    """The data-lake window (from, to, validation fraction), or None without window_from / window_to."""
+    given = sorted(key for key in WINDOW_PARAMETERS if key in values)
+    if not given:
+        return None
+    if "window_from" not in values or "window_to" not in values:
+        raise TrainingError("hyperparameters window_from and window_to go together (got only " + ", ".join(given) + ")")
+    bounds = []
+    for key in ("window_from", "window_to"):
+        value = str(values[key])
+        if not ISO_DATE.match(value):
+            raise TrainingError(f"hyperparameter {key} must be an ISO date YYYY-MM-DD, got {value!r}")
+        bounds.append(value)
+    if bounds[0] > bounds[1]:
+        raise TrainingError(f"hyperparameter window_from {bounds[0]} is after window_to {bounds[1]}")
+    fraction = values.get("validation_fraction", DEFAULT_VALIDATION_FRACTION)
+    try:
+        fraction = float(fraction)
+    except (TypeError, ValueError):
+        raise TrainingError(f"hyperparameter validation_fraction must be a number, got {fraction!r}") from None
+    if not 0 < fraction < 1:
+        raise TrainingError(f"hyperparameter validation_fraction must be between 0 and 1 (exclusive), got {fraction!r}")
+    return {"from": bounds[0], "to": bounds[1], "validation_fraction": fraction}
 
 
 def decode(value):
@@ -135,15 +188,187 @@ def load_channel(xgb, path, name):
     return matrix
 
 
+def window_files(root, window):
+    """The data lake's files in the window: [(date, path)] in date order, then name order."""
+    if not os.path.isdir(root):
+        raise TrainingError(f"train channel {root} is not a folder of date=YYYY-MM-DD/ folders (window mode)")
+    found = []
+    for folder, _, files in os.walk(root):
+        match = DATE_FOLDER.match(os.path.basename(folder))
+        if not match or not window["from"] <= match.group(1) <= window["to"]:
+            continue
+        found.extend((match.group(1), os.path.join(folder, name)) for name in files if not name.startswith("."))
+    found.sort()
+    return found
+
+
+def count_rows(path):
+    with open(path, "rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def split_window(files, fraction, window):
+    """Whole dates: the most recent ones holding at least `fraction` of the rows validate, the rest train."""
+    rows_by_date = {}
+    for date, path in files:
+        rows_by_date[date] = rows_by_date.get(date, 0) + count_rows(path)
+    dates = sorted(date for date, rows in rows_by_date.items() if rows > 0)
+    if len(dates) < 2:
+        raise TrainingError(f"window {window['from']}..{window['to']} holds rows on {len(dates)} date(s); "
+                            "training and validation need at least one date each")
+    total = sum(rows_by_date[date] for date in dates)
+    validation_dates, validation_rows = [], 0
+    for date in reversed(dates[1:]):
+        if validation_rows >= fraction * total:
+            break
+        validation_dates.insert(0, date)
+        validation_rows += rows_by_date[date]
+    first_validation = validation_dates[0]
+    train_files = [path for date, path in files if date < first_validation]
+    validation_files = [path for date, path in files if date >= first_validation]
+    train_dates = [date for date in dates if date < first_validation]
+    return train_files, validation_files, (train_dates[0], train_dates[-1]), (validation_dates[0], validation_dates[-1])
+
+
+def concatenate(paths, target):
+    with open(target, "wb") as out:
+        for path in paths:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            out.write(data)
+            if data and not data.endswith(b"\n"):
+                out.write(b"\n")
+
+
+def load_serving_model(xgb, path, scratch):
+    """The serving model from the serving channel (model.tar.gz holding xgboost-model, or xgboost-model)."""
+    candidates = [path] if os.path.isfile(path) else [os.path.join(path, name) for name in sorted(os.listdir(path))]
+    for candidate in candidates:
+        name = os.path.basename(candidate)
+        if name == "xgboost-model":
+            return xgb.Booster(model_file=candidate)
+        if name.endswith(".tar.gz"):
+            with tarfile.open(candidate, "r:gz") as archive:
+                members = [member for member in archive.getmembers()
+                           if member.isfile() and os.path.basename(member.name) == "xgboost-model"]
+                if not members:
+                    raise TrainingError(f"serving channel: {candidate} holds no xgboost-model")
+                target = os.path.join(scratch, "serving-xgboost-model")
+                with archive.extractfile(members[0]) as source, open(target, "wb") as out:
+                    shutil.copyfileobj(source, out)
+            return xgb.Booster(model_file=target)
+    raise TrainingError(f"serving channel {path} holds neither model.tar.gz nor xgboost-model")
+
+
+def model_metrics(labels, scores):
+    """{auc, prAuc, brier, f1Failure, rows}, defined as model/metrics.ts defines them (tie-aware)."""
+    labels = [bool(label) for label in labels]
+    scores = [float(score) for score in scores]
+    rows = len(labels)
+    positives = sum(labels)
+    negatives = rows - positives
+    auc = None
+    if positives and negatives:
+        order = sorted(range(rows), key=lambda index: scores[index])
+        rank_sum, position = 0.0, 0
+        while position < rows:
+            end = position
+            while end + 1 < rows and scores[order[end + 1]] == scores[order[position]]:
+                end += 1
+            average_rank = (position + end) / 2 + 1
+            rank_sum += average_rank * sum(1 for index in order[position:end + 1] if labels[index])
+            position = end + 1
+        auc = (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+    pr_auc = None
+    if positives:
+        order = sorted(range(rows), key=lambda index: -scores[index])
+        true_positives = seen = 0
+        previous_recall = area = 0.0
+        position = 0
+        while position < rows:
+            score = scores[order[position]]
+            while position < rows and scores[order[position]] == score:
+                true_positives += labels[order[position]]
+                seen += 1
+                position += 1
+            recall = true_positives / positives
+            area += (recall - previous_recall) * (true_positives / seen)
+            previous_recall = recall
+        pr_auc = area
+    brier = sum((score - (1.0 if label else 0.0)) ** 2 for label, score in zip(labels, scores)) / rows if rows else None
+    flagged = [score >= EVALUATION_THRESHOLD for score in scores]
+    true_positive = sum(1 for label, flag in zip(labels, flagged) if label and flag)
+    precision = true_positive / sum(flagged) if any(flagged) else 0.0
+    recall = true_positive / positives if positives else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"auc": auc, "prAuc": pr_auc, "brier": brier, "f1Failure": f1, "rows": rows}
+
+
+def prepare_window(xgb, arguments, window, scratch):
+    """The window's train and validation matrices, and what evaluation.json says about the window."""
+    files = window_files(arguments.train, window)
+    if not files:
+        raise TrainingError(f"train channel {arguments.train} holds no file dated {window['from']}..{window['to']} "
+                            "(expected date=YYYY-MM-DD/ folders)")
+    train_files, validation_files, train_dates, validation_dates = split_window(files, window["validation_fraction"], window)
+    for name, paths in (("train", train_files), ("validation", validation_files)):
+        os.makedirs(os.path.join(scratch, name))
+        concatenate(paths, os.path.join(scratch, name, f"{name}.csv"))
+    print(f"window {window['from']}..{window['to']}: {len(files)} files; train {train_dates[0]}..{train_dates[1]}, "
+          f"validation {validation_dates[0]}..{validation_dates[1]}", flush=True)
+    dtrain = load_channel(xgb, os.path.join(scratch, "train"), "train")
+    dvalidation = load_channel(xgb, os.path.join(scratch, "validation"), "validation")
+    described = {"from": window["from"], "to": window["to"], "validationFraction": window["validation_fraction"],
+                 "trainDates": list(train_dates), "validationDates": list(validation_dates), "files": len(files)}
+    return dtrain, dvalidation, described
+
+
+def write_evaluation(xgb, arguments, booster, dvalidation, described, scratch):
+    labels = dvalidation.get_label().tolist()
+    candidate = model_metrics(labels, booster.predict(dvalidation).tolist())
+    serving, serving_error = None, None
+    if arguments.serving and os.path.exists(arguments.serving):
+        model = load_serving_model(xgb, arguments.serving, scratch)
+        if model.num_features() != dvalidation.num_col():
+            serving_error = (f"the serving model has {model.num_features()} features, the window's rows "
+                             f"{dvalidation.num_col()}: not comparable")
+            print(f"warning: {serving_error}", flush=True)
+        else:
+            serving = model_metrics(labels, model.predict(dvalidation).tolist())
+    document = {"candidate": candidate, "serving": serving, "threshold": EVALUATION_THRESHOLD, "window": described}
+    if serving_error:
+        document["servingError"] = serving_error
+    os.makedirs(arguments.output_data_dir, exist_ok=True)
+    path = os.path.join(arguments.output_data_dir, "evaluation.json")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")
+    print(f"evaluation written to {path}: candidate auc {candidate['auc']}, serving auc "
+          f"{serving['auc'] if serving else None}", flush=True)
+
+
 def train(arguments):
-    params, num_round, early_stopping = read_hyperparameters(arguments.hyperparameters)
+    params, num_round, early_stopping, window = read_hyperparameters(arguments.hyperparameters)
     try:
         import xgboost as xgb
     except ImportError:
         raise TrainingError("XGBoost is not installed: `apt-get install python3-xgboost` (Debian/Ubuntu) "
                             "or `pip install xgboost==1.7.6`") from None
-    dtrain = load_channel(xgb, arguments.train, "train")
-    dvalidation = load_channel(xgb, arguments.validation, "validation")
+    if window is None:
+        dtrain = load_channel(xgb, arguments.train, "train")
+        dvalidation = load_channel(xgb, arguments.validation, "validation")
+        fit(xgb, arguments, params, num_round, early_stopping, dtrain, dvalidation)
+        return
+    scratch = tempfile.mkdtemp(prefix="deploy-guard-window-")
+    try:
+        dtrain, dvalidation, described = prepare_window(xgb, arguments, window, scratch)
+        booster = fit(xgb, arguments, params, num_round, early_stopping, dtrain, dvalidation)
+        write_evaluation(xgb, arguments, booster, dvalidation, described, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def fit(xgb, arguments, params, num_round, early_stopping, dtrain, dvalidation):
     if arguments.feature_count is not None:
         if dtrain.num_col() != arguments.feature_count:
             raise TrainingError(f"train has {dtrain.num_col()} feature columns, expected {arguments.feature_count}")
@@ -167,6 +392,7 @@ def train(arguments):
     with open(path, "wb") as handle:
         handle.write(booster.save_raw(raw_format="json"))
     print(f"model written to {path} ({booster.num_boosted_rounds()} trees)", flush=True)
+    return booster
 
 
 def main(argv=None):

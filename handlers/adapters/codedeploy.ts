@@ -4,8 +4,10 @@ import {
   PutLifecycleEventHookExecutionStatusCommand,
   StopDeploymentCommand,
   type CodeDeployClient,
+  type RevisionLocation,
 } from '@aws-sdk/client-codedeploy';
-import { COMPUTE_PLATFORMS, type ComputePlatform } from '../../events/emitted';
+import { createHash } from 'node:crypto';
+import { COMPUTE_PLATFORMS, type ComputePlatform, type Revision } from '../../events/emitted';
 import {
   DEPLOYMENT_STATUSES,
   type CodeDeployOutcome,
@@ -27,6 +29,7 @@ export class AwsCodeDeploy implements CodeDeployPort {
     try {
       const answer = await this.client.send(new GetDeploymentCommand({ deploymentId }));
       const info = answer.deploymentInfo;
+      const revision = revisionOf(info?.revision);
       return {
         found: true,
         deployment: {
@@ -36,6 +39,8 @@ export class AwsCodeDeploy implements CodeDeployPort {
           ...(info?.creator ? { creator: info.creator } : {}),
           ...(info?.applicationName ? { application: info.applicationName } : {}),
           ...(info?.deploymentGroupName ? { deploymentGroup: info.deploymentGroupName } : {}),
+          ...(revision ? { revision } : {}),
+          ...(info?.createTime ? { createTime: info.createTime.getTime() } : {}),
         },
       };
     } catch (error) {
@@ -90,6 +95,30 @@ export class AwsCodeDeploy implements CodeDeployPort {
     const lookup = await this.getDeployment(deploymentId);
     return lookup.found && lookup.deployment.status === 'Stopped' ? 'DeploymentAlreadyStopped' : 'DeploymentAlreadyCompleted';
   }
+}
+
+/**
+ * The revision as Deploy Guard keys change summaries on it (events/emitted.ts revisionKey): a GitHub
+ * commit, an S3 bundle (version or ETag), or for String / AppSpecContent revisions (ECS, Lambda) the
+ * SHA-256 of the AppSpec, as CodeDeploy reports it or computed from the content when it does not.
+ * Undefined when GetDeployment reports none that can be keyed.
+ */
+export function revisionOf(location: RevisionLocation | undefined): Revision | undefined {
+  if (!location) return undefined;
+  const commitId = location.gitHubLocation?.commitId;
+  if (commitId) return { commitId };
+  const s3 = location.s3Location;
+  if (s3?.bucket && s3.key) {
+    return {
+      s3: { bucket: s3.bucket, key: s3.key, ...(s3.eTag ? { eTag: s3.eTag } : {}), ...(s3.version ? { version: s3.version } : {}) },
+    };
+  }
+  const text = location.appSpecContent ?? location.string;
+  if (!text) return undefined;
+  const reported = text.sha256?.toLowerCase();
+  if (reported && /^[0-9a-f]{64}$/.test(reported)) return { appSpecSha256: reported };
+  if (text.content !== undefined) return { appSpecSha256: createHash('sha256').update(text.content, 'utf8').digest('hex') };
+  return undefined;
 }
 
 /** The SDK's exception names that are races, not faults. Matched by name: robust to duplicated SDK copies. */

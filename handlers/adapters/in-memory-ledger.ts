@@ -1,14 +1,35 @@
 import type { GuardAction, LedgerEntry, LedgerOutcome, RollbackLedger } from '../ports';
 
+/** How long a claim without an outcome holds before a redelivery may claim again: longer than the rollback Lambda's timeout. */
+export const DEFAULT_LEASE_MS = 5 * 60_000;
+
+export interface LedgerOptions {
+  /** Milliseconds after which a claim with no outcome may be re-claimed by the same action (default 5 minutes). */
+  readonly leaseMs?: number;
+}
+
+export function leaseOf(options: LedgerOptions): number {
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw new RangeError(`rollback ledger lease ${leaseMs} ms must be a positive number of milliseconds`);
+  return leaseMs;
+}
+
 /**
- * The rollback ledger in process: the tests, the backtest, and (until the DynamoDB adapter exists)
- * a warm Lambda container. Same semantics as the conditional write: the first claim wins.
+ * The rollback ledger in process: the tests and the backtest. Same semantics as the DynamoDB ledger
+ * (handlers/adapters/dynamodb-ledger.ts): the first claim wins; a claim older than the lease with no
+ * outcome may be re-claimed by the same action, so a crash between claim and record is retried.
  */
 export class InMemoryRollbackLedger implements RollbackLedger {
   private readonly entries = new Map<string, LedgerEntry>();
+  private readonly leaseMs: number;
+
+  constructor(options: LedgerOptions = {}) {
+    this.leaseMs = leaseOf(options);
+  }
 
   async claim(deploymentId: string, action: GuardAction, at: number): Promise<boolean> {
-    if (this.entries.has(deploymentId)) return false;
+    const entry = this.entries.get(deploymentId);
+    if (entry && !(entry.outcome === undefined && entry.action === action && entry.claimedAt <= at - this.leaseMs)) return false;
     this.entries.set(deploymentId, { deploymentId, action, claimedAt: at, published: false });
     return true;
   }

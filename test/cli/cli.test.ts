@@ -20,7 +20,7 @@ describe('deploy-guard (the command line)', () => {
   it('lists its commands, and says so when a command is unknown', async () => {
     const help = memoryIO();
     expect(await main(['help'], help.io)).toBe(0);
-    expect(help.stdout()).toMatch(/start\s+Run Deploy Guard locally/);
+    expect(help.stdout()).toMatch(/start\s+Run Deploy Guard locally on the shipped history/);
     expect(help.stdout()).toMatch(/match\s+Test an EventBridge event pattern/);
     const unknown = memoryIO();
     expect(await main(['frobnicate'], unknown.io)).toBe(2);
@@ -73,10 +73,10 @@ describe('deploy-guard match', () => {
   });
 });
 
-describe('deploy-guard start (before the backtest exists)', () => {
+describe('deploy-guard route', () => {
   it('routes every real sample and every emitted example through the system\'s rules', async () => {
     const run = memoryIO();
-    expect(await main(['start', '--json'], run.io)).toBe(0);
+    expect(await main(['route', '--json'], run.io)).toBe(0);
     const lines = run.stdout().trim().split('\n').map((line) => JSON.parse(line) as { event: string; rules: string[] });
     const byEvent = new Map(lines.map((line) => [line.event, line.rules]));
     expect(byEvent.get('derived: CodeDeploy START')).toEqual(['deployment-started → predict']);

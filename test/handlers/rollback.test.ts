@@ -9,6 +9,7 @@ import {
   StopDeploymentCommand,
   type DeploymentInfo,
 } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -358,7 +359,11 @@ describe('rollback: the Lambda entry', () => {
 
   it('wires module-scope clients from the environment: rejects an invalid event with no call, stops a valid request', async () => {
     const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const dynamoDb = mockClient(DynamoDBClient);
+    dynamoDb.on(PutItemCommand).resolves({});
+    dynamoDb.on(UpdateItemCommand).resolves({});
     process.env.DEPLOY_GUARD_EVENT_BUS = 'deploy-guard-dev';
+    process.env.DEPLOY_GUARD_CONTROL_TABLE = 'deploy-guard-dev-control';
     delete process.env.DEPLOY_GUARD_EVENT_SOURCE;
     await expect(handler({ ...rollbackRequested(), detail: {} })).rejects.toThrow(EventValidationError);
     expect(codeDeploy).not.toHaveReceivedAnyCommand();
@@ -368,6 +373,12 @@ describe('rollback: the Lambda entry', () => {
     expect(codeDeploy).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId, autoRollbackEnabled: true });
     expect(publishedEntries()).toEqual([expect.objectContaining({ EventBusName: 'deploy-guard-dev', Source: 'deploy-guard' })]);
     expect(JSON.parse(String(log.mock.calls[0]?.[0]))).toMatchObject({ handler: 'rollback', status: 'done', deploymentId });
+    // The durable ledger: claimed on the control table before CodeDeploy was called.
+    expect(dynamoDb).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'deploy-guard-dev-control',
+      Item: expect.objectContaining({ key: { S: `rollback#${deploymentId}` }, action: { S: 'StopDeployment' } }),
+    });
     log.mockRestore();
+    dynamoDb.restore();
   });
 });

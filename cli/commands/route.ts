@@ -6,14 +6,14 @@ import { AWS_SAMPLES, derivedDeploymentEvent, derivedOwnAlarmEvent, derivedOwnTr
 import { parseOptions, type Command } from '../command';
 
 /**
- * The main job. Today it wires the system's rules onto local event buses and routes every real AWS
- * sample event and every Deploy Guard event example through them, printing which rule each reached:
- * the contract of the system, run. It becomes the full local backtest as the handlers land.
+ * The contract of the system, run: wires the system's rules onto local event buses and routes every
+ * real AWS sample event and every Deploy Guard event example through them, printing which rule (and
+ * so which handler) each reached.
  */
-export const startCommand: Command = {
-  name: 'start',
-  summary: 'Run Deploy Guard locally: route real AWS events through the system\'s rules (npm start)',
-  usage: `Usage: deploy-guard start [--json]
+export const routeCommand: Command = {
+  name: 'route',
+  summary: 'Route every real AWS sample event through the system\'s rules and show which handler each reaches',
+  usage: `Usage: deploy-guard route [--json]
 
 Builds the default bus (AWS service events) and Deploy Guard's own bus on the local EventBridge
 runtime, puts on them every real AWS sample in events/samples/ plus the derived START / READY /

@@ -1,0 +1,130 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { GUARD_MODES, COMPUTE_PLATFORMS, type ComputePlatform, type GuardMode } from '../../events/emitted';
+import { runBacktest } from '../../local/backtest';
+import { ProgressBar } from '../../local/progress';
+import { renderReportHtml } from '../../local/report-html';
+import { renderConsoleSummary } from '../../local/report-console';
+import { parseOptions, UsageError, type Command, type CommandIO } from '../command';
+import { importWithReport, readMapping } from './import';
+
+/** The history `npm start` replays when no --data is given: shipped with the project, with its provenance. */
+export const DEFAULT_DATA = resolve(__dirname, '../../data/ci-bfdetector');
+export const DEFAULT_MAPPING = resolve(__dirname, '../../data/ci-bfdetector.mapping.json');
+export const DEFAULT_OUT = 'out/backtest';
+
+export const backtestUsage = `Usage: deploy-guard backtest [options]     (npm start runs it with the defaults)
+
+Replays a real deployment history, in time order, through Deploy Guard's real handlers, wired by the
+rules, targets, retry policies and alarms of the synthesized dev stack, on local stand-ins for
+CodeDeploy, SageMaker, S3, DynamoDB and CloudWatch. The first model is trained on the first 20 % of
+the history (replayed in shadow mode, not reported); after that Deploy Guard learns only through its
+own loop: outcomes recorded, quality metrics, drift alarms, retraining, promotion. Writes:
+  DIR/report.html   one self-contained page with the charts
+  DIR/report.json   the figures, per group, and the baselines (no guard, Parrot, never retrain)
+  DIR/events.jsonl  every event on the buses, in order
+
+Options:
+  --data PATH        a CSV history (file or folder of one file per group) (default: the shipped
+                     ci-bfdetector history, 10 projects, 55,719 builds)
+  --mapping FILE     how its columns map to Deploy Guard's fields (default: the shipped mapping)
+  --mode MODE        shadow | stop | gate (default stop)
+  --platform P       Server | ECS | Lambda, the compute platform of the guarded groups (default Server)
+  --threshold P      the decision threshold (default: the first model's cost-optimal threshold)
+  --no-retrain       never retrain (the "never retrain" baseline, run for real)
+  --limit N          replay only the first N deployments of each group
+  --store S          memory (default) | dynamodb (dynalite and the real DynamoDB adapters)
+  --out DIR          where the report goes (default ${DEFAULT_OUT})
+  --python PATH      the Python interpreter with XGBoost 1.7`;
+
+export const backtestCommand: Command = {
+  name: 'backtest',
+  summary: 'Replay a deployment history through the whole system and report what it would have prevented',
+  usage: backtestUsage,
+  run: (argv, io) => runBacktestCommand(argv, io),
+};
+
+export async function runBacktestCommand(argv: string[], io: CommandIO): Promise<number> {
+  const options = parseOptions(argv, {
+    data: 'value',
+    mapping: 'value',
+    mode: 'value',
+    platform: 'value',
+    threshold: 'value',
+    'no-retrain': 'flag',
+    limit: 'value',
+    store: 'value',
+    out: 'value',
+    python: 'value',
+  });
+  const mode = (options.mode ?? 'stop') as GuardMode;
+  if (!GUARD_MODES.includes(mode)) throw new UsageError(`option '--mode' must be one of ${GUARD_MODES.join(', ')}, got '${String(options.mode)}'`);
+  const platform = (options.platform ?? 'Server') as ComputePlatform;
+  if (!COMPUTE_PLATFORMS.includes(platform)) throw new UsageError(`option '--platform' must be one of ${COMPUTE_PLATFORMS.join(', ')}, got '${String(options.platform)}'`);
+  const threshold = options.threshold === undefined ? undefined : Number(options.threshold);
+  if (threshold !== undefined && !(threshold > 0 && threshold < 1)) throw new UsageError(`option '--threshold' must be a probability between 0 and 1 (exclusive), got '${String(options.threshold)}'`);
+  const limit = options.limit === undefined ? undefined : Number(options.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`option '--limit' must be a positive whole number, got '${String(options.limit)}'`);
+  const store = (options.store ?? 'memory') as 'memory' | 'dynamodb';
+  if (store !== 'memory' && store !== 'dynamodb') throw new UsageError(`option '--store' must be memory or dynamodb, got '${String(options.store)}'`);
+  if ((options.data === undefined) !== (options.mapping === undefined)) throw new UsageError("options '--data' and '--mapping' go together");
+
+  const data = typeof options.data === 'string' ? resolve(io.cwd, options.data) : DEFAULT_DATA;
+  const mappingFile = typeof options.mapping === 'string' ? resolve(io.cwd, options.mapping) : DEFAULT_MAPPING;
+  const outDir = resolve(io.cwd, typeof options.out === 'string' ? options.out : DEFAULT_OUT);
+  const log = (line: string) => io.stdout.write(`${line}\n`);
+
+  const { records } = importWithReport(data, readMapping(mappingFile), mappingFile, io);
+  log(`history: ${records.length} deployments from ${data}`);
+  const stack = synthesizeDevStack();
+  let bar: ProgressBar | undefined;
+  const result = await runBacktest({
+    records,
+    dataSource: data,
+    stack,
+    mode,
+    platform,
+    threshold,
+    retrain: !options['no-retrain'],
+    limit,
+    store,
+    outDir,
+    python: typeof options.python === 'string' ? options.python : undefined,
+    log: (line) => {
+      // A line logged while the bar is drawn on a terminal starts on a cleared line.
+      if (bar && (io.stdout as { isTTY?: boolean }).isTTY) io.stdout.write('\r\x1b[K');
+      log(line);
+    },
+    onProgress: (done, total) => {
+      bar ??= new ProgressBar({ total, stream: io.stdout as never, now: () => performance.now(), label: 'deployments' });
+      bar.update(done);
+    },
+  });
+  bar?.finish();
+  const html = join(outDir, 'report.html');
+  writeFileSync(html, renderReportHtml(result.report));
+  io.stdout.write(`${renderConsoleSummary(result.report, { html, json: result.files.report })}\n`);
+  log(`every event on the buses: ${result.files.events}`);
+  const loopSeconds = (result.wallMs - result.trainingWallMs) / 1000;
+  log(`${result.replayed} deployments in ${(result.wallMs / 1000).toFixed(1)} s (${(result.trainingWallMs / 1000).toFixed(1)} s training); event loop ${Math.round(result.replayed / loopSeconds)} deployments/s`);
+  return 0;
+}
+
+/**
+ * The dev stack, synthesized in process: the backtest's wiring (rules, targets, retry policies,
+ * alarms, function settings) is read from it, so what runs locally is what deploys.
+ */
+export function synthesizeDevStack(): object {
+  // Loaded lazily: the CDKTF constructs are only needed here.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { buildApp } = require('../../main') as typeof import('../../main');
+  const outdir = mkdtempSync(join(tmpdir(), 'deploy-guard-synth-'));
+  try {
+    const app = buildApp({ outdir });
+    app.synth();
+    return JSON.parse(readFileSync(join(outdir, 'stacks', 'deploy-guard-dev', 'cdk.tf.json'), 'utf8'));
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,514 @@
+import {
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { revisionKey } from '../../events/emitted';
+import type { PastDeployment } from '../../model/history';
+import { groupKey } from '../config';
+import type {
+  AssessmentRecord,
+  ChangeSummary,
+  ChangeSummaryStore,
+  ControlStore,
+  DeploymentItem,
+  DeploymentStore,
+  OutcomeRecord,
+  RetrainingState,
+  ServingModelPointer,
+  StoreWrite,
+} from '../ports';
+import { CONTROL_KEYS, TABLES } from '../tables';
+import { call, fromItem, isConditionalCheckFailed, keyOf, required, toAttribute, toItem, type Item } from './dynamodb-attributes';
+
+/**
+ * The stores over DynamoDB (tables of handlers/tables.ts), with exactly the semantics of
+ * handlers/adapters/in-memory-stores.ts; test/handlers/stores-contract.test.ts runs one suite
+ * against both. Every first-writer-wins rule is a conditional write, so concurrent Lambdas and
+ * redelivered events agree without locks.
+ *
+ * ## The history table and O(1) group counts
+ *
+ * One item per recorded outcome: pk `group` = `application/deploymentGroup`, sk `at` =
+ * `<ISO start time>#<deploymentId>` (ISO 8601 with milliseconds sorts like the time it names), with
+ * `time` (N), `failed` (BOOL, absent when unknown) and `author`. `groupHistory` is one Query
+ * `#g = :g AND #a < :before` newest first with a Limit, reversed.
+ *
+ * Per group, one counters item at sk `~counts` (`~` sorts above every digit, so no time range ever
+ * returns it) holds `known` and `failures` over every counted outcome, and `lastAt`: the sk of the
+ * outcome counted last. An outcome is counted by a compare-and-set on `lastAt` (ADD known/failures,
+ * SET lastAt = mine, condition lastAt = the one read). Before moving `lastAt` on, the writer marks
+ * the previous one's history item `counted`. Hence, at every instant, a history item is counted iff
+ * it is marked or it is the counters' `lastAt` — which makes counting idempotent across retries,
+ * redeliveries and crashes between the writes (DynamoDB has no multi-item atomicity without
+ * transactions, and dynalite has no transactions): a retry re-reads and finds its outcome counted.
+ *
+ * `groupCounts(before)` reads the counters item and Queries the tail `#a BETWEEN :before AND '~'`
+ * (outcomes that started at or after `before`: none in the usual case, where predict asks about a
+ * deployment starting now; a few when outcomes arrive out of order or a replay asks about the
+ * past), and subtracts the counted ones: two calls, independent of the group's size.
+ */
+
+/** Sort key of a group's counters item: above every `<ISO time>#<id>`, so no time range returns it. */
+export const COUNTERS_SORT_KEY = '~counts';
+/** Upper bound of the time range of a group's outcomes: below COUNTERS_SORT_KEY. */
+const TIMES_END = '~';
+/** How often a counter update that lost a compare-and-set race is retried before failing loudly. */
+const MAX_COUNT_ATTEMPTS = 25;
+
+/** The history sort key: `<ISO time>#<deploymentId>`; times outside years 0-9999 would not sort, so they are refused. */
+export function historySortKey(time: number, deploymentId: string): string {
+  return `${isoTime(time, deploymentId)}#${deploymentId}`;
+}
+
+function isoTime(time: number, what: string): string {
+  const date = new Date(time);
+  const text = Number.isFinite(time) ? date.toISOString() : '';
+  if (!/^\d{4}-/.test(text)) throw new RangeError(`time ${time} of ${what} is not a time between years 0 and 9999`);
+  return text;
+}
+
+/** The name of the history table that goes with a deployments table named `<prefix>-deployments`. */
+function historyTableOf(deploymentsTable: string): string {
+  const suffix = TABLES.deployments.name;
+  if (!deploymentsTable.endsWith(suffix)) {
+    throw new Error(
+      `deployments table '${deploymentsTable}' is not named <prefix>-${suffix}: pass the history table's name too (DEPLOY_GUARD_HISTORY_TABLE)`,
+    );
+  }
+  return `${deploymentsTable.slice(0, -suffix.length)}${TABLES.history.name}`;
+}
+
+/** A history item as stored with its outcome on the deployment's item and in the history table. */
+interface HistoryEntry {
+  readonly group: string;
+  readonly at: string;
+  readonly time: number;
+  readonly failed?: boolean;
+  readonly author?: string;
+}
+
+export class DynamoDbDeploymentStore implements DeploymentStore {
+  readonly historyTableName: string;
+
+  /**
+   * @param tableName the deployments table.
+   * @param historyTableName the history table; by default the deployments table's name with the
+   *   suffix `deployments` replaced by `history` (tables are named `<prefix>-<name>`).
+   */
+  constructor(
+    private readonly client: DynamoDBClient,
+    readonly tableName: string,
+    historyTableName?: string,
+  ) {
+    this.historyTableName = historyTableName ?? historyTableOf(tableName);
+  }
+
+  async putAssessment(assessment: AssessmentRecord): Promise<StoreWrite> {
+    const write = await this.putOnce('assessment', assessment.deploymentId, assessment);
+    return { created: write.created, item: write.item };
+  }
+
+  async putOutcome(outcome: OutcomeRecord, history: PastDeployment): Promise<StoreWrite> {
+    const time = history.time ?? outcome.finishedAt;
+    const entry: HistoryEntry = {
+      group: groupKey(outcome.application, outcome.deploymentGroup),
+      at: historySortKey(time, outcome.deploymentId),
+      time,
+      ...(history.failed === undefined ? {} : { failed: history.failed }),
+      ...(history.author === undefined ? {} : { author: history.author }),
+    };
+    // The outcome and its history entry are written together on the deployment's item (the commit
+    // point); the history and counters items follow. A duplicate re-runs those steps from the entry
+    // stored first, so a redelivery after a crash between the writes completes them, and changes
+    // nothing otherwise (both steps are idempotent).
+    const write = await this.putOnce('outcome', outcome.deploymentId, outcome, entry);
+    const stored = write.historyEntry ?? entry;
+    const failed = (await this.appendHistory(stored, outcome.deploymentId)) ? stored.failed : await this.historyFailed(stored.group, stored.at);
+    if (failed !== undefined) await this.count(stored.group, stored.at, failed);
+    return { created: write.created, item: write.item };
+  }
+
+  async get(deploymentId: string): Promise<DeploymentItem | undefined> {
+    const key = { deploymentId };
+    const raw = await this.getItem(key);
+    return raw ? this.toDeploymentItem(raw, key).item : undefined;
+  }
+
+  async claimTrainingRow(deploymentId: string): Promise<boolean> {
+    const key = { deploymentId };
+    try {
+      await call('UpdateItem', this.tableName, key, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: keyOf(key),
+            UpdateExpression: 'SET #written = :true',
+            ConditionExpression: 'attribute_exists(#id) AND #written = :false',
+            ExpressionAttributeNames: { '#id': 'deploymentId', '#written': 'trainingRowWritten' },
+            ExpressionAttributeValues: { ':true': { BOOL: true }, ':false': { BOOL: false } },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async groupHistory(application: string, deploymentGroup: string, before: number, limit: number): Promise<readonly PastDeployment[]> {
+    if (!(limit >= 1)) return [];
+    const group = groupKey(application, deploymentGroup);
+    const newestFirst: PastDeployment[] = [];
+    let startKey: Item | undefined;
+    do {
+      const answer = await call('Query', this.historyTableName, { group }, () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.historyTableName,
+            KeyConditionExpression: '#g = :g AND #a < :before',
+            ExpressionAttributeNames: { '#g': 'group', '#a': 'at', '#t': 'time', '#f': 'failed', '#u': 'author' },
+            ExpressionAttributeValues: { ':g': { S: group }, ':before': { S: isoTime(before, `groupHistory(${group})`) } },
+            ProjectionExpression: '#t, #f, #u',
+            ScanIndexForward: false,
+            Limit: limit - newestFirst.length,
+            ConsistentRead: true,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      for (const item of answer.Items ?? []) newestFirst.push(toPast(fromItem(item)));
+      startKey = answer.LastEvaluatedKey;
+    } while (startKey && newestFirst.length < limit);
+    return newestFirst.reverse();
+  }
+
+  async groupCounts(application: string, deploymentGroup: string, before: number): Promise<{ known: number; failures: number }> {
+    const group = groupKey(application, deploymentGroup);
+    const [counters, tail] = await Promise.all([this.readCounters(group), this.countedFrom(group, isoTime(before, `groupCounts(${group})`))]);
+    // The tail was read after or before the counters: an outcome counted in between is in one and not
+    // the other. Only the outcome at lastAt can be in that state, so it is judged by the counters read.
+    let { known, failures } = counters;
+    for (const item of tail) {
+      if (!(item.counted || item.at === counters.lastAt)) continue;
+      known -= 1;
+      if (item.failed) failures -= 1;
+    }
+    return { known, failures };
+  }
+
+  /** Sets the record on the item unless it has one: UpdateItem conditional on attribute_not_exists. */
+  private async putOnce(
+    attribute: 'assessment' | 'outcome',
+    deploymentId: string,
+    record: AssessmentRecord | OutcomeRecord,
+    historyEntry?: HistoryEntry,
+  ): Promise<StoreWrite & { readonly historyEntry?: HistoryEntry }> {
+    const key = { deploymentId };
+    try {
+      const answer = await call('UpdateItem', this.tableName, key, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: keyOf(key),
+            UpdateExpression: `SET #record = :record, #written = if_not_exists(#written, :false)${historyEntry ? ', #history = :history' : ''}`,
+            ConditionExpression: 'attribute_not_exists(#record)',
+            ExpressionAttributeNames: { '#record': attribute, '#written': 'trainingRowWritten', ...(historyEntry ? { '#history': 'history' } : {}) },
+            ExpressionAttributeValues: {
+              ':record': toAttribute(record, attribute),
+              ':false': { BOOL: false },
+              ...(historyEntry ? { ':history': toAttribute(historyEntry, 'history') } : {}),
+            },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      return { created: true, ...this.toDeploymentItem(answer.Attributes ?? {}, key) };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      // DynamoDB returns the item in the exception; an implementation that does not (dynalite) is read.
+      const existing = error.Item ?? (await this.getItem(key));
+      if (!existing) throw new Error(`table ${this.tableName}, key ${JSON.stringify(key)}: the ${attribute} condition failed but the item does not exist`);
+      return { created: false, ...this.toDeploymentItem(existing, key) };
+    }
+  }
+
+  private async getItem(key: { deploymentId: string }): Promise<Item | undefined> {
+    const answer = await call('GetItem', this.tableName, key, () =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(key), ConsistentRead: true })),
+    );
+    return answer.Item;
+  }
+
+  /** The port's view of a deployments item, and the history entry stored with its outcome. */
+  private toDeploymentItem(raw: Item, key: { deploymentId: string }): { item: DeploymentItem; historyEntry?: HistoryEntry } {
+    const value = fromItem(raw);
+    const where = { tableName: this.tableName, key };
+    return {
+      item: {
+        deploymentId: required(value, 'deploymentId', 'string', where),
+        ...(value.assessment === undefined ? {} : { assessment: value.assessment as AssessmentRecord }),
+        ...(value.outcome === undefined ? {} : { outcome: value.outcome as OutcomeRecord }),
+        trainingRowWritten: value.trainingRowWritten === true,
+      },
+      ...(value.history === undefined ? {} : { historyEntry: value.history as HistoryEntry }),
+    };
+  }
+
+  /** The outcome's history item, first writer wins: true if this call wrote it, false if it was there already. */
+  private async appendHistory(entry: HistoryEntry, deploymentId: string): Promise<boolean> {
+    const key = { group: entry.group, at: entry.at };
+    try {
+      await call('PutItem', this.historyTableName, key, () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.historyTableName,
+            Item: toItem({ ...entry, deploymentId }),
+            ConditionExpression: 'attribute_not_exists(#a)',
+            ExpressionAttributeNames: { '#a': 'at' },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      return false;
+    }
+  }
+
+  /** The stored `failed` of a history item (the first writer's), undefined when unknown; read consistently. */
+  private async historyFailed(group: string, at: string): Promise<boolean | undefined> {
+    const item = await this.historyItem(group, at);
+    if (!item) throw new Error(`table ${this.historyTableName}, key ${JSON.stringify({ group, at })}: the history item just written is missing`);
+    return typeof item.failed === 'boolean' ? item.failed : undefined;
+  }
+
+  private async historyItem(group: string, at: string): Promise<Record<string, unknown> | undefined> {
+    const key = { group, at };
+    const answer = await call('GetItem', this.historyTableName, key, () =>
+      this.client.send(
+        new GetItemCommand({
+          TableName: this.historyTableName,
+          Key: keyOf(key),
+          ConsistentRead: true,
+          ProjectionExpression: '#f, #c',
+          ExpressionAttributeNames: { '#f': 'failed', '#c': 'counted' },
+        }),
+      ),
+    );
+    return answer.Item ? fromItem(answer.Item) : undefined;
+  }
+
+  /** Counts the outcome at `at` into the group's counters exactly once (see the file comment). */
+  private async count(group: string, at: string, failed: boolean): Promise<void> {
+    for (let attempt = 0; attempt < MAX_COUNT_ATTEMPTS; attempt += 1) {
+      const counters = await this.readCounters(group);
+      if (counters.lastAt === at) return;
+      if ((await this.historyItem(group, at))?.counted === true) return;
+      if (counters.lastAt !== undefined) await this.markCounted(group, counters.lastAt);
+      const key = { group, at: COUNTERS_SORT_KEY };
+      try {
+        await call('UpdateItem', this.historyTableName, key, () =>
+          this.client.send(
+            new UpdateItemCommand({
+              TableName: this.historyTableName,
+              Key: keyOf(key),
+              UpdateExpression: 'ADD #known :one, #failures :failed SET #last = :at',
+              ConditionExpression: counters.lastAt === undefined ? 'attribute_not_exists(#last)' : '#last = :previous',
+              ExpressionAttributeNames: { '#known': 'known', '#failures': 'failures', '#last': 'lastAt' },
+              ExpressionAttributeValues: {
+                ':one': { N: '1' },
+                ':failed': { N: failed ? '1' : '0' },
+                ':at': { S: at },
+                ...(counters.lastAt === undefined ? {} : { ':previous': { S: counters.lastAt } }),
+              },
+            }),
+          ),
+        );
+        return;
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        // Another outcome of the group was counted meanwhile: read again.
+      }
+    }
+    throw new Error(`table ${this.historyTableName}, group ${group}: could not count outcome ${at} after ${MAX_COUNT_ATTEMPTS} attempts (contention on ${COUNTERS_SORT_KEY})`);
+  }
+
+  private async markCounted(group: string, at: string): Promise<void> {
+    const key = { group, at };
+    await call('UpdateItem', this.historyTableName, key, () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.historyTableName,
+          Key: keyOf(key),
+          UpdateExpression: 'SET #c = :true',
+          ExpressionAttributeNames: { '#c': 'counted' },
+          ExpressionAttributeValues: { ':true': { BOOL: true } },
+        }),
+      ),
+    );
+  }
+
+  private async readCounters(group: string): Promise<{ known: number; failures: number; lastAt?: string }> {
+    const key = { group, at: COUNTERS_SORT_KEY };
+    const answer = await call('GetItem', this.historyTableName, key, () =>
+      this.client.send(new GetItemCommand({ TableName: this.historyTableName, Key: keyOf(key), ConsistentRead: true })),
+    );
+    if (!answer.Item) return { known: 0, failures: 0 };
+    const value = fromItem(answer.Item);
+    const where = { tableName: this.historyTableName, key };
+    return {
+      known: required(value, 'known', 'number', where),
+      failures: required(value, 'failures', 'number', where),
+      lastAt: required(value, 'lastAt', 'string', where),
+    };
+  }
+
+  /** History items of the group that started at or after `from` (ISO), with what counting needs. */
+  private async countedFrom(group: string, from: string): Promise<{ at: string; failed?: boolean; counted: boolean }[]> {
+    const items: { at: string; failed?: boolean; counted: boolean }[] = [];
+    let startKey: Item | undefined;
+    do {
+      const answer = await call('Query', this.historyTableName, { group }, () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.historyTableName,
+            KeyConditionExpression: '#g = :g AND #a BETWEEN :from AND :end',
+            ExpressionAttributeNames: { '#g': 'group', '#a': 'at', '#f': 'failed', '#c': 'counted' },
+            ExpressionAttributeValues: { ':g': { S: group }, ':from': { S: from }, ':end': { S: TIMES_END } },
+            ProjectionExpression: '#a, #f, #c',
+            ConsistentRead: true,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      for (const item of answer.Items ?? []) {
+        const value = fromItem(item);
+        if (typeof value.failed !== 'boolean') continue;
+        items.push({ at: String(value.at), failed: value.failed, counted: value.counted === true });
+      }
+      startKey = answer.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
+
+function toPast(value: Record<string, unknown>): PastDeployment {
+  return {
+    time: value.time as number,
+    ...(typeof value.failed === 'boolean' ? { failed: value.failed } : {}),
+    ...(typeof value.author === 'string' ? { author: value.author } : {}),
+  };
+}
+
+/** Change summaries live 90 days after they were received (DynamoDB TTL, epoch seconds). */
+export const CHANGE_SUMMARY_TTL_DAYS = 90;
+
+export class DynamoDbChangeSummaryStore implements ChangeSummaryStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    readonly tableName: string,
+  ) {}
+
+  async put(summary: ChangeSummary, receivedAt: number): Promise<void> {
+    const key = { application: summary.application, revision: revisionKey(summary.revision) };
+    if (!Number.isFinite(receivedAt)) throw new RangeError(`receivedAt ${receivedAt} of the change summary ${JSON.stringify(key)} is not a time`);
+    const expiresAt = Math.floor(receivedAt / 1000) + CHANGE_SUMMARY_TTL_DAYS * 86_400;
+    await call('PutItem', this.tableName, key, () =>
+      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: toItem({ ...key, summary, receivedAt, expiresAt }) })),
+    );
+  }
+
+  async find(application: string, revision: string): Promise<ChangeSummary | undefined> {
+    const key = { application, revision };
+    const answer = await call('GetItem', this.tableName, key, () =>
+      this.client.send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: keyOf(key),
+          ProjectionExpression: '#s',
+          ExpressionAttributeNames: { '#s': 'summary' },
+        }),
+      ),
+    );
+    const summary = answer.Item?.summary;
+    return summary ? (fromItem({ summary }).summary as ChangeSummary) : undefined;
+  }
+}
+
+export class DynamoDbControlStore implements ControlStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    readonly tableName: string,
+  ) {}
+
+  async readServingModel(): Promise<ServingModelPointer | undefined> {
+    const value = await this.read(CONTROL_KEYS.servingModel);
+    if (!value) return undefined;
+    const where = { tableName: this.tableName, key: { key: CONTROL_KEYS.servingModel } };
+    return {
+      modelVersion: required(value, 'modelVersion', 'string', where),
+      modelDataUrl: required(value, 'modelDataUrl', 'string', where),
+      featuresUrl: required(value, 'featuresUrl', 'string', where),
+      ...(typeof value.trainingJobName === 'string' ? { trainingJobName: value.trainingJobName } : {}),
+      promotedAt: required(value, 'promotedAt', 'number', where),
+    };
+  }
+
+  async swapServingModel(next: ServingModelPointer, expectedVersion: string | null): Promise<boolean> {
+    return this.compareAndSet(CONTROL_KEYS.servingModel, next, 'modelVersion', expectedVersion);
+  }
+
+  async readRetraining(): Promise<RetrainingState | undefined> {
+    const value = await this.read(CONTROL_KEYS.retraining);
+    if (!value) return undefined;
+    const where = { tableName: this.tableName, key: { key: CONTROL_KEYS.retraining } };
+    return {
+      trainingJobName: required(value, 'trainingJobName', 'string', where),
+      alarmName: required(value, 'alarmName', 'string', where),
+      startedAt: required(value, 'startedAt', 'number', where),
+    };
+  }
+
+  async recordRetraining(next: RetrainingState, expectedJob: string | null): Promise<boolean> {
+    return this.compareAndSet(CONTROL_KEYS.retraining, next, 'trainingJobName', expectedJob);
+  }
+
+  private async read(keyValue: string): Promise<Record<string, unknown> | undefined> {
+    const key = { key: keyValue };
+    const answer = await call('GetItem', this.tableName, key, () =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(key), ConsistentRead: true })),
+    );
+    return answer.Item ? fromItem(answer.Item) : undefined;
+  }
+
+  /** Replaces the item if its `attribute` is still `expected` (null: no item yet); false if someone else moved it. */
+  private async compareAndSet(keyValue: string, next: object, attribute: string, expected: string | null): Promise<boolean> {
+    const key = { key: keyValue };
+    try {
+      await call('PutItem', this.tableName, key, () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: toItem({ ...next, key: keyValue }),
+            ...(expected === null
+              ? { ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'key' } }
+              : {
+                  ConditionExpression: '#current = :expected',
+                  ExpressionAttributeNames: { '#current': attribute },
+                  ExpressionAttributeValues: { ':expected': { S: expected } },
+                }),
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+}

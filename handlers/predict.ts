@@ -1,0 +1,358 @@
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import {
+  CODEDEPLOY_ASSESSED_STATES,
+  CODEDEPLOY_DEPLOYMENT_STATE_CHANGE,
+  CODEPIPELINE_ACTION_EXECUTION,
+  type CodeDeployDeploymentState,
+} from '../events/aws';
+import { systemClock, type Clock } from '../events/clock';
+import { revisionKey, type PutEventsEntry } from '../events/emitted';
+import { eventTimeMillis } from '../events/envelope';
+import { parseAwsEvent } from '../events/parse';
+import { topFactors, type Factor } from '../model/factors';
+import { buildFeatureVector, formatFeatureRow } from '../model/features';
+import { HISTORY_WINDOWS } from '../model/history';
+import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
+import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
+import { EmfMetrics } from './adapters/emf-metrics';
+import { AwsCodeDeploy } from './adapters/codedeploy';
+import { S3TrainingDataLake } from './adapters/s3-data-lake';
+import { S3ObjectReader } from './adapters/s3-objects';
+import { DEFAULT_ENDPOINT_TIMEOUT_MS, SageMakerEndpoint } from './adapters/sagemaker-endpoint';
+import { S3ServingModelSource } from './adapters/serving-model';
+import {
+  ENV,
+  eventSourceFromEnv,
+  findPolicy,
+  groupKey,
+  groupPolicies,
+  jsonEnv,
+  requireEnv,
+  ConfigurationError,
+  type GroupPolicy,
+} from './config';
+import { correlationIdOf, handlerLogger } from './observability';
+import {
+  assessmentEntries,
+  decide,
+  explanationContext,
+  historyFeatures,
+  isFinished,
+  pipelineActionIgnoredReason,
+  triggerVerdict,
+  type Score,
+} from './predict-domain';
+import type {
+  AssessmentRecord,
+  ChangeSummaryStore,
+  CodeDeployPort,
+  DeploymentItem,
+  DeploymentStore,
+  MetricsPort,
+  ModelEndpointPort,
+  ServingModel,
+  ServingModelSource,
+  TrainingDataLake,
+} from './ports';
+import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
+import { writeTrainingRowIfComplete, type TrainingRowResult } from './training-row';
+
+/**
+ * predict: assesses a deployment when it starts (or, for an EC2/on-premises blue/green group in gate
+ * mode, when it waits at READY): the serving model's feature vector from the change summary and the
+ * group's history, InvokeEndpoint, the decision by the group's threshold (or its failure policy when
+ * there is no probability), the assessment stored first and then announced, with a rollback request
+ * when the group enforces at this point. Idempotent on deploymentId: a redelivery calls no endpoint
+ * and republishes the stored assessment's events unchanged.
+ */
+
+export interface PredictConfig {
+  /** The installation's event source. */
+  readonly source: string;
+  /** Deploy Guard's bus, by name or ARN. */
+  readonly eventBusName: string;
+  /** The guarded groups. */
+  readonly groups: readonly GroupPolicy[];
+  /** CloudWatch namespace of EndpointFallbacks. */
+  readonly metricsNamespace: string;
+  /** A group's most recent outcomes read for the history features. @default DEFAULT_HISTORY_LIMIT */
+  readonly historyLimit?: number;
+}
+
+/**
+ * Outcomes read per assessment: the recent-rate windows need the last 20 and the overall rate comes
+ * from the group's counts; the rest is room for the author's last 5 and the deployments of the last
+ * 24 hours, which a group with more than this many deployments a day would undercount.
+ */
+export const DEFAULT_HISTORY_LIMIT = 200;
+
+export interface PredictDependencies {
+  readonly codeDeploy: CodeDeployPort;
+  readonly deployments: DeploymentStore;
+  readonly changes: ChangeSummaryStore;
+  readonly servingModel: ServingModelSource;
+  readonly endpoint: ModelEndpointPort;
+  readonly publisher: EventPublisher;
+  readonly metrics: MetricsPort;
+  readonly lake: TrainingDataLake;
+  readonly clock: Clock;
+  readonly config: PredictConfig;
+}
+
+export type PredictResult =
+  | { readonly status: 'ignored'; readonly reason: string }
+  | { readonly status: 'not-found'; readonly deploymentId: string; readonly message: string }
+  | {
+      /** The deployment was assessed before: its stored events were published again, unchanged. */
+      readonly status: 'duplicate';
+      readonly deploymentId: string;
+      readonly republished: readonly string[];
+      readonly trainingRow?: TrainingRowResult;
+    }
+  | {
+      readonly status: 'assessed';
+      readonly deploymentId: string;
+      readonly trigger: AssessmentRecord['trigger'];
+      readonly decision: AssessmentRecord['decision'];
+      readonly probability: number | null;
+      readonly enforced: boolean;
+      readonly modelVersion: string;
+      readonly fallback?: string;
+      readonly published: readonly string[];
+      readonly trainingRow?: TrainingRowResult;
+    };
+
+/** A deployment created by CodeDeploy to roll another back: never assessed, never stopped. */
+const ROLLBACK_CREATOR = 'codeDeployRollback';
+
+/**
+ * Validates the event (a malformed one throws EventValidationError before any port is called),
+ * assesses, stores, then publishes. Endpoint failures are decided by the group's failure policy;
+ * a publishing failure is thrown after the assessment is stored, and the redelivered event publishes
+ * the stored assessment's events without calling the endpoint again.
+ */
+export async function handlePredictEvent(event: unknown, deps: PredictDependencies): Promise<PredictResult> {
+  if (detailTypeOf(event) === CODEPIPELINE_ACTION_EXECUTION) {
+    const { detail } = parseAwsEvent(CODEPIPELINE_ACTION_EXECUTION, event);
+    return { status: 'ignored', reason: pipelineActionIgnoredReason(detail) };
+  }
+  const parsed = parseAwsEvent(CODEDEPLOY_DEPLOYMENT_STATE_CHANGE, event);
+  const { deploymentId, application, deploymentGroup, state } = parsed.detail;
+  if (!isAssessedState(state)) return { status: 'ignored', reason: `${state} is a final state: record-outcome labels it, predict does not assess it` };
+
+  const group = groupKey(application, deploymentGroup);
+  const policy = findPolicy(deps.config.groups, application, deploymentGroup);
+  if (!policy) return { status: 'ignored', reason: `deployment group ${group} is not guarded by Deploy Guard` };
+  const configured = triggerVerdict(policy.mode, policy.platform, state);
+  if (!configured.assess) return { status: 'ignored', reason: `${deploymentId}: ${configured.reason}` };
+
+  const stored = await deps.deployments.get(deploymentId);
+  if (stored?.assessment) return republish(stored, deps);
+
+  const lookup = await deps.codeDeploy.getDeployment(deploymentId);
+  if (!lookup.found) return { status: 'not-found', deploymentId, message: lookup.message };
+  const deployment = lookup.deployment;
+  if (deployment.creator === ROLLBACK_CREATOR) {
+    return { status: 'ignored', reason: `${deploymentId} is a rollback created by CodeDeploy; Deploy Guard never assesses a rollback` };
+  }
+  // CodeDeploy's platform is the truth; a group configured with another one is assessed as it really is.
+  const platform = deployment.computePlatform;
+  if (platform !== policy.platform) {
+    const actual = triggerVerdict(policy.mode, platform, state);
+    if (!actual.assess) {
+      return { status: 'ignored', reason: `${deploymentId}: ${group} is configured as ${policy.platform} but CodeDeploy runs it on ${actual.reason}` };
+    }
+  }
+
+  const eventTime = eventTimeMillis(parsed.time);
+  // The START event's time; at READY the deployment's creation time stands for it.
+  const startedAt = state === 'START' ? eventTime : (deployment.createTime ?? eventTime);
+  const summary = deployment.revision ? await deps.changes.find(application, revisionKey(deployment.revision)) : undefined;
+  const author = summary?.author;
+  const limit = deps.config.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+  const [model, recent, counts] = await Promise.all([
+    deps.servingModel.serving(),
+    deps.deployments.groupHistory(application, deploymentGroup, startedAt, Math.max(limit, HISTORY_WINDOWS.longer)),
+    deps.deployments.groupCounts(application, deploymentGroup, startedAt),
+  ]);
+
+  let vector: number[] | undefined;
+  let score: Score;
+  if (!model) {
+    score = { kind: 'fallback', reason: 'NoServingModel: no model has been promoted yet' };
+  } else {
+    vector = buildFeatureVector(model.features, {
+      group,
+      time: startedAt,
+      // A missing summary leaves every change field missing (NaN), never zero.
+      change: summary?.change ?? {},
+      history: historyFeatures(recent, counts, { time: startedAt, ...(author === undefined ? {} : { author }) }),
+    });
+    score = await scoreRow(deps.endpoint, formatFeatureRow(vector));
+  }
+
+  const verdict = decide(policy, score, isFinished(deployment.status));
+  const assessedAt = deps.clock.now();
+  if (verdict.fallback) countFallback(deps, application, deploymentGroup, assessedAt);
+  const factors = model && vector ? explain(model, vector, explanationContext(recent, counts, author)) : [];
+  const record: AssessmentRecord = {
+    deploymentId,
+    application,
+    deploymentGroup,
+    platform,
+    mode: policy.mode,
+    trigger: state,
+    probability: verdict.probability,
+    threshold: policy.threshold,
+    decision: verdict.decision,
+    enforced: verdict.enforced,
+    modelVersion: model?.version ?? 'none',
+    featureRow: vector ? formatFeatureRow(vector) : '',
+    ...(verdict.fallback ? { fallback: verdict.fallback } : {}),
+    startedAt,
+    assessedAt,
+    ...(author === undefined ? {} : { author }),
+    topFactors: factors,
+  };
+
+  const write = await deps.deployments.putAssessment(record);
+  // Another delivery stored first while this one scored: what it stored is what is announced.
+  if (!write.created) return republish(write.item, deps);
+
+  const entries = assessmentEntries(record, factors, deps.config);
+  await deps.publisher.publish(entries);
+  const trainingRow = await trainingRowOf(write.item, deps);
+  return {
+    status: 'assessed',
+    deploymentId,
+    trigger: record.trigger,
+    decision: record.decision,
+    probability: record.probability,
+    enforced: record.enforced,
+    modelVersion: record.modelVersion,
+    ...(record.fallback ? { fallback: record.fallback.reason } : {}),
+    published: detailTypes(entries),
+    ...(trainingRow ? { trainingRow } : {}),
+  };
+}
+
+function isAssessedState(state: CodeDeployDeploymentState): state is 'START' | 'READY' {
+  return (CODEDEPLOY_ASSESSED_STATES as readonly string[]).includes(state);
+}
+
+async function scoreRow(endpoint: ModelEndpointPort, row: string): Promise<Score> {
+  const answer = await endpoint.invoke(row);
+  if (!answer.ok) return { kind: 'fallback', reason: `${answer.failure}: ${answer.message}` };
+  if (answer.probabilities.length !== 1) {
+    return { kind: 'fallback', reason: `Error: the endpoint answered ${answer.probabilities.length} probabilities for one row` };
+  }
+  return { kind: 'probability', probability: answer.probabilities[0] };
+}
+
+function explain(model: ServingModel, vector: readonly number[], context: ReturnType<typeof explanationContext>): Factor[] {
+  return topFactors(model.features, vector, model.explain(vector), { count: 3, context });
+}
+
+function countFallback(deps: PredictDependencies, application: string, deploymentGroup: string, at: number): void {
+  deps.metrics.put({
+    namespace: deps.config.metricsNamespace,
+    dimensions: { [QUALITY_DIMENSIONS.application]: application, [QUALITY_DIMENSIONS.deploymentGroup]: deploymentGroup },
+    values: [{ name: QUALITY_METRICS.endpointFallbacks, unit: 'Count', value: 1 }],
+    at,
+  });
+}
+
+/** A redelivery (or a lost race): publish the stored assessment's events again, same detail, same time. */
+async function republish(item: DeploymentItem, deps: PredictDependencies): Promise<PredictResult> {
+  const record = item.assessment as AssessmentRecord;
+  const entries = assessmentEntries(record, record.topFactors ?? [], deps.config);
+  await deps.publisher.publish(entries);
+  const trainingRow = await trainingRowOf(item, deps);
+  return { status: 'duplicate', deploymentId: record.deploymentId, republished: detailTypes(entries), ...(trainingRow ? { trainingRow } : {}) };
+}
+
+/**
+ * The outcome may have been recorded before the assessment (CodeDeploy events arrive out of order);
+ * then this is the second half of the pair and writes the training row. Without a serving model the
+ * assessment has no feature row, and no training row can be made of it.
+ */
+async function trainingRowOf(item: DeploymentItem, deps: PredictDependencies): Promise<TrainingRowResult | undefined> {
+  if (!item.outcome || !item.assessment?.featureRow) return undefined;
+  return writeTrainingRowIfComplete(item, { store: deps.deployments, lake: deps.lake });
+}
+
+function detailTypes(entries: readonly PutEventsEntry[]): string[] {
+  return entries.map((entry) => entry.DetailType);
+}
+
+function detailTypeOf(event: unknown): unknown {
+  return event !== null && typeof event === 'object' ? (event as Record<string, unknown>)['detail-type'] : undefined;
+}
+
+/** Reads the handler's configuration from the Lambda environment, naming the variable that is wrong. */
+export function predictConfigFromEnv(env: NodeJS.ProcessEnv): PredictConfig {
+  return {
+    source: eventSourceFromEnv(env),
+    eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
+    groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
+    metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
+  };
+}
+
+/** ENV.endpointTimeoutMs, or the default 2000 ms. */
+export function endpointTimeoutFromEnv(env: NodeJS.ProcessEnv): number {
+  const text = env[ENV.endpointTimeoutMs];
+  if (text === undefined || text === '') return DEFAULT_ENDPOINT_TIMEOUT_MS;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ConfigurationError(ENV.endpointTimeoutMs, `is '${text}': set it to a positive whole number of milliseconds`);
+  }
+  return value;
+}
+
+// Module scope: created once per container, standard retry mode for throttling and transient errors;
+// AWS_ENDPOINT_URL_* overrides are honoured by the SDK itself.
+const codeDeployClient = new CodeDeployClient({ retryMode: 'standard' });
+const eventBridgeClient = new EventBridgeClient({ retryMode: 'standard' });
+const sageMakerRuntimeClient = new SageMakerRuntimeClient({ retryMode: 'standard' });
+const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
+const s3Client = new S3Client({ retryMode: 'standard' });
+const logger = handlerLogger('predict');
+let lambdaDependencies: PredictDependencies | undefined;
+
+function lambdaDependenciesFromEnv(env: NodeJS.ProcessEnv): PredictDependencies {
+  const control = new DynamoDbControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table'));
+  return {
+    codeDeploy: new AwsCodeDeploy(codeDeployClient),
+    deployments: new DynamoDbDeploymentStore(
+      dynamoDbClient,
+      requireEnv(env, ENV.deploymentsTable, 'the DynamoDB deployments table'),
+      requireEnv(env, ENV.historyTable, 'the DynamoDB history table'),
+    ),
+    changes: new DynamoDbChangeSummaryStore(dynamoDbClient, requireEnv(env, ENV.changesTable, 'the DynamoDB change summaries table')),
+    servingModel: new S3ServingModelSource(control, new S3ObjectReader(s3Client)),
+    endpoint: new SageMakerEndpoint(sageMakerRuntimeClient, {
+      endpointName: requireEnv(env, ENV.endpointName, 'the SageMaker endpoint serving the model'),
+      timeoutMs: endpointTimeoutFromEnv(env),
+    }),
+    publisher: new EventBridgePublisher(eventBridgeClient),
+    metrics: new EmfMetrics(),
+    lake: new S3TrainingDataLake(s3Client, { bucket: requireEnv(env, ENV.dataBucket, 'the S3 bucket of training rows') }),
+    clock: systemClock,
+    config: predictConfigFromEnv(env),
+  };
+}
+
+export const handler = async (event: unknown): Promise<PredictResult> => {
+  lambdaDependencies ??= lambdaDependenciesFromEnv(process.env);
+  const deploymentId = correlationIdOf(event);
+  logger.resetKeys();
+  if (deploymentId) logger.appendKeys({ correlationId: deploymentId, deploymentId });
+  const result = await handlePredictEvent(event, lambdaDependencies);
+  logger.info('predict', { ...result });
+  return result;
+};

@@ -1,0 +1,253 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SAGEMAKER_TRAINING_JOB_STATE_CHANGE } from '../events/aws';
+import { eventBridgeTime, systemClock, type Clock } from '../events/clock';
+import { buildEntry, type PutEventsEntry } from '../events/emitted';
+import { parseAwsEvent } from '../events/parse';
+import { DynamoDbControlStore } from './adapters/dynamodb-stores';
+import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
+import { S3ObjectReader } from './adapters/s3-objects';
+import { SageMakerHosting } from './adapters/sagemaker-hosting';
+import { SageMakerTraining } from './adapters/sagemaker-training';
+import { ENV, eventSourceFromEnv, jsonEnv, promotionSettings, requireEnv, retrainingSettings, type PromotionSettings } from './config';
+import { checkNamePrefix, isOwnTrainingJob } from './drift-domain';
+import { correlationIdOf, handlerLogger } from './observability';
+import type { ControlStore, HostingPort, ObjectReader, ServingModelPointer, TrainingPort } from './ports';
+import {
+  decidePromotion,
+  EVALUATION_FILE,
+  evaluationArchiveUrl,
+  eventMetrics,
+  modelNames,
+  parseEvaluation,
+  evaluationFromArchive,
+  type ModelMetrics,
+} from './promote-domain';
+
+/**
+ * promote: a Deploy Guard training job finished. Completed: read the evaluation the job wrote (the
+ * candidate and the serving model on the same most recent window), and promote the candidate when it
+ * is good enough: register it, create its model and endpoint configuration, move the endpoint with a
+ * blue/green update, swap the serving pointer, announce Model Promoted. Otherwise, or when the job
+ * failed or was stopped, announce Model Rejected. A redelivered Completed for the model already
+ * serving is a duplicate and does nothing.
+ */
+
+export interface PromoteConfig {
+  readonly source: string;
+  readonly eventBusName: string;
+  readonly namePrefix: string;
+  readonly endpointName: string;
+  /** The sagemaker-xgboost:1.7-1 image the job trained with; it serves the model too. */
+  readonly imageUri: string;
+  /** The feature list of a first model (no serving pointer to carry it over from). */
+  readonly initialFeaturesUrl: string;
+  readonly settings: PromotionSettings;
+}
+
+export interface PromoteDependencies {
+  readonly training: TrainingPort;
+  readonly hosting: HostingPort;
+  readonly objects: ObjectReader;
+  readonly control: ControlStore;
+  readonly publisher: EventPublisher;
+  readonly clock: Clock;
+  readonly config: PromoteConfig;
+}
+
+export type PromoteResult =
+  | { readonly status: 'ignored'; readonly reason: 'not-own-job' | 'not-finished'; readonly message: string; readonly trainingJobName: string }
+  /** The job's model serves already (a redelivered Completed): nothing done, nothing emitted. */
+  | { readonly status: 'duplicate'; readonly trainingJobName: string }
+  | { readonly status: 'rejected'; readonly trainingJobName: string; readonly reason: string; readonly message: string }
+  | {
+      readonly status: 'promoted';
+      readonly trainingJobName: string;
+      readonly modelVersion: string;
+      readonly previousModelVersion: string | null;
+      readonly approval: 'Approved' | 'PendingManualApproval';
+      readonly modelPackageArn: string;
+    };
+
+export async function handlePromoteEvent(event: unknown, deps: PromoteDependencies): Promise<PromoteResult> {
+  const job = parseAwsEvent(SAGEMAKER_TRAINING_JOB_STATE_CHANGE, event).detail;
+  const { config } = deps;
+  const jobName = job.TrainingJobName;
+  if (!isOwnTrainingJob(config.namePrefix, jobName)) {
+    return { status: 'ignored', reason: 'not-own-job', message: `training job ${jobName} is not one of ${config.namePrefix}'s`, trainingJobName: jobName };
+  }
+  switch (job.TrainingJobStatus) {
+    case 'InProgress':
+    case 'Stopping':
+      return { status: 'ignored', reason: 'not-finished', message: `training job ${jobName} is ${job.TrainingJobStatus}`, trainingJobName: jobName };
+    case 'Failed':
+    case 'Stopped': {
+      const reason = job.TrainingJobStatus === 'Failed' ? 'training-failed' : 'training-stopped';
+      const message = job.FailureReason || `training job ${jobName} ended ${job.TrainingJobStatus} without a FailureReason`;
+      await deps.publisher.publish([rejectedEntry(jobName, reason, message, null, null, deps)]);
+      return { status: 'rejected', trainingJobName: jobName, reason, message };
+    }
+    case 'Completed':
+      return promoteCompleted(jobName, job.ModelArtifacts?.S3ModelArtifacts, deps);
+  }
+}
+
+async function promoteCompleted(jobName: string, eventArtifacts: string | undefined, deps: PromoteDependencies): Promise<PromoteResult> {
+  const { config } = deps;
+  const names = modelNames(jobName);
+  const serving = await deps.control.readServingModel();
+  if (serving && (serving.trainingJobName === jobName || serving.modelVersion === names.modelVersion)) {
+    return { status: 'duplicate', trainingJobName: jobName };
+  }
+
+  const modelDataUrl = eventArtifacts ?? (await deps.training.describeTrainingJob(jobName))?.modelArtifactsUrl;
+  if (!modelDataUrl) throw new Error(`training job ${jobName} is Completed but neither the event nor DescribeTrainingJob names its model artifacts`);
+  const archiveUrl = evaluationArchiveUrl(jobName, modelDataUrl);
+  const archive = await deps.objects.read(archiveUrl);
+  if (!archive) throw new Error(`training job ${jobName}: ${archiveUrl} does not exist; train.py writes ${EVALUATION_FILE} to SM_OUTPUT_DATA_DIR`);
+  const evaluationText = evaluationFromArchive(archive, archiveUrl);
+  if (evaluationText === undefined) throw new Error(`training job ${jobName}: ${archiveUrl} holds no ${EVALUATION_FILE}`);
+  const evaluation = parseEvaluation(evaluationText, archiveUrl);
+  const candidate = eventMetrics(evaluation.candidate);
+  const servingMetrics = evaluation.serving ? eventMetrics(evaluation.serving) : null;
+
+  const decision = decidePromotion(candidate, servingMetrics, config.settings.minimumAuc);
+  if (!decision.promote) {
+    await deps.publisher.publish([rejectedEntry(jobName, decision.reason, decision.message, candidate, servingMetrics, deps)]);
+    return { status: 'rejected', trainingJobName: jobName, reason: decision.reason, message: decision.message };
+  }
+
+  const { approval } = config.settings;
+  const { modelPackageArn } = await deps.hosting.registerModelPackage({
+    modelPackageGroupName: config.settings.modelPackageGroupName,
+    imageUri: config.imageUri,
+    modelDataUrl,
+    approval,
+    description: `${jobName}: ${decision.message}`.slice(0, 1000),
+  });
+  const previousModelVersion = serving?.modelVersion ?? null;
+  const promoted = (): PromoteResult => ({ status: 'promoted', trainingJobName: jobName, modelVersion: names.modelVersion, previousModelVersion, approval, modelPackageArn });
+  const announce = () =>
+    deps.publisher.publish([promotedEntry({ jobName, modelPackageArn, previousModelVersion, candidate, servingMetrics }, deps)]);
+
+  if (approval === 'PendingManualApproval') {
+    // A person approves the package; the endpoint and the pointer stay as they are.
+    await announce();
+    return promoted();
+  }
+
+  await deps.hosting.createModel({ modelName: names.modelName, imageUri: config.imageUri, modelDataUrl, executionRoleArn: config.settings.executionRoleArn });
+  await deps.hosting.createEndpointConfig({ endpointConfigName: names.endpointConfigName, modelName: names.modelName, hosting: config.settings.hosting });
+  await deps.hosting.updateEndpoint({
+    endpointName: config.endpointName,
+    endpointConfigName: names.endpointConfigName,
+    rollbackAlarmNames: config.settings.rollbackAlarmNames,
+  });
+  const next: ServingModelPointer = {
+    modelVersion: names.modelVersion,
+    modelDataUrl,
+    featuresUrl: serving?.featuresUrl ?? config.initialFeaturesUrl,
+    trainingJobName: jobName,
+    promotedAt: deps.clock.now(),
+  };
+  if (!(await deps.control.swapServingModel(next, previousModelVersion))) {
+    const now = await deps.control.readServingModel();
+    if (now?.trainingJobName === jobName) return { status: 'duplicate', trainingJobName: jobName };
+    throw new Error(
+      `training job ${jobName}: the serving pointer moved from ${previousModelVersion ?? 'none'} to ${now?.modelVersion ?? 'none'} during promotion; ` +
+        `endpoint ${config.endpointName} was updated to ${names.endpointConfigName}, the pointer was left as it is`,
+    );
+  }
+  await announce();
+  return promoted();
+}
+
+function rejectedEntry(
+  jobName: string,
+  reason: 'worse-than-serving' | 'below-minimum' | 'training-failed' | 'training-stopped',
+  message: string,
+  candidate: ModelMetrics | null,
+  serving: ModelMetrics | null,
+  deps: PromoteDependencies,
+): PutEventsEntry {
+  const at = deps.clock.now();
+  return buildEntry(
+    'Model Rejected',
+    { schemaVersion: '1', trainingJobName: jobName, reason, message, candidate, serving, rejectedAt: eventBridgeTime(at) },
+    { source: deps.config.source, eventBusName: deps.config.eventBusName, time: new Date(at) },
+  );
+}
+
+function promotedEntry(
+  promotion: { jobName: string; modelPackageArn: string; previousModelVersion: string | null; candidate: ModelMetrics; servingMetrics: ModelMetrics | null },
+  deps: PromoteDependencies,
+): PutEventsEntry {
+  const at = deps.clock.now();
+  const { config } = deps;
+  return buildEntry(
+    'Model Promoted',
+    {
+      schemaVersion: '1',
+      modelVersion: modelNames(promotion.jobName).modelVersion,
+      previousModelVersion: promotion.previousModelVersion,
+      trainingJobName: promotion.jobName,
+      modelPackageArn: promotion.modelPackageArn,
+      approval: config.settings.approval,
+      endpointName: config.endpointName,
+      candidate: promotion.candidate,
+      serving: promotion.servingMetrics,
+      promotedAt: eventBridgeTime(at),
+    },
+    { source: config.source, eventBusName: config.eventBusName, time: new Date(at) },
+  );
+}
+
+/** Where a first model's feature list lives in the model bucket (the stack uploads it with the first model). */
+export const INITIAL_FEATURES_KEY = 'features.json';
+
+/** Reads the handler's configuration from the Lambda environment, naming the variable that is wrong. */
+export function promoteConfigFromEnv(env: NodeJS.ProcessEnv): PromoteConfig {
+  const namePrefix = requireEnv(env, ENV.namePrefix, "the installation's name prefix, e.g. deploy-guard-dev");
+  checkNamePrefix(namePrefix);
+  const modelBucket = requireEnv(env, ENV.modelBucket, 'the S3 bucket of model artifacts and training output');
+  return {
+    source: eventSourceFromEnv(env),
+    eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
+    namePrefix,
+    endpointName: requireEnv(env, ENV.endpointName, 'the SageMaker endpoint Deploy Guard serves from'),
+    imageUri: jsonEnv(env, ENV.retraining, retrainingSettings, 'the retraining settings (JSON)').imageUri,
+    initialFeaturesUrl: `s3://${modelBucket}/${INITIAL_FEATURES_KEY}`,
+    settings: jsonEnv(env, ENV.promotion, promotionSettings, 'the promotion settings (JSON)'),
+  };
+}
+
+// Module scope: created once per container, standard retry mode for throttling and transient errors;
+// AWS_ENDPOINT_URL_* overrides are honoured by the SDK itself.
+const sageMakerClient = new SageMakerClient({ retryMode: 'standard' });
+const s3Client = new S3Client({ retryMode: 'standard' });
+const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
+const eventBridgeClient = new EventBridgeClient({ retryMode: 'standard' });
+const logger = handlerLogger('promote');
+let lambdaDependencies: PromoteDependencies | undefined;
+
+export const handler = async (event: unknown): Promise<PromoteResult> => {
+  if (!lambdaDependencies) {
+    const config = promoteConfigFromEnv(process.env);
+    lambdaDependencies = {
+      training: new SageMakerTraining(sageMakerClient),
+      hosting: new SageMakerHosting(sageMakerClient),
+      objects: new S3ObjectReader(s3Client),
+      control: new DynamoDbControlStore(dynamoDbClient, requireEnv(process.env, ENV.controlTable, 'the DynamoDB control table')),
+      publisher: new EventBridgePublisher(eventBridgeClient),
+      clock: systemClock,
+      config,
+    };
+  }
+  const correlationId = correlationIdOf(event);
+  if (correlationId) logger.appendKeys({ correlationId });
+  const result = await handlePromoteEvent(event, lambdaDependencies);
+  logger.info('promote', { ...result });
+  return result;
+};

@@ -1,0 +1,115 @@
+import type { PastDeployment } from '../model/history';
+import { QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
+import type { AssessmentRecord, GuardAction, LedgerEntry, MetricValue, OutcomeLabel, OutcomeRecord } from './ports';
+
+/**
+ * What record-outcome concludes from a deployment's final state: its label, the history entry it
+ * adds to its group, and the model-quality metrics it is worth. Pure: no I/O, no clock; times come
+ * from the event.
+ */
+
+export type FinalState = OutcomeRecord['state'];
+
+export interface LabelDecision {
+  readonly label: OutcomeLabel;
+  /** Why, in words, for the log. */
+  readonly reason: string;
+}
+
+/** The ledger actions by which Deploy Guard rolls a deployment back. */
+const ROLLBACK_ACTIONS: ReadonlySet<GuardAction> = new Set(['StopDeployment', 'LifecycleHookFailed']);
+
+/**
+ * Deploy Guard's own rollback of the deployment, as its rollback ledger knows it:
+ * - `completed`: CodeDeploy accepted the StopDeployment or the Failed hook status;
+ * - `in-flight`: the rollback handler claimed the deployment to roll it back and has not recorded
+ *   the answer yet (it is between its CodeDeploy call and its ledger write, or crashed there);
+ * - undefined: no rollback by Deploy Guard (no entry, a ContinueDeployment, or a refused attempt).
+ */
+export function guardRollbackOf(entry: LedgerEntry | undefined): { readonly action: GuardAction; readonly status: 'completed' | 'in-flight' } | undefined {
+  if (!entry || !ROLLBACK_ACTIONS.has(entry.action)) return undefined;
+  if (!entry.outcome) return { action: entry.action, status: 'in-flight' };
+  if (entry.outcome.kind === 'completed' && ROLLBACK_ACTIONS.has(entry.outcome.action)) {
+    return { action: entry.outcome.action, status: 'completed' };
+  }
+  return undefined;
+}
+
+/**
+ * The label of a finished deployment.
+ *
+ * - SUCCESS: `succeeded` (it shipped, even if Deploy Guard had asked too late to stop it).
+ * - STOP: `counterfactual` when Deploy Guard stopped it (its ledger holds a completed StopDeployment
+ *   or LifecycleHookFailed): whether it would have failed is now unknown. A rollback claimed but not
+ *   yet recorded counts as Deploy Guard's too: the stop event can overtake the ledger write, and
+ *   calling Deploy Guard's own stop a failure would teach the model its own decisions. Otherwise
+ *   `failed`: someone else stopped it, and it did not ship.
+ * - FAILURE: `failed`, except when Deploy Guard failed the deployment's traffic hook (a completed or
+ *   in-flight LifecycleHookFailed): CodeDeploy reports a failed BeforeAllowTraffic hook as FAILURE,
+ *   not STOP, so that failure is Deploy Guard's rollback and the label is `counterfactual`.
+ */
+export function labelOutcome(state: FinalState, ledgerEntry: LedgerEntry | undefined): LabelDecision {
+  const guard = guardRollbackOf(ledgerEntry);
+  switch (state) {
+    case 'SUCCESS':
+      return { label: 'succeeded', reason: 'CodeDeploy reported SUCCESS' };
+    case 'STOP':
+      if (guard) {
+        return { label: 'counterfactual', reason: `Deploy Guard stopped it (${guard.action}, ${guard.status}): whether it would have failed is unknown` };
+      }
+      return { label: 'failed', reason: 'stopped, not by Deploy Guard: it did not ship' };
+    case 'FAILURE':
+      if (guard?.action === 'LifecycleHookFailed') {
+        return { label: 'counterfactual', reason: `Deploy Guard failed its traffic hook (${guard.status}): whether it would have failed is unknown` };
+      }
+      return { label: 'failed', reason: 'CodeDeploy reported FAILURE' };
+  }
+}
+
+/**
+ * The entry the outcome adds to its group's history: dated by the deployment's start (the
+ * assessment's startedAt) when it was assessed, else by the outcome event's time; `failed` absent
+ * for a counterfactual label (it counts as a deployment, not in any failure rate); the author from
+ * the assessment.
+ */
+export function historyEntry(label: OutcomeLabel, assessment: AssessmentRecord | undefined, eventTime: number): PastDeployment {
+  return {
+    time: assessment?.startedAt ?? eventTime,
+    ...(label === 'counterfactual' ? {} : { failed: label === 'failed' }),
+    ...(assessment?.author === undefined ? {} : { author: assessment.author }),
+  };
+}
+
+/**
+ * The model-quality metrics of one outcome (names in handlers/quality-metrics.ts):
+ * - counterfactual: CounterfactualOutcomes 1 (nothing to score: the truth is unknown);
+ * - labelled and assessed: LabelledOutcomes 1; TruePositives, FalsePositives, TrueNegatives,
+ *   FalseNegatives each 0 or 1, exactly one of them 1 (the assessment's decision, enforced or not
+ *   (shadow mode is judged too), against the label: rollback + failed = TP, rollback + succeeded =
+ *   FP, proceed + succeeded = TN, proceed + failed = FN); BrierContribution (probability − label)²
+ *   when the assessment has a probability (none when the failure policy decided);
+ * - labelled but not assessed (not guarded, or the outcome overtook its assessment): none.
+ * All four confusion counts are sent, zeros included, so that sums over any period are right.
+ */
+export function qualityMetricValues(label: OutcomeLabel, assessment: AssessmentRecord | undefined): MetricValue[] {
+  if (label === 'counterfactual') return [{ name: QUALITY_METRICS.counterfactuals, unit: 'Count', value: 1 }];
+  if (!assessment) return [];
+  const failed = label === 'failed';
+  const rollback = assessment.decision === 'rollback';
+  const values: MetricValue[] = [
+    { name: QUALITY_METRICS.labelled, unit: 'Count', value: 1 },
+    { name: QUALITY_METRICS.truePositives, unit: 'Count', value: rollback && failed ? 1 : 0 },
+    { name: QUALITY_METRICS.falsePositives, unit: 'Count', value: rollback && !failed ? 1 : 0 },
+    { name: QUALITY_METRICS.trueNegatives, unit: 'Count', value: !rollback && !failed ? 1 : 0 },
+    { name: QUALITY_METRICS.falseNegatives, unit: 'Count', value: !rollback && failed ? 1 : 0 },
+  ];
+  if (assessment.probability !== null) {
+    values.push({ name: QUALITY_METRICS.brierContribution, unit: 'None', value: (assessment.probability - (failed ? 1 : 0)) ** 2 });
+  }
+  return values;
+}
+
+/** The per-group dimensions of the quality metrics (the EMF adapter adds the pooled set). */
+export function qualityDimensions(application: string, deploymentGroup: string): Record<string, string> {
+  return { [QUALITY_DIMENSIONS.application]: application, [QUALITY_DIMENSIONS.deploymentGroup]: deploymentGroup };
+}

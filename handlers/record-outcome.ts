@@ -1,0 +1,137 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { CODEDEPLOY_DEPLOYMENT_STATE_CHANGE, CODEDEPLOY_FINAL_STATES } from '../events/aws';
+import { eventTimeMillis } from '../events/envelope';
+import { parseAwsEvent } from '../events/parse';
+import { DynamoDbRollbackLedger } from './adapters/dynamodb-ledger';
+import { DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
+import { EmfMetrics } from './adapters/emf-metrics';
+import { S3TrainingDataLake } from './adapters/s3-data-lake';
+import { ENV, requireEnv } from './config';
+import { correlationIdOf, handlerLogger } from './observability';
+import type { DeploymentStore, MetricsPort, OutcomeLabel, OutcomeRecord, RollbackLedger, TrainingDataLake } from './ports';
+import { DEFAULT_METRICS_NAMESPACE } from './quality-metrics';
+import { historyEntry, labelOutcome, qualityDimensions, qualityMetricValues, type FinalState } from './record-outcome-domain';
+import { writeTrainingRowIfComplete, type TrainingRowResult } from './training-row';
+
+/**
+ * record-outcome: labels a finished CodeDeploy deployment (SUCCESS / FAILURE / STOP), records the
+ * outcome and its group's history entry, writes the training row when the assessment is already
+ * there (otherwise predict writes it when the assessment arrives: out-of-order delivery is normal),
+ * and sends the model-quality metrics. A redelivered event (the outcome is already stored) does
+ * nothing more.
+ */
+
+export interface RecordOutcomeConfig {
+  /** CloudWatch namespace of the quality metrics. */
+  readonly metricsNamespace: string;
+  /** Whether counterfactual labels go to the data lake too (as failures). @default false */
+  readonly includeCounterfactual?: boolean;
+}
+
+export interface RecordOutcomeDependencies {
+  readonly store: DeploymentStore;
+  /** Only read: did Deploy Guard roll this deployment back? */
+  readonly ledger: Pick<RollbackLedger, 'read'>;
+  readonly lake: TrainingDataLake;
+  readonly metrics: MetricsPort;
+  readonly config: RecordOutcomeConfig;
+}
+
+export type RecordOutcomeResult =
+  | { readonly status: 'ignored'; readonly deploymentId: string; readonly reason: string }
+  | { readonly status: 'duplicate'; readonly deploymentId: string; readonly label: OutcomeLabel }
+  | {
+      readonly status: 'recorded';
+      readonly deploymentId: string;
+      readonly label: OutcomeLabel;
+      readonly labelReason: string;
+      readonly assessed: boolean;
+      readonly trainingRow: TrainingRowResult;
+      /** Names of the quality metrics sent (empty when there was nothing to score). */
+      readonly metrics: readonly string[];
+    };
+
+const FINAL_STATES: ReadonlySet<string> = new Set(CODEDEPLOY_FINAL_STATES);
+
+/**
+ * Validates the event first (a malformed one throws EventValidationError before any store, ledger,
+ * S3 or metrics call), labels it, stores it, then writes the training row and the metrics.
+ */
+export async function handleRecordOutcomeEvent(event: unknown, deps: RecordOutcomeDependencies): Promise<RecordOutcomeResult> {
+  const parsed = parseAwsEvent(CODEDEPLOY_DEPLOYMENT_STATE_CHANGE, event);
+  const { deploymentId, application, deploymentGroup, state } = parsed.detail;
+  if (!FINAL_STATES.has(state)) {
+    return { status: 'ignored', deploymentId, reason: `state ${state} is not final: record-outcome labels SUCCESS, FAILURE and STOP` };
+  }
+  const finishedAt = eventTimeMillis(parsed.time);
+
+  const [ledgerEntry, before] = await Promise.all([deps.ledger.read(deploymentId), deps.store.get(deploymentId)]);
+  const decision = labelOutcome(state as FinalState, ledgerEntry);
+  const outcome: OutcomeRecord = { deploymentId, application, deploymentGroup, state: state as FinalState, label: decision.label, finishedAt };
+  const write = await deps.store.putOutcome(outcome, historyEntry(decision.label, before?.assessment, finishedAt));
+  if (!write.created) return { status: 'duplicate', deploymentId, label: write.item.outcome?.label ?? decision.label };
+
+  // The item as stored now: the assessment may have arrived between the read and the write.
+  const assessment = write.item.assessment;
+  // Metrics first: writing them cannot fail on AWS, the data lake can (and then throws, naming the key).
+  const values = qualityMetricValues(decision.label, assessment);
+  if (values.length > 0) {
+    deps.metrics.put({
+      namespace: deps.config.metricsNamespace,
+      dimensions: qualityDimensions(application, deploymentGroup),
+      values,
+      at: finishedAt,
+    });
+  }
+  const trainingRow = await writeTrainingRowIfComplete(write.item, deps, { includeCounterfactual: deps.config.includeCounterfactual });
+  return {
+    status: 'recorded',
+    deploymentId,
+    label: decision.label,
+    labelReason: decision.reason,
+    assessed: assessment !== undefined,
+    trainingRow,
+    metrics: values.map((value) => value.name),
+  };
+}
+
+/** The handler's configuration from the Lambda environment. */
+export function recordOutcomeConfigFromEnv(env: NodeJS.ProcessEnv): RecordOutcomeConfig {
+  return { metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE };
+}
+
+// Module scope: created once per container, standard retry mode for throttling and transient errors;
+// AWS_ENDPOINT_URL_* overrides are honoured by the SDK itself.
+const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
+const s3Client = new S3Client({ retryMode: 'standard' });
+const logger = handlerLogger('record-outcome');
+let lambdaDependencies: RecordOutcomeDependencies | undefined;
+
+export const handler = async (event: unknown): Promise<RecordOutcomeResult> => {
+  lambdaDependencies ??= lambdaDependenciesFromEnv(process.env);
+  logger.resetKeys();
+  const correlationId = correlationIdOf(event);
+  if (correlationId) logger.appendKeys({ correlationId });
+  const result = await handleRecordOutcomeEvent(event, lambdaDependencies);
+  logger.info('record-outcome', { ...result });
+  return result;
+};
+
+function lambdaDependenciesFromEnv(env: NodeJS.ProcessEnv): RecordOutcomeDependencies {
+  const kmsKeyId = env[ENV.dataKmsKey];
+  return {
+    store: new DynamoDbDeploymentStore(
+      dynamoDbClient,
+      requireEnv(env, ENV.deploymentsTable, 'the DynamoDB deployments table'),
+      requireEnv(env, ENV.historyTable, 'the DynamoDB history table'),
+    ),
+    ledger: new DynamoDbRollbackLedger(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table (rollback ledger)')),
+    lake: new S3TrainingDataLake(s3Client, {
+      bucket: requireEnv(env, ENV.dataBucket, 'the S3 bucket of labelled training rows'),
+      ...(kmsKeyId ? { kmsKeyId } : {}),
+    }),
+    metrics: new EmfMetrics(),
+    config: recordOutcomeConfigFromEnv(env),
+  };
+}

@@ -1,0 +1,190 @@
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CODEDEPLOY_LIFECYCLE_HOOK_INVOCATION, codeDeployLifecycleHookInvocation } from '../events/aws';
+import { systemClock, type Clock } from '../events/clock';
+import { parseWith } from '../events/validation';
+import { AwsCodeDeploy } from './adapters/codedeploy';
+import { DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
+import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
+import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, groupKey, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
+import { handlerLogger } from './observability';
+import type { AssessmentRecord, CodeDeployPort, CodeDeployRefusal, DeploymentStore } from './ports';
+import { rollbackReason, rollbackRequestedEntry } from './predict-domain';
+
+/**
+ * traffic-hook: the BeforeAllowTraffic hook of an ECS or Lambda deployment in a guarded group.
+ * CodeDeploy invokes it with the deployment id and the hook execution id, and waits for a status.
+ * It waits (bounded) for predict's assessment of the deployment, then: a risky, enforced assessment
+ * becomes a Deployment Rollback Requested carrying the hook execution id (the rollback handler reports
+ * the hook Failed, once); anything else reports the hook Succeeded here. Without an assessment in
+ * time, the group's failure policy decides.
+ */
+
+export const DEFAULT_HOOK_WAIT_MS = 60_000;
+export const DEFAULT_HOOK_POLL_MS = 1_000;
+
+export interface TrafficHookConfig {
+  readonly source: string;
+  readonly eventBusName: string;
+  readonly groups: readonly GroupPolicy[];
+  /** How long to wait for the assessment. @default 60000 */
+  readonly waitMs?: number;
+  /** How often to look for it. @default 1000 */
+  readonly pollMs?: number;
+}
+
+export interface TrafficHookDependencies {
+  readonly codeDeploy: CodeDeployPort;
+  readonly deployments: DeploymentStore;
+  readonly publisher: EventPublisher;
+  readonly clock: Clock;
+  /** Waits between looks at the store (injected: tests and the backtest do not sleep). */
+  readonly sleep: (milliseconds: number) => Promise<void>;
+  readonly config: TrafficHookConfig;
+}
+
+export type TrafficHookResult =
+  | { readonly status: 'succeeded'; readonly deploymentId: string; readonly reason: string }
+  | { readonly status: 'rollback-requested'; readonly deploymentId: string; readonly reason: string }
+  /** CodeDeploy refused the status (the hook already completed or expired, the deployment is gone). */
+  | { readonly status: 'refused'; readonly deploymentId: string; readonly refusal: CodeDeployRefusal; readonly message: string }
+  | { readonly status: 'not-found'; readonly deploymentId: string; readonly message: string };
+
+/** What the hook does once it knows what it knows. */
+type HookAction =
+  | { readonly kind: 'succeed'; readonly reason: string }
+  | { readonly kind: 'rollback'; readonly reason: string; readonly request: Parameters<typeof rollbackRequestedEntry>[0] };
+
+/**
+ * Validates the invocation (a malformed one throws EventValidationError, nothing else happens),
+ * waits for the assessment and acts. CodeDeploy refusals come back as `refused`; a publishing failure
+ * is thrown, so that the invocation is retried (nothing was recorded, nothing is lost).
+ */
+export async function handleTrafficHook(invocation: unknown, deps: TrafficHookDependencies): Promise<TrafficHookResult> {
+  const { DeploymentId: deploymentId, LifecycleEventHookExecutionId: hookExecutionId } = parseWith(
+    CODEDEPLOY_LIFECYCLE_HOOK_INVOCATION,
+    codeDeployLifecycleHookInvocation,
+    invocation,
+  );
+  const assessment = await waitForAssessment(deploymentId, deps);
+  const action = assessment ? fromAssessment(assessment) : await fromFailurePolicy(deploymentId, deps);
+  if ('notFound' in action) return { status: 'not-found', deploymentId, message: action.notFound };
+
+  if (action.kind === 'rollback') {
+    const at = deps.clock.now();
+    await deps.publisher.publish([
+      rollbackRequestedEntry(action.request, {
+        source: deps.config.source,
+        eventBusName: deps.config.eventBusName,
+        at,
+        lifecycleEventHookExecutionId: hookExecutionId,
+        reason: action.reason,
+      }),
+    ]);
+    return { status: 'rollback-requested', deploymentId, reason: action.reason };
+  }
+  const answer = await deps.codeDeploy.putLifecycleEventHookExecutionStatus(deploymentId, hookExecutionId, 'Succeeded');
+  if (!answer.ok) return { status: 'refused', deploymentId, refusal: answer.refusal, message: answer.message };
+  return { status: 'succeeded', deploymentId, reason: action.reason };
+}
+
+async function waitForAssessment(deploymentId: string, deps: TrafficHookDependencies): Promise<AssessmentRecord | undefined> {
+  const waitMs = deps.config.waitMs ?? DEFAULT_HOOK_WAIT_MS;
+  const pollMs = deps.config.pollMs ?? DEFAULT_HOOK_POLL_MS;
+  // Counted in looks, not read from the clock: the backtest's clock stands still while a handler runs.
+  const waits = Math.ceil(waitMs / pollMs);
+  for (let waited = 0; ; waited += 1) {
+    const item = await deps.deployments.get(deploymentId);
+    if (item?.assessment) return item.assessment;
+    if (waited >= waits) return undefined;
+    await deps.sleep(pollMs);
+  }
+}
+
+function fromAssessment(assessment: AssessmentRecord): HookAction {
+  if (assessment.enforced && assessment.decision === 'rollback') {
+    return { kind: 'rollback', reason: rollbackReason(assessment), request: assessment };
+  }
+  const why = !assessment.enforced
+    ? `the assessment of ${assessment.deploymentId} is not enforced (${assessment.mode} mode, or the deployment had already finished)`
+    : `the assessment of ${assessment.deploymentId} says proceed`;
+  return { kind: 'succeed', reason: why };
+}
+
+/** No assessment in time: the group's failure policy decides (a shadow group never blocks). */
+async function fromFailurePolicy(deploymentId: string, deps: TrafficHookDependencies): Promise<HookAction | { readonly notFound: string }> {
+  const lookup = await deps.codeDeploy.getDeployment(deploymentId);
+  if (!lookup.found) return { notFound: lookup.message };
+  const { application, deploymentGroup, computePlatform } = lookup.deployment;
+  const waited = `no assessment of ${deploymentId} within ${deps.config.waitMs ?? DEFAULT_HOOK_WAIT_MS} ms`;
+  const policy = application && deploymentGroup ? findPolicy(deps.config.groups, application, deploymentGroup) : undefined;
+  if (!application || !deploymentGroup || !policy) {
+    return { kind: 'succeed', reason: `${waited}, and its group ${application ?? '?'}/${deploymentGroup ?? '?'} is not guarded by Deploy Guard` };
+  }
+  if (policy.mode === 'shadow' || policy.failurePolicy === 'fail-open') {
+    return { kind: 'succeed', reason: `${waited}; ${groupKey(application, deploymentGroup)} is ${policy.mode === 'shadow' ? 'in shadow mode' : 'fail-open'}` };
+  }
+  const fallback = { policy: policy.failurePolicy, reason: `NoAssessment: ${waited}` };
+  return {
+    kind: 'rollback',
+    reason: rollbackReason({ probability: null, threshold: policy.threshold, fallback }),
+    request: {
+      deploymentId,
+      application,
+      deploymentGroup,
+      platform: computePlatform,
+      mode: policy.mode,
+      probability: null,
+      threshold: policy.threshold,
+      modelVersion: 'none',
+      fallback,
+    },
+  };
+}
+
+/** Reads the hook's configuration from the Lambda environment, naming the variable that is wrong. */
+export function trafficHookConfigFromEnv(env: NodeJS.ProcessEnv): TrafficHookConfig {
+  const waitText = env[ENV.trafficHookWaitMs];
+  let waitMs = DEFAULT_HOOK_WAIT_MS;
+  if (waitText !== undefined && waitText !== '') {
+    waitMs = Number(waitText);
+    if (!Number.isInteger(waitMs) || waitMs < 0) {
+      throw new ConfigurationError(ENV.trafficHookWaitMs, `is '${waitText}': set it to a whole number of milliseconds (0 or more)`);
+    }
+  }
+  return {
+    source: eventSourceFromEnv(env),
+    eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
+    groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
+    waitMs,
+  };
+}
+
+// Module scope: created once per container, standard retry mode; AWS_ENDPOINT_URL_* honoured by the SDK.
+const codeDeployClient = new CodeDeployClient({ retryMode: 'standard' });
+const eventBridgeClient = new EventBridgeClient({ retryMode: 'standard' });
+const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
+const logger = handlerLogger('traffic-hook');
+let lambdaDependencies: TrafficHookDependencies | undefined;
+
+export const handler = async (invocation: unknown): Promise<TrafficHookResult> => {
+  lambdaDependencies ??= {
+    codeDeploy: new AwsCodeDeploy(codeDeployClient),
+    deployments: new DynamoDbDeploymentStore(
+      dynamoDbClient,
+      requireEnv(process.env, ENV.deploymentsTable, 'the DynamoDB deployments table'),
+      requireEnv(process.env, ENV.historyTable, 'the DynamoDB history table'),
+    ),
+    publisher: new EventBridgePublisher(eventBridgeClient),
+    clock: systemClock,
+    sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),
+    config: trafficHookConfigFromEnv(process.env),
+  };
+  const deploymentId = (invocation as { DeploymentId?: unknown } | null)?.DeploymentId;
+  logger.resetKeys();
+  if (typeof deploymentId === 'string') logger.appendKeys({ correlationId: deploymentId, deploymentId });
+  const result = await handleTrafficHook(invocation, lambdaDependencies);
+  logger.info('traffic-hook', { ...result });
+  return result;
+};

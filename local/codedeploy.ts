@@ -1,0 +1,198 @@
+import { CODEDEPLOY_DEPLOYMENT_STATE_CHANGE, CODEDEPLOY_SOURCE, type CodeDeployDeploymentState } from '../events/aws';
+import { eventBridgeTime, type Clock } from '../events/clock';
+import type { ComputePlatform, Revision } from '../events/emitted';
+import type { CodeDeployOutcome, CodeDeployPort, DeploymentLookup, DeploymentStatus } from '../handlers/ports';
+
+/**
+ * CodeDeploy on the laptop: deployments created by the backtest, the calls the handlers make
+ * (GetDeployment, StopDeployment, ContinueDeployment, PutLifecycleEventHookExecutionStatus) with
+ * CodeDeploy's refusals, and the Deployment State-change events CodeDeploy would send, in the shape
+ * of the real sample (events/samples/codedeploy-deployment-state-change.success.json).
+ */
+
+export interface LocalDeployment {
+  readonly deploymentId: string;
+  readonly application: string;
+  readonly deploymentGroup: string;
+  readonly platform: ComputePlatform;
+  readonly revision: Revision;
+  readonly createTime: number;
+  readonly creator: string;
+  status: DeploymentStatus;
+  /** Who or what stopped it, when stopped. */
+  stoppedBy?: 'StopDeployment' | 'LifecycleHookFailed';
+  /** Whether Deploy Guard let it proceed at READY (ContinueDeployment) or its hook Succeeded. */
+  continued?: boolean;
+}
+
+export interface LocalCodeDeployOptions {
+  readonly clock: Clock;
+  readonly account: string;
+  readonly region: string;
+  /** Receives every CodeDeploy event, to be put on the default bus. */
+  readonly emit: (event: Record<string, unknown>) => void;
+  /** Counts the calls, so tests and the report can reconcile. */
+  readonly onCall?: (call: { readonly api: string; readonly deploymentId: string; readonly accepted: boolean }) => void;
+}
+
+export class LocalCodeDeploy implements CodeDeployPort {
+  private readonly deployments = new Map<string, LocalDeployment>();
+  private sequence = 0;
+  readonly calls = { StopDeployment: 0, ContinueDeployment: 0, PutLifecycleEventHookExecutionStatus: 0, GetDeployment: 0 };
+
+  constructor(private readonly options: LocalCodeDeployOptions) {}
+
+  /** CreateDeployment: the deployment starts now (InProgress) and CodeDeploy announces START. */
+  createDeployment(input: { readonly application: string; readonly deploymentGroup: string; readonly platform: ComputePlatform; readonly revision: Revision; readonly creator?: string }): LocalDeployment {
+    this.sequence += 1;
+    const deploymentId = `d-${this.sequence.toString(36).toUpperCase().padStart(9, '0')}`;
+    const deployment: LocalDeployment = {
+      deploymentId,
+      application: input.application,
+      deploymentGroup: input.deploymentGroup,
+      platform: input.platform,
+      revision: input.revision,
+      createTime: this.options.clock.now(),
+      creator: input.creator ?? 'user',
+      status: 'InProgress',
+    };
+    this.deployments.set(deploymentId, deployment);
+    this.announce(deployment, 'START');
+    return deployment;
+  }
+
+  /** An EC2 blue/green deployment whose replacement fleet is ready: it waits at READY (Ready) and CodeDeploy announces READY. */
+  reachReady(deploymentId: string): void {
+    const deployment = this.require(deploymentId);
+    if (deployment.status !== 'InProgress') return;
+    deployment.status = 'Ready';
+    this.announce(deployment, 'READY');
+  }
+
+  /**
+   * The deployment runs to its end with the given real outcome, unless it was stopped (then STOP was
+   * already announced). A gate deployment still waiting at READY when its wait time ends is stopped by
+   * CodeDeploy (`action_on_timeout = STOP_DEPLOYMENT`).
+   */
+  finish(deploymentId: string, failed: boolean): void {
+    const deployment = this.require(deploymentId);
+    if (deployment.status === 'Stopped' || deployment.status === 'Succeeded' || deployment.status === 'Failed') return;
+    deployment.status = failed ? 'Failed' : 'Succeeded';
+    this.announce(deployment, failed ? 'FAILURE' : 'SUCCESS');
+  }
+
+  /** The READY wait ran out with nobody continuing: CodeDeploy stops the deployment itself. */
+  timeOutAtReady(deploymentId: string): void {
+    const deployment = this.require(deploymentId);
+    if (deployment.status !== 'Ready' || deployment.continued) return;
+    deployment.status = 'Stopped';
+    this.announce(deployment, 'STOP');
+  }
+
+  deployment(deploymentId: string): LocalDeployment | undefined {
+    return this.deployments.get(deploymentId);
+  }
+
+  async getDeployment(deploymentId: string): Promise<DeploymentLookup> {
+    this.calls.GetDeployment += 1;
+    const deployment = this.deployments.get(deploymentId);
+    if (!deployment) return { found: false, message: `Deployment ${deploymentId} does not exist.` };
+    return {
+      found: true,
+      deployment: {
+        deploymentId,
+        status: deployment.status,
+        computePlatform: deployment.platform,
+        creator: deployment.creator,
+        application: deployment.application,
+        deploymentGroup: deployment.deploymentGroup,
+        revision: deployment.revision,
+        createTime: deployment.createTime,
+      },
+    };
+  }
+
+  async stopDeployment(deploymentId: string): Promise<CodeDeployOutcome> {
+    this.calls.StopDeployment += 1;
+    const deployment = this.deployments.get(deploymentId);
+    const refusal = this.refusal(deploymentId, deployment);
+    this.options.onCall?.({ api: 'StopDeployment', deploymentId, accepted: !refusal });
+    if (refusal) return refusal;
+    deployment!.status = 'Stopped';
+    deployment!.stoppedBy = 'StopDeployment';
+    this.announce(deployment!, 'STOP');
+    return { ok: true };
+  }
+
+  async continueDeployment(deploymentId: string): Promise<CodeDeployOutcome> {
+    this.calls.ContinueDeployment += 1;
+    const deployment = this.deployments.get(deploymentId);
+    const refusal = this.refusal(deploymentId, deployment);
+    this.options.onCall?.({ api: 'ContinueDeployment', deploymentId, accepted: !refusal });
+    if (refusal) return refusal;
+    if (deployment!.status !== 'Ready') {
+      return { ok: false, refusal: 'DeploymentNotReady', message: `The deployment ${deploymentId} is not waiting at READY.` };
+    }
+    deployment!.continued = true;
+    deployment!.status = 'InProgress';
+    return { ok: true };
+  }
+
+  async putLifecycleEventHookExecutionStatus(deploymentId: string, _hookExecutionId: string, status: 'Succeeded' | 'Failed'): Promise<CodeDeployOutcome> {
+    this.calls.PutLifecycleEventHookExecutionStatus += 1;
+    const deployment = this.deployments.get(deploymentId);
+    const refusal = this.refusal(deploymentId, deployment);
+    this.options.onCall?.({ api: 'PutLifecycleEventHookExecutionStatus', deploymentId, accepted: !refusal });
+    if (refusal) return refusal;
+    if (status === 'Succeeded') {
+      deployment!.continued = true;
+      return { ok: true };
+    }
+    // A failed hook rolls the deployment back: CodeDeploy reports it as stopped.
+    deployment!.status = 'Stopped';
+    deployment!.stoppedBy = 'LifecycleHookFailed';
+    this.announce(deployment!, 'STOP');
+    return { ok: true };
+  }
+
+  private refusal(deploymentId: string, deployment: LocalDeployment | undefined): CodeDeployOutcome | undefined {
+    if (!deployment) return { ok: false, refusal: 'DeploymentNotFound', message: `Deployment ${deploymentId} does not exist.` };
+    if (deployment.status === 'Stopped') return { ok: false, refusal: 'DeploymentAlreadyStopped', message: `The deployment ${deploymentId} is already stopped.` };
+    if (deployment.status === 'Succeeded' || deployment.status === 'Failed') {
+      return { ok: false, refusal: 'DeploymentAlreadyCompleted', message: `The deployment ${deploymentId} is already completed.` };
+    }
+    return undefined;
+  }
+
+  private require(deploymentId: string): LocalDeployment {
+    const deployment = this.deployments.get(deploymentId);
+    if (!deployment) throw new Error(`local CodeDeploy has no deployment ${deploymentId}`);
+    return deployment;
+  }
+
+  private announce(deployment: LocalDeployment, state: CodeDeployDeploymentState): void {
+    const { account, region } = this.options;
+    const time = this.options.clock.now();
+    this.options.emit({
+      version: '0',
+      id: `${deployment.deploymentId}-${state}`.toLowerCase(),
+      'detail-type': CODEDEPLOY_DEPLOYMENT_STATE_CHANGE,
+      source: CODEDEPLOY_SOURCE,
+      account,
+      time: eventBridgeTime(time),
+      region,
+      resources: [
+        `arn:aws:codedeploy:${region}:${account}:application:${deployment.application}`,
+        `arn:aws:codedeploy:${region}:${account}:deploymentgroup:${deployment.application}/${deployment.deploymentGroup}`,
+      ],
+      detail: {
+        instanceGroupId: `ig-${deployment.deploymentId}`,
+        region,
+        application: deployment.application,
+        deploymentId: deployment.deploymentId,
+        state,
+        deploymentGroup: deployment.deploymentGroup,
+      },
+    });
+  }
+}

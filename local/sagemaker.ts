@@ -1,0 +1,279 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SAGEMAKER_SOURCE, SAGEMAKER_TRAINING_JOB_STATE_CHANGE } from '../events/aws';
+import { eventBridgeTime } from '../events/clock';
+import { tarGzip } from '../model/tar';
+import { handleInvocation } from '../model/serve';
+import { loadXGBoostModel, type XGBoostModel } from '../model/xgboost';
+import type { EndpointAnswer, HostingPort, ModelEndpointPort, ObjectReader, TrainingDataLake, TrainingJobSpec, TrainingJobStatus, TrainingJobSummary, TrainingPort } from '../handlers/ports';
+import type { PromotionSettings } from '../handlers/config';
+import { trainingRowKey } from '../handlers/training-row';
+
+/**
+ * S3 and SageMaker hosting on the laptop. Objects live in memory under their s3:// URLs; the
+ * endpoint answers through the container's own serving protocol (model/serve.ts handleInvocation:
+ * the same status codes and bodies as sagemaker-xgboost:1.7-1), and a non-200 answer is a ModelError,
+ * as InvokeEndpoint reports it.
+ */
+
+export class LocalObjectStore implements ObjectReader, TrainingDataLake {
+  private readonly objects = new Map<string, Uint8Array>();
+
+  constructor(private readonly dataBucket: string) {}
+
+  async read(s3Url: string): Promise<Uint8Array | undefined> {
+    return this.objects.get(s3Url);
+  }
+
+  put(s3Url: string, body: Uint8Array | string): void {
+    if (!s3Url.startsWith('s3://')) throw new Error(`local S3: '${s3Url}' is not an s3:// URL`);
+    this.objects.set(s3Url, typeof body === 'string' ? Buffer.from(body) : body);
+  }
+
+  /** Every object under a prefix, in key order (ListObjectsV2 order). */
+  list(prefixUrl: string): { readonly url: string; readonly body: Uint8Array }[] {
+    return [...this.objects.entries()]
+      .filter(([url]) => url.startsWith(prefixUrl))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([url, body]) => ({ url, body }));
+  }
+
+  async putRow(row: Parameters<TrainingDataLake['putRow']>[0]): Promise<void> {
+    this.put(`s3://${this.dataBucket}/${trainingRowKey(row)}`, `${row.csvLine}\n`);
+  }
+}
+
+/** The endpoint: the model it serves can be swapped by UpdateEndpoint (LocalHosting). */
+export class LocalEndpoint implements ModelEndpointPort {
+  private model: XGBoostModel | undefined;
+  invocations = 0;
+
+  serve(model: XGBoostModel): void {
+    this.model = model;
+  }
+
+  async invoke(csvRows: string): Promise<EndpointAnswer> {
+    this.invocations += 1;
+    if (!this.model) return { ok: false, failure: 'Unavailable', message: 'Could not find endpoint: no model is deployed yet.' };
+    const response = handleInvocation(this.model, { body: Buffer.from(csvRows), contentType: 'text/csv', accept: 'text/csv' });
+    if (response.status !== 200) {
+      return { ok: false, failure: 'ModelError', message: `Received client error (${response.status}) from primary with message "${response.body}"` };
+    }
+    const probabilities = response.body.split('\n').filter((line) => line !== '').map(Number);
+    return { ok: true, probabilities };
+  }
+}
+
+/** Models, endpoint configurations and the endpoint update; UpdateEndpoint swaps the served model at once. */
+export class LocalHosting implements HostingPort {
+  private readonly models = new Map<string, string>();
+  private readonly configs = new Map<string, string>();
+  private packages = 0;
+  readonly updates: { readonly endpointConfigName: string; readonly modelDataUrl: string }[] = [];
+
+  constructor(
+    private readonly objects: LocalObjectStore,
+    private readonly endpoint: LocalEndpoint,
+    private readonly unpack: (modelTarGz: Uint8Array) => string,
+  ) {}
+
+  async registerModelPackage(input: { readonly modelPackageGroupName: string }): Promise<{ modelPackageArn: string }> {
+    this.packages += 1;
+    return { modelPackageArn: `arn:aws:sagemaker:local:000000000000:model-package/${input.modelPackageGroupName}/${this.packages}` };
+  }
+
+  async createModel(input: { readonly modelName: string; readonly modelDataUrl: string }): Promise<void> {
+    if (!this.models.has(input.modelName)) this.models.set(input.modelName, input.modelDataUrl);
+  }
+
+  async createEndpointConfig(input: { readonly endpointConfigName: string; readonly modelName: string; readonly hosting: PromotionSettings['hosting'] }): Promise<void> {
+    if (!this.models.has(input.modelName)) throw new Error(`Could not find model "${input.modelName}".`);
+    if (!this.configs.has(input.endpointConfigName)) this.configs.set(input.endpointConfigName, input.modelName);
+  }
+
+  async updateEndpoint(input: { readonly endpointName: string; readonly endpointConfigName: string }): Promise<void> {
+    const modelName = this.configs.get(input.endpointConfigName);
+    if (!modelName) throw new Error(`Could not find endpoint configuration "${input.endpointConfigName}".`);
+    const modelDataUrl = this.models.get(modelName)!;
+    const artifact = await this.objects.read(modelDataUrl);
+    if (!artifact) throw new Error(`Could not find model data at ${modelDataUrl}.`);
+    this.endpoint.serve(loadXGBoostModel(this.unpack(artifact)));
+    this.updates.push({ endpointConfigName: input.endpointConfigName, modelDataUrl });
+  }
+}
+
+/** What the laptop's training job needs besides the job's spec. */
+export interface LocalTrainingOptions {
+  readonly objects: LocalObjectStore;
+  /** The Python interpreter with XGBoost 1.7 (model/python.ts findPython). */
+  readonly python: string;
+  /** Deploy Guard's training script, the one SageMaker runs in script mode (model/train.py). */
+  readonly trainScript: string;
+  /** Scratch space: each job gets /opt/ml-like folders under it. */
+  readonly workDir: string;
+  readonly account: string;
+  readonly region: string;
+  /** Virtual time the job takes from start to completion. */
+  readonly durationMs: number;
+  /** Runs `run` at virtual time `at` (the backtest's scheduler). */
+  readonly schedule: (at: number, run: () => Promise<void>) => void;
+  readonly clock: { now(): number };
+  /** Receives the SageMaker Training Job State Change event, to be put on the default bus. */
+  readonly emit: (event: Record<string, unknown>) => void;
+  readonly log?: (line: string) => void;
+}
+
+interface LocalJob {
+  readonly spec: TrainingJobSpec;
+  status: TrainingJobStatus;
+  failureReason?: string;
+  modelArtifactsUrl?: string;
+  readonly createdAt: number;
+  wallMs?: number;
+}
+
+/**
+ * SageMaker training on the laptop: the job's channels are materialized from the local S3 into
+ * folders laid out as SageMaker lays them out, model/train.py runs with the job's hyperparameters
+ * (the same script and contract as script mode), and the job's model.tar.gz and output.tar.gz are
+ * written where SageMaker writes them. It completes `durationMs` of virtual time after it starts and
+ * then emits the Training Job State Change event, as SageMaker does.
+ */
+export class LocalTraining implements TrainingPort {
+  private readonly jobs = new Map<string, LocalJob>();
+
+  constructor(private readonly options: LocalTrainingOptions) {}
+
+  get jobCount(): number {
+    return this.jobs.size;
+  }
+
+  /** Wall-clock milliseconds spent in train.py, excluded from the event loop's throughput. */
+  get trainingWallMs(): number {
+    let total = 0;
+    for (const job of this.jobs.values()) total += job.wallMs ?? 0;
+    return total;
+  }
+
+  async runningJobs(namePrefix: string): Promise<readonly string[]> {
+    return [...this.jobs.values()]
+      .filter((job) => job.spec.trainingJobName.startsWith(namePrefix) && (job.status === 'InProgress' || job.status === 'Stopping'))
+      .map((job) => job.spec.trainingJobName);
+  }
+
+  async startTrainingJob(spec: TrainingJobSpec): Promise<'started' | 'already-exists'> {
+    if (this.jobs.has(spec.trainingJobName)) return 'already-exists';
+    const job: LocalJob = { spec, status: 'InProgress', createdAt: this.options.clock.now() };
+    this.jobs.set(spec.trainingJobName, job);
+    this.options.schedule(job.createdAt + this.options.durationMs, () => this.complete(job));
+    return 'started';
+  }
+
+  async describeTrainingJob(trainingJobName: string): Promise<TrainingJobSummary | undefined> {
+    const job = this.jobs.get(trainingJobName);
+    if (!job) return undefined;
+    return {
+      trainingJobName,
+      status: job.status,
+      ...(job.failureReason ? { failureReason: job.failureReason } : {}),
+      ...(job.modelArtifactsUrl ? { modelArtifactsUrl: job.modelArtifactsUrl } : {}),
+    };
+  }
+
+  private async complete(job: LocalJob): Promise<void> {
+    const { spec } = job;
+    const root = join(this.options.workDir, spec.trainingJobName);
+    const paths = {
+      train: join(root, 'input', 'data', 'train'),
+      serving: join(root, 'input', 'data', 'serving'),
+      config: join(root, 'input', 'config'),
+      model: join(root, 'model'),
+      output: join(root, 'output', 'data'),
+    };
+    for (const path of Object.values(paths)) mkdirSync(path, { recursive: true });
+    const copied = this.materialize(spec.trainS3Uri, paths.train);
+    const args = [this.options.trainScript, '--train', paths.train, '--model-dir', paths.model, '--output-data-dir', paths.output, '--hyperparameters', join(paths.config, 'hyperparameters.json')];
+    writeFileSync(join(paths.config, 'hyperparameters.json'), JSON.stringify(spec.hyperparameters));
+    if (spec.servingModelS3Uri) {
+      const serving = await this.options.objects.read(spec.servingModelS3Uri);
+      if (serving) {
+        writeFileSync(join(paths.serving, 'model.tar.gz'), serving);
+        args.push('--serving', paths.serving);
+      }
+    }
+    const started = performance.now();
+    const run = spawnSync(this.options.python, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    job.wallMs = performance.now() - started;
+    if (run.status === 0) {
+      const outputBase = `${spec.outputS3Uri.replace(/\/$/, '')}/${spec.trainingJobName}/output`;
+      const model = readFileSync(join(paths.model, 'xgboost-model'));
+      job.modelArtifactsUrl = `${outputBase}/model.tar.gz`;
+      this.options.objects.put(job.modelArtifactsUrl, tarGzip([{ name: 'xgboost-model', content: model }]));
+      const outputs = readdirSync(paths.output).map((name) => ({ name, content: readFileSync(join(paths.output, name)) }));
+      this.options.objects.put(`${outputBase}/output.tar.gz`, tarGzip(outputs));
+      job.status = 'Completed';
+      this.options.log?.(`training job ${spec.trainingJobName}: Completed on ${copied} rows in ${(job.wallMs / 1000).toFixed(1)} s`);
+    } else {
+      job.status = 'Failed';
+      const lines = `${run.stderr ?? ''}${run.error ? String(run.error) : ''}`.trim().split('\n');
+      job.failureReason = `AlgorithmError: ${lines[lines.length - 1] || `train.py exited with ${run.status}`}`.slice(0, 1024);
+      this.options.log?.(`training job ${spec.trainingJobName}: Failed: ${job.failureReason}`);
+    }
+    rmSync(root, { recursive: true, force: true });
+    this.options.emit(this.stateChangeEvent(job));
+  }
+
+  /** Copies the objects under an s3:// prefix into a folder, keeping their key paths (File input mode). */
+  private materialize(prefixUrl: string, folder: string): number {
+    const prefix = prefixUrl.endsWith('/') ? prefixUrl : `${prefixUrl}/`;
+    let count = 0;
+    for (const { url, body } of this.options.objects.list(prefix)) {
+      const file = join(folder, ...url.slice(prefix.length).split('/'));
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, body);
+      count += 1;
+    }
+    return count;
+  }
+
+  /** The event in the shape of events/samples/sagemaker-training-job-state-change.json. */
+  private stateChangeEvent(job: LocalJob): Record<string, unknown> {
+    const { spec } = job;
+    const { account, region } = this.options;
+    const now = this.options.clock.now();
+    const arn = `arn:aws:sagemaker:${region}:${account}:training-job/${spec.trainingJobName.toLowerCase()}`;
+    return {
+      version: '0',
+      id: `${spec.trainingJobName}-${job.status}`.toLowerCase(),
+      'detail-type': SAGEMAKER_TRAINING_JOB_STATE_CHANGE,
+      source: SAGEMAKER_SOURCE,
+      account,
+      time: eventBridgeTime(now),
+      region,
+      resources: [arn],
+      detail: {
+        TrainingJobName: spec.trainingJobName,
+        TrainingJobArn: arn,
+        TrainingJobStatus: job.status,
+        SecondaryStatus: job.status,
+        ...(job.failureReason ? { FailureReason: job.failureReason } : {}),
+        HyperParameters: spec.hyperparameters,
+        AlgorithmSpecification: { TrainingImage: spec.imageUri, TrainingInputMode: 'File' },
+        RoleArn: spec.roleArn,
+        InputDataConfig: [
+          { ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: spec.trainS3Uri, S3DataDistributionType: 'FullyReplicated' } }, ContentType: 'text/csv' },
+        ],
+        OutputDataConfig: { S3OutputPath: spec.outputS3Uri },
+        ...(job.modelArtifactsUrl ? { ModelArtifacts: { S3ModelArtifacts: job.modelArtifactsUrl } } : {}),
+        ResourceConfig: { InstanceType: spec.instanceType, InstanceCount: spec.instanceCount, VolumeSizeInGB: 30 },
+        StoppingCondition: { MaxRuntimeInSeconds: spec.maxRuntimeSeconds },
+        CreationTime: String(job.createdAt),
+        TrainingStartTime: String(job.createdAt),
+        TrainingEndTime: String(now),
+        LastModifiedTime: String(now),
+        Tags: spec.tags,
+      },
+    };
+  }
+}

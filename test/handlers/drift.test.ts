@@ -1,0 +1,299 @@
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import {
+  CreateTrainingJobCommand,
+  ListTrainingJobsCommand,
+  ResourceInUse,
+  SageMakerClient,
+  SageMakerServiceException,
+} from '@aws-sdk/client-sagemaker';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { ManualClock } from '../../events/clock';
+import { buildEntry } from '../../events/emitted';
+import { derivedOwnAlarmEvent, sample } from '../../events/samples';
+import { EventValidationError } from '../../events/validation';
+import { EventBridgePublisher } from '../../handlers/adapters/event-publisher';
+import { InMemoryControlStore } from '../../handlers/adapters/in-memory-stores';
+import { SageMakerTraining } from '../../handlers/adapters/sagemaker-training';
+import { ConfigurationError, ENV } from '../../handlers/config';
+import { driftConfigFromEnv, handleDriftEvent, type DriftConfig, type DriftDependencies } from '../../handlers/drift';
+import { BASE_HYPERPARAMETERS, dataWindow, trainingJobName } from '../../handlers/drift-domain';
+
+const sageMaker = mockClient(SageMakerClient);
+const eventBridge = mockClient(EventBridgeClient);
+const $metadata = {};
+
+const ALARM = 'deploy-guard-dev-model-quality';
+const IMAGE = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1';
+const settings = {
+  instanceType: 'ml.m5.large',
+  instanceCount: 1,
+  dataWindowDays: 90,
+  cooldownHours: 24,
+  maxRuntimeSeconds: 3600,
+  imageUri: IMAGE,
+  roleArn: 'arn:aws:iam::123456789012:role/deploy-guard-dev-training',
+  sourceDirS3Uri: 's3://deploy-guard-dev-models/code/sourcedir.tar.gz',
+  alarmNames: [ALARM, 'deploy-guard-dev-feature-drift'],
+};
+const config: DriftConfig = {
+  source: 'deploy-guard',
+  eventBusName: 'deploy-guard-dev',
+  namePrefix: 'deploy-guard-dev',
+  dataBucket: 'deploy-guard-dev-data',
+  modelBucket: 'deploy-guard-dev-models',
+  settings,
+};
+
+/** The derived alarm event (the real metric-math sample renamed as Deploy Guard's alarm): its times. */
+const EVENT_TIME = '2019-10-02T17:20:48Z';
+const STATE_TIMESTAMP = '2019-10-02T17:20:48.554+0000';
+const JOB = trainingJobName('deploy-guard-dev', ALARM, STATE_TIMESTAMP);
+const START_TIME = '2019-10-02T17:20:50Z';
+
+interface AlarmDetail {
+  state: Record<string, unknown>;
+  previousState: Record<string, unknown>;
+}
+
+function ownAlarm(change: (detail: AlarmDetail) => void = () => undefined) {
+  const { event } = derivedOwnAlarmEvent(ALARM);
+  change(event.detail as unknown as AlarmDetail);
+  return event;
+}
+
+function dependencies(control = new InMemoryControlStore()): DriftDependencies & { control: InMemoryControlStore } {
+  return {
+    training: new SageMakerTraining(new SageMakerClient({ region: 'us-east-1' })),
+    control,
+    publisher: new EventBridgePublisher(new EventBridgeClient({ region: 'us-east-1' }), { sleep: async () => undefined }),
+    clock: new ManualClock(START_TIME),
+    config,
+  };
+}
+
+function publishedEntries(): PutEventsRequestEntry[] {
+  return eventBridge.commandCalls(PutEventsCommand).flatMap((call) => call.args[0].input.Entries ?? []);
+}
+
+function running(names: string[]) {
+  sageMaker.on(ListTrainingJobsCommand).resolves({ TrainingJobSummaries: [] });
+  sageMaker
+    .on(ListTrainingJobsCommand, { StatusEquals: 'InProgress' })
+    .resolves({ TrainingJobSummaries: names.map((TrainingJobName) => ({ TrainingJobName, TrainingJobArn: `arn:${TrainingJobName}`, TrainingJobStatus: 'InProgress', CreationTime: new Date(0) })) });
+}
+
+beforeEach(() => {
+  sageMaker.reset();
+  eventBridge.reset();
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'event-1' }] });
+  sageMaker.on(CreateTrainingJobCommand).resolves({ TrainingJobArn: `arn:aws:sagemaker:us-east-1:123456789012:training-job/${JOB}` });
+  running([]);
+});
+
+describe('drift: one of Deploy Guard\'s alarms goes into ALARM (derived from the real metric-math sample)', () => {
+  it('starts one training job on the last 90 days of the data lake, records it and announces it', async () => {
+    const deps = dependencies();
+    const result = await handleDriftEvent(ownAlarm(), deps);
+
+    expect(JOB).toMatch(/^deploy-guard-dev-20191002-1720-[0-9a-f]{6}$/);
+    expect(result).toEqual({ status: 'started', alarmName: ALARM, trainingJobName: JOB, recorded: true, published: 'Model Retraining Started' });
+    expect(sageMaker).toHaveReceivedCommandTimes(CreateTrainingJobCommand, 1);
+    expect(sageMaker.commandCalls(CreateTrainingJobCommand)[0].args[0].input).toEqual({
+      TrainingJobName: JOB,
+      AlgorithmSpecification: { TrainingImage: IMAGE, TrainingInputMode: 'File' },
+      RoleArn: settings.roleArn,
+      HyperParameters: {
+        ...BASE_HYPERPARAMETERS,
+        window_from: '2019-07-05',
+        window_to: '2019-10-02',
+        sagemaker_program: '"train.py"',
+        sagemaker_submit_directory: '"s3://deploy-guard-dev-models/code/sourcedir.tar.gz"',
+      },
+      InputDataConfig: [
+        {
+          ChannelName: 'train',
+          DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://deploy-guard-dev-data/rows/', S3DataDistributionType: 'FullyReplicated' } },
+          ContentType: 'text/csv',
+          CompressionType: 'None',
+        },
+      ],
+      OutputDataConfig: { S3OutputPath: 's3://deploy-guard-dev-models/training/' },
+      ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 10 },
+      StoppingCondition: { MaxRuntimeInSeconds: 3600 },
+      Tags: [
+        { Key: 'deploy-guard:name-prefix', Value: 'deploy-guard-dev' },
+        { Key: 'deploy-guard:started-by', Value: 'drift' },
+      ],
+    });
+    expect(await deps.control.readRetraining()).toEqual({ trainingJobName: JOB, alarmName: ALARM, startedAt: Date.parse(START_TIME) });
+    expect(publishedEntries()).toEqual([
+      buildEntry(
+        'Model Retraining Started',
+        {
+          schemaVersion: '1',
+          trainingJobName: JOB,
+          alarmName: ALARM,
+          reason: (ownAlarm().detail as { state: { reason: string } }).state.reason,
+          dataWindow: { from: '2019-07-05T00:00:00Z', to: EVENT_TIME },
+          imageUri: IMAGE,
+          startedAt: START_TIME,
+        },
+        { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', time: new Date(START_TIME) },
+      ),
+    ]);
+  });
+
+  it('gives the job the serving model as channel `serving`, so it is evaluated on the same window', async () => {
+    const control = new InMemoryControlStore();
+    const modelDataUrl = 's3://deploy-guard-dev-models/training/deploy-guard-dev-20190901-0000-aaaaaa/output/model.tar.gz';
+    await control.swapServingModel({ modelVersion: 'v1', modelDataUrl, featuresUrl: 's3://deploy-guard-dev-models/features.json', promotedAt: 0 }, null);
+    await handleDriftEvent(ownAlarm(), dependencies(control));
+    expect(sageMaker.commandCalls(CreateTrainingJobCommand)[0].args[0].input.InputDataConfig?.[1]).toEqual({
+      ChannelName: 'serving',
+      DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: modelDataUrl, S3DataDistributionType: 'FullyReplicated' } },
+      ContentType: 'application/x-gzip',
+      CompressionType: 'None',
+    });
+  });
+
+  it('names the job after the state change: deterministic, at most 63 characters of [a-zA-Z0-9-]', () => {
+    expect(trainingJobName('deploy-guard-dev', ALARM, STATE_TIMESTAMP)).toBe(JOB);
+    expect(trainingJobName('deploy-guard-dev', ALARM, '2019-10-02T17:20:48.554Z')).toBe(JOB); // the same instant
+    expect(trainingJobName('deploy-guard-dev', ALARM, '2019-10-02T17:20:48.555+0000')).not.toBe(JOB);
+    expect(trainingJobName('deploy-guard-dev', 'deploy-guard-dev-feature-drift', STATE_TIMESTAMP)).not.toBe(JOB);
+    const longest = trainingJobName('a'.repeat(42), ALARM, STATE_TIMESTAMP);
+    expect(longest).toHaveLength(63);
+    expect(longest).toMatch(/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/);
+    expect(() => trainingJobName('a'.repeat(43), ALARM, STATE_TIMESTAMP)).toThrow("name prefix 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' must be 1 to 42 letters");
+    expect(() => trainingJobName('deploy_guard', ALARM, STATE_TIMESTAMP)).toThrow("name prefix 'deploy_guard'");
+  });
+
+  it('takes the window as whole UTC days ending on the event\'s day', () => {
+    expect(dataWindow(Date.parse('2026-11-20T09:00:12Z'), 1)).toEqual({ fromDate: '2026-11-20', toDate: '2026-11-20', from: '2026-11-20T00:00:00Z', to: '2026-11-20T09:00:12Z' });
+    expect(dataWindow(Date.parse('2024-03-01T00:00:00Z'), 2).fromDate).toBe('2024-02-29');
+  });
+});
+
+describe('drift: duplicates start nothing and announce nothing twice', () => {
+  it('a redelivered event while its job runs is a duplicate', async () => {
+    running([JOB]);
+    await expect(handleDriftEvent(ownAlarm(), dependencies())).resolves.toEqual({ status: 'duplicate', alarmName: ALARM, trainingJobName: JOB });
+    expect(sageMaker).not.toHaveReceivedCommand(CreateTrainingJobCommand);
+    expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+
+  it('a redelivered event after its job finished is a duplicate (the recorded job has its name)', async () => {
+    const deps = dependencies();
+    await handleDriftEvent(ownAlarm(), deps);
+    sageMaker.resetHistory();
+    eventBridge.resetHistory();
+    (deps.clock as ManualClock).advanceBy(48 * 3_600_000);
+    await expect(handleDriftEvent(ownAlarm(), deps)).resolves.toMatchObject({ status: 'duplicate', trainingJobName: JOB });
+    expect(sageMaker).not.toHaveReceivedCommand(CreateTrainingJobCommand);
+    expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+
+  it.each([
+    ['ResourceInUse', new ResourceInUse({ message: `Training job ${JOB} already exists`, $metadata })],
+    ['ValidationException', new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', message: 'Training job names must be unique within an AWS account and region, and a training job with this name already exists', $metadata })],
+  ])('SageMaker answering %s for the name (a job of this name exists) is a duplicate: nothing recorded or announced', async (_name, error) => {
+    sageMaker.on(CreateTrainingJobCommand).rejects(error);
+    const deps = dependencies();
+    await expect(handleDriftEvent(ownAlarm(), deps)).resolves.toEqual({ status: 'duplicate', alarmName: ALARM, trainingJobName: JOB });
+    expect(await deps.control.readRetraining()).toBeUndefined();
+    expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+});
+
+describe('drift: what starts nothing, and why', () => {
+  it.each([
+    'cloudwatch-alarm-state-change.single-metric.json',
+    'cloudwatch-alarm-state-change.metric-math.json',
+    'cloudwatch-alarm-state-change.anomaly-detection.json',
+    'cloudwatch-alarm-state-change.composite-with-suppressor.json',
+    'cloudwatch-alarm-state-change.model-monitor-drift.drift-detection-sample.json',
+  ])('someone else\'s alarm (real sample %s): not-own-alarm, no AWS call', async (file) => {
+    const result = await handleDriftEvent(sample(file).event, dependencies());
+    expect(result).toMatchObject({ status: 'ignored', reason: 'not-own-alarm' });
+    expect(sageMaker.calls()).toHaveLength(0);
+    expect(eventBridge.calls()).toHaveLength(0);
+  });
+
+  it('the alarm moving back to OK: not-alarm-state', async () => {
+    const result = await handleDriftEvent(derivedOwnAlarmEvent(ALARM, 'OK').event, dependencies());
+    expect(result).toEqual({ status: 'ignored', reason: 'not-alarm-state', message: `alarm ${ALARM} moved to OK, not ALARM`, alarmName: ALARM });
+    expect(sageMaker.calls()).toHaveLength(0);
+  });
+
+  it('ALARM after ALARM (a repeat): repeat-alarm', async () => {
+    const event = ownAlarm((detail) => (detail.previousState.value = 'ALARM'));
+    await expect(handleDriftEvent(event, dependencies())).resolves.toMatchObject({ status: 'ignored', reason: 'repeat-alarm' });
+    expect(sageMaker.calls()).toHaveLength(0);
+  });
+
+  it('another Deploy Guard job still running: training-running (InProgress or Stopping)', async () => {
+    sageMaker.on(ListTrainingJobsCommand, { StatusEquals: 'Stopping' }).resolves({
+      TrainingJobSummaries: [{ TrainingJobName: 'deploy-guard-dev-20191001-0900-0a0b0c', TrainingJobArn: 'arn:x', TrainingJobStatus: 'Stopping', CreationTime: new Date(0) }],
+    });
+    const result = await handleDriftEvent(ownAlarm(), dependencies());
+    expect(result).toEqual({
+      status: 'ignored',
+      reason: 'training-running',
+      message: 'Deploy Guard training job deploy-guard-dev-20191001-0900-0a0b0c is still running',
+      alarmName: ALARM,
+    });
+    expect(sageMaker).toHaveReceivedCommandWith(ListTrainingJobsCommand, { NameContains: 'deploy-guard-dev', StatusEquals: 'InProgress' });
+    expect(sageMaker).not.toHaveReceivedCommand(CreateTrainingJobCommand);
+  });
+
+  it.each([
+    ['1 ms before the cooldown ends: cooldown', 24 * 3_600_000 - 1, 'ignored'],
+    ['exactly when the cooldown ends: starts', 24 * 3_600_000, 'started'],
+  ])('the last job started 24 h before the event, %s', async (_label, ago, status) => {
+    const control = new InMemoryControlStore();
+    const last = { trainingJobName: 'deploy-guard-dev-20191001-1720-0a0b0c', alarmName: ALARM, startedAt: Date.parse(EVENT_TIME) - ago };
+    await control.recordRetraining(last, null);
+    const result = await handleDriftEvent(ownAlarm(), dependencies(control));
+    expect(result.status).toBe(status);
+    if (status === 'ignored') {
+      expect(result).toMatchObject({ reason: 'cooldown' });
+      expect(sageMaker).not.toHaveReceivedCommand(CreateTrainingJobCommand);
+      expect(await control.readRetraining()).toEqual(last);
+    } else {
+      expect(sageMaker).toHaveReceivedCommandTimes(CreateTrainingJobCommand, 1);
+      expect((await control.readRetraining())?.trainingJobName).toBe(JOB);
+    }
+  });
+});
+
+describe('drift: failures', () => {
+  it('a malformed event is an EventValidationError naming the field, before any AWS call', async () => {
+    const event = ownAlarm((detail) => delete detail.state.timestamp);
+    await expect(handleDriftEvent(event, dependencies())).rejects.toThrow(EventValidationError);
+    await expect(handleDriftEvent(event, dependencies())).rejects.toThrow('detail.state.timestamp');
+    expect(sageMaker.calls()).toHaveLength(0);
+    expect(eventBridge.calls()).toHaveLength(0);
+  });
+
+  it('CreateTrainingJob still throttled after the SDK\'s retries: thrown, nothing recorded or announced (the redelivery retries)', async () => {
+    sageMaker.on(CreateTrainingJobCommand).rejects(new SageMakerServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', $metadata }));
+    const deps = dependencies();
+    await expect(handleDriftEvent(ownAlarm(), deps)).rejects.toThrow('Rate exceeded');
+    expect(await deps.control.readRetraining()).toBeUndefined();
+    expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+
+  it('reads its configuration from the environment, naming a missing or wrong variable', () => {
+    const env = {
+      [ENV.eventBus]: 'deploy-guard-dev',
+      [ENV.namePrefix]: 'deploy-guard-dev',
+      [ENV.dataBucket]: 'deploy-guard-dev-data',
+      [ENV.modelBucket]: 'deploy-guard-dev-models',
+      [ENV.retraining]: JSON.stringify(settings),
+    };
+    expect(driftConfigFromEnv(env)).toEqual(config);
+    expect(() => driftConfigFromEnv({ ...env, [ENV.dataBucket]: '' })).toThrow(new ConfigurationError(ENV.dataBucket, 'is not set: set it to the S3 bucket of labelled training rows'));
+    expect(() => driftConfigFromEnv({ ...env, [ENV.retraining]: JSON.stringify({ ...settings, imageUri: 'xgboost:latest' }) })).toThrow(/^DEPLOY_GUARD_RETRAINING .*imageUri/);
+  });
+});

@@ -1,0 +1,336 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { EMITTED_EVENTS } from '../../events/emitted';
+import { sample } from '../../events/samples';
+import { DynamoDbStoreError } from '../../handlers/adapters/dynamodb-attributes';
+import { DynamoDbRollbackLedger } from '../../handlers/adapters/dynamodb-ledger';
+import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
+import type { OutcomeRecord } from '../../handlers/ports';
+import { startLocalDynamoDb } from '../../local/dynalite';
+
+/**
+ * The exact requests the DynamoDB adapters send (tables, keys, conditions, names and values), what
+ * a failed condition means, and that any other error names the table and the key.
+ */
+
+const dynamoDb = mockClient(DynamoDBClient);
+const client = () => new DynamoDBClient({ region: 'us-east-1' });
+const $metadata = {};
+const conditionFailed = (item?: Record<string, unknown>) =>
+  Object.assign(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata }), item ? { Item: item } : {});
+const throttled = () => Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
+
+// The deployment of the real CodeDeploy SUCCESS sample.
+const success = sample('codedeploy-deployment-state-change.success.json').event as { time: string; detail: Record<string, string> };
+const deploymentId = success.detail.deploymentId;
+const startedAt = Date.parse(success.time);
+const finished: OutcomeRecord = {
+  deploymentId,
+  application: success.detail.application,
+  deploymentGroup: success.detail.deploymentGroup,
+  state: 'SUCCESS',
+  label: 'succeeded',
+  finishedAt: startedAt + 60_000,
+};
+
+beforeEach(() => dynamoDb.reset());
+
+describe('DynamoDbDeploymentStore', () => {
+  const store = () => new DynamoDbDeploymentStore(client(), 'dg-dev-deployments');
+
+  it('finds its history table by the <prefix>-<name> convention, or is told it; a name off the convention is refused', () => {
+    expect(store().historyTableName).toBe('dg-dev-history');
+    expect(new DynamoDbDeploymentStore(client(), 'custom', 'custom-history').historyTableName).toBe('custom-history');
+    expect(() => new DynamoDbDeploymentStore(client(), 'custom')).toThrow("deployments table 'custom' is not named <prefix>-deployments");
+  });
+
+  it('putAssessment: UpdateItem conditional on attribute_not_exists(assessment), ALL_NEW, ALL_OLD on failure', async () => {
+    dynamoDb.on(UpdateItemCommand).resolves({ Attributes: { deploymentId: { S: deploymentId }, assessment: { M: { probability: { N: '0.8125' } } }, trainingRowWritten: { BOOL: false } } });
+    const assessment = { deploymentId, probability: 0.8125 } as never;
+    await expect(store().putAssessment(assessment)).resolves.toEqual({
+      created: true,
+      item: { deploymentId, assessment: { probability: 0.8125 }, trainingRowWritten: false },
+    });
+    expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: 'dg-dev-deployments',
+      Key: { deploymentId: { S: deploymentId } },
+      UpdateExpression: 'SET #record = :record, #written = if_not_exists(#written, :false)',
+      ConditionExpression: 'attribute_not_exists(#record)',
+      ExpressionAttributeNames: { '#record': 'assessment', '#written': 'trainingRowWritten' },
+      ExpressionAttributeValues: { ':record': { M: { deploymentId: { S: deploymentId }, probability: { N: '0.8125' } } }, ':false': { BOOL: false } },
+      ReturnValues: 'ALL_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  });
+
+  it('putAssessment: a failed condition is a duplicate, answered from the item DynamoDB returns with the exception (no extra read)', async () => {
+    dynamoDb.on(UpdateItemCommand).rejects(conditionFailed({ deploymentId: { S: deploymentId }, assessment: { M: { probability: { N: '0.1' } } }, trainingRowWritten: { BOOL: true } }));
+    await expect(store().putAssessment({ deploymentId, probability: 0.9 } as never)).resolves.toEqual({
+      created: false,
+      item: { deploymentId, assessment: { probability: 0.1 }, trainingRowWritten: true },
+    });
+    expect(dynamoDb).not.toHaveReceivedCommand(GetItemCommand);
+  });
+
+  it('refuses NaN before any call, naming where it is', async () => {
+    await expect(store().putAssessment({ deploymentId, threshold: Number.NaN } as never)).rejects.toThrow('cannot store NaN at assessment.threshold');
+    expect(dynamoDb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('any other error propagates as DynamoDbStoreError naming the table and the key', async () => {
+    dynamoDb.on(UpdateItemCommand).rejects(throttled());
+    const failure = store().putAssessment({ deploymentId } as never);
+    await expect(failure).rejects.toThrow(DynamoDbStoreError);
+    await expect(store().putAssessment({ deploymentId } as never)).rejects.toThrow(
+      `DynamoDB UpdateItem on table dg-dev-deployments, key {"deploymentId":"${deploymentId}"}, failed: ProvisionedThroughputExceededException: Rate of requests exceeds`,
+    );
+  });
+
+  it('putOutcome: stores outcome and history entry together, then the history item (first writer wins), then counts it by compare-and-set', async () => {
+    const at = `${success.time.replace('Z', '.000Z')}#${deploymentId}`;
+    const group = 'myApplication/myDeploymentGroup';
+    dynamoDb.on(UpdateItemCommand).resolves({ Attributes: { deploymentId: { S: deploymentId }, trainingRowWritten: { BOOL: false } } });
+    dynamoDb.on(PutItemCommand).resolves({});
+    dynamoDb.on(GetItemCommand).resolves({});
+
+    await store().putOutcome(finished, { time: startedAt, failed: false, author: 'dev@example.com' });
+
+    expect(dynamoDb).toHaveReceivedNthCommandWith(1, UpdateItemCommand, {
+      TableName: 'dg-dev-deployments',
+      Key: { deploymentId: { S: deploymentId } },
+      UpdateExpression: 'SET #record = :record, #written = if_not_exists(#written, :false), #history = :history',
+      ConditionExpression: 'attribute_not_exists(#record)',
+      ExpressionAttributeNames: { '#record': 'outcome', '#written': 'trainingRowWritten', '#history': 'history' },
+      ExpressionAttributeValues: expect.objectContaining({
+        ':history': { M: { group: { S: group }, at: { S: at }, time: { N: String(startedAt) }, failed: { BOOL: false }, author: { S: 'dev@example.com' } } },
+      }),
+    });
+    expect(dynamoDb).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'dg-dev-history',
+      Item: {
+        group: { S: group },
+        at: { S: at },
+        time: { N: String(startedAt) },
+        failed: { BOOL: false },
+        author: { S: 'dev@example.com' },
+        deploymentId: { S: deploymentId },
+      },
+      ConditionExpression: 'attribute_not_exists(#a)',
+      ExpressionAttributeNames: { '#a': 'at' },
+    });
+    expect(dynamoDb).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'dg-dev-history', Key: { group: { S: group }, at: { S: '~counts' } }, ConsistentRead: true });
+    expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: 'dg-dev-history',
+      Key: { group: { S: group }, at: { S: '~counts' } },
+      UpdateExpression: 'ADD #known :one, #failures :failed SET #last = :at',
+      ConditionExpression: 'attribute_not_exists(#last)',
+      ExpressionAttributeNames: { '#known': 'known', '#failures': 'failures', '#last': 'lastAt' },
+      ExpressionAttributeValues: { ':one': { N: '1' }, ':failed': { N: '0' }, ':at': { S: at } },
+    });
+  });
+
+  it('claimTrainingRow: conditional UpdateItem; a failed condition is false', async () => {
+    dynamoDb.on(UpdateItemCommand).resolvesOnce({}).rejects(conditionFailed());
+    await expect(store().claimTrainingRow(deploymentId)).resolves.toBe(true);
+    await expect(store().claimTrainingRow(deploymentId)).resolves.toBe(false);
+    expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: 'dg-dev-deployments',
+      Key: { deploymentId: { S: deploymentId } },
+      UpdateExpression: 'SET #written = :true',
+      ConditionExpression: 'attribute_exists(#id) AND #written = :false',
+      ExpressionAttributeNames: { '#id': 'deploymentId', '#written': 'trainingRowWritten' },
+      ExpressionAttributeValues: { ':true': { BOOL: true }, ':false': { BOOL: false } },
+    });
+  });
+
+  it('groupHistory: one Query newest first with the limit, before the time, returned oldest first', async () => {
+    dynamoDb.on(QueryCommand).resolves({ Items: [{ time: { N: '3' }, failed: { BOOL: true } }, { time: { N: '1' }, author: { S: 'ana' } }] });
+    await expect(store().groupHistory('myApplication', 'myDeploymentGroup', startedAt, 20)).resolves.toEqual([{ time: 1, author: 'ana' }, { time: 3, failed: true }]);
+    expect(dynamoDb).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: 'dg-dev-history',
+      KeyConditionExpression: '#g = :g AND #a < :before',
+      ExpressionAttributeNames: { '#g': 'group', '#a': 'at', '#t': 'time', '#f': 'failed', '#u': 'author' },
+      ExpressionAttributeValues: { ':g': { S: 'myApplication/myDeploymentGroup' }, ':before': { S: '2016-06-30T22:06:31.000Z' } },
+      ProjectionExpression: '#t, #f, #u',
+      ScanIndexForward: false,
+      Limit: 20,
+      ConsistentRead: true,
+    });
+  });
+
+  it('groupCounts: the counters item minus the counted outcomes that started at or after the time', async () => {
+    dynamoDb.on(GetItemCommand).resolves({ Item: { known: { N: '7' }, failures: { N: '3' }, lastAt: { S: '2016-07-01T00:00:00.000Z#d-2' } } });
+    dynamoDb.on(QueryCommand).resolves({
+      Items: [
+        { at: { S: '2016-06-30T23:00:00.000Z#d-1' }, failed: { BOOL: true }, counted: { BOOL: true } },
+        { at: { S: '2016-07-01T00:00:00.000Z#d-2' }, failed: { BOOL: false } },
+        { at: { S: '2016-07-01T01:00:00.000Z#d-3' }, failed: { BOOL: true } },
+      ],
+    });
+    await expect(store().groupCounts('myApplication', 'myDeploymentGroup', startedAt)).resolves.toEqual({ known: 5, failures: 2 });
+    expect(dynamoDb).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: 'dg-dev-history',
+      KeyConditionExpression: '#g = :g AND #a BETWEEN :from AND :end',
+      ExpressionAttributeNames: { '#g': 'group', '#a': 'at', '#f': 'failed', '#c': 'counted' },
+      ExpressionAttributeValues: { ':g': { S: 'myApplication/myDeploymentGroup' }, ':from': { S: '2016-06-30T22:06:31.000Z' }, ':end': { S: '~' } },
+      ProjectionExpression: '#a, #f, #c',
+      ConsistentRead: true,
+    });
+  });
+});
+
+describe('DynamoDbChangeSummaryStore', () => {
+  const summary = EMITTED_EVENTS['Deployment Change Summary'].example;
+  const key = { application: { S: 'checkout' }, revision: { S: 'git:6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a' } };
+
+  it('put: PutItem keyed on application and revision key, the summary as a map, expiresAt 90 days later (epoch seconds)', async () => {
+    dynamoDb.on(PutItemCommand).resolves({});
+    const receivedAt = Date.parse('2026-11-20T09:14:00Z');
+    await new DynamoDbChangeSummaryStore(client(), 'dg-dev-changes').put(summary, receivedAt);
+    expect(dynamoDb).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'dg-dev-changes',
+      Item: expect.objectContaining({ ...key, receivedAt: { N: String(receivedAt) }, expiresAt: { N: String(receivedAt / 1000 + 90 * 86_400) } }),
+    });
+    const item = dynamoDb.commandCalls(PutItemCommand)[0].args[0].input.Item;
+    expect(item?.summary?.M?.change?.M?.linesAdded).toEqual({ N: '412' });
+    expect(item?.summary?.M?.revision).toEqual({ M: { commitId: { S: summary.revision.commitId } } });
+  });
+
+  it('find: GetItem of the summary; other errors name the table and key', async () => {
+    dynamoDb.on(GetItemCommand).resolvesOnce({}).rejects(throttled());
+    const store = new DynamoDbChangeSummaryStore(client(), 'dg-dev-changes');
+    await expect(store.find('checkout', 'git:6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a')).resolves.toBeUndefined();
+    expect(dynamoDb).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'dg-dev-changes', Key: key, ProjectionExpression: '#s', ExpressionAttributeNames: { '#s': 'summary' } });
+    await expect(store.find('checkout', 'git:x')).rejects.toThrow('DynamoDB GetItem on table dg-dev-changes, key {"application":"checkout","revision":"git:x"}, failed: ProvisionedThroughputExceededException');
+  });
+});
+
+describe('DynamoDbControlStore', () => {
+  const store = () => new DynamoDbControlStore(client(), 'dg-dev-control');
+  const pointer = { modelVersion: 'v2', modelDataUrl: 's3://m/v2/model.tar.gz', featuresUrl: 's3://m/v2/features.json', promotedAt: 1 };
+
+  it('swapServingModel: PutItem conditional on the expected version; a failed condition is false', async () => {
+    dynamoDb.on(PutItemCommand).resolvesOnce({}).rejects(conditionFailed());
+    await expect(store().swapServingModel(pointer, 'v1')).resolves.toBe(true);
+    await expect(store().swapServingModel(pointer, 'v1')).resolves.toBe(false);
+    expect(dynamoDb).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'dg-dev-control',
+      Item: {
+        key: { S: 'model#serving' },
+        modelVersion: { S: 'v2' },
+        modelDataUrl: { S: 's3://m/v2/model.tar.gz' },
+        featuresUrl: { S: 's3://m/v2/features.json' },
+        promotedAt: { N: '1' },
+      },
+      ConditionExpression: '#current = :expected',
+      ExpressionAttributeNames: { '#current': 'modelVersion' },
+      ExpressionAttributeValues: { ':expected': { S: 'v1' } },
+    });
+  });
+
+  it('recordRetraining over none: PutItem conditional on attribute_not_exists(key)', async () => {
+    dynamoDb.on(PutItemCommand).resolves({});
+    await store().recordRetraining({ trainingJobName: 'job-1', alarmName: 'a', startedAt: 5 }, null);
+    expect(dynamoDb).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'dg-dev-control',
+      Item: { key: { S: 'retraining#last' }, trainingJobName: { S: 'job-1' }, alarmName: { S: 'a' }, startedAt: { N: '5' } },
+      ConditionExpression: 'attribute_not_exists(#key)',
+      ExpressionAttributeNames: { '#key': 'key' },
+    });
+  });
+
+  it('reading an item without a field it needs names the table, key and attribute', async () => {
+    dynamoDb.on(GetItemCommand).resolves({ Item: { key: { S: 'model#serving' }, modelVersion: { S: 'v2' } } });
+    await expect(store().readServingModel()).rejects.toThrow('table dg-dev-control, key {"key":"model#serving"}: attribute modelDataUrl is undefined, expected a string');
+  });
+});
+
+describe('DynamoDbRollbackLedger', () => {
+  const ledger = () => new DynamoDbRollbackLedger(client(), 'dg-dev-control');
+  const at = Date.parse('2026-11-20T09:20:07Z');
+
+  it('claim: one PutItem, new or a lease-expired claim of the same action without outcome; a failed condition is false', async () => {
+    dynamoDb.on(PutItemCommand).resolvesOnce({}).rejects(conditionFailed());
+    await expect(ledger().claim(deploymentId, 'StopDeployment', at)).resolves.toBe(true);
+    await expect(ledger().claim(deploymentId, 'StopDeployment', at)).resolves.toBe(false);
+    expect(dynamoDb).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'dg-dev-control',
+      Item: {
+        key: { S: `rollback#${deploymentId}` },
+        deploymentId: { S: deploymentId },
+        action: { S: 'StopDeployment' },
+        claimedAt: { N: String(at) },
+        published: { BOOL: false },
+        expiresAt: { N: String(at / 1000 + 90 * 86_400) },
+      },
+      ConditionExpression: 'attribute_not_exists(#key) OR (attribute_not_exists(#outcome) AND #action = :action AND #claimedAt <= :leaseExpiredAt)',
+      ExpressionAttributeNames: { '#key': 'key', '#outcome': 'outcome', '#action': 'action', '#claimedAt': 'claimedAt' },
+      ExpressionAttributeValues: { ':action': { S: 'StopDeployment' }, ':leaseExpiredAt': { N: String(at - 300_000) } },
+    });
+  });
+
+  it('record: UpdateItem of the outcome on a claimed entry; without a claim it names the deployment', async () => {
+    dynamoDb.on(UpdateItemCommand).resolvesOnce({}).rejects(conditionFailed());
+    const outcome = { kind: 'completed' as const, action: 'StopDeployment' as const, at };
+    await ledger().record(deploymentId, outcome);
+    expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: 'dg-dev-control',
+      Key: { key: { S: `rollback#${deploymentId}` } },
+      UpdateExpression: 'SET #outcome = :value',
+      ConditionExpression: 'attribute_exists(#key)',
+      ExpressionAttributeNames: { '#key': 'key', '#outcome': 'outcome' },
+      ExpressionAttributeValues: { ':value': { M: { kind: { S: 'completed' }, action: { S: 'StopDeployment' }, at: { N: String(at) } } } },
+    });
+    await expect(ledger().markPublished(deploymentId)).rejects.toThrow(
+      `deployment ${deploymentId} has no claim in the rollback ledger (table dg-dev-control, key rollback#${deploymentId}): claim it before you mark the outcome published`,
+    );
+  });
+
+  it('any other error propagates naming the table and key; a lease that is not a positive duration is refused', async () => {
+    dynamoDb.on(PutItemCommand).rejects(throttled());
+    await expect(ledger().claim(deploymentId, 'StopDeployment', at)).rejects.toThrow(
+      `DynamoDB PutItem on table dg-dev-control, key {"key":"rollback#${deploymentId}"}, failed: ProvisionedThroughputExceededException`,
+    );
+    expect(() => new DynamoDbRollbackLedger(client(), 't', { leaseMs: 0 })).toThrow('rollback ledger lease 0 ms must be a positive number of milliseconds');
+  });
+});
+
+// Last in the file: it restores the real client (the mock stubs every DynamoDBClient).
+describe('DynamoDbDeploymentStore against dynalite: a crash between the writes of putOutcome', () => {
+  it('is completed by the redelivery: the history item and the count appear once', async () => {
+    dynamoDb.restore();
+    const local = await startLocalDynamoDb({ prefix: 'crash' });
+    try {
+      const store = new DynamoDbDeploymentStore(local.client, local.tableNames.deployments);
+      const send = local.client.send.bind(local.client) as (command: unknown) => Promise<unknown>;
+      let crashed = false;
+      // The Lambda dies right after the outcome is stored: its history write never happens.
+      (local.client as unknown as { send: (command: unknown) => Promise<unknown> }).send = (command) => {
+        if (!crashed && command instanceof PutItemCommand && command.input.TableName === local.tableNames.history) {
+          crashed = true;
+          return Promise.reject(Object.assign(new Error('Task timed out'), { name: 'TimeoutError' }));
+        }
+        return send(command);
+      };
+      const failed = { ...finished, state: 'FAILURE' as const, label: 'failed' as const };
+      await expect(store.putOutcome(failed, { time: startedAt, failed: true })).rejects.toThrow(`DynamoDB PutItem on table ${local.tableNames.history}`);
+      expect(await store.groupHistory(failed.application, failed.deploymentGroup, startedAt + 1, 10)).toEqual([]);
+
+      const redelivery = await store.putOutcome(failed, { time: startedAt, failed: true });
+      expect(redelivery.created).toBe(false);
+      await store.putOutcome(failed, { time: startedAt, failed: true });
+      expect(await store.groupHistory(failed.application, failed.deploymentGroup, startedAt + 1, 10)).toEqual([{ time: startedAt, failed: true }]);
+      expect(await store.groupCounts(failed.application, failed.deploymentGroup, startedAt + 1)).toEqual({ known: 1, failures: 1 });
+    } finally {
+      await local.close();
+    }
+  });
+});

@@ -1,0 +1,451 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { ManualClock } from '../../events/clock';
+import { EMITTED_EVENTS, type ComputePlatform, type GuardMode, type PutEventsEntry } from '../../events/emitted';
+import { derivedDeploymentEvent, sample } from '../../events/samples';
+import { EventValidationError } from '../../events/validation';
+import { EventBridgePublisher, PublishError, type EventPublisher } from '../../handlers/adapters/event-publisher';
+import { InMemoryChangeSummaryStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { servingModel } from '../../handlers/adapters/serving-model';
+import type { GroupPolicy } from '../../handlers/config';
+import { handlePredictEvent, type PredictDependencies } from '../../handlers/predict';
+import type {
+  CodeDeployOutcome,
+  CodeDeployPort,
+  DeploymentLookup,
+  DeploymentSnapshot,
+  EndpointAnswer,
+  MetricsPort,
+  ModelEndpointPort,
+  ServingModel,
+  TrainingDataLake,
+} from '../../handlers/ports';
+import { buildFeatureVector, formatFeatureRow } from '../../model/features';
+import { LocalEndpoint } from '../../local/sagemaker';
+import { fixtureFeatureList, fixtureTrees } from './serving-fixture';
+
+/*
+ * The events are the real CodeDeploy sample (SUCCESS) with detail.state changed to START / READY
+ * (derived: AWS publishes no verbatim START or READY sample) and the real CodePipeline samples.
+ * The model is a real XGBoost 1.7.4 model; the endpoint stand-in answers with the container's own
+ * serving code (local/sagemaker.ts), so the probabilities are what SageMaker would answer.
+ */
+
+const START = derivedDeploymentEvent('START');
+const READY = derivedDeploymentEvent('READY');
+const EVENTS = { START, READY };
+const deploymentId = 'd-123456789';
+const application = 'myApplication';
+const deploymentGroup = 'myDeploymentGroup';
+const STARTED_AT = Date.parse(START.event.time as string);
+const ASSESSED_AT = Date.parse('2016-06-30T22:06:33Z');
+const COMMIT = '6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a';
+const config = { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', metricsNamespace: 'DeployGuard' };
+const summary = { ...EMITTED_EVENTS['Deployment Change Summary'].example, application, revision: { commitId: COMMIT } };
+
+/** What the endpoint answers for the sample deployment with the change summary and an empty history. */
+const expectedVector = buildFeatureVector(fixtureFeatureList(), {
+  group: `${application}/${deploymentGroup}`,
+  time: STARTED_AT,
+  change: summary.change,
+  history: { consecutiveFailures: 0, deploymentsLast24h: 0, failureRateOverall: 0.5 },
+});
+const PROBABILITY = fixtureTrees().predict(expectedVector);
+const RISKY = Math.floor(PROBABILITY * 100) / 100; // a threshold the deployment reaches
+const SAFE = Math.min(0.99, PROBABILITY + 0.05); // one it stays below
+
+class FakeCodeDeploy implements CodeDeployPort {
+  readonly lookups: string[] = [];
+  constructor(private readonly deployments: Map<string, DeploymentSnapshot>) {}
+  async getDeployment(id: string): Promise<DeploymentLookup> {
+    this.lookups.push(id);
+    const deployment = this.deployments.get(id);
+    return deployment ? { found: true, deployment } : { found: false, message: `The deployment ${id} does not exist.` };
+  }
+  async stopDeployment(): Promise<CodeDeployOutcome> {
+    throw new Error('predict never stops a deployment itself');
+  }
+  async continueDeployment(): Promise<CodeDeployOutcome> {
+    throw new Error('predict never continues a deployment itself');
+  }
+  async putLifecycleEventHookExecutionStatus(): Promise<CodeDeployOutcome> {
+    throw new Error('predict never reports a hook');
+  }
+}
+
+class RecordingPublisher implements EventPublisher {
+  readonly published: PutEventsEntry[] = [];
+  async publish(entries: readonly PutEventsEntry[]): Promise<void> {
+    this.published.push(...entries);
+  }
+}
+
+class CountingEndpoint implements ModelEndpointPort {
+  readonly rows: string[] = [];
+  constructor(private readonly answer: (row: string) => Promise<EndpointAnswer>) {}
+  invoke(row: string): Promise<EndpointAnswer> {
+    this.rows.push(row);
+    return this.answer(row);
+  }
+}
+
+function realEndpoint(): CountingEndpoint {
+  const local = new LocalEndpoint();
+  local.serve(fixtureTrees());
+  return new CountingEndpoint((row) => local.invoke(row));
+}
+
+interface Setup {
+  readonly mode?: GuardMode;
+  readonly platform?: ComputePlatform;
+  readonly threshold?: number;
+  readonly failurePolicy?: GroupPolicy['failurePolicy'];
+  readonly deployment?: Partial<DeploymentSnapshot>;
+  readonly endpoint?: CountingEndpoint;
+  readonly model?: ServingModel | null;
+  readonly publisher?: EventPublisher;
+  readonly summary?: boolean;
+}
+
+function setup(options: Setup = {}) {
+  const platform = options.platform ?? 'Server';
+  const snapshot: DeploymentSnapshot = {
+    deploymentId,
+    status: 'InProgress',
+    computePlatform: platform,
+    creator: 'user',
+    application,
+    deploymentGroup,
+    revision: { commitId: COMMIT },
+    createTime: STARTED_AT,
+    ...options.deployment,
+  };
+  const codeDeploy = new FakeCodeDeploy(new Map([[deploymentId, snapshot]]));
+  const deployments = new InMemoryDeploymentStore();
+  const changes = new InMemoryChangeSummaryStore();
+  if (options.summary !== false) void changes.put(summary);
+  const model = options.model === undefined ? servingModel('deploy-guard-dev-20261120-0900-5f2c1a', fixtureFeatureList(), fixtureTrees()) : options.model;
+  const endpoint = options.endpoint ?? realEndpoint();
+  const publisher = options.publisher ?? new RecordingPublisher();
+  const metrics: Parameters<MetricsPort['put']>[0][] = [];
+  const rows: Parameters<TrainingDataLake['putRow']>[0][] = [];
+  const policy: GroupPolicy = {
+    application,
+    deploymentGroup,
+    platform,
+    mode: options.mode ?? 'stop',
+    threshold: options.threshold ?? RISKY,
+    failurePolicy: options.failurePolicy ?? 'fail-open',
+  };
+  const deps: PredictDependencies = {
+    codeDeploy,
+    deployments,
+    changes,
+    servingModel: { serving: async () => model ?? undefined },
+    endpoint,
+    publisher,
+    metrics: { put: (metric) => metrics.push(metric) },
+    lake: { putRow: async (row) => void rows.push(row) },
+    clock: new ManualClock(ASSESSED_AT),
+    config: { ...config, groups: [policy, { ...policy, application: 'other-app', deploymentGroup: 'other-group' }] },
+  };
+  return { deps, codeDeploy, deployments, endpoint, publisher: publisher as RecordingPublisher, metrics, rows };
+}
+
+const detailTypes = (entries: readonly PutEventsEntry[]) => entries.map((entry) => entry.DetailType);
+const detailOf = (entries: readonly PutEventsEntry[], type: string) => JSON.parse(entries.find((entry) => entry.DetailType === type)!.Detail);
+
+describe('predict: a deployment starts', () => {
+  it('stop mode, risky: scores the serving model features, stores the assessment, announces it and requests the rollback', async () => {
+    const { deps, endpoint, deployments, publisher, codeDeploy } = setup({ mode: 'stop' });
+    const result = await handlePredictEvent(START.event, deps);
+
+    expect(codeDeploy.lookups).toEqual([deploymentId]);
+    expect(endpoint.rows).toEqual([formatFeatureRow(expectedVector)]);
+    expect(result).toEqual({
+      status: 'assessed',
+      deploymentId,
+      trigger: 'START',
+      decision: 'rollback',
+      probability: PROBABILITY,
+      enforced: true,
+      modelVersion: 'deploy-guard-dev-20261120-0900-5f2c1a',
+      published: ['Deployment Risk Assessed', 'Deployment Rollback Requested'],
+    });
+    const stored = (await deployments.get(deploymentId))?.assessment;
+    expect(stored).toMatchObject({
+      deploymentId,
+      application,
+      deploymentGroup,
+      platform: 'Server',
+      mode: 'stop',
+      trigger: 'START',
+      probability: PROBABILITY,
+      threshold: RISKY,
+      decision: 'rollback',
+      enforced: true,
+      featureRow: formatFeatureRow(expectedVector),
+      startedAt: STARTED_AT,
+      assessedAt: ASSESSED_AT,
+      author: 'dev@example.com',
+    });
+    const assessed = detailOf(publisher.published, 'Deployment Risk Assessed');
+    expect(assessed).toMatchObject({ deploymentId, probability: PROBABILITY, decision: 'rollback', enforced: true, assessedAt: '2016-06-30T22:06:33Z' });
+    expect(assessed.topFactors).toHaveLength(3);
+    expect(assessed.topFactors).toEqual(stored?.topFactors);
+    expect(detailOf(publisher.published, 'Deployment Rollback Requested')).toEqual({
+      schemaVersion: '1',
+      deploymentId,
+      application,
+      deploymentGroup,
+      platform: 'Server',
+      mode: 'stop',
+      probability: PROBABILITY,
+      threshold: RISKY,
+      modelVersion: 'deploy-guard-dev-20261120-0900-5f2c1a',
+      reason: `probability of failure ${Number(PROBABILITY.toFixed(4))} is at or above the threshold ${RISKY}`,
+      requestedAt: '2016-06-30T22:06:33Z',
+    });
+  });
+
+  it.each([
+    ['shadow', 'Server', 'START', ['Deployment Risk Assessed'], false],
+    ['shadow', 'ECS', 'START', ['Deployment Risk Assessed'], false],
+    ['shadow', 'Lambda', 'START', ['Deployment Risk Assessed'], false],
+    ['stop', 'Server', 'START', ['Deployment Risk Assessed', 'Deployment Rollback Requested'], true],
+    ['stop', 'ECS', 'START', ['Deployment Risk Assessed', 'Deployment Rollback Requested'], true],
+    ['stop', 'Lambda', 'START', ['Deployment Risk Assessed', 'Deployment Rollback Requested'], true],
+    ['gate', 'Server', 'READY', ['Deployment Risk Assessed', 'Deployment Rollback Requested'], true],
+    ['gate', 'ECS', 'START', ['Deployment Risk Assessed'], true],
+    ['gate', 'Lambda', 'START', ['Deployment Risk Assessed'], true],
+  ] as const)('%s on %s, risky: assessed at %s (derived), publishes %j, enforced %s', async (mode, platform, trigger, published, enforced) => {
+    const { deps, publisher } = setup({ mode, platform, deployment: trigger === 'READY' ? { status: 'Ready' } : {} });
+    const result = await handlePredictEvent(EVENTS[trigger].event, deps);
+    expect(result).toMatchObject({ status: 'assessed', decision: 'rollback', enforced });
+    expect(detailTypes(publisher.published)).toEqual(published);
+  });
+
+  it.each([
+    ['shadow', 'Server', 'READY'],
+    ['stop', 'ECS', 'READY'],
+    ['gate', 'Server', 'START'],
+    ['gate', 'Lambda', 'READY'],
+  ] as const)('%s on %s ignores %s (derived) without calling anything', async (mode, platform, trigger) => {
+    const { deps, codeDeploy, endpoint, publisher, deployments } = setup({ mode, platform });
+    const result = await handlePredictEvent(EVENTS[trigger].event, deps);
+    expect(result).toMatchObject({ status: 'ignored' });
+    expect(codeDeploy.lookups).toEqual([]);
+    expect(endpoint.rows).toEqual([]);
+    expect(publisher.published).toEqual([]);
+    expect(await deployments.get(deploymentId)).toBeUndefined();
+  });
+
+  it('gate on Server, safe at READY: an enforced proceed (the rollback handler continues it), dated from the deployment creation', async () => {
+    const created = STARTED_AT - 600_000;
+    const { deps, publisher, deployments } = setup({ mode: 'gate', threshold: SAFE, deployment: { status: 'Ready', createTime: created } });
+    await handlePredictEvent(READY.event, deps);
+    expect(detailTypes(publisher.published)).toEqual(['Deployment Risk Assessed']);
+    expect(detailOf(publisher.published, 'Deployment Risk Assessed')).toMatchObject({ mode: 'gate', trigger: 'READY', decision: 'proceed', enforced: true });
+    expect((await deployments.get(deploymentId))?.assessment?.startedAt).toBe(created);
+  });
+
+  it('leaves the change fields missing (empty CSV fields), not zero, when no change summary was recorded', async () => {
+    const { deps, endpoint } = setup({ summary: false });
+    await handlePredictEvent(START.event, deps);
+    expect(endpoint.rows[0].split(',').slice(0, 6)).toEqual(['', '', '', '', '', '']);
+  });
+
+  it("reads the group's history: the overall failure rate from the full counts, recent windows from the latest outcomes", async () => {
+    const { deps, deployments, endpoint } = setup();
+    const outcomes = [true, false, true, true, false, false, true];
+    for (const [index, failed] of outcomes.entries()) {
+      const time = STARTED_AT - (outcomes.length - index) * 3_600_000;
+      await deployments.putOutcome(
+        { deploymentId: `d-PAST${index}`, application, deploymentGroup, state: failed ? 'FAILURE' : 'SUCCESS', label: failed ? 'failed' : 'succeeded', finishedAt: time + 60_000 },
+        { time, failed },
+      );
+    }
+    await handlePredictEvent(START.event, { ...deps, config: { ...deps.config, historyLimit: 3 } });
+    const fields = endpoint.rows[0].split(',');
+    const column = (name: string) => Number(fields[fixtureFeatureList().features.findIndex((feature) => feature.name === name)]);
+    expect(column('failureRateOverall')).toBe(Math.fround((4 + 1) / (7 + 2)));
+    expect(column('previousFailed')).toBe(1);
+    expect(column('failureRateLast5')).toBe(Math.fround(3 / 5));
+  });
+});
+
+describe('predict: what it does not assess', () => {
+  it('a group Deploy Guard does not guard: ignored, nothing called', async () => {
+    const { deps, codeDeploy, endpoint } = setup();
+    const event = structuredClone(START.event) as { detail: Record<string, unknown> };
+    event.detail.deploymentGroup = 'unguarded';
+    await expect(handlePredictEvent(event, deps)).resolves.toEqual({
+      status: 'ignored',
+      reason: 'deployment group myApplication/unguarded is not guarded by Deploy Guard',
+    });
+    expect(codeDeploy.lookups).toEqual([]);
+    expect(endpoint.rows).toEqual([]);
+  });
+
+  it('a rollback CodeDeploy created (creator codeDeployRollback): ignored, nothing stored, no endpoint call', async () => {
+    const { deps, endpoint, deployments, publisher } = setup({ deployment: { creator: 'codeDeployRollback' } });
+    await expect(handlePredictEvent(START.event, deps)).resolves.toEqual({
+      status: 'ignored',
+      reason: 'd-123456789 is a rollback created by CodeDeploy; Deploy Guard never assesses a rollback',
+    });
+    expect(endpoint.rows).toEqual([]);
+    expect(publisher.published).toEqual([]);
+    expect(await deployments.get(deploymentId)).toBeUndefined();
+  });
+
+  it('a deployment CodeDeploy does not know: not-found, nothing stored or published', async () => {
+    const { deps, deployments, publisher, endpoint } = setup();
+    const result = await handlePredictEvent(derivedDeploymentEvent('START', 'd-UNKNOWN01').event, deps);
+    expect(result).toEqual({ status: 'not-found', deploymentId: 'd-UNKNOWN01', message: 'The deployment d-UNKNOWN01 does not exist.' });
+    expect(await deployments.get('d-UNKNOWN01')).toBeUndefined();
+    expect(publisher.published).toEqual([]);
+    expect(endpoint.rows).toEqual([]);
+  });
+
+  it('a malformed event: EventValidationError naming the path, and no port called', async () => {
+    const { deps, codeDeploy, endpoint, publisher } = setup();
+    const event = structuredClone(START.event) as { detail: Record<string, unknown> };
+    delete event.detail.deploymentId;
+    const failure = handlePredictEvent(event, deps);
+    await expect(failure).rejects.toBeInstanceOf(EventValidationError);
+    await expect(failure).rejects.toThrow(
+      'Invalid CodeDeploy Deployment State-change Notification event: detail.deploymentId: Invalid input: expected string, received undefined',
+    );
+    expect(codeDeploy.lookups).toEqual([]);
+    expect(endpoint.rows).toEqual([]);
+    expect(publisher.published).toEqual([]);
+  });
+
+  it.each(['codepipeline-action-execution.started.json', 'codepipeline-action-execution.started.codedeploy-provider.lambda-go.json'])(
+    'a CodePipeline CodeDeploy action STARTED (%s): validated, then ignored with the reason (its deployment is assessed at START)',
+    async (file) => {
+      const { deps, codeDeploy, endpoint, publisher } = setup();
+      const result = await handlePredictEvent(sample(file).event, deps);
+      expect(result).toMatchObject({ status: 'ignored', reason: expect.stringContaining('carries no CodeDeploy deployment id') });
+      expect(codeDeploy.lookups).toEqual([]);
+      expect(endpoint.rows).toEqual([]);
+      expect(publisher.published).toEqual([]);
+    },
+  );
+
+  it('a malformed CodePipeline action event: EventValidationError', async () => {
+    const { deps } = setup();
+    const event = structuredClone(sample('codepipeline-action-execution.started.json').event) as { detail: Record<string, unknown> };
+    delete event.detail.stage;
+    await expect(handlePredictEvent(event, deps)).rejects.toThrow('Invalid CodePipeline Action Execution State Change event: detail.stage');
+  });
+});
+
+describe('predict: duplicates and crashes', () => {
+  it('a redelivered START calls no endpoint and publishes the same events again (same detail, same time)', async () => {
+    const { deps, endpoint, publisher } = setup({ mode: 'stop' });
+    await handlePredictEvent(START.event, deps);
+    const first = [...publisher.published];
+    (deps.clock as ManualClock).advanceBy(5 * 60_000);
+
+    const again = await handlePredictEvent(START.event, deps);
+    expect(again).toEqual({ status: 'duplicate', deploymentId, republished: ['Deployment Risk Assessed', 'Deployment Rollback Requested'] });
+    expect(endpoint.rows).toHaveLength(1);
+    expect(publisher.published.slice(first.length)).toEqual(first);
+  });
+
+  it('PutEvents refusing an entry: the handler throws after storing; the redelivery publishes the stored events, no second endpoint call', async () => {
+    const eventBridge = mockClient(EventBridgeClient);
+    eventBridge
+      .on(PutEventsCommand)
+      .resolvesOnce({ FailedEntryCount: 1, Entries: [{ EventId: 'e-1' }, { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' }] })
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-2' }, { EventId: 'e-3' }] });
+    const publisher = new EventBridgePublisher(new EventBridgeClient({ region: 'us-east-1' }), { sleep: async () => undefined });
+    const { deps, endpoint, deployments } = setup({ mode: 'stop', publisher });
+
+    const failure = handlePredictEvent(START.event, deps);
+    await expect(failure).rejects.toBeInstanceOf(PublishError);
+    await expect(failure).rejects.toThrow('PutEvents refused 1 entry after retries: Deployment Rollback Requested: MalformedDetail');
+    expect((await deployments.get(deploymentId))?.assessment?.decision).toBe('rollback');
+
+    await expect(handlePredictEvent(START.event, deps)).resolves.toMatchObject({ status: 'duplicate' });
+    expect(endpoint.rows).toHaveLength(1);
+    const [firstCall, secondCall] = eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries);
+    expect(secondCall).toEqual(firstCall);
+    eventBridge.restore();
+  });
+
+  it('the outcome arrived first (CodeDeploy reports Succeeded): assessed and stored, not enforced, no rollback, training row written', async () => {
+    const { deps, deployments, publisher, rows } = setup({ mode: 'stop', deployment: { status: 'Succeeded' } });
+    await deployments.putOutcome(
+      { deploymentId, application, deploymentGroup, state: 'SUCCESS', label: 'succeeded', finishedAt: STARTED_AT + 300_000 },
+      { time: STARTED_AT, failed: false },
+    );
+    const result = await handlePredictEvent(START.event, deps);
+    expect(result).toMatchObject({ status: 'assessed', decision: 'rollback', enforced: false, published: ['Deployment Risk Assessed'] });
+    expect(result).toMatchObject({ trainingRow: { written: true } });
+    expect(detailTypes(publisher.published)).toEqual(['Deployment Risk Assessed']);
+    expect(rows).toEqual([
+      {
+        deploymentId,
+        application,
+        deploymentGroup,
+        startedAt: STARTED_AT,
+        finishedAt: STARTED_AT + 300_000,
+        modelVersion: 'deploy-guard-dev-20261120-0900-5f2c1a',
+        csvLine: `0,${formatFeatureRow(expectedVector)}`,
+      },
+    ]);
+    expect((await deployments.get(deploymentId))?.trainingRowWritten).toBe(true);
+  });
+});
+
+describe('predict: when the endpoint cannot answer, the failure policy decides', () => {
+  const failures: EndpointAnswer[] = [
+    { ok: false, failure: 'Timeout', message: 'endpoint deploy-guard-dev did not answer within 2000 ms' },
+    { ok: false, failure: 'ModelError', message: 'Received client error (415) from primary' },
+    { ok: false, failure: 'Throttled', message: 'Rate exceeded' },
+    { ok: false, failure: 'Unavailable', message: 'Endpoint deploy-guard-dev of account 123456789012 not found.' },
+  ];
+
+  it.each(failures.flatMap((answer) => (['fail-open', 'fail-closed'] as const).map((policy) => [answer.ok ? '' : answer.failure, policy, answer] as const)))(
+    '%s, %s',
+    async (failure, failurePolicy, answer) => {
+      const endpoint = new CountingEndpoint(async () => answer);
+      const { deps, publisher, metrics, deployments } = setup({ mode: 'stop', failurePolicy, endpoint });
+      const result = await handlePredictEvent(START.event, deps);
+      const decision = failurePolicy === 'fail-open' ? 'proceed' : 'rollback';
+      expect(result).toMatchObject({ status: 'assessed', decision, probability: null, enforced: true });
+      const stored = (await deployments.get(deploymentId))?.assessment;
+      expect(stored?.fallback).toEqual({ policy: failurePolicy, reason: `${failure}: ${answer.ok ? '' : answer.message}` });
+      expect(detailOf(publisher.published, 'Deployment Risk Assessed')).toMatchObject({ probability: null, decision, fallback: stored?.fallback });
+      expect(detailTypes(publisher.published)).toEqual(
+        failurePolicy === 'fail-open' ? ['Deployment Risk Assessed'] : ['Deployment Risk Assessed', 'Deployment Rollback Requested'],
+      );
+      expect(metrics).toEqual([
+        {
+          namespace: 'DeployGuard',
+          dimensions: { Application: application, DeploymentGroup: deploymentGroup },
+          values: [{ name: 'EndpointFallbacks', unit: 'Count', value: 1 }],
+          at: ASSESSED_AT,
+        },
+      ]);
+    },
+  );
+
+  it('no model promoted yet: model version none, no endpoint call, the failure policy decides', async () => {
+    const { deps, endpoint, deployments, metrics } = setup({ model: null, failurePolicy: 'fail-closed' });
+    const result = await handlePredictEvent(START.event, deps);
+    expect(result).toMatchObject({ status: 'assessed', decision: 'rollback', modelVersion: 'none', fallback: 'NoServingModel: no model has been promoted yet' });
+    expect(endpoint.rows).toEqual([]);
+    expect((await deployments.get(deploymentId))?.assessment).toMatchObject({ modelVersion: 'none', featureRow: '', topFactors: [] });
+    expect(metrics).toHaveLength(1);
+  });
+
+  it('a successful answer records no fallback and counts none', async () => {
+    const { deps, metrics } = setup();
+    await handlePredictEvent(START.event, deps);
+    expect(metrics).toEqual([]);
+  });
+});

@@ -1,0 +1,83 @@
+import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { S3TrainingDataLake } from '../../handlers/adapters/s3-data-lake';
+
+const s3 = mockClient(S3Client);
+const client = () => new S3Client({ region: 'us-east-1' });
+
+/** The deployment of the real CodeDeploy SUCCESS sample (started 2016-06-30T22:00:00Z). */
+const row = {
+  deploymentId: 'd-123456789',
+  application: 'myApplication',
+  deploymentGroup: 'myDeploymentGroup',
+  startedAt: Date.parse('2016-06-30T22:00:00Z'),
+  finishedAt: Date.parse('2016-06-30T22:06:31Z'),
+  modelVersion: 'deploy-guard-20261120-0912',
+  csvLine: '0,3,1,,412,38',
+};
+
+beforeEach(() => {
+  s3.reset();
+  s3.on(PutObjectCommand).resolves({ ETag: '"e1"' });
+});
+
+describe('S3TrainingDataLake.putRow', () => {
+  it('puts the row (CSV line and newline) at its dated key, as text/csv, encrypted with S3-managed keys by default', async () => {
+    await new S3TrainingDataLake(client(), { bucket: 'deploy-guard-dev-data' }).putRow(row);
+
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toEqual({
+      Bucket: 'deploy-guard-dev-data',
+      Key: 'rows/date=2016-06-30/d-123456789.csv',
+      Body: '0,3,1,,412,38\n',
+      ContentType: 'text/csv',
+      ServerSideEncryption: 'AES256',
+    });
+  });
+
+  it('encrypts with the configured KMS key', async () => {
+    const kmsKeyId = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    await new S3TrainingDataLake(client(), { bucket: 'deploy-guard-dev-data', kmsKeyId }).putRow(row);
+
+    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toEqual({
+      Bucket: 'deploy-guard-dev-data',
+      Key: 'rows/date=2016-06-30/d-123456789.csv',
+      Body: '0,3,1,,412,38\n',
+      ContentType: 'text/csv',
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: kmsKeyId,
+    });
+  });
+
+  it('writes the same key and bytes when the same deployment is written again (idempotent)', async () => {
+    const lake = new S3TrainingDataLake(client(), { bucket: 'deploy-guard-dev-data' });
+    await lake.putRow(row);
+    await lake.putRow(row);
+    const [first, second] = s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
+    expect(second).toEqual(first);
+  });
+
+  it('escapes a deployment id in the key, and dates the key by the start in UTC', async () => {
+    await new S3TrainingDataLake(client(), { bucket: 'b-data' }).putRow({ ...row, deploymentId: 'd-ABC/1', startedAt: Date.parse('2026-11-20T23:59:59-05:00') });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Key: 'rows/date=2026-11-21/d-ABC%2F1.csv' });
+  });
+
+  it('throws the S3 error with the bucket and key named', async () => {
+    s3.on(PutObjectCommand).rejects(new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: {}, message: 'Access Denied' }));
+    const failure = new S3TrainingDataLake(client(), { bucket: 'deploy-guard-dev-data' }).putRow(row);
+    await expect(failure).rejects.toThrow('S3 PutObject s3://deploy-guard-dev-data/rows/date=2016-06-30/d-123456789.csv: Access Denied');
+    await expect(failure).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it('refuses a row of more than one line without calling S3', async () => {
+    await expect(new S3TrainingDataLake(client(), { bucket: 'b-data' }).putRow({ ...row, csvLine: '0,1\n1,2' })).rejects.toThrow(
+      'training row of d-123456789 spans more than one line; expected one CSV line',
+    );
+    expect(s3).not.toHaveReceivedAnyCommand();
+  });
+
+  it('needs a bucket', () => {
+    expect(() => new S3TrainingDataLake(client(), { bucket: '' })).toThrow('S3TrainingDataLake needs the data bucket name');
+  });
+});

@@ -1,0 +1,414 @@
+import { ManualClock } from '../../events/clock';
+import { EMITTED_EVENTS, revisionKey } from '../../events/emitted';
+import { derivedDeploymentEvent, sample } from '../../events/samples';
+import { DynamoDbRollbackLedger } from '../../handlers/adapters/dynamodb-ledger';
+import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
+import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
+import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import type {
+  AssessmentRecord,
+  ChangeSummaryStore,
+  ControlStore,
+  DeploymentStore,
+  OutcomeRecord,
+  RollbackLedger,
+  ServingModelPointer,
+} from '../../handlers/ports';
+import { startLocalDynamoDb } from '../../local/dynalite';
+import { formatFeatureRow } from '../../model/features';
+import type { PastDeployment } from '../../model/history';
+
+/**
+ * One specification, two implementations: the stores in process (the backtest's fast path) and the
+ * DynamoDB adapters against dynalite (the real DynamoDB API on loopback). Every expectation is
+ * written once; both must meet it, which is what lets the fast path stand in for the real one.
+ */
+
+interface Stores {
+  readonly deployments: DeploymentStore;
+  readonly changes: ChangeSummaryStore;
+  readonly control: ControlStore;
+  ledger(options?: { leaseMs?: number }): RollbackLedger;
+  close(): Promise<void>;
+}
+
+const implementations: [string, () => Promise<Stores>][] = [
+  [
+    'in-memory',
+    async () => ({
+      deployments: new InMemoryDeploymentStore(),
+      changes: new InMemoryChangeSummaryStore(),
+      control: new InMemoryControlStore(),
+      ledger: (options) => new InMemoryRollbackLedger(options),
+      close: async () => undefined,
+    }),
+  ],
+  [
+    'dynamodb via dynalite',
+    async () => {
+      const local = await startLocalDynamoDb({ prefix: 'contract' });
+      const { client, tableNames } = local;
+      return {
+        deployments: new DynamoDbDeploymentStore(client, tableNames.deployments, tableNames.history),
+        changes: new DynamoDbChangeSummaryStore(client, tableNames.changes),
+        control: new DynamoDbControlStore(client, tableNames.control),
+        ledger: (options) => new DynamoDbRollbackLedger(client, tableNames.control, options),
+        close: () => local.close(),
+      };
+    },
+  ],
+];
+
+// The deployments of the real CodeDeploy samples: the SUCCESS one (myApplication/myDeploymentGroup)
+// and the FAILURE one (anonymised ids, MyDemoApplication/MyDemoDeploymentGroup).
+const success = sample('codedeploy-deployment-state-change.success.json').event as { time: string; detail: Record<string, string> };
+const failure = sample('codedeploy-deployment-state-change.failure.json').event as { time: string; detail: Record<string, string> };
+const app = success.detail.application;
+const group = success.detail.deploymentGroup;
+const deploymentId = success.detail.deploymentId;
+const startedAt = Date.parse(success.time);
+const HOUR = 3_600_000;
+
+/** The documented Deployment Risk Assessed example, as predict stores it, with numbers that must round-trip exactly. */
+function assessment(change: Partial<AssessmentRecord> = {}): AssessmentRecord {
+  const example = EMITTED_EVENTS['Deployment Risk Assessed'].example;
+  return {
+    deploymentId: example.deploymentId,
+    application: example.application,
+    deploymentGroup: example.deploymentGroup,
+    platform: example.platform,
+    mode: example.mode,
+    trigger: example.trigger,
+    probability: 0.5383983850479126,
+    threshold: 0.1 + 0.2,
+    decision: example.decision,
+    enforced: example.enforced,
+    modelVersion: example.modelVersion,
+    // NaN (a missing feature) never reaches DynamoDB: the row is text.
+    featureRow: formatFeatureRow([412, Number.NaN, 1e-5, 0.30000000000000004]),
+    startedAt,
+    assessedAt: startedAt + 1_234,
+    author: 'dev@example.com',
+    ...change,
+  };
+}
+
+function outcome(id: string, state: OutcomeRecord['state'], finishedAt: number, where: { application: string; deploymentGroup: string } = { application: app, deploymentGroup: group }): OutcomeRecord {
+  const label = state === 'SUCCESS' ? 'succeeded' : state === 'FAILURE' ? 'failed' : 'counterfactual';
+  return { deploymentId: id, ...where, state, label, finishedAt };
+}
+
+function past(time: number, failed: boolean | undefined, author?: string): PastDeployment {
+  return { time, ...(failed === undefined ? {} : { failed }), ...(author === undefined ? {} : { author }) };
+}
+
+/** A small deterministic generator (mulberry32), so the interleaving test is the same on every run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+// dynalite answers in a few milliseconds per call; the interleaving test makes about a thousand calls.
+jest.setTimeout(60_000);
+
+describe.each(implementations)('store contract: %s', (_name, open) => {
+  let stores: Stores;
+  beforeEach(async () => {
+    stores = await open();
+  });
+  afterEach(async () => {
+    await stores.close();
+  });
+
+  describe('DeploymentStore', () => {
+    it('stores the first assessment of a deployment and keeps it against a duplicate, numbers and the text row exact', async () => {
+      const first = assessment();
+      const created = await stores.deployments.putAssessment(first);
+      expect(created).toEqual({ created: true, item: { deploymentId, assessment: first, trainingRowWritten: false } });
+
+      const duplicate = await stores.deployments.putAssessment(assessment({ probability: 0.01, decision: 'proceed' }));
+      expect(duplicate).toEqual({ created: false, item: { deploymentId, assessment: first, trainingRowWritten: false } });
+
+      const stored = await stores.deployments.get(deploymentId);
+      expect(stored).toEqual({ deploymentId, assessment: first, trainingRowWritten: false });
+      expect(stored?.assessment?.threshold).toBe(0.30000000000000004);
+      expect(stored?.assessment?.featureRow).toBe(first.featureRow);
+      expect(stored?.assessment).not.toHaveProperty('fallback');
+    });
+
+    it('keeps a null probability and the fallback that decided when the endpoint failed', async () => {
+      // Without the optional author.
+      const withoutAuthor: AssessmentRecord = assessment({ probability: null, fallback: { policy: 'fail-closed', reason: 'Timeout: no answer in 800 ms' } });
+      delete (withoutAuthor as { author?: string }).author;
+      await stores.deployments.putAssessment(withoutAuthor);
+      const stored = await stores.deployments.get(deploymentId);
+      expect(stored?.assessment).toEqual(withoutAuthor);
+      expect(stored?.assessment).not.toHaveProperty('author');
+    });
+
+    it('accepts the outcome before the assessment (out of order) and keeps the first outcome against a duplicate', async () => {
+      const finished = outcome(deploymentId, 'SUCCESS', startedAt + HOUR);
+      expect(await stores.deployments.putOutcome(finished, past(startedAt, false))).toEqual({
+        created: true,
+        item: { deploymentId, outcome: finished, trainingRowWritten: false },
+      });
+      const late = assessment();
+      expect(await stores.deployments.putAssessment(late)).toEqual({
+        created: true,
+        item: { deploymentId, assessment: late, outcome: finished, trainingRowWritten: false },
+      });
+      const duplicate = await stores.deployments.putOutcome(outcome(deploymentId, 'FAILURE', startedAt + 2 * HOUR), past(startedAt, true));
+      expect(duplicate).toEqual({ created: false, item: { deploymentId, assessment: late, outcome: finished, trainingRowWritten: false } });
+      // The duplicate added nothing to the group's history.
+      expect(await stores.deployments.groupHistory(app, group, startedAt + 10 * HOUR, 10)).toEqual([past(startedAt, false)]);
+      expect(await stores.deployments.groupCounts(app, group, startedAt + 10 * HOUR)).toEqual({ known: 1, failures: 0 });
+    });
+
+    it('lets exactly one caller claim writing the training row, and none for an unknown deployment', async () => {
+      expect(await stores.deployments.claimTrainingRow(deploymentId)).toBe(false);
+      await stores.deployments.putOutcome(outcome(deploymentId, 'SUCCESS', startedAt + HOUR), past(startedAt, false));
+      const claims = await Promise.all([1, 2, 3].map(() => stores.deployments.claimTrainingRow(deploymentId)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await stores.deployments.claimTrainingRow(deploymentId)).toBe(false);
+      expect(await stores.deployments.get(deploymentId)).toMatchObject({ trainingRowWritten: true });
+      // A later assessment does not reset the claim.
+      await stores.deployments.putAssessment(assessment());
+      expect(await stores.deployments.get(deploymentId)).toMatchObject({ trainingRowWritten: true });
+    });
+
+    it('returns a group history oldest first, the most recent `limit` that started before the time, per group', async () => {
+      const other = { application: failure.detail.application, deploymentGroup: failure.detail.deploymentGroup };
+      // Outcomes recorded out of time order, two groups interleaved; d-3 and d-3b start at the same instant.
+      const recorded: [string, number, boolean | undefined, string | undefined, typeof other | undefined][] = [
+        ['d-3', 3, true, 'ana', undefined],
+        ['d-1', 1, false, 'bo', undefined],
+        [failure.detail.deploymentId, 2, true, undefined, other],
+        ['d-5', 5, undefined, 'ana', undefined],
+        ['d-2', 2, false, undefined, undefined],
+        ['d-3b', 3, false, 'bo', undefined],
+        ['d-4', 4, true, 'ana', undefined],
+      ];
+      for (const [id, hour, failed, author, where] of recorded) {
+        const state = failed === undefined ? 'STOP' : failed ? 'FAILURE' : 'SUCCESS';
+        await stores.deployments.putOutcome(outcome(id, state, startedAt + hour * HOUR + 600_000, where), past(startedAt + hour * HOUR, failed, author));
+      }
+      const at = (hour: number) => startedAt + hour * HOUR;
+
+      expect(await stores.deployments.groupHistory(app, group, at(10), 100)).toEqual([
+        past(at(1), false, 'bo'),
+        past(at(2), false),
+        past(at(3), true, 'ana'),
+        past(at(3), false, 'bo'),
+        past(at(4), true, 'ana'),
+        past(at(5), undefined, 'ana'),
+      ]);
+      expect(await stores.deployments.groupHistory(app, group, at(4), 2)).toEqual([past(at(3), true, 'ana'), past(at(3), false, 'bo')]);
+      // Started exactly at `before`: not before it.
+      expect(await stores.deployments.groupHistory(app, group, at(1), 5)).toEqual([]);
+      expect(await stores.deployments.groupHistory(app, group, at(1) + 1, 5)).toEqual([past(at(1), false, 'bo')]);
+      expect(await stores.deployments.groupHistory(app, group, at(10), 0)).toEqual([]);
+      expect(await stores.deployments.groupHistory(other.application, other.deploymentGroup, at(10), 5)).toEqual([past(at(2), true)]);
+      expect(await stores.deployments.groupHistory('unknown', group, at(10), 5)).toEqual([]);
+
+      // Counts: known outcomes only (the STOP is unknown), before the time, per group.
+      expect(await stores.deployments.groupCounts(app, group, at(10))).toEqual({ known: 5, failures: 2 });
+      expect(await stores.deployments.groupCounts(app, group, at(3))).toEqual({ known: 2, failures: 0 });
+      expect(await stores.deployments.groupCounts(app, group, at(3) + 1)).toEqual({ known: 4, failures: 1 });
+      expect(await stores.deployments.groupCounts(app, group, at(0))).toEqual({ known: 0, failures: 0 });
+      expect(await stores.deployments.groupCounts(other.application, other.deploymentGroup, at(10))).toEqual({ known: 1, failures: 1 });
+      expect(await stores.deployments.groupCounts('unknown', group, at(10))).toEqual({ known: 0, failures: 0 });
+    });
+
+    it('uses the finish time when the history has no start time', async () => {
+      const finishedAt = startedAt + HOUR;
+      await stores.deployments.putOutcome(outcome(deploymentId, 'FAILURE', finishedAt), { failed: true });
+      expect(await stores.deployments.groupHistory(app, group, finishedAt + 1, 5)).toEqual([past(finishedAt, true)]);
+      expect(await stores.deployments.groupCounts(app, group, finishedAt)).toEqual({ known: 0, failures: 0 });
+    });
+
+    it('agrees with a direct count over 60 interleaved, out-of-order and duplicated outcomes, queried between inserts', async () => {
+      const next = random(20_261_120);
+      const recorded: { group: string; time: number; failed?: boolean }[] = [];
+      const groups = ['blue', 'green'];
+      for (let index = 0; index < 60; index += 1) {
+        const groupName = groups[Math.floor(next() * groups.length)];
+        const time = startedAt + Math.floor(next() * 48) * HOUR + Math.floor(next() * 60_000);
+        const roll = next();
+        const failed = roll < 0.15 ? undefined : roll < 0.5;
+        const id = `d-${String(index).padStart(9, '0')}`;
+        const state = failed === undefined ? 'STOP' : failed ? 'FAILURE' : 'SUCCESS';
+        const finished = outcome(id, state, time + 600_000, { application: app, deploymentGroup: groupName });
+        await stores.deployments.putOutcome(finished, past(time, failed));
+        recorded.push({ group: groupName, time, ...(failed === undefined ? {} : { failed }) });
+        if (index % 7 === 3) {
+          // A redelivery of an earlier outcome changes nothing.
+          expect((await stores.deployments.putOutcome(finished, past(time, failed))).created).toBe(false);
+        }
+        if (index % 5 === 4) {
+          const before = startedAt + Math.floor(next() * 50) * HOUR;
+          for (const name of groups) {
+            const earlier = recorded.filter((entry) => entry.group === name && entry.time < before && entry.failed !== undefined);
+            expect(await stores.deployments.groupCounts(app, name, before)).toEqual({
+              known: earlier.length,
+              failures: earlier.filter((entry) => entry.failed).length,
+            });
+            const history = await stores.deployments.groupHistory(app, name, before, 4);
+            const expected = recorded
+              .filter((entry) => entry.group === name && entry.time < before)
+              .map((entry) => entry.time)
+              .sort((a, b) => a - b)
+              .slice(-4);
+            expect(history.map((entry) => entry.time)).toEqual(expected);
+          }
+        }
+      }
+    });
+    it('counts concurrent outcomes of one group, and concurrent redeliveries of them, exactly once', async () => {
+      const outcomes = Array.from({ length: 8 }, (_, index) => ({
+        record: outcome(`d-${100 + index}`, index % 3 === 0 ? 'FAILURE' : 'SUCCESS', startedAt + index * HOUR + 60_000),
+        history: past(startedAt + index * HOUR, index % 3 === 0),
+      }));
+      const writes = await Promise.all([...outcomes, ...outcomes].map(({ record, history }) => stores.deployments.putOutcome(record, history)));
+      expect(writes.filter((write) => write.created)).toHaveLength(8);
+      expect(await stores.deployments.groupCounts(app, group, startedAt + 100 * HOUR)).toEqual({ known: 8, failures: 3 });
+      expect(await stores.deployments.groupCounts(app, group, startedAt + 3 * HOUR)).toEqual({ known: 3, failures: 1 });
+      expect(await stores.deployments.groupHistory(app, group, startedAt + 100 * HOUR, 100)).toEqual(outcomes.map(({ history }) => history));
+    });
+  });
+
+  describe('ChangeSummaryStore', () => {
+    const summary = EMITTED_EVENTS['Deployment Change Summary'].example;
+    const key = revisionKey(summary.revision);
+
+    it('finds a summary by application and revision key; the newest build replaces an older one', async () => {
+      expect(await stores.changes.find(summary.application, key)).toBeUndefined();
+      await stores.changes.put(summary, Date.parse(summary.builtAt));
+      expect(await stores.changes.find(summary.application, key)).toEqual(summary);
+
+      const rebuilt = { ...summary, builtAt: '2026-11-20T10:00:00Z', change: { ...summary.change, linesAdded: 415 } };
+      await stores.changes.put(rebuilt, Date.parse(rebuilt.builtAt));
+      expect(await stores.changes.find(summary.application, key)).toEqual(rebuilt);
+      expect(await stores.changes.find('another-application', key)).toBeUndefined();
+    });
+
+    it('keeps an S3 revision apart from a commit and omits absent optional fields', async () => {
+      const s3 = { schemaVersion: '1' as const, application: app, revision: { s3: { bucket: 'releases', key: 'app.zip', eTag: 'abc' } }, builtAt: summary.builtAt, change: {} };
+      await stores.changes.put(s3, Date.parse(summary.builtAt));
+      expect(await stores.changes.find(app, 's3:releases/app.zip@abc')).toEqual(s3);
+      expect(await stores.changes.find(app, key)).toBeUndefined();
+    });
+  });
+
+  describe('ControlStore', () => {
+    const pointer = (version: string, change: Partial<ServingModelPointer> = {}): ServingModelPointer => ({
+      modelVersion: version,
+      modelDataUrl: `s3://models/${version}/model.tar.gz`,
+      featuresUrl: `s3://models/${version}/features.json`,
+      promotedAt: startedAt,
+      ...change,
+    });
+
+    it('moves the serving-model pointer only from the version the caller expects (compare-and-set)', async () => {
+      expect(await stores.control.readServingModel()).toBeUndefined();
+      expect(await stores.control.swapServingModel(pointer('v1'), 'v0')).toBe(false);
+      expect(await stores.control.swapServingModel(pointer('v1'), null)).toBe(true);
+      expect(await stores.control.swapServingModel(pointer('v1b'), null)).toBe(false);
+      expect(await stores.control.readServingModel()).toEqual(pointer('v1'));
+
+      const second = pointer('v2', { trainingJobName: 'deploy-guard-dev-20261120-0900-5f2c1a', promotedAt: startedAt + HOUR });
+      const race = await Promise.all([stores.control.swapServingModel(second, 'v1'), stores.control.swapServingModel(pointer('v2x'), 'v1')]);
+      expect(race.filter(Boolean)).toHaveLength(1);
+      const winner = race[0] ? second : pointer('v2x');
+      expect(await stores.control.readServingModel()).toEqual(winner);
+
+      // A replacement without trainingJobName does not keep the old one.
+      expect(await stores.control.swapServingModel(pointer('v3'), winner.modelVersion)).toBe(true);
+      expect(await stores.control.readServingModel()).toEqual(pointer('v3'));
+    });
+
+    it('records a retraining only over the job the caller read (compare-and-set)', async () => {
+      const job = (name: string) => ({ trainingJobName: name, alarmName: 'deploy-guard-dev-model-quality', startedAt });
+      expect(await stores.control.readRetraining()).toBeUndefined();
+      expect(await stores.control.recordRetraining(job('job-1'), 'job-0')).toBe(false);
+      expect(await stores.control.recordRetraining(job('job-1'), null)).toBe(true);
+      expect(await stores.control.recordRetraining(job('job-x'), null)).toBe(false);
+      expect(await stores.control.recordRetraining(job('job-2'), 'job-1')).toBe(true);
+      expect(await stores.control.recordRetraining(job('job-3'), 'job-1')).toBe(false);
+      expect(await stores.control.readRetraining()).toEqual(job('job-2'));
+    });
+  });
+
+  describe('RollbackLedger', () => {
+    const clock = () => new ManualClock(success.time);
+    const stopped = (at: number) => ({ kind: 'completed' as const, action: 'StopDeployment' as const, at });
+
+    it('lets the first claim win, records the outcome and its publication', async () => {
+      const ledger = stores.ledger();
+      const now = clock();
+      expect(await ledger.read(deploymentId)).toBeUndefined();
+      const claims = await Promise.all([1, 2, 3].map(() => ledger.claim(deploymentId, 'StopDeployment', now.now())));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await ledger.read(deploymentId)).toEqual({ deploymentId, action: 'StopDeployment', claimedAt: now.now(), published: false });
+
+      await ledger.record(deploymentId, stopped(now.now() + 500));
+      await ledger.markPublished(deploymentId);
+      expect(await ledger.read(deploymentId)).toEqual({
+        deploymentId,
+        action: 'StopDeployment',
+        claimedAt: now.now(),
+        outcome: stopped(now.now() + 500),
+        published: true,
+      });
+      const refused = { kind: 'not-done' as const, reason: 'DeploymentAlreadyStopped', message: 'The deployment d-123456789 is already stopped.', at: now.now() };
+      await ledger.record(deploymentId, refused);
+      expect((await ledger.read(deploymentId))?.outcome).toEqual(refused);
+    });
+
+    it('refuses to record or mark an unclaimed deployment, naming it', async () => {
+      const ledger = stores.ledger();
+      await expect(ledger.record(deploymentId, stopped(startedAt))).rejects.toThrow(`deployment ${deploymentId} has no claim in the rollback ledger`);
+      await expect(ledger.markPublished(deploymentId)).rejects.toThrow(`deployment ${deploymentId} has no claim in the rollback ledger`);
+      expect(await ledger.read(deploymentId)).toBeUndefined();
+    });
+
+    it('lets a redelivery re-claim a claim left without an outcome once the lease (5 minutes by default) expired, once', async () => {
+      const ledger = stores.ledger();
+      const now = clock();
+      const firstClaim = now.now();
+      expect(await ledger.claim(deploymentId, 'StopDeployment', firstClaim)).toBe(true);
+      // The claimer crashed before recording. Within the lease a redelivery is a duplicate.
+      now.advanceBy(5 * 60_000 - 1);
+      expect(await ledger.claim(deploymentId, 'StopDeployment', now.now())).toBe(false);
+      now.advanceBy(1);
+      // Another action (a gate proceed) never takes over a rollback's claim.
+      expect(await ledger.claim(deploymentId, 'ContinueDeployment', now.now())).toBe(false);
+      const reclaims = await Promise.all([1, 2].map(() => ledger.claim(deploymentId, 'StopDeployment', now.now())));
+      expect(reclaims.filter(Boolean)).toHaveLength(1);
+      expect(await ledger.read(deploymentId)).toEqual({ deploymentId, action: 'StopDeployment', claimedAt: now.now(), published: false });
+    });
+
+    it('never re-claims an entry with an outcome, and honours a configured lease', async () => {
+      const ledger = stores.ledger({ leaseMs: 60_000 });
+      const now = clock();
+      expect(await ledger.claim(deploymentId, 'StopDeployment', now.now())).toBe(true);
+      await ledger.record(deploymentId, stopped(now.now()));
+      now.advanceBy(24 * HOUR);
+      expect(await ledger.claim(deploymentId, 'StopDeployment', now.now())).toBe(false);
+
+      const other = derivedDeploymentEvent('START', 'd-987654321').event as { detail: { deploymentId: string } };
+      const id = other.detail.deploymentId;
+      const claimedAt = now.now();
+      expect(await ledger.claim(id, 'LifecycleHookFailed', claimedAt)).toBe(true);
+      now.advanceBy(59_999);
+      expect(await ledger.claim(id, 'LifecycleHookFailed', now.now())).toBe(false);
+      now.advanceBy(1);
+      expect(await ledger.claim(id, 'LifecycleHookFailed', now.now())).toBe(true);
+    });
+  });
+});

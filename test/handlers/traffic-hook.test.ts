@@ -1,0 +1,231 @@
+import {
+  CodeDeployClient,
+  GetDeploymentCommand,
+  LifecycleEventAlreadyCompletedException,
+  PutLifecycleEventHookExecutionStatusCommand,
+} from '@aws-sdk/client-codedeploy';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { ManualClock } from '../../events/clock';
+import type { PutEventsEntry } from '../../events/emitted';
+import { EventValidationError } from '../../events/validation';
+import { AwsCodeDeploy } from '../../handlers/adapters/codedeploy';
+import type { EventPublisher } from '../../handlers/adapters/event-publisher';
+import { InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import type { GroupPolicy } from '../../handlers/config';
+import type { AssessmentRecord } from '../../handlers/ports';
+import { handleTrafficHook, trafficHookConfigFromEnv, type TrafficHookDependencies } from '../../handlers/traffic-hook';
+
+const codeDeploy = mockClient(CodeDeployClient);
+const $metadata = {};
+const deploymentId = 'd-123456789';
+const hookExecutionId = 'a7d3b3b0-2a5d-4d7e-9c52-3f0e6f1c2a9e';
+/** What CodeDeploy passes to a BeforeAllowTraffic hook Lambda. */
+const invocation = { DeploymentId: deploymentId, LifecycleEventHookExecutionId: hookExecutionId };
+const NOW = '2026-11-20T09:21:00Z';
+
+const policy: GroupPolicy = {
+  application: 'myApplication',
+  deploymentGroup: 'myDeploymentGroup',
+  platform: 'ECS',
+  mode: 'gate',
+  threshold: 0.35,
+  failurePolicy: 'fail-open',
+};
+
+const assessment: AssessmentRecord = {
+  deploymentId,
+  application: 'myApplication',
+  deploymentGroup: 'myDeploymentGroup',
+  platform: 'ECS',
+  mode: 'gate',
+  trigger: 'START',
+  probability: 0.8125,
+  threshold: 0.35,
+  decision: 'rollback',
+  enforced: true,
+  modelVersion: 'deploy-guard-20261120-0912',
+  featureRow: '412,3',
+  startedAt: Date.parse('2026-11-20T09:20:00Z'),
+  assessedAt: Date.parse('2026-11-20T09:20:05Z'),
+};
+
+class RecordingPublisher implements EventPublisher {
+  readonly published: PutEventsEntry[] = [];
+  async publish(entries: readonly PutEventsEntry[]): Promise<void> {
+    this.published.push(...entries);
+  }
+}
+
+function setup(options: { groups?: GroupPolicy[]; waitMs?: number; onSleep?: (count: number) => Promise<void> } = {}) {
+  const deployments = new InMemoryDeploymentStore();
+  const publisher = new RecordingPublisher();
+  const sleeps: number[] = [];
+  const deps: TrafficHookDependencies = {
+    codeDeploy: new AwsCodeDeploy(new CodeDeployClient({ region: 'us-east-1' })),
+    deployments,
+    publisher,
+    clock: new ManualClock(NOW),
+    sleep: async (milliseconds) => {
+      sleeps.push(milliseconds);
+      await options.onSleep?.(sleeps.length);
+    },
+    config: { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', groups: options.groups ?? [policy], waitMs: options.waitMs ?? 5_000, pollMs: 1_000 },
+  };
+  return { deps, deployments, publisher, sleeps };
+}
+
+beforeEach(() => {
+  codeDeploy.reset();
+  codeDeploy.on(PutLifecycleEventHookExecutionStatusCommand).resolves({ lifecycleEventHookExecutionId: hookExecutionId });
+  codeDeploy.on(GetDeploymentCommand).resolves({
+    deploymentInfo: { deploymentId, status: 'InProgress', computePlatform: 'ECS', applicationName: 'myApplication', deploymentGroupName: 'myDeploymentGroup' },
+  });
+});
+
+describe('traffic-hook: the assessment is there', () => {
+  it('risky and enforced: requests the rollback with the hook execution id, and reports no status itself', async () => {
+    const { deps, deployments, publisher, sleeps } = setup();
+    await deployments.putAssessment(assessment);
+    const result = await handleTrafficHook(invocation, deps);
+
+    expect(result).toEqual({ status: 'rollback-requested', deploymentId, reason: 'probability of failure 0.8125 is at or above the threshold 0.35' });
+    expect(sleeps).toEqual([]);
+    expect(codeDeploy).not.toHaveReceivedAnyCommand();
+    expect(publisher.published).toHaveLength(1);
+    expect(publisher.published[0].DetailType).toBe('Deployment Rollback Requested');
+    expect(JSON.parse(publisher.published[0].Detail)).toEqual({
+      schemaVersion: '1',
+      deploymentId,
+      application: 'myApplication',
+      deploymentGroup: 'myDeploymentGroup',
+      platform: 'ECS',
+      mode: 'gate',
+      probability: 0.8125,
+      threshold: 0.35,
+      modelVersion: 'deploy-guard-20261120-0912',
+      reason: 'probability of failure 0.8125 is at or above the threshold 0.35',
+      lifecycleEventHookExecutionId: hookExecutionId,
+      requestedAt: '2026-11-20T09:21:00Z',
+    });
+  });
+
+  it.each([
+    ['says proceed', { decision: 'proceed', probability: 0.1 }, 'the assessment of d-123456789 says proceed'],
+    ['is in shadow mode (not enforced)', { mode: 'shadow', enforced: false }, 'is not enforced'],
+  ] as const)('%s: reports the hook Succeeded itself, publishes nothing', async (_case, change, reason) => {
+    const { deps, deployments, publisher } = setup();
+    await deployments.putAssessment({ ...assessment, ...change });
+    const result = await handleTrafficHook(invocation, deps);
+    expect(result).toMatchObject({ status: 'succeeded', deploymentId, reason: expect.stringContaining(reason) });
+    expect(codeDeploy).toHaveReceivedCommandTimes(PutLifecycleEventHookExecutionStatusCommand, 1);
+    expect(codeDeploy).toHaveReceivedCommandWith(PutLifecycleEventHookExecutionStatusCommand, {
+      deploymentId,
+      lifecycleEventHookExecutionId: hookExecutionId,
+      status: 'Succeeded',
+    });
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('waits for an assessment that arrives during the wait, polling the store without sleeping for real', async () => {
+    const holder: { store?: InMemoryDeploymentStore } = {};
+    const { deps, deployments, publisher, sleeps } = setup({
+      onSleep: async (count) => {
+        if (count === 3) await holder.store?.putAssessment(assessment);
+      },
+    });
+    holder.store = deployments;
+    await expect(handleTrafficHook(invocation, deps)).resolves.toMatchObject({ status: 'rollback-requested' });
+    expect(sleeps).toEqual([1_000, 1_000, 1_000]);
+    expect(publisher.published.map((entry) => entry.DetailType)).toEqual(['Deployment Rollback Requested']);
+  });
+
+  it('CodeDeploy refusing the status (the hook already completed) is a refused result, not an error', async () => {
+    codeDeploy
+      .on(PutLifecycleEventHookExecutionStatusCommand)
+      .rejects(new LifecycleEventAlreadyCompletedException({ message: 'The lifecycle event is already completed.', $metadata }));
+    const { deps, deployments } = setup();
+    await deployments.putAssessment({ ...assessment, decision: 'proceed' });
+    await expect(handleTrafficHook(invocation, deps)).resolves.toEqual({
+      status: 'refused',
+      deploymentId,
+      refusal: 'HookExpired',
+      message: 'The lifecycle event is already completed.',
+    });
+  });
+});
+
+describe('traffic-hook: no assessment within the wait', () => {
+  it('fail-open: waits the whole bounded wait, then reports Succeeded', async () => {
+    const { deps, publisher, sleeps } = setup({ waitMs: 5_000 });
+    const result = await handleTrafficHook(invocation, deps);
+    expect(sleeps).toEqual([1_000, 1_000, 1_000, 1_000, 1_000]);
+    expect(result).toEqual({
+      status: 'succeeded',
+      deploymentId,
+      reason: 'no assessment of d-123456789 within 5000 ms; myApplication/myDeploymentGroup is fail-open',
+    });
+    expect(codeDeploy).toHaveReceivedCommandWith(GetDeploymentCommand, { deploymentId });
+    expect(codeDeploy).toHaveReceivedCommandWith(PutLifecycleEventHookExecutionStatusCommand, {
+      deploymentId,
+      lifecycleEventHookExecutionId: hookExecutionId,
+      status: 'Succeeded',
+    });
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('fail-closed: requests the rollback with the hook execution id, no probability, model version none', async () => {
+    const { deps, publisher } = setup({ groups: [{ ...policy, failurePolicy: 'fail-closed' }] });
+    const result = await handleTrafficHook(invocation, deps);
+    const reason = 'no probability (NoAssessment: no assessment of d-123456789 within 5000 ms) and the group is fail-closed';
+    expect(result).toEqual({ status: 'rollback-requested', deploymentId, reason });
+    expect(codeDeploy).not.toHaveReceivedCommand(PutLifecycleEventHookExecutionStatusCommand);
+    expect(JSON.parse(publisher.published[0].Detail)).toMatchObject({
+      deploymentId,
+      platform: 'ECS',
+      mode: 'gate',
+      probability: null,
+      modelVersion: 'none',
+      reason,
+      lifecycleEventHookExecutionId: hookExecutionId,
+    });
+  });
+
+  it('a fail-closed group in shadow mode never blocks: Succeeded', async () => {
+    const { deps } = setup({ groups: [{ ...policy, mode: 'shadow', failurePolicy: 'fail-closed' }] });
+    await expect(handleTrafficHook(invocation, deps)).resolves.toMatchObject({ status: 'succeeded', reason: expect.stringContaining('in shadow mode') });
+  });
+
+  it('a group Deploy Guard does not guard: Succeeded, saying so', async () => {
+    const { deps } = setup({ groups: [] });
+    await expect(handleTrafficHook(invocation, deps)).resolves.toMatchObject({
+      status: 'succeeded',
+      reason: expect.stringContaining('its group myApplication/myDeploymentGroup is not guarded by Deploy Guard'),
+    });
+  });
+});
+
+describe('traffic-hook: input', () => {
+  it.each([
+    ['no execution id', { DeploymentId: deploymentId }, 'LifecycleEventHookExecutionId'],
+    ['a deployment id that is not one', { DeploymentId: 'deployment-1', LifecycleEventHookExecutionId: hookExecutionId }, 'DeploymentId: expected a CodeDeploy deployment id'],
+    ['an EventBridge event instead', { 'detail-type': 'CodeDeploy Deployment State-change Notification', detail: {} }, 'DeploymentId'],
+  ])('%s: EventValidationError, nothing called', async (_case, payload, path) => {
+    const { deps, publisher } = setup();
+    const failure = handleTrafficHook(payload, deps);
+    await expect(failure).rejects.toBeInstanceOf(EventValidationError);
+    await expect(failure).rejects.toThrow(`Invalid CodeDeploy lifecycle hook invocation event: `);
+    await expect(failure).rejects.toThrow(path);
+    expect(codeDeploy).not.toHaveReceivedAnyCommand();
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('reads the wait from DEPLOY_GUARD_TRAFFIC_HOOK_WAIT_MS (default 60 s), naming a bad value', () => {
+    const env = { DEPLOY_GUARD_EVENT_BUS: 'deploy-guard-dev', DEPLOY_GUARD_GROUPS: JSON.stringify([policy]) };
+    expect(trafficHookConfigFromEnv(env).waitMs).toBe(60_000);
+    expect(trafficHookConfigFromEnv({ ...env, DEPLOY_GUARD_TRAFFIC_HOOK_WAIT_MS: '15000' }).waitMs).toBe(15_000);
+    expect(() => trafficHookConfigFromEnv({ ...env, DEPLOY_GUARD_TRAFFIC_HOOK_WAIT_MS: 'soon' })).toThrow(
+      "DEPLOY_GUARD_TRAFFIC_HOOK_WAIT_MS is 'soon': set it to a whole number of milliseconds (0 or more)",
+    );
+  });
+});
