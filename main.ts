@@ -1,13 +1,20 @@
+import { join } from 'node:path';
 import { App } from 'cdktf';
+import { loadConfig, type DeployGuardConfig } from './stacks/config';
 import { DeployGuardStack } from './stacks/deploy-guard-stack';
 
-/** `cdktf synth` / `cdktf deploy`: one stack per environment. */
-export function buildApp(outdir?: string): App {
-  const app = new App(outdir ? { outdir } : undefined);
-  const accountId = process.env.DEPLOY_GUARD_ACCOUNT_ID ?? '123456789012';
-  const region = process.env.DEPLOY_GUARD_REGION ?? 'us-east-1';
-  for (const environment of ['dev', 'staging', 'prod']) {
-    new DeployGuardStack(app, `deploy-guard-${environment}`, { environment, region, accountId });
+/** The shipped configuration: one entry per environment. */
+export const CONFIG_FILE = join(__dirname, 'deploy-guard.config.json');
+
+/**
+ * `cdktf synth` / `cdktf deploy`: one stack per environment of the configuration, named
+ * `deploy-guard-<environment>`. The configuration is validated before anything is synthesized.
+ */
+export function buildApp(options: { readonly outdir?: string; readonly config?: DeployGuardConfig } = {}): App {
+  const config = options.config ?? loadConfig(process.env.DEPLOY_GUARD_CONFIG ?? CONFIG_FILE);
+  const app = new App(options.outdir ? { outdir: options.outdir } : undefined);
+  for (const [environment, settings] of Object.entries(config.environments)) {
+    new DeployGuardStack(app, `deploy-guard-${environment}`, { environment, config: settings });
   }
   return app;
 }

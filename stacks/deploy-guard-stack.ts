@@ -1,34 +1,404 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
+import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
+import { ruleNamed } from '../events/patterns';
+import { ENV, type EnvName, type PromotionSettings, type RetrainingSettings } from '../handlers/config';
+import type { HandlerName } from '../handlers/entries';
+import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
+import { groupThreshold, toGroupPolicies, type EnvironmentConfig } from './config';
+import { DataStores } from './data-stores';
+import type { DeadLetterQueue } from './dead-letter-queue';
 import { DeployGuardEventBus } from './event-bus';
+import { EventRuleToFunction } from './event-rule-to-function';
+import { GuardedDeploymentGroup, trafficHookFunctionName } from './guarded-deployment-group';
+import type { PolicyStatement } from './iam';
+import { awsPartition } from './image-uris';
+import { EncryptionKey } from './kms';
+import { ModelNotebook } from './model-notebook';
+import { Monitoring } from './monitoring';
+import { NodejsFunction } from './nodejs-function';
+import { PredictionEndpoint } from './prediction-endpoint';
+import { Retraining } from './retraining';
 
 export interface DeployGuardStackProps {
-  /** dev, staging or prod. */
+  /** The environment's name (dev, staging, prod): a key of deploy-guard.config.json. */
   readonly environment: string;
-  readonly region: string;
-  /** Passed in rather than looked up, so that nothing needs AWS to synthesize or plan. */
-  readonly accountId: string;
-  /** @default `deploy-guard-${environment}` */
-  readonly namePrefix?: string;
+  /** Its validated configuration (stacks/config.ts). */
+  readonly config: EnvironmentConfig;
 }
 
-/** One installation of Deploy Guard in one environment. */
+/** Where the first model lives in the model bucket (promote serves later ones under models/). */
+export const INITIAL_MODEL_KEY = 'models/initial/model.tar.gz';
+
+/** Which rules of events/patterns.ts feed which handler; 'notify' goes to the SNS topic. */
+export const RULE_TARGETS: Readonly<Record<string, HandlerName>> = {
+  'deployment-started': 'predict',
+  'pipeline-deploy-action-started': 'predict',
+  'deployment-finished': 'record-outcome',
+  'model-alarm': 'drift',
+  'training-job-finished': 'promote',
+  'change-summary': 'record-change',
+  'rollback-requested': 'rollback',
+  'gate-proceed': 'rollback',
+};
+
+/**
+ * One installation of Deploy Guard in one environment: the key, the bus and its rules, the tables
+ * and buckets, the prediction endpoint, retraining, the guarded deployment groups, one function per
+ * handler with least-privilege IAM, every rule delivered with retries and a dead-letter queue, and
+ * monitoring. Everything is named from the configuration's namePrefix; nothing needs AWS to
+ * synthesize or plan (the account id comes from the configuration).
+ */
 export class DeployGuardStack extends TerraformStack {
   readonly eventBus: DeployGuardEventBus;
+  readonly dataStores: DataStores;
+  readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
+  readonly monitoring: Monitoring;
+  readonly endpoint: PredictionEndpoint;
+  readonly retraining: Retraining;
+  readonly groups: readonly GuardedDeploymentGroup[];
+  /** Only when the configuration enables it. */
+  readonly notebook?: ModelNotebook;
 
   constructor(scope: Construct, id: string, props: DeployGuardStackProps) {
     super(scope, id);
-    if (!/^\d{12}$/.test(props.accountId)) {
-      throw new Error(`DeployGuardStack accountId must be 12 digits, got '${props.accountId}'`);
-    }
-    const namePrefix = props.namePrefix ?? `deploy-guard-${props.environment}`;
+    const { config, environment } = props;
+    const { namePrefix, region, accountId } = config;
+    const partition = awsPartition(region);
+    const arn = (service: string, resource: string) => `arn:${partition}:${service}:${region}:${accountId}:${resource}`;
+    const source = config.eventSource ?? DEFAULT_EVENT_SOURCE;
+
     new AwsProvider(this, 'aws', {
-      region: props.region,
-      allowedAccountIds: [props.accountId],
-      defaultTags: [{ tags: { application: 'deploy-guard', environment: props.environment } }],
+      region,
+      allowedAccountIds: [accountId],
+      defaultTags: [{ tags: { application: 'deploy-guard', environment } }],
     });
-    this.eventBus = new DeployGuardEventBus(this, 'events', { namePrefix });
+    if (config.backend.kind === 's3') {
+      const { bucket, key, region: backendRegion, dynamodbTable } = config.backend;
+      new S3Backend(this, { bucket, key, region: backendRegion, dynamodbTable, encrypt: true });
+    } else {
+      new LocalBackend(this, { path: `terraform.${id}.tfstate` });
+    }
+
+    const kms = new EncryptionKey(this, 'kms', { namePrefix, accountId, region });
+    const kmsKeyArn = kms.key.arn;
+    this.eventBus = new DeployGuardEventBus(this, 'events', { namePrefix, source });
+    this.dataStores = new DataStores(this, 'data', { namePrefix, accountId, kmsKeyArn });
+    const { tableNames, bucketNames } = this.dataStores;
+
+    this.endpoint = new PredictionEndpoint(this, 'endpoint', {
+      namePrefix,
+      region,
+      accountId,
+      modelArtifact: { bucketName: bucketNames.models, key: INITIAL_MODEL_KEY },
+      modelArtifactPrefix: 'models/',
+      kmsKeyArn,
+      hosting:
+        config.hosting.kind === 'serverless'
+          ? { kind: 'serverless', memorySizeInMb: config.hosting.memorySizeInMb, maxConcurrency: config.hosting.maxConcurrency }
+          : { kind: 'provisioned', instanceType: config.hosting.instanceType, initialInstanceCount: config.hosting.initialInstanceCount },
+      ...(config.hosting.kind === 'provisioned' && config.hosting.dataCapture.enabled
+        ? { dataCapture: { bucketName: bucketNames.captures, keyPrefix: 'endpoint/', samplingPercentage: config.hosting.dataCapture.samplingPercentage } }
+        : {}),
+      ...(config.hosting.kind === 'provisioned' && config.hosting.autoscaling
+        ? {
+            autoscaling: {
+              minCapacity: config.hosting.autoscaling.min,
+              maxCapacity: config.hosting.autoscaling.max,
+              invocationsPerInstance: config.hosting.autoscaling.targetInvocationsPerInstance,
+            },
+          }
+        : {}),
+    });
+    this.retraining = new Retraining(this, 'retraining', {
+      namePrefix,
+      region,
+      accountId,
+      dataBucketName: bucketNames.data,
+      modelBucketName: bucketNames.models,
+      kmsKeyArn,
+      metricsNamespace: config.metricsNamespace,
+      qualityAlarms: config.qualityAlarms,
+    });
+
+    this.groups = config.groups.map(
+      (group, index) =>
+        new GuardedDeploymentGroup(
+          this,
+          `group-${index}`,
+          group.create
+            ? {
+                namePrefix,
+                region,
+                accountId,
+                applicationName: group.application,
+                deploymentGroupName: group.deploymentGroup,
+                platform: group.platform,
+                mode: group.mode,
+                ...(group.create.readyTimeoutMinutes !== undefined ? { readyWaitMinutes: group.create.readyTimeoutMinutes } : {}),
+                terminationWaitMinutes: group.create.terminateBlueAfterMinutes,
+                ...(group.platform === 'Server' && group.create.autoScalingGroups
+                  ? { server: { autoScalingGroupNames: group.create.autoScalingGroups, targetGroupName: group.create.targetGroupName ?? group.deploymentGroup } }
+                  : {}),
+                ...(group.platform === 'ECS' && group.create.ecs
+                  ? {
+                      ecs: {
+                        clusterName: group.create.ecs.clusterName,
+                        serviceName: group.create.ecs.serviceName,
+                        targetGroupNames: group.create.ecs.targetGroupNames,
+                        prodListenerArns: group.create.ecs.listenerArns,
+                      },
+                    }
+                  : {}),
+              }
+            : {
+                existing: true,
+                region,
+                accountId,
+                applicationName: group.application,
+                deploymentGroupName: group.deploymentGroup,
+                platform: group.platform,
+                mode: group.mode,
+              },
+        ),
+    );
+    const groupPolicies = toGroupPolicies(config.groups);
+    this.groups.forEach((group, index) => group.groupPolicy(groupThreshold(config.groups[index]), config.groups[index].failurePolicy));
+    const groupArns = this.groups.map((group) => group.deploymentGroupArn);
+
+    // ARNs built from names, so that policies are exact before anything exists.
+    const tableArn = (table: keyof typeof tableNames) => arn('dynamodb', `table/${tableNames[table]}`);
+    const busArn = arn('events', `event-bus/${namePrefix}`);
+    const objects = (bucket: keyof typeof bucketNames, prefix = '') => `arn:${partition}:s3:::${bucketNames[bucket]}/${prefix}*`;
+    const bucketArn = (bucket: keyof typeof bucketNames) => `arn:${partition}:s3:::${bucketNames[bucket]}`;
+    const endpointArn = arn('sagemaker', `endpoint/${this.endpoint.endpointName}`);
+    const items = (...tables: (keyof typeof tableNames)[]): PolicyStatement => ({
+      sid: 'Tables',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      resources: tables.map(tableArn),
+    });
+    const putEvents: PolicyStatement = { sid: 'PublishOnOwnBus', actions: ['events:PutEvents'], resources: [busArn] };
+    const passRole = (roleArns: string[]): PolicyStatement => ({
+      sid: 'PassSageMakerRoles',
+      actions: ['iam:PassRole'],
+      resources: roleArns,
+      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    });
+
+    const retrainingSettings: RetrainingSettings = {
+      instanceType: config.retraining.instanceType,
+      instanceCount: 1,
+      dataWindowDays: config.retraining.dataWindowDays,
+      cooldownHours: config.retraining.cooldownHours,
+      maxRuntimeSeconds: config.retraining.maxRuntimeSeconds,
+      imageUri: this.retraining.imageUri,
+      roleArn: this.retraining.role.arn,
+      sourceDirS3Uri: this.retraining.sourceDirS3Uri,
+      alarmNames: [...this.retraining.alarmNames],
+    };
+    const promotionSettings: PromotionSettings = {
+      minimumAuc: config.promotion.minimumAuc,
+      approval: config.promotion.approval,
+      modelPackageGroupName: this.retraining.modelPackageGroupName,
+      executionRoleArn: this.endpoint.executionRole.arn,
+      rollbackAlarmNames: [...this.endpoint.rollbackAlarmNames],
+      hosting:
+        config.hosting.kind === 'serverless'
+          ? { kind: 'serverless', memorySizeInMb: config.hosting.memorySizeInMb, maxConcurrency: config.hosting.maxConcurrency }
+          : {
+              kind: 'provisioned',
+              instanceType: config.hosting.instanceType,
+              initialInstanceCount: config.hosting.initialInstanceCount,
+              ...(config.hosting.dataCapture.enabled ? { dataCaptureS3Uri: `s3://${bucketNames.captures}/endpoint/` } : {}),
+            },
+    };
+
+    const common: Partial<Record<EnvName, string>> = {
+      [ENV.eventBus]: this.eventBus.bus.name,
+      [ENV.eventSource]: source,
+      [ENV.namePrefix]: namePrefix,
+      [ENV.metricsNamespace]: config.metricsNamespace,
+    };
+    const tablesEnv = (...tables: (keyof typeof tableNames)[]) =>
+      Object.fromEntries(tables.map((table) => [{ deployments: ENV.deploymentsTable, history: ENV.historyTable, changes: ENV.changesTable, control: ENV.controlTable }[table], tableNames[table]]));
+    const trainingJobs = arn('sagemaker', `training-job/${namePrefix}-*`);
+
+    const definitions: Record<HandlerName, { statements: PolicyStatement[]; environment: Partial<Record<EnvName, string>>; timeoutSeconds?: number; functionName?: string }> = {
+      predict: {
+        statements: [
+          { sid: 'ReadGuardedDeployments', actions: ['codedeploy:GetDeployment'], resources: groupArns },
+          { sid: 'ScoreWithEndpoint', actions: ['sagemaker:InvokeEndpoint'], resources: [endpointArn] },
+          items('deployments', 'history', 'changes', 'control'),
+          { sid: 'ReadServingModel', actions: ['s3:GetObject'], resources: [objects('models')] },
+          { sid: 'WriteAssessedRows', actions: ['s3:PutObject'], resources: [objects('data', TRAINING_ROWS_PREFIX)] },
+          putEvents,
+        ],
+        environment: {
+          ...common,
+          ...tablesEnv('deployments', 'history', 'changes', 'control'),
+          [ENV.endpointName]: this.endpoint.endpointName,
+          [ENV.endpointTimeoutMs]: '2000',
+          [ENV.groups]: JSON.stringify(groupPolicies),
+          [ENV.dataBucket]: bucketNames.data,
+          [ENV.modelBucket]: bucketNames.models,
+        },
+      },
+      'traffic-hook': {
+        functionName: trafficHookFunctionName(namePrefix),
+        statements: [
+          { sid: 'ReportHookStatus', actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'], resources: groupArns },
+          { sid: 'ScoreWithEndpoint', actions: ['sagemaker:InvokeEndpoint'], resources: [endpointArn] },
+          items('deployments', 'history', 'changes', 'control'),
+          { sid: 'ReadServingModel', actions: ['s3:GetObject'], resources: [objects('models')] },
+          putEvents,
+        ],
+        environment: {
+          ...common,
+          ...tablesEnv('deployments', 'history', 'changes', 'control'),
+          [ENV.endpointName]: this.endpoint.endpointName,
+          [ENV.endpointTimeoutMs]: '2000',
+          [ENV.groups]: JSON.stringify(groupPolicies),
+          [ENV.modelBucket]: bucketNames.models,
+        },
+      },
+      rollback: {
+        statements: [
+          {
+            sid: 'ActOnGuardedDeployments',
+            actions: ['codedeploy:GetDeployment', 'codedeploy:StopDeployment', 'codedeploy:ContinueDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
+            resources: groupArns,
+          },
+          items('control'),
+          putEvents,
+        ],
+        environment: { ...common, ...tablesEnv('control'), [ENV.groups]: JSON.stringify(groupPolicies) },
+      },
+      'record-change': {
+        statements: [items('changes')],
+        environment: { ...common, ...tablesEnv('changes') },
+      },
+      'record-outcome': {
+        statements: [items('deployments', 'history', 'control'), { sid: 'WriteTrainingRows', actions: ['s3:PutObject'], resources: [objects('data', TRAINING_ROWS_PREFIX)] }],
+        environment: { ...common, ...tablesEnv('deployments', 'history', 'control'), [ENV.dataBucket]: bucketNames.data, [ENV.dataKmsKey]: kmsKeyArn },
+      },
+      drift: {
+        statements: [
+          { sid: 'StartTraining', actions: ['sagemaker:CreateTrainingJob', 'sagemaker:AddTags'], resources: [trainingJobs] },
+          // ListTrainingJobs has no resource type: AWS accepts only "*".
+          { sid: 'FindRunningTraining', actions: ['sagemaker:ListTrainingJobs'], resources: ['*'] },
+          passRole([this.retraining.role.arn]),
+          items('control'),
+          { sid: 'ListTrainingRows', actions: ['s3:ListBucket'], resources: [bucketArn('data')], conditions: { StringLike: { 's3:prefix': [`${TRAINING_ROWS_PREFIX}*`, 'training/*'] } } },
+          { sid: 'ReadTrainingRows', actions: ['s3:GetObject'], resources: [objects('data', TRAINING_ROWS_PREFIX)] },
+          { sid: 'WriteTrainingChannels', actions: ['s3:PutObject'], resources: [objects('data', 'training/')] },
+          putEvents,
+        ],
+        environment: {
+          ...common,
+          ...tablesEnv('control'),
+          [ENV.dataBucket]: bucketNames.data,
+          [ENV.modelBucket]: bucketNames.models,
+          [ENV.retraining]: JSON.stringify(retrainingSettings),
+        },
+        timeoutSeconds: 300,
+      },
+      promote: {
+        statements: [
+          { sid: 'ReadTrainingJobs', actions: ['sagemaker:DescribeTrainingJob'], resources: [trainingJobs] },
+          {
+            sid: 'DeployModels',
+            actions: ['sagemaker:CreateModel', 'sagemaker:CreateEndpointConfig', 'sagemaker:AddTags'],
+            resources: [arn('sagemaker', `model/${namePrefix}-*`), arn('sagemaker', `endpoint-config/${namePrefix}-*`)],
+          },
+          { sid: 'UpdateEndpoint', actions: ['sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint'], resources: [endpointArn, arn('sagemaker', `endpoint-config/${namePrefix}-*`)] },
+          {
+            sid: 'RegisterModels',
+            actions: ['sagemaker:CreateModelPackage', 'sagemaker:AddTags'],
+            resources: [
+              arn('sagemaker', `model-package-group/${this.retraining.modelPackageGroupName}`),
+              arn('sagemaker', `model-package/${this.retraining.modelPackageGroupName}/*`),
+            ],
+          },
+          passRole([this.endpoint.executionRole.arn]),
+          items('control', 'history'),
+          { sid: 'ReadModelsAndEvaluations', actions: ['s3:GetObject'], resources: [objects('models'), objects('data', TRAINING_ROWS_PREFIX), objects('data', 'training/')] },
+          { sid: 'WriteEvaluations', actions: ['s3:PutObject'], resources: [objects('models', 'evaluations/')] },
+          putEvents,
+        ],
+        environment: {
+          ...common,
+          ...tablesEnv('control', 'history'),
+          [ENV.endpointName]: this.endpoint.endpointName,
+          [ENV.modelBucket]: bucketNames.models,
+          [ENV.dataBucket]: bucketNames.data,
+          [ENV.retraining]: JSON.stringify(retrainingSettings),
+          [ENV.promotion]: JSON.stringify(promotionSettings),
+        },
+        timeoutSeconds: 300,
+      },
+    };
+
+    const functions = {} as Record<HandlerName, NodejsFunction>;
+    for (const [handler, definition] of Object.entries(definitions) as [HandlerName, (typeof definitions)[HandlerName]][]) {
+      functions[handler] = new NodejsFunction(this, `fn-${handler}`, {
+        handler,
+        functionName: definition.functionName ?? `${namePrefix}-${handler}`,
+        kmsKeyArn,
+        statements: definition.statements,
+        environment: definition.environment,
+        logRetentionDays: config.logRetentionDays,
+        ...(definition.timeoutSeconds ? { timeoutSeconds: definition.timeoutSeconds } : {}),
+      });
+    }
+    this.functions = functions;
+
+    const deadLetterQueues: DeadLetterQueue[] = Object.values(functions).map((fn) => fn.deadLetterQueue);
+    const rules = this.eventBus.ruleDefinitions;
+    for (const definition of rules) {
+      if (definition.target === 'notify') continue;
+      const handler = RULE_TARGETS[definition.name];
+      if (!handler) throw new Error(`DeployGuardStack: rule '${definition.name}' of events/patterns.ts has no handler in RULE_TARGETS`);
+      const rule = this.eventBus.rules[definition.name];
+      const delivery = new EventRuleToFunction(this, `deliver-${definition.name}`, { rule, definition, function: functions[handler], namePrefix, kmsKeyArn });
+      deadLetterQueues.push(delivery.deadLetterQueue);
+    }
+    const notify = ruleNamed(rules, 'notify');
+    this.monitoring = new Monitoring(this, 'monitoring', {
+      namePrefix,
+      region,
+      kmsKeyArn,
+      emails: config.notifications.emails,
+      metricsNamespace: config.metricsNamespace,
+      functions: Object.values(functions),
+      deadLetterQueues,
+      busName: namePrefix,
+      rules,
+      driftAlarms: [this.retraining.errorRateAlarm, this.retraining.brierAlarm],
+      notifyRule: { rule: this.eventBus.rules[notify.name], definition: notify },
+    });
+
+    if (config.notebook.enabled) {
+      this.notebook = new ModelNotebook(this, 'notebook', {
+        namePrefix,
+        region,
+        accountId,
+        kmsKeyArn,
+        instanceType: config.notebook.instanceType,
+        directInternetAccess: config.notebook.directInternetAccess,
+        ...(config.notebook.subnetId ? { subnetId: config.notebook.subnetId } : {}),
+        ...(config.notebook.securityGroupIds ? { securityGroupIds: config.notebook.securityGroupIds } : {}),
+        dataBucketName: bucketNames.data,
+        modelBucketName: bucketNames.models,
+        endpointName: this.endpoint.endpointName,
+        tables: tableNames,
+        sagemakerRoleArn: this.retraining.role.arn,
+      });
+    }
+
     new TerraformOutput(this, 'event_bus_name', { value: this.eventBus.bus.name, description: "Deploy Guard's event bus" });
+    new TerraformOutput(this, 'endpoint_name', { value: this.endpoint.endpointName, description: 'The SageMaker endpoint serving the model' });
+    new TerraformOutput(this, 'notification_topic_arn', { value: this.monitoring.topic.arn, description: 'SNS topic of notifications and alarms' });
+    new TerraformOutput(this, 'traffic_hook_function_name', { value: functions['traffic-hook'].functionName, description: 'BeforeAllowTraffic hook for ECS / Lambda AppSpecs' });
   }
 }

@@ -1,0 +1,263 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { formatPath } from '../events/validation';
+import { groupKey, groupPolicies, groupPolicy as handlerGroupPolicy, promotionSettings, type GroupPolicy } from '../handlers/config';
+import { DEFAULT_METRICS_NAMESPACE } from '../handlers/quality-metrics';
+
+/**
+ * The installation's configuration, one entry per environment (deploy-guard.config.json). main.ts
+ * loads and validates it before anything is synthesized; every error names the key path and what was
+ * expected there. The guarded groups' platform / mode / failure policy vocabularies are those of
+ * handlers/config.ts, never redefined here.
+ */
+
+const SAGEMAKER_INSTANCE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
+const sagemakerInstanceType = z.string().regex(SAGEMAKER_INSTANCE, { message: "expected a SageMaker instance type such as 'ml.m5.large'" });
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, { message: 'expected 1 to 100 letters, digits, hyphens, dots or underscores' });
+
+/** Settings of a blue/green deployment group Deploy Guard creates (rather than references). */
+export const createGroupSettings = z
+  .object({
+    /** Server platform, gate mode: minutes a green fleet waits at READY for Deploy Guard's decision before the deployment stops. */
+    readyTimeoutMinutes: z.number().int().min(1).max(2880).optional(),
+    /** Minutes the blue fleet lives on after a successful deployment (0: terminate at once). */
+    terminateBlueAfterMinutes: z.number().int().min(0).max(2880).default(5),
+    /** Server platform: the Auto Scaling groups the green fleet is copied from. */
+    autoScalingGroups: z.array(name).min(1).optional(),
+    /** Server platform: the load balancer target group traffic moves through. */
+    targetGroupName: name.optional(),
+    /** ECS platform: the cluster and service, the production listener and the blue / green target groups. */
+    ecs: z
+      .object({
+        clusterName: name,
+        serviceName: name,
+        listenerArns: z.array(z.string().startsWith('arn:', { message: 'expected an ARN' })).min(1),
+        targetGroupNames: z.tuple([name, name]),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type CreateGroupSettings = z.output<typeof createGroupSettings>;
+
+const costs = z
+  .object({
+    /** Cost of letting a failing deployment through. */
+    failedDeployment: z.number().positive(),
+    /** Cost of rolling back a deployment that would have succeeded. */
+    needlessRollback: z.number().positive(),
+  })
+  .strict();
+
+/** A guarded group as configured: handlers/config.ts groupPolicy, with the threshold given directly or by costs. */
+export const guardedGroupConfig = groupPolicy()
+  .superRefine((group, context) => {
+    if ((group.threshold === undefined) === (group.costs === undefined)) {
+      context.addIssue({ code: 'custom', path: ['threshold'], message: 'expected exactly one of threshold or costs {failedDeployment, needlessRollback}' });
+    }
+    if ((group.create === undefined) === (group.existing === undefined)) {
+      context.addIssue({ code: 'custom', path: ['create'], message: 'expected exactly one of create {...} (a new blue/green group) or existing: true' });
+    }
+    if (group.create && group.platform === 'Server' && !group.create.autoScalingGroups) {
+      context.addIssue({ code: 'custom', path: ['create', 'autoScalingGroups'], message: 'expected the Auto Scaling groups of a new Server blue/green group' });
+    }
+    if (group.create?.readyTimeoutMinutes !== undefined && !(group.platform === 'Server' && group.mode === 'gate')) {
+      context.addIssue({ code: 'custom', path: ['create', 'readyTimeoutMinutes'], message: 'expected only for platform Server in gate mode (ECS and Lambda gate in the BeforeAllowTraffic hook)' });
+    }
+    if (group.create && group.platform === 'ECS' && !group.create.ecs) {
+      context.addIssue({ code: 'custom', path: ['create', 'ecs'], message: 'expected {clusterName, serviceName, listenerArns, targetGroupNames} for a new ECS group' });
+    }
+  });
+
+function groupPolicy() {
+  return handlerGroupPolicy
+    .omit({ threshold: true })
+    .extend({
+      threshold: handlerGroupPolicy.shape.threshold.optional(),
+      costs: costs.optional(),
+      create: createGroupSettings.optional(),
+      existing: z.literal(true, { message: 'expected true (omit the key to create the group instead)' }).optional(),
+    })
+    .strict();
+}
+export type GuardedGroupConfig = z.output<typeof guardedGroupConfig>;
+
+export const hostingConfig = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('serverless'),
+      memorySizeInMb: z.union([1024, 2048, 3072, 4096, 5120, 6144].map((size) => z.literal(size)) as [z.ZodLiteral<number>, z.ZodLiteral<number>], {
+        message: 'expected one of 1024, 2048, 3072, 4096, 5120, 6144',
+      }),
+      maxConcurrency: z.number().int().min(1).max(200),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('provisioned'),
+      instanceType: sagemakerInstanceType,
+      initialInstanceCount: z.number().int().min(1),
+      dataCapture: z
+        .object({ enabled: z.boolean(), samplingPercentage: z.number().int().min(1).max(100).default(100) })
+        .strict()
+        .default({ enabled: false, samplingPercentage: 100 }),
+      autoscaling: z
+        .object({ min: z.number().int().min(1), max: z.number().int().min(1), targetInvocationsPerInstance: z.number().positive() })
+        .strict()
+        .refine((scaling) => scaling.max >= scaling.min, { message: 'expected max >= min', path: ['max'] })
+        .optional(),
+    })
+    .strict(),
+]);
+export type HostingConfig = z.output<typeof hostingConfig>;
+
+export const retrainingConfig = z
+  .object({
+    instanceType: sagemakerInstanceType,
+    dataWindowDays: z.number().int().min(1).max(3650),
+    cooldownHours: z.number().min(0),
+    maxRuntimeSeconds: z.number().int().min(60).max(432000),
+  })
+  .strict();
+
+export const promotionConfig = z
+  .object({ minimumAuc: promotionSettings.shape.minimumAuc, approval: z.enum(['Approved', 'PendingManualApproval']) })
+  .strict();
+
+/** Model-quality alarms (Retraining's; in ALARM they start retraining). Every key optional: Retraining's defaults. */
+export const qualityAlarmsConfig = z
+  .object({
+    periodSeconds: z.number().int().min(60).max(86400).optional(),
+    evaluationPeriods: z.number().int().min(1).optional(),
+    datapointsToAlarm: z.number().int().min(1).optional(),
+    errorRateThreshold: z.number().gt(0).max(1).optional(),
+    brierThreshold: z.number().gt(0).max(1).optional(),
+    minimumLabelledOutcomes: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+export const notebookConfig = z
+  .object({
+    enabled: z.boolean(),
+    instanceType: sagemakerInstanceType.default('ml.t3.medium'),
+    directInternetAccess: z.boolean().default(false),
+    subnetId: z.string().regex(/^subnet-[0-9a-f]+$/, { message: "expected a subnet id such as 'subnet-0abc'" }).optional(),
+    securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/, { message: "expected a security group id such as 'sg-0abc'" })).optional(),
+  })
+  .strict()
+  .superRefine((notebook, context) => {
+    if (!notebook.directInternetAccess && notebook.enabled && !notebook.subnetId) {
+      context.addIssue({ code: 'custom', path: ['subnetId'], message: 'expected a subnetId when directInternetAccess is false (the notebook needs a VPC)' });
+    }
+    if (notebook.securityGroupIds && !notebook.subnetId) {
+      context.addIssue({ code: 'custom', path: ['securityGroupIds'], message: 'expected a subnetId alongside securityGroupIds' });
+    }
+  });
+
+export const backendConfig = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('local') }).strict(),
+  z
+    .object({
+      kind: z.literal('s3'),
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'expected an S3 bucket name' }),
+      key: z.string().min(1),
+      region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "expected an AWS region such as 'us-east-1'" }),
+      dynamodbTable: z.string().min(3),
+    })
+    .strict(),
+]);
+
+export const environmentConfig = z
+  .object({
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "expected an AWS region such as 'us-east-1'" }),
+    accountId: z.string().regex(/^\d{12}$/, { message: 'expected a 12-digit AWS account id (as a string)' }),
+    namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/, { message: 'expected 1 to 30 lowercase letters, digits or hyphens, starting with a letter' }),
+    eventSource: z.string().min(1).optional(),
+    metricsNamespace: z.string().min(1).default(DEFAULT_METRICS_NAMESPACE),
+    logRetentionDays: z.number().int().default(30),
+    groups: z.array(guardedGroupConfig),
+    hosting: hostingConfig,
+    retraining: retrainingConfig,
+    promotion: promotionConfig,
+    qualityAlarms: qualityAlarmsConfig.default({}),
+    notifications: z.object({ emails: z.array(z.email({ message: 'expected an e-mail address' })) }).strict(),
+    notebook: notebookConfig,
+    backend: backendConfig.default({ kind: 'local' }),
+  })
+  .strict()
+  .superRefine((environment, context) => {
+    const seen = new Set<string>();
+    environment.groups.forEach((group, index) => {
+      const key = groupKey(group.application, group.deploymentGroup);
+      if (seen.has(key)) context.addIssue({ code: 'custom', path: ['groups', index], message: `expected each deployment group once; ${key} is configured twice` });
+      seen.add(key);
+    });
+  });
+export type EnvironmentConfig = z.output<typeof environmentConfig>;
+
+export const deployGuardConfig = z
+  .object({
+    environments: z
+      .record(z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, { message: 'expected an environment name of lowercase letters, digits or hyphens' }), environmentConfig)
+      .refine((environments) => Object.keys(environments).length > 0, { message: 'expected at least one environment' }),
+  })
+  .strict();
+export type DeployGuardConfig = z.output<typeof deployGuardConfig>;
+
+/** The configuration is wrong: names the file, and every key path with what was expected there. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${file}: ${problems.join('; ')}`);
+  }
+}
+
+/** Validates a parsed configuration; `file` names it in errors. */
+export function parseConfig(value: unknown, file = 'deploy-guard.config.json'): DeployGuardConfig {
+  const result = deployGuardConfig.safeParse(value);
+  if (!result.success) {
+    throw new ConfigError(file, result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`));
+  }
+  return result.data;
+}
+
+/** Reads and validates the configuration file. */
+export function loadConfig(file: string): DeployGuardConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`cannot be read (${(error as Error).message})`]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(file, [`is not JSON (${(error as Error).message})`]);
+  }
+  return parseConfig(value, file);
+}
+
+/** The decision threshold of a group: given, or from costs (roll back when p·failed > (1−p)·needless). */
+export function groupThreshold(group: GuardedGroupConfig): number {
+  if (group.threshold !== undefined) return group.threshold;
+  const { failedDeployment, needlessRollback } = group.costs!;
+  return needlessRollback / (failedDeployment + needlessRollback);
+}
+
+/** The handlers' view of the guarded groups (ENV.groups), validated by handlers/config.ts's own schema. */
+export function toGroupPolicies(groups: readonly GuardedGroupConfig[]): GroupPolicy[] {
+  return groupPolicies.parse(
+    groups.map((group) => ({
+      application: group.application,
+      deploymentGroup: group.deploymentGroup,
+      platform: group.platform,
+      mode: group.mode,
+      threshold: groupThreshold(group),
+      failurePolicy: group.failurePolicy,
+    })),
+  );
+}

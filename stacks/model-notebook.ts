@@ -1,0 +1,294 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
+import { SagemakerNotebookInstance } from '@cdktf/provider-aws/lib/sagemaker-notebook-instance';
+import { SagemakerNotebookInstanceLifecycleConfiguration } from '@cdktf/provider-aws/lib/sagemaker-notebook-instance-lifecycle-configuration';
+import { Fn } from 'cdktf';
+import { Construct } from 'constructs';
+import { ENV } from '../handlers/config';
+import {
+  bucketArn,
+  isToken,
+  objectsArn,
+  policyDocument,
+  serviceTrustPolicy,
+  validateAccountId,
+  validateArn,
+  validateInteger,
+  validateNamePrefix,
+  validateRegion,
+  type PolicyStatement,
+} from './construct-support';
+import { awsPartition } from './image-uris';
+
+const NAME = 'ModelNotebook';
+
+/** The project's notebooks folder: every *.ipynb in it is uploaded. */
+const NOTEBOOKS_FOLDER = path.resolve(__dirname, '..', 'notebooks');
+
+/** Where the notebooks' own SageMaker work goes in the model bucket (DEPLOY_GUARD_S3_PREFIX). */
+export const NOTEBOOK_WORK_PREFIX = 'notebook/';
+/** Notebook 03 names its training job, model, endpoint config and endpoint `deploy-guard-YYYYMMDD-HHMMSS`. */
+export const NOTEBOOK_JOB_NAME_PATTERN = 'deploy-guard-20*';
+
+/** On the instance: the folder the notebooks are copied to, and the environment file beside them. */
+export const NOTEBOOK_HOME = '/home/ec2-user/SageMaker/deploy-guard';
+export const NOTEBOOK_ENVIRONMENT_FILE = `${NOTEBOOK_HOME}/environment.json`;
+/** An IPython startup file loads the environment file into os.environ of every kernel. */
+const IPYTHON_STARTUP = '/home/ec2-user/.ipython/profile_default/startup/00-deploy-guard-environment.py';
+
+export interface ModelNotebookProps {
+  readonly namePrefix: string;
+  readonly region: string;
+  readonly accountId: string;
+  /** Encrypts the notebook's storage volume and the buckets' objects. */
+  readonly kmsKeyArn: string;
+  /** @default 'ml.t3.medium' */
+  readonly instanceType?: string;
+  /** @default 20 */
+  readonly volumeSizeGb?: number;
+  /** Direct internet access from the instance; without it the instance needs subnetId and securityGroupIds. @default false */
+  readonly directInternetAccess?: boolean;
+  /** Both or neither. */
+  readonly subnetId?: string;
+  readonly securityGroupIds?: readonly string[];
+  /** The data lake (labelled rows, read only). */
+  readonly dataBucketName: string;
+  /** The model bucket: the notebooks are uploaded to it, and notebook 03 works under `notebook/`. */
+  readonly modelBucketName: string;
+  /** @default 'notebooks/' */
+  readonly notebooksPrefix?: string;
+  /** @default this project's notebooks/ */
+  readonly notebooksFolder?: string;
+  /** The prediction endpoint the notebooks may invoke. */
+  readonly endpointName: string;
+  /** DynamoDB tables the notebooks may read, by name. */
+  readonly tables: { readonly deployments: string; readonly history: string; readonly changes: string; readonly control: string };
+  /** The SageMaker execution role notebook 03 passes to its training job and model (Retraining.role). */
+  readonly sagemakerRoleArn: string;
+  /**
+   * A git repository (URL or SageMaker code repository name) cloned as the instance's default
+   * repository: the Deploy Guard checkout the notebooks run the CLI of.
+   */
+  readonly defaultCodeRepository?: string;
+}
+
+/**
+ * A SageMaker notebook instance for the data scientists: root access disabled, volume encrypted with
+ * the KMS key, the project's notebooks copied in from S3 on creation, and the installation's
+ * environment (buckets, endpoint, tables, role) written on every start to a file that every kernel
+ * loads into os.environ, where the notebooks read it. Its role reads what the notebooks read and
+ * runs notebook 03's own SageMaker resources only.
+ */
+export class ModelNotebook extends Construct {
+  readonly instance: SagemakerNotebookInstance;
+  readonly lifecycleConfiguration: SagemakerNotebookInstanceLifecycleConfiguration;
+  readonly role: IamRole;
+  readonly notebookObjects: readonly S3Object[];
+  /** The environment written to NOTEBOOK_ENVIRONMENT_FILE. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly instanceName: string;
+
+  constructor(scope: Construct, id: string, props: ModelNotebookProps) {
+    super(scope, id);
+    validateProps(props);
+    const { namePrefix, region, accountId, kmsKeyArn, dataBucketName, modelBucketName } = props;
+    const partition = awsPartition(region);
+    const notebooksPrefix = props.notebooksPrefix ?? 'notebooks/';
+    this.instanceName = `${namePrefix}-notebook`;
+
+    const folder = props.notebooksFolder ?? NOTEBOOKS_FOLDER;
+    const files = notebookFiles(folder);
+    this.notebookObjects = files.map(
+      (file) =>
+        new S3Object(this, `notebook-${file.replace(/\.ipynb$/, '')}`, {
+          bucket: modelBucketName,
+          key: `${notebooksPrefix}${file}`,
+          contentBase64: readFileSync(path.join(folder, file)).toString('base64'),
+          contentType: 'application/x-ipynb+json',
+          serverSideEncryption: 'aws:kms',
+          kmsKeyId: kmsKeyArn,
+          bucketKeyEnabled: true,
+        }),
+    );
+
+    this.environment = {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      [ENV.namePrefix]: namePrefix,
+      [ENV.dataBucket]: dataBucketName,
+      [ENV.modelBucket]: modelBucketName,
+      [ENV.endpointName]: props.endpointName,
+      [ENV.deploymentsTable]: props.tables.deployments,
+      [ENV.historyTable]: props.tables.history,
+      [ENV.changesTable]: props.tables.changes,
+      [ENV.controlTable]: props.tables.control,
+      // What notebook 03 reads.
+      DEPLOY_GUARD_S3_BUCKET: modelBucketName,
+      DEPLOY_GUARD_S3_PREFIX: NOTEBOOK_WORK_PREFIX.slice(0, -1),
+      DEPLOY_GUARD_SAGEMAKER_ROLE_ARN: props.sagemakerRoleArn,
+      ...(props.defaultCodeRepository ? { DEPLOY_GUARD_ROOT: `/home/ec2-user/SageMaker/${repositoryFolder(props.defaultCodeRepository)}` } : {}),
+    };
+
+    this.role = new IamRole(this, 'role', {
+      name: `${namePrefix}-notebook`,
+      description: 'Deploy Guard notebook instance: reads history and models, runs notebook 03 training jobs',
+      assumeRolePolicy: serviceTrustPolicy('sagemaker.amazonaws.com'),
+    });
+    const sagemakerArn = (type: string) => `arn:${partition}:sagemaker:${region}:${accountId}:${type}/${NOTEBOOK_JOB_NAME_PATTERN}`;
+    const tableArns = Object.values(props.tables).map((table) => `arn:${partition}:dynamodb:${region}:${accountId}:table/${table}`);
+    const statements: PolicyStatement[] = [
+      { Sid: 'ReadNotebooks', Action: ['s3:GetObject'], Resource: objectsArn(partition, modelBucketName, notebooksPrefix) },
+      { Sid: 'ListBuckets', Action: ['s3:ListBucket'], Resource: [bucketArn(partition, modelBucketName), bucketArn(partition, dataBucketName)] },
+      { Sid: 'ReadModelsAndCode', Action: ['s3:GetObject'], Resource: [objectsArn(partition, modelBucketName, 'models/'), objectsArn(partition, modelBucketName, 'training/')] },
+      { Sid: 'ReadTrainingData', Action: ['s3:GetObject'], Resource: objectsArn(partition, dataBucketName) },
+      { Sid: 'NotebookWork', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: objectsArn(partition, modelBucketName, NOTEBOOK_WORK_PREFIX) },
+      { Sid: 'UseKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], Resource: kmsKeyArn },
+      { Sid: 'ReadTables', Action: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: [...tableArns, ...tableArns.map((arn) => `${arn}/index/*`)] },
+      { Sid: 'InvokeEndpoint', Action: ['sagemaker:InvokeEndpoint'], Resource: `arn:${partition}:sagemaker:${region}:${accountId}:endpoint/${props.endpointName}` },
+      {
+        Sid: 'NotebookTrainingAndHosting',
+        Action: [
+          'sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob',
+          'sagemaker:CreateModel', 'sagemaker:DescribeModel', 'sagemaker:DeleteModel',
+          'sagemaker:CreateEndpointConfig', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DeleteEndpointConfig',
+          'sagemaker:CreateEndpoint', 'sagemaker:DescribeEndpoint', 'sagemaker:DeleteEndpoint', 'sagemaker:InvokeEndpoint',
+        ],
+        Resource: ['training-job', 'model', 'endpoint-config', 'endpoint'].map(sagemakerArn),
+      },
+      {
+        Sid: 'PassExecutionRole',
+        Action: ['iam:PassRole'],
+        Resource: props.sagemakerRoleArn,
+        Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      },
+      {
+        Sid: 'NotebookLogs',
+        Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:GetLogEvents', 'logs:DescribeLogStreams'],
+        Resource: ['NotebookInstances', 'TrainingJobs'].flatMap((group) => [
+          `arn:${partition}:logs:${region}:${accountId}:log-group:/aws/sagemaker/${group}`,
+          `arn:${partition}:logs:${region}:${accountId}:log-group:/aws/sagemaker/${group}:log-stream:*`,
+        ]),
+      },
+    ];
+    new IamRolePolicy(this, 'role-policy', { name: 'model-notebook', role: this.role.id, policy: policyDocument(statements) });
+
+    this.lifecycleConfiguration = new SagemakerNotebookInstanceLifecycleConfiguration(this, 'lifecycle', {
+      name: `${namePrefix}-notebook`,
+      onCreate: Fn.base64encode(onCreateScript(region, modelBucketName, notebooksPrefix)),
+      onStart: Fn.base64encode(onStartScript(this.environment)),
+    });
+
+    const inVpc = props.subnetId !== undefined;
+    this.instance = new SagemakerNotebookInstance(this, 'instance', {
+      name: this.instanceName,
+      roleArn: this.role.arn,
+      instanceType: props.instanceType ?? 'ml.t3.medium',
+      volumeSize: props.volumeSizeGb ?? 20,
+      kmsKeyId: kmsKeyArn,
+      rootAccess: 'Disabled',
+      directInternetAccess: props.directInternetAccess === true ? 'Enabled' : 'Disabled',
+      ...(inVpc ? { subnetId: props.subnetId, securityGroups: [...(props.securityGroupIds ?? [])] } : {}),
+      lifecycleConfigName: this.lifecycleConfiguration.name,
+      instanceMetadataServiceConfiguration: { minimumInstanceMetadataServiceVersion: '2' },
+      ...(props.defaultCodeRepository ? { defaultCodeRepository: props.defaultCodeRepository } : {}),
+      dependsOn: this.notebookObjects.slice(),
+    });
+  }
+}
+
+/** The *.ipynb files of a folder, sorted; an error names the folder when there are none. */
+export function notebookFiles(folder: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch (error) {
+    throw new Error(`${NAME} cannot read the notebooks folder '${folder}': ${(error as Error).message}`);
+  }
+  const notebooks = names.filter((name) => name.endsWith('.ipynb')).sort();
+  if (notebooks.length === 0) throw new Error(`${NAME} notebooks folder '${folder}' holds no .ipynb file`);
+  return notebooks;
+}
+
+/**
+ * Runs once, as root, when the instance is created: copies the notebooks into the persistent
+ * ~/SageMaker volume (later starts leave the data scientists' edits alone).
+ * The scripts hold no `${` (Terraform would read an interpolation) and no double quote (cdktf refuses
+ * one in a function argument); values with Terraform references enter through Fn.jsonencode.
+ */
+function onCreateScript(region: string, bucket: string, prefix: string): string {
+  return [
+    '#!/bin/bash',
+    'set -euo pipefail',
+    `target='${NOTEBOOK_HOME}/notebooks'`,
+    'mkdir -p $target',
+    `aws s3 cp --recursive --region '${region}' 's3://${bucket}/${prefix}' $target --exclude '*' --include '*.ipynb'`,
+    `chown -R ec2-user:ec2-user '${NOTEBOOK_HOME}'`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Runs as root on every start (the home folder outside ~/SageMaker is not kept across stops): writes
+ * the environment file and the IPython startup file that loads it (without overriding variables
+ * already set), so `os.environ.get("DEPLOY_GUARD_S3_BUCKET")` works in every notebook.
+ */
+function onStartScript(environment: Readonly<Record<string, string>>): string {
+  const loader = [
+    'import json, os',
+    `path = '${NOTEBOOK_ENVIRONMENT_FILE}'`,
+    'if os.path.exists(path):',
+    '    with open(path) as handle:',
+    '        for name, value in json.load(handle).items():',
+    '            os.environ.setdefault(name, value)',
+  ].join('\n');
+  const before = [
+    '#!/bin/bash',
+    'set -euo pipefail',
+    `mkdir -p '${NOTEBOOK_HOME}' '${path.posix.dirname(IPYTHON_STARTUP)}'`,
+    `cat > '${NOTEBOOK_ENVIRONMENT_FILE}' <<'DEPLOY_GUARD_ENVIRONMENT'`,
+    '',
+  ].join('\n');
+  const after = [
+    '',
+    'DEPLOY_GUARD_ENVIRONMENT',
+    `cat > '${IPYTHON_STARTUP}' <<'DEPLOY_GUARD_STARTUP'`,
+    loader,
+    'DEPLOY_GUARD_STARTUP',
+    `chown ec2-user:ec2-user '${NOTEBOOK_ENVIRONMENT_FILE}'`,
+    'chown -R ec2-user:ec2-user /home/ec2-user/.ipython',
+    '',
+  ].join('\n');
+  return Fn.join('', [before, Fn.jsonencode(environment), after]);
+}
+
+function repositoryFolder(repository: string): string {
+  const last = repository.replace(/\/+$/, '').split('/').pop() ?? repository;
+  return last.replace(/\.git$/, '');
+}
+
+function validateProps(props: ModelNotebookProps): void {
+  validateNamePrefix(NAME, props.namePrefix, 40);
+  validateRegion(NAME, props.region);
+  validateAccountId(NAME, props.accountId);
+  validateArn(NAME, 'kmsKeyArn', props.kmsKeyArn, 'kms');
+  validateArn(NAME, 'sagemakerRoleArn', props.sagemakerRoleArn, 'iam');
+  if (props.instanceType !== undefined && !/^ml\.[a-z0-9-]+\.[a-z0-9]+$/.test(props.instanceType)) {
+    throw new Error(`${NAME} instanceType must look like 'ml.t3.medium', got '${props.instanceType}'`);
+  }
+  if (props.volumeSizeGb !== undefined) validateInteger(NAME, 'volumeSizeGb', props.volumeSizeGb, 5, 16384);
+  const hasSubnet = props.subnetId !== undefined;
+  const hasGroups = props.securityGroupIds !== undefined && props.securityGroupIds.length > 0;
+  if (hasSubnet !== hasGroups) throw new Error(`${NAME} subnetId and securityGroupIds must be given together (both or neither)`);
+  if (props.directInternetAccess !== true && !hasSubnet) {
+    throw new Error(`${NAME} directInternetAccess false needs subnetId and securityGroupIds: without direct access the instance reaches AWS only through a VPC`);
+  }
+  if (props.notebooksPrefix !== undefined && (isToken(props.notebooksPrefix) || !/^(?:[A-Za-z0-9_.-]+\/)+$/.test(props.notebooksPrefix))) {
+    throw new Error(`${NAME} notebooksPrefix '${props.notebooksPrefix}' must be a literal S3 key prefix ending with '/', without a leading '/'`);
+  }
+  for (const [name, value] of Object.entries({ endpointName: props.endpointName, ...props.tables })) {
+    if (!isToken(value) && !/^[A-Za-z0-9_.-]{1,255}$/.test(value)) throw new Error(`${NAME} ${name} '${value}' must be a name (letters, digits, _ . -)`);
+  }
+}

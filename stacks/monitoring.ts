@@ -1,0 +1,209 @@
+import type { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
+import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
+import { Construct } from 'constructs';
+import type { SystemRule } from '../events/patterns';
+import { QUALITY_METRICS } from '../handlers/quality-metrics';
+import type { DeadLetterQueue } from './dead-letter-queue';
+import { EventRuleToTopic } from './event-rule-to-function';
+import type { NodejsFunction } from './nodejs-function';
+
+export interface MonitoringProps {
+  readonly namePrefix: string;
+  readonly region: string;
+  /** The KMS key (ARN) of the notification topic. */
+  readonly kmsKeyArn: string;
+  /** Who is told (SNS e-mail subscriptions; each address confirms once). */
+  readonly emails: readonly string[];
+  /** CloudWatch namespace of the quality metrics (ENV.metricsNamespace of record-outcome). */
+  readonly metricsNamespace: string;
+  /** The handlers: an alarm on each one's errors, and their invocations on the dashboard. */
+  readonly functions: readonly NodejsFunction[];
+  /** Every dead-letter queue: an alarm as soon as one holds a message. */
+  readonly deadLetterQueues: readonly DeadLetterQueue[];
+  /** Deploy Guard's bus name and its rules (from DeployGuardEventBus), for the rule metrics on the dashboard. */
+  readonly busName: string;
+  readonly rules: readonly SystemRule[];
+  /** The model-quality (drift) alarms that start retraining (Retraining.alarmNames' alarms), shown on the dashboard. */
+  readonly driftAlarms: readonly CloudwatchMetricAlarm[];
+  /** The 'notify' rule: delivered to the topic (retries, dead-letter queue), and its queue watched too. */
+  readonly notifyRule?: { readonly rule: CloudwatchEventRule; readonly definition: SystemRule };
+}
+
+/**
+ * What people see and hear: a KMS-encrypted SNS topic with e-mail subscriptions; operational alarms
+ * on handler errors, dead-letter queues and endpoint fallbacks; and a dashboard of assessments,
+ * rollbacks, precision and recall over time (metric math over handlers/quality-metrics.ts), drift
+ * (the model-quality alarms, owned by Retraining) and retraining.
+ *
+ * Naming: operational alarms are `ops/<prefix>/*`, outside the `<prefix>-` names the model-alarm rule
+ * (events/patterns.ts) matches, so they never wake the drift handler.
+ */
+export class Monitoring extends Construct {
+  readonly topic: SnsTopic;
+  readonly operationalAlarms: readonly CloudwatchMetricAlarm[];
+  readonly dashboard: CloudwatchDashboard;
+  readonly notifyDelivery?: EventRuleToTopic;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    validate(props);
+    const { namePrefix } = props;
+    this.topic = new SnsTopic(this, 'topic', { name: `${namePrefix}-notifications`, kmsMasterKeyId: props.kmsKeyArn, displayName: 'Deploy Guard' });
+    props.emails.forEach((email, index) => {
+      new SnsTopicSubscription(this, `email-${index}`, { topicArn: this.topic.arn, protocol: 'email', endpoint: email });
+    });
+    const queues = [...props.deadLetterQueues];
+    if (props.notifyRule) {
+      this.notifyDelivery = new EventRuleToTopic(this, 'notify', { ...props.notifyRule, topic: this.topic, namePrefix, kmsKeyArn: props.kmsKeyArn });
+      queues.push(this.notifyDelivery.deadLetterQueue);
+    }
+    const actions = { alarmActions: [this.topic.arn], okActions: [this.topic.arn] };
+
+    const operational: CloudwatchMetricAlarm[] = [];
+    for (const fn of props.functions) {
+      operational.push(
+        new CloudwatchMetricAlarm(this, `errors-${fn.handlerName}`, {
+          alarmName: `ops/${namePrefix}/${fn.handlerName}-errors`,
+          alarmDescription: `The ${fn.handlerName} handler failed (after its own retries the event goes to its dead-letter queue).`,
+          namespace: 'AWS/Lambda',
+          metricName: 'Errors',
+          dimensions: { FunctionName: fn.functionName },
+          statistic: 'Sum',
+          period: 300,
+          evaluationPeriods: 1,
+          threshold: 1,
+          comparisonOperator: 'GreaterThanOrEqualToThreshold',
+          treatMissingData: 'notBreaching',
+          ...actions,
+        }),
+      );
+    }
+    for (const queue of queues) {
+      operational.push(
+        new CloudwatchMetricAlarm(this, `dlq-${queue.queueName}`, {
+          alarmName: `ops/${namePrefix}/${queue.queueName}-not-empty`,
+          alarmDescription: `Dead-letter queue ${queue.queueName} holds an event that was not delivered or not processed.`,
+          namespace: 'AWS/SQS',
+          metricName: 'ApproximateNumberOfMessagesVisible',
+          dimensions: { QueueName: queue.queueName },
+          statistic: 'Maximum',
+          period: 300,
+          evaluationPeriods: 1,
+          threshold: 1,
+          comparisonOperator: 'GreaterThanOrEqualToThreshold',
+          treatMissingData: 'notBreaching',
+          ...actions,
+        }),
+      );
+    }
+    operational.push(
+      new CloudwatchMetricAlarm(this, 'endpoint-fallbacks', {
+        alarmName: `ops/${namePrefix}/endpoint-fallbacks`,
+        alarmDescription: 'predict decided by failure policy because the model endpoint failed or timed out.',
+        namespace: props.metricsNamespace,
+        metricName: QUALITY_METRICS.endpointFallbacks,
+        statistic: 'Sum',
+        period: 900,
+        evaluationPeriods: 1,
+        threshold: 3,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        treatMissingData: 'notBreaching',
+        ...actions,
+      }),
+    );
+    this.operationalAlarms = operational;
+
+    this.dashboard = new CloudwatchDashboard(this, 'dashboard', {
+      dashboardName: namePrefix,
+      dashboardBody: JSON.stringify(dashboardBody(props, queues)),
+    });
+  }
+}
+
+function validate(props: MonitoringProps): void {
+  if (!/^[a-z][a-z0-9-]{0,29}$/.test(props.namePrefix)) {
+    throw new Error(`Monitoring namePrefix '${props.namePrefix}' must be 1 to 30 lowercase letters, digits or hyphens, starting with a letter`);
+  }
+  for (const email of props.emails) {
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new Error(`Monitoring emails: '${email}' is not an e-mail address`);
+  }
+}
+
+type MetricSpec = (string | number | Record<string, unknown>)[];
+
+function dashboardBody(props: MonitoringProps, queues: readonly DeadLetterQueue[]): unknown {
+  const { region, metricsNamespace: ns } = props;
+  const ruleMetric = (ruleName: string): MetricSpec => {
+    const rule = props.rules.find((candidate) => candidate.name === ruleName);
+    const physical = `${props.namePrefix}-${ruleName}`;
+    return rule?.bus === 'deploy-guard'
+      ? ['AWS/Events', 'TriggeredRules', 'EventBusName', props.busName, 'RuleName', physical, { label: ruleName }]
+      : ['AWS/Events', 'TriggeredRules', 'RuleName', physical, { label: ruleName }];
+  };
+  const invocations = (handler: string): MetricSpec[] =>
+    props.functions.filter((fn) => fn.handlerName === handler).map((fn) => ['AWS/Lambda', 'Invocations', 'FunctionName', fn.functionName, { label: `${handler} invocations` }]);
+  const widget = (x: number, y: number, title: string, metrics: MetricSpec[], extra: Record<string, unknown> = {}) => ({
+    type: 'metric',
+    x,
+    y,
+    width: 12,
+    height: 6,
+    properties: { title, region, view: 'timeSeries', stat: 'Sum', period: 3600, metrics, ...extra },
+  });
+  const hidden = (metricName: string, id: string): MetricSpec => [ns, metricName, { id, visible: false, stat: 'Sum', period: 86400 }];
+  return {
+    widgets: [
+      widget(0, 0, 'Risk assessments', [ruleMetric('deployment-started'), ruleMetric('pipeline-deploy-action-started'), ...invocations('predict')]),
+      widget(12, 0, 'Rollbacks', [ruleMetric('rollback-requested'), ruleMetric('gate-proceed'), ...invocations('rollback'), [ns, QUALITY_METRICS.counterfactuals, { label: 'stopped (counterfactual)' }]]),
+      widget(
+        0,
+        6,
+        'Precision and recall (daily)',
+        [
+          hidden(QUALITY_METRICS.truePositives, 'tp'),
+          hidden(QUALITY_METRICS.falsePositives, 'fp'),
+          hidden(QUALITY_METRICS.falseNegatives, 'fn'),
+          [{ expression: 'IF((tp + fp) > 0, tp / (tp + fp))', label: 'precision', id: 'precision' }],
+          [{ expression: 'IF((tp + fn) > 0, tp / (tp + fn))', label: 'recall', id: 'recall' }],
+        ],
+        { period: 86400, yAxis: { left: { min: 0, max: 1 } } },
+      ),
+      widget(
+        12,
+        6,
+        'Brier score and labelled outcomes (daily)',
+        [
+          hidden(QUALITY_METRICS.brierContribution, 'brier'),
+          [ns, QUALITY_METRICS.labelled, { id: 'labelled', stat: 'Sum', period: 86400, yAxis: 'right', label: 'labelled outcomes' }],
+          [{ expression: 'IF(labelled > 0, brier / labelled)', label: 'Brier score', id: 'score' }],
+        ],
+        { period: 86400 },
+      ),
+      {
+        type: 'alarm',
+        x: 0,
+        y: 12,
+        width: 12,
+        height: 6,
+        properties: { title: 'Drift (model-quality alarms)', alarms: props.driftAlarms.map((alarm) => alarm.arn) },
+      },
+      widget(12, 12, 'Retraining', [ruleMetric('model-alarm'), ruleMetric('training-job-finished'), ...invocations('drift'), ...invocations('promote')]),
+      widget(
+        0,
+        18,
+        'Handler errors',
+        props.functions.map((fn) => ['AWS/Lambda', 'Errors', 'FunctionName', fn.functionName, { label: fn.handlerName }]),
+      ),
+      widget(
+        12,
+        18,
+        'Dead-letter queues',
+        queues.map((queue) => ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', queue.queueName]),
+        { stat: 'Maximum', period: 300 },
+      ),
+    ],
+  };
+}

@@ -1,0 +1,245 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32, deflateRawSync } from 'node:zlib';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
+import { AssetType, TerraformAsset } from 'cdktf';
+import { Construct } from 'constructs';
+import { buildSync } from 'esbuild';
+import { ENV, type EnvName } from '../handlers/config';
+import { HANDLER_NAMES, type HandlerName } from '../handlers/entries';
+import { DeadLetterQueue } from './dead-letter-queue';
+import { assumeRolePolicy, policyDocument, validateStatements, type PolicyStatement } from './iam';
+
+/** Retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** The tag naming the handler a function runs; the local runtime wires itself by it. */
+export const HANDLER_TAG = 'deploy-guard-handler';
+
+export interface NodejsFunctionProps {
+  /** Which handler (handlers/<handler>.ts, exporting `handler`) the function runs. */
+  readonly handler: HandlerName;
+  /** Physical function name, 1 to 64 letters, digits, hyphens or underscores. */
+  readonly functionName: string;
+  /** The KMS key (ARN) encrypting the log group, the dead-letter queue and the environment variables. */
+  readonly kmsKeyArn: string;
+  /** Every permission the handler needs besides writing its own logs and failures: nothing more is granted. */
+  readonly statements?: readonly PolicyStatement[];
+  /** Environment variables; only the names of handlers/config.ts ENV. */
+  readonly environment?: Readonly<Partial<Record<EnvName, string>>>;
+  /** Days the log group keeps logs; one of LOG_RETENTION_DAYS. @default 30 */
+  readonly logRetentionDays?: number;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default 30 */
+  readonly timeoutSeconds?: number;
+  /** Retries of an asynchronous invocation (EventBridge) after a failure, 0 to 2. @default 2 */
+  readonly maximumRetryAttempts?: number;
+  /** @default the handler name */
+  readonly description?: string;
+}
+
+const ENV_NAMES = new Set<string>(Object.values(ENV));
+
+/**
+ * One Deploy Guard handler as a Lambda function (Node.js 22, arm64): bundled and zipped once per
+ * process (esbuild; see bundleHandler), with its own role (trusting only Lambda) holding only the statements it is given plus
+ * writes to its own log group and dead-letter queue, its own KMS-encrypted log group with retention,
+ * and an on-failure destination: a KMS-encrypted SQS queue.
+ */
+export class NodejsFunction extends Construct {
+  readonly function: LambdaFunction;
+  readonly role: IamRole;
+  readonly logGroup: CloudwatchLogGroup;
+  readonly deadLetterQueue: DeadLetterQueue;
+  readonly handlerName: HandlerName;
+  readonly functionName: string;
+
+  constructor(scope: Construct, id: string, props: NodejsFunctionProps) {
+    super(scope, id);
+    validateProps(props);
+    const retention = props.logRetentionDays ?? 30;
+    this.handlerName = props.handler;
+    this.functionName = props.functionName;
+
+    this.logGroup = new CloudwatchLogGroup(this, 'logs', {
+      name: `/aws/lambda/${props.functionName}`,
+      retentionInDays: retention,
+      kmsKeyId: props.kmsKeyArn,
+    });
+    this.deadLetterQueue = new DeadLetterQueue(this, 'failures', { name: `${props.functionName}-failures`, kmsKeyArn: props.kmsKeyArn });
+
+    this.role = new IamRole(this, 'role', {
+      name: props.functionName,
+      assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com'),
+      description: `Deploy Guard ${props.handler} handler`,
+    });
+    const own: PolicyStatement[] = [
+      { sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${this.logGroup.arn}:*`] },
+      { sid: 'SendFailuresToOwnQueue', actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queue.arn] },
+      { sid: 'UseInstallationKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [props.kmsKeyArn] },
+    ];
+    const policy = new IamRolePolicy(this, 'policy', {
+      name: props.functionName,
+      role: this.role.name,
+      policy: policyDocument([...own, ...(props.statements ?? [])]),
+    });
+
+    const bundle = bundleHandler(props.handler);
+    const asset = new TerraformAsset(this, 'bundle', { path: bundle.archive, type: AssetType.FILE, assetHash: bundle.assetHash });
+    this.function = new LambdaFunction(this, 'function', {
+      functionName: props.functionName,
+      description: props.description ?? `Deploy Guard ${props.handler}`,
+      role: this.role.arn,
+      runtime: 'nodejs22.x',
+      architectures: ['arm64'],
+      handler: 'index.handler',
+      filename: asset.path,
+      sourceCodeHash: bundle.hash,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeoutSeconds ?? 30,
+      kmsKeyArn: props.kmsKeyArn,
+      loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
+      ...(props.environment && Object.keys(props.environment).length > 0 ? { environment: { variables: { ...props.environment } } } : {}),
+      tags: { [HANDLER_TAG]: props.handler },
+      dependsOn: [this.logGroup, policy],
+    });
+    new LambdaFunctionEventInvokeConfig(this, 'async', {
+      functionName: this.function.functionName,
+      maximumRetryAttempts: props.maximumRetryAttempts ?? 2,
+      maximumEventAgeInSeconds: 3600,
+      destinationConfig: { onFailure: { destination: this.deadLetterQueue.queue.arn } },
+    });
+  }
+}
+
+function validateProps(props: NodejsFunctionProps): void {
+  const owner = `NodejsFunction '${props.functionName}'`;
+  if (!(HANDLER_NAMES as readonly string[]).includes(props.handler)) {
+    throw new Error(`NodejsFunction handler '${props.handler}' is not one of ${HANDLER_NAMES.join(', ')}`);
+  }
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(props.functionName)) {
+    throw new Error(`NodejsFunction functionName '${props.functionName}' must be 1 to 64 letters, digits, hyphens or underscores`);
+  }
+  if (props.handler === 'traffic-hook' && !props.functionName.startsWith('CodeDeployHook_')) {
+    throw new Error(`${owner}: the traffic-hook function's name must start with 'CodeDeployHook_' (CodeDeploy's ECS/Lambda hook convention)`);
+  }
+  const retention = props.logRetentionDays ?? 30;
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(retention)) {
+    throw new Error(`${owner} logRetentionDays ${retention} is not a CloudWatch Logs retention; use one of ${LOG_RETENTION_DAYS.join(', ')}`);
+  }
+  const memory = props.memorySize ?? 512;
+  if (!Number.isInteger(memory) || memory < 128 || memory > 10240) throw new Error(`${owner} memorySize must be an integer from 128 to 10240 MB, got ${memory}`);
+  const timeout = props.timeoutSeconds ?? 30;
+  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 900) throw new Error(`${owner} timeoutSeconds must be an integer from 1 to 900, got ${timeout}`);
+  const retries = props.maximumRetryAttempts ?? 2;
+  if (!Number.isInteger(retries) || retries < 0 || retries > 2) throw new Error(`${owner} maximumRetryAttempts must be 0, 1 or 2, got ${retries}`);
+  for (const name of Object.keys(props.environment ?? {})) {
+    if (!ENV_NAMES.has(name)) throw new Error(`${owner} environment variable '${name}' is not one of handlers/config.ts ENV`);
+  }
+  validateStatements(owner, props.statements ?? []);
+}
+
+export interface HandlerBundle {
+  /** A zip archive holding index.js (the function's deployment package). */
+  readonly archive: string;
+  /** SHA-256 (base64) of index.js: the function's source code hash. */
+  readonly hash: string;
+  /** The first 32 hex digits of the same SHA-256: the asset's hash (a path segment). */
+  readonly assetHash: string;
+}
+
+const PROJECT_ROOT = join(__dirname, '..');
+let bundles: ReadonlyMap<HandlerName, HandlerBundle> | undefined;
+
+/**
+ * The bundle of a handler. The first call bundles every handler of HANDLER_NAMES in one esbuild run
+ * (they share most of their code, so one run costs little more than one handler) and zips each once;
+ * every stack of the process reuses them. Zipping here rather than through an ARCHIVE asset keeps
+ * synthesis fast: cdktf zips each ARCHIVE asset of each stack in a child process.
+ */
+export function bundleHandler(name: HandlerName): HandlerBundle {
+  bundles ??= bundleAll();
+  const bundle = bundles.get(name);
+  if (!bundle) throw new Error(`NodejsFunction handler '${name}' is not one of ${HANDLER_NAMES.join(', ')}`);
+  return bundle;
+}
+
+function bundleAll(): Map<HandlerName, HandlerBundle> {
+  for (const name of HANDLER_NAMES) {
+    const entry = join(PROJECT_ROOT, 'handlers', `${name}.ts`);
+    if (!existsSync(entry)) throw new Error(`NodejsFunction handler '${name}': its entry ${entry} does not exist`);
+  }
+  const root = mkdtempSync(join(tmpdir(), 'deploy-guard-bundles-'));
+  buildSync({
+    entryPoints: Object.fromEntries(HANDLER_NAMES.map((name) => [`${name}/index`, join(PROJECT_ROOT, 'handlers', `${name}.ts`)])),
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    outdir: root,
+    logLevel: 'error',
+  });
+  const result = new Map<HandlerName, HandlerBundle>();
+  for (const name of HANDLER_NAMES) {
+    const code = readFileSync(join(root, name, 'index.js'));
+    const archive = join(root, `${name}.zip`);
+    writeFileSync(archive, zipOneFile('index.js', code));
+    const digest = createHash('sha256').update(code).digest();
+    result.set(name, { archive, hash: digest.toString('base64'), assetHash: digest.toString('hex').slice(0, 32) });
+  }
+  return result;
+}
+
+/**
+ * A zip archive of one file, deflated, with a fixed timestamp (1980-01-01) so that the same code
+ * always gives the same bytes. Unix permissions 0644.
+ */
+export function zipOneFile(fileName: string, content: Buffer): Buffer {
+  const name = Buffer.from(fileName, 'utf8');
+  const data = deflateRawSync(content, { level: 6 });
+  const checksum = crc32(content);
+  const dosTime = 0;
+  const dosDate = (0 << 9) | (1 << 5) | 1;
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt16LE(0, 6);
+  local.writeUInt16LE(8, 8);
+  local.writeUInt16LE(dosTime, 10);
+  local.writeUInt16LE(dosDate, 12);
+  local.writeUInt32LE(checksum, 14);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(content.length, 22);
+  local.writeUInt16LE(name.length, 26);
+  local.writeUInt16LE(0, 28);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE((3 << 8) | 20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt16LE(0, 8);
+  central.writeUInt16LE(8, 10);
+  central.writeUInt16LE(dosTime, 12);
+  central.writeUInt16LE(dosDate, 14);
+  central.writeUInt32LE(checksum, 16);
+  central.writeUInt32LE(data.length, 20);
+  central.writeUInt32LE(content.length, 24);
+  central.writeUInt16LE(name.length, 28);
+  central.writeUInt32LE((0o100644 << 16) >>> 0, 38);
+  central.writeUInt32LE(0, 42);
+  const centralOffset = local.length + name.length + data.length;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + name.length, 12);
+  end.writeUInt32LE(centralOffset, 16);
+  return Buffer.concat([local, name, data, central, name, end]);
+}

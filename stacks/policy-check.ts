@@ -1,0 +1,185 @@
+/**
+ * The installation's policy, checked over a synthesized stack (its cdk.tf.json as an object). Pure:
+ * no AWS, no Terraform. test/stacks/policy.test.ts runs it over every stack and over hand-made bad
+ * stacks, one per rule, to prove that each rule catches what it names.
+ */
+
+/**
+ * Actions AWS authorizes only on Resource "*" (they have no resource type), each with why it is
+ * needed. Nothing else may be granted on "*".
+ */
+export const RESOURCE_STAR_ACTIONS: Readonly<Record<string, string>> = {
+  // CloudWatch metrics have no ARN; scope with a cloudwatch:namespace condition (required below).
+  'cloudwatch:PutMetricData': 'training containers publish their metrics',
+  // An account-wide token for `docker login` to ECR; the repositories are scoped separately.
+  'ecr:GetAuthorizationToken': 'SageMaker pulls the built-in XGBoost image',
+  // Listing has no resource type; drift checks whether a training job is already running.
+  'sagemaker:ListTrainingJobs': 'drift finds running training jobs',
+  // X-Ray segments have no resource type.
+  'xray:PutTraceSegments': 'tracing',
+  'xray:PutTelemetryRecords': 'tracing',
+};
+
+/** Actions that must carry a condition when granted on "*". */
+const CONDITION_REQUIRED: Readonly<Record<string, string>> = { 'cloudwatch:PutMetricData': 'cloudwatch:namespace' };
+
+export interface Violation {
+  /** `<terraform type>.<logical name>` */
+  readonly resource: string;
+  readonly rule: 'iam-wildcard' | 'bucket-encryption' | 'bucket-public-access' | 'bucket-tls' | 'target-retry' | 'target-dlq' | 'function-logs' | 'function-on-failure' | 'table-pitr';
+  readonly message: string;
+}
+
+type Resources = Record<string, Record<string, Record<string, unknown>>>;
+
+interface Statement {
+  Effect?: string;
+  Principal?: unknown;
+  Action?: string | string[];
+  Resource?: string | string[];
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+const POLICY_ATTRIBUTES: Readonly<Record<string, string>> = {
+  aws_iam_role_policy: 'policy',
+  aws_iam_policy: 'policy',
+  aws_sqs_queue_policy: 'policy',
+  aws_sns_topic_policy: 'policy',
+  aws_s3_bucket_policy: 'policy',
+  aws_kms_key: 'policy',
+};
+
+/** Every violation in a synthesized stack. */
+export function checkStack(stack: { readonly resource?: unknown }): Violation[] {
+  const resources = (stack.resource ?? {}) as Resources;
+  return [...checkIam(resources), ...checkBuckets(resources), ...checkTargets(resources), ...checkFunctions(resources), ...checkTables(resources)];
+}
+
+function entries(resources: Resources, type: string): [string, Record<string, unknown>][] {
+  return Object.entries(resources[type] ?? {});
+}
+
+function list<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** A reference to a resource, as cdktf writes it: `${aws_x.name.attr}`. */
+function refersTo(value: unknown, type: string, name: string): boolean {
+  return typeof value === 'string' && value.includes(`\${${type}.${name}.`);
+}
+
+function checkIam(resources: Resources): Violation[] {
+  const violations: Violation[] = [];
+  for (const [type, attribute] of Object.entries(POLICY_ATTRIBUTES)) {
+    for (const [name, config] of entries(resources, type)) {
+      const id = `${type}.${name}`;
+      const text = config[attribute];
+      if (typeof text !== 'string') continue;
+      let document: { Statement?: Statement | Statement[] };
+      try {
+        document = JSON.parse(text);
+      } catch {
+        violations.push({ resource: id, rule: 'iam-wildcard', message: `${id}: ${attribute} is not a JSON policy document` });
+        continue;
+      }
+      list(document.Statement).forEach((statement, index) => {
+        if (statement.Effect !== 'Allow') return;
+        const where = `${id} statement ${index}`;
+        const actions = list(statement.Action);
+        const keyPolicy = type === 'aws_kms_key';
+        for (const action of actions) {
+          // The default key policy: the account administers its own key through IAM.
+          const rootAdministers = keyPolicy && action === 'kms:*' && /^arn:aws[a-z-]*:iam::\d{12}:root$/.test(String((statement.Principal as { AWS?: unknown })?.AWS));
+          if (action.includes('*') && !rootAdministers) {
+            violations.push({ resource: id, rule: 'iam-wildcard', message: `${where}: action '${action}' is a wildcard` });
+          }
+        }
+        // In a key policy, Resource "*" means the key itself.
+        if (keyPolicy) return;
+        if (list(statement.Resource).includes('*')) {
+          for (const action of actions) {
+            if (!(action in RESOURCE_STAR_ACTIONS)) {
+              violations.push({ resource: id, rule: 'iam-wildcard', message: `${where}: action '${action}' on resource '*' is not on the allow-list` });
+            } else if (CONDITION_REQUIRED[action] && !JSON.stringify(statement.Condition ?? {}).includes(CONDITION_REQUIRED[action])) {
+              violations.push({ resource: id, rule: 'iam-wildcard', message: `${where}: action '${action}' on resource '*' needs a ${CONDITION_REQUIRED[action]} condition` });
+            }
+          }
+        }
+      });
+    }
+  }
+  return violations;
+}
+
+function checkBuckets(resources: Resources): Violation[] {
+  const violations: Violation[] = [];
+  for (const [name] of entries(resources, 'aws_s3_bucket')) {
+    const id = `aws_s3_bucket.${name}`;
+    const of = (type: string) => entries(resources, type).filter(([, config]) => refersTo(config.bucket, 'aws_s3_bucket', name));
+    const encryption = of('aws_s3_bucket_server_side_encryption_configuration').some(([, config]) =>
+      list(config.rule as Record<string, unknown>[]).some((rule) =>
+        list(rule.apply_server_side_encryption_by_default as Record<string, unknown>[]).some((by) => by.sse_algorithm === 'aws:kms' || by.sse_algorithm === 'aws:kms:dsse'),
+      ),
+    );
+    if (!encryption) violations.push({ resource: id, rule: 'bucket-encryption', message: `${id}: no SSE-KMS default encryption` });
+    const blocked = of('aws_s3_bucket_public_access_block').some(
+      ([, config]) => config.block_public_acls === true && config.block_public_policy === true && config.ignore_public_acls === true && config.restrict_public_buckets === true,
+    );
+    if (!blocked) violations.push({ resource: id, rule: 'bucket-public-access', message: `${id}: no public access block with all four settings on` });
+    const tlsOnly = of('aws_s3_bucket_policy').some(([, config]) => {
+      try {
+        return list((JSON.parse(String(config.policy)) as { Statement?: Statement | Statement[] }).Statement).some(
+          (statement) => statement.Effect === 'Deny' && String(statement.Condition?.Bool?.['aws:SecureTransport']) === 'false',
+        );
+      } catch {
+        return false;
+      }
+    });
+    if (!tlsOnly) violations.push({ resource: id, rule: 'bucket-tls', message: `${id}: no bucket policy denying requests without TLS (aws:SecureTransport false)` });
+  }
+  return violations;
+}
+
+function checkTargets(resources: Resources): Violation[] {
+  const violations: Violation[] = [];
+  for (const [name, config] of entries(resources, 'aws_cloudwatch_event_target')) {
+    const id = `aws_cloudwatch_event_target.${name}`;
+    const retry = list(config.retry_policy as Record<string, unknown> | Record<string, unknown>[])[0];
+    if (!retry || retry.maximum_retry_attempts === undefined || retry.maximum_event_age_in_seconds === undefined) {
+      violations.push({ resource: id, rule: 'target-retry', message: `${id}: no retry policy (maximum_retry_attempts and maximum_event_age_in_seconds)` });
+    }
+    const dlq = list(config.dead_letter_config as Record<string, unknown> | Record<string, unknown>[])[0];
+    if (!dlq || typeof dlq.arn !== 'string') violations.push({ resource: id, rule: 'target-dlq', message: `${id}: no dead-letter queue` });
+  }
+  return violations;
+}
+
+function checkFunctions(resources: Resources): Violation[] {
+  const violations: Violation[] = [];
+  for (const [name, config] of entries(resources, 'aws_lambda_function')) {
+    const id = `aws_lambda_function.${name}`;
+    const logGroup = list(config.logging_config as Record<string, unknown> | Record<string, unknown>[])[0]?.log_group;
+    const hasLogs = entries(resources, 'aws_cloudwatch_log_group').some(
+      ([groupName, group]) =>
+        (refersTo(logGroup, 'aws_cloudwatch_log_group', groupName) || group.name === `/aws/lambda/${String(config.function_name)}`) &&
+        typeof group.retention_in_days === 'number' &&
+        group.retention_in_days > 0,
+    );
+    if (!hasLogs) violations.push({ resource: id, rule: 'function-logs', message: `${id}: no log group of its own with a retention period` });
+    const onFailure = entries(resources, 'aws_lambda_function_event_invoke_config').some(
+      ([, invoke]) =>
+        refersTo(invoke.function_name, 'aws_lambda_function', name) &&
+        list(invoke.destination_config as Record<string, unknown> | Record<string, unknown>[]).some((destination) =>
+          list(destination.on_failure as Record<string, unknown> | Record<string, unknown>[]).some((failure) => typeof failure.destination === 'string'),
+        ),
+    );
+    if (!onFailure) violations.push({ resource: id, rule: 'function-on-failure', message: `${id}: no on-failure destination` });
+  }
+  return violations;
+}
+
+function checkTables(resources: Resources): Violation[] {
+  return entries(resources, 'aws_dynamodb_table')
+    .filter(([, config]) => list(config.point_in_time_recovery as Record<string, unknown> | Record<string, unknown>[])[0]?.enabled !== true)
+    .map(([name]) => ({ resource: `aws_dynamodb_table.${name}`, rule: 'table-pitr' as const, message: `aws_dynamodb_table.${name}: point-in-time recovery is off` }));
+}

@@ -1,0 +1,62 @@
+import { systemRules } from '../../events/patterns';
+import { ENV, groupPolicies, promotionSettings, retrainingSettings } from '../../handlers/config';
+import { HANDLER_NAMES } from '../../handlers/entries';
+import { RULE_TARGETS } from '../../stacks/deploy-guard-stack';
+import { synthesizeAll } from './synth-support';
+
+type Resources = Record<string, Record<string, Record<string, unknown>>>;
+const { stacks } = synthesizeAll();
+const dev = stacks.find((stack) => stack.name === 'deploy-guard-dev')!;
+const resources = dev.json.resource as Resources;
+const functionsByHandler = Object.fromEntries(
+  Object.entries(resources.aws_lambda_function).map(([name, fn]) => [(fn.tags as Record<string, string>)['deploy-guard-handler'], { name, fn }]),
+);
+
+describe('DeployGuardStack (deploy-guard.config.json)', () => {
+  it('synthesizes one stack per environment', () => {
+    expect(stacks.map((stack) => stack.name)).toEqual(['deploy-guard-dev', 'deploy-guard-staging', 'deploy-guard-prod']);
+  });
+
+  it('runs every handler, tagged with its name; the traffic hook is named for CodeDeploy', () => {
+    expect(Object.keys(functionsByHandler).sort()).toEqual([...HANDLER_NAMES].sort());
+    expect(functionsByHandler['traffic-hook'].fn.function_name).toBe('CodeDeployHook_deploy-guard-dev-hook');
+  });
+
+  it('delivers every rule of events/patterns.ts to its handler, by the function ARN, or to the topic', () => {
+    const targets = Object.values(resources.aws_cloudwatch_event_target);
+    for (const rule of systemRules({ namePrefix: 'deploy-guard-dev' })) {
+      const target = targets.find((candidate) => String(candidate.rule).includes(`_rule-${rule.name}_`));
+      const expected = rule.target === 'notify' ? /^\$\{aws_sns_topic\./ : `\${aws_lambda_function.${functionsByHandler[RULE_TARGETS[rule.name]].name}.arn}`;
+      expect({ rule: rule.name, arn: target?.arn }).toEqual({ rule: rule.name, arn: typeof expected === 'string' ? expected : expect.stringMatching(expected) });
+    }
+  });
+
+  it("gives the handlers configuration their own schemas accept", () => {
+    const env = (handler: string) => ((functionsByHandler[handler].fn.environment as { variables: Record<string, string> }).variables);
+    expect(groupPolicies.parse(JSON.parse(env('predict')[ENV.groups]))).toHaveLength(2);
+    // Role ARNs are Terraform references at synthesis: swap them for ARNs to check the rest.
+    const resolve = (text: string) => JSON.parse(text.replace(/\$\{aws_iam_role\.[^}]+\}/g, 'arn:aws:iam::123456789012:role/r'));
+    expect(retrainingSettings.parse(resolve(env('drift')[ENV.retraining]))).toMatchObject({ instanceType: 'ml.m5.large', dataWindowDays: 180, imageUri: expect.stringMatching(/sagemaker-xgboost:1\.7-1$/) });
+    expect(promotionSettings.parse(resolve(env('promote')[ENV.promotion]))).toMatchObject({ minimumAuc: 0.6, hosting: { kind: 'serverless', memorySizeInMb: 2048 } });
+  });
+
+  it('scopes predict to the guarded groups, its endpoint and its bus', () => {
+    const policy = Object.values(resources.aws_iam_role_policy).find((candidate) => candidate.name === 'deploy-guard-dev-predict')!;
+    const statements = JSON.parse(String(policy.policy)).Statement as { Sid: string; Resource: string[] }[];
+    const of = (sid: string) => statements.find((statement) => statement.Sid === sid)?.Resource;
+    expect(of('ReadGuardedDeployments')).toEqual([
+      'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:example-web/example-web-bluegreen',
+      'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:payments/payments-prod',
+    ]);
+    expect(of('ScoreWithEndpoint')).toEqual(['arn:aws:sagemaker:us-east-1:123456789012:endpoint/deploy-guard-dev-risk']);
+    expect(of('PublishOnOwnBus')).toEqual(['arn:aws:events:us-east-1:123456789012:event-bus/deploy-guard-dev']);
+  });
+
+  it.each(stacks.map((stack) => [stack.name, stack.json] as const))('%s matches its snapshot (hashes and asset paths masked)', (_name, json) => {
+    const masked = JSON.stringify(json)
+      .replace(/assets\/[^"]+?\.zip/g, 'assets/<masked>.zip')
+      .replace(/"source_code_hash":"[^"]+"/g, '"source_code_hash":"<masked>"')
+      .replace(/[0-9a-f]{16,64}/g, '<hash>');
+    expect(JSON.parse(masked)).toMatchSnapshot();
+  });
+});
