@@ -106,8 +106,10 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
   writeFileSync(html, renderReportHtml(result.report));
   io.stdout.write(`${renderConsoleSummary(result.report, { html, json: result.files.report })}\n`);
   log(`every event on the buses: ${result.files.events}`);
-  const loopSeconds = (result.wallMs - result.trainingWallMs) / 1000;
-  log(`${result.replayed} deployments in ${(result.wallMs / 1000).toFixed(1)} s (${(result.trainingWallMs / 1000).toFixed(1)} s training); event loop ${Math.round(result.replayed / loopSeconds)} deployments/s`);
+  log(
+    `${result.replayed} deployments in ${(result.wallMs / 1000).toFixed(1)} s (${(result.trainingWallMs / 1000).toFixed(1)} s training); ` +
+      `event loop ${Math.round(result.replayed / (result.loopMs / 1000))} deployments/s (${result.busEvents} events)`,
+  );
   return 0;
 }
 

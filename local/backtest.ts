@@ -1,0 +1,555 @@
+import { createWriteStream, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { LocalEventBus, type BusEvent } from '../events/bus';
+import { ManualClock, eventBridgeTime } from '../events/clock';
+import { buildEntry, DEFAULT_EVENT_SOURCE, type ComputePlatform, type GuardMode, type PutEventsEntry } from '../events/emitted';
+import { EventValidationError } from '../events/validation';
+import { ENV, groupKey, type GroupPolicy } from '../handlers/config';
+import { PublishError, type EventPublisher } from '../handlers/adapters/event-publisher';
+import { InMemoryRollbackLedger } from '../handlers/adapters/in-memory-ledger';
+import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../handlers/adapters/in-memory-stores';
+import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../handlers/adapters/dynamodb-stores';
+import { DynamoDbRollbackLedger } from '../handlers/adapters/dynamodb-ledger';
+import { emfDocument } from '../handlers/adapters/emf-metrics';
+import { S3ServingModelSource } from '../handlers/adapters/serving-model';
+import { handleDriftEvent, driftConfigFromEnv } from '../handlers/drift';
+import { handlePredictEvent, predictConfigFromEnv } from '../handlers/predict';
+import { handlePromoteEvent, promoteConfigFromEnv } from '../handlers/promote';
+import { handleRecordChangeEvent, recordChangeConfigFromEnv } from '../handlers/record-change';
+import { handleRecordOutcomeEvent, recordOutcomeConfigFromEnv } from '../handlers/record-outcome';
+import { handleRollbackEvent, rollbackConfigFromEnv } from '../handlers/rollback';
+import { handleTrafficHook, trafficHookConfigFromEnv } from '../handlers/traffic-hook';
+import type { HandlerName } from '../handlers/entries';
+import type { ChangeSummaryStore, ControlStore, DeploymentStore, MetricsPort, RollbackLedger } from '../handlers/ports';
+import { inTimeOrder } from '../model/import';
+import { recordTime, type DeploymentRecord } from '../model/records';
+import { trainModel, DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, readHyperparameters, TRAIN_SCRIPT } from '../model/training';
+import { findPython } from '../model/python';
+import { untarGzip } from '../model/tar';
+import { loadXGBoostModel, parseCsvRows, type XGBoostModel } from '../model/xgboost';
+import { LocalCloudWatch } from './cloudwatch';
+import { LocalCodeDeploy } from './codedeploy';
+import { startLocalDynamoDb, type LocalDynamoDb } from './dynalite';
+import { ReportBuilder, type BacktestReport } from './report-model';
+import { LocalEndpoint, LocalHosting, LocalObjectStore, LocalTraining } from './sagemaker';
+import { Scheduler } from './scheduler';
+import { readWiring, type AlarmWiring, type FunctionWiring, type Wiring } from './terraform-wiring';
+
+/**
+ * The backtest: a real deployment history replayed in time order through the real handlers, wired
+ * by the rules, targets, retry policies and alarms of a synthesized stack, on stand-ins for the AWS
+ * services (see DESIGN section 4). The first model is trained on an initial window only; after that
+ * the system learns only through its own loop.
+ */
+
+export interface BacktestOptions {
+  /** The history (model/records.ts); groups become CodeDeploy applications with one group each. */
+  readonly records: readonly DeploymentRecord[];
+  /** Where the history came from, for the report. */
+  readonly dataSource: string;
+  /** The synthesized stack whose wiring the replay runs (cdk.tf.json, parsed). */
+  readonly stack: object;
+  readonly mode: GuardMode;
+  /** The decision threshold; by default the first model's cost-optimal threshold. */
+  readonly threshold?: number;
+  /** false: no alarms start retraining (the "never retrain" run). */
+  readonly retrain: boolean;
+  /** Replay at most the first N deployments of each group. */
+  readonly limit?: number;
+  /** The compute platform of the guarded groups. @default 'Server' */
+  readonly platform?: ComputePlatform;
+  /** Share of the history (by deployments, in time order) the first model is trained on. @default 0.2 */
+  readonly initialFraction?: number;
+  /** `memory` (default, fast) or `dynamodb` (dynalite and the real DynamoDB adapters). */
+  readonly store?: 'memory' | 'dynamodb';
+  readonly outDir: string;
+  readonly python?: string;
+  readonly log: (line: string) => void;
+  /** Called once per replayed deployment finished, with the number done and the total. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface BacktestResult {
+  readonly report: BacktestReport;
+  readonly files: { readonly report: string; readonly html?: string; readonly events: string };
+  readonly replayed: number;
+  readonly warmUp: number;
+  readonly busEvents: number;
+  /** Wall time of the whole run, training included. */
+  readonly wallMs: number;
+  /** Wall time spent in train.py (the first model and every retraining). */
+  readonly trainingWallMs: number;
+  /** Wall time of the event loop alone (the replay, retraining excluded). */
+  readonly loopMs: number;
+}
+
+/** How long, in virtual time, the steps of a deployment take. */
+export const TIMINGS = {
+  /** The CI step sends the change summary this long before the deployment starts. */
+  changeSummaryLeadMs: 60_000,
+  /** START to READY (the replacement fleet is up) for an EC2 blue/green deployment. */
+  readyAfterMs: 5 * 60_000,
+  /** START to the BeforeAllowTraffic hook for ECS / Lambda. */
+  hookAfterMs: 5 * 60_000,
+  /** START to SUCCESS / FAILURE. */
+  finishAfterMs: 15 * 60_000,
+  /** How long CodeDeploy waits at READY before it stops the deployment itself. */
+  readyWaitMs: 60 * 60_000,
+  /** A training job's duration. */
+  trainingMs: 30 * 60_000,
+} as const;
+
+const DEPLOYMENT_GROUP = 'production';
+const LOCAL_ACCOUNT = '000000000000';
+const LOCAL_BUCKETS = { data: 'deploy-guard-local-data', models: 'deploy-guard-local-models' } as const;
+
+interface Replayed {
+  readonly record: DeploymentRecord;
+  readonly application: string;
+  readonly warmUp: boolean;
+  deploymentId?: string;
+}
+
+export async function runBacktest(options: BacktestOptions): Promise<BacktestResult> {
+  const started = performance.now();
+  const { log } = options;
+  mkdirSync(options.outDir, { recursive: true });
+  const platform = options.platform ?? 'Server';
+  const wiring = readWiring(options.stack);
+  const region = wiring.provider.region ?? 'us-east-1';
+
+  // 1. The history, in time order; the first model learns from the initial window only.
+  const replay = prepare(options.records, options.limit);
+  if (replay.length < 50) throw new Error(`the history has ${replay.length} deployments with a time and an outcome; the backtest needs at least 50`);
+  const initialCount = Math.max(20, Math.floor(replay.length * (options.initialFraction ?? 0.2)));
+  const initialRecords = replay.slice(0, initialCount).map((entry) => ({ ...entry.record, group: groupKey(entry.application, DEPLOYMENT_GROUP), extra: {} }));
+  for (let index = 0; index < initialCount; index += 1) (replay[index] as { warmUp: boolean }).warmUp = true;
+
+  const python = findPython(options.python);
+  const trainingStarted = performance.now();
+  const initialDir = join(options.outDir, 'initial-model');
+  const initial = await trainModel({
+    records: initialRecords,
+    outDir: initialDir,
+    split: { validationFraction: 0.2, testFraction: 0 },
+    costs: DEFAULT_COSTS,
+    hyperparameters: readHyperparameters(DEFAULT_HYPERPARAMETERS_FILE),
+    python: python.executable,
+    log: (line) => log(`initial model: ${line}`),
+  });
+  let trainingWallMs = performance.now() - trainingStarted;
+  const threshold = options.threshold ?? initial.evaluation!.threshold;
+  const firstModel = loadXGBoostModel(readFileSync(join(initialDir, 'xgboost-model'), 'utf8'));
+  log(`initial model: ${initialCount} deployments up to ${replay[initialCount - 1].record.time}; threshold ${threshold.toFixed(3)}`);
+
+  // 2. The stand-ins.
+  const clock = new ManualClock(recordTime(replay[0].record)! - TIMINGS.changeSummaryLeadMs);
+  const scheduler = new Scheduler();
+  const objects = new LocalObjectStore(LOCAL_BUCKETS.data);
+  const endpoint = new LocalEndpoint();
+  const eventsFile = join(options.outDir, 'events.jsonl');
+  const eventsOut = createWriteStream(eventsFile);
+  let busEvents = 0;
+
+  const customBusName = wiring.rules.find((rule) => rule.eventBusName !== 'default')?.eventBusName;
+  if (!customBusName) throw new Error('the stack has no rule on Deploy Guard\'s own bus');
+  let eventSequence = 0;
+  const newId = () => `local-${(++eventSequence).toString(16).padStart(8, '0')}`;
+  const buses = {
+    default: new LocalEventBus({ name: 'default', account: LOCAL_ACCOUNT, region, clock, newId, autoDeliver: false }),
+    custom: new LocalEventBus({ name: customBusName, account: LOCAL_ACCOUNT, region, clock, newId, autoDeliver: false }),
+  };
+  const rollbackRequested = new Set<string>();
+  const timeline: Parameters<ReportBuilder['addTimelineEvent']>[0][] = [];
+  for (const bus of Object.values(buses)) {
+    bus.onEvent((event) => {
+      busEvents += 1;
+      eventsOut.write(`${JSON.stringify({ bus: bus.name, ...event })}\n`);
+      onEvent(event);
+    });
+  }
+  const onEvent = (event: BusEvent) => {
+    const detail = event.detail as Record<string, unknown>;
+    const at = Date.parse(event.time);
+    switch (event['detail-type']) {
+      case 'Deployment Rollback Requested':
+        rollbackRequested.add(String(detail.deploymentId));
+        break;
+      case 'CloudWatch Alarm State Change':
+        if ((detail.state as { value?: string })?.value === 'ALARM') timeline.push({ at, kind: 'drift-alarm', detail: String(detail.alarmName) });
+        break;
+      case 'Model Retraining Started':
+        timeline.push({ at, kind: 'retraining-started', detail: String(detail.trainingJobName) });
+        break;
+      case 'Model Promoted':
+        timeline.push({ at, kind: 'promoted', modelVersion: String(detail.modelVersion) });
+        break;
+      case 'Model Rejected':
+        timeline.push({ at, kind: 'rejected', detail: `${String(detail.reason)}: ${String(detail.message)}` });
+        break;
+    }
+  };
+
+  const codeDeploy = new LocalCodeDeploy({ clock, account: LOCAL_ACCOUNT, region, emit: (event) => buses.default.publishAwsEvent(event as BusEvent) });
+  // The alarms on the model-quality metrics the handlers emit (the stack's other alarms watch Lambda,
+  // SQS and SageMaker metrics that only AWS produces).
+  const metricsNamespace = localEnvironment(wiring, 'record-outcome', { groups: [], customBusName, initialFeaturesUrl: '' })[ENV.metricsNamespace];
+  const qualityAlarms = wiring.alarms.filter((alarm) => alarmNamespaces(alarm).every((namespace) => namespace === metricsNamespace));
+  const cloudWatch = new LocalCloudWatch({
+    alarms: options.retrain ? qualityAlarms : [],
+    region,
+    account: LOCAL_ACCOUNT,
+    start: clock.now(),
+    onStateChange: (event) => buses.default.publishAwsEvent(event as unknown as BusEvent),
+  });
+  const metrics: MetricsPort = { put: (values) => cloudWatch.putEmfLog(JSON.stringify(emfDocument(values))) };
+  const training = new LocalTraining({
+    objects,
+    python: python.executable,
+    trainScript: TRAIN_SCRIPT,
+    workDir: join(options.outDir, 'training'),
+    account: LOCAL_ACCOUNT,
+    region,
+    durationMs: TIMINGS.trainingMs,
+    schedule: (at, run) => scheduler.schedule(at, run),
+    clock,
+    emit: (event) => buses.default.publishAwsEvent(event as BusEvent),
+    log,
+  });
+  const hosting = new LocalHosting(objects, endpoint, (archive) => {
+    const file = untarGzip(archive, 'model.tar.gz').find((entry) => entry.name === 'xgboost-model');
+    if (!file) throw new Error('model.tar.gz holds no xgboost-model');
+    return Buffer.from(file.content).toString('utf8');
+  });
+
+  let dynamo: LocalDynamoDb | undefined;
+  let stores: { deployments: DeploymentStore; changes: ChangeSummaryStore; control: ControlStore; ledger: RollbackLedger };
+  if (options.store === 'dynamodb') {
+    dynamo = await startLocalDynamoDb();
+    stores = {
+      deployments: new DynamoDbDeploymentStore(dynamo.client, dynamo.tableNames.deployments, dynamo.tableNames.history),
+      changes: new DynamoDbChangeSummaryStore(dynamo.client, dynamo.tableNames.changes),
+      control: new DynamoDbControlStore(dynamo.client, dynamo.tableNames.control),
+      ledger: new DynamoDbRollbackLedger(dynamo.client, dynamo.tableNames.control),
+    };
+  } else {
+    stores = {
+      deployments: new InMemoryDeploymentStore(),
+      changes: new InMemoryChangeSummaryStore(),
+      control: new InMemoryControlStore(),
+      ledger: new InMemoryRollbackLedger(),
+    };
+  }
+
+  // 3. The first model serves: artifacts in the model bucket, the pointer, the endpoint.
+  const initialVersion = `initial-${replay[initialCount - 1].record.time!.slice(0, 10)}`;
+  const initialModelUrl = `s3://${LOCAL_BUCKETS.models}/initial/model.tar.gz`;
+  const initialFeaturesUrl = `s3://${LOCAL_BUCKETS.models}/initial/features.json`;
+  objects.put(initialModelUrl, readFileSync(join(initialDir, 'model.tar.gz')));
+  objects.put(initialFeaturesUrl, readFileSync(join(initialDir, 'features.json')));
+  await stores.control.swapServingModel({ modelVersion: initialVersion, modelDataUrl: initialModelUrl, featuresUrl: initialFeaturesUrl, promotedAt: clock.now() }, null);
+  endpoint.serve(firstModel);
+
+  // 4. The handlers, configured from the stack's environment; the guarded groups are the history's.
+  const applications = [...new Set(replay.map((entry) => entry.application))].sort();
+  const groups: GroupPolicy[] = applications.map((application) => ({ application, deploymentGroup: DEPLOYMENT_GROUP, platform, mode: 'shadow', threshold, failurePolicy: 'fail-open' }));
+  const environment = (handler: HandlerName) => localEnvironment(wiring, handler, { groups, customBusName, initialFeaturesUrl });
+  const publisher = new LocalPublisher(buses.default, buses.custom);
+  const servingModel = new S3ServingModelSource(stores.control, objects);
+  const sleep = async (milliseconds: number) => clock.advanceBy(milliseconds);
+
+  const predictConfig = predictConfigFromEnv(environment('predict'));
+  const configs = {
+    trafficHook: { ...trafficHookConfigFromEnv(environment('traffic-hook')), groups },
+    rollback: rollbackConfigFromEnv(environment('rollback')),
+    recordChange: recordChangeConfigFromEnv(environment('record-change')),
+    recordOutcome: recordOutcomeConfigFromEnv(environment('record-outcome')),
+    drift: driftConfigFromEnv(environment('drift')),
+    promote: promoteConfigFromEnv(environment('promote')),
+  };
+  const handlers: Record<HandlerName, (event: BusEvent) => Promise<unknown>> = {
+    predict: (event) => handlePredictEvent(event, { codeDeploy, deployments: stores.deployments, changes: stores.changes, servingModel, endpoint, publisher, metrics, lake: objects, clock, config: { ...predictConfig, groups } }),
+    'traffic-hook': (event) => handleTrafficHook(event, { codeDeploy, deployments: stores.deployments, publisher, clock, sleep, config: configs.trafficHook }),
+    rollback: (event) => handleRollbackEvent(event, { codeDeploy, ledger: stores.ledger, publisher, clock, config: configs.rollback }),
+    'record-change': (event) => handleRecordChangeEvent(event, { store: stores.changes, clock, config: configs.recordChange }),
+    'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: stores.deployments, ledger: stores.ledger, lake: objects, metrics, config: configs.recordOutcome }),
+    drift: (event) => handleDriftEvent(event, { training, control: stores.control, publisher, clock, config: configs.drift }),
+    promote: (event) => handlePromoteEvent(event, { training, hosting, objects, control: stores.control, publisher, clock, config: configs.promote }),
+  };
+
+  // 5. The rules and targets of the stack, on the local buses, with Lambda's asynchronous retries.
+  const deadLetters: Parameters<ReportBuilder['addDeadLetter']>[0][] = [];
+  for (const rule of wiring.rules) {
+    if (!rule.eventPattern || !rule.enabled) continue;
+    const bus = rule.eventBusName === 'default' ? buses.default : buses.custom;
+    bus.putRule({
+      name: rule.name,
+      pattern: rule.eventPattern,
+      targets: rule.targets.map((target) => {
+        const fn = target.handler ? wiring.functions.find((candidate) => candidate.handler === target.handler) : undefined;
+        return {
+          id: target.targetId ?? target.address,
+          retryPolicy: target.retryPolicy,
+          invoke: async (event: BusEvent) => {
+            if (!target.handler) return; // SNS notifications: delivered, nobody to read them on a laptop.
+            const attempts = 1 + (fn?.asyncInvoke.maximumRetryAttempts ?? 2);
+            let lastError: unknown;
+            for (let attempt = 1; attempt <= attempts; attempt += 1) {
+              try {
+                await handlers[target.handler](event);
+                return;
+              } catch (error) {
+                lastError = error;
+                if (error instanceof EventValidationError) break; // a poison event: the same on every retry
+              }
+            }
+            deadLetters.push({
+              at: clock.now(),
+              rule: rule.name,
+              target: target.handler,
+              reason: lastError instanceof Error ? `${lastError.name}: ${lastError.message}` : String(lastError),
+            });
+          },
+        };
+      }),
+    });
+  }
+  const hookFunction = wiring.functions.find((fn) => fn.handler === 'traffic-hook');
+
+  const drain = async () => {
+    while (buses.default.pendingCount > 0 || buses.custom.pendingCount > 0) {
+      await buses.default.drain();
+      await buses.custom.drain();
+    }
+  };
+
+  // 6. The replay: each deployment's change summary, START, READY or hook, and end, in time order.
+  const builder = new ReportBuilder({ mode: options.mode, threshold, dataSource: options.dataSource, limit: options.limit ?? null });
+  let done = 0;
+  const total = replay.length;
+  const countedTotal = total - initialCount;
+  let enforcing = false;
+  for (const entry of replay) {
+    const start = recordTime(entry.record)!;
+    const revision = { commitId: commitId(entry) };
+    scheduler.schedule(start - TIMINGS.changeSummaryLeadMs, () => {
+      const change = Object.fromEntries(Object.entries(entry.record.change).filter(([, value]) => value !== undefined));
+      publisher.publishNow(
+        buildEntry(
+          'Deployment Change Summary',
+          { schemaVersion: '1', application: entry.application, revision, builtAt: eventBridgeTime(clock.now()), ...(entry.record.author ? { author: entry.record.author } : {}), change },
+          { source: predictConfig.source, eventBusName: customBusName, time: new Date(clock.now()) },
+        ),
+      );
+    });
+    scheduler.schedule(start, () => {
+      if (!entry.warmUp && !enforcing) {
+        enforcing = true;
+        for (const group of groups) (group as { mode: GuardMode }).mode = options.mode;
+        log(`warm-up done: ${initialCount} deployments replayed in shadow mode; from ${entry.record.time} the groups run in ${options.mode} mode`);
+      }
+      const deployment = codeDeploy.createDeployment({ application: entry.application, deploymentGroup: DEPLOYMENT_GROUP, platform, revision });
+      entry.deploymentId = deployment.deploymentId;
+      if (platform === 'Server') {
+        scheduler.schedule(start + TIMINGS.readyAfterMs, () => codeDeploy.reachReady(deployment.deploymentId));
+        if (groups[0].mode === 'gate') scheduler.schedule(start + TIMINGS.readyAfterMs + TIMINGS.readyWaitMs, () => codeDeploy.timeOutAtReady(deployment.deploymentId));
+      } else {
+        scheduler.schedule(start + TIMINGS.hookAfterMs, async () => {
+          const invocation = { DeploymentId: deployment.deploymentId, LifecycleEventHookExecutionId: `hook-${deployment.deploymentId}` };
+          try {
+            await handlers['traffic-hook'](invocation as unknown as BusEvent);
+          } catch (error) {
+            deadLetters.push({ at: clock.now(), rule: 'codedeploy-hook', target: hookFunction?.functionName ?? 'traffic-hook', reason: error instanceof Error ? error.message : String(error) });
+          }
+        });
+      }
+      scheduler.schedule(start + TIMINGS.finishAfterMs, () => codeDeploy.finish(deployment.deploymentId, entry.record.failed === true));
+      scheduler.schedule(start + TIMINGS.finishAfterMs + 1, async () => {
+        done += 1;
+        if (!entry.warmUp) await report(entry);
+        options.onProgress?.(done, total);
+      });
+    });
+  }
+
+  const report = async (entry: Replayed) => {
+    const item = await stores.deployments.get(entry.deploymentId!);
+    const assessment = item?.assessment;
+    const deployment = codeDeploy.deployment(entry.deploymentId!)!;
+    builder.addDeployment({
+      deploymentId: entry.deploymentId!,
+      application: entry.application,
+      deploymentGroup: groupKey(entry.application, DEPLOYMENT_GROUP),
+      startedAt: deployment.createTime,
+      failed: entry.record.failed === true,
+      probability: assessment?.probability ?? null,
+      threshold,
+      decision: assessment?.decision ?? 'proceed',
+      enforced: assessment?.enforced ?? false,
+      rollbackRequested: rollbackRequested.has(entry.deploymentId!),
+      stopped: deployment.status === 'Stopped',
+      modelVersion: assessment && assessment.probability !== null ? assessment.modelVersion : null,
+      neverRetrainProbability: assessment ? scoreRow(firstModel, assessment.featureRow) : null,
+    });
+  };
+
+  // CloudWatch evaluates at every period boundary; evaluate(now) catches up on the boundaries passed
+  // since the last call, so it runs once whenever the replay crosses one.
+  const period = alarmPeriodMs(qualityAlarms);
+  let nextEvaluation = Math.ceil(clock.now() / period) * period;
+  const loopStarted = performance.now();
+  const trainingBeforeLoop = training.trainingWallMs;
+  try {
+    for (let action = scheduler.next(); action; action = scheduler.next()) {
+      if (options.retrain && nextEvaluation <= action.at) {
+        const boundary = Math.floor(action.at / period) * period;
+        clock.advanceTo(boundary);
+        cloudWatch.evaluate(boundary);
+        await drain();
+        nextEvaluation = boundary + period;
+      }
+      clock.advanceTo(action.at);
+      await action.run();
+      await drain();
+    }
+  } finally {
+    await new Promise<void>((resolve) => eventsOut.end(resolve));
+    await dynamo?.close();
+  }
+  const loopMs = performance.now() - loopStarted - (training.trainingWallMs - trainingBeforeLoop);
+  trainingWallMs += training.trainingWallMs;
+
+  for (const event of timeline) builder.addTimelineEvent(event);
+  for (const letter of deadLetters) builder.addDeadLetter(letter);
+  const built = builder.build();
+  const reportFile = join(options.outDir, 'report.json');
+  writeFileSync(reportFile, `${JSON.stringify(built, null, 2)}\n`);
+  log(`replayed ${total} deployments (${initialCount} warm-up, ${countedTotal} reported), ${busEvents} events on the buses, ${training.jobCount} training jobs`);
+  return {
+    report: built,
+    files: { report: reportFile, events: eventsFile },
+    replayed: total,
+    warmUp: initialCount,
+    busEvents,
+    wallMs: performance.now() - started,
+    trainingWallMs,
+    loopMs,
+  };
+}
+
+/** The replayable deployments: a time and a known outcome, the first `limit` of each group, in time order. */
+function prepare(records: readonly DeploymentRecord[], limit: number | undefined): Replayed[] {
+  const perGroup = new Map<string, number>();
+  const chosen: DeploymentRecord[] = [];
+  for (const record of inTimeOrder(records)) {
+    if (record.time === null || record.failed === null) continue;
+    const count = perGroup.get(record.group) ?? 0;
+    if (limit !== undefined && count >= limit) continue;
+    perGroup.set(record.group, count + 1);
+    chosen.push(record);
+  }
+  // inTimeOrder orders each group; the replay interleaves the groups by start time (stable on ties).
+  const keyed = chosen.map((record, index) => ({ record, index, time: recordTime(record)! }));
+  keyed.sort((a, b) => a.time - b.time || a.index - b.index);
+  return keyed.map(({ record }) => ({ record, application: applicationName(record.group), warmUp: false }));
+}
+
+/** A CodeDeploy application name (letters, digits, `.`, `_`, `-`; at most 100 characters) for a history group. */
+export function applicationName(group: string): string {
+  const name = group.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 100);
+  if (!name) throw new Error(`history group '${group}' has no character usable in a CodeDeploy application name`);
+  return name;
+}
+
+/** A stable commit id per replayed deployment (the history's own ids are not in the data). */
+function commitId(entry: Replayed): string {
+  return createHash('sha1').update(`${entry.record.group}\u0000${entry.record.time}\u0000${entry.record.source?.line ?? ''}`).digest('hex');
+}
+
+function scoreRow(model: XGBoostModel, featureRow: string): number {
+  const rows = parseCsvRows(`${featureRow}\n`);
+  return model.predict(rows.values.subarray(0, rows.columnCount));
+}
+
+function alarmNamespaces(alarm: AlarmWiring): string[] {
+  return [alarm.metric?.namespace, ...(alarm.metricQueries ?? []).map((query) => query.metric?.namespace)].filter((value): value is string => value !== undefined);
+}
+
+/** The shortest period of the evaluated alarms: how often the local CloudWatch evaluates. */
+function alarmPeriodMs(alarms: readonly AlarmWiring[]): number {
+  const periods = alarms.flatMap((alarm) => [alarm.metric?.period, ...(alarm.metricQueries ?? []).map((query) => query.metric?.period ?? query.period)]);
+  const seconds = Math.min(...periods.filter((value): value is number => typeof value === 'number' && value > 0));
+  return Number.isFinite(seconds) ? seconds * 1000 : 3_600_000;
+}
+
+/**
+ * A handler's environment as the stack sets it, with what only exists in AWS (ARNs and names that
+ * Terraform computes at apply time) replaced by the local stand-ins' names. The guarded groups are
+ * the replayed history's.
+ */
+function localEnvironment(
+  wiring: Wiring,
+  handler: HandlerName,
+  local: { readonly groups: readonly GroupPolicy[]; readonly customBusName: string; readonly initialFeaturesUrl: string },
+): NodeJS.ProcessEnv {
+  const fn: FunctionWiring | undefined = wiring.functions.find((candidate) => candidate.handler === handler);
+  if (!fn) throw new Error(`the stack has no function for the ${handler} handler (tag deploy-guard-handler = ${handler})`);
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fn.environment)) env[name] = value;
+  for (const [name, value] of Object.entries(fn.unresolvedEnvironment)) env[name] = value.replace(/\$\{[^}]*\}/g, (token) => localValue(token));
+  env[ENV.eventBus] = local.customBusName;
+  env[ENV.groups] = JSON.stringify(local.groups);
+  env[ENV.dataBucket] = LOCAL_BUCKETS.data;
+  env[ENV.modelBucket] = LOCAL_BUCKETS.models;
+  env[ENV.eventSource] ||= DEFAULT_EVENT_SOURCE;
+  if (env[ENV.retraining]) {
+    const settings = JSON.parse(env[ENV.retraining]);
+    settings.sourceDirS3Uri = `s3://${LOCAL_BUCKETS.models}/code/sourcedir.tar.gz`;
+    env[ENV.retraining] = JSON.stringify(settings);
+  }
+  return env;
+}
+
+/** A Terraform reference that only AWS can resolve, as a local stand-in value of the same form. */
+function localValue(token: string): string {
+  const address = token.slice(2, -1);
+  const [type, name, attribute] = address.split('.');
+  const id = `${name ?? 'local'}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 60);
+  if (attribute === 'arn') {
+    if (type === 'aws_iam_role') return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${id}`;
+    return `arn:aws:${type.replace(/^aws_/, '').split('_')[0]}:local:${LOCAL_ACCOUNT}:${id}`;
+  }
+  return id;
+}
+
+/** The handlers' EventPublisher on the local buses: PutEvents semantics, a partial failure throws. */
+class LocalPublisher implements EventPublisher {
+  constructor(
+    private readonly defaultBus: LocalEventBus,
+    private readonly customBus: LocalEventBus,
+  ) {}
+
+  async publish(entries: readonly PutEventsEntry[]): Promise<void> {
+    this.publishNow(...entries);
+  }
+
+  publishNow(...entries: readonly PutEventsEntry[]): void {
+    const failures: PublishError['failures'][number][] = [];
+    for (const entry of entries) {
+      const bus = this.busOf(entry.EventBusName);
+      const result = bus.putEvents([entry]);
+      result.Entries.forEach((answer) => {
+        if ('ErrorCode' in answer) failures.push({ detailType: entry.DetailType, errorCode: answer.ErrorCode, errorMessage: answer.ErrorMessage });
+      });
+    }
+    if (failures.length > 0) throw new PublishError(failures);
+  }
+
+  private busOf(name: string | undefined): LocalEventBus {
+    if (!name || name === 'default') return this.defaultBus;
+    const plain = name.includes(':event-bus/') ? name.slice(name.indexOf(':event-bus/') + ':event-bus/'.length) : name;
+    if (plain === this.customBus.name) return this.customBus;
+    throw new Error(`local EventBridge: event bus '${name}' does not exist`);
+  }
+}
