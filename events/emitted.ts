@@ -356,10 +356,18 @@ export const EMITTED_EVENTS = {
 export type EmittedEventKind = keyof typeof EMITTED_EVENTS;
 export type EmittedDetail<Kind extends EmittedEventKind> = z.output<(typeof EMITTED_EVENTS)[Kind]['detail']>;
 
-/** The full envelope schema of an emitted event, for a given installation source. */
-export function emittedEventSchema<Kind extends EmittedEventKind>(kind: Kind, source: string = DEFAULT_EVENT_SOURCE) {
-  const definition = EMITTED_EVENTS[kind];
-  return envelope(z.literal(source), definition.detailType, definition.detail);
+const envelopeSchemas = new Map<string, z.ZodType>();
+
+/** The full envelope schema of an emitted event, for a given installation source (built once per kind and source). */
+export function emittedEventSchema(kind: EmittedEventKind, source: string = DEFAULT_EVENT_SOURCE): z.ZodType {
+  const key = `${kind}\u0000${source}`;
+  let schema = envelopeSchemas.get(key);
+  if (!schema) {
+    const definition = EMITTED_EVENTS[kind];
+    schema = envelope(z.literal(source), definition.detailType, definition.detail);
+    envelopeSchemas.set(key, schema);
+  }
+  return schema;
 }
 
 /** A PutEvents request entry (the SDK's PutEventsRequestEntry, with the fields Deploy Guard sets). */

@@ -101,6 +101,8 @@ export const TIMINGS = {
 } as const;
 
 const DEPLOYMENT_GROUP = 'production';
+/** The fewest warm-up deployments a group gets. */
+const MIN_WARM_UP = 20;
 const LOCAL_ACCOUNT = '000000000000';
 const LOCAL_BUCKETS = { data: 'deploy-guard-local-data', models: 'deploy-guard-local-models' } as const;
 
@@ -122,9 +124,20 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   // 1. The history, in time order; the first model learns from the initial window only.
   const replay = prepare(options.records, options.limit);
   if (replay.length < 50) throw new Error(`the history has ${replay.length} deployments with a time and an outcome; the backtest needs at least 50`);
-  const initialCount = Math.max(20, Math.floor(replay.length * (options.initialFraction ?? 0.2)));
-  const initialRecords = replay.slice(0, initialCount).map((entry) => ({ ...entry.record, group: groupKey(entry.application, DEPLOYMENT_GROUP), extra: {} }));
-  for (let index = 0; index < initialCount; index += 1) (replay[index] as { warmUp: boolean }).warmUp = true;
+  // Each group's first deployments (initialFraction, at least MIN_WARM_UP) are its warm-up: the first
+  // model's training data, replayed in shadow mode, not reported, and kept out of the data lake so
+  // that no later evaluation scores the first model on rows it was trained on.
+  const fraction = options.initialFraction ?? 0.2;
+  if (!(fraction > 0 && fraction < 1)) throw new Error(`initial fraction must be between 0 and 1 (exclusive), got ${fraction}`);
+  const perGroup = new Map<string, Replayed[]>();
+  for (const entry of replay) perGroup.set(entry.application, [...(perGroup.get(entry.application) ?? []), entry]);
+  for (const list of perGroup.values()) {
+    const warmUp = Math.min(list.length, Math.max(MIN_WARM_UP, Math.floor(list.length * fraction)));
+    for (let index = 0; index < warmUp; index += 1) (list[index] as { warmUp: boolean }).warmUp = true;
+  }
+  const initialCount = replay.filter((entry) => entry.warmUp).length;
+  const initialRecords = replay.filter((entry) => entry.warmUp).map((entry) => ({ ...entry.record, group: groupKey(entry.application, DEPLOYMENT_GROUP), extra: {} }));
+  const lastWarmUp = replay.filter((entry) => entry.warmUp).at(-1)!;
 
   const python = findPython(options.python);
   const trainingStarted = performance.now();
@@ -141,7 +154,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   let trainingWallMs = performance.now() - trainingStarted;
   const threshold = options.threshold ?? initial.evaluation!.threshold;
   const firstModel = loadXGBoostModel(readFileSync(join(initialDir, 'xgboost-model'), 'utf8'));
-  log(`initial model: ${initialCount} deployments up to ${replay[initialCount - 1].record.time}; threshold ${threshold.toFixed(3)}`);
+  log(`initial model: the first ${initialCount} deployments of ${perGroup.size} groups (warm-up); threshold ${threshold.toFixed(3)}`);
 
   // 2. The stand-ins.
   const clock = new ManualClock(recordTime(replay[0].record)! - TIMINGS.changeSummaryLeadMs);
@@ -217,6 +230,8 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     emit: (event) => buses.default.publishAwsEvent(event as BusEvent),
     log,
   });
+  const warmUpIds = new Set<string>();
+  const lake = { putRow: (row: Parameters<LocalObjectStore['putRow']>[0]) => (warmUpIds.has(row.deploymentId) ? Promise.resolve() : objects.putRow(row)) };
   const hosting = new LocalHosting(objects, endpoint, (archive) => {
     const file = untarGzip(archive, 'model.tar.gz').find((entry) => entry.name === 'xgboost-model');
     if (!file) throw new Error('model.tar.gz holds no xgboost-model');
@@ -243,7 +258,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   }
 
   // 3. The first model serves: artifacts in the model bucket, the pointer, the endpoint.
-  const initialVersion = `initial-${replay[initialCount - 1].record.time!.slice(0, 10)}`;
+  const initialVersion = `initial-${lastWarmUp.record.time!.slice(0, 10)}`;
   const initialModelUrl = `s3://${LOCAL_BUCKETS.models}/initial/model.tar.gz`;
   const initialFeaturesUrl = `s3://${LOCAL_BUCKETS.models}/initial/features.json`;
   objects.put(initialModelUrl, readFileSync(join(initialDir, 'model.tar.gz')));
@@ -269,11 +284,11 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     promote: promoteConfigFromEnv(environment('promote')),
   };
   const handlers: Record<HandlerName, (event: BusEvent) => Promise<unknown>> = {
-    predict: (event) => handlePredictEvent(event, { codeDeploy, deployments: stores.deployments, changes: stores.changes, servingModel, endpoint, publisher, metrics, lake: objects, clock, config: { ...predictConfig, groups } }),
+    predict: (event) => handlePredictEvent(event, { codeDeploy, deployments: stores.deployments, changes: stores.changes, servingModel, endpoint, publisher, metrics, lake, clock, config: { ...predictConfig, groups } }),
     'traffic-hook': (event) => handleTrafficHook(event, { codeDeploy, deployments: stores.deployments, publisher, clock, sleep, config: configs.trafficHook }),
     rollback: (event) => handleRollbackEvent(event, { codeDeploy, ledger: stores.ledger, publisher, clock, config: configs.rollback }),
     'record-change': (event) => handleRecordChangeEvent(event, { store: stores.changes, clock, config: configs.recordChange }),
-    'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: stores.deployments, ledger: stores.ledger, lake: objects, metrics, config: configs.recordOutcome }),
+    'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: stores.deployments, ledger: stores.ledger, lake, metrics, config: configs.recordOutcome }),
     drift: (event) => handleDriftEvent(event, { training, control: stores.control, publisher, clock, config: configs.drift }),
     promote: (event) => handlePromoteEvent(event, { training, hosting, objects, control: stores.control, publisher, clock, config: configs.promote }),
   };
@@ -329,7 +344,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   let done = 0;
   const total = replay.length;
   const countedTotal = total - initialCount;
-  let enforcing = false;
+  const enforcing = new Set<string>();
   for (const entry of replay) {
     const start = recordTime(entry.record)!;
     const revision = { commitId: commitId(entry) };
@@ -344,16 +359,18 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       );
     });
     scheduler.schedule(start, () => {
-      if (!entry.warmUp && !enforcing) {
-        enforcing = true;
-        for (const group of groups) (group as { mode: GuardMode }).mode = options.mode;
-        log(`warm-up done: ${initialCount} deployments replayed in shadow mode; from ${entry.record.time} the groups run in ${options.mode} mode`);
+      if (!entry.warmUp && !enforcing.has(entry.application)) {
+        enforcing.add(entry.application);
+        const policy = groups.find((group) => group.application === entry.application)!;
+        (policy as { mode: GuardMode }).mode = options.mode;
+        log(`${entry.application}: warm-up done, ${options.mode} mode from ${entry.record.time}`);
       }
       const deployment = codeDeploy.createDeployment({ application: entry.application, deploymentGroup: DEPLOYMENT_GROUP, platform, revision });
       entry.deploymentId = deployment.deploymentId;
+      if (entry.warmUp) warmUpIds.add(deployment.deploymentId);
       if (platform === 'Server') {
         scheduler.schedule(start + TIMINGS.readyAfterMs, () => codeDeploy.reachReady(deployment.deploymentId));
-        if (groups[0].mode === 'gate') scheduler.schedule(start + TIMINGS.readyAfterMs + TIMINGS.readyWaitMs, () => codeDeploy.timeOutAtReady(deployment.deploymentId));
+        if (options.mode === 'gate' && !entry.warmUp) scheduler.schedule(start + TIMINGS.readyAfterMs + TIMINGS.readyWaitMs, () => codeDeploy.timeOutAtReady(deployment.deploymentId));
       } else {
         scheduler.schedule(start + TIMINGS.hookAfterMs, async () => {
           const invocation = { DeploymentId: deployment.deploymentId, LifecycleEventHookExecutionId: `hook-${deployment.deploymentId}` };

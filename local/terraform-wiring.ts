@@ -494,6 +494,25 @@ class WiringReader {
     return { environment, unresolvedEnvironment };
   }
 
+  /**
+   * Metric dimensions. A value only AWS knows (a load balancer's arn_suffix) is kept as its Terraform
+   * expression: no local metric carries it, so such an alarm simply sees no data locally.
+   */
+  private dimensions(value: unknown, location: string): Record<string, string> {
+    if (value === undefined) return {};
+    if (!isObject(value)) return this.stringMap(value, location);
+    const out: Record<string, string> = {};
+    for (const [key, raw] of Object.entries(value)) {
+      try {
+        Object.assign(out, this.stringMap({ [key]: raw }, location));
+      } catch (error) {
+        if (!(error instanceof ComputedAttributeError)) throw error;
+        out[key] = String(raw);
+      }
+    }
+    return out;
+  }
+
   private handlerName(value: string, location: string): HandlerName {
     if (!(HANDLER_NAMES as readonly string[]).includes(value)) {
       throw new WiringError(location, `'${value}' is not a handler (handlers/entries.ts: ${HANDLER_NAMES.join(', ')})`);
@@ -708,7 +727,7 @@ class WiringReader {
       const metric: AlarmMetric = {
         namespace: this.string(config, address, 'namespace'),
         metricName: this.string(config, address, 'metric_name'),
-        dimensions: this.stringMap(config.dimensions, `${address}.dimensions`),
+        dimensions: this.dimensions(config.dimensions, `${address}.dimensions`),
         stat: this.string(config, address, 'statistic'),
         period: this.period(config, address),
         ...this.unit(config, address),
@@ -752,7 +771,7 @@ class WiringReader {
         metric = {
           namespace: this.string(metricBlock, metricAt, 'namespace'),
           metricName: this.string(metricBlock, metricAt, 'metric_name'),
-          dimensions: this.stringMap(metricBlock.dimensions, `${metricAt}.dimensions`),
+          dimensions: this.dimensions(metricBlock.dimensions, `${metricAt}.dimensions`),
           stat: this.string(metricBlock, metricAt, 'stat'),
           period: this.period(metricBlock, metricAt),
           ...this.unit(metricBlock, metricAt),

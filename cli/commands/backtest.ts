@@ -36,6 +36,8 @@ Options:
   --limit N          replay only the first N deployments of each group
   --store S          memory (default) | dynamodb (dynalite and the real DynamoDB adapters)
   --out DIR          where the report goes (default ${DEFAULT_OUT})
+  --config FILE      the stack configuration whose wiring runs (default deploy-guard.config.json)
+  --environment ENV  the environment of that configuration (default dev)
   --python PATH      the Python interpreter with XGBoost 1.7`;
 
 export const backtestCommand: Command = {
@@ -57,6 +59,8 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
     store: 'value',
     out: 'value',
     python: 'value',
+    config: 'value',
+    environment: 'value',
   });
   const mode = (options.mode ?? 'stop') as GuardMode;
   if (!GUARD_MODES.includes(mode)) throw new UsageError(`option '--mode' must be one of ${GUARD_MODES.join(', ')}, got '${String(options.mode)}'`);
@@ -77,7 +81,8 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
 
   const { records } = importWithReport(data, readMapping(mappingFile), mappingFile, io);
   log(`history: ${records.length} deployments from ${data}`);
-  const stack = synthesizeDevStack();
+  const environment = typeof options.environment === 'string' ? options.environment : 'dev';
+  const stack = synthesizeStack(typeof options.config === 'string' ? resolve(io.cwd, options.config) : undefined, environment);
   let bar: ProgressBar | undefined;
   const result = await runBacktest({
     records,
@@ -114,18 +119,24 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
 }
 
 /**
- * The dev stack, synthesized in process: the backtest's wiring (rules, targets, retry policies,
- * alarms, function settings) is read from it, so what runs locally is what deploys.
+ * One environment's stack, synthesized in process: the backtest's wiring (rules, targets, retry
+ * policies, alarms, function settings) is read from it, so what runs locally is what deploys.
  */
-export function synthesizeDevStack(): object {
+export function synthesizeStack(configFile: string | undefined, environment: string): object {
   // Loaded lazily: the CDKTF constructs are only needed here.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { buildApp } = require('../../main') as typeof import('../../main');
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { buildApp, CONFIG_FILE } = require('../../main') as typeof import('../../main');
+  const { loadConfig } = require('../../stacks/config') as typeof import('../../stacks/config');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const config = loadConfig(configFile ?? CONFIG_FILE);
+  const settings = config.environments[environment];
+  if (!settings) {
+    throw new UsageError(`option '--environment': '${environment}' is not in ${configFile ?? CONFIG_FILE} (it has ${Object.keys(config.environments).join(', ')})`);
+  }
   const outdir = mkdtempSync(join(tmpdir(), 'deploy-guard-synth-'));
   try {
-    const app = buildApp({ outdir });
-    app.synth();
-    return JSON.parse(readFileSync(join(outdir, 'stacks', 'deploy-guard-dev', 'cdk.tf.json'), 'utf8'));
+    buildApp({ outdir, config: { ...config, environments: { [environment]: settings } } }).synth();
+    return JSON.parse(readFileSync(join(outdir, 'stacks', `deploy-guard-${environment}`, 'cdk.tf.json'), 'utf8'));
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

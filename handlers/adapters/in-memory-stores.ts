@@ -20,15 +20,60 @@ import { revisionKey } from '../../events/emitted';
  * implementations to the same behaviour.
  */
 
-interface HistoryEntry extends PastDeployment {
+interface HistoryEntry {
   readonly time: number;
   readonly deploymentId: string;
+  /** What groupHistory returns: built once, handed out as it is. */
+  readonly past: PastDeployment;
+}
+
+/**
+ * One group's outcomes sorted by (start time, deploymentId), with running counts so that the counts
+ * before a time are a binary search. Outcomes arrive almost always in time order (an append); one
+ * that arrives late is inserted and the counts after it are shifted.
+ */
+class GroupHistory {
+  readonly entries: HistoryEntry[] = [];
+  /** knownBefore[i]: outcomes with a known label among entries[0..i). Length entries.length + 1. */
+  private readonly knownBefore: number[] = [0];
+  private readonly failuresBefore: number[] = [0];
+
+  add(entry: HistoryEntry): void {
+    const { entries } = this;
+    let index = entries.length;
+    while (index > 0 && compare(entries[index - 1], entry) > 0) index -= 1;
+    entries.splice(index, 0, entry);
+    const known = entry.past.failed === undefined ? 0 : 1;
+    const failure = entry.past.failed ? 1 : 0;
+    this.knownBefore.splice(index + 1, 0, this.knownBefore[index] + known);
+    this.failuresBefore.splice(index + 1, 0, this.failuresBefore[index] + failure);
+    for (let after = index + 2; after < this.knownBefore.length; after += 1) {
+      this.knownBefore[after] += known;
+      this.failuresBefore[after] += failure;
+    }
+  }
+
+  /** Index of the first entry starting at or after `before`. */
+  end(before: number): number {
+    let low = 0;
+    let high = this.entries.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.entries[middle].time < before) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  counts(before: number): { known: number; failures: number } {
+    const end = this.end(before);
+    return { known: this.knownBefore[end], failures: this.failuresBefore[end] };
+  }
 }
 
 export class InMemoryDeploymentStore implements DeploymentStore {
   private readonly items = new Map<string, DeploymentItem>();
-  /** Per group, sorted by (time, deploymentId). */
-  private readonly histories = new Map<string, HistoryEntry[]>();
+  private readonly histories = new Map<string, GroupHistory>();
 
   async putAssessment(assessment: AssessmentRecord): Promise<StoreWrite> {
     const item = this.items.get(assessment.deploymentId) ?? { deploymentId: assessment.deploymentId, trainingRowWritten: false };
@@ -43,10 +88,21 @@ export class InMemoryDeploymentStore implements DeploymentStore {
     if (item.outcome) return { created: false, item };
     const next = { ...item, outcome };
     this.items.set(outcome.deploymentId, next);
-    this.appendHistory(groupKey(outcome.application, outcome.deploymentGroup), {
-      ...history,
-      time: history.time ?? outcome.finishedAt,
+    const group = groupKey(outcome.application, outcome.deploymentGroup);
+    let groupHistory = this.histories.get(group);
+    if (!groupHistory) {
+      groupHistory = new GroupHistory();
+      this.histories.set(group, groupHistory);
+    }
+    const time = history.time ?? outcome.finishedAt;
+    groupHistory.add({
+      time,
       deploymentId: outcome.deploymentId,
+      past: Object.freeze({
+        time,
+        ...(history.failed === undefined ? {} : { failed: history.failed }),
+        ...(history.author === undefined ? {} : { author: history.author }),
+      }),
     });
     return { created: true, item: next };
   }
@@ -63,55 +119,21 @@ export class InMemoryDeploymentStore implements DeploymentStore {
   }
 
   async groupHistory(application: string, deploymentGroup: string, before: number, limit: number): Promise<readonly PastDeployment[]> {
-    const entries = this.histories.get(groupKey(application, deploymentGroup)) ?? [];
-    const end = upperBound(entries, before);
-    return entries.slice(Math.max(0, end - limit), end).map(toPast);
+    const history = this.histories.get(groupKey(application, deploymentGroup));
+    if (!history) return [];
+    const end = history.end(before);
+    const past: PastDeployment[] = [];
+    for (let index = Math.max(0, end - limit); index < end; index += 1) past.push(history.entries[index].past);
+    return past;
   }
 
   async groupCounts(application: string, deploymentGroup: string, before: number): Promise<{ known: number; failures: number }> {
-    const entries = this.histories.get(groupKey(application, deploymentGroup)) ?? [];
-    let known = 0;
-    let failures = 0;
-    for (let index = 0, end = upperBound(entries, before); index < end; index += 1) {
-      const failed = entries[index].failed;
-      if (failed === undefined) continue;
-      known += 1;
-      if (failed) failures += 1;
-    }
-    return { known, failures };
-  }
-
-  private appendHistory(group: string, entry: HistoryEntry): void {
-    const entries = this.histories.get(group) ?? [];
-    if (!this.histories.has(group)) this.histories.set(group, entries);
-    let index = entries.length;
-    while (index > 0 && compare(entries[index - 1], entry) > 0) index -= 1;
-    entries.splice(index, 0, entry);
+    return this.histories.get(groupKey(application, deploymentGroup))?.counts(before) ?? { known: 0, failures: 0 };
   }
 }
 
 function compare(a: HistoryEntry, b: HistoryEntry): number {
   return a.time - b.time || (a.deploymentId < b.deploymentId ? -1 : a.deploymentId > b.deploymentId ? 1 : 0);
-}
-
-/** Index of the first entry starting at or after `before`. */
-function upperBound(entries: readonly HistoryEntry[], before: number): number {
-  let low = 0;
-  let high = entries.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (entries[middle].time < before) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-function toPast(entry: HistoryEntry): PastDeployment {
-  return {
-    time: entry.time,
-    ...(entry.failed === undefined ? {} : { failed: entry.failed }),
-    ...(entry.author === undefined ? {} : { author: entry.author }),
-  };
 }
 
 export class InMemoryChangeSummaryStore implements ChangeSummaryStore {
