@@ -1,3 +1,5 @@
+// First: when this file is the program, turns source maps off before anything else loads.
+import './stacks/synthesis-entry';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import { loadConfig, type DeployGuardConfig } from './stacks/config';

@@ -82,6 +82,60 @@ function groupPolicy() {
 }
 export type GuardedGroupConfig = z.output<typeof guardedGroupConfig>;
 
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const ZONE = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const ipv4Cidr = z.string().regex(new RegExp(`^${OCTET}(?:\\.${OCTET}){3}/(?:3[0-2]|[12]?\\d)$`), { message: "expected an IPv4 CIDR such as '203.0.113.0/24'" });
+
+/** The example service's CodeDeploy application and deployment group (one per environment). */
+export function exampleGroupNames(namePrefix: string): { readonly application: string; readonly deploymentGroup: string } {
+  return { application: `${namePrefix}-example`, deploymentGroup: 'blue-green' };
+}
+
+/**
+ * The example service (stacks/example-service.ts): a small EC2 blue/green service (VPC, load
+ * balancer, Auto Scaling group) that the environment creates and guards like any configured group.
+ * Its application is `<namePrefix>-example`, its deployment group `blue-green`. The AMI and the zones
+ * are given, not looked up, so that nothing needs AWS to synthesize or plan.
+ */
+export const exampleConfig = z
+  .object({
+    /** An Amazon Linux 2023 AMI of the region (the shipped one is a placeholder to replace). */
+    amiId: z.string().regex(/^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$/, { message: "expected an AMI id such as 'ami-0abcdef1234567890' (an Amazon Linux 2023 AMI of the region)" }),
+    /** Two different zones of the environment's region: one public subnet in each. */
+    availabilityZones: z
+      .array(z.string().regex(ZONE, { message: "expected an availability zone such as 'us-east-1a'" }))
+      .length(2, { message: 'expected exactly two availability zones' }),
+    instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { message: "expected an EC2 instance type such as 't3.micro'" }).default('t3.micro'),
+    /** The VPC, a.b.0.0/16; the subnets are a.b.0.0/24 and a.b.1.0/24. */
+    vpcCidr: z
+      .string()
+      .regex(new RegExp(`^${OCTET}\\.${OCTET}\\.0\\.0/16$`), { message: "expected a /16 of the form a.b.0.0/16 such as '10.20.0.0/16'" })
+      .default('10.20.0.0/16'),
+    /** Who may reach the load balancer on port 80. */
+    allowedIngressCidrs: z.array(ipv4Cidr).min(1, { message: 'expected at least one CIDR' }).default(['0.0.0.0/0']),
+    mode: handlerGroupPolicy.shape.mode.default('gate'),
+    threshold: handlerGroupPolicy.shape.threshold.optional(),
+    costs: costs.optional(),
+    failurePolicy: handlerGroupPolicy.shape.failurePolicy,
+    /** Gate mode: minutes the green fleet waits at READY for Deploy Guard before the deployment stops. */
+    readyTimeoutMinutes: z.number().int().min(1).max(2880).optional(),
+    /** Minutes the blue fleet lives on after a successful deployment (the instant-rollback window). */
+    terminateBlueAfterMinutes: z.number().int().min(0).max(2880).default(60),
+    /** The bucket holding the service's revisions: the instances get read access to it. */
+    revisionBucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'expected an S3 bucket name' }).optional(),
+  })
+  .strict()
+  .superRefine((example, context) => {
+    if ((example.threshold === undefined) === (example.costs === undefined)) {
+      context.addIssue({ code: 'custom', path: ['threshold'], message: 'expected exactly one of threshold or costs {failedDeployment, needlessRollback}' });
+    }
+    if (example.readyTimeoutMinutes !== undefined && example.mode !== 'gate') {
+      context.addIssue({ code: 'custom', path: ['readyTimeoutMinutes'], message: 'expected only in gate mode (the deployment waits at READY only then)' });
+    }
+  });
+export type ExampleConfig = z.output<typeof exampleConfig>;
+
 export const hostingConfig = z.discriminatedUnion('kind', [
   z
     .object({
@@ -169,13 +223,15 @@ export const backendConfig = z.discriminatedUnion('kind', [
 
 export const environmentConfig = z
   .object({
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "expected an AWS region such as 'us-east-1'" }),
+    region: z.string().regex(REGION, { message: "expected an AWS region such as 'us-east-1'" }),
     accountId: z.string().regex(/^\d{12}$/, { message: 'expected a 12-digit AWS account id (as a string)' }),
     namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/, { message: 'expected 1 to 30 lowercase letters, digits or hyphens, starting with a letter' }),
     eventSource: z.string().min(1).optional(),
     metricsNamespace: z.string().min(1).default(DEFAULT_METRICS_NAMESPACE),
     logRetentionDays: z.number().int().default(30),
     groups: z.array(guardedGroupConfig),
+    /** The example service, created and guarded by this environment. */
+    example: exampleConfig.optional(),
     hosting: hostingConfig,
     retraining: retrainingConfig,
     promotion: promotionConfig,
@@ -192,6 +248,26 @@ export const environmentConfig = z
       if (seen.has(key)) context.addIssue({ code: 'custom', path: ['groups', index], message: `expected each deployment group once; ${key} is configured twice` });
       seen.add(key);
     });
+    if (environment.groups.length === 0 && !environment.example) {
+      context.addIssue({ code: 'custom', path: ['groups'], message: 'expected at least one guarded group: an entry of groups, or an example' });
+    }
+    const example = environment.example;
+    if (!example) return;
+    const names = exampleGroupNames(environment.namePrefix);
+    const key = groupKey(names.application, names.deploymentGroup);
+    if (seen.has(key)) context.addIssue({ code: 'custom', path: ['example'], message: `expected the example's deployment group ${key} not to be configured in groups as well` });
+    // The example's load balancer is <namePrefix>-alb, and load balancer names have at most 32 characters.
+    if (!/^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$/.test(environment.namePrefix)) {
+      context.addIssue({ code: 'custom', path: ['namePrefix'], message: 'expected at most 24 characters, ending with a letter or digit, with an example (its load balancer is <namePrefix>-alb)' });
+    }
+    example.availabilityZones.forEach((zone, index) => {
+      if (ZONE.test(zone) && REGION.test(environment.region) && !new RegExp(`^${environment.region}[a-z]$`).test(zone)) {
+        context.addIssue({ code: 'custom', path: ['example', 'availabilityZones', index], message: `expected a zone of region ${environment.region} such as '${environment.region}a'` });
+      }
+    });
+    if (example.availabilityZones.length === 2 && example.availabilityZones[0] === example.availabilityZones[1]) {
+      context.addIssue({ code: 'custom', path: ['example', 'availabilityZones', 1], message: 'expected two different zones' });
+    }
   });
 export type EnvironmentConfig = z.output<typeof environmentConfig>;
 
@@ -242,7 +318,7 @@ export function loadConfig(file: string): DeployGuardConfig {
 }
 
 /** The decision threshold of a group: given, or from costs (roll back when p·failed > (1−p)·needless). */
-export function groupThreshold(group: GuardedGroupConfig): number {
+export function groupThreshold(group: Pick<GuardedGroupConfig, 'threshold' | 'costs'>): number {
   if (group.threshold !== undefined) return group.threshold;
   const { failedDeployment, needlessRollback } = group.costs!;
   return needlessRollback / (failedDeployment + needlessRollback);
@@ -260,4 +336,16 @@ export function toGroupPolicies(groups: readonly GuardedGroupConfig[]): GroupPol
       failurePolicy: group.failurePolicy,
     })),
   );
+}
+
+/**
+ * Every group the environment guards, for the handlers (ENV.groups): the configured groups, then the
+ * example's when there is one. Validated by handlers/config.ts's own schema.
+ */
+export function guardedGroupPolicies(environment: Pick<EnvironmentConfig, 'namePrefix' | 'groups' | 'example'>): GroupPolicy[] {
+  const { example } = environment;
+  if (!example) return toGroupPolicies(environment.groups);
+  const names = exampleGroupNames(environment.namePrefix);
+  const policy = { application: names.application, deploymentGroup: names.deploymentGroup, platform: 'Server', mode: example.mode, threshold: groupThreshold(example), failurePolicy: example.failurePolicy };
+  return groupPolicies.parse([...toGroupPolicies(environment.groups), policy]);
 }

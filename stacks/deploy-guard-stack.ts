@@ -6,11 +6,12 @@ import { ruleNamed } from '../events/patterns';
 import { ENV, type EnvName, type PromotionSettings, type RetrainingSettings } from '../handlers/config';
 import type { HandlerName } from '../handlers/entries';
 import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
-import { groupThreshold, toGroupPolicies, type EnvironmentConfig } from './config';
+import { exampleGroupNames, groupThreshold, guardedGroupPolicies, type EnvironmentConfig } from './config';
 import { DataStores } from './data-stores';
 import type { DeadLetterQueue } from './dead-letter-queue';
 import { DeployGuardEventBus } from './event-bus';
 import { EventRuleToFunction } from './event-rule-to-function';
+import { ExampleGuardedService } from './example-service';
 import { GuardedDeploymentGroup, trafficHookFunctionName } from './guarded-deployment-group';
 import type { PolicyStatement } from './iam';
 import { awsPartition } from './image-uris';
@@ -45,7 +46,8 @@ export const RULE_TARGETS: Readonly<Record<string, HandlerName>> = {
 
 /**
  * One installation of Deploy Guard in one environment: the key, the bus and its rules, the tables
- * and buckets, the prediction endpoint, retraining, the guarded deployment groups, one function per
+ * and buckets, the prediction endpoint, retraining, the guarded deployment groups (and, when
+ * configured, the example service guarding its own blue/green group), one function per
  * handler with least-privilege IAM, every rule delivered with retries and a dead-letter queue, and
  * monitoring. Everything is named from the configuration's namePrefix; nothing needs AWS to
  * synthesize or plan (the account id comes from the configuration).
@@ -57,7 +59,10 @@ export class DeployGuardStack extends TerraformStack {
   readonly monitoring: Monitoring;
   readonly endpoint: PredictionEndpoint;
   readonly retraining: Retraining;
+  /** Every guarded group: the configured ones, then the example's. */
   readonly groups: readonly GuardedDeploymentGroup[];
+  /** Only when the configuration has an example. */
+  readonly example?: ExampleGuardedService;
   /** Only when the configuration enables it. */
   readonly notebook?: ModelNotebook;
 
@@ -122,7 +127,7 @@ export class DeployGuardStack extends TerraformStack {
       qualityAlarms: config.qualityAlarms,
     });
 
-    this.groups = config.groups.map(
+    const configuredGroups = config.groups.map(
       (group, index) =>
         new GuardedDeploymentGroup(
           this,
@@ -163,8 +168,35 @@ export class DeployGuardStack extends TerraformStack {
               },
         ),
     );
-    const groupPolicies = toGroupPolicies(config.groups);
-    this.groups.forEach((group, index) => group.groupPolicy(groupThreshold(config.groups[index]), config.groups[index].failurePolicy));
+    configuredGroups.forEach((group, index) => group.groupPolicy(groupThreshold(config.groups[index]), config.groups[index].failurePolicy));
+
+    const { example } = config;
+    if (example) {
+      const names = exampleGroupNames(namePrefix);
+      const [firstZone, secondZone] = example.availabilityZones;
+      this.example = new ExampleGuardedService(this, 'example', {
+        namePrefix,
+        region,
+        accountId,
+        availabilityZones: [firstZone, secondZone],
+        amiId: example.amiId,
+        instanceType: example.instanceType,
+        vpcCidr: example.vpcCidr,
+        allowedIngressCidrs: example.allowedIngressCidrs,
+        // The volumes use the account's default EBS key: the installation key's policy does not admit
+        // the Auto Scaling service-linked role that launches the instances.
+        ...(example.revisionBucketName ? { revisionBucketName: example.revisionBucketName } : {}),
+        applicationName: names.application,
+        deploymentGroupName: names.deploymentGroup,
+        mode: example.mode,
+        ...(example.readyTimeoutMinutes !== undefined ? { readyWaitMinutes: example.readyTimeoutMinutes } : {}),
+        terminationWaitMinutes: example.terminateBlueAfterMinutes,
+      });
+      this.example.guardedGroup.groupPolicy(groupThreshold(example), example.failurePolicy);
+    }
+    this.groups = [...configuredGroups, ...(this.example ? [this.example.guardedGroup] : [])];
+    // The configured groups, then the example's: the handlers guard (and may act on) exactly these.
+    const groupPolicies = guardedGroupPolicies(config);
     const groupArns = this.groups.map((group) => group.deploymentGroupArn);
 
     // ARNs built from names, so that policies are exact before anything exists.
@@ -399,6 +431,14 @@ export class DeployGuardStack extends TerraformStack {
     new TerraformOutput(this, 'event_bus_name', { value: this.eventBus.bus.name, description: "Deploy Guard's event bus" });
     new TerraformOutput(this, 'endpoint_name', { value: this.endpoint.endpointName, description: 'The SageMaker endpoint serving the model' });
     new TerraformOutput(this, 'notification_topic_arn', { value: this.monitoring.topic.arn, description: 'SNS topic of notifications and alarms' });
+    if (this.example) {
+      const group = this.example.guardedGroup;
+      new TerraformOutput(this, 'example_url', { value: `http://${this.example.loadBalancer.dnsName}/`, description: "The example service's load balancer" });
+      new TerraformOutput(this, 'example_deployment_group', {
+        value: `${group.applicationName}/${group.deploymentGroupName}`,
+        description: 'The example service\'s CodeDeploy application/deployment group: deploy a revision to it to see Deploy Guard assess it',
+      });
+    }
     new TerraformOutput(this, 'traffic_hook_function_name', { value: functions['traffic-hook'].functionName, description: 'BeforeAllowTraffic hook for ECS / Lambda AppSpecs' });
   }
 }

@@ -17,6 +17,7 @@ import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
+import type { GuardMode } from '../events/emitted';
 import { objectsArn, policyDocument, serviceTrustPolicy, validateAccountId, validateArn, validateNamePrefix, validateRegion, type PolicyStatement } from './construct-support';
 import { GuardedDeploymentGroup } from './guarded-deployment-group';
 import { awsDnsSuffix, awsPartition } from './image-uris';
@@ -46,14 +47,17 @@ export interface ExampleGuardedServiceProps {
   readonly applicationName?: string;
   /** @default 'blue-green' */
   readonly deploymentGroupName?: string;
-  /** Minutes the group waits at READY for Deploy Guard. @default 60 */
+  /** How Deploy Guard guards the group (shadow, stop or gate). @default 'gate' */
+  readonly mode?: GuardMode;
+  /** Gate mode only: minutes the group waits at READY for Deploy Guard. @default 60 */
   readonly readyWaitMinutes?: number;
   /** Minutes the blue fleet is kept after success (the rollback window). @default 60 */
   readonly terminationWaitMinutes?: number;
 }
 
 /**
- * A small EC2 service deployed blue/green by CodeDeploy and guarded by Deploy Guard in gate mode: a
+ * A small EC2 service deployed blue/green by CodeDeploy and guarded by Deploy Guard (in gate mode by
+ * default; DeployGuardStack creates it from an environment's `example` configuration): a
  * VPC with two public subnets, an internet gateway, an Application Load Balancer with a target group
  * and listener, a launch template (encrypted volumes, IMDSv2, the CodeDeploy agent installed at
  * boot), an Auto Scaling group, a 5XX alarm, and the GuardedDeploymentGroup over them.
@@ -80,6 +84,7 @@ export class ExampleGuardedService extends Construct {
     const { namePrefix, region, accountId } = props;
     const partition = awsPartition(region);
     const [a, b] = (props.vpcCidr ?? '10.20.0.0/16').split('.');
+    const mode = props.mode ?? 'gate';
 
     this.vpc = new Vpc(this, 'vpc', { cidrBlock: `${a}.${b}.0.0/16`, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${namePrefix}-example` } });
     const gateway = new InternetGateway(this, 'internet-gateway', { vpcId: this.vpc.id, tags: { Name: `${namePrefix}-example` } });
@@ -193,10 +198,10 @@ export class ExampleGuardedService extends Construct {
       applicationName: props.applicationName ?? `${namePrefix}-example`,
       deploymentGroupName: props.deploymentGroupName ?? 'blue-green',
       platform: 'Server',
-      mode: 'gate',
+      mode,
       server: { autoScalingGroupNames: [this.autoScalingGroup.name], targetGroupName: this.targetGroup.name, instanceRoleArns: [this.instanceRole.arn] },
       alarmNames: [this.errorsAlarm.alarmName],
-      readyWaitMinutes: props.readyWaitMinutes ?? 60,
+      ...(mode === 'gate' ? { readyWaitMinutes: props.readyWaitMinutes ?? 60 } : {}),
       terminationWaitMinutes: props.terminationWaitMinutes ?? 60,
     });
   }
@@ -241,4 +246,5 @@ function validateProps(props: ExampleGuardedServiceProps): void {
     if (!/^\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}$/.test(ingress)) throw new Error(`${NAME} allowedIngressCidrs entry '${ingress}' is not an IPv4 CIDR`);
   }
   if ((props.allowedIngressCidrs ?? ['0.0.0.0/0']).length === 0) throw new Error(`${NAME} allowedIngressCidrs must name at least one CIDR`);
+  if (props.readyWaitMinutes !== undefined && (props.mode ?? 'gate') !== 'gate') throw new Error(`${NAME} readyWaitMinutes applies only in gate mode, not ${props.mode}`);
 }

@@ -1,8 +1,4 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32, deflateRawSync } from 'node:zlib';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
@@ -10,11 +6,13 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
 import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
-import { buildSync } from 'esbuild';
 import { ENV, type EnvName } from '../handlers/config';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/entries';
+import { cachedBundles, type HandlerBundle } from './bundle-cache';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { assumeRolePolicy, policyDocument, validateStatements, type PolicyStatement } from './iam';
+
+export { zipOneFile, type HandlerBundle } from './bundle-cache';
 
 /** Retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -48,8 +46,8 @@ export interface NodejsFunctionProps {
 const ENV_NAMES = new Set<string>(Object.values(ENV));
 
 /**
- * One Deploy Guard handler as a Lambda function (Node.js 22, arm64): bundled and zipped once per
- * process (esbuild; see bundleHandler), with its own role (trusting only Lambda) holding only the statements it is given plus
+ * One Deploy Guard handler as a Lambda function (Node.js 22, arm64): bundled and zipped by esbuild
+ * through a persistent cache (see bundleHandler), with its own role (trusting only Lambda) holding only the statements it is given plus
  * writes to its own log group and dead-letter queue, its own KMS-encrypted log group with retention,
  * and an on-failure destination: a KMS-encrypted SQS queue.
  */
@@ -146,100 +144,29 @@ function validateProps(props: NodejsFunctionProps): void {
   validateStatements(owner, props.statements ?? []);
 }
 
-export interface HandlerBundle {
-  /** A zip archive holding index.js (the function's deployment package). */
-  readonly archive: string;
-  /** SHA-256 (base64) of index.js: the function's source code hash. */
-  readonly hash: string;
-  /** The first 32 hex digits of the same SHA-256: the asset's hash (a path segment). */
-  readonly assetHash: string;
+const PROJECT_ROOT = join(__dirname, '..');
+
+/** Where bundles persist between syntheses: DEPLOY_GUARD_BUNDLE_CACHE, or node_modules/.cache/deploy-guard-bundles. */
+export function bundleCacheDir(): string {
+  return process.env.DEPLOY_GUARD_BUNDLE_CACHE || join(PROJECT_ROOT, 'node_modules', '.cache', 'deploy-guard-bundles');
 }
 
-const PROJECT_ROOT = join(__dirname, '..');
-let bundles: ReadonlyMap<HandlerName, HandlerBundle> | undefined;
+let bundles: ReadonlyMap<string, HandlerBundle> | undefined;
 
 /**
- * The bundle of a handler. The first call bundles every handler of HANDLER_NAMES in one esbuild run
- * (they share most of their code, so one run costs little more than one handler) and zips each once;
- * every stack of the process reuses them. Zipping here rather than through an ARCHIVE asset keeps
- * synthesis fast: cdktf zips each ARCHIVE asset of each stack in a child process.
+ * The bundle of a handler. The first call of a process gets every handler of HANDLER_NAMES at once
+ * from the persistent bundle cache (stacks/bundle-cache.ts), which bundles them in one esbuild run
+ * (they share most of their code) and zips each once when a source changed; every stack of the
+ * process reuses them. Zipping here rather than through an ARCHIVE asset keeps synthesis fast: cdktf
+ * zips each ARCHIVE asset of each stack in a child process.
  */
 export function bundleHandler(name: HandlerName): HandlerBundle {
-  bundles ??= bundleAll();
+  bundles ??= cachedBundles({
+    root: PROJECT_ROOT,
+    entries: Object.fromEntries(HANDLER_NAMES.map((handler) => [handler, `handlers/${handler}.ts`])),
+    cacheDir: bundleCacheDir(),
+  }).bundles;
   const bundle = bundles.get(name);
   if (!bundle) throw new Error(`NodejsFunction handler '${name}' is not one of ${HANDLER_NAMES.join(', ')}`);
   return bundle;
-}
-
-function bundleAll(): Map<HandlerName, HandlerBundle> {
-  for (const name of HANDLER_NAMES) {
-    const entry = join(PROJECT_ROOT, 'handlers', `${name}.ts`);
-    if (!existsSync(entry)) throw new Error(`NodejsFunction handler '${name}': its entry ${entry} does not exist`);
-  }
-  const root = mkdtempSync(join(tmpdir(), 'deploy-guard-bundles-'));
-  buildSync({
-    entryPoints: Object.fromEntries(HANDLER_NAMES.map((name) => [`${name}/index`, join(PROJECT_ROOT, 'handlers', `${name}.ts`)])),
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
-    outdir: root,
-    logLevel: 'error',
-  });
-  const result = new Map<HandlerName, HandlerBundle>();
-  for (const name of HANDLER_NAMES) {
-    const code = readFileSync(join(root, name, 'index.js'));
-    const archive = join(root, `${name}.zip`);
-    writeFileSync(archive, zipOneFile('index.js', code));
-    const digest = createHash('sha256').update(code).digest();
-    result.set(name, { archive, hash: digest.toString('base64'), assetHash: digest.toString('hex').slice(0, 32) });
-  }
-  return result;
-}
-
-/**
- * A zip archive of one file, deflated, with a fixed timestamp (1980-01-01) so that the same code
- * always gives the same bytes. Unix permissions 0644.
- */
-export function zipOneFile(fileName: string, content: Buffer): Buffer {
-  const name = Buffer.from(fileName, 'utf8');
-  const data = deflateRawSync(content, { level: 6 });
-  const checksum = crc32(content);
-  const dosTime = 0;
-  const dosDate = (0 << 9) | (1 << 5) | 1;
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4);
-  local.writeUInt16LE(0, 6);
-  local.writeUInt16LE(8, 8);
-  local.writeUInt16LE(dosTime, 10);
-  local.writeUInt16LE(dosDate, 12);
-  local.writeUInt32LE(checksum, 14);
-  local.writeUInt32LE(data.length, 18);
-  local.writeUInt32LE(content.length, 22);
-  local.writeUInt16LE(name.length, 26);
-  local.writeUInt16LE(0, 28);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE((3 << 8) | 20, 4);
-  central.writeUInt16LE(20, 6);
-  central.writeUInt16LE(0, 8);
-  central.writeUInt16LE(8, 10);
-  central.writeUInt16LE(dosTime, 12);
-  central.writeUInt16LE(dosDate, 14);
-  central.writeUInt32LE(checksum, 16);
-  central.writeUInt32LE(data.length, 20);
-  central.writeUInt32LE(content.length, 24);
-  central.writeUInt16LE(name.length, 28);
-  central.writeUInt32LE((0o100644 << 16) >>> 0, 38);
-  central.writeUInt32LE(0, 42);
-  const centralOffset = local.length + name.length + data.length;
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(1, 8);
-  end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(central.length + name.length, 12);
-  end.writeUInt32LE(centralOffset, 16);
-  return Buffer.concat([local, name, data, central, name, end]);
 }

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the cases edit raw JSON */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, groupThreshold, loadConfig, parseConfig, toGroupPolicies } from '../../stacks/config';
+import { ConfigError, exampleGroupNames, groupThreshold, guardedGroupPolicies, loadConfig, parseConfig, toGroupPolicies } from '../../stacks/config';
 
 const SHIPPED = join(__dirname, '..', '..', 'deploy-guard.config.json');
 const shipped = () => JSON.parse(readFileSync(SHIPPED, 'utf8'));
@@ -15,10 +15,39 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
   });
 
   it('derives a threshold from costs: roll back when p × failed > (1 − p) × needless', () => {
-    const policies = toGroupPolicies(loadConfig(SHIPPED).environments.dev.groups);
-    expect(policies[0]).toEqual({ application: 'example-web', deploymentGroup: 'example-web-bluegreen', platform: 'Server', mode: 'shadow', threshold: 1 / 11, failurePolicy: 'fail-open' });
-    expect(policies[1].threshold).toBe(0.4);
-    expect(groupThreshold({ ...loadConfig(SHIPPED).environments.dev.groups[0], costs: { failedDeployment: 3, needlessRollback: 1 } })).toBe(0.25);
+    const prod = loadConfig(SHIPPED).environments.prod;
+    const policies = toGroupPolicies(prod.groups);
+    expect(policies[0]).toEqual({ application: 'storefront', deploymentGroup: 'storefront-bluegreen', platform: 'Server', mode: 'gate', threshold: 1 / 21, failurePolicy: 'fail-open' });
+    expect(policies[1].threshold).toBe(0.5);
+    expect(groupThreshold({ ...prod.groups[0], costs: { failedDeployment: 3, needlessRollback: 1 } })).toBe(0.25);
+  });
+
+  it("guards the example's group like a configured one, after the configured groups", () => {
+    const { dev, prod } = loadConfig(SHIPPED).environments;
+    expect(guardedGroupPolicies(dev)).toEqual([
+      { application: 'payments', deploymentGroup: 'payments-prod', platform: 'ECS', mode: 'shadow', threshold: 0.4, failurePolicy: 'fail-open' },
+      { application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'gate', threshold: 1 / 11, failurePolicy: 'fail-open' },
+    ]);
+    expect(exampleGroupNames('deploy-guard-dev')).toEqual({ application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green' });
+    // prod has no example: its configured groups only.
+    expect(prod.example).toBeUndefined();
+    expect(guardedGroupPolicies(prod)).toEqual(toGroupPolicies(prod.groups));
+  });
+
+  it('gives an example its defaults: t3.micro, 10.20.0.0/16, open to the internet on port 80, gate mode, fail-open, 60 minutes of blue fleet', () => {
+    const config = shipped();
+    config.environments.dev.example = { amiId: 'ami-0abcdef1234567890', availabilityZones: ['us-east-1c', 'us-east-1d'], threshold: 0.3 };
+    expect(parseConfig(config).environments.dev.example).toEqual({
+      amiId: 'ami-0abcdef1234567890',
+      availabilityZones: ['us-east-1c', 'us-east-1d'],
+      instanceType: 't3.micro',
+      vpcCidr: '10.20.0.0/16',
+      allowedIngressCidrs: ['0.0.0.0/0'],
+      mode: 'gate',
+      threshold: 0.3,
+      failurePolicy: 'fail-open',
+      terminateBlueAfterMinutes: 60,
+    });
   });
 
   const broken = (edit: (config: ReturnType<typeof shipped>) => void) => {
@@ -29,20 +58,42 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
   it.each([
     ['accountId of 11 digits', (c: any) => (c.environments.dev.accountId = '12345678901'), 'x.json: environments.dev.accountId: expected a 12-digit AWS account id (as a string)'],
     ['a region that is not one', (c: any) => (c.environments.dev.region = 'Virginia'), "x.json: environments.dev.region: expected an AWS region such as 'us-east-1'"],
-    ['both threshold and costs', (c: any) => (c.environments.dev.groups[0].threshold = 0.5), 'x.json: environments.dev.groups[0].threshold: expected exactly one of threshold or costs {failedDeployment, needlessRollback}'],
-    ['neither threshold nor costs', (c: any) => delete c.environments.dev.groups[0].costs, 'x.json: environments.dev.groups[0].threshold: expected exactly one of threshold or costs {failedDeployment, needlessRollback}'],
-    ['create and existing', (c: any) => (c.environments.dev.groups[0].existing = true), 'x.json: environments.dev.groups[0].create: expected exactly one of create {...} (a new blue/green group) or existing: true'],
+    ['both threshold and costs', (c: any) => (c.environments.prod.groups[0].threshold = 0.5), 'x.json: environments.prod.groups[0].threshold: expected exactly one of threshold or costs {failedDeployment, needlessRollback}'],
+    ['neither threshold nor costs', (c: any) => delete c.environments.prod.groups[0].costs, 'x.json: environments.prod.groups[0].threshold: expected exactly one of threshold or costs {failedDeployment, needlessRollback}'],
+    ['create and existing', (c: any) => (c.environments.prod.groups[0].existing = true), 'x.json: environments.prod.groups[0].create: expected exactly one of create {...} (a new blue/green group) or existing: true'],
     ['an unknown mode', (c: any) => (c.environments.dev.groups[0].mode = 'block'), 'x.json: environments.dev.groups[0].mode: Invalid option: expected one of "shadow"|"stop"|"gate"'],
-    ['a new Server group without Auto Scaling groups', (c: any) => delete c.environments.dev.groups[0].create.autoScalingGroups, 'x.json: environments.dev.groups[0].create.autoScalingGroups: expected the Auto Scaling groups of a new Server blue/green group'],
-    ['readyTimeoutMinutes outside Server gate', (c: any) => (c.environments.dev.groups[0].create.readyTimeoutMinutes = 10), 'x.json: environments.dev.groups[0].create.readyTimeoutMinutes: expected only for platform Server in gate mode (ECS and Lambda gate in the BeforeAllowTraffic hook)'],
+    ['a new Server group without Auto Scaling groups', (c: any) => delete c.environments.prod.groups[0].create.autoScalingGroups, 'x.json: environments.prod.groups[0].create.autoScalingGroups: expected the Auto Scaling groups of a new Server blue/green group'],
+    ['readyTimeoutMinutes outside Server gate', (c: any) => (c.environments.prod.groups[0].mode = 'shadow'), 'x.json: environments.prod.groups[0].create.readyTimeoutMinutes: expected only for platform Server in gate mode (ECS and Lambda gate in the BeforeAllowTraffic hook)'],
     ['a serverless memory size SageMaker refuses', (c: any) => (c.environments.dev.hosting.memorySizeInMb = 1500), 'x.json: environments.dev.hosting.memorySizeInMb: expected one of 1024, 2048, 3072, 4096, 5120, 6144'],
     ['autoscaling max below min', (c: any) => (c.environments.prod.hosting.autoscaling.max = 1), 'x.json: environments.prod.hosting.autoscaling.max: expected max >= min'],
     ['a notebook without internet access and without a subnet', (c: any) => (c.environments.dev.notebook.directInternetAccess = false), 'x.json: environments.dev.notebook.subnetId: expected a subnetId when directInternetAccess is false (the notebook needs a VPC)'],
     ['an invalid e-mail', (c: any) => (c.environments.dev.notifications.emails = ['platform-team']), 'x.json: environments.dev.notifications.emails[0]: expected an e-mail address'],
     ['an s3 backend without a table', (c: any) => delete c.environments.staging.backend.dynamodbTable, 'x.json: environments.staging.backend.dynamodbTable: Invalid input: expected string, received undefined'],
     ['an unknown key', (c: any) => (c.environments.dev.colour = 'blue'), 'x.json: environments.dev: Unrecognized key: "colour"'],
-    ['a group configured twice', (c: any) => c.environments.dev.groups.push(c.environments.dev.groups[1]), 'x.json: environments.dev.groups[2]: expected each deployment group once; payments/payments-prod is configured twice'],
+    ['a group configured twice', (c: any) => c.environments.dev.groups.push(c.environments.dev.groups[0]), 'x.json: environments.dev.groups[1]: expected each deployment group once; payments/payments-prod is configured twice'],
     ['a training instance that is not a SageMaker type', (c: any) => (c.environments.dev.retraining.instanceType = 'm5.large'), "x.json: environments.dev.retraining.instanceType: expected a SageMaker instance type such as 'ml.m5.large'"],
+    ['an environment that guards nothing', (c: any) => delete c.environments.staging.example, 'x.json: environments.staging.groups: expected at least one guarded group: an entry of groups, or an example'],
+    // The example service.
+    ['an example AMI id that is not one', (c: any) => (c.environments.dev.example.amiId = 'ami-xyz'), "x.json: environments.dev.example.amiId: expected an AMI id such as 'ami-0abcdef1234567890' (an Amazon Linux 2023 AMI of the region)"],
+    ['an example with one zone', (c: any) => (c.environments.dev.example.availabilityZones = ['us-east-1a']), 'x.json: environments.dev.example.availabilityZones: expected exactly two availability zones'],
+    ['an example zone that is a region', (c: any) => (c.environments.dev.example.availabilityZones[0] = 'us-east-1'), "x.json: environments.dev.example.availabilityZones[0]: expected an availability zone such as 'us-east-1a'"],
+    ['an example zone of another region', (c: any) => (c.environments.dev.example.availabilityZones[1] = 'eu-west-1b'), "x.json: environments.dev.example.availabilityZones[1]: expected a zone of region us-east-1 such as 'us-east-1a'"],
+    ['an example with one zone twice', (c: any) => (c.environments.dev.example.availabilityZones[1] = 'us-east-1a'), 'x.json: environments.dev.example.availabilityZones[1]: expected two different zones'],
+    ['an example instance type that is not an EC2 type', (c: any) => (c.environments.dev.example.instanceType = 'micro'), "x.json: environments.dev.example.instanceType: expected an EC2 instance type such as 't3.micro'"],
+    ['an example VPC that is not a /16', (c: any) => (c.environments.dev.example.vpcCidr = '10.20.0.0/24'), "x.json: environments.dev.example.vpcCidr: expected a /16 of the form a.b.0.0/16 such as '10.20.0.0/16'"],
+    ['an example ingress that is not a CIDR', (c: any) => (c.environments.dev.example.allowedIngressCidrs = ['203.0.113.7']), "x.json: environments.dev.example.allowedIngressCidrs[0]: expected an IPv4 CIDR such as '203.0.113.0/24'"],
+    ['an example open to nobody', (c: any) => (c.environments.dev.example.allowedIngressCidrs = []), 'x.json: environments.dev.example.allowedIngressCidrs: expected at least one CIDR'],
+    ['an example with both threshold and costs', (c: any) => (c.environments.dev.example.threshold = 0.5), 'x.json: environments.dev.example.threshold: expected exactly one of threshold or costs {failedDeployment, needlessRollback}'],
+    ['an example with neither threshold nor costs', (c: any) => delete c.environments.dev.example.costs, 'x.json: environments.dev.example.threshold: expected exactly one of threshold or costs {failedDeployment, needlessRollback}'],
+    ['an example in an unknown mode', (c: any) => (c.environments.dev.example.mode = 'block'), 'x.json: environments.dev.example.mode: Invalid option: expected one of "shadow"|"stop"|"gate"'],
+    ['an example READY timeout outside gate mode', (c: any) => (c.environments.dev.example.mode = 'shadow'), 'x.json: environments.dev.example.readyTimeoutMinutes: expected only in gate mode (the deployment waits at READY only then)'],
+    ['an unknown key of the example', (c: any) => (c.environments.dev.example.ami = 'ami-0abcdef1234567890'), 'x.json: environments.dev.example: Unrecognized key: "ami"'],
+    ['a name prefix too long for the example load balancer', (c: any) => (c.environments.dev.namePrefix = 'deploy-guard-development1'), 'x.json: environments.dev.namePrefix: expected at most 24 characters, ending with a letter or digit, with an example (its load balancer is <namePrefix>-alb)'],
+    [
+      "the example's group also in groups",
+      (c: any) => c.environments.dev.groups.push({ application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'shadow', threshold: 0.5, existing: true }),
+      "x.json: environments.dev.example: expected the example's deployment group deploy-guard-dev-example/blue-green not to be configured in groups as well",
+    ],
   ])('rejects %s, naming the key path', (_what, edit, message) => {
     expect(broken(edit)).toThrow(new ConfigError('x.json', [message.slice('x.json: '.length)]));
   });

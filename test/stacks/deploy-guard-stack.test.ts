@@ -45,11 +45,59 @@ describe('DeployGuardStack (deploy-guard.config.json)', () => {
     const statements = JSON.parse(String(policy.policy)).Statement as { Sid: string; Resource: string[] }[];
     const of = (sid: string) => statements.find((statement) => statement.Sid === sid)?.Resource;
     expect(of('ReadGuardedDeployments')).toEqual([
-      'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:example-web/example-web-bluegreen',
       'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:payments/payments-prod',
+      'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:deploy-guard-dev-example/blue-green',
     ]);
     expect(of('ScoreWithEndpoint')).toEqual(['arn:aws:sagemaker:us-east-1:123456789012:endpoint/deploy-guard-dev-risk']);
     expect(of('PublishOnOwnBus')).toEqual(['arn:aws:events:us-east-1:123456789012:event-bus/deploy-guard-dev']);
+  });
+
+  describe("the example service (dev's `example`)", () => {
+    const exampleGroup = { application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'gate', threshold: 1 / 11, failurePolicy: 'fail-open' };
+    const exampleArn = 'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:deploy-guard-dev-example/blue-green';
+    const statements = (functionName: string) =>
+      JSON.parse(String(Object.values(resources.aws_iam_role_policy).find((candidate) => candidate.name === functionName)!.policy)).Statement as { Sid: string; Resource: string[] }[];
+
+    it('is created: a VPC, a load balancer and an Auto Scaling group of the configured AMI, in the configured zones', () => {
+      expect(Object.values(resources.aws_subnet).map((subnet) => subnet.availability_zone)).toEqual(['us-east-1a', 'us-east-1b']);
+      expect(Object.values(resources.aws_lb).map((lb) => lb.name)).toEqual(['deploy-guard-dev-alb']);
+      expect(Object.values(resources.aws_launch_template)).toEqual([expect.objectContaining({ image_id: 'ami-0abcdef1234567890', instance_type: 't3.micro' })]);
+      expect(Object.values(resources.aws_autoscaling_group).map((group) => group.name)).toEqual(['deploy-guard-dev-example']);
+      expect(Object.values(resources.aws_vpc_security_group_ingress_rule).filter((rule) => rule.description === 'HTTP from clients').map((rule) => rule.cidr_ipv4)).toEqual(['0.0.0.0/0']);
+      expect(dev.json.output).toEqual(expect.objectContaining({ example_url: expect.objectContaining({ value: expect.stringMatching(/^http:\/\/\$\{aws_lb\..+\.dns_name\}\/$/) }) }));
+    });
+
+    it('has a blue/green group in the configured mode, waiting at READY and keeping the blue fleet as configured', () => {
+      const groups = Object.values(resources.aws_codedeploy_deployment_group);
+      expect(groups).toHaveLength(1);
+      expect(groups[0]).toEqual(expect.objectContaining({ deployment_group_name: 'blue-green', autoscaling_groups: [expect.stringContaining('aws_autoscaling_group.')] }));
+      expect(groups[0].blue_green_deployment_config).toEqual(
+        expect.objectContaining({
+          deployment_ready_option: { action_on_timeout: 'STOP_DEPLOYMENT', wait_time_in_minutes: 30 },
+          terminate_blue_instances_on_deployment_success: { action: 'TERMINATE', termination_wait_time_in_minutes: 5 },
+        }),
+      );
+      expect(Object.values(resources.aws_codedeploy_app).map((app) => app.name)).toEqual(['deploy-guard-dev-example']);
+    });
+
+    it.each(['predict', 'traffic-hook', 'rollback'])('is guarded by %s: in its DEPLOY_GUARD_GROUPS, after the configured group', (handler) => {
+      const variables = (functionsByHandler[handler].fn.environment as { variables: Record<string, string> }).variables;
+      expect(groupPolicies.parse(JSON.parse(variables[ENV.groups]))).toEqual([expect.objectContaining({ application: 'payments' }), exampleGroup]);
+    });
+
+    it("lets predict read, the traffic hook report on, and rollback stop or continue the example's deployments", () => {
+      const of = (functionName: string, sid: string) => statements(functionName).find((statement) => statement.Sid === sid)?.Resource;
+      expect(of('deploy-guard-dev-predict', 'ReadGuardedDeployments')).toContain(exampleArn);
+      expect(of('CodeDeployHook_deploy-guard-dev-hook', 'ReportHookStatus')).toContain(exampleArn);
+      expect(of('deploy-guard-dev-rollback', 'ActOnGuardedDeployments')).toContain(exampleArn);
+    });
+
+    it('is only where configured: staging has one, prod none; no stack reads a data source', () => {
+      const of = (name: string) => stacks.find((stack) => stack.name === name)!.json as { resource: Resources; data?: unknown };
+      expect(Object.values(of('deploy-guard-staging').resource.aws_lb ?? {}).map((lb) => lb.name)).toEqual(['deploy-guard-staging-alb']);
+      expect(of('deploy-guard-prod').resource.aws_lb).toBeUndefined();
+      expect(stacks.map((stack) => (stack.json as { data?: unknown }).data)).toEqual([undefined, undefined, undefined]);
+    });
   });
 
   it.each(stacks.map((stack) => [stack.name, stack.json] as const))('%s matches its snapshot (hashes and asset paths masked)', (_name, json) => {

@@ -56,6 +56,17 @@ describe('ExampleGuardedService', () => {
   });
 });
 
+describe('ExampleGuardedService in shadow mode', () => {
+  const synthesized = synth((scope) => void new ExampleGuardedService(scope, 'example', { ...base, mode: 'shadow', applicationName: 'web', deploymentGroupName: 'web-bg' }));
+
+  it('does not wait at READY: the deployment continues while Deploy Guard only assesses it', () => {
+    const group = only(synthesized, 'aws_codedeploy_deployment_group');
+    expect(group).toEqual(expect.objectContaining({ app_name: expect.stringContaining('aws_codedeploy_app.'), deployment_group_name: 'web-bg' }));
+    expect((group.blue_green_deployment_config as Record<string, unknown>).deployment_ready_option).toEqual({ action_on_timeout: 'CONTINUE_DEPLOYMENT' });
+    expect(only(synthesized, 'aws_codedeploy_app').name).toBe('web');
+  });
+});
+
 describe('ExampleGuardedService props', () => {
   it.each<[string, Partial<ExampleGuardedServiceProps>, string]>([
     ['one zone twice', { availabilityZones: ['us-east-1a', 'us-east-1a'] }, 'ExampleGuardedService availabilityZones must name two different zones, got ["us-east-1a","us-east-1a"]'],
@@ -64,6 +75,7 @@ describe('ExampleGuardedService props', () => {
     ['a VPC that is not a /16', { vpcCidr: '10.0.0.0/24' }, "ExampleGuardedService vpcCidr must be a /16 of the form a.b.0.0/16, got '10.0.0.0/24'"],
     ['a name prefix too long for the load balancer', { namePrefix: 'deploy-guard-development-x' }, "ExampleGuardedService namePrefix 'deploy-guard-development-x' must be 1 to 24 lowercase letters, digits or hyphens, starting and ending with a letter or digit"],
     ['no ingress CIDR', { allowedIngressCidrs: [] }, 'ExampleGuardedService allowedIngressCidrs must name at least one CIDR'],
+    ['a READY wait outside gate mode', { mode: 'stop', readyWaitMinutes: 10 }, 'ExampleGuardedService readyWaitMinutes applies only in gate mode, not stop'],
   ])('rejects %s', (_case, override, message) => {
     expect(() => synth((scope) => void new ExampleGuardedService(scope, 'example', { ...base, ...override }))).toThrow(message);
   });
