@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/handlers.ts [--out DIR]
  */
+import { printFigure } from './figures';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -61,6 +62,8 @@ async function main(argv: readonly string[]): Promise<void> {
     const loadOk = load <= LOAD_TARGET_MS;
     failed ||= !sizeOk || !loadOk;
     console.log(`| ${name} | ${(bundle.bytes / 1024).toFixed(1)} | ${sizeOk ? 'PASS' : 'FAIL'} | ${raw.toFixed(1)} | ${load.toFixed(1)} | ${loadOk ? 'PASS' : 'FAIL'} | ${timed.printed.toFixed(1)} |`);
+    printFigure({ name: `bundle ${name}, size`, value: Math.round(bundle.bytes / 1024), unit: 'KB', target: '≤ 1,024', ok: sizeOk });
+    printFigure({ name: `bundle ${name}, load (node -e require)`, value: Math.round(load), unit: 'ms', target: '≤ 150', ok: loadOk });
   }
   console.log(failed ? 'BELOW TARGET' : 'OK: every bundle within 1 MB and 150 ms');
   process.exitCode = failed ? 1 : 0;

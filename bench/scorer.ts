@@ -1,3 +1,4 @@
+import { printFigure } from './figures';
 /**
  * Scorer speed: the exact TypeScript scorer against XGBoost's own predict, one thread each, same
  * model and rows (the committed fixture: 80 trees of depth ≤ 5, 12 features, rows tiled to
@@ -104,4 +105,10 @@ if (native) {
   console.log(`batch throughput >= ${THROUGHPUT_TARGET}x native: NOT MEASURED (${nativeProblem})`);
 }
 console.log(`single-row p50 < ${P50_TARGET_MICROSECONDS} us: ${p50 < P50_TARGET_MICROSECONDS ? 'OK' : 'BELOW TARGET'} (${p50.toFixed(2)} us)`);
+printFigure({ name: 'scorer, TypeScript batch', value: Math.round(tsRate), unit: 'rows/s' });
+if (native) {
+  const ratio = tsRate / native.rows_per_second_median;
+  printFigure({ name: 'scorer, ratio to XGBoost native', value: Number(ratio.toFixed(2)), unit: '×', target: `≥ ${THROUGHPUT_TARGET}`, ok: ratio >= THROUGHPUT_TARGET });
+}
+printFigure({ name: 'scorer, single row p50', value: Number(p50.toFixed(2)), unit: 'µs', target: `< ${P50_TARGET_MICROSECONDS}`, ok: p50 < P50_TARGET_MICROSECONDS });
 if (sink === 0.5) console.log(''); // keeps the latency loop from being optimised away

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { SAGEMAKER_SOURCE, SAGEMAKER_TRAINING_JOB_STATE_CHANGE } from '../events/aws';
 import { eventBridgeTime } from '../events/clock';
 import { tarGzip } from '../model/tar';
@@ -192,7 +192,8 @@ export class LocalTraining implements TrainingPort {
       output: join(root, 'output', 'data'),
     };
     for (const path of Object.values(paths)) mkdirSync(path, { recursive: true });
-    const copied = this.materialize(spec.trainS3Uri, paths.train);
+    const started = performance.now();
+    const copied = this.materialize(spec.trainS3Uri, paths.train, { from: spec.hyperparameters.window_from, to: spec.hyperparameters.window_to });
     const args = [this.options.trainScript, '--train', paths.train, '--model-dir', paths.model, '--output-data-dir', paths.output, '--hyperparameters', join(paths.config, 'hyperparameters.json')];
     writeFileSync(join(paths.config, 'hyperparameters.json'), JSON.stringify(spec.hyperparameters));
     if (spec.servingModelS3Uri) {
@@ -202,7 +203,6 @@ export class LocalTraining implements TrainingPort {
         args.push('--serving', paths.serving);
       }
     }
-    const started = performance.now();
     const run = spawnSync(this.options.python, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     job.wallMs = performance.now() - started;
     if (run.status === 0) {
@@ -224,15 +224,28 @@ export class LocalTraining implements TrainingPort {
     this.options.emit(this.stateChangeEvent(job));
   }
 
-  /** Copies the objects under an s3:// prefix into a folder, keeping their key paths (File input mode). */
-  private materialize(prefixUrl: string, folder: string): number {
+  /**
+   * The `train` channel as File input mode lays it out: the objects under the prefix, by key path.
+   * The rows of one date folder are concatenated into one file there (train.py reads every file of
+   * a date folder; one file per deployment would be tens of thousands of files per job), and when
+   * the job names a window (window_from / window_to) only the date folders in it are copied.
+   */
+  private materialize(prefixUrl: string, folder: string, window: { from?: string; to?: string }): number {
     const prefix = prefixUrl.endsWith('/') ? prefixUrl : `${prefixUrl}/`;
+    const byFolder = new Map<string, Uint8Array[]>();
     let count = 0;
     for (const { url, body } of this.options.objects.list(prefix)) {
-      const file = join(folder, ...url.slice(prefix.length).split('/'));
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, body);
+      const key = url.slice(prefix.length);
+      const date = /^date=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+      if (date && ((window.from && date < window.from) || (window.to && date > window.to))) continue;
+      const parts = key.split('/');
+      const dir = parts.slice(0, -1).join('/');
+      byFolder.set(dir, [...(byFolder.get(dir) ?? []), body]);
       count += 1;
+    }
+    for (const [dir, bodies] of byFolder) {
+      mkdirSync(join(folder, ...dir.split('/')), { recursive: true });
+      writeFileSync(join(folder, ...dir.split('/'), 'rows.csv'), Buffer.concat(bodies));
     }
     return count;
   }
