@@ -39,6 +39,8 @@ export interface RollbackDependencies {
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   readonly config: RollbackConfig;
+  /** Waits between attempts while CodeDeploy throttles (injected: tests and the backtest do not sleep). @default no wait */
+  readonly sleep?: (milliseconds: number) => Promise<void>;
 }
 
 export type RollbackResult =
@@ -100,19 +102,41 @@ function intendedAction(command: Command): GuardAction {
   return command.request.lifecycleEventHookExecutionId && command.request.platform !== 'Server' ? 'LifecycleHookFailed' : 'StopDeployment';
 }
 
+/**
+ * Attempts at the CodeDeploy calls when CodeDeploy is still throttling after the SDK's retries. The
+ * claim is held (its lease outlasts the function's timeout), and a redelivery could not take it over
+ * before the lease ends, so throttling is waited out here rather than thrown or announced as a failure.
+ */
+export const THROTTLED_ATTEMPTS = 3;
+const THROTTLED_WAIT_MS = 1_000;
+
 async function act(command: Command, deps: RollbackDependencies): Promise<LedgerOutcome> {
   const { deploymentId } = command.ref;
-  try {
-    const lookup = await deps.codeDeploy.getDeployment(deploymentId);
-    if (!lookup.found) return notDone('DeploymentNotFound', lookup.message, deps.clock);
-    const decision = command.kind === 'rollback' ? decideRollback(command.request, lookup.deployment) : decideProceed(lookup.deployment);
-    return await carryOut(deploymentId, decision, deps);
-  } catch (error) {
-    // After the SDK's own retries: access denied, an unsupported deployment type, a bug. Announced,
-    // not thrown, since a retry could not do better and a person must look.
-    return notDone('Error', error instanceof Error ? `${error.name}: ${error.message}` : String(error), deps.clock);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const lookup = await deps.codeDeploy.getDeployment(deploymentId);
+      if (!lookup.found) return notDone('DeploymentNotFound', lookup.message, deps.clock);
+      const decision = command.kind === 'rollback' ? decideRollback(command.request, lookup.deployment) : decideProceed(lookup.deployment);
+      return await carryOut(deploymentId, decision, deps);
+    } catch (error) {
+      if (isThrottling(error) && attempt < THROTTLED_ATTEMPTS) {
+        await (deps.sleep ?? noWait)(THROTTLED_WAIT_MS * 2 ** (attempt - 1));
+        continue;
+      }
+      // After the SDK's own retries: access denied, an unsupported deployment type, a bug. Announced,
+      // not thrown, since a retry could not do better and a person must look.
+      return notDone('Error', error instanceof Error ? `${error.name}: ${error.message}` : String(error), deps.clock);
+    }
   }
 }
+
+/** CodeDeploy's throttling errors (ThrottlingException; the SDK marks them $retryable.throttling). */
+function isThrottling(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.name === 'ThrottlingException' || (error as { $retryable?: { throttling?: boolean } }).$retryable?.throttling === true;
+}
+
+async function noWait(): Promise<void> {}
 
 async function carryOut(deploymentId: string, decision: GuardDecision, deps: RollbackDependencies): Promise<LedgerOutcome> {
   switch (decision.kind) {
@@ -203,6 +227,7 @@ export const handler = async (event: unknown): Promise<RollbackResult> => {
     publisher: new EventBridgePublisher(eventBridgeClient),
     clock: systemClock,
     config: rollbackConfigFromEnv(process.env),
+    sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),
   };
   const result = await handleRollbackEvent(event, lambdaDependencies);
   console.log(JSON.stringify({ handler: 'rollback', ...result }));

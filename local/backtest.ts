@@ -5,7 +5,7 @@ import { LocalEventBus, type BusEvent } from '../events/bus';
 import { ManualClock, eventBridgeTime } from '../events/clock';
 import { buildEntry, DEFAULT_EVENT_SOURCE, type ComputePlatform, type GuardMode, type PutEventsEntry } from '../events/emitted';
 import { EventValidationError } from '../events/validation';
-import { ENV, groupKey, type GroupPolicy } from '../handlers/config';
+import { ENV, groupKey, type FailurePolicy, type GroupPolicy } from '../handlers/config';
 import { PublishError, type EventPublisher } from '../handlers/adapters/event-publisher';
 import { InMemoryRollbackLedger } from '../handlers/adapters/in-memory-ledger';
 import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../handlers/adapters/in-memory-stores';
@@ -31,8 +31,9 @@ import { loadXGBoostModel, parseCsvRows, type XGBoostModel } from '../model/xgbo
 import { LocalCloudWatch } from './cloudwatch';
 import { LocalCodeDeploy } from './codedeploy';
 import { startLocalDynamoDb, type LocalDynamoDb } from './dynalite';
-import { ReportBuilder, type BacktestReport } from './report-model';
+import { ReportBuilder, type BacktestReport, type DeadLetter } from './report-model';
 import { LocalEndpoint, LocalHosting, LocalObjectStore, LocalTraining } from './sagemaker';
+import { FaultInjector, type FaultOptions, type FaultStats } from './faults';
 import { Scheduler } from './scheduler';
 import { readWiring, type AlarmWiring, type FunctionWiring, type Wiring } from './terraform-wiring';
 
@@ -68,6 +69,29 @@ export interface BacktestOptions {
   readonly log: (line: string) => void;
   /** Called once per replayed deployment finished, with the number done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** The failure policy of the guarded groups (what decides when the endpoint gives no probability). @default 'fail-open' */
+  readonly failurePolicy?: FailurePolicy;
+  /** Faults injected into the handlers' ports and the deliveries (local/faults.ts). @default none */
+  readonly faults?: FaultOptions;
+  /** Called after every handler invocation (each Lambda attempt) with its wall time. */
+  readonly onInvocation?: (handler: HandlerName, wallMs: number) => void;
+  /** Called once the replay is over, before the stand-ins are closed: what the tests inspect. */
+  readonly inspect?: (runtime: BacktestRuntime) => void | Promise<void>;
+}
+
+/** The replay's state at its end, for tests and benchmarks (BacktestOptions.inspect). */
+export interface BacktestRuntime {
+  /** Every replayed deployment, warm-up included, in start order. */
+  readonly deployments: readonly { readonly deploymentId: string; readonly application: string; readonly warmUp: boolean; readonly failed: boolean }[];
+  readonly store: DeploymentStore;
+  readonly ledger: RollbackLedger;
+  readonly codeDeploy: LocalCodeDeploy;
+  readonly training: LocalTraining;
+  /** The functions' dead-letter queues, with the events they hold. */
+  readonly deadLetters: readonly (DeadLetter & { readonly event?: BusEvent })[];
+  /** The events put on the buses, by detail-type. */
+  readonly eventCounts: ReadonlyMap<string, number>;
+  readonly faults?: FaultInjector;
 }
 
 export interface BacktestResult {
@@ -82,6 +106,8 @@ export interface BacktestResult {
   readonly trainingWallMs: number;
   /** Wall time of the event loop alone (the replay, retraining excluded). */
   readonly loopMs: number;
+  /** The faults injected, when BacktestOptions.faults was given. */
+  readonly faults?: FaultStats;
 }
 
 /** How long, in virtual time, the steps of a deployment take. */
@@ -153,6 +179,15 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   });
   let trainingWallMs = performance.now() - trainingStarted;
   const threshold = options.threshold ?? initial.evaluation!.threshold;
+  if (!(threshold > 0 && threshold < 1)) {
+    // chooseThreshold answers 1 ("never roll back") when no lower threshold pays off on validation;
+    // a guarded group's threshold is a probability strictly between 0 and 1 (handlers/config.ts).
+    const validation = initial.evaluation!.validation;
+    throw new Error(
+      `the first model's cost-optimal threshold is ${threshold}: on its validation window (${validation.rows} deployments, ${validation.failures} failed) ` +
+        'no threshold below 1 pays off, so Deploy Guard would never roll back; give a threshold (--threshold) or a longer history',
+    );
+  }
   const firstModel = loadXGBoostModel(readFileSync(join(initialDir, 'xgboost-model'), 'utf8'));
   log(`initial model: the first ${initialCount} deployments of ${perGroup.size} groups (warm-up); threshold ${threshold.toFixed(3)}`);
 
@@ -182,7 +217,9 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       onEvent(event);
     });
   }
+  const detailTypeCounts = new Map<string, number>();
   const onEvent = (event: BusEvent) => {
+    detailTypeCounts.set(event['detail-type'], (detailTypeCounts.get(event['detail-type']) ?? 0) + 1);
     const detail = event.detail as Record<string, unknown>;
     const at = Date.parse(event.time);
     switch (event['detail-type']) {
@@ -268,7 +305,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
 
   // 4. The handlers, configured from the stack's environment; the guarded groups are the history's.
   const applications = [...new Set(replay.map((entry) => entry.application))].sort();
-  const groups: GroupPolicy[] = applications.map((application) => ({ application, deploymentGroup: DEPLOYMENT_GROUP, platform, mode: 'shadow', threshold, failurePolicy: 'fail-open' }));
+  const groups: GroupPolicy[] = applications.map((application) => ({ application, deploymentGroup: DEPLOYMENT_GROUP, platform, mode: 'shadow', threshold, failurePolicy: options.failurePolicy ?? 'fail-open' }));
   const environment = (handler: HandlerName) => localEnvironment(wiring, handler, { groups, customBusName, initialFeaturesUrl });
   const publisher = new LocalPublisher(buses.default, buses.custom);
   const servingModel = new S3ServingModelSource(stores.control, objects);
@@ -283,18 +320,49 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     drift: driftConfigFromEnv(environment('drift')),
     promote: promoteConfigFromEnv(environment('promote')),
   };
-  const handlers: Record<HandlerName, (event: BusEvent) => Promise<unknown>> = {
-    predict: (event) => handlePredictEvent(event, { codeDeploy, deployments: stores.deployments, changes: stores.changes, servingModel, endpoint, publisher, metrics, lake, clock, config: { ...predictConfig, groups } }),
-    'traffic-hook': (event) => handleTrafficHook(event, { codeDeploy, deployments: stores.deployments, publisher, clock, sleep, config: configs.trafficHook }),
-    rollback: (event) => handleRollbackEvent(event, { codeDeploy, ledger: stores.ledger, publisher, clock, config: configs.rollback }),
-    'record-change': (event) => handleRecordChangeEvent(event, { store: stores.changes, clock, config: configs.recordChange }),
-    'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: stores.deployments, ledger: stores.ledger, lake, metrics, config: configs.recordOutcome }),
-    drift: (event) => handleDriftEvent(event, { training, control: stores.control, publisher, clock, config: configs.drift }),
-    promote: (event) => handlePromoteEvent(event, { training, hosting, objects, control: stores.control, publisher, clock, config: configs.promote }),
+  // The ports the handlers see: the stand-ins, decorated with the injected faults if any (local/faults.ts).
+  const faults = options.faults ? new FaultInjector(options.faults) : undefined;
+  const ports = {
+    codeDeploy: faults ? faults.codeDeploy(codeDeploy) : codeDeploy,
+    deployments: faults ? faults.deploymentStore(stores.deployments) : stores.deployments,
+    changes: faults ? faults.changeStore(stores.changes) : stores.changes,
+    control: faults ? faults.controlStore(stores.control) : stores.control,
+    ledger: faults ? faults.ledger(stores.ledger) : stores.ledger,
+    endpoint: faults ? faults.endpoint(endpoint) : endpoint,
+    training: faults ? faults.training(training) : training,
+    hosting: faults ? faults.hosting(hosting) : hosting,
+    publisher: faults ? faults.publisher(publisher) : publisher,
   };
+  const handlers: Record<HandlerName, (event: BusEvent) => Promise<unknown>> = {
+    predict: (event) => handlePredictEvent(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, changes: ports.changes, servingModel, endpoint: ports.endpoint, publisher: ports.publisher, metrics, lake, clock, config: { ...predictConfig, groups } }),
+    'traffic-hook': (event) => handleTrafficHook(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, publisher: ports.publisher, clock, sleep, config: configs.trafficHook }),
+    rollback: (event) => handleRollbackEvent(event, { codeDeploy: ports.codeDeploy, ledger: ports.ledger, publisher: ports.publisher, clock, sleep, config: configs.rollback }),
+    'record-change': (event) => handleRecordChangeEvent(event, { store: ports.changes, clock, config: configs.recordChange }),
+    'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: ports.deployments, ledger: ports.ledger, lake, metrics, config: configs.recordOutcome }),
+    drift: (event) => handleDriftEvent(event, { training: ports.training, control: ports.control, publisher: ports.publisher, clock, config: configs.drift }),
+    promote: (event) => handlePromoteEvent(event, { training: ports.training, hosting: ports.hosting, objects, control: ports.control, publisher: ports.publisher, clock, config: configs.promote }),
+  };
+  // Each attempt is one Lambda invocation: an injected crash fails it, whatever the handler catches.
+  if (faults) for (const name of Object.keys(handlers) as HandlerName[]) handlers[name] = faults.invocation(name, handlers[name]);
+  if (options.onInvocation) {
+    const observe = options.onInvocation;
+    for (const name of Object.keys(handlers) as HandlerName[]) {
+      const run = handlers[name];
+      handlers[name] = async (event) => {
+        const began = performance.now();
+        try {
+          return await run(event);
+        } finally {
+          observe(name, performance.now() - began);
+        }
+      };
+    }
+  }
 
   // 5. The rules and targets of the stack, on the local buses, with Lambda's asynchronous retries.
-  const deadLetters: Parameters<ReportBuilder['addDeadLetter']>[0][] = [];
+  const deadLetters: (DeadLetter & { event?: BusEvent })[] = [];
+  // With faults, a target only queues the event in its function's asynchronous queue (runQueued runs it).
+  const deliver = (run: (event: BusEvent) => Promise<void>) => (faults ? faults.delivery(run) : run);
   for (const rule of wiring.rules) {
     if (!rule.eventPattern || !rule.enabled) continue;
     const bus = rule.eventBusName === 'default' ? buses.default : buses.custom;
@@ -306,7 +374,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
         return {
           id: target.targetId ?? target.address,
           retryPolicy: target.retryPolicy,
-          invoke: async (event: BusEvent) => {
+          invoke: deliver(async (event: BusEvent) => {
             if (!target.handler) return; // SNS notifications: delivered, nobody to read them on a laptop.
             const attempts = 1 + (fn?.asyncInvoke.maximumRetryAttempts ?? 2);
             let lastError: unknown;
@@ -324,8 +392,9 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
               rule: rule.name,
               target: target.handler,
               reason: lastError instanceof Error ? `${lastError.name}: ${lastError.message}` : String(lastError),
+              event,
             });
-          },
+          }),
         };
       }),
     });
@@ -333,10 +402,12 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const hookFunction = wiring.functions.find((fn) => fn.handler === 'traffic-hook');
 
   const drain = async () => {
-    while (buses.default.pendingCount > 0 || buses.custom.pendingCount > 0) {
-      await buses.default.drain();
-      await buses.custom.drain();
-    }
+    do {
+      while (buses.default.pendingCount > 0 || buses.custom.pendingCount > 0) {
+        await buses.default.drain();
+        await buses.custom.drain();
+      }
+    } while (await faults?.runQueued());
   };
 
   // 6. The replay: each deployment's change summary, START, READY or hook, and end, in time order.
@@ -390,6 +461,13 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     });
   }
 
+  // Poison: malformed events put on the buses during the replay; they must end in a dead-letter queue.
+  const replayStart = recordTime(replay[0].record)!;
+  const replayEnd = recordTime(replay[replay.length - 1].record)!;
+  for (const poison of faults?.poison(replayStart, replayEnd, { account: LOCAL_ACCOUNT, region, source: predictConfig.source, customBusName }) ?? []) {
+    scheduler.schedule(poison.at, () => (poison.awsEvent ? buses.default.publishAwsEvent(poison.awsEvent) : publisher.publishNow(poison.entry!)));
+  }
+
   const report = async (entry: Replayed) => {
     const item = await stores.deployments.get(entry.deploymentId!);
     const assessment = item?.assessment;
@@ -430,6 +508,16 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       await action.run();
       await drain();
     }
+    await options.inspect?.({
+      deployments: replay.map((entry) => ({ deploymentId: entry.deploymentId!, application: entry.application, warmUp: entry.warmUp, failed: entry.record.failed === true })),
+      store: stores.deployments,
+      ledger: stores.ledger,
+      codeDeploy,
+      training,
+      deadLetters,
+      eventCounts: detailTypeCounts,
+      ...(faults ? { faults } : {}),
+    });
   } finally {
     await new Promise<void>((resolve) => eventsOut.end(resolve));
     await dynamo?.close();
@@ -438,7 +526,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   trainingWallMs += training.trainingWallMs;
 
   for (const event of timeline) builder.addTimelineEvent(event);
-  for (const letter of deadLetters) builder.addDeadLetter(letter);
+  for (const { at, rule, target, reason } of deadLetters) builder.addDeadLetter({ at, rule, target, reason });
   const built = builder.build();
   const reportFile = join(options.outDir, 'report.json');
   writeFileSync(reportFile, `${JSON.stringify(built, null, 2)}\n`);
@@ -452,6 +540,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     wallMs: performance.now() - started,
     trainingWallMs,
     loopMs,
+    ...(faults ? { faults: { ...faults.stats } } : {}),
   };
 }
 

@@ -35,12 +35,25 @@ export interface LocalCodeDeployOptions {
   readonly onCall?: (call: { readonly api: string; readonly deploymentId: string; readonly accepted: boolean }) => void;
 }
 
+/** One call that changes a deployment, and whether CodeDeploy accepted it. */
+export interface LocalCodeDeployCall {
+  readonly api: 'StopDeployment' | 'ContinueDeployment' | 'PutLifecycleEventHookExecutionStatus';
+  readonly deploymentId: string;
+  readonly accepted: boolean;
+}
+
 export class LocalCodeDeploy implements CodeDeployPort {
   private readonly deployments = new Map<string, LocalDeployment>();
   private sequence = 0;
+  private readonly log: LocalCodeDeployCall[] = [];
   readonly calls = { StopDeployment: 0, ContinueDeployment: 0, PutLifecycleEventHookExecutionStatus: 0, GetDeployment: 0 };
 
   constructor(private readonly options: LocalCodeDeployOptions) {}
+
+  /** Every StopDeployment, ContinueDeployment and PutLifecycleEventHookExecutionStatus call so far, in order. */
+  get callLog(): readonly LocalCodeDeployCall[] {
+    return this.log;
+  }
 
   /** CreateDeployment: the deployment starts now (InProgress) and CodeDeploy announces START. */
   createDeployment(input: { readonly application: string; readonly deploymentGroup: string; readonly platform: ComputePlatform; readonly revision: Revision; readonly creator?: string }): LocalDeployment {
@@ -116,7 +129,7 @@ export class LocalCodeDeploy implements CodeDeployPort {
     this.calls.StopDeployment += 1;
     const deployment = this.deployments.get(deploymentId);
     const refusal = this.refusal(deploymentId, deployment);
-    this.options.onCall?.({ api: 'StopDeployment', deploymentId, accepted: !refusal });
+    this.record({ api: 'StopDeployment', deploymentId, accepted: !refusal });
     if (refusal) return refusal;
     deployment!.status = 'Stopped';
     deployment!.stoppedBy = 'StopDeployment';
@@ -128,7 +141,7 @@ export class LocalCodeDeploy implements CodeDeployPort {
     this.calls.ContinueDeployment += 1;
     const deployment = this.deployments.get(deploymentId);
     const refusal = this.refusal(deploymentId, deployment);
-    this.options.onCall?.({ api: 'ContinueDeployment', deploymentId, accepted: !refusal });
+    this.record({ api: 'ContinueDeployment', deploymentId, accepted: !refusal });
     if (refusal) return refusal;
     if (deployment!.status !== 'Ready') {
       return { ok: false, refusal: 'DeploymentNotReady', message: `The deployment ${deploymentId} is not waiting at READY.` };
@@ -142,7 +155,7 @@ export class LocalCodeDeploy implements CodeDeployPort {
     this.calls.PutLifecycleEventHookExecutionStatus += 1;
     const deployment = this.deployments.get(deploymentId);
     const refusal = this.refusal(deploymentId, deployment);
-    this.options.onCall?.({ api: 'PutLifecycleEventHookExecutionStatus', deploymentId, accepted: !refusal });
+    this.record({ api: 'PutLifecycleEventHookExecutionStatus', deploymentId, accepted: !refusal });
     if (refusal) return refusal;
     if (status === 'Succeeded') {
       deployment!.continued = true;
@@ -153,6 +166,11 @@ export class LocalCodeDeploy implements CodeDeployPort {
     deployment!.stoppedBy = 'LifecycleHookFailed';
     this.announce(deployment!, 'STOP');
     return { ok: true };
+  }
+
+  private record(call: LocalCodeDeployCall): void {
+    this.log.push(call);
+    this.options.onCall?.(call);
   }
 
   private refusal(deploymentId: string, deployment: LocalDeployment | undefined): CodeDeployOutcome | undefined {

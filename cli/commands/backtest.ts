@@ -79,7 +79,17 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
   const outDir = resolve(io.cwd, typeof options.out === 'string' ? options.out : DEFAULT_OUT);
   const log = (line: string) => io.stdout.write(`${line}\n`);
 
-  const { records } = importWithReport(data, readMapping(mappingFile), mappingFile, io);
+  const { records, rejected } = importWithReport(data, readMapping(mappingFile), mappingFile, io);
+  // The replay derives each deployment's history features from the ones before it: a history with
+  // holes would be replayed wrong, so a row that cannot be read stops the backtest (README).
+  if (rejected.length > 0) {
+    const [first] = rejected;
+    throw new Error(
+      `${first.file}:${first.line}: ${first.reason}` +
+        (rejected.length > 1 ? ` (and ${rejected.length - 1} more rejected rows, listed above)` : '') +
+        '; the backtest replays a history whole: fix or remove the rows first',
+    );
+  }
   log(`history: ${records.length} deployments from ${data}`);
   const environment = typeof options.environment === 'string' ? options.environment : 'dev';
   const stack = synthesizeStack(typeof options.config === 'string' ? resolve(io.cwd, options.config) : undefined, environment);
