@@ -90,7 +90,7 @@ export interface LedgerEntry {
  * The idempotency record of the rollback handler, keyed on deploymentId (in AWS a conditional write
  * on the control table). The claim comes before any CodeDeploy call, so however often a request is
  * delivered, CodeDeploy is asked once per deployment — unless the claimer crashed before recording an
- * outcome: a claim carries a lease (default 5 minutes, longer than the handler's timeout), and once it
+ * outcome: a claim carries a lease (default 60 s: twice the handler's timeout, shorter than Lambda's retry delays), and once it
  * has expired without an outcome a redelivery of the same action may claim again and retry. A retried
  * StopDeployment after a stop that did happen is refused by CodeDeploy (already stopped), so it is
  * still at most one effective stop. An entry with an outcome is never claimed again.

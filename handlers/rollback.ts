@@ -221,7 +221,7 @@ let lambdaDependencies: RollbackDependencies | undefined;
 export const handler = async (event: unknown): Promise<RollbackResult> => {
   lambdaDependencies ??= {
     codeDeploy: new AwsCodeDeploy(codeDeployClient),
-    // The durable ledger: a conditional write on the control table, with a lease (5 minutes) longer
+    // The durable ledger: a conditional write on the control table, with a lease (60 s) longer
     // than this function's timeout, so a crash between claim and record is retried by a redelivery.
     ledger: new DynamoDbRollbackLedger(dynamoDbClient, requireEnv(process.env, ENV.controlTable, 'the name of the DynamoDB control table')),
     publisher: new EventBridgePublisher(eventBridgeClient),

@@ -74,7 +74,7 @@ export interface BacktestOptions {
   /** Faults injected into the handlers' ports and the deliveries (local/faults.ts). @default none */
   readonly faults?: FaultOptions;
   /** Called after every handler invocation (each Lambda attempt) with its wall time. */
-  readonly onInvocation?: (handler: HandlerName, wallMs: number) => void;
+  readonly onInvocation?: (handler: HandlerName, wallMs: number, event: BusEvent) => void;
   /** Called once the replay is over, before the stand-ins are closed: what the tests inspect. */
   readonly inspect?: (runtime: BacktestRuntime) => void | Promise<void>;
 }
@@ -336,7 +336,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const handlers: Record<HandlerName, (event: BusEvent) => Promise<unknown>> = {
     predict: (event) => handlePredictEvent(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, changes: ports.changes, servingModel, endpoint: ports.endpoint, publisher: ports.publisher, metrics, lake, clock, config: { ...predictConfig, groups } }),
     'traffic-hook': (event) => handleTrafficHook(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, publisher: ports.publisher, clock, sleep, config: configs.trafficHook }),
-    rollback: (event) => handleRollbackEvent(event, { codeDeploy: ports.codeDeploy, ledger: ports.ledger, publisher: ports.publisher, clock, sleep, config: configs.rollback }),
+    rollback: (event) => handleRollbackEvent(event, { codeDeploy: ports.codeDeploy, ledger: ports.ledger, publisher: ports.publisher, clock, config: configs.rollback }),
     'record-change': (event) => handleRecordChangeEvent(event, { store: ports.changes, clock, config: configs.recordChange }),
     'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: ports.deployments, ledger: ports.ledger, lake, metrics, config: configs.recordOutcome }),
     drift: (event) => handleDriftEvent(event, { training: ports.training, control: ports.control, publisher: ports.publisher, clock, config: configs.drift }),
@@ -353,7 +353,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
         try {
           return await run(event);
         } finally {
-          observe(name, performance.now() - began);
+          observe(name, performance.now() - began, event);
         }
       };
     }
@@ -489,21 +489,24 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     });
   };
 
-  // CloudWatch evaluates at every period boundary; evaluate(now) catches up on the boundaries passed
-  // since the last call, so it runs once whenever the replay crosses one.
+  // CloudWatch evaluates at every period boundary, on time: an alarm that goes off at a boundary
+  // reaches the drift handler then, not when the next deployment comes (hours later at night), and
+  // what it schedules (the training job's end) may come before the next queued action, so the
+  // boundary is compared with the next action before that action is taken from the queue.
   const period = alarmPeriodMs(qualityAlarms);
   let nextEvaluation = Math.ceil(clock.now() / period) * period;
   const loopStarted = performance.now();
   const trainingBeforeLoop = training.trainingWallMs;
   try {
-    for (let action = scheduler.next(); action; action = scheduler.next()) {
-      if (options.retrain && nextEvaluation <= action.at) {
-        const boundary = Math.floor(action.at / period) * period;
-        clock.advanceTo(boundary);
-        cloudWatch.evaluate(boundary);
+    for (let at = scheduler.peek(); at !== undefined; at = scheduler.peek()) {
+      if (options.retrain && nextEvaluation <= at) {
+        clock.advanceTo(nextEvaluation);
+        cloudWatch.evaluate(nextEvaluation);
         await drain();
-        nextEvaluation = boundary + period;
+        nextEvaluation += period;
+        continue;
       }
+      const action = scheduler.next()!;
       clock.advanceTo(action.at);
       await action.run();
       await drain();

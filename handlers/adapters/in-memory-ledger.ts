@@ -1,10 +1,14 @@
 import type { GuardAction, LedgerEntry, LedgerOutcome, RollbackLedger } from '../ports';
 
-/** How long a claim without an outcome holds before a redelivery may claim again: longer than the rollback Lambda's timeout. */
-export const DEFAULT_LEASE_MS = 5 * 60_000;
+/**
+ * How long a claim without an outcome holds before a redelivery may claim again: twice the rollback
+ * Lambda's timeout (30 s), so an attempt still running keeps its claim, and shorter than Lambda's
+ * asynchronous retries (about 1 and 3 minutes later), so the retry after a crash can act.
+ */
+export const DEFAULT_LEASE_MS = 60_000;
 
 export interface LedgerOptions {
-  /** Milliseconds after which a claim with no outcome may be re-claimed by the same action (default 5 minutes). */
+  /** Milliseconds after which a claim with no outcome may be re-claimed by the same action (default 60 s). */
   readonly leaseMs?: number;
 }
 

@@ -273,7 +273,7 @@ describe('DynamoDbRollbackLedger', () => {
       },
       ConditionExpression: 'attribute_not_exists(#key) OR (attribute_not_exists(#outcome) AND #action = :action AND #claimedAt <= :leaseExpiredAt)',
       ExpressionAttributeNames: { '#key': 'key', '#outcome': 'outcome', '#action': 'action', '#claimedAt': 'claimedAt' },
-      ExpressionAttributeValues: { ':action': { S: 'StopDeployment' }, ':leaseExpiredAt': { N: String(at - 300_000) } },
+      ExpressionAttributeValues: { ':action': { S: 'StopDeployment' }, ':leaseExpiredAt': { N: String(at - 60_000) } },
     });
   });
 

@@ -1,0 +1,296 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { synthesizeStack } from '../../cli/commands/backtest';
+import { ManualClock } from '../../events/clock';
+import { buildEntry, EMITTED_EVENTS } from '../../events/emitted';
+import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
+import { handleRollbackEvent } from '../../handlers/rollback';
+import { LocalCodeDeploy } from '../../local/codedeploy';
+import type { FailurePolicy } from '../../handlers/config';
+import type { AssessmentRecord, OutcomeRecord } from '../../handlers/ports';
+import { runBacktest, type BacktestResult } from '../../local/backtest';
+import { FaultInjector, poisonMarker, seededRandom, ThrottlingException, type FaultOptions } from '../../local/faults';
+import { importHistory } from '../../model/import';
+import { parseMapping } from '../../model/mapping';
+import { findPython, ToolMissingError, type PythonRuntime } from '../../model/python';
+import type { DeploymentRecord } from '../../model/records';
+
+/**
+ * The backtest under injected faults (local/faults.ts), on a slice of the shipped history (the first
+ * builds of four projects, in stop mode on EC2 blue/green): whatever EventBridge, Lambda, CodeDeploy,
+ * SageMaker and the endpoint do wrong, every deployment that should be stopped is stopped exactly
+ * once, every outcome is recorded, and the dead-letter queues hold the poison events and nothing else.
+ */
+
+const ROOT = join(__dirname, '../..');
+const SHIPPED = join(ROOT, 'data/ci-bfdetector');
+const MAPPING = join(ROOT, 'data/ci-bfdetector.mapping.json');
+const SLICE_GROUPS = ['rails_rails_data', 'ruby_ruby_data', 'opf_openproject_data', 'gradle_gradle_data'];
+const SLICE_ROWS = 150;
+const THRESHOLD = 0.5;
+
+const scratch: string[] = [];
+afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'deploy-guard-faults-'));
+  scratch.push(dir);
+  return dir;
+}
+
+function detectPython(): PythonRuntime | undefined {
+  try {
+    return findPython(process.env.DEPLOY_GUARD_PYTHON || undefined);
+  } catch (error) {
+    if (!(error instanceof ToolMissingError)) throw error;
+    if (process.env.CI === 'true') throw new Error(`CI needs Python with XGBoost for the fault-injection backtests: ${error.message}`);
+    console.warn(`SKIPPED: backtest fault-injection tests (the first model needs Python with XGBoost): ${error.message}`);
+    return undefined;
+  }
+}
+
+/** The first `rows` builds of each group, one file per group as shipped. */
+function sliceRecords(groups: readonly string[] = SLICE_GROUPS, rows = SLICE_ROWS): DeploymentRecord[] {
+  const dir = tempDir();
+  for (const group of groups) {
+    const lines = readFileSync(join(SHIPPED, `${group}.csv`), 'utf8').split('\n');
+    writeFileSync(join(dir, `${group}.csv`), `${lines.slice(0, rows + 1).join('\n')}\n`);
+  }
+  return importHistory(dir, parseMapping(JSON.parse(readFileSync(MAPPING, 'utf8')), MAPPING)).records;
+}
+
+/** What one replay left behind, per deployment. */
+interface Observed {
+  readonly deploymentId: string;
+  readonly warmUp: boolean;
+  readonly status: string;
+  readonly assessment?: AssessmentRecord;
+  readonly outcome?: OutcomeRecord;
+  /** Rollbacks CodeDeploy accepted from Deploy Guard (StopDeployment, or the hook reported Failed). */
+  readonly rollbacks: number;
+}
+
+interface Run {
+  readonly result: BacktestResult;
+  readonly deployments: readonly Observed[];
+  readonly deadLetters: readonly { readonly target: string; readonly reason: string; readonly marker?: string }[];
+  readonly poison: readonly string[];
+  readonly trainingJobs: number;
+  readonly retrainingsStarted: number;
+}
+
+const python = detectPython();
+const withPython = python ? describe : describe.skip;
+
+withPython('the backtest under injected faults (stop mode, a slice of the shipped history)', () => {
+  let records: DeploymentRecord[];
+  let stack: object;
+  let baseline: Run;
+
+  async function replay(faults: FaultOptions, options: { failurePolicy?: FailurePolicy; retrain?: boolean; threshold?: number; records?: DeploymentRecord[] } = {}): Promise<Run> {
+    let observed: Observed[] = [];
+    let deadLetters: Run['deadLetters'] = [];
+    let poison: string[] = [];
+    let trainingJobs = 0;
+    let retrainingsStarted = 0;
+    const result = await runBacktest({
+      records: options.records ?? records,
+      dataSource: 'data/ci-bfdetector (slice)',
+      stack,
+      mode: 'stop',
+      retrain: options.retrain ?? false,
+      // A fixed threshold: on this slice the first model's cost-optimal one can be 1 (never roll back).
+      threshold: options.threshold ?? THRESHOLD,
+      ...(options.failurePolicy ? { failurePolicy: options.failurePolicy } : {}),
+      outDir: tempDir(),
+      python: python!.executable,
+      faults,
+      log: () => undefined,
+      inspect: async (runtime) => {
+        const injector = runtime.faults as FaultInjector;
+        observed = await Promise.all(
+          runtime.deployments.map(async (deployment) => {
+            const item = await runtime.store.get(deployment.deploymentId);
+            return {
+              deploymentId: deployment.deploymentId,
+              warmUp: deployment.warmUp,
+              status: runtime.codeDeploy.deployment(deployment.deploymentId)!.status,
+              ...(item?.assessment ? { assessment: item.assessment } : {}),
+              ...(item?.outcome ? { outcome: item.outcome } : {}),
+              rollbacks: injector.rollbacks.get(deployment.deploymentId) ?? 0,
+            };
+          }),
+        );
+        deadLetters = runtime.deadLetters.map((letter) => ({ target: letter.target, reason: letter.reason, marker: poisonMarker(letter.event) }));
+        trainingJobs = runtime.training.jobCount;
+        retrainingsStarted = runtime.eventCounts.get('Model Retraining Started') ?? 0;
+      },
+    });
+    poison = Array.from({ length: faults.poisonEvents ?? 0 }, (_, index) => `poison-${index + 1}`);
+    return { result, deployments: observed, deadLetters, poison, trainingJobs, retrainingsStarted };
+  }
+
+  /** The report's figures: what the run would tell a reader. */
+  const figures = ({ result: { report } }: Run) => ({
+    rollbacksRequested: report.rollbacks_requested,
+    prevented: report.failures_prevented,
+    goodStopped: report.good_deployments_stopped,
+    missed: report.failures_missed,
+    perGroup: report.per_group,
+  });
+  const stoppedIds = (run: Run) => run.deployments.filter((deployment) => deployment.status === 'Stopped').map((deployment) => deployment.deploymentId).sort();
+
+  /** What holds under every fault: one rollback per rollback decision, outcomes recorded, only poison dead-lettered. */
+  function expectSound(run: Run): void {
+    for (const deployment of run.deployments) {
+      const shouldStop = deployment.assessment?.decision === 'rollback' && deployment.assessment.enforced;
+      // Exactly one accepted rollback for each enforced rollback decision, none for anything else.
+      expect({ id: deployment.deploymentId, rollbacks: deployment.rollbacks }).toEqual({ id: deployment.deploymentId, rollbacks: shouldStop ? 1 : 0 });
+      expect({ id: deployment.deploymentId, stopped: deployment.status === 'Stopped' }).toEqual({ id: deployment.deploymentId, stopped: shouldStop });
+      // Every finished deployment has its outcome, labelled counterfactual exactly when Deploy Guard stopped it.
+      expect(deployment.outcome).toBeDefined();
+      expect({ id: deployment.deploymentId, label: deployment.outcome?.label === 'counterfactual' }).toEqual({ id: deployment.deploymentId, label: shouldStop });
+      expect(deployment.assessment).toBeDefined();
+    }
+    const markers = run.deadLetters.map((letter) => letter.marker);
+    expect(markers.filter((marker) => marker === undefined)).toEqual([]);
+    expect([...new Set(markers)].sort()).toEqual([...run.poison].sort());
+    for (const letter of run.deadLetters) expect(letter.reason).toMatch(/^EventValidationError: /);
+  }
+
+  beforeAll(async () => {
+    records = sliceRecords();
+    stack = synthesizeStack(undefined, 'dev');
+    baseline = await replay({ seed: 1 });
+  }, 120_000);
+
+  test('the fault-free replay stops some deployments and is sound (the reference for the others)', () => {
+    expect(baseline.deployments.length).toBe(SLICE_GROUPS.length * SLICE_ROWS);
+    expect(stoppedIds(baseline).length).toBeGreaterThan(5);
+    expect(baseline.deadLetters).toEqual([]);
+    expectSound(baseline);
+  });
+
+  const sameAsBaseline: [string, FaultOptions][] = [
+    ['every event delivered two or three times', { seed: 11, duplicateDelivery: true, poisonEvents: 3 }],
+    ['deliveries reordered within a window of 4', { seed: 12, reorderWindow: 4, poisonEvents: 3 }],
+    ['handlers crashing after a side effect, retried by Lambda', { seed: 13, crashRate: 0.15, poisonEvents: 3 }],
+    ['CodeDeploy and SageMaker throttling after the SDK retries', { seed: 14, throttleRate: 0.15, poisonEvents: 3 }],
+    ['PutEvents partial failures', { seed: 15, publishFailureRate: 0.15, poisonEvents: 3 }],
+    ['two concurrent invocations of the same event racing on the stores', { seed: 16, raceRate: 0.5, poisonEvents: 3 }],
+    [
+      'all of them together',
+      { seed: 17, duplicateDelivery: true, reorderWindow: 4, crashRate: 0.1, throttleRate: 0.1, publishFailureRate: 0.1, raceRate: 0.3, poisonEvents: 6 },
+    ],
+  ];
+
+  test.each(sameAsBaseline)('%s: the same deployments stopped, each exactly once; poison alone dead-lettered', async (_, faults) => {
+    const run = await replay(faults);
+    expectSound(run);
+    expect(stoppedIds(run)).toEqual(stoppedIds(baseline));
+    expect(figures(run)).toEqual(figures(baseline));
+  }, 120_000);
+
+  test('endpoint down, fail-open: every assessment is a fallback, nothing is stopped', async () => {
+    const run = await replay({ seed: 21, endpointDown: true, poisonEvents: 3 }, { failurePolicy: 'fail-open' });
+    expectSound(run);
+    for (const deployment of run.deployments) {
+      expect(deployment.assessment?.fallback?.policy).toBe('fail-open');
+      expect(deployment.assessment?.decision).toBe('proceed');
+    }
+    expect(stoppedIds(run)).toEqual([]);
+  }, 120_000);
+
+  test('endpoint down, fail-closed: every enforced fallback assessment is stopped, once', async () => {
+    const run = await replay({ seed: 22, endpointDown: true, poisonEvents: 3 }, { failurePolicy: 'fail-closed' });
+    expectSound(run);
+    const enforced = run.deployments.filter((deployment) => deployment.assessment?.enforced);
+    expect(enforced.length).toBe(run.deployments.filter((deployment) => !deployment.warmUp).length);
+    for (const deployment of enforced) {
+      expect(deployment.assessment?.fallback?.policy).toBe('fail-closed');
+      expect(deployment.status).toBe('Stopped');
+      expect(deployment.rollbacks).toBe(1);
+    }
+    // The warm-up (shadow mode) is never enforced: fail-closed stops nothing there.
+    for (const deployment of run.deployments.filter((candidate) => candidate.warmUp)) expect(deployment.status).not.toBe('Stopped');
+  }, 120_000);
+
+  test('endpoint timing out or answering ModelError now and then, fail-closed, with every other fault', async () => {
+    const run = await replay(
+      { seed: 23, endpointTimeoutRate: 0.1, endpointModelErrorRate: 0.1, duplicateDelivery: true, reorderWindow: 3, crashRate: 0.1, throttleRate: 0.1, publishFailureRate: 0.1, raceRate: 0.2, poisonEvents: 3 },
+      { failurePolicy: 'fail-closed' },
+    );
+    expectSound(run);
+    const fallbacks = run.deployments.filter((deployment) => deployment.assessment?.fallback && deployment.assessment.enforced);
+    expect(fallbacks.length).toBeGreaterThan(10);
+    for (const deployment of fallbacks) expect(deployment.status).toBe('Stopped');
+    expect(run.result.faults!.endpointFailures).toBeGreaterThan(10);
+  }, 120_000);
+
+  test('with retraining on: every fault at once starts no duplicate training job, and announces each job once', async () => {
+    // Long enough for the drift alarms to fire: the first 600 builds of two projects.
+    const longer = sliceRecords(['rails_rails_data', 'ruby_ruby_data'], 600);
+    const faults: FaultOptions = { seed: 31, duplicateDelivery: true, reorderWindow: 4, crashRate: 0.1, throttleRate: 0.1, publishFailureRate: 0.1, raceRate: 0.3, poisonEvents: 3 };
+    const clean = await replay({ seed: 1 }, { retrain: true, records: longer });
+    const run = await replay(faults, { retrain: true, records: longer });
+    expectSound(run);
+    expect(clean.trainingJobs).toBeGreaterThan(0);
+    expect(run.trainingJobs).toBe(clean.trainingJobs);
+    expect(run.retrainingsStarted).toBe(run.trainingJobs);
+    expect(stoppedIds(run)).toEqual(stoppedIds(clean));
+  }, 300_000);
+});
+
+describe('FaultInjector (no replay)', () => {
+  test('the same seed injects the same faults', () => {
+    const draws = (seed: number) => Array.from({ length: 5 }, seededRandom(seed));
+    expect(draws(7)).toEqual(draws(7));
+    expect(draws(7)).not.toEqual(draws(8));
+  });
+
+  test('a rate outside 0..1 is refused, naming the option', () => {
+    expect(() => new FaultInjector({ seed: 1, crashRate: 1.5 })).toThrow('fault option crashRate must be a probability from 0 to 1, got 1.5');
+  });
+});
+
+describe('a fault the backtest found: CodeDeploy throttling during a rollback', () => {
+  test('a StopDeployment still throttled after the SDK retries is tried again while the claim is held: stopped once, Completed announced', async () => {
+    const clock = new ManualClock('2026-11-20T09:20:05Z');
+    const codeDeploy = new LocalCodeDeploy({ clock, account: '000000000000', region: 'us-east-1', emit: () => undefined });
+    const deployment = codeDeploy.createDeployment({ application: 'myApplication', deploymentGroup: 'myDeploymentGroup', platform: 'Server', revision: { commitId: 'abc' } });
+    let throttled = 0;
+    const throttling = {
+      getDeployment: (id: string) => codeDeploy.getDeployment(id),
+      continueDeployment: (id: string) => codeDeploy.continueDeployment(id),
+      putLifecycleEventHookExecutionStatus: (id: string, hook: string, status: 'Succeeded' | 'Failed') => codeDeploy.putLifecycleEventHookExecutionStatus(id, hook, status),
+      stopDeployment: async (id: string, _options: { autoRollbackEnabled: boolean }) => {
+        if (throttled < 2) {
+          throttled += 1;
+          throw new ThrottlingException('CodeDeploy StopDeployment: Rate exceeded');
+        }
+        return codeDeploy.stopDeployment(id);
+      },
+    };
+    const config = { source: 'deploy-guard', eventBusName: 'deploy-guard' };
+    const entry = buildEntry('Deployment Rollback Requested', { ...EMITTED_EVENTS['Deployment Rollback Requested'].example, deploymentId: deployment.deploymentId, mode: 'stop' }, config);
+    const event = { version: '0', id: 'e-1', 'detail-type': entry.DetailType, source: entry.Source, account: '000000000000', time: '2026-11-20T09:20:05Z', region: 'us-east-1', resources: [], detail: JSON.parse(entry.Detail) };
+    const published: string[] = [];
+    const waits: number[] = [];
+
+    const result = await handleRollbackEvent(event, {
+      codeDeploy: throttling,
+      ledger: new InMemoryRollbackLedger(),
+      publisher: { publish: async (entries) => void published.push(...entries.map((published) => published.DetailType)) },
+      clock,
+      sleep: async (milliseconds) => void waits.push(milliseconds),
+      config,
+    });
+
+    expect(result).toMatchObject({ status: 'done', outcome: { kind: 'completed', action: 'StopDeployment' } });
+    expect(codeDeploy.deployment(deployment.deploymentId)?.status).toBe('Stopped');
+    expect(codeDeploy.calls.StopDeployment).toBe(1);
+    expect(waits).toEqual([1000, 2000]);
+    expect(published).toEqual(['Deployment Rollback Completed']);
+  });
+});
