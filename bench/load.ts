@@ -9,6 +9,7 @@
  * The history is synthetic (model/records.ts format): each deployment takes the change fields,
  * author and outcome of a build sampled (seeded) from the shipped data/ci-bfdetector history.
  */
+import { printFigure } from './figures';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -201,6 +202,10 @@ async function main(argv: readonly string[]): Promise<void> {
   console.log(formatLoadTable(result));
   const problems = loadLost(result);
   console.log(problems.length === 0 ? 'OK: every deployment assessed and its outcome recorded, no dead letter' : `LOST: ${problems.join('; ')}`);
+  printFigure({ name: `load, ${result.deployments} starts: lost`, value: result.deployments - Math.min(result.riskAssessed, result.outcomesRecorded) + result.deadLetters, unit: 'deployments', target: '0', ok: problems.length === 0 });
+  printFigure({ name: 'predict handler warm, p50', value: Number(result.predictP50Ms.toFixed(2)), unit: 'ms' });
+  printFigure({ name: 'predict handler warm, p99', value: Number(result.predictP99Ms.toFixed(2)), unit: 'ms' });
+  printFigure({ name: 'load, deployments through the event loop', value: Math.round(result.deploymentsPerSecond), unit: 'deployments/s' });
   process.exitCode = problems.length === 0 ? 0 : 1;
 }
 

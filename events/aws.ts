@@ -9,6 +9,14 @@ import { envelope, eventTime } from './envelope';
 
 const nonEmpty = z.string().min(1);
 
+/** A UTF-16 code unit of a surrogate pair that has no partner. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/**
+ * An id that becomes part of a key or a URI (a deployment's training row is `rows/date=.../<id>.csv`):
+ * well-formed Unicode, since encodeURIComponent throws URIError on a lone surrogate.
+ */
+const wellFormedId = nonEmpty.refine((text) => !LONE_SURROGATE.test(text), 'expected well-formed Unicode text (a lone surrogate cannot be encoded)');
+
 // ---------------------------------------------------------------------------------------------
 // CodeDeploy
 
@@ -31,7 +39,7 @@ export const CODEDEPLOY_ASSESSED_STATES = ['START', 'READY'] as const satisfies 
 const codeDeployDetail = {
   application: nonEmpty,
   deploymentGroup: nonEmpty,
-  deploymentId: nonEmpty,
+  deploymentId: wellFormedId,
   instanceGroupId: nonEmpty,
   region: nonEmpty,
   state: z.enum(CODEDEPLOY_DEPLOYMENT_STATES),

@@ -9,21 +9,32 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2
 const EPOCH_MILLIS = /^\d{10,16}(\.\d+)?$/;
 
 /**
+ * The times an event may carry: from the epoch to the last millisecond of year 9999, the range in
+ * which a time written back as ISO-8601 (toISOString, eventBridgeTime) keeps a four-digit year.
+ */
+const EARLIEST_EVENT_MILLIS = 0;
+const LATEST_EVENT_MILLIS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
  * Milliseconds since the epoch of an event time. EventBridge writes ISO-8601 (`2019-10-02T17:04:40Z`),
  * CloudWatch writes `+0000` offsets inside alarm details, and SageMaker's documented samples carry
  * epoch milliseconds as a string (`"1583831889050"`, known quirk): all three are accepted on purpose.
- * Returns NaN for anything else.
+ * Returns NaN for anything else, and for a time outside 1970-01-01 .. 9999-12-31 (16 digits of epoch
+ * milliseconds reach past what a Date can hold, whose toISOString() throws; a year 0000 time moved
+ * back by a data window, or a year 10000 one, no longer has the four-digit year an emitted event needs).
  */
 export function eventTimeMillis(time: string): number {
-  if (EPOCH_MILLIS.test(time)) return Number(time);
-  if (!ISO_8601.test(time)) return Number.NaN;
-  return Date.parse(time.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  let millis: number;
+  if (EPOCH_MILLIS.test(time)) millis = Number(time);
+  else if (ISO_8601.test(time)) millis = Date.parse(time.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  else return Number.NaN;
+  return millis >= EARLIEST_EVENT_MILLIS && millis <= LATEST_EVENT_MILLIS ? millis : Number.NaN;
 }
 
 /** An event time in any of the forms AWS is known to send (see eventTimeMillis). */
 export const eventTime = z
   .string()
-  .refine((time) => !Number.isNaN(eventTimeMillis(time)), 'expected an ISO-8601 time or epoch milliseconds');
+  .refine((time) => !Number.isNaN(eventTimeMillis(time)), 'expected an ISO-8601 time or epoch milliseconds, from 1970 to 9999');
 
 const nonEmpty = z.string().min(1);
 

@@ -176,6 +176,10 @@ const TIME_LIMITS: Record<(typeof TIME_PARTS)[number], [number, number]> = {
   second: [0, 59],
 };
 
+/** A record's time is ISO 8601 with a four-digit year (model/records.ts): 0000-01-01 to 9999-12-31, UTC. */
+const EARLIEST_RECORD_TIME = Date.parse('0000-01-01T00:00:00Z');
+const LATEST_RECORD_TIME = Date.parse('9999-12-31T23:59:59.999Z');
+
 /** Reads a row's time: milliseconds since the epoch, null without timestamps, or the reason it is bad. */
 function timeReader(mapping: HistoryMapping, at: (column: string) => number): (fields: readonly string[]) => number | null | { error: string } {
   const spec = mapping.time;
@@ -186,6 +190,9 @@ function timeReader(mapping: HistoryMapping, at: (column: string) => number): (f
       const cell = fields[index].trim();
       const millis = spec.format === 'unix-seconds' ? unixSeconds(cell) : iso8601(cell);
       if (millis === undefined) return { error: `column '${spec.column}': '${cell}' is not ${spec.format === 'unix-seconds' ? 'a time in seconds since 1970' : 'an ISO 8601 time'}` };
+      if (!(millis >= EARLIEST_RECORD_TIME && millis <= LATEST_RECORD_TIME)) {
+        return { error: `column '${spec.column}': '${cell}' is outside the years 0000 to 9999 (UTC) that a record's time can hold` };
+      }
       return millis;
     };
   }
