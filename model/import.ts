@@ -141,7 +141,7 @@ function rowConverter(mapping: HistoryMapping, header: readonly string[], fileGr
       if (value === undefined) {
         return `${where}: '${cell}' is not ${reader.kind === 'boolean' ? 'a boolean (0/1 or true/false)' : 'a number'}`;
       }
-      if (reader.kind === 'count' && !(Number.isInteger(value) && value >= 0)) return `${where}: '${cell}' is not a whole number >= 0`;
+      if (reader.kind === 'count' && !(Number.isSafeInteger(value) && value >= 0)) return `${where}: '${cell}' is not a whole number >= 0`;
       change[reader.name] = value;
     }
 
@@ -237,7 +237,9 @@ function unixSeconds(cell: string): number | undefined {
   return seconds === undefined ? undefined : Math.round(seconds * 1000);
 }
 
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// One way to match each number: `\d+\.?\d*` would split a run of digits between \d+ and \d* in every
+// possible way before giving up on a long digit run that is not a number (quadratic: a 1 MB cell hangs).
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function parseNumber(cell: string): number | undefined {
   if (!DECIMAL.test(cell)) return undefined;
