@@ -5,8 +5,8 @@ import { synthesizeStack } from '../../cli/commands/backtest';
 import { readMapping } from '../../cli/commands/import';
 import { applicationName, runBacktest, type BacktestResult, type BacktestRuntime } from '../../local/backtest';
 import { importHistory, inTimeOrder } from '../../model/import';
-import { type PythonRuntime, ToolMissingError, findPython } from '../../model/python';
 import type { DeploymentRecord } from '../../model/records';
+import { pythonFor } from '../support/python';
 
 /**
  * The backtest end to end (issue 6): a slice of the shipped ci-bfdetector history replayed through
@@ -30,18 +30,7 @@ function tempDir(): string {
   return dir;
 }
 
-function detectPython(): PythonRuntime | undefined {
-  try {
-    return findPython(process.env.DEPLOY_GUARD_PYTHON || undefined);
-  } catch (error) {
-    if (!(error instanceof ToolMissingError)) throw error;
-    if (process.env.CI === 'true') throw new Error(`CI needs Python with XGBoost for the backtest tests: ${error.message}`);
-    console.warn(`SKIPPED: backtest end-to-end tests (they train models): ${error.message}`);
-    return undefined;
-  }
-}
-
-const python = detectPython();
+const python = pythonFor('the backtest end-to-end tests (they train models)');
 const withPython = python ? describe : describe.skip;
 
 let slice: DeploymentRecord[] | undefined;

@@ -13,8 +13,8 @@ import { runBacktest, type BacktestResult } from '../../local/backtest';
 import { FaultInjector, poisonMarker, seededRandom, ThrottlingException, type FaultOptions } from '../../local/faults';
 import { importHistory } from '../../model/import';
 import { parseMapping } from '../../model/mapping';
-import { findPython, ToolMissingError, type PythonRuntime } from '../../model/python';
 import type { DeploymentRecord } from '../../model/records';
+import { pythonFor } from '../support/python';
 
 /**
  * The backtest under injected faults (local/faults.ts), on a slice of the shipped history (the first
@@ -37,17 +37,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'deploy-guard-faults-'));
   scratch.push(dir);
   return dir;
-}
-
-function detectPython(): PythonRuntime | undefined {
-  try {
-    return findPython(process.env.DEPLOY_GUARD_PYTHON || undefined);
-  } catch (error) {
-    if (!(error instanceof ToolMissingError)) throw error;
-    if (process.env.CI === 'true') throw new Error(`CI needs Python with XGBoost for the fault-injection backtests: ${error.message}`);
-    console.warn(`SKIPPED: backtest fault-injection tests (the first model needs Python with XGBoost): ${error.message}`);
-    return undefined;
-  }
 }
 
 /** The first `rows` builds of each group, one file per group as shipped. */
@@ -80,7 +69,7 @@ interface Run {
   readonly retrainingsStarted: number;
 }
 
-const python = detectPython();
+const python = pythonFor('the backtest fault-injection tests (the first model needs Python with XGBoost)');
 const withPython = python ? describe : describe.skip;
 
 withPython('the backtest under injected faults (stop mode, a slice of the shipped history)', () => {

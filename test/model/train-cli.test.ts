@@ -6,13 +6,14 @@ import { gunzipSync } from 'node:zlib';
 import { main } from '../../cli/main';
 import { buildTrainingSet } from '../../model/export';
 import { parseFeatureList } from '../../model/features';
-import { type PythonRuntime, ToolMissingError, findPython } from '../../model/python';
+import type { PythonRuntime } from '../../model/python';
 import { importHistory } from '../../model/import';
 import { parseMapping } from '../../model/mapping';
 import { topFactors } from '../../model/factors';
 import { contributions } from '../../model/treeshap';
 import { loadXGBoostModel } from '../../model/xgboost';
 import { memoryIO } from '../support/io';
+import { pythonFor } from '../support/python';
 
 const ROOT = join(__dirname, '../..');
 const SHIPPED = join(ROOT, 'data/ci-bfdetector');
@@ -39,18 +40,7 @@ function writeSlice(): string {
   return dir;
 }
 
-function detectPython(): PythonRuntime | undefined {
-  try {
-    return findPython(process.env.DEPLOY_GUARD_PYTHON || undefined);
-  } catch (error) {
-    if (!(error instanceof ToolMissingError)) throw error;
-    if (process.env.CI === 'true') throw new Error(`CI needs Python with XGBoost for the training tests: ${error.message}`);
-    console.warn(`SKIPPED: deploy-guard train end-to-end tests: ${error.message}`);
-    return undefined;
-  }
-}
-
-const python = detectPython();
+const python = pythonFor('the deploy-guard train end-to-end tests');
 const withPython = python ? describe : describe.skip;
 
 withPython('deploy-guard train (end to end, with XGBoost)', () => {

@@ -8,10 +8,11 @@ import { buildTrainingSet, formatTrainingLine, type Example } from '../../model/
 import { importHistory } from '../../model/import';
 import { parseMapping } from '../../model/mapping';
 import { averagePrecision, brierScore, rocAuc } from '../../model/metrics';
-import { type PythonRuntime, ToolMissingError, findPython } from '../../model/python';
+import type { PythonRuntime } from '../../model/python';
 import { tarGzip } from '../../model/tar';
 import { TRAIN_SCRIPT } from '../../model/training';
 import { loadXGBoostModel } from '../../model/xgboost';
+import { pythonFor } from '../support/python';
 
 /**
  * model/train.py in the data-lake window mode, as the drift handler's SageMaker job runs it: the
@@ -28,18 +29,7 @@ const HISTORY = join(ROOT, 'data/ci-bfdetector/mitchellh_vagrant_data.csv');
 const LAKE_FROM = '2014-07-01';
 const WINDOW = { from: '2015-01-01', to: '2016-03-21' };
 
-function detectPython(): PythonRuntime | undefined {
-  try {
-    return findPython(process.env.DEPLOY_GUARD_PYTHON || undefined);
-  } catch (error) {
-    if (!(error instanceof ToolMissingError)) throw error;
-    if (process.env.CI === 'true') throw new Error(`CI needs Python with XGBoost for the training-script tests: ${error.message}`);
-    console.warn(`SKIPPED: model/train.py window-mode tests: ${error.message}`);
-    return undefined;
-  }
-}
-
-const python = detectPython();
+const python = pythonFor('the model/train.py window-mode tests');
 const withPython = python ? describe : describe.skip;
 
 const scratch: string[] = [];

@@ -2,21 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type PythonRuntime, ToolMissingError, findPython } from '../../model/python';
+import type { PythonRuntime } from '../../model/python';
 import { TRAIN_SCRIPT } from '../../model/training';
+import { pythonFor } from '../support/python';
 
-function detectPython(): PythonRuntime | undefined {
-  try {
-    return findPython(process.env.DEPLOY_GUARD_PYTHON || undefined);
-  } catch (error) {
-    if (!(error instanceof ToolMissingError)) throw error;
-    if (process.env.CI === 'true') throw new Error(`CI needs Python with XGBoost for the training-script tests: ${error.message}`);
-    console.warn(`SKIPPED: model/train.py tests: ${error.message}`);
-    return undefined;
-  }
-}
-
-const python = detectPython();
+const python = pythonFor('the model/train.py tests');
 const withPython = python ? describe : describe.skip;
 
 const scratch: string[] = [];
