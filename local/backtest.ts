@@ -198,6 +198,10 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const endpoint = new LocalEndpoint();
   const eventsFile = join(options.outDir, 'events.jsonl');
   const eventsOut = createWriteStream(eventsFile);
+  // A write error (a full disk, the folder removed) is reported when the run ends, not as an
+  // unhandled error event; a run that fails before its loop leaves the stream to fail quietly.
+  let eventsError: Error | undefined;
+  eventsOut.on('error', (error) => (eventsError ??= error));
   let busEvents = 0;
 
   const customBusName = wiring.rules.find((rule) => rule.eventBusName !== 'default')?.eventBusName;
@@ -525,6 +529,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     await new Promise<void>((resolve) => eventsOut.end(resolve));
     await dynamo?.close();
   }
+  if (eventsError) throw new Error(`cannot write ${eventsFile}: ${eventsError.message}`);
   const loopMs = performance.now() - loopStarted - (training.trainingWallMs - trainingBeforeLoop);
   trainingWallMs += training.trainingWallMs;
 
