@@ -9,17 +9,22 @@ import { printFigure } from './figures';
  * Environment: BENCH_ROWS (default 200000), BENCH_ROUNDS (default 7), BENCH_LATENCY_CALLS
  * (default 200000). Native figures need /usr/bin/python3 with XGBoost (bench/scorer_native.py).
  * Targets: batch throughput ≥ 0.5× native single-threaded; single-row p50 < 20 µs.
+ * Also the cost of one row's exact TreeSHAP explanation (what predict publishes with each
+ * assessment), precomputed leaf tables against walking every tree per row (BENCH_EXPLAIN_ROWS,
+ * default 5000).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMMITTED_FIXTURE, PYTHON, fixtureBytes } from '../model/fixtures/scorer-fixture';
+import { createTreeExplainer } from '../model/treeshap';
 import { loadXGBoostModel, parseCsvRows } from '../model/xgboost';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const LATENCY_CALLS = Number(process.env.BENCH_LATENCY_CALLS ?? 200_000);
+const EXPLAIN_ROWS = Number(process.env.BENCH_EXPLAIN_ROWS ?? 5_000);
 const THROUGHPUT_TARGET = 0.5;
 const P50_TARGET_MICROSECONDS = 20;
 
@@ -81,6 +86,28 @@ latencies.sort();
 const p50 = latencies[Math.floor(LATENCY_CALLS * 0.5)];
 const p99 = latencies[Math.floor(LATENCY_CALLS * 0.99)];
 
+// --- TreeSHAP, one row at a time ----------------------------------------------------------------
+/** Mean microseconds per explained row, best of ROUNDS passes over EXPLAIN_ROWS rows. */
+function explainMicroseconds(explainer: ReturnType<typeof createTreeExplainer>): number {
+  const contributions = new Float64Array(model.featureCount + 1);
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const start = process.hrtime.bigint();
+    for (let call = 0; call < EXPLAIN_ROWS; call += 1) {
+      const from = (call % fixtureRows.rowCount) * columns;
+      explainer.contributions(values.subarray(from, from + columns), contributions);
+      sink += contributions[0];
+    }
+    best = Math.min(best, Number(process.hrtime.bigint() - start) / 1000 / EXPLAIN_ROWS);
+  }
+  return best;
+}
+const buildStart = process.hrtime.bigint();
+const tabled = createTreeExplainer(model);
+const buildMilliseconds = Number(process.hrtime.bigint() - buildStart) / 1e6;
+const explainTabled = explainMicroseconds(tabled);
+const explainWalked = explainMicroseconds(createTreeExplainer(model, { tableBudget: 0 }));
+
 // --- Report --------------------------------------------------------------------------------------
 const tsRate = median(tsRates);
 const format = (rate: number) => `${Math.round(rate).toLocaleString('en-US')} rows/s`;
@@ -91,6 +118,9 @@ const table: [string, string][] = [
   ['ratio TypeScript / XGBoost', native ? `${(tsRate / native.rows_per_second_median).toFixed(2)}×` : 'n/a'],
   ['TypeScript predict(row) p50', `${p50.toFixed(2)} µs`],
   ['TypeScript predict(row) p99', `${p99.toFixed(2)} µs`],
+  ['TreeSHAP explainer build (leaf tables)', `${buildMilliseconds.toFixed(1)} ms`],
+  ['TreeSHAP per row, leaf tables', `${explainTabled.toFixed(1)} µs`],
+  ['TreeSHAP per row, walking the trees', `${explainWalked.toFixed(1)} µs`],
 ];
 const width = Math.max(...table.map(([name]) => name.length));
 for (const [name, value] of table) console.log(`  ${name.padEnd(width)}  ${value}`);
@@ -111,4 +141,6 @@ if (native) {
   printFigure({ name: 'scorer, ratio to XGBoost native', value: Number(ratio.toFixed(2)), unit: '×', target: `≥ ${THROUGHPUT_TARGET}`, ok: ratio >= THROUGHPUT_TARGET });
 }
 printFigure({ name: 'scorer, single row p50', value: Number(p50.toFixed(2)), unit: 'µs', target: `< ${P50_TARGET_MICROSECONDS}`, ok: p50 < P50_TARGET_MICROSECONDS });
+printFigure({ name: 'TreeSHAP, one row (leaf tables)', value: Number(explainTabled.toFixed(1)), unit: 'µs' });
+printFigure({ name: 'TreeSHAP, speed-up over walking trees', value: Number((explainWalked / explainTabled).toFixed(1)), unit: '×' });
 if (sink === 0.5) console.log(''); // keeps the latency loop from being optimised away

@@ -11,9 +11,12 @@ describe.each(fixtures.sources)("TreeSHAP against the $label fixture's pred_cont
   const expected = fixtureText(dir, 'contribs.csv.gz').trim().split('\n').map((line) => line.split(',').map(Number));
   const rowAt = (row: number) => rows.values.subarray(row * rows.columnCount, (row + 1) * rows.columnCount);
 
-  it('matches XGBoost predict(pred_contribs=True) within 1e-5 on every feature and the bias', () => {
+  it.each([
+    ['looking every leaf up in its precomputed table', {}],
+    ['walking every tree per row (Algorithm 2)', { tableBudget: 0 }],
+  ])('matches XGBoost predict(pred_contribs=True) within 1e-5 on every feature and the bias, %s', (_how, options) => {
     expect(expected).toHaveLength(fixtureMeta(dir).contrib_rows);
-    const explainer = createTreeExplainer(model);
+    const explainer = createTreeExplainer(model, options);
     let worst = { difference: 0, row: -1, column: -1 };
     expected.forEach((want, row) => {
       const got = explainer.contributions(rowAt(row));
@@ -24,6 +27,27 @@ describe.each(fixtures.sources)("TreeSHAP against the $label fixture's pred_cont
       });
     });
     expect(worst.difference).toBeLessThan(1e-5);
+  });
+
+  it('gives the same answer when only the trees that fit the table budget are precomputed', () => {
+    const full = createTreeExplainer(model);
+    const walked = createTreeExplainer(model, { tableBudget: 0 });
+    const mixed = createTreeExplainer(model, { tableBudget: 20_000 }); // some trees' tables (~9 of 80 here), the rest walked
+    const withMissing = new Float32Array(model.featureCount);
+    for (let row = 0; row < 300; row += 1) {
+      withMissing.set(rowAt(row));
+      withMissing[row % model.featureCount] = NaN;
+      const want = walked.contributions(withMissing);
+      for (const explainer of [full, mixed]) {
+        const got = explainer.contributions(withMissing);
+        want.forEach((value, column) => expect(Math.abs(got[column] - value)).toBeLessThan(1e-9));
+      }
+    }
+  });
+
+  it('rejects a table budget that is not a whole number of entries', () => {
+    expect(() => createTreeExplainer(model, { tableBudget: -1 })).toThrow('tableBudget must be a whole number ≥ 0, got -1');
+    expect(() => createTreeExplainer(model, { tableBudget: 0.5 })).toThrow('tableBudget must be a whole number ≥ 0, got 0.5');
   });
 
   it('adds up, with the bias, to the margin the scorer computes', () => {
