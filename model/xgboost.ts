@@ -758,6 +758,8 @@ const PREFERRED_DELIMITERS = [',', '\t', ';', ' ', ':'];
 
 /** The delimiter Python's csv.Sniffer().sniff(sample) reports for a one-line sample. */
 function sniffDelimiter(sample: string): string {
+  // Every quote pattern needs a quote character; without one, a sample with a comma sniffs as ',' (below).
+  if (!sample.includes('"') && !sample.includes("'") && sample.includes(',')) return ',';
   for (const pattern of QUOTE_PATTERNS) {
     const counts = new Map<string, number>();
     let matched = false;
