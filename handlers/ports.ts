@@ -176,8 +176,11 @@ export interface DeploymentStore {
   /** Stores the outcome unless the deployment already has one; also appends it to its group's history. */
   putOutcome(outcome: OutcomeRecord, history: PastDeployment): Promise<StoreWrite>;
   get(deploymentId: string): Promise<DeploymentItem | undefined>;
-  /** Claims writing the training row: true for the first caller only. */
-  claimTrainingRow(deploymentId: string): Promise<boolean>;
+  /**
+   * Records that the training row is in the data lake (after it was written): true for the first
+   * caller only, false when it was already recorded or the deployment is unknown.
+   */
+  markTrainingRowWritten(deploymentId: string): Promise<boolean>;
   /**
    * The group's deployments with a recorded outcome that started before `before`, oldest first, at
    * most the `limit` most recent (enough for every history window but the overall rate, see counts).

@@ -18,8 +18,9 @@ import { writeTrainingRowIfComplete, type TrainingRowResult } from './training-r
  * record-outcome: labels a finished CodeDeploy deployment (SUCCESS / FAILURE / STOP), records the
  * outcome and its group's history entry, writes the training row when the assessment is already
  * there (otherwise predict writes it when the assessment arrives: out-of-order delivery is normal),
- * and sends the model-quality metrics. A redelivered event (the outcome is already stored) does
- * nothing more.
+ * and sends the model-quality metrics. A redelivered event (the outcome is already stored) sends
+ * nothing again; it only writes the training row if the first delivery stored the outcome and
+ * crashed before the row was written.
  */
 
 export interface RecordOutcomeConfig {
@@ -40,7 +41,13 @@ export interface RecordOutcomeDependencies {
 
 export type RecordOutcomeResult =
   | { readonly status: 'ignored'; readonly deploymentId: string; readonly reason: string }
-  | { readonly status: 'duplicate'; readonly deploymentId: string; readonly label: OutcomeLabel }
+  | {
+      readonly status: 'duplicate';
+      readonly deploymentId: string;
+      readonly label: OutcomeLabel;
+      /** The training row, written now when an earlier delivery stored the outcome but crashed before writing it. */
+      readonly trainingRow?: TrainingRowResult;
+    }
   | {
       readonly status: 'recorded';
       readonly deploymentId: string;
@@ -70,7 +77,13 @@ export async function handleRecordOutcomeEvent(event: unknown, deps: RecordOutco
   const decision = labelOutcome(state as FinalState, ledgerEntry);
   const outcome: OutcomeRecord = { deploymentId, application, deploymentGroup, state: state as FinalState, label: decision.label, finishedAt };
   const write = await deps.store.putOutcome(outcome, historyEntry(decision.label, before?.assessment, finishedAt));
-  if (!write.created) return { status: 'duplicate', deploymentId, label: write.item.outcome?.label ?? decision.label };
+  if (!write.created) {
+    const label = write.item.outcome?.label ?? decision.label;
+    // The metrics were sent by the delivery that stored the outcome; its training row may not be written.
+    if (write.item.trainingRowWritten) return { status: 'duplicate', deploymentId, label };
+    const trainingRow = await writeTrainingRowIfComplete(write.item, deps, { includeCounterfactual: deps.config.includeCounterfactual });
+    return { status: 'duplicate', deploymentId, label, trainingRow };
+  }
 
   // The item as stored now: the assessment may have arrived between the read and the write.
   const assessment = write.item.assessment;

@@ -2,8 +2,9 @@ import type { DeploymentItem, DeploymentStore, TrainingDataLake } from './ports'
 
 /**
  * The labelled training row of a deployment: its assessment's feature row (what the endpoint saw)
- * with the label first, in the container's CSV layout. Written once, by whichever of predict and
- * record-outcome completes the pair (they may arrive in either order). Counterfactual labels (a
+ * with the label first, in the container's CSV layout. Written by whichever of predict and
+ * record-outcome completes the pair (they may arrive in either order), and by either again on a
+ * redelivery until it is recorded as written. Counterfactual labels (a
  * deployment Deploy Guard stopped) are kept out of training unless the installation opts in.
  */
 
@@ -41,9 +42,11 @@ export function trainingLine(item: DeploymentItem, options: { readonly includeCo
 export type TrainingRowResult = { readonly written: true; readonly key: string } | { readonly written: false; readonly reason: string };
 
 /**
- * Writes the row when the deployment has both halves and nobody wrote it yet. The claim comes first,
- * so two writers racing (predict and record-outcome) write it once; a crash after the claim leaves the
- * row unwritten, which loses one training row, never duplicates one.
+ * Writes the row when the deployment has both halves and it is not recorded as written yet, then
+ * records it. The write comes first and is idempotent (one key per deployment, the same bytes from
+ * either writer), so two writers racing (predict and record-outcome) leave one row, and a crash
+ * between the write and the record only means the row is written again on the redelivery: a row is
+ * never lost and never duplicated.
  */
 export async function writeTrainingRowIfComplete(
   item: DeploymentItem,
@@ -52,9 +55,7 @@ export async function writeTrainingRowIfComplete(
 ): Promise<TrainingRowResult> {
   const line = trainingLine(item, options);
   if (typeof line !== 'string') return { written: false, reason: line.skip };
-  if (item.trainingRowWritten || !(await deps.store.claimTrainingRow(item.deploymentId))) {
-    return { written: false, reason: 'already written' };
-  }
+  if (item.trainingRowWritten) return { written: false, reason: 'already written' };
   const assessment = item.assessment!;
   const outcome = item.outcome!;
   await deps.lake.putRow({
@@ -66,5 +67,6 @@ export async function writeTrainingRowIfComplete(
     modelVersion: assessment.modelVersion,
     csvLine: line,
   });
+  await deps.store.markTrainingRowWritten(item.deploymentId);
   return { written: true, key: trainingRowKey({ deploymentId: item.deploymentId, startedAt: assessment.startedAt }) };
 }

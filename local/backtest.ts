@@ -85,6 +85,8 @@ export interface BacktestRuntime {
   readonly deployments: readonly { readonly deploymentId: string; readonly application: string; readonly warmUp: boolean; readonly failed: boolean }[];
   readonly store: DeploymentStore;
   readonly ledger: RollbackLedger;
+  /** S3: the data lake's training rows, model artifacts. */
+  readonly objects: LocalObjectStore;
   readonly codeDeploy: LocalCodeDeploy;
   readonly training: LocalTraining;
   /** The functions' dead-letter queues, with the events they hold. */
@@ -342,13 +344,14 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     training: faults ? faults.training(training) : training,
     hosting: faults ? faults.hosting(hosting) : hosting,
     publisher: faults ? faults.publisher(publisher) : publisher,
+    lake: faults ? faults.trainingDataLake(lake) : lake,
   };
   const handlers: Record<HandlerName, (event: BusEvent) => Promise<unknown>> = {
-    predict: (event) => handlePredictEvent(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, changes: ports.changes, servingModel, endpoint: ports.endpoint, publisher: ports.publisher, metrics, lake, clock, config: { ...predictConfig, groups } }),
+    predict: (event) => handlePredictEvent(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, changes: ports.changes, servingModel, endpoint: ports.endpoint, publisher: ports.publisher, metrics, lake: ports.lake, clock, config: { ...predictConfig, groups } }),
     'traffic-hook': (event) => handleTrafficHook(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, publisher: ports.publisher, clock, sleep, config: configs.trafficHook }),
     rollback: (event) => handleRollbackEvent(event, { codeDeploy: ports.codeDeploy, ledger: ports.ledger, publisher: ports.publisher, clock, config: configs.rollback }),
     'record-change': (event) => handleRecordChangeEvent(event, { store: ports.changes, clock, config: configs.recordChange }),
-    'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: ports.deployments, ledger: ports.ledger, lake, metrics, config: configs.recordOutcome }),
+    'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: ports.deployments, ledger: ports.ledger, lake: ports.lake, metrics, config: configs.recordOutcome }),
     drift: (event) => handleDriftEvent(event, { training: ports.training, control: ports.control, publisher: ports.publisher, clock, config: configs.drift }),
     promote: (event) => handlePromoteEvent(event, { training: ports.training, hosting: ports.hosting, objects, control: ports.control, publisher: ports.publisher, clock, config: configs.promote }),
   };
@@ -525,6 +528,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       deployments: replay.map((entry) => ({ deploymentId: entry.deploymentId!, application: entry.application, warmUp: entry.warmUp, failed: entry.record.failed === true })),
       store: stores.deployments,
       ledger: stores.ledger,
+      objects,
       codeDeploy,
       training,
       deadLetters,

@@ -12,6 +12,7 @@ import type {
   HostingPort,
   ModelEndpointPort,
   RollbackLedger,
+  TrainingDataLake,
   TrainingPort,
 } from '../handlers/ports';
 
@@ -35,7 +36,7 @@ export interface FaultOptions {
    */
   readonly reorderWindow?: number;
   /**
-   * After a side effect (a store or ledger write, a CodeDeploy action), the invocation crashes with
+   * After a side effect (a store or ledger write, a training row, a CodeDeploy action), the invocation crashes with
    * this probability, before whatever it would have done next (publishing, recording); Lambda retries
    * it. A crash is the process dying: the handler cannot catch it (every later port call of that
    * invocation fails too, and the invocation fails). Each step crashes at most once, so the retry gets past it.
@@ -306,12 +307,23 @@ export class FaultInjector {
         await this.interleave();
         return inner.get(deploymentId);
       },
-      claimTrainingRow: async (deploymentId) => {
+      markTrainingRowWritten: async (deploymentId) => {
         await this.interleave();
-        return inner.claimTrainingRow(deploymentId);
+        return inner.markTrainingRowWritten(deploymentId);
       },
       groupHistory: (application, deploymentGroup, before, limit) => inner.groupHistory(application, deploymentGroup, before, limit),
       groupCounts: (application, deploymentGroup, before) => inner.groupCounts(application, deploymentGroup, before),
+    };
+  }
+
+  /** The data lake: a crash after a training row is written (before it is recorded as written). */
+  trainingDataLake(inner: TrainingDataLake): TrainingDataLake {
+    return {
+      putRow: async (row) => {
+        await this.interleave();
+        await inner.putRow(row);
+        await this.crashAfter(`writing the training row of ${row.deploymentId}`);
+      },
     };
   }
 

@@ -137,7 +137,7 @@ export class DynamoDbDeploymentStore implements DeploymentStore {
     return raw ? this.toDeploymentItem(raw, key).item : undefined;
   }
 
-  async claimTrainingRow(deploymentId: string): Promise<boolean> {
+  async markTrainingRowWritten(deploymentId: string): Promise<boolean> {
     const key = { deploymentId };
     try {
       await call('UpdateItem', this.tableName, key, () =>

@@ -111,7 +111,7 @@ export class InMemoryDeploymentStore implements DeploymentStore {
     return this.items.get(deploymentId);
   }
 
-  async claimTrainingRow(deploymentId: string): Promise<boolean> {
+  async markTrainingRowWritten(deploymentId: string): Promise<boolean> {
     const item = this.items.get(deploymentId);
     if (!item || item.trainingRowWritten) return false;
     this.items.set(deploymentId, { ...item, trainingRowWritten: true });

@@ -137,10 +137,10 @@ describe('DynamoDbDeploymentStore', () => {
     });
   });
 
-  it('claimTrainingRow: conditional UpdateItem; a failed condition is false', async () => {
+  it('markTrainingRowWritten: conditional UpdateItem; a failed condition is false', async () => {
     dynamoDb.on(UpdateItemCommand).resolvesOnce({}).rejects(conditionFailed());
-    await expect(store().claimTrainingRow(deploymentId)).resolves.toBe(true);
-    await expect(store().claimTrainingRow(deploymentId)).resolves.toBe(false);
+    await expect(store().markTrainingRowWritten(deploymentId)).resolves.toBe(true);
+    await expect(store().markTrainingRowWritten(deploymentId)).resolves.toBe(false);
     expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
       TableName: 'dg-dev-deployments',
       Key: { deploymentId: { S: deploymentId } },

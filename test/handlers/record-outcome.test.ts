@@ -178,6 +178,46 @@ describe('record-outcome: redelivery and out-of-order delivery', () => {
     await expect(deps.store.groupHistory('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER, 10)).resolves.toHaveLength(1);
   });
 
+  it('a redelivery after the data lake failed writes the missing row, and sends no second metrics', async () => {
+    const event = successEvent();
+    const deps = dependencies();
+    await deps.store.putAssessment(assessmentOf(event));
+    s3.on(PutObjectCommand).rejectsOnce(new Error('S3 is unavailable')).resolves({});
+
+    // The first delivery stores the outcome and sends the metrics, then fails on S3: Lambda retries it.
+    await expect(handleRecordOutcomeEvent(event, deps)).rejects.toThrow('S3 is unavailable');
+    expect(await deps.store.get('d-123456789')).toMatchObject({ outcome: { label: 'succeeded' }, trainingRowWritten: false });
+
+    const retry = await handleRecordOutcomeEvent(event, deps);
+
+    expect(retry).toEqual({
+      status: 'duplicate', deploymentId: 'd-123456789', label: 'succeeded',
+      trainingRow: { written: true, key: 'rows/date=2016-06-30/d-123456789.csv' },
+    });
+    expect(await deps.store.get('d-123456789')).toMatchObject({ trainingRowWritten: true });
+    expect(putObjects().map((input) => input.Body)).toEqual([`0,${FEATURE_ROW}\n`, `0,${FEATURE_ROW}\n`]);
+    expect(deps.emf()).toHaveLength(1);
+    await expect(deps.store.groupHistory('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER, 10)).resolves.toHaveLength(1);
+    // Once recorded as written, further redeliveries write nothing.
+    await expect(handleRecordOutcomeEvent(event, deps)).resolves.toEqual({ status: 'duplicate', deploymentId: 'd-123456789', label: 'succeeded' });
+    expect(putObjects()).toHaveLength(2);
+  });
+
+  it('two writers racing on the same pair leave one row: the same key and the same bytes', async () => {
+    const event = successEvent();
+    const deps = dependencies();
+    await deps.store.putAssessment(assessmentOf(event));
+    const { item } = await deps.store.putOutcome(
+      { deploymentId: 'd-123456789', application: 'myApplication', deploymentGroup: 'myDeploymentGroup', state: 'SUCCESS', label: 'succeeded', finishedAt: Date.parse(event.time) },
+      { time: Date.parse(event.time), failed: false },
+    );
+    // predict and record-outcome both read the item before either recorded the row.
+    const results = await Promise.all([writeTrainingRowIfComplete(item, deps), writeTrainingRowIfComplete(item, deps)]);
+    expect(results.map((result) => result.written)).toEqual([true, true]);
+    expect(new Set(putObjects().map((input) => `${input.Key} ${String(input.Body)}`))).toEqual(new Set([`rows/date=2016-06-30/d-123456789.csv 0,${FEATURE_ROW}\n`]));
+    expect(await deps.store.get('d-123456789')).toMatchObject({ trainingRowWritten: true });
+  });
+
   it('an outcome before its assessment is recorded without a row or metrics; the predict path then writes the row once', async () => {
     const event = successEvent();
     const deps = dependencies();

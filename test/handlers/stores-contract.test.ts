@@ -170,12 +170,12 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       expect(await stores.deployments.groupCounts(app, group, startedAt + 10 * HOUR)).toEqual({ known: 1, failures: 0 });
     });
 
-    it('lets exactly one caller claim writing the training row, and none for an unknown deployment', async () => {
-      expect(await stores.deployments.claimTrainingRow(deploymentId)).toBe(false);
+    it('records the training row as written once: true for exactly one caller, false for an unknown deployment', async () => {
+      expect(await stores.deployments.markTrainingRowWritten(deploymentId)).toBe(false);
       await stores.deployments.putOutcome(outcome(deploymentId, 'SUCCESS', startedAt + HOUR), past(startedAt, false));
-      const claims = await Promise.all([1, 2, 3].map(() => stores.deployments.claimTrainingRow(deploymentId)));
+      const claims = await Promise.all([1, 2, 3].map(() => stores.deployments.markTrainingRowWritten(deploymentId)));
       expect(claims.filter(Boolean)).toHaveLength(1);
-      expect(await stores.deployments.claimTrainingRow(deploymentId)).toBe(false);
+      expect(await stores.deployments.markTrainingRowWritten(deploymentId)).toBe(false);
       expect(await stores.deployments.get(deploymentId)).toMatchObject({ trainingRowWritten: true });
       // A later assessment does not reset the claim.
       await stores.deployments.putAssessment(assessment());

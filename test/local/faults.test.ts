@@ -14,13 +14,15 @@ import { FaultInjector, poisonMarker, seededRandom, ThrottlingException, type Fa
 import { importHistory } from '../../model/import';
 import { parseMapping } from '../../model/mapping';
 import type { DeploymentRecord } from '../../model/records';
+import { trainingRowDate } from '../../handlers/training-row';
 import { pythonFor } from '../support/python';
 
 /**
  * The backtest under injected faults (local/faults.ts), on a slice of the shipped history (the first
  * builds of four projects, in stop mode on EC2 blue/green): whatever EventBridge, Lambda, CodeDeploy,
  * SageMaker and the endpoint do wrong, every deployment that should be stopped is stopped exactly
- * once, every outcome is recorded, and the dead-letter queues hold the poison events and nothing else.
+ * once, every outcome is recorded, every labelled deployment has exactly one training row, and the
+ * dead-letter queues hold the poison events and nothing else.
  */
 
 const ROOT = join(__dirname, '../..');
@@ -56,6 +58,9 @@ interface Observed {
   readonly status: string;
   readonly assessment?: AssessmentRecord;
   readonly outcome?: OutcomeRecord;
+  /** The bodies of the training rows in the data lake under this deployment's id. */
+  readonly rows: readonly string[];
+  readonly trainingRowWritten: boolean;
   /** Rollbacks CodeDeploy accepted from Deploy Guard (StopDeployment, or the hook reported Failed). */
   readonly rollbacks: number;
 }
@@ -98,6 +103,13 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
       log: () => undefined,
       inspect: async (runtime) => {
         const injector = runtime.faults as FaultInjector;
+        const rows = new Map<string, string[]>();
+        for (const { url, body } of runtime.objects.list('s3://')) {
+          const key = url.replace(/^s3:\/\/[^/]+\//, '');
+          if (trainingRowDate(key) === undefined) continue;
+          const deploymentId = decodeURIComponent(key.slice(key.lastIndexOf('/') + 1, -'.csv'.length));
+          rows.set(deploymentId, [...(rows.get(deploymentId) ?? []), Buffer.from(body).toString('utf8')]);
+        }
         observed = await Promise.all(
           runtime.deployments.map(async (deployment) => {
             const item = await runtime.store.get(deployment.deploymentId);
@@ -107,6 +119,8 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
               status: runtime.codeDeploy.deployment(deployment.deploymentId)!.status,
               ...(item?.assessment ? { assessment: item.assessment } : {}),
               ...(item?.outcome ? { outcome: item.outcome } : {}),
+              rows: rows.get(deployment.deploymentId) ?? [],
+              trainingRowWritten: item?.trainingRowWritten ?? false,
               rollbacks: injector.rollbacks.get(deployment.deploymentId) ?? 0,
             };
           }),
@@ -130,7 +144,10 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
   });
   const stoppedIds = (run: Run) => run.deployments.filter((deployment) => deployment.status === 'Stopped').map((deployment) => deployment.deploymentId).sort();
 
-  /** What holds under every fault: one rollback per rollback decision, outcomes recorded, only poison dead-lettered. */
+  /**
+   * What holds under every fault: one rollback per rollback decision, outcomes recorded, one training
+   * row per labelled deployment (none for the warm-up, kept out of the lake), only poison dead-lettered.
+   */
   function expectSound(run: Run): void {
     for (const deployment of run.deployments) {
       const shouldStop = deployment.assessment?.decision === 'rollback' && deployment.assessment.enforced;
@@ -141,6 +158,10 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
       expect(deployment.outcome).toBeDefined();
       expect({ id: deployment.deploymentId, label: deployment.outcome?.label === 'counterfactual' }).toEqual({ id: deployment.deploymentId, label: shouldStop });
       expect(deployment.assessment).toBeDefined();
+      const labelled = !deployment.warmUp && deployment.outcome?.label !== 'counterfactual';
+      const row = labelled ? [`${deployment.outcome?.label === 'failed' ? 1 : 0},${deployment.assessment?.featureRow}\n`] : [];
+      expect({ id: deployment.deploymentId, rows: deployment.rows }).toEqual({ id: deployment.deploymentId, rows: row });
+      if (labelled) expect({ id: deployment.deploymentId, recorded: deployment.trainingRowWritten }).toEqual({ id: deployment.deploymentId, recorded: true });
     }
     const markers = run.deadLetters.map((letter) => letter.marker);
     expect(markers.filter((marker) => marker === undefined)).toEqual([]);
