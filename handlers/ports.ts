@@ -207,6 +207,12 @@ export interface ServingModelPointer {
   readonly featuresUrl: string;
   readonly trainingJobName?: string;
   readonly promotedAt: number;
+  /**
+   * The model package and the version it replaced, kept so that a promotion whose announcement was
+   * cut short (a crash after the swap) can still announce Model Promoted on the retry.
+   */
+  readonly modelPackageArn?: string;
+  readonly previousModelVersion?: string;
 }
 
 export interface ControlStore {
@@ -217,6 +223,19 @@ export interface ControlStore {
   readRetraining(): Promise<RetrainingState | undefined>;
   /** Records a started job if the last one is still `expectedJob` (null: none yet); false if another won. */
   recordRetraining(next: RetrainingState, expectedJob: string | null): Promise<boolean>;
+  /** What promote decided about a finished training job, or undefined before it decided. */
+  readJobVerdict(trainingJobName: string): Promise<JobVerdict | undefined>;
+  /** Records promote's decision about a job unless it has one; false if it had. */
+  recordJobVerdict(verdict: JobVerdict): Promise<boolean>;
+}
+
+/** Promote's decision about one finished training job, announced as Model Promoted or Model Rejected. */
+export interface JobVerdict {
+  readonly trainingJobName: string;
+  readonly verdict: 'promoted' | 'rejected';
+  /** The promoted model version, or the reason of the rejection. */
+  readonly detail: string;
+  readonly decidedAt: number;
 }
 
 export interface RetrainingState {

@@ -14,7 +14,7 @@ import { SageMakerTraining } from './adapters/sagemaker-training';
 import { ENV, eventSourceFromEnv, jsonEnv, promotionSettings, requireEnv, retrainingSettings, type PromotionSettings } from './config';
 import { checkNamePrefix, isOwnTrainingJob } from './drift-domain';
 import { correlationIdOf, handlerLogger } from './observability';
-import type { ControlStore, HostingPort, ObjectReader, ServingModelPointer, TrainingPort } from './ports';
+import type { ControlStore, HostingPort, JobVerdict, ObjectReader, ServingModelPointer, TrainingPort } from './ports';
 import {
   decidePromotion,
   EVALUATION_FILE,
@@ -31,8 +31,10 @@ import {
  * candidate and the serving model on the same most recent window), and promote the candidate when it
  * is good enough: register it, create its model and endpoint configuration, move the endpoint with a
  * blue/green update, swap the serving pointer, announce Model Promoted. Otherwise, or when the job
- * failed or was stopped, announce Model Rejected. A redelivered Completed for the model already
- * serving is a duplicate and does nothing.
+ * failed or was stopped, announce Model Rejected. Each decision is recorded after it is announced
+ * (control table, `job#<name>`), so a redelivered event for a decided job is a duplicate and does
+ * nothing: no second announcement, no second model package. (A crash between the announcement and
+ * the record announces again on the retry: at least once, never lost.)
  */
 
 export interface PromoteConfig {
@@ -59,8 +61,8 @@ export interface PromoteDependencies {
 
 export type PromoteResult =
   | { readonly status: 'ignored'; readonly reason: 'not-own-job' | 'not-finished'; readonly message: string; readonly trainingJobName: string }
-  /** The job's model serves already (a redelivered Completed): nothing done, nothing emitted. */
-  | { readonly status: 'duplicate'; readonly trainingJobName: string }
+  /** The job was decided already (a redelivery), or its model serves already: nothing done, nothing emitted. */
+  | { readonly status: 'duplicate'; readonly trainingJobName: string; readonly verdict: JobVerdict['verdict'] }
   | { readonly status: 'rejected'; readonly trainingJobName: string; readonly reason: string; readonly message: string }
   | {
       readonly status: 'promoted';
@@ -82,25 +84,41 @@ export async function handlePromoteEvent(event: unknown, deps: PromoteDependenci
     case 'InProgress':
     case 'Stopping':
       return { status: 'ignored', reason: 'not-finished', message: `training job ${jobName} is ${job.TrainingJobStatus}`, trainingJobName: jobName };
-    case 'Failed':
-    case 'Stopped': {
-      const reason = job.TrainingJobStatus === 'Failed' ? 'training-failed' : 'training-stopped';
-      const message = job.FailureReason || `training job ${jobName} ended ${job.TrainingJobStatus} without a FailureReason`;
-      await deps.publisher.publish([rejectedEntry(jobName, reason, message, null, null, deps)]);
-      return { status: 'rejected', trainingJobName: jobName, reason, message };
-    }
-    case 'Completed':
-      return promoteCompleted(jobName, job.ModelArtifacts?.S3ModelArtifacts, deps);
+    default:
+      break;
   }
+  const decided = await deps.control.readJobVerdict(jobName);
+  if (decided) return { status: 'duplicate', trainingJobName: jobName, verdict: decided.verdict };
+  if (job.TrainingJobStatus === 'Completed') return promoteCompleted(jobName, job.ModelArtifacts?.S3ModelArtifacts, deps);
+  const reason = job.TrainingJobStatus === 'Failed' ? 'training-failed' : 'training-stopped';
+  const message = job.FailureReason || `training job ${jobName} ended ${job.TrainingJobStatus} without a FailureReason`;
+  return reject(jobName, reason, message, null, null, deps);
+}
+
+/** Announces Model Rejected, then records the verdict. */
+async function reject(
+  jobName: string,
+  reason: RejectionReason,
+  message: string,
+  candidate: ModelMetrics | null,
+  serving: ModelMetrics | null,
+  deps: PromoteDependencies,
+): Promise<PromoteResult> {
+  await deps.publisher.publish([rejectedEntry(jobName, reason, message, candidate, serving, deps)]);
+  await deps.control.recordJobVerdict({ trainingJobName: jobName, verdict: 'rejected', detail: reason, decidedAt: deps.clock.now() });
+  return { status: 'rejected', trainingJobName: jobName, reason, message };
 }
 
 async function promoteCompleted(jobName: string, eventArtifacts: string | undefined, deps: PromoteDependencies): Promise<PromoteResult> {
   const { config } = deps;
+  const { approval } = config.settings;
   const names = modelNames(jobName);
   const serving = await deps.control.readServingModel();
-  if (serving && (serving.trainingJobName === jobName || serving.modelVersion === names.modelVersion)) {
-    return { status: 'duplicate', trainingJobName: jobName };
-  }
+  const servesAlready = serving !== undefined && (serving.trainingJobName === jobName || serving.modelVersion === names.modelVersion);
+  // The pointer names this job but no verdict is recorded: an earlier delivery moved the pointer and
+  // crashed before announcing. Announce it now (the pointer keeps what the announcement needs).
+  const unannounced = servesAlready && serving.modelPackageArn !== undefined ? serving : undefined;
+  if (servesAlready && !unannounced) return { status: 'duplicate', trainingJobName: jobName, verdict: 'promoted' };
 
   const modelDataUrl = eventArtifacts ?? (await deps.training.describeTrainingJob(jobName))?.modelArtifactsUrl;
   if (!modelDataUrl) throw new Error(`training job ${jobName} is Completed but neither the event nor DescribeTrainingJob names its model artifacts`);
@@ -113,13 +131,17 @@ async function promoteCompleted(jobName: string, eventArtifacts: string | undefi
   const candidate = eventMetrics(evaluation.candidate);
   const servingMetrics = evaluation.serving ? eventMetrics(evaluation.serving) : null;
 
-  const decision = decidePromotion(candidate, servingMetrics, config.settings.minimumAuc);
-  if (!decision.promote) {
-    await deps.publisher.publish([rejectedEntry(jobName, decision.reason, decision.message, candidate, servingMetrics, deps)]);
-    return { status: 'rejected', trainingJobName: jobName, reason: decision.reason, message: decision.message };
-  }
+  /** Announces Model Promoted, then records the verdict. */
+  const announce = async (modelPackageArn: string, previousModelVersion: string | null): Promise<PromoteResult> => {
+    await deps.publisher.publish([promotedEntry({ jobName, modelPackageArn, previousModelVersion, candidate, servingMetrics }, deps)]);
+    await deps.control.recordJobVerdict({ trainingJobName: jobName, verdict: 'promoted', detail: names.modelVersion, decidedAt: deps.clock.now() });
+    return { status: 'promoted', trainingJobName: jobName, modelVersion: names.modelVersion, previousModelVersion, approval, modelPackageArn };
+  };
+  if (unannounced) return announce(unannounced.modelPackageArn!, unannounced.previousModelVersion ?? null);
 
-  const { approval } = config.settings;
+  const decision = decidePromotion(candidate, servingMetrics, config.settings.minimumAuc);
+  if (!decision.promote) return reject(jobName, decision.reason, decision.message, candidate, servingMetrics, deps);
+
   const { modelPackageArn } = await deps.hosting.registerModelPackage({
     modelPackageGroupName: config.settings.modelPackageGroupName,
     imageUri: config.imageUri,
@@ -128,15 +150,8 @@ async function promoteCompleted(jobName: string, eventArtifacts: string | undefi
     description: `${jobName}: ${decision.message}`.slice(0, 1000),
   });
   const previousModelVersion = serving?.modelVersion ?? null;
-  const promoted = (): PromoteResult => ({ status: 'promoted', trainingJobName: jobName, modelVersion: names.modelVersion, previousModelVersion, approval, modelPackageArn });
-  const announce = () =>
-    deps.publisher.publish([promotedEntry({ jobName, modelPackageArn, previousModelVersion, candidate, servingMetrics }, deps)]);
-
-  if (approval === 'PendingManualApproval') {
-    // A person approves the package; the endpoint and the pointer stay as they are.
-    await announce();
-    return promoted();
-  }
+  // A person approves the package; the endpoint and the pointer stay as they are.
+  if (approval === 'PendingManualApproval') return announce(modelPackageArn, previousModelVersion);
 
   await deps.hosting.createModel({ modelName: names.modelName, imageUri: config.imageUri, modelDataUrl, executionRoleArn: config.settings.executionRoleArn });
   await deps.hosting.createEndpointConfig({ endpointConfigName: names.endpointConfigName, modelName: names.modelName, hosting: config.settings.hosting });
@@ -151,22 +166,25 @@ async function promoteCompleted(jobName: string, eventArtifacts: string | undefi
     featuresUrl: serving?.featuresUrl ?? config.initialFeaturesUrl,
     trainingJobName: jobName,
     promotedAt: deps.clock.now(),
+    modelPackageArn,
+    ...(previousModelVersion === null ? {} : { previousModelVersion }),
   };
   if (!(await deps.control.swapServingModel(next, previousModelVersion))) {
     const now = await deps.control.readServingModel();
-    if (now?.trainingJobName === jobName) return { status: 'duplicate', trainingJobName: jobName };
+    if (now?.trainingJobName === jobName) return { status: 'duplicate', trainingJobName: jobName, verdict: 'promoted' };
     throw new Error(
       `training job ${jobName}: the serving pointer moved from ${previousModelVersion ?? 'none'} to ${now?.modelVersion ?? 'none'} during promotion; ` +
         `endpoint ${config.endpointName} was updated to ${names.endpointConfigName}, the pointer was left as it is`,
     );
   }
-  await announce();
-  return promoted();
+  return announce(modelPackageArn, previousModelVersion);
 }
+
+type RejectionReason = 'worse-than-serving' | 'below-minimum' | 'training-failed' | 'training-stopped';
 
 function rejectedEntry(
   jobName: string,
-  reason: 'worse-than-serving' | 'below-minimum' | 'training-failed' | 'training-stopped',
+  reason: RejectionReason,
   message: string,
   candidate: ModelMetrics | null,
   serving: ModelMetrics | null,

@@ -48,4 +48,5 @@ export const CONTROL_KEYS = {
   rollback: (deploymentId: string) => `rollback#${deploymentId}`,
   servingModel: 'model#serving',
   retraining: 'retraining#last',
+  jobVerdict: (trainingJobName: string) => `job#${trainingJobName}`,
 } as const;

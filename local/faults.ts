@@ -374,6 +374,13 @@ export class FaultInjector {
         await this.crashAfter(`recording the retraining ${next.trainingJobName}`);
         return recorded;
       },
+      readJobVerdict: (trainingJobName) => inner.readJobVerdict(trainingJobName),
+      recordJobVerdict: async (verdict) => {
+        await this.interleave();
+        const recorded = await inner.recordJobVerdict(verdict);
+        await this.crashAfter(`recording the verdict on ${verdict.trainingJobName}`);
+        return recorded;
+      },
     };
   }
 

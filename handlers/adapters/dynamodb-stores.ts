@@ -15,6 +15,7 @@ import type {
   ControlStore,
   DeploymentItem,
   DeploymentStore,
+  JobVerdict,
   OutcomeRecord,
   RetrainingState,
   ServingModelPointer,
@@ -456,6 +457,8 @@ export class DynamoDbControlStore implements ControlStore {
       featuresUrl: required(value, 'featuresUrl', 'string', where),
       ...(typeof value.trainingJobName === 'string' ? { trainingJobName: value.trainingJobName } : {}),
       promotedAt: required(value, 'promotedAt', 'number', where),
+      ...(typeof value.modelPackageArn === 'string' ? { modelPackageArn: value.modelPackageArn } : {}),
+      ...(typeof value.previousModelVersion === 'string' ? { previousModelVersion: value.previousModelVersion } : {}),
     };
   }
 
@@ -476,6 +479,27 @@ export class DynamoDbControlStore implements ControlStore {
 
   async recordRetraining(next: RetrainingState, expectedJob: string | null): Promise<boolean> {
     return this.compareAndSet(CONTROL_KEYS.retraining, next, 'trainingJobName', expectedJob);
+  }
+
+  async readJobVerdict(trainingJobName: string): Promise<JobVerdict | undefined> {
+    const keyValue = CONTROL_KEYS.jobVerdict(trainingJobName);
+    const value = await this.read(keyValue);
+    if (!value) return undefined;
+    const where = { tableName: this.tableName, key: { key: keyValue } };
+    const verdict = required(value, 'verdict', 'string', where);
+    if (verdict !== 'promoted' && verdict !== 'rejected') {
+      throw new TypeError(`table ${this.tableName}, key ${JSON.stringify({ key: keyValue })}: attribute verdict is ${JSON.stringify(verdict)}, expected "promoted" or "rejected"`);
+    }
+    return {
+      trainingJobName: required(value, 'trainingJobName', 'string', where),
+      verdict,
+      detail: required(value, 'detail', 'string', where),
+      decidedAt: required(value, 'decidedAt', 'number', where),
+    };
+  }
+
+  async recordJobVerdict(verdict: JobVerdict): Promise<boolean> {
+    return this.compareAndSet(CONTROL_KEYS.jobVerdict(verdict.trainingJobName), verdict, 'trainingJobName', null);
   }
 
   private async read(keyValue: string): Promise<Record<string, unknown> | undefined> {

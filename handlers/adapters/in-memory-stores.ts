@@ -6,6 +6,7 @@ import type {
   ControlStore,
   DeploymentItem,
   DeploymentStore,
+  JobVerdict,
   OutcomeRecord,
   RetrainingState,
   ServingModelPointer,
@@ -151,6 +152,7 @@ export class InMemoryChangeSummaryStore implements ChangeSummaryStore {
 export class InMemoryControlStore implements ControlStore {
   private serving: ServingModelPointer | undefined;
   private retraining: RetrainingState | undefined;
+  private readonly verdicts = new Map<string, JobVerdict>();
 
   async readServingModel(): Promise<ServingModelPointer | undefined> {
     return this.serving;
@@ -169,6 +171,16 @@ export class InMemoryControlStore implements ControlStore {
   async recordRetraining(next: RetrainingState, expectedJob: string | null): Promise<boolean> {
     if ((this.retraining?.trainingJobName ?? null) !== expectedJob) return false;
     this.retraining = next;
+    return true;
+  }
+
+  async readJobVerdict(trainingJobName: string): Promise<JobVerdict | undefined> {
+    return this.verdicts.get(trainingJobName);
+  }
+
+  async recordJobVerdict(verdict: JobVerdict): Promise<boolean> {
+    if (this.verdicts.has(verdict.trainingJobName)) return false;
+    this.verdicts.set(verdict.trainingJobName, verdict);
     return true;
   }
 }

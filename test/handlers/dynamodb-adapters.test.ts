@@ -247,6 +247,19 @@ describe('DynamoDbControlStore', () => {
     });
   });
 
+  it('recordJobVerdict: PutItem of job#<name>, conditional on attribute_not_exists(key); readJobVerdict checks the verdict', async () => {
+    dynamoDb.on(PutItemCommand).resolves({});
+    await store().recordJobVerdict({ trainingJobName: 'job-1', verdict: 'rejected', detail: 'below-minimum', decidedAt: 5 });
+    expect(dynamoDb).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'dg-dev-control',
+      Item: { key: { S: 'job#job-1' }, trainingJobName: { S: 'job-1' }, verdict: { S: 'rejected' }, detail: { S: 'below-minimum' }, decidedAt: { N: '5' } },
+      ConditionExpression: 'attribute_not_exists(#key)',
+      ExpressionAttributeNames: { '#key': 'key' },
+    });
+    dynamoDb.on(GetItemCommand).resolves({ Item: { key: { S: 'job#job-1' }, trainingJobName: { S: 'job-1' }, verdict: { S: 'maybe' }, detail: { S: 'x' }, decidedAt: { N: '5' } } });
+    await expect(store().readJobVerdict('job-1')).rejects.toThrow('table dg-dev-control, key {"key":"job#job-1"}: attribute verdict is "maybe", expected "promoted" or "rejected"');
+  });
+
   it('reading an item without a field it needs names the table, key and attribute', async () => {
     dynamoDb.on(GetItemCommand).resolves({ Item: { key: { S: 'model#serving' }, modelVersion: { S: 'v2' } } });
     await expect(store().readServingModel()).rejects.toThrow('table dg-dev-control, key {"key":"model#serving"}: attribute modelDataUrl is undefined, expected a string');

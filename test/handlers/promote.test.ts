@@ -172,7 +172,10 @@ describe('promote: the candidate is better than the serving model (derived Compl
       featuresUrl: SERVING.featuresUrl,
       trainingJobName: JOB,
       promotedAt: Date.parse(NOW),
+      modelPackageArn: PACKAGE_ARN,
+      previousModelVersion: SERVING.modelVersion,
     });
+    await expect(deps.control.readJobVerdict(JOB)).resolves.toEqual({ trainingJobName: JOB, verdict: 'promoted', detail: JOB, decidedAt: Date.parse(NOW) });
     expect(publishedEntries()).toEqual([
       buildEntry(
         'Model Promoted',
@@ -211,9 +214,27 @@ describe('promote: the candidate is better than the serving model (derived Compl
     await handlePromoteEvent(completed(), deps);
     sageMaker.resetHistory();
     eventBridge.resetHistory();
-    await expect(handlePromoteEvent(completed(), deps)).resolves.toEqual({ status: 'duplicate', trainingJobName: JOB });
+    await expect(handlePromoteEvent(completed(), deps)).resolves.toEqual({ status: 'duplicate', trainingJobName: JOB, verdict: 'promoted' });
     expect(sageMaker.calls()).toHaveLength(0);
     expect(eventBridge.calls()).toHaveLength(0);
+  });
+
+  it('a crash after moving the pointer, before announcing: the retry announces the promotion once, with no second package or endpoint update', async () => {
+    const deps = await dependencies({ serving: SERVING });
+    const failing = { ...deps, publisher: { publish: async () => Promise.reject(new Error('the function crashed')) } };
+    await expect(handlePromoteEvent(completed(), failing)).rejects.toThrow('the function crashed');
+    expect((await deps.control.readServingModel())?.modelVersion).toBe(JOB);
+    await expect(deps.control.readJobVerdict(JOB)).resolves.toBeUndefined();
+    sageMaker.resetHistory();
+
+    await expect(handlePromoteEvent(completed(), deps)).resolves.toEqual({
+      status: 'promoted', trainingJobName: JOB, modelVersion: JOB, previousModelVersion: SERVING.modelVersion, approval: 'Approved', modelPackageArn: PACKAGE_ARN,
+    });
+    expect(sageMaker).not.toHaveReceivedCommand(CreateModelPackageCommand);
+    expect(sageMaker).not.toHaveReceivedCommand(UpdateEndpointCommand);
+    expect(publishedEntries().map((entry) => entry.DetailType)).toEqual(['Model Promoted']);
+    await expect(handlePromoteEvent(completed(), deps)).resolves.toMatchObject({ status: 'duplicate', verdict: 'promoted' });
+    expect(publishedEntries()).toHaveLength(1);
   });
 
   it('a model or endpoint config that exists already (a retry after a crash) counts as created', async () => {
@@ -235,6 +256,11 @@ describe('promote: the candidate is better than the serving model (derived Compl
     expect(publishedEntries().map((entry) => JSON.parse(entry.Detail ?? '{}'))).toEqual([
       expect.objectContaining({ approval: 'PendingManualApproval', modelVersion: JOB, previousModelVersion: SERVING.modelVersion }),
     ]);
+    // The pointer does not move, so the recorded verdict is what makes a redelivery a duplicate.
+    sageMaker.resetHistory();
+    await expect(handlePromoteEvent(completed(), deps)).resolves.toEqual({ status: 'duplicate', trainingJobName: JOB, verdict: 'promoted' });
+    expect(sageMaker.calls()).toHaveLength(0);
+    expect(publishedEntries()).toHaveLength(1);
   });
 });
 
@@ -267,6 +293,8 @@ describe('promote: rejections announce Model Rejected and change nothing', () =>
     expect(publishedEntries()).toEqual([
       buildEntry('Model Rejected', { schemaVersion: '1', trainingJobName: JOB, reason: reason as never, message, candidate, serving: servingMetrics, rejectedAt: NOW }, context),
     ]);
+    await expect(handlePromoteEvent(completed(), deps)).resolves.toEqual({ status: 'duplicate', trainingJobName: JOB, verdict: 'rejected' });
+    expect(publishedEntries()).toHaveLength(1);
   });
 
   it.each([
@@ -281,6 +309,10 @@ describe('promote: rejections announce Model Rejected and change nothing', () =>
     expect(publishedEntries()).toEqual([
       buildEntry('Model Rejected', { schemaVersion: '1', trainingJobName: JOB, reason, message: failureReason, candidate: null, serving: null, rejectedAt: NOW }, context),
     ]);
+    await expect(deps.control.readJobVerdict(JOB)).resolves.toEqual({ trainingJobName: JOB, verdict: 'rejected', detail: reason, decidedAt: Date.parse(NOW) });
+    // A redelivery announces nothing again.
+    await expect(handlePromoteEvent(event, deps)).resolves.toEqual({ status: 'duplicate', trainingJobName: JOB, verdict: 'rejected' });
+    expect(publishedEntries()).toHaveLength(1);
   });
 });
 

@@ -342,6 +342,28 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       expect(await stores.control.recordRetraining(job('job-3'), 'job-1')).toBe(false);
       expect(await stores.control.readRetraining()).toEqual(job('job-2'));
     });
+
+    it('keeps the pointer\'s model package and previous version, for an announcement cut short', async () => {
+      const promoted = pointer('v2', { trainingJobName: 'job-2', modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/dg/2', previousModelVersion: 'v1' });
+      expect(await stores.control.swapServingModel(promoted, null)).toBe(true);
+      expect(await stores.control.readServingModel()).toEqual(promoted);
+    });
+
+    it('records the first verdict on a training job and keeps it against any other, racing ones included', async () => {
+      const verdict = (verdict: 'promoted' | 'rejected', detail: string) => ({ trainingJobName: 'job-7', verdict, detail, decidedAt: startedAt });
+      expect(await stores.control.readJobVerdict('job-7')).toBeUndefined();
+      const race = await Promise.all([
+        stores.control.recordJobVerdict(verdict('rejected', 'below-minimum')),
+        stores.control.recordJobVerdict(verdict('promoted', 'job-7')),
+      ]);
+      expect(race.filter(Boolean)).toHaveLength(1);
+      const first = race[0] ? verdict('rejected', 'below-minimum') : verdict('promoted', 'job-7');
+      expect(await stores.control.readJobVerdict('job-7')).toEqual(first);
+      expect(await stores.control.recordJobVerdict(verdict('rejected', 'training-failed'))).toBe(false);
+      expect(await stores.control.readJobVerdict('job-7')).toEqual(first);
+      // Verdicts are per job.
+      expect(await stores.control.readJobVerdict('job-8')).toBeUndefined();
+    });
   });
 
   describe('RollbackLedger', () => {

@@ -72,6 +72,8 @@ interface Run {
   readonly poison: readonly string[];
   readonly trainingJobs: number;
   readonly retrainingsStarted: number;
+  /** Training job name → the detail-types of promote's verdicts on it (Model Promoted / Rejected), in order. */
+  readonly verdicts: ReadonlyMap<string, readonly string[]>;
 }
 
 const python = pythonFor('the backtest fault-injection tests (the first model needs Python with XGBoost)');
@@ -131,7 +133,15 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
       },
     });
     poison = Array.from({ length: faults.poisonEvents ?? 0 }, (_, index) => `poison-${index + 1}`);
-    return { result, deployments: observed, deadLetters, poison, trainingJobs, retrainingsStarted };
+    const verdicts = new Map<string, string[]>();
+    for (const line of readFileSync(result.files.events, 'utf8').split('\n')) {
+      if (!line) continue;
+      const event = JSON.parse(line) as { 'detail-type': string; detail: { trainingJobName?: string } };
+      if (event['detail-type'] !== 'Model Promoted' && event['detail-type'] !== 'Model Rejected') continue;
+      const job = String(event.detail.trainingJobName);
+      verdicts.set(job, [...(verdicts.get(job) ?? []), event['detail-type']]);
+    }
+    return { result, deployments: observed, deadLetters, poison, trainingJobs, retrainingsStarted, verdicts };
   }
 
   /** The report's figures: what the run would tell a reader. */
@@ -238,7 +248,7 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
     expect(run.result.faults!.endpointFailures).toBeGreaterThan(10);
   }, 120_000);
 
-  test('with retraining on: every fault at once starts no duplicate training job, and announces each job once', async () => {
+  test('with retraining on: every fault at once starts no duplicate training job, announces each job once and gives it one verdict', async () => {
     // Long enough for the drift alarms to fire: the first 600 builds of two projects.
     const longer = sliceRecords(['rails_rails_data', 'ruby_ruby_data'], 600);
     const faults: FaultOptions = { seed: 31, duplicateDelivery: true, reorderWindow: 4, crashRate: 0.1, throttleRate: 0.1, publishFailureRate: 0.1, raceRate: 0.3, poisonEvents: 3 };
@@ -248,6 +258,12 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
     expect(clean.trainingJobs).toBeGreaterThan(0);
     expect(run.trainingJobs).toBe(clean.trainingJobs);
     expect(run.retrainingsStarted).toBe(run.trainingJobs);
+    // Every job gets one verdict, announced once; under faults never two different verdicts, and
+    // a second announcement only from two deliveries of one event running at the same time.
+    expect(clean.verdicts.size).toBe(clean.trainingJobs);
+    for (const announced of clean.verdicts.values()) expect(announced).toHaveLength(1);
+    expect(run.verdicts.size).toBe(run.trainingJobs);
+    for (const announced of run.verdicts.values()) expect(new Set(announced).size).toBe(1);
     expect(stoppedIds(run)).toEqual(stoppedIds(clean));
   }, 300_000);
 });
