@@ -79,6 +79,9 @@ export function findPolicy(groups: readonly GroupPolicy[], application: string, 
   return groups.find((group) => group.application === application && group.deploymentGroup === deploymentGroup);
 }
 
+/** RetrainingSettings.minimumRows when the configuration does not set it. */
+export const DEFAULT_MINIMUM_TRAINING_ROWS = 200;
+
 /** When and how drift starts retraining. */
 export const retrainingSettings = z
   .object({
@@ -87,6 +90,11 @@ export const retrainingSettings = z
     instanceCount: z.number().int().min(1).default(1),
     /** Days of labelled data (the most recent) to train on. */
     dataWindowDays: z.number().int().min(1).max(3650),
+    /**
+     * Labelled rows the window must hold for drift to start a job: fewer, and the alarm starts
+     * nothing (a job on too little data fails or cannot beat the serving model, and costs all the same).
+     */
+    minimumRows: z.number().int().min(1).default(DEFAULT_MINIMUM_TRAINING_ROWS),
     /** Hours after a started job during which another alarm starts nothing. */
     cooldownHours: z.number().min(0),
     maxRuntimeSeconds: z.number().int().min(60).default(3600),

@@ -22,7 +22,9 @@ export type DriftIgnoreReason =
   /** A Deploy Guard training job is InProgress or Stopping. */
   | 'training-running'
   /** The last job started less than cooldownHours before this event. */
-  | 'cooldown';
+  | 'cooldown'
+  /** The data window holds fewer labelled rows than settings.minimumRows. */
+  | 'not-enough-data';
 
 export interface DriftIgnored {
   readonly reason: DriftIgnoreReason;
@@ -70,6 +72,15 @@ export function screenCooldown(last: RetrainingState | undefined, eventTime: num
     message:
       `training job ${last.trainingJobName} started at ${new Date(last.startedAt).toISOString()}; ` +
       `the ${cooldownHours} h cooldown lasts until ${new Date(until).toISOString()}`,
+  };
+}
+
+/** Too few labelled rows in the window to be worth a training job, or undefined when there are enough. */
+export function screenData(rows: number, window: DataWindow, minimumRows: number): DriftIgnored | undefined {
+  if (rows >= minimumRows) return undefined;
+  return {
+    reason: 'not-enough-data',
+    message: `the data lake holds ${rows} labelled row(s) dated ${window.fromDate}..${window.toDate}; retraining needs at least ${minimumRows}`,
   };
 }
 

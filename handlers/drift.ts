@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CLOUDWATCH_ALARM_STATE_CHANGE } from '../events/aws';
 import { eventBridgeTime, systemClock, type Clock } from '../events/clock';
@@ -7,6 +8,7 @@ import { buildEntry } from '../events/emitted';
 import { parseAwsEvent } from '../events/parse';
 import { DynamoDbControlStore } from './adapters/dynamodb-stores';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
+import { S3TrainingRowCounter } from './adapters/s3-data-lake';
 import { SageMakerTraining } from './adapters/sagemaker-training';
 import { ENV, eventSourceFromEnv, jsonEnv, requireEnv, retrainingSettings, type RetrainingSettings } from './config';
 import {
@@ -15,17 +17,20 @@ import {
   dataWindow,
   screenAlarm,
   screenCooldown,
+  screenData,
   screenRunning,
   trainingJobName,
   trainingJobSpec,
   type DriftIgnoreReason,
 } from './drift-domain';
 import { correlationIdOf, handlerLogger } from './observability';
-import type { ControlStore, TrainingPort } from './ports';
+import type { ControlStore, TrainingPort, TrainingRowCounter } from './ports';
 
 /**
  * drift: one of Deploy Guard's alarms went into ALARM; start one SageMaker training job on the most
- * recent labelled rows, unless a job is running or the cooldown holds. The job's name is derived from
+ * recent labelled rows, unless a job is running, the cooldown holds, or the window holds fewer rows
+ * than the settings' minimum (a job on too little data would fail or lose to the serving model, and
+ * cost all the same). The job's name is derived from
  * the alarm's state change, so a redelivered event finds the job it started and starts nothing.
  */
 
@@ -41,6 +46,8 @@ export interface DriftConfig {
 
 export interface DriftDependencies {
   readonly training: TrainingPort;
+  /** The data lake, asked whether the window holds enough rows. */
+  readonly rows: TrainingRowCounter;
   readonly control: ControlStore;
   readonly publisher: EventPublisher;
   readonly clock: Clock;
@@ -82,6 +89,9 @@ export async function handleDriftEvent(event: unknown, deps: DriftDependencies):
   if (cooling) return ignored(cooling);
 
   const window = dataWindow(eventTime, config.settings.dataWindowDays);
+  const { minimumRows } = config.settings;
+  const scarce = screenData(await deps.rows.countRows(window.fromDate, window.toDate, minimumRows), window, minimumRows);
+  if (scarce) return ignored(scarce);
   const serving = await deps.control.readServingModel();
   const spec = trainingJobSpec({
     jobName,
@@ -135,6 +145,7 @@ export function driftConfigFromEnv(env: NodeJS.ProcessEnv): DriftConfig {
 const sageMakerClient = new SageMakerClient({ retryMode: 'standard' });
 const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
 const eventBridgeClient = new EventBridgeClient({ retryMode: 'standard' });
+const s3Client = new S3Client({ retryMode: 'standard' });
 const logger = handlerLogger('drift');
 let lambdaDependencies: DriftDependencies | undefined;
 
@@ -143,6 +154,7 @@ export const handler = async (event: unknown): Promise<DriftResult> => {
     const config = driftConfigFromEnv(process.env);
     lambdaDependencies = {
       training: new SageMakerTraining(sageMakerClient),
+      rows: new S3TrainingRowCounter(s3Client, config.dataBucket),
       control: new DynamoDbControlStore(dynamoDbClient, requireEnv(process.env, ENV.controlTable, 'the DynamoDB control table')),
       publisher: new EventBridgePublisher(eventBridgeClient),
       clock: systemClock,

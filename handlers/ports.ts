@@ -283,6 +283,15 @@ export interface TrainingDataLake {
   putRow(row: { readonly deploymentId: string; readonly application: string; readonly deploymentGroup: string; readonly startedAt: number; readonly finishedAt: number; readonly modelVersion: string; readonly csvLine: string }): Promise<void>;
 }
 
+/** Counting the data lake's rows, so that drift starts no job on too little data. */
+export interface TrainingRowCounter {
+  /**
+   * The rows dated `fromDate`..`toDate` (UTC days, YYYY-MM-DD, both included), counted up to `enough`:
+   * the answer is `enough` as soon as there are that many (no need to count a large lake to the end).
+   */
+  countRows(fromDate: string, toDate: string, enough: number): Promise<number>;
+}
+
 export interface MetricValue {
   readonly name: string;
   readonly unit: 'Count' | 'None' | 'Milliseconds';

@@ -352,7 +352,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     rollback: (event) => handleRollbackEvent(event, { codeDeploy: ports.codeDeploy, ledger: ports.ledger, publisher: ports.publisher, clock, config: configs.rollback }),
     'record-change': (event) => handleRecordChangeEvent(event, { store: ports.changes, clock, config: configs.recordChange }),
     'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: ports.deployments, ledger: ports.ledger, lake: ports.lake, metrics, config: configs.recordOutcome }),
-    drift: (event) => handleDriftEvent(event, { training: ports.training, control: ports.control, publisher: ports.publisher, clock, config: configs.drift }),
+    drift: (event) => handleDriftEvent(event, { training: ports.training, rows: objects, control: ports.control, publisher: ports.publisher, clock, config: configs.drift }),
     promote: (event) => handlePromoteEvent(event, { training: ports.training, hosting: ports.hosting, objects, control: ports.control, publisher: ports.publisher, clock, config: configs.promote }),
   };
   // Each attempt is one Lambda invocation: an injected crash fails it, whatever the handler catches.

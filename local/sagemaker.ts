@@ -6,9 +6,9 @@ import { eventBridgeTime } from '../events/clock';
 import { tarGzip } from '../model/tar';
 import { handleInvocation } from '../model/serve';
 import { loadXGBoostModel, type XGBoostModel } from '../model/xgboost';
-import type { EndpointAnswer, HostingPort, ModelEndpointPort, ObjectReader, TrainingDataLake, TrainingJobSpec, TrainingJobStatus, TrainingJobSummary, TrainingPort } from '../handlers/ports';
+import type { EndpointAnswer, HostingPort, ModelEndpointPort, ObjectReader, TrainingDataLake, TrainingJobSpec, TrainingJobStatus, TrainingJobSummary, TrainingPort, TrainingRowCounter } from '../handlers/ports';
 import type { PromotionSettings } from '../handlers/config';
-import { trainingRowKey } from '../handlers/training-row';
+import { trainingRowDate, trainingRowKey } from '../handlers/training-row';
 
 /**
  * S3 and SageMaker hosting on the laptop. Objects live in memory under their s3:// URLs; the
@@ -17,7 +17,7 @@ import { trainingRowKey } from '../handlers/training-row';
  * as InvokeEndpoint reports it.
  */
 
-export class LocalObjectStore implements ObjectReader, TrainingDataLake {
+export class LocalObjectStore implements ObjectReader, TrainingDataLake, TrainingRowCounter {
   private readonly objects = new Map<string, Uint8Array>();
 
   constructor(private readonly dataBucket: string) {}
@@ -41,6 +41,16 @@ export class LocalObjectStore implements ObjectReader, TrainingDataLake {
 
   async putRow(row: Parameters<TrainingDataLake['putRow']>[0]): Promise<void> {
     this.put(`s3://${this.dataBucket}/${trainingRowKey(row)}`, `${row.csvLine}\n`);
+  }
+
+  async countRows(fromDate: string, toDate: string, enough: number): Promise<number> {
+    let count = 0;
+    for (const url of this.objects.keys()) {
+      const date = trainingRowDate(url.slice(`s3://${this.dataBucket}/`.length));
+      if (url.startsWith(`s3://${this.dataBucket}/`) && date !== undefined && fromDate <= date && date <= toDate) count += 1;
+      if (count >= enough) break;
+    }
+    return count;
   }
 }
 

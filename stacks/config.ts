@@ -169,6 +169,8 @@ export const retrainingConfig = z
   .object({
     instanceType: sagemakerInstanceType,
     dataWindowDays: z.number().int().min(1).max(3650),
+    /** Labelled rows the window must hold for a drift alarm to start a job (default 200). */
+    minimumRows: z.number().int().min(1).optional(),
     cooldownHours: z.number().min(0),
     maxRuntimeSeconds: z.number().int().min(60).max(432000),
   })

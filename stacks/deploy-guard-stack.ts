@@ -218,17 +218,7 @@ export class DeployGuardStack extends TerraformStack {
       conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
     });
 
-    const retrainingSettings: RetrainingSettings = {
-      instanceType: config.retraining.instanceType,
-      instanceCount: 1,
-      dataWindowDays: config.retraining.dataWindowDays,
-      cooldownHours: config.retraining.cooldownHours,
-      maxRuntimeSeconds: config.retraining.maxRuntimeSeconds,
-      imageUri: this.retraining.imageUri,
-      roleArn: this.retraining.role.arn,
-      sourceDirS3Uri: this.retraining.sourceDirS3Uri,
-      alarmNames: [...this.retraining.alarmNames],
-    };
+    const retrainingSettings: RetrainingSettings = this.retraining.retrainingSettings(config.retraining);
     const promotionSettings: PromotionSettings = {
       minimumAuc: config.promotion.minimumAuc,
       approval: config.promotion.approval,

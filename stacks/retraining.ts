@@ -7,7 +7,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
 import { SagemakerModelPackageGroup } from '@cdktf/provider-aws/lib/sagemaker-model-package-group';
 import { Construct } from 'constructs';
-import type { RetrainingSettings } from '../handlers/config';
+import { DEFAULT_MINIMUM_TRAINING_ROWS, type RetrainingSettings } from '../handlers/config';
 import { DEFAULT_METRICS_NAMESPACE, QUALITY_METRICS } from '../handlers/quality-metrics';
 import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
 import { tarGzip } from '../model/tar';
@@ -201,11 +201,14 @@ export class Retraining extends Construct {
   }
 
   /** The drift handler's settings (ENV.retraining) with this construct's role, image, code and alarms. */
-  retrainingSettings(options: Pick<RetrainingSettings, 'instanceType' | 'dataWindowDays' | 'cooldownHours'> & Partial<Pick<RetrainingSettings, 'instanceCount' | 'maxRuntimeSeconds'>>): RetrainingSettings {
+  retrainingSettings(
+    options: Pick<RetrainingSettings, 'instanceType' | 'dataWindowDays' | 'cooldownHours'> & Partial<Pick<RetrainingSettings, 'instanceCount' | 'maxRuntimeSeconds' | 'minimumRows'>>,
+  ): RetrainingSettings {
     return {
       instanceType: options.instanceType,
       instanceCount: options.instanceCount ?? 1,
       dataWindowDays: options.dataWindowDays,
+      minimumRows: options.minimumRows ?? DEFAULT_MINIMUM_TRAINING_ROWS,
       cooldownHours: options.cooldownHours,
       maxRuntimeSeconds: options.maxRuntimeSeconds ?? 3600,
       imageUri: this.imageUri,

@@ -1,6 +1,6 @@
-import { PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
-import { trainingRowKey } from '../training-row';
-import type { TrainingDataLake } from '../ports';
+import { ListObjectsV2Command, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
+import { TRAINING_ROWS_PREFIX, trainingRowDate, trainingRowKey } from '../training-row';
+import type { TrainingDataLake, TrainingRowCounter } from '../ports';
 
 export interface S3TrainingDataLakeOptions {
   /** The data bucket (ENV.dataBucket). */
@@ -44,5 +44,49 @@ export class S3TrainingDataLake implements TrainingDataLake {
       if (error instanceof Error) error.message = `S3 PutObject s3://${this.options.bucket}/${key}: ${error.message || error.name}`;
       throw error;
     }
+  }
+}
+
+/**
+ * Counts the data lake's rows in a window with ListObjectsV2 (keys come in key order, so the window's
+ * rows are one run of keys from `rows/date=<from>`): pages until the window ends or `enough` rows
+ * are seen. Needs s3:ListBucket on the data bucket for the `rows/` prefix.
+ */
+export class S3TrainingRowCounter implements TrainingRowCounter {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {
+    if (!bucket) throw new Error('S3TrainingRowCounter needs the data bucket name');
+  }
+
+  async countRows(fromDate: string, toDate: string, enough: number): Promise<number> {
+    let count = 0;
+    let continuationToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: TRAINING_ROWS_PREFIX,
+            // Every key of the first day sorts after `rows/date=<from>` (it is a prefix of them).
+            ...(continuationToken ? { ContinuationToken: continuationToken } : { StartAfter: `${TRAINING_ROWS_PREFIX}date=${fromDate}` }),
+          }),
+        );
+      } catch (error) {
+        if (error instanceof Error) error.message = `S3 ListObjectsV2 s3://${this.bucket}/${TRAINING_ROWS_PREFIX}: ${error.message || error.name}`;
+        throw error;
+      }
+      for (const object of page.Contents ?? []) {
+        const date = object.Key === undefined ? undefined : trainingRowDate(object.Key);
+        if (date === undefined || date < fromDate) continue;
+        if (date > toDate) return count;
+        count += 1;
+        if (count >= enough) return count;
+      }
+      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuationToken);
+    return count;
   }
 }

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../cli/main';
 import { MappingError } from '../../model/mapping';
 import { memoryIO } from '../support/io';
+import { scratchDirs } from '../support/temp-dirs';
 
 /**
  * `deploy-guard backtest` (and `start`, the same command) refuses what it cannot replay before it
@@ -17,14 +17,7 @@ const SHIPPED_MAPPING = join(ROOT, 'data/ci-bfdetector.mapping.json');
 /** Builds of the shipped file copied into each test's history (line 1 is the header). */
 const ROWS = 300;
 
-const scratch: string[] = [];
-afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'deploy-guard-backtest-cli-'));
-  scratch.push(dir);
-  return dir;
-}
+const tempDir = scratchDirs('backtest-cli');
 
 /** A history folder holding the first ROWS builds of the shipped rails file, with `edit` applied to its lines. */
 function writeHistory(edit: (lines: string[]) => void = () => undefined): { dir: string; file: string } {

@@ -380,6 +380,7 @@ const drift: FuzzTarget = {
     const running = rng.chance(0.2) ? [`${NAME_PREFIX}-20191001-0000-abcdef`] : [];
     return handleDriftEvent(value, {
       training: instrument('training', new FakeTraining(running, artifactsOf), log),
+      rows: instrument('rows', { countRows: async (_from: string, _to: string, enough: number) => rng.pick([0, enough]) }, log),
       control: instrument('control', control, log),
       publisher: instrument('publisher', new RecordingPublisher(), log),
       clock: new ManualClock(NOW),
@@ -393,6 +394,7 @@ const drift: FuzzTarget = {
           instanceType: 'ml.m5.large',
           instanceCount: 1,
           dataWindowDays: 90,
+          minimumRows: 200,
           cooldownHours: 24,
           maxRuntimeSeconds: 3600,
           imageUri: IMAGE,

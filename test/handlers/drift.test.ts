@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateTrainingJobCommand,
   ListTrainingJobsCommand,
@@ -14,6 +15,7 @@ import { derivedOwnAlarmEvent, sample } from '../../events/samples';
 import { EventValidationError } from '../../events/validation';
 import { EventBridgePublisher } from '../../handlers/adapters/event-publisher';
 import { InMemoryControlStore } from '../../handlers/adapters/in-memory-stores';
+import { S3TrainingRowCounter } from '../../handlers/adapters/s3-data-lake';
 import { SageMakerTraining } from '../../handlers/adapters/sagemaker-training';
 import { ConfigurationError, ENV } from '../../handlers/config';
 import { driftConfigFromEnv, handleDriftEvent, type DriftConfig, type DriftDependencies } from '../../handlers/drift';
@@ -21,6 +23,7 @@ import { BASE_HYPERPARAMETERS, dataWindow, trainingJobName } from '../../handler
 
 const sageMaker = mockClient(SageMakerClient);
 const eventBridge = mockClient(EventBridgeClient);
+const s3 = mockClient(S3Client);
 const $metadata = {};
 
 const ALARM = 'deploy-guard-dev-model-quality';
@@ -29,6 +32,7 @@ const settings = {
   instanceType: 'ml.m5.large',
   instanceCount: 1,
   dataWindowDays: 90,
+  minimumRows: 200,
   cooldownHours: 24,
   maxRuntimeSeconds: 3600,
   imageUri: IMAGE,
@@ -65,6 +69,7 @@ function ownAlarm(change: (detail: AlarmDetail) => void = () => undefined) {
 function dependencies(control = new InMemoryControlStore()): DriftDependencies & { control: InMemoryControlStore } {
   return {
     training: new SageMakerTraining(new SageMakerClient({ region: 'us-east-1' })),
+    rows: new S3TrainingRowCounter(new S3Client({ region: 'us-east-1' }), 'deploy-guard-dev-data'),
     control,
     publisher: new EventBridgePublisher(new EventBridgeClient({ region: 'us-east-1' }), { sleep: async () => undefined }),
     clock: new ManualClock(START_TIME),
@@ -83,7 +88,18 @@ function running(names: string[]) {
     .resolves({ TrainingJobSummaries: names.map((TrainingJobName) => ({ TrainingJobName, TrainingJobArn: `arn:${TrainingJobName}`, TrainingJobStatus: 'InProgress', CreationTime: new Date(0) })) });
 }
 
+/** The data lake holds `count` rows on each of these dates (ListObjectsV2 answers in key order, one page). */
+function lakeRows(perDate: Record<string, number>) {
+  const keys = Object.entries(perDate).flatMap(([date, count]) => Array.from({ length: count }, (_, index) => `rows/date=${date}/d-${String(index).padStart(9, '0')}.csv`));
+  s3.on(ListObjectsV2Command).callsFake((input: { StartAfter?: string }) => ({
+    Contents: keys.sort().filter((Key) => Key > (input.StartAfter ?? '')).map((Key) => ({ Key })),
+    IsTruncated: false,
+  }));
+}
+
 beforeEach(() => {
+  s3.reset();
+  lakeRows({ '2019-08-01': 150, '2019-10-02': 60 });
   sageMaker.reset();
   eventBridge.reset();
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'event-1' }] });
@@ -264,6 +280,34 @@ describe('drift: what starts nothing, and why', () => {
       expect(sageMaker).toHaveReceivedCommandTimes(CreateTrainingJobCommand, 1);
       expect((await control.readRetraining())?.trainingJobName).toBe(JOB);
     }
+  });
+});
+
+describe('drift: too little data in the window starts nothing', () => {
+  it('fewer labelled rows in the window than the minimum: not-enough-data, no job, nothing recorded or announced', async () => {
+    // 2019-07-04 is the day before the 90-day window, 2019-10-03 the day after: neither counts.
+    lakeRows({ '2019-07-04': 500, '2019-07-05': 120, '2019-10-02': 79, '2019-10-03': 500 });
+    const deps = dependencies();
+    await expect(handleDriftEvent(ownAlarm(), deps)).resolves.toEqual({
+      status: 'ignored',
+      reason: 'not-enough-data',
+      message: 'the data lake holds 199 labelled row(s) dated 2019-07-05..2019-10-02; retraining needs at least 200',
+      alarmName: ALARM,
+    });
+    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: 'deploy-guard-dev-data', Prefix: 'rows/', StartAfter: 'rows/date=2019-07-05' });
+    expect(sageMaker).not.toHaveReceivedCommand(CreateTrainingJobCommand);
+    expect(await deps.control.readRetraining()).toBeUndefined();
+    expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+
+  it('exactly the minimum starts the job; an empty lake does not', async () => {
+    lakeRows({ '2019-07-05': 120, '2019-10-02': 80 });
+    await expect(handleDriftEvent(ownAlarm(), dependencies())).resolves.toMatchObject({ status: 'started' });
+    lakeRows({});
+    await expect(handleDriftEvent(ownAlarm(), dependencies())).resolves.toMatchObject({
+      status: 'ignored',
+      message: 'the data lake holds 0 labelled row(s) dated 2019-07-05..2019-10-02; retraining needs at least 200',
+    });
   });
 });
 

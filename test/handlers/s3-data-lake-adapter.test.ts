@@ -1,7 +1,8 @@
-import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { S3TrainingDataLake } from '../../handlers/adapters/s3-data-lake';
+import { S3TrainingDataLake, S3TrainingRowCounter } from '../../handlers/adapters/s3-data-lake';
+import { LocalObjectStore } from '../../local/sagemaker';
 
 const s3 = mockClient(S3Client);
 const client = () => new S3Client({ region: 'us-east-1' });
@@ -79,5 +80,68 @@ describe('S3TrainingDataLake.putRow', () => {
 
   it('needs a bucket', () => {
     expect(() => new S3TrainingDataLake(client(), { bucket: '' })).toThrow('S3TrainingDataLake needs the data bucket name');
+  });
+});
+
+describe('S3TrainingRowCounter.countRows (and the local S3 stand-in, which must agree)', () => {
+  const key = (date: string, id: number) => `rows/date=${date}/d-${String(id).padStart(9, '0')}.csv`;
+  /** ListObjectsV2 pages of `size` keys, in key order, of every key after StartAfter. */
+  function lake(keys: string[], size: number) {
+    const sorted = [...keys].sort();
+    s3.on(ListObjectsV2Command).callsFake((input: { StartAfter?: string; ContinuationToken?: string }) => {
+      const start = input.ContinuationToken !== undefined ? Number(input.ContinuationToken) : sorted.findIndex((candidate) => candidate > (input.StartAfter ?? ''));
+      const from = start < 0 ? sorted.length : start;
+      const page = sorted.slice(from, from + size);
+      const next = from + size;
+      return { Contents: page.map((Key) => ({ Key })), IsTruncated: next < sorted.length, ...(next < sorted.length ? { NextContinuationToken: String(next) } : {}) };
+    });
+    const local = new LocalObjectStore('deploy-guard-dev-data');
+    for (const entry of keys) local.put(`s3://deploy-guard-dev-data/${entry}`, '0,1\n');
+    local.put('s3://deploy-guard-dev-data/training/code/sourcedir.tar.gz', 'not a row');
+    return local;
+  }
+  const keys = [
+    ...Array.from({ length: 5 }, (_, id) => key('2019-07-04', id)),
+    ...Array.from({ length: 7 }, (_, id) => key('2019-07-05', id)),
+    ...Array.from({ length: 4 }, (_, id) => key('2019-08-31', id)),
+    ...Array.from({ length: 3 }, (_, id) => key('2019-10-02', id)),
+    ...Array.from({ length: 9 }, (_, id) => key('2019-10-03', id)),
+    'rows/README.txt',
+  ];
+
+  it('counts the rows of the window\'s days only, page after page, starting after rows/date=<from>', async () => {
+    const local = lake(keys, 4);
+    const counter = new S3TrainingRowCounter(client(), 'deploy-guard-dev-data');
+    await expect(counter.countRows('2019-07-05', '2019-10-02', 1000)).resolves.toBe(14);
+    expect(s3.commandCalls(ListObjectsV2Command)[0].args[0].input).toEqual({ Bucket: 'deploy-guard-dev-data', Prefix: 'rows/', StartAfter: 'rows/date=2019-07-05' });
+    // Pages of 4 keys: the 14 rows and the first key after the window take 4 pages, not all 8.
+    expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 4);
+    await expect(local.countRows('2019-07-05', '2019-10-02', 1000)).resolves.toBe(14);
+  });
+
+  it('stops counting at `enough`', async () => {
+    const local = lake(keys, 4);
+    await expect(new S3TrainingRowCounter(client(), 'deploy-guard-dev-data').countRows('2019-07-04', '2019-12-31', 6)).resolves.toBe(6);
+    expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 2);
+    await expect(local.countRows('2019-07-04', '2019-12-31', 6)).resolves.toBe(6);
+  });
+
+  it('counts nothing in an empty window or lake', async () => {
+    const local = lake(keys, 100);
+    await expect(new S3TrainingRowCounter(client(), 'deploy-guard-dev-data').countRows('2019-09-01', '2019-09-30', 10)).resolves.toBe(0);
+    await expect(local.countRows('2019-09-01', '2019-09-30', 10)).resolves.toBe(0);
+    lake([], 100);
+    await expect(new S3TrainingRowCounter(client(), 'deploy-guard-dev-data').countRows('2019-07-05', '2019-10-02', 10)).resolves.toBe(0);
+  });
+
+  it('names the bucket and prefix when S3 refuses', async () => {
+    s3.on(ListObjectsV2Command).rejects(new S3ServiceException({ name: 'AccessDenied', $fault: 'client', message: 'Access Denied', $metadata: {} }));
+    await expect(new S3TrainingRowCounter(client(), 'deploy-guard-dev-data').countRows('2019-07-05', '2019-10-02', 10)).rejects.toThrow(
+      'S3 ListObjectsV2 s3://deploy-guard-dev-data/rows/: Access Denied',
+    );
+  });
+
+  it('needs a bucket', () => {
+    expect(() => new S3TrainingRowCounter(client(), '')).toThrow('S3TrainingRowCounter needs the data bucket name');
   });
 });

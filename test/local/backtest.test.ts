@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { synthesizeStack } from '../../cli/commands/backtest';
 import { readMapping } from '../../cli/commands/import';
@@ -7,6 +6,7 @@ import { applicationName, runBacktest, type BacktestResult, type BacktestRuntime
 import { importHistory, inTimeOrder } from '../../model/import';
 import type { DeploymentRecord } from '../../model/records';
 import { pythonFor } from '../support/python';
+import { scratchDirs } from '../support/temp-dirs';
 
 /**
  * The backtest end to end (issue 6): a slice of the shipped ci-bfdetector history replayed through
@@ -21,14 +21,7 @@ const MAPPING = join(ROOT, 'data/ci-bfdetector.mapping.json');
 /** Three projects whose first builds overlap in time (2011-12 to 2012-11). */
 const SLICE_GROUPS = ['rails_rails_data', 'ruby_ruby_data', 'CloudifySource_cloudify_data'];
 
-const scratch: string[] = [];
-afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'deploy-guard-backtest-'));
-  scratch.push(dir);
-  return dir;
-}
+const tempDir = scratchDirs('backtest');
 
 const python = pythonFor('the backtest end-to-end tests (they train models)');
 const withPython = python ? describe : describe.skip;

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { synthesizeStack } from '../../cli/commands/backtest';
 import { ManualClock } from '../../events/clock';
@@ -16,6 +15,7 @@ import { parseMapping } from '../../model/mapping';
 import type { DeploymentRecord } from '../../model/records';
 import { trainingRowDate } from '../../handlers/training-row';
 import { pythonFor } from '../support/python';
+import { scratchDirs } from '../support/temp-dirs';
 
 /**
  * The backtest under injected faults (local/faults.ts), on a slice of the shipped history (the first
@@ -32,14 +32,7 @@ const SLICE_GROUPS = ['rails_rails_data', 'ruby_ruby_data', 'opf_openproject_dat
 const SLICE_ROWS = 150;
 const THRESHOLD = 0.5;
 
-const scratch: string[] = [];
-afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'deploy-guard-faults-'));
-  scratch.push(dir);
-  return dir;
-}
+const tempDir = scratchDirs('faults');
 
 /** The first `rows` builds of each group, one file per group as shipped. */
 function sliceRecords(groups: readonly string[] = SLICE_GROUPS, rows = SLICE_ROWS): DeploymentRecord[] {

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../cli/main';
 import { CsvSyntaxError, readCsv } from '../../model/csv';
@@ -7,19 +6,13 @@ import { importHistory } from '../../model/import';
 import { parseMapping } from '../../model/mapping';
 import { parseRecordsJsonLines } from '../../model/records';
 import { memoryIO } from '../support/io';
+import { scratchDirs } from '../support/temp-dirs';
 
 const FIXTURES = join(__dirname, '../fixtures/history-import');
 const MAPPING_FILE = join(FIXTURES, 'mapping.json');
 const mapping = parseMapping(JSON.parse(readFileSync(MAPPING_FILE, 'utf8')), MAPPING_FILE);
 
-const scratch: string[] = [];
-afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'deploy-guard-import-'));
-  scratch.push(dir);
-  return dir;
-}
+const tempDir = scratchDirs('import');
 
 describe('readCsv', () => {
   const rows = (text: string) => [...readCsv(text)].map((record) => [record.line, ...record.fields]);

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { main } from '../../cli/main';
@@ -14,6 +13,7 @@ import { contributions } from '../../model/treeshap';
 import { loadXGBoostModel } from '../../model/xgboost';
 import { memoryIO } from '../support/io';
 import { pythonFor } from '../support/python';
+import { scratchDirs } from '../support/temp-dirs';
 
 const ROOT = join(__dirname, '../..');
 const SHIPPED = join(ROOT, 'data/ci-bfdetector');
@@ -21,14 +21,7 @@ const MAPPING = join(ROOT, 'data/ci-bfdetector.mapping.json');
 const SLICE_GROUPS = ['SonarSource_sonarqube_data', 'mitchellh_vagrant_data', 'openMF_mifosx_data'];
 const SLICE_ROWS = 1200;
 
-const scratch: string[] = [];
-afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'deploy-guard-train-'));
-  scratch.push(dir);
-  return dir;
-}
+const tempDir = scratchDirs('train');
 
 /** The first SLICE_ROWS builds of a few shipped projects, one file per group as shipped. */
 function writeSlice(): string {

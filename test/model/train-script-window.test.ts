@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { trainingRowKey } from '../../handlers/training-row';
 import { dataWindow, trainingJobSpec } from '../../handlers/drift-domain';
@@ -13,6 +12,7 @@ import { tarGzip } from '../../model/tar';
 import { TRAIN_SCRIPT } from '../../model/training';
 import { loadXGBoostModel } from '../../model/xgboost';
 import { pythonFor } from '../support/python';
+import { scratchDirs } from '../support/temp-dirs';
 
 /**
  * model/train.py in the data-lake window mode, as the drift handler's SageMaker job runs it: the
@@ -32,14 +32,7 @@ const WINDOW = { from: '2015-01-01', to: '2016-03-21' };
 const python = pythonFor('the model/train.py window-mode tests');
 const withPython = python ? describe : describe.skip;
 
-const scratch: string[] = [];
-afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'deploy-guard-window-'));
-  scratch.push(dir);
-  return dir;
-}
+const tempDir = scratchDirs('window');
 
 interface LakeRow {
   readonly date: string;
@@ -118,6 +111,7 @@ function driftHyperparameters(days: number, to: string): Record<string, string> 
       instanceType: 'ml.m5.large',
       instanceCount: 1,
       dataWindowDays: days,
+      minimumRows: 200,
       cooldownHours: 24,
       maxRuntimeSeconds: 3600,
       imageUri: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',

@@ -71,6 +71,7 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
     ['an s3 backend without a table', (c: any) => delete c.environments.staging.backend.dynamodbTable, 'x.json: environments.staging.backend.dynamodbTable: Invalid input: expected string, received undefined'],
     ['an unknown key', (c: any) => (c.environments.dev.colour = 'blue'), 'x.json: environments.dev: Unrecognized key: "colour"'],
     ['a group configured twice', (c: any) => c.environments.dev.groups.push(c.environments.dev.groups[0]), 'x.json: environments.dev.groups[1]: expected each deployment group once; payments/payments-prod is configured twice'],
+    ['a minimum of training rows below one', (c: any) => (c.environments.dev.retraining.minimumRows = 0), 'x.json: environments.dev.retraining.minimumRows: Too small: expected number to be >=1'],
     ['a training instance that is not a SageMaker type', (c: any) => (c.environments.dev.retraining.instanceType = 'm5.large'), "x.json: environments.dev.retraining.instanceType: expected a SageMaker instance type such as 'ml.m5.large'"],
     ['an environment that guards nothing', (c: any) => delete c.environments.staging.example, 'x.json: environments.staging.groups: expected at least one guarded group: an entry of groups, or an example'],
     // The example service.

@@ -78,7 +78,11 @@ describe('Retraining', () => {
     // The role ARN is a Terraform reference until apply: check the schema with a literal in its place.
     expect(retrainingSettings.parse({ ...settings, roleArn: 'arn:aws:iam::123456789012:role/x' })).toEqual(expect.objectContaining({
       imageUri: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1', alarmNames: construct?.alarmNames, sourceDirS3Uri: construct?.sourceDirS3Uri,
+      minimumRows: 200, instanceCount: 1, maxRuntimeSeconds: 3600,
     }));
+    // What the configuration sets is kept.
+    expect(construct!.retrainingSettings({ instanceType: 'ml.m5.large', dataWindowDays: 90, cooldownHours: 24, minimumRows: 1000, maxRuntimeSeconds: 7200 }))
+      .toMatchObject({ minimumRows: 1000, maxRuntimeSeconds: 7200 });
   });
 
   it('scopes the SageMaker role to the two buckets, the key and the XGBoost repository', () => {
