@@ -77,7 +77,10 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
   let stack: object;
   let baseline: Run;
 
-  async function replay(faults: FaultOptions, options: { failurePolicy?: FailurePolicy; retrain?: boolean; threshold?: number; records?: DeploymentRecord[] } = {}): Promise<Run> {
+  async function replay(
+    faults: FaultOptions,
+    options: { failurePolicy?: FailurePolicy; retrain?: boolean; threshold?: number; records?: DeploymentRecord[]; stack?: object } = {},
+  ): Promise<Run> {
     let observed: Observed[] = [];
     let deadLetters: Run['deadLetters'] = [];
     let poison: string[] = [];
@@ -86,7 +89,7 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
     const result = await runBacktest({
       records: options.records ?? records,
       dataSource: 'data/ci-bfdetector (slice)',
-      stack,
+      stack: options.stack ?? stack,
       mode: 'stop',
       retrain: options.retrain ?? false,
       // A fixed threshold: on this slice the first model's cost-optimal one can be 1 (never roll back).
@@ -244,9 +247,16 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
   test('with retraining on: every fault at once starts no duplicate training job, announces each job once and gives it one verdict', async () => {
     // Long enough for the drift alarms to fire: the first 600 builds of two projects.
     const longer = sliceRecords(['rails_rails_data', 'ruby_ruby_data'], 600);
+    // The dev environment as shipped, but with drift willing to train on the few labelled rows of this slice.
+    const shipped = JSON.parse(readFileSync(join(ROOT, 'deploy-guard.config.json'), 'utf8')) as { environments: { dev: { retraining: object } } };
+    const dev = structuredClone(shipped.environments.dev);
+    dev.retraining = { ...dev.retraining, minimumRows: 20 };
+    const configFile = join(tempDir(), 'deploy-guard.config.json');
+    writeFileSync(configFile, JSON.stringify({ environments: { dev } }));
+    const retrainingStack = synthesizeStack(configFile, 'dev');
     const faults: FaultOptions = { seed: 31, duplicateDelivery: true, reorderWindow: 4, crashRate: 0.1, throttleRate: 0.1, publishFailureRate: 0.1, raceRate: 0.3, poisonEvents: 3 };
-    const clean = await replay({ seed: 1 }, { retrain: true, records: longer });
-    const run = await replay(faults, { retrain: true, records: longer });
+    const clean = await replay({ seed: 1 }, { retrain: true, records: longer, stack: retrainingStack });
+    const run = await replay(faults, { retrain: true, records: longer, stack: retrainingStack });
     expectSound(run);
     expect(clean.trainingJobs).toBeGreaterThan(0);
     expect(run.trainingJobs).toBe(clean.trainingJobs);
