@@ -104,8 +104,14 @@ async function reject(
   serving: ModelMetrics | null,
   deps: PromoteDependencies,
 ): Promise<PromoteResult> {
-  await deps.publisher.publish([rejectedEntry(jobName, reason, message, candidate, serving, deps)]);
-  await deps.control.recordJobVerdict({ trainingJobName: jobName, verdict: 'rejected', detail: reason, decidedAt: deps.clock.now() });
+  const at = deps.clock.now();
+  const entry = buildEntry(
+    'Model Rejected',
+    { schemaVersion: '1', trainingJobName: jobName, reason, message, candidate, serving, rejectedAt: eventBridgeTime(at) },
+    { source: deps.config.source, eventBusName: deps.config.eventBusName, time: new Date(at) },
+  );
+  await deps.publisher.publish([entry]);
+  await deps.control.recordJobVerdict({ trainingJobName: jobName, verdict: 'rejected', detail: reason, decidedAt: at });
   return { status: 'rejected', trainingJobName: jobName, reason, message };
 }
 
@@ -181,22 +187,6 @@ async function promoteCompleted(jobName: string, eventArtifacts: string | undefi
 }
 
 type RejectionReason = 'worse-than-serving' | 'below-minimum' | 'training-failed' | 'training-stopped';
-
-function rejectedEntry(
-  jobName: string,
-  reason: RejectionReason,
-  message: string,
-  candidate: ModelMetrics | null,
-  serving: ModelMetrics | null,
-  deps: PromoteDependencies,
-): PutEventsEntry {
-  const at = deps.clock.now();
-  return buildEntry(
-    'Model Rejected',
-    { schemaVersion: '1', trainingJobName: jobName, reason, message, candidate, serving, rejectedAt: eventBridgeTime(at) },
-    { source: deps.config.source, eventBusName: deps.config.eventBusName, time: new Date(at) },
-  );
-}
 
 function promotedEntry(
   promotion: { jobName: string; modelPackageArn: string; previousModelVersion: string | null; candidate: ModelMetrics; servingMetrics: ModelMetrics | null },
