@@ -346,13 +346,19 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     publisher: faults ? faults.publisher(publisher) : publisher,
     lake: faults ? faults.trainingDataLake(lake) : lake,
   };
+  /** What the drift handler decided on each alarm event (its status, or the reason it ignored it). */
+  const driftDecisions: string[] = [];
   const handlers: Record<HandlerName, (event: BusEvent) => Promise<unknown>> = {
     predict: (event) => handlePredictEvent(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, changes: ports.changes, servingModel, endpoint: ports.endpoint, publisher: ports.publisher, metrics, lake: ports.lake, clock, config: { ...predictConfig, groups } }),
     'traffic-hook': (event) => handleTrafficHook(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, publisher: ports.publisher, clock, sleep, config: configs.trafficHook }),
     rollback: (event) => handleRollbackEvent(event, { codeDeploy: ports.codeDeploy, ledger: ports.ledger, publisher: ports.publisher, clock, config: configs.rollback }),
     'record-change': (event) => handleRecordChangeEvent(event, { store: ports.changes, clock, config: configs.recordChange }),
     'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: ports.deployments, ledger: ports.ledger, lake: ports.lake, metrics, config: configs.recordOutcome }),
-    drift: (event) => handleDriftEvent(event, { training: ports.training, rows: objects, control: ports.control, publisher: ports.publisher, clock, config: configs.drift }),
+    drift: async (event) => {
+      const decided = await handleDriftEvent(event, { training: ports.training, rows: objects, control: ports.control, publisher: ports.publisher, clock, config: configs.drift });
+      driftDecisions.push(decided.status === 'ignored' ? decided.reason : decided.status);
+      return decided;
+    },
     promote: (event) => handlePromoteEvent(event, { training: ports.training, hosting: ports.hosting, objects, control: ports.control, publisher: ports.publisher, clock, config: configs.promote }),
   };
   // Each attempt is one Lambda invocation: an injected crash fails it, whatever the handler catches.
@@ -545,6 +551,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
 
   for (const event of timeline) builder.addTimelineEvent(event);
   for (const { at, rule, target, reason } of deadLetters) builder.addDeadLetter({ at, rule, target, reason });
+  for (const decision of driftDecisions) builder.addDriftDecision(decision);
   const built = builder.build();
   const reportFile = join(options.outDir, 'report.json');
   writeFileSync(reportFile, `${JSON.stringify(built, null, 2)}\n`);

@@ -1,4 +1,4 @@
-import { medianWindowAuc, type BacktestReport, type BaselineName, type Outcomes } from './report-model';
+import { describeDriftDecisions, medianWindowAuc, type BacktestReport, type BaselineName, type Outcomes } from './report-model';
 
 /**
  * The backtest's summary for the terminal: the headline numbers against the baselines and where the
@@ -106,6 +106,7 @@ export function renderConsoleSummary(report: BacktestReport, files: ReportFiles)
     '',
     `models: ${plural(report.model_versions.length, 'version')}, ${plural(report.retrainings.length, 'retraining')}, ${report.promotions.length} promoted, ` +
       `${report.rejections.length} rejected; ${plural(alarms, 'drift alarm')}; ${plural(report.dead_letters.length, 'dead letter')}`,
+    `drift: ${describeDriftDecisions(report.drift_decisions)}`,
     worst === null
       ? 'groups: none'
       : `groups: ${groups.length}; most failures missed: ${printable(worst[0])} (${count(worst[1].failures_missed)} of ${count(worst[1].failures)})`,

@@ -1,6 +1,7 @@
 import {
   BASELINES,
   SCORE_BINS,
+  describeDriftDecisions,
   medianWindowAuc,
   type BacktestReport,
   type BaselineName,
@@ -392,7 +393,7 @@ function qualityChart(report: BacktestReport): string {
     description:
       `ROC AUC of the served model in each window of the replay, beside the never-retrained first model and Parrot; ` +
       `vertical lines mark ${report.retrainings.length} retrainings, ${report.promotions.length} promotions and ` +
-      `${report.rejections.length} rejections; ${alarms} drift alarms were raised.`,
+      `${report.rejections.length} rejections; ${alarms} drift alarms were raised (drift: ${describeDriftDecisions(report.drift_decisions)}).`,
     yLabel: 'ROC AUC',
     yDomain: [0, 1],
     formatY: (value) => value.toFixed(1),

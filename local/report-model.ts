@@ -180,6 +180,12 @@ export interface BacktestReport {
   readonly promotions: readonly ReportTimelineEntry[];
   readonly rejections: readonly ReportTimelineEntry[];
   readonly dead_letters: readonly ReportDeadLetter[];
+  /**
+   * What the drift handler decided on each alarm event it was given, with counts: `started` (a
+   * training job), `duplicate` (a redelivery), or why it started nothing (`cooldown`,
+   * `training-running`, `not-enough-data`, ...). Keys in alphabetical order.
+   */
+  readonly drift_decisions: Readonly<Record<string, number>>;
   readonly per_group: Readonly<Record<string, Outcomes>>;
   readonly baselines: Readonly<Record<BaselineName, Outcomes>>;
   readonly model_versions: readonly ReportModelVersion[];
@@ -234,6 +240,7 @@ const timelineSchema = z
   .strict();
 
 const deadLetterSchema = z.object({ at: millis, rule: nonEmpty, target: nonEmpty, reason: nonEmpty }).strict();
+const driftDecisionSchema = z.string().regex(/^[a-z][a-z-]*$/, 'expected a status or reason such as started or cooldown');
 
 const settingsSchema = z
   .object({ mode: z.enum(GUARD_MODES), threshold: unit, dataSource: nonEmpty, limit: z.number().int().positive().nullable() })
@@ -282,6 +289,7 @@ export class ReportBuilder {
   private readonly deploymentIds = new Set<string>();
   private readonly timeline: TimelineEvent[] = [];
   private readonly deadLetters: DeadLetter[] = [];
+  private readonly driftDecisions = new Map<string, number>();
 
   constructor(settings: GenerationSettings, options: { window?: WindowSpec } = {}) {
     this.settings = parseInput('generation settings', settingsSchema, settings);
@@ -302,6 +310,12 @@ export class ReportBuilder {
 
   addDeadLetter(letter: DeadLetter): void {
     this.deadLetters.push(parseInput(`dead letter ${this.deadLetters.length + 1}`, deadLetterSchema, letter));
+  }
+
+  /** One decision of the drift handler: `started`, `duplicate`, or the reason it ignored the alarm. */
+  addDriftDecision(decision: string): void {
+    const parsed = parseInput(`drift decision ${this.driftDecisions.size + 1}`, driftDecisionSchema, decision);
+    this.driftDecisions.set(parsed, (this.driftDecisions.get(parsed) ?? 0) + 1);
   }
 
   build(): BacktestReport {
@@ -335,6 +349,7 @@ export class ReportBuilder {
         target: letter.target,
         reason: letter.reason,
       })),
+      drift_decisions: Object.fromEntries([...this.driftDecisions.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       per_group: perGroup,
       baselines: {
         no_guard: outcomesOf(judged, 'no_guard'),
@@ -570,6 +585,23 @@ function stableSortBy<T>(items: readonly T[], key: (item: T) => number): T[] {
 }
 
 /** The median of the non-null window AUCs of a predictor; null when no window has one. */
+/**
+ * The drift decisions in words, for the console and the page: `14 started a job; ignored: 12
+ * not-enough-data, 8 cooldown`; `no drift alarm reached the drift handler` when there were none.
+ */
+export function describeDriftDecisions(decisions: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(decisions);
+  if (entries.length === 0) return 'no drift alarm reached the drift handler';
+  const started = decisions.started ?? 0;
+  const duplicates = decisions.duplicate ?? 0;
+  const ignored = entries.filter(([decision]) => decision !== 'started' && decision !== 'duplicate').sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return [
+    `${started} started a job`,
+    ...(ignored.length > 0 ? [`ignored: ${ignored.map(([reason, count]) => `${count} ${reason}`).join(', ')}`] : []),
+    ...(duplicates > 0 ? [`${duplicates} redelivered`] : []),
+  ].join('; ');
+}
+
 export function medianWindowAuc(report: Pick<BacktestReport, 'auc_over_time'>, predictor: 'guard' | BaselineName): number | null {
   const values = report.auc_over_time
     .map((window) => (predictor === 'guard' ? window.auc : window.baselines[predictor].auc))

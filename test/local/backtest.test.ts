@@ -207,6 +207,8 @@ withPython('the backtest on a slice of the shipped history (3 groups, stop mode,
 
     const started = ofType(events, 'Model Retraining Started');
     expect(report.retrainings.map((entry) => entry.detail)).toEqual(started.map((event) => event.detail.trainingJobName));
+    // Every job started was a drift decision; every alarm the drift rule delivered got one.
+    expect(report.drift_decisions.started).toBe(started.length);
     expect(report.promotions.map((entry) => entry.model_version)).toEqual(ofType(events, 'Model Promoted').map((event) => event.detail.modelVersion));
     expect(report.rejections).toHaveLength(ofType(events, 'Model Rejected').length);
 

@@ -33,6 +33,12 @@ describe('renderConsoleSummary', () => {
     expect(cells('no guard')).toEqual(['0', '0', '0', report.baselines.no_guard.failures_missed.toLocaleString('en-US'), '-', '0.000', '-']);
   });
 
+  it('says what drift made of the alarms', () => {
+    const builder = new ReportBuilder({ mode: 'stop', threshold: 0.35, dataSource: 'hand-made', limit: null });
+    for (const decision of ['started', 'not-enough-data', 'not-enough-data', 'cooldown']) builder.addDriftDecision(decision);
+    expect(renderConsoleSummary(builder.build(), files).split('\n')).toContain('drift: 1 started a job; ignored: 2 not-enough-data, 1 cooldown');
+  });
+
   it('says where the files were written', () => {
     expect(lines.slice(-2)).toEqual([`report.json  ${files.json}`, `report.html  ${files.html}`]);
   });

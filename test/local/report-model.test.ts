@@ -2,6 +2,7 @@ import {
   ReportBuilder,
   ReportInputError,
   SCORE_BINS,
+  describeDriftDecisions,
   medianWindowAuc,
   scoreBin,
   type ReplayedDeployment,
@@ -72,6 +73,7 @@ function sevenDeploymentReport() {
   builder.addTimelineEvent({ at: at(5.5), kind: 'retraining-started' });
   builder.addTimelineEvent({ at: at(6.8), kind: 'drift-alarm' });
   builder.addDeadLetter({ at: at(2), rule: 'record-outcome', target: 'record-outcome-fn', reason: 'Lambda error after 3 retries' });
+  for (const decision of ['started', 'not-enough-data', 'cooldown', 'started', 'not-enough-data', 'not-enough-data', 'duplicate']) builder.addDriftDecision(decision);
   return builder.build();
 }
 
@@ -94,6 +96,7 @@ describe('ReportBuilder.build: report.json from a hand-made replay', () => {
         'promotions',
         'rejections',
         'dead_letters',
+        'drift_decisions',
         'per_group',
         'baselines',
         'model_versions',
@@ -236,6 +239,15 @@ describe('ReportBuilder.build: report.json from a hand-made replay', () => {
     expect(report.dead_letters).toEqual([{ at: iso(2), rule: 'record-outcome', target: 'record-outcome-fn', reason: 'Lambda error after 3 retries' }]);
   });
 
+  it('counts the drift handler\'s decisions by status or reason, in key order, and says them in words', () => {
+    expect(report.drift_decisions).toEqual({ cooldown: 1, duplicate: 1, 'not-enough-data': 3, started: 2 });
+    expect(Object.keys(report.drift_decisions)).toEqual(['cooldown', 'duplicate', 'not-enough-data', 'started']);
+    expect(describeDriftDecisions(report.drift_decisions)).toBe('2 started a job; ignored: 3 not-enough-data, 1 cooldown; 1 redelivered');
+    expect(describeDriftDecisions({ started: 4 })).toBe('4 started a job');
+    expect(describeDriftDecisions({ cooldown: 2, 'training-running': 2 })).toBe('0 started a job; ignored: 2 cooldown, 2 training-running');
+    expect(describeDriftDecisions({})).toBe('no drift alarm reached the drift handler');
+  });
+
   it('lists the model versions in the order they went into service', () => {
     expect(report.model_versions).toEqual([
       { version: 'v1', from: iso(1), to: iso(3), deployments: 3, auc: 1 },
@@ -319,6 +331,7 @@ describe('ReportBuilder input checks', () => {
     expect(() => builder().addDeployment({ ...deployment('d-10', 1), extra: 1 } as ReplayedDeployment)).toThrow(/deployment d-10: .*extra/);
     expect(() => builder().addTimelineEvent({ at: at(1), kind: 'exploded' as never })).toThrow(/^report: timeline event 1: kind: /);
     expect(() => builder().addDeadLetter({ at: at(1), rule: 'r', target: 't', reason: '' })).toThrow(/^report: dead letter 1: reason: /);
+    expect(() => builder().addDriftDecision('Started!')).toThrow('report: drift decision 1: (record): expected a status or reason such as started or cooldown');
     expect(() => new ReportBuilder({ ...SETTINGS, threshold: 2 })).toThrow(/^report: generation settings: threshold: /);
     expect(() => new ReportBuilder(SETTINGS, { window: { by: 'deployments', size: 0 } })).toThrow(/window .* must be/);
   });
