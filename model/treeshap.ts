@@ -38,6 +38,8 @@ export function contributions(model: XGBoostModel, row: ArrayLike<number>): Floa
 
 /** Table entries the precomputed leaves may use together (4 Mi float32 entries, 16 MiB). */
 export const DEFAULT_TABLE_BUDGET = 1 << 22;
+/** The largest budget: table offsets are 32-bit (4 GiB of float32). */
+export const MAX_TABLE_BUDGET = 2 ** 30;
 
 export interface TreeExplainerOptions {
   /**
@@ -49,7 +51,9 @@ export interface TreeExplainerOptions {
 
 export function createTreeExplainer(model: XGBoostModel, options: TreeExplainerOptions = {}): TreeExplainer {
   const budget = options.tableBudget ?? DEFAULT_TABLE_BUDGET;
-  if (!Number.isInteger(budget) || budget < 0) throw new RangeError(`tableBudget must be a whole number ≥ 0, got ${budget}`);
+  if (!Number.isInteger(budget) || budget < 0 || budget > MAX_TABLE_BUDGET) {
+    throw new RangeError(`tableBudget must be a whole number from 0 to ${MAX_TABLE_BUDGET}, got ${budget}`);
+  }
   return new TreeShap(model, budget);
 }
 

@@ -46,9 +46,10 @@ describe.each(fixtures.sources)("TreeSHAP against the $label fixture's pred_cont
     }
   });
 
-  it('rejects a table budget that is not a whole number of entries', () => {
-    expect(() => createTreeExplainer(model, { tableBudget: -1 })).toThrow('tableBudget must be a whole number ≥ 0, got -1');
-    expect(() => createTreeExplainer(model, { tableBudget: 0.5 })).toThrow('tableBudget must be a whole number ≥ 0, got 0.5');
+  it('rejects a table budget that is not a whole number of entries, or too large for 32-bit offsets', () => {
+    expect(() => createTreeExplainer(model, { tableBudget: -1 })).toThrow('tableBudget must be a whole number from 0 to 1073741824, got -1');
+    expect(() => createTreeExplainer(model, { tableBudget: 0.5 })).toThrow('tableBudget must be a whole number from 0 to 1073741824, got 0.5');
+    expect(() => createTreeExplainer(model, { tableBudget: 2 ** 31 })).toThrow('tableBudget must be a whole number from 0 to 1073741824, got 2147483648');
   });
 
   it('adds up, with the bias, to the margin the scorer computes', () => {
