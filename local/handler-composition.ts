@@ -1,0 +1,153 @@
+import type { BusEvent } from '../events/bus';
+import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
+import { ENV, type GroupPolicy } from '../handlers/config';
+import { S3ServingModelSource } from '../handlers/adapters/serving-model';
+import { handleDriftEvent, driftConfigFromEnv } from '../handlers/drift';
+import { handlePredictEvent, predictConfigFromEnv } from '../handlers/predict';
+import { handlePromoteEvent, promoteConfigFromEnv } from '../handlers/promote';
+import { handleRecordChangeEvent, recordChangeConfigFromEnv } from '../handlers/record-change';
+import { handleRecordOutcomeEvent, recordOutcomeConfigFromEnv } from '../handlers/record-outcome';
+import { handleRollbackEvent, rollbackConfigFromEnv } from '../handlers/rollback';
+import { handleTrafficHook, trafficHookConfigFromEnv } from '../handlers/traffic-hook';
+import type { HandlerName } from '../handlers/entries';
+import type { FaultInjector } from './faults';
+import { LOCAL_ACCOUNT, LOCAL_BUCKETS, type StandIns } from './stand-ins';
+import type { FunctionWiring, Wiring } from './terraform-wiring';
+
+/**
+ * The handlers composed for the local runtime: each configured from the environment the stack gives
+ * its function, over the stand-ins' ports (decorated with the injected faults, if any).
+ */
+
+/** One Lambda invocation of a handler. */
+export type LocalHandler = (event: BusEvent) => Promise<unknown>;
+export type LocalHandlers = Record<HandlerName, LocalHandler>;
+
+/** What the local runtime knows that the stack leaves to AWS: the guarded groups, the bus, the first model. */
+export interface LocalSettings {
+  readonly groups: readonly GroupPolicy[];
+  readonly customBusName: string;
+  readonly initialFeaturesUrl: string;
+}
+
+export interface ComposedHandlers {
+  readonly handlers: LocalHandlers;
+  /** The event source the handlers publish under (predict's configuration). */
+  readonly source: string;
+  /** What the drift handler decided on each alarm event (its status, or the reason it ignored it). */
+  readonly driftDecisions: readonly string[];
+}
+
+export function composeHandlers(
+  wiring: Wiring,
+  standIns: StandIns,
+  local: LocalSettings,
+  options: { readonly faults?: FaultInjector; readonly onInvocation?: (handler: HandlerName, wallMs: number, event: BusEvent) => void } = {},
+): ComposedHandlers {
+  const { groups } = local;
+  const { clock, objects, metrics } = standIns;
+  const environment = (handler: HandlerName) => localEnvironment(wiring, handler, local);
+  const servingModel = new S3ServingModelSource(standIns.stores.control, objects);
+  const sleep = async (milliseconds: number) => clock.advanceBy(milliseconds);
+  const predictConfig = predictConfigFromEnv(environment('predict'));
+  const configs = {
+    trafficHook: { ...trafficHookConfigFromEnv(environment('traffic-hook')), groups },
+    rollback: rollbackConfigFromEnv(environment('rollback')),
+    recordChange: recordChangeConfigFromEnv(environment('record-change')),
+    recordOutcome: recordOutcomeConfigFromEnv(environment('record-outcome')),
+    drift: driftConfigFromEnv(environment('drift')),
+    promote: promoteConfigFromEnv(environment('promote')),
+  };
+  const ports = faultyPorts(standIns, options.faults);
+  const driftDecisions: string[] = [];
+  const handlers: LocalHandlers = {
+    predict: (event) => handlePredictEvent(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, changes: ports.changes, servingModel, endpoint: ports.endpoint, publisher: ports.publisher, metrics, lake: ports.lake, clock, config: { ...predictConfig, groups } }),
+    'traffic-hook': (event) => handleTrafficHook(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, publisher: ports.publisher, clock, sleep, config: configs.trafficHook }),
+    rollback: (event) => handleRollbackEvent(event, { codeDeploy: ports.codeDeploy, ledger: ports.ledger, publisher: ports.publisher, clock, config: configs.rollback }),
+    'record-change': (event) => handleRecordChangeEvent(event, { store: ports.changes, clock, config: configs.recordChange }),
+    'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: ports.deployments, ledger: ports.ledger, lake: ports.lake, metrics, config: configs.recordOutcome }),
+    drift: async (event) => {
+      const decided = await handleDriftEvent(event, { training: ports.training, rows: objects, control: ports.control, publisher: ports.publisher, clock, config: configs.drift });
+      driftDecisions.push(decided.status === 'ignored' ? decided.reason : decided.status);
+      return decided;
+    },
+    promote: (event) => handlePromoteEvent(event, { training: ports.training, hosting: ports.hosting, objects, control: ports.control, publisher: ports.publisher, clock, config: configs.promote }),
+  };
+  return { handlers: observed(asInvocations(handlers, options.faults), options.onInvocation), source: predictConfig.source, driftDecisions };
+}
+
+/** The ports the handlers see: the stand-ins, decorated with the injected faults if any (local/faults.ts). */
+function faultyPorts(standIns: StandIns, faults: FaultInjector | undefined) {
+  const { codeDeploy, stores, endpoint, training, hosting, publisher, lake } = standIns;
+  return {
+    codeDeploy: faults ? faults.codeDeploy(codeDeploy) : codeDeploy,
+    deployments: faults ? faults.deploymentStore(stores.deployments) : stores.deployments,
+    changes: faults ? faults.changeStore(stores.changes) : stores.changes,
+    control: faults ? faults.controlStore(stores.control) : stores.control,
+    ledger: faults ? faults.ledger(stores.ledger) : stores.ledger,
+    endpoint: faults ? faults.endpoint(endpoint) : endpoint,
+    training: faults ? faults.training(training) : training,
+    hosting: faults ? faults.hosting(hosting) : hosting,
+    publisher: faults ? faults.publisher(publisher) : publisher,
+    lake: faults ? faults.trainingDataLake(lake) : lake,
+  };
+}
+
+/** Each attempt is one Lambda invocation: an injected crash fails it, whatever the handler catches. */
+function asInvocations(handlers: LocalHandlers, faults: FaultInjector | undefined): LocalHandlers {
+  if (!faults) return handlers;
+  return mapHandlers(handlers, (name, run) => faults.invocation(name, run));
+}
+
+/** Each invocation reported with its wall time. */
+function observed(handlers: LocalHandlers, observe: ((handler: HandlerName, wallMs: number, event: BusEvent) => void) | undefined): LocalHandlers {
+  if (!observe) return handlers;
+  return mapHandlers(handlers, (name, run) => async (event) => {
+    const began = performance.now();
+    try {
+      return await run(event);
+    } finally {
+      observe(name, performance.now() - began, event);
+    }
+  });
+}
+
+function mapHandlers(handlers: LocalHandlers, wrap: (name: HandlerName, run: LocalHandler) => LocalHandler): LocalHandlers {
+  return Object.fromEntries(Object.entries(handlers).map(([name, run]) => [name, wrap(name as HandlerName, run)])) as LocalHandlers;
+}
+
+/**
+ * A handler's environment as the stack sets it, with what only exists in AWS (ARNs and names that
+ * Terraform computes at apply time) replaced by the local stand-ins' names. The guarded groups are
+ * the replayed history's.
+ */
+export function localEnvironment(wiring: Wiring, handler: HandlerName, local: LocalSettings): NodeJS.ProcessEnv {
+  const fn: FunctionWiring | undefined = wiring.functions.find((candidate) => candidate.handler === handler);
+  if (!fn) throw new Error(`the stack has no function for the ${handler} handler (tag deploy-guard-handler = ${handler})`);
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fn.environment)) env[name] = value;
+  for (const [name, value] of Object.entries(fn.unresolvedEnvironment)) env[name] = value.replace(/\$\{[^}]*\}/g, (token) => localValue(token));
+  env[ENV.eventBus] = local.customBusName;
+  env[ENV.groups] = JSON.stringify(local.groups);
+  env[ENV.dataBucket] = LOCAL_BUCKETS.data;
+  env[ENV.modelBucket] = LOCAL_BUCKETS.models;
+  env[ENV.eventSource] ||= DEFAULT_EVENT_SOURCE;
+  if (env[ENV.retraining]) {
+    const settings = JSON.parse(env[ENV.retraining]);
+    settings.sourceDirS3Uri = `s3://${LOCAL_BUCKETS.models}/code/sourcedir.tar.gz`;
+    env[ENV.retraining] = JSON.stringify(settings);
+  }
+  return env;
+}
+
+/** A Terraform reference that only AWS can resolve (`${type.name.attribute}`), as a local stand-in value of the same form. */
+export function localValue(token: string): string {
+  const address = token.slice(2, -1);
+  const [type, name, attribute] = address.split('.');
+  const id = `${name ?? 'local'}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 60);
+  if (attribute === 'arn') {
+    if (type === 'aws_iam_role') return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${id}`;
+    return `arn:aws:${type.replace(/^aws_/, '').split('_')[0]}:local:${LOCAL_ACCOUNT}:${id}`;
+  }
+  return id;
+}

@@ -1,0 +1,95 @@
+import type { BusEvent } from '../events/bus';
+import type { Clock } from '../events/clock';
+import { EventValidationError } from '../events/validation';
+import type { HandlerName } from '../handlers/entries';
+import type { DeadLetter } from './report-model';
+import type { LocalHandler, LocalHandlers } from './handler-composition';
+import type { FaultInjector } from './faults';
+import type { LocalBuses } from './stand-ins';
+import type { Wiring } from './terraform-wiring';
+
+/**
+ * Lambda's asynchronous delivery on the local buses: the stack's rules and targets, each target an
+ * asynchronous Invoke of its function, retried per the function's maximumRetryAttempts, and the
+ * events no attempt handled kept in the function's dead-letter queue.
+ */
+
+/** A dead letter with the event it holds. */
+export type DeadLetterWithEvent = DeadLetter & { readonly event?: BusEvent };
+
+/** Lambda's default maximumRetryAttempts for asynchronous invocation. */
+const DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2;
+
+/**
+ * One asynchronous Invoke: 1 + maximumRetryAttempts attempts, fewer for a poison event (an
+ * EventValidationError is the same on every retry); an event no attempt handled becomes a dead letter.
+ */
+export function asyncInvoke(target: {
+  readonly rule: string;
+  readonly handler: HandlerName;
+  readonly run: LocalHandler;
+  readonly maximumRetryAttempts: number;
+  readonly clock: Clock;
+  readonly deadLetters: DeadLetterWithEvent[];
+}): (event: BusEvent) => Promise<void> {
+  return async (event) => {
+    const attempts = 1 + target.maximumRetryAttempts;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt += 1) {
+      try {
+        await target.run(event);
+        return;
+      } catch (error) {
+        lastError = error;
+        if (error instanceof EventValidationError) break;
+      }
+    }
+    target.deadLetters.push({
+      at: target.clock.now(),
+      rule: target.rule,
+      target: target.handler,
+      reason: lastError instanceof Error ? `${lastError.name}: ${lastError.message}` : String(lastError),
+      event,
+    });
+  };
+}
+
+/**
+ * The stack's enabled event rules on the local buses, their Lambda targets invoking the handlers.
+ * With faults, a target only queues the event in its function's asynchronous queue (drainBuses runs it).
+ */
+export function wireRules(
+  wiring: Pick<Wiring, 'rules' | 'functions'>,
+  buses: LocalBuses,
+  handlers: LocalHandlers,
+  options: { readonly clock: Clock; readonly deadLetters: DeadLetterWithEvent[]; readonly faults?: FaultInjector },
+): void {
+  const { faults } = options;
+  const deliver = (run: (event: BusEvent) => Promise<void>) => (faults ? faults.delivery(run) : run);
+  for (const rule of wiring.rules) {
+    if (!rule.eventPattern || !rule.enabled) continue;
+    const bus = rule.eventBusName === 'default' ? buses.default : buses.custom;
+    bus.putRule({
+      name: rule.name,
+      pattern: rule.eventPattern,
+      targets: rule.targets.map((target) => {
+        const handler = target.handler;
+        const fn = handler ? wiring.functions.find((candidate) => candidate.handler === handler) : undefined;
+        const invoke = handler
+          ? asyncInvoke({ rule: rule.name, handler, run: (event) => handlers[handler](event), maximumRetryAttempts: fn?.asyncInvoke.maximumRetryAttempts ?? DEFAULT_MAXIMUM_RETRY_ATTEMPTS, clock: options.clock, deadLetters: options.deadLetters })
+          : async () => undefined; // SNS notifications: delivered, nobody to read them on a laptop.
+        return { id: target.targetId ?? target.address, retryPolicy: target.retryPolicy, invoke: deliver(invoke) };
+      }),
+    });
+  }
+}
+
+/** Delivers everything the buses hold, and (with faults) every queued invocation, until nothing is left. */
+export async function drainBuses(buses: LocalBuses, faults?: FaultInjector): Promise<void> {
+  do {
+    while (buses.default.pendingCount > 0 || buses.custom.pendingCount > 0) {
+      await buses.default.drain();
+      await buses.custom.drain();
+    }
+  } while (await faults?.runQueued());
+}

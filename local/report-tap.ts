@@ -1,0 +1,142 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { BusEvent, LocalEventBus } from '../events/bus';
+import { groupKey } from '../handlers/config';
+import type { DeploymentStore } from '../handlers/ports';
+import { parseCsvRows, type XGBoostModel } from '../model/xgboost';
+import type { LocalCodeDeploy } from './codedeploy';
+import type { ReplayEntry } from './lifecycle';
+import type { DeadLetter, ReplayedDeployment, ReportBuilder, TimelineEvent } from './report-model';
+
+/**
+ * What the report learns from the replay: every event on the buses (written to events.jsonl, counted,
+ * and the rollback requests and the model's timeline taken from them), and each finished
+ * deployment's row, from the stores and the CodeDeploy stand-in.
+ */
+
+/** events.jsonl is written in blocks of about this many characters: one stream write per event costs more than the JSON. */
+export const EVENTS_BLOCK_CHARS = 65_536;
+
+/** What the tap adds to the report. */
+export type ReportSink = Pick<ReportBuilder, 'addDeployment' | 'addTimelineEvent' | 'addDeadLetter' | 'addDriftDecision'>;
+
+/** Where a finished deployment's report row comes from. */
+export interface DeploymentSources {
+  readonly store: DeploymentStore;
+  readonly codeDeploy: LocalCodeDeploy;
+  readonly deploymentGroup: string;
+  readonly threshold: number;
+  /** The first model, which scores every deployment again for the "never retrain" baseline. */
+  readonly firstModel: XGBoostModel;
+}
+
+export class ReportTap {
+  /** The events put on the buses, by detail-type. */
+  readonly eventCounts = new Map<string, number>();
+  private readonly rollbackRequested = new Set<string>();
+  private readonly timeline: TimelineEvent[] = [];
+  private events = 0;
+  private readonly out: WriteStream;
+  private pending = '';
+  private writeError: Error | undefined;
+
+  constructor(
+    readonly eventsFile: string,
+    private readonly builder: ReportSink,
+    private readonly sources: DeploymentSources,
+  ) {
+    this.out = createWriteStream(eventsFile);
+    // A write error (a full disk, the folder removed) is reported when the run ends, not as an
+    // unhandled error event; a run that fails before its loop leaves the stream to fail quietly.
+    this.out.on('error', (error) => (this.writeError ??= error));
+  }
+
+  /** How many events were put on the buses. */
+  get busEvents(): number {
+    return this.events;
+  }
+
+  /** Taps every event put on `bus`. */
+  listen(bus: LocalEventBus): void {
+    bus.onEvent((event) => {
+      this.events += 1;
+      this.pending += `${JSON.stringify({ bus: bus.name, ...event })}\n`;
+      if (this.pending.length >= EVENTS_BLOCK_CHARS) {
+        this.out.write(this.pending);
+        this.pending = '';
+      }
+      this.observe(event);
+    });
+  }
+
+  private observe(event: BusEvent): void {
+    this.eventCounts.set(event['detail-type'], (this.eventCounts.get(event['detail-type']) ?? 0) + 1);
+    const detail = event.detail as Record<string, unknown>;
+    const at = Date.parse(event.time);
+    switch (event['detail-type']) {
+      case 'Deployment Rollback Requested':
+        this.rollbackRequested.add(String(detail.deploymentId));
+        break;
+      case 'CloudWatch Alarm State Change':
+        if ((detail.state as { value?: string })?.value === 'ALARM') this.timeline.push({ at, kind: 'drift-alarm', detail: String(detail.alarmName) });
+        break;
+      case 'Model Retraining Started':
+        this.timeline.push({ at, kind: 'retraining-started', detail: String(detail.trainingJobName) });
+        break;
+      case 'Model Promoted':
+        this.timeline.push({ at, kind: 'promoted', modelVersion: String(detail.modelVersion) });
+        break;
+      case 'Model Rejected':
+        this.timeline.push({ at, kind: 'rejected', detail: `${String(detail.reason)}: ${String(detail.message)}` });
+        break;
+    }
+  }
+
+  /** Adds a finished deployment's row to the report. */
+  async addDeployment(entry: ReplayEntry): Promise<void> {
+    this.builder.addDeployment(await this.deploymentRow(entry));
+  }
+
+  private async deploymentRow(entry: ReplayEntry): Promise<ReplayedDeployment> {
+    const { store, codeDeploy, deploymentGroup, threshold, firstModel } = this.sources;
+    const item = await store.get(entry.deploymentId!);
+    const assessment = item?.assessment;
+    const deployment = codeDeploy.deployment(entry.deploymentId!)!;
+    return {
+      deploymentId: entry.deploymentId!,
+      application: entry.application,
+      deploymentGroup: groupKey(entry.application, deploymentGroup),
+      startedAt: deployment.createTime,
+      failed: entry.record.failed === true,
+      probability: assessment?.probability ?? null,
+      threshold,
+      decision: assessment?.decision ?? 'proceed',
+      enforced: assessment?.enforced ?? false,
+      rollbackRequested: this.rollbackRequested.has(entry.deploymentId!),
+      stopped: deployment.status === 'Stopped',
+      modelVersion: assessment && assessment.probability !== null ? assessment.modelVersion : null,
+      neverRetrainProbability: assessment ? scoreRow(firstModel, assessment.featureRow) : null,
+    };
+  }
+
+  /** Writes the events still pending and closes events.jsonl; a write error is kept for throwIfWriteFailed. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.out.end(this.pending, resolve));
+  }
+
+  throwIfWriteFailed(): void {
+    if (this.writeError) throw new Error(`cannot write ${this.eventsFile}: ${this.writeError.message}`);
+  }
+
+  /** Adds what the replay as a whole produced: the model's timeline, the dead letters, the drift handler's decisions. */
+  addRunSummary(run: { readonly deadLetters: readonly DeadLetter[]; readonly driftDecisions: readonly string[] }): void {
+    for (const event of this.timeline) this.builder.addTimelineEvent(event);
+    for (const { at, rule, target, reason } of run.deadLetters) this.builder.addDeadLetter({ at, rule, target, reason });
+    for (const decision of run.driftDecisions) this.builder.addDriftDecision(decision);
+  }
+}
+
+/** The first model's probability for an assessed deployment's feature row. */
+function scoreRow(model: XGBoostModel, featureRow: string): number {
+  const rows = parseCsvRows(`${featureRow}\n`);
+  return model.predict(rows.values.subarray(0, rows.columnCount));
+}
