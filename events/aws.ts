@@ -244,6 +244,27 @@ export function alarmReasonData(state: { reasonData?: string }): Record<string, 
 }
 
 // ---------------------------------------------------------------------------------------------
+// EventBridge scheduled rules
+
+export const EVENTBRIDGE_SOURCE = 'aws.events';
+export const SCHEDULED_EVENT = 'Scheduled Event';
+
+/** The ARN of a rule on the default bus, the only bus whose rules run on a schedule. */
+export const SCHEDULE_RULE_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:[^:]+:rule\/[\w.-]{1,64}$/;
+
+/**
+ * What a schedule rule (`rate(...)` or `cron(...)`) sends its targets each time it fires: source
+ * `aws.events`, an empty detail, and the rule that fired as the one resource. The time is the
+ * scheduled time, to the second; EventBridge keeps the id and time on a redelivery.
+ */
+export const scheduledEvent = envelope(z.literal(EVENTBRIDGE_SOURCE), SCHEDULED_EVENT, z.looseObject({})).extend({
+  resources: z
+    .array(z.string().regex(SCHEDULE_RULE_ARN, 'expected the ARN of the EventBridge rule that fired, such as arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule'))
+    .length(1, 'expected exactly one resource: the rule that fired'),
+});
+export type ScheduledEvent = z.infer<typeof scheduledEvent>;
+
+// ---------------------------------------------------------------------------------------------
 // SageMaker
 
 export const SAGEMAKER_SOURCE = 'aws.sagemaker';
@@ -349,6 +370,7 @@ export const AWS_EVENT_SCHEMAS = {
   [CODEPIPELINE_STAGE_EXECUTION]: codePipelineStageExecution,
   [CODEPIPELINE_ACTION_EXECUTION]: codePipelineActionExecution,
   [CLOUDWATCH_ALARM_STATE_CHANGE]: cloudWatchAlarmStateChange,
+  [SCHEDULED_EVENT]: scheduledEvent,
   [SAGEMAKER_TRAINING_JOB_STATE_CHANGE]: sageMakerTrainingJobStateChange,
   [SAGEMAKER_ENDPOINT_STATE_CHANGE]: sageMakerEndpointStateChange,
   [SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE]: sageMakerModelPackageStateChange,

@@ -262,25 +262,57 @@ const modelMetrics = z.object({
   rows: z.number().int().nonnegative(),
 });
 
+/** What started a retraining: one of Deploy Guard's alarms going into ALARM, or its retraining schedule coming due. */
+export const retrainingTrigger = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('alarm'), alarmName: nonEmpty }).strict(),
+  z
+    .object({
+      type: z.literal('schedule'),
+      /** The schedule rule that fired (`<namePrefix>-retraining-schedule`). */
+      ruleName: nonEmpty,
+      periodDays: z.number().int().positive(),
+      /** When the schedule fired (the Scheduled Event's time). */
+      scheduledAt: isoTime,
+    })
+    .strict(),
+]);
+export type RetrainingTrigger = z.infer<typeof retrainingTrigger>;
+
 export const modelRetrainingStarted = define({
   detailType: 'Model Retraining Started',
-  schemaVersion: '1',
-  description: 'drift started one SageMaker training job because one of Deploy Guard\'s alarms went into ALARM.',
-  detail: z.object({
-    schemaVersion,
-    trainingJobName: nonEmpty,
-    alarmName: nonEmpty,
-    reason: nonEmpty,
-    dataWindow: z.object({ from: isoTime, to: isoTime }),
-    imageUri: nonEmpty,
-    startedAt: isoTime,
-  }),
+  schemaVersion: '2',
+  description:
+    "drift started one SageMaker training job because one of Deploy Guard's alarms went into ALARM or its retraining schedule came due (`trigger`).",
+  // Version 2: `trigger` says what started the job; `alarmName` (version 1's only trigger) is kept, on
+  // alarm-started jobs only, for readers of version 1.
+  detail: z
+    .object({
+      schemaVersion: z.literal('2'),
+      trainingJobName: nonEmpty,
+      trigger: retrainingTrigger,
+      alarmName: nonEmpty.optional(),
+      reason: nonEmpty,
+      dataWindow: z.object({ from: isoTime, to: isoTime }),
+      imageUri: nonEmpty,
+      startedAt: isoTime,
+    })
+    .superRefine((detail, context) => {
+      const expected = detail.trigger.type === 'alarm' ? detail.trigger.alarmName : undefined;
+      if (detail.alarmName !== expected) {
+        context.addIssue({
+          code: 'custom',
+          path: ['alarmName'],
+          message: expected === undefined ? 'expected no alarmName when a schedule started the job' : `expected the trigger's alarm name '${expected}'`,
+        });
+      }
+    }),
   example: {
-    schemaVersion: '1',
+    schemaVersion: '2',
     trainingJobName: 'deploy-guard-dev-20261120-0900-5f2c1a',
-    alarmName: 'deploy-guard-dev-model-quality',
-    reason: 'Threshold Crossed: 3 out of the last 3 datapoints were less than the threshold (0.6).',
-    dataWindow: { from: '2026-08-22T00:00:00Z', to: '2026-11-20T09:00:00Z' },
+    trigger: { type: 'alarm', alarmName: 'deploy-guard-dev-model-error-rate' },
+    alarmName: 'deploy-guard-dev-model-error-rate',
+    reason: 'Threshold Crossed: 2 out of the last 3 datapoints were greater than the threshold (0.3).',
+    dataWindow: { from: '2026-05-25T00:00:00Z', to: '2026-11-20T09:00:00Z' },
     imageUri: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
     startedAt: '2026-11-20T09:00:12Z',
   },

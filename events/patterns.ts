@@ -9,6 +9,7 @@ import {
   CODEPIPELINE_SOURCE,
   SAGEMAKER_SOURCE,
   SAGEMAKER_TRAINING_JOB_STATE_CHANGE,
+  SCHEDULED_EVENT,
   TRAINING_JOB_FINAL_STATUSES,
   type AwsEventKind,
 } from './aws';
@@ -26,10 +27,12 @@ import {
   type EmittedEventKind,
 } from './emitted';
 import type { EventPattern } from './matcher';
+import { rateExpression } from './schedule';
 
 /**
  * Every rule of the system, defined once. The stacks create these rules, the local bus routes with
  * them, and the tests prove which real events reach which rule. Nothing else writes a pattern.
+ * Besides the rules that match events, one rule fires on a schedule (retrainingScheduleRule).
  */
 
 /** Which bus a rule listens on: AWS service events arrive on the default bus, Deploy Guard's on its own. */
@@ -38,15 +41,28 @@ export type BusRole = 'default' | 'deploy-guard';
 /** The handler (or notification) a rule feeds. */
 export type RuleTarget = 'predict' | 'rollback' | 'record-change' | 'record-outcome' | 'drift' | 'promote' | 'notify';
 
-export interface SystemRule {
-  /** Stable logical name: used for the Terraform rule name and in reports. */
+/** What every rule of the system says: its name, what it is for, and the handler it feeds. */
+export interface RuleDefinition {
+  /** Stable logical name: the Terraform rule is `<namePrefix>-<name>`; also used in reports. */
   readonly name: string;
   readonly description: string;
-  readonly bus: BusRole;
   readonly target: RuleTarget;
   /** The event kinds this rule is meant to deliver. */
   readonly consumes: readonly (AwsEventKind | EmittedEventKind)[];
+}
+
+/** A rule that delivers the events its pattern matches. */
+export interface SystemRule extends RuleDefinition {
+  readonly bus: BusRole;
   readonly pattern: EventPattern;
+}
+
+/** A rule that fires on a schedule and sends a Scheduled Event; EventBridge runs these only on the default bus. */
+export interface ScheduleRule extends RuleDefinition {
+  readonly bus: 'default';
+  /** `rate(N days)`, as EventBridge writes it (events/schedule.ts). */
+  readonly scheduleExpression: string;
+  readonly periodDays: number;
 }
 
 export interface RuleOptions {
@@ -188,6 +204,26 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
       },
     },
   ];
+}
+
+/** The logical name of the retraining schedule: its Terraform rule is `<namePrefix>-retraining-schedule`. */
+export const RETRAINING_SCHEDULE_RULE = 'retraining-schedule';
+
+/**
+ * The retraining schedule: every `days` days a Scheduled Event reaches drift, which retrains on the
+ * recent rows whether or not an alarm went off (a model also ages without tripping its alarms).
+ * Created by the Retraining construct; drift reacts only to this rule's ARN.
+ */
+export function retrainingScheduleRule(days: number): ScheduleRule {
+  return {
+    name: RETRAINING_SCHEDULE_RULE,
+    description: `Every ${days} day${days === 1 ? '' : 's'}: retrain on the recent labelled rows, alarm or not.`,
+    bus: 'default',
+    target: 'drift',
+    consumes: [SCHEDULED_EVENT],
+    scheduleExpression: rateExpression(days, 'day'),
+    periodDays: days,
+  };
 }
 
 /** The rules of a default installation. */

@@ -10,10 +10,11 @@ import {
   SAGEMAKER_ENDPOINT_STATE_CHANGE,
   SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE,
   SAGEMAKER_TRAINING_JOB_STATE_CHANGE,
+  SCHEDULED_EVENT,
   type AwsEventKind,
   type CodeDeployDeploymentState,
 } from './aws';
-import { DEFAULT_NAME_PREFIX } from './patterns';
+import { DEFAULT_NAME_PREFIX, RETRAINING_SCHEDULE_RULE } from './patterns';
 
 /**
  * The real AWS sample events in events/samples/ (origins in its README), each with what it is.
@@ -107,6 +108,7 @@ const SAMPLE_FILES: Readonly<Record<string, SampleEntry>> = {
       'duplicate "source" key, the second an array ["aws.sagemaker"]: JSON.parse keeps the array, which the schema ' +
       'rejects at `source` and no rule matches; repairedModelPackageSample() keeps the first value',
   },
+  'eventbridge-scheduled-event.json': { kind: SCHEDULED_EVENT },
   'sagemaker-hyperparameter-tuning-job-state-change.json': {},
   'sagemaker-pipeline-execution-status-change.json': {},
   'sagemaker-pipeline-execution-status-change.drift-detection-sample.json': {},
@@ -184,6 +186,19 @@ export function derivedOwnAlarmEvent(
   (detail.state as Record<string, unknown>).value = state;
   event.resources = [`arn:aws:cloudwatch:${String(event.region)}:${String(event.account)}:alarm:${alarmName}`];
   return { ...original, event, derived: `detail.alarmName → ${alarmName}, detail.state.value → ${state}, resources to match` };
+}
+
+/**
+ * The Scheduled Event sample as Deploy Guard's retraining schedule sends it (derived): its one
+ * resource, the rule that fired, becomes `<namePrefix>-retraining-schedule` of the sample's account
+ * and region; the id and the time are the sample's.
+ */
+export function derivedOwnScheduledEvent(namePrefix = `${DEFAULT_NAME_PREFIX}-dev`): Sample & { readonly ruleArn: string } {
+  const original = sample('eventbridge-scheduled-event.json');
+  const event = clone(original.event);
+  const ruleArn = `arn:aws:events:${String(event.region)}:${String(event.account)}:rule/${namePrefix}-${RETRAINING_SCHEDULE_RULE}`;
+  event.resources = [ruleArn];
+  return { ...original, event, ruleArn, derived: `resources → [${ruleArn}]` };
 }
 
 /** The training-job sample renamed as one of Deploy Guard's own jobs, in a given status (derived). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SCHEDULE_RULE_ARN } from '../events/aws';
 import { COMPUTE_PLATFORMS, DEFAULT_EVENT_SOURCE, GUARD_MODES, validateEventSource } from '../events/emitted';
 import { parseWith } from '../events/validation';
 
@@ -106,9 +107,21 @@ export const retrainingSettings = z
     sourceDirS3Uri: z.string().startsWith('s3://'),
     /** Names of Deploy Guard's own alarms; only these start retraining. */
     alarmNames: z.array(z.string().min(1)).min(1),
+    /**
+     * The retraining schedule: the Scheduled Events of this rule (and of no other) start a job every
+     * `days` days. Absent: no schedule (retraining.scheduleDays 0), only the alarms start jobs.
+     */
+    schedule: z
+      .object({
+        ruleArn: z.string().regex(SCHEDULE_RULE_ARN, 'expected the ARN of a rule on the default event bus'),
+        days: z.number().int().min(1),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type RetrainingSettings = z.output<typeof retrainingSettings>;
+export type RetrainingSchedule = NonNullable<RetrainingSettings['schedule']>;
 
 /** When promote replaces the serving model. */
 export const promotionSettings = z

@@ -1,27 +1,34 @@
 import { createHash } from 'node:crypto';
-import type { CloudWatchAlarmStateChange } from '../events/aws';
+import type { CloudWatchAlarmStateChange, ScheduledEvent } from '../events/aws';
 import { eventTimeMillis } from '../events/envelope';
 import hyperparameterFile from '../model/hyperparameters.json';
-import type { RetrainingSettings } from './config';
+import type { RetrainingSchedule, RetrainingSettings } from './config';
 import type { RetrainingState, ServingModelPointer, TrainingJobSpec } from './ports';
 import { TRAINING_ROWS_PREFIX } from './training-row';
 
 /**
- * What drift does with a CloudWatch alarm state change: whether it starts retraining, and the exact
- * training job it starts. Pure: no I/O, no clock (times come from the event).
+ * What drift does with a CloudWatch alarm state change or a Scheduled Event of the retraining
+ * schedule: whether it starts retraining, and the exact training job it starts. Pure: no I/O, no
+ * clock (times come from the event).
  */
 
-/** Why an alarm event starts nothing. */
+/** Why an alarm or scheduled event starts nothing. */
 export type DriftIgnoreReason =
   /** Not one of Deploy Guard's alarms (settings.alarmNames). */
   | 'not-own-alarm'
+  /** A Scheduled Event of another rule than Deploy Guard's retraining schedule, or the schedule is off. */
+  | 'not-own-schedule'
   /** The alarm moved to OK or INSUFFICIENT_DATA. */
   | 'not-alarm-state'
   /** ALARM → ALARM: the alarm was already in ALARM (a repeat, e.g. a reason change). */
   | 'repeat-alarm'
   /** A Deploy Guard training job is InProgress or Stopping. */
   | 'training-running'
-  /** The last job started less than cooldownHours before this event. */
+  /**
+   * The last job (whatever started it) started less than cooldownHours before this event: it trained
+   * on the same recent rows. For the schedule this skips one run at most, since a schedule is longer
+   * than the cooldown (stacks/config.ts).
+   */
   | 'cooldown'
   /** The data window holds fewer labelled rows than settings.minimumRows. */
   | 'not-enough-data';
@@ -56,6 +63,21 @@ export function screenAlarm(event: CloudWatchAlarmStateChange, alarmNames: reado
   return undefined;
 }
 
+/**
+ * The Scheduled Event, decided on from its own content: only Deploy Guard's retraining schedule
+ * starts a job, recognised by its rule's exact ARN (EventBridge names the rule that fired as the
+ * event's one resource), as alarms are recognised by their exact names.
+ */
+export function screenSchedule(event: ScheduledEvent, schedule: RetrainingSchedule): DriftIgnored | undefined {
+  if (event.resources.length === 1 && event.resources[0] === schedule.ruleArn) return undefined;
+  return { reason: 'not-own-schedule', message: `the Scheduled Event of ${event.resources.join(', ')} is not from Deploy Guard's retraining schedule ${schedule.ruleArn}` };
+}
+
+/** A Scheduled Event when the installation has no retraining schedule (retraining.scheduleDays 0). */
+export function scheduleOff(event: ScheduledEvent): DriftIgnored {
+  return { reason: 'not-own-schedule', message: `the Scheduled Event of ${event.resources.join(', ')} starts nothing: Deploy Guard's retraining schedule is off (retraining.scheduleDays 0)` };
+}
+
 /** Deploy Guard's jobs that are running, or undefined when none is. */
 export function screenRunning(runningJobs: readonly string[]): DriftIgnored | undefined {
   if (runningJobs.length === 0) return undefined;
@@ -85,22 +107,23 @@ export function screenData(rows: number, window: DataWindow, minimumRows: number
 }
 
 /** The time of the event (the envelope's `time`), in milliseconds. */
-export function alarmEventTime(event: CloudWatchAlarmStateChange): number {
+export function driftEventTime(event: CloudWatchAlarmStateChange | ScheduledEvent): number {
   return eventTimeMillis(event.time);
 }
 
 /**
- * The job's name: `<prefix>-yyyymmdd-hhmm-<hash>`, from the alarm state's timestamp (UTC) and a hash
- * of the alarm's name and that timestamp. A redelivered event, or the same state change reported
- * twice, names the same job, which SageMaker refuses to create twice.
+ * The job's name: `<prefix>-yyyymmdd-hhmm-<hash>`, from the time of what started it (an alarm state's
+ * timestamp, a Scheduled Event's time; UTC) and a hash of its name (the alarm's, or the schedule
+ * rule's) and that time. A redelivered event, or the same state change reported twice, names the
+ * same job, which SageMaker refuses to create twice.
  */
-export function trainingJobName(namePrefix: string, alarmName: string, stateTimestamp: string): string {
+export function trainingJobName(namePrefix: string, triggerName: string, timestamp: string): string {
   checkNamePrefix(namePrefix);
-  const millis = eventTimeMillis(stateTimestamp);
-  if (Number.isNaN(millis)) throw new Error(`alarm ${alarmName}: state timestamp '${stateTimestamp}' is not a time`);
+  const millis = eventTimeMillis(timestamp);
+  if (Number.isNaN(millis)) throw new Error(`${triggerName}: timestamp '${timestamp}' is not a time`);
   const iso = new Date(millis).toISOString();
   const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}`;
-  const hash = createHash('sha256').update(`${alarmName}\n${new Date(millis).toISOString()}`).digest('hex').slice(0, 6);
+  const hash = createHash('sha256').update(`${triggerName}\n${iso}`).digest('hex').slice(0, 6);
   return `${namePrefix}-${stamp}-${hash}`;
 }
 

@@ -2,36 +2,47 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { CLOUDWATCH_ALARM_STATE_CHANGE } from '../events/aws';
+import { CLOUDWATCH_ALARM_STATE_CHANGE, SCHEDULED_EVENT } from '../events/aws';
 import { eventBridgeTime, systemClock, type Clock } from '../events/clock';
-import { buildEntry } from '../events/emitted';
+import { buildEntry, type RetrainingTrigger } from '../events/emitted';
 import { parseAwsEvent } from '../events/parse';
+import { scheduleRuleName } from '../events/schedule';
 import { DynamoDbControlStore } from './adapters/dynamodb-stores';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
 import { S3TrainingRowCounter } from './adapters/s3-data-lake';
 import { SageMakerTraining } from './adapters/sagemaker-training';
 import { ENV, eventSourceFromEnv, jsonEnv, requireEnv, retrainingSettings, type RetrainingSettings } from './config';
 import {
-  alarmEventTime,
   checkNamePrefix,
   dataWindow,
+  driftEventTime,
   screenAlarm,
   screenCooldown,
   screenData,
   screenRunning,
+  scheduleOff,
+  screenSchedule,
   trainingJobName,
   trainingJobSpec,
+  type DataWindow,
+  type DriftIgnored,
   type DriftIgnoreReason,
 } from './drift-domain';
 import { correlationIdOf, handlerLogger } from './observability';
 import type { ControlStore, TrainingPort, TrainingRowCounter } from './ports';
 
 /**
- * drift: one of Deploy Guard's alarms went into ALARM; start one SageMaker training job on the most
- * recent labelled rows, unless a job is running, the cooldown holds, or the window holds fewer rows
- * than the settings' minimum (a job on too little data would fail or lose to the serving model, and
- * cost all the same). The job's name is derived from
- * the alarm's state change, so a redelivered event finds the job it started and starts nothing.
+ * drift: one of Deploy Guard's alarms went into ALARM, or its retraining schedule came due; start one
+ * SageMaker training job on the most recent labelled rows, unless a job is running, the cooldown
+ * holds, or the window holds fewer rows than the settings' minimum (a job on too little data would
+ * fail or lose to the serving model, and cost all the same). The job's name is derived from the
+ * alarm's state change or the Scheduled Event, so a redelivered event finds the job it started and
+ * starts nothing.
+ *
+ * The cooldown applies to the schedule too: a scheduled run within cooldownHours of the last job
+ * (whatever started it) is skipped, since that job trained on the same recent rows. It cannot starve
+ * the schedule: a schedule is longer than the cooldown (stacks/config.ts), so its own last run never
+ * blocks the next one, and an alarm blocks a run only by having just retrained.
  */
 
 export interface DriftConfig {
@@ -54,37 +65,91 @@ export interface DriftDependencies {
   readonly config: DriftConfig;
 }
 
-export type DriftResult =
-  | { readonly status: 'ignored'; readonly reason: DriftIgnoreReason; readonly message: string; readonly alarmName: string }
-  /** The job of this state change exists already (a redelivery): nothing started, nothing emitted. */
-  | { readonly status: 'duplicate'; readonly alarmName: string; readonly trainingJobName: string }
-  | {
-      readonly status: 'started';
-      readonly alarmName: string;
-      readonly trainingJobName: string;
-      /** False when another job was recorded meanwhile (two alarms racing); the job runs all the same. */
-      readonly recorded: boolean;
-      readonly published: string;
-    };
+/** Whose event it was: one of the alarms (by name), or a schedule rule (by name). */
+export type DriftSubject = { readonly alarmName: string; readonly scheduleRule?: never } | { readonly scheduleRule: string; readonly alarmName?: never };
+
+export type DriftResult = DriftSubject &
+  (
+    | { readonly status: 'ignored'; readonly reason: DriftIgnoreReason; readonly message: string }
+    /** The job of this state change or scheduled run exists already (a redelivery): nothing started, nothing emitted. */
+    | { readonly status: 'duplicate'; readonly trainingJobName: string }
+    | {
+        readonly status: 'started';
+        readonly trainingJobName: string;
+        /** False when another job was recorded meanwhile (two alarms racing); the job runs all the same. */
+        readonly recorded: boolean;
+        readonly published: string;
+      }
+  );
+
+/** An event that asks for retraining, once screened: the job it would start, and why. */
+interface RetrainingRequest {
+  readonly subject: DriftSubject;
+  readonly trigger: RetrainingTrigger;
+  /** The alarm's or the schedule rule's name: kept with the recorded job. */
+  readonly triggerName: string;
+  readonly jobName: string;
+  readonly eventTime: number;
+  readonly reason: string;
+}
 
 export async function handleDriftEvent(event: unknown, deps: DriftDependencies): Promise<DriftResult> {
+  const request = detailTypeOf(event) === SCHEDULED_EVENT ? scheduledRequest(event, deps.config) : alarmRequest(event, deps.config);
+  if ('status' in request) return request;
+  return retrain(request, deps);
+}
+
+function alarmRequest(event: unknown, config: DriftConfig): RetrainingRequest | DriftResult {
   const alarm = parseAwsEvent(CLOUDWATCH_ALARM_STATE_CHANGE, event);
-  const { config } = deps;
   const { alarmName } = alarm.detail;
-  const ignored = (found: { reason: DriftIgnoreReason; message: string }): DriftResult => ({ status: 'ignored', ...found, alarmName });
-
+  const subject = { alarmName };
   const screened = screenAlarm(alarm, config.settings.alarmNames);
-  if (screened) return ignored(screened);
+  if (screened) return { status: 'ignored', ...screened, ...subject };
+  return {
+    subject,
+    trigger: { type: 'alarm', alarmName },
+    triggerName: alarmName,
+    jobName: trainingJobName(config.namePrefix, alarmName, alarm.detail.state.timestamp),
+    eventTime: driftEventTime(alarm),
+    reason: alarm.detail.state.reason || `alarm ${alarmName} went into ALARM`,
+  };
+}
 
-  const jobName = trainingJobName(config.namePrefix, alarmName, alarm.detail.state.timestamp);
+function scheduledRequest(event: unknown, config: DriftConfig): RetrainingRequest | DriftResult {
+  const scheduled = parseAwsEvent(SCHEDULED_EVENT, event);
+  // The schema holds exactly one resource, the ARN of the rule that fired.
+  const ignored = (found: DriftIgnored): DriftResult => ({ status: 'ignored', ...found, scheduleRule: scheduleRuleName(scheduled.resources[0]!) });
+  const { schedule } = config.settings;
+  if (!schedule) return ignored(scheduleOff(scheduled));
+  const screened = screenSchedule(scheduled, schedule);
+  if (screened) return ignored(screened);
+  const ruleName = scheduleRuleName(schedule.ruleArn);
+  const eventTime = driftEventTime(scheduled);
+  const scheduledAt = eventBridgeTime(eventTime);
+  return {
+    subject: { scheduleRule: ruleName },
+    trigger: { type: 'schedule', ruleName, periodDays: schedule.days, scheduledAt },
+    triggerName: ruleName,
+    jobName: trainingJobName(config.namePrefix, ruleName, scheduledAt),
+    eventTime,
+    reason: `the retraining schedule ${ruleName} (every ${schedule.days} day${schedule.days === 1 ? '' : 's'}) came due at ${scheduledAt}`,
+  };
+}
+
+/** The checks every request goes through (a running job, the cooldown, the data), then the job. */
+async function retrain(request: RetrainingRequest, deps: DriftDependencies): Promise<DriftResult> {
+  const { config } = deps;
+  const { subject, jobName, eventTime } = request;
+  const ignored = (found: DriftIgnored): DriftResult => ({ status: 'ignored', ...found, ...subject });
+  const duplicate: DriftResult = { status: 'duplicate', trainingJobName: jobName, ...subject };
+
   const running = await deps.training.runningJobs(config.namePrefix);
-  if (running.includes(jobName)) return { status: 'duplicate', alarmName, trainingJobName: jobName };
+  if (running.includes(jobName)) return duplicate;
   const busy = screenRunning(running);
   if (busy) return ignored(busy);
 
-  const eventTime = alarmEventTime(alarm);
   const last = await deps.control.readRetraining();
-  if (last?.trainingJobName === jobName) return { status: 'duplicate', alarmName, trainingJobName: jobName };
+  if (last?.trainingJobName === jobName) return duplicate;
   const cooling = screenCooldown(last, eventTime, config.settings.cooldownHours);
   if (cooling) return ignored(cooling);
 
@@ -95,7 +160,7 @@ export async function handleDriftEvent(event: unknown, deps: DriftDependencies):
   const serving = await deps.control.readServingModel();
   const spec = trainingJobSpec({
     jobName,
-    alarmName,
+    alarmName: request.triggerName,
     window,
     settings: config.settings,
     namePrefix: config.namePrefix,
@@ -103,19 +168,26 @@ export async function handleDriftEvent(event: unknown, deps: DriftDependencies):
     modelBucket: config.modelBucket,
     serving,
   });
-  if ((await deps.training.startTrainingJob(spec)) === 'already-exists') {
-    return { status: 'duplicate', alarmName, trainingJobName: jobName };
-  }
+  if ((await deps.training.startTrainingJob(spec)) === 'already-exists') return duplicate;
 
   const startedAt = deps.clock.now();
-  const recorded = await deps.control.recordRetraining({ trainingJobName: jobName, alarmName, startedAt }, last?.trainingJobName ?? null);
+  // The record's alarmName holds what started the job: the alarm, or the schedule rule.
+  const recorded = await deps.control.recordRetraining({ trainingJobName: jobName, alarmName: request.triggerName, startedAt }, last?.trainingJobName ?? null);
+  const published = await announce(request, window, startedAt, deps);
+  return { status: 'started', trainingJobName: jobName, recorded, published, ...subject };
+}
+
+/** Model Retraining Started: the job, what started it and why, and its data window. */
+async function announce(request: RetrainingRequest, window: DataWindow, startedAt: number, deps: DriftDependencies): Promise<string> {
+  const { config } = deps;
   const entry = buildEntry(
     'Model Retraining Started',
     {
-      schemaVersion: '1',
-      trainingJobName: jobName,
-      alarmName,
-      reason: alarm.detail.state.reason || `alarm ${alarmName} went into ALARM`,
+      schemaVersion: '2',
+      trainingJobName: request.jobName,
+      trigger: request.trigger,
+      ...(request.trigger.type === 'alarm' ? { alarmName: request.trigger.alarmName } : {}),
+      reason: request.reason,
       dataWindow: { from: window.from, to: window.to },
       imageUri: config.settings.imageUri,
       startedAt: eventBridgeTime(startedAt),
@@ -123,7 +195,11 @@ export async function handleDriftEvent(event: unknown, deps: DriftDependencies):
     { source: config.source, eventBusName: config.eventBusName, time: new Date(startedAt) },
   );
   await deps.publisher.publish([entry]);
-  return { status: 'started', alarmName, trainingJobName: jobName, recorded, published: entry.DetailType };
+  return entry.DetailType;
+}
+
+function detailTypeOf(event: unknown): unknown {
+  return event !== null && typeof event === 'object' ? (event as Record<string, unknown>)['detail-type'] : undefined;
 }
 
 /** Reads the handler's configuration from the Lambda environment, naming the variable that is wrong. */

@@ -1,7 +1,8 @@
 /**
  * The deployed wiring, read from the synthesized Terraform JSON (cdk.tf.json), so that what runs on
  * a laptop is what deploys: the EventBridge rules with their targets (which handler, retry policy,
- * dead-letter queue), the CloudWatch metric alarms, and the Lambda functions with their environment.
+ * dead-letter queue), the schedule rules with their period (for a virtual clock to fire), the
+ * CloudWatch metric alarms, and the Lambda functions with their environment.
  *
  * CDKTF writes `resource.<type>.<logicalId>` blocks whose values are literals or Terraform
  * references (`${aws_lambda_function.predict_1A2B.arn}`). References are resolved by resource
@@ -12,6 +13,7 @@
 
 import { readFileSync } from 'node:fs';
 import { compilePattern, InvalidEventPatternError, type EventPattern } from '../events/matcher';
+import { ratePeriodMs } from '../events/schedule';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/entries';
 import { MetricMathError, parseExpression } from './metric-math';
 
@@ -27,8 +29,33 @@ export interface Wiring {
   /** From the default `aws` provider block. */
   readonly provider: { readonly region?: string; readonly accountId?: string };
   readonly rules: readonly RuleWiring[];
+  /**
+   * The rules that fire on a schedule (also in `rules`, without a pattern), with their period: what a
+   * virtual clock fires. Build the event each one sends with events/schedule.ts scheduledEvent().
+   */
+  readonly schedules: readonly ScheduleWiring[];
   readonly alarms: readonly AlarmWiring[];
   readonly functions: readonly FunctionWiring[];
+}
+
+/**
+ * A rule with a `rate(...)` schedule expression. EventBridge fires it every `periodMs`, counted from
+ * when the rule is created ("a rate expression starts when you create the scheduled event rule"), and
+ * sends each target a Scheduled Event whose one resource is `arn`.
+ */
+export interface ScheduleWiring {
+  /** Terraform address, `aws_cloudwatch_event_rule.<logicalId>`. */
+  readonly address: string;
+  readonly name: string;
+  /** The rule's ARN, as AWS forms it: the `resources[0]` of its Scheduled Events. */
+  readonly arn: string;
+  /** As written, e.g. `rate(180 days)`. */
+  readonly scheduleExpression: string;
+  /** The period of the rate expression, in milliseconds. */
+  readonly periodMs: number;
+  readonly enabled: boolean;
+  /** The same targets as the rule's in `rules` (handler, retry policy, dead-letter queue). */
+  readonly targets: readonly TargetWiring[];
 }
 
 export interface RuleWiring {
@@ -227,6 +254,7 @@ class WiringReader {
     return {
       provider: { ...(this.region === undefined ? {} : { region: this.region }), ...(this.accountId === undefined ? {} : { accountId: this.accountId }) },
       rules,
+      schedules: this.schedules(rules),
       alarms: this.alarms(),
       functions,
     };
@@ -570,6 +598,27 @@ class WiringReader {
       rule.targets.push(this.target(config, address, functions));
     }
     return rules;
+  }
+
+  /** The rules with a schedule expression: on the default bus (the only one EventBridge schedules), with a rate. */
+  private schedules(rules: readonly RuleWiring[]): ScheduleWiring[] {
+    return rules.flatMap((rule) => {
+      const { scheduleExpression } = rule;
+      if (scheduleExpression === undefined) return [];
+      const at = `${rule.address}.schedule_expression`;
+      if (rule.eventBusName !== 'default') {
+        throw new WiringError(at, `the rule is on bus '${rule.eventBusName}', but EventBridge runs schedule rules only on the default bus`);
+      }
+      let periodMs: number;
+      try {
+        periodMs = ratePeriodMs(scheduleExpression);
+      } catch (error) {
+        throw new WiringError(at, `${(error as Error).message}; the local runtime fires rate expressions only`);
+      }
+      const logicalId = rule.address.slice('aws_cloudwatch_event_rule.'.length);
+      const arn = this.deriveArn('aws_cloudwatch_event_rule', logicalId, `${rule.address}.arn`);
+      return [{ address: rule.address, name: rule.name, arn, scheduleExpression, periodMs, enabled: rule.enabled, targets: rule.targets }];
+    });
   }
 
   private busName(config: Json, address: string): string {

@@ -2,7 +2,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
-import { ruleNamed } from '../events/patterns';
+import { RETRAINING_SCHEDULE_RULE, ruleNamed } from '../events/patterns';
 import { ENV, type EnvName, type PromotionSettings, type RetrainingSettings } from '../handlers/config';
 import type { HandlerName } from '../handlers/entries';
 import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
@@ -32,7 +32,7 @@ export interface DeployGuardStackProps {
 /** Where the first model lives in the model bucket (promote serves later ones under models/). */
 export const INITIAL_MODEL_KEY = 'models/initial/model.tar.gz';
 
-/** Which rules of events/patterns.ts feed which handler; 'notify' goes to the SNS topic. */
+/** Which rules of events/patterns.ts (and the retraining schedule) feed which handler; 'notify' goes to the SNS topic. */
 export const RULE_TARGETS: Readonly<Record<string, HandlerName>> = {
   'deployment-started': 'predict',
   'pipeline-deploy-action-started': 'predict',
@@ -42,6 +42,7 @@ export const RULE_TARGETS: Readonly<Record<string, HandlerName>> = {
   'change-summary': 'record-change',
   'rollback-requested': 'rollback',
   'gate-proceed': 'rollback',
+  [RETRAINING_SCHEDULE_RULE]: 'drift',
 };
 
 /**
@@ -125,6 +126,7 @@ export class DeployGuardStack extends TerraformStack {
       kmsKeyArn,
       metricsNamespace: config.metricsNamespace,
       qualityAlarms: config.qualityAlarms,
+      ...(config.retraining.scheduleDays !== undefined ? { scheduleDays: config.retraining.scheduleDays } : {}),
     });
 
     const configuredGroups = config.groups.map(
@@ -377,11 +379,14 @@ export class DeployGuardStack extends TerraformStack {
 
     const deadLetterQueues: DeadLetterQueue[] = Object.values(functions).map((fn) => fn.deadLetterQueue);
     const rules = this.eventBus.ruleDefinitions;
-    for (const definition of rules) {
-      if (definition.target === 'notify') continue;
+    const { schedule } = this.retraining;
+    const deliveries = [
+      ...rules.filter((definition) => definition.target !== 'notify').map((definition) => ({ definition, rule: this.eventBus.rules[definition.name] })),
+      ...(schedule ? [schedule] : []),
+    ];
+    for (const { definition, rule } of deliveries) {
       const handler = RULE_TARGETS[definition.name];
       if (!handler) throw new Error(`DeployGuardStack: rule '${definition.name}' of events/patterns.ts has no handler in RULE_TARGETS`);
-      const rule = this.eventBus.rules[definition.name];
       const delivery = new EventRuleToFunction(this, `deliver-${definition.name}`, { rule, definition, function: functions[handler], namePrefix, kmsKeyArn });
       deadLetterQueues.push(delivery.deadLetterQueue);
     }
@@ -395,7 +400,7 @@ export class DeployGuardStack extends TerraformStack {
       functions: Object.values(functions),
       deadLetterQueues,
       busName: namePrefix,
-      rules,
+      rules: [...rules, ...(schedule ? [schedule.definition] : [])],
       driftAlarms: [this.retraining.errorRateAlarm, this.retraining.brierAlarm],
       notifyRule: { rule: this.eventBus.rules[notify.name], definition: notify },
     });

@@ -5,7 +5,7 @@ import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { Construct } from 'constructs';
-import type { SystemRule } from '../events/patterns';
+import type { RuleDefinition } from '../events/patterns';
 import { DeadLetterQueue } from './dead-letter-queue';
 import type { NodejsFunction } from './nodejs-function';
 
@@ -22,18 +22,19 @@ export interface DeliveryProps {
 }
 
 export interface EventRuleToFunctionProps extends DeliveryProps {
-  /** The rule resource (from DeployGuardEventBus.rules). */
+  /** The rule resource (from DeployGuardEventBus.rules, or Retraining.schedule). */
   readonly rule: CloudwatchEventRule;
-  /** Its definition in events/patterns.ts: says which handler the rule feeds. */
-  readonly definition: SystemRule;
+  /** Its definition in events/patterns.ts (a pattern rule or a schedule rule): says which handler the rule feeds. */
+  readonly definition: RuleDefinition;
   /** The function; it must run the handler the definition names. */
   readonly function: NodejsFunction;
 }
 
 /**
- * Delivers one rule of events/patterns.ts to the handler it is meant for: a target with a retry
- * policy and a KMS-encrypted dead-letter queue that only this rule may write to, and a Lambda
- * permission scoped to this rule's ARN. The pattern itself lives in events/patterns.ts only.
+ * Delivers one rule of events/patterns.ts (matching a pattern, or firing on a schedule) to the
+ * handler it is meant for: a target with a retry policy and a KMS-encrypted dead-letter queue that
+ * only this rule may write to, and a Lambda permission scoped to this rule's ARN. The pattern or
+ * schedule itself lives in events/patterns.ts only.
  */
 export class EventRuleToFunction extends Construct {
   readonly target: CloudwatchEventTarget;
@@ -69,7 +70,7 @@ export class EventRuleToFunction extends Construct {
 
 export interface EventRuleToTopicProps extends DeliveryProps {
   readonly rule: CloudwatchEventRule;
-  readonly definition: SystemRule;
+  readonly definition: RuleDefinition;
   /** The notification topic (Monitoring.topic). */
   readonly topic: SnsTopic;
 }
@@ -130,7 +131,7 @@ function deliverySettings(owner: string, props: DeliveryProps): { maximumRetryAt
 }
 
 /** The rule's dead-letter queue; only EventBridge, on behalf of this very rule, may send to it. */
-function ruleDeadLetterQueue(scope: Construct, rule: CloudwatchEventRule, definition: SystemRule, props: DeliveryProps): DeadLetterQueue {
+function ruleDeadLetterQueue(scope: Construct, rule: CloudwatchEventRule, definition: RuleDefinition, props: DeliveryProps): DeadLetterQueue {
   const queue = new DeadLetterQueue(scope, 'dlq', { name: `${props.namePrefix}-${definition.name}-dlq`, kmsKeyArn: props.kmsKeyArn });
   new SqsQueuePolicy(scope, 'dlq-policy', {
     queueUrl: queue.queue.url,

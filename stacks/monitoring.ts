@@ -4,7 +4,7 @@ import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { Construct } from 'constructs';
-import type { SystemRule } from '../events/patterns';
+import type { ScheduleRule, SystemRule } from '../events/patterns';
 import { QUALITY_METRICS } from '../handlers/quality-metrics';
 import type { DeadLetterQueue } from './dead-letter-queue';
 import { EventRuleToTopic } from './event-rule-to-function';
@@ -23,9 +23,9 @@ export interface MonitoringProps {
   readonly functions: readonly NodejsFunction[];
   /** Every dead-letter queue: an alarm as soon as one holds a message. */
   readonly deadLetterQueues: readonly DeadLetterQueue[];
-  /** Deploy Guard's bus name and its rules (from DeployGuardEventBus), for the rule metrics on the dashboard. */
+  /** Deploy Guard's bus name and its rules (from DeployGuardEventBus, and Retraining's schedule), for the rule metrics on the dashboard. */
   readonly busName: string;
-  readonly rules: readonly SystemRule[];
+  readonly rules: readonly (SystemRule | ScheduleRule)[];
   /** The model-quality (drift) alarms that start retraining (Retraining.alarmNames' alarms), shown on the dashboard. */
   readonly driftAlarms: readonly CloudwatchMetricAlarm[];
   /** The 'notify' rule: delivered to the topic (retries, dead-letter queue), and its queue watched too. */
@@ -190,7 +190,13 @@ function dashboardBody(props: MonitoringProps, queues: readonly DeadLetterQueue[
         height: 6,
         properties: { title: 'Drift (model-quality alarms)', alarms: props.driftAlarms.map((alarm) => alarm.arn) },
       },
-      widget(12, 12, 'Retraining', [ruleMetric('model-alarm'), ruleMetric('training-job-finished'), ...invocations('drift'), ...invocations('promote')]),
+      widget(12, 12, 'Retraining', [
+        ruleMetric('model-alarm'),
+        ...props.rules.filter((rule) => 'scheduleExpression' in rule).map((rule) => ruleMetric(rule.name)),
+        ruleMetric('training-job-finished'),
+        ...invocations('drift'),
+        ...invocations('promote'),
+      ]),
       widget(
         0,
         18,

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
 import { SagemakerModelPackageGroup } from '@cdktf/provider-aws/lib/sagemaker-model-package-group';
 import { Construct } from 'constructs';
+import { retrainingScheduleRule, type ScheduleRule } from '../events/patterns';
 import { DEFAULT_MINIMUM_TRAINING_ROWS, type RetrainingSettings } from '../handlers/config';
 import { DEFAULT_METRICS_NAMESPACE, QUALITY_METRICS } from '../handlers/quality-metrics';
 import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
@@ -25,6 +27,7 @@ import {
   validateNumber,
   validateRegion,
 } from './construct-support';
+import { DEFAULT_RETRAINING_SCHEDULE_DAYS, MAXIMUM_RETRAINING_SCHEDULE_DAYS } from './config';
 import { awsPartition, xgboostImageUri, xgboostRepositoryArn } from './image-uris';
 import { NOTEBOOK_WORK_PREFIX } from './model-notebook';
 
@@ -68,6 +71,20 @@ export interface RetrainingProps {
   readonly trainingScriptPath?: string;
   /** Default hyperparameters shipped beside the script. @default model/hyperparameters.json of this project */
   readonly hyperparametersPath?: string;
+  /**
+   * Days between scheduled retrainings (an EventBridge `rate(N days)` rule on the default bus, whose
+   * Scheduled Events drift turns into a job); 0: no schedule, only the alarms start jobs.
+   * @default DEFAULT_RETRAINING_SCHEDULE_DAYS (180)
+   */
+  readonly scheduleDays?: number;
+}
+
+/** The retraining schedule's rule, and its definition in events/patterns.ts (delivered to drift by the stack). */
+export interface RetrainingScheduleRule {
+  readonly rule: CloudwatchEventRule;
+  readonly definition: ScheduleRule;
+  /** The rule's ARN, built from its name as AWS forms it: the one resource of its Scheduled Events, which drift matches exactly. */
+  readonly arn: string;
 }
 
 /** The script-mode entry point inside sourcedir.tar.gz (the `sagemaker_program` hyperparameter). */
@@ -77,8 +94,10 @@ export const TRAINING_PROGRAM = 'train.py';
  * What drift-driven retraining needs besides the handlers: the SageMaker execution role for
  * training and hosting (scoped to the two buckets and the KMS key), the model package group,
  * the training code as a script-mode `sourcedir.tar.gz` in the model bucket (content-addressed key),
- * and the model-quality alarms (metric math over record-outcome's metrics) whose ALARM state starts
- * retraining. The rules for alarm and training-job events live with the event bus (events/patterns.ts).
+ * the model-quality alarms (metric math over record-outcome's metrics) whose ALARM state starts
+ * retraining, and the retraining schedule (events/patterns.ts retrainingScheduleRule) that starts it
+ * every scheduleDays days. The rules for alarm and training-job events live with the event bus
+ * (events/patterns.ts); the stack delivers the schedule to drift like them.
  */
 export class Retraining extends Construct {
   readonly role: IamRole;
@@ -95,6 +114,8 @@ export class Retraining extends Construct {
   /** Names of the alarms whose ALARM state starts retraining (RetrainingSettings.alarmNames). */
   readonly alarmNames: readonly string[];
   readonly metricsNamespace: string;
+  /** The schedule rule; absent when scheduleDays is 0. */
+  readonly schedule?: RetrainingScheduleRule;
 
   constructor(scope: Construct, id: string, props: RetrainingProps) {
     super(scope, id);
@@ -198,12 +219,21 @@ export class Retraining extends Construct {
       ],
     });
     this.alarmNames = [`${namePrefix}-model-error-rate`, `${namePrefix}-model-brier`];
+    this.schedule = retrainingSchedule(this, props);
   }
 
-  /** The drift handler's settings (ENV.retraining) with this construct's role, image, code and alarms. */
+  /**
+   * The drift handler's settings (ENV.retraining) with this construct's role, image, code, alarms and
+   * schedule. The schedule must be longer than the cooldown: a scheduled run within the cooldown of
+   * the last job is skipped, so a shorter one would skip its own every other run.
+   */
   retrainingSettings(
     options: Pick<RetrainingSettings, 'instanceType' | 'dataWindowDays' | 'cooldownHours'> & Partial<Pick<RetrainingSettings, 'instanceCount' | 'maxRuntimeSeconds' | 'minimumRows'>>,
   ): RetrainingSettings {
+    const schedule = this.schedule?.definition;
+    if (schedule && schedule.periodDays * 24 <= options.cooldownHours) {
+      throw new Error(`${NAME} scheduleDays (${schedule.periodDays} days) must be longer than cooldownHours (${options.cooldownHours} h): a scheduled run within the cooldown is skipped`);
+    }
     return {
       instanceType: options.instanceType,
       instanceCount: options.instanceCount ?? 1,
@@ -215,8 +245,25 @@ export class Retraining extends Construct {
       roleArn: this.role.arn,
       sourceDirS3Uri: this.sourceDirS3Uri,
       alarmNames: [...this.alarmNames],
+      ...(this.schedule ? { schedule: { ruleArn: this.schedule.arn, days: this.schedule.definition.periodDays } } : {}),
     };
   }
+}
+
+/** The retraining schedule's rule (events/patterns.ts retrainingScheduleRule), or none when scheduleDays is 0. */
+function retrainingSchedule(scope: Construct, props: RetrainingProps): RetrainingScheduleRule | undefined {
+  const scheduleDays = props.scheduleDays ?? DEFAULT_RETRAINING_SCHEDULE_DAYS;
+  if (scheduleDays === 0) return undefined;
+  const definition = retrainingScheduleRule(scheduleDays);
+  const name = `${props.namePrefix}-${definition.name}`;
+  const rule = new CloudwatchEventRule(scope, `rule-${definition.name}`, {
+    name,
+    description: definition.description,
+    // EventBridge runs schedule rules on the default bus only.
+    eventBusName: 'default',
+    scheduleExpression: definition.scheduleExpression,
+  });
+  return { rule, definition, arn: `arn:${awsPartition(props.region)}:events:${props.region}:${props.accountId}:rule/${name}` };
 }
 
 /**
@@ -273,4 +320,5 @@ function validateProps(props: RetrainingProps): void {
   validateNumber(NAME, 'qualityAlarms.errorRateThreshold', alarms.errorRateThreshold ?? 0.3, 0, 1);
   validateNumber(NAME, 'qualityAlarms.brierThreshold', alarms.brierThreshold ?? 0.2, 0, 1);
   validateInteger(NAME, 'qualityAlarms.minimumLabelledOutcomes', alarms.minimumLabelledOutcomes ?? 10, 1, 1_000_000);
+  validateInteger(NAME, 'scheduleDays', props.scheduleDays ?? DEFAULT_RETRAINING_SCHEDULE_DAYS, 0, MAXIMUM_RETRAINING_SCHEDULE_DAYS);
 }

@@ -29,7 +29,7 @@ describe('the events Deploy Guard emits', () => {
 
   it.each(KINDS)('%s: its documented example is valid, versioned, and survives a trip through the bus', async (kind) => {
     const definition = EMITTED_EVENTS[kind];
-    expect(definition.schemaVersion).toBe('1');
+    expect((definition.example as { schemaVersion: string }).schemaVersion).toBe(definition.schemaVersion);
     expect(definition.description.length).toBeGreaterThan(20);
     const bus = new LocalEventBus({ name: 'deploy-guard', clock: new ManualClock('2026-11-20T09:00:00Z') });
     const seen: BusEvent[] = [];
@@ -63,6 +63,25 @@ describe('the events Deploy Guard emits', () => {
     const example = EMITTED_EVENTS['Deployment Change Summary'].example;
     const detail = { ...example, change: { ...example.change, linesAddded: 3 } };
     expect(() => buildEntry('Deployment Change Summary', detail as never, { source: 'x', eventBusName: 'b' })).toThrow(/change/);
+  });
+});
+
+describe('Model Retraining Started, version 2: what started the job', () => {
+  const base = EMITTED_EVENTS['Model Retraining Started'].example;
+  const schedule = { type: 'schedule', ruleName: 'deploy-guard-dev-retraining-schedule', periodDays: 180, scheduledAt: '2026-11-20T09:00:00Z' };
+  const build = (detail: object) => () => buildEntry('Model Retraining Started', detail as never, { source: DEFAULT_EVENT_SOURCE, eventBusName: 'deploy-guard' });
+
+  it('an alarm: trigger.alarmName, and alarmName kept as version 1 had it', () => {
+    expect(base).toMatchObject({ schemaVersion: '2', trigger: { type: 'alarm', alarmName: base.alarmName } });
+    expect(build({ ...base, alarmName: 'deploy-guard-dev-model-brier' })).toThrow("alarmName: expected the trigger's alarm name 'deploy-guard-dev-model-error-rate'");
+  });
+
+  it('the schedule: the rule, its period and when it fired, and no alarmName', () => {
+    const scheduled: Record<string, unknown> = { ...base };
+    delete scheduled.alarmName;
+    expect(JSON.parse(build({ ...scheduled, trigger: schedule })().Detail).trigger).toEqual(schedule);
+    expect(build({ ...base, trigger: schedule })).toThrow('alarmName: expected no alarmName when a schedule started the job');
+    expect(build({ ...scheduled, trigger: { ...schedule, type: 'cron' } })).toThrow('trigger.type');
   });
 });
 

@@ -49,6 +49,8 @@ const EXPECTED_RULES: Record<string, string[]> = {
   'cloudwatch-alarm-state-change.model-monitor-drift.drift-detection-sample.json': [],
   'cloudwatch-alarm-configuration-change.update-metric-alarm.json': [],
   'cloudwatch-alarm-LAMBDA-ACTION-payload.single-metric.powertools.json': [],
+  // A schedule rule sends its Scheduled Events to its own targets; no pattern rule matches one.
+  'eventbridge-scheduled-event.json': [],
   'sagemaker-training-job-state-change.json': [],
   'sagemaker-endpoint-state-change.json': [],
   'sagemaker-model-package-state-change.json': [],

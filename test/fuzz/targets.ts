@@ -5,11 +5,12 @@ import {
   CODEPIPELINE_ACTION_EXECUTION,
   CLOUDWATCH_ALARM_STATE_CHANGE,
   SAGEMAKER_TRAINING_JOB_STATE_CHANGE,
+  SCHEDULED_EVENT,
   codeDeployLifecycleHookInvocation,
 } from '../../events/aws';
 import { ManualClock } from '../../events/clock';
 import { buildEntry, COMPUTE_PLATFORMS, EMITTED_EVENTS, emittedEventSchema, type EmittedEventKind } from '../../events/emitted';
-import { AWS_SAMPLES, derivedDeploymentEvent, derivedOwnAlarmEvent, derivedOwnTrainingJobEvent, readSampleText, sample, type Sample } from '../../events/samples';
+import { AWS_SAMPLES, derivedDeploymentEvent, derivedOwnAlarmEvent, derivedOwnScheduledEvent, derivedOwnTrainingJobEvent, readSampleText, sample, type Sample } from '../../events/samples';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
 import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import { servingModel } from '../../handlers/adapters/serving-model';
@@ -357,17 +358,21 @@ const recordOutcome: FuzzTarget = {
 // drift
 
 const OWN_ALARM = `${NAME_PREFIX}-model-quality`;
+const OWN_SCHEDULE = derivedOwnScheduledEvent(NAME_PREFIX);
 const alarmSchema = AWS_EVENT_SCHEMAS[CLOUDWATCH_ALARM_STATE_CHANGE];
+const scheduledSchema = AWS_EVENT_SCHEMAS[SCHEDULED_EVENT];
 
 const drift: FuzzTarget = {
   name: 'drift',
-  inputKinds: [CLOUDWATCH_ALARM_STATE_CHANGE],
+  inputKinds: [CLOUDWATCH_ALARM_STATE_CHANGE, SCHEDULED_EVENT],
   bases: [
     fromSample(derivedOwnAlarmEvent(OWN_ALARM)),
     fromSample(derivedOwnAlarmEvent(OWN_ALARM, 'OK')),
     ...AWS_SAMPLES.filter((candidate) => candidate.kind === CLOUDWATCH_ALARM_STATE_CHANGE).map(fromSample),
+    fromSample(OWN_SCHEDULE),
+    fromSample(sample('eventbridge-scheduled-event.json')),
   ],
-  isValid: accepts(alarmSchema),
+  isValid: (value) => (detailTypeOf(value) === SCHEDULED_EVENT ? accepts(scheduledSchema)(value) : accepts(alarmSchema)(value)),
   async run(value, log, rng) {
     const control = new InMemoryControlStore();
     if (rng.chance(0.3)) {
@@ -401,6 +406,8 @@ const drift: FuzzTarget = {
           roleArn: 'arn:aws:iam::123456789012:role/deploy-guard-dev-training',
           sourceDirS3Uri: `s3://${NAME_PREFIX}-models/code/sourcedir.tar.gz`,
           alarmNames: [OWN_ALARM, `${NAME_PREFIX}-feature-drift`],
+          // The retraining schedule, or none (retraining.scheduleDays 0).
+          ...(rng.chance(0.8) ? { schedule: { ruleArn: OWN_SCHEDULE.ruleArn, days: 180 } } : {}),
         },
       },
     });

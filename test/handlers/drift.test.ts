@@ -11,7 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { ManualClock } from '../../events/clock';
 import { buildEntry } from '../../events/emitted';
-import { derivedOwnAlarmEvent, sample } from '../../events/samples';
+import { derivedOwnAlarmEvent, derivedOwnScheduledEvent, sample } from '../../events/samples';
 import { EventValidationError } from '../../events/validation';
 import { EventBridgePublisher } from '../../handlers/adapters/event-publisher';
 import { InMemoryControlStore } from '../../handlers/adapters/in-memory-stores';
@@ -20,6 +20,7 @@ import { SageMakerTraining } from '../../handlers/adapters/sagemaker-training';
 import { ConfigurationError, ENV } from '../../handlers/config';
 import { driftConfigFromEnv, handleDriftEvent, type DriftConfig, type DriftDependencies } from '../../handlers/drift';
 import { BASE_HYPERPARAMETERS, dataWindow, trainingJobName } from '../../handlers/drift-domain';
+import type { RetrainingSchedule } from '../../handlers/config';
 
 const sageMaker = mockClient(SageMakerClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -147,8 +148,9 @@ describe('drift: one of Deploy Guard\'s alarms goes into ALARM (derived from the
       buildEntry(
         'Model Retraining Started',
         {
-          schemaVersion: '1',
+          schemaVersion: '2',
           trainingJobName: JOB,
+          trigger: { type: 'alarm', alarmName: ALARM },
           alarmName: ALARM,
           reason: (ownAlarm().detail as { state: { reason: string } }).state.reason,
           dataWindow: { from: '2019-07-05T00:00:00Z', to: EVENT_TIME },
@@ -311,6 +313,143 @@ describe('drift: too little data in the window starts nothing', () => {
   });
 });
 
+describe('drift: the retraining schedule (the real Scheduled Event sample, sent by Deploy Guard\'s rule)', () => {
+  /** The sample's time, and the job the schedule's run at that time is named after. */
+  const SCHEDULED_AT = '2015-10-08T16:53:06Z';
+  const RULE = 'deploy-guard-dev-retraining-schedule';
+  const own = derivedOwnScheduledEvent('deploy-guard-dev');
+  const SCHEDULE = { ruleArn: own.ruleArn, days: 180 };
+  const SCHEDULED_JOB = trainingJobName('deploy-guard-dev', RULE, SCHEDULED_AT);
+  const RUN_STARTED = '2015-10-08T16:53:09Z';
+
+  /** The drift handler of an installation with this schedule ('off': retraining.scheduleDays 0). */
+  function scheduled(schedule: RetrainingSchedule | 'off' = SCHEDULE, control = new InMemoryControlStore()) {
+    const deps = dependencies(control);
+    return { ...deps, clock: new ManualClock(RUN_STARTED), config: { ...config, settings: { ...settings, ...(schedule === 'off' ? {} : { schedule }) } } };
+  }
+
+  beforeEach(() => lakeRows({ '2015-07-11': 150, '2015-10-08': 60 }));
+
+  it('a Scheduled Event of our rule starts one job on the recent window, named after the rule and the scheduled time, and says the schedule started it', async () => {
+    const deps = scheduled();
+    const result = await handleDriftEvent(own.event, deps);
+
+    expect(SCHEDULED_JOB).toMatch(/^deploy-guard-dev-20151008-1653-[0-9a-f]{6}$/);
+    expect(result).toEqual({ status: 'started', scheduleRule: RULE, trainingJobName: SCHEDULED_JOB, recorded: true, published: 'Model Retraining Started' });
+    expect(sageMaker).toHaveReceivedCommandTimes(CreateTrainingJobCommand, 1);
+    expect(sageMaker).toHaveReceivedCommandWith(CreateTrainingJobCommand, {
+      TrainingJobName: SCHEDULED_JOB,
+      HyperParameters: expect.objectContaining({ window_from: '2015-07-11', window_to: '2015-10-08' }),
+    });
+    expect(await deps.control.readRetraining()).toEqual({ trainingJobName: SCHEDULED_JOB, alarmName: RULE, startedAt: Date.parse(RUN_STARTED) });
+    expect(publishedEntries()).toEqual([
+      buildEntry(
+        'Model Retraining Started',
+        {
+          schemaVersion: '2',
+          trainingJobName: SCHEDULED_JOB,
+          trigger: { type: 'schedule', ruleName: RULE, periodDays: 180, scheduledAt: SCHEDULED_AT },
+          reason: `the retraining schedule ${RULE} (every 180 days) came due at ${SCHEDULED_AT}`,
+          dataWindow: { from: '2015-07-11T00:00:00Z', to: SCHEDULED_AT },
+          imageUri: IMAGE,
+          startedAt: RUN_STARTED,
+        },
+        { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', time: new Date(RUN_STARTED) },
+      ),
+    ]);
+  });
+
+  it('a Scheduled Event of another rule (the sample as AWS printed it) is ignored with the reason, before any AWS call', async () => {
+    const result = await handleDriftEvent(sample('eventbridge-scheduled-event.json').event, scheduled());
+    expect(result).toEqual({
+      status: 'ignored',
+      reason: 'not-own-schedule',
+      message: `the Scheduled Event of arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule is not from Deploy Guard's retraining schedule ${own.ruleArn}`,
+      scheduleRule: 'my-scheduled-rule',
+    });
+    expect(sageMaker.calls()).toHaveLength(0);
+    expect(s3.calls()).toHaveLength(0);
+    expect(eventBridge.calls()).toHaveLength(0);
+  });
+
+  it('a rule of the same name in another account or region is another rule: the ARN must match exactly', async () => {
+    const elsewhere = derivedOwnScheduledEvent('deploy-guard-dev').event;
+    elsewhere.resources = [own.ruleArn.replace('123456789012', '210987654321')];
+    await expect(handleDriftEvent(elsewhere, scheduled())).resolves.toMatchObject({ status: 'ignored', reason: 'not-own-schedule' });
+    expect(sageMaker.calls()).toHaveLength(0);
+  });
+
+  it('with the schedule off (retraining.scheduleDays 0), even our rule\'s event starts nothing', async () => {
+    await expect(handleDriftEvent(own.event, scheduled('off'))).resolves.toEqual({
+      status: 'ignored',
+      reason: 'not-own-schedule',
+      message: `the Scheduled Event of ${own.ruleArn} starts nothing: Deploy Guard's retraining schedule is off (retraining.scheduleDays 0)`,
+      scheduleRule: RULE,
+    });
+    expect(sageMaker.calls()).toHaveLength(0);
+  });
+
+  it('a redelivered Scheduled Event starts no second job: while its job runs, and after it finished', async () => {
+    const deps = scheduled();
+    await handleDriftEvent(own.event, deps);
+    sageMaker.resetHistory();
+    eventBridge.resetHistory();
+
+    running([SCHEDULED_JOB]);
+    await expect(handleDriftEvent(own.event, deps)).resolves.toEqual({ status: 'duplicate', scheduleRule: RULE, trainingJobName: SCHEDULED_JOB });
+    running([]);
+    await expect(handleDriftEvent(own.event, deps)).resolves.toEqual({ status: 'duplicate', scheduleRule: RULE, trainingJobName: SCHEDULED_JOB });
+    expect(sageMaker).not.toHaveReceivedCommand(CreateTrainingJobCommand);
+    expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+
+  it('fewer labelled rows in the window than minimumRows: not-enough-data, no job, nothing recorded or announced', async () => {
+    lakeRows({ '2015-07-11': 150, '2015-10-08': 49 });
+    const deps = scheduled();
+    await expect(handleDriftEvent(own.event, deps)).resolves.toEqual({
+      status: 'ignored',
+      reason: 'not-enough-data',
+      message: 'the data lake holds 199 labelled row(s) dated 2015-07-11..2015-10-08; retraining needs at least 200',
+      scheduleRule: RULE,
+    });
+    expect(sageMaker).not.toHaveReceivedCommand(CreateTrainingJobCommand);
+    expect(await deps.control.readRetraining()).toBeUndefined();
+    expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+
+  it('another Deploy Guard job still running: training-running', async () => {
+    running(['deploy-guard-dev-20151008-0900-0a0b0c']);
+    await expect(handleDriftEvent(own.event, scheduled())).resolves.toMatchObject({ status: 'ignored', reason: 'training-running', scheduleRule: RULE });
+    expect(sageMaker).not.toHaveReceivedCommand(CreateTrainingJobCommand);
+  });
+
+  it.each([
+    ['an alarm\'s job 1 ms inside the 24 h cooldown: skipped (that job trained on the same recent rows)', ALARM, 24 * 3_600_000 - 1, 'ignored'],
+    ['an alarm\'s job exactly 24 h before: starts (the cooldown is over)', ALARM, 24 * 3_600_000, 'started'],
+    ['the previous scheduled run, 180 days before: starts (a schedule is longer than the cooldown, so it never blocks itself)', RULE, 180 * 86_400_000, 'started'],
+  ])('the last job started before the scheduled time, %s', async (_label, startedBy, ago, status) => {
+    const control = new InMemoryControlStore();
+    await control.recordRetraining({ trainingJobName: 'deploy-guard-dev-20150410-1653-0a0b0c', alarmName: startedBy, startedAt: Date.parse(SCHEDULED_AT) - ago }, null);
+    const result = await handleDriftEvent(own.event, scheduled(SCHEDULE, control));
+    expect(result.status).toBe(status);
+    if (status === 'ignored') expect(result).toMatchObject({ reason: 'cooldown', scheduleRule: RULE });
+    expect(sageMaker).toHaveReceivedCommandTimes(CreateTrainingJobCommand, status === 'started' ? 1 : 0);
+  });
+
+  it('a malformed Scheduled Event is an EventValidationError naming the field, before any AWS call', async () => {
+    const noRule = { ...own.event, resources: [] };
+    await expect(handleDriftEvent(noRule, scheduled())).rejects.toThrow(EventValidationError);
+    await expect(handleDriftEvent(noRule, scheduled())).rejects.toThrow('Invalid Scheduled Event event: resources: expected exactly one resource: the rule that fired');
+    await expect(handleDriftEvent({ ...own.event, source: 'aws.scheduler' }, scheduled())).rejects.toThrow('source');
+    expect(sageMaker.calls()).toHaveLength(0);
+    expect(eventBridge.calls()).toHaveLength(0);
+  });
+
+  it('an alarm and the schedule at the same minute name different jobs', () => {
+    expect(trainingJobName('deploy-guard-dev', ALARM, SCHEDULED_AT)).not.toBe(SCHEDULED_JOB);
+  });
+});
+
 describe('drift: failures', () => {
   it('a malformed event is an EventValidationError naming the field, before any AWS call', async () => {
     const event = ownAlarm((detail) => delete detail.state.timestamp);
@@ -337,6 +476,11 @@ describe('drift: failures', () => {
       [ENV.retraining]: JSON.stringify(settings),
     };
     expect(driftConfigFromEnv(env)).toEqual(config);
+    const schedule = { ruleArn: 'arn:aws:events:us-east-1:123456789012:rule/deploy-guard-dev-retraining-schedule', days: 180 };
+    expect(driftConfigFromEnv({ ...env, [ENV.retraining]: JSON.stringify({ ...settings, schedule }) }).settings.schedule).toEqual(schedule);
+    expect(() => driftConfigFromEnv({ ...env, [ENV.retraining]: JSON.stringify({ ...settings, schedule: { ...schedule, ruleArn: 'deploy-guard-dev-retraining-schedule' } }) })).toThrow(
+      /^DEPLOY_GUARD_RETRAINING .*schedule\.ruleArn: expected the ARN of a rule on the default event bus/,
+    );
     expect(() => driftConfigFromEnv({ ...env, [ENV.dataBucket]: '' })).toThrow(new ConfigurationError(ENV.dataBucket, 'is not set: set it to the S3 bucket of labelled training rows'));
     expect(() => driftConfigFromEnv({ ...env, [ENV.retraining]: JSON.stringify({ ...settings, imageUri: 'xgboost:latest' }) })).toThrow(/^DEPLOY_GUARD_RETRAINING .*imageUri/);
   });

@@ -10,9 +10,16 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { App, TerraformStack, Testing } from 'cdktf';
+import { ManualClock } from '../../events/clock';
 import { systemRules } from '../../events/patterns';
+import { scheduledEvent } from '../../events/schedule';
+import { InMemoryControlStore } from '../../handlers/adapters/in-memory-stores';
+import { ENV } from '../../handlers/config';
+import { driftConfigFromEnv, handleDriftEvent } from '../../handlers/drift';
 import { DEFAULT_METRICS_NAMESPACE, QUALITY_METRICS } from '../../handlers/quality-metrics';
 import { readWiring, WiringError } from '../../local/terraform-wiring';
+import { FakeTraining, RecordingPublisher } from '../fuzz/ports';
+import { synthesizeAll } from '../stacks/synth-support';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
@@ -159,6 +166,7 @@ describe('readWiring', () => {
       ],
     });
     expect(wiring.rules).toHaveLength(2);
+    expect(wiring.schedules).toEqual([]);
   });
 
   it('reads the tagged functions with their resolved environment and asynchronous-invocation settings', () => {
@@ -256,6 +264,106 @@ describe('the rules of events/patterns.ts round-trip through Terraform', () => {
       rules.map((rule) => ({ name: `deploy-guard-dev-${rule.name}`, eventBusName: rule.bus === 'default' ? 'default' : 'deploy-guard-dev', eventPattern: rule.pattern })).sort(byName),
     );
     expect(rules).toHaveLength(9);
+  });
+});
+
+describe('readWiring: schedule rules, for a virtual clock to fire', () => {
+  it('reads a rate rule with its period in milliseconds, its ARN (the resource of its Scheduled Events) and its targets', () => {
+    const wiring = readWiring(
+      synth((stack) => {
+        const drift = fn(stack, 'drift', 'drift');
+        const dlq = new SqsQueue(stack, 'dlq', { name: 'deploy-guard-dev-schedule-dlq' });
+        const rule = new CloudwatchEventRule(stack, 'schedule', { name: 'deploy-guard-dev-retraining-schedule', eventBusName: 'default', scheduleExpression: 'rate(7 days)' });
+        new CloudwatchEventTarget(stack, 'target', { rule: rule.name, arn: drift.arn, retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 600 }, deadLetterConfig: { arn: dlq.arn } });
+        new CloudwatchEventRule(stack, 'hourly', { name: 'hourly', scheduleExpression: 'rate(1 hour)', isEnabled: false });
+      }),
+    );
+    // In the order of the Terraform JSON (by logical id), as `rules`.
+    expect(wiring.schedules).toEqual([
+      { address: 'aws_cloudwatch_event_rule.hourly', name: 'hourly', arn: `arn:aws:events:${REGION}:${ACCOUNT}:rule/hourly`, scheduleExpression: 'rate(1 hour)', periodMs: 3_600_000, enabled: false, targets: [] },
+      {
+        address: 'aws_cloudwatch_event_rule.schedule',
+        name: 'deploy-guard-dev-retraining-schedule',
+        arn: `arn:aws:events:${REGION}:${ACCOUNT}:rule/deploy-guard-dev-retraining-schedule`,
+        scheduleExpression: 'rate(7 days)',
+        periodMs: 7 * 86_400_000,
+        enabled: true,
+        targets: [
+          {
+            address: 'aws_cloudwatch_event_target.target',
+            arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:deploy-guard-dev-drift`,
+            resource: 'aws_lambda_function.drift',
+            handler: 'drift',
+            retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 600 },
+            deadLetterQueue: { address: 'aws_sqs_queue.dlq', name: 'deploy-guard-dev-schedule-dlq', arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:deploy-guard-dev-schedule-dlq` },
+          },
+        ],
+      },
+    ]);
+    // A schedule rule is a rule too: in `rules`, without a pattern (the bus routes nothing to it).
+    expect(wiring.rules.find((rule) => rule.name === 'hourly')).toEqual({ address: 'aws_cloudwatch_event_rule.hourly', name: 'hourly', eventBusName: 'default', scheduleExpression: 'rate(1 hour)', enabled: false, targets: [] });
+  });
+
+  it.each<[string, (stack: TerraformStack) => void, string]>([
+    [
+      'a cron expression (no fixed period)',
+      (stack) => void new CloudwatchEventRule(stack, 'cron', { name: 'cron', scheduleExpression: 'cron(0 12 * * ? *)' }),
+      "aws_cloudwatch_event_rule.cron.schedule_expression: 'cron(0 12 * * ? *)' is a cron expression: it fires at calendar times, not at a fixed period (only rate(...) has one); the local runtime fires rate expressions only",
+    ],
+    [
+      'a rate EventBridge refuses',
+      (stack) => void new CloudwatchEventRule(stack, 'r', { name: 'r', scheduleExpression: 'rate(1 days)' }),
+      "aws_cloudwatch_event_rule.r.schedule_expression: 'rate(1 days)' is not a rate expression EventBridge accepts: the unit is singular for 1 and plural otherwise",
+    ],
+    [
+      'a schedule on a custom bus',
+      (stack) => void new CloudwatchEventRule(stack, 'r', { name: 'r', eventBusName: new CloudwatchEventBus(stack, 'bus', { name: 'deploy-guard-dev' }).name, scheduleExpression: 'rate(1 day)' }),
+      "aws_cloudwatch_event_rule.r.schedule_expression: the rule is on bus 'deploy-guard-dev', but EventBridge runs schedule rules only on the default bus",
+    ],
+  ])('fails on %s, naming the rule', (_case, build, message) => {
+    const stack = synth(build);
+    expect(() => readWiring(stack)).toThrow(WiringError);
+    expect(() => readWiring(stack)).toThrow(message);
+  });
+
+  describe('on the synthesized dev stack (deploy-guard.config.json)', () => {
+    const dev = synthesizeAll().stacks.find((stack) => stack.name === 'deploy-guard-dev')!;
+    const wiring = readWiring(dev.json);
+    const [schedule] = wiring.schedules;
+
+    it('has one schedule: the retraining schedule, every 180 days, into drift with a retry policy and a dead-letter queue', () => {
+      expect(wiring.schedules).toHaveLength(1);
+      expect(schedule).toMatchObject({
+        name: 'deploy-guard-dev-retraining-schedule',
+        arn: 'arn:aws:events:us-east-1:123456789012:rule/deploy-guard-dev-retraining-schedule',
+        scheduleExpression: 'rate(180 days)',
+        periodMs: 180 * 86_400_000,
+        enabled: true,
+        targets: [
+          {
+            handler: 'drift',
+            retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 3600 },
+            deadLetterQueue: expect.objectContaining({ name: 'deploy-guard-dev-retraining-schedule-dlq' }),
+          },
+        ],
+      });
+    });
+
+    it('scheduledEvent(schedule, at, account, region) is an event the deployed drift handler accepts: it starts a job, once', async () => {
+      const environment = wiring.functions.find((candidate) => candidate.handler === 'drift')!.environment;
+      const config = driftConfigFromEnv(environment);
+      expect(JSON.parse(environment[ENV.retraining]!).schedule).toEqual({ ruleArn: schedule!.arn, days: 180 });
+
+      const at = Date.parse('2026-11-20T09:00:00Z');
+      const event = scheduledEvent(schedule!, at, wiring.provider.accountId!, wiring.provider.region!);
+      const training = new FakeTraining([], (job) => `s3://${config.modelBucket}/training/${job}/output/model.tar.gz`);
+      const publisher = new RecordingPublisher();
+      const deps = { training, rows: { countRows: async (_from: string, _to: string, enough: number) => enough }, control: new InMemoryControlStore(), publisher, clock: new ManualClock(at + 2_000), config };
+      await expect(handleDriftEvent(event, deps)).resolves.toMatchObject({ status: 'started', scheduleRule: 'deploy-guard-dev-retraining-schedule' });
+      await expect(handleDriftEvent(event, deps)).resolves.toMatchObject({ status: 'duplicate' });
+      expect(training.started).toHaveLength(1);
+      expect(JSON.parse(publisher.published[0]!.Detail).trigger).toEqual({ type: 'schedule', ruleName: 'deploy-guard-dev-retraining-schedule', periodDays: 180, scheduledAt: '2026-11-20T09:00:00Z' });
+    });
   });
 });
 

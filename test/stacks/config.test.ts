@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the cases edit raw JSON */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, exampleGroupNames, groupThreshold, guardedGroupPolicies, loadConfig, parseConfig, toGroupPolicies } from '../../stacks/config';
+import { ConfigError, DEFAULT_RETRAINING_SCHEDULE_DAYS, exampleGroupNames, groupThreshold, guardedGroupPolicies, loadConfig, parseConfig, toGroupPolicies } from '../../stacks/config';
 
 const SHIPPED = join(__dirname, '..', '..', 'deploy-guard.config.json');
 const shipped = () => JSON.parse(readFileSync(SHIPPED, 'utf8'));
@@ -50,6 +50,17 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
     });
   });
 
+  it('retrains every 180 days unless an environment says otherwise; 0 turns the schedule off, whatever the cooldown', () => {
+    expect(Object.values(loadConfig(SHIPPED).environments).map((environment) => environment.retraining.scheduleDays)).toEqual([180, 180, 180]);
+    const config = shipped();
+    delete config.environments.dev.retraining.scheduleDays;
+    config.environments.prod.retraining = { ...config.environments.prod.retraining, scheduleDays: 0, cooldownHours: 10_000 };
+    const parsed = parseConfig(config);
+    expect(parsed.environments.dev.retraining.scheduleDays).toBeUndefined();
+    expect(parsed.environments.prod.retraining.scheduleDays).toBe(0);
+    expect(DEFAULT_RETRAINING_SCHEDULE_DAYS).toBe(180);
+  });
+
   const broken = (edit: (config: ReturnType<typeof shipped>) => void) => {
     const config = shipped();
     edit(config);
@@ -73,6 +84,23 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
     ['a group configured twice', (c: any) => c.environments.dev.groups.push(c.environments.dev.groups[0]), 'x.json: environments.dev.groups[1]: expected each deployment group once; payments/payments-prod is configured twice'],
     ['a minimum of training rows below one', (c: any) => (c.environments.dev.retraining.minimumRows = 0), 'x.json: environments.dev.retraining.minimumRows: Too small: expected number to be >=1'],
     ['a training instance that is not a SageMaker type', (c: any) => (c.environments.dev.retraining.instanceType = 'm5.large'), "x.json: environments.dev.retraining.instanceType: expected a SageMaker instance type such as 'ml.m5.large'"],
+    ['a negative retraining schedule', (c: any) => (c.environments.dev.retraining.scheduleDays = -1), 'x.json: environments.dev.retraining.scheduleDays: expected a whole number of days from 1 to 365, or 0 to turn the schedule off'],
+    ['a retraining schedule of part of a day', (c: any) => (c.environments.staging.retraining.scheduleDays = 0.5), 'x.json: environments.staging.retraining.scheduleDays: expected a whole number of days from 1 to 365, or 0 to turn the schedule off'],
+    ['a retraining schedule of null (0 turns it off)', (c: any) => (c.environments.prod.retraining.scheduleDays = null), 'x.json: environments.prod.retraining.scheduleDays: expected a whole number of days from 1 to 365, or 0 to turn the schedule off'],
+    ['a retraining schedule over a year', (c: any) => (c.environments.dev.retraining.scheduleDays = 400), 'x.json: environments.dev.retraining.scheduleDays: expected a whole number of days from 1 to 365, or 0 to turn the schedule off'],
+    [
+      'a retraining schedule no longer than the cooldown',
+      (c: any) => (c.environments.prod.retraining.scheduleDays = 3),
+      'x.json: environments.prod.retraining.scheduleDays: expected a schedule longer than cooldownHours (72 h), since a scheduled run within the cooldown is skipped; 3 days is not. Lengthen it, shorten the cooldown, or set 0 to turn the schedule off',
+    ],
+    [
+      'a cooldown as long as the default schedule',
+      (c: any) => {
+        delete c.environments.dev.retraining.scheduleDays;
+        c.environments.dev.retraining.cooldownHours = 180 * 24;
+      },
+      'x.json: environments.dev.retraining.scheduleDays: expected a schedule longer than cooldownHours (4320 h), since a scheduled run within the cooldown is skipped; the default of 180 days is not. Lengthen it, shorten the cooldown, or set 0 to turn the schedule off',
+    ],
     ['an environment that guards nothing', (c: any) => delete c.environments.staging.example, 'x.json: environments.staging.groups: expected at least one guarded group: an entry of groups, or an example'],
     // The example service.
     ['an example AMI id that is not one', (c: any) => (c.environments.dev.example.amiId = 'ami-xyz'), "x.json: environments.dev.example.amiId: expected an AMI id such as 'ami-0abcdef1234567890' (an Amazon Linux 2023 AMI of the region)"],

@@ -31,6 +31,23 @@ describe('DeployGuardStack (deploy-guard.config.json)', () => {
     }
   });
 
+  it('retrains every 180 days: a schedule rule on the default bus, delivered to drift like every rule, whose ARN drift matches', () => {
+    const [logicalId, rule] = Object.entries(resources.aws_cloudwatch_event_rule).find(([, candidate]) => candidate.name === 'deploy-guard-dev-retraining-schedule')!;
+    expect(rule).toEqual(expect.objectContaining({ event_bus_name: 'default', schedule_expression: 'rate(180 days)' }));
+    const target = Object.values(resources.aws_cloudwatch_event_target).find((candidate) => candidate.rule === `\${aws_cloudwatch_event_rule.${logicalId}.name}`);
+    expect(target).toEqual(
+      expect.objectContaining({
+        arn: `\${aws_lambda_function.${functionsByHandler.drift.name}.arn}`,
+        retry_policy: { maximum_retry_attempts: 185, maximum_event_age_in_seconds: 3600 },
+        dead_letter_config: { arn: expect.stringMatching(/^\$\{aws_sqs_queue\..*retraining-schedule.*\.arn\}$/) },
+      }),
+    );
+    const permission = Object.values(resources.aws_lambda_permission).find((candidate) => candidate.source_arn === `\${aws_cloudwatch_event_rule.${logicalId}.arn}`);
+    expect(permission).toEqual(expect.objectContaining({ principal: 'events.amazonaws.com', action: 'lambda:InvokeFunction', statement_id: 'events-retraining-schedule' }));
+    const variables = (functionsByHandler.drift.fn.environment as { variables: Record<string, string> }).variables;
+    expect(JSON.parse(variables[ENV.retraining]).schedule).toEqual({ ruleArn: 'arn:aws:events:us-east-1:123456789012:rule/deploy-guard-dev-retraining-schedule', days: 180 });
+  });
+
   it("gives the handlers configuration their own schemas accept", () => {
     const env = (handler: string) => ((functionsByHandler[handler].fn.environment as { variables: Record<string, string> }).variables);
     expect(groupPolicies.parse(JSON.parse(env('predict')[ENV.groups]))).toHaveLength(2);

@@ -85,6 +85,36 @@ describe('Retraining', () => {
       .toMatchObject({ minimumRows: 1000, maxRuntimeSeconds: 7200 });
   });
 
+  it('retrains on a schedule, every 180 days by default: a rate rule on the default bus, named in the drift settings', () => {
+    expect(only(synthesized, 'aws_cloudwatch_event_rule')).toEqual({
+      name: 'deploy-guard-dev-retraining-schedule',
+      description: 'Every 180 days: retrain on the recent labelled rows, alarm or not.',
+      event_bus_name: 'default',
+      schedule_expression: 'rate(180 days)',
+    });
+    expect(construct?.schedule?.definition).toMatchObject({ name: 'retraining-schedule', target: 'drift', periodDays: 180 });
+    const settings = construct!.retrainingSettings({ instanceType: 'ml.m5.large', dataWindowDays: 90, cooldownHours: 24 });
+    expect(settings.schedule).toEqual({ ruleArn: 'arn:aws:events:us-east-1:123456789012:rule/deploy-guard-dev-retraining-schedule', days: 180 });
+  });
+
+  it('takes the configured cadence; 0 creates no rule and gives drift no schedule', () => {
+    let weekly: Retraining | undefined;
+    const synthesizedWeekly = synth((scope) => void (weekly = new Retraining(scope, 'retraining', { ...base, scheduleDays: 7 })));
+    expect(only(synthesizedWeekly, 'aws_cloudwatch_event_rule').schedule_expression).toBe('rate(7 days)');
+    expect(weekly!.retrainingSettings({ instanceType: 'ml.m5.large', dataWindowDays: 90, cooldownHours: 24 }).schedule?.days).toBe(7);
+    let off: Retraining | undefined;
+    const synthesizedOff = synth((scope) => void (off = new Retraining(scope, 'retraining', { ...base, scheduleDays: 0 })));
+    expect(resources(synthesizedOff, 'aws_cloudwatch_event_rule')).toEqual({});
+    expect(off!.schedule).toBeUndefined();
+    expect(off!.retrainingSettings({ instanceType: 'ml.m5.large', dataWindowDays: 90, cooldownHours: 24 })).not.toHaveProperty('schedule');
+  });
+
+  it('refuses drift settings whose cooldown is as long as the schedule (the schedule would skip its own runs)', () => {
+    expect(() => construct!.retrainingSettings({ instanceType: 'ml.m5.large', dataWindowDays: 90, cooldownHours: 180 * 24 })).toThrow(
+      'Retraining scheduleDays (180 days) must be longer than cooldownHours (4320 h): a scheduled run within the cooldown is skipped',
+    );
+  });
+
   it('scopes the SageMaker role to the two buckets, the key and the XGBoost repository', () => {
     const statements = policyStatements(synthesized, 'retraining-and-hosting');
     const byId = Object.fromEntries(statements.map((statement) => [statement.Sid, statement]));
@@ -107,6 +137,8 @@ describe('Retraining props', () => {
     ['a bad namespace', { metricsNamespace: 'has space' }, "Retraining metricsNamespace 'has space' must be 1 to 255 letters, digits or . / _ # : -"],
     ['a code prefix without a trailing slash', { sourceDirPrefix: 'code' }, "Retraining sourceDirPrefix 'code' must be a literal S3 key prefix ending with '/', without a leading '/'"],
     ['an uppercase name prefix', { namePrefix: 'Deploy-Guard' }, "Retraining namePrefix 'Deploy-Guard' must be 1 to 40 lowercase letters, digits or hyphens, starting and ending with a letter or digit"],
+    ['a schedule of part of a day', { scheduleDays: 1.5 }, 'Retraining scheduleDays must be an integer from 0 to 365, got 1.5'],
+    ['a schedule over a year', { scheduleDays: 366 }, 'Retraining scheduleDays must be an integer from 0 to 365, got 366'],
   ])('rejects %s', (_case, override, message) => {
     expect(() => synth((scope) => void new Retraining(scope, 'retraining', { ...base, ...override }))).toThrow(message);
   });

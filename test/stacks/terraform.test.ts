@@ -74,6 +74,9 @@ if (!available) {
       expect(result.plan).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy\./);
       // Every Lambda function of the stack is planned.
       expect(result.plan.match(/# aws_lambda_function\.\S+ will be created/g)?.length).toBe(7);
+      // The retraining schedule: a rate rule on the default bus, which the provider accepts.
+      expect(result.plan).toMatch(/# aws_cloudwatch_event_rule\.retraining_rule-retraining-schedule_\w+ will be created/);
+      expect(result.plan).toMatch(/\+ schedule_expression\s+= "rate\(180 days\)"/);
     }
   }, 300_000);
 });
