@@ -2,7 +2,7 @@
  * The in-loop baselines (local/in-loop-policies.ts) driven over the shipped history alone, without
  * the handlers: deployments per second through the module, and each predictor's figures at 10 %.
  *
- *   npx tsx bench/in-loop-policies.ts [--model DIR] [--retrain-days 90] [--window-days 180] [--limit N]
+ *   npx tsx bench/in-loop-policies.ts [--model DIR] [--retrain-days 120] [--window-days 180] [--limit N]
  *
  * The replay is the backtest's: the deployments with a time and an outcome, in start order; each
  * group's first 20 % (at least 20) are its warm-up; every deployment finishes 15 minutes after its
@@ -14,9 +14,10 @@
  * window is paid as in a real run. So the Deploy Guard and shadow figures here are those of a serving
  * model that never changes; the real ones come from the backtest.
  *
- * Target: the baselines must keep the whole backtest within 1.5x of its time without them (event
- * loop ~1,200 deployments/s, ~95 s in all): this module alone at 4,000 deployments/s or more adds
- * about 14 s.
+ * Target: 2,000 deployments/s or more in CPU time, refits and re-scoring included (10 of each by
+ * default, about what a default backtest does): about 28 s over the shipped history, 30 % of the
+ * full backtest without the baselines (~95 s), inside the 1.5x bound with room for the replay's own
+ * work. CPU time, because on a shared machine the wall time also counts other processes' turns.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +40,7 @@ const TRAINING_MS = 30 * 60_000;
 const DAY_MS = 86_400_000;
 const WARM_UP_FRACTION = 0.2;
 const MIN_WARM_UP = 20;
-const TARGET_RATE = 4_000;
+const TARGET_RATE = 2_000;
 
 function option(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -114,7 +115,7 @@ type Step =
 
 async function main(): Promise<void> {
   const limit = option('limit') === undefined ? undefined : Number(option('limit'));
-  const retrainDays = Number(option('retrain-days') ?? 90);
+  const retrainDays = Number(option('retrain-days') ?? 120);
   const windowDays = Number(option('window-days') ?? 180);
   const mapping = parseMapping(JSON.parse(readFileSync(MAPPING, 'utf8')), MAPPING);
   const { records } = importHistory(SHIPPED, mapping, MAPPING);
@@ -139,24 +140,22 @@ async function main(): Promise<void> {
   steps.sort((a, b) => a.at - b.at || a.rank - b.rank);
 
   const policies = new InLoopPolicies({ firstModel: model, retrainingWindowDays: windowDays, warmUpDeployments: warmUp });
-  /** CPU milliseconds per kind of call. */
-  const timings = { start: 0, finish: 0, retrain: 0, promote: 0 };
+  /** CPU milliseconds of the rare calls (measuring each of the 111,000 starts and finishes would cost more than they do). */
+  const timings = { retrain: 0, promote: 0 };
   const counts = { retrain: 0, promote: 0 };
   const loopStarted = performance.now();
   const cpuStarted = process.cpuUsage();
   for (const step of steps) {
-    const started = process.cpuUsage();
     if (step.kind === 'start') policies.onStart(step.deployment);
     else if (step.kind === 'finish') policies.onFinish(step.id, step.failed, step.at);
-    else if (step.kind === 'retrain') {
-      policies.onRetrain(step.at);
-      counts.retrain += 1;
-    } else {
-      policies.onPromotion({ ...model, version: step.version }, step.at);
-      counts.promote += 1;
+    else {
+      const started = process.cpuUsage();
+      if (step.kind === 'retrain') policies.onRetrain(step.at);
+      else policies.onPromotion({ ...model, version: step.version }, step.at);
+      const used = process.cpuUsage(started);
+      timings[step.kind] += (used.user + used.system) / 1000;
+      counts[step.kind] += 1;
     }
-    const used = process.cpuUsage(started);
-    timings[step.kind] += (used.user + used.system) / 1000;
   }
   const loopSeconds = (performance.now() - loopStarted) / 1000;
   const cpu = process.cpuUsage(cpuStarted);
@@ -165,8 +164,8 @@ async function main(): Promise<void> {
   const rate = replay.length / cpuSeconds;
 
   console.log(
-    `${policies.runs.length} loops; ${replay.length} deployments in ${cpuSeconds.toFixed(1)} s CPU (${loopSeconds.toFixed(1)} s wall): onStart ${(timings.start / 1000).toFixed(1)} s, ` +
-      `onFinish ${(timings.finish / 1000).toFixed(1)} s, ${counts.retrain} onRetrain ${(timings.retrain / 1000).toFixed(1)} s, ` +
+    `${policies.runs.length} runs; ${replay.length} deployments in ${cpuSeconds.toFixed(1)} s CPU (${loopSeconds.toFixed(1)} s wall): ` +
+      `onStart + onFinish ${(cpuSeconds - (timings.retrain + timings.promote) / 1000).toFixed(1)} s, ${counts.retrain} onRetrain ${(timings.retrain / 1000).toFixed(1)} s, ` +
       `${counts.promote} onPromotion ${(timings.promote / 1000).toFixed(1)} s`,
   );
   const { entries } = policies.results();

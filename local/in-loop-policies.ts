@@ -242,14 +242,14 @@ type ScoredPredictor = Exclude<BudgetedPredictor, 'shadow-reference'>;
 /**
  * One budgeted predictor at one budget in its own loop: its own per-group histories, cuts and
  * stops, and (logistic regression) its own rows. `T` is what a window keeps of a deployment to
- * re-score it: the feature inputs (Deploy Guard, re-scored by each promoted model), the vector
+ * re-score it: its inputs and vector (Deploy Guard, re-scored by each promoted model), the vector
  * (logistic regression, re-scored by each refit), or nothing.
  */
 class ScoredLoop<T> {
   readonly tally = new Tally();
   readonly cuts = new Map<string, { readonly window: ScoreWindow<T>; readonly cut: BudgetCut }>();
   readonly pooled = new ScoreWindow<T>();
-  readonly rows: Row[] = [];
+  rows: Row[] = [];
   private readonly histories = new Map<string, ObservedHistory>();
   /** A seed per loop, so that two loops break the same tie differently. */
   private readonly seed: number;
@@ -327,8 +327,8 @@ class ScoredLoop<T> {
  */
 class ShadowLoop {
   readonly tallies: Tally[];
-  readonly cuts = new Map<string, { readonly window: ScoreWindow<FeatureInputs>; readonly cuts: readonly BudgetCut[] }>();
-  readonly pooled = new ScoreWindow<FeatureInputs>();
+  readonly cuts = new Map<string, { readonly window: ScoreWindow<Served>; readonly cuts: readonly BudgetCut[] }>();
+  readonly pooled = new ScoreWindow<Served>();
   private readonly histories = new Map<string, ObservedHistory>();
 
   constructor(
@@ -343,17 +343,17 @@ class ShadowLoop {
   }
 
   /** Would-be stops, one per budget. */
-  decide(group: string, inputs: FeatureInputs, probability: number): boolean[] {
+  decide(group: string, item: Served, probability: number): boolean[] {
     let entry = this.cuts.get(group);
     if (!entry) {
-      const window = new ScoreWindow<FeatureInputs>();
+      const window = new ScoreWindow<Served>();
       entry = { window, cuts: this.budgets.map((budget) => new BudgetCut(budget, window)) };
       this.cuts.set(group, entry);
     }
     const single = Math.fround(probability);
     const decisions = entry.cuts.map((cut) => cut.cut ?? this.pooled.upperQuantile(cut.budget) ?? null);
-    this.pooled.push(probability, inputs);
-    entry.window.push(probability, inputs);
+    this.pooled.push(probability, item);
+    entry.window.push(probability, item);
     return entry.cuts.map((cut, index) => {
       const value = decisions[index];
       const reached = value !== null && single >= value;
@@ -362,8 +362,8 @@ class ShadowLoop {
     });
   }
 
-  rescore(scores: ReadonlyMap<FeatureInputs, number>): void {
-    const lookup = (item: FeatureInputs) => scores.get(item);
+  rescore(scores: ReadonlyMap<Served, number>): void {
+    const lookup = (item: Served) => scores.get(item);
     this.pooled.rescore(lookup);
     for (const { window, cuts } of this.cuts.values()) {
       window.rescore(lookup);
@@ -371,8 +371,8 @@ class ShadowLoop {
     }
   }
 
-  items(): Set<FeatureInputs> {
-    const items = new Set<FeatureInputs>();
+  items(): Set<Served> {
+    const items = new Set<Served>();
     this.pooled.forEachItem((item) => items.add(item));
     for (const { window } of this.cuts.values()) window.forEachItem((item) => items.add(item));
     return items;
@@ -525,10 +525,20 @@ export class InLoopPolicies {
     const parrotStopped = this.parrot.decide(deployment);
 
     const inputs = this.loops.map((loop) => this.inputs(deployment, loop.history(deployment.group), loop.predictor !== 'heuristic'));
-    const shadowInputs = this.inputs(deployment, this.shadow.history(deployment.group), true);
-    // The two XGBoost models score their loops' vectors in one batch each.
-    const serving = predictAll(this.serving, [...this.servingLoops.map((index) => inputs[index]), shadowInputs]);
-    const firstModel = predictAll(this.first, this.firstModelLoops.map((index) => inputs[index]));
+    const shadowServed = served(this.serving.features, this.inputs(deployment, this.shadow.history(deployment.group), true));
+    const servingItems = this.servingLoops.map((index) => served(this.serving.features, inputs[index]));
+    const firstItems = this.firstModelLoops.map((index) => served(this.first.features, inputs[index]));
+    // The XGBoost models score their loops' vectors in one batch each, in one batch together while the first model serves.
+    let serving: Float64Array;
+    let firstModel: Float64Array;
+    if (this.serving === this.first) {
+      const both = predictAll(this.first, [...servingItems, shadowServed, ...firstItems]);
+      serving = both.subarray(0, servingItems.length + 1);
+      firstModel = both.subarray(servingItems.length + 1);
+    } else {
+      serving = predictAll(this.serving, [...servingItems, shadowServed]);
+      firstModel = predictAll(this.first, firstItems);
+    }
 
     const stopped = new Uint8Array(this.loops.length);
     const vectors: (readonly number[] | undefined)[] = new Array(this.loops.length);
@@ -536,10 +546,12 @@ export class InLoopPolicies {
       let probability: number | undefined;
       let item: unknown = null;
       switch (loop.predictor) {
-        case 'deploy-guard':
-          probability = serving[this.servingLoops.indexOf(index)];
-          item = inputs[index];
+        case 'deploy-guard': {
+          const position = this.servingLoops.indexOf(index);
+          probability = serving[position];
+          item = servingItems[position];
           break;
+        }
         case 'never-retrain':
           probability = firstModel[this.firstModelLoops.indexOf(index)];
           break;
@@ -567,7 +579,7 @@ export class InLoopPolicies {
 
     const shadowProbability = serving[serving.length - 1];
     checkProbability(shadowProbability, 'shadow-reference', deployment.id);
-    const shadowStopped = this.shadow.decide(deployment.group, shadowInputs, shadowProbability);
+    const shadowStopped = this.shadow.decide(deployment.group, shadowServed, shadowProbability);
     this.pending.set(deployment.id, { deployment, parrotStopped, stopped, vectors, shadowStopped: warmUp ? [] : shadowStopped });
   }
 
@@ -611,6 +623,9 @@ export class InLoopPolicies {
     for (const loop of this.loops) {
       if (loop.predictor !== 'logistic-regression') continue;
       const rows = this.windowRows(loop, at);
+      // Older rows never enter a window again (retraining windows only move forward), once the
+      // warm-up rows have served the first fit.
+      if (this.logistic.has(loop)) loop.rows = [...rows];
       const labels = rows.map((row) => row.failed);
       // As drift starts no job on a window with too few rows; and one class cannot be fitted.
       if (rows.length < minimum || !labels.includes(true) || !labels.includes(false)) continue;
@@ -629,8 +644,8 @@ export class InLoopPolicies {
   onPromotion(model: ScoringModel, at: number): void {
     this.advance(at, 'onPromotion');
     this.serving = model;
-    const loops = this.servingLoops.map((index) => this.loops[index] as ScoredLoop<FeatureInputs>);
-    const items = new Set<FeatureInputs>(this.shadow.items());
+    const loops = this.servingLoops.map((index) => this.loops[index] as ScoredLoop<Served>);
+    const items = new Set<Served>(this.shadow.items());
     for (const loop of loops) for (const item of loop.items()) items.add(item);
     const list = [...items];
     const probabilities = predictAll(model, list);
@@ -664,7 +679,10 @@ export class InLoopPolicies {
     return this.loop(run).cuts.get(group)?.cut.cut ?? null;
   }
 
-  /** The rows logistic regression at `budget` would be refitted on at `at`: its let-through deployments of the window, warm-up excepted. */
+  /**
+   * The rows logistic regression at `budget` would be refitted on at `at`: its let-through
+   * deployments of the window, warm-up excepted (rows older than the last refit's window are gone).
+   */
   trainingRows(budget: BudgetSetting, at: number): readonly { readonly id: string; readonly start: number; readonly failed: boolean }[] {
     return this.windowRows(this.loop({ predictor: 'logistic-regression', budget }), at).map(({ id, start, failed }) => ({ id, start, failed }));
   }
@@ -741,13 +759,12 @@ export class InLoopPolicies {
   }
 
   private inputs(deployment: DeploymentStart, history: ObservedHistory, withAuthor: boolean): FeatureInputs {
-    const author = withAuthor ? deployment.author : undefined;
     return {
       group: deployment.group,
       time: deployment.start,
       change: deployment.change,
-      history: history.features(author === undefined ? { time: deployment.start } : { time: deployment.start, author }),
-      ...(deployment.extra ? { extra: deployment.extra } : {}),
+      history: history.features({ time: deployment.start, author: withAuthor ? deployment.author : undefined }),
+      extra: deployment.extra,
     };
   }
 
@@ -764,45 +781,82 @@ export class InLoopPolicies {
 }
 
 /**
- * A model's probabilities of the deployments' feature inputs: each distinct vector scored once (the
- * loops of one deployment often agree), in one batch when the model scores batches.
+ * A deployment as a serving-model window keeps it: its feature inputs, so that a promoted model with
+ * another feature list can build its own vector (features and groups matched by name), and the
+ * vector for the list it was last scored with.
  */
-function predictAll(model: ScoringModel, inputs: readonly FeatureInputs[]): Float64Array {
-  const probabilities = new Float64Array(inputs.length);
-  if (inputs.length === 0) return probabilities;
-  const vectors = inputs.map((entry) => buildFeatureVector(model.features, entry));
-  // Which distinct vector each input has: a few inputs compare element by element, many by text.
-  const slot = new Int32Array(inputs.length);
-  const distinct: number[][] = [];
-  if (vectors.length <= 8) {
-    vectors.forEach((vector, index) => {
-      let found = distinct.findIndex((other) => sameVector(other, vector));
-      if (found < 0) found = distinct.push(vector) - 1;
-      slot[index] = found;
-    });
-  } else {
-    const seen = new Map<string, number>();
-    vectors.forEach((vector, index) => {
-      const key = vector.join(',');
-      let found = seen.get(key);
-      if (found === undefined) {
-        found = distinct.push(vector) - 1;
-        seen.set(key, found);
-      }
-      slot[index] = found;
-    });
-  }
+interface Served {
+  readonly inputs: FeatureInputs;
+  list: FeatureList;
+  vector: readonly number[];
+}
+
+function served(list: FeatureList, inputs: FeatureInputs): Served {
+  return { inputs, list, vector: buildFeatureVector(list, inputs) };
+}
+
+/**
+ * A model's probabilities of the deployments: each distinct vector scored once (the loops of one
+ * deployment often agree), in one batch when the model scores batches.
+ */
+function predictAll(model: ScoringModel, items: readonly Served[]): Float64Array {
+  const probabilities = new Float64Array(items.length);
+  if (items.length === 0) return probabilities;
+  const list = model.features;
+  const listKey = featureListKey(list);
+  // Which distinct vector each item has: found among those with the same numeric hash.
+  const slot = new Int32Array(items.length);
+  const distinct: (readonly number[])[] = [];
+  const buckets = new Map<number, number[]>();
+  items.forEach((item, index) => {
+    if (item.list !== list) {
+      if (featureListKey(item.list) !== listKey) item.vector = buildFeatureVector(list, item.inputs);
+      item.list = list;
+    }
+    const vector = item.vector;
+    const hash = vectorHash(vector);
+    const bucket = buckets.get(hash);
+    let found = bucket?.find((candidate) => sameVector(distinct[candidate], vector));
+    if (found === undefined) {
+      found = distinct.push(vector) - 1;
+      if (bucket) bucket.push(found);
+      else buckets.set(hash, [found]);
+    }
+    slot[index] = found;
+  });
   let scores: ArrayLike<number>;
   if (model.predictBatch) {
-    const columns = model.features.features.length;
+    const columns = list.features.length;
     const values = new Float32Array(distinct.length * columns);
     distinct.forEach((vector, row) => values.set(vector, row * columns));
     scores = model.predictBatch(values, distinct.length, columns);
   } else {
     scores = distinct.map((vector) => model.predict(vector));
   }
-  for (let index = 0; index < inputs.length; index += 1) probabilities[index] = scores[slot[index]];
+  for (let index = 0; index < items.length; index += 1) probabilities[index] = scores[slot[index]];
   return probabilities;
+}
+
+const listKeys = new WeakMap<FeatureList, string>();
+
+/** What makes two feature lists build the same vectors: their features, groups and time zone. */
+function featureListKey(list: FeatureList): string {
+  let key = listKeys.get(list);
+  if (key === undefined) {
+    key = JSON.stringify([list.timeZone, list.groups, list.features.map((feature) => [feature.name, feature.source])]);
+    listKeys.set(list, key);
+  }
+  return key;
+}
+
+/** A number that equal vectors share (missing values included). */
+function vectorHash(vector: readonly number[]): number {
+  let hash = 0;
+  for (let index = 0; index < vector.length; index += 1) {
+    const value = vector[index];
+    hash = hash * 1.000_003 + (value === value ? value : -0.123_456_7) * (index + 1);
+  }
+  return hash;
 }
 
 /** Equal vectors, NaN (missing) equal to NaN. */
