@@ -1,6 +1,8 @@
 import { DEFAULT_HISTORY_LIMIT } from '../../handlers/predict';
 import { DEFAULT_MINIMUM_TRAINING_ROWS } from '../../handlers/config';
+import { TIMINGS } from '../../local/backtest';
 import {
+  DEFAULT_FINISH_AFTER_MS,
   DEFAULT_HISTORY_READ,
   DEFAULT_MINIMUM_REFIT_ROWS,
   InLoopPolicies,
@@ -310,8 +312,9 @@ describe('the fair baselines, each in its own loop', () => {
     expect(heuristicRisk({})).toBe(0);
   });
 
-  it('reads as many deployments as predict, and refits on no fewer rows than drift retrains on', () => {
+  it("reads as many deployments as predict, refits on no fewer rows than drift retrains on, and lasts a deployment as the backtest's", () => {
     expect(DEFAULT_HISTORY_READ).toBe(DEFAULT_HISTORY_LIMIT);
     expect(DEFAULT_MINIMUM_REFIT_ROWS).toBe(DEFAULT_MINIMUM_TRAINING_ROWS);
+    expect(DEFAULT_FINISH_AFTER_MS).toBe(TIMINGS.finishAfterMs);
   });
 });
