@@ -6,7 +6,7 @@ import { ENV, groupKey, type FailurePolicy, type GroupPolicy } from '../handlers
 import type { HandlerName } from '../handlers/entries';
 import type { DeploymentStore, RollbackLedger } from '../handlers/ports';
 import { inTimeOrder } from '../model/import';
-import { recordTime, type DeploymentRecord } from '../model/records';
+import { ASSUMED_DEPLOYMENT_DURATION_MS, recordTime, type DeploymentRecord } from '../model/records';
 import { trainModel, DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, readHyperparameters } from '../model/training';
 import { findPython } from '../model/python';
 import { loadXGBoostModel, type XGBoostModel } from '../model/xgboost';
@@ -105,7 +105,7 @@ export const TIMINGS = {
   /** START to the BeforeAllowTraffic hook for ECS / Lambda. */
   hookAfterMs: 5 * 60_000,
   /** START to SUCCESS / FAILURE. */
-  finishAfterMs: 15 * 60_000,
+  finishAfterMs: ASSUMED_DEPLOYMENT_DURATION_MS,
   /** How long CodeDeploy waits at READY before it stops the deployment itself. */
   readyWaitMs: 60 * 60_000,
   /** A training job's duration. */

@@ -4,6 +4,7 @@ import { FEATURE_SCHEMA, buildFeatureVector, createFeatureList, type FeatureInpu
 import type { HistoryFeatures } from '../model/history';
 import { fitLogisticRegression, type LogisticModel } from '../model/logistic';
 import type { DecisionCosts } from '../model/metrics';
+import { ASSUMED_DEPLOYMENT_DURATION_MS } from '../model/records';
 import { DEFAULT_COSTS } from '../model/training';
 import { BudgetCut, ScoreWindow } from './cut-window';
 import { ObservedHistory } from './observed-history';
@@ -76,10 +77,10 @@ export interface BudgetedRun {
 
 /**
  * How long a deployment runs, start to finish, when the module replays warm-up deployments itself
- * (`warmUpDeployments`): the backtest's TIMINGS.finishAfterMs (local/backtest.ts, not imported
- * here: it loads the whole local runtime).
+ * (`warmUpDeployments`): the duration the training export and the backtest's TIMINGS.finishAfterMs
+ * assume too.
  */
-export const DEFAULT_FINISH_AFTER_MS = 15 * 60_000;
+export const DEFAULT_FINISH_AFTER_MS = ASSUMED_DEPLOYMENT_DURATION_MS;
 
 /**
  * Deployments predict's history read covers: handlers/predict.ts DEFAULT_HISTORY_LIMIT (not imported

@@ -1,12 +1,13 @@
 import { type FeatureList, FEATURE_SCHEMA, buildFeatureVector, createFeatureList, formatFeatureRow } from './features';
-import { HistoryAccumulator, type HistoryFeatures } from './history';
+import { HistoryAccumulator, type HistoryFeatures, type HistoryQuery, type PastDeployment } from './history';
 import { inTimeOrder } from './import';
-import { type DeploymentRecord, recordTime } from './records';
+import { type DeploymentRecord, recordFinishTime, recordTime } from './records';
 
 /**
  * Training export: canonical records to the container's training input. History features are
- * computed from the outcomes before each deployment, in time order per group; each group is split by
- * time into train / validation / test windows (the past trains, the future tests).
+ * computed as a prediction at each deployment's start computes them online: from the group's
+ * deployments that finished by then (HistoryAtStart). Each group is split by time into train /
+ * validation / test windows (the past trains, the future tests).
  */
 
 export const WINDOWS = ['train', 'validation', 'test'] as const;
@@ -59,7 +60,9 @@ export function splitWindows(count: number, split: SplitOptions): Window[] {
 
 /**
  * The examples of a history: one per deployment with a known outcome (a deployment that was stopped
- * before it could show counts in the history of the ones after it, but is no example). The feature list holds the schema's features that have a value in the
+ * before it could show counts in the history of the ones after it, but is no example). Each
+ * example's history features are those of HistoryAtStart: its group's deployments that finished at
+ * or before its start. The feature list holds the schema's features that have a value in the
  * training window (a column XGBoost never saw a value in cannot be learned, and a trailing all-empty
  * column would shrink the matrix XGBoost's CSV loader builds), then the extra columns, and the groups
  * seen in training.
@@ -91,7 +94,7 @@ export function buildTrainingSet(
   const trainingGroups = new Set<string>();
   for (const [group, list] of byGroup) {
     const windows = splitWindows(list.length, options);
-    const history = new HistoryAccumulator();
+    const history = new HistoryAtStart();
     list.forEach((record, index) => {
       const time = recordTime(record);
       if (record.failed !== null) {
@@ -105,7 +108,7 @@ export function buildTrainingSet(
         });
         if (windows[index] === 'train') trainingGroups.add(group);
       }
-      history.record({ time, failed: record.failed ?? undefined, author: record.author });
+      history.finishes(recordFinishTime(record), { time, failed: record.failed ?? undefined, author: record.author });
     });
   }
 
@@ -142,6 +145,41 @@ export function buildTrainingSet(
   }));
   const featuresWithoutValues = full.features.filter((_, column) => !hasValue[column]).map((feature) => feature.name);
   return { featureList, examples, featuresWithoutValues };
+}
+
+/**
+ * A group's history as the prediction at a deployment's start sees it online, where an outcome is
+ * recorded only when its deployment finishes: the deployments that finished at or before that start,
+ * and no other, in every history feature (hoursSinceLastDeployment and deploymentsLast24h included).
+ * With hour-granularity times and ASSUMED_DEPLOYMENT_DURATION_MS, a deployment of the same hour is
+ * not seen and one of an earlier hour is. Feed the group's deployments in start order: each waits
+ * until a deployment starts at or after its finish, then enters the accumulator (in start order, as
+ * it requires). A history without timestamps has no finish times: there each deployment is seen by
+ * every later one, file order being all that is known.
+ */
+export class HistoryAtStart {
+  private readonly accumulator = new HistoryAccumulator();
+  /** Deployments not yet finished at the latest start asked about, in start order. */
+  private readonly running: { readonly finish: number | undefined; readonly deployment: PastDeployment }[] = [];
+
+  /** Adds a deployment whose outcome is known from `finish` on (undefined: from the next deployment on). */
+  finishes(finish: number | undefined, deployment: PastDeployment): void {
+    this.running.push({ finish, deployment });
+  }
+
+  /** The history features of a deployment starting at `query.time`; starts must be asked in non-decreasing order. */
+  features(query: HistoryQuery): HistoryFeatures {
+    while (this.running.length > 0 && finishedBy(this.running[0].finish, query.time)) {
+      this.accumulator.record(this.running[0].deployment);
+      this.running.shift();
+    }
+    return this.accumulator.features(query);
+  }
+}
+
+/** Whether a deployment finishing at `finish` is in the history of one starting at `start`; without a time, file order decides. */
+function finishedBy(finish: number | undefined, start: number | undefined): boolean {
+  return finish === undefined || start === undefined || finish <= start;
 }
 
 /** One line of the container's training CSV: the label (1 failed, 0 succeeded), then the features. No header. */

@@ -50,6 +50,25 @@ export function recordTime(record: DeploymentRecord): number | undefined {
   return record.time === null ? undefined : Date.parse(record.time);
 }
 
+/**
+ * How long a deployment takes from its start to its outcome, assumed wherever a history records no
+ * finish time (records have start times only; the shipped ci-bfdetector history, start hours only).
+ * Online an outcome enters a group's history only when its deployment finishes, so offline a
+ * deployment's outcome counts in the history of the deployments that start this long after it or
+ * later (model/export.ts); the local backtest's deployments finish exactly this long after their start.
+ */
+export const ASSUMED_DEPLOYMENT_DURATION_MS = 15 * 60_000;
+
+/**
+ * When the record's outcome became known, in milliseconds since the epoch: its start plus
+ * ASSUMED_DEPLOYMENT_DURATION_MS (a record has no finish time of its own); undefined when the
+ * history has no timestamps.
+ */
+export function recordFinishTime(record: DeploymentRecord): number | undefined {
+  const start = recordTime(record);
+  return start === undefined ? undefined : start + ASSUMED_DEPLOYMENT_DURATION_MS;
+}
+
 export function formatRecordsJsonLines(records: Iterable<DeploymentRecord>): string {
   let text = '';
   for (const record of records) text += `${JSON.stringify(record)}\n`;

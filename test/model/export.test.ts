@@ -1,5 +1,6 @@
 import { buildTrainingSet, checkSplit, formatTrainingLine, splitWindows, trainingCsv } from '../../model/export';
-import type { DeploymentRecord } from '../../model/records';
+import { computeHistoryFeatures, type PastDeployment } from '../../model/history';
+import { ASSUMED_DEPLOYMENT_DURATION_MS, type DeploymentRecord } from '../../model/records';
 
 function records(group: string, outcomes: string, start = Date.UTC(2024, 0, 1)): DeploymentRecord[] {
   return [...outcomes].map((outcome, index) => ({
@@ -106,4 +107,113 @@ describe('a deployment whose outcome is unknown (stopped before it could show)',
     expect(after.history.previousFailed).toBe(1);
     expect(after.vector[column('failureRateLast5')]).toBe(Math.fround(2 / 4));
   });
+});
+
+describe('the start-time rule: history from the deployments finished before each start, as online', () => {
+  const T0 = Date.UTC(2024, 0, 1, 10);
+  const SPLIT = { validationFraction: 0.1, testFraction: 0.2 };
+
+  /** One record of group 'web' starting `minutes` after 10:00; 'x' failed, '.' succeeded, '?' stopped (unknown). */
+  function deployment(minutes: number, outcome: 'x' | '.' | '?', author?: string): DeploymentRecord {
+    return {
+      group: 'web',
+      time: new Date(T0 + minutes * 60_000).toISOString(),
+      failed: outcome === '?' ? null : outcome === 'x',
+      ...(author === undefined ? {} : { author }),
+      change: {},
+      extra: {},
+    };
+  }
+
+  /** The history features of each example, in order. */
+  const histories = (history: readonly DeploymentRecord[]) => buildTrainingSet(history, SPLIT).examples.map((example) => example.history);
+
+  it('assumes a deployment takes 15 minutes, as the backtest does, where the history has no finish time', () => {
+    expect(ASSUMED_DEPLOYMENT_DURATION_MS).toBe(15 * 60_000);
+  });
+
+  it('does not show a deployment the outcome of one that started in the same hour: it has not finished', () => {
+    const [, second] = histories([deployment(0, 'x'), deployment(0, '.'), deployment(120, '.')]);
+    expect(second).toEqual({ consecutiveFailures: 0, failureRateOverall: 0.5, deploymentsLast24h: 0 });
+  });
+
+  it('shows a deployment the outcome of one that finished before it started (the hour before)', () => {
+    const [, next] = histories([deployment(0, 'x'), deployment(60, '.'), deployment(120, '.')]);
+    expect(next.previousFailed).toBe(1);
+    expect(next.consecutiveFailures).toBe(1);
+    expect(next.hoursSinceLastDeployment).toBe(1);
+    expect(next.hoursSinceLastFailure).toBe(1);
+    expect(next.deploymentsLast24h).toBe(1);
+  });
+
+  it('counts a deployment that finished exactly at the start, not one that finishes a millisecond after', () => {
+    const exactly = { group: 'web', time: new Date(T0 + ASSUMED_DEPLOYMENT_DURATION_MS).toISOString(), failed: false, change: {}, extra: {} };
+    const justBefore = { ...exactly, time: new Date(T0 + ASSUMED_DEPLOYMENT_DURATION_MS - 1).toISOString() };
+    expect(histories([deployment(0, 'x'), exactly, deployment(120, '.')])[1].previousFailed).toBe(1);
+    expect(histories([deployment(0, 'x'), justBefore, deployment(120, '.')])[1].previousFailed).toBeUndefined();
+  });
+
+  it('shows every deployment of a busy hour only the hours before it, and the next hour all of them', () => {
+    const earlier = deployment(0, 'x');
+    const busyHour = [...'.x.x.'].map((outcome) => deployment(60, outcome as '.' | 'x'));
+    const [first, ...rest] = histories([earlier, ...busyHour, deployment(120, '.'), deployment(180, '.'), deployment(240, '.')]);
+    expect(first.previousFailed).toBeUndefined();
+    for (const history of rest.slice(0, 5)) {
+      expect(history).toMatchObject({ previousFailed: 1, consecutiveFailures: 1, failureRateLast5: 1, deploymentsLast24h: 1, hoursSinceLastDeployment: 1 });
+    }
+    expect(rest[5]).toMatchObject({ previousFailed: 0, consecutiveFailures: 0, failureRateLast5: 2 / 5, deploymentsLast24h: 6, hoursSinceLastDeployment: 1 });
+    expect(rest[5].failureRateLast20).toBe(3 / 6);
+  });
+
+  it('counts in deploymentsLast24h and hoursSinceLastDeployment only finished deployments, stopped ones included', () => {
+    // The stopped deployment is no example: the second example is the one that starts at 11:00.
+    const [, atEleven] = histories([deployment(0, '?'), deployment(50, '.'), deployment(60, '.'), deployment(180, '.'), deployment(240, '.')]);
+    // By 11:00 the stopped 10:00 deployment has finished; the one that started at 10:50 is still running.
+    expect(atEleven).toMatchObject({ deploymentsLast24h: 1, hoursSinceLastDeployment: 1 });
+    expect(atEleven.previousFailed).toBeUndefined();
+  });
+
+  it('in a history without timestamps (file order), shows each deployment every earlier one', () => {
+    const untimed = [...'x.x......'].map((outcome) => ({ ...deployment(0, outcome as '.' | 'x'), time: null }));
+    expect(histories(untimed).map((history) => history.previousFailed ?? '-').join('')).toBe('-10100000');
+  });
+
+  /** A reproducible pseudo-random sequence (no Math.random in tests). */
+  function random(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+  }
+
+  it.each([1, 2, 3, 4])(
+    'gives each deployment exactly computeHistoryFeatures over the deployments finished by its start (random history %i)',
+    (seed) => {
+      const next = random(seed);
+      let minutes = 0;
+      const history = Array.from({ length: 400 }, () => {
+        // Often the same hour (hour-granularity histories), sometimes minutes apart, sometimes hours.
+        const gap = next();
+        minutes += gap < 0.4 ? 0 : gap < 0.6 ? Math.floor(next() * 30) : gap < 0.7 ? 15 : Math.floor(next() * 30) * 60;
+        const roll = next();
+        const outcome = roll < 0.08 ? '?' : roll < 0.35 ? 'x' : '.';
+        return deployment(minutes, outcome, next() < 0.3 ? undefined : ['ada', 'bob'][Math.floor(next() * 2)]);
+      });
+      const examples = buildTrainingSet(history, SPLIT).examples;
+      const labelled = history.filter((record) => record.failed !== null);
+      expect(examples).toHaveLength(labelled.length);
+      const past = (record: DeploymentRecord): PastDeployment => ({
+        time: Date.parse(record.time as string),
+        ...(record.failed === null ? {} : { failed: record.failed }),
+        ...(record.author === undefined ? {} : { author: record.author }),
+      });
+      labelled.forEach((record, index) => {
+        const start = Date.parse(record.time as string);
+        const finished = history.filter((earlier) => Date.parse(earlier.time as string) + ASSUMED_DEPLOYMENT_DURATION_MS <= start);
+        expect(examples[index].time).toBe(record.time);
+        expect(examples[index].history).toEqual(computeHistoryFeatures(finished.map(past), { time: start, author: record.author }));
+      });
+    },
+  );
 });
