@@ -2,7 +2,7 @@
 import './stacks/synthesis-entry';
 import { join } from 'node:path';
 import { App } from 'cdktf';
-import { loadConfig, type DeployGuardConfig } from './stacks/config';
+import { configWarnings, loadConfig, type DeployGuardConfig } from './stacks/config';
 import { DeployGuardStack } from './stacks/deploy-guard-stack';
 
 /** The shipped configuration: one entry per environment. */
@@ -14,6 +14,7 @@ export const CONFIG_FILE = join(__dirname, 'deploy-guard.config.json');
  */
 export function buildApp(options: { readonly outdir?: string; readonly config?: DeployGuardConfig } = {}): App {
   const config = options.config ?? loadConfig(process.env.DEPLOY_GUARD_CONFIG ?? CONFIG_FILE);
+  for (const warning of configWarnings(config)) process.emitWarning(warning, 'DeployGuardConfigWarning');
   const app = new App(options.outdir ? { outdir: options.outdir } : undefined);
   for (const [environment, settings] of Object.entries(config.environments)) {
     new DeployGuardStack(app, `deploy-guard-${environment}`, { environment, config: settings });

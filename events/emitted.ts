@@ -126,20 +126,39 @@ export const deploymentChangeSummary = define({
   },
 });
 
+/** Version 2: the decision is taken with the group's block-budget cut; `threshold` became `cut`, `blockBudget` and `cutSource`. */
+const decisionSchemaVersion = z.literal('2');
+
+/** Where the cut came from: the group's own recent scores, the installation's pooled ones, none yet, or a fixed threshold. */
+export const CUT_SOURCES = ['group', 'pooled', 'none', 'threshold'] as const;
+
+/** The cut a decision was taken with and the budget it holds (null when a fixed threshold decided). */
+const decisionCut = {
+  /** Rollback when the probability reaches it; null before the installation has any score to take a cut from. */
+  cut: probability.nullable(),
+  /** Share of the group's deployments Deploy Guard may stop; null when the group has a fixed threshold. */
+  blockBudget: z.number().gt(0).lt(1).nullable(),
+};
+
 export const deploymentRiskAssessed = define({
   detailType: 'Deployment Risk Assessed',
-  schemaVersion: '1',
-  description: 'predict judged a deployment: the probability that it fails, the threshold, the decision and why.',
+  schemaVersion: '2',
+  description: 'predict judged a deployment: the probability that it fails, the cut and block budget it was judged by, the decision and why.',
   detail: z.object({
-    schemaVersion,
+    schemaVersion: decisionSchemaVersion,
     ...deploymentRef,
     platform: z.enum(COMPUTE_PLATFORMS),
     mode: z.enum(GUARD_MODES),
     /** The lifecycle point that triggered the assessment. */
     trigger: z.enum(['START', 'READY', 'PIPELINE_ACTION']),
     probability: probability.nullable(),
-    threshold: probability,
+    ...decisionCut,
+    cutSource: z.enum(CUT_SOURCES),
     decision: z.enum(DECISIONS),
+    /** A would-be stop let through at random so that its outcome is observed (exploration). */
+    explored: z.boolean(),
+    /** The probability of the action taken (ε for an explored deployment, 1 − ε for a stop that could have been explored, else 1). */
+    propensity: z.number().gt(0).max(1),
     /** Whether the decision is acted on (false in shadow mode). */
     enforced: z.boolean(),
     modelVersion: nonEmpty,
@@ -149,7 +168,7 @@ export const deploymentRiskAssessed = define({
     assessedAt: isoTime,
   }),
   example: {
-    schemaVersion: '1',
+    schemaVersion: '2',
     deploymentId: 'd-123456789',
     application: 'myApplication',
     deploymentGroup: 'myDeploymentGroup',
@@ -157,8 +176,12 @@ export const deploymentRiskAssessed = define({
     mode: 'gate',
     trigger: 'READY',
     probability: 0.8125,
-    threshold: 0.35,
+    cut: 0.6392,
+    blockBudget: 0.1,
+    cutSource: 'group',
     decision: 'rollback',
+    explored: false,
+    propensity: 0.95,
     enforced: true,
     modelVersion: 'deploy-guard-20261120-0912',
     topFactors: [
@@ -171,15 +194,15 @@ export const deploymentRiskAssessed = define({
 
 export const deploymentRollbackRequested = define({
   detailType: 'Deployment Rollback Requested',
-  schemaVersion: '1',
+  schemaVersion: '2',
   description: 'predict asks the rollback handler to stop a risky deployment (stop and gate modes only).',
   detail: z.object({
-    schemaVersion,
+    schemaVersion: decisionSchemaVersion,
     ...deploymentRef,
     platform: z.enum(COMPUTE_PLATFORMS),
     mode: z.enum(['stop', 'gate']),
     probability: probability.nullable(),
-    threshold: probability,
+    ...decisionCut,
     modelVersion: nonEmpty,
     reason: nonEmpty,
     /** For ECS / Lambda BeforeAllowTraffic hooks: the execution to report Failed on. */
@@ -187,16 +210,17 @@ export const deploymentRollbackRequested = define({
     requestedAt: isoTime,
   }),
   example: {
-    schemaVersion: '1',
+    schemaVersion: '2',
     deploymentId: 'd-123456789',
     application: 'myApplication',
     deploymentGroup: 'myDeploymentGroup',
     platform: 'Server',
     mode: 'gate',
     probability: 0.8125,
-    threshold: 0.35,
+    cut: 0.6392,
+    blockBudget: 0.1,
     modelVersion: 'deploy-guard-20261120-0912',
-    reason: 'probability of failure 0.81 is above the threshold 0.35',
+    reason: 'probability of failure 0.8125 reaches the cut 0.6392 (the riskiest 10 % of myApplication/myDeploymentGroup)',
     requestedAt: '2026-11-20T09:20:05Z',
   },
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SCHEDULE_RULE_ARN } from '../events/aws';
 import { COMPUTE_PLATFORMS, DEFAULT_EVENT_SOURCE, GUARD_MODES, validateEventSource } from '../events/emitted';
 import { parseWith } from '../events/validation';
+import { BLOCK_BUDGET, EXPLORATION } from '../model/block-budget';
 
 /**
  * The configuration the handlers read from their Lambda environment: the variable names (the stacks
@@ -53,8 +54,23 @@ export const groupPolicy = z
     deploymentGroup: z.string().min(1),
     platform: z.enum(COMPUTE_PLATFORMS),
     mode: z.enum(GUARD_MODES),
-    /** Probability of failure at or above which a deployment is judged risky. */
-    threshold: z.number().gt(0).lt(1),
+    /**
+     * Share of the group's deployments Deploy Guard may stop: the riskiest, by the cut (the (1 - k)
+     * quantile of the serving model's recent probabilities, model/block-budget.ts).
+     */
+    blockBudget: z.number().min(BLOCK_BUDGET.min).max(BLOCK_BUDGET.max).default(BLOCK_BUDGET.default),
+    /**
+     * Expert override: a fixed probability of failure at or above which a deployment is judged risky,
+     * instead of the budget's cut. A fixed cut does not hold a rate: it drifts with each model's
+     * calibration and with the loop.
+     */
+    threshold: z.number().gt(0).lt(1).optional(),
+    /**
+     * Share of would-be stops that proceed at random so that their outcomes are observed (exploration;
+     * 0 disables it). Each explored deployment's outcome is weighted by the inverse of that share in
+     * training, promotion and the live precision / recall estimate.
+     */
+    exploration: z.number().min(0).max(EXPLORATION.max).default(EXPLORATION.default),
     /** What to do when the endpoint fails, times out or answers ModelError. */
     failurePolicy: z.enum(FAILURE_POLICIES).default('fail-open'),
   })

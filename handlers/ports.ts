@@ -1,6 +1,7 @@
 import type { ComputePlatform, Decision, EmittedDetail, GuardMode, Revision } from '../events/emitted';
 import type { Factor } from '../model/factors';
 import type { FeatureList } from '../model/features';
+import type { CutSource, CutState } from '../model/block-budget';
 import type { PastDeployment } from '../model/history';
 import type { FailurePolicy, PromotionSettings } from './config';
 
@@ -125,8 +126,17 @@ export interface AssessmentRecord {
   readonly trigger: AssessmentTrigger;
   /** Null when the endpoint failed and the failure policy decided. */
   readonly probability: number | null;
-  readonly threshold: number;
+  /** The cut the decision was taken with: rollback when the probability reaches it; null when there was none yet (nothing stopped). */
+  readonly cut: number | null;
+  /** The group's block budget; null when a fixed threshold (the expert override) decided. */
+  readonly blockBudget: number | null;
+  readonly cutSource: DecisionCutSource;
+  /** What happened: `rollback` (stopped, or would be in shadow mode) or `proceed` (an explored would-be stop proceeds). */
   readonly decision: Decision;
+  /** A would-be stop that proceeds so that its outcome is observed (exploration). */
+  readonly explored: boolean;
+  /** The probability of the action taken: ε for an explored deployment, 1 − ε for a stop that could have been explored, else 1. */
+  readonly propensity: number;
   readonly enforced: boolean;
   readonly modelVersion: string;
   /** The feature vector as the endpoint saw it: one `text/csv` row (formatFeatureRow). */
@@ -139,6 +149,9 @@ export interface AssessmentRecord {
   /** The explanation published with the assessment, kept so a redelivery republishes the same event. */
   readonly topFactors?: readonly Factor[];
 }
+
+/** Where the cut of a decision came from: the group's own scores, the pooled ones, none yet, or the group's fixed threshold. */
+export type DecisionCutSource = CutSource | 'threshold';
 
 /** How a deployment ended, from CodeDeploy's final state. */
 export type OutcomeLabel =
@@ -182,13 +195,21 @@ export interface DeploymentStore {
    */
   markTrainingRowWritten(deploymentId: string): Promise<boolean>;
   /**
-   * The group's deployments with a recorded outcome that started before `before`, oldest first, at
-   * most the `limit` most recent (enough for every history window but the overall rate, see counts).
+   * The group's deployments with a recorded outcome that started before `before`, oldest first: the
+   * most recent ones back to the `knownLimit`-th most recent with a known outcome, so that a run of
+   * stopped deployments (outcome unknown) never pushes every known outcome out of the history
+   * windows; at most MAX_HISTORY_READ deployments in all.
    */
-  groupHistory(application: string, deploymentGroup: string, before: number, limit: number): Promise<readonly PastDeployment[]>;
+  groupHistory(application: string, deploymentGroup: string, before: number, knownLimit: number): Promise<readonly PastDeployment[]>;
   /** Known outcomes and failures of the group before `before` (for failureRateOverall). */
   groupCounts(application: string, deploymentGroup: string, before: number): Promise<{ readonly known: number; readonly failures: number }>;
 }
+
+/**
+ * The most deployments one history read returns: a group whose last 5,000 recorded deployments were
+ * all stopped has nothing left to learn from its recent outcomes anyway (its overall rate still counts).
+ */
+export const MAX_HISTORY_READ = 5000;
 
 /** Change summaries, keyed on application + revisionKey (table `changes`). */
 export interface ChangeSummaryStore {
@@ -227,6 +248,19 @@ export interface ControlStore {
   readJobVerdict(trainingJobName: string): Promise<JobVerdict | undefined>;
   /** Records promote's decision about a job unless it has one; false if it had. */
   recordJobVerdict(verdict: JobVerdict): Promise<boolean>;
+  /** The cut of a scope (a group key, or POOLED_CUT_SCOPE) with the revision it was written at. */
+  readCut(scope: string): Promise<StoredCut | undefined>;
+  /** Writes the cut if its revision is still `expectedRevision` (null: none yet); false if someone else wrote first. */
+  writeCut(scope: string, state: CutState, expectedRevision: number | null): Promise<boolean>;
+}
+
+/** The scope of the installation's pooled cut, borrowed by groups with too few scores of their own. */
+export const POOLED_CUT_SCOPE = '*pooled*';
+
+/** A cut as stored: the state and a revision that goes up by one with every write (compare-and-set). */
+export interface StoredCut {
+  readonly state: CutState;
+  readonly revision: number;
 }
 
 /** Promote's decision about one finished training job, announced as Model Promoted or Model Rejected. */
@@ -266,6 +300,8 @@ export interface ServingModel {
   readonly features: FeatureList;
   /** TreeSHAP contributions of one vector (features + bias), for top factors. */
   explain(vector: readonly number[]): ArrayLike<number>;
+  /** The probability the endpoint answers for one vector, computed in process (bit for bit the container's). */
+  predict(vector: ArrayLike<number>): number;
 }
 
 export interface ServingModelSource {
@@ -279,8 +315,11 @@ export interface ServingModelSource {
 
 /** Labelled rows in the container's CSV layout (label first, no header), one object per deployment at trainingRowKey (handlers/training-row.ts). */
 export interface TrainingDataLake {
-  /** Idempotent: the same deployment writes the same key. */
-  putRow(row: { readonly deploymentId: string; readonly application: string; readonly deploymentGroup: string; readonly startedAt: number; readonly finishedAt: number; readonly modelVersion: string; readonly csvLine: string }): Promise<void>;
+  /**
+   * Idempotent: the same deployment writes the same key. The object holds the line `weight` times
+   * (a frequency weight: an explored deployment's outcome stands for the would-be stops not observed).
+   */
+  putRow(row: { readonly deploymentId: string; readonly application: string; readonly deploymentGroup: string; readonly startedAt: number; readonly finishedAt: number; readonly modelVersion: string; readonly csvLine: string; readonly weight: number }): Promise<void>;
 }
 
 /** Counting the data lake's rows, so that drift starts no job on too little data. */

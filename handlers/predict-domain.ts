@@ -2,7 +2,9 @@ import { eventBridgeTime } from '../events/clock';
 import { buildEntry, type ComputePlatform, type GuardMode, type PutEventsEntry } from '../events/emitted';
 import type { ExplanationContext, Factor } from '../model/factors';
 import { computeHistoryFeatures, historyCounts, OVERALL_RATE_PRIOR, type HistoryFeatures, type PastDeployment } from '../model/history';
+import { explore, reachesCut } from '../model/block-budget';
 import type { FailurePolicy, GroupPolicy } from './config';
+import type { DecisionCut } from './cuts';
 import type { AssessmentRecord, DeploymentStatus } from './ports';
 
 /**
@@ -109,24 +111,40 @@ export interface Verdict {
   readonly probability: number | null;
   readonly enforced: boolean;
   readonly fallback?: { readonly policy: FailurePolicy; readonly reason: string };
+  /** A would-be stop that proceeds to be observed (exploration). */
+  readonly explored: boolean;
+  /** The probability of the action taken (1 when no draw was made). */
+  readonly propensity: number;
 }
 
 /**
- * Roll back when the probability reaches the group's threshold; without a probability the group's
- * failure policy decides (fail-open proceeds, fail-closed rolls back). Enforced unless the group is
- * in shadow mode or the deployment has already finished.
+ * Roll back when the probability reaches the cut (the group's block-budget cut, or its fixed
+ * threshold); no cut yet: proceed. Without a probability the group's failure policy decides
+ * (fail-open proceeds, fail-closed rolls back). Enforced unless the group is in shadow mode or the
+ * deployment has already finished.
  */
-export function decide(policy: Pick<GroupPolicy, 'mode' | 'threshold' | 'failurePolicy'>, score: Score, alreadyFinished: boolean): Verdict {
-  const enforced = policy.mode !== 'shadow' && !alreadyFinished;
+export function decide(
+  policy: Pick<GroupPolicy, 'mode' | 'failurePolicy' | 'exploration'>,
+  score: Score,
+  cut: Pick<DecisionCut, 'cut'>,
+  deployment: { readonly deploymentId: string; readonly alreadyFinished: boolean },
+): Verdict {
+  const enforced = policy.mode !== 'shadow' && !deployment.alreadyFinished;
   if (score.kind === 'fallback') {
     return {
       decision: policy.failurePolicy === 'fail-closed' ? 'rollback' : 'proceed',
       probability: null,
       enforced,
       fallback: { policy: policy.failurePolicy, reason: score.reason },
+      explored: false,
+      propensity: 1,
     };
   }
-  return { decision: score.probability >= policy.threshold ? 'rollback' : 'proceed', probability: score.probability, enforced };
+  const probability = score.probability;
+  if (!reachesCut(probability, cut.cut)) return { decision: 'proceed', probability, enforced, explored: false, propensity: 1 };
+  // Only an enforced stop hides an outcome; shadow mode observes every one without exploring.
+  const { explored, propensity } = enforced ? explore(deployment.deploymentId, policy.exploration) : { explored: false, propensity: 1 };
+  return { decision: explored ? 'proceed' : 'rollback', probability, enforced, explored, propensity };
 }
 
 /** Whether the assessment itself asks the rollback handler to stop the deployment. */
@@ -135,11 +153,14 @@ export function requestsRollback(record: Pick<AssessmentRecord, 'enforced' | 'de
 }
 
 /** Why a rollback is requested, in words. */
-export function rollbackReason(record: Pick<AssessmentRecord, 'probability' | 'threshold' | 'fallback'>): string {
+export function rollbackReason(record: Pick<AssessmentRecord, 'probability' | 'cut' | 'blockBudget' | 'fallback' | 'application' | 'deploymentGroup'>): string {
   if (record.fallback) {
     return `no probability (${record.fallback.reason}) and the group is ${record.fallback.policy}`;
   }
-  return `probability of failure ${formatProbability(record.probability ?? 0)} is at or above the threshold ${formatProbability(record.threshold)}`;
+  const probability = `probability of failure ${formatProbability(record.probability ?? 0)}`;
+  if (record.blockBudget === null) return `${probability} is at or above the fixed threshold ${formatProbability(record.cut ?? 0)}`;
+  const share = Number((record.blockBudget * 100).toFixed(2));
+  return `${probability} reaches the cut ${formatProbability(record.cut ?? 0)} (the riskiest ${share} % of ${record.application}/${record.deploymentGroup})`;
 }
 
 function formatProbability(value: number): string {
@@ -159,7 +180,7 @@ export function riskAssessedEntry(record: AssessmentRecord, factors: readonly Fa
   return buildEntry(
     'Deployment Risk Assessed',
     {
-      schemaVersion: '1',
+      schemaVersion: '2',
       deploymentId: record.deploymentId,
       application: record.application,
       deploymentGroup: record.deploymentGroup,
@@ -167,8 +188,12 @@ export function riskAssessedEntry(record: AssessmentRecord, factors: readonly Fa
       mode: record.mode,
       trigger: record.trigger,
       probability: record.probability,
-      threshold: record.threshold,
+      cut: record.cut,
+      blockBudget: record.blockBudget,
+      cutSource: record.cutSource,
       decision: record.decision,
+      explored: record.explored,
+      propensity: record.propensity,
       enforced: record.enforced,
       modelVersion: record.modelVersion,
       topFactors: factors.map((factor) => ({ ...factor })),
@@ -186,7 +211,7 @@ export function riskAssessedEntry(record: AssessmentRecord, factors: readonly Fa
 export function rollbackRequestedEntry(
   record: Pick<
     AssessmentRecord,
-    'deploymentId' | 'application' | 'deploymentGroup' | 'platform' | 'mode' | 'probability' | 'threshold' | 'modelVersion' | 'fallback'
+    'deploymentId' | 'application' | 'deploymentGroup' | 'platform' | 'mode' | 'probability' | 'cut' | 'blockBudget' | 'modelVersion' | 'fallback'
   >,
   context: EntryContext & { readonly at: number; readonly lifecycleEventHookExecutionId?: string; readonly reason?: string },
 ): PutEventsEntry {
@@ -194,14 +219,15 @@ export function rollbackRequestedEntry(
   return buildEntry(
     'Deployment Rollback Requested',
     {
-      schemaVersion: '1',
+      schemaVersion: '2',
       deploymentId: record.deploymentId,
       application: record.application,
       deploymentGroup: record.deploymentGroup,
       platform: record.platform,
       mode: record.mode,
       probability: record.probability,
-      threshold: record.threshold,
+      cut: record.cut,
+      blockBudget: record.blockBudget,
       modelVersion: record.modelVersion,
       reason: context.reason ?? rollbackReason(record),
       ...(context.lifecycleEventHookExecutionId ? { lifecycleEventHookExecutionId: context.lifecycleEventHookExecutionId } : {}),

@@ -46,9 +46,11 @@ import {
   triggerVerdict,
   type Score,
 } from './predict-domain';
+import { decisionCut, recordScore, type DecisionCut } from './cuts';
 import type {
   AssessmentRecord,
   ChangeSummaryStore,
+  ControlStore,
   CodeDeployPort,
   DeploymentItem,
   DeploymentStore,
@@ -64,7 +66,7 @@ import { writeTrainingRowIfComplete, type TrainingRowResult } from './training-r
 /**
  * predict: assesses a deployment when it starts (or, for an EC2/on-premises blue/green group in gate
  * mode, when it waits at READY): the serving model's feature vector from the change summary and the
- * group's history, InvokeEndpoint, the decision by the group's threshold (or its failure policy when
+ * group's history, InvokeEndpoint, the decision by the group's block-budget cut (or its failure policy when
  * there is no probability), the assessment stored first and then announced, with a rollback request
  * when the group enforces at this point. Idempotent on deploymentId: a redelivery calls no endpoint
  * and republishes the stored assessment's events unchanged.
@@ -79,14 +81,15 @@ export interface PredictConfig {
   readonly groups: readonly GroupPolicy[];
   /** CloudWatch namespace of EndpointFallbacks. */
   readonly metricsNamespace: string;
-  /** A group's most recent outcomes read for the history features. @default DEFAULT_HISTORY_LIMIT */
+  /** A group's most recent known outcomes read back to for the history features. @default DEFAULT_HISTORY_LIMIT */
   readonly historyLimit?: number;
 }
 
 /**
- * Outcomes read per assessment: the recent-rate windows need the last 20 and the overall rate comes
- * from the group's counts; the rest is room for the author's last 5 and the deployments of the last
- * 24 hours, which a group with more than this many deployments a day would undercount.
+ * Known outcomes read back to per assessment (with the stopped deployments in between): the
+ * recent-rate windows need the last 20 and the overall rate comes from the group's counts; the rest
+ * is room for the author's last 5 and the deployments of the last 24 hours, which a group with more
+ * than this many deployments a day would undercount.
  */
 export const DEFAULT_HISTORY_LIMIT = 200;
 
@@ -95,6 +98,8 @@ export interface PredictDependencies {
   readonly deployments: DeploymentStore;
   readonly changes: ChangeSummaryStore;
   readonly servingModel: ServingModelSource;
+  /** The block-budget cuts (control table). */
+  readonly control: ControlStore;
   readonly endpoint: ModelEndpointPort;
   readonly publisher: EventPublisher;
   readonly metrics: MetricsPort;
@@ -151,7 +156,7 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
   if (!configured.assess) return { status: 'ignored', reason: `${deploymentId}: ${configured.reason}` };
 
   const stored = await deps.deployments.get(deploymentId);
-  if (stored?.assessment) return republish(stored, deps);
+  if (stored?.assessment) return republish(stored, policy, deps);
 
   const lookup = await deps.codeDeploy.getDeployment(deploymentId);
   if (!lookup.found) return { status: 'not-found', deploymentId, message: lookup.message };
@@ -195,8 +200,9 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
     score = await scoreRow(deps.endpoint, formatFeatureRow(vector));
   }
 
-  const verdict = decide(policy, score, isFinished(deployment.status));
   const assessedAt = deps.clock.now();
+  const cut = model ? await decisionCut(policy, group, model, { control: deps.control, deployments: deps.deployments }, assessedAt) : cutWithoutModel(policy);
+  const verdict = decide(policy, score, cut, { deploymentId, alreadyFinished: isFinished(deployment.status) });
   if (verdict.fallback) countFallback(deps, application, deploymentGroup, assessedAt);
   const factors = model && vector ? explain(model, vector, explanationContext(recent, counts, author)) : [];
   const record: AssessmentRecord = {
@@ -207,8 +213,10 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
     mode: policy.mode,
     trigger: state,
     probability: verdict.probability,
-    threshold: policy.threshold,
+    ...cut,
     decision: verdict.decision,
+    explored: verdict.explored,
+    propensity: verdict.propensity,
     enforced: verdict.enforced,
     modelVersion: model?.version ?? 'none',
     featureRow: vector ? formatFeatureRow(vector) : '',
@@ -221,8 +229,9 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
 
   const write = await deps.deployments.putAssessment(record);
   // Another delivery stored first while this one scored: what it stored is what is announced.
-  if (!write.created) return republish(write.item, deps);
+  if (!write.created) return republish(write.item, policy, deps);
 
+  await moveCut(record, policy, deps);
   const entries = assessmentEntries(record, factors, deps.config);
   await deps.publisher.publish(entries);
   const trainingRow = await trainingRowOf(write.item, deps);
@@ -266,9 +275,25 @@ function countFallback(deps: PredictDependencies, application: string, deploymen
   });
 }
 
-/** A redelivery (or a lost race): publish the stored assessment's events again, same detail, same time. */
-async function republish(item: DeploymentItem, deps: PredictDependencies): Promise<PredictResult> {
+/** What no model can decide: the fixed threshold if the group has one, else no cut (the failure policy decides). */
+function cutWithoutModel(policy: GroupPolicy): DecisionCut {
+  return policy.threshold !== undefined ? { cut: policy.threshold, blockBudget: null, cutSource: 'threshold' } : { cut: null, blockBudget: policy.blockBudget, cutSource: 'none' };
+}
+
+/** The assessment's probability joins the group's and the pooled cut windows (once per deployment, so a redelivery may call it again). */
+async function moveCut(record: AssessmentRecord, policy: GroupPolicy, deps: PredictDependencies): Promise<void> {
+  if (record.probability === null) return;
+  const assessment = { deploymentId: record.deploymentId, probability: record.probability, stopped: record.decision === 'rollback', cutSource: record.cutSource, modelVersion: record.modelVersion };
+  await recordScore(groupKey(record.application, record.deploymentGroup), policy, assessment, { control: deps.control }, record.assessedAt);
+}
+
+/**
+ * A redelivery (or a lost race): publish the stored assessment's events again, same detail, same
+ * time; its score joins the cut if an earlier attempt stopped before it did.
+ */
+async function republish(item: DeploymentItem, policy: GroupPolicy, deps: PredictDependencies): Promise<PredictResult> {
   const record = item.assessment as AssessmentRecord;
+  await moveCut(record, policy, deps);
   const entries = assessmentEntries(record, record.topFactors ?? [], deps.config);
   await deps.publisher.publish(entries);
   const trainingRow = await trainingRowOf(item, deps);
@@ -335,6 +360,7 @@ function lambdaDependenciesFromEnv(env: NodeJS.ProcessEnv): PredictDependencies 
     ),
     changes: new DynamoDbChangeSummaryStore(dynamoDbClient, requireEnv(env, ENV.changesTable, 'the DynamoDB change summaries table')),
     servingModel: new S3ServingModelSource(control, new S3ObjectReader(s3Client)),
+    control,
     endpoint: new SageMakerEndpoint(sageMakerRuntimeClient, {
       endpointName: requireEnv(env, ENV.endpointName, 'the SageMaker endpoint serving the model'),
       timeoutMs: endpointTimeoutFromEnv(env),

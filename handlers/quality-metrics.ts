@@ -22,6 +22,17 @@ export const QUALITY_METRICS = {
   brierContribution: 'BrierContribution',
   /** A deployment Deploy Guard stopped: its label is counterfactual. */
   counterfactuals: 'CounterfactualOutcomes',
+  /**
+   * Inverse-propensity estimates of the stop decisions' quality (exploration): a would-be stop whose
+   * outcome was observed counts 1/P(observed) (1/ε when it was explored, 1 in shadow mode), a
+   * deployment below the cut counts 1. Estimated precision = StopsFailed / (StopsFailed +
+   * StopsSucceeded); estimated recall = StopsFailed / (StopsFailed + MissedFailures).
+   */
+  estimatedStopsFailed: 'EstimatedStopsFailed',
+  estimatedStopsSucceeded: 'EstimatedStopsSucceeded',
+  estimatedMissedFailures: 'EstimatedMissedFailures',
+  /** A would-be stop that proceeded to be observed. */
+  exploredOutcomes: 'ExploredOutcomes',
   /** An assessment decided by the failure policy because the endpoint failed. */
   endpointFallbacks: 'EndpointFallbacks',
 } as const;

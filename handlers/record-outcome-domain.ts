@@ -105,8 +105,24 @@ export function qualityMetricValues(label: OutcomeLabel, assessment: AssessmentR
   ];
   if (assessment.probability !== null) {
     values.push({ name: QUALITY_METRICS.brierContribution, unit: 'None', value: (assessment.probability - (failed ? 1 : 0)) ** 2 });
+    values.push(...stopEstimateValues(failed, assessment));
   }
   return values;
+}
+
+/**
+ * The inverse-propensity terms of the stop decisions' precision and recall (quality-metrics.ts): only
+ * model decisions count (a failure-policy decision has no probability), zeros included.
+ */
+export function stopEstimateValues(failed: boolean, assessment: Pick<AssessmentRecord, 'decision' | 'explored' | 'propensity'>): MetricValue[] {
+  const wouldStop = assessment.decision === 'rollback' || assessment.explored;
+  const weight = assessment.explored ? 1 / assessment.propensity : 1;
+  return [
+    { name: QUALITY_METRICS.estimatedStopsFailed, unit: 'None', value: wouldStop && failed ? weight : 0 },
+    { name: QUALITY_METRICS.estimatedStopsSucceeded, unit: 'None', value: wouldStop && !failed ? weight : 0 },
+    { name: QUALITY_METRICS.estimatedMissedFailures, unit: 'None', value: !wouldStop && failed ? 1 : 0 },
+    { name: QUALITY_METRICS.exploredOutcomes, unit: 'Count', value: assessment.explored ? 1 : 0 },
+  ];
 }
 
 /** The per-group dimensions of the quality metrics (the EMF adapter adds the pooled set). */

@@ -37,7 +37,7 @@ export const TABLES = {
     name: 'control',
     partitionKey: 'key',
     ttlAttribute: 'expiresAt',
-    description: 'The rollback ledger (`rollback#<deploymentId>`), the serving-model pointer (`model#serving`) and the retraining state (`retraining#last`).',
+    description: 'The rollback ledger (`rollback#<deploymentId>`), the serving-model pointer (`model#serving`) and the retraining state (`retraining#last`), the verdicts on training jobs (`job#<name>`) and the block-budget cuts (`cut#<group>`).',
   },
 } as const satisfies Record<string, TableDefinition>;
 
@@ -49,4 +49,6 @@ export const CONTROL_KEYS = {
   servingModel: 'model#serving',
   retraining: 'retraining#last',
   jobVerdict: (trainingJobName: string) => `job#${trainingJobName}`,
+  /** A group's block-budget cut (`cut#<application>/<deploymentGroup>`), or the pooled one. */
+  cut: (scope: string) => `cut#${scope}`,
 } as const;

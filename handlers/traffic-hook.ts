@@ -128,7 +128,7 @@ async function fromFailurePolicy(deploymentId: string, deps: TrafficHookDependen
   const fallback = { policy: policy.failurePolicy, reason: `NoAssessment: ${waited}` };
   return {
     kind: 'rollback',
-    reason: rollbackReason({ probability: null, threshold: policy.threshold, fallback }),
+    reason: rollbackReason({ probability: null, cut: null, blockBudget: null, fallback, application, deploymentGroup }),
     request: {
       deploymentId,
       application,
@@ -136,7 +136,8 @@ async function fromFailurePolicy(deploymentId: string, deps: TrafficHookDependen
       platform: computePlatform,
       mode: policy.mode,
       probability: null,
-      threshold: policy.threshold,
+      cut: policy.threshold ?? null,
+      blockBudget: policy.threshold === undefined ? policy.blockBudget : null,
       modelVersion: 'none',
       fallback,
     },

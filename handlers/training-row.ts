@@ -1,4 +1,5 @@
-import type { DeploymentItem, DeploymentStore, TrainingDataLake } from './ports';
+import { observationWeight } from '../model/block-budget';
+import type { AssessmentRecord, DeploymentItem, DeploymentStore, TrainingDataLake } from './ports';
 
 /**
  * The labelled training row of a deployment: its assessment's feature row (what the endpoint saw)
@@ -39,6 +40,16 @@ export function trainingLine(item: DeploymentItem, options: { readonly includeCo
   return `${label},${assessment.featureRow}`;
 }
 
+/**
+ * How many times the row is written: the inverse of the probability that the outcome was observed
+ * (an explored would-be stop stands for the 1/ε ones that were stopped), else 1. XGBoost and the
+ * evaluation read repeated rows as a frequency weight, so training and promotion see the whole
+ * population, not only what Deploy Guard let through.
+ */
+export function trainingWeight(assessment: Pick<AssessmentRecord, 'explored' | 'propensity'>): number {
+  return assessment.explored ? observationWeight(assessment.propensity) : 1;
+}
+
 export type TrainingRowResult = { readonly written: true; readonly key: string } | { readonly written: false; readonly reason: string };
 
 /**
@@ -66,6 +77,7 @@ export async function writeTrainingRowIfComplete(
     finishedAt: outcome.finishedAt,
     modelVersion: assessment.modelVersion,
     csvLine: line,
+    weight: trainingWeight(assessment),
   });
   await deps.store.markTrainingRowWritten(item.deploymentId);
   return { written: true, key: trainingRowKey({ deploymentId: item.deploymentId, startedAt: assessment.startedAt }) };

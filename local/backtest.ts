@@ -9,7 +9,11 @@ import { inTimeOrder } from '../model/import';
 import { ASSUMED_DEPLOYMENT_DURATION_MS, recordTime, type DeploymentRecord } from '../model/records';
 import { trainModel, DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, readHyperparameters } from '../model/training';
 import { findPython } from '../model/python';
+import { BLOCK_BUDGET, checkBlockBudget, EXPLORATION } from '../model/block-budget';
+import { parseFeatureList, type FeatureList } from '../model/features';
+import type { DecisionCosts } from '../model/metrics';
 import { loadXGBoostModel, type XGBoostModel } from '../model/xgboost';
+import { BacktestComparison } from './comparison';
 import type { LocalCodeDeploy } from './codedeploy';
 import { FaultInjector, type FaultOptions, type FaultStats } from './faults';
 import { composeHandlers, localEnvironment, type ComposedHandlers } from './handler-composition';
@@ -18,7 +22,7 @@ import { scheduleLifecycles, type ReplayEntry } from './lifecycle';
 import { ReportBuilder, type BacktestReport, type DeadLetter } from './report-model';
 import { ReportTap } from './report-tap';
 import type { LocalObjectStore, LocalTraining } from './sagemaker';
-import { alarmPeriodMs, buildStandIns, LOCAL_ACCOUNT, modelQualityAlarms, serveFirstModel, type StandIns } from './stand-ins';
+import { alarmPeriodMs, buildStandIns, LOCAL_ACCOUNT, modelFromArchive, modelQualityAlarms, serveFirstModel, type StandIns } from './stand-ins';
 import { readWiring, type AlarmWiring, type Wiring } from './terraform-wiring';
 
 /**
@@ -36,15 +40,24 @@ export interface BacktestOptions {
   /** The synthesized stack whose wiring the replay runs (cdk.tf.json, parsed). */
   readonly stack: object;
   readonly mode: GuardMode;
-  /** The decision threshold; by default the first model's cost-optimal threshold. */
+  /** Share of each group's deployments Deploy Guard may stop (the block budget). @default BLOCK_BUDGET.default (10 %) */
+  readonly blockBudget?: number;
+  /** An expert's fixed threshold instead of the budget's cut (it does not hold a rate). @default none */
   readonly threshold?: number;
+  /** Share of would-be stops let through to be observed. @default EXPLORATION.default */
+  readonly exploration?: number;
+  /** The costs net benefit is reported at (they pick no cut). @default DEFAULT_COSTS (3 : 1) */
+  readonly costs?: DecisionCosts;
   /** false: no alarms start retraining (the "never retrain" run). */
   readonly retrain: boolean;
   /** Replay at most the first N deployments of each group. */
   readonly limit?: number;
   /** The compute platform of the guarded groups. @default 'Server' */
   readonly platform?: ComputePlatform;
-  /** Share of the history (by deployments, in time order) the first model is trained on. @default 0.2 */
+  /**
+   * The warm-up: the first model is trained on the deployments that started before the date by which
+   * this share of all deployments (all groups together, in time order) had started. @default 0.2
+   */
   readonly initialFraction?: number;
   /** `memory` (default, fast) or `dynamodb` (dynalite and the real DynamoDB adapters). */
   readonly store?: 'memory' | 'dynamodb';
@@ -113,8 +126,6 @@ export const TIMINGS = {
 } as const;
 
 const DEPLOYMENT_GROUP = 'production';
-/** The fewest warm-up deployments a group gets. */
-const MIN_WARM_UP = 20;
 
 export async function runBacktest(options: BacktestOptions): Promise<BacktestResult> {
   const started = performance.now();
@@ -126,7 +137,8 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const first = await trainFirstModel(history, options);
 
   // 2. The stand-ins, their buses tapped for the report.
-  const local = localSettingsOf(wiring, history, options, first.threshold);
+  const decision = decisionOf(options);
+  const local = localSettingsOf(wiring, history, options, decision);
   const standIns = await buildStandIns({
     start: recordTime(history.replay[0].record)! - TIMINGS.changeSummaryLeadMs,
     region: local.region,
@@ -138,13 +150,21 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     trainingMs: TIMINGS.trainingMs,
     log: options.log,
   });
-  const builder = new ReportBuilder({ mode: options.mode, threshold: first.threshold, dataSource: options.dataSource, limit: options.limit ?? null });
-  const tap = new ReportTap(join(options.outDir, 'events.jsonl'), builder, { store: standIns.stores.deployments, codeDeploy: standIns.codeDeploy, deploymentGroup: DEPLOYMENT_GROUP, threshold: first.threshold, firstModel: first.model });
+  const builder = new ReportBuilder({
+    mode: options.mode,
+    blockBudget: decision.threshold === undefined ? decision.blockBudget : null,
+    ...(decision.threshold === undefined ? {} : { threshold: decision.threshold }),
+    costs: options.costs ?? DEFAULT_COSTS,
+    dataSource: options.dataSource,
+    limit: options.limit ?? null,
+  });
+  const tap = new ReportTap(join(options.outDir, 'events.jsonl'), builder, { store: standIns.stores.deployments, codeDeploy: standIns.codeDeploy, deploymentGroup: DEPLOYMENT_GROUP });
   tap.listen(standIns.buses.default);
   tap.listen(standIns.buses.custom);
   const faults = options.faults ? new FaultInjector(options.faults) : undefined;
   const deadLetters: DeadLetterWithEvent[] = [];
   let composed: ComposedHandlers;
+  let comparison: BacktestComparison;
   let loopMs: number;
   try {
     // 3. The first model serves; the handlers, composed from the stack's environment.
@@ -154,11 +174,23 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     // 4. The stack's rules and targets on the local buses, with Lambda's asynchronous delivery.
     wireRules(wiring, standIns.buses, composed.handlers, { clock: standIns.clock, deadLetters, faults });
 
-    // 5. Each deployment's lifecycle, and fault injection's poison events, on the virtual clock.
-    scheduleReplay(history, { standIns, composed, local, tap, deadLetters, options });
+    // 5. The fair baselines, each in its own loop beside Deploy Guard's (local/comparison.ts).
+    comparison = new BacktestComparison({
+      firstModel: first.model,
+      firstModelVersion: first.modelVersion,
+      features: first.features,
+      blockBudget: decision.threshold === undefined ? decision.blockBudget : null,
+      costs: options.costs ?? DEFAULT_COSTS,
+      retrainingWindowDays: composed.retraining.dataWindowDays,
+      minimumTrainingRows: composed.retraining.minimumRows,
+    });
+    followRetraining(standIns, comparison);
+
+    // 6. Each deployment's lifecycle, and fault injection's poison events, on the virtual clock.
+    scheduleReplay(history, { standIns, composed, local, tap, comparison, deadLetters, options });
     schedulePoison(standIns, history.replay, { faults, region: local.region, source: composed.source, customBusName: local.customBusName });
 
-    // 6. The replay, CloudWatch evaluating the alarms on time.
+    // 7. The replay, CloudWatch evaluating the alarms on time.
     loopMs = await runLoop(standIns, { evaluateAlarms: options.retrain, periodMs: alarmPeriodMs(local.qualityAlarms), drain: () => drainBuses(standIns.buses, faults) });
     await options.inspect?.(runtimeOf(standIns, history.replay, { deadLetters, eventCounts: tap.eventCounts, faults }));
   } finally {
@@ -167,8 +199,10 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   }
   tap.throwIfWriteFailed();
 
-  // 7. The report.
+  // 8. The report.
   tap.addRunSummary({ deadLetters, driftDecisions: composed.driftDecisions });
+  const compared = comparison.results();
+  builder.setComparison(compared.entries, compared.curves);
   const report = builder.build();
   const reportFile = join(options.outDir, 'report.json');
   writeFileSync(reportFile, `${JSON.stringify(report, null, 2)}\n`);
@@ -198,7 +232,16 @@ interface LocalSettings {
   readonly hookFunctionName: string;
 }
 
-function localSettingsOf(wiring: Wiring, history: History, options: BacktestOptions, threshold: number): LocalSettings {
+/** How the guarded groups decide: the block budget (or an expert's fixed threshold) and the exploration share. */
+function decisionOf(options: Pick<BacktestOptions, 'blockBudget' | 'threshold' | 'exploration'>): Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration'> {
+  const blockBudget = checkBlockBudget(options.blockBudget ?? BLOCK_BUDGET.default, 'the block budget (--block-budget)');
+  const exploration = options.exploration ?? EXPLORATION.default;
+  if (!(exploration >= 0 && exploration <= EXPLORATION.max)) throw new RangeError(`the exploration share (--exploration) must be between 0 and ${EXPLORATION.max}, got ${exploration}`);
+  if (options.threshold !== undefined && !(options.threshold > 0 && options.threshold < 1)) throw new RangeError(`a fixed threshold (--threshold) must be a probability between 0 and 1 (exclusive), got ${options.threshold}`);
+  return { blockBudget, ...(options.threshold === undefined ? {} : { threshold: options.threshold }), exploration };
+}
+
+function localSettingsOf(wiring: Wiring, history: History, options: BacktestOptions, decision: Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration'>): LocalSettings {
   const customBusName = wiring.rules.find((rule) => rule.eventBusName !== 'default')?.eventBusName;
   if (!customBusName) throw new Error("the stack has no rule on Deploy Guard's own bus");
   const metricsNamespace = localEnvironment(wiring, 'record-outcome', { groups: [], customBusName, initialFeaturesUrl: '' })[ENV.metricsNamespace];
@@ -208,7 +251,7 @@ function localSettingsOf(wiring: Wiring, history: History, options: BacktestOpti
     region: wiring.provider.region ?? 'us-east-1',
     customBusName,
     qualityAlarms: modelQualityAlarms(wiring.alarms, metricsNamespace),
-    groups: applications.map((application) => ({ application, deploymentGroup: DEPLOYMENT_GROUP, platform, mode: 'shadow', threshold, failurePolicy: options.failurePolicy ?? 'fail-open' })),
+    groups: applications.map((application) => ({ application, deploymentGroup: DEPLOYMENT_GROUP, platform, mode: 'shadow', ...decision, failurePolicy: options.failurePolicy ?? 'fail-open' })),
     hookFunctionName: wiring.functions.find((fn) => fn.handler === 'traffic-hook')?.functionName ?? 'traffic-hook',
   };
 }
@@ -216,9 +259,18 @@ function localSettingsOf(wiring: Wiring, history: History, options: BacktestOpti
 /** Schedules every deployment's lifecycle; each finished one reported (warm-up excepted) and counted for progress. */
 function scheduleReplay(
   history: History,
-  run: { readonly standIns: StandIns; readonly composed: ComposedHandlers; readonly local: LocalSettings; readonly tap: ReportTap; readonly deadLetters: DeadLetterWithEvent[]; readonly options: BacktestOptions },
+  run: {
+    readonly standIns: StandIns;
+    readonly composed: ComposedHandlers;
+    readonly local: LocalSettings;
+    readonly tap: ReportTap;
+    readonly comparison: BacktestComparison;
+    readonly deadLetters: DeadLetterWithEvent[];
+    readonly options: BacktestOptions;
+  },
 ): void {
-  const { standIns, composed, local, tap, deadLetters, options } = run;
+  const { standIns, composed, local, tap, comparison, deadLetters, options } = run;
+  const serving = servingModelFollower(standIns, comparison);
   let done = 0;
   scheduleLifecycles(history.replay, {
     scheduler: standIns.scheduler,
@@ -233,13 +285,45 @@ function scheduleReplay(
     trafficHook: composed.handlers['traffic-hook'],
     onHookFailed: (reason) => deadLetters.push({ at: standIns.clock.now(), rule: 'codedeploy-hook', target: local.hookFunctionName, reason }),
     warmUpIds: standIns.warmUpIds,
+    onStarted: async (entry) => {
+      await serving.sync();
+      comparison.started(entry, groupKey(entry.application, DEPLOYMENT_GROUP), standIns.clock.now());
+    },
     onFinished: async (entry) => {
       done += 1;
-      if (!entry.warmUp) await tap.addDeployment(entry);
+      const assessment = (await standIns.stores.deployments.get(entry.deploymentId!))?.assessment;
+      const fidelity = comparison.finished(entry, groupKey(entry.application, DEPLOYMENT_GROUP), { featureRow: assessment?.featureRow ?? '' }, standIns.clock.now());
+      if (!entry.warmUp) await tap.addDeployment(entry, fidelity);
       options.onProgress?.(done, history.replay.length);
     },
     log: options.log,
   });
+}
+
+/** Tells the comparison when a training job starts: logistic regression refits on the same schedule. */
+function followRetraining(standIns: StandIns, comparison: BacktestComparison): void {
+  const onEvent = (event: BusEvent) => {
+    if (event['detail-type'] === 'Model Retraining Started') comparison.retrainingStarted(Date.parse(event.time));
+  };
+  standIns.buses.default.onEvent(onEvent);
+  standIns.buses.custom.onEvent(onEvent);
+}
+
+/** Follows the serving pointer: when promote moved it, the comparison's Deploy Guard loops score with the new model. */
+function servingModelFollower(standIns: StandIns, comparison: BacktestComparison): { sync(): Promise<void> } {
+  let version: string | undefined;
+  return {
+    async sync() {
+      const pointer = await standIns.stores.control.readServingModel();
+      if (!pointer || pointer.modelVersion === version) return;
+      const first = version === undefined;
+      version = pointer.modelVersion;
+      if (first) return;
+      const archive = await standIns.objects.read(pointer.modelDataUrl);
+      if (!archive) throw new Error(`the serving pointer names ${pointer.modelDataUrl}, which the local S3 does not hold`);
+      comparison.servingChanged(pointer.modelVersion, loadXGBoostModel(modelFromArchive(archive)), standIns.clock.now());
+    },
+  };
 }
 
 interface History {
@@ -247,25 +331,35 @@ interface History {
   readonly replay: readonly ReplayEntry[];
   readonly warmUpCount: number;
   readonly groupCount: number;
+  /** The global time cut: deployments starting before it are the warm-up. */
+  readonly warmUpEnd: number;
 }
 
 /**
- * The replayable history. Each group's first deployments (initialFraction, at least MIN_WARM_UP) are
- * its warm-up: the first model's training data, replayed in shadow mode, not reported, and kept out
- * of the data lake so that no later evaluation scores the first model on rows it was trained on.
+ * The replayable history and its warm-up: every deployment that started before one global time cut,
+ * the date by which `initialFraction` of all deployments had started. The warm-up is the first
+ * model's training data, replayed in shadow mode and not reported; no reported deployment starts
+ * before the first model's newest training row. A group whose history starts after the cut enters
+ * unknown to the first model and is learned through retraining.
  */
 function prepareHistory(options: Pick<BacktestOptions, 'records' | 'limit' | 'initialFraction'>): History {
   const replay = prepare(options.records, options.limit);
   if (replay.length < 50) throw new Error(`the history has ${replay.length} deployments with a time and an outcome; the backtest needs at least 50`);
   const fraction = options.initialFraction ?? 0.2;
   if (!(fraction > 0 && fraction < 1)) throw new Error(`initial fraction must be between 0 and 1 (exclusive), got ${fraction}`);
-  const perGroup = new Map<string, ReplayEntry[]>();
-  for (const entry of replay) perGroup.set(entry.application, [...(perGroup.get(entry.application) ?? []), entry]);
-  for (const list of perGroup.values()) {
-    const warmUp = Math.min(list.length, Math.max(MIN_WARM_UP, Math.floor(list.length * fraction)));
-    for (let index = 0; index < warmUp; index += 1) (list[index] as { warmUp: boolean }).warmUp = true;
+  const cut = warmUpCut(replay, fraction);
+  for (const entry of replay) (entry as { warmUp: boolean }).warmUp = recordTime(entry.record)! < cut;
+  const warmUpCount = replay.filter((entry) => entry.warmUp).length;
+  if (warmUpCount === 0 || warmUpCount === replay.length) {
+    throw new Error(`the warm-up cut ${new Date(cut).toISOString()} leaves ${warmUpCount} of ${replay.length} deployments to train the first model on; give another initial fraction`);
   }
-  return { replay, warmUpCount: replay.filter((entry) => entry.warmUp).length, groupCount: perGroup.size };
+  return { replay, warmUpCount, groupCount: new Set(replay.map((entry) => entry.application)).size, warmUpEnd: cut };
+}
+
+/** The start of the first deployment at or after `fraction` of the replay (in time order): deployments before it are the warm-up. */
+export function warmUpCut(replay: readonly Pick<ReplayEntry, 'record'>[], fraction: number): number {
+  const index = Math.min(replay.length - 1, Math.floor(replay.length * fraction));
+  return recordTime(replay[index].record)!;
 }
 
 /** The replayable deployments: a time and a known outcome, the first `limit` of each group, in time order. */
@@ -295,20 +389,21 @@ export function applicationName(group: string): string {
 interface FirstModel {
   readonly dir: string;
   readonly model: XGBoostModel;
+  /** Its features.json: the feature list every model of the replay is served with. */
+  readonly features: FeatureList;
   readonly modelVersion: string;
-  readonly threshold: number;
   readonly python: string;
   readonly trainingWallMs: number;
 }
 
-/** The first model, trained with train.py on the warm-up deployments; its threshold, unless one is given. */
+/** The first model, trained with train.py on the warm-up deployments (history features by the start-time rule). */
 async function trainFirstModel(history: History, options: BacktestOptions): Promise<FirstModel> {
   const { log } = options;
   const warmUp = history.replay.filter((entry) => entry.warmUp);
   const python = findPython(options.python);
   const trainingStarted = performance.now();
   const dir = join(options.outDir, 'initial-model');
-  const initial = await trainModel({
+  await trainModel({
     records: warmUp.map((entry) => ({ ...entry.record, group: groupKey(entry.application, DEPLOYMENT_GROUP), extra: {} })),
     outDir: dir,
     split: { validationFraction: 0.2, testFraction: 0 },
@@ -318,19 +413,10 @@ async function trainFirstModel(history: History, options: BacktestOptions): Prom
     log: (line) => log(`initial model: ${line}`),
   });
   const trainingWallMs = performance.now() - trainingStarted;
-  const threshold = options.threshold ?? initial.evaluation!.threshold;
-  if (!(threshold > 0 && threshold < 1)) {
-    // chooseThreshold answers 1 ("never roll back") when no lower threshold pays off on validation;
-    // a guarded group's threshold is a probability strictly between 0 and 1 (handlers/config.ts).
-    const validation = initial.evaluation!.validation;
-    throw new Error(
-      `the first model's cost-optimal threshold is ${threshold}: on its validation window (${validation.rows} deployments, ${validation.failures} failed) ` +
-        'no threshold below 1 pays off, so Deploy Guard would never roll back; give a threshold (--threshold) or a longer history',
-    );
-  }
   const model = loadXGBoostModel(readFileSync(join(dir, 'xgboost-model'), 'utf8'));
-  log(`initial model: the first ${history.warmUpCount} deployments of ${history.groupCount} groups (warm-up); threshold ${threshold.toFixed(3)}`);
-  return { dir, model, modelVersion: `initial-${warmUp.at(-1)!.record.time!.slice(0, 10)}`, threshold, python: python.executable, trainingWallMs };
+  log(`initial model: the ${history.warmUpCount} deployments that started before ${new Date(history.warmUpEnd).toISOString()} (warm-up, ${history.groupCount} groups in the history)`);
+  const features = parseFeatureList(JSON.parse(readFileSync(join(dir, 'features.json'), 'utf8')), join(dir, 'features.json'));
+  return { dir, model, features, modelVersion: `initial-${warmUp.at(-1)!.record.time!.slice(0, 10)}`, python: python.executable, trainingWallMs };
 }
 
 /** Poison: malformed events put on the buses during the replay; they must end in a dead-letter queue. */

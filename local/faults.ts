@@ -368,6 +368,13 @@ export class FaultInjector {
         return swapped;
       },
       readRetraining: () => inner.readRetraining(),
+      readCut: (scope) => inner.readCut(scope),
+      writeCut: async (scope, state, expected) => {
+        await this.interleave();
+        const written = await inner.writeCut(scope, state, expected);
+        await this.crashAfter(`moving the cut of ${scope}`);
+        return written;
+      },
       recordRetraining: async (next, expected) => {
         await this.interleave();
         const recorded = await inner.recordRetraining(next, expected);

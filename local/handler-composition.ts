@@ -1,6 +1,6 @@
 import type { BusEvent } from '../events/bus';
 import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
-import { ENV, type GroupPolicy } from '../handlers/config';
+import { ENV, type GroupPolicy, type RetrainingSettings } from '../handlers/config';
 import { S3ServingModelSource } from '../handlers/adapters/serving-model';
 import { handleDriftEvent, driftConfigFromEnv } from '../handlers/drift';
 import { handlePredictEvent, predictConfigFromEnv } from '../handlers/predict';
@@ -36,6 +36,8 @@ export interface ComposedHandlers {
   readonly source: string;
   /** What the drift handler decided on each alarm event (its status, or the reason it ignored it). */
   readonly driftDecisions: readonly string[];
+  /** The drift handler's retraining settings (its data window and minimum rows), as the stack set them. */
+  readonly retraining: RetrainingSettings;
 }
 
 export function composeHandlers(
@@ -61,7 +63,7 @@ export function composeHandlers(
   const ports = faultyPorts(standIns, options.faults);
   const driftDecisions: string[] = [];
   const handlers: LocalHandlers = {
-    predict: (event) => handlePredictEvent(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, changes: ports.changes, servingModel, endpoint: ports.endpoint, publisher: ports.publisher, metrics, lake: ports.lake, clock, config: { ...predictConfig, groups } }),
+    predict: (event) => handlePredictEvent(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, changes: ports.changes, servingModel, control: ports.control, endpoint: ports.endpoint, publisher: ports.publisher, metrics, lake: ports.lake, clock, config: { ...predictConfig, groups } }),
     'traffic-hook': (event) => handleTrafficHook(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, publisher: ports.publisher, clock, sleep, config: configs.trafficHook }),
     rollback: (event) => handleRollbackEvent(event, { codeDeploy: ports.codeDeploy, ledger: ports.ledger, publisher: ports.publisher, clock, config: configs.rollback }),
     'record-change': (event) => handleRecordChangeEvent(event, { store: ports.changes, clock, config: configs.recordChange }),
@@ -73,7 +75,7 @@ export function composeHandlers(
     },
     promote: (event) => handlePromoteEvent(event, { training: ports.training, hosting: ports.hosting, objects, control: ports.control, publisher: ports.publisher, clock, config: configs.promote }),
   };
-  return { handlers: observed(asInvocations(handlers, options.faults), options.onInvocation), source: predictConfig.source, driftDecisions };
+  return { handlers: observed(asInvocations(handlers, options.faults), options.onInvocation), source: predictConfig.source, driftDecisions, retraining: configs.drift.settings };
 }
 
 /** The ports the handlers see: the stand-ins, decorated with the injected faults if any (local/faults.ts). */

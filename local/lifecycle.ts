@@ -52,6 +52,8 @@ export interface LifecycleContext {
   readonly onHookFailed: (reason: string) => void;
   /** The deployment ids of the warm-up deployments, filled as they start. */
   readonly warmUpIds: Set<string>;
+  /** Called when each deployment has started (created in CodeDeploy), before its START is delivered. */
+  readonly onStarted?: (entry: ReplayEntry) => Promise<void> | void;
   /** Called just after each deployment finished. */
   readonly onFinished: (entry: ReplayEntry) => Promise<void> | void;
   readonly log: (line: string) => void;
@@ -78,7 +80,7 @@ function scheduleLifecycle(entry: ReplayEntry, context: LifecycleContext, enforc
       ),
     );
   });
-  scheduler.schedule(start, () => {
+  scheduler.schedule(start, async () => {
     if (!entry.warmUp && !enforcing.has(entry.application)) {
       enforcing.add(entry.application);
       const policy = context.groups.find((group) => group.application === entry.application)!;
@@ -88,6 +90,7 @@ function scheduleLifecycle(entry: ReplayEntry, context: LifecycleContext, enforc
     const deployment = codeDeploy.createDeployment({ application: entry.application, deploymentGroup: context.deploymentGroup, platform: context.platform, revision });
     entry.deploymentId = deployment.deploymentId;
     if (entry.warmUp) context.warmUpIds.add(deployment.deploymentId);
+    await context.onStarted?.(entry);
     if (context.platform === 'Server') {
       scheduler.schedule(start + timings.readyAfterMs, () => codeDeploy.reachReady(deployment.deploymentId));
       if (context.mode === 'gate' && !entry.warmUp) scheduler.schedule(start + timings.readyAfterMs + timings.readyWaitMs, () => codeDeploy.timeOutAtReady(deployment.deploymentId));

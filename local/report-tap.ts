@@ -2,10 +2,9 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { BusEvent, LocalEventBus } from '../events/bus';
 import { groupKey } from '../handlers/config';
 import type { DeploymentStore } from '../handlers/ports';
-import { parseCsvRows, type XGBoostModel } from '../model/xgboost';
 import type { LocalCodeDeploy } from './codedeploy';
 import type { ReplayEntry } from './lifecycle';
-import type { DeadLetter, ReplayedDeployment, ReportBuilder, TimelineEvent } from './report-model';
+import type { DeadLetter, ReplayedDeployment, ReportBuilder, RetrainingTriggerInput as TimelineRetrainingTrigger, TimelineEvent } from './report-model';
 
 /**
  * What the report learns from the replay: every event on the buses (written to events.jsonl, counted,
@@ -24,9 +23,12 @@ export interface DeploymentSources {
   readonly store: DeploymentStore;
   readonly codeDeploy: LocalCodeDeploy;
   readonly deploymentGroup: string;
-  readonly threshold: number;
-  /** The first model, which scores every deployment again for the "never retrain" baseline. */
-  readonly firstModel: XGBoostModel;
+}
+
+/** How close the served history features were to their full-information values (local/comparison.ts). */
+export interface DeploymentFidelity {
+  readonly historyFeaturesServed: number;
+  readonly historyFeaturesDiffering: number;
 }
 
 export class ReportTap {
@@ -77,10 +79,10 @@ export class ReportTap {
         this.rollbackRequested.add(String(detail.deploymentId));
         break;
       case 'CloudWatch Alarm State Change':
-        if ((detail.state as { value?: string })?.value === 'ALARM') this.timeline.push({ at, kind: 'drift-alarm', detail: String(detail.alarmName) });
+        if ((detail.state as { value?: string })?.value === 'ALARM') this.timeline.push({ at, kind: 'drift-alarm', alarmName: String(detail.alarmName) });
         break;
       case 'Model Retraining Started':
-        this.timeline.push({ at, kind: 'retraining-started', detail: String(detail.trainingJobName) });
+        this.timeline.push({ at, kind: 'retraining-started', trigger: retrainingTrigger(detail.trigger), detail: String(detail.trainingJobName) });
         break;
       case 'Model Promoted':
         this.timeline.push({ at, kind: 'promoted', modelVersion: String(detail.modelVersion) });
@@ -92,12 +94,12 @@ export class ReportTap {
   }
 
   /** Adds a finished deployment's row to the report. */
-  async addDeployment(entry: ReplayEntry): Promise<void> {
-    this.builder.addDeployment(await this.deploymentRow(entry));
+  async addDeployment(entry: ReplayEntry, fidelity: DeploymentFidelity = { historyFeaturesServed: 0, historyFeaturesDiffering: 0 }): Promise<void> {
+    this.builder.addDeployment(await this.deploymentRow(entry, fidelity));
   }
 
-  private async deploymentRow(entry: ReplayEntry): Promise<ReplayedDeployment> {
-    const { store, codeDeploy, deploymentGroup, threshold, firstModel } = this.sources;
+  private async deploymentRow(entry: ReplayEntry, fidelity: DeploymentFidelity): Promise<ReplayedDeployment> {
+    const { store, codeDeploy, deploymentGroup } = this.sources;
     const item = await store.get(entry.deploymentId!);
     const assessment = item?.assessment;
     const deployment = codeDeploy.deployment(entry.deploymentId!)!;
@@ -108,13 +110,14 @@ export class ReportTap {
       startedAt: deployment.createTime,
       failed: entry.record.failed === true,
       probability: assessment?.probability ?? null,
-      threshold,
+      cut: assessment?.cut ?? null,
+      blockBudget: assessment?.blockBudget ?? null,
       decision: assessment?.decision ?? 'proceed',
       enforced: assessment?.enforced ?? false,
       rollbackRequested: this.rollbackRequested.has(entry.deploymentId!),
       stopped: deployment.status === 'Stopped',
       modelVersion: assessment && assessment.probability !== null ? assessment.modelVersion : null,
-      neverRetrainProbability: assessment ? scoreRow(firstModel, assessment.featureRow) : null,
+      ...fidelity,
     };
   }
 
@@ -136,7 +139,9 @@ export class ReportTap {
 }
 
 /** The first model's probability for an assessed deployment's feature row. */
-function scoreRow(model: XGBoostModel, featureRow: string): number {
-  const rows = parseCsvRows(`${featureRow}\n`);
-  return model.predict(rows.values.subarray(0, rows.columnCount));
+
+/** What started a training job, from Model Retraining Started (version 2's `trigger`). */
+function retrainingTrigger(trigger: unknown): TimelineRetrainingTrigger {
+  const value = trigger as { type?: string; alarmName?: string } | undefined;
+  return value?.type === 'alarm' && typeof value.alarmName === 'string' ? { type: 'alarm', alarmName: value.alarmName } : { type: 'schedule' };
 }

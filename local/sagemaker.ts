@@ -40,7 +40,7 @@ export class LocalObjectStore implements ObjectReader, TrainingDataLake, Trainin
   }
 
   async putRow(row: Parameters<TrainingDataLake['putRow']>[0]): Promise<void> {
-    this.put(`s3://${this.dataBucket}/${trainingRowKey(row)}`, `${row.csvLine}\n`);
+    this.put(`s3://${this.dataBucket}/${trainingRowKey(row)}`, `${row.csvLine}\n`.repeat(row.weight));
   }
 
   async countRows(fromDate: string, toDate: string, enough: number): Promise<number> {

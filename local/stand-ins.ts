@@ -73,7 +73,7 @@ export interface StandIns {
   readonly endpoint: LocalEndpoint;
   readonly training: LocalTraining;
   readonly hosting: LocalHosting;
-  /** The data lake the handlers write to: the warm-up deployments' rows are kept out of it. */
+  /** The data lake the handlers write to (the warm-up deployments' rows included). */
   readonly lake: { putRow(row: Parameters<LocalObjectStore['putRow']>[0]): Promise<void> };
   /** The warm-up deployments (the first model's training data), by deployment id. */
   readonly warmUpIds: Set<string>;
@@ -107,7 +107,8 @@ export async function buildStandIns(options: StandInOptions): Promise<StandIns> 
     log: options.log,
   });
   const warmUpIds = new Set<string>();
-  const lake = { putRow: (row: Parameters<LocalObjectStore['putRow']>[0]) => (warmUpIds.has(row.deploymentId) ? Promise.resolve() : objects.putRow(row)) };
+  // Retraining learns from every observed row, the warm-up's included (as in AWS, where the data lake holds every labelled deployment).
+  const lake = { putRow: (row: Parameters<LocalObjectStore['putRow']>[0]) => objects.putRow(row) };
   const hosting = new LocalHosting(objects, endpoint, modelFromArchive);
   const { stores, close } = await openStores(options.store);
   const publisher = new LocalPublisher(buses.default, buses.custom);
@@ -175,7 +176,7 @@ function alarmNamespaces(alarm: AlarmWiring): string[] {
 }
 
 /** The XGBoost model in a model.tar.gz, as the serving container reads it. */
-function modelFromArchive(archive: Uint8Array): string {
+export function modelFromArchive(archive: Uint8Array): string {
   const file = untarGzip(archive, 'model.tar.gz').find((entry) => entry.name === 'xgboost-model');
   if (!file) throw new Error('model.tar.gz holds no xgboost-model');
   return Buffer.from(file.content).toString('utf8');

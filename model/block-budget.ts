@@ -123,9 +123,13 @@ export function upperQuantile(scores: readonly number[], share: number): number 
   return sorted[sorted.length - above];
 }
 
-/** Whether a probability reaches the cut (a would-be stop). No cut yet: nothing is stopped. */
+/**
+ * Whether a probability reaches the cut (a would-be stop). No cut yet: nothing is stopped. The
+ * endpoint answers float32 probabilities as decimal text; both sides are compared as the float32
+ * they are, so a score parsed from text and the same score computed in process agree.
+ */
 export function reachesCut(probability: number, cut: number | null): boolean {
-  return cut !== null && probability >= cut;
+  return cut !== null && Math.fround(probability) >= Math.fround(cut);
 }
 
 export interface Observation {
@@ -145,7 +149,7 @@ export interface Observation {
  * group has fewer than CUT_SETTINGS.ownScoresNeeded of its own.
  */
 export function observe(state: CutState, observation: Observation, pooled: readonly number[], at: number): CutState {
-  const scores = appendBounded(state.scores, observation.probability);
+  const scores = appendBounded(state.scores, Math.fround(observation.probability));
   const deploymentIds = appendBounded(state.deploymentIds, observation.deploymentId);
   const next: CutState = {
     ...state,
@@ -194,7 +198,7 @@ export function rescore(state: CutState, rescored: readonly (number | undefined)
   const deploymentIds: string[] = [];
   rescored.forEach((score, index) => {
     if (score === undefined || !Number.isFinite(score)) return;
-    scores.push(score);
+    scores.push(Math.fround(score));
     deploymentIds.push(state.deploymentIds[index]);
   });
   return refresh({ ...state, modelVersion, scores, deploymentIds }, pooled, at, 'promotion');
@@ -215,4 +219,46 @@ function appendBounded<T>(list: readonly T[], value: T, bound: number = CUT_SETT
   const next = list.length >= bound ? list.slice(list.length - bound + 1) : list.slice();
   next.push(value);
   return next;
+}
+
+/**
+ * Exploration: a share ε of the would-be stops proceeds, chosen at random, so that the outcomes of
+ * risky deployments are still observed (selective labels: a stopped deployment never shows whether
+ * it would have failed). The draw is a hash of the deployment id, so a redelivery draws the same and
+ * a replay is reproducible.
+ */
+export const EXPLORATION = { default: 0.05, max: 0.5 } as const;
+
+/** A uniform number in [0, 1) from a deployment id (FNV-1a, 32 bits). */
+export function explorationDraw(deploymentId: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < deploymentId.length; index += 1) {
+    hash ^= deploymentId.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash / 4294967296;
+}
+
+export interface Exploration {
+  /** Whether this would-be stop proceeds to be observed. */
+  readonly explored: boolean;
+  /** The probability of the action taken: ε for an explored deployment, 1 - ε for a stopped one. */
+  readonly propensity: number;
+}
+
+/** Whether a would-be stop proceeds, and with which probability its action was taken. */
+export function explore(deploymentId: string, share: number): Exploration {
+  if (!(share > 0)) return { explored: false, propensity: 1 };
+  const explored = explorationDraw(deploymentId) < share;
+  return { explored, propensity: explored ? share : 1 - share };
+}
+
+/**
+ * The weight of an observed outcome in training and evaluation: the inverse of the probability that
+ * it was observed (1 below the cut, 1/ε for an explored would-be stop), as a whole number of
+ * repetitions of its training row (frequency weights keep the container's CSV layout unchanged).
+ */
+export function observationWeight(propensityOfProceeding: number): number {
+  if (!(propensityOfProceeding > 0 && propensityOfProceeding <= 1)) throw new RangeError(`a propensity is in (0, 1], got ${propensityOfProceeding}`);
+  return Math.max(1, Math.round(1 / propensityOfProceeding));
 }

@@ -49,12 +49,12 @@ const costs = z
   })
   .strict();
 
-/** A guarded group as configured: handlers/config.ts groupPolicy, with the threshold given directly or by costs. */
+/**
+ * A guarded group as configured: handlers/config.ts groupPolicy (a `blockBudget`, default 10 %, or an
+ * expert's fixed `threshold`), with `costs` for reporting net benefit (they do not pick the cut).
+ */
 export const guardedGroupConfig = groupPolicy()
   .superRefine((group, context) => {
-    if ((group.threshold === undefined) === (group.costs === undefined)) {
-      context.addIssue({ code: 'custom', path: ['threshold'], message: 'expected exactly one of threshold or costs {failedDeployment, needlessRollback}' });
-    }
     if ((group.create === undefined) === (group.existing === undefined)) {
       context.addIssue({ code: 'custom', path: ['create'], message: 'expected exactly one of create {...} (a new blue/green group) or existing: true' });
     }
@@ -71,9 +71,7 @@ export const guardedGroupConfig = groupPolicy()
 
 function groupPolicy() {
   return handlerGroupPolicy
-    .omit({ threshold: true })
     .extend({
-      threshold: handlerGroupPolicy.shape.threshold.optional(),
       costs: costs.optional(),
       create: createGroupSettings.optional(),
       existing: z.literal(true, { message: 'expected true (omit the key to create the group instead)' }).optional(),
@@ -115,7 +113,9 @@ export const exampleConfig = z
     /** Who may reach the load balancer on port 80. */
     allowedIngressCidrs: z.array(ipv4Cidr).min(1, { message: 'expected at least one CIDR' }).default(['0.0.0.0/0']),
     mode: handlerGroupPolicy.shape.mode.default('gate'),
-    threshold: handlerGroupPolicy.shape.threshold.optional(),
+    blockBudget: handlerGroupPolicy.shape.blockBudget,
+    threshold: handlerGroupPolicy.shape.threshold,
+    exploration: handlerGroupPolicy.shape.exploration,
     costs: costs.optional(),
     failurePolicy: handlerGroupPolicy.shape.failurePolicy,
     /** Gate mode: minutes the green fleet waits at READY for Deploy Guard before the deployment stops. */
@@ -127,9 +127,6 @@ export const exampleConfig = z
   })
   .strict()
   .superRefine((example, context) => {
-    if ((example.threshold === undefined) === (example.costs === undefined)) {
-      context.addIssue({ code: 'custom', path: ['threshold'], message: 'expected exactly one of threshold or costs {failedDeployment, needlessRollback}' });
-    }
     if (example.readyTimeoutMinutes !== undefined && example.mode !== 'gate') {
       context.addIssue({ code: 'custom', path: ['readyTimeoutMinutes'], message: 'expected only in gate mode (the deployment waits at READY only then)' });
     }
@@ -353,11 +350,24 @@ export function loadConfig(file: string): DeployGuardConfig {
   return parseConfig(value, file);
 }
 
-/** The decision threshold of a group: given, or from costs (roll back when p·failed > (1−p)·needless). */
-export function groupThreshold(group: Pick<GuardedGroupConfig, 'threshold' | 'costs'>): number {
-  if (group.threshold !== undefined) return group.threshold;
-  const { failedDeployment, needlessRollback } = group.costs!;
-  return needlessRollback / (failedDeployment + needlessRollback);
+/** How a group decides: its block budget (or the fixed threshold an expert set instead) and its exploration share. */
+export function groupDecision(group: Pick<GuardedGroupConfig, 'blockBudget' | 'threshold' | 'exploration'>): Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration'> {
+  return { blockBudget: group.blockBudget, ...(group.threshold === undefined ? {} : { threshold: group.threshold }), exploration: group.exploration };
+}
+
+/**
+ * What is valid but unwise in a configuration, one line each with the key path: a fixed threshold
+ * does not hold a rate (it drifts with each model's calibration and with the loop).
+ */
+export function configWarnings(config: DeployGuardConfig): string[] {
+  const warnings: string[] = [];
+  for (const [name, environment] of Object.entries(config.environments)) {
+    const fixed = (path: string) =>
+      `environments.${name}.${path}.threshold: a fixed threshold does not hold a block rate (it drifts with every retrained model); prefer blockBudget`;
+    environment.groups.forEach((group, index) => group.threshold !== undefined && warnings.push(fixed(`groups[${index}]`)));
+    if (environment.example?.threshold !== undefined) warnings.push(fixed('example'));
+  }
+  return warnings;
 }
 
 /** The handlers' view of the guarded groups (ENV.groups), validated by handlers/config.ts's own schema. */
@@ -368,7 +378,7 @@ export function toGroupPolicies(groups: readonly GuardedGroupConfig[]): GroupPol
       deploymentGroup: group.deploymentGroup,
       platform: group.platform,
       mode: group.mode,
-      threshold: groupThreshold(group),
+      ...groupDecision(group),
       failurePolicy: group.failurePolicy,
     })),
   );
@@ -382,6 +392,6 @@ export function guardedGroupPolicies(environment: Pick<EnvironmentConfig, 'nameP
   const { example } = environment;
   if (!example) return toGroupPolicies(environment.groups);
   const names = exampleGroupNames(environment.namePrefix);
-  const policy = { application: names.application, deploymentGroup: names.deploymentGroup, platform: 'Server', mode: example.mode, threshold: groupThreshold(example), failurePolicy: example.failurePolicy };
+  const policy = { application: names.application, deploymentGroup: names.deploymentGroup, platform: 'Server', mode: example.mode, ...groupDecision(example), failurePolicy: example.failurePolicy };
   return groupPolicies.parse([...toGroupPolicies(environment.groups), policy]);
 }

@@ -6,7 +6,7 @@ import { RETRAINING_SCHEDULE_RULE, ruleNamed } from '../events/patterns';
 import { ENV, type EnvName, type PromotionSettings, type RetrainingSettings } from '../handlers/config';
 import type { HandlerName } from '../handlers/entries';
 import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
-import { exampleGroupNames, groupThreshold, guardedGroupPolicies, type EnvironmentConfig } from './config';
+import { exampleGroupNames, groupDecision, guardedGroupPolicies, type EnvironmentConfig } from './config';
 import { DataStores } from './data-stores';
 import type { DeadLetterQueue } from './dead-letter-queue';
 import { DeployGuardEventBus } from './event-bus';
@@ -170,7 +170,7 @@ export class DeployGuardStack extends TerraformStack {
               },
         ),
     );
-    configuredGroups.forEach((group, index) => group.groupPolicy(groupThreshold(config.groups[index]), config.groups[index].failurePolicy));
+    configuredGroups.forEach((group, index) => group.groupPolicy(groupDecision(config.groups[index]), config.groups[index].failurePolicy));
 
     const { example } = config;
     if (example) {
@@ -194,7 +194,7 @@ export class DeployGuardStack extends TerraformStack {
         ...(example.readyTimeoutMinutes !== undefined ? { readyWaitMinutes: example.readyTimeoutMinutes } : {}),
         terminationWaitMinutes: example.terminateBlueAfterMinutes,
       });
-      this.example.guardedGroup.groupPolicy(groupThreshold(example), example.failurePolicy);
+      this.example.guardedGroup.groupPolicy(groupDecision(example), example.failurePolicy);
     }
     this.groups = [...configuredGroups, ...(this.example ? [this.example.guardedGroup] : [])];
     // The configured groups, then the example's: the handlers guard (and may act on) exactly these.

@@ -7,6 +7,7 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { Construct } from 'constructs';
 import { GUARD_MODES, type ComputePlatform, type GuardMode } from '../events/emitted';
 import type { FailurePolicy, GroupPolicy } from '../handlers/config';
+import { checkBlockBudget, EXPLORATION } from '../model/block-budget';
 import { isToken, policyDocument, serviceTrustPolicy, validateAccountId, validateInteger, validateNamePrefix, validateRegion, type PolicyStatement } from './construct-support';
 import { awsPartition } from './image-uris';
 
@@ -179,9 +180,13 @@ export class GuardedDeploymentGroup extends Construct {
   }
 
   /** This group's policy for the handlers (DEPLOY_GUARD_GROUPS). */
-  groupPolicy(threshold: number, failurePolicy: FailurePolicy = 'fail-open'): GroupPolicy {
-    if (!(threshold > 0 && threshold < 1)) throw new Error(`${NAME} ${this.applicationName}/${this.deploymentGroupName}: threshold must be between 0 and 1 (exclusive), got ${threshold}`);
-    return { application: this.applicationName, deploymentGroup: this.deploymentGroupName, platform: this.platform, mode: this.mode, threshold, failurePolicy };
+  groupPolicy(decision: Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration'>, failurePolicy: FailurePolicy = 'fail-open'): GroupPolicy {
+    const where = `${NAME} ${this.applicationName}/${this.deploymentGroupName}`;
+    const { threshold, blockBudget } = decision;
+    if (threshold !== undefined && !(threshold > 0 && threshold < 1)) throw new Error(`${where}: threshold must be between 0 and 1 (exclusive), got ${threshold}`);
+    checkBlockBudget(blockBudget, `${where}: blockBudget`);
+    if (!(decision.exploration >= 0 && decision.exploration <= EXPLORATION.max)) throw new Error(`${where}: exploration must be a share between 0 and ${EXPLORATION.max}, got ${decision.exploration}`);
+    return { application: this.applicationName, deploymentGroup: this.deploymentGroupName, platform: this.platform, mode: this.mode, blockBudget, ...(threshold === undefined ? {} : { threshold }), exploration: decision.exploration, failurePolicy };
   }
 }
 

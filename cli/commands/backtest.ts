@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GUARD_MODES, COMPUTE_PLATFORMS, type ComputePlatform, type GuardMode } from '../../events/emitted';
 import { runBacktest } from '../../local/backtest';
+import { BLOCK_BUDGET, EXPLORATION } from '../../model/block-budget';
 import { ProgressBar } from '../../local/progress';
 import { renderReportHtml } from '../../local/report-html';
 import { renderConsoleSummary } from '../../local/report-console';
@@ -18,11 +19,14 @@ export const backtestUsage = `Usage: deploy-guard backtest [options]     (npm st
 
 Replays a real deployment history, in time order, through Deploy Guard's real handlers, wired by the
 rules, targets, retry policies and alarms of the synthesized dev stack, on local stand-ins for
-CodeDeploy, SageMaker, S3, DynamoDB and CloudWatch. The first model is trained on the first 20 % of
-the history (replayed in shadow mode, not reported); after that Deploy Guard learns only through its
-own loop: outcomes recorded, quality metrics, drift alarms, retraining, promotion. Writes:
+CodeDeploy, SageMaker, S3, DynamoDB and CloudWatch. The first model is trained on the deployments
+that started before the date by which 20 % of the history had started (the warm-up, replayed in
+shadow mode, not reported); after that Deploy Guard learns only through its own loop: outcomes
+recorded, quality metrics, drift alarms and the retraining schedule, retraining, promotion. Each
+group stops the riskiest share of its deployments (the block budget). The fair baselines (Parrot,
+a heuristic, logistic regression, never retrain) run beside it, each in its own loop. Writes:
   DIR/report.html   one self-contained page with the charts
-  DIR/report.json   the figures, per group, and the baselines (no guard, Parrot, never retrain)
+  DIR/report.json   the figures, per group, and the comparison with the baselines
   DIR/events.jsonl  every event on the buses, in order
 
 Options:
@@ -31,7 +35,10 @@ Options:
   --mapping FILE     how its columns map to Deploy Guard's fields (default: the shipped mapping)
   --mode MODE        shadow | stop | gate (default stop)
   --platform P       Server | ECS | Lambda, the compute platform of the guarded groups (default Server)
-  --threshold P      the decision threshold (default: the first model's cost-optimal threshold)
+  --block-budget K   share of each group's deployments Deploy Guard may stop, 0.005 to 0.3 (default 0.1)
+  --exploration E    share of would-be stops let through to be observed, 0 to 0.5 (default 0.05)
+  --threshold P      an expert's fixed cut instead of the budget (it does not hold a rate)
+  --costs F:N        cost of a missed failure : a needless stop, for net benefit (default 3:1)
   --no-retrain       never retrain (the "never retrain" baseline, run for real)
   --limit N          replay only the first N deployments of each group
   --store S          memory (default) | dynamodb (dynalite and the real DynamoDB adapters)
@@ -54,6 +61,9 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
     mode: 'value',
     platform: 'value',
     threshold: 'value',
+    'block-budget': 'value',
+    exploration: 'value',
+    costs: 'value',
     'no-retrain': 'flag',
     limit: 'value',
     store: 'value',
@@ -68,6 +78,16 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
   if (!COMPUTE_PLATFORMS.includes(platform)) throw new UsageError(`option '--platform' must be one of ${COMPUTE_PLATFORMS.join(', ')}, got '${String(options.platform)}'`);
   const threshold = options.threshold === undefined ? undefined : Number(options.threshold);
   if (threshold !== undefined && !(threshold > 0 && threshold < 1)) throw new UsageError(`option '--threshold' must be a probability between 0 and 1 (exclusive), got '${String(options.threshold)}'`);
+  const blockBudget = options['block-budget'] === undefined ? undefined : Number(options['block-budget']);
+  if (blockBudget !== undefined && !(blockBudget >= BLOCK_BUDGET.min && blockBudget <= BLOCK_BUDGET.max)) {
+    throw new UsageError(`option '--block-budget' must be a share between ${BLOCK_BUDGET.min} and ${BLOCK_BUDGET.max}, got '${String(options['block-budget'])}'`);
+  }
+  if (blockBudget !== undefined && threshold !== undefined) throw new UsageError("options '--block-budget' and '--threshold' exclude each other: a fixed threshold replaces the budget");
+  const exploration = options.exploration === undefined ? undefined : Number(options.exploration);
+  if (exploration !== undefined && !(exploration >= 0 && exploration <= EXPLORATION.max)) {
+    throw new UsageError(`option '--exploration' must be a share between 0 and ${EXPLORATION.max}, got '${String(options.exploration)}'`);
+  }
+  const costs = options.costs === undefined ? undefined : parseCosts(String(options.costs));
   const limit = options.limit === undefined ? undefined : Number(options.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`option '--limit' must be a positive whole number, got '${String(options.limit)}'`);
   const store = (options.store ?? 'memory') as 'memory' | 'dynamodb';
@@ -101,6 +121,9 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
     mode,
     platform,
     threshold,
+    blockBudget,
+    exploration,
+    costs,
     retrain: !options['no-retrain'],
     limit,
     store,
@@ -126,6 +149,15 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
       `event loop ${Math.round(result.replayed / (result.loopMs / 1000))} deployments/s (${result.busEvents} events)`,
   );
   return 0;
+}
+
+/** `F:N`: what a missed failure and a needless stop cost (positive numbers). */
+function parseCosts(text: string): { failedDeployment: number; needlessRollback: number } {
+  const match = /^([0-9]*\.?[0-9]+):([0-9]*\.?[0-9]+)$/.exec(text);
+  const failedDeployment = Number(match?.[1]);
+  const needlessRollback = Number(match?.[2]);
+  if (!match || !(failedDeployment > 0 && needlessRollback > 0)) throw new UsageError(`option '--costs' must be F:N, two positive numbers such as 3:1, got '${text}'`);
+  return { failedDeployment, needlessRollback };
 }
 
 /**

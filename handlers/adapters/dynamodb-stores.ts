@@ -20,8 +20,11 @@ import type {
   RetrainingState,
   ServingModelPointer,
   StoreWrite,
+  StoredCut,
 } from '../ports';
+import { MAX_HISTORY_READ } from '../ports';
 import { CONTROL_KEYS, TABLES } from '../tables';
+import type { CutState } from '../../model/block-budget';
 import { call, fromItem, isConditionalCheckFailed, keyOf, required, toAttribute, toItem, type Item } from './dynamodb-attributes';
 
 /**
@@ -35,7 +38,7 @@ import { call, fromItem, isConditionalCheckFailed, keyOf, required, toAttribute,
  * One item per recorded outcome: pk `group` = `application/deploymentGroup`, sk `at` =
  * `<ISO start time>#<deploymentId>` (ISO 8601 with milliseconds sorts like the time it names), with
  * `time` (N), `failed` (BOOL, absent when unknown) and `author`. `groupHistory` is one Query
- * `#g = :g AND #a < :before` newest first with a Limit, reversed.
+ * `#g = :g AND #a < :before` newest first, paged until it holds the asked number of known outcomes, reversed.
  *
  * Per group, one counters item at sk `~counts` (`~` sorts above every digit, so no time range ever
  * returns it) holds `known` and `failures` over every counted outcome, and `lastAt`: the sk of the
@@ -160,10 +163,11 @@ export class DynamoDbDeploymentStore implements DeploymentStore {
     }
   }
 
-  async groupHistory(application: string, deploymentGroup: string, before: number, limit: number): Promise<readonly PastDeployment[]> {
-    if (!(limit >= 1)) return [];
+  async groupHistory(application: string, deploymentGroup: string, before: number, knownLimit: number): Promise<readonly PastDeployment[]> {
+    if (!(knownLimit >= 1)) return [];
     const group = groupKey(application, deploymentGroup);
     const newestFirst: PastDeployment[] = [];
+    let known = 0;
     let startKey: Item | undefined;
     do {
       const answer = await call('Query', this.historyTableName, { group }, () =>
@@ -175,15 +179,21 @@ export class DynamoDbDeploymentStore implements DeploymentStore {
             ExpressionAttributeValues: { ':g': { S: group }, ':before': { S: isoTime(before, `groupHistory(${group})`) } },
             ProjectionExpression: '#t, #f, #u',
             ScanIndexForward: false,
-            Limit: limit - newestFirst.length,
+            // Pages as large as the known outcomes still missing (each item holds at most one), within the cap.
+            Limit: Math.min(knownLimit - known, MAX_HISTORY_READ - newestFirst.length),
             ConsistentRead: true,
             ...(startKey ? { ExclusiveStartKey: startKey } : {}),
           }),
         ),
       );
-      for (const item of answer.Items ?? []) newestFirst.push(toPast(fromItem(item)));
+      for (const item of answer.Items ?? []) {
+        const past = toPast(fromItem(item));
+        newestFirst.push(past);
+        if (past.failed !== undefined) known += 1;
+        if (known >= knownLimit || newestFirst.length >= MAX_HISTORY_READ) break;
+      }
       startKey = answer.LastEvaluatedKey;
-    } while (startKey && newestFirst.length < limit);
+    } while (startKey && known < knownLimit && newestFirst.length < MAX_HISTORY_READ);
     return newestFirst.reverse();
   }
 
@@ -500,6 +510,49 @@ export class DynamoDbControlStore implements ControlStore {
 
   async recordJobVerdict(verdict: JobVerdict): Promise<boolean> {
     return this.compareAndSet(CONTROL_KEYS.jobVerdict(verdict.trainingJobName), verdict, 'trainingJobName', null);
+  }
+
+  /** A cut is one item: `revision` (N) and `state`, the CutState as JSON text (its score window is ~2,000 numbers). */
+  async readCut(scope: string): Promise<StoredCut | undefined> {
+    const keyValue = CONTROL_KEYS.cut(scope);
+    const value = await this.read(keyValue);
+    if (!value) return undefined;
+    const where = { tableName: this.tableName, key: { key: keyValue } };
+    const text = required(value, 'state', 'string', where);
+    let state: CutState;
+    try {
+      state = JSON.parse(text) as CutState;
+    } catch (error) {
+      throw new TypeError(`table ${this.tableName}, key ${JSON.stringify({ key: keyValue })}: attribute state is not JSON (${(error as Error).message})`);
+    }
+    return { state, revision: required(value, 'revision', 'number', where) };
+  }
+
+  async writeCut(scope: string, state: CutState, expectedRevision: number | null): Promise<boolean> {
+    const keyValue = CONTROL_KEYS.cut(scope);
+    const key = { key: keyValue };
+    const revision = (expectedRevision ?? 0) + 1;
+    try {
+      await call('PutItem', this.tableName, key, () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: toItem({ key: keyValue, revision, state: JSON.stringify(state) }),
+            ...(expectedRevision === null
+              ? { ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'key' } }
+              : {
+                  ConditionExpression: '#revision = :expected',
+                  ExpressionAttributeNames: { '#revision': 'revision' },
+                  ExpressionAttributeValues: { ':expected': { N: String(expectedRevision) } },
+                }),
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
   }
 
   private async read(keyValue: string): Promise<Record<string, unknown> | undefined> {

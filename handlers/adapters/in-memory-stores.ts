@@ -11,7 +11,10 @@ import type {
   RetrainingState,
   ServingModelPointer,
   StoreWrite,
+  StoredCut,
 } from '../ports';
+import { MAX_HISTORY_READ } from '../ports';
+import type { CutState } from '../../model/block-budget';
 import { groupKey } from '../config';
 import { revisionKey } from '../../events/emitted';
 
@@ -119,12 +122,18 @@ export class InMemoryDeploymentStore implements DeploymentStore {
     return true;
   }
 
-  async groupHistory(application: string, deploymentGroup: string, before: number, limit: number): Promise<readonly PastDeployment[]> {
+  async groupHistory(application: string, deploymentGroup: string, before: number, knownLimit: number): Promise<readonly PastDeployment[]> {
     const history = this.histories.get(groupKey(application, deploymentGroup));
-    if (!history) return [];
+    if (!history || !(knownLimit >= 1)) return [];
     const end = history.end(before);
+    let start = end;
+    let known = 0;
+    while (start > 0 && known < knownLimit && end - start < MAX_HISTORY_READ) {
+      start -= 1;
+      if (history.entries[start].past.failed !== undefined) known += 1;
+    }
     const past: PastDeployment[] = [];
-    for (let index = Math.max(0, end - limit); index < end; index += 1) past.push(history.entries[index].past);
+    for (let index = start; index < end; index += 1) past.push(history.entries[index].past);
     return past;
   }
 
@@ -153,6 +162,7 @@ export class InMemoryControlStore implements ControlStore {
   private serving: ServingModelPointer | undefined;
   private retraining: RetrainingState | undefined;
   private readonly verdicts = new Map<string, JobVerdict>();
+  private readonly cuts = new Map<string, StoredCut>();
 
   async readServingModel(): Promise<ServingModelPointer | undefined> {
     return this.serving;
@@ -181,6 +191,17 @@ export class InMemoryControlStore implements ControlStore {
   async recordJobVerdict(verdict: JobVerdict): Promise<boolean> {
     if (this.verdicts.has(verdict.trainingJobName)) return false;
     this.verdicts.set(verdict.trainingJobName, verdict);
+    return true;
+  }
+
+  async readCut(scope: string): Promise<StoredCut | undefined> {
+    return this.cuts.get(scope);
+  }
+
+  async writeCut(scope: string, state: CutState, expectedRevision: number | null): Promise<boolean> {
+    const current = this.cuts.get(scope);
+    if ((current?.revision ?? null) !== expectedRevision) return false;
+    this.cuts.set(scope, { state, revision: (current?.revision ?? 0) + 1 });
     return true;
   }
 }

@@ -28,11 +28,12 @@ export class S3TrainingDataLake implements TrainingDataLake {
     if (row.csvLine.includes('\n') || row.csvLine.includes('\r')) {
       throw new Error(`training row of ${row.deploymentId} spans more than one line; expected one CSV line`);
     }
+    if (!(Number.isInteger(row.weight) && row.weight >= 1)) throw new Error(`training row of ${row.deploymentId}: weight ${row.weight} is not a whole number of at least 1`);
     const key = trainingRowKey(row);
     const input: PutObjectCommandInput = {
       Bucket: this.options.bucket,
       Key: key,
-      Body: `${row.csvLine}\n`,
+      Body: `${row.csvLine}\n`.repeat(row.weight),
       ContentType: 'text/csv',
       ...(this.options.kmsKeyId
         ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: this.options.kmsKeyId }

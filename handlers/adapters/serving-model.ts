@@ -68,6 +68,7 @@ export function servingModel(version: string, features: FeatureList, trees: XGBo
     version,
     features,
     explain: (vector) => contributions(trees, vector),
+    predict: (vector) => trees.predict(vector),
   };
 }
 

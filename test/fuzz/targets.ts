@@ -131,8 +131,12 @@ function assessmentOf(deploymentId: string, rng: Prng): AssessmentRecord {
     mode,
     trigger: 'START',
     probability: risky ? 0.8125 : 0.1,
-    threshold: 0.35,
+    cut: 0.35,
+    blockBudget: 0.1,
+    cutSource: 'group',
     decision: risky ? 'rollback' : 'proceed',
+    explored: false,
+    propensity: 1,
     // As predict stores them: a shadow-mode assessment is never enforced.
     enforced: mode !== 'shadow' && rng.chance(0.7),
     modelVersion: MODEL.version,
@@ -190,10 +194,14 @@ const predict: FuzzTarget = {
       deploymentGroup: DEPLOYMENT_GROUP,
       platform: rng.pick(COMPUTE_PLATFORMS),
       mode: rng.pick(['shadow', 'stop', 'gate'] as const),
-      threshold: 0.35,
+      blockBudget: 0.1,
+      exploration: rng.pick([0, 0.05, 0.5]),
+      // The block budget's cut, or an expert's fixed threshold.
+      ...(rng.chance(0.5) ? { threshold: 0.35 } : {}),
       failurePolicy: rng.pick(['fail-open', 'fail-closed'] as const),
     };
     return handlePredictEvent(value, {
+      control: instrument('control', new InMemoryControlStore(), log),
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready', 'Succeeded']), log),
       deployments: instrument('deployments', deployments, log),
       changes: instrument('changes', changes, log),
@@ -236,7 +244,8 @@ const trafficHook: FuzzTarget = {
       deploymentGroup: DEPLOYMENT_GROUP,
       platform: 'ECS',
       mode: rng.pick(['shadow', 'stop', 'gate'] as const),
-      threshold: 0.35,
+      blockBudget: 0.1,
+      exploration: 0.05,
       failurePolicy: rng.pick(['fail-open', 'fail-closed'] as const),
     };
     return handleTrafficHook(value, {

@@ -75,27 +75,49 @@ describe('historyFeatures', () => {
 });
 
 describe('decide', () => {
-  const policy = { mode: 'stop', threshold: 0.35, failurePolicy: 'fail-open' } as const;
+  const policy = { mode: 'stop', failurePolicy: 'fail-open', exploration: 0 } as const;
+  const cut = { cut: 0.35 };
+  const running = { deploymentId: 'd-123456789', alreadyFinished: false };
+  const finished = { deploymentId: 'd-123456789', alreadyFinished: true };
 
-  it('rolls back at or above the threshold, proceeds below', () => {
-    expect(decide(policy, { kind: 'probability', probability: 0.35 }, false)).toEqual({ decision: 'rollback', probability: 0.35, enforced: true });
-    expect(decide(policy, { kind: 'probability', probability: 0.3499 }, false)).toEqual({ decision: 'proceed', probability: 0.3499, enforced: true });
+  it('rolls back when the probability reaches the cut, proceeds below', () => {
+    expect(decide(policy, { kind: 'probability', probability: 0.35 }, cut, running)).toEqual({ decision: 'rollback', probability: 0.35, enforced: true, explored: false, propensity: 1 });
+    expect(decide(policy, { kind: 'probability', probability: 0.3499 }, cut, running)).toEqual({ decision: 'proceed', probability: 0.3499, enforced: true, explored: false, propensity: 1 });
+  });
+
+  it('stops nothing while there is no cut yet (no score anywhere in the installation)', () => {
+    expect(decide(policy, { kind: 'probability', probability: 0.99 }, { cut: null }, running)).toEqual({ decision: 'proceed', probability: 0.99, enforced: true, explored: false, propensity: 1 });
   });
 
   it('without a probability lets the failure policy decide, and says so', () => {
     const score = { kind: 'fallback', reason: 'Timeout: endpoint deploy-guard-dev did not answer within 2000 ms' } as const;
-    expect(decide(policy, score, false)).toEqual({
+    expect(decide(policy, score, cut, running)).toEqual({
       decision: 'proceed',
       probability: null,
       enforced: true,
       fallback: { policy: 'fail-open', reason: score.reason },
+      explored: false,
+      propensity: 1,
     });
-    expect(decide({ ...policy, failurePolicy: 'fail-closed' }, score, false)).toMatchObject({ decision: 'rollback', fallback: { policy: 'fail-closed' } });
+    expect(decide({ ...policy, failurePolicy: 'fail-closed' }, score, cut, running)).toMatchObject({ decision: 'rollback', fallback: { policy: 'fail-closed' } });
+  });
+
+  it('lets a share of would-be stops proceed at random (the same draw on every delivery), with the propensity of the action taken', () => {
+    const exploring = { ...policy, exploration: 0.25 };
+    const verdicts = Array.from({ length: 4000 }, (_, index) => decide(exploring, { kind: 'probability', probability: 0.9 }, cut, { deploymentId: `d-${index}`, alreadyFinished: false }));
+    const explored = verdicts.filter((verdict) => verdict.explored);
+    expect(Math.abs(explored.length / verdicts.length - 0.25)).toBeLessThan(0.03);
+    expect(explored.every((verdict) => verdict.decision === 'proceed' && verdict.propensity === 0.25)).toBe(true);
+    expect(verdicts.filter((verdict) => !verdict.explored).every((verdict) => verdict.decision === 'rollback' && verdict.propensity === 0.75)).toBe(true);
+    expect(decide(exploring, { kind: 'probability', probability: 0.9 }, cut, { deploymentId: 'd-7', alreadyFinished: false })).toEqual(verdicts[7]);
+    // Below the cut nothing is drawn; shadow mode observes every outcome without exploring.
+    expect(decide(exploring, { kind: 'probability', probability: 0.1 }, cut, running)).toMatchObject({ explored: false, propensity: 1 });
+    expect(decide({ ...exploring, mode: 'shadow' }, { kind: 'probability', probability: 0.9 }, cut, running)).toMatchObject({ decision: 'rollback', explored: false, propensity: 1 });
   });
 
   it('never enforces in shadow mode, nor on a deployment that has already finished', () => {
-    expect(decide({ ...policy, mode: 'shadow' }, { kind: 'probability', probability: 0.9 }, false)).toMatchObject({ decision: 'rollback', enforced: false });
-    expect(decide(policy, { kind: 'probability', probability: 0.9 }, true)).toMatchObject({ decision: 'rollback', enforced: false });
+    expect(decide({ ...policy, mode: 'shadow' }, { kind: 'probability', probability: 0.9 }, cut, running)).toMatchObject({ decision: 'rollback', enforced: false });
+    expect(decide(policy, { kind: 'probability', probability: 0.9 }, cut, finished)).toMatchObject({ decision: 'rollback', enforced: false });
   });
 });
 
@@ -107,8 +129,12 @@ const record: AssessmentRecord = {
   mode: 'gate',
   trigger: 'READY',
   probability: 0.8125,
-  threshold: 0.35,
+  cut: 0.35,
+  blockBudget: 0.1,
+  cutSource: 'group',
   decision: 'rollback',
+  explored: false,
+  propensity: 1,
   enforced: true,
   modelVersion: 'deploy-guard-20261120-0912',
   featureRow: '412,3',
@@ -137,7 +163,7 @@ describe('assessmentEntries', () => {
     expect(entries.map((entry) => entry.DetailType)).toEqual(['Deployment Risk Assessed', 'Deployment Rollback Requested']);
     expect(entries.every((entry) => entry.Time?.toISOString() === '2026-11-20T09:20:05.000Z')).toBe(true);
     expect(JSON.parse(entries[0].Detail)).toEqual({
-      schemaVersion: '1',
+      schemaVersion: '2',
       deploymentId: 'd-123456789',
       application: 'myApplication',
       deploymentGroup: 'myDeploymentGroup',
@@ -145,24 +171,32 @@ describe('assessmentEntries', () => {
       mode: 'gate',
       trigger: 'READY',
       probability: 0.8125,
-      threshold: 0.35,
+      cut: 0.35,
+      blockBudget: 0.1,
+      cutSource: 'group',
       decision: 'rollback',
+      explored: false,
+      propensity: 1,
       enforced: true,
       modelVersion: 'deploy-guard-20261120-0912',
       topFactors: factors,
       assessedAt: '2026-11-20T09:20:05Z',
     });
     expect(JSON.parse(entries[1].Detail)).toMatchObject({
-      reason: 'probability of failure 0.8125 is at or above the threshold 0.35',
+      reason: 'probability of failure 0.8125 reaches the cut 0.35 (the riskiest 10 % of myApplication/myDeploymentGroup)',
       requestedAt: '2026-11-20T09:20:05Z',
     });
     expect(assessmentEntries(record, factors, context)).toEqual(entries);
   });
 
   it('words a rollback the failure policy decided', () => {
-    expect(rollbackReason({ probability: null, threshold: 0.35, fallback: { policy: 'fail-closed', reason: 'Timeout: no answer' } })).toBe(
+    expect(rollbackReason({ ...record, probability: null, fallback: { policy: 'fail-closed', reason: 'Timeout: no answer' } })).toBe(
       'no probability (Timeout: no answer) and the group is fail-closed',
     );
+  });
+
+  it('words a rollback a fixed threshold decided', () => {
+    expect(rollbackReason({ ...record, cut: 0.5, blockBudget: null })).toBe('probability of failure 0.8125 is at or above the fixed threshold 0.5');
   });
 });
 

@@ -6,11 +6,13 @@ import { EMITTED_EVENTS, type ComputePlatform, type GuardMode, type PutEventsEnt
 import { derivedDeploymentEvent, sample } from '../../events/samples';
 import { EventValidationError } from '../../events/validation';
 import { EventBridgePublisher, PublishError, type EventPublisher } from '../../handlers/adapters/event-publisher';
-import { InMemoryChangeSummaryStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import { servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
 import { handlePredictEvent, type PredictDependencies } from '../../handlers/predict';
+import { POOLED_CUT_SCOPE } from '../../handlers/ports';
 import type {
+  AssessmentRecord,
   CodeDeployOutcome,
   CodeDeployPort,
   DeploymentLookup,
@@ -21,6 +23,7 @@ import type {
   ServingModel,
   TrainingDataLake,
 } from '../../handlers/ports';
+import { CUT_SETTINGS, initialCutState, refresh } from '../../model/block-budget';
 import { buildFeatureVector, formatFeatureRow } from '../../model/features';
 import { LocalEndpoint } from '../../local/sagemaker';
 import { fixtureFeatureList, fixtureTrees } from './serving-fixture';
@@ -106,6 +109,11 @@ interface Setup {
   readonly model?: ServingModel | null;
   readonly publisher?: EventPublisher;
   readonly summary?: boolean;
+  readonly control?: InMemoryControlStore;
+  /** Decide by the block budget's cut instead of a fixed threshold. */
+  readonly budget?: boolean;
+  /** Share of would-be stops let through to be observed. @default 0 */
+  readonly exploration?: number;
 }
 
 function setup(options: Setup = {}) {
@@ -124,6 +132,7 @@ function setup(options: Setup = {}) {
   const codeDeploy = new FakeCodeDeploy(new Map([[deploymentId, snapshot]]));
   const deployments = new InMemoryDeploymentStore();
   const changes = new InMemoryChangeSummaryStore();
+  const control = options.control ?? new InMemoryControlStore();
   if (options.summary !== false) void changes.put(summary);
   const model = options.model === undefined ? servingModel('deploy-guard-dev-20261120-0900-5f2c1a', fixtureFeatureList(), fixtureTrees()) : options.model;
   const endpoint = options.endpoint ?? realEndpoint();
@@ -135,7 +144,11 @@ function setup(options: Setup = {}) {
     deploymentGroup,
     platform,
     mode: options.mode ?? 'stop',
-    threshold: options.threshold ?? RISKY,
+    blockBudget: 0.1,
+    exploration: options.exploration ?? 0,
+    // A fixed threshold (the expert override) makes each decision a function of this deployment alone;
+    // the block-budget cut is specified in 'predict: the block budget decides' below.
+    ...(options.budget ? {} : { threshold: options.threshold ?? RISKY }),
     failurePolicy: options.failurePolicy ?? 'fail-open',
   };
   const deps: PredictDependencies = {
@@ -143,6 +156,7 @@ function setup(options: Setup = {}) {
     deployments,
     changes,
     servingModel: { serving: async () => model ?? undefined },
+    control,
     endpoint,
     publisher,
     metrics: { put: (metric) => metrics.push(metric) },
@@ -150,7 +164,7 @@ function setup(options: Setup = {}) {
     clock: new ManualClock(ASSESSED_AT),
     config: { ...config, groups: [policy, { ...policy, application: 'other-app', deploymentGroup: 'other-group' }] },
   };
-  return { deps, codeDeploy, deployments, endpoint, publisher: publisher as RecordingPublisher, metrics, rows };
+  return { deps, codeDeploy, deployments, control, endpoint, publisher: publisher as RecordingPublisher, metrics, rows };
 }
 
 const detailTypes = (entries: readonly PutEventsEntry[]) => entries.map((entry) => entry.DetailType);
@@ -182,7 +196,9 @@ describe('predict: a deployment starts', () => {
       mode: 'stop',
       trigger: 'START',
       probability: PROBABILITY,
-      threshold: RISKY,
+      cut: RISKY,
+      blockBudget: null,
+      cutSource: 'threshold',
       decision: 'rollback',
       enforced: true,
       featureRow: formatFeatureRow(expectedVector),
@@ -195,16 +211,17 @@ describe('predict: a deployment starts', () => {
     expect(assessed.topFactors).toHaveLength(3);
     expect(assessed.topFactors).toEqual(stored?.topFactors);
     expect(detailOf(publisher.published, 'Deployment Rollback Requested')).toEqual({
-      schemaVersion: '1',
+      schemaVersion: '2',
       deploymentId,
       application,
       deploymentGroup,
       platform: 'Server',
       mode: 'stop',
       probability: PROBABILITY,
-      threshold: RISKY,
+      cut: RISKY,
+      blockBudget: null,
       modelVersion: 'deploy-guard-dev-20261120-0900-5f2c1a',
-      reason: `probability of failure ${Number(PROBABILITY.toFixed(4))} is at or above the threshold ${RISKY}`,
+      reason: `probability of failure ${Number(PROBABILITY.toFixed(4))} is at or above the fixed threshold ${RISKY}`,
       requestedAt: '2016-06-30T22:06:33Z',
     });
   });
@@ -395,6 +412,7 @@ describe('predict: duplicates and crashes', () => {
         finishedAt: STARTED_AT + 300_000,
         modelVersion: 'deploy-guard-dev-20261120-0900-5f2c1a',
         csvLine: `0,${formatFeatureRow(expectedVector)}`,
+        weight: 1,
       },
     ]);
     expect((await deployments.get(deploymentId))?.trainingRowWritten).toBe(true);
@@ -449,3 +467,74 @@ describe('predict: when the endpoint cannot answer, the failure policy decides',
     expect(metrics).toEqual([]);
   });
 });
+
+describe('predict: the block budget decides', () => {
+  const scope = `${application}/${deploymentGroup}`;
+  /** A group whose recent scores put the cut just below (risky) or above (safe) this deployment's probability. */
+  async function seededCut(control: InMemoryControlStore, cutAt: number): Promise<void> {
+    const scores = Array.from({ length: CUT_SETTINGS.ownScoresNeeded }, (_, index) => (index < 20 ? cutAt : cutAt / 2));
+    const state = refresh({ ...initialCutState(0.1, 'deploy-guard-dev-20261120-0900-5f2c1a'), scores, deploymentIds: scores.map((_, index) => `d-old-${index}`) }, [], 0, 'assessments');
+    await control.writeCut(scope, state, null);
+  }
+
+  it('stops a deployment whose probability reaches the group\'s cut, and announces the cut and the budget', async () => {
+    const control = new InMemoryControlStore();
+    await seededCut(control, Math.fround(PROBABILITY * 0.9));
+    const { deps, publisher, deployments } = setup({ mode: 'stop', budget: true, control });
+    await expect(handlePredictEvent(START.event, deps)).resolves.toMatchObject({ status: 'assessed', decision: 'rollback' });
+    expect((await deployments.get(deploymentId))?.assessment).toMatchObject({ cut: Math.fround(PROBABILITY * 0.9), blockBudget: 0.1, cutSource: 'group' });
+    expect(detailOf(publisher.published, 'Deployment Risk Assessed')).toMatchObject({ schemaVersion: '2', cut: Math.fround(PROBABILITY * 0.9), blockBudget: 0.1, cutSource: 'group' });
+    expect(detailOf(publisher.published, 'Deployment Rollback Requested').reason).toBe(
+      `probability of failure ${Number(PROBABILITY.toFixed(4))} reaches the cut ${Number(Math.fround(PROBABILITY * 0.9).toFixed(4))} (the riskiest 10 % of ${scope})`,
+    );
+  });
+
+  it('lets a deployment below the cut through, and adds its score to the group\'s and the pooled window once, however often it is delivered', async () => {
+    const control = new InMemoryControlStore();
+    await seededCut(control, Math.min(0.99, PROBABILITY * 1.5));
+    const { deps } = setup({ mode: 'stop', budget: true, control });
+    await expect(handlePredictEvent(START.event, deps)).resolves.toMatchObject({ decision: 'proceed' });
+    await expect(handlePredictEvent(START.event, deps)).resolves.toMatchObject({ status: 'duplicate' });
+    const group = (await control.readCut(scope))!.state;
+    expect(group.deploymentIds.filter((id) => id === deploymentId)).toHaveLength(1);
+    expect(group).toMatchObject({ decided: 1, stopped: 0 });
+    expect((await control.readCut(POOLED_CUT_SCOPE))!.state.deploymentIds).toEqual([deploymentId]);
+  });
+
+  it('with no score anywhere in the installation yet, stops nothing (no cut) and says so', async () => {
+    const { deps, publisher } = setup({ mode: 'stop', budget: true });
+    await expect(handlePredictEvent(START.event, deps)).resolves.toMatchObject({ decision: 'proceed', published: ['Deployment Risk Assessed'] });
+    expect(detailOf(publisher.published, 'Deployment Risk Assessed')).toMatchObject({ cut: null, blockBudget: 0.1, cutSource: 'none' });
+  });
+
+  it('a new group borrows the quantile of the pooled scores at its own budget', async () => {
+    const control = new InMemoryControlStore();
+    const pooledScores = Array.from({ length: 100 }, (_, index) => (index + 1) / 100);
+    await control.writeCut(POOLED_CUT_SCOPE, { ...initialCutState(0.1, 'deploy-guard-dev-20261120-0900-5f2c1a'), scores: pooledScores, deploymentIds: pooledScores.map((_, index) => `d-p-${index}`) }, null);
+    const { deps, deployments } = setup({ mode: 'shadow', budget: true, control });
+    await handlePredictEvent(START.event, deps);
+    expect((await deployments.get(deploymentId))?.assessment).toMatchObject({ cut: 0.91, cutSource: 'pooled', decision: PROBABILITY >= 0.91 ? 'rollback' : 'proceed' });
+  });
+
+  it('after a promotion, re-scores the group\'s window with the serving model before deciding', async () => {
+    const control = new InMemoryControlStore();
+    const { deps, deployments } = setup({ mode: 'shadow', budget: true, control });
+    // The window holds one earlier deployment, scored 0.9 by a model that no longer serves.
+    const earlier = { ...(await storedAssessmentOf(deps)), deploymentId: 'd-earlier' };
+    await deployments.putAssessment(earlier);
+    await control.writeCut(scope, refresh({ ...initialCutState(0.1, 'an-older-model'), scores: [0.9], deploymentIds: ['d-earlier'] }, [], 0, 'assessments'), null);
+    await handlePredictEvent(START.event, deps);
+    const state = (await control.readCut(scope))!.state;
+    expect(state.modelVersion).toBe('deploy-guard-dev-20261120-0900-5f2c1a');
+    expect(state.history.map((change) => change.reason)).toContain('promotion');
+    // The earlier deployment's row re-scored by the serving model: the same row as this one's, so the same probability.
+    expect(state.scores[0]).toBe(Math.fround(PROBABILITY));
+  });
+});
+
+/** An assessment as predict stores it for the sample deployment (a fixed-threshold run in a scratch store). */
+async function storedAssessmentOf(base: PredictDependencies): Promise<AssessmentRecord> {
+  const scratch = setup({ mode: 'shadow' });
+  await handlePredictEvent(START.event, { ...scratch.deps, servingModel: base.servingModel });
+  return (await scratch.deployments.get(deploymentId))!.assessment!;
+}

@@ -40,8 +40,12 @@ function assessmentOf(event: DeploymentEvent, change: Partial<AssessmentRecord> 
     mode: 'gate',
     trigger: 'READY',
     probability: 0.25,
-    threshold: 0.5,
+    cut: 0.5,
+    blockBudget: 0.1,
+    cutSource: 'group',
     decision: 'proceed',
+    explored: false,
+    propensity: 1,
     enforced: true,
     modelVersion: 'deploy-guard-20261120-0912',
     featureRow: FEATURE_ROW,
@@ -68,6 +72,13 @@ function dependencies(includeCounterfactual = false) {
 const putObjects = () => s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
 
 /** The EMF document of a group's quality metrics (names in the order record-outcome sends them). */
+const NONE_UNIT = new Set(['BrierContribution', 'EstimatedStopsFailed', 'EstimatedStopsSucceeded', 'EstimatedMissedFailures']);
+
+/** The inverse-propensity terms of the stop decisions' precision and recall (all 0 unless named). */
+function estimates(values: Partial<Record<'EstimatedStopsFailed' | 'EstimatedStopsSucceeded' | 'EstimatedMissedFailures' | 'ExploredOutcomes', number>> = {}) {
+  return { EstimatedStopsFailed: 0, EstimatedStopsSucceeded: 0, EstimatedMissedFailures: 0, ExploredOutcomes: 0, ...values };
+}
+
 function emfOf(event: DeploymentEvent, values: Record<string, number>) {
   return {
     _aws: {
@@ -76,7 +87,7 @@ function emfOf(event: DeploymentEvent, values: Record<string, number>) {
         {
           Namespace: 'DeployGuard',
           Dimensions: [['Application', 'DeploymentGroup'], []],
-          Metrics: Object.keys(values).map((name) => ({ Name: name, Unit: name === 'BrierContribution' ? 'None' : 'Count' })),
+          Metrics: Object.keys(values).map((name) => ({ Name: name, Unit: NONE_UNIT.has(name) ? 'None' : 'Count' })),
         },
       ],
     },
@@ -107,7 +118,18 @@ describe('record-outcome: an assessed deployment finishes', () => {
       labelReason: 'CodeDeploy reported SUCCESS',
       assessed: true,
       trainingRow: { written: true, key: 'rows/date=2016-06-30/d-123456789.csv' },
-      metrics: ['LabelledOutcomes', 'TruePositives', 'FalsePositives', 'TrueNegatives', 'FalseNegatives', 'BrierContribution'],
+      metrics: [
+        'LabelledOutcomes',
+        'TruePositives',
+        'FalsePositives',
+        'TrueNegatives',
+        'FalseNegatives',
+        'BrierContribution',
+        'EstimatedStopsFailed',
+        'EstimatedStopsSucceeded',
+        'EstimatedMissedFailures',
+        'ExploredOutcomes',
+      ],
     });
     expect((await deps.store.get('d-123456789'))?.outcome).toEqual({
       deploymentId: 'd-123456789',
@@ -124,16 +146,16 @@ describe('record-outcome: an assessed deployment finishes', () => {
       { Bucket: 'deploy-guard-dev-data', Key: 'rows/date=2016-06-30/d-123456789.csv', Body: `0,${FEATURE_ROW}\n`, ContentType: 'text/csv', ServerSideEncryption: 'AES256' },
     ]);
     expect(deps.emf()).toEqual([
-      emfOf(event, { LabelledOutcomes: 1, TruePositives: 0, FalsePositives: 0, TrueNegatives: 1, FalseNegatives: 0, BrierContribution: 0.0625 }),
+      emfOf(event, { LabelledOutcomes: 1, TruePositives: 0, FalsePositives: 0, TrueNegatives: 1, FalseNegatives: 0, BrierContribution: 0.0625, ...estimates() }),
     ]);
   });
 
   it.each([
-    ['rollback', true, 'FAILURE', 'TruePositives', 0.0625],
-    ['rollback', false, 'SUCCESS', 'FalsePositives', 0.5625],
-    ['proceed', true, 'SUCCESS', 'TrueNegatives', 0.5625],
-    ['proceed', false, 'FAILURE', 'FalseNegatives', 0.0625],
-  ] as const)('decision %s (enforced %s), %s: %s = 1, the others 0, BrierContribution %s', async (decision, enforced, state, metric, brier) => {
+    ['rollback', true, 'FAILURE', 'TruePositives', 0.0625, { EstimatedStopsFailed: 1 }],
+    ['rollback', false, 'SUCCESS', 'FalsePositives', 0.5625, { EstimatedStopsSucceeded: 1 }],
+    ['proceed', true, 'SUCCESS', 'TrueNegatives', 0.5625, {}],
+    ['proceed', false, 'FAILURE', 'FalseNegatives', 0.0625, { EstimatedMissedFailures: 1 }],
+  ] as const)('decision %s (enforced %s), %s: %s = 1, the others 0, BrierContribution %s', async (decision, enforced, state, metric, brier, estimated) => {
     const event = state === 'SUCCESS' ? successEvent() : failureEvent();
     const deps = dependencies();
     await deps.store.putAssessment(assessmentOf(event, { decision, enforced, probability: 0.75, mode: enforced ? 'gate' : 'shadow' }));
@@ -141,8 +163,17 @@ describe('record-outcome: an assessed deployment finishes', () => {
     await handleRecordOutcomeEvent(event, deps);
 
     const confusion = { TruePositives: 0, FalsePositives: 0, TrueNegatives: 0, FalseNegatives: 0, [metric]: 1 };
-    expect(deps.emf()).toEqual([emfOf(event, { LabelledOutcomes: 1, ...confusion, BrierContribution: brier })]);
+    expect(deps.emf()).toEqual([emfOf(event, { LabelledOutcomes: 1, ...confusion, BrierContribution: brier, ...estimates(estimated) })]);
     expect(putObjects()[0].Body).toBe(`${state === 'FAILURE' ? 1 : 0},${FEATURE_ROW}\n`);
+  });
+
+  it('an explored would-be stop that failed: its row is written 1/ε times and it stands for 1/ε stops in the precision estimate', async () => {
+    const event = failureEvent();
+    const deps = dependencies();
+    await deps.store.putAssessment(assessmentOf(event, { decision: 'proceed', explored: true, propensity: 0.05, enforced: true, mode: 'stop', probability: 0.75 }));
+    await handleRecordOutcomeEvent(event, deps);
+    expect(putObjects()[0].Body).toBe(`1,${FEATURE_ROW}\n`.repeat(20));
+    expect(deps.emf()[0]).toMatchObject({ FalseNegatives: 1, EstimatedStopsFailed: 20, EstimatedMissedFailures: 0, ExploredOutcomes: 1 });
   });
 
   it('FAILURE of the real failure sample is labelled failed, and its row carries label 1 under its own key', async () => {
@@ -296,7 +327,9 @@ describe('record-outcome: STOP', () => {
     expect(result).toMatchObject({ label: 'failed', labelReason: 'stopped, not by Deploy Guard: it did not ship', trainingRow: { written: true } });
     await expect(deps.store.groupCounts('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER)).resolves.toEqual({ known: 1, failures: 1 });
     expect(putObjects()[0].Body).toBe(`1,${FEATURE_ROW}\n`);
-    expect(deps.emf()).toEqual([emfOf(event, { LabelledOutcomes: 1, TruePositives: 0, FalsePositives: 0, TrueNegatives: 0, FalseNegatives: 1, BrierContribution: 0.5625 })]);
+    expect(deps.emf()).toEqual([
+      emfOf(event, { LabelledOutcomes: 1, TruePositives: 0, FalsePositives: 0, TrueNegatives: 0, FalseNegatives: 1, BrierContribution: 0.5625, ...estimates({ EstimatedMissedFailures: 1 }) }),
+    ]);
   });
 
   it('stopped after Deploy Guard let it proceed, or after its stop was refused: failed', async () => {

@@ -320,7 +320,7 @@ describe('rollback: an invalid event makes no AWS call (it reaches the dead-lett
   const withoutDeploymentId = Object.fromEntries(Object.entries(requestExample).filter(([key]) => key !== 'deploymentId'));
 
   it.each([
-    ['a request without deploymentId', { ...rollbackRequested(), detail: { ...withoutDeploymentId, schemaVersion: '1' } }],
+    ['a request without deploymentId', { ...rollbackRequested(), detail: { ...withoutDeploymentId, schemaVersion: '2' } }],
     ['a request of another installation', delivered('Deployment Rollback Requested', requestExample, 'someone-else')],
     ['a request with an unknown platform', { ...rollbackRequested(), detail: { ...requestExample, platform: 'Kubernetes' } }],
     ['the real CodeDeploy SUCCESS sample', successSample],
@@ -332,7 +332,7 @@ describe('rollback: an invalid event makes no AWS call (it reaches the dead-lett
   });
 
   it('names the offending field', async () => {
-    const event = { ...rollbackRequested(), detail: { ...withoutDeploymentId, schemaVersion: '1' } };
+    const event = { ...rollbackRequested(), detail: { ...withoutDeploymentId, schemaVersion: '2' } };
     await expect(handleRollbackEvent(event, dependencies())).rejects.toThrow(
       'Invalid Deployment Rollback Requested event: detail.deploymentId:',
     );

@@ -16,6 +16,7 @@ const row = {
   finishedAt: Date.parse('2016-06-30T22:06:31Z'),
   modelVersion: 'deploy-guard-20261120-0912',
   csvLine: '0,3,1,,412,38',
+  weight: 1,
 };
 
 beforeEach(() => {
@@ -69,6 +70,14 @@ describe('S3TrainingDataLake.putRow', () => {
     const failure = new S3TrainingDataLake(client(), { bucket: 'deploy-guard-dev-data' }).putRow(row);
     await expect(failure).rejects.toThrow('S3 PutObject s3://deploy-guard-dev-data/rows/date=2016-06-30/d-123456789.csv: Access Denied');
     await expect(failure).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it('writes an explored deployment\'s row as many times as its weight (a frequency weight for training and evaluation)', async () => {
+    await new S3TrainingDataLake(client(), { bucket: 'b-data' }).putRow({ ...row, weight: 3 });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Body: '0,3,1,,412,38\n0,3,1,,412,38\n0,3,1,,412,38\n' });
+    await expect(new S3TrainingDataLake(client(), { bucket: 'b-data' }).putRow({ ...row, weight: 0.5 })).rejects.toThrow(
+      'training row of d-123456789: weight 0.5 is not a whole number of at least 1',
+    );
   });
 
   it('refuses a row of more than one line without calling S3', async () => {

@@ -80,8 +80,12 @@ function assessment(change: Partial<AssessmentRecord> = {}): AssessmentRecord {
     mode: example.mode,
     trigger: example.trigger,
     probability: 0.5383983850479126,
-    threshold: 0.1 + 0.2,
+    cut: 0.1 + 0.2,
+    blockBudget: 0.1,
+    cutSource: 'group',
     decision: example.decision,
+    explored: false,
+    propensity: 0.95,
     enforced: example.enforced,
     modelVersion: example.modelVersion,
     // NaN (a missing feature) never reaches DynamoDB: the row is text.
@@ -137,7 +141,7 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
 
       const stored = await stores.deployments.get(deploymentId);
       expect(stored).toEqual({ deploymentId, assessment: first, trainingRowWritten: false });
-      expect(stored?.assessment?.threshold).toBe(0.30000000000000004);
+      expect(stored?.assessment?.cut).toBe(0.30000000000000004);
       expect(stored?.assessment?.featureRow).toBe(first.featureRow);
       expect(stored?.assessment).not.toHaveProperty('fallback');
     });
@@ -232,6 +236,20 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       expect(await stores.deployments.groupCounts(app, group, finishedAt)).toEqual({ known: 0, failures: 0 });
     });
 
+    it('reads back past a long run of stopped deployments (outcome unknown) to the known outcomes the history windows need', async () => {
+      const at = (minute: number) => startedAt + minute * 60_000;
+      await stores.deployments.putOutcome(outcome('d-known-1', 'FAILURE', at(5)), past(at(0), true));
+      await stores.deployments.putOutcome(outcome('d-known-2', 'SUCCESS', at(15)), past(at(10), false));
+      for (let index = 1; index <= 40; index += 1) {
+        await stores.deployments.putOutcome(outcome(`d-stopped-${String(index).padStart(2, '0')}`, 'STOP', at(20 + index * 10 + 5)), past(at(20 + index * 10), undefined));
+      }
+      const history = await stores.deployments.groupHistory(app, group, at(1000), 2);
+      expect(history).toHaveLength(42);
+      expect(history.slice(0, 2)).toEqual([past(at(0), true), past(at(10), false)]);
+      expect(history.slice(2).every((entry) => entry.failed === undefined)).toBe(true);
+      expect(await stores.deployments.groupHistory(app, group, at(1000), 1)).toHaveLength(41);
+    });
+
     it('agrees with a direct count over 60 interleaved, out-of-order and duplicated outcomes, queried between inserts', async () => {
       const next = random(20_261_120);
       const recorded: { group: string; time: number; failed?: boolean }[] = [];
@@ -259,12 +277,11 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
               failures: earlier.filter((entry) => entry.failed).length,
             });
             const history = await stores.deployments.groupHistory(app, name, before, 4);
-            const expected = recorded
-              .filter((entry) => entry.group === name && entry.time < before)
-              .map((entry) => entry.time)
-              .sort((a, b) => a - b)
-              .slice(-4);
-            expect(history.map((entry) => entry.time)).toEqual(expected);
+            // Back to the 4th most recent known outcome, the unknown ones in between included.
+            const earlierAll = recorded.filter((entry) => entry.group === name && entry.time < before).sort((a, b) => a.time - b.time);
+            let from = earlierAll.length;
+            for (let known = 0; from > 0 && known < 4; ) if (earlierAll[--from].failed !== undefined) known += 1;
+            expect(history.map((entry) => entry.time)).toEqual(earlierAll.slice(from).map((entry) => entry.time));
           }
         }
       }

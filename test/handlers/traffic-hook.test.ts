@@ -29,7 +29,8 @@ const policy: GroupPolicy = {
   deploymentGroup: 'myDeploymentGroup',
   platform: 'ECS',
   mode: 'gate',
-  threshold: 0.35,
+  blockBudget: 0.1,
+  exploration: 0.05,
   failurePolicy: 'fail-open',
 };
 
@@ -41,8 +42,12 @@ const assessment: AssessmentRecord = {
   mode: 'gate',
   trigger: 'START',
   probability: 0.8125,
-  threshold: 0.35,
+  cut: 0.35,
+  blockBudget: 0.1,
+  cutSource: 'group',
   decision: 'rollback',
+  explored: false,
+  propensity: 1,
   enforced: true,
   modelVersion: 'deploy-guard-20261120-0912',
   featureRow: '412,3',
@@ -89,22 +94,23 @@ describe('traffic-hook: the assessment is there', () => {
     await deployments.putAssessment(assessment);
     const result = await handleTrafficHook(invocation, deps);
 
-    expect(result).toEqual({ status: 'rollback-requested', deploymentId, reason: 'probability of failure 0.8125 is at or above the threshold 0.35' });
+    expect(result).toEqual({ status: 'rollback-requested', deploymentId, reason: 'probability of failure 0.8125 reaches the cut 0.35 (the riskiest 10 % of myApplication/myDeploymentGroup)' });
     expect(sleeps).toEqual([]);
     expect(codeDeploy).not.toHaveReceivedAnyCommand();
     expect(publisher.published).toHaveLength(1);
     expect(publisher.published[0].DetailType).toBe('Deployment Rollback Requested');
     expect(JSON.parse(publisher.published[0].Detail)).toEqual({
-      schemaVersion: '1',
+      schemaVersion: '2',
       deploymentId,
       application: 'myApplication',
       deploymentGroup: 'myDeploymentGroup',
       platform: 'ECS',
       mode: 'gate',
       probability: 0.8125,
-      threshold: 0.35,
+      cut: 0.35,
+      blockBudget: 0.1,
       modelVersion: 'deploy-guard-20261120-0912',
-      reason: 'probability of failure 0.8125 is at or above the threshold 0.35',
+      reason: 'probability of failure 0.8125 reaches the cut 0.35 (the riskiest 10 % of myApplication/myDeploymentGroup)',
       lifecycleEventHookExecutionId: hookExecutionId,
       requestedAt: '2026-11-20T09:21:00Z',
     });

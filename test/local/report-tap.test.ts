@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { BusEvent } from '../../events/bus';
 import { ManualClock } from '../../events/clock';
 import type { DeploymentStore } from '../../handlers/ports';
-import type { XGBoostModel } from '../../model/xgboost';
 import { LocalCodeDeploy } from '../../local/codedeploy';
 import type { ReplayEntry } from '../../local/lifecycle';
 import type { DeadLetter, ReplayedDeployment, TimelineEvent } from '../../local/report-model';
@@ -39,10 +38,9 @@ function tapped(stored: Record<string, unknown> = {}) {
   const buses = localBuses({ region: 'us-east-1', customBusName: 'deploy-guard-dev', clock });
   const codeDeploy = new LocalCodeDeploy({ clock, account: '000000000000', region: 'us-east-1', emit: (event) => buses.default.publishAwsEvent(event as BusEvent) });
   const store = { get: async (deploymentId: string) => stored[deploymentId] } as unknown as DeploymentStore;
-  const firstModel = { predict: () => 0.42 } as unknown as XGBoostModel;
   const { sink, added } = recordingSink();
   const eventsFile = join(tempDir(), 'events.jsonl');
-  const tap = new ReportTap(eventsFile, sink, { store, codeDeploy, deploymentGroup: 'production', threshold: 0.3, firstModel });
+  const tap = new ReportTap(eventsFile, sink, { store, codeDeploy, deploymentGroup: 'production' });
   tap.listen(buses.default);
   tap.listen(buses.custom);
   return { tap, buses, codeDeploy, added, eventsFile };
@@ -87,21 +85,23 @@ describe('the report tap on the buses', () => {
     expect(readFileSync(eventsFile, 'utf8').trimEnd().split('\n')).toHaveLength(count);
   });
 
-  it('keeps the model\'s timeline: alarms going to ALARM (not back to OK), retraining started, promotions and rejections', async () => {
+  it('keeps the model\'s timeline: alarms going to ALARM (not back to OK), retraining started with what started it, promotions and rejections', async () => {
     const { tap, buses, added } = tapped();
     const alarm = sample('cloudwatch-alarm-state-change.single-metric.json');
     buses.default.publishAwsEvent(alarm);
     buses.default.publishAwsEvent({ ...alarm, detail: { ...(alarm.detail as object), state: { value: 'OK' } } });
     buses.custom.putEvents([
-      ownEvent('Model Retraining Started', { trainingJobName: 'deploy-guard-dev-20130110-0000-062000' }),
+      ownEvent('Model Retraining Started', { trainingJobName: 'deploy-guard-dev-20130110-0000-062000', trigger: { type: 'alarm', alarmName: 'ServerCpuTooHigh' } }),
+      ownEvent('Model Retraining Started', { trainingJobName: 'deploy-guard-dev-20130710-0000-062000', trigger: { type: 'schedule', ruleName: 'deploy-guard-dev-retraining-schedule' } }),
       ownEvent('Model Promoted', { modelVersion: 'deploy-guard-dev-20130110-0000-062000' }),
       ownEvent('Model Rejected', { reason: 'not-better', message: 'AUC 0.71 is below the serving model\'s 0.74' }),
     ]);
     tap.addRunSummary({ deadLetters: [], driftDecisions: [] });
     await tap.close();
     expect(added.timeline).toEqual([
-      { at: AT, kind: 'drift-alarm', detail: 'ServerCpuTooHigh' },
-      { at: AT, kind: 'retraining-started', detail: 'deploy-guard-dev-20130110-0000-062000' },
+      { at: AT, kind: 'drift-alarm', alarmName: 'ServerCpuTooHigh' },
+      { at: AT, kind: 'retraining-started', trigger: { type: 'alarm', alarmName: 'ServerCpuTooHigh' }, detail: 'deploy-guard-dev-20130110-0000-062000' },
+      { at: AT, kind: 'retraining-started', trigger: { type: 'schedule' }, detail: 'deploy-guard-dev-20130710-0000-062000' },
       { at: AT, kind: 'promoted', modelVersion: 'deploy-guard-dev-20130110-0000-062000' },
       { at: AT, kind: 'rejected', detail: 'not-better: AUC 0.71 is below the serving model\'s 0.74' },
     ]);
@@ -120,14 +120,14 @@ describe('the report tap on the buses', () => {
 describe('the report row of a finished deployment', () => {
   const record = { group: 'rails_rails_data', time: '2019-10-02T17:04:40.000Z', failed: true, change: {}, extra: {} };
 
-  it('takes the assessment from the store, the rollback request from the buses, the stop from CodeDeploy, and the first model\'s score', async () => {
-    const assessment = { probability: 0.61, decision: 'rollback', enforced: true, modelVersion: 'deploy-guard-dev-20130110-0000-062000', featureRow: '3,40,1' };
+  it('takes the assessment (with its cut and budget) from the store, the rollback request from the buses, the stop from CodeDeploy, and the history fidelity from the comparison', async () => {
+    const assessment = { probability: 0.61, cut: 0.55, blockBudget: 0.1, decision: 'rollback', enforced: true, modelVersion: 'deploy-guard-dev-20130110-0000-062000', featureRow: '3,40,1' };
     const { tap, buses, codeDeploy, added } = tapped({ 'd-000000001': { assessment } });
     const deployment = codeDeploy.createDeployment({ application: 'rails_rails_data', deploymentGroup: 'production', platform: 'Server', revision: { commitId: 'abc' } });
     buses.custom.putEvents([ownEvent('Deployment Rollback Requested', { deploymentId: deployment.deploymentId })]);
     await codeDeploy.stopDeployment(deployment.deploymentId);
     const entry: ReplayEntry = { record, application: 'rails_rails_data', warmUp: false, deploymentId: deployment.deploymentId };
-    await tap.addDeployment(entry);
+    await tap.addDeployment(entry, { historyFeaturesServed: 8, historyFeaturesDiffering: 3 });
     await tap.close();
     expect(added.deployments).toEqual([
       {
@@ -137,13 +137,15 @@ describe('the report row of a finished deployment', () => {
         startedAt: AT,
         failed: true,
         probability: 0.61,
-        threshold: 0.3,
+        cut: 0.55,
+        blockBudget: 0.1,
         decision: 'rollback',
         enforced: true,
         rollbackRequested: true,
         stopped: true,
         modelVersion: 'deploy-guard-dev-20130110-0000-062000',
-        neverRetrainProbability: 0.42,
+        historyFeaturesServed: 8,
+        historyFeaturesDiffering: 3,
       },
     ]);
   });
@@ -153,6 +155,6 @@ describe('the report row of a finished deployment', () => {
     const deployment = codeDeploy.createDeployment({ application: 'rails_rails_data', deploymentGroup: 'production', platform: 'Server', revision: { commitId: 'abc' } });
     await tap.addDeployment({ record, application: 'rails_rails_data', warmUp: false, deploymentId: deployment.deploymentId });
     await tap.close();
-    expect(added.deployments[0]).toMatchObject({ probability: null, decision: 'proceed', enforced: false, rollbackRequested: false, stopped: false, modelVersion: null, neverRetrainProbability: null });
+    expect(added.deployments[0]).toMatchObject({ probability: null, decision: 'proceed', enforced: false, rollbackRequested: false, stopped: false, modelVersion: null, cut: null, blockBudget: null, historyFeaturesServed: 0 });
   });
 });

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the cases edit raw JSON */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, DEFAULT_RETRAINING_SCHEDULE_DAYS, exampleGroupNames, groupThreshold, guardedGroupPolicies, loadConfig, parseConfig, toGroupPolicies } from '../../stacks/config';
+import { ConfigError, DEFAULT_RETRAINING_SCHEDULE_DAYS, configWarnings, exampleGroupNames, guardedGroupPolicies, loadConfig, parseConfig, toGroupPolicies } from '../../stacks/config';
 
 const SHIPPED = join(__dirname, '..', '..', 'deploy-guard.config.json');
 const shipped = () => JSON.parse(readFileSync(SHIPPED, 'utf8'));
@@ -14,19 +14,32 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
     expect(config.environments.prod.hosting.kind).toBe('provisioned');
   });
 
-  it('derives a threshold from costs: roll back when p × failed > (1 − p) × needless', () => {
+  it('decides by a block budget (10 % unless configured); costs are for reporting and pick no cut', () => {
     const prod = loadConfig(SHIPPED).environments.prod;
     const policies = toGroupPolicies(prod.groups);
-    expect(policies[0]).toEqual({ application: 'storefront', deploymentGroup: 'storefront-bluegreen', platform: 'Server', mode: 'gate', threshold: 1 / 21, failurePolicy: 'fail-open' });
-    expect(policies[1].threshold).toBe(0.5);
-    expect(groupThreshold({ ...prod.groups[0], costs: { failedDeployment: 3, needlessRollback: 1 } })).toBe(0.25);
+    expect(policies[0]).toEqual({ application: 'storefront', deploymentGroup: 'storefront-bluegreen', platform: 'Server', mode: 'gate', blockBudget: 0.05, exploration: 0.05, failurePolicy: 'fail-open' });
+    expect(policies[1]).toMatchObject({ blockBudget: 0.1 });
+    const config = shipped();
+    delete config.environments.prod.groups[0].blockBudget;
+    expect(toGroupPolicies(parseConfig(config).environments.prod.groups)[0].blockBudget).toBe(0.1);
+  });
+
+  it('keeps a fixed threshold as an expert override, with a warning that it does not hold a rate', () => {
+    const config = shipped();
+    config.environments.prod.groups[1].threshold = 0.5;
+    const parsed = parseConfig(config);
+    expect(toGroupPolicies(parsed.environments.prod.groups)[1]).toMatchObject({ threshold: 0.5, blockBudget: 0.1 });
+    expect(configWarnings(parsed)).toEqual([
+      'environments.prod.groups[1].threshold: a fixed threshold does not hold a block rate (it drifts with every retrained model); prefer blockBudget',
+    ]);
+    expect(configWarnings(loadConfig(SHIPPED))).toEqual([]);
   });
 
   it("guards the example's group like a configured one, after the configured groups", () => {
     const { dev, prod } = loadConfig(SHIPPED).environments;
     expect(guardedGroupPolicies(dev)).toEqual([
-      { application: 'payments', deploymentGroup: 'payments-prod', platform: 'ECS', mode: 'shadow', threshold: 0.4, failurePolicy: 'fail-open' },
-      { application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'gate', threshold: 1 / 11, failurePolicy: 'fail-open' },
+      { application: 'payments', deploymentGroup: 'payments-prod', platform: 'ECS', mode: 'shadow', blockBudget: 0.1, exploration: 0.05, failurePolicy: 'fail-open' },
+      { application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'gate', blockBudget: 0.1, exploration: 0.05, failurePolicy: 'fail-open' },
     ]);
     expect(exampleGroupNames('deploy-guard-dev')).toEqual({ application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green' });
     // prod has no example: its configured groups only.
@@ -34,9 +47,9 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
     expect(guardedGroupPolicies(prod)).toEqual(toGroupPolicies(prod.groups));
   });
 
-  it('gives an example its defaults: t3.micro, 10.20.0.0/16, open to the internet on port 80, gate mode, fail-open, 60 minutes of blue fleet', () => {
+  it('gives an example its defaults: t3.micro, 10.20.0.0/16, open to the internet on port 80, gate mode, a 10 % block budget, fail-open, 60 minutes of blue fleet', () => {
     const config = shipped();
-    config.environments.dev.example = { amiId: 'ami-0abcdef1234567890', availabilityZones: ['us-east-1c', 'us-east-1d'], threshold: 0.3 };
+    config.environments.dev.example = { amiId: 'ami-0abcdef1234567890', availabilityZones: ['us-east-1c', 'us-east-1d'] };
     expect(parseConfig(config).environments.dev.example).toEqual({
       amiId: 'ami-0abcdef1234567890',
       availabilityZones: ['us-east-1c', 'us-east-1d'],
@@ -44,7 +57,8 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
       vpcCidr: '10.20.0.0/16',
       allowedIngressCidrs: ['0.0.0.0/0'],
       mode: 'gate',
-      threshold: 0.3,
+      blockBudget: 0.1,
+      exploration: 0.05,
       failurePolicy: 'fail-open',
       terminateBlueAfterMinutes: 60,
     });
@@ -69,8 +83,8 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
   it.each([
     ['accountId of 11 digits', (c: any) => (c.environments.dev.accountId = '12345678901'), 'x.json: environments.dev.accountId: expected a 12-digit AWS account id (as a string)'],
     ['a region that is not one', (c: any) => (c.environments.dev.region = 'Virginia'), "x.json: environments.dev.region: expected an AWS region such as 'us-east-1'"],
-    ['both threshold and costs', (c: any) => (c.environments.prod.groups[0].threshold = 0.5), 'x.json: environments.prod.groups[0].threshold: expected exactly one of threshold or costs {failedDeployment, needlessRollback}'],
-    ['neither threshold nor costs', (c: any) => delete c.environments.prod.groups[0].costs, 'x.json: environments.prod.groups[0].threshold: expected exactly one of threshold or costs {failedDeployment, needlessRollback}'],
+    ['a block budget above 30 %', (c: any) => (c.environments.prod.groups[0].blockBudget = 0.5), 'x.json: environments.prod.groups[0].blockBudget: Too big: expected number to be <=0.3'],
+    ['a block budget below 0.5 %', (c: any) => (c.environments.prod.groups[0].blockBudget = 0.001), 'x.json: environments.prod.groups[0].blockBudget: Too small: expected number to be >=0.005'],
     ['create and existing', (c: any) => (c.environments.prod.groups[0].existing = true), 'x.json: environments.prod.groups[0].create: expected exactly one of create {...} (a new blue/green group) or existing: true'],
     ['an unknown mode', (c: any) => (c.environments.dev.groups[0].mode = 'block'), 'x.json: environments.dev.groups[0].mode: Invalid option: expected one of "shadow"|"stop"|"gate"'],
     ['a new Server group without Auto Scaling groups', (c: any) => delete c.environments.prod.groups[0].create.autoScalingGroups, 'x.json: environments.prod.groups[0].create.autoScalingGroups: expected the Auto Scaling groups of a new Server blue/green group'],
@@ -112,8 +126,7 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
     ['an example VPC that is not a /16', (c: any) => (c.environments.dev.example.vpcCidr = '10.20.0.0/24'), "x.json: environments.dev.example.vpcCidr: expected a /16 of the form a.b.0.0/16 such as '10.20.0.0/16'"],
     ['an example ingress that is not a CIDR', (c: any) => (c.environments.dev.example.allowedIngressCidrs = ['203.0.113.7']), "x.json: environments.dev.example.allowedIngressCidrs[0]: expected an IPv4 CIDR such as '203.0.113.0/24'"],
     ['an example open to nobody', (c: any) => (c.environments.dev.example.allowedIngressCidrs = []), 'x.json: environments.dev.example.allowedIngressCidrs: expected at least one CIDR'],
-    ['an example with both threshold and costs', (c: any) => (c.environments.dev.example.threshold = 0.5), 'x.json: environments.dev.example.threshold: expected exactly one of threshold or costs {failedDeployment, needlessRollback}'],
-    ['an example with neither threshold nor costs', (c: any) => delete c.environments.dev.example.costs, 'x.json: environments.dev.example.threshold: expected exactly one of threshold or costs {failedDeployment, needlessRollback}'],
+    ['an example with a block budget of 0', (c: any) => (c.environments.dev.example.blockBudget = 0), 'x.json: environments.dev.example.blockBudget: Too small: expected number to be >=0.005'],
     ['an example in an unknown mode', (c: any) => (c.environments.dev.example.mode = 'block'), 'x.json: environments.dev.example.mode: Invalid option: expected one of "shadow"|"stop"|"gate"'],
     ['an example READY timeout outside gate mode', (c: any) => (c.environments.dev.example.mode = 'shadow'), 'x.json: environments.dev.example.readyTimeoutMinutes: expected only in gate mode (the deployment waits at READY only then)'],
     ['an unknown key of the example', (c: any) => (c.environments.dev.example.ami = 'ami-0abcdef1234567890'), 'x.json: environments.dev.example: Unrecognized key: "ami"'],
