@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { SCHEDULE_RULE_ARN } from '../events/aws';
 import { COMPUTE_PLATFORMS, DEFAULT_EVENT_SOURCE, GUARD_MODES, validateEventSource } from '../events/emitted';
 import { parseWith } from '../events/validation';
-import { BLOCK_BUDGET, EXPLORATION } from '../model/block-budget';
+import { BLOCK_BUDGET, CUT_SCOPES, EXPLORATION } from '../model/block-budget';
 
 /**
  * The configuration the handlers read from their Lambda environment: the variable names (the stacks
@@ -66,6 +66,11 @@ export const groupPolicy = z
      */
     threshold: z.number().gt(0).lt(1).optional(),
     /**
+     * Whose deployments the budget is a share of: the installation's (one cut over every group on
+     * `installation` scope, which must share one budget) or the group's own.
+     */
+    cutScope: z.enum(CUT_SCOPES).default('installation'),
+    /**
      * Share of would-be stops that proceed at random so that their outcomes are observed (exploration;
      * 0 disables it). Each explored deployment's outcome is weighted by the inverse of that share in
      * training, promotion and the live precision / recall estimate.
@@ -79,10 +84,16 @@ export type GroupPolicy = z.output<typeof groupPolicy>;
 
 export const groupPolicies = z.array(groupPolicy).superRefine((groups, context) => {
   const seen = new Set<string>();
+  let installationBudget: number | undefined;
   groups.forEach((group, index) => {
     const key = groupKey(group.application, group.deploymentGroup);
     if (seen.has(key)) context.addIssue({ code: 'custom', path: [index], message: `deployment group ${key} is configured twice` });
     seen.add(key);
+    if (group.cutScope !== 'installation' || group.threshold !== undefined) return;
+    installationBudget ??= group.blockBudget;
+    if (group.blockBudget !== installationBudget) {
+      context.addIssue({ code: 'custom', path: [index, 'blockBudget'], message: `groups on the installation's cut share one block budget (${installationBudget}); set cutScope: group for a budget of the group's own` });
+    }
   });
 });
 

@@ -33,9 +33,14 @@ export interface CutDependencies {
  * at its budget. Before deciding, a window scored by an older model is re-scored by the serving one
  * (the first assessment after a promotion does it), and a changed budget is applied.
  */
-export async function decisionCut(policy: Pick<GroupPolicy, 'blockBudget' | 'threshold'>, scope: string, model: ServingModel, deps: CutDependencies, at: number): Promise<DecisionCut> {
+export async function decisionCut(policy: Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'cutScope'>, scope: string, model: ServingModel, deps: CutDependencies, at: number): Promise<DecisionCut> {
   if (policy.threshold !== undefined) return { cut: policy.threshold, blockBudget: null, cutSource: 'threshold' };
-  const pooled = await upToDate(POOLED_CUT_SCOPE, BLOCK_BUDGET.default, model, deps, at, []);
+  if (policy.cutScope === 'installation') {
+    const installation = await upToDate(POOLED_CUT_SCOPE, policy.blockBudget, model, deps, at, []);
+    const cut = installation?.cut ?? null;
+    return { cut, blockBudget: policy.blockBudget, cutSource: cut === null ? 'none' : 'pooled' };
+  }
+  const pooled = await upToDate(POOLED_CUT_SCOPE, BLOCK_BUDGET.default, model, deps, at, [], { keepBudget: true });
   const own = await upToDate(scope, policy.blockBudget, model, deps, at, pooled?.scores ?? []);
   if (own && own.cut !== null) return { cut: own.cut, blockBudget: policy.blockBudget, cutSource: own.cutSource };
   const borrowed = upperQuantile(pooled?.scores ?? [], policy.blockBudget);
@@ -43,37 +48,50 @@ export async function decisionCut(policy: Pick<GroupPolicy, 'blockBudget' | 'thr
 }
 
 /**
- * Adds one assessment's probability to the pooled cut and the group's, once per deployment: a
- * deployment already in a window is not added again (a redelivery, or a retry after a crash).
+ * Adds one assessment's probability to the installation's (pooled) window and, for a group on its
+ * own cut, to the group's, once per deployment: a deployment already in a window is not added again
+ * (a redelivery, or a retry after a crash).
  */
 export async function recordScore(
   scope: string,
-  policy: Pick<GroupPolicy, 'blockBudget' | 'threshold'>,
+  policy: Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'cutScope'>,
   assessment: { readonly deploymentId: string; readonly probability: number; readonly stopped: boolean; readonly cutSource: DecisionCutSource; readonly modelVersion: string },
   deps: Pick<CutDependencies, 'control'>,
   at: number,
 ): Promise<void> {
-  const observation = {
+  const onInstallationCut = policy.threshold === undefined && policy.cutScope === 'installation';
+  const observation = (decidedHere: boolean) => ({
     deploymentId: assessment.deploymentId,
     probability: assessment.probability,
     stopped: assessment.stopped,
-    // The realized rate counts the decisions the budget's cut took, not a fixed threshold's.
-    decidedByCut: assessment.cutSource === 'group' || assessment.cutSource === 'pooled',
+    // The realized rate counts the decisions this cut took, not a fixed threshold's or a borrowed one's.
+    decidedByCut: decidedHere && assessment.cutSource !== 'none' && assessment.cutSource !== 'threshold',
     modelVersion: assessment.modelVersion,
-  };
+  });
+  const pooledBudget = onInstallationCut ? policy.blockBudget : BLOCK_BUDGET.default;
   const pooled = await update(deps.control, POOLED_CUT_SCOPE, (state) =>
-    includes(state, assessment.deploymentId) ? undefined : observe(state ?? initialCutState(BLOCK_BUDGET.default, assessment.modelVersion), observation, [], at),
+    includes(state, assessment.deploymentId) ? undefined : observe(state ?? initialCutState(pooledBudget, assessment.modelVersion), observation(onInstallationCut), [], at),
   );
-  if (policy.threshold !== undefined) return;
+  if (policy.threshold !== undefined || onInstallationCut) return;
   await update(deps.control, scope, (state) =>
-    includes(state, assessment.deploymentId) ? undefined : observe(state ?? initialCutState(policy.blockBudget, assessment.modelVersion), observation, pooled?.scores ?? [], at),
+    includes(state, assessment.deploymentId) ? undefined : observe(state ?? initialCutState(policy.blockBudget, assessment.modelVersion), observation(true), pooled?.scores ?? [], at),
   );
 }
 
 /** The scope's cut brought up to date (re-scored by the serving model, at the configured budget), written back if it changed. */
-async function upToDate(scope: string, budget: number, model: ServingModel, deps: CutDependencies, at: number, pooled: readonly number[]): Promise<CutState | undefined> {
+async function upToDate(
+  scope: string,
+  budget: number,
+  model: ServingModel,
+  deps: CutDependencies,
+  at: number,
+  pooled: readonly number[],
+  options: { readonly keepBudget?: boolean } = {},
+): Promise<CutState | undefined> {
   const stored = await deps.control.readCut(scope);
   if (!stored) return undefined;
+  // The pooled window only lends its scores to groups on their own cuts: its budget is not theirs.
+  if (options.keepBudget) budget = stored.state.budget;
   if (stored.state.modelVersion === model.version && stored.state.budget === budget) return stored.state;
   return update(deps.control, scope, async (state) => {
     if (!state) return undefined;
@@ -116,9 +134,16 @@ async function update(
   throw new Error(`the cut of ${scope} was moved by other writers ${MAX_CUT_WRITE_ATTEMPTS} times in a row; the assessment is stored, a retry adds its score`);
 }
 
+/**
+ * How far back a redelivered assessment is looked for in a window: Lambda retries a failed
+ * asynchronous invocation within minutes, and EventBridge redelivers within hours, while hundreds of
+ * assessments of one group (or of the installation) in between are far beyond any deployment rate.
+ */
+export const REDELIVERY_LOOKBACK = 500;
+
 function includes(state: CutState | undefined, deploymentId: string): boolean {
   if (!state) return false;
-  // The newest entries are at the end; a redelivery comes soon after the first delivery.
-  for (let index = state.deploymentIds.length - 1; index >= 0; index -= 1) if (state.deploymentIds[index] === deploymentId) return true;
+  const ids = state.deploymentIds;
+  for (let index = ids.length - 1; index >= Math.max(0, ids.length - REDELIVERY_LOOKBACK); index -= 1) if (ids[index] === deploymentId) return true;
   return false;
 }

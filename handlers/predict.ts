@@ -203,7 +203,6 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
   const assessedAt = deps.clock.now();
   const cut = model ? await decisionCut(policy, group, model, { control: deps.control, deployments: deps.deployments }, assessedAt) : cutWithoutModel(policy);
   const verdict = decide(policy, score, cut, { deploymentId, alreadyFinished: isFinished(deployment.status) });
-  if (verdict.fallback) countFallback(deps, application, deploymentGroup, assessedAt);
   const factors = model && vector ? explain(model, vector, explanationContext(recent, counts, author)) : [];
   const record: AssessmentRecord = {
     deploymentId,
@@ -232,6 +231,7 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
   if (!write.created) return republish(write.item, policy, deps);
 
   await moveCut(record, policy, deps);
+  countAssessment(deps, record);
   const entries = assessmentEntries(record, factors, deps.config);
   await deps.publisher.publish(entries);
   const trainingRow = await trainingRowOf(write.item, deps);
@@ -266,12 +266,18 @@ function explain(model: ServingModel, vector: readonly number[], context: Return
   return topFactors(model.features, vector, model.explain(vector), { count: 3, context });
 }
 
-function countFallback(deps: PredictDependencies, application: string, deploymentGroup: string, at: number): void {
+/** The decision's metrics, per group and pooled: the realized block rate (Stops / Assessments), the cut, the fallbacks. */
+function countAssessment(deps: PredictDependencies, record: AssessmentRecord): void {
   deps.metrics.put({
     namespace: deps.config.metricsNamespace,
-    dimensions: { [QUALITY_DIMENSIONS.application]: application, [QUALITY_DIMENSIONS.deploymentGroup]: deploymentGroup },
-    values: [{ name: QUALITY_METRICS.endpointFallbacks, unit: 'Count', value: 1 }],
-    at,
+    dimensions: { [QUALITY_DIMENSIONS.application]: record.application, [QUALITY_DIMENSIONS.deploymentGroup]: record.deploymentGroup },
+    values: [
+      { name: QUALITY_METRICS.assessments, unit: 'Count', value: 1 },
+      { name: QUALITY_METRICS.stops, unit: 'Count', value: record.decision === 'rollback' ? 1 : 0 },
+      { name: QUALITY_METRICS.endpointFallbacks, unit: 'Count', value: record.fallback ? 1 : 0 },
+      ...(record.cut === null ? [] : [{ name: QUALITY_METRICS.decisionCut, unit: 'None' as const, value: record.cut }]),
+    ],
+    at: record.assessedAt,
   });
 }
 

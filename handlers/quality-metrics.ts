@@ -33,6 +33,12 @@ export const QUALITY_METRICS = {
   estimatedMissedFailures: 'EstimatedMissedFailures',
   /** A would-be stop that proceeded to be observed. */
   exploredOutcomes: 'ExploredOutcomes',
+  /** One assessment, at the moment of the decision (predict). */
+  assessments: 'Assessments',
+  /** An assessment that stops the deployment (or would, in shadow mode): Stops / Assessments is the realized block rate. */
+  stops: 'Stops',
+  /** The cut the decision was taken with (its average is what the dashboard plots against the budget). */
+  decisionCut: 'DecisionCut',
   /** An assessment decided by the failure policy because the endpoint failed. */
   endpointFallbacks: 'EndpointFallbacks',
 } as const;

@@ -9,7 +9,7 @@ import { inTimeOrder } from '../model/import';
 import { ASSUMED_DEPLOYMENT_DURATION_MS, recordTime, type DeploymentRecord } from '../model/records';
 import { trainModel, DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, readHyperparameters } from '../model/training';
 import { findPython } from '../model/python';
-import { BLOCK_BUDGET, checkBlockBudget, EXPLORATION } from '../model/block-budget';
+import { BLOCK_BUDGET, checkBlockBudget, EXPLORATION, type CutScope } from '../model/block-budget';
 import { parseFeatureList, type FeatureList } from '../model/features';
 import type { DecisionCosts } from '../model/metrics';
 import { loadXGBoostModel, type XGBoostModel } from '../model/xgboost';
@@ -17,7 +17,7 @@ import { BacktestComparison } from './comparison';
 import type { LocalCodeDeploy } from './codedeploy';
 import { FaultInjector, type FaultOptions, type FaultStats } from './faults';
 import { composeHandlers, localEnvironment, type ComposedHandlers } from './handler-composition';
-import { drainBuses, wireRules, type DeadLetterWithEvent } from './lambda-delivery';
+import { drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from './lambda-delivery';
 import { scheduleLifecycles, type ReplayEntry } from './lifecycle';
 import { ReportBuilder, type BacktestReport, type DeadLetter } from './report-model';
 import { ReportTap } from './report-tap';
@@ -46,6 +46,8 @@ export interface BacktestOptions {
   readonly threshold?: number;
   /** Share of would-be stops let through to be observed. @default EXPLORATION.default */
   readonly exploration?: number;
+  /** Whose deployments the budget is a share of: the installation's (one cut over all groups) or each group's. @default 'installation' */
+  readonly cutScope?: CutScope;
   /** The costs net benefit is reported at (they pick no cut). @default DEFAULT_COSTS (3 : 1) */
   readonly costs?: DecisionCosts;
   /** false: no alarms start retraining (the "never retrain" run). */
@@ -180,14 +182,27 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       firstModelVersion: first.modelVersion,
       features: first.features,
       blockBudget: decision.threshold === undefined ? decision.blockBudget : null,
+      cutScope: decision.cutScope,
       costs: options.costs ?? DEFAULT_COSTS,
       retrainingWindowDays: composed.retraining.dataWindowDays,
       minimumTrainingRows: composed.retraining.minimumRows,
     });
     followRetraining(standIns, comparison);
 
-    // 6. Each deployment's lifecycle, and fault injection's poison events, on the virtual clock.
+    // 6. Each deployment's lifecycle, the retraining schedule, and fault injection's poison events, on the virtual clock.
     scheduleReplay(history, { standIns, composed, local, tap, comparison, deadLetters, options });
+    if (options.retrain) {
+      scheduleRules(wiring, composed.handlers, {
+        scheduler: standIns.scheduler,
+        clock: standIns.clock,
+        deadLetters,
+        from: standIns.clock.now(),
+        to: recordTime(history.replay[history.replay.length - 1].record)!,
+        account: LOCAL_ACCOUNT,
+        region: local.region,
+        ...(faults ? { faults } : {}),
+      });
+    }
     schedulePoison(standIns, history.replay, { faults, region: local.region, source: composed.source, customBusName: local.customBusName });
 
     // 7. The replay, CloudWatch evaluating the alarms on time.
@@ -233,15 +248,15 @@ interface LocalSettings {
 }
 
 /** How the guarded groups decide: the block budget (or an expert's fixed threshold) and the exploration share. */
-function decisionOf(options: Pick<BacktestOptions, 'blockBudget' | 'threshold' | 'exploration'>): Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration'> {
+function decisionOf(options: Pick<BacktestOptions, 'blockBudget' | 'threshold' | 'exploration' | 'cutScope'>): Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration' | 'cutScope'> {
   const blockBudget = checkBlockBudget(options.blockBudget ?? BLOCK_BUDGET.default, 'the block budget (--block-budget)');
   const exploration = options.exploration ?? EXPLORATION.default;
   if (!(exploration >= 0 && exploration <= EXPLORATION.max)) throw new RangeError(`the exploration share (--exploration) must be between 0 and ${EXPLORATION.max}, got ${exploration}`);
   if (options.threshold !== undefined && !(options.threshold > 0 && options.threshold < 1)) throw new RangeError(`a fixed threshold (--threshold) must be a probability between 0 and 1 (exclusive), got ${options.threshold}`);
-  return { blockBudget, ...(options.threshold === undefined ? {} : { threshold: options.threshold }), exploration };
+  return { blockBudget, ...(options.threshold === undefined ? {} : { threshold: options.threshold }), exploration, cutScope: options.cutScope ?? 'installation' };
 }
 
-function localSettingsOf(wiring: Wiring, history: History, options: BacktestOptions, decision: Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration'>): LocalSettings {
+function localSettingsOf(wiring: Wiring, history: History, options: BacktestOptions, decision: Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration' | 'cutScope'>): LocalSettings {
   const customBusName = wiring.rules.find((rule) => rule.eventBusName !== 'default')?.eventBusName;
   if (!customBusName) throw new Error("the stack has no rule on Deploy Guard's own bus");
   const metricsNamespace = localEnvironment(wiring, 'record-outcome', { groups: [], customBusName, initialFeaturesUrl: '' })[ENV.metricsNamespace];

@@ -1,4 +1,4 @@
-import { REPORTED_BUDGETS } from '../model/block-budget';
+import { REPORTED_BUDGETS, type CutScope } from '../model/block-budget';
 import type { FeatureList } from '../model/features';
 import { HISTORY_FEATURE_NAMES, HistoryAccumulator, type HistoryFeatures } from '../model/history';
 import type { DecisionCosts } from '../model/metrics';
@@ -35,6 +35,8 @@ export interface ComparisonOptions {
   readonly features: FeatureList;
   /** The configured budget: Deploy Guard's entry at it is the replay itself. */
   readonly blockBudget: number | null;
+  /** Whose deployments the budgets are shares of, for every budgeted baseline as for Deploy Guard. */
+  readonly cutScope: CutScope;
   readonly costs: DecisionCosts;
   /** retraining.dataWindowDays: logistic regression refits on its rows of this many days. */
   readonly retrainingWindowDays: number;
@@ -57,6 +59,7 @@ export class BacktestComparison {
       retrainingWindowDays: options.retrainingWindowDays,
       minimumTrainingRows: options.minimumTrainingRows,
       costs: options.costs,
+      cutScope: options.cutScope,
     });
     const names = new Set<string>(HISTORY_FEATURE_NAMES);
     this.historyColumns = options.features.features.flatMap((feature, column) => (names.has(feature.name) ? [{ name: feature.name as (typeof HISTORY_FEATURE_NAMES)[number], column }] : []));

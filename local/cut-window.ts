@@ -1,4 +1,4 @@
-import { CUT_SETTINGS, checkBlockBudget, reachesCut, type CutSource } from '../model/block-budget';
+import { CUT_SETTINGS, checkBlockBudget, correctedBudget, reachesCut, type CutSource } from '../model/block-budget';
 
 /**
  * The block-budget cut of model/block-budget.ts, for replays that run it in many loops at once (the
@@ -234,9 +234,6 @@ export class BudgetCut {
   }
 
   private currentEffectiveBudget(): number {
-    const budget = this.budgetShare;
-    const owed = budget * this.decidedCount - this.stoppedCount + this.owedFromChanges;
-    const corrected = budget + owed / CUT_SETTINGS.correctionHorizon;
-    return Math.min(Math.max(corrected, budget / 2), Math.min(2 * budget, 0.5));
+    return correctedBudget(this.budgetShare, this.budgetShare * this.decidedCount - this.stoppedCount + this.owedFromChanges);
   }
 }

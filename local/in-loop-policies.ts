@@ -1,4 +1,4 @@
-import { BLOCK_BUDGET, REPORTED_BUDGETS, checkBlockBudget } from '../model/block-budget';
+import { BLOCK_BUDGET, REPORTED_BUDGETS, checkBlockBudget, type CutScope } from '../model/block-budget';
 import type { ChangeFields } from '../model/change-fields';
 import { FEATURE_SCHEMA, buildFeatureVector, createFeatureList, type FeatureInputs, type FeatureList } from '../model/features';
 import type { HistoryFeatures } from '../model/history';
@@ -30,6 +30,9 @@ import { ObservedHistory } from './observed-history';
  * group's. Warm-up deployments are assessed as predict assesses them in shadow mode: their would-be
  * stops count in the cut's realized rate, nothing is stopped, nothing is reported.
  */
+
+/** The key of the one cut every group shares on the installation's scope. */
+const INSTALLATION_CUT = '*installation*';
 
 /** The predictors of report.json's `comparison`. */
 export const PREDICTORS = ['deploy-guard', 'parrot-in-loop', 'heuristic', 'logistic-regression', 'never-retrain', 'shadow-reference'] as const;
@@ -115,6 +118,11 @@ export interface InLoopPoliciesOptions {
   readonly minimumTrainingRows?: number;
   /** @default DEFAULT_COSTS (3:1) */
   readonly costs?: DecisionCosts;
+  /**
+   * Whose deployments a budget is a share of (model/block-budget.ts CUT_SCOPES): with
+   * `installation`, every predictor keeps one cut over all groups' scores, as predict does. @default 'group'
+   */
+  readonly cutScope?: CutScope;
   /** @default DEFAULT_HISTORY_READ */
   readonly historyRead?: number;
   /** The groups of logistic regression's feature list. @default firstModel.features.groups */
@@ -261,6 +269,8 @@ class ScoredLoop<T> {
     private readonly historyRead: number,
     /** Stop a deployment whose score equals the cut with the probability that holds the budget (the heuristic's few distinct scores). */
     private readonly breakTies: boolean,
+    /** The key of a group's cut: its own, or one for the whole installation. */
+    private readonly cutKey: (group: string) => string = (group) => group,
   ) {
     this.seed = hash(`${predictor}/${budget}`, 0x9e3779b9);
   }
@@ -286,7 +296,7 @@ class ScoredLoop<T> {
    * stop, counted by the cut as predict counts it in shadow mode. Returns whether the cut was reached.
    */
   decide(deployment: DeploymentStart, probability: number, item: T, budget: number): boolean {
-    const { window, cut } = this.groupCut(deployment.group, budget);
+    const { window, cut } = this.groupCut(this.cutKey(deployment.group), budget);
     cut.setBudget(budget);
     const value = cut.cut ?? this.pooled.upperQuantile(cut.budget) ?? null;
     let reached = value !== null && Math.fround(probability) >= value;
@@ -335,6 +345,7 @@ class ShadowLoop {
   constructor(
     readonly budgets: readonly number[],
     private readonly historyRead: number,
+    private readonly cutKey: (group: string) => string = (group) => group,
   ) {
     this.tallies = budgets.map(() => new Tally());
   }
@@ -345,11 +356,12 @@ class ShadowLoop {
 
   /** Would-be stops, one per budget. */
   decide(group: string, item: Served, probability: number): boolean[] {
-    let entry = this.cuts.get(group);
+    const key = this.cutKey(group);
+    let entry = this.cuts.get(key);
     if (!entry) {
       const window = new ScoreWindow<Served>();
       entry = { window, cuts: this.budgets.map((budget) => new BudgetCut(budget, window)) };
-      this.cuts.set(group, entry);
+      this.cuts.set(key, entry);
     }
     const single = Math.fround(probability);
     const decisions = entry.cuts.map((cut) => cut.cut ?? this.pooled.upperQuantile(cut.budget) ?? null);
@@ -481,6 +493,7 @@ export class InLoopPolicies {
       timeZone: options.firstModel.features.timeZone,
     });
 
+    const cutKey = options.cutScope === 'installation' ? () => INSTALLATION_CUT : (group: string) => group;
     const skipped = new Set(options.skipDeployGuardBudgets ?? []);
     const atParrotRate = new Set<BudgetedPredictor>(options.atParrotRate ?? ['deploy-guard']);
     const predictors: ScoredPredictor[] = ['deploy-guard', 'heuristic', 'logistic-regression', 'never-retrain'];
@@ -490,10 +503,10 @@ export class InLoopPolicies {
       for (const budget of budgets) {
         if (predictor === 'deploy-guard') this.servingLoops.push(this.loops.length);
         if (predictor === 'never-retrain') this.firstModelLoops.push(this.loops.length);
-        this.loops.push(new ScoredLoop(predictor, budget, this.historyRead, predictor === 'heuristic'));
+        this.loops.push(new ScoredLoop(predictor, budget, this.historyRead, predictor === 'heuristic', cutKey));
       }
     }
-    this.shadow = new ShadowLoop(this.budgets, this.historyRead);
+    this.shadow = new ShadowLoop(this.budgets, this.historyRead, cutKey);
 
     if (options.warmUpDeployments) {
       const rows = this.replayWarmUp(options.warmUpDeployments, options.finishAfterMs ?? DEFAULT_FINISH_AFTER_MS);

@@ -1,10 +1,12 @@
 import type { BusEvent } from '../events/bus';
 import type { Clock } from '../events/clock';
+import { scheduledEvent } from '../events/schedule';
 import { EventValidationError } from '../events/validation';
 import type { HandlerName } from '../handlers/entries';
 import type { DeadLetter } from './report-model';
 import type { LocalHandler, LocalHandlers } from './handler-composition';
 import type { FaultInjector } from './faults';
+import type { Scheduler } from './scheduler';
 import type { LocalBuses } from './stand-ins';
 import type { Wiring } from './terraform-wiring';
 
@@ -92,4 +94,43 @@ export async function drainBuses(buses: LocalBuses, faults?: FaultInjector): Pro
       await buses.custom.drain();
     }
   } while (await faults?.runQueued());
+}
+
+/**
+ * The stack's schedule rules on the virtual clock: each fires every `periodMs` from `from` (when the
+ * stack is installed: AWS counts a rate from the rule's creation) to `to`, and its Scheduled Event
+ * reaches each Lambda target as an asynchronous Invoke (retries, dead letters), as EventBridge
+ * delivers a schedule: to its targets, not through the bus's pattern rules.
+ */
+export function scheduleRules(
+  wiring: Pick<Wiring, 'schedules' | 'functions' | 'provider'>,
+  handlers: LocalHandlers,
+  options: {
+    readonly scheduler: Scheduler;
+    readonly clock: Clock;
+    readonly deadLetters: DeadLetterWithEvent[];
+    readonly from: number;
+    readonly to: number;
+    readonly account: string;
+    readonly region: string;
+    readonly faults?: FaultInjector;
+  },
+): number {
+  let fired = 0;
+  for (const schedule of wiring.schedules) {
+    if (!schedule.enabled) continue;
+    const invocations = schedule.targets.flatMap((target) => {
+      const handler = target.handler;
+      if (!handler) return [];
+      const fn = wiring.functions.find((candidate) => candidate.handler === handler);
+      const invoke = asyncInvoke({ rule: schedule.name, handler, run: (event) => handlers[handler](event), maximumRetryAttempts: fn?.asyncInvoke.maximumRetryAttempts ?? DEFAULT_MAXIMUM_RETRY_ATTEMPTS, clock: options.clock, deadLetters: options.deadLetters });
+      return [options.faults ? options.faults.delivery(invoke) : invoke];
+    });
+    for (let at = options.from + schedule.periodMs; at <= options.to; at += schedule.periodMs) {
+      const event = scheduledEvent(schedule, at, options.account, options.region) as unknown as BusEvent;
+      options.scheduler.schedule(at, () => Promise.all(invocations.map((invoke) => invoke(event))).then(() => undefined));
+      fired += 1;
+    }
+  }
+  return fired;
 }

@@ -14,6 +14,14 @@
 /** The budget's bounds and default, as shares of a group's deployments. */
 export const BLOCK_BUDGET = { default: 0.1, min: 0.005, max: 0.3 } as const;
 
+/**
+ * Whose deployments a budget is a share of: `installation`, the riskiest k % of all guarded groups'
+ * deployments on one scale (a group that fails often takes more of the stops), or `group`, each
+ * group's own riskiest k %.
+ */
+export const CUT_SCOPES = ['installation', 'group'] as const;
+export type CutScope = (typeof CUT_SCOPES)[number];
+
 /** The budgets every report compares, besides the configured one. */
 export const REPORTED_BUDGETS = [0.05, 0.1, 0.2] as const;
 
@@ -31,9 +39,17 @@ export const CUT_SETTINGS = {
   ownScoresNeeded: 200,
   /**
    * Deployments over which a surplus or deficit of stops is paid back: the effective budget is
-   * k + (k * decided - stopped) / horizon, within [k / 2, 2k].
+   * k + (k * decided - stopped) / horizon, within correctionRange times k.
    */
   correctionHorizon: 1000,
+  /**
+   * How far the correction may move the quantile's level, as multiples of the budget. The floor is
+   * low because a stop hides an outcome and so keeps the next deployment's history (and score) where
+   * it was: in the loop, a group's new scores run above its window's, and only a cut well above the
+   * plain quantile breaks such a chain (at [1/2, 2], 4 of the 10 shipped groups sat at the floor
+   * and still stopped 16-18 % at a 10 % budget).
+   */
+  correctionRange: [0.1, 3],
   /** Refreshes of the cut kept in its history. */
   historyLength: 100,
 } as const;
@@ -104,12 +120,18 @@ export function initialCutState(budget: number, modelVersion: string): CutState 
 
 /**
  * The budget the quantile is taken at: the configured one plus the stops owed (or minus those taken
- * in excess), spread over the correction horizon, and never below half or above twice the budget.
+ * in excess), spread over the correction horizon, within [CUT_SETTINGS.correctionRange] times the
+ * budget (and at most 0.5).
  */
 export function effectiveBudget(state: Pick<CutState, 'budget' | 'decided' | 'stopped'>): number {
-  const owed = state.budget * state.decided - state.stopped;
-  const corrected = state.budget + owed / CUT_SETTINGS.correctionHorizon;
-  return Math.min(Math.max(corrected, state.budget / 2), Math.min(2 * state.budget, 0.5));
+  return correctedBudget(state.budget, state.budget * state.decided - state.stopped);
+}
+
+/** The budget corrected for `owed` stops (negative: stops taken in excess); see effectiveBudget. */
+export function correctedBudget(budget: number, owed: number): number {
+  const [low, high] = CUT_SETTINGS.correctionRange;
+  const corrected = budget + owed / CUT_SETTINGS.correctionHorizon;
+  return Math.min(Math.max(corrected, budget * low), Math.min(budget * high, 0.5));
 }
 
 /**

@@ -116,6 +116,7 @@ export const exampleConfig = z
     blockBudget: handlerGroupPolicy.shape.blockBudget,
     threshold: handlerGroupPolicy.shape.threshold,
     exploration: handlerGroupPolicy.shape.exploration,
+    cutScope: handlerGroupPolicy.shape.cutScope,
     costs: costs.optional(),
     failurePolicy: handlerGroupPolicy.shape.failurePolicy,
     /** Gate mode: minutes the green fleet waits at READY for Deploy Guard before the deployment stops. */
@@ -281,6 +282,17 @@ export const environmentConfig = z
       if (seen.has(key)) context.addIssue({ code: 'custom', path: ['groups', index], message: `expected each deployment group once; ${key} is configured twice` });
       seen.add(key);
     });
+    // One cut over every group on the installation's scope: they hold one budget.
+    const onInstallationCut = [
+      ...environment.groups.map((group, index) => ({ group, path: ['groups', index, 'blockBudget'] })),
+      ...(environment.example ? [{ group: environment.example, path: ['example', 'blockBudget'] }] : []),
+    ].filter(({ group }) => group.cutScope === 'installation' && group.threshold === undefined);
+    const shared = onInstallationCut[0]?.group.blockBudget;
+    for (const { group, path } of onInstallationCut) {
+      if (group.blockBudget !== shared) {
+        context.addIssue({ code: 'custom', path, message: `groups on the installation's cut share one block budget (${shared}); set cutScope: group for a budget of the group's own` });
+      }
+    }
     if (environment.groups.length === 0 && !environment.example) {
       context.addIssue({ code: 'custom', path: ['groups'], message: 'expected at least one guarded group: an entry of groups, or an example' });
     }
@@ -351,8 +363,8 @@ export function loadConfig(file: string): DeployGuardConfig {
 }
 
 /** How a group decides: its block budget (or the fixed threshold an expert set instead) and its exploration share. */
-export function groupDecision(group: Pick<GuardedGroupConfig, 'blockBudget' | 'threshold' | 'exploration'>): Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration'> {
-  return { blockBudget: group.blockBudget, ...(group.threshold === undefined ? {} : { threshold: group.threshold }), exploration: group.exploration };
+export function groupDecision(group: Pick<GuardedGroupConfig, 'blockBudget' | 'threshold' | 'exploration' | 'cutScope'>): Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration' | 'cutScope'> {
+  return { blockBudget: group.blockBudget, ...(group.threshold === undefined ? {} : { threshold: group.threshold }), exploration: group.exploration, cutScope: group.cutScope };
 }
 
 /**

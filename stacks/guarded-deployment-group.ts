@@ -180,13 +180,13 @@ export class GuardedDeploymentGroup extends Construct {
   }
 
   /** This group's policy for the handlers (DEPLOY_GUARD_GROUPS). */
-  groupPolicy(decision: Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration'>, failurePolicy: FailurePolicy = 'fail-open'): GroupPolicy {
+  groupPolicy(decision: Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration' | 'cutScope'>, failurePolicy: FailurePolicy = 'fail-open'): GroupPolicy {
     const where = `${NAME} ${this.applicationName}/${this.deploymentGroupName}`;
     const { threshold, blockBudget } = decision;
     if (threshold !== undefined && !(threshold > 0 && threshold < 1)) throw new Error(`${where}: threshold must be between 0 and 1 (exclusive), got ${threshold}`);
     checkBlockBudget(blockBudget, `${where}: blockBudget`);
     if (!(decision.exploration >= 0 && decision.exploration <= EXPLORATION.max)) throw new Error(`${where}: exploration must be a share between 0 and ${EXPLORATION.max}, got ${decision.exploration}`);
-    return { application: this.applicationName, deploymentGroup: this.deploymentGroupName, platform: this.platform, mode: this.mode, blockBudget, ...(threshold === undefined ? {} : { threshold }), exploration: decision.exploration, failurePolicy };
+    return { application: this.applicationName, deploymentGroup: this.deploymentGroupName, platform: this.platform, mode: this.mode, blockBudget, ...(threshold === undefined ? {} : { threshold }), exploration: decision.exploration, cutScope: decision.cutScope, failurePolicy };
   }
 }
 

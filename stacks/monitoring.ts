@@ -199,6 +199,32 @@ function dashboardBody(props: MonitoringProps, queues: readonly DeadLetterQueue[
       ]),
       widget(
         0,
+        24,
+        'Block budget: realized block rate and the cut (daily)',
+        [
+          hidden(QUALITY_METRICS.stops, 'stops'),
+          hidden(QUALITY_METRICS.assessments, 'assessments'),
+          [{ expression: 'IF(assessments > 0, stops / assessments)', label: 'realized block rate (stops / assessments)', id: 'blocked' }],
+          [ns, QUALITY_METRICS.decisionCut, { stat: 'Average', period: 86400, label: 'cut (average)', yAxis: 'right' }],
+        ],
+        { period: 86400, yAxis: { left: { min: 0, max: 1 }, right: { min: 0, max: 1 } } },
+      ),
+      widget(
+        12,
+        24,
+        'Stops: estimated precision and recall (exploration, inverse-propensity weighted, weekly)',
+        [
+          [ns, QUALITY_METRICS.estimatedStopsFailed, { id: 'esf', visible: false, stat: 'Sum', period: 604800 }],
+          [ns, QUALITY_METRICS.estimatedStopsSucceeded, { id: 'ess', visible: false, stat: 'Sum', period: 604800 }],
+          [ns, QUALITY_METRICS.estimatedMissedFailures, { id: 'emf', visible: false, stat: 'Sum', period: 604800 }],
+          [{ expression: 'IF((esf + ess) > 0, esf / (esf + ess))', label: 'estimated precision of stops', id: 'estimatedPrecision' }],
+          [{ expression: 'IF((esf + emf) > 0, esf / (esf + emf))', label: 'estimated recall of stops', id: 'estimatedRecall' }],
+          [ns, QUALITY_METRICS.exploredOutcomes, { stat: 'Sum', period: 604800, label: 'explored outcomes', yAxis: 'right' }],
+        ],
+        { period: 604800, yAxis: { left: { min: 0, max: 1 } } },
+      ),
+      widget(
+        0,
         18,
         'Handler errors',
         props.functions.map((fn) => ['AWS/Lambda', 'Errors', 'FunctionName', fn.functionName, { label: fn.handlerName }]),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GUARD_MODES, COMPUTE_PLATFORMS, type ComputePlatform, type GuardMode } from '../../events/emitted';
 import { runBacktest } from '../../local/backtest';
-import { BLOCK_BUDGET, EXPLORATION } from '../../model/block-budget';
+import { BLOCK_BUDGET, CUT_SCOPES, EXPLORATION, type CutScope } from '../../model/block-budget';
 import { ProgressBar } from '../../local/progress';
 import { renderReportHtml } from '../../local/report-html';
 import { renderConsoleSummary } from '../../local/report-console';
@@ -37,6 +37,8 @@ Options:
   --platform P       Server | ECS | Lambda, the compute platform of the guarded groups (default Server)
   --block-budget K   share of each group's deployments Deploy Guard may stop, 0.005 to 0.3 (default 0.1)
   --exploration E    share of would-be stops let through to be observed, 0 to 0.5 (default 0.05)
+  --cut-scope S      installation (default: the riskiest share of all groups' deployments, one cut)
+                     | group (each group's own riskiest share)
   --threshold P      an expert's fixed cut instead of the budget (it does not hold a rate)
   --costs F:N        cost of a missed failure : a needless stop, for net benefit (default 3:1)
   --no-retrain       never retrain (the "never retrain" baseline, run for real)
@@ -63,6 +65,7 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
     threshold: 'value',
     'block-budget': 'value',
     exploration: 'value',
+    'cut-scope': 'value',
     costs: 'value',
     'no-retrain': 'flag',
     limit: 'value',
@@ -88,6 +91,8 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
     throw new UsageError(`option '--exploration' must be a share between 0 and ${EXPLORATION.max}, got '${String(options.exploration)}'`);
   }
   const costs = options.costs === undefined ? undefined : parseCosts(String(options.costs));
+  const cutScope = (options['cut-scope'] ?? 'installation') as CutScope;
+  if (!CUT_SCOPES.includes(cutScope)) throw new UsageError(`option '--cut-scope' must be one of ${CUT_SCOPES.join(', ')}, got '${String(options['cut-scope'])}'`);
   const limit = options.limit === undefined ? undefined : Number(options.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`option '--limit' must be a positive whole number, got '${String(options.limit)}'`);
   const store = (options.store ?? 'memory') as 'memory' | 'dynamodb';
@@ -123,6 +128,7 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
     threshold,
     blockBudget,
     exploration,
+    cutScope,
     costs,
     retrain: !options['no-retrain'],
     limit,

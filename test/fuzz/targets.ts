@@ -196,6 +196,7 @@ const predict: FuzzTarget = {
       mode: rng.pick(['shadow', 'stop', 'gate'] as const),
       blockBudget: 0.1,
       exploration: rng.pick([0, 0.05, 0.5]),
+      cutScope: rng.pick(['installation', 'group'] as const),
       // The block budget's cut, or an expert's fixed threshold.
       ...(rng.chance(0.5) ? { threshold: 0.35 } : {}),
       failurePolicy: rng.pick(['fail-open', 'fail-closed'] as const),
@@ -246,6 +247,7 @@ const trafficHook: FuzzTarget = {
       mode: rng.pick(['shadow', 'stop', 'gate'] as const),
       blockBudget: 0.1,
       exploration: 0.05,
+      cutScope: 'installation',
       failurePolicy: rng.pick(['fail-open', 'fail-closed'] as const),
     };
     return handleTrafficHook(value, {

@@ -114,6 +114,8 @@ interface Setup {
   readonly budget?: boolean;
   /** Share of would-be stops let through to be observed. @default 0 */
   readonly exploration?: number;
+  /** @default 'group' (the tests below seed a group's own cut) */
+  readonly cutScope?: GroupPolicy['cutScope'];
 }
 
 function setup(options: Setup = {}) {
@@ -146,6 +148,7 @@ function setup(options: Setup = {}) {
     mode: options.mode ?? 'stop',
     blockBudget: 0.1,
     exploration: options.exploration ?? 0,
+    cutScope: options.cutScope ?? 'group',
     // A fixed threshold (the expert override) makes each decision a function of this deployment alone;
     // the block-budget cut is specified in 'predict: the block budget decides' below.
     ...(options.budget ? {} : { threshold: options.threshold ?? RISKY }),
@@ -445,7 +448,12 @@ describe('predict: when the endpoint cannot answer, the failure policy decides',
         {
           namespace: 'DeployGuard',
           dimensions: { Application: application, DeploymentGroup: deploymentGroup },
-          values: [{ name: 'EndpointFallbacks', unit: 'Count', value: 1 }],
+          values: [
+            { name: 'Assessments', unit: 'Count', value: 1 },
+            { name: 'Stops', unit: 'Count', value: decision === 'rollback' ? 1 : 0 },
+            { name: 'EndpointFallbacks', unit: 'Count', value: 1 },
+            { name: 'DecisionCut', unit: 'None', value: RISKY },
+          ],
           at: ASSESSED_AT,
         },
       ]);
@@ -461,10 +469,20 @@ describe('predict: when the endpoint cannot answer, the failure policy decides',
     expect(metrics).toHaveLength(1);
   });
 
-  it('a successful answer records no fallback and counts none', async () => {
+  it('a successful answer counts the assessment, its stop and its cut, and no fallback', async () => {
     const { deps, metrics } = setup();
     await handlePredictEvent(START.event, deps);
-    expect(metrics).toEqual([]);
+    expect(metrics.map((metric) => metric.values)).toEqual([
+      [
+        { name: 'Assessments', unit: 'Count', value: 1 },
+        { name: 'Stops', unit: 'Count', value: 1 },
+        { name: 'EndpointFallbacks', unit: 'Count', value: 0 },
+        { name: 'DecisionCut', unit: 'None', value: RISKY },
+      ],
+    ]);
+    // A redelivery counts nothing again.
+    await handlePredictEvent(START.event, deps);
+    expect(metrics).toHaveLength(1);
   });
 });
 
@@ -499,6 +517,19 @@ describe('predict: the block budget decides', () => {
     expect(group.deploymentIds.filter((id) => id === deploymentId)).toHaveLength(1);
     expect(group).toMatchObject({ decided: 1, stopped: 0 });
     expect((await control.readCut(POOLED_CUT_SCOPE))!.state.deploymentIds).toEqual([deploymentId]);
+  });
+
+  it('on the installation\'s cut: decides by the one cut over every group\'s recent scores, and moves it', async () => {
+    const control = new InMemoryControlStore();
+    const scores = Array.from({ length: 300 }, (_, index) => (index < 30 ? Math.fround(PROBABILITY * 0.9) : PROBABILITY / 2));
+    await control.writeCut(POOLED_CUT_SCOPE, refresh({ ...initialCutState(0.1, 'deploy-guard-dev-20261120-0900-5f2c1a'), scores, deploymentIds: scores.map((_, index) => `d-any-${index}`) }, [], 0, 'assessments'), null);
+    const { deps, deployments } = setup({ mode: 'stop', budget: true, control, cutScope: 'installation' });
+    await expect(handlePredictEvent(START.event, deps)).resolves.toMatchObject({ decision: 'rollback' });
+    expect((await deployments.get(deploymentId))?.assessment).toMatchObject({ cut: Math.fround(PROBABILITY * 0.9), cutSource: 'pooled', blockBudget: 0.1 });
+    const installation = (await control.readCut(POOLED_CUT_SCOPE))!.state;
+    expect(installation.deploymentIds.at(-1)).toBe(deploymentId);
+    expect(installation).toMatchObject({ decided: 1, stopped: 1 });
+    expect(await control.readCut(scope)).toBeUndefined();
   });
 
   it('with no score anywhere in the installation yet, stops nothing (no cut) and says so', async () => {

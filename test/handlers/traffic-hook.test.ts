@@ -31,6 +31,7 @@ const policy: GroupPolicy = {
   mode: 'gate',
   blockBudget: 0.1,
   exploration: 0.05,
+  cutScope: 'installation',
   failurePolicy: 'fail-open',
 };
 

@@ -17,7 +17,7 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
   it('decides by a block budget (10 % unless configured); costs are for reporting and pick no cut', () => {
     const prod = loadConfig(SHIPPED).environments.prod;
     const policies = toGroupPolicies(prod.groups);
-    expect(policies[0]).toEqual({ application: 'storefront', deploymentGroup: 'storefront-bluegreen', platform: 'Server', mode: 'gate', blockBudget: 0.05, exploration: 0.05, failurePolicy: 'fail-open' });
+    expect(policies[0]).toEqual({ application: 'storefront', deploymentGroup: 'storefront-bluegreen', platform: 'Server', mode: 'gate', blockBudget: 0.05, exploration: 0.05, cutScope: 'group', failurePolicy: 'fail-open' });
     expect(policies[1]).toMatchObject({ blockBudget: 0.1 });
     const config = shipped();
     delete config.environments.prod.groups[0].blockBudget;
@@ -38,8 +38,8 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
   it("guards the example's group like a configured one, after the configured groups", () => {
     const { dev, prod } = loadConfig(SHIPPED).environments;
     expect(guardedGroupPolicies(dev)).toEqual([
-      { application: 'payments', deploymentGroup: 'payments-prod', platform: 'ECS', mode: 'shadow', blockBudget: 0.1, exploration: 0.05, failurePolicy: 'fail-open' },
-      { application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'gate', blockBudget: 0.1, exploration: 0.05, failurePolicy: 'fail-open' },
+      { application: 'payments', deploymentGroup: 'payments-prod', platform: 'ECS', mode: 'shadow', blockBudget: 0.1, exploration: 0.05, cutScope: 'installation', failurePolicy: 'fail-open' },
+      { application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'gate', blockBudget: 0.1, exploration: 0.05, cutScope: 'installation', failurePolicy: 'fail-open' },
     ]);
     expect(exampleGroupNames('deploy-guard-dev')).toEqual({ application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green' });
     // prod has no example: its configured groups only.
@@ -59,6 +59,7 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
       mode: 'gate',
       blockBudget: 0.1,
       exploration: 0.05,
+      cutScope: 'installation',
       failurePolicy: 'fail-open',
       terminateBlueAfterMinutes: 60,
     });
@@ -84,6 +85,13 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
     ['accountId of 11 digits', (c: any) => (c.environments.dev.accountId = '12345678901'), 'x.json: environments.dev.accountId: expected a 12-digit AWS account id (as a string)'],
     ['a region that is not one', (c: any) => (c.environments.dev.region = 'Virginia'), "x.json: environments.dev.region: expected an AWS region such as 'us-east-1'"],
     ['a block budget above 30 %', (c: any) => (c.environments.prod.groups[0].blockBudget = 0.5), 'x.json: environments.prod.groups[0].blockBudget: Too big: expected number to be <=0.3'],
+    [
+      'two budgets on the installation\'s cut',
+      (c: any) => {
+        c.environments.prod.groups[0].cutScope = 'installation';
+      },
+      'x.json: environments.prod.groups[1].blockBudget: groups on the installation\'s cut share one block budget (0.05); set cutScope: group for a budget of the group\'s own',
+    ],
     ['a block budget below 0.5 %', (c: any) => (c.environments.prod.groups[0].blockBudget = 0.001), 'x.json: environments.prod.groups[0].blockBudget: Too small: expected number to be >=0.005'],
     ['create and existing', (c: any) => (c.environments.prod.groups[0].existing = true), 'x.json: environments.prod.groups[0].create: expected exactly one of create {...} (a new blue/green group) or existing: true'],
     ['an unknown mode', (c: any) => (c.environments.dev.groups[0].mode = 'block'), 'x.json: environments.dev.groups[0].mode: Invalid option: expected one of "shadow"|"stop"|"gate"'],
@@ -126,7 +134,7 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
     ['an example VPC that is not a /16', (c: any) => (c.environments.dev.example.vpcCidr = '10.20.0.0/24'), "x.json: environments.dev.example.vpcCidr: expected a /16 of the form a.b.0.0/16 such as '10.20.0.0/16'"],
     ['an example ingress that is not a CIDR', (c: any) => (c.environments.dev.example.allowedIngressCidrs = ['203.0.113.7']), "x.json: environments.dev.example.allowedIngressCidrs[0]: expected an IPv4 CIDR such as '203.0.113.0/24'"],
     ['an example open to nobody', (c: any) => (c.environments.dev.example.allowedIngressCidrs = []), 'x.json: environments.dev.example.allowedIngressCidrs: expected at least one CIDR'],
-    ['an example with a block budget of 0', (c: any) => (c.environments.dev.example.blockBudget = 0), 'x.json: environments.dev.example.blockBudget: Too small: expected number to be >=0.005'],
+    ['an example with a block budget of 0', (c: any) => Object.assign(c.environments.dev.example, { blockBudget: 0, cutScope: 'group' }), 'x.json: environments.dev.example.blockBudget: Too small: expected number to be >=0.005'],
     ['an example in an unknown mode', (c: any) => (c.environments.dev.example.mode = 'block'), 'x.json: environments.dev.example.mode: Invalid option: expected one of "shadow"|"stop"|"gate"'],
     ['an example READY timeout outside gate mode', (c: any) => (c.environments.dev.example.mode = 'shadow'), 'x.json: environments.dev.example.readyTimeoutMinutes: expected only in gate mode (the deployment waits at READY only then)'],
     ['an unknown key of the example', (c: any) => (c.environments.dev.example.ami = 'ami-0abcdef1234567890'), 'x.json: environments.dev.example: Unrecognized key: "ami"'],

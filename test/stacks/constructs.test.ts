@@ -183,6 +183,17 @@ describe('Monitoring', () => {
     expect(JSON.stringify(precision.properties.metrics)).toContain('tp / (tp + fp)');
   });
 
+  it('charts the realized block rate against the cut, and the exploration estimates of the stops\' precision and recall', () => {
+    const body = JSON.parse(String(Object.values(resources(synthesized, 'aws_cloudwatch_dashboard'))[0].dashboard_body));
+    const byTitle = (prefix: string) => body.widgets.find((widget: { properties: { title: string } }) => widget.properties.title.startsWith(prefix));
+    const budget = JSON.stringify(byTitle('Block budget').properties.metrics);
+    expect(budget).toContain('stops / assessments');
+    expect(budget).toContain('"DecisionCut"');
+    const estimates = JSON.stringify(byTitle('Stops: estimated precision and recall').properties.metrics);
+    expect(estimates).toContain('esf / (esf + ess)');
+    expect(estimates).toContain('esf / (esf + emf)');
+  });
+
   it('rejects an address that is not one', () => {
     expect(() => Testing.synthScope((scope) => build(scope, ['team']))).toThrow("Monitoring emails: 'team' is not an e-mail address");
   });

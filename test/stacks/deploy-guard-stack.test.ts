@@ -53,7 +53,7 @@ describe('DeployGuardStack (deploy-guard.config.json)', () => {
     expect(groupPolicies.parse(JSON.parse(env('predict')[ENV.groups]))).toHaveLength(2);
     // Role ARNs are Terraform references at synthesis: swap them for ARNs to check the rest.
     const resolve = (text: string) => JSON.parse(text.replace(/\$\{aws_iam_role\.[^}]+\}/g, 'arn:aws:iam::123456789012:role/r'));
-    expect(retrainingSettings.parse(resolve(env('drift')[ENV.retraining]))).toMatchObject({ instanceType: 'ml.m5.large', dataWindowDays: 180, imageUri: expect.stringMatching(/sagemaker-xgboost:1\.7-1$/) });
+    expect(retrainingSettings.parse(resolve(env('drift')[ENV.retraining]))).toMatchObject({ instanceType: 'ml.m5.large', dataWindowDays: 1825, imageUri: expect.stringMatching(/sagemaker-xgboost:1\.7-1$/) });
     expect(promotionSettings.parse(resolve(env('promote')[ENV.promotion]))).toMatchObject({ minimumAuc: 0.6, hosting: { kind: 'serverless', memorySizeInMb: 2048 } });
   });
 
@@ -70,7 +70,7 @@ describe('DeployGuardStack (deploy-guard.config.json)', () => {
   });
 
   describe("the example service (dev's `example`)", () => {
-    const exampleGroup = { application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'gate', threshold: 1 / 11, failurePolicy: 'fail-open' };
+    const exampleGroup = { application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'gate', blockBudget: 0.1, exploration: 0.05, cutScope: 'installation', failurePolicy: 'fail-open' };
     const exampleArn = 'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:deploy-guard-dev-example/blue-green';
     const statements = (functionName: string) =>
       JSON.parse(String(Object.values(resources.aws_iam_role_policy).find((candidate) => candidate.name === functionName)!.policy)).Statement as { Sid: string; Resource: string[] }[];

@@ -68,11 +68,11 @@ describe('GuardedDeploymentGroup on EC2 (Server), gate mode', () => {
     synth((scope) => {
       construct = new GuardedDeploymentGroup(scope, 'group', server);
     });
-    expect(groupPolicy.parse(construct!.groupPolicy({ blockBudget: 0.1, exploration: 0.05 }))).toEqual({ application: 'shop', deploymentGroup: 'shop-web', platform: 'Server', mode: 'gate', blockBudget: 0.1, exploration: 0.05, failurePolicy: 'fail-open' });
-    expect(groupPolicy.parse(construct!.groupPolicy({ blockBudget: 0.1, threshold: 0.4, exploration: 0 }))).toMatchObject({ threshold: 0.4 });
+    expect(groupPolicy.parse(construct!.groupPolicy({ blockBudget: 0.1, exploration: 0.05, cutScope: 'installation' }))).toEqual({ application: 'shop', deploymentGroup: 'shop-web', platform: 'Server', mode: 'gate', blockBudget: 0.1, exploration: 0.05, cutScope: 'installation', failurePolicy: 'fail-open' });
+    expect(groupPolicy.parse(construct!.groupPolicy({ blockBudget: 0.1, threshold: 0.4, exploration: 0, cutScope: 'group' }))).toMatchObject({ threshold: 0.4 });
     expect(construct!.deploymentGroupArn).toBe('arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:shop/shop-web');
-    expect(() => construct!.groupPolicy({ blockBudget: 0.1, threshold: 1, exploration: 0 })).toThrow('GuardedDeploymentGroup shop/shop-web: threshold must be between 0 and 1 (exclusive), got 1');
-    expect(() => construct!.groupPolicy({ blockBudget: 0.4, exploration: 0 })).toThrow('GuardedDeploymentGroup shop/shop-web: blockBudget must be a share of deployments between 0.005 and 0.3 (0.5 % to 30 %), got 0.4');
+    expect(() => construct!.groupPolicy({ blockBudget: 0.1, threshold: 1, exploration: 0, cutScope: 'group' })).toThrow('GuardedDeploymentGroup shop/shop-web: threshold must be between 0 and 1 (exclusive), got 1');
+    expect(() => construct!.groupPolicy({ blockBudget: 0.4, exploration: 0, cutScope: 'group' })).toThrow('GuardedDeploymentGroup shop/shop-web: blockBudget must be a share of deployments between 0.005 and 0.3 (0.5 % to 30 %), got 0.4');
   });
 });
 
