@@ -123,6 +123,17 @@ function loopHealthLines(report: BacktestReport): string[] {
   return [
     `loop health: stop chains p90 ${chains.p90 ?? '-'}, longest ${formatCount(chains.longest)}; ${formatPercent(after.share)} of stops right after a stop of the group`,
     `history features blinded ${formatPercent(features.differing_share)}; data lake failure rate ${formatPercent(failures.data_lake)} against ${formatPercent(failures.all_deployments)} for all`,
+    ...explorationLines(report),
+  ];
+}
+
+/** What exploration cost and what it bought, in one line (none when nothing was explored). */
+function explorationLines(report: BacktestReport): string[] {
+  const e = report.exploration;
+  if (e.explored === 0) return [];
+  const pair = (precision: number | null, recall: number | null) => `precision ${precision === null ? '-' : precision.toFixed(2)}, recall ${formatPercent(recall)}`;
+  return [
+    `exploration: ${formatCount(e.explored)} would-be stops let through (${formatCount(e.failures_let_through)} failed); stops estimated ${pair(e.estimated_precision, e.estimated_recall)} (true ${pair(e.true_precision, e.true_recall)})`,
   ];
 }
 

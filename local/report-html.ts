@@ -731,6 +731,13 @@ function loopHealthCards(report: BacktestReport): string {
     card('stops right after a stop', formatPercent(after.share), `${formatCount(after.after_a_stop)} of ${formatCount(after.stops)} stops followed a stop of the same group`),
     card('history features blinded', formatPercent(features.differing_share), `${formatCount(features.differing)} of ${formatCount(features.served)} served history features differ from their value with every outcome known`),
     card('data lake failure rate', formatPercent(failures.data_lake), `against ${formatPercent(failures.all_deployments)} for all deployments; the lake holds the ${formatCount(failures.data_lake_deployments)} let through`),
+    card(
+      'exploration',
+      formatCount(report.exploration.explored),
+      `would-be stops let through, ${formatCount(report.exploration.failures_let_through)} of them failed (its cost); what it bought: the stops' precision estimated ` +
+        `${report.exploration.estimated_precision === null ? '—' : report.exploration.estimated_precision.toFixed(2)} from what was observable ` +
+        `(true ${report.exploration.true_precision === null ? '—' : report.exploration.true_precision.toFixed(2)}), recall ${formatPercent(report.exploration.estimated_recall)} (true ${formatPercent(report.exploration.true_recall)})`,
+    ),
   ].join('');
 }
 

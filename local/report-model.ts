@@ -52,6 +52,8 @@ export interface ReplayedDeployment {
   readonly historyFeaturesServed: number;
   /** Of those, how many differ from their value with every earlier outcome known (full information). */
   readonly historyFeaturesDiffering: number;
+  /** A would-be stop let through at random so that its outcome is observed (exploration). */
+  readonly explored: boolean;
 }
 
 export const TIMELINE_KINDS = ['drift-alarm', 'retraining-started', 'promoted', 'rejected'] as const;
@@ -279,6 +281,25 @@ export interface LoopHealth {
   readonly failure_rate: { readonly all_deployments: number | null; readonly data_lake: number | null; readonly data_lake_deployments: number };
 }
 
+/**
+ * Exploration in the report. Its cost: the failures it let through (would-be stops that proceeded
+ * and failed). What it bought: the precision and recall of the would-be stops estimated from what
+ * the loop could observe (each explored outcome standing for 1/share would-be stops, as
+ * record-outcome's EstimatedStops* metrics estimate them in AWS), beside their true values, which
+ * only a backtest knows.
+ */
+export interface ReportExploration {
+  /** Would-be stops let through. */
+  readonly explored: number;
+  /** Of those, the ones that failed: exploration's cost. */
+  readonly failures_let_through: number;
+  readonly estimated_precision: number | null;
+  readonly estimated_recall: number | null;
+  /** The would-be stops' precision and recall with every outcome known (not observable in production). */
+  readonly true_precision: number | null;
+  readonly true_recall: number | null;
+}
+
 export interface BacktestReport {
   /** One sentence: does Deploy Guard beat the best fair baseline at the configured budget, and by how much. */
   readonly verdict: string;
@@ -297,6 +318,8 @@ export interface BacktestReport {
   /** Per predictor, its caught-versus-blocked points by blocked rate. */
   readonly comparison_curves: Readonly<Partial<Record<ComparisonPredictor, readonly ReportCurvePoint[]>>>;
   readonly loop_health: LoopHealth;
+  /** What exploration cost (failures let through) and what it bought (an estimate of the stops' quality from what was observable). */
+  readonly exploration: ReportExploration;
   readonly deployments: number;
   readonly assessed: number;
   readonly rollbacks_requested: number;
@@ -389,6 +412,7 @@ const deploymentSchema = z
     modelVersion: nonEmpty.nullable(),
     historyFeaturesServed: count,
     historyFeaturesDiffering: count,
+    explored: z.boolean(),
   })
   .strict()
   .superRefine((record, context) => {
@@ -652,6 +676,7 @@ export class ReportBuilder {
       comparison,
       comparison_curves: curvesOf(comparison, this.comparison?.curves, measured),
       loop_health: loopHealthOf(records, groups),
+      exploration: explorationOf(records),
       deployments: guard.deployments,
       assessed: guard.assessed,
       rollbacks_requested: guard.rollbacks_requested,
@@ -1110,4 +1135,35 @@ export function configuredEntry(report: Pick<BacktestReport, 'comparison' | 'pol
   );
   if (!entry) throw new ReportInputError('report: comparison holds no entry of Deploy Guard at the configured budget (a report.json not built by ReportBuilder?)');
   return entry;
+}
+
+/**
+ * The inverse-propensity estimate of the would-be stops' precision and recall from the observable
+ * outcomes (explored would-be stops, each weighing 1/share, and deployments below the cut), and the
+ * truth. The share is the explored fraction of the would-be stops, as predict draws it.
+ */
+function explorationOf(records: readonly ReplayedDeployment[]): ReportExploration {
+  const wouldStop = records.filter((record) => record.decision === 'rollback' || record.explored);
+  const explored = wouldStop.filter((record) => record.explored);
+  const enforcedWouldStop = wouldStop.filter((record) => record.enforced);
+  const share = enforcedWouldStop.length === 0 ? 1 : explored.length / enforcedWouldStop.length;
+  const weightOf = (record: ReplayedDeployment) => (record.enforced ? (record.explored ? 1 / share : 0) : 1);
+  let stopsFailed = 0;
+  let stopsObserved = 0;
+  for (const record of wouldStop) {
+    const weight = weightOf(record);
+    stopsObserved += weight;
+    if (record.failed) stopsFailed += weight;
+  }
+  const missedFailures = records.filter((record) => !(record.decision === 'rollback' || record.explored) && record.failed).length;
+  const trueCaught = wouldStop.filter((record) => record.failed).length;
+  const failures = records.filter((record) => record.failed).length;
+  return {
+    explored: explored.length,
+    failures_let_through: explored.filter((record) => record.failed).length,
+    estimated_precision: stopsObserved > 0 ? stopsFailed / stopsObserved : null,
+    estimated_recall: stopsFailed + missedFailures > 0 ? stopsFailed / (stopsFailed + missedFailures) : null,
+    true_precision: wouldStop.length > 0 ? trueCaught / wouldStop.length : null,
+    true_recall: failures > 0 ? trueCaught / failures : null,
+  };
 }

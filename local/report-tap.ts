@@ -111,6 +111,7 @@ export class ReportTap {
       failed: entry.record.failed === true,
       probability: assessment?.probability ?? null,
       cut: assessment?.cut ?? null,
+      explored: assessment?.explored ?? false,
       blockBudget: assessment?.blockBudget ?? null,
       decision: assessment?.decision ?? 'proceed',
       enforced: assessment?.enforced ?? false,

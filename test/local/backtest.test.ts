@@ -1,10 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { synthesizeStack } from '../../cli/commands/backtest';
 import { readMapping } from '../../cli/commands/import';
-import { applicationName, runBacktest, type BacktestResult, type BacktestRuntime } from '../../local/backtest';
+import { applicationName, runBacktest, warmUpCut, type BacktestResult, type BacktestRuntime } from '../../local/backtest';
 import { importHistory, inTimeOrder } from '../../model/import';
-import type { DeploymentRecord } from '../../model/records';
+import { recordTime, type DeploymentRecord } from '../../model/records';
 import { pythonFor } from '../support/python';
 import { scratchDirs } from '../support/temp-dirs';
 
@@ -107,10 +107,9 @@ withPython('the backtest on a slice of the shipped history (3 groups, stop mode,
       dataSource: `${SHIPPED} (${SLICE_GROUPS.join(', ')})`,
       stack,
       mode: 'stop',
-      // The first model learns from 600 warm-up deployments and chooses its threshold on 120 with 4
-      // failures (validation AUC below 0.5): that choice is noise (1, never roll back, under the
-      // start-time rule of model/export.ts), and not what this test is about, so it is fixed here.
-      threshold: 0.2,
+      // The block budget (10 %) on the installation's cut; a large exploration share, so that a
+      // slice this small explores enough deployments to see where their weights go.
+      exploration: 0.25,
       retrain: true,
       limit: LIMIT,
       store: 'memory',
@@ -124,7 +123,7 @@ withPython('the backtest on a slice of the shipped history (3 groups, stop mode,
     events = readEvents(result.files.events);
   }, 240_000);
 
-  it('replays each group\'s first deployments of the slice, the warm-up in shadow mode and the rest in stop mode', () => {
+  it('replays each group\'s first deployments of the slice, the ones before one global time cut (the warm-up) in shadow mode and the rest in stop mode', () => {
     const history = replayedHistory(records, LIMIT);
     expect([...history.keys()].sort()).toEqual([...SLICE_GROUPS].sort());
     const total = [...history.values()].reduce((sum, list) => sum + list.length, 0);
@@ -134,13 +133,13 @@ withPython('the backtest on a slice of the shipped history (3 groups, stop mode,
     expect(codeDeployState(events, 'START')).toHaveLength(total);
     expect(ofType(events, 'Deployment Change Summary')).toHaveLength(total);
 
-    // Each group's deployments ran in the history's order, with the history's recorded outcomes.
+    // Each group's deployments ran in the history's order, with the history's recorded outcomes; the
+    // warm-up is every deployment that started before the date by which 20 % of all had started.
+    const cut = warmUpCut([...history.values()].flat().sort((a, b) => recordTime(a)! - recordTime(b)!).map((record) => ({ record })), 0.2);
     for (const [application, list] of history) {
       const replayed = runtime.deployments.filter((deployment) => deployment.application === application);
       expect(replayed.map((deployment) => deployment.failed)).toEqual(list.map((record) => record.failed));
-      const warmUp = replayed.filter((deployment) => deployment.warmUp).length;
-      expect(warmUp).toBe(Math.max(20, Math.floor(list.length * 0.2)));
-      expect(replayed.slice(0, warmUp).every((deployment) => deployment.warmUp)).toBe(true);
+      expect(replayed.map((deployment) => deployment.warmUp)).toEqual(list.map((record) => recordTime(record)! < cut));
     }
     expect(runtime.deployments.filter((deployment) => deployment.warmUp)).toHaveLength(result.warmUp);
 
@@ -225,8 +224,37 @@ withPython('the backtest on a slice of the shipped history (3 groups, stop mode,
     }
   });
 
+  it('stops the riskiest tenth: the realized block rate tracks the 10 % budget, and every decision carries the cut and the budget', () => {
+    const reported = new Set(runtime.deployments.filter((deployment) => !deployment.warmUp).map((deployment) => deployment.deploymentId));
+    const assessed = ofType(events, 'Deployment Risk Assessed').filter((event) => reported.has(deploymentIdOf(event)));
+    const stopped = assessed.filter((event) => event.detail.decision === 'rollback').length;
+    expect(Math.abs(stopped / assessed.length - 0.1)).toBeLessThan(0.02);
+    expect(result.report.policy.realized_block_rate).toBeCloseTo(stopped / assessed.length, 3);
+    for (const event of assessed) expect([deploymentIdOf(event), event.detail.blockBudget, typeof event.detail.cut]).toEqual([deploymentIdOf(event), 0.1, 'number']);
+  });
+
+  it('lets an explored would-be stop through, and its weight (1/ε rows) reaches the data lake and the training jobs\' channels', () => {
+    const explored = ofType(events, 'Deployment Risk Assessed').filter((event) => event.detail.explored === true);
+    expect(explored.length).toBeGreaterThan(0);
+    const stopped = new Set(codeDeployState(events, 'STOP').map(deploymentIdOf));
+    const channels = readdirSync(join(result.files.events, '..', 'training'), { recursive: true })
+      .filter((name) => String(name).endsWith('rows.csv'))
+      .map((name) => readFileSync(join(result.files.events, '..', 'training', String(name)), 'utf8'))
+      .join('');
+    let seenInTraining = 0;
+    for (const event of explored) {
+      const id = deploymentIdOf(event);
+      expect([id, event.detail.decision, event.detail.propensity, stopped.has(id)]).toEqual([id, 'proceed', 0.25, false]);
+      const row = runtime.objects.list('s3://').find((object) => object.url.endsWith(`/${id}.csv`));
+      const lines = Buffer.from(row!.body).toString('utf8').trimEnd().split('\n');
+      expect([id, lines.length, new Set(lines).size]).toEqual([id, 4, 1]);
+      if (channels.includes(`${lines[0]}\n${lines[0]}\n${lines[0]}\n${lines[0]}\n`)) seenInTraining += 1;
+    }
+    expect(seenInTraining).toBeGreaterThan(0);
+  });
+
   it('turns drift alarms into training jobs: ALARM, then Model Retraining Started, then the job\'s state change', () => {
-    const started = ofType(events, 'Model Retraining Started');
+    const started = ofType(events, 'Model Retraining Started').filter((event) => (event.detail.trigger as { type: string }).type === 'alarm');
     expect(started.length).toBeGreaterThan(0);
     const alarms = ofType(events, 'CloudWatch Alarm State Change').filter((event) => (event.detail.state as { value: string }).value === 'ALARM');
     const jobs = ofType(events, 'SageMaker Training Job State Change');
@@ -295,7 +323,7 @@ withPython('the backtest with its stores in memory and in DynamoDB (dynalite and
 
   it('writes the same report.json, byte for byte, and the report has something to compare', () => {
     const report = runs.memory.result.report;
-    expect(report.deployments).toBe(3 * (LIMIT - 20));
+    expect(report.deployments).toBe(3 * LIMIT - runs.memory.result.warmUp);
     expect(report.rollbacks_requested).toBeGreaterThan(0);
     expect(runs.dynamodb.reportText).toBe(runs.memory.reportText);
   });
@@ -309,25 +337,4 @@ withPython('the backtest with its stores in memory and in DynamoDB (dynalite and
     expect({ firstDifference, memory: memoryLines[firstDifference], dynamodb: dynamoLines[firstDifference] }).toEqual({ firstDifference: -1, memory: undefined, dynamodb: undefined });
     expect(dynamoLines).toHaveLength(memoryLines.length);
   });
-});
-
-withPython('the backtest\'s decision threshold', () => {
-  it('stops with the reason when the first model finds no threshold worth rolling back at (no failure in its validation window)', async () => {
-    // openMF/mifosx's first 20 builds (the warm-up of a 60-build replay) all succeeded.
-    const records = importHistory(join(SHIPPED, 'openMF_mifosx_data.csv'), readMapping(MAPPING), MAPPING).records;
-    const run = runBacktest({
-      records,
-      dataSource: 'openMF_mifosx_data.csv',
-      stack: synthesizeStack(undefined, 'dev'),
-      mode: 'stop',
-      retrain: false,
-      limit: 60,
-      outDir: join(tempDir(), 'out'),
-      python: python!.executable,
-      log: () => undefined,
-    });
-    await expect(run).rejects.toThrow(
-      "the first model's cost-optimal threshold is 1: on its validation window (4 deployments, 0 failed) no threshold below 1 pays off, so Deploy Guard would never roll back; give a threshold (--threshold) or a longer history",
-    );
-  }, 120_000);
 });

@@ -165,6 +165,7 @@ function crowdedReport(): BacktestReport {
       modelVersion: 'initial-2013-01-28',
       historyFeaturesServed: 6,
       historyFeaturesDiffering: stop ? 2 : 0,
+      explored: false,
     });
   }
   const days = [207, 208, 213, 227, 247, 249, 384, 410, 412, 416, 431, 452, 480, 482];

@@ -118,6 +118,7 @@ describe('renderConsoleSummary', () => {
       modelVersion: 'v1',
       historyFeaturesServed: 6,
       historyFeaturesDiffering: 1,
+      explored: false,
     };
     builder.addDeployment(record);
     const deep = `/tmp/${'nested/'.repeat(30)}report`;

@@ -281,6 +281,7 @@ describe('renderReportHtml with a fixed threshold (the expert override)', () => 
     modelVersion: 'v1',
     historyFeaturesServed: 6,
     historyFeaturesDiffering: 0,
+    explored: false,
   };
   builder.addDeployment(record);
   const html = renderReportHtml(builder.build());
@@ -343,6 +344,7 @@ describe('placeMarkerLabels: staggered marker labels that never overlap', () => 
         modelVersion: 'v1',
         historyFeaturesServed: 6,
         historyFeaturesDiffering: 0,
+        explored: false,
       }),
     );
     for (const [offset, version] of [[0, 'v2'], [1, 'v3'], [2, 'v4'], [3, 'v5']] as const) {

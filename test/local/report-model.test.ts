@@ -39,6 +39,7 @@ function deployment(id: string, days: number, overrides: Partial<ReplayedDeploym
     modelVersion: 'v1',
     historyFeaturesServed: 6,
     historyFeaturesDiffering: 0,
+    explored: false,
     ...overrides,
   };
 }
@@ -97,6 +98,7 @@ describe('ReportBuilder.build: report.json from a hand-made replay', () => {
         'comparison',
         'comparison_curves',
         'loop_health',
+        'exploration',
         'deployments',
         'assessed',
         'rollbacks_requested',
@@ -323,6 +325,7 @@ describe('loop_health: whether the loop blinds itself', () => {
             failed: index % 3 === 0,
             probability: stop ? 0.9 : 0.1,
             historyFeaturesDiffering: stop ? 3 : 1,
+            explored: false,
             ...(stop ? rollback : {}),
           }),
         );
@@ -368,6 +371,38 @@ describe('loop_health: whether the loop blinds itself', () => {
     const health = builder.build().loop_health;
     expect(health.stop_chains).toEqual({ chains: 1, p90: 4, longest: 4, mean: 4 });
     expect(health.failure_rate).toEqual({ all_deployments: 0.25, data_lake: 0.25, data_lake_deployments: 4 });
+  });
+});
+
+describe('exploration: what it cost and what it bought', () => {
+  it('counts the would-be stops let through and the failures among them, and estimates the stops\' precision and recall from what was observable', () => {
+    const builder = new ReportBuilder(SETTINGS);
+    let day = 0;
+    const add = (overrides: Partial<ReplayedDeployment>) => builder.addDeployment(deployment(`d${++day}`, day, { probability: 0.9, ...overrides }));
+    // 8 would-be stops: 6 stopped (4 would have failed), 2 explored (1 failed): the explored share is 1/4, each stands for 4.
+    for (const failed of [true, true, true, true, false, false]) add({ ...rollback, failed });
+    add({ explored: true, failed: true });
+    add({ explored: true, failed: false });
+    // Below the cut: 10 deployments, 2 failed (observed, weight 1).
+    for (let index = 0; index < 10; index += 1) add({ probability: 0.1, failed: index < 2 });
+    const { exploration } = builder.build();
+    expect(exploration).toEqual({
+      explored: 2,
+      failures_let_through: 1,
+      // Observed: the explored failure (4) and success (4): precision 4 / 8; recall 4 / (4 + 2).
+      estimated_precision: 0.5,
+      estimated_recall: 4 / 6,
+      // The truth: 5 of the 8 would-be stops failed; 5 of the 7 failures were would-be stops.
+      true_precision: 5 / 8,
+      true_recall: 5 / 7,
+    });
+  });
+
+  it('estimates nothing from shadow mode\'s weights: every outcome is observed there', () => {
+    const builder = new ReportBuilder({ ...SETTINGS, mode: 'shadow' });
+    builder.addDeployment(deployment('d1', 1, { probability: 0.9, decision: 'rollback', enforced: false, failed: true }));
+    builder.addDeployment(deployment('d2', 2, { probability: 0.1, failed: true }));
+    expect(builder.build().exploration).toMatchObject({ explored: 0, estimated_precision: 1, estimated_recall: 0.5, true_precision: 1, true_recall: 0.5 });
   });
 });
 

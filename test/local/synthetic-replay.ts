@@ -222,6 +222,7 @@ export function syntheticRun(options: SyntheticOptions = {}): SyntheticRun {
       modelVersion: served?.version ?? null,
       historyFeaturesServed: probability === null ? 0 : HISTORY_FEATURES,
       historyFeaturesDiffering: probability === null ? 0 : Math.min(HISTORY_FEATURES, 2 * hidden),
+      explored: false,
     };
     recentStops.set(group.group, [...stops.slice(-9), stopped]);
     deployments.push(record);
