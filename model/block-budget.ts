@@ -249,7 +249,7 @@ function appendBounded<T>(list: readonly T[], value: T, bound: number = CUT_SETT
  * it would have failed). The draw is a hash of the deployment id, so a redelivery draws the same and
  * a replay is reproducible.
  */
-export const EXPLORATION = { default: 0.05, max: 0.5 } as const;
+export const EXPLORATION = { default: 0.02, max: 0.5 } as const;
 
 /** A uniform number in [0, 1) from a deployment id (FNV-1a, 32 bits). */
 export function explorationDraw(deploymentId: string): number {

@@ -36,7 +36,7 @@ Options:
   --mode MODE        shadow | stop | gate (default stop)
   --platform P       Server | ECS | Lambda, the compute platform of the guarded groups (default Server)
   --block-budget K   share of each group's deployments Deploy Guard may stop, 0.005 to 0.3 (default 0.1)
-  --exploration E    share of would-be stops let through to be observed, 0 to 0.5 (default 0.05)
+  --exploration E    share of would-be stops let through to be observed, 0 to 0.5 (default 0.02)
   --cut-scope S      installation (default: the riskiest share of all groups' deployments, one cut)
                      | group (each group's own riskiest share)
   --threshold P      an expert's fixed cut instead of the budget (it does not hold a rate)

@@ -17,6 +17,7 @@ import type {
 import { startLocalDynamoDb } from '../../local/dynalite';
 import { formatFeatureRow } from '../../model/features';
 import type { PastDeployment } from '../../model/history';
+import { seededRandom as random } from '../support/random';
 
 /**
  * One specification, two implementations: the stores in process (the backtest's fast path) and the
@@ -106,17 +107,6 @@ function past(time: number, failed: boolean | undefined, author?: string): PastD
   return { time, ...(failed === undefined ? {} : { failed }), ...(author === undefined ? {} : { author }) };
 }
 
-/** A small deterministic generator (mulberry32), so the interleaving test is the same on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 // dynalite answers in a few milliseconds per call; the interleaving test makes about a thousand calls.
 jest.setTimeout(60_000);

@@ -1,17 +1,7 @@
 import { BLOCK_BUDGET, initialCutState, observe, reachesCut, rescore, type CutState } from '../../model/block-budget';
 import { BudgetCut, ScoreWindow } from '../../local/cut-window';
+import { seededRandom as random } from '../support/random';
 
-/** A seeded uniform generator (mulberry32), so the streams are the same on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The same stream through block-budget.ts, as handlers/cuts.ts runs it (a pooled CutState observed

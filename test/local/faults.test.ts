@@ -152,7 +152,7 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
 
   /**
    * What holds under every fault: one rollback per rollback decision, outcomes recorded, one training
-   * row per labelled deployment (none for the warm-up, kept out of the lake), only poison dead-lettered.
+   * row per labelled deployment (the warm-up's included), only poison dead-lettered.
    */
   function expectSound(run: Run): void {
     for (const deployment of run.deployments) {
@@ -164,8 +164,10 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
       expect(deployment.outcome).toBeDefined();
       expect({ id: deployment.deploymentId, label: deployment.outcome?.label === 'counterfactual' }).toEqual({ id: deployment.deploymentId, label: shouldStop });
       expect(deployment.assessment).toBeDefined();
-      const labelled = !deployment.warmUp && deployment.outcome?.label !== 'counterfactual';
-      const row = labelled ? [`${deployment.outcome?.label === 'failed' ? 1 : 0},${deployment.assessment?.featureRow}\n`] : [];
+      // Every observed outcome has its row, the warm-up's too; an explored one weighs 1/ε lines.
+      const labelled = deployment.outcome?.label !== 'counterfactual';
+      const weight = deployment.assessment?.explored ? Math.round(1 / deployment.assessment.propensity) : 1;
+      const row = labelled ? [`${deployment.outcome?.label === 'failed' ? 1 : 0},${deployment.assessment?.featureRow}\n`.repeat(weight)] : [];
       expect({ id: deployment.deploymentId, rows: deployment.rows }).toEqual({ id: deployment.deploymentId, rows: row });
       if (labelled) expect({ id: deployment.deploymentId, recorded: deployment.trainingRowWritten }).toEqual({ id: deployment.deploymentId, recorded: true });
     }

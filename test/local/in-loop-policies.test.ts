@@ -14,18 +14,8 @@ import {
   type ScoringModel,
 } from '../../local/in-loop-policies';
 import { createFeatureList } from '../../model/features';
+import { seededRandom as random } from '../support/random';
 
-/** A seeded uniform generator (mulberry32), so the histories are the same on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -146,6 +146,7 @@ describe('the report row of a finished deployment', () => {
         modelVersion: 'deploy-guard-dev-20130110-0000-062000',
         historyFeaturesServed: 8,
         historyFeaturesDiffering: 3,
+        explored: false,
       },
     ]);
   });

@@ -12,18 +12,7 @@ import {
   upperQuantile,
   type CutState,
 } from '../../model/block-budget';
-
-/** A seeded uniform generator (mulberry32), so the streams are the same on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../support/random';
 
 /** Runs a stream of probabilities through a group's cut as predict does: decide by the current cut, then observe. */
 function run(state: CutState, probabilities: readonly number[], pooled: readonly number[] = []): { state: CutState; stops: number } {

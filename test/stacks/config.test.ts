@@ -17,7 +17,7 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
   it('decides by a block budget (10 % unless configured); costs are for reporting and pick no cut', () => {
     const prod = loadConfig(SHIPPED).environments.prod;
     const policies = toGroupPolicies(prod.groups);
-    expect(policies[0]).toEqual({ application: 'storefront', deploymentGroup: 'storefront-bluegreen', platform: 'Server', mode: 'gate', blockBudget: 0.05, exploration: 0.05, cutScope: 'group', failurePolicy: 'fail-open' });
+    expect(policies[0]).toEqual({ application: 'storefront', deploymentGroup: 'storefront-bluegreen', platform: 'Server', mode: 'gate', blockBudget: 0.05, exploration: 0.02, cutScope: 'group', failurePolicy: 'fail-open' });
     expect(policies[1]).toMatchObject({ blockBudget: 0.1 });
     const config = shipped();
     delete config.environments.prod.groups[0].blockBudget;
@@ -38,8 +38,8 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
   it("guards the example's group like a configured one, after the configured groups", () => {
     const { dev, prod } = loadConfig(SHIPPED).environments;
     expect(guardedGroupPolicies(dev)).toEqual([
-      { application: 'payments', deploymentGroup: 'payments-prod', platform: 'ECS', mode: 'shadow', blockBudget: 0.1, exploration: 0.05, cutScope: 'installation', failurePolicy: 'fail-open' },
-      { application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'gate', blockBudget: 0.1, exploration: 0.05, cutScope: 'installation', failurePolicy: 'fail-open' },
+      { application: 'payments', deploymentGroup: 'payments-prod', platform: 'ECS', mode: 'shadow', blockBudget: 0.1, exploration: 0.02, cutScope: 'installation', failurePolicy: 'fail-open' },
+      { application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'gate', blockBudget: 0.1, exploration: 0.02, cutScope: 'installation', failurePolicy: 'fail-open' },
     ]);
     expect(exampleGroupNames('deploy-guard-dev')).toEqual({ application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green' });
     // prod has no example: its configured groups only.
@@ -58,7 +58,7 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
       allowedIngressCidrs: ['0.0.0.0/0'],
       mode: 'gate',
       blockBudget: 0.1,
-      exploration: 0.05,
+      exploration: 0.02,
       cutScope: 'installation',
       failurePolicy: 'fail-open',
       terminateBlueAfterMinutes: 60,

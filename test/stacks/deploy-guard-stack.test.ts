@@ -70,7 +70,7 @@ describe('DeployGuardStack (deploy-guard.config.json)', () => {
   });
 
   describe("the example service (dev's `example`)", () => {
-    const exampleGroup = { application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'gate', blockBudget: 0.1, exploration: 0.05, cutScope: 'installation', failurePolicy: 'fail-open' };
+    const exampleGroup = { application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'gate', blockBudget: 0.1, exploration: 0.02, cutScope: 'installation', failurePolicy: 'fail-open' };
     const exampleArn = 'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:deploy-guard-dev-example/blue-green';
     const statements = (functionName: string) =>
       JSON.parse(String(Object.values(resources.aws_iam_role_policy).find((candidate) => candidate.name === functionName)!.policy)).Statement as { Sid: string; Resource: string[] }[];
