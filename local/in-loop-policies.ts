@@ -643,7 +643,9 @@ export class InLoopPolicies {
       const labels = rows.map((row) => row.failed);
       // As drift starts no job on a window with too few rows; and one class cannot be fitted.
       if (rows.length < minimum || !labels.includes(true) || !labels.includes(false)) continue;
-      const model = fitLogisticRegression(this.logisticList, rows.map((row) => row.vector), labels);
+      // Started from the loop's current fit: the window moved a little, the optimum with it.
+      const current = this.logistic.get(loop);
+      const model = fitLogisticRegression(this.logisticList, rows.map((row) => row.vector), labels, current ? { start: current } : {});
       this.logistic.set(loop, model);
       const typed = loop as ScoredLoop<readonly number[]>;
       typed.rescore(new Map([...typed.items()].map((vector) => [vector, model.predict(vector)])));

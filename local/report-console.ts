@@ -131,9 +131,10 @@ function loopHealthLines(report: BacktestReport): string[] {
 function explorationLines(report: BacktestReport): string[] {
   const e = report.exploration;
   if (e.explored === 0) return [];
-  const pair = (precision: number | null, recall: number | null) => `precision ${precision === null ? '-' : precision.toFixed(2)}, recall ${formatPercent(recall)}`;
+  const precision = (value: number | null) => (value === null ? '-' : value.toFixed(2));
   return [
-    `exploration: ${formatCount(e.explored)} would-be stops let through (${formatCount(e.failures_let_through)} failed); stops estimated ${pair(e.estimated_precision, e.estimated_recall)} (true ${pair(e.true_precision, e.true_recall)})`,
+    `exploration: ${formatCount(e.explored)} let through, ${formatCount(e.failures_let_through)} failed (its cost)`,
+    `stops estimated from it: precision ${precision(e.estimated_precision)} (true ${precision(e.true_precision)}), recall ${formatPercent(e.estimated_recall)} (true ${formatPercent(e.true_recall)})`,
   ];
 }
 

@@ -8,12 +8,19 @@ import type { FeatureList } from './features';
  */
 export interface LogisticModel {
   predict(vector: readonly number[]): number;
+  /** The intercept, then one weight per design column. */
+  readonly weights: readonly number[];
 }
 
 export interface LogisticOptions {
   /** L2 penalty on the weights (not the intercept). */
   readonly l2?: number;
   readonly maxIterations?: number;
+  /**
+   * Where Newton's method starts: an earlier fit on a similar window (a refit), which it reaches the
+   * same optimum from in fewer iterations. Ignored when its length is not the design's.
+   */
+  readonly start?: LogisticModel;
 }
 
 interface Column {
@@ -28,8 +35,10 @@ export function fitLogisticRegression(
 ): LogisticModel {
   const columns = designColumns(list, vectors);
   const rows = vectors.map((vector) => columns.map((column) => column.encode(vector)));
-  const weights = newtonFit(rows, labels, options.l2 ?? 1, options.maxIterations ?? 50);
+  const start = options.start?.weights.length === columns.length + 1 ? options.start.weights : undefined;
+  const weights = newtonFit(rows, labels, options.l2 ?? 1, options.maxIterations ?? 50, start);
   return {
+    weights,
     predict(vector) {
       let margin = weights[0];
       for (let index = 0; index < columns.length; index += 1) margin += weights[index + 1] * columns[index].encode(vector);
@@ -72,29 +81,47 @@ function designColumns(list: FeatureList, vectors: readonly (readonly number[])[
 }
 
 /** Weights [intercept, w1..wd] maximizing the penalized log-likelihood. */
-function newtonFit(rows: readonly number[][], labels: readonly boolean[], l2: number, maxIterations: number): number[] {
+function newtonFit(rows: readonly number[][], labels: readonly boolean[], l2: number, maxIterations: number, start?: readonly number[]): number[] {
   const size = (rows[0]?.length ?? 0) + 1;
   const weights = new Array<number>(size).fill(0);
-  const positives = labels.filter(Boolean).length;
-  const rate = (positives + 0.5) / (labels.length + 1);
-  weights[0] = Math.log(rate / (1 - rate));
+  if (start) {
+    for (let index = 0; index < size; index += 1) weights[index] = start[index];
+  } else {
+    const positives = labels.filter(Boolean).length;
+    const rate = (positives + 0.5) / (labels.length + 1);
+    weights[0] = Math.log(rate / (1 - rate));
+  }
   for (let iteration = 0; iteration < maxIterations; iteration += 1) {
     const gradient = new Array<number>(size).fill(0);
     const hessian = Array.from({ length: size }, () => new Array<number>(size).fill(0));
     const features = new Array<number>(size);
+    // The columns that are not zero in this row (one-hot groups and missing indicators mostly are):
+    // the Hessian only gains from pairs of them, so the others are skipped (the sums are the same).
+    const nonZero = new Int32Array(size);
     for (let row = 0; row < rows.length; row += 1) {
       features[0] = 1;
-      for (let index = 1; index < size; index += 1) features[index] = rows[row][index - 1];
+      nonZero[0] = 0;
+      let count = 1;
+      for (let index = 1; index < size; index += 1) {
+        const value = rows[row][index - 1];
+        features[index] = value;
+        if (value !== 0) nonZero[count++] = index;
+      }
       let margin = 0;
       for (let index = 0; index < size; index += 1) margin += weights[index] * features[index];
       const probability = sigmoid(margin);
       const residual = (labels[row] ? 1 : 0) - probability;
       const weight = probability * (1 - probability);
-      for (let i = 0; i < size; i += 1) {
-        const scaled = weight * features[i];
+      for (let a = 0; a < count; a += 1) {
+        const i = nonZero[a];
         gradient[i] += residual * features[i];
+        const scaled = weight * features[i];
         if (scaled === 0) continue;
-        for (let j = 0; j <= i; j += 1) hessian[i][j] += scaled * features[j];
+        const line = hessian[i];
+        for (let b = 0; b <= a; b += 1) {
+          const j = nonZero[b];
+          line[j] += scaled * features[j];
+        }
       }
     }
     for (let i = 0; i < size; i += 1) {

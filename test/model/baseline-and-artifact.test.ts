@@ -33,6 +33,14 @@ describe('the logistic-regression baseline', () => {
   it('is deterministic', () => {
     expect(fitLogisticRegression(list, vectors, labels).predict([500, 1, 1])).toBe(model.predict([500, 1, 1]));
   });
+
+  it('refitted from an earlier fit (a moved window), reaches the same optimum as from scratch', () => {
+    const moved = { vectors: vectors.slice(50), labels: labels.slice(50) };
+    const cold = fitLogisticRegression(list, moved.vectors, moved.labels);
+    const warm = fitLogisticRegression(list, moved.vectors, moved.labels, { start: model });
+    for (const vector of [[100, 0, 0], [900, 1, 1], [NaN, 0, 1]]) expect(warm.predict(vector)).toBeCloseTo(cold.predict(vector), 9);
+    expect(warm.weights).toHaveLength(cold.weights.length);
+  });
 });
 
 describe('model.tar.gz', () => {
