@@ -457,7 +457,7 @@ export function heuristicRisk(history: { readonly failureRateLast5?: number; rea
  *   tie at the cut and be stopped for good.
  * - `logistic-regression`: model/logistic.ts fitted on its own rows (let-through deployments with
  *   their outcome), first on the warm-up rows, then at each `onRetrain` on its rows of the last
- *   `retrainingWindowDays` days (warm-up rows excepted, as the data lake excepts them).
+ *   `retrainingWindowDays` days (warm-up rows included, as the data lake includes them).
  * - `never-retrain`: Deploy Guard's first model for the whole replay, in its own loop.
  * - `shadow-reference`: the serving model on a history with every outcome known; not achievable.
  */
@@ -729,7 +729,7 @@ export class InLoopPolicies {
 
   private windowRows(loop: ScoredLoop<unknown>, at: number): readonly Row[] {
     const since = at - this.options.retrainingWindowDays * DAY_MS;
-    return loop.rows.filter((row) => !row.warmUp && row.start >= since);
+    return loop.rows.filter((row) => row.start >= since);
   }
 
   /**
