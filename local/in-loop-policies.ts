@@ -8,6 +8,7 @@ import { ASSUMED_DEPLOYMENT_DURATION_MS } from '../model/records';
 import { DEFAULT_COSTS } from '../model/training';
 import { BudgetCut, ScoreWindow } from './cut-window';
 import { ObservedHistory } from './observed-history';
+import { COMPARISON_PREDICTORS, comparisonEntry, type ComparisonEntryInput, type ComparisonPredictor } from './report-model';
 
 /**
  * The fair baselines of the backtest, each run inside its own loop: a policy's stops hide outcomes
@@ -35,8 +36,8 @@ import { ObservedHistory } from './observed-history';
 const INSTALLATION_CUT = '*installation*';
 
 /** The predictors of report.json's `comparison`. */
-export const PREDICTORS = ['deploy-guard', 'parrot-in-loop', 'heuristic', 'logistic-regression', 'never-retrain', 'shadow-reference'] as const;
-export type PredictorName = (typeof PREDICTORS)[number];
+export const PREDICTORS = COMPARISON_PREDICTORS;
+export type PredictorName = ComparisonPredictor;
 
 /** Predictors that take a block budget (all but Parrot, which stops at its natural rate). */
 export type BudgetedPredictor = Exclude<PredictorName, 'parrot-in-loop'>;
@@ -151,23 +152,8 @@ export interface OutcomeCounts {
   readonly caught: number;
 }
 
-/** One row of report.json's `comparison`. */
-export interface ComparisonEntry extends OutcomeCounts {
-  readonly predictor: PredictorName;
-  /** The block budget; for `parrot-rate`, Parrot's realized rate at the end; null for Parrot (natural rate). */
-  readonly budget: number | null;
-  readonly budget_kind: 'fixed' | 'parrot-rate' | 'natural';
-  readonly blocked_rate: number | null;
-  /** Caught / failures. */
-  readonly caught_rate: number | null;
-  /** Caught / blocked. */
-  readonly precision: number | null;
-  /** costs.failedDeployment x caught - costs.needlessRollback x good deployments stopped (no guard = 0). */
-  readonly net_benefit: number;
-  readonly net_per_stop: number | null;
-  /** False for the shadow reference: it reads outcomes no policy in the loop could have seen. */
-  readonly achievable: boolean;
-}
+/** One row of report.json's `comparison` (report-model.ts ComparisonEntryInput). */
+export type ComparisonEntry = ComparisonEntryInput;
 
 /** One point of a predictor's caught-versus-blocked curve. */
 export interface CurvePoint {
@@ -183,30 +169,8 @@ export interface InLoopResults {
   readonly curves: Readonly<Partial<Record<PredictorName, readonly CurvePoint[]>>>;
 }
 
-/** The derived figures of one (predictor, budget) from its counts: also for Deploy Guard's configured run, counted by the replay. */
-export function comparisonEntry(
-  predictor: PredictorName,
-  budget: { readonly budget: number | null; readonly budget_kind: ComparisonEntry['budget_kind'] },
-  counts: OutcomeCounts,
-  costs: DecisionCosts = DEFAULT_COSTS,
-): ComparisonEntry {
-  const good = counts.blocked - counts.caught;
-  const net = costs.failedDeployment * counts.caught - costs.needlessRollback * good;
-  return {
-    predictor,
-    ...budget,
-    deployments: counts.deployments,
-    blocked: counts.blocked,
-    failures: counts.failures,
-    caught: counts.caught,
-    blocked_rate: counts.deployments === 0 ? null : counts.blocked / counts.deployments,
-    caught_rate: counts.failures === 0 ? null : counts.caught / counts.failures,
-    precision: counts.blocked === 0 ? null : counts.caught / counts.blocked,
-    net_benefit: net,
-    net_per_stop: counts.blocked === 0 ? null : net / counts.blocked,
-    achievable: predictor !== 'shadow-reference',
-  };
-}
+/** The derived figures of one (predictor, budget) from its counts: report-model.ts defines them once. */
+export { comparisonEntry };
 
 /** The caught-versus-blocked curve of each predictor, from its entries. */
 export function comparisonCurves(entries: readonly ComparisonEntry[]): InLoopResults['curves'] {

@@ -709,18 +709,26 @@ function ratio(numerator: number, denominator: number): number | null {
   return denominator === 0 ? null : numerator / denominator;
 }
 
-/** Deploy Guard's (or any predictor's) comparison figures from its counts, at the report's costs. */
-function comparisonEntry(
+/**
+ * The comparison figures of one predictor at one budget from its counts: the rates, the net benefit
+ * at `costs`, and whether it is achievable. The one definition: the report measures Deploy Guard's
+ * configured run with it, and the in-loop baselines (local/in-loop-policies.ts) their own.
+ */
+export function comparisonEntry(
   predictor: ComparisonPredictor,
   budget: Pick<ComparisonEntryInput, 'budget' | 'budget_kind'>,
   counts: Pick<ComparisonEntryInput, 'deployments' | 'blocked' | 'failures' | 'caught'>,
-  costs: DecisionCosts,
+  costs: DecisionCosts = DEFAULT_COSTS,
 ): ReportComparisonEntry {
   const net = costs.failedDeployment * counts.caught - costs.needlessRollback * (counts.blocked - counts.caught);
   return {
     predictor,
-    ...budget,
-    ...counts,
+    budget: budget.budget,
+    budget_kind: budget.budget_kind,
+    deployments: counts.deployments,
+    blocked: counts.blocked,
+    failures: counts.failures,
+    caught: counts.caught,
     blocked_rate: ratio(counts.blocked, counts.deployments),
     caught_rate: ratio(counts.caught, counts.failures),
     precision: ratio(counts.caught, counts.blocked),

@@ -1,6 +1,7 @@
 import type { GuardMode } from '../../events/emitted';
 import {
   ReportBuilder,
+  comparisonEntry,
   type ComparisonEntryInput,
   type ComparisonPredictor,
   type ReplayedDeployment,
@@ -84,20 +85,7 @@ interface Counts {
 
 /** A comparison entry whose figures follow from its counts at costs 3:1, as the engine's are. */
 export function entryFromCounts(predictor: ComparisonPredictor, budget: number | null, kind: ComparisonEntryInput['budget_kind'], counts: Counts): ComparisonEntryInput {
-  const net = COSTS.failedDeployment * counts.caught - COSTS.needlessRollback * (counts.blocked - counts.caught);
-  const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
-  return {
-    predictor,
-    budget,
-    budget_kind: kind,
-    ...counts,
-    blocked_rate: ratio(counts.blocked, counts.deployments),
-    caught_rate: ratio(counts.caught, counts.failures),
-    precision: ratio(counts.caught, counts.blocked),
-    net_benefit: net,
-    net_per_stop: ratio(net, counts.blocked),
-    achievable: predictor !== 'shadow-reference',
-  };
+  return comparisonEntry(predictor, { budget, budget_kind: kind }, counts, COSTS);
 }
 
 /** One in-loop policy: its scores, its per-group cuts and its counts. */
