@@ -152,6 +152,9 @@ interface LocalJob {
  */
 export class LocalTraining implements TrainingPort {
   private readonly jobs = new Map<string, LocalJob>();
+  /** The channel folders written so far: each folder's files, by their folder under the channel. */
+  private readonly channels = new Map<string, Map<string, Buffer>>();
+  private readonly channelPrefixes: string[] = [];
 
   constructor(private readonly options: LocalTrainingOptions) {}
 
@@ -191,11 +194,16 @@ export class LocalTraining implements TrainingPort {
     };
   }
 
+  /** Removes the channel folders the jobs read (they outlive a job: see `channelFolder`). */
+  close(): void {
+    for (const folder of this.channels.keys()) rmSync(folder, { recursive: true, force: true });
+    this.channels.clear();
+  }
+
   private async complete(job: LocalJob): Promise<void> {
     const { spec } = job;
     const root = join(this.options.workDir, spec.trainingJobName);
     const paths = {
-      train: join(root, 'input', 'data', 'train'),
       serving: join(root, 'input', 'data', 'serving'),
       config: join(root, 'input', 'config'),
       model: join(root, 'model'),
@@ -203,8 +211,9 @@ export class LocalTraining implements TrainingPort {
     };
     for (const path of Object.values(paths)) mkdirSync(path, { recursive: true });
     const started = performance.now();
-    const copied = this.materialize(spec.trainS3Uri, paths.train, { from: spec.hyperparameters.window_from, to: spec.hyperparameters.window_to });
-    const args = [this.options.trainScript, '--train', paths.train, '--model-dir', paths.model, '--output-data-dir', paths.output, '--hyperparameters', join(paths.config, 'hyperparameters.json')];
+    const train = this.channelFolder(spec.trainS3Uri);
+    const copied = countInWindow(train.dates, { from: spec.hyperparameters.window_from, to: spec.hyperparameters.window_to });
+    const args = [this.options.trainScript, '--train', train.folder, '--model-dir', paths.model, '--output-data-dir', paths.output, '--hyperparameters', join(paths.config, 'hyperparameters.json')];
     writeFileSync(join(paths.config, 'hyperparameters.json'), JSON.stringify(spec.hyperparameters));
     if (spec.servingModelS3Uri) {
       const serving = await this.options.objects.read(spec.servingModelS3Uri);
@@ -235,29 +244,48 @@ export class LocalTraining implements TrainingPort {
   }
 
   /**
-   * The `train` channel as File input mode lays it out: the objects under the prefix, by key path.
-   * The rows of one date folder are concatenated into one file there (train.py reads every file of
-   * a date folder; one file per deployment would be tens of thousands of files per job), and when
-   * the job names a window (window_from / window_to) only the date folders in it are copied.
+   * The `train` channel as File input mode lays it out: every object under the prefix, by key path
+   * (train.py keeps the date folders of the job's window, window_from / window_to). The rows of one
+   * date folder are concatenated into one file there (train.py reads every file of a date folder;
+   * one file per deployment would be tens of thousands of files per job).
+   *
+   * The folder outlives the job: the next job on the same prefix rewrites only the date folders whose
+   * rows changed since (the data lake grows at its newest dates), not the years of folders before.
    */
-  private materialize(prefixUrl: string, folder: string, window: { from?: string; to?: string }): number {
+  private channelFolder(prefixUrl: string): { readonly folder: string; readonly dates: ReadonlyMap<string, number> } {
+    // Objects by date (or UNDATED), for the job's log line.
     const prefix = prefixUrl.endsWith('/') ? prefixUrl : `${prefixUrl}/`;
+    const folder = join(this.options.workDir, 'channels', String(this.channelIndex(prefix)));
+    const written = this.channels.get(folder)!;
     const byFolder = new Map<string, Uint8Array[]>();
-    let count = 0;
+    const dates = new Map<string, number>();
     for (const { url, body } of this.options.objects.list(prefix)) {
       const key = url.slice(prefix.length);
       const date = /^date=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
-      if (date && ((window.from && date < window.from) || (window.to && date > window.to))) continue;
-      const parts = key.split('/');
-      const dir = parts.slice(0, -1).join('/');
-      byFolder.set(dir, [...(byFolder.get(dir) ?? []), body]);
-      count += 1;
+      dates.set(date ?? UNDATED, (dates.get(date ?? UNDATED) ?? 0) + 1);
+      const dir = key.split('/').slice(0, -1).join('/');
+      const bodies = byFolder.get(dir);
+      if (bodies) bodies.push(body);
+      else byFolder.set(dir, [body]);
     }
     for (const [dir, bodies] of byFolder) {
+      const content = Buffer.concat(bodies);
+      if (written.get(dir)?.equals(content)) continue;
       mkdirSync(join(folder, ...dir.split('/')), { recursive: true });
-      writeFileSync(join(folder, ...dir.split('/'), 'rows.csv'), Buffer.concat(bodies));
+      writeFileSync(join(folder, ...dir.split('/'), 'rows.csv'), content);
+      written.set(dir, content);
     }
-    return count;
+    return { folder, dates };
+  }
+
+  private channelIndex(prefix: string): number {
+    const index = this.channelPrefixes.indexOf(prefix);
+    if (index >= 0) return index;
+    this.channelPrefixes.push(prefix);
+    const folder = join(this.options.workDir, 'channels', String(this.channelPrefixes.length - 1));
+    rmSync(folder, { recursive: true, force: true });
+    this.channels.set(folder, new Map());
+    return this.channelPrefixes.length - 1;
   }
 
   /** The event in the shape of events/samples/sagemaker-training-job-state-change.json. */
@@ -299,4 +327,17 @@ export class LocalTraining implements TrainingPort {
       },
     };
   }
+}
+
+/** Objects of a channel outside any date=YYYY-MM-DD/ folder: no window leaves them out. */
+const UNDATED = 'undated';
+
+/** The objects of a channel in a job's window (all of them when it names none), from their count by date. */
+function countInWindow(dates: ReadonlyMap<string, number>, window: { readonly from?: string; readonly to?: string }): number {
+  let count = 0;
+  for (const [date, objects] of dates) {
+    const outside = date !== UNDATED && ((window.from && date < window.from) || (window.to && date > window.to));
+    if (!outside) count += objects;
+  }
+  return count;
 }

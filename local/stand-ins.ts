@@ -78,7 +78,7 @@ export interface StandIns {
   /** The warm-up deployments (the first model's training data), by deployment id. */
   readonly warmUpIds: Set<string>;
   readonly stores: LocalStores;
-  /** Stops dynalite, if it runs. */
+  /** Stops dynalite, if it runs, and removes the training jobs' channel folders. */
   close(): Promise<void>;
 }
 
@@ -110,8 +110,12 @@ export async function buildStandIns(options: StandInOptions): Promise<StandIns> 
   // Retraining learns from every observed row, the warm-up's included (as in AWS, where the data lake holds every labelled deployment).
   const lake = { putRow: (row: Parameters<LocalObjectStore['putRow']>[0]) => objects.putRow(row) };
   const hosting = new LocalHosting(objects, endpoint, modelFromArchive);
-  const { stores, close } = await openStores(options.store);
+  const { stores, close: closeStores } = await openStores(options.store);
   const publisher = new LocalPublisher(buses.default, buses.custom);
+  const close = async (): Promise<void> => {
+    training.close();
+    await closeStores();
+  };
   return { clock, scheduler, buses, publisher, codeDeploy, cloudWatch, metrics, objects, endpoint, training, hosting, lake, warmUpIds, stores, close };
 }
 

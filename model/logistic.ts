@@ -34,9 +34,9 @@ export function fitLogisticRegression(
   options: LogisticOptions = {},
 ): LogisticModel {
   const columns = designColumns(list, vectors);
-  const rows = vectors.map((vector) => columns.map((column) => column.encode(vector)));
+  const design = sparseDesign(columns, vectors);
   const start = options.start?.weights.length === columns.length + 1 ? options.start.weights : undefined;
-  const weights = newtonFit(rows, labels, options.l2 ?? 1, options.maxIterations ?? 50, start);
+  const weights = newtonFit(design, labels, options.l2 ?? 1, options.maxIterations ?? 50, start);
   return {
     weights,
     predict(vector) {
@@ -80,86 +80,129 @@ function designColumns(list: FeatureList, vectors: readonly (readonly number[])[
   return columns;
 }
 
+/**
+ * The design matrix by rows, only its non-zero entries (one-hot groups and missing indicators mostly
+ * are zero): row r's entries are `indices` / `values` from `offsets[r]` to `offsets[r + 1]`, with
+ * weight indices (1 is the first design column; 0, the intercept, is implicit in every row). Sums
+ * over them equal the dense sums bit for bit: a zero entry only ever adds a zero.
+ */
+interface SparseDesign {
+  readonly rows: number;
+  /** Weights: the intercept and one per design column. */
+  readonly size: number;
+  readonly offsets: Int32Array;
+  readonly indices: Int32Array;
+  readonly values: Float64Array;
+}
+
+function sparseDesign(columns: readonly Column[], vectors: readonly (readonly number[])[]): SparseDesign {
+  const offsets = new Int32Array(vectors.length + 1);
+  let indices = new Int32Array(Math.max(vectors.length * 8, 16));
+  let values = new Float64Array(indices.length);
+  let used = 0;
+  vectors.forEach((vector, row) => {
+    if (used + columns.length > indices.length) {
+      const capacity = Math.max(indices.length * 2, used + columns.length);
+      indices = grow(indices, new Int32Array(capacity));
+      values = grow(values, new Float64Array(capacity));
+    }
+    for (let column = 0; column < columns.length; column += 1) {
+      const value = columns[column].encode(vector);
+      if (value === 0) continue;
+      indices[used] = column + 1;
+      values[used] = value;
+      used += 1;
+    }
+    offsets[row + 1] = used;
+  });
+  return { rows: vectors.length, size: columns.length + 1, offsets, indices, values };
+}
+
+function grow<T extends Int32Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
 /** Weights [intercept, w1..wd] maximizing the penalized log-likelihood. */
-function newtonFit(rows: readonly number[][], labels: readonly boolean[], l2: number, maxIterations: number, start?: readonly number[]): number[] {
-  const size = (rows[0]?.length ?? 0) + 1;
-  const weights = new Array<number>(size).fill(0);
-  if (start) {
-    for (let index = 0; index < size; index += 1) weights[index] = start[index];
-  } else {
-    const positives = labels.filter(Boolean).length;
-    const rate = (positives + 0.5) / (labels.length + 1);
-    weights[0] = Math.log(rate / (1 - rate));
-  }
+function newtonFit(design: SparseDesign, labels: readonly boolean[], l2: number, maxIterations: number, start?: readonly number[]): number[] {
+  const { size } = design;
+  let weights = start ? [...start] : interceptOnly(size, labels);
+  let current = objective(design, labels, weights, l2);
   for (let iteration = 0; iteration < maxIterations; iteration += 1) {
-    const gradient = new Array<number>(size).fill(0);
-    const hessian = Array.from({ length: size }, () => new Array<number>(size).fill(0));
-    const features = new Array<number>(size);
-    // The columns that are not zero in this row (one-hot groups and missing indicators mostly are):
-    // the Hessian only gains from pairs of them, so the others are skipped (the sums are the same).
-    const nonZero = new Int32Array(size);
-    for (let row = 0; row < rows.length; row += 1) {
-      features[0] = 1;
-      nonZero[0] = 0;
-      let count = 1;
-      for (let index = 1; index < size; index += 1) {
-        const value = rows[row][index - 1];
-        features[index] = value;
-        if (value !== 0) nonZero[count++] = index;
-      }
-      let margin = 0;
-      for (let index = 0; index < size; index += 1) margin += weights[index] * features[index];
-      const probability = sigmoid(margin);
-      const residual = (labels[row] ? 1 : 0) - probability;
-      const weight = probability * (1 - probability);
-      for (let a = 0; a < count; a += 1) {
-        const i = nonZero[a];
-        gradient[i] += residual * features[i];
-        const scaled = weight * features[i];
-        if (scaled === 0) continue;
-        const line = hessian[i];
-        for (let b = 0; b <= a; b += 1) {
-          const j = nonZero[b];
-          line[j] += scaled * features[j];
-        }
-      }
-    }
-    for (let i = 0; i < size; i += 1) {
-      for (let j = 0; j < i; j += 1) hessian[j][i] = hessian[i][j];
-      if (i > 0) {
-        gradient[i] -= l2 * weights[i];
-        hessian[i][i] += l2;
-      }
-    }
-    hessian[0][0] += 1e-9;
+    const { gradient, hessian } = newtonSystem(design, labels, weights, l2);
     const step = solveSymmetric(hessian, gradient);
     // Damped Newton: halve the step until the penalized log-likelihood does not get worse.
-    const before = objective(rows, labels, weights, l2);
     let scale = 1;
     let candidate = weights.map((weight, index) => weight + step[index]);
-    while (!(objective(rows, labels, candidate, l2) >= before) && scale > 1e-6) {
+    let reached = objective(design, labels, candidate, l2);
+    while (!(reached >= current) && scale > 1e-6) {
       scale /= 2;
       candidate = weights.map((weight, index) => weight + scale * step[index]);
+      reached = objective(design, labels, candidate, l2);
     }
     let largest = 0;
-    for (let index = 0; index < size; index += 1) {
-      largest = Math.max(largest, Math.abs(candidate[index] - weights[index]));
-      weights[index] = candidate[index];
-    }
+    for (let index = 0; index < size; index += 1) largest = Math.max(largest, Math.abs(candidate[index] - weights[index]));
+    weights = candidate;
+    current = reached;
     if (largest < 1e-8) break;
   }
   return weights;
 }
 
+/** The starting point without an earlier fit: every weight 0, the intercept at the base rate's log-odds. */
+function interceptOnly(size: number, labels: readonly boolean[]): number[] {
+  const weights = new Array<number>(size).fill(0);
+  const positives = labels.filter(Boolean).length;
+  const rate = (positives + 0.5) / (labels.length + 1);
+  weights[0] = Math.log(rate / (1 - rate));
+  return weights;
+}
+
+function margin(design: SparseDesign, row: number, weights: readonly number[]): number {
+  let sum = weights[0];
+  for (let entry = design.offsets[row]; entry < design.offsets[row + 1]; entry += 1) sum += weights[design.indices[entry]] * design.values[entry];
+  return sum;
+}
+
+/** The penalized log-likelihood's gradient and (negated) Hessian at `weights`. */
+function newtonSystem(design: SparseDesign, labels: readonly boolean[], weights: readonly number[], l2: number): { gradient: number[]; hessian: number[][] } {
+  const { size, offsets, indices, values } = design;
+  const gradient = new Array<number>(size).fill(0);
+  const hessian = Array.from({ length: size }, () => new Array<number>(size).fill(0));
+  for (let row = 0; row < design.rows; row += 1) {
+    const probability = sigmoid(margin(design, row, weights));
+    const residual = (labels[row] ? 1 : 0) - probability;
+    const weight = probability * (1 - probability);
+    gradient[0] += residual;
+    hessian[0][0] += weight;
+    for (let a = offsets[row]; a < offsets[row + 1]; a += 1) {
+      const i = indices[a];
+      gradient[i] += residual * values[a];
+      const scaled = weight * values[a];
+      if (scaled === 0) continue;
+      const line = hessian[i];
+      line[0] += scaled;
+      for (let b = offsets[row]; b <= a; b += 1) line[indices[b]] += scaled * values[b];
+    }
+  }
+  for (let i = 0; i < size; i += 1) {
+    for (let j = 0; j < i; j += 1) hessian[j][i] = hessian[i][j];
+    if (i > 0) {
+      gradient[i] -= l2 * weights[i];
+      hessian[i][i] += l2;
+    }
+  }
+  hessian[0][0] += 1e-9;
+  return { gradient, hessian };
+}
+
 /** The penalized log-likelihood that the fit maximizes. */
-function objective(rows: readonly number[][], labels: readonly boolean[], weights: readonly number[], l2: number): number {
+function objective(design: SparseDesign, labels: readonly boolean[], weights: readonly number[], l2: number): number {
   let total = 0;
-  for (let row = 0; row < rows.length; row += 1) {
-    let margin = weights[0];
-    for (let index = 1; index < weights.length; index += 1) margin += weights[index] * rows[row][index - 1];
+  for (let row = 0; row < design.rows; row += 1) {
+    const value = margin(design, row, weights);
     // log(sigmoid(m)) = -log(1 + e^-m), computed without overflow
-    const logLikelihood = labels[row] ? -softplus(-margin) : -softplus(margin);
-    total += logLikelihood;
+    total += labels[row] ? -softplus(-value) : -softplus(value);
   }
   let penalty = 0;
   for (let index = 1; index < weights.length; index += 1) penalty += weights[index] * weights[index];
