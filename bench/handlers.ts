@@ -1,7 +1,9 @@
 /**
- * The Lambda bundles (tools/bundle-handlers.ts): size of each index.js, and its load time — a fresh
- * `node -e "require(bundle)"`, median of 5 runs, minus the median of 5 bare `node -e ""` — the part
- * of a cold start the bundle adds. Targets: 1 MB per bundle (upload and unzip) and 150 ms load.
+ * The Lambda bundles (tools/bundle-handlers.ts, byte for byte what synthesis deploys): size of each
+ * index.js, and its load time — a fresh `node -e "require(bundle)"`, median of 5 runs, minus the
+ * median of 5 bare `node -e ""` — the part of a cold start the bundle adds. Targets: 1 MiB per bundle
+ * (upload and unzip), and a load no longer than a bare Node start measured in the same run (a ratio,
+ * so that a busy machine slows both sides).
  *
  *   npx tsx bench/handlers.ts [--out DIR]
  */
@@ -14,7 +16,6 @@ import { bundleHandler, DEFAULT_OUT_DIR, type BundleResult } from '../tools/bund
 
 const RUNS = 5;
 const SIZE_TARGET_BYTES = 1024 * 1024;
-const LOAD_TARGET_MS = 150;
 
 const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
@@ -40,7 +41,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const outDir = outIndex >= 0 ? resolve(argv[outIndex + 1] ?? '') : DEFAULT_OUT_DIR;
   const baseline = nodeMedians('').wall;
   console.log(`Handler bundles in ${outDir} (node ${process.version}; load = median of ${RUNS} fresh processes; baseline node -e "" ${baseline.toFixed(1)} ms)`);
-  console.log('| handler | size KB | size ≤ 1024 KB | load raw ms | load − baseline ms | load ≤ 150 ms | require in process ms |');
+  console.log(`| handler | size KB | size ≤ 1024 KB | load raw ms | load − baseline ms | load ≤ bare node (${baseline.toFixed(0)} ms) | require in process ms |`);
   console.log('|---|---:|---|---:|---:|---|---:|');
   let failed = false;
   for (const name of HANDLER_NAMES) {
@@ -59,13 +60,13 @@ async function main(argv: readonly string[]): Promise<void> {
     const raw = timed.wall;
     const load = raw - baseline;
     const sizeOk = bundle.bytes <= SIZE_TARGET_BYTES;
-    const loadOk = load <= LOAD_TARGET_MS;
+    const loadOk = load <= baseline;
     failed ||= !sizeOk || !loadOk;
     console.log(`| ${name} | ${(bundle.bytes / 1024).toFixed(1)} | ${sizeOk ? 'PASS' : 'FAIL'} | ${raw.toFixed(1)} | ${load.toFixed(1)} | ${loadOk ? 'PASS' : 'FAIL'} | ${timed.printed.toFixed(1)} |`);
     printFigure({ name: `bundle ${name}, size`, value: Math.round(bundle.bytes / 1024), unit: 'KB', target: '≤ 1,024', ok: sizeOk });
-    printFigure({ name: `bundle ${name}, load (node -e require)`, value: Math.round(load), unit: 'ms', target: '≤ 150', ok: loadOk });
+    printFigure({ name: `bundle ${name}, load (node -e require) / bare node start`, value: Number((load / baseline).toFixed(2)), unit: '×', target: '≤ 1', ok: loadOk });
   }
-  console.log(failed ? 'BELOW TARGET' : 'OK: every bundle within 1 MB and 150 ms');
+  console.log(failed ? 'BELOW TARGET' : 'OK: every bundle within 1 MiB, and loads in no longer than a bare Node start');
   process.exitCode = failed ? 1 : 0;
 }
 

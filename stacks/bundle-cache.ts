@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, relative, sep } from 'node:path';
-import { crc32, deflateRawSync } from 'node:zlib';
-import { buildSync, version as esbuildVersion, type BuildOptions } from 'esbuild';
+import { join } from 'node:path';
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { version as esbuildVersion } from 'esbuild';
+import { buildHandlerBundlesSync, HANDLER_BUILD_OPTIONS, HANDLER_BUILD_PLUGINS } from './bundle-build';
 
 /**
  * A persistent cache of the Lambda bundles synthesis needs. Bundling the handlers with esbuild and
@@ -23,7 +24,7 @@ import { buildSync, version as esbuildVersion, type BuildOptions } from 'esbuild
  */
 
 /** Bump when the layout or the archive format changes: older entries are then never read. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 /** Entries kept besides the one in use; older ones are removed once they are this old. */
 const KEEP_ENTRIES = 4;
 const PRUNE_AGE_MS = 10 * 60 * 1000;
@@ -64,16 +65,8 @@ interface Manifest {
   readonly bundles: Record<string, { hash: string; assetHash: string }>;
 }
 
-/** The esbuild options of every bundle (besides entry points and working directory). */
-export const BUNDLE_OPTIONS = {
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'cjs',
-  minify: true,
-  // A failed build throws with every error in its message; nothing else is worth printing.
-  logLevel: 'silent',
-} as const satisfies BuildOptions;
+/** What decides a build besides its entries and input files: stacks/bundle-build.ts's options and plugins. */
+export const BUNDLE_OPTIONS = { ...HANDLER_BUILD_OPTIONS, plugins: HANDLER_BUILD_PLUGINS.map((plugin) => plugin.name) };
 
 /**
  * What, besides input files, decides the bundles: the format, the esbuild version, the options and
@@ -108,8 +101,8 @@ export function bundleCacheKey(root: string, inputs: readonly string[], settings
 
 /**
  * The bundles of `entries`: from the cache when the manifest's inputs still hash to its key and every
- * archive is there, otherwise built with esbuild (in memory: nothing is written outside the cache)
- * and stored.
+ * archive is there, otherwise built (stacks/bundle-build.ts, into a staging folder of the cache:
+ * nothing is written outside it) and stored.
  */
 export function cachedBundles(request: CachedBundlesRequest): CachedBundles {
   const { root, entries, cacheDir } = request;
@@ -133,35 +126,34 @@ export function cachedBundles(request: CachedBundlesRequest): CachedBundles {
     }
   }
 
-  const result = buildSync({
-    ...BUNDLE_OPTIONS,
-    absWorkingDir: root,
-    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, entry]) => [`${name}/index`, entry])),
-    // Only a name: with write false nothing is written there.
-    outdir: join(root, '.bundles'),
-    write: false,
-    metafile: true,
-  });
-  const inputs = Object.keys(result.metafile.inputs)
-    .filter((input) => !input.includes(':') && !isAbsolute(input) && existsSync(join(root, input)))
-    .map((input) => input.split(sep).join('/'))
-    .sort();
+  const staging = mkdtempSync(join(cacheDir, '.new-'));
+  chmodSync(staging, 0o755);
+  const built = join(staging, 'build');
+  let inputs: string[];
+  try {
+    inputs = buildHandlerBundlesSync({ root, entries, outdir: built }).inputs;
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
   const key = bundleCacheKey(root, inputs, settings);
-  if (key === undefined) throw new Error(`Bundle cache: an input of the build vanished while it ran (${inputs.join(', ')})`);
+  if (key === undefined) {
+    rmSync(staging, { recursive: true, force: true });
+    throw new Error(`Bundle cache: an input of the build vanished while it ran (${inputs.join(', ')})`);
+  }
 
   const hashes: Manifest['bundles'] = {};
   const entryDir = join(cacheDir, key);
-  const staging = mkdtempSync(join(cacheDir, '.new-'));
-  chmodSync(staging, 0o755);
   try {
     for (const name of Object.keys(entries)) {
-      const output = result.outputFiles.find((file) => relative(join(root, '.bundles'), file.path).split(sep).join('/') === `${name}/index.js`);
-      if (!output) throw new Error(`Bundle '${name}': esbuild produced no ${name}/index.js`);
-      const code = Buffer.from(output.contents);
+      const output = join(built, name, 'index.js');
+      if (!existsSync(output)) throw new Error(`Bundle '${name}': esbuild produced no ${name}/index.js`);
+      const code = readFileSync(output);
       writeFileSync(join(staging, `${name}.zip`), zipOneFile('index.js', code));
       const digest = createHash('sha256').update(code).digest();
       hashes[name] = { hash: digest.toString('base64'), assetHash: digest.toString('hex').slice(0, 32) };
     }
+    rmSync(built, { recursive: true, force: true });
     if (existsSync(entryDir)) rmSync(staging, { recursive: true, force: true });
     else renameEntry(staging, entryDir);
   } catch (error) {
@@ -260,4 +252,11 @@ export function zipOneFile(fileName: string, content: Buffer): Buffer {
   end.writeUInt32LE(central.length + name.length, 12);
   end.writeUInt32LE(centralOffset, 16);
   return Buffer.concat([local, name, data, central, name, end]);
+}
+
+/** The one file of an archive zipOneFile wrote (its local header: the name at 30, the data after it). */
+export function unzipOneFile(archive: Buffer): Buffer {
+  const nameLength = archive.readUInt16LE(26);
+  const size = archive.readUInt32LE(18);
+  return inflateRawSync(archive.subarray(30 + nameLength, 30 + nameLength + size));
 }

@@ -1,15 +1,14 @@
 /**
  * Bundles each Lambda handler of handlers/entries.ts into out/handlers/<name>/index.js (+ .map) with
- * esbuild: Node 22, CommonJS, minified, tree-shaken, external source map. The AWS SDK v3 clients are
- * bundled, not taken from the Lambda runtime: the runtime's copy changes under us, and the versions
- * tested are the versions of package-lock.json.
+ * the one esbuild configuration of the bundles (stacks/bundle-build.ts, the one synthesis zips), so
+ * the index.js written here is byte for byte what deploys; the source map is external.
  *
  *   npx tsx tools/bundle-handlers.ts [--out DIR] [name ...]
  */
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import type { Plugin } from 'esbuild';
+import { join, relative, resolve } from 'node:path';
 import { HANDLER_NAMES } from '../handlers/entries';
+import { buildHandlerBundles } from '../stacks/bundle-build';
 
 export const PROJECT_ROOT = resolve(__dirname, '..');
 export const DEFAULT_OUT_DIR = join(PROJECT_ROOT, 'out', 'handlers');
@@ -31,26 +30,6 @@ export interface BundleResult {
   readonly sourceMap: string;
 }
 
-/**
- * Zod re-exports its error messages in every language it has (`z.locales`, ~260 KB minified, a
- * quarter of a bundle) and nothing can tree-shake a namespace re-export. Deploy Guard's messages are
- * English, the locale zod installs by default: the locales index is replaced by one that has `en` only.
- */
-export const zodEnglishOnly: Plugin = {
-  name: 'zod-english-only',
-  setup(build) {
-    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) => {
-      if (!/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)) return undefined;
-      return { path: resolve(dirname(args.importer), args.path), namespace: 'zod-english-only' };
-    });
-    build.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`,
-      loader: 'js',
-      resolveDir: dirname(args.path),
-    }));
-  },
-};
-
 /** A handler listed without its module, or a module esbuild cannot bundle: names the handler and the file. */
 export class BundleError extends Error {
   override readonly name = 'BundleError';
@@ -65,28 +44,10 @@ export async function bundleHandler(name: string, options: BundleOptions = {}): 
         '(each name of HANDLER_NAMES in handlers/entries.ts must be handlers/<name>.ts exporting `handler`)',
     );
   }
-  const outDir = join(options.outDir ?? DEFAULT_OUT_DIR, name);
-  const file = join(outDir, 'index.js');
-  const { build } = await import('esbuild');
+  const outDir = options.outDir ?? DEFAULT_OUT_DIR;
+  const file = join(outDir, name, 'index.js');
   try {
-    await build({
-      entryPoints: [entry],
-      outfile: file,
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'cjs',
-      minify: true,
-      treeShaking: true,
-      sourcemap: 'external',
-      // ESM builds of the SDK and Powertools first: they tree-shake, their CommonJS builds do not.
-      mainFields: ['module', 'main'],
-      // Nothing is external: not even @aws-sdk/* (version pinning; see the file comment).
-      external: [],
-      legalComments: 'none',
-      logLevel: 'silent',
-      plugins: [zodEnglishOnly],
-    });
+    await buildHandlerBundles({ root: PROJECT_ROOT, entries: { [name]: relative(PROJECT_ROOT, entry) }, outdir: outDir, sourceMap: true });
   } catch (error) {
     throw new BundleError(`handler '${name}': esbuild could not bundle ${relative(PROJECT_ROOT, entry)}: ${(error as Error).message}`, { cause: error });
   }

@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HANDLER_NAMES } from '../../handlers/entries';
+import { unzipOneFile } from '../../stacks/bundle-cache';
+import { bundleHandler as synthesizedBundle } from '../../stacks/nodejs-function';
 import { BundleError, bundleHandler, bundleHandlers, type BundleResult } from '../../tools/bundle-handlers';
 
 /**
@@ -63,6 +65,14 @@ describeIfEsbuild('handler bundles (tools/bundle-handlers.ts)', () => {
     expect({ status: loaded.status, stderr: loaded.status === 0 ? '' : loaded.stderr }).toEqual({ status: 0, stderr: '' });
     expect(loaded.stdout).toMatch(/^function /);
     expect(loaded.stdout.split(' ')[1].split(',')).toContain('handler');
+  });
+
+  it('writes byte for byte the code synthesis zips for each function (one esbuild configuration: what is measured is what deploys)', async () => {
+    for (const name of HANDLER_NAMES) {
+      const bundle = built.get(name) ?? (await bundleHandler(name, { outDir }));
+      const deployed = unzipOneFile(readFileSync(synthesizedBundle(name).archive));
+      expect({ name, equal: deployed.equals(readFileSync(bundle.file)) }).toEqual({ name, equal: true });
+    }
   });
 
   it('validates with zod inside the bundle (English messages only are bundled): the rollback bundle rejects an invalid event by name', async () => {

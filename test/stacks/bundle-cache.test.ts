@@ -2,17 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
-import { BUNDLE_OPTIONS, bundleCacheKey, bundleSettings, cachedBundles } from '../../stacks/bundle-cache';
+import { BUNDLE_OPTIONS, bundleCacheKey, bundleSettings, cachedBundles, unzipOneFile } from '../../stacks/bundle-cache';
 import { bundleCacheDir } from '../../stacks/nodejs-function';
 
-/** The one file of a zipOneFile archive (local header: name at 30, data after it). */
-function unzipOne(archive: string): string {
-  const zip = readFileSync(archive);
-  const nameLength = zip.readUInt16LE(26);
-  const size = zip.readUInt32LE(18);
-  return inflateRawSync(zip.subarray(30 + nameLength, 30 + nameLength + size)).toString('utf8');
-}
+const unzipOne = (archive: string): string => unzipOneFile(readFileSync(archive)).toString('utf8');
 
 /** A small project of two handlers; `a` imports shared.ts, `b` does not. */
 function project(): { root: string; cacheDir: string; entries: Record<string, string> } {
