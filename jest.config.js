@@ -5,4 +5,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   testPathIgnorePatterns: ['/node_modules/', '/cdktf.out/'],
+  // A hang limit, not a speed budget: a correctness test must pass on a machine busy with other work
+  // (a second npm test beside it), so no test sets a tighter one. Speed is measured in bench/.
+  testTimeout: 900_000,
 };

@@ -1,55 +1,33 @@
-import { Command, CommandIO, UsageError } from './command';
-import { matchCommand } from './commands/match';
-import { importCommand } from './commands/import';
-import { trainCommand } from './commands/train';
-import { backtestCommand, backtestUsage, runBacktestCommand } from './commands/backtest';
-import { routeCommand } from './commands/route';
-import { scoreCommand } from './commands/score';
-import { serveCommand } from './commands/serve';
-import { changeSummaryCommand } from './commands/change-summary';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CATALOG, type CatalogEntry } from './catalog';
+import { UsageError, type Command, type CommandIO } from './command';
 
-/** Every sub-command, in the order `deploy-guard help` lists them. Add a command by adding a line. */
-/** `npm start`: the backtest with its defaults (the shipped history, stop mode, retraining on). */
-const startCommand: Command = {
-  name: 'start',
-  summary: 'Run Deploy Guard locally on the shipped history and report what it would have prevented (npm start)',
-  usage: backtestUsage.replace('deploy-guard backtest [options]     (npm start runs it with the defaults)', 'deploy-guard start [options]        (the same as deploy-guard backtest)'),
-  run: (argv, io) => runBacktestCommand(argv, io),
-};
+/**
+ * `deploy-guard <command> [options]`. Light on purpose: it imports only the catalog, so `help`,
+ * `--version` and a mistyped command answer at once; a command's module is loaded when it runs or
+ * when its usage is asked for.
+ */
 
-export const COMMANDS: readonly Command[] = [
-  startCommand,
-  backtestCommand,
-  routeCommand,
-  matchCommand,
-  importCommand,
-  trainCommand,
-  scoreCommand,
-  serveCommand,
-  changeSummaryCommand,
-];
-
-function help(io: CommandIO): void {
-  const width = Math.max(...COMMANDS.map((command) => command.name.length));
-  io.stdout.write('Usage: deploy-guard <command> [options]\n\nCommands:\n');
-  for (const command of COMMANDS) io.stdout.write(`  ${command.name.padEnd(width)}  ${command.summary}\n`);
-  io.stdout.write('\n`deploy-guard help <command>` shows a command\'s options.\n');
-}
+const HELP_FLAGS = new Set(['--help', '-h']);
+const VERSION_FLAGS = new Set(['--version', '-V', 'version']);
 
 export async function main(argv: string[], io: CommandIO = processIO()): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    const topic = COMMANDS.find((command) => command.name === rest[0]);
-    if (topic) io.stdout.write(`${topic.usage.trimEnd()}\n`);
-    else help(io);
+  if (name === undefined || name === 'help' || HELP_FLAGS.has(name)) return help(rest[0], io);
+  if (VERSION_FLAGS.has(name)) {
+    io.stdout.write(`deploy-guard ${version()}\n`);
     return 0;
   }
-  const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (!command) {
+  const entry = CATALOG.find((candidate) => candidate.name === name);
+  if (!entry) {
     io.stderr.write(`deploy-guard: unknown command '${name}'\n\n`);
-    help(io);
+    overview(io.stderr);
     return 2;
   }
+  if (rest.some((arg) => HELP_FLAGS.has(arg))) return usage(entry, io);
+  if (!entry.callsAws(rest)) quietAwsSdk();
+  const command = await entry.load();
   try {
     return await command.run(rest, io);
   } catch (error) {
@@ -59,6 +37,46 @@ export async function main(argv: string[], io: CommandIO = processIO()): Promise
     }
     throw error;
   }
+}
+
+/** `help` lists the commands; `help NAME` shows a command's usage; an unknown NAME is an error. */
+async function help(topic: string | undefined, io: CommandIO): Promise<number> {
+  if (topic === undefined) {
+    overview(io.stdout);
+    return 0;
+  }
+  const entry = CATALOG.find((candidate) => candidate.name === topic);
+  if (!entry) {
+    io.stderr.write(`deploy-guard help: no command '${topic}' (the commands: ${CATALOG.map((candidate) => candidate.name).join(', ')})\n`);
+    return 2;
+  }
+  return usage(entry, io);
+}
+
+async function usage(entry: CatalogEntry, io: CommandIO): Promise<number> {
+  const command: Command = await entry.load();
+  io.stdout.write(`${command.usage.trimEnd()}\n`);
+  return 0;
+}
+
+function overview(stream: NodeJS.WritableStream): void {
+  const width = Math.max(...CATALOG.map((entry) => entry.name.length));
+  stream.write('Usage: deploy-guard <command> [options]\n\nCommands:\n');
+  for (const entry of CATALOG) stream.write(`  ${entry.name.padEnd(width)}  ${entry.summary}\n`);
+  stream.write('\n`deploy-guard help <command>` (or `deploy-guard <command> --help`) shows a command\'s options;\n`deploy-guard --version` its version.\n');
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * The AWS SDK warns, once per process, that its releases after January 2027 need Node 22 when it
+ * runs on Node 20. A command that does not call AWS still loads the SDK (the backtest runs the real
+ * handlers, whose clients are created at module scope), and the warning would only be noise there.
+ */
+function quietAwsSdk(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 }
 
 function processIO(): CommandIO {

@@ -8,6 +8,7 @@ import { ProgressBar } from '../../local/progress';
 import { renderReportHtml } from '../../local/report-html';
 import { renderConsoleSummary } from '../../local/report-console';
 import { parseOptions, UsageError, type Command, type CommandIO } from '../command';
+import { summaryOf } from '../catalog';
 import { importWithReport, readMapping } from './import';
 
 /** The history `npm start` replays when no --data is given: shipped with the project, with its provenance. */
@@ -51,8 +52,16 @@ Options:
 
 export const backtestCommand: Command = {
   name: 'backtest',
-  summary: 'Replay a deployment history through the whole system and report what it would have prevented',
+  summary: summaryOf('backtest'),
   usage: backtestUsage,
+  run: (argv, io) => runBacktestCommand(argv, io),
+};
+
+/** `npm start`: the backtest with its defaults (the shipped history, stop mode, retraining on). */
+export const startCommand: Command = {
+  name: 'start',
+  summary: summaryOf('start'),
+  usage: backtestUsage.replace('deploy-guard backtest [options]     (npm start runs it with the defaults)', 'deploy-guard start [options]        (the same as deploy-guard backtest)'),
   run: (argv, io) => runBacktestCommand(argv, io),
 };
 

@@ -5,6 +5,7 @@ import { buildEntry, DEFAULT_EVENT_SOURCE, revisionKey, validateEventSource } fr
 import { EventBridgePublisher } from '../../handlers/adapters/event-publisher';
 import { computeGitChange, GitChangeError, gitRunner, repositoryDirectoryName, type GitChange } from '../../model/git-change';
 import { parseOptions, requireOption, UsageError, type Command } from '../command';
+import { summaryOf } from '../catalog';
 
 export interface ChangeSummaryCommandDependencies {
   /** The EventBridge client for --publish (created only then; region and credentials from the environment). */
@@ -20,7 +21,7 @@ export function createChangeSummaryCommand(deps: ChangeSummaryCommandDependencie
   const clock = deps.clock ?? systemClock;
   return {
     name: 'change-summary',
-    summary: 'Compute a release\'s change fields from git and print or publish its Deployment Change Summary',
+    summary: summaryOf('change-summary'),
     usage: `Usage: deploy-guard change-summary --repo DIR --from REV --to REV [--application NAME]
                                    [--publish --event-bus NAME] [--source S]
 

@@ -4,13 +4,14 @@ import { type ImportResult, importHistory } from '../../model/import';
 import { type HistoryMapping, MappingError, parseMapping } from '../../model/mapping';
 import { writeRecords } from '../../model/records';
 import { parseOptions, requireOption, type Command, type CommandIO } from '../command';
+import { summaryOf } from '../catalog';
 
 /** Rejected rows shown one by one; beyond that, a count per reason. */
 const SHOWN_REJECTIONS = 50;
 
 export const importCommand: Command = {
   name: 'import',
-  summary: 'Turn a CSV deployment history into Deploy Guard records, through a column mapping',
+  summary: summaryOf('import'),
   usage: `Usage: deploy-guard import --data PATH --mapping MAPPING.json --out FILE
 
 Reads a CSV history (one file, or a folder of *.csv files, one per deployment group), maps its

@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidEventPatternError, matchesPattern } from '../../events/matcher';
 import { parseOptions, requireOption, type Command } from '../command';
+import { summaryOf } from '../catalog';
 
 export const matchCommand: Command = {
   name: 'match',
-  summary: 'Test an EventBridge event pattern against an event, exactly as EventBridge decides',
+  summary: summaryOf('match'),
   usage: `Usage: deploy-guard match --pattern FILE --event FILE
 
 Prints "true" and exits 0 when the event matches the pattern, prints "false" and exits 1 when it

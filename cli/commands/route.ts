@@ -4,6 +4,7 @@ import { buildEntry, EMITTED_EVENTS, type EmittedEventKind } from '../../events/
 import { SYSTEM_RULES } from '../../events/patterns';
 import { AWS_SAMPLES, derivedDeploymentEvent, derivedOwnAlarmEvent, derivedOwnTrainingJobEvent } from '../../events/samples';
 import { parseOptions, type Command } from '../command';
+import { summaryOf } from '../catalog';
 
 /**
  * The contract of the system, run: wires the system's rules onto local event buses and routes every
@@ -12,7 +13,7 @@ import { parseOptions, type Command } from '../command';
  */
 export const routeCommand: Command = {
   name: 'route',
-  summary: 'Route every real AWS sample event through the system\'s rules and show which handler each reaches',
+  summary: summaryOf('route'),
   usage: `Usage: deploy-guard route [--json]
 
 Builds the default bus (AWS service events) and Deploy Guard's own bus on the local EventBridge

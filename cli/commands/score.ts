@@ -3,12 +3,13 @@ import { CsvParseError, FeatureCountError, XGBoostModel, XGBoostModelError, read
 import { formatCsvResponse, pythonFloatRepr } from '../../model/serving-format';
 import { createTreeExplainer } from '../../model/treeshap';
 import { parseOptions, requireOption, UsageError, type Command, type CommandIO } from '../command';
+import { summaryOf } from '../catalog';
 
 const DEFAULT_TOP = 3;
 
 export const scoreCommand: Command = {
   name: 'score',
-  summary: 'Score CSV rows with an XGBoost model exactly as the SageMaker endpoint would',
+  summary: summaryOf('score'),
   usage: `Usage: deploy-guard score --model FILE [--explain [--top N]] < rows.csv
 
 Reads a text/csv request body on stdin (feature values, no label, no header) and writes on stdout

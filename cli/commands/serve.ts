@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_MAX_CONTENT_LENGTH, RunningServer, startServer } from '../../model/serve';
 import { XGBoostModel, XGBoostModelError, readXGBoostModelFile } from '../../model/xgboost';
 import { parseOptions, requireOption, UsageError, type Command, type CommandIO } from '../command';
+import { summaryOf } from '../catalog';
 
 /** Resolves when the server should stop; by default on SIGINT or SIGTERM. */
 export type WaitForStop = (server: RunningServer, io: CommandIO) => Promise<void>;
@@ -20,7 +21,7 @@ const untilSignal: WaitForStop = () => new Promise((resolveStop) => {
 export function createServeCommand(waitForStop: WaitForStop = untilSignal): Command {
   return {
     name: 'serve',
-    summary: 'Serve an XGBoost model over HTTP with the SageMaker XGBoost container\'s protocol',
+    summary: summaryOf('serve'),
     usage: `Usage: deploy-guard serve --model FILE [--port N] [--host HOST]
 
 Answers like a SageMaker endpoint running the built-in XGBoost container (sagemaker-xgboost 1.7-1),

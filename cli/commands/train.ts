@@ -6,11 +6,12 @@ import type { ClassificationReport } from '../../model/metrics';
 import { readRecords } from '../../model/records';
 import { DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, readHyperparameters, trainModel } from '../../model/training';
 import { parseOptions, requireOption, UsageError, type Command } from '../command';
+import { summaryOf } from '../catalog';
 import { importWithReport, readMapping } from './import';
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'Train and evaluate a model on a history, as the SageMaker training job does',
+  summary: summaryOf('train'),
   usage: `Usage: deploy-guard train --data FILE --out DIR [options]
        deploy-guard train --data PATH --mapping MAPPING.json --out DIR [options]
 

@@ -27,6 +27,41 @@ describe('deploy-guard (the command line)', () => {
     expect(unknown.stderr()).toContain("unknown command 'frobnicate'");
   });
 
+  it('answers --version, <command> --help and help <command>; an unknown help topic is an error', async () => {
+    const version = memoryIO();
+    expect(await main(['--version'], version.io)).toBe(0);
+    expect(version.stdout()).toBe(`deploy-guard ${(require('../../package.json') as { version: string }).version}\n`);
+
+    const commandHelp = memoryIO();
+    expect(await main(['train', '--help'], commandHelp.io)).toBe(0);
+    expect(commandHelp.stdout()).toMatch(/^Usage: deploy-guard train --data FILE --out DIR/);
+    const helpTopic = memoryIO();
+    expect(await main(['help', 'train'], helpTopic.io)).toBe(0);
+    expect(helpTopic.stdout()).toBe(commandHelp.stdout());
+
+    const unknownTopic = memoryIO();
+    expect(await main(['help', 'trian'], unknownTopic.io)).toBe(2);
+    expect(unknownTopic.stderr()).toContain("deploy-guard help: no command 'trian' (the commands: start, backtest,");
+    expect(unknownTopic.stdout()).toBe('');
+  });
+
+  it('loads no command for help or --version: neither the backtest, the model nor the AWS SDK', () => {
+    // Counting what is loaded, not timing it: a busy machine slows a timed check, not this one.
+    // tsx and esbuild are the TypeScript loader bin/deploy-guard.js starts with.
+    const script =
+      "require('tsx/cjs'); const { main } = require('./cli/main.ts'); const io = { stdout: { write() {} }, stderr: process.stderr, stdin: process.stdin, cwd: '.' };" +
+      "main(['help'], io).then(() => main(['--version'], io)).then(() => process.stdout.write(JSON.stringify(Object.keys(require.cache).map((file) => file.slice(process.cwd().length + 1)).filter((file) => !/^node_modules\\/(tsx|esbuild)\\//.test(file)))));";
+    const loaded = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' })) as string[];
+    expect(loaded.sort()).toEqual(['cli/catalog.ts', 'cli/command.ts', 'cli/main.ts']);
+  });
+
+  it('never shows the AWS SDK\'s Node-version warning for a command that does not call AWS', () => {
+    const run = spawnSync(process.execPath, [join(ROOT, 'bin/deploy-guard.js'), 'route'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '' } });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('events routed through');
+    expect(run.stderr).not.toContain('NodeVersionSupportWarning');
+  });
+
   it('prints a usage error with the command\'s usage', async () => {
     const run = memoryIO();
     expect(await main(['match', '--pattern'], run.io)).toBe(2);

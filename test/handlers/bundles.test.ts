@@ -39,7 +39,6 @@ function loadInFreshNode(file: string): { status: number | null; stdout: string;
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 
-jest.setTimeout(120_000);
 
 describeIfEsbuild('handler bundles (tools/bundle-handlers.ts)', () => {
   let outDir: string;

@@ -109,7 +109,6 @@ function past(time: number, failed: boolean | undefined, author?: string): PastD
 
 
 // dynalite answers in a few milliseconds per call; the interleaving test makes about a thousand calls.
-jest.setTimeout(60_000);
 
 describe.each(implementations)('store contract: %s', (_name, open) => {
   let stores: Stores;

@@ -121,7 +121,7 @@ withPython('the backtest on a slice of the shipped history (3 groups, stop mode,
       },
     });
     events = readEvents(result.files.events);
-  }, 240_000);
+  });
 
   it('replays each group\'s first deployments of the slice, the ones before one global time cut (the warm-up) in shadow mode and the rest in stop mode', () => {
     const history = replayedHistory(records, LIMIT);
@@ -310,7 +310,7 @@ withPython('the backtest with its stores in memory and in DynamoDB (dynalite and
       });
       runs[store] = { result, store: storeName, reportText: readFileSync(result.files.report, 'utf8'), eventsText: readFileSync(result.files.events, 'utf8') };
     }
-  }, 240_000);
+  });
 
   it('really runs the second replay on DynamoDB', () => {
     expect(runs.memory.store).toBe('InMemoryDeploymentStore');

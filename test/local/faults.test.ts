@@ -181,7 +181,7 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
     records = sliceRecords();
     stack = synthesizeStack(undefined, 'dev');
     baseline = await replay({ seed: 1 });
-  }, 120_000);
+  });
 
   test('the fault-free replay stops some deployments and is sound (the reference for the others)', () => {
     expect(baseline.deployments.length).toBe(SLICE_GROUPS.length * SLICE_ROWS);
@@ -208,7 +208,7 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
     expectSound(run);
     expect(stoppedIds(run)).toEqual(stoppedIds(baseline));
     expect(figures(run)).toEqual(figures(baseline));
-  }, 120_000);
+  });
 
   test('endpoint down, fail-open: every assessment is a fallback, nothing is stopped', async () => {
     const run = await replay({ seed: 21, endpointDown: true, poisonEvents: 3 }, { failurePolicy: 'fail-open' });
@@ -218,7 +218,7 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
       expect(deployment.assessment?.decision).toBe('proceed');
     }
     expect(stoppedIds(run)).toEqual([]);
-  }, 120_000);
+  });
 
   test('endpoint down, fail-closed: every enforced fallback assessment is stopped, once', async () => {
     const run = await replay({ seed: 22, endpointDown: true, poisonEvents: 3 }, { failurePolicy: 'fail-closed' });
@@ -232,7 +232,7 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
     }
     // The warm-up (shadow mode) is never enforced: fail-closed stops nothing there.
     for (const deployment of run.deployments.filter((candidate) => candidate.warmUp)) expect(deployment.status).not.toBe('Stopped');
-  }, 120_000);
+  });
 
   test('endpoint timing out or answering ModelError now and then, fail-closed, with every other fault', async () => {
     const run = await replay(
@@ -244,7 +244,7 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
     expect(fallbacks.length).toBeGreaterThan(10);
     for (const deployment of fallbacks) expect(deployment.status).toBe('Stopped');
     expect(run.result.faults!.endpointFailures).toBeGreaterThan(10);
-  }, 120_000);
+  });
 
   test('with retraining on: every fault at once starts no duplicate training job, announces each job once and gives it one verdict', async () => {
     // Long enough for the drift alarms to fire: the first 600 builds of two projects.
@@ -270,7 +270,7 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
     expect(run.verdicts.size).toBe(run.trainingJobs);
     for (const announced of run.verdicts.values()) expect(new Set(announced).size).toBe(1);
     expect(stoppedIds(run)).toEqual(stoppedIds(clean));
-  }, 300_000);
+  });
 });
 
 describe('FaultInjector (no replay)', () => {

@@ -57,5 +57,5 @@ const python = detectPython();
     expect(result).toMatchObject({ deployments: 1000, riskAssessed: 1000, outcomesRecorded: 1000, deadLetters: 0, predictInvocations: 1000 });
     expect(result.predictP50Ms).toBeGreaterThan(0);
     expect(result.predictP99Ms).toBeGreaterThanOrEqual(result.predictP50Ms);
-  }, 120_000);
+  });
 });

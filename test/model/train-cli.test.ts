@@ -43,7 +43,7 @@ withPython('deploy-guard train (end to end, with XGBoost)', () => {
 
   beforeAll(async () => {
     code = await main(['train', '--data', writeSlice(), '--mapping', MAPPING, '--out', out, '--python', (python as PythonRuntime).executable], run.io);
-  }, 60_000);
+  });
 
   it('imports, exports, trains with model/train.py and reports the validation AUC', () => {
     expect(run.stderr()).toBe('');

@@ -79,5 +79,5 @@ function synthesizeConstructs(outdir: string): string {
     const count = Object.values(synthesized.resource).reduce((total, byId) => total + Object.keys(byId).length, 0);
     expect(plan.stderr).toBe('');
     expect(plan.stdout).toContain(`Plan: ${count} to add, 0 to change, 0 to destroy.`);
-  }, 240_000);
+  });
 });

@@ -78,5 +78,5 @@ if (!available) {
       expect(result.plan).toMatch(/# aws_cloudwatch_event_rule\.retraining_rule-retraining-schedule_\w+ will be created/);
       expect(result.plan).toMatch(/\+ schedule_expression\s+= "rate\(180 days\)"/);
     }
-  }, 300_000);
+  });
 });
