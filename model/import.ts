@@ -23,6 +23,15 @@ export interface ImportResult {
   readonly unusedColumns: ReadonlyMap<string, readonly string[]>;
 }
 
+/**
+ * A history that cannot train or evaluate a model as a whole, though its rows may each be fine: a
+ * label mapping that marks no deployment failed (or none succeeded), a mapped numeric column that
+ * holds no number at all. The message names the history, the column and the values found.
+ */
+export class HistoryImportError extends Error {
+  override readonly name = 'HistoryImportError';
+}
+
 /** Values that mean "no value" in a CSV cell (compared without case). An empty cell too. */
 export const MISSING_TOKENS = ['', 'na', 'n/a', 'nan', 'null', 'none'];
 
@@ -67,6 +76,7 @@ export function importHistory(path: string, mapping: HistoryMapping, mappingOrig
     }
     return { file, text, header };
   });
+  const audit = new ColumnAudit();
   for (const { file, text, header } of texts) {
     const reject = (line: number, reason: string) => rejected.push({ file, line, reason });
     if (!header) {
@@ -75,7 +85,7 @@ export function importHistory(path: string, mapping: HistoryMapping, mappingOrig
     }
     const rows = readCsv(text);
     rows.next();
-    const convert = rowConverter(mapping, header, basename(file).replace(/\.csv$/i, ''));
+    const convert = rowConverter(mapping, header, basename(file).replace(/\.csv$/i, ''), audit);
     try {
       for (const row of rows) {
         read += 1;
@@ -93,13 +103,90 @@ export function importHistory(path: string, mapping: HistoryMapping, mappingOrig
       reject(error.line, `${error.reason}; the rest of the file cannot be read`);
     }
   }
+  audit.check(path, mapping);
   return { records: inTimeOrder(records), files, read, rejected, unusedColumns };
+}
+
+/** Distinct values shown in an error, the most frequent first. */
+const SHOWN_VALUES = 8;
+/** Distinct values counted per column (a column of unique ids must not grow without bound). */
+const COUNTED_VALUES = 1_000;
+
+/**
+ * What the import saw in the columns judged as a whole: the label column's values, and for each
+ * mapped numeric column how many cells held a number and which did not.
+ */
+class ColumnAudit {
+  private readonly labels = new Map<string, number>();
+  private readonly labelled = { failed: 0, succeeded: 0 };
+  private readonly numeric = new Map<string, { readonly what: string; numbers: number; others: Map<string, number> }>();
+
+  /** A label cell, and what the mapping made of it (undefined: neither value). */
+  label(cell: string, failed: boolean | undefined): void {
+    count(this.labels, cell);
+    if (failed === true) this.labelled.failed += 1;
+    if (failed === false) this.labelled.succeeded += 1;
+  }
+
+  numericCell(column: string, what: string, cell: string, isNumber: boolean): void {
+    let stats = this.numeric.get(column);
+    if (!stats) {
+      stats = { what, numbers: 0, others: new Map() };
+      this.numeric.set(column, stats);
+    }
+    if (isNumber) stats.numbers += 1;
+    else count(stats.others, cell);
+  }
+
+  /** Throws HistoryImportError when a numeric column holds no number, or the label mapping finds one class only. */
+  check(path: string, mapping: HistoryMapping): void {
+    for (const [column, stats] of this.numeric) {
+      if (stats.numbers === 0 && stats.others.size > 0) {
+        throw new HistoryImportError(
+          `${path}: column '${column}' (${stats.what}) holds no number in any row; it holds ${listed(stats.others)}: ` +
+            'map a numeric column to it, or leave it out of the mapping',
+        );
+      }
+    }
+    if (this.labels.size === 0) return;
+    const { column, failureValues, successValues } = mapping.label;
+    const found = `the column holds ${listed(this.labels)}`;
+    if (this.labelled.failed === 0) {
+      throw new HistoryImportError(
+        `${path}: no deployment is labelled failed: label column '${column}' matches none of the failure values ` +
+          `(${failureValues.map(quoted).join(', ')}); ${found}. A model needs failed and succeeded deployments: fix label.failureValues in the mapping`,
+      );
+    }
+    if (this.labelled.succeeded === 0) {
+      throw new HistoryImportError(
+        `${path}: no deployment is labelled succeeded: label column '${column}' ` +
+          `${successValues ? `matches none of the success values (${successValues.map(quoted).join(', ')})` : 'holds only failure values'}; ${found}. ` +
+          'A model needs failed and succeeded deployments: fix label.failureValues (or label.successValues) in the mapping',
+      );
+    }
+  }
+}
+
+function count(values: Map<string, number>, cell: string): void {
+  if (values.has(cell) || values.size < COUNTED_VALUES) values.set(cell, (values.get(cell) ?? 0) + 1);
+}
+
+function quoted(value: string | number): string {
+  return typeof value === 'number' ? String(value) : `'${value}'`;
+}
+
+/** `'a' (12 rows), 'b' (3 rows)`, the most frequent first, and how many more distinct values there are. */
+function listed(values: ReadonlyMap<string, number>): string {
+  const sorted = [...values].sort(([a, countA], [b, countB]) => countB - countA || (a < b ? -1 : 1));
+  const shown = sorted.slice(0, SHOWN_VALUES).map(([value, rows]) => `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}' (${rows} ${rows === 1 ? 'row' : 'rows'})`);
+  const more = sorted.length > SHOWN_VALUES ? `, and ${sorted.length - SHOWN_VALUES}${sorted.length >= COUNTED_VALUES ? '+' : ''} more values` : '';
+  return `${shown.join(', ')}${more}`;
 }
 
 type Converted = Omit<DeploymentRecord, 'source'>;
 
 /** A function from a row's fields to a record, or to the reason the row is rejected. */
-function rowConverter(mapping: HistoryMapping, header: readonly string[], fileGroup: string): (fields: readonly string[]) => Converted | string {
+function rowConverter(mapping: HistoryMapping, header: readonly string[], fileGroup: string, audit: ColumnAudit): (fields: readonly string[]) => Converted | string {
   const at = (column: string) => header.indexOf(column);
   const groupIndex = 'column' in mapping.group ? at(mapping.group.column) : -1;
   const labelIndex = at(mapping.label.column);
@@ -129,20 +216,26 @@ function rowConverter(mapping: HistoryMapping, header: readonly string[], fileGr
     if (failureValues.some((value) => sameValue(value, labelCell))) failed = true;
     else if (!successValues || successValues.some((value) => sameValue(value, labelCell))) failed = false;
     else {
+      audit.label(labelCell, undefined);
       return `label '${labelCell}' in column '${mapping.label.column}' is neither a failure value (${failureValues.map(String).join(', ')}) nor a success value (${successValues.map(String).join(', ')})`;
     }
+    audit.label(labelCell, failed);
 
+    // Every numeric cell is read and audited, even after a bad one: a column that holds no number
+    // at all is reported once, as a whole (ColumnAudit), not only through the rows it rejects.
+    let problem: string | undefined;
     const change: Partial<Record<ChangeFieldName, number>> = {};
     for (const reader of changeReaders) {
       const cell = fields[reader.index].trim();
       if (isMissing(cell)) continue;
       const value = reader.kind === 'boolean' ? parseBoolean(cell) : parseNumber(cell);
+      audit.numericCell(reader.column, reader.name, cell, value !== undefined);
       const where = `column '${reader.column}' (${reader.name})`;
       if (value === undefined) {
-        return `${where}: '${cell}' is not ${reader.kind === 'boolean' ? 'a boolean (0/1 or true/false)' : 'a number'}`;
-      }
-      if (reader.kind === 'count' && !(Number.isSafeInteger(value) && value >= 0)) return `${where}: '${cell}' is not a whole number >= 0`;
-      change[reader.name] = value;
+        problem ??= `${where}: '${cell}' is not ${reader.kind === 'boolean' ? 'a boolean (0/1 or true/false)' : 'a number'}`;
+      } else if (reader.kind === 'count' && !(Number.isSafeInteger(value) && value >= 0)) {
+        problem ??= `${where}: '${cell}' is not a whole number >= 0`;
+      } else change[reader.name] = value;
     }
 
     const extra: Record<string, number> = {};
@@ -150,9 +243,11 @@ function rowConverter(mapping: HistoryMapping, header: readonly string[], fileGr
       const cell = fields[reader.index].trim();
       if (isMissing(cell)) continue;
       const value = parseNumber(cell);
-      if (value === undefined) return `column '${reader.column}' (extra feature): '${cell}' is not a number`;
-      extra[reader.column] = value;
+      audit.numericCell(reader.column, 'extra feature', cell, value !== undefined);
+      if (value === undefined) problem ??= `column '${reader.column}' (extra feature): '${cell}' is not a number`;
+      else extra[reader.column] = value;
     }
+    if (problem) return problem;
 
     const author = authorIndex >= 0 ? fields[authorIndex].trim() : '';
     return {

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../cli/main';
 import { CsvSyntaxError, readCsv } from '../../model/csv';
-import { importHistory } from '../../model/import';
+import { HistoryImportError, importHistory } from '../../model/import';
 import { parseMapping } from '../../model/mapping';
 import { parseRecordsJsonLines } from '../../model/records';
 import { memoryIO } from '../support/io';
@@ -105,12 +105,15 @@ describe('importHistory (a folder of one CSV per deployment group)', () => {
   it('reads a time column in seconds or ISO 8601, a group column, and an author', () => {
     const dir = tempDir();
     const file = join(dir, 'all.csv');
-    writeFileSync(file, 'app,at,ok,who\nweb,2024-03-01T10:15:00+02:00,yes,ada\napi,1709287200,no,\nweb,2024-03-01,no,bob\n');
+    writeFileSync(file, 'app,at,ok,who\nweb,2024-03-01T10:15:00+02:00,yes,ada\napi,1709287200,no,\nweb,2024-03-01,no,bob\napi,1709290800,yes,\n');
     const iso = importHistory(
       file,
       parseMapping({ group: { column: 'app' }, time: { column: 'at', format: 'iso8601' }, label: { column: 'ok', failureValues: ['no'] }, author: 'who' }),
     );
-    expect(iso.rejected).toEqual([{ file, line: 3, reason: "column 'at': '1709287200' is not an ISO 8601 time" }]);
+    expect(iso.rejected).toEqual([
+      { file, line: 3, reason: "column 'at': '1709287200' is not an ISO 8601 time" },
+      { file, line: 5, reason: "column 'at': '1709290800' is not an ISO 8601 time" },
+    ]);
     expect(iso.records.map((record) => [record.group, record.time, record.failed, record.author])).toEqual([
       ['web', '2024-03-01T00:00:00.000Z', true, 'bob'],
       ['web', '2024-03-01T08:15:00.000Z', false, 'ada'],
@@ -119,11 +122,40 @@ describe('importHistory (a folder of one CSV per deployment group)', () => {
       file,
       parseMapping({ group: { column: 'app' }, time: { column: 'at', format: 'unix-seconds' }, label: { column: 'ok', failureValues: ['no'] } }),
     );
-    expect(seconds.records.map((record) => record.time)).toEqual(['2024-03-01T10:00:00.000Z']);
+    expect(seconds.records.map((record) => record.time)).toEqual(['2024-03-01T10:00:00.000Z', '2024-03-01T11:00:00.000Z']);
     expect(seconds.rejected.map((row) => row.reason)).toEqual([
       "column 'at': '2024-03-01T10:15:00+02:00' is not a time in seconds since 1970",
       "column 'at': '2024-03-01' is not a time in seconds since 1970",
     ]);
+  });
+
+  it('refuses a label mapping that finds no failed deployment, naming the column and the values found', () => {
+    const file = join(tempDir(), 'app.csv');
+    writeFileSync(file, 'status\nSUCCESS\nFAILED\nSUCCESS\nSKIPPED\n');
+    const mapping = parseMapping({ group: { fromFileName: true }, time: { rowOrder: true }, label: { column: 'status', failureValues: ['failed'] } });
+    expect(() => importHistory(file, mapping)).toThrow(
+      new HistoryImportError(
+        `${file}: no deployment is labelled failed: label column 'status' matches none of the failure values ('failed'); ` +
+          "the column holds 'SUCCESS' (2 rows), 'FAILED' (1 row), 'SKIPPED' (1 row). A model needs failed and succeeded deployments: fix label.failureValues in the mapping",
+      ),
+    );
+  });
+
+  it('refuses a label mapping that finds no succeeded deployment (success values that match no row)', () => {
+    const file = join(tempDir(), 'app.csv');
+    writeFileSync(file, 'status\nok\nfailed\nok\n');
+    const mapping = parseMapping({ group: { fromFileName: true }, time: { rowOrder: true }, label: { column: 'status', failureValues: ['failed'], successValues: ['success'] } });
+    expect(() => importHistory(file, mapping)).toThrow(/no deployment is labelled succeeded: label column 'status' matches none of the success values \('success'\); the column holds 'ok' \(2 rows\), 'failed' \(1 row\)/);
+  });
+
+  it('fails once, naming the column, when a mapped numeric column holds no number at all', () => {
+    const file = join(tempDir(), 'app.csv');
+    const rows = Array.from({ length: 50 }, (_, index) => `${index % 3 === 0 ? 1 : 0},${['small', 'large', 'NA'][index % 3]},${index}`);
+    writeFileSync(file, `failed,size,files\n${rows.join('\n')}\n`);
+    const mapping = parseMapping({ group: { fromFileName: true }, time: { rowOrder: true }, label: { column: 'failed', failureValues: [1] }, features: { srcChurn: 'size', filesModified: 'files' } });
+    expect(() => importHistory(file, mapping)).toThrow(
+      new HistoryImportError(`${file}: column 'size' (srcChurn) holds no number in any row; it holds 'large' (17 rows), 'small' (17 rows): map a numeric column to it, or leave it out of the mapping`),
+    );
   });
 
   it('keeps file order, without times, for a history in row order', () => {
