@@ -8,8 +8,8 @@ import { parseOptions, requireOption, UsageError, type Command } from '../comman
 import { summaryOf } from '../catalog';
 
 export interface ChangeSummaryCommandDependencies {
-  /** The EventBridge client for --publish (created only then; region and credentials from the environment). */
-  readonly eventBridgeClient?: () => EventBridgeClient;
+  /** The EventBridge client for --publish (created only then; credentials from the environment; the region given, if any). */
+  readonly eventBridgeClient?: (region: string | undefined) => EventBridgeClient;
   /** When the summary is built (its builtAt). */
   readonly clock?: Clock;
   /** Waits between PutEvents retries (tests pass a no-op). */
@@ -23,7 +23,7 @@ export function createChangeSummaryCommand(deps: ChangeSummaryCommandDependencie
     name: 'change-summary',
     summary: summaryOf('change-summary'),
     usage: `Usage: deploy-guard change-summary --repo DIR --from REV --to REV [--application NAME]
-                                   [--publish --event-bus NAME] [--source S]
+                                   [--publish --event-bus NAME [--region R]] [--source S]
 
 Computes the change fields of the release REV..REV from the git history in DIR (the previous
 deployment's revision --from, the one being deployed --to) and prints the Deployment Change Summary
@@ -38,6 +38,7 @@ Options:
   --application NAME   the CodeDeploy application (default: the repository's directory name)
   --publish            send the event instead of printing it
   --event-bus NAME     Deploy Guard's event bus, by name or ARN (with --publish)
+  --region R           the bus's AWS region (default: the bus ARN's, else AWS_REGION or the profile's)
   --source S           the installation's event source (default ${DEFAULT_EVENT_SOURCE})
 
 Fields git cannot tell are left out (missing values, never zeros) and listed on stderr:
@@ -51,6 +52,7 @@ request ref and is not on the main branch; authorExperience and commitsOnTouched
         application: 'value',
         publish: 'flag',
         'event-bus': 'value',
+        region: 'value',
         source: 'value',
       });
       const repo = resolve(io.cwd, requireOption(options, 'repo'));
@@ -60,6 +62,8 @@ request ref and is not on the main branch; authorExperience and commitsOnTouched
       const eventBus = typeof options['event-bus'] === 'string' ? options['event-bus'] : undefined;
       if (publish && !eventBus) throw new UsageError("option '--publish' needs '--event-bus NAME'");
       if (!publish && eventBus) throw new UsageError("option '--event-bus' is only used with '--publish'");
+      const region = typeof options.region === 'string' ? options.region : eventBus ? regionOfArn(eventBus) : undefined;
+      if (!publish && options.region !== undefined) throw new UsageError("option '--region' is only used with '--publish'");
       const source = typeof options.source === 'string' ? options.source : DEFAULT_EVENT_SOURCE;
       try {
         validateEventSource(source);
@@ -93,7 +97,8 @@ request ref and is not on the main branch; authorExperience and commitsOnTouched
         io.stdout.write(`${JSON.stringify(JSON.parse(entry.Detail), null, 2)}\n`);
         return 0;
       }
-      const client = deps.eventBridgeClient ? deps.eventBridgeClient() : new EventBridgeClient({ retryMode: 'standard' });
+      const client = deps.eventBridgeClient ? deps.eventBridgeClient(region) : new EventBridgeClient({ retryMode: 'standard', ...(region ? { region } : {}) });
+      await requireRegion(client);
       await new EventBridgePublisher(client, deps.sleep ? { sleep: deps.sleep } : {}).publish([entry]);
       io.stdout.write(
         `published Deployment Change Summary of ${application} ${revisionKey(detail.revision)} ` +
@@ -102,6 +107,24 @@ request ref and is not on the main branch; authorExperience and commitsOnTouched
       return 0;
     },
   };
+}
+
+/** The region of an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME), or undefined for a name. */
+function regionOfArn(bus: string): string | undefined {
+  return /^arn:[^:]+:events:([^:]+):/.exec(bus)?.[1];
+}
+
+/**
+ * The SDK finds a region in --region, AWS_REGION / AWS_DEFAULT_REGION or the profile; without one it
+ * fails deep inside the first call ("Region is missing"). Say how to give one instead.
+ */
+async function requireRegion(client: EventBridgeClient): Promise<void> {
+  try {
+    if (await client.config.region()) return;
+  } catch {
+    // no region anywhere: said below
+  }
+  throw new UsageError("option '--publish' needs the bus's AWS region: give '--region REGION' (or an event bus ARN), or set AWS_REGION");
 }
 
 /** The Deployment Change Summary detail of a computed change. */

@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseFeatureList } from '../../model/features';
 import { CsvParseError, FeatureCountError, XGBoostModel, XGBoostModelError, readXGBoostModelFile, scoreCsv, parseCsvRows } from '../../model/xgboost';
 import { formatCsvResponse, pythonFloatRepr } from '../../model/serving-format';
 import { createTreeExplainer } from '../../model/treeshap';
@@ -24,7 +26,8 @@ probability per line, Python's repr of the float32 value, trailing newline. Pars
                  "top": [{"feature": "proj_fail_rate_recent", "value": 0.75, "contribution": 0.4123}, ...]}
               "bias" plus all contributions sum to "margin"; "top" lists the N largest contributions
               by absolute value (zeros left out); "value" is the float32 input, null when missing;
-              a feature is named as in the model, or f0, f1, ... when the model has no names
+              a feature is named as in the model, else as in the features.json beside the model
+              (what deploy-guard train writes), else f0, f1, ...
 --top N       how many contributions --explain lists (default ${DEFAULT_TOP})
 
 Exit status: 0 when scored (an empty stdin scores nothing, like the endpoint's 204); 1 when the
@@ -56,7 +59,7 @@ Example:
       return 0;
     }
     try {
-      io.stdout.write(options.explain === true ? explainLines(model, body, top) : formatCsvResponse(scoreCsv(model, body)));
+      io.stdout.write(options.explain === true ? explainLines(model, body, top, featureNames(model, modelFile)) : formatCsvResponse(scoreCsv(model, body)));
       return 0;
     } catch (error) {
       if (error instanceof CsvParseError) {
@@ -72,8 +75,29 @@ Example:
   },
 };
 
+/**
+ * The features' names: the model's own, else those of the features.json beside the model file
+ * (deploy-guard train keeps it outside model.tar.gz), when it lists as many features as the model has.
+ * A features.json that cannot be read or does not fit the model is an error, not silently ignored.
+ */
+function featureNames(model: XGBoostModel, modelFile: string): readonly string[] | undefined {
+  if (model.featureNames) return model.featureNames;
+  const file = join(dirname(modelFile), 'features.json');
+  if (!existsSync(file)) return undefined;
+  let names: readonly string[];
+  try {
+    names = parseFeatureList(JSON.parse(readFileSync(file, 'utf8')), file).features.map((feature) => feature.name);
+  } catch (error) {
+    throw new UsageError(`the features.json beside the model cannot name its features: ${(error as Error).message}`);
+  }
+  if (names.length !== model.featureCount) {
+    throw new UsageError(`${file} lists ${names.length} features but the model ${modelFile} has ${model.featureCount}: it is another model's feature list`);
+  }
+  return names;
+}
+
 /** The --explain output: one JSON object per row (see the usage text). */
-function explainLines(model: XGBoostModel, body: Buffer, top: number): string {
+function explainLines(model: XGBoostModel, body: Buffer, top: number, names: readonly string[] | undefined): string {
   const rows = parseCsvRows(body);
   const probabilities = model.predictBatch(rows.values, rows.rowCount, rows.columnCount);
   const explainer = createTreeExplainer(model);
@@ -89,7 +113,7 @@ function explainLines(model: XGBoostModel, body: Buffer, top: number): string {
       .sort((a, b) => Math.abs(contributions[b]) - Math.abs(contributions[a]) || a - b)
       .slice(0, top)
       .map((feature) => ({
-        feature: model.featureNames?.[feature] ?? `f${feature}`,
+        feature: names?.[feature] ?? `f${feature}`,
         value: feature < values.length && !Number.isNaN(values[feature]) ? values[feature] : null,
         contribution: contributions[feature],
       }));

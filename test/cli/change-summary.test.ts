@@ -4,6 +4,7 @@ import 'aws-sdk-client-mock-jest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UsageError } from '../../cli/command';
 import { createChangeSummaryCommand } from '../../cli/commands/change-summary';
 import { main } from '../../cli/main';
 import { ManualClock } from '../../events/clock';
@@ -124,6 +125,38 @@ describe('deploy-guard change-summary', () => {
     expect(unknown.stderr()).toBe(`deploy-guard change-summary: --from 'release-0': no such commit in ${repo.dir}\n`);
     expect(unknown.stdout()).toBe('');
     expect(eventBridge).not.toHaveReceivedAnyCommand();
+  });
+
+  it('with --publish and no region anywhere, says how to give one; an event bus ARN gives its own', async () => {
+    const saved = { ...process.env };
+    for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) delete process.env[name];
+    process.env.AWS_CONFIG_FILE = join(repo.dir, 'no-such-aws-config');
+    process.env.AWS_SHARED_CREDENTIALS_FILE = join(repo.dir, 'no-such-aws-credentials');
+    const regions: (string | undefined)[] = [];
+    const regionless = createChangeSummaryCommand({
+      clock: new ManualClock(BUILT_AT),
+      eventBridgeClient: (region) => {
+        regions.push(region);
+        return new EventBridgeClient(region ? { region } : {});
+      },
+      sleep: async () => undefined,
+    });
+    try {
+      const base = ['--repo', repo.dir, '--from', from, '--to', to, '--publish'];
+      await expect(regionless.run([...base, '--event-bus', 'deploy-guard-dev'], memoryIO().io)).rejects.toThrow(
+        new UsageError("option '--publish' needs the bus's AWS region: give '--region REGION' (or an event bus ARN), or set AWS_REGION"),
+      );
+      expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
+
+      eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+      const byArn = memoryIO();
+      expect(await regionless.run([...base, '--event-bus', 'arn:aws:events:eu-west-1:123456789012:event-bus/deploy-guard-prod'], byArn.io)).toBe(0);
+      const byOption = memoryIO();
+      expect(await regionless.run([...base, '--event-bus', 'deploy-guard-dev', '--region', 'us-west-2'], byOption.io)).toBe(0);
+      expect(regions).toEqual([undefined, 'eu-west-1', 'us-west-2']);
+    } finally {
+      process.env = saved;
+    }
   });
 
   it('refuses --publish without a bus, a bus without --publish, and a reserved source', async () => {

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { main } from '../../cli/main';
@@ -30,7 +30,8 @@ describe('deploy-guard (the command line)', () => {
   it('answers --version, <command> --help and help <command>; an unknown help topic is an error', async () => {
     const version = memoryIO();
     expect(await main(['--version'], version.io)).toBe(0);
-    expect(version.stdout()).toBe(`deploy-guard ${(require('../../package.json') as { version: string }).version}\n`);
+    const { version: packageVersion } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(version.stdout()).toBe(`deploy-guard ${packageVersion}\n`);
 
     const commandHelp = memoryIO();
     expect(await main(['train', '--help'], commandHelp.io)).toBe(0);

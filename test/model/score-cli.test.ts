@@ -1,8 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServeCommand } from '../../cli/commands/serve';
 import { main } from '../../cli/main';
+import { CHANGE_FIELD_NAMES } from '../../model/change-fields';
+import { createFeatureList } from '../../model/features';
 import { tarGzip } from '../../model/tar';
 import { memoryIO } from '../support/io';
 import { COMMITTED_FIXTURE, fixtureBytes, fixtureText } from '../../model/fixtures/scorer-fixture';
@@ -55,6 +57,24 @@ describe('deploy-guard score', () => {
     const first = JSON.parse(lines[0]);
     expect(Object.keys(first.top[0])).toEqual(['feature', 'value', 'contribution']);
     expect(first.top[0].feature).toMatch(/^f\d+$/); // the fixture model was trained without feature names
+  });
+
+  it('names the features from the features.json beside a model that has no names, and refuses one that does not fit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deploy-guard-score-'));
+    copyFileSync(MODEL, join(dir, 'xgboost-model'));
+    const names = CHANGE_FIELD_NAMES.slice(0, 12);
+    writeFileSync(join(dir, 'features.json'), JSON.stringify(createFeatureList({ names })));
+    const rows = fixtureText(COMMITTED_FIXTURE, 'rows.csv.gz').split('\n').slice(0, 5).join('\n');
+    const named = streams(rows);
+    expect(await main(['score', '--model', join(dir, 'xgboost-model'), '--explain', '--top', '12'], named.io)).toBe(0);
+    const features = named.stdout().trim().split('\n').flatMap((line) => (JSON.parse(line).top as { feature: string }[]).map((entry) => entry.feature));
+    expect(features.length).toBeGreaterThan(0);
+    for (const feature of features) expect(names).toContain(feature);
+
+    writeFileSync(join(dir, 'features.json'), JSON.stringify(createFeatureList({ names: names.slice(0, 5) })));
+    const mismatched = streams(rows);
+    expect(await main(['score', '--model', join(dir, 'xgboost-model'), '--explain'], mismatched.io)).toBe(2);
+    expect(mismatched.stderr()).toContain(`${join(dir, 'features.json')} lists 5 features but the model ${join(dir, 'xgboost-model')} has 12: it is another model's feature list`);
   });
 
   it('lists three contributions by default', async () => {
