@@ -7,6 +7,7 @@ import type { HandlerName } from '../handlers/entries';
 import type { DeploymentStore, RollbackLedger } from '../handlers/ports';
 import { inTimeOrder } from '../model/import';
 import { ASSUMED_DEPLOYMENT_DURATION_MS, recordTime, type DeploymentRecord } from '../model/records';
+import { requireSpace } from './disk-space';
 import { trainModel, DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, readHyperparameters } from '../model/training';
 import { findPython } from '../model/python';
 import { BLOCK_BUDGET, checkBlockBudget, EXPLORATION, type CutScope } from '../model/block-budget';
@@ -20,7 +21,7 @@ import { composeHandlers, localEnvironment, type ComposedHandlers } from './hand
 import { drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from './lambda-delivery';
 import { scheduleLifecycles, type ReplayEntry } from './lifecycle';
 import { ReportBuilder, type BacktestReport, type DeadLetter } from './report-model';
-import { ReportTap } from './report-tap';
+import { eventsFileName, ReportTap } from './report-tap';
 import type { LocalObjectStore, LocalTraining } from './sagemaker';
 import { alarmPeriodMs, buildStandIns, LOCAL_ACCOUNT, modelFromArchive, modelQualityAlarms, serveFirstModel, type StandIns } from './stand-ins';
 import { readWiring, type AlarmWiring, type Wiring } from './terraform-wiring';
@@ -64,6 +65,8 @@ export interface BacktestOptions {
   /** `memory` (default, fast) or `dynamodb` (dynalite and the real DynamoDB adapters). */
   readonly store?: 'memory' | 'dynamodb';
   readonly outDir: string;
+  /** Write the bus events gzipped, to events.jsonl.gz (the CLI's default), or plain to events.jsonl. @default false */
+  readonly compressEvents?: boolean;
   readonly python?: string;
   readonly log: (line: string) => void;
   /** Called once per replayed deployment finished, with the number done and the total. */
@@ -136,6 +139,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
 
   // 1. The history, in time order, each group's warm-up marked; the first model learns from the warm-up only.
   const history = prepareHistory(options);
+  requireSpace(options.outDir, { deployments: history.replay.length, compressedEvents: options.compressEvents === true });
   const first = await trainFirstModel(history, options);
 
   // 2. The stand-ins, their buses tapped for the report.
@@ -160,7 +164,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     dataSource: options.dataSource,
     limit: options.limit ?? null,
   });
-  const tap = new ReportTap(join(options.outDir, 'events.jsonl'), builder, { store: standIns.stores.deployments, codeDeploy: standIns.codeDeploy, deploymentGroup: DEPLOYMENT_GROUP });
+  const tap = new ReportTap(join(options.outDir, eventsFileName(options.compressEvents === true)), builder, { store: standIns.stores.deployments, codeDeploy: standIns.codeDeploy, deploymentGroup: DEPLOYMENT_GROUP });
   tap.listen(standIns.buses.default);
   tap.listen(standIns.buses.custom);
   const faults = options.faults ? new FaultInjector(options.faults) : undefined;

@@ -1,4 +1,7 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import type { BusEvent, LocalEventBus } from '../events/bus';
 import { groupKey } from '../handlers/config';
 import type { DeploymentStore } from '../handlers/ports';
@@ -14,6 +17,20 @@ import type { DeadLetter, ReplayedDeployment, ReportBuilder, RetrainingTriggerIn
 
 /** events.jsonl is written in blocks of about this many characters: one stream write per event costs more than the JSON. */
 export const EVENTS_BLOCK_CHARS = 65_536;
+
+/**
+ * The events file of a run: `events.jsonl.gz` (gzip, about 18 times smaller: 11 MB against 195 MB for
+ * the default backtest; `zcat` reads it) unless plain JSON lines are asked for.
+ */
+export function eventsFileName(compressed: boolean): string {
+  return compressed ? 'events.jsonl.gz' : 'events.jsonl';
+}
+
+/**
+ * Bytes of events.jsonl per replayed deployment, measured on the default backtest (194.7 MB plain,
+ * 10.7 MB gzipped, 55,719 deployments), with room for runs whose events are larger (gate mode, faults).
+ */
+export const EVENTS_BYTES_PER_DEPLOYMENT = { plain: 5_000, gzip: 300 } as const;
 
 /** What the tap adds to the report. */
 export type ReportSink = Pick<ReportBuilder, 'addDeployment' | 'addTimelineEvent' | 'addDeadLetter' | 'addDriftDecision'>;
@@ -37,19 +54,28 @@ export class ReportTap {
   private readonly rollbackRequested = new Set<string>();
   private readonly timeline: TimelineEvent[] = [];
   private events = 0;
-  private readonly out: WriteStream;
+  private readonly out: Writable;
   private pending = '';
   private writeError: Error | undefined;
 
+  private readonly file: Writable;
+
+  /** `eventsFile` ending in .gz is written gzipped (eventsFileName). */
   constructor(
     readonly eventsFile: string,
     private readonly builder: ReportSink,
     private readonly sources: DeploymentSources,
   ) {
-    this.out = createWriteStream(eventsFile);
+    this.file = createWriteStream(eventsFile);
+    this.out = eventsFile.endsWith('.gz') ? createGzip() : this.file;
+    if (this.out !== this.file) {
+      this.out.pipe(this.file);
+      // A failed compressor would leave the file open (pipe stops on an error): close it too.
+      this.out.on('error', () => this.file.destroy());
+    }
     // A write error (a full disk, the folder removed) is reported when the run ends, not as an
     // unhandled error event; a run that fails before its loop leaves the stream to fail quietly.
-    this.out.on('error', (error) => (this.writeError ??= error));
+    for (const stream of new Set([this.out, this.file])) stream.on('error', (error) => (this.writeError ??= error));
   }
 
   /** How many events were put on the buses. */
@@ -124,7 +150,8 @@ export class ReportTap {
 
   /** Writes the events still pending and closes events.jsonl; a write error is kept for throwIfWriteFailed. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.out.end(this.pending, resolve));
+    this.out.end(this.pending);
+    await finished(this.file).catch(() => undefined);
   }
 
   throwIfWriteFailed(): void {

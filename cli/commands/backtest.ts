@@ -28,7 +28,7 @@ group stops the riskiest share of its deployments (the block budget). The fair b
 a heuristic, logistic regression, never retrain) run beside it, each in its own loop. Writes:
   DIR/report.html   one self-contained page with the charts
   DIR/report.json   the figures, per group, and the comparison with the baselines
-  DIR/events.jsonl  every event on the buses, in order
+  DIR/events.jsonl.gz  every event on the buses, in order (gzip; zcat reads it)
 
 Options:
   --data PATH        a CSV history (file or folder of one file per group) (default: the shipped
@@ -45,7 +45,9 @@ Options:
   --no-retrain       never retrain (the "never retrain" baseline, run for real)
   --limit N          replay only the first N deployments of each group
   --store S          memory (default) | dynamodb (dynalite and the real DynamoDB adapters)
-  --out DIR          where the report goes (default ${DEFAULT_OUT})
+  --out DIR          where the report goes (default ${DEFAULT_OUT}); the run refuses to start
+                     when that disk cannot hold what it writes
+  --plain-events     write DIR/events.jsonl uncompressed (about 18 times larger)
   --config FILE      the stack configuration whose wiring runs (default deploy-guard.config.json)
   --environment ENV  the environment of that configuration (default dev)
   --python PATH      the Python interpreter with XGBoost 1.7`;
@@ -80,6 +82,7 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
     limit: 'value',
     store: 'value',
     out: 'value',
+    'plain-events': 'flag',
     python: 'value',
     config: 'value',
     environment: 'value',
@@ -113,6 +116,9 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
   const outDir = resolve(io.cwd, typeof options.out === 'string' ? options.out : DEFAULT_OUT);
   const log = (line: string) => io.stdout.write(`${line}\n`);
 
+  // The configuration first: a mistake in it is reported before any data is read.
+  const environment = typeof options.environment === 'string' ? options.environment : 'dev';
+  const stack = synthesizeStack(typeof options.config === 'string' ? resolve(io.cwd, options.config) : undefined, environment);
   const { records, rejected } = importWithReport(data, readMapping(mappingFile), mappingFile, io);
   // The replay derives each deployment's history features from the ones before it: a history with
   // holes would be replayed wrong, so a row that cannot be read stops the backtest (README).
@@ -125,8 +131,6 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
     );
   }
   log(`history: ${records.length} deployments from ${data}`);
-  const environment = typeof options.environment === 'string' ? options.environment : 'dev';
-  const stack = synthesizeStack(typeof options.config === 'string' ? resolve(io.cwd, options.config) : undefined, environment);
   let bar: ProgressBar | undefined;
   const result = await runBacktest({
     records,
@@ -143,6 +147,7 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
     limit,
     store,
     outDir,
+    compressEvents: options['plain-events'] !== true,
     python: typeof options.python === 'string' ? options.python : undefined,
     log: (line) => {
       // A line logged while the bar is drawn on a terminal starts on a cleared line.

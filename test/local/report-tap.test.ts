@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import type { BusEvent } from '../../events/bus';
 import { ManualClock } from '../../events/clock';
@@ -6,7 +7,7 @@ import type { DeploymentStore } from '../../handlers/ports';
 import { LocalCodeDeploy } from '../../local/codedeploy';
 import type { ReplayEntry } from '../../local/lifecycle';
 import type { DeadLetter, ReplayedDeployment, TimelineEvent } from '../../local/report-model';
-import { EVENTS_BLOCK_CHARS, ReportTap, type ReportSink } from '../../local/report-tap';
+import { EVENTS_BLOCK_CHARS, eventsFileName, ReportTap, type ReportSink } from '../../local/report-tap';
 import { localBuses } from '../../local/stand-ins';
 import { scratchDirs } from '../support/temp-dirs';
 
@@ -33,13 +34,13 @@ function recordingSink() {
 }
 
 /** The tap on fresh local buses, with a deployment store holding `stored` and a first model that answers 0.42. */
-function tapped(stored: Record<string, unknown> = {}) {
+function tapped(stored: Record<string, unknown> = {}, compressed = false) {
   const clock = new ManualClock(AT);
   const buses = localBuses({ region: 'us-east-1', customBusName: 'deploy-guard-dev', clock });
   const codeDeploy = new LocalCodeDeploy({ clock, account: '000000000000', region: 'us-east-1', emit: (event) => buses.default.publishAwsEvent(event as BusEvent) });
   const store = { get: async (deploymentId: string) => stored[deploymentId] } as unknown as DeploymentStore;
   const { sink, added } = recordingSink();
-  const eventsFile = join(tempDir(), 'events.jsonl');
+  const eventsFile = join(tempDir(), eventsFileName(compressed));
   const tap = new ReportTap(eventsFile, sink, { store, codeDeploy, deploymentGroup: 'production' });
   tap.listen(buses.default);
   tap.listen(buses.custom);
@@ -68,6 +69,22 @@ describe('the report tap on the buses', () => {
     ]);
     expect(tap.busEvents).toBe(2);
     expect(Object.fromEntries(tap.eventCounts)).toEqual({ 'CodeDeploy Deployment State-change Notification': 1, 'Deployment Rollback Requested': 1 });
+  });
+
+  it('writes events.jsonl.gz, gzipped, with the same lines as events.jsonl, when compressed', async () => {
+    const runs = [tapped({}, false), tapped({}, true)];
+    for (const { buses } of runs) {
+      for (let index = 0; index < 300; index += 1) buses.default.publishAwsEvent(sample('codedeploy-deployment-state-change.failure.json'));
+      buses.custom.putEvents([ownEvent('Deployment Rollback Requested', { deploymentId: 'd-1' })]);
+    }
+    for (const { tap } of runs) {
+      await tap.close();
+      tap.throwIfWriteFailed();
+    }
+    const [plain, compressed] = runs.map(({ eventsFile }) => readFileSync(eventsFile));
+    expect(runs[1].eventsFile.endsWith('events.jsonl.gz')).toBe(true);
+    expect(gunzipSync(compressed).equals(plain)).toBe(true);
+    expect(compressed.length).toBeLessThan(plain.length / 10);
   });
 
   it(`writes events.jsonl in blocks of ${EVENTS_BLOCK_CHARS} characters, the rest when it closes`, async () => {
