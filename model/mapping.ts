@@ -101,6 +101,8 @@ const columnList = (what: string) => z.array(columnName, { error: says(`must be 
 
 export const mappingSchema = z.strictObject(
   {
+  /** The JSON Schema an editor checks the file with (schemas/history-mapping.schema.json); ignored here. */
+  $schema: z.string().optional(),
   group,
   time,
   label,
