@@ -2,7 +2,7 @@
 import './stacks/synthesis-entry';
 import { join } from 'node:path';
 import { App } from 'cdktf';
-import { configWarnings, loadConfig, type DeployGuardConfig } from './stacks/config';
+import { ConfigError, configWarnings, loadConfig, type DeployGuardConfig } from './stacks/config';
 import { DeployGuardStack } from './stacks/deploy-guard-stack';
 
 /** The shipped configuration: one entry per environment. */
@@ -22,4 +22,24 @@ export function buildApp(options: { readonly outdir?: string; readonly config?: 
   return app;
 }
 
-if (require.main === module) buildApp().synth();
+/**
+ * Synthesizes the app (`npm run synth`, `cdktf synth`). A mistake in the configuration is one line per
+ * problem, each naming the file and the key path, and exit status 2: no stack trace (the transpiled
+ * source it would quote is kilobytes of minified code). Any other failure says how to see its stack.
+ */
+export function synthesize(io: { readonly stderr: { write(text: string): unknown } } = process, build: () => App = () => buildApp()): number {
+  try {
+    build().synth();
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) io.stderr.write(`deploy-guard synth: ${error.file}: ${problem}\n`);
+      return 2;
+    }
+    if (process.env.DEPLOY_GUARD_DEBUG) throw error;
+    io.stderr.write(`deploy-guard synth: ${error instanceof Error ? error.message : String(error)} (DEPLOY_GUARD_DEBUG=1 shows where)\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) process.exitCode = synthesize();

@@ -35,6 +35,10 @@ export async function main(argv: string[], io: CommandIO = processIO()): Promise
       io.stderr.write(`deploy-guard ${command.name}: ${error.message}\n\n${command.usage.trimEnd()}\n`);
       return 2;
     }
+    if (isConfigError(error)) {
+      for (const problem of error.problems) io.stderr.write(`deploy-guard ${command.name}: ${error.file}: ${problem}\n`);
+      return 2;
+    }
     throw error;
   }
 }
@@ -77,6 +81,14 @@ function version(): string {
  */
 function quietAwsSdk(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+}
+
+/**
+ * stacks/config.ts's ConfigError (a wrong configuration: the file and one problem per key path),
+ * recognised by its shape: importing stacks/config.ts here would load zod for `help`.
+ */
+function isConfigError(error: unknown): error is Error & { readonly file: string; readonly problems: readonly string[] } {
+  return error instanceof Error && error.name === 'ConfigError' && Array.isArray((error as { problems?: unknown }).problems);
 }
 
 function processIO(): CommandIO {

@@ -104,3 +104,20 @@ describe('deploy-guard backtest: an option out of range is a usage error naming 
     expect(run.stderr()).toContain('Usage: deploy-guard start [options]');
   });
 });
+
+describe('deploy-guard backtest --config: a wrong configuration stops it before any data is read', () => {
+  it('prints one line per problem, naming the file and the key path, and exits 2', async () => {
+    const config = JSON.parse(readFileSync(join(ROOT, 'deploy-guard.config.json'), 'utf8'));
+    config.environments.dev.groups[0].mode = 'block';
+    const configFile = join(tempDir(), 'config.json');
+    writeFileSync(configFile, JSON.stringify(config));
+    // A history that does not exist: reading it would fail, so exit 2 proves the configuration came first.
+    const run = await backtest(['--config', configFile, '--data', join(tempDir(), 'no-such-history'), '--mapping', SHIPPED_MAPPING]);
+    expect(run.error).toBeUndefined();
+    expect(run.code).toBe(2);
+    const lines = run.stderr().trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^deploy-guard backtest: ${configFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: environments\\.dev\\.groups\\[0\\]\\.mode: `));
+    expect(run.stdout()).toBe('');
+  });
+});
