@@ -378,12 +378,13 @@ export class DeployGuardStack extends TerraformStack {
       });
     }
     this.functions = functions;
-    // Only these roles may put decisions on the bus, only the configured CI principals change summaries.
+    // Only the functions granted PutEvents may put decisions on the bus, only the configured CI principals change summaries.
+    const publishing = (Object.keys(definitions) as HandlerName[]).filter((handler) => definitions[handler].statements.includes(putEvents));
     this.busPolicy = new DeployGuardBusPolicy(this, 'bus-policy', {
       busName: this.eventBus.bus.name,
       busArn: this.eventBus.bus.arn,
       source,
-      functionRoleArns: Object.values(functions).map((fn) => fn.role.arn),
+      functionRoleArns: publishing.map((handler) => functions[handler].role.arn),
       changeSummaryPublisherArns: Object.values(changeSummaryPublishersByApplication(config)).flat(),
     });
 

@@ -170,13 +170,12 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
   it('refuses the bare default prefix beside every deploy-guard-… one, one error per pair, naming both environments', () => {
     const config = shipped();
     config.environments.prod.namePrefix = 'deploy-guard';
-    const error = (() => {
-      try {
-        parseConfig(config, 'x.json');
-      } catch (caught) {
-        return caught as ConfigError;
-      }
-    })();
+    let error: ConfigError | undefined;
+    try {
+      parseConfig(config, 'x.json');
+    } catch (caught) {
+      error = caught as ConfigError;
+    }
     expect(error?.problems.map((problem) => problem.split(':')[0])).toEqual(['environments.dev.namePrefix', 'environments.staging.namePrefix']);
     expect(error?.problems[1]).toContain("overlaps environments.prod.namePrefix 'deploy-guard'");
   });
