@@ -26,7 +26,7 @@ export interface DeployGuardBusPolicyProps {
   readonly changeSummaryPublisherArns: readonly string[];
 }
 
-interface BusStatement {
+export interface BusStatement {
   readonly Sid: string;
   readonly Effect: 'Allow' | 'Deny';
   readonly Principal: '*' | { readonly AWS: readonly string[] };
@@ -102,4 +102,33 @@ export function busPolicyStatements(props: DeployGuardBusPolicyProps): BusStatem
       : []),
     allow('DeployGuardFunctionsPutDecisions', props.functionRoleArns, DECISION_DETAIL_TYPES),
   ];
+}
+
+/** One PutEvents entry as the bus policy sees it: who puts it, with which source and detail-type. */
+export interface PutEventsRequest {
+  readonly principalArn: string;
+  readonly source: string;
+  readonly detailType: string;
+}
+
+/**
+ * What the bus policy says of one entry: `denied` (an explicit deny matched: nothing admits it),
+ * `allowed` (a statement admits the principal, of any account), or `not-denied` (left to the
+ * caller's own IAM policy, as for any same-account principal). Evaluates exactly the condition
+ * operators busPolicyStatements writes (exact string and ARN comparisons), for tests and replays.
+ */
+export function busPolicyDecision(statements: readonly BusStatement[], request: PutEventsRequest): 'denied' | 'allowed' | 'not-denied' {
+  const context: Record<string, string> = { 'aws:PrincipalArn': request.principalArn, 'events:source': request.source, 'events:detail-type': request.detailType };
+  const applies = (statement: BusStatement) =>
+    (statement.Principal === '*' || statement.Principal.AWS.includes(request.principalArn)) &&
+    Object.entries(statement.Condition).every(([operator, keys]) =>
+      Object.entries(keys).every(([key, expected]) => {
+        const matches = [expected].flat().includes(context[key]);
+        if (operator === 'StringEquals' || operator === 'ArnEquals') return matches;
+        if (operator === 'StringNotEquals' || operator === 'ArnNotEquals') return !matches;
+        throw new Error(`busPolicyDecision: condition operator ${operator} is not one the bus policy writes`);
+      }),
+    );
+  if (statements.some((statement) => statement.Effect === 'Deny' && applies(statement))) return 'denied';
+  return statements.some((statement) => statement.Effect === 'Allow' && applies(statement)) ? 'allowed' : 'not-denied';
 }

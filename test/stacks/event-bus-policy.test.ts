@@ -1,7 +1,7 @@
 import { CloudwatchEventBusPolicy } from '@cdktf/provider-aws/lib/cloudwatch-event-bus-policy';
 import { EMITTED_EVENTS } from '../../events/emitted';
 import { changeSummaryPublishersByApplication, loadConfig } from '../../stacks/config';
-import { DECISION_DETAIL_TYPES, DeployGuardBusPolicy, type DeployGuardBusPolicyProps } from '../../stacks/event-bus-policy';
+import { busPolicyDecision, DECISION_DETAIL_TYPES, DeployGuardBusPolicy, type BusStatement, type DeployGuardBusPolicyProps } from '../../stacks/event-bus-policy';
 import { only, synth } from './construct-synth';
 import { synthesizeAll } from './synth-support';
 
@@ -11,14 +11,7 @@ const ROLLBACK = 'arn:aws:iam::123456789012:role/deploy-guard-dev-rollback';
 const CI = 'arn:aws:iam::123456789012:role/ci-payments';
 const CROSS_ACCOUNT_CI = 'arn:aws:iam::210987654321:role/ci-checkout';
 
-interface Statement {
-  Sid: string;
-  Effect: string;
-  Principal: '*' | { AWS: string[] };
-  Action: string;
-  Resource: string;
-  Condition: Record<string, Record<string, string | string[]>>;
-}
+type Statement = BusStatement;
 
 function policyOf(props: Partial<DeployGuardBusPolicyProps> = {}): { busName: string; statements: Statement[] } {
   const synthesized = synth((scope) => {
@@ -108,11 +101,40 @@ describe('DeployGuardBusPolicy', () => {
     });
   });
 
+  describe('decides forged-but-valid entries as EventBridge would (busPolicyDecision over the synthesized statements)', () => {
+    const { statements } = policyOf();
+    const decide = (principalArn: string, detailType: string, source = 'deploy-guard') => busPolicyDecision(statements, { principalArn, source, detailType });
+    const ADMIN = 'arn:aws:iam::123456789012:role/Admin';
+
+    it.each([
+      ['the CI role asking for a rollback', CI, 'Deployment Rollback Requested'],
+      ['the CI role waving a deployment through (a forged gate proceed)', CI, 'Deployment Risk Assessed'],
+      ['an account admin asking for a rollback', ADMIN, 'Deployment Rollback Requested'],
+      ['an account admin sending a change summary', ADMIN, SUMMARY],
+      ['predict sending a change summary', PREDICT, SUMMARY],
+      ['predict sending an event Deploy Guard does not define', PREDICT, 'Deployment Approved'],
+    ])('denies %s', (_who, principal, detailType) => {
+      expect(decide(principal, detailType)).toBe('denied');
+    });
+
+    it('denies the right principal and detail-type under another source', () => {
+      expect(decide(PREDICT, 'Deployment Rollback Requested', 'deploy-guard-dev-x')).toBe('denied');
+      expect(decide(CI, SUMMARY, 'aws.codedeploy')).toBe('denied');
+    });
+
+    it('admits the function roles for decisions, and the named publishers (another account too) for change summaries', () => {
+      for (const detailType of DECISION_DETAIL_TYPES) expect({ detailType, decision: decide(ROLLBACK, detailType) }).toEqual({ detailType, decision: 'allowed' });
+      expect(decide(CI, SUMMARY)).toBe('allowed');
+      expect(decide(CROSS_ACCOUNT_CI, SUMMARY)).toBe('allowed');
+    });
+  });
+
   it('with no publisher named, denies change summaries to everyone and admits nobody for them', () => {
     const { statements } = policyOf({ changeSummaryPublisherArns: [] });
     const summaryStatements = statements.filter((statement) => statement.Sid !== 'OnlyDeployGuardDetailTypes' && JSON.stringify(statement.Condition).includes(SUMMARY));
     expect(summaryStatements).toEqual([{ Sid: 'ChangeSummariesOnlyFromNamedPublishers', ...deny({ StringEquals: { 'events:detail-type': SUMMARY } }) }]);
     expect(statements.filter((statement) => statement.Effect === 'Allow').map((statement) => statement.Principal)).toEqual([{ AWS: [PREDICT, ROLLBACK] }]);
+    expect(busPolicyDecision(statements, { principalArn: CI, source: 'deploy-guard', detailType: SUMMARY })).toBe('denied');
   });
 
   it.each([
