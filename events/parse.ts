@@ -11,7 +11,8 @@ import {
 import { EventValidationError, parseWith } from './validation';
 
 export type AwsEvent<Kind extends AwsEventKind> = z.output<(typeof AWS_EVENT_SCHEMAS)[Kind]>;
-export type EmittedEvent<Kind extends EmittedEventKind> = Omit<AnyEvent, 'detail-type' | 'detail'> & {
+// Pick, not Omit: Omit over the envelope's index signature would turn every field into unknown.
+export type EmittedEvent<Kind extends EmittedEventKind> = Pick<AnyEvent, 'version' | 'id' | 'source' | 'account' | 'time' | 'region' | 'resources'> & {
   'detail-type': Kind;
   detail: EmittedDetail<Kind>;
 };

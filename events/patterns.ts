@@ -77,6 +77,15 @@ export interface RuleOptions {
 
 export const DEFAULT_NAME_PREFIX = 'deploy-guard';
 
+/** Deploy Guard's model-quality alarms (created by stacks/retraining.ts): in ALARM, each starts retraining. */
+export const MODEL_ALARMS = ['error-rate', 'brier'] as const;
+export type ModelAlarm = (typeof MODEL_ALARMS)[number];
+
+/** The one rule for a model alarm's name, used by the stack that creates it and the rule that listens for it. */
+export function modelAlarmName(namePrefix: string, alarm: ModelAlarm): string {
+  return `${namePrefix}-model-${alarm}`;
+}
+
 /** The system's rules for one installation. */
 export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
   const source = validateEventSource(options.source ?? DEFAULT_EVENT_SOURCE);
@@ -130,7 +139,8 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
       pattern: {
         source: [CLOUDWATCH_SOURCE],
         'detail-type': [CLOUDWATCH_ALARM_STATE_CHANGE],
-        detail: { alarmName: [{ prefix: `${namePrefix}-` }], state: { value: ['ALARM'] } },
+        // Exact names: a prefix would take another installation's `<namePrefix>-x-…` alarms too.
+        detail: { alarmName: MODEL_ALARMS.map((alarm) => modelAlarmName(namePrefix, alarm)), state: { value: ['ALARM'] } },
       },
     },
     {
@@ -142,6 +152,8 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
       pattern: {
         source: [SAGEMAKER_SOURCE],
         'detail-type': [SAGEMAKER_TRAINING_JOB_STATE_CHANGE],
+        // Job names are made at run time, so the rule can only narrow by prefix; promote's isOwnTrainingJob
+        // (handlers/drift-domain.ts) decides on the whole name, and stacks/config.ts refuses overlapping prefixes.
         detail: { TrainingJobName: [{ prefix: `${namePrefix}-` }], TrainingJobStatus: [...TRAINING_JOB_FINAL_STATUSES] },
       },
     },

@@ -14,7 +14,7 @@ import {
   type AwsEventKind,
   type CodeDeployDeploymentState,
 } from './aws';
-import { DEFAULT_NAME_PREFIX, RETRAINING_SCHEDULE_RULE } from './patterns';
+import { DEFAULT_NAME_PREFIX, modelAlarmName, RETRAINING_SCHEDULE_RULE } from './patterns';
 
 /**
  * The real AWS sample events in events/samples/ (origins in its README), each with what it is.
@@ -176,7 +176,7 @@ export function derivedDeploymentEvent(state: CodeDeployDeploymentState, deploym
 
 /** The single-metric alarm sample renamed as one of Deploy Guard's own alarms (derived). */
 export function derivedOwnAlarmEvent(
-  alarmName = `${DEFAULT_NAME_PREFIX}-dev-model-quality`,
+  alarmName = modelAlarmName(DEFAULT_NAME_PREFIX, 'error-rate'),
   state: 'ALARM' | 'OK' = 'ALARM',
 ): Sample {
   const original = sample('cloudwatch-alarm-state-change.metric-math.json');

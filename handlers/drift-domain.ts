@@ -137,9 +137,15 @@ export function checkNamePrefix(namePrefix: string): void {
   }
 }
 
-/** Whether a training job is one of Deploy Guard's (drift names them `<prefix>-yyyymmdd-hhmm-<hash>`). */
+/** What trainingJobName appends to the prefix, and nothing else. */
+const JOB_NAME_SUFFIX = /^-\d{8}-\d{4}-[0-9a-f]{6}$/;
+
+/**
+ * Whether a training job is one of this installation's (drift names them `<prefix>-yyyymmdd-hhmm-<hash>`):
+ * the whole name, so that `deploy-guard-dev` never adopts `deploy-guard-dev-x-…` of another installation.
+ */
 export function isOwnTrainingJob(namePrefix: string, jobName: string): boolean {
-  return jobName.startsWith(`${namePrefix}-`) && /-\d{8}-\d{4}-[0-9a-f]{6}$/.test(jobName.slice(namePrefix.length));
+  return jobName.startsWith(namePrefix) && JOB_NAME_SUFFIX.test(jobName.slice(namePrefix.length));
 }
 
 export interface DataWindow {

@@ -211,13 +211,51 @@ export interface DeploymentStore {
  */
 export const MAX_HISTORY_READ = 5000;
 
-/** Change summaries, keyed on application + revisionKey (table `changes`). */
+/**
+ * Change summaries, keyed on application + revisionKey (table `changes`). The first summary of a
+ * revision received before its deployment started is the one predict uses; nothing replaces it.
+ */
 export interface ChangeSummaryStore {
-  /** Stores (or replaces, the newest build wins) the summary of a revision. */
-  put(summary: ChangeSummary, receivedAt: number): Promise<void>;
-  find(application: string, revisionKey: string): Promise<ChangeSummary | undefined>;
+  /**
+   * Stores the summary unless its revision already has one or a deployment of it started (refused,
+   * with the first when there is one). The same event again (its id: a redelivery, or a retry whose
+   * first write was applied and its answer lost) is recognised as stored, never as a second summary.
+   */
+  put(record: StoredChangeSummary): Promise<ChangeSummaryWrite>;
+  /**
+   * The summary a deployment of the revision starting at `startedAt` is judged with, if any; from
+   * then on the revision takes no summary (it is sealed; the first seal's time stays).
+   */
+  findForDeployment(application: string, revisionKey: string, startedAt: number): Promise<ChangeSummary | undefined>;
+  /** What is stored for the revision, with who sent it. */
+  find(application: string, revisionKey: string): Promise<StoredChangeSummary | undefined>;
 }
 export type ChangeSummary = EmittedDetail<'Deployment Change Summary'>;
+
+/**
+ * Who sent a change summary, as far as its event says. EventBridge events carry no principal: the
+ * bus policy decides which principals may send one (stacks/event-bus-policy.ts); the event names
+ * the sending account, the source and the resources the sender listed (not checked by EventBridge).
+ */
+export interface ChangeSummarySender {
+  readonly eventId: string;
+  readonly account: string;
+  readonly source: string;
+  readonly resources: readonly string[];
+}
+
+export interface StoredChangeSummary {
+  readonly summary: ChangeSummary;
+  readonly receivedAt: number;
+  readonly sender: ChangeSummarySender;
+}
+
+/** Why a summary was not stored: its revision has one already, or a deployment of it started. */
+export type ChangeSummaryRefusal = 'already-summarised' | 'deployment-started';
+
+export type ChangeSummaryWrite =
+  | { readonly stored: true }
+  | { readonly stored: false; readonly reason: ChangeSummaryRefusal; readonly first?: StoredChangeSummary };
 
 /** Which model the endpoint serves (table `control`, key `model#serving`); promote moves it. */
 export interface ServingModelPointer {

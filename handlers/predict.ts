@@ -176,7 +176,7 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
   const eventTime = eventTimeMillis(parsed.time);
   // The START event's time; at READY the deployment's creation time stands for it.
   const startedAt = state === 'START' ? eventTime : (deployment.createTime ?? eventTime);
-  const summary = deployment.revision ? await deps.changes.find(application, revisionKey(deployment.revision)) : undefined;
+  const summary = deployment.revision ? await deps.changes.findForDeployment(application, revisionKey(deployment.revision), startedAt) : undefined;
   const author = summary?.author;
   const limit = deps.config.historyLimit ?? DEFAULT_HISTORY_LIMIT;
   const [model, recent, counts] = await Promise.all([

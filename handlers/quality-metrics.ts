@@ -41,6 +41,8 @@ export const QUALITY_METRICS = {
   decisionCut: 'DecisionCut',
   /** An assessment decided by the failure policy because the endpoint failed. */
   endpointFallbacks: 'EndpointFallbacks',
+  /** A change summary record-change refused: its revision had one already, or its deployment had started (per application). */
+  changeSummariesRefused: 'ChangeSummariesRefused',
 } as const;
 export type QualityMetricName = (typeof QUALITY_METRICS)[keyof typeof QUALITY_METRICS];
 

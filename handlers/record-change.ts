@@ -3,52 +3,80 @@ import { systemClock, type Clock } from '../events/clock';
 import { revisionKey } from '../events/emitted';
 import { parseEmittedEvent } from '../events/parse';
 import { DynamoDbChangeSummaryStore } from './adapters/dynamodb-stores';
+import { EmfMetrics } from './adapters/emf-metrics';
 import { ENV, eventSourceFromEnv, requireEnv } from './config';
 import { handlerLogger } from './observability';
-import type { ChangeSummaryStore } from './ports';
+import type { ChangeSummaryRefusal, ChangeSummarySender, ChangeSummaryStore, MetricsPort } from './ports';
+import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
 
 /**
  * record-change: stores a Deployment Change Summary (sent by the CI step that built a release) under
- * its application and revision key, where predict finds it when the deployment starts. The newest
- * summary of a revision wins; a redelivery stores the same summary again, which changes nothing.
+ * its application and revision key, where predict finds it when the deployment starts. The first
+ * summary of a revision wins, stored with who sent it; a later one, or one arriving after a
+ * deployment of the revision started, is refused, counted and logged (it could only steer the score).
+ * A redelivery of the stored summary's own event is recognised as stored.
  */
 
 export interface RecordChangeConfig {
   /** The installation's event source: summaries from any other source are refused. */
   readonly source: string;
+  /** CloudWatch namespace of the refusals metric. */
+  readonly metricsNamespace: string;
 }
 
 export interface RecordChangeDependencies {
   readonly store: ChangeSummaryStore;
   readonly clock: Clock;
+  readonly metrics: MetricsPort;
   readonly config: RecordChangeConfig;
 }
 
-export interface RecordChangeResult {
-  readonly status: 'stored';
+interface RecordChangeFacts {
   readonly application: string;
   readonly revisionKey: string;
   /** How many change fields the summary carries (absent fields are missing values). */
   readonly fields: number;
   readonly receivedAt: number;
+  readonly sender: ChangeSummarySender;
 }
 
-/** Validates the event (a malformed one throws EventValidationError and stores nothing), then stores it. */
+export type RecordChangeResult =
+  | (RecordChangeFacts & { readonly status: 'stored' })
+  | (RecordChangeFacts & { readonly status: 'refused'; readonly reason: ChangeSummaryRefusal; readonly message: string; readonly firstSender?: ChangeSummarySender });
+
+/** Validates the event (a malformed one throws EventValidationError and stores nothing), then stores it unless its revision has one. */
 export async function handleRecordChangeEvent(event: unknown, deps: RecordChangeDependencies): Promise<RecordChangeResult> {
-  const summary = parseEmittedEvent('Deployment Change Summary', event, deps.config.source).detail;
-  const receivedAt = deps.clock.now();
-  await deps.store.put(summary, receivedAt);
-  return {
-    status: 'stored',
+  const parsed = parseEmittedEvent('Deployment Change Summary', event, deps.config.source);
+  const summary = parsed.detail;
+  const sender: ChangeSummarySender = { eventId: parsed.id, account: parsed.account, source: parsed.source, resources: [...parsed.resources] };
+  const facts: RecordChangeFacts = {
     application: summary.application,
     revisionKey: revisionKey(summary.revision),
     fields: Object.keys(summary.change).length,
-    receivedAt,
+    receivedAt: deps.clock.now(),
+    sender,
   };
+  const write = await deps.store.put({ summary, receivedAt: facts.receivedAt, sender });
+  if (write.stored) return { status: 'stored', ...facts };
+  countRefusal(deps, facts);
+  const message =
+    write.reason === 'already-summarised'
+      ? `${facts.application} ${facts.revisionKey} already has the summary of event ${write.first?.sender.eventId} (account ${write.first?.sender.account}); event ${sender.eventId} (account ${sender.account}) is refused`
+      : `a deployment of ${facts.application} ${facts.revisionKey} started before event ${sender.eventId} (account ${sender.account}) arrived; its summary is refused`;
+  return { status: 'refused', ...facts, reason: write.reason, message, ...(write.first ? { firstSender: write.first.sender } : {}) };
+}
+
+function countRefusal(deps: RecordChangeDependencies, facts: RecordChangeFacts): void {
+  deps.metrics.put({
+    namespace: deps.config.metricsNamespace,
+    dimensions: { [QUALITY_DIMENSIONS.application]: facts.application },
+    values: [{ name: QUALITY_METRICS.changeSummariesRefused, unit: 'Count', value: 1 }],
+    at: facts.receivedAt,
+  });
 }
 
 export function recordChangeConfigFromEnv(env: NodeJS.ProcessEnv): RecordChangeConfig {
-  return { source: eventSourceFromEnv(env) };
+  return { source: eventSourceFromEnv(env), metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE };
 }
 
 // Module scope: created once per container, standard retry mode for throttling and transient errors;
@@ -61,11 +89,13 @@ export const handler = async (event: unknown): Promise<RecordChangeResult> => {
   lambdaDependencies ??= {
     store: new DynamoDbChangeSummaryStore(dynamoDbClient, requireEnv(process.env, ENV.changesTable, 'the DynamoDB change summaries table')),
     clock: systemClock,
+    metrics: new EmfMetrics(),
     config: recordChangeConfigFromEnv(process.env),
   };
   logger.resetKeys();
   const result = await handleRecordChangeEvent(event, lambdaDependencies);
   logger.appendKeys({ correlationId: `${result.application}/${result.revisionKey}` });
-  logger.info('record-change', { ...result });
+  if (result.status === 'refused') logger.warn('record-change refused a change summary', { ...result });
+  else logger.info('record-change', { ...result });
   return result;
 };

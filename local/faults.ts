@@ -329,11 +329,13 @@ export class FaultInjector {
 
   changeStore(inner: ChangeSummaryStore): ChangeSummaryStore {
     return {
-      put: async (summary, receivedAt) => {
+      put: async (record) => {
         await this.interleave();
-        await inner.put(summary, receivedAt);
-        await this.crashAfter(`storing the change summary of ${summary.application}`);
+        const write = await inner.put(record);
+        await this.crashAfter(`storing the change summary of ${record.summary.application}`);
+        return write;
       },
+      findForDeployment: (application, revisionKey, startedAt) => inner.findForDeployment(application, revisionKey, startedAt),
       find: (application, revisionKey) => inner.find(application, revisionKey),
     };
   }

@@ -66,7 +66,7 @@ export function composeHandlers(
     predict: (event) => handlePredictEvent(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, changes: ports.changes, servingModel, control: ports.control, endpoint: ports.endpoint, publisher: ports.publisher, metrics, lake: ports.lake, clock, config: { ...predictConfig, groups } }),
     'traffic-hook': (event) => handleTrafficHook(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, publisher: ports.publisher, clock, sleep, config: configs.trafficHook }),
     rollback: (event) => handleRollbackEvent(event, { codeDeploy: ports.codeDeploy, ledger: ports.ledger, publisher: ports.publisher, clock, config: configs.rollback }),
-    'record-change': (event) => handleRecordChangeEvent(event, { store: ports.changes, clock, config: configs.recordChange }),
+    'record-change': (event) => handleRecordChangeEvent(event, { store: ports.changes, clock, metrics, config: configs.recordChange }),
     'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: ports.deployments, ledger: ports.ledger, lake: ports.lake, metrics, config: configs.recordOutcome }),
     drift: async (event) => {
       const decided = await handleDriftEvent(event, { training: ports.training, rows: objects, control: ports.control, publisher: ports.publisher, clock, config: configs.drift });

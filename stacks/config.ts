@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseJsonText, type JsonNode } from '../events/json-text';
 import { formatPath } from '../events/validation';
 import { groupKey, groupPolicies, groupPolicy as handlerGroupPolicy, promotionSettings, type GroupPolicy } from '../handlers/config';
 import { DEFAULT_METRICS_NAMESPACE } from '../handlers/quality-metrics';
@@ -14,6 +15,18 @@ import { DEFAULT_METRICS_NAMESPACE } from '../handlers/quality-metrics';
 const SAGEMAKER_INSTANCE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
 const sagemakerInstanceType = z.string().regex(SAGEMAKER_INSTANCE, { message: "expected a SageMaker instance type such as 'ml.m5.large'" });
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, { message: 'expected 1 to 100 letters, digits, hyphens, dots or underscores' });
+
+/** An IAM role or user, as `aws:PrincipalArn` reports it: what a bus policy may name. */
+export const PRINCIPAL_ARN = /^arn:aws(?:-cn|-us-gov)?:iam::\d{12}:(?:role|user)\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
+
+/**
+ * The CI principals (IAM roles or users) that may publish an application's Deployment Change
+ * Summary: the bus policy admits exactly these for summaries, and nothing else from them. None
+ * (the default): nobody outside Deploy Guard may publish a summary for the application.
+ */
+const changeSummaryPublishers = z
+  .array(z.string().regex(PRINCIPAL_ARN, { message: "expected the ARN of an IAM role or user, such as 'arn:aws:iam::123456789012:role/ci-payments'" }))
+  .default([]);
 
 /** Settings of a blue/green deployment group Deploy Guard creates (rather than references). */
 export const createGroupSettings = z
@@ -73,6 +86,7 @@ function groupPolicy() {
   return handlerGroupPolicy
     .extend({
       costs: costs.optional(),
+      changeSummaryPublishers,
       create: createGroupSettings.optional(),
       existing: z.literal(true, { message: 'expected true (omit the key to create the group instead)' }).optional(),
     })
@@ -118,6 +132,7 @@ export const exampleConfig = z
     exploration: handlerGroupPolicy.shape.exploration,
     cutScope: handlerGroupPolicy.shape.cutScope,
     costs: costs.optional(),
+    changeSummaryPublishers,
     failurePolicy: handlerGroupPolicy.shape.failurePolicy,
     /** Gate mode: minutes the green fleet waits at READY for Deploy Guard before the deployment stops. */
     readyTimeoutMinutes: z.number().int().min(1).max(2880).optional(),
@@ -320,9 +335,35 @@ export const deployGuardConfig = z
   .object({
     environments: z
       .record(z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, { message: 'expected an environment name of lowercase letters, digits or hyphens' }), environmentConfig)
-      .refine((environments) => Object.keys(environments).length > 0, { message: 'expected at least one environment' }),
+      .refine((environments) => Object.keys(environments).length > 0, { message: 'expected at least one environment' })
+      .superRefine((environments, context) => {
+        for (const overlap of overlappingPrefixes(environments)) context.addIssue({ code: 'custom', path: [overlap.longer, 'namePrefix'], message: overlap.message });
+      }),
   })
   .strict();
+
+/**
+ * Pairs of environments whose name prefixes overlap: one is the other, or starts with it. Drift,
+ * promote and IAM recognise an installation's alarms, jobs and resources by `<namePrefix>-…`, so
+ * `deploy-guard-dev` would take `deploy-guard-dev-x`'s (and the bare `deploy-guard` everyone's).
+ */
+function overlappingPrefixes(environments: Readonly<Record<string, { readonly namePrefix: string }>>): { longer: string; message: string }[] {
+  const entries = Object.entries(environments);
+  const overlaps: { longer: string; message: string }[] = [];
+  entries.forEach(([first, { namePrefix: a }], index) => {
+    for (const [second, { namePrefix: b }] of entries.slice(index + 1)) {
+      if (!a.startsWith(b) && !b.startsWith(a)) continue;
+      const [shorter, longer] = a.length <= b.length ? [first, second] : [second, first];
+      overlaps.push({
+        longer,
+        message:
+          `namePrefix '${environments[longer].namePrefix}' overlaps ${formatPath(['environments', shorter, 'namePrefix'])} '${environments[shorter].namePrefix}': ` +
+          `one installation would take the other's alarms, training jobs and IAM resources as its own. Choose prefixes where neither starts with the other`,
+      });
+    }
+  });
+  return overlaps;
+}
 export type DeployGuardConfig = z.output<typeof deployGuardConfig>;
 
 /** The configuration is wrong: names the file, and every key path with what was expected there. */
@@ -334,6 +375,20 @@ export class ConfigError extends Error {
   ) {
     super(`${file}: ${problems.join('; ')}`);
   }
+}
+
+/** The key paths an object of the document holds more than once, as formatPath writes them. */
+export function duplicateKeys(node: JsonNode, path: readonly (string | number)[] = []): string[] {
+  if (node.kind === 'array') return node.items.flatMap((item, index) => duplicateKeys(item, [...path, index]));
+  if (node.kind !== 'object') return [];
+  const seen = new Set<string>();
+  const found: string[] = [];
+  for (const [key, value] of node.members) {
+    if (seen.has(key) && !found.includes(formatPath([...path, key]))) found.push(formatPath([...path, key]));
+    seen.add(key);
+    found.push(...duplicateKeys(value, [...path, key]));
+  }
+  return found;
 }
 
 /** Validates a parsed configuration; `file` names it in errors. */
@@ -359,6 +414,9 @@ export function loadConfig(file: string): DeployGuardConfig {
   } catch (error) {
     throw new ConfigError(file, [`is not JSON (${(error as Error).message})`]);
   }
+  // JSON.parse keeps the last of two equal keys silently: a setting written twice is refused instead.
+  const duplicates = duplicateKeys(parseJsonText(text));
+  if (duplicates.length > 0) throw new ConfigError(file, duplicates.map((path) => `${path}: the key appears more than once; keep one`));
   return parseConfig(value, file);
 }
 
@@ -406,4 +464,18 @@ export function guardedGroupPolicies(environment: Pick<EnvironmentConfig, 'nameP
   const names = exampleGroupNames(environment.namePrefix);
   const policy = { application: names.application, deploymentGroup: names.deploymentGroup, platform: 'Server', mode: example.mode, ...groupDecision(example), failurePolicy: example.failurePolicy };
   return groupPolicies.parse([...toGroupPolicies(environment.groups), policy]);
+}
+
+/**
+ * Who may publish each guarded application's change summaries: the union of its groups'
+ * changeSummaryPublishers (and the example's), an empty list for an application that names none.
+ */
+export function changeSummaryPublishersByApplication(environment: Pick<EnvironmentConfig, 'namePrefix' | 'groups' | 'example'>): Readonly<Record<string, readonly string[]>> {
+  const byApplication: Record<string, string[]> = {};
+  const add = (application: string, publishers: readonly string[]) => {
+    byApplication[application] = [...new Set([...(byApplication[application] ?? []), ...publishers])];
+  };
+  for (const group of environment.groups) add(group.application, group.changeSummaryPublishers);
+  if (environment.example) add(exampleGroupNames(environment.namePrefix).application, environment.example.changeSummaryPublishers);
+  return byApplication;
 }

@@ -6,10 +6,11 @@ import { RETRAINING_SCHEDULE_RULE, ruleNamed } from '../events/patterns';
 import { ENV, type EnvName, type PromotionSettings, type RetrainingSettings } from '../handlers/config';
 import type { HandlerName } from '../handlers/entries';
 import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
-import { exampleGroupNames, groupDecision, guardedGroupPolicies, type EnvironmentConfig } from './config';
+import { changeSummaryPublishersByApplication, exampleGroupNames, groupDecision, guardedGroupPolicies, type EnvironmentConfig } from './config';
 import { DataStores } from './data-stores';
 import type { DeadLetterQueue } from './dead-letter-queue';
 import { DeployGuardEventBus } from './event-bus';
+import { DeployGuardBusPolicy } from './event-bus-policy';
 import { EventRuleToFunction } from './event-rule-to-function';
 import { ExampleGuardedService } from './example-service';
 import { GuardedDeploymentGroup, trafficHookFunctionName } from './guarded-deployment-group';
@@ -55,6 +56,7 @@ export const RULE_TARGETS: Readonly<Record<string, HandlerName>> = {
  */
 export class DeployGuardStack extends TerraformStack {
   readonly eventBus: DeployGuardEventBus;
+  readonly busPolicy: DeployGuardBusPolicy;
   readonly dataStores: DataStores;
   readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
   readonly monitoring: Monitoring;
@@ -376,6 +378,15 @@ export class DeployGuardStack extends TerraformStack {
       });
     }
     this.functions = functions;
+    // Only the functions granted PutEvents may put decisions on the bus, only the configured CI principals change summaries.
+    const publishing = (Object.keys(definitions) as HandlerName[]).filter((handler) => definitions[handler].statements.includes(putEvents));
+    this.busPolicy = new DeployGuardBusPolicy(this, 'bus-policy', {
+      busName: this.eventBus.bus.name,
+      busArn: this.eventBus.bus.arn,
+      source,
+      functionRoleArns: publishing.map((handler) => functions[handler].role.arn),
+      changeSummaryPublisherArns: Object.values(changeSummaryPublishersByApplication(config)).flat(),
+    });
 
     const deadLetterQueues: DeadLetterQueue[] = Object.values(functions).map((fn) => fn.deadLetterQueue);
     const rules = this.eventBus.ruleDefinitions;

@@ -8,7 +8,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
 import { SagemakerModelPackageGroup } from '@cdktf/provider-aws/lib/sagemaker-model-package-group';
 import { Construct } from 'constructs';
-import { retrainingScheduleRule, type ScheduleRule } from '../events/patterns';
+import { MODEL_ALARMS, modelAlarmName, retrainingScheduleRule, type ScheduleRule } from '../events/patterns';
 import { DEFAULT_MINIMUM_TRAINING_ROWS, type RetrainingSettings } from '../handlers/config';
 import { DEFAULT_METRICS_NAMESPACE, QUALITY_METRICS } from '../handlers/quality-metrics';
 import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
@@ -197,7 +197,7 @@ export class Retraining extends Construct {
     };
     this.errorRateAlarm = new CloudwatchMetricAlarm(this, 'error-rate-alarm', {
       ...common,
-      alarmName: `${namePrefix}-model-error-rate`,
+      alarmName: modelAlarmName(namePrefix, 'error-rate'),
       alarmDescription: `Deploy Guard model quality: (FalsePositives + FalseNegatives) / LabelledOutcomes per ${period} s above ${alarms.errorRateThreshold ?? 0.3} in ${datapointsToAlarm} of ${evaluationPeriods} periods. ALARM starts retraining.`,
       threshold: alarms.errorRateThreshold ?? 0.3,
       metricQuery: [
@@ -209,7 +209,7 @@ export class Retraining extends Construct {
     });
     this.brierAlarm = new CloudwatchMetricAlarm(this, 'brier-alarm', {
       ...common,
-      alarmName: `${namePrefix}-model-brier`,
+      alarmName: modelAlarmName(namePrefix, 'brier'),
       alarmDescription: `Deploy Guard model calibration: SUM(BrierContribution) / SUM(LabelledOutcomes) per ${period} s above ${alarms.brierThreshold ?? 0.2} in ${datapointsToAlarm} of ${evaluationPeriods} periods. ALARM starts retraining.`,
       threshold: alarms.brierThreshold ?? 0.2,
       metricQuery: [
@@ -218,7 +218,7 @@ export class Retraining extends Construct {
         { id: 'brier', expression: enough('brier_sum / labelled'), label: 'Brier score', returnData: true },
       ],
     });
-    this.alarmNames = [`${namePrefix}-model-error-rate`, `${namePrefix}-model-brier`];
+    this.alarmNames = MODEL_ALARMS.map((alarm) => modelAlarmName(namePrefix, alarm));
     this.schedule = retrainingSchedule(this, props);
   }
 

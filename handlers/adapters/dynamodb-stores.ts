@@ -12,6 +12,7 @@ import type {
   AssessmentRecord,
   ChangeSummary,
   ChangeSummaryStore,
+  ChangeSummaryWrite,
   ControlStore,
   DeploymentItem,
   DeploymentStore,
@@ -20,8 +21,10 @@ import type {
   RetrainingState,
   ServingModelPointer,
   StoreWrite,
+  StoredChangeSummary,
   StoredCut,
 } from '../ports';
+import { writeOverEntry, type RevisionEntry } from '../change-summaries';
 import { MAX_HISTORY_READ } from '../ports';
 import { CONTROL_KEYS, TABLES } from '../tables';
 import type { CutState } from '../../model/block-budget';
@@ -419,36 +422,89 @@ function toPast(value: Record<string, unknown>): PastDeployment {
 /** Change summaries live 90 days after they were received (DynamoDB TTL, epoch seconds). */
 export const CHANGE_SUMMARY_TTL_DAYS = 90;
 
+/**
+ * One item per revision (key application + revision): the first summary with its sender and time,
+ * and `sealedAt` once a deployment of the revision started. A summary is a PutItem conditional on
+ * no item at all, so the first one wins and nothing lands after the seal; a failed condition is
+ * judged by writeOverEntry on the item (the same event id: our own write, its answer lost).
+ */
 export class DynamoDbChangeSummaryStore implements ChangeSummaryStore {
   constructor(
     private readonly client: DynamoDBClient,
     readonly tableName: string,
   ) {}
 
-  async put(summary: ChangeSummary, receivedAt: number): Promise<void> {
+  async put(record: StoredChangeSummary): Promise<ChangeSummaryWrite> {
+    const { summary, receivedAt, sender } = record;
     const key = { application: summary.application, revision: revisionKey(summary.revision) };
-    if (!Number.isFinite(receivedAt)) throw new RangeError(`receivedAt ${receivedAt} of the change summary ${JSON.stringify(key)} is not a time`);
-    const expiresAt = Math.floor(receivedAt / 1000) + CHANGE_SUMMARY_TTL_DAYS * 86_400;
-    await call('PutItem', this.tableName, key, () =>
-      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: toItem({ ...key, summary, receivedAt, expiresAt }) })),
-    );
+    try {
+      await call('PutItem', this.tableName, key, () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: toItem({ ...key, summary, receivedAt: finiteTime(receivedAt, key), sender, expiresAt: expiry(receivedAt) }),
+            ConditionExpression: 'attribute_not_exists(#application)',
+            ExpressionAttributeNames: { '#application': 'application' },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      return { stored: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      // DynamoDB returns the item in the exception; an implementation that does not (dynalite) is read.
+      const existing = error.Item ?? (await this.getItem(key));
+      if (!existing) throw new Error(`table ${this.tableName}, key ${JSON.stringify(key)}: the change summary condition failed but the item does not exist`);
+      return writeOverEntry(toRevisionEntry(fromItem(existing)), record);
+    }
   }
 
-  async find(application: string, revision: string): Promise<ChangeSummary | undefined> {
+  async findForDeployment(application: string, revision: string, startedAt: number): Promise<ChangeSummary | undefined> {
     const key = { application, revision };
-    const answer = await call('GetItem', this.tableName, key, () =>
+    const answer = await call('UpdateItem', this.tableName, key, () =>
       this.client.send(
-        new GetItemCommand({
+        new UpdateItemCommand({
           TableName: this.tableName,
           Key: keyOf(key),
-          ProjectionExpression: '#s',
-          ExpressionAttributeNames: { '#s': 'summary' },
+          UpdateExpression: 'SET #sealed = if_not_exists(#sealed, :startedAt), #expires = if_not_exists(#expires, :expires)',
+          ExpressionAttributeNames: { '#sealed': 'sealedAt', '#expires': 'expiresAt' },
+          ExpressionAttributeValues: { ':startedAt': { N: String(finiteTime(startedAt, key)) }, ':expires': { N: String(expiry(startedAt)) } },
+          ReturnValues: 'ALL_NEW',
         }),
       ),
     );
-    const summary = answer.Item?.summary;
-    return summary ? (fromItem({ summary }).summary as ChangeSummary) : undefined;
+    return toRevisionEntry(fromItem(answer.Attributes ?? {})).first?.summary;
   }
+
+  async find(application: string, revision: string): Promise<StoredChangeSummary | undefined> {
+    const item = await this.getItem({ application, revision });
+    return item ? toRevisionEntry(fromItem(item)).first : undefined;
+  }
+
+  private async getItem(key: { application: string; revision: string }): Promise<Item | undefined> {
+    const answer = await call('GetItem', this.tableName, key, () =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(key), ConsistentRead: true })),
+    );
+    return answer.Item;
+  }
+}
+
+function finiteTime(time: number, key: Readonly<Record<string, string>>): number {
+  if (!Number.isFinite(time)) throw new RangeError(`time ${time} of the change summary ${JSON.stringify(key)} is not a time`);
+  return time;
+}
+
+/** DynamoDB TTL (epoch seconds): CHANGE_SUMMARY_TTL_DAYS after the time given. */
+function expiry(time: number): number {
+  return Math.floor(time / 1000) + CHANGE_SUMMARY_TTL_DAYS * 86_400;
+}
+
+function toRevisionEntry(value: Record<string, unknown>): RevisionEntry {
+  const first =
+    value.summary === undefined
+      ? undefined
+      : { summary: value.summary as ChangeSummary, receivedAt: value.receivedAt as number, sender: value.sender as StoredChangeSummary['sender'] };
+  return { ...(first ? { first } : {}), ...(typeof value.sealedAt === 'number' ? { sealedAt: value.sealedAt } : {}) };
 }
 
 export class DynamoDbControlStore implements ControlStore {

@@ -3,6 +3,7 @@ import type {
   AssessmentRecord,
   ChangeSummary,
   ChangeSummaryStore,
+  ChangeSummaryWrite,
   ControlStore,
   DeploymentItem,
   DeploymentStore,
@@ -11,10 +12,12 @@ import type {
   RetrainingState,
   ServingModelPointer,
   StoreWrite,
+  StoredChangeSummary,
   StoredCut,
 } from '../ports';
 import { MAX_HISTORY_READ } from '../ports';
 import type { CutState } from '../../model/block-budget';
+import { writeOverEntry, type RevisionEntry } from '../change-summaries';
 import { groupKey } from '../config';
 import { revisionKey } from '../../events/emitted';
 
@@ -147,14 +150,24 @@ function compare(a: HistoryEntry, b: HistoryEntry): number {
 }
 
 export class InMemoryChangeSummaryStore implements ChangeSummaryStore {
-  private readonly summaries = new Map<string, ChangeSummary>();
+  private readonly revisions = new Map<string, RevisionEntry>();
 
-  async put(summary: ChangeSummary): Promise<void> {
-    this.summaries.set(`${summary.application}\u0000${revisionKey(summary.revision)}`, summary);
+  async put(record: StoredChangeSummary): Promise<ChangeSummaryWrite> {
+    const key = `${record.summary.application}\u0000${revisionKey(record.summary.revision)}`;
+    const entry = this.revisions.get(key);
+    if (entry) return writeOverEntry(entry, record);
+    this.revisions.set(key, { first: structuredClone(record) });
+    return { stored: true };
   }
 
-  async find(application: string, key: string): Promise<ChangeSummary | undefined> {
-    return this.summaries.get(`${application}\u0000${key}`);
+  async findForDeployment(application: string, key: string, startedAt: number): Promise<ChangeSummary | undefined> {
+    const entry = this.revisions.get(`${application}\u0000${key}`) ?? {};
+    this.revisions.set(`${application}\u0000${key}`, { ...entry, sealedAt: entry.sealedAt ?? startedAt });
+    return entry.first?.summary;
+  }
+
+  async find(application: string, key: string): Promise<StoredChangeSummary | undefined> {
+    return this.revisions.get(`${application}\u0000${key}`)?.first;
   }
 }
 

@@ -7,6 +7,7 @@ import {
   type SageMakerClient,
   type TrainingInstanceType,
 } from '@aws-sdk/client-sagemaker';
+import { isOwnTrainingJob } from '../drift-domain';
 import type { TrainingJobSpec, TrainingJobStatus, TrainingJobSummary, TrainingPort } from '../ports';
 
 /**
@@ -34,8 +35,8 @@ export class SageMakerTraining implements TrainingPort {
           new ListTrainingJobsCommand({ NameContains: namePrefix, StatusEquals: status, MaxResults: 100, ...(nextToken ? { NextToken: nextToken } : {}) }),
         );
         for (const job of answer.TrainingJobSummaries ?? []) {
-          // NameContains matches anywhere in the name; Deploy Guard's jobs start with the prefix.
-          if (job.TrainingJobName?.startsWith(`${namePrefix}-`)) names.push(job.TrainingJobName);
+          // NameContains matches anywhere in the name (another installation's `<prefix>-x-…` too): the whole name decides.
+          if (job.TrainingJobName && isOwnTrainingJob(namePrefix, job.TrainingJobName)) names.push(job.TrainingJobName);
         }
         nextToken = answer.NextToken;
       } while (nextToken);

@@ -81,9 +81,17 @@ describe('routing: each real sample reaches exactly the rules meant for it', () 
   });
 
   it('derived: Deploy Guard\'s own alarm in ALARM reaches drift; back to OK reaches nothing', () => {
-    expect(rulesReached(derivedOwnAlarmEvent('deploy-guard-dev-model-quality', 'ALARM').event)).toEqual(['model-alarm']);
-    expect(rulesReached(derivedOwnAlarmEvent('deploy-guard-dev-model-quality', 'OK').event)).toEqual([]);
+    expect(rulesReached(derivedOwnAlarmEvent('deploy-guard-model-error-rate', 'ALARM').event)).toEqual(['model-alarm']);
+    expect(rulesReached(derivedOwnAlarmEvent('deploy-guard-model-brier', 'ALARM').event)).toEqual(['model-alarm']);
+    expect(rulesReached(derivedOwnAlarmEvent('deploy-guard-model-error-rate', 'OK').event)).toEqual([]);
     expect(rulesReached(derivedOwnAlarmEvent('deploy-guardian-x', 'ALARM').event)).toEqual([]);
+  });
+
+  it("matches alarm names exactly: another installation's alarm under a longer prefix reaches nothing", () => {
+    const rules = systemRules({ namePrefix: 'deploy-guard-dev' });
+    expect(rulesReached(derivedOwnAlarmEvent('deploy-guard-dev-model-brier').event, rules)).toEqual(['model-alarm']);
+    expect(rulesReached(derivedOwnAlarmEvent('deploy-guard-dev-x-model-brier').event, rules)).toEqual([]);
+    expect(rulesReached(derivedOwnAlarmEvent('deploy-guard-dev-model-brier-copy').event, rules)).toEqual([]);
   });
 
   it.each([
@@ -136,8 +144,9 @@ describe('routing of Deploy Guard\'s own events', () => {
   it('an installation with its own source and prefix routes its own events and alarms', () => {
     const rules = systemRules({ source: 'acme.guard', namePrefix: 'acme' });
     expect(rulesReached(emitted('Deployment Rollback Requested', undefined, 'acme.guard'), rules)).toEqual(['rollback-requested']);
-    expect(rulesReached(derivedOwnAlarmEvent('acme-prod-model-quality').event, rules)).toEqual(['model-alarm']);
-    expect(rulesReached(derivedOwnAlarmEvent('deploy-guard-prod-model-quality').event, rules)).toEqual([]);
+    expect(rulesReached(derivedOwnAlarmEvent('acme-model-error-rate').event, rules)).toEqual(['model-alarm']);
+    expect(rulesReached(derivedOwnAlarmEvent('acme-prod-model-error-rate').event, rules)).toEqual([]);
+    expect(rulesReached(derivedOwnAlarmEvent('deploy-guard-model-error-rate').event, rules)).toEqual([]);
     expect(() => systemRules({ namePrefix: 'bad prefix!' })).toThrow("name prefix 'bad prefix!'");
   });
 });

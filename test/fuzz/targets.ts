@@ -170,7 +170,11 @@ const predict: FuzzTarget = {
   async run(value, log, rng) {
     const deployments = new InMemoryDeploymentStore();
     const changes = new InMemoryChangeSummaryStore();
-    await changes.put({ ...EMITTED_EVENTS['Deployment Change Summary'].example, application: APPLICATION, revision: { commitId: COMMIT } });
+    await changes.put({
+      summary: { ...EMITTED_EVENTS['Deployment Change Summary'].example, application: APPLICATION, revision: { commitId: COMMIT } },
+      receivedAt: NOW - 60_000,
+      sender: { eventId: 'ci-summary-1', account: '123456789012', source: SOURCE, resources: [] },
+    });
     // Stored state the event may meet: past outcomes of the group, this deployment's outcome (then
     // the assessment completes a training row) or its assessment (then it is a redelivery).
     if (rng.chance(0.5)) {
@@ -325,7 +329,8 @@ const recordChange: FuzzTarget = {
     return handleRecordChangeEvent(value, {
       store: instrument('store', new InMemoryChangeSummaryStore(), log),
       clock: new ManualClock(NOW),
-      config: { source: SOURCE },
+      metrics: instrument('metrics', new RecordingMetrics(), log),
+      config: { source: SOURCE, metricsNamespace: 'DeployGuard' },
     });
   },
   documentedErrors: [],

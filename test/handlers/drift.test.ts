@@ -19,7 +19,7 @@ import { S3TrainingRowCounter } from '../../handlers/adapters/s3-data-lake';
 import { SageMakerTraining } from '../../handlers/adapters/sagemaker-training';
 import { ConfigurationError, ENV } from '../../handlers/config';
 import { driftConfigFromEnv, handleDriftEvent, type DriftConfig, type DriftDependencies } from '../../handlers/drift';
-import { BASE_HYPERPARAMETERS, dataWindow, trainingJobName } from '../../handlers/drift-domain';
+import { BASE_HYPERPARAMETERS, dataWindow, isOwnTrainingJob, trainingJobName } from '../../handlers/drift-domain';
 import type { RetrainingSchedule } from '../../handlers/config';
 
 const sageMaker = mockClient(SageMakerClient);
@@ -483,5 +483,18 @@ describe('drift: failures', () => {
     );
     expect(() => driftConfigFromEnv({ ...env, [ENV.dataBucket]: '' })).toThrow(new ConfigurationError(ENV.dataBucket, 'is not set: set it to the S3 bucket of labelled training rows'));
     expect(() => driftConfigFromEnv({ ...env, [ENV.retraining]: JSON.stringify({ ...settings, imageUri: 'xgboost:latest' }) })).toThrow(/^DEPLOY_GUARD_RETRAINING .*imageUri/);
+  });
+});
+
+describe('drift: the one rule for a training job name', () => {
+  it("recognises exactly the names trainingJobName makes, never another installation's under a longer prefix", () => {
+    const own = trainingJobName('deploy-guard-dev', 'deploy-guard-dev-model-brier', '2026-11-20T09:00:00Z');
+    expect(isOwnTrainingJob('deploy-guard-dev', own)).toBe(true);
+    expect(isOwnTrainingJob('deploy-guard-dev-x', own)).toBe(false);
+    expect(isOwnTrainingJob('deploy-guard-dev', trainingJobName('deploy-guard-dev-x', 'deploy-guard-dev-x-model-brier', '2026-11-20T09:00:00Z'))).toBe(false);
+    expect(isOwnTrainingJob('deploy-guard', own)).toBe(false);
+    // Notebook 03's names (deploy-guard-YYYYMMDD-HHMMSS) are not the bare default installation's.
+    expect(isOwnTrainingJob('deploy-guard', 'deploy-guard-20261120-090000')).toBe(false);
+    expect(isOwnTrainingJob('deploy-guard-dev', `${own}-copy`)).toBe(false);
   });
 });

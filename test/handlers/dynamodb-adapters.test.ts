@@ -191,24 +191,42 @@ describe('DynamoDbChangeSummaryStore', () => {
   const summary = EMITTED_EVENTS['Deployment Change Summary'].example;
   const key = { application: { S: 'checkout' }, revision: { S: 'git:6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a' } };
 
-  it('put: PutItem keyed on application and revision key, the summary as a map, expiresAt 90 days later (epoch seconds)', async () => {
+  const sender = { eventId: '0d1e5c4a-2f3b-4c5d-8e9f-0a1b2c3d4e5f', account: '123456789012', source: 'deploy-guard', resources: [] };
+
+  it('put: PutItem keyed on application and revision key, only if the revision has no item; the summary as a map, its sender, expiresAt 90 days later (epoch seconds)', async () => {
     dynamoDb.on(PutItemCommand).resolves({});
     const receivedAt = Date.parse('2026-11-20T09:14:00Z');
-    await new DynamoDbChangeSummaryStore(client(), 'dg-dev-changes').put(summary, receivedAt);
+    await expect(new DynamoDbChangeSummaryStore(client(), 'dg-dev-changes').put({ summary, receivedAt, sender })).resolves.toEqual({ stored: true });
     expect(dynamoDb).toHaveReceivedCommandWith(PutItemCommand, {
       TableName: 'dg-dev-changes',
       Item: expect.objectContaining({ ...key, receivedAt: { N: String(receivedAt) }, expiresAt: { N: String(receivedAt / 1000 + 90 * 86_400) } }),
+      ConditionExpression: 'attribute_not_exists(#application)',
+      ExpressionAttributeNames: { '#application': 'application' },
     });
     const item = dynamoDb.commandCalls(PutItemCommand)[0].args[0].input.Item;
     expect(item?.summary?.M?.change?.M?.linesAdded).toEqual({ N: '412' });
     expect(item?.summary?.M?.revision).toEqual({ M: { commitId: { S: summary.revision.commitId } } });
+    expect(item?.sender?.M?.eventId).toEqual({ S: sender.eventId });
   });
 
-  it('find: GetItem of the summary; other errors name the table and key', async () => {
+  it('findForDeployment: seals the revision (the first start time stays) and returns its summary', async () => {
+    dynamoDb.on(UpdateItemCommand).resolves({ Attributes: { ...key, sealedAt: { N: '1' } } });
+    const startedAt = Date.parse('2026-11-20T10:00:00Z');
+    await expect(new DynamoDbChangeSummaryStore(client(), 'dg-dev-changes').findForDeployment('checkout', 'git:6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a', startedAt)).resolves.toBeUndefined();
+    expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: 'dg-dev-changes',
+      Key: key,
+      UpdateExpression: 'SET #sealed = if_not_exists(#sealed, :startedAt), #expires = if_not_exists(#expires, :expires)',
+      ExpressionAttributeValues: { ':startedAt': { N: String(startedAt) }, ':expires': { N: String(startedAt / 1000 + 90 * 86_400) } },
+      ReturnValues: 'ALL_NEW',
+    });
+  });
+
+  it('find: consistent GetItem of the revision; other errors name the table and key', async () => {
     dynamoDb.on(GetItemCommand).resolvesOnce({}).rejects(throttled());
     const store = new DynamoDbChangeSummaryStore(client(), 'dg-dev-changes');
     await expect(store.find('checkout', 'git:6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a')).resolves.toBeUndefined();
-    expect(dynamoDb).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'dg-dev-changes', Key: key, ProjectionExpression: '#s', ExpressionAttributeNames: { '#s': 'summary' } });
+    expect(dynamoDb).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'dg-dev-changes', Key: key, ConsistentRead: true });
     await expect(store.find('checkout', 'git:x')).rejects.toThrow('DynamoDB GetItem on table dg-dev-changes, key {"application":"checkout","revision":"git:x"}, failed: ProvisionedThroughputExceededException');
   });
 });

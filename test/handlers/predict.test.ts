@@ -135,7 +135,7 @@ function setup(options: Setup = {}) {
   const deployments = new InMemoryDeploymentStore();
   const changes = new InMemoryChangeSummaryStore();
   const control = options.control ?? new InMemoryControlStore();
-  if (options.summary !== false) void changes.put(summary);
+  if (options.summary !== false) void changes.put({ summary, receivedAt: STARTED_AT - 60_000, sender: { eventId: 'ci-event-1', account: '123456789012', source: 'deploy-guard', resources: [] } });
   const model = options.model === undefined ? servingModel('deploy-guard-dev-20261120-0900-5f2c1a', fixtureFeatureList(), fixtureTrees()) : options.model;
   const endpoint = options.endpoint ?? realEndpoint();
   const publisher = options.publisher ?? new RecordingPublisher();

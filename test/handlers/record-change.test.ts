@@ -2,24 +2,24 @@ import { ManualClock } from '../../events/clock';
 import { buildEntry, EMITTED_EVENTS, revisionKey } from '../../events/emitted';
 import { EventValidationError } from '../../events/validation';
 import { InMemoryChangeSummaryStore } from '../../handlers/adapters/in-memory-stores';
-import type { ChangeSummary, ChangeSummaryStore } from '../../handlers/ports';
+import type { ChangeSummary, ChangeSummaryStore, ChangeSummaryWrite, StoredChangeSummary } from '../../handlers/ports';
 import { handleRecordChangeEvent, recordChangeConfigFromEnv, type RecordChangeDependencies } from '../../handlers/record-change';
 
 const example = EMITTED_EVENTS['Deployment Change Summary'].example;
 const RECEIVED = '2026-11-20T09:14:03Z';
 
 /** A Deployment Change Summary as Deploy Guard's bus delivers it to the Lambda. */
-function delivered(detail: unknown, source = 'deploy-guard') {
+function delivered(detail: unknown, source = 'deploy-guard', envelope: { id?: string; account?: string; resources?: string[] } = {}) {
   const entry = buildEntry('Deployment Change Summary', detail as never, { source, eventBusName: 'deploy-guard-dev' });
   return {
     version: '0',
-    id: '0d1e5c4a-2f3b-4c5d-8e9f-0a1b2c3d4e5f',
+    id: envelope.id ?? '0d1e5c4a-2f3b-4c5d-8e9f-0a1b2c3d4e5f',
     'detail-type': entry.DetailType,
     source: entry.Source,
-    account: '123456789012',
+    account: envelope.account ?? '123456789012',
     time: '2026-11-20T09:14:01Z',
     region: 'us-east-1',
-    resources: [],
+    resources: envelope.resources ?? [],
     detail: JSON.parse(entry.Detail),
   };
 }
@@ -27,19 +27,24 @@ function delivered(detail: unknown, source = 'deploy-guard') {
 /** Records every call, so a test can require that nothing was stored. */
 class RecordingStore implements ChangeSummaryStore {
   readonly inner = new InMemoryChangeSummaryStore();
-  readonly puts: { summary: ChangeSummary; receivedAt: number }[] = [];
-  async put(summary: ChangeSummary, receivedAt: number): Promise<void> {
-    this.puts.push({ summary, receivedAt });
-    await this.inner.put(summary);
+  readonly puts: StoredChangeSummary[] = [];
+  async put(record: StoredChangeSummary): Promise<ChangeSummaryWrite> {
+    this.puts.push(record);
+    return this.inner.put(record);
   }
-  find(application: string, key: string): Promise<ChangeSummary | undefined> {
+  findForDeployment(application: string, key: string, startedAt: number): Promise<ChangeSummary | undefined> {
+    return this.inner.findForDeployment(application, key, startedAt);
+  }
+  find(application: string, key: string): Promise<StoredChangeSummary | undefined> {
     return this.inner.find(application, key);
   }
 }
 
-function dependencies(source = 'deploy-guard'): RecordChangeDependencies & { store: RecordingStore } {
-  return { store: new RecordingStore(), clock: new ManualClock(RECEIVED), config: { source } };
+function dependencies(source = 'deploy-guard'): RecordChangeDependencies & { store: RecordingStore; metrics: { put: jest.Mock } } {
+  return { store: new RecordingStore(), clock: new ManualClock(RECEIVED), metrics: { put: jest.fn() }, config: { source, metricsNamespace: 'DeployGuard' } };
 }
+
+const CI_SENDER = { eventId: '0d1e5c4a-2f3b-4c5d-8e9f-0a1b2c3d4e5f', account: '123456789012', source: 'deploy-guard', resources: [] };
 
 describe('record-change', () => {
   it('stores the documented summary under its application and revision key, with the time it was received', async () => {
@@ -47,20 +52,59 @@ describe('record-change', () => {
     const result = await handleRecordChangeEvent(delivered(example), deps);
 
     const key = `git:${example.revision.commitId}`;
-    expect(result).toEqual({ status: 'stored', application: 'checkout', revisionKey: key, fields: 10, receivedAt: Date.parse(RECEIVED) });
-    expect(deps.store.puts).toEqual([{ summary: example, receivedAt: Date.parse(RECEIVED) }]);
-    await expect(deps.store.find('checkout', key)).resolves.toEqual(example);
+    expect(result).toEqual({ status: 'stored', application: 'checkout', revisionKey: key, fields: 10, receivedAt: Date.parse(RECEIVED), sender: CI_SENDER });
+    expect(deps.store.puts).toEqual([{ summary: example, receivedAt: Date.parse(RECEIVED), sender: CI_SENDER }]);
+    await expect(deps.store.find('checkout', key)).resolves.toEqual({ summary: example, receivedAt: Date.parse(RECEIVED), sender: CI_SENDER });
+    expect(deps.metrics.put).not.toHaveBeenCalled();
     expect(revisionKey(example.revision)).toBe(key);
   });
 
-  it('keys an S3 revision by bucket, key and version; the newest summary of a revision wins', async () => {
+  it('keys an S3 revision by bucket, key and version', async () => {
     const deps = dependencies();
     const revision = { s3: { bucket: 'acme-releases', key: 'checkout/build-42.zip', version: 'v7' } };
-    await handleRecordChangeEvent(delivered({ ...example, revision, change: { commits: 1 } }), deps);
-    const result = await handleRecordChangeEvent(delivered({ ...example, revision, change: { commits: 2, linesAdded: 9 } }), deps);
-
+    const result = await handleRecordChangeEvent(delivered({ ...example, revision, change: { commits: 1 } }), deps);
     expect(result.revisionKey).toBe('s3:acme-releases/checkout/build-42.zip@v7');
-    expect((await deps.store.find('checkout', result.revisionKey))?.change).toEqual({ commits: 2, linesAdded: 9 });
+    expect((await deps.store.find('checkout', result.revisionKey))?.summary.change).toEqual({ commits: 1 });
+  });
+
+  it('keeps the first summary of a revision: a forged-but-valid later one from another account is refused, counted and keeps nothing of its own', async () => {
+    const deps = dependencies();
+    await handleRecordChangeEvent(delivered(example), deps);
+    const forged = delivered({ ...example, change: { ...example.change, linesAdded: 9000 } }, 'deploy-guard', { id: '7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d', account: '210987654321' });
+    const result = await handleRecordChangeEvent(forged, deps);
+
+    expect(result).toMatchObject({
+      status: 'refused',
+      reason: 'already-summarised',
+      sender: { eventId: '7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d', account: '210987654321' },
+      firstSender: CI_SENDER,
+    });
+    expect(result.status === 'refused' && result.message).toContain('already has the summary of event 0d1e5c4a-2f3b-4c5d-8e9f-0a1b2c3d4e5f (account 123456789012)');
+    expect((await deps.store.find('checkout', revisionKey(example.revision)))?.summary).toEqual(example);
+    expect(deps.metrics.put).toHaveBeenCalledTimes(1);
+    expect(deps.metrics.put).toHaveBeenCalledWith({
+      namespace: 'DeployGuard',
+      dimensions: { Application: 'checkout' },
+      values: [{ name: 'ChangeSummariesRefused', unit: 'Count', value: 1 }],
+      at: Date.parse(RECEIVED),
+    });
+  });
+
+  it('refuses a summary arriving after a deployment of its revision started (predict sealed it), and counts it', async () => {
+    const deps = dependencies();
+    await deps.store.findForDeployment('checkout', revisionKey(example.revision), Date.parse('2026-11-20T09:00:00Z'));
+    const result = await handleRecordChangeEvent(delivered(example), deps);
+    expect(result).toMatchObject({ status: 'refused', reason: 'deployment-started', message: expect.stringContaining('a deployment of checkout git:') });
+    expect(await deps.store.find('checkout', revisionKey(example.revision))).toBeUndefined();
+    expect(deps.metrics.put).toHaveBeenCalledTimes(1);
+  });
+
+  it('stores a redelivered summary once: the same event again is its own, neither refused nor counted', async () => {
+    const deps = dependencies();
+    await handleRecordChangeEvent(delivered(example), deps);
+    const again = await handleRecordChangeEvent(delivered(example), deps);
+    expect(again.status).toBe('stored');
+    expect(deps.metrics.put).not.toHaveBeenCalled();
   });
 
   it('keeps absent change fields absent (missing values, not zeros)', async () => {
@@ -93,8 +137,8 @@ describe('record-change', () => {
   });
 
   it('reads the installation source from the environment, refusing a reserved one', () => {
-    expect(recordChangeConfigFromEnv({})).toEqual({ source: 'deploy-guard' });
-    expect(recordChangeConfigFromEnv({ DEPLOY_GUARD_EVENT_SOURCE: 'acme.deploy-guard' })).toEqual({ source: 'acme.deploy-guard' });
+    expect(recordChangeConfigFromEnv({})).toEqual({ source: 'deploy-guard', metricsNamespace: 'DeployGuard' });
+    expect(recordChangeConfigFromEnv({ DEPLOY_GUARD_EVENT_SOURCE: 'acme.deploy-guard', DEPLOY_GUARD_METRICS_NAMESPACE: 'Acme' })).toEqual({ source: 'acme.deploy-guard', metricsNamespace: 'Acme' });
     expect(() => recordChangeConfigFromEnv({ DEPLOY_GUARD_EVENT_SOURCE: 'aws.codedeploy' })).toThrow("must not start with 'aws.'");
   });
 });

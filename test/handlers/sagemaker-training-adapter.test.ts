@@ -96,10 +96,18 @@ describe('SageMakerTraining.startTrainingJob', () => {
 });
 
 describe('SageMakerTraining.runningJobs', () => {
-  it('lists InProgress and Stopping jobs named with the prefix, following NextToken', async () => {
+  it('lists InProgress and Stopping jobs named exactly as drift names them, following NextToken', async () => {
     sageMaker
       .on(ListTrainingJobsCommand, { NameContains: 'deploy-guard-dev', StatusEquals: 'InProgress', MaxResults: 100 })
-      .resolves({ TrainingJobSummaries: [summary(`${JOB}`, 'InProgress'), summary('other-deploy-guard-dev-x', 'InProgress')], NextToken: 'page-2' })
+      .resolves({
+        TrainingJobSummaries: [
+          summary(`${JOB}`, 'InProgress'),
+          summary('other-deploy-guard-dev-x', 'InProgress'),
+          // Another installation whose prefix starts with ours: its jobs are not ours.
+          summary('deploy-guard-dev-x-20261119-0900-222222', 'InProgress'),
+        ],
+        NextToken: 'page-2',
+      })
       .on(ListTrainingJobsCommand, { NameContains: 'deploy-guard-dev', StatusEquals: 'InProgress', MaxResults: 100, NextToken: 'page-2' })
       .resolves({ TrainingJobSummaries: [summary('deploy-guard-dev-20261119-0900-000000', 'InProgress')] })
       .on(ListTrainingJobsCommand, { NameContains: 'deploy-guard-dev', StatusEquals: 'Stopping', MaxResults: 100 })

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ManualClock } from '../../events/clock';
 import { EMITTED_EVENTS, revisionKey } from '../../events/emitted';
 import { derivedDeploymentEvent, sample } from '../../events/samples';
@@ -291,22 +292,51 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
   describe('ChangeSummaryStore', () => {
     const summary = EMITTED_EVENTS['Deployment Change Summary'].example;
     const key = revisionKey(summary.revision);
+    const builtAt = Date.parse(summary.builtAt);
+    const fromCi = { eventId: '0d1e5c4a-2f3b-4c5d-8e9f-0a1b2c3d4e5f', account: '123456789012', source: 'deploy-guard', resources: ['arn:aws:codebuild:us-east-1:123456789012:build/checkout:42'] };
+    const forged = { eventId: '7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d', account: '210987654321', source: 'deploy-guard', resources: [] };
+    const first = { summary, receivedAt: builtAt + 3_000, sender: fromCi };
 
-    it('finds a summary by application and revision key; the newest build replaces an older one', async () => {
+    it('stores the first summary of a revision with who sent it, and finds it by application and revision key', async () => {
       expect(await stores.changes.find(summary.application, key)).toBeUndefined();
-      await stores.changes.put(summary, Date.parse(summary.builtAt));
-      expect(await stores.changes.find(summary.application, key)).toEqual(summary);
-
-      const rebuilt = { ...summary, builtAt: '2026-11-20T10:00:00Z', change: { ...summary.change, linesAdded: 415 } };
-      await stores.changes.put(rebuilt, Date.parse(rebuilt.builtAt));
-      expect(await stores.changes.find(summary.application, key)).toEqual(rebuilt);
+      expect(await stores.changes.put(first)).toEqual({ stored: true });
+      expect(await stores.changes.find(summary.application, key)).toEqual(first);
       expect(await stores.changes.find('another-application', key)).toBeUndefined();
+    });
+
+    it('refuses a later summary of the same revision, whoever sends it, and keeps the first', async () => {
+      await stores.changes.put(first);
+      const steered = { ...summary, change: { ...summary.change, linesAdded: 9000 } };
+      expect(await stores.changes.put({ summary: steered, receivedAt: builtAt + 60_000, sender: forged })).toEqual({ stored: false, reason: 'already-summarised', first });
+      expect(await stores.changes.put({ summary: steered, receivedAt: builtAt + 61_000, sender: { ...fromCi, eventId: 'a-second-ci-event' } })).toMatchObject({ stored: false, reason: 'already-summarised' });
+      expect(await stores.changes.findForDeployment(summary.application, key, builtAt + HOUR)).toEqual(summary);
+    });
+
+    it("recognises its own write when the same event is put again (a lost answer's retry, a redelivery), and changes nothing", async () => {
+      expect(await stores.changes.put(first)).toEqual({ stored: true });
+      expect(await stores.changes.put({ ...first, receivedAt: first.receivedAt + 5_000 })).toEqual({ stored: true });
+      expect(await stores.changes.find(summary.application, key)).toEqual(first);
+    });
+
+    it('refuses a summary arriving after a deployment of the revision started; the first start time seals it', async () => {
+      expect(await stores.changes.findForDeployment(summary.application, key, builtAt + HOUR)).toBeUndefined();
+      expect(await stores.changes.put(first)).toEqual({ stored: false, reason: 'deployment-started' });
+      expect(await stores.changes.findForDeployment(summary.application, key, builtAt + 2 * HOUR)).toBeUndefined();
+      expect(await stores.changes.find(summary.application, key)).toBeUndefined();
+    });
+
+    it('gives a deployment the summary stored before it started, and takes none after', async () => {
+      await stores.changes.put(first);
+      expect(await stores.changes.findForDeployment(summary.application, key, builtAt + HOUR)).toEqual(summary);
+      expect(await stores.changes.put({ summary, receivedAt: builtAt + 2 * HOUR, sender: forged })).toEqual({ stored: false, reason: 'already-summarised', first });
+      // A redelivery of the first summary's own event is still recognised as the stored one.
+      expect(await stores.changes.put(first)).toEqual({ stored: true });
     });
 
     it('keeps an S3 revision apart from a commit and omits absent optional fields', async () => {
       const s3 = { schemaVersion: '1' as const, application: app, revision: { s3: { bucket: 'releases', key: 'app.zip', eTag: 'abc' } }, builtAt: summary.builtAt, change: {} };
-      await stores.changes.put(s3, Date.parse(summary.builtAt));
-      expect(await stores.changes.find(app, 's3:releases/app.zip@abc')).toEqual(s3);
+      await stores.changes.put({ summary: s3, receivedAt: builtAt, sender: { ...fromCi, resources: [] } });
+      expect(await stores.changes.find(app, 's3:releases/app.zip@abc')).toEqual({ summary: s3, receivedAt: builtAt, sender: { ...fromCi, resources: [] } });
       expect(await stores.changes.find(app, key)).toBeUndefined();
     });
   });
@@ -438,5 +468,33 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       now.advanceBy(1);
       expect(await ledger.claim(id, 'LifecycleHookFailed', now.now())).toBe(true);
     });
+  });
+});
+
+describe('DynamoDbChangeSummaryStore against dynalite: a PutItem applied whose answer is lost', () => {
+  it("lets the SDK's own retry recognise its write: stored, not refused as a second summary", async () => {
+    const local = await startLocalDynamoDb({ prefix: 'lost-answer' });
+    // Below the SDK's retry middleware: the request reaches DynamoDB, then the answer is lost once.
+    const client = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, retryMode: 'standard' });
+    let puts = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const answer = await next(args);
+        if (context.commandName === 'PutItemCommand' && (puts += 1) === 1) throw Object.assign(new Error('the answer of an applied PutItem was lost'), { name: 'TimeoutError', $metadata: {} });
+        return answer;
+      },
+      { step: 'deserialize', name: 'loseFirstPutItemAnswer' },
+    );
+    try {
+      const store = new DynamoDbChangeSummaryStore(client, local.tableNames.changes);
+      const summary = EMITTED_EVENTS['Deployment Change Summary'].example;
+      const record = { summary, receivedAt: Date.parse(summary.builtAt), sender: { eventId: 'ci-event-1', account: '123456789012', source: 'deploy-guard', resources: [] } };
+      expect(await store.put(record)).toEqual({ stored: true });
+      expect(puts).toBe(2);
+      expect(await store.find(summary.application, revisionKey(summary.revision))).toEqual(record);
+    } finally {
+      client.destroy();
+      await local.close();
+    }
   });
 });

@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the cases edit raw JSON */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DEFAULT_RETRAINING_SCHEDULE_DAYS, configWarnings, exampleGroupNames, guardedGroupPolicies, loadConfig, parseConfig, toGroupPolicies } from '../../stacks/config';
+import { ConfigError, DEFAULT_RETRAINING_SCHEDULE_DAYS, changeSummaryPublishersByApplication, configWarnings, exampleGroupNames, guardedGroupPolicies, loadConfig, parseConfig, toGroupPolicies } from '../../stacks/config';
 
 const SHIPPED = join(__dirname, '..', '..', 'deploy-guard.config.json');
 const shipped = () => JSON.parse(readFileSync(SHIPPED, 'utf8'));
@@ -61,6 +62,7 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
       exploration: 0.02,
       cutScope: 'installation',
       failurePolicy: 'fail-open',
+      changeSummaryPublishers: [],
       terminateBlueAfterMinutes: 60,
     });
   });
@@ -144,8 +146,69 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
       (c: any) => c.environments.dev.groups.push({ application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'shadow', threshold: 0.5, existing: true }),
       "x.json: environments.dev.example: expected the example's deployment group deploy-guard-dev-example/blue-green not to be configured in groups as well",
     ],
+    // Who may publish change summaries.
+    [
+      'a change-summary publisher that is an account, not a role or user',
+      (c: any) => (c.environments.dev.groups[0].changeSummaryPublishers = ['arn:aws:iam::123456789012:root']),
+      "x.json: environments.dev.groups[0].changeSummaryPublishers[0]: expected the ARN of an IAM role or user, such as 'arn:aws:iam::123456789012:role/ci-payments'",
+    ],
+    [
+      'a change-summary publisher of the example that is a wildcard',
+      (c: any) => (c.environments.dev.example.changeSummaryPublishers = ['*']),
+      "x.json: environments.dev.example.changeSummaryPublishers[0]: expected the ARN of an IAM role or user, such as 'arn:aws:iam::123456789012:role/ci-payments'",
+    ],
+    // Installations whose name prefixes overlap would take each other's alarms, jobs and IAM resources.
+    [
+      'a name prefix that starts with another environment\'s',
+      (c: any) => (c.environments.staging.namePrefix = 'deploy-guard-dev-x'),
+      "x.json: environments.staging.namePrefix: namePrefix 'deploy-guard-dev-x' overlaps environments.dev.namePrefix 'deploy-guard-dev': one installation would take the other's alarms, training jobs and IAM resources as its own. Choose prefixes where neither starts with the other",
+    ],
   ])('rejects %s, naming the key path', (_what, edit, message) => {
     expect(broken(edit)).toThrow(new ConfigError('x.json', [message.slice('x.json: '.length)]));
+  });
+
+  it('refuses the bare default prefix beside every deploy-guard-… one, one error per pair, naming both environments', () => {
+    const config = shipped();
+    config.environments.prod.namePrefix = 'deploy-guard';
+    let error: ConfigError | undefined;
+    try {
+      parseConfig(config, 'x.json');
+    } catch (caught) {
+      error = caught as ConfigError;
+    }
+    expect(error?.problems.map((problem) => problem.split(':')[0])).toEqual(['environments.dev.namePrefix', 'environments.staging.namePrefix']);
+    expect(error?.problems[1]).toContain("overlaps environments.prod.namePrefix 'deploy-guard'");
+  });
+
+  it('accepts prefixes of which neither starts with the other', () => {
+    const config = shipped();
+    config.environments.staging.namePrefix = 'deploy-guard-de';
+    expect(() => parseConfig(config)).toThrow('overlaps environments.staging.namePrefix');
+    config.environments.staging.namePrefix = 'guard-staging';
+    expect(Object.values(parseConfig(config).environments).map((environment) => environment.namePrefix)).toEqual(['deploy-guard-dev', 'guard-staging', 'deploy-guard-prod']);
+  });
+
+  it('names every key written twice in the file, by its key path (JSON.parse would keep the last silently)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deploy-guard-config-'));
+    const file = join(dir, 'deploy-guard.config.json');
+    const text = readFileSync(SHIPPED, 'utf8')
+      .replace('"mode": "shadow",', '"mode": "shadow", "mode": "stop",')
+      .replace('"namePrefix": "deploy-guard-prod",', '"namePrefix": "deploy-guard-prod", "namePrefix": "deploy-guard-prod",');
+    writeFileSync(file, text);
+    expect(() => loadConfig(file)).toThrow(
+      new ConfigError(file, [
+        'environments.dev.groups[0].mode: the key appears more than once; keep one',
+        'environments.prod.namePrefix: the key appears more than once; keep one',
+      ]),
+    );
+  });
+
+  it('collects change-summary publishers per application: the union of its groups, none for an application that names none', () => {
+    const { dev, staging, prod } = loadConfig(SHIPPED).environments;
+    expect(changeSummaryPublishersByApplication(dev)).toEqual({ payments: ['arn:aws:iam::123456789012:role/ci-payments'], 'deploy-guard-dev-example': [] });
+    expect(changeSummaryPublishersByApplication(staging)).toEqual({ 'deploy-guard-staging-example': [] });
+    const twice = { ...prod, groups: [...prod.groups, { ...prod.groups[1], deploymentGroup: 'checkout-canary', changeSummaryPublishers: ['arn:aws:iam::210987654321:role/ci-checkout'] }] };
+    expect(changeSummaryPublishersByApplication(twice).checkout).toEqual(['arn:aws:iam::123456789012:role/ci-checkout', 'arn:aws:iam::210987654321:role/ci-checkout']);
   });
 
   it('names an unreadable or non-JSON file', () => {
