@@ -41,6 +41,8 @@ export const QUALITY_METRICS = {
   decisionCut: 'DecisionCut',
   /** An assessment decided by the failure policy because the endpoint failed. */
   endpointFallbacks: 'EndpointFallbacks',
+  /** An assessment decided by the failure policy because the serving model could not be loaded, or none serves yet. */
+  modelFallbacks: 'ModelFallbacks',
 } as const;
 export type QualityMetricName = (typeof QUALITY_METRICS)[keyof typeof QUALITY_METRICS];
 
