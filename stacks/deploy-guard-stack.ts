@@ -394,6 +394,7 @@ export class DeployGuardStack extends TerraformStack {
     this.monitoring = new Monitoring(this, 'monitoring', {
       namePrefix,
       region,
+      accountId,
       kmsKeyArn,
       emails: config.notifications.emails,
       metricsNamespace: config.metricsNamespace,

@@ -157,6 +157,7 @@ describe('Monitoring', () => {
     new Monitoring(scope, 'monitoring', {
       namePrefix: 'deploy-guard-dev',
       region: 'us-east-1',
+      accountId: '123456789012',
       kmsKeyArn: KEY,
       emails,
       metricsNamespace: 'DeployGuard',
