@@ -38,7 +38,8 @@ export interface Violation {
     | 'function-logs'
     | 'function-on-failure'
     | 'table-pitr'
-    | 'alarm-notification';
+    | 'alarm-notification'
+    | 'trust-source-account';
   readonly message: string;
 }
 
@@ -71,6 +72,7 @@ export function checkStack(stack: { readonly resource?: unknown; readonly provid
     ...checkFunctions(resources),
     ...checkTables(resources),
     ...checkAlarmNotifications(resources, providerOf(stack)),
+    ...checkTrust(resources),
   ];
 }
 
@@ -284,6 +286,33 @@ function checkAlarmNotifications(resources: Resources, where: { readonly region:
       const keyContext = { ...context, 'kms:EncryptionContext:aws:sns:topicArn': topicArn };
       if (key && !serviceAllowed(key[1].policy, 'cloudwatch.amazonaws.com', ['kms:Decrypt', 'kms:GenerateDataKey'], keyContext)) {
         violations.push({ resource: id, rule: 'alarm-notification', message: `${id}: the key of topic ${topicName} does not let CloudWatch encrypt for ${topicArn}` });
+      }
+    }
+  }
+  return violations;
+}
+
+/** EC2 names no source account when an instance assumes its profile's role: nothing to require there. */
+const TRUST_WITHOUT_SOURCE: ReadonlySet<string> = new Set(['ec2.amazonaws.com']);
+
+/** Every role a service may assume is assumed on behalf of this stack's account only (aws:SourceAccount), the confused-deputy guard. */
+function checkTrust(resources: Resources): Violation[] {
+  const violations: Violation[] = [];
+  for (const [name, config] of entries(resources, 'aws_iam_role')) {
+    const id = `aws_iam_role.${name}`;
+    let document: { Statement?: Statement | Statement[] };
+    try {
+      document = JSON.parse(String(config.assume_role_policy));
+    } catch {
+      violations.push({ resource: id, rule: 'trust-source-account', message: `${id}: assume_role_policy is not a JSON policy document` });
+      continue;
+    }
+    for (const statement of list(document.Statement)) {
+      if (statement.Effect !== 'Allow') continue;
+      const services = list((statement.Principal as { Service?: string | string[] } | undefined)?.Service).filter((service) => !TRUST_WITHOUT_SOURCE.has(service));
+      const account = statement.Condition?.StringEquals?.['aws:SourceAccount'];
+      if (services.length > 0 && (typeof account !== 'string' || !/^\d{12}$/.test(account))) {
+        violations.push({ resource: id, rule: 'trust-source-account', message: `${id}: ${services.join(', ')} may assume it without an aws:SourceAccount condition` });
       }
     }
   }

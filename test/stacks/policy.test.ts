@@ -41,6 +41,15 @@ describe('the installation policy (stacks/policy-check.ts)', () => {
     expect(checkStack({ resource: { ...goodBucket, ...goodFunction } })).toEqual([]);
   });
 
+  it("accepts a service role assumed for this account only, and EC2's instance role, which names no source account", () => {
+    const trust = (service: string, condition?: object) => policy({ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole', ...(condition ? { Condition: condition } : {}) });
+    const roles = {
+      lambda: { assume_role_policy: trust('lambda.amazonaws.com', { StringEquals: { 'aws:SourceAccount': '123456789012' } }) },
+      instances: { assume_role_policy: trust('ec2.amazonaws.com') },
+    };
+    expect(checkStack({ resource: { aws_iam_role: roles } })).toEqual([]);
+  });
+
   it.each([
     ['an action wildcard', { aws_iam_role_policy: { r: { policy: policy({ Effect: 'Allow', Action: 's3:*', Resource: 'arn:aws:s3:::b/*' }) } } }, 'aws_iam_role_policy.r statement 0: action \'s3:*\' is a wildcard'],
     ['Resource * for an action that has a resource type', { aws_iam_role_policy: { r: { policy: policy({ Effect: 'Allow', Action: ['s3:GetObject'], Resource: '*' }) } } }, "aws_iam_role_policy.r statement 0: action 's3:GetObject' on resource '*' is not on the allow-list"],
@@ -55,6 +64,11 @@ describe('the installation policy (stacks/policy-check.ts)', () => {
     ['a function whose log group keeps logs forever', { ...goodFunction, aws_cloudwatch_log_group: { l: { name: '/aws/lambda/fn' } } }, 'aws_lambda_function.f: no log group of its own with a retention period'],
     ['a function without an on-failure destination', without(goodFunction, 'aws_lambda_function_event_invoke_config'), 'aws_lambda_function.f: no on-failure destination'],
     ['a table without point-in-time recovery', { aws_dynamodb_table: { t: { name: 't', point_in_time_recovery: { enabled: false } } } }, 'aws_dynamodb_table.t: point-in-time recovery is off'],
+    [
+      'a service role any account may have a service assume (no aws:SourceAccount)',
+      { aws_iam_role: { r: { assume_role_policy: policy({ Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' }, Action: 'sts:AssumeRole' }) } } },
+      'aws_iam_role.r: sagemaker.amazonaws.com may assume it without an aws:SourceAccount condition',
+    ],
   ])('catches %s', (_what, resource, message) => {
     expect(checkStack({ resource }).map((violation) => violation.message)).toEqual([message]);
   });
