@@ -47,20 +47,20 @@ import {
   type Score,
 } from './predict-domain';
 import { decisionCut, recordScore, type DecisionCut } from './cuts';
-import {
-  ModelUnavailableError,
-  type AssessmentRecord,
-  type ChangeSummaryStore,
-  type ControlStore,
-  type CodeDeployPort,
-  type DeploymentItem,
-  type DeploymentStore,
-  type MetricsPort,
-  type ModelEndpointPort,
-  type ServingModel,
-  type ServingModelSource,
-  type TrainingDataLake,
+import type {
+  AssessmentRecord,
+  ChangeSummaryStore,
+  ControlStore,
+  CodeDeployPort,
+  DeploymentItem,
+  DeploymentStore,
+  MetricsPort,
+  ModelEndpointPort,
+  ServingModel,
+  ServingModelSource,
+  TrainingDataLake,
 } from './ports';
+import { ModelUnavailableError } from './ports';
 import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
 import { writeTrainingRowIfComplete, type TrainingRowResult } from './training-row';
 
