@@ -132,6 +132,14 @@ const decisionSchemaVersion = z.literal('2');
 /** Where the cut came from: the group's own recent scores, the installation's pooled ones, none yet, or a fixed threshold. */
 export const CUT_SOURCES = ['group', 'pooled', 'none', 'threshold'] as const;
 
+/**
+ * Why a group's failure policy decided instead of a probability: the endpoint gave none (`endpoint`),
+ * the serving model could not be loaded or none serves yet (`model`), or the traffic hook saw no
+ * assessment in time (`assessment`).
+ */
+export const FALLBACK_CAUSES = ['endpoint', 'model', 'assessment'] as const;
+export type FallbackCause = (typeof FALLBACK_CAUSES)[number];
+
 /** The cut a decision was taken with and the budget it holds (null when a fixed threshold decided). */
 const decisionCut = {
   /** Rollback when the probability reaches it; null before the installation has any score to take a cut from. */
@@ -163,8 +171,8 @@ export const deploymentRiskAssessed = define({
     enforced: z.boolean(),
     modelVersion: nonEmpty,
     topFactors: z.array(topFactor).max(10),
-    /** Set when the endpoint failed and the group's fail-open / fail-closed policy decided instead. */
-    fallback: z.object({ policy: z.enum(['fail-open', 'fail-closed']), reason: nonEmpty }).optional(),
+    /** Set when there was no probability (an endpoint failure, a model that cannot be loaded) and the group's fail-open / fail-closed policy decided instead. */
+    fallback: z.object({ policy: z.enum(['fail-open', 'fail-closed']), cause: z.enum(FALLBACK_CAUSES), reason: nonEmpty }).optional(),
     assessedAt: isoTime,
   }),
   example: {

@@ -1,4 +1,4 @@
-import type { ComputePlatform, Decision, EmittedDetail, GuardMode, Revision } from '../events/emitted';
+import type { ComputePlatform, Decision, EmittedDetail, FallbackCause, GuardMode, Revision } from '../events/emitted';
 import type { Factor } from '../model/factors';
 import type { FeatureList } from '../model/features';
 import type { CutSource, CutState } from '../model/block-budget';
@@ -141,7 +141,7 @@ export interface AssessmentRecord {
   readonly modelVersion: string;
   /** The feature vector as the endpoint saw it: one `text/csv` row (formatFeatureRow). */
   readonly featureRow: string;
-  readonly fallback?: { readonly policy: FailurePolicy; readonly reason: string };
+  readonly fallback?: { readonly policy: FailurePolicy; readonly cause: FallbackCause; readonly reason: string };
   /** When the deployment started (the START event's time). */
   readonly startedAt: number;
   readonly assessedAt: number;
@@ -343,8 +343,28 @@ export interface ServingModel {
 }
 
 export interface ServingModelSource {
-  /** The model the endpoint serves now (cached by version); undefined before the first promotion. */
+  /**
+   * The model the endpoint serves now (cached by version); undefined before the first promotion.
+   * Rejects with ModelUnavailableError when the pointer names a model that cannot be loaded.
+   */
   serving(): Promise<ServingModel | undefined>;
+}
+
+/**
+ * The serving pointer names a model that cannot be loaded: an object missing or unreadable after
+ * the SDK's retries, a malformed archive or feature list, trees and feature list of different
+ * column counts. predict decides such a deployment by the group's failure policy, as it does when
+ * the endpoint fails; any other error (the pointer's own table unreachable) is thrown and retried.
+ */
+export class ModelUnavailableError extends Error {
+  override readonly name = 'ModelUnavailableError';
+  constructor(
+    readonly modelVersion: string,
+    message: string,
+    options?: { readonly cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

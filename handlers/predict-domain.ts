@@ -1,5 +1,5 @@
 import { eventBridgeTime } from '../events/clock';
-import { buildEntry, type ComputePlatform, type GuardMode, type PutEventsEntry } from '../events/emitted';
+import { buildEntry, type ComputePlatform, type FallbackCause, type GuardMode, type PutEventsEntry } from '../events/emitted';
 import type { ExplanationContext, Factor } from '../model/factors';
 import { computeHistoryFeatures, historyCounts, OVERALL_RATE_PRIOR, type HistoryFeatures, type PastDeployment } from '../model/history';
 import { explore, reachesCut } from '../model/block-budget';
@@ -103,14 +103,16 @@ export function explanationContext(
   };
 }
 
-/** What the model said: a probability, or why there is none. */
-export type Score = { readonly kind: 'probability'; readonly probability: number } | { readonly kind: 'fallback'; readonly reason: string };
+/** What the model said: a probability, or why there is none (the endpoint failed, or there is no model it could be asked for). */
+export type Score =
+  | { readonly kind: 'probability'; readonly probability: number }
+  | { readonly kind: 'fallback'; readonly cause: FallbackCause; readonly reason: string };
 
 export interface Verdict {
   readonly decision: 'proceed' | 'rollback';
   readonly probability: number | null;
   readonly enforced: boolean;
-  readonly fallback?: { readonly policy: FailurePolicy; readonly reason: string };
+  readonly fallback?: { readonly policy: FailurePolicy; readonly cause: FallbackCause; readonly reason: string };
   /** A would-be stop that proceeds to be observed (exploration). */
   readonly explored: boolean;
   /** The probability of the action taken (1 when no draw was made). */
@@ -119,8 +121,8 @@ export interface Verdict {
 
 /**
  * Roll back when the probability reaches the cut (the group's block-budget cut, or its fixed
- * threshold); no cut yet: proceed. Without a probability the group's failure policy decides
- * (fail-open proceeds, fail-closed rolls back). Enforced unless the group is in shadow mode or the
+ * threshold); no cut yet: proceed. Without a probability, whatever the cause (endpoint or model),
+ * the group's failure policy decides (fail-open proceeds, fail-closed rolls back). Enforced unless the group is in shadow mode or the
  * deployment has already finished.
  */
 export function decide(
@@ -135,7 +137,7 @@ export function decide(
       decision: policy.failurePolicy === 'fail-closed' ? 'rollback' : 'proceed',
       probability: null,
       enforced,
-      fallback: { policy: policy.failurePolicy, reason: score.reason },
+      fallback: { policy: policy.failurePolicy, cause: score.cause, reason: score.reason },
       explored: false,
       propensity: 1,
     };

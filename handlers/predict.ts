@@ -60,6 +60,7 @@ import type {
   ServingModelSource,
   TrainingDataLake,
 } from './ports';
+import { ModelUnavailableError } from './ports';
 import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
 import { writeTrainingRowIfComplete, type TrainingRowResult } from './training-row';
 
@@ -79,7 +80,7 @@ export interface PredictConfig {
   readonly eventBusName: string;
   /** The guarded groups. */
   readonly groups: readonly GroupPolicy[];
-  /** CloudWatch namespace of EndpointFallbacks. */
+  /** CloudWatch namespace of the decision's metrics (Assessments, Stops, EndpointFallbacks, ModelFallbacks, DecisionCut). */
   readonly metricsNamespace: string;
   /** A group's most recent known outcomes read back to for the history features. @default DEFAULT_HISTORY_LIMIT */
   readonly historyLimit?: number;
@@ -136,7 +137,8 @@ const ROLLBACK_CREATOR = 'codeDeployRollback';
 
 /**
  * Validates the event (a malformed one throws EventValidationError before any port is called),
- * assesses, stores, then publishes. Endpoint failures are decided by the group's failure policy;
+ * assesses, stores, then publishes. Endpoint failures, a model that cannot be loaded and the absence
+ * of any model are decided by the group's failure policy;
  * a publishing failure is thrown after the assessment is stored, and the redelivered event publishes
  * the stored assessment's events without calling the endpoint again.
  */
@@ -179,16 +181,17 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
   const summary = deployment.revision ? await deps.changes.findForDeployment(application, revisionKey(deployment.revision), startedAt) : undefined;
   const author = summary?.author;
   const limit = deps.config.historyLimit ?? DEFAULT_HISTORY_LIMIT;
-  const [model, recent, counts] = await Promise.all([
-    deps.servingModel.serving(),
+  const [loaded, recent, counts] = await Promise.all([
+    servingModelOrFallback(deps.servingModel),
     deps.deployments.groupHistory(application, deploymentGroup, startedAt, Math.max(limit, HISTORY_WINDOWS.longer)),
     deps.deployments.groupCounts(application, deploymentGroup, startedAt),
   ]);
 
+  const model = loaded.model;
   let vector: number[] | undefined;
   let score: Score;
   if (!model) {
-    score = { kind: 'fallback', reason: 'NoServingModel: no model has been promoted yet' };
+    score = loaded.fallback;
   } else {
     vector = buildFeatureVector(model.features, {
       group,
@@ -253,11 +256,29 @@ function isAssessedState(state: CodeDeployDeploymentState): state is 'START' | '
   return (CODEDEPLOY_ASSESSED_STATES as readonly string[]).includes(state);
 }
 
+type ModelFallback = Extract<Score, { readonly kind: 'fallback' }>;
+
+/**
+ * The serving model, or why there is none to score with: no pointer yet, or a model that cannot be
+ * loaded. Either way the group's failure policy decides, as for an endpoint failure; throwing would
+ * leave the deployment unassessed (a fail-closed group proceeding, a gate group stopped at the
+ * READY timeout even when fail-open).
+ */
+async function servingModelOrFallback(source: ServingModelSource): Promise<{ readonly model: ServingModel } | { readonly model?: undefined; readonly fallback: ModelFallback }> {
+  try {
+    const model = await source.serving();
+    return model ? { model } : { fallback: { kind: 'fallback', cause: 'model', reason: 'NoServingModel: no model has been promoted yet' } };
+  } catch (error) {
+    if (!(error instanceof ModelUnavailableError)) throw error;
+    return { fallback: { kind: 'fallback', cause: 'model', reason: `ModelUnavailable: ${error.message}` } };
+  }
+}
+
 async function scoreRow(endpoint: ModelEndpointPort, row: string): Promise<Score> {
   const answer = await endpoint.invoke(row);
-  if (!answer.ok) return { kind: 'fallback', reason: `${answer.failure}: ${answer.message}` };
+  if (!answer.ok) return { kind: 'fallback', cause: 'endpoint', reason: `${answer.failure}: ${answer.message}` };
   if (answer.probabilities.length !== 1) {
-    return { kind: 'fallback', reason: `Error: the endpoint answered ${answer.probabilities.length} probabilities for one row` };
+    return { kind: 'fallback', cause: 'endpoint', reason: `Error: the endpoint answered ${answer.probabilities.length} probabilities for one row` };
   }
   return { kind: 'probability', probability: answer.probabilities[0] };
 }
@@ -266,7 +287,7 @@ function explain(model: ServingModel, vector: readonly number[], context: Return
   return topFactors(model.features, vector, model.explain(vector), { count: 3, context });
 }
 
-/** The decision's metrics, per group and pooled: the realized block rate (Stops / Assessments), the cut, the fallbacks. */
+/** The decision's metrics, per group and pooled: the realized block rate (Stops / Assessments), the cut, the fallbacks by cause. */
 function countAssessment(deps: PredictDependencies, record: AssessmentRecord): void {
   deps.metrics.put({
     namespace: deps.config.metricsNamespace,
@@ -274,7 +295,8 @@ function countAssessment(deps: PredictDependencies, record: AssessmentRecord): v
     values: [
       { name: QUALITY_METRICS.assessments, unit: 'Count', value: 1 },
       { name: QUALITY_METRICS.stops, unit: 'Count', value: record.decision === 'rollback' ? 1 : 0 },
-      { name: QUALITY_METRICS.endpointFallbacks, unit: 'Count', value: record.fallback ? 1 : 0 },
+      { name: QUALITY_METRICS.endpointFallbacks, unit: 'Count', value: record.fallback?.cause === 'endpoint' ? 1 : 0 },
+      { name: QUALITY_METRICS.modelFallbacks, unit: 'Count', value: record.fallback?.cause === 'model' ? 1 : 0 },
       ...(record.cut === null ? [] : [{ name: QUALITY_METRICS.decisionCut, unit: 'None' as const, value: record.cut }]),
     ],
     at: record.assessedAt,

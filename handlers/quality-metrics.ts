@@ -43,6 +43,8 @@ export const QUALITY_METRICS = {
   endpointFallbacks: 'EndpointFallbacks',
   /** A change summary record-change refused: its revision had one already, or its deployment had started (per application). */
   changeSummariesRefused: 'ChangeSummariesRefused',
+  /** An assessment decided by the failure policy because the serving model could not be loaded, or none serves yet. */
+  modelFallbacks: 'ModelFallbacks',
 } as const;
 export type QualityMetricName = (typeof QUALITY_METRICS)[keyof typeof QUALITY_METRICS];
 

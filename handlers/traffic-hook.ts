@@ -125,7 +125,7 @@ async function fromFailurePolicy(deploymentId: string, deps: TrafficHookDependen
   if (policy.mode === 'shadow' || policy.failurePolicy === 'fail-open') {
     return { kind: 'succeed', reason: `${waited}; ${groupKey(application, deploymentGroup)} is ${policy.mode === 'shadow' ? 'in shadow mode' : 'fail-open'}` };
   }
-  const fallback = { policy: policy.failurePolicy, reason: `NoAssessment: ${waited}` };
+  const fallback = { policy: policy.failurePolicy, cause: 'assessment' as const, reason: `NoAssessment: ${waited}` };
   return {
     kind: 'rollback',
     reason: rollbackReason({ probability: null, cut: null, blockBudget: null, fallback, application, deploymentGroup }),

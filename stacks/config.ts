@@ -32,13 +32,23 @@ const changeSummaryPublishers = z
 export const createGroupSettings = z
   .object({
     /** Server platform, gate mode: minutes a green fleet waits at READY for Deploy Guard's decision before the deployment stops. */
-    readyTimeoutMinutes: z.number().int().min(1).max(2880).optional(),
+    readyTimeoutMinutes: z.number().int().min(2).max(2880).optional(),
     /** Minutes the blue fleet lives on after a successful deployment (0: terminate at once). */
     terminateBlueAfterMinutes: z.number().int().min(0).max(2880).default(5),
     /** Server platform: the Auto Scaling groups the green fleet is copied from. */
     autoScalingGroups: z.array(name).min(1).optional(),
     /** Server platform: the load balancer target group traffic moves through. */
     targetGroupName: name.optional(),
+    /**
+     * Server platform: the IAM role of the instances' profile, by ARN or by name (in this account).
+     * CodeDeploy launches the green fleet with it, so its service role may pass exactly this role.
+     */
+    instanceRole: z
+      .string()
+      .regex(/^(?:arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}|[\w+=,.@-]{1,64})$/, {
+        message: "expected an IAM role ARN such as 'arn:aws:iam::123456789012:role/web-instances' or a role name",
+      })
+      .optional(),
     /** ECS platform: the cluster and service, the production listener and the blue / green target groups. */
     ecs: z
       .object({
@@ -73,6 +83,12 @@ export const guardedGroupConfig = groupPolicy()
     }
     if (group.create && group.platform === 'Server' && !group.create.autoScalingGroups) {
       context.addIssue({ code: 'custom', path: ['create', 'autoScalingGroups'], message: 'expected the Auto Scaling groups of a new Server blue/green group' });
+    }
+    if (group.create && group.platform === 'Server' && !group.create.instanceRole) {
+      context.addIssue({ code: 'custom', path: ['create', 'instanceRole'], message: "expected the instances' IAM role (ARN or name): CodeDeploy launches the green fleet with it and must be allowed to pass it" });
+    }
+    if (group.create?.instanceRole !== undefined && group.platform !== 'Server') {
+      context.addIssue({ code: 'custom', path: ['create', 'instanceRole'], message: 'expected only for platform Server (CodeDeploy launches instances only there)' });
     }
     if (group.create?.readyTimeoutMinutes !== undefined && !(group.platform === 'Server' && group.mode === 'gate')) {
       context.addIssue({ code: 'custom', path: ['create', 'readyTimeoutMinutes'], message: 'expected only for platform Server in gate mode (ECS and Lambda gate in the BeforeAllowTraffic hook)' });
@@ -135,7 +151,7 @@ export const exampleConfig = z
     changeSummaryPublishers,
     failurePolicy: handlerGroupPolicy.shape.failurePolicy,
     /** Gate mode: minutes the green fleet waits at READY for Deploy Guard before the deployment stops. */
-    readyTimeoutMinutes: z.number().int().min(1).max(2880).optional(),
+    readyTimeoutMinutes: z.number().int().min(2).max(2880).optional(),
     /** Minutes the blue fleet lives on after a successful deployment (the instant-rollback window). */
     terminateBlueAfterMinutes: z.number().int().min(0).max(2880).default(60),
     /** The bucket holding the service's revisions: the instances get read access to it. */
@@ -243,19 +259,39 @@ export const notebookConfig = z
   .object({
     enabled: z.boolean(),
     instanceType: sagemakerInstanceType.default('ml.t3.medium'),
-    directInternetAccess: z.boolean().default(false),
+    /** A sandbox account only: direct internet access, no VPC. Otherwise the notebook runs in subnetId, or in a private network of its own (vpcCidr). */
+    sandbox: z.boolean().default(false),
+    vpcCidr: z.string().regex(/^(?:\d{1,3}\.){3}\d{1,3}\/(?:1[6-9]|2[0-7])$/, { message: "expected an IPv4 CIDR block from /16 to /27 such as '10.42.0.0/24'" }).optional(),
     subnetId: z.string().regex(/^subnet-[0-9a-f]+$/, { message: "expected a subnet id such as 'subnet-0abc'" }).optional(),
     securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/, { message: "expected a security group id such as 'sg-0abc'" })).optional(),
   })
   .strict()
   .superRefine((notebook, context) => {
-    if (!notebook.directInternetAccess && notebook.enabled && !notebook.subnetId) {
-      context.addIssue({ code: 'custom', path: ['subnetId'], message: 'expected a subnetId when directInternetAccess is false (the notebook needs a VPC)' });
+    if (notebook.sandbox && notebook.subnetId) {
+      context.addIssue({ code: 'custom', path: ['sandbox'], message: 'expected no subnetId with sandbox: a sandbox notebook has direct internet access outside any VPC' });
+    }
+    if (notebook.vpcCidr && (notebook.sandbox || notebook.subnetId)) {
+      context.addIssue({ code: 'custom', path: ['vpcCidr'], message: 'expected only without sandbox and subnetId: it is the private network created for the notebook' });
     }
     if (notebook.securityGroupIds && !notebook.subnetId) {
       context.addIssue({ code: 'custom', path: ['securityGroupIds'], message: 'expected a subnetId alongside securityGroupIds' });
     }
   });
+
+const reservedConcurrency = z.number().int().min(1).max(1000);
+
+/**
+ * Concurrent executions reserved for the handlers that act while a deployment runs: always
+ * available to them (a busy account cannot starve them) and their ceiling. The traffic hook holds
+ * one for as long as it waits for an assessment (up to a minute per deployment).
+ */
+export const reservedConcurrencyConfig = z
+  .object({
+    predict: reservedConcurrency.default(10),
+    trafficHook: reservedConcurrency.default(10),
+    rollback: reservedConcurrency.default(5),
+  })
+  .strict();
 
 export const backendConfig = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('local') }).strict(),
@@ -278,6 +314,7 @@ export const environmentConfig = z
     eventSource: z.string().min(1).optional(),
     metricsNamespace: z.string().min(1).default(DEFAULT_METRICS_NAMESPACE),
     logRetentionDays: z.number().int().default(30),
+    reservedConcurrency: reservedConcurrencyConfig.prefault({}),
     groups: z.array(guardedGroupConfig),
     /** The example service, created and guarded by this environment. */
     example: exampleConfig.optional(),
@@ -478,4 +515,9 @@ export function changeSummaryPublishersByApplication(environment: Pick<Environme
   for (const group of environment.groups) add(group.application, group.changeSummaryPublishers);
   if (environment.example) add(exampleGroupNames(environment.namePrefix).application, environment.example.changeSummaryPublishers);
   return byApplication;
+}
+
+/** A role named by the configuration (an ARN, or a name in the installation's account) as its ARN. */
+export function iamRoleArn(role: string, partition: string, accountId: string): string {
+  return role.startsWith('arn:') ? role : `arn:${partition}:iam::${accountId}:role/${role}`;
 }

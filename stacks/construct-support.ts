@@ -78,9 +78,22 @@ export function policyDocument(statements: readonly PolicyStatement[]): string {
   return JSON.stringify({ Version: '2012-10-17', Statement: statements.map((statement) => ({ Effect: 'Allow', ...statement })) });
 }
 
-/** A trust policy letting one AWS service principal assume the role. */
-export function serviceTrustPolicy(service: string): string {
-  return JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }] });
+/**
+ * A trust policy letting one AWS service principal assume the role on behalf of this account only
+ * (aws:SourceAccount, the confused-deputy guard). aws:SourceArn is not required: the services
+ * trusted here do not all document setting it when they assume a role, and a missing key would
+ * refuse every assumption.
+ */
+export function serviceTrustPolicy(service: string, accountId: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': accountId } } }],
+  });
+}
+
+/** EC2's trust for an instance profile's role: an instance assuming it names no source account, so none can be required. */
+export function ec2InstanceTrustPolicy(): string {
+  return JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 }
 
 /** Pulling one ECR repository's images: the repository-scoped actions plus the token, which has no resource. */

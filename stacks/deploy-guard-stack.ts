@@ -6,14 +6,14 @@ import { RETRAINING_SCHEDULE_RULE, ruleNamed } from '../events/patterns';
 import { ENV, type EnvName, type PromotionSettings, type RetrainingSettings } from '../handlers/config';
 import type { HandlerName } from '../handlers/entries';
 import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
-import { changeSummaryPublishersByApplication, exampleGroupNames, groupDecision, guardedGroupPolicies, type EnvironmentConfig } from './config';
+import { changeSummaryPublishersByApplication, exampleGroupNames, groupDecision, guardedGroupPolicies, iamRoleArn, type EnvironmentConfig } from './config';
 import { DataStores } from './data-stores';
 import type { DeadLetterQueue } from './dead-letter-queue';
 import { DeployGuardEventBus } from './event-bus';
 import { DeployGuardBusPolicy } from './event-bus-policy';
 import { EventRuleToFunction } from './event-rule-to-function';
 import { ExampleGuardedService } from './example-service';
-import { GuardedDeploymentGroup, trafficHookFunctionName } from './guarded-deployment-group';
+import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds, trafficHookFunctionName } from './guarded-deployment-group';
 import type { PolicyStatement } from './iam';
 import { awsPartition } from './image-uris';
 import { EncryptionKey } from './kms';
@@ -148,7 +148,13 @@ export class DeployGuardStack extends TerraformStack {
                 ...(group.create.readyTimeoutMinutes !== undefined ? { readyWaitMinutes: group.create.readyTimeoutMinutes } : {}),
                 terminationWaitMinutes: group.create.terminateBlueAfterMinutes,
                 ...(group.platform === 'Server' && group.create.autoScalingGroups
-                  ? { server: { autoScalingGroupNames: group.create.autoScalingGroups, targetGroupName: group.create.targetGroupName ?? group.deploymentGroup } }
+                  ? {
+                      server: {
+                        autoScalingGroupNames: group.create.autoScalingGroups,
+                        targetGroupName: group.create.targetGroupName ?? group.deploymentGroup,
+                        instanceRoleArns: group.create.instanceRole ? [iamRoleArn(group.create.instanceRole, partition, accountId)] : [],
+                      },
+                    }
                   : {}),
                 ...(group.platform === 'ECS' && group.create.ecs
                   ? {
@@ -365,16 +371,26 @@ export class DeployGuardStack extends TerraformStack {
       },
     };
 
+    // predict's events expire before the shortest READY wait; the acting handlers keep their own capacity.
+    const predictEventAge = predictMaximumEventAgeSeconds(this.groups);
+    const reserved: Partial<Record<HandlerName, number>> = {
+      predict: config.reservedConcurrency.predict,
+      'traffic-hook': config.reservedConcurrency.trafficHook,
+      rollback: config.reservedConcurrency.rollback,
+    };
     const functions = {} as Record<HandlerName, NodejsFunction>;
     for (const [handler, definition] of Object.entries(definitions) as [HandlerName, (typeof definitions)[HandlerName]][]) {
       functions[handler] = new NodejsFunction(this, `fn-${handler}`, {
         handler,
         functionName: definition.functionName ?? `${namePrefix}-${handler}`,
         kmsKeyArn,
+        accountId,
         statements: definition.statements,
         environment: definition.environment,
         logRetentionDays: config.logRetentionDays,
         ...(definition.timeoutSeconds ? { timeoutSeconds: definition.timeoutSeconds } : {}),
+        ...(reserved[handler] !== undefined ? { reservedConcurrentExecutions: reserved[handler] } : {}),
+        ...(handler === 'predict' ? { maximumEventAgeInSeconds: predictEventAge } : {}),
       });
     }
     this.functions = functions;
@@ -398,13 +414,21 @@ export class DeployGuardStack extends TerraformStack {
     for (const { definition, rule } of deliveries) {
       const handler = RULE_TARGETS[definition.name];
       if (!handler) throw new Error(`DeployGuardStack: rule '${definition.name}' of events/patterns.ts has no handler in RULE_TARGETS`);
-      const delivery = new EventRuleToFunction(this, `deliver-${definition.name}`, { rule, definition, function: functions[handler], namePrefix, kmsKeyArn });
+      const delivery = new EventRuleToFunction(this, `deliver-${definition.name}`, {
+        rule,
+        definition,
+        function: functions[handler],
+        namePrefix,
+        kmsKeyArn,
+        ...(handler === 'predict' ? { maximumEventAgeInSeconds: predictEventAge } : {}),
+      });
       deadLetterQueues.push(delivery.deadLetterQueue);
     }
     const notify = ruleNamed(rules, 'notify');
     this.monitoring = new Monitoring(this, 'monitoring', {
       namePrefix,
       region,
+      accountId,
       kmsKeyArn,
       emails: config.notifications.emails,
       metricsNamespace: config.metricsNamespace,
@@ -423,7 +447,8 @@ export class DeployGuardStack extends TerraformStack {
         accountId,
         kmsKeyArn,
         instanceType: config.notebook.instanceType,
-        directInternetAccess: config.notebook.directInternetAccess,
+        sandbox: config.notebook.sandbox,
+        ...(config.notebook.vpcCidr ? { vpcCidr: config.notebook.vpcCidr } : {}),
         ...(config.notebook.subnetId ? { subnetId: config.notebook.subnetId } : {}),
         ...(config.notebook.securityGroupIds ? { securityGroupIds: config.notebook.securityGroupIds } : {}),
         dataBucketName: bucketNames.data,

@@ -18,7 +18,7 @@ import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-securit
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import type { GuardMode } from '../events/emitted';
-import { objectsArn, policyDocument, serviceTrustPolicy, validateAccountId, validateArn, validateNamePrefix, validateRegion, type PolicyStatement } from './construct-support';
+import { ec2InstanceTrustPolicy, objectsArn, policyDocument, validateAccountId, validateArn, validateNamePrefix, validateRegion, type PolicyStatement } from './construct-support';
 import { GuardedDeploymentGroup } from './guarded-deployment-group';
 import { awsDnsSuffix, awsPartition } from './image-uris';
 
@@ -142,7 +142,7 @@ export class ExampleGuardedService extends Construct {
     this.instanceRole = new IamRole(this, 'instance-role', {
       name: `${namePrefix}-example-instance`,
       description: 'Example service instances: the CodeDeploy agent downloads itself and the revisions',
-      assumeRolePolicy: serviceTrustPolicy('ec2.amazonaws.com'),
+      assumeRolePolicy: ec2InstanceTrustPolicy(),
     });
     const statements: PolicyStatement[] = [
       { Sid: 'CodeDeployAgent', Action: ['s3:GetObject'], Resource: objectsArn(partition, `aws-codedeploy-${region}`) },

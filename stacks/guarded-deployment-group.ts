@@ -22,6 +22,23 @@ export function trafficHookFunctionName(namePrefix: string): string {
   return `CodeDeployHook_${namePrefix}-hook`;
 }
 
+/** The READY wait assumed for a gate group on Server that Deploy Guard references (its setting is not in the configuration): CodeDeploy's default. */
+export const ASSUMED_READY_WAIT_MINUTES = 60;
+
+/** Seconds the rollback handler is left, after predict, to answer before the READY wait ends. */
+const READY_ANSWER_SECONDS = 60;
+
+/**
+ * How long an event may wait for predict (EventBridge's retries, Lambda's asynchronous queue) and
+ * still be worth assessing: less than the shortest READY wait of the groups, by the minute the
+ * rollback handler needs to answer, and never above an hour. An older event would be assessed after
+ * CodeDeploy stopped waiting: it goes to the dead-letter queue instead, where the alarm sees it.
+ */
+export function predictMaximumEventAgeSeconds(groups: readonly Pick<GuardedDeploymentGroup, 'readyWaitMinutes'>[]): number {
+  const waits = groups.flatMap((group) => (group.readyWaitMinutes === undefined ? [] : [group.readyWaitMinutes * 60 - READY_ANSWER_SECONDS]));
+  return Math.max(60, Math.min(3600, ...waits));
+}
+
 /** EC2 blue/green: CodeDeploy copies the Auto Scaling group and moves the target group to the copy. */
 export interface ServerTarget {
   /** The Auto Scaling group(s) CodeDeploy copies for the green fleet. */
@@ -73,7 +90,7 @@ export interface NewGroupProps extends CommonProps {
   readonly alarmNames?: readonly string[];
   /** @default CodeDeployDefault.AllAtOnce / ECSAllAtOnce / LambdaAllAtOnce */
   readonly deploymentConfigName?: string;
-  /** Gate mode on Server: minutes the group waits at READY for Deploy Guard before it stops itself. @default 60 */
+  /** Gate mode on Server: minutes the group waits at READY for Deploy Guard before it stops itself, 2 to 2880. @default 60 */
   readonly readyWaitMinutes?: number;
   /** Minutes the blue fleet is kept after success: the window in which a rollback is instant. @default 60 */
   readonly terminationWaitMinutes?: number;
@@ -107,6 +124,8 @@ export class GuardedDeploymentGroup extends Construct {
   readonly deploymentGroupArn: string;
   readonly platform: ComputePlatform;
   readonly mode: GuardMode;
+  /** Minutes a deployment waits at READY for Deploy Guard (gate mode on Server only; ASSUMED_READY_WAIT_MINUTES for an existing group). */
+  readonly readyWaitMinutes?: number;
   /** Created only for a new group. */
   readonly application?: CodedeployApp;
   readonly deploymentGroup?: CodedeployDeploymentGroup;
@@ -123,6 +142,9 @@ export class GuardedDeploymentGroup extends Construct {
     const arnBase = `arn:${partition}:codedeploy:${props.region}:${props.accountId}`;
     this.applicationArn = `${arnBase}:application:${props.applicationName}`;
     this.deploymentGroupArn = `${arnBase}:deploymentgroup:${props.applicationName}/${props.deploymentGroupName}`;
+    if (props.mode === 'gate' && props.platform === 'Server') {
+      this.readyWaitMinutes = props.existing === true ? ASSUMED_READY_WAIT_MINUTES : (props.readyWaitMinutes ?? ASSUMED_READY_WAIT_MINUTES);
+    }
     if (props.existing === true) return;
 
     this.application = new CodedeployApp(this, 'application', { name: props.applicationName, computePlatform: props.platform });
@@ -132,7 +154,7 @@ export class GuardedDeploymentGroup extends Construct {
         // One role per group; the hash keeps the name unique and within IAM's 64 characters.
         name: `${props.namePrefix}-codedeploy-${createHash('sha256').update(`${props.applicationName}/${props.deploymentGroupName}`).digest('hex').slice(0, 8)}`,
         description: `CodeDeploy service role of ${props.applicationName}/${props.deploymentGroupName}`,
-        assumeRolePolicy: serviceTrustPolicy('codedeploy.amazonaws.com'),
+        assumeRolePolicy: serviceTrustPolicy('codedeploy.amazonaws.com', props.accountId),
       });
       new IamRolePolicyAttachment(this, 'service-role-managed-policy', {
         role: this.serviceRole.name,
@@ -200,7 +222,7 @@ function platformSettings(props: NewGroupProps, terminationWait: number): Partia
         greenFleetProvisioningOption: { action: 'COPY_AUTO_SCALING_GROUP' },
         // Gate: the group waits at READY for Deploy Guard's ContinueDeployment and stops itself on timeout.
         deploymentReadyOption:
-          props.mode === 'gate' ? { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: props.readyWaitMinutes ?? 60 } : { actionOnTimeout: 'CONTINUE_DEPLOYMENT' },
+          props.mode === 'gate' ? { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: props.readyWaitMinutes ?? ASSUMED_READY_WAIT_MINUTES } : { actionOnTimeout: 'CONTINUE_DEPLOYMENT' },
         terminateBlueInstancesOnDeploymentSuccess: terminateBlue,
       },
     };
@@ -242,6 +264,12 @@ function validateProps(props: GuardedDeploymentGroupProps): void {
   if (props.platform === 'Server') {
     if (!props.server) throw new Error(`${NAME} ${where}: platform Server needs server (autoScalingGroupNames, targetGroupName)`);
     if (props.server.autoScalingGroupNames.length === 0) throw new Error(`${NAME} ${where}: server.autoScalingGroupNames must name at least one Auto Scaling group`);
+    for (const role of props.server.instanceRoleArns ?? []) {
+      // iam:PassRole cannot pass another account's role: it must be one of this account.
+      if (!isToken(role) && !new RegExp(`^arn:aws[a-z-]*:iam::${props.accountId}:role/`).test(role)) {
+        throw new Error(`${NAME} ${where}: server.instanceRoleArns '${role}' must be an IAM role ARN of account ${props.accountId}`);
+      }
+    }
   } else if (props.server) {
     throw new Error(`${NAME} ${where}: server is only for platform Server, not ${props.platform}`);
   }
@@ -256,7 +284,8 @@ function validateProps(props: GuardedDeploymentGroupProps): void {
     if (props.platform !== 'Server' || props.mode !== 'gate') {
       throw new Error(`${NAME} ${where}: readyWaitMinutes applies only to platform Server in gate mode (ECS and Lambda gate in the BeforeAllowTraffic hook)`);
     }
-    validateInteger(NAME, 'readyWaitMinutes', props.readyWaitMinutes, 1, 2880);
+    // At least 2: predict's events must be able to arrive, and the rollback handler to answer, within it.
+    validateInteger(NAME, 'readyWaitMinutes', props.readyWaitMinutes, 2, 2880);
   }
   if (props.terminationWaitMinutes !== undefined) {
     if (props.platform === 'Lambda') throw new Error(`${NAME} ${where}: terminationWaitMinutes does not apply to Lambda (there is no blue fleet to keep)`);

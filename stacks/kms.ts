@@ -1,6 +1,9 @@
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { Construct } from 'constructs';
+import { trafficHookFunctionName } from './guarded-deployment-group';
+import { awsPartition } from './image-uris';
+import { notificationTopicName } from './monitoring';
 
 export interface EncryptionKeyProps {
   readonly namePrefix: string;
@@ -12,11 +15,21 @@ export interface EncryptionKeyProps {
 }
 
 /**
+ * The log groups the key encrypts: the handlers' (`/aws/lambda/<prefix>-<handler>`, and the traffic
+ * hook's, whose name CodeDeploy's managed roles dictate).
+ */
+export function deployGuardLogGroupArns(partition: string, region: string, accountId: string, namePrefix: string): string[] {
+  const base = `arn:${partition}:logs:${region}:${accountId}:log-group:/aws/lambda`;
+  return [`${base}/${namePrefix}-*`, `${base}/${trafficHookFunctionName(namePrefix)}`];
+}
+
+/**
  * The installation's customer-managed KMS key (rotation on): tables, buckets, queues, the SNS topic,
  * log groups and Lambda environment variables are encrypted with it. Its key policy lets the account
  * delegate through IAM, and lets the AWS services that write encrypted data on Deploy Guard's behalf
- * (CloudWatch Logs for the log groups, EventBridge for dead-letter queues and the SNS topic,
- * CloudWatch for alarm notifications) use it, each only from this account.
+ * use it, each for Deploy Guard's resources only: CloudWatch Logs for this installation's log groups
+ * (the log group ARN is in the encryption context), CloudWatch alarms for the notification topic (its
+ * ARN is SNS's encryption context), EventBridge and SNS from this account.
  */
 export class EncryptionKey extends Construct {
   readonly key: KmsKey;
@@ -29,7 +42,8 @@ export class EncryptionKey extends Construct {
     if (!Number.isInteger(window) || window < 7 || window > 30) {
       throw new Error(`EncryptionKey deletionWindowInDays must be an integer from 7 to 30, got ${window}`);
     }
-    const { accountId, region } = props;
+    const { accountId, region, namePrefix } = props;
+    const partition = awsPartition(region);
     // In a key policy, Resource "*" means "this key"; no other resource can be named there.
     const policy = {
       Version: '2012-10-17',
@@ -47,12 +61,20 @@ export class EncryptionKey extends Construct {
           Principal: { Service: `logs.${region}.amazonaws.com` },
           Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],
           Resource: '*',
-          Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${region}:${accountId}:log-group:*` } },
+          Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': deployGuardLogGroupArns(partition, region, accountId, namePrefix) } },
+        },
+        {
+          Sid: 'CloudWatchAlarmsNotifyThroughTheEncryptedTopic',
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: '*',
+          Condition: { StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': `arn:${partition}:sns:${region}:${accountId}:${notificationTopicName(namePrefix)}` } },
         },
         {
           Sid: 'ServicesDeliverToEncryptedQueuesAndTopics',
           Effect: 'Allow',
-          Principal: { Service: ['events.amazonaws.com', 'cloudwatch.amazonaws.com', 'sns.amazonaws.com'] },
+          Principal: { Service: ['events.amazonaws.com', 'sns.amazonaws.com'] },
           Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
           Resource: '*',
           Condition: { StringEquals: { 'aws:SourceAccount': accountId } },

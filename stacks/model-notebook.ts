@@ -5,9 +5,18 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
 import { SagemakerNotebookInstance } from '@cdktf/provider-aws/lib/sagemaker-notebook-instance';
 import { SagemakerNotebookInstanceLifecycleConfiguration } from '@cdktf/provider-aws/lib/sagemaker-notebook-instance-lifecycle-configuration';
+import { RouteTable } from '@cdktf/provider-aws/lib/route-table';
+import { RouteTableAssociation } from '@cdktf/provider-aws/lib/route-table-association';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { Subnet } from '@cdktf/provider-aws/lib/subnet';
+import { Vpc } from '@cdktf/provider-aws/lib/vpc';
+import { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint';
+import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
+import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { ENV } from '../handlers/config';
+import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
 import {
   bucketArn,
   isToken,
@@ -49,11 +58,17 @@ export interface ModelNotebookProps {
   readonly instanceType?: string;
   /** @default 20 */
   readonly volumeSizeGb?: number;
-  /** Direct internet access from the instance; without it the instance needs subnetId and securityGroupIds. @default false */
-  readonly directInternetAccess?: boolean;
-  /** Both or neither. */
+  /**
+   * A sandbox account only: the instance has direct internet access and no VPC (anything a kernel
+   * runs can send data anywhere). Otherwise it runs in a subnet without direct internet: the one
+   * given (subnetId, securityGroupIds), or a private network of its own. @default false
+   */
+  readonly sandbox?: boolean;
+  /** An existing subnet (with routes or endpoints to S3, SageMaker and STS) and its security groups: both or neither. */
   readonly subnetId?: string;
   readonly securityGroupIds?: readonly string[];
+  /** The CIDR block of the private network created when no subnet is given, a /16 to /27. @default '10.42.0.0/24' */
+  readonly vpcCidr?: string;
   /** The data lake (labelled rows, read only). */
   readonly dataBucketName: string;
   /** The model bucket: the notebooks are uploaded to it, and notebook 03 works under `notebook/`. */
@@ -90,6 +105,8 @@ export class ModelNotebook extends Construct {
   /** The environment written to NOTEBOOK_ENVIRONMENT_FILE. */
   readonly environment: Readonly<Record<string, string>>;
   readonly instanceName: string;
+  /** The private network the instance runs in, when no subnet was given and it is not a sandbox. */
+  readonly network?: NotebookNetwork;
 
   constructor(scope: Construct, id: string, props: ModelNotebookProps) {
     super(scope, id);
@@ -135,7 +152,7 @@ export class ModelNotebook extends Construct {
     this.role = new IamRole(this, 'role', {
       name: `${namePrefix}-notebook`,
       description: 'Deploy Guard notebook instance: reads history and models, runs notebook 03 training jobs',
-      assumeRolePolicy: serviceTrustPolicy('sagemaker.amazonaws.com'),
+      assumeRolePolicy: serviceTrustPolicy('sagemaker.amazonaws.com', accountId),
     });
     const sagemakerArn = (type: string) => `arn:${partition}:sagemaker:${region}:${accountId}:${type}/${NOTEBOOK_JOB_NAME_PATTERN}`;
     const tableArns = Object.values(props.tables).map((table) => `arn:${partition}:dynamodb:${region}:${accountId}:table/${table}`);
@@ -143,10 +160,11 @@ export class ModelNotebook extends Construct {
       { Sid: 'ReadNotebooks', Action: ['s3:GetObject'], Resource: objectsArn(partition, modelBucketName, notebooksPrefix) },
       { Sid: 'ListBuckets', Action: ['s3:ListBucket'], Resource: [bucketArn(partition, modelBucketName), bucketArn(partition, dataBucketName)] },
       { Sid: 'ReadModelsAndCode', Action: ['s3:GetObject'], Resource: [objectsArn(partition, modelBucketName, 'models/'), objectsArn(partition, modelBucketName, 'training/')] },
-      { Sid: 'ReadTrainingData', Action: ['s3:GetObject'], Resource: objectsArn(partition, dataBucketName) },
+      { Sid: 'ReadTrainingData', Action: ['s3:GetObject'], Resource: objectsArn(partition, dataBucketName, TRAINING_ROWS_PREFIX) },
       { Sid: 'NotebookWork', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: objectsArn(partition, modelBucketName, NOTEBOOK_WORK_PREFIX) },
       { Sid: 'UseKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], Resource: kmsKeyArn },
-      { Sid: 'ReadTables', Action: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: [...tableArns, ...tableArns.map((arn) => `${arn}/index/*`)] },
+      // Keyed reads only: no Scan, which would read every table whole.
+      { Sid: 'ReadTables', Action: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], Resource: [...tableArns, ...tableArns.map((arn) => `${arn}/index/*`)] },
       { Sid: 'InvokeEndpoint', Action: ['sagemaker:InvokeEndpoint'], Resource: `arn:${partition}:sagemaker:${region}:${accountId}:endpoint/${props.endpointName}` },
       {
         Sid: 'NotebookTrainingAndHosting',
@@ -181,7 +199,11 @@ export class ModelNotebook extends Construct {
       onStart: Fn.base64encode(onStartScript(this.environment)),
     });
 
-    const inVpc = props.subnetId !== undefined;
+    if (props.sandbox !== true && props.subnetId === undefined) {
+      this.network = new NotebookNetwork(this, 'network', { namePrefix, region, cidr: props.vpcCidr ?? DEFAULT_NOTEBOOK_VPC_CIDR });
+    }
+    const subnetId = this.network?.subnet.id ?? props.subnetId;
+    const securityGroupIds = this.network ? [this.network.instanceSecurityGroup.id] : (props.securityGroupIds ?? []);
     this.instance = new SagemakerNotebookInstance(this, 'instance', {
       name: this.instanceName,
       roleArn: this.role.arn,
@@ -189,13 +211,67 @@ export class ModelNotebook extends Construct {
       volumeSize: props.volumeSizeGb ?? 20,
       kmsKeyId: kmsKeyArn,
       rootAccess: 'Disabled',
-      directInternetAccess: props.directInternetAccess === true ? 'Enabled' : 'Disabled',
-      ...(inVpc ? { subnetId: props.subnetId, securityGroups: [...(props.securityGroupIds ?? [])] } : {}),
+      directInternetAccess: props.sandbox === true ? 'Enabled' : 'Disabled',
+      ...(subnetId !== undefined ? { subnetId, securityGroups: [...securityGroupIds] } : {}),
       lifecycleConfigName: this.lifecycleConfiguration.name,
       instanceMetadataServiceConfiguration: { minimumInstanceMetadataServiceVersion: '2' },
       ...(props.defaultCodeRepository ? { defaultCodeRepository: props.defaultCodeRepository } : {}),
       dependsOn: this.notebookObjects.slice(),
     });
+  }
+}
+
+/** The private network's CIDR block when none is configured. */
+export const DEFAULT_NOTEBOOK_VPC_CIDR = '10.42.0.0/24';
+
+/** The AWS APIs a notebook calls, reached through interface endpoints: SageMaker (training, hosting, invoking), STS, its logs. */
+const NOTEBOOK_INTERFACE_ENDPOINTS = ['sagemaker.api', 'sagemaker.runtime', 'sts', 'logs'] as const;
+
+/**
+ * A network with no way out to the internet for the notebook instance: one subnet whose route table
+ * has no internet or NAT gateway, S3 and DynamoDB reached through gateway endpoints, and the other
+ * APIs the notebooks call through interface endpoints. The instance's security group accepts
+ * nothing and sends only HTTPS to the endpoints.
+ */
+export class NotebookNetwork extends Construct {
+  readonly vpc: Vpc;
+  readonly subnet: Subnet;
+  readonly instanceSecurityGroup: SecurityGroup;
+  readonly endpoints: readonly VpcEndpoint[];
+
+  constructor(scope: Construct, id: string, props: { readonly namePrefix: string; readonly region: string; readonly cidr: string }) {
+    super(scope, id);
+    const { namePrefix, region, cidr } = props;
+    const name = `${namePrefix}-notebook`;
+    this.vpc = new Vpc(this, 'vpc', { cidrBlock: cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } });
+    this.subnet = new Subnet(this, 'subnet', { vpcId: this.vpc.id, cidrBlock: cidr, mapPublicIpOnLaunch: false, tags: { Name: `${name}-private` } });
+    const routes = new RouteTable(this, 'routes', { vpcId: this.vpc.id, tags: { Name: `${name}-private` } });
+    new RouteTableAssociation(this, 'routes-subnet', { routeTableId: routes.id, subnetId: this.subnet.id });
+
+    this.instanceSecurityGroup = new SecurityGroup(this, 'instance-security-group', { name: `${name}-instance`, description: 'Deploy Guard notebook: no inbound; HTTPS to the VPC endpoints only', vpcId: this.vpc.id });
+    const endpointGroup = new SecurityGroup(this, 'endpoint-security-group', { name: `${name}-endpoints`, description: 'Deploy Guard notebook VPC endpoints: HTTPS from the notebook', vpcId: this.vpc.id });
+    new VpcSecurityGroupIngressRule(this, 'endpoints-from-instance', { securityGroupId: endpointGroup.id, referencedSecurityGroupId: this.instanceSecurityGroup.id, ipProtocol: 'tcp', fromPort: 443, toPort: 443, description: 'HTTPS from the notebook' });
+    new VpcSecurityGroupEgressRule(this, 'instance-to-endpoints', { securityGroupId: this.instanceSecurityGroup.id, referencedSecurityGroupId: endpointGroup.id, ipProtocol: 'tcp', fromPort: 443, toPort: 443, description: 'HTTPS to the interface endpoints' });
+
+    const gateways = (['s3', 'dynamodb'] as const).map(
+      (service) => new VpcEndpoint(this, `endpoint-${service}`, { vpcId: this.vpc.id, serviceName: `com.amazonaws.${region}.${service}`, vpcEndpointType: 'Gateway', routeTableIds: [routes.id], tags: { Name: `${name}-${service}` } }),
+    );
+    for (const gateway of gateways) {
+      new VpcSecurityGroupEgressRule(gateway, 'instance-egress', { securityGroupId: this.instanceSecurityGroup.id, prefixListId: gateway.prefixListId, ipProtocol: 'tcp', fromPort: 443, toPort: 443, description: 'HTTPS to the gateway endpoint' });
+    }
+    const interfaces = NOTEBOOK_INTERFACE_ENDPOINTS.map(
+      (service) =>
+        new VpcEndpoint(this, `endpoint-${service.replace('.', '-')}`, {
+          vpcId: this.vpc.id,
+          serviceName: `com.amazonaws.${region}.${service}`,
+          vpcEndpointType: 'Interface',
+          subnetIds: [this.subnet.id],
+          securityGroupIds: [endpointGroup.id],
+          privateDnsEnabled: true,
+          tags: { Name: `${name}-${service}` },
+        }),
+    );
+    this.endpoints = [...gateways, ...interfaces];
   }
 }
 
@@ -282,8 +358,14 @@ function validateProps(props: ModelNotebookProps): void {
   const hasSubnet = props.subnetId !== undefined;
   const hasGroups = props.securityGroupIds !== undefined && props.securityGroupIds.length > 0;
   if (hasSubnet !== hasGroups) throw new Error(`${NAME} subnetId and securityGroupIds must be given together (both or neither)`);
-  if (props.directInternetAccess !== true && !hasSubnet) {
-    throw new Error(`${NAME} directInternetAccess false needs subnetId and securityGroupIds: without direct access the instance reaches AWS only through a VPC`);
+  if (props.sandbox === true && hasSubnet) {
+    throw new Error(`${NAME} sandbox runs the instance with direct internet access outside any VPC: drop subnetId and securityGroupIds, or sandbox`);
+  }
+  if (props.vpcCidr !== undefined && (props.sandbox === true || hasSubnet)) {
+    throw new Error(`${NAME} vpcCidr is the network created when there is no subnet and no sandbox; it cannot be given with ${hasSubnet ? 'subnetId' : 'sandbox'}`);
+  }
+  if (props.vpcCidr !== undefined && !/^(?:\d{1,3}\.){3}\d{1,3}\/(?:1[6-9]|2[0-7])$/.test(props.vpcCidr)) {
+    throw new Error(`${NAME} vpcCidr '${props.vpcCidr}' must be an IPv4 CIDR block from /16 to /27, such as '10.42.0.0/24'`);
   }
   if (props.notebooksPrefix !== undefined && (isToken(props.notebooksPrefix) || !/^(?:[A-Za-z0-9_.-]+\/)+$/.test(props.notebooksPrefix))) {
     throw new Error(`${NAME} notebooksPrefix '${props.notebooksPrefix}' must be a literal S3 key prefix ending with '/', without a leading '/'`);

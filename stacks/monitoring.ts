@@ -2,17 +2,21 @@ import type { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-eve
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
+import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { Construct } from 'constructs';
 import type { ScheduleRule, SystemRule } from '../events/patterns';
 import { QUALITY_METRICS } from '../handlers/quality-metrics';
 import type { DeadLetterQueue } from './dead-letter-queue';
-import { EventRuleToTopic } from './event-rule-to-function';
+import { EventRuleToTopic, rulePublishesToTopic } from './event-rule-to-function';
+import { awsPartition } from './image-uris';
 import type { NodejsFunction } from './nodejs-function';
 
 export interface MonitoringProps {
   readonly namePrefix: string;
   readonly region: string;
+  /** The account of the alarms allowed to notify through the topic. */
+  readonly accountId: string;
   /** The KMS key (ARN) of the notification topic. */
   readonly kmsKeyArn: string;
   /** Who is told (SNS e-mail subscriptions; each address confirms once). */
@@ -32,9 +36,24 @@ export interface MonitoringProps {
   readonly notifyRule?: { readonly rule: CloudwatchEventRule; readonly definition: SystemRule };
 }
 
+/** The notification topic's name; the KMS key policy names it too (CloudWatch may use the key for this topic only). */
+export function notificationTopicName(namePrefix: string): string {
+  return `${namePrefix}-notifications`;
+}
+
+/**
+ * The ARN pattern of every operational alarm of an installation (`ops/<prefix>/...`): the alarms
+ * the topic policy lets CloudWatch publish for. The slash ends the prefix, so another installation's
+ * alarms (`ops/<prefix>-x/...`) do not match.
+ */
+export function operationalAlarmArnPattern(partition: string, region: string, accountId: string, namePrefix: string): string {
+  return `arn:${partition}:cloudwatch:${region}:${accountId}:alarm:ops/${namePrefix}/*`;
+}
+
 /**
  * What people see and hear: a KMS-encrypted SNS topic with e-mail subscriptions; operational alarms
- * on handler errors, dead-letter queues and endpoint fallbacks; and a dashboard of assessments,
+ * on handler errors, dead-letter queues and the fallbacks (endpoint failures, a model that cannot
+ * be loaded), allowed by the topic's policy to notify; and a dashboard of assessments,
  * rollbacks, precision and recall over time (metric math over handlers/quality-metrics.ts), drift
  * (the model-quality alarms, owned by Retraining) and retraining.
  *
@@ -43,6 +62,8 @@ export interface MonitoringProps {
  */
 export class Monitoring extends Construct {
   readonly topic: SnsTopic;
+  /** The topic's one policy: CloudWatch for this installation's operational alarms, EventBridge for the 'notify' rule. */
+  readonly topicPolicy: SnsTopicPolicy;
   readonly operationalAlarms: readonly CloudwatchMetricAlarm[];
   readonly dashboard: CloudwatchDashboard;
   readonly notifyDelivery?: EventRuleToTopic;
@@ -51,13 +72,33 @@ export class Monitoring extends Construct {
     super(scope, id);
     validate(props);
     const { namePrefix } = props;
-    this.topic = new SnsTopic(this, 'topic', { name: `${namePrefix}-notifications`, kmsMasterKeyId: props.kmsKeyArn, displayName: 'Deploy Guard' });
+    this.topic = new SnsTopic(this, 'topic', { name: notificationTopicName(namePrefix), kmsMasterKeyId: props.kmsKeyArn, displayName: 'Deploy Guard' });
     props.emails.forEach((email, index) => {
       new SnsTopicSubscription(this, `email-${index}`, { topicArn: this.topic.arn, protocol: 'email', endpoint: email });
     });
+    this.topicPolicy = new SnsTopicPolicy(this, 'topic-policy', {
+      arn: this.topic.arn,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AlarmsNotify',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: this.topic.arn,
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': props.accountId },
+              ArnLike: { 'aws:SourceArn': operationalAlarmArnPattern(awsPartition(props.region), props.region, props.accountId, namePrefix) },
+            },
+          },
+          ...(props.notifyRule ? [rulePublishesToTopic(props.notifyRule.rule, this.topic)] : []),
+        ],
+      }),
+    });
     const queues = [...props.deadLetterQueues];
     if (props.notifyRule) {
-      this.notifyDelivery = new EventRuleToTopic(this, 'notify', { ...props.notifyRule, topic: this.topic, namePrefix, kmsKeyArn: props.kmsKeyArn });
+      this.notifyDelivery = new EventRuleToTopic(this, 'notify', { ...props.notifyRule, topic: this.topic, topicPolicy: this.topicPolicy, namePrefix, kmsKeyArn: props.kmsKeyArn });
       queues.push(this.notifyDelivery.deadLetterQueue);
     }
     const actions = { alarmActions: [this.topic.arn], okActions: [this.topic.arn] };
@@ -114,6 +155,21 @@ export class Monitoring extends Construct {
         ...actions,
       }),
     );
+    operational.push(
+      new CloudwatchMetricAlarm(this, 'model-fallbacks', {
+        alarmName: `ops/${namePrefix}/model-fallbacks`,
+        alarmDescription: 'predict decided by failure policy because the serving model could not be loaded (or none is serving): every assessment does until it is fixed.',
+        namespace: props.metricsNamespace,
+        metricName: QUALITY_METRICS.modelFallbacks,
+        statistic: 'Sum',
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        treatMissingData: 'notBreaching',
+        ...actions,
+      }),
+    );
     this.operationalAlarms = operational;
 
     this.dashboard = new CloudwatchDashboard(this, 'dashboard', {
@@ -124,6 +180,7 @@ export class Monitoring extends Construct {
 }
 
 function validate(props: MonitoringProps): void {
+  if (!/^\d{12}$/.test(props.accountId)) throw new Error(`Monitoring accountId must be 12 digits, got '${props.accountId}'`);
   if (!/^[a-z][a-z0-9-]{0,29}$/.test(props.namePrefix)) {
     throw new Error(`Monitoring namePrefix '${props.namePrefix}' must be 1 to 30 lowercase letters, digits or hyphens, starting with a letter`);
   }

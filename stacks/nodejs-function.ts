@@ -27,6 +27,8 @@ export interface NodejsFunctionProps {
   readonly functionName: string;
   /** The KMS key (ARN) encrypting the log group, the dead-letter queue and the environment variables. */
   readonly kmsKeyArn: string;
+  /** The installation's account: Lambda may assume the function's role on behalf of this account only. */
+  readonly accountId: string;
   /** Every permission the handler needs besides writing its own logs and failures: nothing more is granted. */
   readonly statements?: readonly PolicyStatement[];
   /** Environment variables; only the names of handlers/config.ts ENV. */
@@ -39,6 +41,16 @@ export interface NodejsFunctionProps {
   readonly timeoutSeconds?: number;
   /** Retries of an asynchronous invocation (EventBridge) after a failure, 0 to 2. @default 2 */
   readonly maximumRetryAttempts?: number;
+  /**
+   * Seconds an asynchronous invocation may wait in Lambda's queue (throttled, or between retries)
+   * before it goes to the dead-letter queue, 60 to 21600. @default 3600
+   */
+  readonly maximumEventAgeInSeconds?: number;
+  /**
+   * Concurrent executions reserved for this function, 1 to 1000: always available to it (nothing
+   * else in the account can starve it) and its ceiling. @default none (the account's unreserved pool)
+   */
+  readonly reservedConcurrentExecutions?: number;
   /** @default the handler name */
   readonly description?: string;
 }
@@ -75,7 +87,7 @@ export class NodejsFunction extends Construct {
 
     this.role = new IamRole(this, 'role', {
       name: props.functionName,
-      assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com'),
+      assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com', { StringEquals: { 'aws:SourceAccount': props.accountId } }),
       description: `Deploy Guard ${props.handler} handler`,
     });
     const own: PolicyStatement[] = [
@@ -102,6 +114,7 @@ export class NodejsFunction extends Construct {
       sourceCodeHash: bundle.hash,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeoutSeconds ?? 30,
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       kmsKeyArn: props.kmsKeyArn,
       loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
       ...(props.environment && Object.keys(props.environment).length > 0 ? { environment: { variables: { ...props.environment } } } : {}),
@@ -111,7 +124,7 @@ export class NodejsFunction extends Construct {
     new LambdaFunctionEventInvokeConfig(this, 'async', {
       functionName: this.function.functionName,
       maximumRetryAttempts: props.maximumRetryAttempts ?? 2,
-      maximumEventAgeInSeconds: 3600,
+      maximumEventAgeInSeconds: props.maximumEventAgeInSeconds ?? 3600,
       destinationConfig: { onFailure: { destination: this.deadLetterQueue.queue.arn } },
     });
   }
@@ -122,6 +135,7 @@ function validateProps(props: NodejsFunctionProps): void {
   if (!(HANDLER_NAMES as readonly string[]).includes(props.handler)) {
     throw new Error(`NodejsFunction handler '${props.handler}' is not one of ${HANDLER_NAMES.join(', ')}`);
   }
+  if (!/^\d{12}$/.test(props.accountId)) throw new Error(`${owner} accountId must be 12 digits, got '${props.accountId}'`);
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(props.functionName)) {
     throw new Error(`NodejsFunction functionName '${props.functionName}' must be 1 to 64 letters, digits, hyphens or underscores`);
   }
@@ -138,6 +152,12 @@ function validateProps(props: NodejsFunctionProps): void {
   if (!Number.isInteger(timeout) || timeout < 1 || timeout > 900) throw new Error(`${owner} timeoutSeconds must be an integer from 1 to 900, got ${timeout}`);
   const retries = props.maximumRetryAttempts ?? 2;
   if (!Number.isInteger(retries) || retries < 0 || retries > 2) throw new Error(`${owner} maximumRetryAttempts must be 0, 1 or 2, got ${retries}`);
+  const age = props.maximumEventAgeInSeconds ?? 3600;
+  if (!Number.isInteger(age) || age < 60 || age > 21600) throw new Error(`${owner} maximumEventAgeInSeconds must be an integer from 60 to 21600, got ${age}`);
+  const reserved = props.reservedConcurrentExecutions;
+  if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < 1 || reserved > 1000)) {
+    throw new Error(`${owner} reservedConcurrentExecutions must be an integer from 1 to 1000, got ${reserved}`);
+  }
   for (const name of Object.keys(props.environment ?? {})) {
     if (!ENV_NAMES.has(name)) throw new Error(`${owner} environment variable '${name}' is not one of handlers/config.ts ENV`);
   }

@@ -4,6 +4,8 @@
  * stacks, one per rule, to prove that each rule catches what it names.
  */
 
+import { awsPartition } from './image-uris';
+
 /**
  * Actions AWS authorizes only on Resource "*" (they have no resource type), each with why it is
  * needed. Nothing else may be granted on "*".
@@ -26,7 +28,18 @@ const CONDITION_REQUIRED: Readonly<Record<string, string>> = { 'cloudwatch:PutMe
 export interface Violation {
   /** `<terraform type>.<logical name>` */
   readonly resource: string;
-  readonly rule: 'iam-wildcard' | 'bucket-encryption' | 'bucket-public-access' | 'bucket-tls' | 'target-retry' | 'target-dlq' | 'function-logs' | 'function-on-failure' | 'table-pitr';
+  readonly rule:
+    | 'iam-wildcard'
+    | 'bucket-encryption'
+    | 'bucket-public-access'
+    | 'bucket-tls'
+    | 'target-retry'
+    | 'target-dlq'
+    | 'function-logs'
+    | 'function-on-failure'
+    | 'table-pitr'
+    | 'alarm-notification'
+    | 'trust-source-account';
   readonly message: string;
 }
 
@@ -50,9 +63,17 @@ const POLICY_ATTRIBUTES: Readonly<Record<string, string>> = {
 };
 
 /** Every violation in a synthesized stack. */
-export function checkStack(stack: { readonly resource?: unknown }): Violation[] {
+export function checkStack(stack: { readonly resource?: unknown; readonly provider?: unknown }): Violation[] {
   const resources = (stack.resource ?? {}) as Resources;
-  return [...checkIam(resources), ...checkBuckets(resources), ...checkTargets(resources), ...checkFunctions(resources), ...checkTables(resources)];
+  return [
+    ...checkIam(resources),
+    ...checkBuckets(resources),
+    ...checkTargets(resources),
+    ...checkFunctions(resources),
+    ...checkTables(resources),
+    ...checkAlarmNotifications(resources, providerOf(stack)),
+    ...checkTrust(resources),
+  ];
 }
 
 function entries(resources: Resources, type: string): [string, Record<string, unknown>][] {
@@ -182,4 +203,118 @@ function checkTables(resources: Resources): Violation[] {
   return entries(resources, 'aws_dynamodb_table')
     .filter(([, config]) => list(config.point_in_time_recovery as Record<string, unknown> | Record<string, unknown>[])[0]?.enabled !== true)
     .map(([name]) => ({ resource: `aws_dynamodb_table.${name}`, rule: 'table-pitr' as const, message: `aws_dynamodb_table.${name}: point-in-time recovery is off` }));
+}
+
+/** Where the stack deploys (its aws provider: region and the one allowed account), or undefined. */
+function providerOf(stack: { readonly provider?: unknown }): { readonly region: string; readonly accountId: string } | undefined {
+  const aws = list((stack.provider as { aws?: Record<string, unknown> | Record<string, unknown>[] } | undefined)?.aws)[0];
+  const accounts = list(aws?.allowed_account_ids as string | string[] | undefined);
+  return typeof aws?.region === 'string' && accounts.length === 1 ? { region: aws.region, accountId: accounts[0] } : undefined;
+}
+
+/** IAM's ArnLike / StringLike: `*` any run of characters, `?` one. */
+function globMatches(pattern: string, value: string): boolean {
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${source}$`).test(value);
+}
+
+/** Whether a statement's conditions hold for a request with these context values (keys not given fail). */
+function conditionsHold(statement: Statement, context: Readonly<Record<string, string>>): boolean {
+  return Object.entries(statement.Condition ?? {}).every(([operator, keys]) =>
+    Object.entries(keys).every(([key, expected]) => {
+      const actual = context[key];
+      if (actual === undefined) return false;
+      const values = list(expected as string | string[]).map(String);
+      if (operator === 'StringEquals' || operator === 'ArnEquals') return values.includes(actual);
+      if (operator === 'StringLike' || operator === 'ArnLike') return values.some((pattern) => globMatches(pattern, actual));
+      return false;
+    }),
+  );
+}
+
+/** Whether some Allow statement of a policy document lets a service do all these actions, given the request's context. */
+function serviceAllowed(text: unknown, service: string, actions: readonly string[], context: Readonly<Record<string, string>>): boolean {
+  let document: { Statement?: Statement | Statement[] };
+  try {
+    document = JSON.parse(String(text));
+  } catch {
+    return false;
+  }
+  return list(document.Statement).some(
+    (statement) =>
+      statement.Effect === 'Allow' &&
+      list((statement.Principal as { Service?: string | string[] } | undefined)?.Service).includes(service) &&
+      actions.every((action) => list(statement.Action).includes(action)) &&
+      conditionsHold(statement, context),
+  );
+}
+
+/**
+ * Every alarm action and OK action of every alarm reaches people: its target is a topic of this
+ * stack whose policy lets CloudWatch publish for that alarm (its ARN and account), and, when the
+ * topic is encrypted with a key of this stack, whose key lets CloudWatch encrypt for that topic.
+ */
+function checkAlarmNotifications(resources: Resources, where: { readonly region: string; readonly accountId: string } | undefined): Violation[] {
+  const violations: Violation[] = [];
+  for (const [name, config] of entries(resources, 'aws_cloudwatch_metric_alarm')) {
+    const id = `aws_cloudwatch_metric_alarm.${name}`;
+    const targets = [...list(config.alarm_actions as string[] | undefined), ...list(config.ok_actions as string[] | undefined)];
+    if (targets.length === 0) continue;
+    if (!where) {
+      violations.push({ resource: id, rule: 'alarm-notification', message: `${id}: the stack's aws provider names no region and single allowed account, so the alarm's ARN is unknown` });
+      continue;
+    }
+    const partition = awsPartition(where.region);
+    const alarmArn = `arn:${partition}:cloudwatch:${where.region}:${where.accountId}:alarm:${String(config.alarm_name)}`;
+    for (const target of new Set(targets)) {
+      const topic = entries(resources, 'aws_sns_topic').find(([topicName]) => target === `\${aws_sns_topic.${topicName}.arn}`);
+      if (!topic) {
+        violations.push({ resource: id, rule: 'alarm-notification', message: `${id}: action ${target} is not an SNS topic of this stack` });
+        continue;
+      }
+      const [topicName, topicConfig] = topic;
+      const context = { 'aws:SourceArn': alarmArn, 'aws:SourceAccount': where.accountId };
+      const published = entries(resources, 'aws_sns_topic_policy').some(
+        ([, policy]) => refersTo(policy.arn, 'aws_sns_topic', topicName) && serviceAllowed(policy.policy, 'cloudwatch.amazonaws.com', ['sns:Publish'], context),
+      );
+      if (!published) {
+        violations.push({ resource: id, rule: 'alarm-notification', message: `${id}: the policy of topic ${topicName} does not let CloudWatch publish for ${alarmArn}` });
+        continue;
+      }
+      const key = entries(resources, 'aws_kms_key').find(([keyName]) => refersTo(topicConfig.kms_master_key_id, 'aws_kms_key', keyName));
+      const topicArn = `arn:${partition}:sns:${where.region}:${where.accountId}:${String(topicConfig.name)}`;
+      const keyContext = { ...context, 'kms:EncryptionContext:aws:sns:topicArn': topicArn };
+      if (key && !serviceAllowed(key[1].policy, 'cloudwatch.amazonaws.com', ['kms:Decrypt', 'kms:GenerateDataKey'], keyContext)) {
+        violations.push({ resource: id, rule: 'alarm-notification', message: `${id}: the key of topic ${topicName} does not let CloudWatch encrypt for ${topicArn}` });
+      }
+    }
+  }
+  return violations;
+}
+
+/** EC2 names no source account when an instance assumes its profile's role: nothing to require there. */
+const TRUST_WITHOUT_SOURCE: ReadonlySet<string> = new Set(['ec2.amazonaws.com']);
+
+/** Every role a service may assume is assumed on behalf of this stack's account only (aws:SourceAccount), the confused-deputy guard. */
+function checkTrust(resources: Resources): Violation[] {
+  const violations: Violation[] = [];
+  for (const [name, config] of entries(resources, 'aws_iam_role')) {
+    const id = `aws_iam_role.${name}`;
+    let document: { Statement?: Statement | Statement[] };
+    try {
+      document = JSON.parse(String(config.assume_role_policy));
+    } catch {
+      violations.push({ resource: id, rule: 'trust-source-account', message: `${id}: assume_role_policy is not a JSON policy document` });
+      continue;
+    }
+    for (const statement of list(document.Statement)) {
+      if (statement.Effect !== 'Allow') continue;
+      const services = list((statement.Principal as { Service?: string | string[] } | undefined)?.Service).filter((service) => !TRUST_WITHOUT_SOURCE.has(service));
+      const account = statement.Condition?.StringEquals?.['aws:SourceAccount'];
+      if (services.length > 0 && (typeof account !== 'string' || !/^\d{12}$/.test(account))) {
+        violations.push({ resource: id, rule: 'trust-source-account', message: `${id}: ${services.join(', ')} may assume it without an aws:SourceAccount condition` });
+      }
+    }
+  }
+  return violations;
 }

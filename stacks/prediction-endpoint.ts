@@ -162,7 +162,7 @@ export class PredictionEndpoint extends Construct {
     this.executionRole = new IamRole(this, 'execution-role', {
       name: `${namePrefix}-endpoint`,
       description: 'Deploy Guard prediction endpoint: reads the model artifact and pulls the XGBoost image',
-      assumeRolePolicy: serviceTrustPolicy('sagemaker.amazonaws.com'),
+      assumeRolePolicy: serviceTrustPolicy('sagemaker.amazonaws.com', props.accountId),
     });
     const rolePolicy = new IamRolePolicy(this, 'execution-policy', { name: 'prediction-endpoint', role: this.executionRole.id, policy: policyDocument(statements) });
 

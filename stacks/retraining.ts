@@ -128,7 +128,7 @@ export class Retraining extends Construct {
     this.role = new IamRole(this, 'role', {
       name: `${namePrefix}-sagemaker`,
       description: 'Deploy Guard SageMaker execution role: retraining jobs and the models promote hosts',
-      assumeRolePolicy: serviceTrustPolicy('sagemaker.amazonaws.com'),
+      assumeRolePolicy: serviceTrustPolicy('sagemaker.amazonaws.com', accountId),
     });
     const logGroups = (group: string) => [
       `arn:${partition}:logs:${region}:${accountId}:log-group:/aws/sagemaker/${group}`,

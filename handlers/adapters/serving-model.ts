@@ -2,7 +2,7 @@ import { parseFeatureList, type FeatureList } from '../../model/features';
 import { untarGzip } from '../../model/tar';
 import { contributions } from '../../model/treeshap';
 import { loadXGBoostModel, type XGBoostModel } from '../../model/xgboost';
-import type { ControlStore, ObjectReader, ServingModel, ServingModelPointer, ServingModelSource } from '../ports';
+import { ModelUnavailableError, type ControlStore, type ObjectReader, type ServingModel, type ServingModelPointer, type ServingModelSource } from '../ports';
 
 /** The one file SageMaker's XGBoost container loads from model.tar.gz. */
 export const MODEL_FILE_NAME = 'xgboost-model';
@@ -35,7 +35,17 @@ export class S3ServingModelSource implements ServingModelSource {
     return this.cached.model;
   }
 
+  /** Every way the named model fails to load is a ModelUnavailableError, so that predict's failure policy decides. */
   private async load(pointer: ServingModelPointer): Promise<ServingModel> {
+    try {
+      return await this.loadParts(pointer);
+    } catch (error) {
+      if (error instanceof ModelUnavailableError) throw error;
+      throw new ModelUnavailableError(pointer.modelVersion, (error as Error).message, { cause: error });
+    }
+  }
+
+  private async loadParts(pointer: ServingModelPointer): Promise<ServingModel> {
     const [featuresBytes, archive] = await Promise.all([this.required(pointer.featuresUrl, pointer), this.required(pointer.modelDataUrl, pointer)]);
     const origin = `${pointer.featuresUrl} (model ${pointer.modelVersion})`;
     let featuresJson: unknown;
@@ -50,8 +60,14 @@ export class S3ServingModelSource implements ServingModelSource {
   }
 
   private async required(url: string, pointer: ServingModelPointer): Promise<Uint8Array> {
-    const bytes = await this.objects.read(url);
-    if (!bytes) throw new Error(`serving model ${pointer.modelVersion}: ${url} does not exist`);
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.objects.read(url);
+    } catch (error) {
+      // S3 still failing after the client's retries (throttled, unavailable, access denied).
+      throw new ModelUnavailableError(pointer.modelVersion, `serving model ${pointer.modelVersion}: ${(error as Error).message}`, { cause: error });
+    }
+    if (!bytes) throw new ModelUnavailableError(pointer.modelVersion, `serving model ${pointer.modelVersion}: ${url} does not exist`);
     return bytes;
   }
 }

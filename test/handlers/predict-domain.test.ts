@@ -90,12 +90,12 @@ describe('decide', () => {
   });
 
   it('without a probability lets the failure policy decide, and says so', () => {
-    const score = { kind: 'fallback', reason: 'Timeout: endpoint deploy-guard-dev did not answer within 2000 ms' } as const;
+    const score = { kind: 'fallback', cause: 'endpoint', reason: 'Timeout: endpoint deploy-guard-dev did not answer within 2000 ms' } as const;
     expect(decide(policy, score, cut, running)).toEqual({
       decision: 'proceed',
       probability: null,
       enforced: true,
-      fallback: { policy: 'fail-open', reason: score.reason },
+      fallback: { policy: 'fail-open', cause: 'endpoint', reason: score.reason },
       explored: false,
       propensity: 1,
     });
@@ -190,7 +190,7 @@ describe('assessmentEntries', () => {
   });
 
   it('words a rollback the failure policy decided', () => {
-    expect(rollbackReason({ ...record, probability: null, fallback: { policy: 'fail-closed', reason: 'Timeout: no answer' } })).toBe(
+    expect(rollbackReason({ ...record, probability: null, fallback: { policy: 'fail-closed', cause: 'endpoint', reason: 'Timeout: no answer' } })).toBe(
       'no probability (Timeout: no answer) and the group is fail-closed',
     );
   });

@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { ManualClock } from '../../events/clock';
@@ -7,7 +9,8 @@ import { derivedDeploymentEvent, sample } from '../../events/samples';
 import { EventValidationError } from '../../events/validation';
 import { EventBridgePublisher, PublishError, type EventPublisher } from '../../handlers/adapters/event-publisher';
 import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
-import { servingModel } from '../../handlers/adapters/serving-model';
+import { S3ObjectReader } from '../../handlers/adapters/s3-objects';
+import { S3ServingModelSource, servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
 import { handlePredictEvent, type PredictDependencies } from '../../handlers/predict';
 import { POOLED_CUT_SCOPE } from '../../handlers/ports';
@@ -20,13 +23,16 @@ import type {
   EndpointAnswer,
   MetricsPort,
   ModelEndpointPort,
+  ObjectReader,
   ServingModel,
+  ServingModelPointer,
+  ServingModelSource,
   TrainingDataLake,
 } from '../../handlers/ports';
 import { CUT_SETTINGS, initialCutState, refresh } from '../../model/block-budget';
-import { buildFeatureVector, formatFeatureRow } from '../../model/features';
+import { buildFeatureVector, createFeatureList, formatFeatureRow } from '../../model/features';
 import { LocalEndpoint } from '../../local/sagemaker';
-import { fixtureFeatureList, fixtureTrees } from './serving-fixture';
+import { FEATURE_NAMES, FIXTURE_GROUPS, fixtureFeatureList, fixtureFeaturesJson, fixtureModelTarGz, fixtureTrees } from './serving-fixture';
 
 /*
  * The events are the real CodeDeploy sample (SUCCESS) with detail.state changed to START / READY
@@ -107,6 +113,8 @@ interface Setup {
   readonly deployment?: Partial<DeploymentSnapshot>;
   readonly endpoint?: CountingEndpoint;
   readonly model?: ServingModel | null;
+  /** Where the serving model comes from instead of `model` (the S3 adapter, to load it as in AWS). */
+  readonly source?: ServingModelSource;
   readonly publisher?: EventPublisher;
   readonly summary?: boolean;
   readonly control?: InMemoryControlStore;
@@ -158,7 +166,7 @@ function setup(options: Setup = {}) {
     codeDeploy,
     deployments,
     changes,
-    servingModel: { serving: async () => model ?? undefined },
+    servingModel: options.source ?? { serving: async () => model ?? undefined },
     control,
     endpoint,
     publisher,
@@ -439,7 +447,7 @@ describe('predict: when the endpoint cannot answer, the failure policy decides',
       const decision = failurePolicy === 'fail-open' ? 'proceed' : 'rollback';
       expect(result).toMatchObject({ status: 'assessed', decision, probability: null, enforced: true });
       const stored = (await deployments.get(deploymentId))?.assessment;
-      expect(stored?.fallback).toEqual({ policy: failurePolicy, reason: `${failure}: ${answer.ok ? '' : answer.message}` });
+      expect(stored?.fallback).toEqual({ policy: failurePolicy, cause: 'endpoint', reason: `${failure}: ${answer.ok ? '' : answer.message}` });
       expect(detailOf(publisher.published, 'Deployment Risk Assessed')).toMatchObject({ probability: null, decision, fallback: stored?.fallback });
       expect(detailTypes(publisher.published)).toEqual(
         failurePolicy === 'fail-open' ? ['Deployment Risk Assessed'] : ['Deployment Risk Assessed', 'Deployment Rollback Requested'],
@@ -452,6 +460,7 @@ describe('predict: when the endpoint cannot answer, the failure policy decides',
             { name: 'Assessments', unit: 'Count', value: 1 },
             { name: 'Stops', unit: 'Count', value: decision === 'rollback' ? 1 : 0 },
             { name: 'EndpointFallbacks', unit: 'Count', value: 1 },
+            { name: 'ModelFallbacks', unit: 'Count', value: 0 },
             { name: 'DecisionCut', unit: 'None', value: RISKY },
           ],
           at: ASSESSED_AT,
@@ -477,12 +486,141 @@ describe('predict: when the endpoint cannot answer, the failure policy decides',
         { name: 'Assessments', unit: 'Count', value: 1 },
         { name: 'Stops', unit: 'Count', value: 1 },
         { name: 'EndpointFallbacks', unit: 'Count', value: 0 },
+        { name: 'ModelFallbacks', unit: 'Count', value: 0 },
         { name: 'DecisionCut', unit: 'None', value: RISKY },
       ],
     ]);
     // A redelivery counts nothing again.
     await handlePredictEvent(START.event, deps);
     expect(metrics).toHaveLength(1);
+  });
+});
+
+describe('predict: when the serving model cannot be loaded, the failure policy decides', () => {
+  const version = 'deploy-guard-dev-20261120-0900-5f2c1a';
+  const pointer: ServingModelPointer = {
+    modelVersion: version,
+    modelDataUrl: `s3://deploy-guard-dev-models/models/${version}/model.tar.gz`,
+    featuresUrl: `s3://deploy-guard-dev-models/models/${version}/features.json`,
+    promotedAt: STARTED_AT - 86_400_000,
+  };
+
+  /** The objects the pointer names, in memory. */
+  function objectsOf(features: Buffer): ObjectReader {
+    const objects = new Map<string, Uint8Array>([
+      [pointer.modelDataUrl, fixtureModelTarGz()],
+      [pointer.featuresUrl, features],
+    ]);
+    return { read: async (url) => objects.get(url) };
+  }
+
+  /** S3 answering 500 InternalError to every request: the client's own standard retries run out. */
+  function unavailableS3(requests: string[]): S3Client {
+    const handle = async (request: { readonly path: string }) => {
+      requests.push(request.path);
+      const body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>';
+      return { response: { statusCode: 500, headers: { 'content-type': 'application/xml' }, body: Readable.from([Buffer.from(body)]) } };
+    };
+    return new S3Client({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+      retryMode: 'standard',
+      requestHandler: { handle } as never,
+    });
+  }
+
+  /** Each cause, as predict meets it in AWS: the real S3 adapter over the control table's pointer. */
+  const causes = {
+    'no serving pointer yet': {
+      source: async () => new S3ServingModelSource(new InMemoryControlStore(), objectsOf(fixtureFeaturesJson())),
+      reason: 'NoServingModel: no model has been promoted yet',
+    },
+    'features.json and the trees disagree on the column count': {
+      source: async () => {
+        const shorter = createFeatureList({ names: FEATURE_NAMES.slice(0, -1), groups: [...FIXTURE_GROUPS] });
+        return new S3ServingModelSource(await pointing(), objectsOf(Buffer.from(JSON.stringify(shorter))));
+      },
+      reason: `ModelUnavailable: serving model ${version}: the trees use 12 features but features.json lists 11; they are not from the same training job`,
+    },
+    "S3 still failing after the SDK's retries": {
+      source: async () => new S3ServingModelSource(await pointing(), new S3ObjectReader(unavailableS3([]))),
+      reason: `ModelUnavailable: serving model ${version}: S3 GetObject s3://deploy-guard-dev-models/models/${version}/`,
+    },
+  } as const;
+
+  async function pointing(): Promise<InMemoryControlStore> {
+    const control = new InMemoryControlStore();
+    await control.swapServingModel(pointer, null);
+    return control;
+  }
+
+  const cases = (Object.keys(causes) as (keyof typeof causes)[]).flatMap((cause) =>
+    (['stop', 'gate'] as const).flatMap((mode) => (['fail-open', 'fail-closed'] as const).map((failurePolicy) => [cause, mode, failurePolicy] as const)),
+  );
+
+  it.each(cases)('%s, %s mode, %s: assessed by the policy, recorded with the cause, announced and counted', async (cause, mode, failurePolicy) => {
+    const trigger = mode === 'gate' ? 'READY' : 'START';
+    const { deps, endpoint, deployments, publisher, metrics } = setup({ mode, failurePolicy, source: await causes[cause].source() });
+    const result = await handlePredictEvent(EVENTS[trigger].event, deps);
+
+    const decision = failurePolicy === 'fail-open' ? 'proceed' : 'rollback';
+    expect(result).toMatchObject({ status: 'assessed', trigger, decision, probability: null, enforced: true, modelVersion: 'none' });
+    expect(endpoint.rows).toEqual([]);
+    const stored = (await deployments.get(deploymentId))?.assessment;
+    expect(stored).toMatchObject({ trigger, decision, probability: null, featureRow: '', fallback: { policy: failurePolicy, cause: 'model' } });
+    expect(stored?.fallback?.reason.startsWith(causes[cause].reason)).toBe(true);
+    // Announced as an endpoint failure is: the gate's proceed reaches the rollback handler (ContinueDeployment) before the READY wait ends.
+    expect(detailOf(publisher.published, 'Deployment Risk Assessed')).toMatchObject({ trigger, decision, probability: null, fallback: stored?.fallback });
+    expect(detailTypes(publisher.published)).toEqual(decision === 'rollback' ? ['Deployment Risk Assessed', 'Deployment Rollback Requested'] : ['Deployment Risk Assessed']);
+    if (decision === 'rollback') {
+      expect(detailOf(publisher.published, 'Deployment Rollback Requested').reason).toBe(`no probability (${stored?.fallback?.reason}) and the group is fail-closed`);
+    }
+    expect(metrics.map((metric) => metric.values)).toEqual([
+      [
+        { name: 'Assessments', unit: 'Count', value: 1 },
+        { name: 'Stops', unit: 'Count', value: decision === 'rollback' ? 1 : 0 },
+        { name: 'EndpointFallbacks', unit: 'Count', value: 0 },
+        { name: 'ModelFallbacks', unit: 'Count', value: 1 },
+        { name: 'DecisionCut', unit: 'None', value: RISKY },
+      ],
+    ]);
+  });
+
+  it("S3 failing: the SDK's three attempts per object are spent before the failure policy decides", async () => {
+    const requests: string[] = [];
+    const source = new S3ServingModelSource(await pointing(), new S3ObjectReader(unavailableS3(requests)));
+    const { deps, deployments } = setup({ mode: 'stop', failurePolicy: 'fail-closed', source });
+    await expect(handlePredictEvent(START.event, deps)).resolves.toMatchObject({ status: 'assessed', decision: 'rollback' });
+    const reason = (await deployments.get(deploymentId))?.assessment?.fallback?.reason ?? '';
+    const failed = [pointer.modelDataUrl, pointer.featuresUrl].find((url) => reason.includes(url))!;
+    expect(reason).toContain('We encountered an internal error');
+    expect(requests.filter((path) => failed.endsWith(path))).toHaveLength(3);
+  });
+
+  it('a redelivery republishes the stored fallback, loads nothing and counts nothing again; the next deployment loads the repaired model', async () => {
+    let broken = true;
+    const objects = objectsOf(fixtureFeaturesJson());
+    const reads: string[] = [];
+    const flaky: ObjectReader = {
+      read: async (url) => {
+        reads.push(url);
+        if (broken) throw new Error(`S3 GetObject ${url}: Service Unavailable`);
+        return objects.read(url);
+      },
+    };
+    const source = new S3ServingModelSource(await pointing(), flaky);
+    const { deps, publisher, metrics } = setup({ mode: 'stop', failurePolicy: 'fail-open', source });
+    await handlePredictEvent(START.event, deps);
+    const firstReads = reads.length;
+    await expect(handlePredictEvent(START.event, deps)).resolves.toMatchObject({ status: 'duplicate', republished: ['Deployment Risk Assessed'] });
+    expect(reads).toHaveLength(firstReads);
+    expect(metrics).toHaveLength(1);
+    expect(publisher.published[1]).toEqual(publisher.published[0]);
+
+    // The failed load was not kept: once S3 answers, the same container scores the next deployment.
+    broken = false;
+    const later = setup({ mode: 'stop', failurePolicy: 'fail-open', source });
+    await expect(handlePredictEvent(START.event, later.deps)).resolves.toMatchObject({ status: 'assessed', probability: PROBABILITY, modelVersion: version });
   });
 });
 

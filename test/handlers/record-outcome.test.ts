@@ -188,7 +188,7 @@ describe('record-outcome: an assessed deployment finishes', () => {
   it('sends no BrierContribution when the failure policy decided (no probability)', async () => {
     const event = successEvent();
     const deps = dependencies();
-    await deps.store.putAssessment(assessmentOf(event, { probability: null, decision: 'proceed', fallback: { policy: 'fail-open', reason: 'endpoint timed out' } }));
+    await deps.store.putAssessment(assessmentOf(event, { probability: null, decision: 'proceed', fallback: { policy: 'fail-open', cause: 'endpoint', reason: 'endpoint timed out' } }));
     await handleRecordOutcomeEvent(event, deps);
     expect(deps.emf()).toEqual([emfOf(event, { LabelledOutcomes: 1, TruePositives: 0, FalsePositives: 0, TrueNegatives: 1, FalseNegatives: 0 })]);
   });

@@ -1,6 +1,6 @@
 import { InMemoryControlStore } from '../../handlers/adapters/in-memory-stores';
 import { S3ServingModelSource } from '../../handlers/adapters/serving-model';
-import type { ObjectReader, ServingModelPointer } from '../../handlers/ports';
+import { ModelUnavailableError, type ObjectReader, type ServingModelPointer } from '../../handlers/ports';
 import { buildFeatureVector, createFeatureList } from '../../model/features';
 import { tarGzip } from '../../model/tar';
 import { contributions } from '../../model/treeshap';
@@ -103,6 +103,33 @@ describe('S3ServingModelSource', () => {
     await expect(source.serving()).rejects.toThrow(
       `serving model ${at.modelVersion}: the trees use 12 features but features.json lists 2; they are not from the same training job`,
     );
+  });
+
+  it('reports every way the named model fails to load as ModelUnavailableError, an S3 error after the retries included', async () => {
+    const { objects, source, at } = await setup();
+    objects.objects.set(at.featuresUrl, Buffer.from(JSON.stringify(createFeatureList({ names: ['commits'], groups: [] }))));
+    await expect(source.serving()).rejects.toBeInstanceOf(ModelUnavailableError);
+
+    const failing: ObjectReader = {
+      read: async (url) => {
+        throw new Error(`S3 GetObject ${url}: Service Unavailable`);
+      },
+    };
+    const unreadable = new S3ServingModelSource((await setup()).control, failing);
+    const failure = unreadable.serving();
+    await expect(failure).rejects.toBeInstanceOf(ModelUnavailableError);
+    await expect(failure).rejects.toThrow(`serving model ${at.modelVersion}: S3 GetObject s3://deploy-guard-dev-models/`);
+    await expect(failure).rejects.toMatchObject({ modelVersion: at.modelVersion });
+  });
+
+  it('lets an unreadable serving pointer (its table) through as it is: not a model fault, Lambda retries it', async () => {
+    const control = new InMemoryControlStore();
+    control.readServingModel = async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    };
+    const failure = new S3ServingModelSource(control, new MemoryObjects()).serving();
+    await expect(failure).rejects.toThrow('ProvisionedThroughputExceededException');
+    await expect(failure).rejects.not.toBeInstanceOf(ModelUnavailableError);
   });
 
   it('refuses a features.json that is not JSON, naming its URL', async () => {

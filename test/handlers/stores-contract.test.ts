@@ -138,7 +138,7 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
 
     it('keeps a null probability and the fallback that decided when the endpoint failed', async () => {
       // Without the optional author.
-      const withoutAuthor: AssessmentRecord = assessment({ probability: null, fallback: { policy: 'fail-closed', reason: 'Timeout: no answer in 800 ms' } });
+      const withoutAuthor: AssessmentRecord = assessment({ probability: null, fallback: { policy: 'fail-closed', cause: 'endpoint', reason: 'Timeout: no answer in 800 ms' } });
       delete (withoutAuthor as { author?: string }).author;
       await stores.deployments.putAssessment(withoutAuthor);
       const stored = await stores.deployments.get(deploymentId);

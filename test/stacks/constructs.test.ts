@@ -28,6 +28,7 @@ describe('NodejsFunction', () => {
     handler: 'rollback',
     functionName: 'deploy-guard-dev-rollback',
     kmsKeyArn: KEY,
+    accountId: '123456789012',
     statements: [{ sid: 'Stop', actions: ['codedeploy:StopDeployment'], resources: ['arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:app/group'] }],
     environment: { DEPLOY_GUARD_EVENT_BUS: 'deploy-guard-dev' },
   };
@@ -72,6 +73,9 @@ describe('NodejsFunction', () => {
     [{ logRetentionDays: 10 }, "NodejsFunction 'deploy-guard-dev-rollback' logRetentionDays 10 is not a CloudWatch Logs retention; use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"],
     [{ timeoutSeconds: 901 }, "NodejsFunction 'deploy-guard-dev-rollback' timeoutSeconds must be an integer from 1 to 900, got 901"],
     [{ maximumRetryAttempts: 3 }, "NodejsFunction 'deploy-guard-dev-rollback' maximumRetryAttempts must be 0, 1 or 2, got 3"],
+    [{ maximumEventAgeInSeconds: 59 }, "NodejsFunction 'deploy-guard-dev-rollback' maximumEventAgeInSeconds must be an integer from 60 to 21600, got 59"],
+    [{ reservedConcurrentExecutions: 0 }, "NodejsFunction 'deploy-guard-dev-rollback' reservedConcurrentExecutions must be an integer from 1 to 1000, got 0"],
+    [{ accountId: '12345' }, "NodejsFunction 'deploy-guard-dev-rollback' accountId must be 12 digits, got '12345'"],
     [{ environment: { AWS_REGION: 'x' } as never }, "NodejsFunction 'deploy-guard-dev-rollback' environment variable 'AWS_REGION' is not one of handlers/config.ts ENV"],
     [{ statements: [{ actions: ['s3:GetObject'], resources: [] }] }, "NodejsFunction 'deploy-guard-dev-rollback' statements[0] has no resources"],
   ])('rejects %j', (override, message) => {
@@ -90,7 +94,7 @@ describe('NodejsFunction', () => {
 describe('EventRuleToFunction', () => {
   const build = (scope: Construct, ruleName: string, handler: 'rollback' | 'predict') => {
     const bus = new DeployGuardEventBus(scope, 'events', { namePrefix: 'deploy-guard-dev' });
-    const fn = new NodejsFunction(scope, 'fn', { handler, functionName: `deploy-guard-dev-${handler}`, kmsKeyArn: KEY });
+    const fn = new NodejsFunction(scope, 'fn', { handler, functionName: `deploy-guard-dev-${handler}`, kmsKeyArn: KEY, accountId: '123456789012' });
     const definition = ruleNamed(bus.ruleDefinitions, ruleName);
     new EventRuleToFunction(scope, 'deliver', { rule: bus.rules[ruleName], definition, function: fn, namePrefix: 'deploy-guard-dev', kmsKeyArn: KEY });
   };
@@ -153,10 +157,11 @@ describe('DataStores', () => {
 
 describe('Monitoring', () => {
   const build = (scope: Construct, emails: string[]) => {
-    const fn = new NodejsFunction(scope, 'fn', { handler: 'predict', functionName: 'deploy-guard-dev-predict', kmsKeyArn: KEY });
+    const fn = new NodejsFunction(scope, 'fn', { handler: 'predict', functionName: 'deploy-guard-dev-predict', kmsKeyArn: KEY, accountId: '123456789012' });
     new Monitoring(scope, 'monitoring', {
       namePrefix: 'deploy-guard-dev',
       region: 'us-east-1',
+      accountId: '123456789012',
       kmsKeyArn: KEY,
       emails,
       metricsNamespace: 'DeployGuard',

@@ -117,6 +117,51 @@ describe('DeployGuardStack (deploy-guard.config.json)', () => {
     });
   });
 
+  describe('the handlers that act while a deployment runs', () => {
+    const of = (stackName: string) => {
+      const stackResources = stacks.find((stack) => stack.name === stackName)!.json.resource as Resources;
+      const byHandler = (handler: string) => Object.entries(stackResources.aws_lambda_function).find(([, fn]) => (fn.tags as Record<string, string>)['deploy-guard-handler'] === handler)!;
+      return { stackResources, byHandler };
+    };
+
+    it.each(stacks.map((stack) => stack.name))('%s reserves concurrency for predict, traffic-hook and rollback (the defaults 10, 10, 5) and for nothing else', (stackName) => {
+      const { stackResources } = of(stackName);
+      const reserved = Object.fromEntries(
+        Object.values(stackResources.aws_lambda_function).map((fn) => [(fn.tags as Record<string, string>)['deploy-guard-handler'], fn.reserved_concurrent_executions]),
+      );
+      expect(reserved).toEqual({ predict: 10, 'traffic-hook': 10, rollback: 5, 'record-change': undefined, 'record-outcome': undefined, drift: undefined, promote: undefined });
+    });
+
+    // dev and staging: the example waits 30 minutes at READY; prod's storefront 60. A minute is left for the rollback handler.
+    it.each([
+      ['deploy-guard-dev', 29 * 60],
+      ['deploy-guard-staging', 29 * 60],
+      ['deploy-guard-prod', 59 * 60],
+    ])("%s lets predict's events expire before the shortest READY wait: %i s", (stackName, age) => {
+      const { stackResources, byHandler } = of(stackName);
+      const [predictName] = byHandler('predict');
+      const invoke = Object.values(stackResources.aws_lambda_function_event_invoke_config).find((config) => String(config.function_name).includes(`aws_lambda_function.${predictName}.`))!;
+      expect(invoke.maximum_event_age_in_seconds).toBe(age);
+      const predictTargets = Object.values(stackResources.aws_cloudwatch_event_target).filter((target) => target.arn === `\${aws_lambda_function.${predictName}.arn}`);
+      expect(predictTargets.length).toBeGreaterThan(0);
+      for (const target of predictTargets) expect((target.retry_policy as { maximum_event_age_in_seconds: number }).maximum_event_age_in_seconds).toBe(age);
+    });
+  });
+
+  it("lets prod's created blue/green group pass exactly its instances' role to the green fleet (create.instanceRole)", () => {
+    const prod = stacks.find((stack) => stack.name === 'deploy-guard-prod')!.json.resource as Resources;
+    const policies = Object.values(prod.aws_iam_role_policy).filter((policy) => policy.name === 'copy-auto-scaling-group');
+    expect(policies).toHaveLength(1);
+    const statements = JSON.parse(String(policies[0].policy)).Statement as { Sid?: string; Action: string[]; Resource: string[]; Condition?: unknown }[];
+    expect(statements.find((statement) => statement.Action.includes('iam:PassRole'))).toEqual({
+      Sid: 'PassInstanceRole',
+      Effect: 'Allow',
+      Action: ['iam:PassRole'],
+      Resource: ['arn:aws:iam::123456789012:role/storefront-instances'],
+      Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+    });
+  });
+
   it.each(stacks.map((stack) => [stack.name, stack.json] as const))('%s matches its snapshot (hashes, asset paths and uploaded file contents masked)', (_name, json) => {
     // The notebooks and the training script are uploaded inline (content_base64): their content is
     // the project's files, not the stack's shape, so it is masked like a hash.

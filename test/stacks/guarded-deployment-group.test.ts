@@ -1,5 +1,6 @@
 import { groupPolicy } from '../../handlers/config';
-import { GuardedDeploymentGroup, trafficHookFunctionName, type GuardedDeploymentGroupProps, type NewGroupProps } from '../../stacks/guarded-deployment-group';
+import { Testing } from 'cdktf';
+import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds, trafficHookFunctionName, type GuardedDeploymentGroupProps, type NewGroupProps } from '../../stacks/guarded-deployment-group';
 import { ACCOUNT, REGION, only, policyStatements, resources, synth } from './construct-synth';
 
 const server: NewGroupProps = {
@@ -122,6 +123,28 @@ describe('GuardedDeploymentGroup, other modes and platforms', () => {
   });
 });
 
+/** The groups as constructed (their fields), in one scope. */
+function synthGroups(props: readonly GuardedDeploymentGroupProps[]): GuardedDeploymentGroup[] {
+  const groups: GuardedDeploymentGroup[] = [];
+  Testing.synthScope((scope) => props.forEach((group, index) => groups.push(new GuardedDeploymentGroup(scope, `group-${index}`, group))));
+  return groups;
+}
+
+describe('predictMaximumEventAgeSeconds', () => {
+  it('is the shortest READY wait less the minute the rollback handler needs, at most an hour, at least a minute', () => {
+    expect(predictMaximumEventAgeSeconds([{ readyWaitMinutes: 30 }, { readyWaitMinutes: 10 }, { readyWaitMinutes: undefined }])).toBe(9 * 60);
+    expect(predictMaximumEventAgeSeconds([{ readyWaitMinutes: 2 }])).toBe(60);
+    expect(predictMaximumEventAgeSeconds([{ readyWaitMinutes: 600 }])).toBe(3600);
+    // Without a gate group on Server nothing waits at READY: an hour, as for every other handler.
+    expect(predictMaximumEventAgeSeconds([{ readyWaitMinutes: undefined }])).toBe(3600);
+  });
+
+  it("takes the created group's READY wait, and CodeDeploy's default for a gate group it only references", () => {
+    const groups = synthGroups([server, { existing: true, region: REGION, accountId: ACCOUNT, applicationName: 'legacy', deploymentGroupName: 'prod', platform: 'Server', mode: 'gate' }, ecs]);
+    expect(groups.map((group) => group.readyWaitMinutes)).toEqual([30, 60, undefined]);
+  });
+});
+
 describe('GuardedDeploymentGroup props', () => {
   it.each<[string, GuardedDeploymentGroupProps, string]>([
     ['Server without its target', { ...server, server: undefined }, 'GuardedDeploymentGroup shop/shop-web: platform Server needs server (autoScalingGroupNames, targetGroupName)'],
@@ -137,6 +160,12 @@ describe('GuardedDeploymentGroup props', () => {
     ['more than 10 alarms', { ...server, alarmNames: Array.from({ length: 11 }, (_, index) => `a${index}`) }, 'GuardedDeploymentGroup shop/shop-web: CodeDeploy accepts at most 10 alarms, got 11'],
     ['an existing group with settings to create', { existing: true, region: REGION, accountId: ACCOUNT, applicationName: 'legacy', deploymentGroupName: 'prod', platform: 'Server', mode: 'gate', alarmNames: ['x'] } as unknown as GuardedDeploymentGroupProps, 'GuardedDeploymentGroup legacy/prod: an existing group creates nothing, so alarmNames cannot be given'],
     ['a bad application name', { ...server, applicationName: 'shop web' }, "GuardedDeploymentGroup applicationName 'shop web' must be 1 to 100 letters, digits or _ . + -"],
+    ['a READY wait of one minute', { ...server, readyWaitMinutes: 1 }, 'GuardedDeploymentGroup readyWaitMinutes must be an integer from 2 to 2880, got 1'],
+    [
+      "another account's instance role",
+      { ...server, server: { ...server.server!, instanceRoleArns: ['arn:aws:iam::999999999999:role/shop-web'] } },
+      "GuardedDeploymentGroup shop/shop-web: server.instanceRoleArns 'arn:aws:iam::999999999999:role/shop-web' must be an IAM role ARN of account 123456789012",
+    ],
   ])('rejects %s', (_case, props, message) => {
     expect(() => synth((scope) => void new GuardedDeploymentGroup(scope, 'group', props))).toThrow(message);
   });

@@ -59,11 +59,47 @@ describe('ModelNotebook', () => {
     expect(wildcardActions(statements)).toEqual([]);
   });
 
-  it('may have direct internet access outside a VPC', () => {
-    const open = synth((scope) => void new ModelNotebook(scope, 'notebook', { ...base, subnetId: undefined, securityGroupIds: undefined, directInternetAccess: true }));
+  it('reads the data lake only under its rows prefix, and never scans a table whole', () => {
+    const byId = Object.fromEntries(policyStatements(synthesized, 'model-notebook').map((statement) => [statement.Sid, statement]));
+    expect(byId.ReadTrainingData.Resource).toBe('arn:aws:s3:::dg-data/rows/*');
+    expect(byId.ReadTables.Action).not.toContain('dynamodb:Scan');
+  });
+
+  it('without a subnet, runs in a private network of its own: no internet route, S3 and DynamoDB through gateways, the APIs through endpoints', () => {
+    const isolated = synth((scope) => void new ModelNotebook(scope, 'notebook', { ...base, subnetId: undefined, securityGroupIds: undefined }));
+    const instance = only(isolated, 'aws_sagemaker_notebook_instance');
+    expect(instance.direct_internet_access).toBe('Disabled');
+    expect(instance.subnet_id).toMatch(/^\$\{aws_subnet\..+\.id\}$/);
+    expect(only(isolated, 'aws_vpc')).toEqual(expect.objectContaining({ cidr_block: '10.42.0.0/24' }));
+    expect(resources(isolated, 'aws_internet_gateway')).toEqual({});
+    expect(resources(isolated, 'aws_nat_gateway')).toEqual({});
+    expect(only(isolated, 'aws_route_table').route).toBeUndefined();
+    expect(only(isolated, 'aws_subnet').map_public_ip_on_launch).toBe(false);
+    const endpoints = Object.values(resources(isolated, 'aws_vpc_endpoint')).map((endpoint) => [endpoint.service_name, endpoint.vpc_endpoint_type]);
+    expect(endpoints.sort()).toEqual(
+      [
+        ['com.amazonaws.us-east-1.dynamodb', 'Gateway'],
+        ['com.amazonaws.us-east-1.logs', 'Interface'],
+        ['com.amazonaws.us-east-1.s3', 'Gateway'],
+        ['com.amazonaws.us-east-1.sagemaker.api', 'Interface'],
+        ['com.amazonaws.us-east-1.sagemaker.runtime', 'Interface'],
+        ['com.amazonaws.us-east-1.sts', 'Interface'],
+      ].sort(),
+    );
+    // The instance accepts nothing and sends HTTPS only, to the endpoints.
+    expect(resources(isolated, 'aws_vpc_security_group_egress_rule')).not.toEqual({});
+    for (const rule of Object.values(resources(isolated, 'aws_vpc_security_group_egress_rule'))) {
+      expect(rule).toEqual(expect.objectContaining({ ip_protocol: 'tcp', from_port: 443, to_port: 443 }));
+      expect(rule.cidr_ipv4).toBeUndefined();
+    }
+  });
+
+  it('has direct internet access outside a VPC only when it is a sandbox', () => {
+    const open = synth((scope) => void new ModelNotebook(scope, 'notebook', { ...base, subnetId: undefined, securityGroupIds: undefined, sandbox: true }));
     const instance = only(open, 'aws_sagemaker_notebook_instance');
     expect(instance.direct_internet_access).toBe('Enabled');
     expect(instance.subnet_id).toBeUndefined();
+    expect(resources(open, 'aws_vpc')).toEqual({});
   });
 });
 
@@ -71,7 +107,9 @@ describe('ModelNotebook props', () => {
   it.each<[string, Partial<ModelNotebookProps>, string]>([
     ['a subnet without security groups', { securityGroupIds: undefined }, 'ModelNotebook subnetId and securityGroupIds must be given together (both or neither)'],
     ['security groups without a subnet', { subnetId: undefined }, 'ModelNotebook subnetId and securityGroupIds must be given together (both or neither)'],
-    ['no internet access and no VPC', { subnetId: undefined, securityGroupIds: undefined }, 'ModelNotebook directInternetAccess false needs subnetId and securityGroupIds: without direct access the instance reaches AWS only through a VPC'],
+    ['a sandbox in a subnet', { sandbox: true }, 'ModelNotebook sandbox runs the instance with direct internet access outside any VPC: drop subnetId and securityGroupIds, or sandbox'],
+    ['a network CIDR beside a given subnet', { vpcCidr: '10.0.0.0/24' }, 'ModelNotebook vpcCidr is the network created when there is no subnet and no sandbox; it cannot be given with subnetId'],
+    ['a network CIDR that is no /16 to /27 block', { subnetId: undefined, securityGroupIds: undefined, vpcCidr: '10.0.0.0/8' }, "ModelNotebook vpcCidr '10.0.0.0/8' must be an IPv4 CIDR block from /16 to /27, such as '10.42.0.0/24'"],
     ['a bad instance type', { instanceType: 't3.medium' }, "ModelNotebook instanceType must look like 'ml.t3.medium', got 't3.medium'"],
     ['a role that is not an IAM ARN', { sagemakerRoleArn: 'my-role' }, "ModelNotebook sagemakerRoleArn must be an ARN of service iam (arn:<partition>:iam:...), got 'my-role'"],
     ['a notebooks folder without notebooks', { notebooksFolder: __dirname }, `ModelNotebook notebooks folder '${__dirname}' holds no .ipynb file`],

@@ -41,6 +41,15 @@ describe('the installation policy (stacks/policy-check.ts)', () => {
     expect(checkStack({ resource: { ...goodBucket, ...goodFunction } })).toEqual([]);
   });
 
+  it("accepts a service role assumed for this account only, and EC2's instance role, which names no source account", () => {
+    const trust = (service: string, condition?: object) => policy({ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole', ...(condition ? { Condition: condition } : {}) });
+    const roles = {
+      lambda: { assume_role_policy: trust('lambda.amazonaws.com', { StringEquals: { 'aws:SourceAccount': '123456789012' } }) },
+      instances: { assume_role_policy: trust('ec2.amazonaws.com') },
+    };
+    expect(checkStack({ resource: { aws_iam_role: roles } })).toEqual([]);
+  });
+
   it.each([
     ['an action wildcard', { aws_iam_role_policy: { r: { policy: policy({ Effect: 'Allow', Action: 's3:*', Resource: 'arn:aws:s3:::b/*' }) } } }, 'aws_iam_role_policy.r statement 0: action \'s3:*\' is a wildcard'],
     ['Resource * for an action that has a resource type', { aws_iam_role_policy: { r: { policy: policy({ Effect: 'Allow', Action: ['s3:GetObject'], Resource: '*' }) } } }, "aws_iam_role_policy.r statement 0: action 's3:GetObject' on resource '*' is not on the allow-list"],
@@ -55,6 +64,11 @@ describe('the installation policy (stacks/policy-check.ts)', () => {
     ['a function whose log group keeps logs forever', { ...goodFunction, aws_cloudwatch_log_group: { l: { name: '/aws/lambda/fn' } } }, 'aws_lambda_function.f: no log group of its own with a retention period'],
     ['a function without an on-failure destination', without(goodFunction, 'aws_lambda_function_event_invoke_config'), 'aws_lambda_function.f: no on-failure destination'],
     ['a table without point-in-time recovery', { aws_dynamodb_table: { t: { name: 't', point_in_time_recovery: { enabled: false } } } }, 'aws_dynamodb_table.t: point-in-time recovery is off'],
+    [
+      'a service role any account may have a service assume (no aws:SourceAccount)',
+      { aws_iam_role: { r: { assume_role_policy: policy({ Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' }, Action: 'sts:AssumeRole' }) } } },
+      'aws_iam_role.r: sagemaker.amazonaws.com may assume it without an aws:SourceAccount condition',
+    ],
   ])('catches %s', (_what, resource, message) => {
     expect(checkStack({ resource }).map((violation) => violation.message)).toEqual([message]);
   });
@@ -63,5 +77,81 @@ describe('the installation policy (stacks/policy-check.ts)', () => {
     expect(Object.keys(RESOURCE_STAR_ACTIONS).sort()).toEqual(['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken', 'sagemaker:ListTrainingJobs', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
     const scoped = { Effect: 'Allow', Action: ['cloudwatch:PutMetricData'], Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'DeployGuard' } } };
     expect(checkStack({ resource: { aws_iam_role_policy: { r: { policy: policy(scoped) } } } })).toEqual([]);
+  });
+});
+
+describe('alarm notifications reach people (stacks/policy-check.ts, rule alarm-notification)', () => {
+  const { stacks } = synthesizeAll();
+
+  it.each(stacks.map((stack) => [stack.name, stack.json] as const))(
+    '%s: every alarm_actions / ok_actions target is a topic whose policy and key let CloudWatch notify for that alarm',
+    (_name, json) => {
+      const alarms = Object.values((json.resource as Record<string, Record<string, Record<string, unknown>>>).aws_cloudwatch_metric_alarm);
+      const notifying = alarms.filter((alarm) => Array.isArray(alarm.alarm_actions) && alarm.alarm_actions.length > 0);
+      // The handlers' errors, every dead-letter queue, the endpoint and model fallbacks.
+      expect(notifying.length).toBeGreaterThanOrEqual(24);
+      expect(checkStack(json).filter((violation) => violation.rule === 'alarm-notification')).toEqual([]);
+    },
+  );
+
+  const provider = { aws: [{ region: 'us-east-1', allowed_account_ids: ['123456789012'] }] };
+  const document = (...statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
+  const alarmsPublish = {
+    Effect: 'Allow',
+    Principal: { Service: 'cloudwatch.amazonaws.com' },
+    Action: 'sns:Publish',
+    Resource: '${aws_sns_topic.t.arn}',
+    Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' }, ArnLike: { 'aws:SourceArn': 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:ops/dg/*' } },
+  };
+  const keyForTopic = {
+    Effect: 'Allow',
+    Principal: { Service: 'cloudwatch.amazonaws.com' },
+    Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    Resource: '*',
+    Condition: { StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': 'arn:aws:sns:us-east-1:123456789012:dg-notifications' } },
+  };
+  const stack = (options: { alarmName?: string; topicPolicy?: object[]; keyPolicy?: object[]; action?: string } = {}) => ({
+    provider,
+    resource: {
+      aws_kms_key: { k: { policy: document(...(options.keyPolicy ?? [keyForTopic])) } },
+      aws_sns_topic: { t: { name: 'dg-notifications', kms_master_key_id: '${aws_kms_key.k.arn}' } },
+      aws_sns_topic_policy: { p: { arn: '${aws_sns_topic.t.arn}', policy: document(...(options.topicPolicy ?? [alarmsPublish])) } },
+      aws_cloudwatch_metric_alarm: { a: { alarm_name: options.alarmName ?? 'ops/dg/predict-errors', alarm_actions: [options.action ?? '${aws_sns_topic.t.arn}'], ok_actions: ['${aws_sns_topic.t.arn}'] } },
+    },
+  });
+  const messages = (json: object) => checkStack(json).map((violation) => violation.message);
+
+  it('accepts an alarm whose topic policy and key admit CloudWatch for it', () => {
+    expect(messages(stack())).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a topic whose only policy admits EventBridge (the shipped bug, F-06)',
+      stack({ topicPolicy: [{ ...alarmsPublish, Principal: { Service: 'events.amazonaws.com' }, Condition: { ArnEquals: { 'aws:SourceArn': '${aws_cloudwatch_event_rule.notify.arn}' } } }] }),
+      'aws_cloudwatch_metric_alarm.a: the policy of topic t does not let CloudWatch publish for arn:aws:cloudwatch:us-east-1:123456789012:alarm:ops/dg/predict-errors',
+    ],
+    [
+      "an alarm outside the policy's alarm names (another installation's prefix)",
+      stack({ alarmName: 'ops/dg-x/predict-errors' }),
+      'aws_cloudwatch_metric_alarm.a: the policy of topic t does not let CloudWatch publish for arn:aws:cloudwatch:us-east-1:123456789012:alarm:ops/dg-x/predict-errors',
+    ],
+    [
+      'a topic policy for another account',
+      stack({ topicPolicy: [{ ...alarmsPublish, Condition: { ...alarmsPublish.Condition, StringEquals: { 'aws:SourceAccount': '210987654321' } } }] }),
+      'aws_cloudwatch_metric_alarm.a: the policy of topic t does not let CloudWatch publish for arn:aws:cloudwatch:us-east-1:123456789012:alarm:ops/dg/predict-errors',
+    ],
+    [
+      "a topic key that does not admit CloudWatch",
+      stack({ keyPolicy: [{ ...keyForTopic, Principal: { Service: 'events.amazonaws.com' } }] }),
+      'aws_cloudwatch_metric_alarm.a: the key of topic t does not let CloudWatch encrypt for arn:aws:sns:us-east-1:123456789012:dg-notifications',
+    ],
+    [
+      'an action that is no topic of the stack',
+      stack({ action: 'arn:aws:sns:us-east-1:123456789012:elsewhere' }),
+      'aws_cloudwatch_metric_alarm.a: action arn:aws:sns:us-east-1:123456789012:elsewhere is not an SNS topic of this stack',
+    ],
+  ])('catches %s', (_what, json, message) => {
+    expect(messages(json)).toEqual([message]);
   });
 });
