@@ -151,8 +151,13 @@ export class LocalHosting implements HostingPort {
   async describeModelPackage(modelPackageArn: string): Promise<ModelPackageSummary | undefined> {
     const found = this.packages.find((candidate) => candidate.modelPackageArn === modelPackageArn);
     if (!found) return undefined;
-    const { description: _description, ...summary } = found;
-    return summary;
+    return {
+      modelPackageArn: found.modelPackageArn,
+      modelPackageGroupName: found.modelPackageGroupName,
+      approval: found.approval,
+      ...(found.modelDataUrl ? { modelDataUrl: found.modelDataUrl } : {}),
+      ...(found.trainingJobName ? { trainingJobName: found.trainingJobName } : {}),
+    };
   }
 
   /** A person approves a package (UpdateModelPackage ModelApprovalStatus Approved). */
