@@ -4,13 +4,26 @@ import {
   CODEDEPLOY_LIFECYCLE_HOOK_INVOCATION,
   CODEPIPELINE_ACTION_EXECUTION,
   CLOUDWATCH_ALARM_STATE_CHANGE,
+  SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE,
   SAGEMAKER_TRAINING_JOB_STATE_CHANGE,
   SCHEDULED_EVENT,
   codeDeployLifecycleHookInvocation,
 } from '../../events/aws';
 import { ManualClock } from '../../events/clock';
+import { modelPackageGroupName } from '../../events/patterns';
 import { buildEntry, COMPUTE_PLATFORMS, EMITTED_EVENTS, emittedEventSchema, type EmittedEventKind } from '../../events/emitted';
-import { AWS_SAMPLES, derivedDeploymentEvent, derivedOwnAlarmEvent, derivedOwnScheduledEvent, derivedOwnTrainingJobEvent, readSampleText, sample, type Sample } from '../../events/samples';
+import {
+  AWS_SAMPLES,
+  derivedDeploymentEvent,
+  derivedOwnAlarmEvent,
+  derivedOwnModelPackageEvent,
+  derivedOwnScheduledEvent,
+  derivedOwnTrainingJobEvent,
+  readSampleText,
+  repairedModelPackageSample,
+  sample,
+  type Sample,
+} from '../../events/samples';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
 import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import { servingModel } from '../../handlers/adapters/serving-model';
@@ -433,6 +446,7 @@ const IMAGE = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.
 const artifactsOf = (jobName: string) => `s3://${NAME_PREFIX}-models/training/${jobName}/output/model.tar.gz`;
 const OWN_JOB = `${NAME_PREFIX}-20261120-0900-5f2c1a`;
 const trainingJobSchema = AWS_EVENT_SCHEMAS[SAGEMAKER_TRAINING_JOB_STATE_CHANGE];
+const modelPackageSchema = AWS_EVENT_SCHEMAS[SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE];
 
 function servingPointer(): ServingModelPointer {
   return {
@@ -453,8 +467,10 @@ const completedWithArtifacts = derivedOwnTrainingJobEvent('Completed', OWN_JOB);
 
 const promote: FuzzTarget = {
   name: 'promote',
-  inputKinds: [SAGEMAKER_TRAINING_JOB_STATE_CHANGE],
+  inputKinds: [SAGEMAKER_TRAINING_JOB_STATE_CHANGE, SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE],
   bases: [
+    fromSample(derivedOwnModelPackageEvent('Approved', NAME_PREFIX)),
+    fromSample(repairedModelPackageSample()),
     fromSample(derivedOwnTrainingJobEvent('Completed', OWN_JOB)),
     fromSample(derivedOwnTrainingJobEvent('Failed', OWN_JOB)),
     fromSample(derivedOwnTrainingJobEvent('Stopped', OWN_JOB)),
@@ -462,7 +478,7 @@ const promote: FuzzTarget = {
     fromSample({ ...completedWithArtifacts, derived: `${completedWithArtifacts.derived}, detail.ModelArtifacts → where SageMaker writes them` }),
     fromSample(sample('sagemaker-training-job-state-change.json')),
   ],
-  isValid: accepts(trainingJobSchema),
+  isValid: (value) => (detailTypeOf(value) === SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE ? accepts(modelPackageSchema)(value) : accepts(trainingJobSchema)(value)),
   async run(value, log, rng) {
     const control = new InMemoryControlStore();
     if (rng.chance(0.5)) await control.swapServingModel(servingPointer(), null);
@@ -489,7 +505,7 @@ const promote: FuzzTarget = {
         settings: {
           minimumAuc: 0.6,
           approval: rng.pick(['Approved', 'PendingManualApproval'] as const),
-          modelPackageGroupName: NAME_PREFIX,
+          modelPackageGroupName: modelPackageGroupName(NAME_PREFIX),
           executionRoleArn: 'arn:aws:iam::123456789012:role/deploy-guard-dev-model',
           rollbackAlarmNames: [],
           hosting: { kind: 'serverless', memorySizeInMb: 2048, maxConcurrency: 5 },
