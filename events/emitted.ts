@@ -380,6 +380,33 @@ export const modelPromoted = define({
   },
 });
 
+export const modelRegistered = define({
+  detailType: 'Model Registered',
+  schemaVersion: '1',
+  description:
+    'promote found the new model at least as good as the serving one and registered it pending manual approval; the endpoint is unchanged until a person approves the package (then Model Promoted).',
+  detail: z.object({
+    schemaVersion,
+    modelVersion: nonEmpty,
+    trainingJobName: nonEmpty,
+    modelPackageArn: nonEmpty,
+    approval: z.literal('PendingManualApproval'),
+    candidate: modelMetrics,
+    serving: modelMetrics.nullable(),
+    registeredAt: isoTime,
+  }),
+  example: {
+    schemaVersion: '1',
+    modelVersion: 'deploy-guard-prod-20261120-0900-5f2c1a',
+    trainingJobName: 'deploy-guard-prod-20261120-0900-5f2c1a',
+    modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/deploy-guard-prod-risk/7',
+    approval: 'PendingManualApproval',
+    candidate: { auc: 0.78, prAuc: 0.52, brier: 0.13, f1Failure: 0.49, rows: 1200 },
+    serving: { auc: 0.71, prAuc: 0.44, brier: 0.15, f1Failure: 0.41, rows: 1200 },
+    registeredAt: '2026-11-20T09:41:30Z',
+  },
+});
+
 export const MODEL_REJECTION_REASONS = ['worse-than-serving', 'below-minimum', 'training-failed', 'training-stopped'] as const;
 
 export const modelRejected = define({
@@ -415,6 +442,7 @@ export const EMITTED_EVENTS = {
   [deploymentRollbackFailed.detailType]: deploymentRollbackFailed,
   [modelRetrainingStarted.detailType]: modelRetrainingStarted,
   [modelPromoted.detailType]: modelPromoted,
+  [modelRegistered.detailType]: modelRegistered,
   [modelRejected.detailType]: modelRejected,
 } as const;
 export type EmittedEventKind = keyof typeof EMITTED_EVENTS;

@@ -7,6 +7,7 @@ import {
   CODEDEPLOY_SOURCE,
   CODEPIPELINE_ACTION_EXECUTION,
   CODEPIPELINE_SOURCE,
+  SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE,
   SAGEMAKER_SOURCE,
   SAGEMAKER_TRAINING_JOB_STATE_CHANGE,
   SCHEDULED_EVENT,
@@ -21,6 +22,7 @@ import {
   deploymentRollbackFailed,
   deploymentRollbackRequested,
   modelPromoted,
+  modelRegistered,
   modelRejected,
   modelRetrainingStarted,
   validateEventSource,
@@ -84,6 +86,11 @@ export type ModelAlarm = (typeof MODEL_ALARMS)[number];
 /** The one rule for a model alarm's name, used by the stack that creates it and the rule that listens for it. */
 export function modelAlarmName(namePrefix: string, alarm: ModelAlarm): string {
   return `${namePrefix}-model-${alarm}`;
+}
+
+/** The installation's SageMaker model package group: promote registers there, and its approvals reach promote. */
+export function modelPackageGroupName(namePrefix: string): string {
+  return `${namePrefix}-risk`;
 }
 
 /** The system's rules for one installation. */
@@ -158,6 +165,18 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
       },
     },
     {
+      name: 'model-package-approved',
+      description: 'A person approved a model package of the installation\'s group (manual approval): promote deploys it.',
+      bus: 'default',
+      target: 'promote',
+      consumes: [SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE],
+      pattern: {
+        source: [SAGEMAKER_SOURCE],
+        'detail-type': [SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE],
+        detail: { ModelPackageGroupName: [modelPackageGroupName(namePrefix)], ModelApprovalStatus: ['Approved'] },
+      },
+    },
+    {
       name: 'change-summary',
       description: 'A CI step reported what a release changes: store it for predict.',
       bus: 'deploy-guard',
@@ -197,6 +216,7 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
         deploymentRollbackFailed.detailType,
         modelRetrainingStarted.detailType,
         modelPromoted.detailType,
+        modelRegistered.detailType,
         modelRejected.detailType,
       ],
       pattern: {
@@ -209,6 +229,7 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
               deploymentRollbackFailed.detailType,
               modelRetrainingStarted.detailType,
               modelPromoted.detailType,
+              modelRegistered.detailType,
               modelRejected.detailType,
             ],
           },

@@ -14,7 +14,7 @@ import {
   type AwsEventKind,
   type CodeDeployDeploymentState,
 } from './aws';
-import { DEFAULT_NAME_PREFIX, modelAlarmName, RETRAINING_SCHEDULE_RULE } from './patterns';
+import { DEFAULT_NAME_PREFIX, modelAlarmName, modelPackageGroupName, RETRAINING_SCHEDULE_RULE } from './patterns';
 
 /**
  * The real AWS sample events in events/samples/ (origins in its README), each with what it is.
@@ -154,6 +154,20 @@ export function repairedModelPackageSample(): Sample {
   const event = clone(original.event);
   event.source = 'aws.sagemaker';
   return { ...original, event, derived: 'duplicate "source" key resolved to its first value, "aws.sagemaker"' };
+}
+
+/**
+ * The repaired model-package sample for an installation's own package group, in `status`: what
+ * SageMaker sends when a person approves (or rejects) a package promote registered. Derived.
+ */
+export function derivedOwnModelPackageEvent(status: 'Approved' | 'Rejected' | 'PendingManualApproval' = 'Approved', namePrefix = DEFAULT_NAME_PREFIX): Sample {
+  const repaired = repairedModelPackageSample();
+  const detail = repaired.event.detail as Record<string, unknown>;
+  const group = modelPackageGroupName(namePrefix);
+  detail.ModelPackageGroupName = group;
+  detail.ModelPackageArn = `arn:aws:sagemaker:us-east-2:123456789012:model-package/${group}/2`;
+  detail.ModelApprovalStatus = status;
+  return { ...repaired, derived: `${repaired.derived}; detail.ModelPackageGroupName → ${group}, detail.ModelApprovalStatus → ${status}` };
 }
 
 /**

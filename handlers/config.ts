@@ -172,6 +172,10 @@ export const promotionSettings = z
           initialInstanceCount: z.number().int().min(1),
           /** s3:// URI where data capture writes, when capture is on. */
           dataCaptureS3Uri: z.string().startsWith('s3://').optional(),
+          /** Share of requests data capture keeps, as the stack declared it. */
+          dataCaptureSamplingPercentage: z.number().int().min(1).max(100).default(100),
+          /** The KMS key of the instances' volumes and of captured data, as the stack declared it. */
+          kmsKeyArn: z.string().startsWith('arn:').optional(),
         })
         .strict(),
     ]),

@@ -3,7 +3,7 @@ import type { CloudWatchAlarmStateChange, ScheduledEvent } from '../events/aws';
 import { eventTimeMillis } from '../events/envelope';
 import hyperparameterFile from '../model/hyperparameters.json';
 import type { RetrainingSchedule, RetrainingSettings } from './config';
-import type { RetrainingState, ServingModelPointer, TrainingJobSpec } from './ports';
+import type { RecordedTrainingJob, RetrainingState, ServingModelPointer, TrainingJobSpec } from './ports';
 import { TRAINING_ROWS_PREFIX } from './training-row';
 
 /**
@@ -207,5 +207,21 @@ export function trainingJobSpec(input: TrainingJobInput): TrainingJobSpec {
     ...(input.serving ? { servingModelS3Uri: input.serving.modelDataUrl } : {}),
     outputS3Uri: `s3://${input.modelBucket}/${TRAINING_OUTPUT_PREFIX}`,
     tags: { 'deploy-guard:name-prefix': input.namePrefix, 'deploy-guard:started-by': 'drift' },
+  };
+}
+
+/** What drift records about a job before starting it: what promote checks the finished job against. */
+export function recordedTrainingJob(spec: TrainingJobSpec, window: DataWindow, startedAt: number): RecordedTrainingJob {
+  return {
+    trainingJobName: spec.trainingJobName,
+    roleArn: spec.roleArn,
+    imageUri: spec.imageUri,
+    trainS3Uri: spec.trainS3Uri,
+    ...(spec.servingModelS3Uri ? { servingModelS3Uri: spec.servingModelS3Uri } : {}),
+    outputS3Uri: spec.outputS3Uri,
+    hyperparameters: spec.hyperparameters,
+    fromDate: window.fromDate,
+    toDate: window.toDate,
+    startedAt,
   };
 }

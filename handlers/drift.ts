@@ -16,6 +16,7 @@ import {
   checkNamePrefix,
   dataWindow,
   driftEventTime,
+  recordedTrainingJob,
   screenAlarm,
   screenCooldown,
   screenData,
@@ -168,9 +169,11 @@ async function retrain(request: RetrainingRequest, deps: DriftDependencies): Pro
     modelBucket: config.modelBucket,
     serving,
   });
+  // Recorded first: promote adopts only recorded jobs, and a record of a job that never started is harmless.
+  const startedAt = deps.clock.now();
+  await deps.control.recordTrainingJob(recordedTrainingJob(spec, window, startedAt));
   if ((await deps.training.startTrainingJob(spec)) === 'already-exists') return duplicate;
 
-  const startedAt = deps.clock.now();
   // The record's alarmName holds what started the job: the alarm, or the schedule rule.
   const recorded = await deps.control.recordRetraining({ trainingJobName: jobName, alarmName: request.triggerName, startedAt }, last?.trainingJobName ?? null);
   const published = await announce(request, window, startedAt, deps);

@@ -286,6 +286,14 @@ export interface ControlStore {
   readJobVerdict(trainingJobName: string): Promise<JobVerdict | undefined>;
   /** Records promote's decision about a job unless it has one; false if it had. */
   recordJobVerdict(verdict: JobVerdict): Promise<boolean>;
+  /** Records a training job drift is about to start (before CreateTrainingJob), so that promote adopts only jobs drift started. */
+  recordTrainingJob(job: RecordedTrainingJob): Promise<void>;
+  /** The job as drift recorded it, or undefined when drift never started it. */
+  readTrainingJob(trainingJobName: string): Promise<RecordedTrainingJob | undefined>;
+  /** promote's intent for a job it decided to promote (what it registered and deploys), or undefined. */
+  readPromotion(trainingJobName: string): Promise<PromotionIntent | undefined>;
+  /** Records promote's intent (replacing the job's earlier one) before the side effect it names. */
+  writePromotion(intent: PromotionIntent): Promise<void>;
   /** The cut of a scope (a group key, or POOLED_CUT_SCOPE) with the revision it was written at. */
   readCut(scope: string): Promise<StoredCut | undefined>;
   /** Writes the cut if its revision is still `expectedRevision` (null: none yet); false if someone else wrote first. */
@@ -307,6 +315,50 @@ export interface JobVerdict {
   readonly verdict: 'promoted' | 'rejected';
   /** The promoted model version, or the reason of the rejection. */
   readonly detail: string;
+  readonly decidedAt: number;
+}
+
+/**
+ * A training job as drift started it (control table, `trainingjob#<name>`): what promote checks the
+ * job against with DescribeTrainingJob before it adopts the job's model.
+ */
+export interface RecordedTrainingJob {
+  readonly trainingJobName: string;
+  readonly roleArn: string;
+  readonly imageUri: string;
+  /** s3:// prefix of the `train` channel (the data lake's rows). */
+  readonly trainS3Uri: string;
+  /** s3:// URI of the serving model given as channel `serving`, when there was one. */
+  readonly servingModelS3Uri?: string;
+  /** s3:// prefix SageMaker writes the job's output under. */
+  readonly outputS3Uri: string;
+  /** The hyperparameters that decide what the job trains on and with what code (window, script). */
+  readonly hyperparameters: Readonly<Record<string, string>>;
+  /** The data window's first and last day (UTC, YYYY-MM-DD): promote evaluates on its most recent dates. */
+  readonly fromDate: string;
+  readonly toDate: string;
+  readonly startedAt: number;
+}
+
+/**
+ * promote's intent for one job (control table, `promotion#<job>`), written before each step that
+ * cannot be repeated blindly, so that a redelivery finishes a half-done promotion:
+ * `registered` (the package exists, waiting for a person's approval), then `deploying` (the endpoint
+ * is being moved to `endpointConfigName`). The job's verdict is recorded when it is announced.
+ */
+export interface PromotionIntent {
+  readonly trainingJobName: string;
+  readonly stage: 'registered' | 'deploying';
+  readonly modelPackageArn: string;
+  readonly modelDataUrl: string;
+  readonly endpointConfigName: string;
+  /** The serving model version the promotion replaces (the pointer's compare-and-set expectation). */
+  readonly previousModelVersion: string | null;
+  /** Whether Model Registered was announced (manual approval only). */
+  readonly registeredAnnounced: boolean;
+  /** The comparison promote computed, for the announcement. */
+  readonly candidate: EmittedDetail<'Model Promoted'>['candidate'];
+  readonly serving: EmittedDetail<'Model Promoted'>['serving'];
   readonly decidedAt: number;
 }
 
@@ -427,6 +479,13 @@ export interface TrainingJobSummary {
   readonly failureReason?: string;
   /** s3:// URI of model.tar.gz, when Completed. */
   readonly modelArtifactsUrl?: string;
+  /** What the job ran as and on, as SageMaker describes it (what promote checks against drift's record). */
+  readonly roleArn?: string;
+  readonly imageUri?: string;
+  /** Input channels: name and s3:// URI. */
+  readonly channels?: readonly { readonly name: string; readonly s3Uri: string }[];
+  readonly outputS3Uri?: string;
+  readonly hyperparameters?: Readonly<Record<string, string>>;
 }
 
 export interface TrainingPort {
@@ -437,12 +496,50 @@ export interface TrainingPort {
   describeTrainingJob(trainingJobName: string): Promise<TrainingJobSummary | undefined>;
 }
 
+export interface ModelPackageInput {
+  readonly modelPackageGroupName: string;
+  /** The job the package is for: its idempotency key, and named first in its description. */
+  readonly trainingJobName: string;
+  readonly imageUri: string;
+  readonly modelDataUrl: string;
+  readonly approval: 'Approved' | 'PendingManualApproval';
+  readonly description: string;
+}
+
+export interface ModelPackageSummary {
+  readonly modelPackageArn: string;
+  readonly modelPackageGroupName: string;
+  readonly approval: 'Approved' | 'Rejected' | 'PendingManualApproval';
+  readonly modelDataUrl?: string;
+  /** The job the package was registered for (its metadata), when promote registered it. */
+  readonly trainingJobName?: string;
+}
+
+/** The endpoint's configuration now, and the one an update in progress moves it to. */
+export interface EndpointState {
+  readonly status: string;
+  readonly endpointConfigName: string;
+  readonly pendingEndpointConfigName?: string;
+}
+
 export interface HostingPort {
-  registerModelPackage(input: { readonly modelPackageGroupName: string; readonly imageUri: string; readonly modelDataUrl: string; readonly approval: 'Approved' | 'PendingManualApproval'; readonly description: string }): Promise<{ readonly modelPackageArn: string }>;
+  registerModelPackage(input: ModelPackageInput): Promise<{ readonly modelPackageArn: string }>;
+  /** The package already registered for a job in the group (a redelivery after a crash), or undefined. */
+  findModelPackage(modelPackageGroupName: string, trainingJobName: string): Promise<string | undefined>;
+  describeModelPackage(modelPackageArn: string): Promise<ModelPackageSummary | undefined>;
   createModel(input: { readonly modelName: string; readonly imageUri: string; readonly modelDataUrl: string; readonly executionRoleArn: string }): Promise<void>;
   createEndpointConfig(input: { readonly endpointConfigName: string; readonly modelName: string; readonly hosting: PromotionSettings['hosting'] }): Promise<void>;
+  describeEndpoint(endpointName: string): Promise<EndpointState>;
   /** UpdateEndpoint with a blue/green (all at once) deployment policy and auto-rollback on the given alarms. */
   updateEndpoint(input: { readonly endpointName: string; readonly endpointConfigName: string; readonly rollbackAlarmNames: readonly string[] }): Promise<void>;
+}
+
+/** The data lake's rows as promote reads them to compare the candidate with the serving model. */
+export interface TrainingRowReader {
+  /** The row objects dated `fromDate`..`toDate` (UTC days, both included): their keys, by date, dates ascending. */
+  rowKeysByDate(fromDate: string, toDate: string): Promise<ReadonlyMap<string, readonly string[]>>;
+  /** The CSV lines of these objects (label first); an object holds its line `weight` times. */
+  readRows(keys: readonly string[]): Promise<readonly string[]>;
 }
 
 /** Reads files Deploy Guard keeps in S3: a job's evaluation.json and features.json, model artifacts. */

@@ -49,6 +49,10 @@ export const CONTROL_KEYS = {
   servingModel: 'model#serving',
   retraining: 'retraining#last',
   jobVerdict: (trainingJobName: string) => `job#${trainingJobName}`,
+  /** A training job drift started, as it started it. */
+  trainingJob: (trainingJobName: string) => `trainingjob#${trainingJobName}`,
+  /** promote's intent for a job it promotes. */
+  promotion: (trainingJobName: string) => `promotion#${trainingJobName}`,
   /** A group's block-budget cut (`cut#<application>/<deploymentGroup>`), or the pooled one. */
   cut: (scope: string) => `cut#${scope}`,
 } as const;

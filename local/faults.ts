@@ -383,6 +383,18 @@ export class FaultInjector {
         await this.crashAfter(`recording the retraining ${next.trainingJobName}`);
         return recorded;
       },
+      recordTrainingJob: async (job) => {
+        await this.interleave();
+        await inner.recordTrainingJob(job);
+        await this.crashAfter(`recording the training job ${job.trainingJobName}`);
+      },
+      readTrainingJob: (trainingJobName) => inner.readTrainingJob(trainingJobName),
+      readPromotion: (trainingJobName) => inner.readPromotion(trainingJobName),
+      writePromotion: async (intent) => {
+        await this.interleave();
+        await inner.writePromotion(intent);
+        await this.crashAfter(`recording the promotion intent of ${intent.trainingJobName} (${intent.stage})`);
+      },
       readJobVerdict: (trainingJobName) => inner.readJobVerdict(trainingJobName),
       recordJobVerdict: async (verdict) => {
         await this.interleave();
@@ -438,9 +450,15 @@ export class FaultInjector {
     };
     return {
       registerModelPackage: throttled('CreateModelPackage', (input) => inner.registerModelPackage(input)),
+      findModelPackage: throttled('ListModelPackages', (group: string, job: string) => inner.findModelPackage(group, job)),
+      describeModelPackage: throttled('DescribeModelPackage', (arn) => inner.describeModelPackage(arn)),
       createModel: throttled('CreateModel', (input) => inner.createModel(input)),
       createEndpointConfig: throttled('CreateEndpointConfig', (input) => inner.createEndpointConfig(input)),
-      updateEndpoint: throttled('UpdateEndpoint', (input) => inner.updateEndpoint(input)),
+      describeEndpoint: throttled('DescribeEndpoint', (name) => inner.describeEndpoint(name)),
+      updateEndpoint: async (input) => {
+        await throttled('UpdateEndpoint', (request: typeof input) => inner.updateEndpoint(request))(input);
+        await this.crashAfter(`updating endpoint ${input.endpointName} to ${input.endpointConfigName}`);
+      },
     };
   }
 

@@ -73,7 +73,7 @@ export function composeHandlers(
       driftDecisions.push(decided.status === 'ignored' ? decided.reason : decided.status);
       return decided;
     },
-    promote: (event) => handlePromoteEvent(event, { training: ports.training, hosting: ports.hosting, objects, control: ports.control, publisher: ports.publisher, clock, config: configs.promote }),
+    promote: (event) => handlePromoteEvent(event, { training: ports.training, hosting: ports.hosting, objects, rows: objects, control: ports.control, publisher: ports.publisher, metrics, clock, config: configs.promote }),
   };
   return { handlers: observed(asInvocations(handlers, options.faults), options.onInvocation), source: predictConfig.source, driftDecisions, retraining: configs.drift.settings };
 }

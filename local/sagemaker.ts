@@ -6,8 +6,22 @@ import { eventBridgeTime } from '../events/clock';
 import { tarGzip } from '../model/tar';
 import { handleInvocation } from '../model/serve';
 import { loadXGBoostModel, type XGBoostModel } from '../model/xgboost';
-import type { EndpointAnswer, HostingPort, ModelEndpointPort, ObjectReader, TrainingDataLake, TrainingJobSpec, TrainingJobStatus, TrainingJobSummary, TrainingPort, TrainingRowCounter } from '../handlers/ports';
-import type { PromotionSettings } from '../handlers/config';
+import type {
+  EndpointAnswer,
+  EndpointState,
+  HostingPort,
+  ModelEndpointPort,
+  ModelPackageInput,
+  ModelPackageSummary,
+  ObjectReader,
+  TrainingDataLake,
+  TrainingJobSpec,
+  TrainingJobStatus,
+  TrainingJobSummary,
+  TrainingPort,
+  TrainingRowCounter,
+  TrainingRowReader,
+} from '../handlers/ports';
 import { trainingRowDate, trainingRowKey } from '../handlers/training-row';
 
 /**
@@ -17,7 +31,7 @@ import { trainingRowDate, trainingRowKey } from '../handlers/training-row';
  * as InvokeEndpoint reports it.
  */
 
-export class LocalObjectStore implements ObjectReader, TrainingDataLake, TrainingRowCounter {
+export class LocalObjectStore implements ObjectReader, TrainingDataLake, TrainingRowCounter, TrainingRowReader {
   private readonly objects = new Map<string, Uint8Array>();
 
   constructor(private readonly dataBucket: string) {}
@@ -52,6 +66,28 @@ export class LocalObjectStore implements ObjectReader, TrainingDataLake, Trainin
     }
     return count;
   }
+
+  async rowKeysByDate(fromDate: string, toDate: string): Promise<ReadonlyMap<string, readonly string[]>> {
+    const byDate = new Map<string, string[]>();
+    const bucket = `s3://${this.dataBucket}/`;
+    for (const { url } of this.list(bucket)) {
+      const key = url.slice(bucket.length);
+      const date = trainingRowDate(key);
+      if (date === undefined || date < fromDate || date > toDate) continue;
+      const keys = byDate.get(date);
+      if (keys) keys.push(key);
+      else byDate.set(date, [key]);
+    }
+    return byDate;
+  }
+
+  async readRows(keys: readonly string[]): Promise<readonly string[]> {
+    return keys.flatMap((key) => {
+      const body = this.objects.get(`s3://${this.dataBucket}/${key}`);
+      if (!body) throw new Error(`local S3: s3://${this.dataBucket}/${key} does not exist`);
+      return Buffer.from(body).toString('utf8').split('\n').filter((line) => line.trim() !== '');
+    });
+  }
 }
 
 /** The endpoint: the model it serves can be swapped by UpdateEndpoint (LocalHosting). */
@@ -75,11 +111,16 @@ export class LocalEndpoint implements ModelEndpointPort {
   }
 }
 
-/** Models, endpoint configurations and the endpoint update; UpdateEndpoint swaps the served model at once. */
+/**
+ * Model packages, models, endpoint configurations and the endpoint update, as SageMaker keeps them:
+ * a package per job (CreateModelPackage's idempotency token), configurations as created (their
+ * inputs are kept for tests), UpdateEndpoint swaps the served model at once.
+ */
 export class LocalHosting implements HostingPort {
   private readonly models = new Map<string, string>();
-  private readonly configs = new Map<string, string>();
-  private packages = 0;
+  readonly configs = new Map<string, Parameters<HostingPort['createEndpointConfig']>[0]>();
+  readonly packages: (ModelPackageSummary & { readonly description: string })[] = [];
+  private endpointConfigName = 'initial';
   readonly updates: { readonly endpointConfigName: string; readonly modelDataUrl: string }[] = [];
 
   constructor(
@@ -88,27 +129,65 @@ export class LocalHosting implements HostingPort {
     private readonly unpack: (modelTarGz: Uint8Array) => string,
   ) {}
 
-  async registerModelPackage(input: { readonly modelPackageGroupName: string }): Promise<{ modelPackageArn: string }> {
-    this.packages += 1;
-    return { modelPackageArn: `arn:aws:sagemaker:local:000000000000:model-package/${input.modelPackageGroupName}/${this.packages}` };
+  async registerModelPackage(input: ModelPackageInput): Promise<{ modelPackageArn: string }> {
+    const existing = this.packages.find((candidate) => candidate.trainingJobName === input.trainingJobName);
+    if (existing) return { modelPackageArn: existing.modelPackageArn };
+    const modelPackageArn = `arn:aws:sagemaker:local:000000000000:model-package/${input.modelPackageGroupName}/${this.packages.length + 1}`;
+    this.packages.push({
+      modelPackageArn,
+      modelPackageGroupName: input.modelPackageGroupName,
+      approval: input.approval,
+      modelDataUrl: input.modelDataUrl,
+      trainingJobName: input.trainingJobName,
+      description: input.description,
+    });
+    return { modelPackageArn };
+  }
+
+  async findModelPackage(modelPackageGroupName: string, trainingJobName: string): Promise<string | undefined> {
+    return this.packages.find((candidate) => candidate.modelPackageGroupName === modelPackageGroupName && candidate.trainingJobName === trainingJobName)?.modelPackageArn;
+  }
+
+  async describeModelPackage(modelPackageArn: string): Promise<ModelPackageSummary | undefined> {
+    const found = this.packages.find((candidate) => candidate.modelPackageArn === modelPackageArn);
+    if (!found) return undefined;
+    return {
+      modelPackageArn: found.modelPackageArn,
+      modelPackageGroupName: found.modelPackageGroupName,
+      approval: found.approval,
+      ...(found.modelDataUrl ? { modelDataUrl: found.modelDataUrl } : {}),
+      ...(found.trainingJobName ? { trainingJobName: found.trainingJobName } : {}),
+    };
+  }
+
+  /** A person approves a package (UpdateModelPackage ModelApprovalStatus Approved). */
+  approve(modelPackageArn: string): void {
+    const index = this.packages.findIndex((candidate) => candidate.modelPackageArn === modelPackageArn);
+    if (index < 0) throw new Error(`local SageMaker: no model package ${modelPackageArn}`);
+    this.packages[index] = { ...this.packages[index], approval: 'Approved' };
   }
 
   async createModel(input: { readonly modelName: string; readonly modelDataUrl: string }): Promise<void> {
     if (!this.models.has(input.modelName)) this.models.set(input.modelName, input.modelDataUrl);
   }
 
-  async createEndpointConfig(input: { readonly endpointConfigName: string; readonly modelName: string; readonly hosting: PromotionSettings['hosting'] }): Promise<void> {
+  async createEndpointConfig(input: Parameters<HostingPort['createEndpointConfig']>[0]): Promise<void> {
     if (!this.models.has(input.modelName)) throw new Error(`Could not find model "${input.modelName}".`);
-    if (!this.configs.has(input.endpointConfigName)) this.configs.set(input.endpointConfigName, input.modelName);
+    if (!this.configs.has(input.endpointConfigName)) this.configs.set(input.endpointConfigName, input);
+  }
+
+  async describeEndpoint(): Promise<EndpointState> {
+    return { status: 'InService', endpointConfigName: this.endpointConfigName };
   }
 
   async updateEndpoint(input: { readonly endpointName: string; readonly endpointConfigName: string }): Promise<void> {
-    const modelName = this.configs.get(input.endpointConfigName);
+    const modelName = this.configs.get(input.endpointConfigName)?.modelName;
     if (!modelName) throw new Error(`Could not find endpoint configuration "${input.endpointConfigName}".`);
     const modelDataUrl = this.models.get(modelName)!;
     const artifact = await this.objects.read(modelDataUrl);
     if (!artifact) throw new Error(`Could not find model data at ${modelDataUrl}.`);
     this.endpoint.serve(loadXGBoostModel(this.unpack(artifact)));
+    this.endpointConfigName = input.endpointConfigName;
     this.updates.push({ endpointConfigName: input.endpointConfigName, modelDataUrl });
   }
 }
@@ -186,11 +265,21 @@ export class LocalTraining implements TrainingPort {
   async describeTrainingJob(trainingJobName: string): Promise<TrainingJobSummary | undefined> {
     const job = this.jobs.get(trainingJobName);
     if (!job) return undefined;
+    const { spec } = job;
     return {
       trainingJobName,
       status: job.status,
       ...(job.failureReason ? { failureReason: job.failureReason } : {}),
       ...(job.modelArtifactsUrl ? { modelArtifactsUrl: job.modelArtifactsUrl } : {}),
+      roleArn: spec.roleArn,
+      imageUri: spec.imageUri,
+      channels: [
+        { name: 'train', s3Uri: spec.trainS3Uri },
+        ...(spec.validationS3Uri ? [{ name: 'validation', s3Uri: spec.validationS3Uri }] : []),
+        ...(spec.servingModelS3Uri ? [{ name: 'serving', s3Uri: spec.servingModelS3Uri }] : []),
+      ],
+      outputS3Uri: spec.outputS3Uri,
+      hyperparameters: spec.hyperparameters,
     };
   }
 

@@ -40,6 +40,7 @@ export const RULE_TARGETS: Readonly<Record<string, HandlerName>> = {
   'deployment-finished': 'record-outcome',
   'model-alarm': 'drift',
   'training-job-finished': 'promote',
+  'model-package-approved': 'promote',
   'change-summary': 'record-change',
   'rollback-requested': 'rollback',
   'gate-proceed': 'rollback',
@@ -242,7 +243,11 @@ export class DeployGuardStack extends TerraformStack {
               kind: 'provisioned',
               instanceType: config.hosting.instanceType,
               initialInstanceCount: config.hosting.initialInstanceCount,
-              ...(config.hosting.dataCapture.enabled ? { dataCaptureS3Uri: `s3://${bucketNames.captures}/endpoint/` } : {}),
+              // What the stack's own endpoint configuration declares, so promote's carry the same.
+              ...(this.endpoint.declared.volumeKmsKeyArn ? { kmsKeyArn: this.endpoint.declared.volumeKmsKeyArn } : {}),
+              ...(this.endpoint.declared.dataCapture
+                ? { dataCaptureS3Uri: this.endpoint.declared.dataCapture.destinationS3Uri, dataCaptureSamplingPercentage: this.endpoint.declared.dataCapture.samplingPercentage }
+                : { dataCaptureSamplingPercentage: 100 }),
             },
     };
 
@@ -346,15 +351,18 @@ export class DeployGuardStack extends TerraformStack {
           { sid: 'UpdateEndpoint', actions: ['sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint'], resources: [endpointArn, arn('sagemaker', `endpoint-config/${namePrefix}-*`)] },
           {
             sid: 'RegisterModels',
-            actions: ['sagemaker:CreateModelPackage', 'sagemaker:AddTags'],
+            actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:AddTags'],
             resources: [
               arn('sagemaker', `model-package-group/${this.retraining.modelPackageGroupName}`),
               arn('sagemaker', `model-package/${this.retraining.modelPackageGroupName}/*`),
             ],
           },
+          // ListModelPackages has no resource type: AWS accepts only "*" (promote lists its own group only).
+          { sid: 'FindRegisteredModels', actions: ['sagemaker:ListModelPackages'], resources: ['*'] },
           passRole([this.endpoint.executionRole.arn]),
           items('control', 'history'),
           { sid: 'ReadModelsAndEvaluations', actions: ['s3:GetObject'], resources: [objects('models'), objects('data', TRAINING_ROWS_PREFIX), objects('data', 'training/')] },
+          { sid: 'ListValidationRows', actions: ['s3:ListBucket'], resources: [bucketArn('data')], conditions: { StringLike: { 's3:prefix': [`${TRAINING_ROWS_PREFIX}*`] } } },
           { sid: 'WriteEvaluations', actions: ['s3:PutObject'], resources: [objects('models', 'evaluations/')] },
           putEvents,
         ],

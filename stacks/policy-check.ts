@@ -17,6 +17,8 @@ export const RESOURCE_STAR_ACTIONS: Readonly<Record<string, string>> = {
   'ecr:GetAuthorizationToken': 'SageMaker pulls the built-in XGBoost image',
   // Listing has no resource type; drift checks whether a training job is already running.
   'sagemaker:ListTrainingJobs': 'drift finds running training jobs',
+  // Listing has no resource type; promote lists its own group only.
+  'sagemaker:ListModelPackages': 'promote finds the package it registered for a job (a redelivery after a crash)',
   // X-Ray segments have no resource type.
   'xray:PutTraceSegments': 'tracing',
   'xray:PutTelemetryRecords': 'tracing',

@@ -126,6 +126,11 @@ export class PredictionEndpoint extends Construct {
   readonly latencyAlarm: CloudwatchMetricAlarm;
   /** The alarms (by name) that roll an endpoint update back: the promote handler passes them to UpdateEndpoint. */
   readonly rollbackAlarmNames: readonly string[];
+  /**
+   * What the endpoint configuration declares beyond its variant: the volume's KMS key and data
+   * capture. promote's own endpoint configurations carry the same (PromotionSettings.hosting).
+   */
+  readonly declared: { readonly volumeKmsKeyArn?: string; readonly dataCapture?: { readonly destinationS3Uri: string; readonly samplingPercentage: number } };
   readonly scalingTarget?: AppautoscalingTarget;
   readonly scalingPolicy?: AppautoscalingPolicy;
 
@@ -179,6 +184,12 @@ export class PredictionEndpoint extends Construct {
         ? { variantName: VARIANT_NAME, modelName: this.model.name, serverlessConfig: { memorySizeInMb: hosting.memorySizeInMb, maxConcurrency: hosting.maxConcurrency } }
         : { variantName: VARIANT_NAME, modelName: this.model.name, instanceType: hosting.instanceType, initialInstanceCount: hosting.initialInstanceCount };
     const encryptVolume = hosting.kind === 'provisioned' && hosting.encryptVolume !== false;
+    this.declared = {
+      ...(encryptVolume ? { volumeKmsKeyArn: props.kmsKeyArn } : {}),
+      ...(props.dataCapture
+        ? { dataCapture: { destinationS3Uri: `s3://${props.dataCapture.bucketName}/${props.dataCapture.keyPrefix}`, samplingPercentage: props.dataCapture.samplingPercentage ?? 100 } }
+        : {}),
+    };
     this.endpointConfiguration = new SagemakerEndpointConfiguration(this, 'endpoint-configuration', {
       namePrefix: `${namePrefix}-risk-`,
       productionVariants: [variant],
@@ -188,8 +199,8 @@ export class PredictionEndpoint extends Construct {
         ? {
             dataCaptureConfig: {
               enableCapture: true,
-              initialSamplingPercentage: props.dataCapture.samplingPercentage ?? 100,
-              destinationS3Uri: `s3://${props.dataCapture.bucketName}/${props.dataCapture.keyPrefix}`,
+              initialSamplingPercentage: this.declared.dataCapture!.samplingPercentage,
+              destinationS3Uri: this.declared.dataCapture!.destinationS3Uri,
               kmsKeyId: props.kmsKeyArn,
               captureOptions: [{ captureMode: 'Input' }, { captureMode: 'Output' }],
               captureContentTypeHeader: { csvContentTypes: ['text/csv'] },

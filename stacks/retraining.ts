@@ -8,7 +8,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
 import { SagemakerModelPackageGroup } from '@cdktf/provider-aws/lib/sagemaker-model-package-group';
 import { Construct } from 'constructs';
-import { MODEL_ALARMS, modelAlarmName, retrainingScheduleRule, type ScheduleRule } from '../events/patterns';
+import { MODEL_ALARMS, modelAlarmName, modelPackageGroupName, retrainingScheduleRule, type ScheduleRule } from '../events/patterns';
 import { DEFAULT_MINIMUM_TRAINING_ROWS, type RetrainingSettings } from '../handlers/config';
 import { DEFAULT_METRICS_NAMESPACE, QUALITY_METRICS } from '../handlers/quality-metrics';
 import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
@@ -157,7 +157,7 @@ export class Retraining extends Construct {
       ]),
     });
 
-    this.modelPackageGroupName = `${namePrefix}-risk`;
+    this.modelPackageGroupName = modelPackageGroupName(namePrefix);
     this.modelPackageGroup = new SagemakerModelPackageGroup(this, 'model-package-group', {
       modelPackageGroupName: this.modelPackageGroupName,
       modelPackageGroupDescription: 'Deploy Guard deployment-risk models (sagemaker-xgboost 1.7-1), one version per promotion',

@@ -18,6 +18,8 @@ import type {
   DeploymentStore,
   JobVerdict,
   OutcomeRecord,
+  PromotionIntent,
+  RecordedTrainingJob,
   RetrainingState,
   ServingModelPointer,
   StoreWrite,
@@ -566,6 +568,48 @@ export class DynamoDbControlStore implements ControlStore {
 
   async recordJobVerdict(verdict: JobVerdict): Promise<boolean> {
     return this.compareAndSet(CONTROL_KEYS.jobVerdict(verdict.trainingJobName), verdict, 'trainingJobName', null);
+  }
+
+  /** A recorded job is one item whose `job` attribute holds the record as JSON text. */
+  async recordTrainingJob(job: RecordedTrainingJob): Promise<void> {
+    await this.putJson(CONTROL_KEYS.trainingJob(job.trainingJobName), 'job', job);
+  }
+
+  async readTrainingJob(trainingJobName: string): Promise<RecordedTrainingJob | undefined> {
+    return this.readJson<RecordedTrainingJob>(CONTROL_KEYS.trainingJob(trainingJobName), 'job', ['trainingJobName', 'roleArn', 'imageUri', 'trainS3Uri', 'outputS3Uri', 'fromDate', 'toDate']);
+  }
+
+  async readPromotion(trainingJobName: string): Promise<PromotionIntent | undefined> {
+    return this.readJson<PromotionIntent>(CONTROL_KEYS.promotion(trainingJobName), 'intent', ['trainingJobName', 'stage', 'modelPackageArn', 'modelDataUrl', 'endpointConfigName']);
+  }
+
+  async writePromotion(intent: PromotionIntent): Promise<void> {
+    await this.putJson(CONTROL_KEYS.promotion(intent.trainingJobName), 'intent', intent);
+  }
+
+  private async putJson(keyValue: string, attribute: string, value: object): Promise<void> {
+    const key = { key: keyValue };
+    await call('PutItem', this.tableName, key, () =>
+      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: toItem({ key: keyValue, [attribute]: JSON.stringify(value) }) })),
+    );
+  }
+
+  /** A JSON-text attribute, parsed; the error names the table, the key and the missing field. */
+  private async readJson<T>(keyValue: string, attribute: string, requiredStrings: readonly string[]): Promise<T | undefined> {
+    const value = await this.read(keyValue);
+    if (!value) return undefined;
+    const where = `table ${this.tableName}, key ${JSON.stringify({ key: keyValue })}`;
+    const text = required(value, attribute, 'string', { tableName: this.tableName, key: { key: keyValue } });
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      throw new TypeError(`${where}: attribute ${attribute} is not JSON (${(error as Error).message})`);
+    }
+    for (const field of requiredStrings) {
+      if (typeof parsed[field] !== 'string') throw new TypeError(`${where}: attribute ${attribute} has no string ${field}`);
+    }
+    return parsed as T;
   }
 
   /** A cut is one item: `revision` (N) and `state`, the CutState as JSON text (its score window is ~2,000 numbers). */

@@ -9,6 +9,8 @@ import type {
   DeploymentStore,
   JobVerdict,
   OutcomeRecord,
+  PromotionIntent,
+  RecordedTrainingJob,
   RetrainingState,
   ServingModelPointer,
   StoreWrite,
@@ -176,6 +178,24 @@ export class InMemoryControlStore implements ControlStore {
   private retraining: RetrainingState | undefined;
   private readonly verdicts = new Map<string, JobVerdict>();
   private readonly cuts = new Map<string, StoredCut>();
+  private readonly trainingJobs = new Map<string, RecordedTrainingJob>();
+  private readonly promotions = new Map<string, PromotionIntent>();
+
+  async recordTrainingJob(job: RecordedTrainingJob): Promise<void> {
+    this.trainingJobs.set(job.trainingJobName, job);
+  }
+
+  async readTrainingJob(trainingJobName: string): Promise<RecordedTrainingJob | undefined> {
+    return this.trainingJobs.get(trainingJobName);
+  }
+
+  async readPromotion(trainingJobName: string): Promise<PromotionIntent | undefined> {
+    return this.promotions.get(trainingJobName);
+  }
+
+  async writePromotion(intent: PromotionIntent): Promise<void> {
+    this.promotions.set(intent.trainingJobName, intent);
+  }
 
   async readServingModel(): Promise<ServingModelPointer | undefined> {
     return this.serving;

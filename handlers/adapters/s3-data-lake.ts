@@ -1,6 +1,6 @@
-import { ListObjectsV2Command, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { TRAINING_ROWS_PREFIX, trainingRowDate, trainingRowKey } from '../training-row';
-import type { TrainingDataLake, TrainingRowCounter } from '../ports';
+import type { TrainingDataLake, TrainingRowCounter, TrainingRowReader } from '../ports';
 
 export interface S3TrainingDataLakeOptions {
   /** The data bucket (ENV.dataBucket). */
@@ -89,5 +89,79 @@ export class S3TrainingRowCounter implements TrainingRowCounter {
       continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (continuationToken);
     return count;
+  }
+}
+
+/** How many row objects promote reads at once. */
+const READ_CONCURRENCY = 16;
+
+/**
+ * The data lake's rows as promote reads them: the window's keys by date with ListObjectsV2 (one run
+ * of keys from `rows/date=<from>`), then the objects of the dates it evaluates on with GetObject.
+ * Needs s3:ListBucket for the `rows/` prefix and s3:GetObject on `rows/*`.
+ */
+export class S3TrainingRowReader implements TrainingRowReader {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {
+    if (!bucket) throw new Error('S3TrainingRowReader needs the data bucket name');
+  }
+
+  async rowKeysByDate(fromDate: string, toDate: string): Promise<ReadonlyMap<string, readonly string[]>> {
+    const byDate = new Map<string, string[]>();
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.listPage(fromDate, continuationToken);
+      for (const object of page.Contents ?? []) {
+        const date = object.Key === undefined ? undefined : trainingRowDate(object.Key);
+        if (date === undefined || date < fromDate) continue;
+        if (date > toDate) return byDate;
+        const keys = byDate.get(date);
+        if (keys) keys.push(object.Key!);
+        else byDate.set(date, [object.Key!]);
+      }
+      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuationToken);
+    return byDate;
+  }
+
+  async readRows(keys: readonly string[]): Promise<readonly string[]> {
+    const texts: string[] = new Array(keys.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < keys.length) {
+        const index = next++;
+        texts[index] = await this.readText(keys[index]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, keys.length) }, worker));
+    return texts.flatMap((text) => text.split('\n').filter((line) => line.trim() !== ''));
+  }
+
+  private async listPage(fromDate: string, continuationToken: string | undefined) {
+    try {
+      return await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: TRAINING_ROWS_PREFIX,
+          ...(continuationToken ? { ContinuationToken: continuationToken } : { StartAfter: `${TRAINING_ROWS_PREFIX}date=${fromDate}` }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Error) error.message = `S3 ListObjectsV2 s3://${this.bucket}/${TRAINING_ROWS_PREFIX}: ${error.message || error.name}`;
+      throw error;
+    }
+  }
+
+  private async readText(key: string): Promise<string> {
+    try {
+      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (!answer.Body) throw new Error('no body');
+      return await answer.Body.transformToString('utf-8');
+    } catch (error) {
+      if (error instanceof Error) error.message = `S3 GetObject s3://${this.bucket}/${key}: ${error.message || error.name}`;
+      throw error;
+    }
   }
 }

@@ -66,6 +66,11 @@ export class SageMakerTraining implements TrainingPort {
         status,
         ...(answer.FailureReason ? { failureReason: answer.FailureReason } : {}),
         ...(answer.ModelArtifacts?.S3ModelArtifacts ? { modelArtifactsUrl: answer.ModelArtifacts.S3ModelArtifacts } : {}),
+        ...(answer.RoleArn ? { roleArn: answer.RoleArn } : {}),
+        ...(answer.AlgorithmSpecification?.TrainingImage ? { imageUri: answer.AlgorithmSpecification.TrainingImage } : {}),
+        channels: (answer.InputDataConfig ?? []).map((channel) => ({ name: channel.ChannelName ?? '', s3Uri: channel.DataSource?.S3DataSource?.S3Uri ?? '' })),
+        ...(answer.OutputDataConfig?.S3OutputPath ? { outputS3Uri: answer.OutputDataConfig.S3OutputPath } : {}),
+        hyperparameters: { ...(answer.HyperParameters ?? {}) },
       };
     } catch (error) {
       if (isNotFound(error)) return undefined;

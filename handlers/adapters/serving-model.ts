@@ -55,7 +55,7 @@ export class S3ServingModelSource implements ServingModelSource {
       throw new Error(`${origin}: not JSON (${(error as Error).message})`);
     }
     const features = parseFeatureList(featuresJson, origin);
-    const trees = loadXGBoostModel(modelText(archive, pointer));
+    const trees = loadXGBoostModel(modelFileText(archive, pointer.modelDataUrl));
     return servingModel(pointer.modelVersion, features, trees);
   }
 
@@ -88,12 +88,12 @@ export function servingModel(version: string, features: FeatureList, trees: XGBo
   };
 }
 
-/** The XGBoost JSON inside model.tar.gz, which must hold exactly one file, `xgboost-model`. */
-function modelText(archive: Uint8Array, pointer: ServingModelPointer): string {
-  const files = untarGzip(archive, pointer.modelDataUrl);
+/** The XGBoost JSON inside model.tar.gz (at `origin`), which must hold exactly one file, `xgboost-model`. */
+export function modelFileText(archive: Uint8Array, origin: string): string {
+  const files = untarGzip(archive, origin);
   if (files.length !== 1 || files[0].name !== MODEL_FILE_NAME) {
     throw new Error(
-      `${pointer.modelDataUrl}: expected exactly one file, ${MODEL_FILE_NAME}, found ${files.length === 0 ? 'none' : files.map((file) => file.name).join(', ')} ` +
+      `${origin}: expected exactly one file, ${MODEL_FILE_NAME}, found ${files.length === 0 ? 'none' : files.map((file) => file.name).join(', ')} ` +
         '(the container loads every file and averages their predictions)',
     );
   }

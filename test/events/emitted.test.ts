@@ -14,7 +14,7 @@ import { EventValidationError } from '../../events/validation';
 const KINDS = Object.keys(EMITTED_EVENTS) as EmittedEventKind[];
 
 describe('the events Deploy Guard emits', () => {
-  it('are the eight the design names', () => {
+  it('are the nine the design names', () => {
     expect(KINDS).toEqual([
       'Deployment Change Summary',
       'Deployment Risk Assessed',
@@ -23,6 +23,7 @@ describe('the events Deploy Guard emits', () => {
       'Deployment Rollback Failed',
       'Model Retraining Started',
       'Model Promoted',
+      'Model Registered',
       'Model Rejected',
     ]);
   });

@@ -7,6 +7,7 @@ import {
   derivedDeploymentEvent,
   derivedOwnAlarmEvent,
   derivedOwnTrainingJobEvent,
+  derivedOwnModelPackageEvent,
   repairedModelPackageSample,
   sample,
 } from '../../events/samples';
@@ -103,8 +104,20 @@ describe('routing: each real sample reaches exactly the rules meant for it', () 
     expect(rulesReached(derivedOwnTrainingJobEvent(status).event)).toEqual(expected);
   });
 
-  it('the repaired model-package sample reaches no rule either (Deploy Guard does not consume it by rule)', () => {
+  it("the repaired model-package sample (another group's package, rejected) reaches no rule", () => {
     expect(rulesReached(repairedModelPackageSample().event)).toEqual([]);
+  });
+
+  it.each([
+    ['Approved', ['model-package-approved']],
+    ['Rejected', []],
+    ['PendingManualApproval', []],
+  ] as const)("derived: a package of the installation's own group %s → %j", (status, expected) => {
+    expect(rulesReached(derivedOwnModelPackageEvent(status).event)).toEqual(expected);
+  });
+
+  it("derived: an approved package of another installation's group (deploy-guard-x-risk) reaches no rule", () => {
+    expect(rulesReached(derivedOwnModelPackageEvent('Approved', 'deploy-guard-x').event)).toEqual([]);
   });
 });
 
@@ -117,6 +130,7 @@ describe('routing of Deploy Guard\'s own events', () => {
     ['Deployment Rollback Failed', ['notify']],
     ['Model Retraining Started', ['notify']],
     ['Model Promoted', ['notify']],
+    ['Model Registered', ['notify']],
     ['Model Rejected', ['notify']],
   ] as const)('the %s example → %j', (kind, expected) => {
     expect(rulesReached(emitted(kind))).toEqual(expected);
@@ -160,6 +174,7 @@ describe('the rule set', () => {
       derivedDeploymentEvent('START').event,
       derivedOwnAlarmEvent().event,
       derivedOwnTrainingJobEvent().event,
+      derivedOwnModelPackageEvent('Approved').event,
       ...(Object.keys(EMITTED_EVENTS) as EmittedEventKind[]).map((kind) => emitted(kind)),
       emitted('Deployment Risk Assessed', gateProceed),
     ];

@@ -6,9 +6,11 @@ import type {
   DeploymentLookup,
   DeploymentStatus,
   EndpointAnswer,
+  EndpointState,
   HostingPort,
   MetricsPort,
   ModelEndpointPort,
+  ModelPackageSummary,
   ObjectReader,
   TrainingDataLake,
   TrainingJobSpec,
@@ -116,6 +118,7 @@ export class FakeTraining implements TrainingPort {
   constructor(
     private readonly running: readonly string[],
     private readonly artifactsOf: (jobName: string) => string,
+    private readonly describe?: (jobName: string) => TrainingJobSummary | undefined,
   ) {}
 
   async runningJobs(): Promise<readonly string[]> {
@@ -129,6 +132,7 @@ export class FakeTraining implements TrainingPort {
   }
 
   async describeTrainingJob(trainingJobName: string): Promise<TrainingJobSummary | undefined> {
+    if (this.describe) return this.describe(trainingJobName);
     return { trainingJobName, status: 'Completed', modelArtifactsUrl: this.artifactsOf(trainingJobName) };
   }
 }
@@ -138,6 +142,18 @@ export class FakeHosting implements HostingPort {
   async registerModelPackage(input: Parameters<HostingPort['registerModelPackage']>[0]): Promise<{ modelPackageArn: string }> {
     this.calls.push('registerModelPackage');
     return { modelPackageArn: `arn:aws:sagemaker:us-east-1:123456789012:model-package/${input.modelPackageGroupName}/1` };
+  }
+  async findModelPackage(): Promise<string | undefined> {
+    this.calls.push('findModelPackage');
+    return undefined;
+  }
+  async describeModelPackage(modelPackageArn: string): Promise<ModelPackageSummary | undefined> {
+    this.calls.push('describeModelPackage');
+    return { modelPackageArn, modelPackageGroupName: 'deploy-guard-dev-risk', approval: 'Approved', trainingJobName: 'deploy-guard-dev-20261120-0900-5f2c1a' };
+  }
+  async describeEndpoint(): Promise<EndpointState> {
+    this.calls.push('describeEndpoint');
+    return { status: 'InService', endpointConfigName: 'initial' };
   }
   async createModel(): Promise<void> {
     this.calls.push('createModel');

@@ -4,13 +4,26 @@ import {
   CODEDEPLOY_LIFECYCLE_HOOK_INVOCATION,
   CODEPIPELINE_ACTION_EXECUTION,
   CLOUDWATCH_ALARM_STATE_CHANGE,
+  SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE,
   SAGEMAKER_TRAINING_JOB_STATE_CHANGE,
   SCHEDULED_EVENT,
   codeDeployLifecycleHookInvocation,
 } from '../../events/aws';
 import { ManualClock } from '../../events/clock';
+import { modelPackageGroupName } from '../../events/patterns';
 import { buildEntry, COMPUTE_PLATFORMS, EMITTED_EVENTS, emittedEventSchema, type EmittedEventKind } from '../../events/emitted';
-import { AWS_SAMPLES, derivedDeploymentEvent, derivedOwnAlarmEvent, derivedOwnScheduledEvent, derivedOwnTrainingJobEvent, readSampleText, sample, type Sample } from '../../events/samples';
+import {
+  AWS_SAMPLES,
+  derivedDeploymentEvent,
+  derivedOwnAlarmEvent,
+  derivedOwnModelPackageEvent,
+  derivedOwnScheduledEvent,
+  derivedOwnTrainingJobEvent,
+  readSampleText,
+  repairedModelPackageSample,
+  sample,
+  type Sample,
+} from '../../events/samples';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
 import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import { servingModel } from '../../handlers/adapters/serving-model';
@@ -24,7 +37,7 @@ import { handleRecordChangeEvent } from '../../handlers/record-change';
 import { handleRecordOutcomeEvent } from '../../handlers/record-outcome';
 import { handleRollbackEvent } from '../../handlers/rollback';
 import { handleTrafficHook } from '../../handlers/traffic-hook';
-import { tarGzip } from '../../model/tar';
+import { BLIND_MODEL, describedAsRecorded, GOOD_MODEL, MemoryRows, modelArchive, recordedJob, rowsOfDay } from '../support/promote-fixture';
 import { fixtureFeatureList, fixtureTrees } from '../handlers/serving-fixture';
 import type { Base } from './mutate';
 import {
@@ -438,6 +451,7 @@ const IMAGE = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.
 const artifactsOf = (jobName: string) => `s3://${NAME_PREFIX}-models/training/${jobName}/output/model.tar.gz`;
 const OWN_JOB = `${NAME_PREFIX}-20261120-0900-5f2c1a`;
 const trainingJobSchema = AWS_EVENT_SCHEMAS[SAGEMAKER_TRAINING_JOB_STATE_CHANGE];
+const modelPackageSchema = AWS_EVENT_SCHEMAS[SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE];
 
 function servingPointer(): ServingModelPointer {
   return {
@@ -449,19 +463,19 @@ function servingPointer(): ServingModelPointer {
   };
 }
 
-function evaluationArchive(candidateAuc: number): Buffer {
-  const metrics = (auc: number) => ({ auc, prAuc: 0.5, brier: 0.15, f1Failure: 0.45, rows: 1200 });
-  return tarGzip([{ name: 'evaluation.json', content: Buffer.from(JSON.stringify({ candidate: metrics(candidateAuc), serving: metrics(0.71) })) }]);
-}
-const ARCHIVES = [evaluationArchive(0.78), evaluationArchive(0.69)];
+const OWN_JOB_RECORD = recordedJob(OWN_JOB, { outputS3Uri: `s3://${NAME_PREFIX}-models/training/` });
+const ROWS = new MemoryRows().addDay('2026-11-01', rowsOfDay(8)).addDay('2026-11-19', rowsOfDay(8)).addDay('2026-11-20', rowsOfDay(8));
+const CANDIDATES = [modelArchive(GOOD_MODEL), modelArchive(BLIND_MODEL)];
 
 const completedWithArtifacts = derivedOwnTrainingJobEvent('Completed', OWN_JOB);
 (completedWithArtifacts.event.detail as Record<string, unknown>).ModelArtifacts = { S3ModelArtifacts: artifactsOf(OWN_JOB) };
 
 const promote: FuzzTarget = {
   name: 'promote',
-  inputKinds: [SAGEMAKER_TRAINING_JOB_STATE_CHANGE],
+  inputKinds: [SAGEMAKER_TRAINING_JOB_STATE_CHANGE, SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE],
   bases: [
+    fromSample(derivedOwnModelPackageEvent('Approved', NAME_PREFIX)),
+    fromSample(repairedModelPackageSample()),
     fromSample(derivedOwnTrainingJobEvent('Completed', OWN_JOB)),
     fromSample(derivedOwnTrainingJobEvent('Failed', OWN_JOB)),
     fromSample(derivedOwnTrainingJobEvent('Stopped', OWN_JOB)),
@@ -469,17 +483,21 @@ const promote: FuzzTarget = {
     fromSample({ ...completedWithArtifacts, derived: `${completedWithArtifacts.derived}, detail.ModelArtifacts → where SageMaker writes them` }),
     fromSample(sample('sagemaker-training-job-state-change.json')),
   ],
-  isValid: accepts(trainingJobSchema),
+  isValid: (value) => (detailTypeOf(value) === SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE ? accepts(modelPackageSchema)(value) : accepts(trainingJobSchema)(value)),
   async run(value, log, rng) {
     const control = new InMemoryControlStore();
     if (rng.chance(0.5)) await control.swapServingModel(servingPointer(), null);
-    const archive = rng.pick(ARCHIVES);
+    if (rng.chance(0.8)) await control.recordTrainingJob(OWN_JOB_RECORD);
+    const candidate = rng.pick(CANDIDATES);
+    const serving = modelArchive(BLIND_MODEL);
     return handlePromoteEvent(value, {
-      training: instrument('training', new FakeTraining([], artifactsOf), log),
+      training: instrument('training', new FakeTraining([], artifactsOf, (name) => ({ ...describedAsRecorded(OWN_JOB_RECORD), trainingJobName: name })), log),
       hosting: instrument('hosting', new FakeHosting(), log),
-      objects: instrument('objects', new FakeObjects((url) => (url.endsWith('/output/output.tar.gz') ? archive : undefined)), log),
+      objects: instrument('objects', new FakeObjects((url) => (url === artifactsOf(OWN_JOB) ? candidate : url === artifactsOf(MODEL.version) ? serving : undefined)), log),
+      rows: instrument('rows', ROWS, log),
       control: instrument('control', control, log),
       publisher: instrument('publisher', new RecordingPublisher(), log),
+      metrics: instrument('metrics', new RecordingMetrics(), log),
       clock: new ManualClock(NOW),
       config: {
         source: SOURCE,
@@ -488,10 +506,11 @@ const promote: FuzzTarget = {
         endpointName: NAME_PREFIX,
         imageUri: IMAGE,
         initialFeaturesUrl: `s3://${NAME_PREFIX}-models/features.json`,
+        metricsNamespace: 'DeployGuard',
         settings: {
           minimumAuc: 0.6,
           approval: rng.pick(['Approved', 'PendingManualApproval'] as const),
-          modelPackageGroupName: NAME_PREFIX,
+          modelPackageGroupName: modelPackageGroupName(NAME_PREFIX),
           executionRoleArn: 'arn:aws:iam::123456789012:role/deploy-guard-dev-model',
           rollbackAlarmNames: [],
           hosting: { kind: 'serverless', memorySizeInMb: 2048, maxConcurrency: 5 },
@@ -499,9 +518,7 @@ const promote: FuzzTarget = {
       },
     });
   },
-  // promote.ts: a Completed event whose ModelArtifacts are not where SageMaker writes a job's
-  // output names the job and the URL it expected (evaluationArchiveUrl).
-  documentedErrors: [/^training job .+: model artifacts .* are not at s3:\/\/….*\/output\/model\.tar\.gz, where SageMaker writes them$/s],
+  documentedErrors: [],
 };
 
 export const TARGETS: readonly FuzzTarget[] = [predict, trafficHook, rollback, recordChange, recordOutcome, drift, promote];

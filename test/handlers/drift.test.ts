@@ -144,6 +144,18 @@ describe('drift: one of Deploy Guard\'s alarms goes into ALARM (derived from the
       ],
     });
     expect(await deps.control.readRetraining()).toEqual({ trainingJobName: JOB, alarmName: ALARM, startedAt: Date.parse(START_TIME) });
+    // What promote checks the finished job against (F-05).
+    expect(await deps.control.readTrainingJob(JOB)).toEqual({
+      trainingJobName: JOB,
+      roleArn: settings.roleArn,
+      imageUri: IMAGE,
+      trainS3Uri: 's3://deploy-guard-dev-data/rows/',
+      outputS3Uri: 's3://deploy-guard-dev-models/training/',
+      hyperparameters: sageMaker.commandCalls(CreateTrainingJobCommand)[0].args[0].input.HyperParameters,
+      fromDate: '2019-07-05',
+      toDate: '2019-10-02',
+      startedAt: Date.parse(START_TIME),
+    });
     expect(publishedEntries()).toEqual([
       buildEntry(
         'Model Retraining Started',
@@ -167,6 +179,7 @@ describe('drift: one of Deploy Guard\'s alarms goes into ALARM (derived from the
     const modelDataUrl = 's3://deploy-guard-dev-models/training/deploy-guard-dev-20190901-0000-aaaaaa/output/model.tar.gz';
     await control.swapServingModel({ modelVersion: 'v1', modelDataUrl, featuresUrl: 's3://deploy-guard-dev-models/features.json', promotedAt: 0 }, null);
     await handleDriftEvent(ownAlarm(), dependencies(control));
+    expect((await control.readTrainingJob(JOB))?.servingModelS3Uri).toBe(modelDataUrl);
     expect(sageMaker.commandCalls(CreateTrainingJobCommand)[0].args[0].input.InputDataConfig?.[1]).toEqual({
       ChannelName: 'serving',
       DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: modelDataUrl, S3DataDistributionType: 'FullyReplicated' } },
@@ -299,6 +312,7 @@ describe('drift: too little data in the window starts nothing', () => {
     expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: 'deploy-guard-dev-data', Prefix: 'rows/', StartAfter: 'rows/date=2019-07-05' });
     expect(sageMaker).not.toHaveReceivedCommand(CreateTrainingJobCommand);
     expect(await deps.control.readRetraining()).toBeUndefined();
+    expect(await deps.control.readTrainingJob(JOB)).toBeUndefined();
     expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
   });
 
@@ -464,6 +478,8 @@ describe('drift: failures', () => {
     const deps = dependencies();
     await expect(handleDriftEvent(ownAlarm(), deps)).rejects.toThrow('Rate exceeded');
     expect(await deps.control.readRetraining()).toBeUndefined();
+    // The job is recorded before CreateTrainingJob (so promote knows every job drift may have started); a record without a job adopts nothing.
+    expect((await deps.control.readTrainingJob(JOB))?.trainingJobName).toBe(JOB);
     expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
   });
 

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { SageMakerTraining } from '../../handlers/adapters/sagemaker-training';
+import { createTrainingJobRequest, SageMakerTraining } from '../../handlers/adapters/sagemaker-training';
 import type { TrainingJobSpec } from '../../handlers/ports';
 
 const sageMaker = mockClient(SageMakerClient);
@@ -129,9 +129,33 @@ describe('SageMakerTraining.describeTrainingJob', () => {
       TrainingJobStatus: 'Failed',
       FailureReason: 'AlgorithmError: train.py: hyperparameter num_round is required',
     } as never);
-    await expect(adapter().describeTrainingJob(JOB)).resolves.toEqual({ trainingJobName: JOB, status: 'Failed', failureReason: 'AlgorithmError: train.py: hyperparameter num_round is required' });
+    await expect(adapter().describeTrainingJob(JOB)).resolves.toEqual({
+      trainingJobName: JOB,
+      status: 'Failed',
+      failureReason: 'AlgorithmError: train.py: hyperparameter num_round is required',
+      channels: [],
+      hyperparameters: {},
+    });
     sageMaker.on(DescribeTrainingJobCommand, { TrainingJobName: JOB }).resolves({ TrainingJobName: JOB, TrainingJobStatus: 'Completed', ModelArtifacts: { S3ModelArtifacts: 's3://m/training/x/output/model.tar.gz' } } as never);
-    await expect(adapter().describeTrainingJob(JOB)).resolves.toEqual({ trainingJobName: JOB, status: 'Completed', modelArtifactsUrl: 's3://m/training/x/output/model.tar.gz' });
+    await expect(adapter().describeTrainingJob(JOB)).resolves.toMatchObject({ trainingJobName: JOB, status: 'Completed', modelArtifactsUrl: 's3://m/training/x/output/model.tar.gz' });
+  });
+
+  it('reads what promote checks against drift\'s record: role, image, channels, output prefix, hyperparameters', async () => {
+    const withServing = { ...spec, servingModelS3Uri: 's3://deploy-guard-dev-models/models/initial/model.tar.gz' };
+    const request = createTrainingJobRequest(withServing);
+    sageMaker.on(DescribeTrainingJobCommand, { TrainingJobName: JOB }).resolves({ ...request, TrainingJobStatus: 'InProgress' } as never);
+    await expect(adapter().describeTrainingJob(JOB)).resolves.toEqual({
+      trainingJobName: JOB,
+      status: 'InProgress',
+      roleArn: withServing.roleArn,
+      imageUri: withServing.imageUri,
+      channels: [
+        { name: 'train', s3Uri: withServing.trainS3Uri },
+        { name: 'serving', s3Uri: withServing.servingModelS3Uri },
+      ],
+      outputS3Uri: withServing.outputS3Uri,
+      hyperparameters: withServing.hyperparameters,
+    });
   });
 
   it('a job that does not exist is undefined', async () => {

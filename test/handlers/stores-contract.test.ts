@@ -12,12 +12,14 @@ import type {
   ControlStore,
   DeploymentStore,
   OutcomeRecord,
+  PromotionIntent,
   RollbackLedger,
   ServingModelPointer,
 } from '../../handlers/ports';
 import { startLocalDynamoDb } from '../../local/dynalite';
 import { formatFeatureRow } from '../../model/features';
 import type { PastDeployment } from '../../model/history';
+import { recordedJob } from '../support/promote-fixture';
 import { seededRandom as random } from '../support/random';
 
 /**
@@ -399,6 +401,34 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       expect(await stores.control.readJobVerdict('job-7')).toEqual(first);
       // Verdicts are per job.
       expect(await stores.control.readJobVerdict('job-8')).toBeUndefined();
+    });
+
+    it('keeps the training jobs drift recorded, per job, exactly as recorded', async () => {
+      const job = recordedJob('deploy-guard-dev-20261120-0900-5f2c1a', { servingModelS3Uri: 's3://deploy-guard-dev-models/models/initial/model.tar.gz' });
+      expect(await stores.control.readTrainingJob(job.trainingJobName)).toBeUndefined();
+      await stores.control.recordTrainingJob(job);
+      expect(await stores.control.readTrainingJob(job.trainingJobName)).toEqual(job);
+      expect(await stores.control.readTrainingJob('deploy-guard-dev-20261120-0900-000000')).toBeUndefined();
+    });
+
+    it("keeps promote's latest intent for a job, per job", async () => {
+      const intent: PromotionIntent = {
+        trainingJobName: 'job-7',
+        stage: 'registered',
+        modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/deploy-guard-dev-risk/7',
+        modelDataUrl: 's3://deploy-guard-dev-models/models/training/job-7/output/model.tar.gz',
+        endpointConfigName: 'job-7',
+        previousModelVersion: null,
+        registeredAnnounced: false,
+        candidate: { auc: 0.8125, prAuc: 0.5, brier: 0.125, f1Failure: 0.4, rows: 12 },
+        serving: null,
+        decidedAt: startedAt,
+      };
+      expect(await stores.control.readPromotion('job-7')).toBeUndefined();
+      await stores.control.writePromotion(intent);
+      await stores.control.writePromotion({ ...intent, stage: 'deploying', registeredAnnounced: true });
+      expect(await stores.control.readPromotion('job-7')).toEqual({ ...intent, stage: 'deploying', registeredAnnounced: true });
+      expect(await stores.control.readPromotion('job-8')).toBeUndefined();
     });
   });
 

@@ -57,6 +57,33 @@ describe('DeployGuardStack (deploy-guard.config.json)', () => {
     expect(promotionSettings.parse(resolve(env('promote')[ENV.promotion]))).toMatchObject({ minimumAuc: 0.6, hosting: { kind: 'serverless', memorySizeInMb: 2048 } });
   });
 
+  it("prod: promote's endpoint configurations carry what the stack's own declares (the KMS key, the capture sampling), and manual approval", () => {
+    const prod = stacks.find((stack) => stack.name === 'deploy-guard-prod')!;
+    const prodResources = prod.json.resource as Resources;
+    const promote = Object.values(prodResources.aws_lambda_function).find((fn) => (fn.tags as Record<string, string>)['deploy-guard-handler'] === 'promote')!;
+    const settings = JSON.parse((promote.environment as { variables: Record<string, string> }).variables[ENV.promotion]);
+    const declared = Object.values(prodResources.aws_sagemaker_endpoint_configuration)[0] as { kms_key_arn: string; data_capture_config: { initial_sampling_percentage: number; destination_s3_uri: string; kms_key_id: string } };
+    expect(settings.approval).toBe('PendingManualApproval');
+    expect(settings.hosting).toMatchObject({
+      kind: 'provisioned',
+      kmsKeyArn: declared.kms_key_arn,
+      dataCaptureS3Uri: declared.data_capture_config.destination_s3_uri,
+      dataCaptureSamplingPercentage: 20,
+    });
+    expect(declared.data_capture_config.initial_sampling_percentage).toBe(20);
+    expect(declared.data_capture_config.kms_key_id).toBe(declared.kms_key_arn);
+  });
+
+  it("delivers the approval of a package of the installation's group to promote", () => {
+    const rule = Object.values(resources.aws_cloudwatch_event_rule).find((candidate) => candidate.name === 'deploy-guard-dev-model-package-approved')!;
+    expect(JSON.parse(String(rule.event_pattern))).toEqual({
+      source: ['aws.sagemaker'],
+      'detail-type': ['SageMaker Model Package State Change'],
+      detail: { ModelPackageGroupName: ['deploy-guard-dev-risk'], ModelApprovalStatus: ['Approved'] },
+    });
+    expect(RULE_TARGETS['model-package-approved']).toBe('promote');
+  });
+
   it('scopes predict to the guarded groups, its endpoint and its bus', () => {
     const policy = Object.values(resources.aws_iam_role_policy).find((candidate) => candidate.name === 'deploy-guard-dev-predict')!;
     const statements = JSON.parse(String(policy.policy)).Statement as { Sid: string; Resource: string[] }[];

@@ -12,8 +12,8 @@ describe('the installation policy (stacks/policy-check.ts)', () => {
     for (const { json } of stacks) {
       const resource = json.resource as Record<string, Record<string, unknown>>;
       expect(Object.keys(resource.aws_lambda_function)).toHaveLength(7);
-      // The 9 rules of events/patterns.ts and the retraining schedule.
-      expect(Object.keys(resource.aws_cloudwatch_event_target)).toHaveLength(10);
+      // The 10 rules of events/patterns.ts and the retraining schedule.
+      expect(Object.keys(resource.aws_cloudwatch_event_target)).toHaveLength(11);
       expect(Object.keys(resource.aws_s3_bucket)).toHaveLength(3);
       expect(Object.keys(resource.aws_dynamodb_table)).toHaveLength(4);
       expect(Object.keys(resource.aws_iam_role_policy).length).toBeGreaterThanOrEqual(9);
@@ -74,7 +74,7 @@ describe('the installation policy (stacks/policy-check.ts)', () => {
   });
 
   it('allows Resource "*" only for actions AWS does not scope, each with a reason', () => {
-    expect(Object.keys(RESOURCE_STAR_ACTIONS).sort()).toEqual(['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken', 'sagemaker:ListTrainingJobs', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    expect(Object.keys(RESOURCE_STAR_ACTIONS).sort()).toEqual(['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken', 'sagemaker:ListModelPackages', 'sagemaker:ListTrainingJobs', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
     const scoped = { Effect: 'Allow', Action: ['cloudwatch:PutMetricData'], Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'DeployGuard' } } };
     expect(checkStack({ resource: { aws_iam_role_policy: { r: { policy: policy(scoped) } } } })).toEqual([]);
   });
