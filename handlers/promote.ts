@@ -8,13 +8,13 @@ import { buildEntry, type PutEventsEntry } from '../events/emitted';
 import { parseAwsEvent } from '../events/parse';
 import { DynamoDbControlStore } from './adapters/dynamodb-stores';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
-import { S3ObjectReader } from './adapters/s3-objects';
+import { S3ObjectStore } from './adapters/s3-objects';
 import { SageMakerHosting } from './adapters/sagemaker-hosting';
 import { SageMakerTraining } from './adapters/sagemaker-training';
 import { ENV, eventSourceFromEnv, jsonEnv, promotionSettings, requireEnv, retrainingSettings, type PromotionSettings } from './config';
 import { checkNamePrefix, isOwnTrainingJob } from './drift-domain';
 import { correlationIdOf, handlerLogger } from './observability';
-import type { ControlStore, HostingPort, JobVerdict, ObjectReader, ServingModelPointer, TrainingPort } from './ports';
+import type { ControlStore, HostingPort, JobVerdict, ObjectCopier, ObjectReader, ServingModelPointer, TrainingPort } from './ports';
 import {
   decidePromotion,
   EVALUATION_FILE,
@@ -25,6 +25,7 @@ import {
   evaluationFromArchive,
   type ModelMetrics,
 } from './promote-domain';
+import { initialModelUris, servedModelUri } from './s3-layout';
 
 /**
  * promote: a Deploy Guard training job finished. Completed: read the evaluation the job wrote (the
@@ -44,6 +45,8 @@ export interface PromoteConfig {
   readonly endpointName: string;
   /** The sagemaker-xgboost:1.7-1 image the job trained with; it serves the model too. */
   readonly imageUri: string;
+  /** The bucket of served models: an adopted model is copied to models/<version>/ in it (handlers/s3-layout.ts). */
+  readonly modelBucket: string;
   /** The feature list of a first model (no serving pointer to carry it over from). */
   readonly initialFeaturesUrl: string;
   readonly settings: PromotionSettings;
@@ -52,7 +55,8 @@ export interface PromoteConfig {
 export interface PromoteDependencies {
   readonly training: TrainingPort;
   readonly hosting: HostingPort;
-  readonly objects: ObjectReader;
+  /** Reads the job's evaluation; copies its model into the served prefix, where only promote writes. */
+  readonly objects: ObjectReader & ObjectCopier;
   readonly control: ControlStore;
   readonly publisher: EventPublisher;
   readonly clock: Clock;
@@ -148,10 +152,14 @@ async function promoteCompleted(jobName: string, eventArtifacts: string | undefi
   const decision = decidePromotion(candidate, servingMetrics, config.settings.minimumAuc);
   if (!decision.promote) return reject(jobName, decision.reason, decision.message, candidate, servingMetrics, deps);
 
+  // The endpoint serves only from the served prefix, which training roles cannot write: the job's
+  // output stays where it was written, and what is registered and served is promote's copy.
+  const servedUrl = servedModelUri(config.modelBucket, names.modelVersion);
+  await deps.objects.copy(modelDataUrl, servedUrl);
   const { modelPackageArn } = await deps.hosting.registerModelPackage({
     modelPackageGroupName: config.settings.modelPackageGroupName,
     imageUri: config.imageUri,
-    modelDataUrl,
+    modelDataUrl: servedUrl,
     approval,
     description: `${jobName}: ${decision.message}`.slice(0, 1000),
   });
@@ -159,7 +167,7 @@ async function promoteCompleted(jobName: string, eventArtifacts: string | undefi
   // A person approves the package; the endpoint and the pointer stay as they are.
   if (approval === 'PendingManualApproval') return announce(modelPackageArn, previousModelVersion);
 
-  await deps.hosting.createModel({ modelName: names.modelName, imageUri: config.imageUri, modelDataUrl, executionRoleArn: config.settings.executionRoleArn });
+  await deps.hosting.createModel({ modelName: names.modelName, imageUri: config.imageUri, modelDataUrl: servedUrl, executionRoleArn: config.settings.executionRoleArn });
   await deps.hosting.createEndpointConfig({ endpointConfigName: names.endpointConfigName, modelName: names.modelName, hosting: config.settings.hosting });
   await deps.hosting.updateEndpoint({
     endpointName: config.endpointName,
@@ -168,7 +176,7 @@ async function promoteCompleted(jobName: string, eventArtifacts: string | undefi
   });
   const next: ServingModelPointer = {
     modelVersion: names.modelVersion,
-    modelDataUrl,
+    modelDataUrl: servedUrl,
     featuresUrl: serving?.featuresUrl ?? config.initialFeaturesUrl,
     trainingJobName: jobName,
     promotedAt: deps.clock.now(),
@@ -212,9 +220,6 @@ function promotedEntry(
   );
 }
 
-/** Where a first model's feature list lives in the model bucket (the stack uploads it with the first model). */
-export const INITIAL_FEATURES_KEY = 'features.json';
-
 /** Reads the handler's configuration from the Lambda environment, naming the variable that is wrong. */
 export function promoteConfigFromEnv(env: NodeJS.ProcessEnv): PromoteConfig {
   const namePrefix = requireEnv(env, ENV.namePrefix, "the installation's name prefix, e.g. deploy-guard-dev");
@@ -226,7 +231,8 @@ export function promoteConfigFromEnv(env: NodeJS.ProcessEnv): PromoteConfig {
     namePrefix,
     endpointName: requireEnv(env, ENV.endpointName, 'the SageMaker endpoint Deploy Guard serves from'),
     imageUri: jsonEnv(env, ENV.retraining, retrainingSettings, 'the retraining settings (JSON)').imageUri,
-    initialFeaturesUrl: `s3://${modelBucket}/${INITIAL_FEATURES_KEY}`,
+    modelBucket,
+    initialFeaturesUrl: initialModelUris(modelBucket).features,
     settings: jsonEnv(env, ENV.promotion, promotionSettings, 'the promotion settings (JSON)'),
   };
 }
@@ -246,7 +252,7 @@ export const handler = async (event: unknown): Promise<PromoteResult> => {
     lambdaDependencies = {
       training: new SageMakerTraining(sageMakerClient),
       hosting: new SageMakerHosting(sageMakerClient),
-      objects: new S3ObjectReader(s3Client),
+      objects: new S3ObjectStore(s3Client),
       control: new DynamoDbControlStore(dynamoDbClient, requireEnv(process.env, ENV.controlTable, 'the DynamoDB control table')),
       publisher: new EventBridgePublisher(eventBridgeClient),
       clock: systemClock,

@@ -20,7 +20,7 @@ import { InMemoryControlStore } from '../../handlers/adapters/in-memory-stores';
 import { SageMakerHosting } from '../../handlers/adapters/sagemaker-hosting';
 import { SageMakerTraining } from '../../handlers/adapters/sagemaker-training';
 import { ENV, type PromotionSettings } from '../../handlers/config';
-import type { ObjectReader, ServingModelPointer } from '../../handlers/ports';
+import type { ObjectCopier, ObjectReader, ServingModelPointer } from '../../handlers/ports';
 import { handlePromoteEvent, promoteConfigFromEnv, type PromoteConfig, type PromoteDependencies } from '../../handlers/promote';
 import { decidePromotion, type ModelMetrics } from '../../handlers/promote-domain';
 
@@ -31,8 +31,10 @@ const $metadata = {};
 /** The name derivedOwnTrainingJobEvent gives the real training-job sample (derived). */
 const JOB = 'deploy-guard-dev-20261120-0900-5f2c1a';
 const IMAGE = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1';
-const MODEL_URL = `s3://deploy-guard-dev-models/training/${JOB}/output/model.tar.gz`;
-const OUTPUT_URL = `s3://deploy-guard-dev-models/training/${JOB}/output/output.tar.gz`;
+const MODEL_URL = `s3://deploy-guard-dev-models/training/output/${JOB}/output/model.tar.gz`;
+const OUTPUT_URL = `s3://deploy-guard-dev-models/training/output/${JOB}/output/output.tar.gz`;
+/** Where promote copies the adopted model: the served prefix, which no training role may write. */
+const SERVED_URL = `s3://deploy-guard-dev-models/models/${JOB}/model.tar.gz`;
 const NOW = '2026-11-20T09:41:30Z';
 const settings: PromotionSettings = {
   minimumAuc: 0.7,
@@ -48,13 +50,14 @@ const config: PromoteConfig = {
   namePrefix: 'deploy-guard-dev',
   endpointName: 'deploy-guard-dev',
   imageUri: IMAGE,
-  initialFeaturesUrl: 's3://deploy-guard-dev-models/features.json',
+  modelBucket: 'deploy-guard-dev-models',
+  initialFeaturesUrl: 's3://deploy-guard-dev-models/models/initial/features.json',
   settings,
 };
 const SERVING: ServingModelPointer = {
   modelVersion: 'deploy-guard-dev-20261001-1200-0a9b8c',
-  modelDataUrl: 's3://deploy-guard-dev-models/training/deploy-guard-dev-20261001-1200-0a9b8c/output/model.tar.gz',
-  featuresUrl: 's3://deploy-guard-dev-models/features/v1.json',
+  modelDataUrl: 's3://deploy-guard-dev-models/models/deploy-guard-dev-20261001-1200-0a9b8c/model.tar.gz',
+  featuresUrl: 's3://deploy-guard-dev-models/models/initial/features.json',
   trainingJobName: 'deploy-guard-dev-20261001-1200-0a9b8c',
   promotedAt: Date.parse('2026-10-01T12:30:00Z'),
 };
@@ -62,12 +65,20 @@ const PACKAGE_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/depl
 
 const metrics = (auc: number | null, rows = 1200): ModelMetrics => ({ auc, prAuc: 0.5, brier: 0.13, f1Failure: 0.49, rows });
 
-class MemoryObjects implements ObjectReader {
+class MemoryObjects implements ObjectReader, ObjectCopier {
   readonly objects = new Map<string, Uint8Array>();
   async read(s3Url: string): Promise<Uint8Array | undefined> {
     return this.objects.get(s3Url);
   }
+  async copy(fromS3Url: string, toS3Url: string): Promise<void> {
+    const body = this.objects.get(fromS3Url);
+    if (!body) throw new Error(`NoSuchKey: ${fromS3Url}`);
+    this.objects.set(toS3Url, body);
+  }
 }
+
+/** The job's model.tar.gz, as SageMaker uploads it. */
+const MODEL_ARCHIVE = tarGzip([{ name: 'xgboost-model', content: Buffer.from('{"learner":{}}') }]);
 
 /** output.tar.gz as SageMaker uploads SM_OUTPUT_DATA_DIR: evaluation.json as train.py writes it. */
 function evaluationArchive(candidate: ModelMetrics, serving: ModelMetrics | null): Uint8Array {
@@ -86,6 +97,7 @@ async function dependencies(setup: Setup = {}): Promise<PromoteDependencies & { 
   const control = new InMemoryControlStore();
   if (setup.serving !== undefined) await control.swapServingModel(setup.serving, null);
   const objects = new MemoryObjects();
+  objects.objects.set(MODEL_URL, MODEL_ARCHIVE);
   objects.objects.set(OUTPUT_URL, evaluationArchive(setup.candidate ?? metrics(0.78), setup.servingMetrics === undefined ? metrics(0.71) : setup.servingMetrics));
   return {
     training: new SageMakerTraining(new SageMakerClient({ region: 'us-east-1' })),
@@ -130,7 +142,7 @@ beforeEach(() => {
 });
 
 describe('promote: the candidate is better than the serving model (derived Completed event)', () => {
-  it('registers it, creates its model and endpoint config, updates the endpoint blue/green, swaps the pointer and announces it', async () => {
+  it('copies it into the served prefix, registers it, creates its model and endpoint config, updates the endpoint blue/green, swaps the pointer and announces it', async () => {
     const deps = await dependencies({ serving: SERVING });
     const result = await handlePromoteEvent(completed(), deps);
 
@@ -146,12 +158,12 @@ describe('promote: the candidate is better than the serving model (derived Compl
     expect(sageMaker.commandCalls(CreateModelPackageCommand)[0].args[0].input).toEqual({
       ModelPackageGroupName: 'deploy-guard-dev',
       ModelPackageDescription: `${JOB}: candidate AUC 0.7800 >= minimum 0.7 and >= the serving model's 0.7100`,
-      InferenceSpecification: { Containers: [{ Image: IMAGE, ModelDataUrl: MODEL_URL }], SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
+      InferenceSpecification: { Containers: [{ Image: IMAGE, ModelDataUrl: SERVED_URL }], SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
       ModelApprovalStatus: 'Approved',
     });
     expect(sageMaker.commandCalls(CreateModelCommand)[0].args[0].input).toEqual({
       ModelName: JOB,
-      PrimaryContainer: { Image: IMAGE, ModelDataUrl: MODEL_URL },
+      PrimaryContainer: { Image: IMAGE, ModelDataUrl: SERVED_URL },
       ExecutionRoleArn: settings.executionRoleArn,
     });
     expect(sageMaker.commandCalls(CreateEndpointConfigCommand)[0].args[0].input).toEqual({
@@ -166,9 +178,10 @@ describe('promote: the candidate is better than the serving model (derived Compl
         AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'deploy-guard-dev-endpoint-errors' }] },
       },
     });
+    expect(deps.objects.objects.get(SERVED_URL)).toEqual(MODEL_ARCHIVE);
     expect(await deps.control.readServingModel()).toEqual({
       modelVersion: JOB,
-      modelDataUrl: MODEL_URL,
+      modelDataUrl: SERVED_URL,
       featuresUrl: SERVING.featuresUrl,
       trainingJobName: JOB,
       promotedAt: Date.parse(NOW),
