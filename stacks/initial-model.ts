@@ -55,26 +55,20 @@ export class InitialModel extends Construct {
     const encryption = { serverSideEncryption: 'aws:kms', kmsKeyId: props.kmsKeyArn, bucketKeyEnabled: true } as const;
     const dependsOn = [...(props.dependsOn ?? [])];
 
-    // An asset keeps the archive out of the plan and the state; source_hash re-uploads a new model
-    // (an SSE-KMS object's ETag is not its MD5, so etag cannot tell).
-    const asset = new TerraformAsset(this, 'model-archive-asset', { path: files.archivePath, type: AssetType.FILE });
-    this.modelArchive = new S3Object(this, 'model-archive', {
-      bucket: props.modelBucketName,
-      key: keys.model,
-      source: asset.path,
-      sourceHash: files.archiveSha256,
-      contentType: 'application/gzip',
-      ...encryption,
-      dependsOn,
-    });
-    this.featureList = new S3Object(this, 'feature-list', {
-      bucket: props.modelBucketName,
-      key: keys.features,
-      content: files.featuresText,
-      contentType: 'application/json',
-      ...encryption,
-      dependsOn,
-    });
+    // Assets keep the files out of the plan and the state; source_hash re-uploads a new model (an
+    // SSE-KMS object's ETag is not its MD5, so etag cannot tell).
+    const upload = (name: string, file: { readonly path: string; readonly sha256: string }, key: string, contentType: string) =>
+      new S3Object(this, name, {
+        bucket: props.modelBucketName,
+        key,
+        source: new TerraformAsset(this, `${name}-asset`, { path: file.path, type: AssetType.FILE }).path,
+        sourceHash: file.sha256,
+        contentType,
+        ...encryption,
+        dependsOn,
+      });
+    this.modelArchive = upload('model-archive', files.archive, keys.model, 'application/gzip');
+    this.featureList = upload('feature-list', files.features, keys.features, 'application/json');
 
     this.pointer = {
       modelVersion: INITIAL_MODEL_VERSION,
@@ -95,10 +89,10 @@ export class InitialModel extends Construct {
   }
 }
 
-interface ModelFolder {
-  readonly archivePath: string;
-  readonly archiveSha256: string;
-  readonly featuresText: string;
+/** The two files of a model folder: where each is and the SHA-256 of its content. */
+export interface ModelFolder {
+  readonly archive: { readonly path: string; readonly sha256: string };
+  readonly features: { readonly path: string; readonly sha256: string };
 }
 
 /**
@@ -131,5 +125,6 @@ export function readModelFolder(folder: string): ModelFolder {
   if (features.features.length !== trees.featureCount) {
     fail(`${FEATURES_FILE} lists ${features.features.length} features but the model's trees use ${trees.featureCount}: they are not from the same training`);
   }
-  return { archivePath, archiveSha256: createHash('sha256').update(archive).digest('hex'), featuresText };
+  const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
+  return { archive: { path: archivePath, sha256: sha256(archive) }, features: { path: featuresPath, sha256: sha256(featuresText) } };
 }

@@ -44,11 +44,11 @@ describe('the first model the stack ships (stacks/initial-model.ts, F-08)', () =
     const objects = Object.values(resource.aws_s3_object).filter((object) => String(object.key).startsWith('models/'));
     expect(objects.map((object) => `s3://${object.bucket}/${object.key}`).sort()).toEqual([uris.features, uris.model]);
     for (const object of objects) expect(object).toMatchObject({ server_side_encryption: 'aws:kms', kms_key_id: expect.stringContaining('aws_kms_key.') });
-    const archive = objects.find((object) => String(object.key).endsWith('model.tar.gz'))!;
-    // A new model re-uploads: the hash is the archive's content.
-    expect(archive.source_hash).toBe(readModelFolder(SHIPPED_INITIAL_MODEL).archiveSha256);
-    const features = objects.find((object) => String(object.key).endsWith('features.json'))!;
-    expect(features.content).toBe(readFileSync(join(SHIPPED_INITIAL_MODEL, 'features.json'), 'utf8'));
+    // A new model re-uploads: each hash is its file's content.
+    const shipped = readModelFolder(SHIPPED_INITIAL_MODEL);
+    const byKey = (suffix: string) => objects.find((object) => String(object.key).endsWith(suffix))!;
+    expect(byKey('model.tar.gz')).toMatchObject({ source_hash: shipped.archive.sha256, source: expect.stringMatching(/^assets\/.*\/model\.tar\.gz$/) });
+    expect(byKey('features.json')).toMatchObject({ source_hash: shipped.features.sha256, source: expect.stringMatching(/^assets\/.*\/features\.json$/) });
 
     const [pointer] = Object.values(resource.aws_dynamodb_table_item);
     expect(pointer).toMatchObject({ table_name: 'deploy-guard-dev-control', hash_key: 'key', lifecycle: { ignore_changes: ['item'] } });
@@ -91,6 +91,6 @@ describe('the first model the stack ships (stacks/initial-model.ts, F-08)', () =
   });
 
   it('accepts the shipped folder', () => {
-    expect(readModelFolder(SHIPPED_INITIAL_MODEL).archiveSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(readModelFolder(SHIPPED_INITIAL_MODEL).archive.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 });
