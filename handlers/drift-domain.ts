@@ -4,7 +4,7 @@ import { eventTimeMillis } from '../events/envelope';
 import hyperparameterFile from '../model/hyperparameters.json';
 import type { RetrainingSchedule, RetrainingSettings } from './config';
 import type { RecordedTrainingJob, RetrainingState, ServingModelPointer, TrainingJobSpec } from './ports';
-import { TRAINING_ROWS_PREFIX } from './training-row';
+import { trainingOutputUri, trainingRowsUri } from './s3-layout';
 
 /**
  * What drift does with a CloudWatch alarm state change or a Scheduled Event of the retraining
@@ -37,9 +37,6 @@ export interface DriftIgnored {
   readonly reason: DriftIgnoreReason;
   readonly message: string;
 }
-
-/** Where a training job's output goes in the model bucket: `<prefix><job>/output/{model,output}.tar.gz`. */
-export const TRAINING_OUTPUT_PREFIX = 'training/';
 
 /** The script-mode entry point, in the source directory settings.sourceDirS3Uri. */
 export const TRAINING_PROGRAM = 'train.py';
@@ -203,9 +200,9 @@ export function trainingJobSpec(input: TrainingJobInput): TrainingJobSpec {
       sagemaker_program: JSON.stringify(TRAINING_PROGRAM),
       sagemaker_submit_directory: JSON.stringify(settings.sourceDirS3Uri),
     },
-    trainS3Uri: `s3://${input.dataBucket}/${TRAINING_ROWS_PREFIX}`,
+    trainS3Uri: trainingRowsUri(input.dataBucket),
     ...(input.serving ? { servingModelS3Uri: input.serving.modelDataUrl } : {}),
-    outputS3Uri: `s3://${input.modelBucket}/${TRAINING_OUTPUT_PREFIX}`,
+    outputS3Uri: trainingOutputUri(input.modelBucket),
     tags: { 'deploy-guard:name-prefix': input.namePrefix, 'deploy-guard:started-by': 'drift' },
   };
 }

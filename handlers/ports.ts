@@ -547,3 +547,9 @@ export interface ObjectReader {
   /** The object's bytes, or undefined when it does not exist. */
   read(s3Url: string): Promise<Uint8Array | undefined>;
 }
+
+/** Copies an object between Deploy Guard's folders: promote moves an adopted model into the served prefix. */
+export interface ObjectCopier {
+  /** Copies `fromS3Url` to `toS3Url` (replacing it: the same job always copies the same bytes); throws when the source is missing. */
+  copy(fromS3Url: string, toS3Url: string): Promise<void>;
+}

@@ -11,7 +11,7 @@ import { DynamoDbControlStore } from './adapters/dynamodb-stores';
 import { EmfMetrics } from './adapters/emf-metrics';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
 import { S3TrainingRowReader } from './adapters/s3-data-lake';
-import { S3ObjectReader } from './adapters/s3-objects';
+import { S3ObjectStore } from './adapters/s3-objects';
 import { SageMakerHosting } from './adapters/sagemaker-hosting';
 import { SageMakerTraining } from './adapters/sagemaker-training';
 import { modelFileText } from './adapters/serving-model';
@@ -23,6 +23,7 @@ import type {
   HostingPort,
   JobVerdict,
   MetricsPort,
+  ObjectCopier,
   ObjectReader,
   PromotionIntent,
   RecordedTrainingJob,
@@ -41,6 +42,7 @@ import {
   type ModelMetrics,
 } from './promote-domain';
 import { DEFAULT_METRICS_NAMESPACE } from './quality-metrics';
+import { initialModelUris, servedModelUri } from './s3-layout';
 
 /**
  * promote: a training job finished, or a person approved a model package.
@@ -65,6 +67,8 @@ export interface PromoteConfig {
   readonly endpointName: string;
   /** The sagemaker-xgboost:1.7-1 image the job trained with; it serves the model too. */
   readonly imageUri: string;
+  /** The bucket of served models: an adopted model is copied to models/<version>/ in it (handlers/s3-layout.ts). */
+  readonly modelBucket: string;
   /** The feature list of a first model (no serving pointer to carry it over from). */
   readonly initialFeaturesUrl: string;
   readonly metricsNamespace: string;
@@ -74,7 +78,8 @@ export interface PromoteConfig {
 export interface PromoteDependencies {
   readonly training: TrainingPort;
   readonly hosting: HostingPort;
-  readonly objects: ObjectReader;
+  /** Reads the models; copies an adopted model into the served prefix, where only promote writes. */
+  readonly objects: ObjectReader & ObjectCopier;
   /** The data lake's rows, which promote scores both models on. */
   readonly rows: TrainingRowReader;
   readonly control: ControlStore;
@@ -156,15 +161,19 @@ async function judge(recorded: RecordedTrainingJob, deps: PromoteDependencies): 
     return reject(jobName, decision.reason, [decision.message, ...comparison.notes].join('; '), comparison.candidate, comparison.serving, deps);
   }
 
+  // The endpoint serves only from the served prefix, which no training role can write: what is
+  // registered and served is promote's copy of the job's model (copying again on a redelivery is harmless).
+  const servedUrl = servedModelUri(config.modelBucket, modelNames(jobName).modelVersion);
+  await deps.objects.copy(modelDataUrl, servedUrl);
   const { approval, modelPackageGroupName } = config.settings;
   const modelPackageArn =
     (await deps.hosting.findModelPackage(modelPackageGroupName, jobName)) ??
-    (await deps.hosting.registerModelPackage({ modelPackageGroupName, trainingJobName: jobName, imageUri: config.imageUri, modelDataUrl, approval, description: decision.message })).modelPackageArn;
+    (await deps.hosting.registerModelPackage({ modelPackageGroupName, trainingJobName: jobName, imageUri: config.imageUri, modelDataUrl: servedUrl, approval, description: decision.message })).modelPackageArn;
   const intent: PromotionIntent = {
     trainingJobName: jobName,
     stage: approval === 'PendingManualApproval' ? 'registered' : 'deploying',
     modelPackageArn,
-    modelDataUrl,
+    modelDataUrl: servedUrl,
     endpointConfigName: modelNames(jobName).endpointConfigName,
     previousModelVersion: serving?.modelVersion ?? null,
     registeredAnnounced: false,
@@ -365,8 +374,6 @@ async function reject(
   return { status: 'rejected', trainingJobName: jobName, reason, message };
 }
 
-/** Where a first model's feature list lives in the model bucket (the stack uploads it with the first model). */
-export const INITIAL_FEATURES_KEY = 'features.json';
 
 /** Reads the handler's configuration from the Lambda environment, naming the variable that is wrong. */
 export function promoteConfigFromEnv(env: NodeJS.ProcessEnv): PromoteConfig {
@@ -379,7 +386,8 @@ export function promoteConfigFromEnv(env: NodeJS.ProcessEnv): PromoteConfig {
     namePrefix,
     endpointName: requireEnv(env, ENV.endpointName, 'the SageMaker endpoint Deploy Guard serves from'),
     imageUri: jsonEnv(env, ENV.retraining, retrainingSettings, 'the retraining settings (JSON)').imageUri,
-    initialFeaturesUrl: `s3://${modelBucket}/${INITIAL_FEATURES_KEY}`,
+    modelBucket,
+    initialFeaturesUrl: initialModelUris(modelBucket).features,
     metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
     settings: jsonEnv(env, ENV.promotion, promotionSettings, 'the promotion settings (JSON)'),
   };
@@ -400,7 +408,7 @@ export const handler = async (event: unknown): Promise<PromoteResult> => {
     lambdaDependencies = {
       training: new SageMakerTraining(sageMakerClient),
       hosting: new SageMakerHosting(sageMakerClient),
-      objects: new S3ObjectReader(s3Client),
+      objects: new S3ObjectStore(s3Client),
       rows: new S3TrainingRowReader(s3Client, requireEnv(process.env, ENV.dataBucket, 'the S3 bucket of labelled training rows')),
       control: new DynamoDbControlStore(dynamoDbClient, requireEnv(process.env, ENV.controlTable, 'the DynamoDB control table')),
       publisher: new EventBridgePublisher(eventBridgeClient),

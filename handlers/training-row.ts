@@ -1,5 +1,6 @@
 import { observationWeight } from '../model/block-budget';
 import type { AssessmentRecord, DeploymentItem, DeploymentStore, TrainingDataLake } from './ports';
+import { TRAINING_ROWS_PREFIX } from './s3-layout';
 
 /**
  * The labelled training row of a deployment: its assessment's feature row (what the endpoint saw)
@@ -9,8 +10,8 @@ import type { AssessmentRecord, DeploymentItem, DeploymentStore, TrainingDataLak
  * deployment Deploy Guard stopped) are kept out of training unless the installation opts in.
  */
 
-/** Prefix of the training rows in the data bucket; a training job's `train` channel reads it. */
-export const TRAINING_ROWS_PREFIX = 'rows/';
+/** Prefix of the training rows in the data bucket (handlers/s3-layout.ts); a training job's `train` channel reads it. */
+export { TRAINING_ROWS_PREFIX };
 
 /**
  * Key of one deployment's row: `rows/date=YYYY-MM-DD/<deploymentId>.csv`, dated by the deployment's
@@ -24,7 +25,8 @@ export function trainingRowKey(row: { readonly deploymentId: string; readonly st
 
 /** The date a row key names, or undefined for a key that is not a row. */
 export function trainingRowDate(key: string): string | undefined {
-  return /^rows\/date=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+  if (!key.startsWith(TRAINING_ROWS_PREFIX)) return undefined;
+  return /^date=(\d{4}-\d{2}-\d{2})\//.exec(key.slice(TRAINING_ROWS_PREFIX.length))?.[1];
 }
 
 /** The CSV line (label first), or why the deployment has no training row. */
@@ -32,6 +34,9 @@ export function trainingLine(item: DeploymentItem, options: { readonly includeCo
   const { assessment, outcome } = item;
   if (!assessment) return { skip: 'not assessed yet' };
   if (!outcome) return { skip: 'no outcome yet' };
+  // An assessment without a model (none served yet, or it failed to load) has no feature row: a
+  // label alone would teach nothing and still count toward retraining's minimum of rows.
+  if (assessment.featureRow === '') return { skip: 'no feature row (assessed without a model)' };
   if (outcome.label === 'counterfactual' && !options.includeCounterfactual) {
     return { skip: 'counterfactual label (Deploy Guard stopped it): kept out of training' };
   }

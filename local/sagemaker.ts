@@ -13,6 +13,7 @@ import type {
   ModelEndpointPort,
   ModelPackageInput,
   ModelPackageSummary,
+  ObjectCopier,
   ObjectReader,
   TrainingDataLake,
   TrainingJobSpec,
@@ -31,7 +32,7 @@ import { trainingRowDate, trainingRowKey } from '../handlers/training-row';
  * as InvokeEndpoint reports it.
  */
 
-export class LocalObjectStore implements ObjectReader, TrainingDataLake, TrainingRowCounter, TrainingRowReader {
+export class LocalObjectStore implements ObjectReader, ObjectCopier, TrainingDataLake, TrainingRowCounter, TrainingRowReader {
   private readonly objects = new Map<string, Uint8Array>();
 
   constructor(private readonly dataBucket: string) {}
@@ -43,6 +44,12 @@ export class LocalObjectStore implements ObjectReader, TrainingDataLake, Trainin
   put(s3Url: string, body: Uint8Array | string): void {
     if (!s3Url.startsWith('s3://')) throw new Error(`local S3: '${s3Url}' is not an s3:// URL`);
     this.objects.set(s3Url, typeof body === 'string' ? Buffer.from(body) : body);
+  }
+
+  async copy(fromS3Url: string, toS3Url: string): Promise<void> {
+    const body = this.objects.get(fromS3Url);
+    if (!body) throw new Error(`local S3: CopyObject ${fromS3Url}: NoSuchKey`);
+    this.put(toS3Url, body);
   }
 
   /** Every object under a prefix, in key order (ListObjectsV2 order). */

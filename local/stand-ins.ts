@@ -19,6 +19,7 @@ import { startLocalDynamoDb } from './dynalite';
 import { LocalEndpoint, LocalHosting, LocalObjectStore, LocalTraining } from './sagemaker';
 import { Scheduler } from './scheduler';
 import type { AlarmWiring } from './terraform-wiring';
+import { initialModelUris } from '../handlers/s3-layout';
 
 /**
  * The local stand-ins for the AWS services the handlers use, and the stores behind their ports:
@@ -151,8 +152,8 @@ export async function serveFirstModel(
   standIns: Pick<StandIns, 'objects' | 'endpoint' | 'stores' | 'clock'>,
   first: { readonly modelVersion: string; readonly dir: string; readonly model: XGBoostModel },
 ): Promise<{ readonly featuresUrl: string }> {
-  const modelDataUrl = `s3://${LOCAL_BUCKETS.models}/initial/model.tar.gz`;
-  const featuresUrl = `s3://${LOCAL_BUCKETS.models}/initial/features.json`;
+  // Where the stack uploads the first model (stacks/initial-model.ts), in the local model bucket.
+  const { model: modelDataUrl, features: featuresUrl } = initialModelUris(LOCAL_BUCKETS.models);
   standIns.objects.put(modelDataUrl, readFileSync(join(first.dir, 'model.tar.gz')));
   standIns.objects.put(featuresUrl, readFileSync(join(first.dir, 'features.json')));
   await standIns.stores.control.swapServingModel({ modelVersion: first.modelVersion, modelDataUrl, featuresUrl, promotedAt: standIns.clock.now() }, null);

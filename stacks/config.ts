@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { z } from 'zod';
 import { parseJsonText, type JsonNode } from '../events/json-text';
 import { formatPath } from '../events/validation';
@@ -293,6 +294,14 @@ export const reservedConcurrencyConfig = z
   })
   .strict();
 
+/** The model the project ships, trained on the bundled history (`deploy-guard train`, see README). */
+export const SHIPPED_INITIAL_MODEL = path.resolve(__dirname, '..', 'model', 'initial');
+
+/** The first served model: a `deploy-guard train` output folder, relative to the configuration file. */
+export const modelConfig = z
+  .object({ initial: z.string().min(1).default(SHIPPED_INITIAL_MODEL) })
+  .strict();
+
 export const backendConfig = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('local') }).strict(),
   z
@@ -324,6 +333,7 @@ export const environmentConfig = z
     qualityAlarms: qualityAlarmsConfig.default({}),
     notifications: z.object({ emails: z.array(z.email({ message: 'expected an e-mail address' })) }).strict(),
     notebook: notebookConfig,
+    model: modelConfig.default({ initial: SHIPPED_INITIAL_MODEL }),
     backend: backendConfig.default({ kind: 'local' }),
   })
   .strict()
@@ -434,6 +444,8 @@ export function parseConfig(value: unknown, file = 'deploy-guard.config.json'): 
   if (!result.success) {
     throw new ConfigError(file, result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`));
   }
+  // A model folder is named relative to the file that names it (the default is absolute already).
+  for (const environment of Object.values(result.data.environments)) environment.model.initial = path.resolve(path.dirname(file), environment.model.initial);
   return result.data;
 }
 

@@ -5,7 +5,7 @@ import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
 import { RETRAINING_SCHEDULE_RULE, ruleNamed } from '../events/patterns';
 import { ENV, type EnvName, type PromotionSettings, type RetrainingSettings } from '../handlers/config';
 import type { HandlerName } from '../handlers/entries';
-import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
+import { INITIAL_MODEL_VERSION, SERVED_MODELS_PREFIX, servedModelKeys, TRAINING_OUTPUT_PREFIX, TRAINING_ROWS_PREFIX } from '../handlers/s3-layout';
 import { changeSummaryPublishersByApplication, exampleGroupNames, groupDecision, guardedGroupPolicies, iamRoleArn, type EnvironmentConfig } from './config';
 import { DataStores } from './data-stores';
 import type { DeadLetterQueue } from './dead-letter-queue';
@@ -14,6 +14,7 @@ import { DeployGuardBusPolicy } from './event-bus-policy';
 import { EventRuleToFunction } from './event-rule-to-function';
 import { ExampleGuardedService } from './example-service';
 import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds, trafficHookFunctionName } from './guarded-deployment-group';
+import { InitialModel } from './initial-model';
 import type { PolicyStatement } from './iam';
 import { awsPartition } from './image-uris';
 import { EncryptionKey } from './kms';
@@ -30,8 +31,8 @@ export interface DeployGuardStackProps {
   readonly config: EnvironmentConfig;
 }
 
-/** Where the first model lives in the model bucket (promote serves later ones under models/). */
-export const INITIAL_MODEL_KEY = 'models/initial/model.tar.gz';
+/** Where the first model lives in the model bucket (promote serves later ones beside it, under models/). */
+export const INITIAL_MODEL_KEY = servedModelKeys(INITIAL_MODEL_VERSION).model;
 
 /** Which rules of events/patterns.ts (and the retraining schedule) feed which handler; 'notify' goes to the SNS topic. */
 export const RULE_TARGETS: Readonly<Record<string, HandlerName>> = {
@@ -63,6 +64,8 @@ export class DeployGuardStack extends TerraformStack {
   readonly monitoring: Monitoring;
   readonly endpoint: PredictionEndpoint;
   readonly retraining: Retraining;
+  /** The model served until the first promotion, and the serving pointer seeded with it. */
+  readonly initialModel: InitialModel;
   /** Every guarded group: the configured ones, then the example's. */
   readonly groups: readonly GuardedDeploymentGroup[];
   /** Only when the configuration has an example. */
@@ -95,13 +98,20 @@ export class DeployGuardStack extends TerraformStack {
     this.eventBus = new DeployGuardEventBus(this, 'events', { namePrefix, source });
     this.dataStores = new DataStores(this, 'data', { namePrefix, accountId, kmsKeyArn });
     const { tableNames, bucketNames } = this.dataStores;
+    this.initialModel = new InitialModel(this, 'initial-model', {
+      folder: config.model.initial,
+      modelBucketName: bucketNames.models,
+      kmsKeyArn,
+      controlTableName: tableNames.control,
+      dependsOn: [this.dataStores.buckets.models, this.dataStores.tables.control],
+    });
 
     this.endpoint = new PredictionEndpoint(this, 'endpoint', {
       namePrefix,
       region,
       accountId,
-      modelArtifact: { bucketName: bucketNames.models, key: INITIAL_MODEL_KEY },
-      modelArtifactPrefix: 'models/',
+      modelArtifact: { bucketName: bucketNames.models, key: INITIAL_MODEL_KEY, uploadedBy: [this.initialModel.modelArchive] },
+      modelArtifactPrefix: SERVED_MODELS_PREFIX,
       kmsKeyArn,
       hosting:
         config.hosting.kind === 'serverless'
@@ -267,7 +277,7 @@ export class DeployGuardStack extends TerraformStack {
           { sid: 'ReadGuardedDeployments', actions: ['codedeploy:GetDeployment'], resources: groupArns },
           { sid: 'ScoreWithEndpoint', actions: ['sagemaker:InvokeEndpoint'], resources: [endpointArn] },
           items('deployments', 'history', 'changes', 'control'),
-          { sid: 'ReadServingModel', actions: ['s3:GetObject'], resources: [objects('models')] },
+          { sid: 'ReadServingModel', actions: ['s3:GetObject'], resources: [objects('models', SERVED_MODELS_PREFIX)] },
           { sid: 'WriteAssessedRows', actions: ['s3:PutObject'], resources: [objects('data', TRAINING_ROWS_PREFIX)] },
           putEvents,
         ],
@@ -287,7 +297,7 @@ export class DeployGuardStack extends TerraformStack {
           { sid: 'ReportHookStatus', actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'], resources: groupArns },
           { sid: 'ScoreWithEndpoint', actions: ['sagemaker:InvokeEndpoint'], resources: [endpointArn] },
           items('deployments', 'history', 'changes', 'control'),
-          { sid: 'ReadServingModel', actions: ['s3:GetObject'], resources: [objects('models')] },
+          { sid: 'ReadServingModel', actions: ['s3:GetObject'], resources: [objects('models', SERVED_MODELS_PREFIX)] },
           putEvents,
         ],
         environment: {
@@ -326,9 +336,8 @@ export class DeployGuardStack extends TerraformStack {
           { sid: 'FindRunningTraining', actions: ['sagemaker:ListTrainingJobs'], resources: ['*'] },
           passRole([this.retraining.role.arn]),
           items('control'),
-          { sid: 'ListTrainingRows', actions: ['s3:ListBucket'], resources: [bucketArn('data')], conditions: { StringLike: { 's3:prefix': [`${TRAINING_ROWS_PREFIX}*`, 'training/*'] } } },
+          { sid: 'ListTrainingRows', actions: ['s3:ListBucket'], resources: [bucketArn('data')], conditions: { StringLike: { 's3:prefix': [`${TRAINING_ROWS_PREFIX}*`] } } },
           { sid: 'ReadTrainingRows', actions: ['s3:GetObject'], resources: [objects('data', TRAINING_ROWS_PREFIX)] },
-          { sid: 'WriteTrainingChannels', actions: ['s3:PutObject'], resources: [objects('data', 'training/')] },
           putEvents,
         ],
         environment: {
@@ -361,9 +370,17 @@ export class DeployGuardStack extends TerraformStack {
           { sid: 'FindRegisteredModels', actions: ['sagemaker:ListModelPackages'], resources: ['*'] },
           passRole([this.endpoint.executionRole.arn]),
           items('control', 'history'),
-          { sid: 'ReadModelsAndEvaluations', actions: ['s3:GetObject'], resources: [objects('models'), objects('data', TRAINING_ROWS_PREFIX), objects('data', 'training/')] },
+          // The jobs' output (evaluation, and the model to adopt), the served models and the data lake's rows.
+          {
+            sid: 'ReadTrainingOutputAndModels',
+            actions: ['s3:GetObject'],
+            resources: [objects('models', `${TRAINING_OUTPUT_PREFIX}${namePrefix}-`), objects('models', SERVED_MODELS_PREFIX), objects('data', TRAINING_ROWS_PREFIX)],
+          },
+          // The copy of an adopted model: promote (and the stack's first model) alone write the served prefix,
+          // and only the versions of its own jobs, never the first model.
+          { sid: 'WriteServedModels', actions: ['s3:PutObject'], resources: [objects('models', `${SERVED_MODELS_PREFIX}${namePrefix}-`)] },
+          // The validation rows promote scores both models on: listed by date under the data lake's prefix.
           { sid: 'ListValidationRows', actions: ['s3:ListBucket'], resources: [bucketArn('data')], conditions: { StringLike: { 's3:prefix': [`${TRAINING_ROWS_PREFIX}*`] } } },
-          { sid: 'WriteEvaluations', actions: ['s3:PutObject'], resources: [objects('models', 'evaluations/')] },
           putEvents,
         ],
         environment: {

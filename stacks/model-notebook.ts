@@ -16,7 +16,7 @@ import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-securit
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { ENV } from '../handlers/config';
-import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
+import { NOTEBOOK_WORK_PREFIX, SERVED_MODELS_PREFIX, TRAINING_CODE_PREFIX, TRAINING_OUTPUT_PREFIX, TRAINING_ROWS_PREFIX } from '../handlers/s3-layout';
 import {
   bucketArn,
   isToken,
@@ -37,8 +37,8 @@ const NAME = 'ModelNotebook';
 /** The project's notebooks folder: every *.ipynb in it is uploaded. */
 const NOTEBOOKS_FOLDER = path.resolve(__dirname, '..', 'notebooks');
 
-/** Where the notebooks' own SageMaker work goes in the model bucket (DEPLOY_GUARD_S3_PREFIX). */
-export const NOTEBOOK_WORK_PREFIX = 'notebook/';
+/** Where the notebooks' own SageMaker work goes in the model bucket (DEPLOY_GUARD_S3_PREFIX; handlers/s3-layout.ts). */
+export { NOTEBOOK_WORK_PREFIX };
 /** Notebook 03 names its training job, model, endpoint config and endpoint `deploy-guard-YYYYMMDD-HHMMSS`. */
 export const NOTEBOOK_JOB_NAME_PATTERN = 'deploy-guard-20*';
 
@@ -159,7 +159,8 @@ export class ModelNotebook extends Construct {
     const statements: PolicyStatement[] = [
       { Sid: 'ReadNotebooks', Action: ['s3:GetObject'], Resource: objectsArn(partition, modelBucketName, notebooksPrefix) },
       { Sid: 'ListBuckets', Action: ['s3:ListBucket'], Resource: [bucketArn(partition, modelBucketName), bucketArn(partition, dataBucketName)] },
-      { Sid: 'ReadModelsAndCode', Action: ['s3:GetObject'], Resource: [objectsArn(partition, modelBucketName, 'models/'), objectsArn(partition, modelBucketName, 'training/')] },
+      // Read only: the served models, the training code and the jobs' output. The notebook writes its own folder, never models/.
+      { Sid: 'ReadModelsAndCode', Action: ['s3:GetObject'], Resource: [SERVED_MODELS_PREFIX, TRAINING_CODE_PREFIX, TRAINING_OUTPUT_PREFIX].map((prefix) => objectsArn(partition, modelBucketName, prefix)) },
       { Sid: 'ReadTrainingData', Action: ['s3:GetObject'], Resource: objectsArn(partition, dataBucketName, TRAINING_ROWS_PREFIX) },
       { Sid: 'NotebookWork', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: objectsArn(partition, modelBucketName, NOTEBOOK_WORK_PREFIX) },
       { Sid: 'UseKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], Resource: kmsKeyArn },

@@ -47,7 +47,7 @@ export interface Violation {
 
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
 
-interface Statement {
+export interface Statement {
   Effect?: string;
   Principal?: unknown;
   Action?: string | string[];
@@ -319,4 +319,76 @@ function checkTrust(resources: Resources): Violation[] {
     }
   }
   return violations;
+}
+
+/**
+ * One request to AWS, as IAM evaluates it: an action on a resource ARN, with the condition keys the
+ * request carries (e.g. `s3:prefix` of a ListBucket).
+ */
+export interface AccessRequest {
+  readonly action: string;
+  readonly resource: string;
+  readonly context?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The statements of a role's inline policies in a synthesized stack (aws_iam_role_policy naming the
+ * role by reference or by name), found by the role's physical name. A role with managed policies
+ * attached is refused: their documents are not in the stack, so nothing could be proved about it.
+ */
+export function roleStatements(stack: { readonly resource?: unknown }, roleName: string): Statement[] {
+  const resources = (stack.resource ?? {}) as Resources;
+  const roles = entries(resources, 'aws_iam_role').filter(([, config]) => config.name === roleName);
+  if (roles.length !== 1) throw new Error(`roleStatements: expected one aws_iam_role named '${roleName}', found ${roles.length}`);
+  const [logicalId] = roles[0];
+  const isRole = (value: unknown) => value === roleName || refersTo(value, 'aws_iam_role', logicalId);
+  const attached = entries(resources, 'aws_iam_role_policy_attachment').filter(([, config]) => isRole(config.role));
+  if (attached.length > 0) throw new Error(`roleStatements: role '${roleName}' has managed policies attached (${attached.map(([name]) => name).join(', ')}), which the stack does not hold`);
+  return entries(resources, 'aws_iam_role_policy')
+    .filter(([, config]) => isRole(config.role))
+    .flatMap(([, config]) => list((JSON.parse(String(config.policy)) as { Statement?: Statement | Statement[] }).Statement));
+}
+
+/**
+ * Whether the statements allow the request, as IAM evaluates an identity policy: an explicit Deny
+ * wins, otherwise some Allow must match action, resource and every condition. Action and resource
+ * patterns use IAM's wildcards (`*`, `?`); a condition key the request does not carry does not match.
+ * Anything this evaluator does not model (NotAction, NotResource, an unknown condition operator) is
+ * an error, never a silent answer.
+ */
+export function isAllowed(statements: readonly Statement[], request: AccessRequest): boolean {
+  const matching = statements.filter((statement) => matches(statement, request));
+  return matching.some((statement) => statement.Effect === 'Allow') && !matching.some((statement) => statement.Effect === 'Deny');
+}
+
+function matches(statement: Statement, request: AccessRequest): boolean {
+  const unmodelled = ['NotAction', 'NotResource', 'NotPrincipal'].filter((key) => key in statement);
+  if (unmodelled.length > 0) throw new Error(`isAllowed: ${unmodelled.join(', ')} is not modelled`);
+  return (
+    list(statement.Action).some((pattern) => wildcard(pattern, true).test(request.action)) &&
+    list(statement.Resource).some((pattern) => wildcard(pattern, false).test(request.resource)) &&
+    Object.entries(statement.Condition ?? {}).every(([operator, keys]) => Object.entries(keys).every(([key, expected]) => conditionHolds(operator, request.context?.[key], expected)))
+  );
+}
+
+function conditionHolds(operator: string, actual: string | undefined, expected: unknown): boolean {
+  if (actual === undefined) return false;
+  const values = list(expected as string | string[]).map(String);
+  switch (operator) {
+    case 'StringEquals':
+    case 'ArnEquals':
+    case 'Bool':
+      return values.includes(actual);
+    case 'StringLike':
+    case 'ArnLike':
+      return values.some((pattern) => wildcard(pattern, false).test(actual));
+    default:
+      throw new Error(`isAllowed: condition operator ${operator} is not modelled`);
+  }
+}
+
+/** An IAM pattern as a regular expression: `*` any run of characters, `?` one; actions compare case-insensitively. */
+function wildcard(pattern: string, ignoreCase: boolean): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, ignoreCase ? 'i' : '');
 }

@@ -6,6 +6,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SagemakerEndpoint } from '@cdktf/provider-aws/lib/sagemaker-endpoint';
 import { SagemakerEndpointConfiguration } from '@cdktf/provider-aws/lib/sagemaker-endpoint-configuration';
 import { SagemakerModel } from '@cdktf/provider-aws/lib/sagemaker-model';
+import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import {
   bucketArn,
@@ -80,8 +81,11 @@ export interface PredictionEndpointProps {
   readonly namePrefix: string;
   readonly region: string;
   readonly accountId: string;
-  /** The initial model: `s3://<bucketName>/<key>` of a model.tar.gz holding `xgboost-model`. */
-  readonly modelArtifact: { readonly bucketName: string; readonly key: string };
+  /**
+   * The initial model: `s3://<bucketName>/<key>` of a model.tar.gz holding `xgboost-model`, and what
+   * puts it there (SageMaker needs the object when it creates the endpoint). @default uploadedBy []
+   */
+  readonly modelArtifact: { readonly bucketName: string; readonly key: string; readonly uploadedBy?: readonly ITerraformDependable[] };
   /**
    * The prefix the execution role may read models from (promote serves later models under it).
    * @default the folder of modelArtifact.key
@@ -175,7 +179,7 @@ export class PredictionEndpoint extends Construct {
       executionRoleArn: this.executionRole.arn,
       primaryContainer: { image: this.imageUri, modelDataUrl: this.modelDataUrl, mode: 'SingleModel' },
       // SageMaker checks the role when the model is created: the policy must exist first.
-      dependsOn: [rolePolicy],
+      dependsOn: [rolePolicy, ...(props.modelArtifact.uploadedBy ?? [])],
       lifecycle: { createBeforeDestroy: true },
     });
 

@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { MODEL_ALARMS, modelAlarmName, modelPackageGroupName, retrainingScheduleRule, type ScheduleRule } from '../events/patterns';
 import { DEFAULT_MINIMUM_TRAINING_ROWS, type RetrainingSettings } from '../handlers/config';
 import { DEFAULT_METRICS_NAMESPACE, QUALITY_METRICS } from '../handlers/quality-metrics';
-import { TRAINING_ROWS_PREFIX } from '../handlers/training-row';
+import { NOTEBOOK_WORK_PREFIX, SERVED_MODELS_PREFIX, TRAINING_CODE_PREFIX, TRAINING_OUTPUT_PREFIX, TRAINING_ROWS_PREFIX } from '../handlers/s3-layout';
 import { tarGzip } from '../model/tar';
 import {
   bucketArn,
@@ -29,7 +29,6 @@ import {
 } from './construct-support';
 import { DEFAULT_RETRAINING_SCHEDULE_DAYS, MAXIMUM_RETRAINING_SCHEDULE_DAYS } from './config';
 import { awsPartition, xgboostImageUri, xgboostRepositoryArn } from './image-uris';
-import { NOTEBOOK_WORK_PREFIX } from './model-notebook';
 
 const NAME = 'Retraining';
 
@@ -65,7 +64,7 @@ export interface RetrainingProps {
   /** CloudWatch namespace of record-outcome's quality metrics. @default DEFAULT_METRICS_NAMESPACE */
   readonly metricsNamespace?: string;
   readonly qualityAlarms?: QualityAlarmSettings;
-  /** Where in the model bucket the training code goes. @default 'training/code/' */
+  /** Where in the model bucket the training code goes. @default TRAINING_CODE_PREFIX ('training/code/') */
   readonly sourceDirPrefix?: string;
   /** The training script. @default model/train.py of this project */
   readonly trainingScriptPath?: string;
@@ -130,6 +129,7 @@ export class Retraining extends Construct {
       description: 'Deploy Guard SageMaker execution role: retraining jobs and the models promote hosts',
       assumeRolePolicy: serviceTrustPolicy('sagemaker.amazonaws.com', accountId),
     });
+    const readable = [props.sourceDirPrefix ?? TRAINING_CODE_PREFIX, SERVED_MODELS_PREFIX, NOTEBOOK_WORK_PREFIX];
     const logGroups = (group: string) => [
       `arn:${partition}:logs:${region}:${accountId}:log-group:/aws/sagemaker/${group}`,
       `arn:${partition}:logs:${region}:${accountId}:log-group:/aws/sagemaker/${group}:log-stream:*`,
@@ -138,12 +138,14 @@ export class Retraining extends Construct {
       name: 'retraining-and-hosting',
       role: this.role.id,
       policy: policyDocument([
-        { Sid: 'ListTrainingData', Action: ['s3:ListBucket'], Resource: bucketArn(partition, dataBucketName), Condition: { StringLike: { 's3:prefix': [`${TRAINING_ROWS_PREFIX}*`, 'training/*'] } } },
-        { Sid: 'ReadTrainingData', Action: ['s3:GetObject'], Resource: [objectsArn(partition, dataBucketName, TRAINING_ROWS_PREFIX), objectsArn(partition, dataBucketName, 'training/')] },
-        { Sid: 'ListModelBucket', Action: ['s3:ListBucket'], Resource: bucketArn(partition, modelBucketName) },
-        { Sid: 'ReadCodeAndModels', Action: ['s3:GetObject'], Resource: objectsArn(partition, modelBucketName) },
-        // Training output: Deploy Guard's jobs under models/, notebook 03's jobs under notebook/.
-        { Sid: 'WriteModelArtifacts', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [objectsArn(partition, modelBucketName, 'models/'), objectsArn(partition, modelBucketName, NOTEBOOK_WORK_PREFIX)] },
+        { Sid: 'ListTrainingData', Action: ['s3:ListBucket'], Resource: bucketArn(partition, dataBucketName), Condition: { StringLike: { 's3:prefix': [`${TRAINING_ROWS_PREFIX}*`] } } },
+        { Sid: 'ReadTrainingData', Action: ['s3:GetObject'], Resource: objectsArn(partition, dataBucketName, TRAINING_ROWS_PREFIX) },
+        // The code, the serving model (the `serving` channel) and the notebook's own inputs.
+        { Sid: 'ListModelBucket', Action: ['s3:ListBucket'], Resource: bucketArn(partition, modelBucketName), Condition: { StringLike: { 's3:prefix': readable.map((prefix) => `${prefix}*`) } } },
+        { Sid: 'ReadCodeAndModels', Action: ['s3:GetObject'], Resource: readable.map((prefix) => objectsArn(partition, modelBucketName, prefix)) },
+        // Training output only: drift's jobs under training/output/<job>/, notebook 03's under notebook/.
+        // Never models/, which the endpoint loads: promote copies an adopted model there.
+        { Sid: 'WriteTrainingOutput', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [objectsArn(partition, modelBucketName, `${TRAINING_OUTPUT_PREFIX}${namePrefix}-`), objectsArn(partition, modelBucketName, NOTEBOOK_WORK_PREFIX)] },
         { Sid: 'UseBucketKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant', 'kms:DescribeKey'], Resource: kmsKeyArn },
         ...ecrPullStatements(xgboostRepositoryArn(region)),
         { Sid: 'TrainingAndEndpointLogs', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [...logGroups('TrainingJobs'), ...logGroups(`Endpoints/${namePrefix}-*`)] },
@@ -165,7 +167,7 @@ export class Retraining extends Construct {
 
     const archive = sourceDirArchive(props.trainingScriptPath ?? path.join(MODEL_FOLDER, 'train.py'), props.hyperparametersPath ?? path.join(MODEL_FOLDER, 'hyperparameters.json'));
     this.sourceDirSha256 = createHash('sha256').update(archive).digest('hex');
-    const key = `${props.sourceDirPrefix ?? 'training/code/'}${this.sourceDirSha256.slice(0, 16)}/sourcedir.tar.gz`;
+    const key = `${props.sourceDirPrefix ?? TRAINING_CODE_PREFIX}${this.sourceDirSha256.slice(0, 16)}/sourcedir.tar.gz`;
     this.sourceDir = new S3Object(this, 'sourcedir', {
       bucket: modelBucketName,
       key,
@@ -299,7 +301,15 @@ function validateProps(props: RetrainingProps): void {
   validateAccountId(NAME, props.accountId);
   validateArn(NAME, 'kmsKeyArn', props.kmsKeyArn, 'kms');
   xgboostImageUri(props.region);
-  if (props.sourceDirPrefix !== undefined) validateKeyPrefix(NAME, 'sourceDirPrefix', props.sourceDirPrefix);
+  if (props.sourceDirPrefix !== undefined) {
+    validateKeyPrefix(NAME, 'sourceDirPrefix', props.sourceDirPrefix);
+    // The training role writes these: code there could be replaced by the jobs it runs.
+    for (const writable of [TRAINING_OUTPUT_PREFIX, NOTEBOOK_WORK_PREFIX]) {
+      if (props.sourceDirPrefix.startsWith(writable) || writable.startsWith(props.sourceDirPrefix)) {
+        throw new Error(`${NAME} sourceDirPrefix '${props.sourceDirPrefix}' overlaps '${writable}', which training jobs may write: the code must be out of their reach`);
+      }
+    }
+  }
   if (props.metricsNamespace !== undefined && !/^[A-Za-z0-9./_#:-]{1,255}$/.test(props.metricsNamespace)) {
     throw new Error(`${NAME} metricsNamespace '${props.metricsNamespace}' must be 1 to 255 letters, digits or . / _ # : -`);
   }

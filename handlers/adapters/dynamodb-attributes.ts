@@ -1,4 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { ServingModelPointer } from '../ports';
+import { CONTROL_KEYS } from '../tables';
 
 /**
  * The DynamoDB attribute encoding of Deploy Guard's records, shared by the DynamoDB adapters.
@@ -100,4 +102,12 @@ export function required<T extends 'string' | 'number' | 'boolean'>(
     throw new TypeError(`table ${where.tableName}, key ${JSON.stringify(where.key)}: attribute ${attribute} is ${JSON.stringify(field)}, expected a ${type}`);
   }
   return field as T extends 'string' ? string : T extends 'number' ? number : boolean;
+}
+
+/**
+ * The serving pointer's control-table item, as DynamoDbControlStore writes and reads it; the stack
+ * seeds the first one with it (stacks/initial-model.ts).
+ */
+export function servingModelItem(pointer: ServingModelPointer): Item {
+  return toItem({ ...pointer, key: CONTROL_KEYS.servingModel });
 }

@@ -1,5 +1,5 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ObjectReader } from '../ports';
+import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ObjectCopier, ObjectReader } from '../ports';
 
 /**
  * Reads Deploy Guard's files in S3 (features.json, model.tar.gz, a training job's evaluation.json)
@@ -21,6 +21,27 @@ export class S3ObjectReader implements ObjectReader {
       // which is thrown: the role is wrong, and saying "not found" would hide that.
       if (error instanceof Error && error.name === 'NoSuchKey') return undefined;
       if (error instanceof Error) error.message = `S3 GetObject ${s3Url}: ${error.message || error.name}`;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Reads and copies Deploy Guard's files. A copy takes the destination bucket's default encryption
+ * (SSE-KMS with the installation key), as every object Deploy Guard writes.
+ */
+export class S3ObjectStore extends S3ObjectReader implements ObjectCopier {
+  constructor(private readonly s3: S3Client) {
+    super(s3);
+  }
+
+  async copy(fromS3Url: string, toS3Url: string): Promise<void> {
+    const from = parseS3Url(fromS3Url);
+    const to = parseS3Url(toS3Url);
+    try {
+      await this.s3.send(new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: encodeURI(`${from.bucket}/${from.key}`) }));
+    } catch (error) {
+      if (error instanceof Error) error.message = `S3 CopyObject ${fromS3Url} to ${toS3Url}: ${error.message || error.name}`;
       throw error;
     }
   }

@@ -11,6 +11,7 @@ import type {
   MetricsPort,
   ModelEndpointPort,
   ModelPackageSummary,
+  ObjectCopier,
   ObjectReader,
   TrainingDataLake,
   TrainingJobSpec,
@@ -167,9 +168,12 @@ export class FakeHosting implements HostingPort {
 }
 
 /** S3 objects by URL; anything else does not exist. */
-export class FakeObjects implements ObjectReader {
+export class FakeObjects implements ObjectReader, ObjectCopier {
   constructor(private readonly objects: (url: string) => Uint8Array | undefined) {}
   async read(url: string): Promise<Uint8Array | undefined> {
     return this.objects(url);
+  }
+  async copy(fromUrl: string): Promise<void> {
+    if (this.objects(fromUrl) === undefined) throw new Error(`NoSuchKey: ${fromUrl}`);
   }
 }

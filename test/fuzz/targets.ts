@@ -448,7 +448,7 @@ const drift: FuzzTarget = {
 // promote
 
 const IMAGE = '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1';
-const artifactsOf = (jobName: string) => `s3://${NAME_PREFIX}-models/training/${jobName}/output/model.tar.gz`;
+const artifactsOf = (jobName: string) => `s3://${NAME_PREFIX}-models/training/output/${jobName}/output/model.tar.gz`;
 const OWN_JOB = `${NAME_PREFIX}-20261120-0900-5f2c1a`;
 const trainingJobSchema = AWS_EVENT_SCHEMAS[SAGEMAKER_TRAINING_JOB_STATE_CHANGE];
 const modelPackageSchema = AWS_EVENT_SCHEMAS[SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE];
@@ -505,7 +505,8 @@ const promote: FuzzTarget = {
         namePrefix: NAME_PREFIX,
         endpointName: NAME_PREFIX,
         imageUri: IMAGE,
-        initialFeaturesUrl: `s3://${NAME_PREFIX}-models/features.json`,
+        modelBucket: `${NAME_PREFIX}-models`,
+        initialFeaturesUrl: `s3://${NAME_PREFIX}-models/models/initial/features.json`,
         metricsNamespace: 'DeployGuard',
         settings: {
           minimumAuc: 0.6,

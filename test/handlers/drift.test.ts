@@ -135,7 +135,7 @@ describe('drift: one of Deploy Guard\'s alarms goes into ALARM (derived from the
           CompressionType: 'None',
         },
       ],
-      OutputDataConfig: { S3OutputPath: 's3://deploy-guard-dev-models/training/' },
+      OutputDataConfig: { S3OutputPath: 's3://deploy-guard-dev-models/training/output/' },
       ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 10 },
       StoppingCondition: { MaxRuntimeInSeconds: 3600 },
       Tags: [
@@ -150,7 +150,7 @@ describe('drift: one of Deploy Guard\'s alarms goes into ALARM (derived from the
       roleArn: settings.roleArn,
       imageUri: IMAGE,
       trainS3Uri: 's3://deploy-guard-dev-data/rows/',
-      outputS3Uri: 's3://deploy-guard-dev-models/training/',
+      outputS3Uri: 's3://deploy-guard-dev-models/training/output/',
       hyperparameters: sageMaker.commandCalls(CreateTrainingJobCommand)[0].args[0].input.HyperParameters,
       fromDate: '2019-07-05',
       toDate: '2019-10-02',
@@ -176,7 +176,7 @@ describe('drift: one of Deploy Guard\'s alarms goes into ALARM (derived from the
 
   it('gives the job the serving model as channel `serving`, so it is evaluated on the same window', async () => {
     const control = new InMemoryControlStore();
-    const modelDataUrl = 's3://deploy-guard-dev-models/training/deploy-guard-dev-20190901-0000-aaaaaa/output/model.tar.gz';
+    const modelDataUrl = 's3://deploy-guard-dev-models/models/deploy-guard-dev-20190901-0000-aaaaaa/model.tar.gz';
     await control.swapServingModel({ modelVersion: 'v1', modelDataUrl, featuresUrl: 's3://deploy-guard-dev-models/features.json', promotedAt: 0 }, null);
     await handleDriftEvent(ownAlarm(), dependencies(control));
     expect((await control.readTrainingJob(JOB))?.servingModelS3Uri).toBe(modelDataUrl);

@@ -24,7 +24,7 @@ import { InMemoryControlStore } from '../../handlers/adapters/in-memory-stores';
 import { SageMakerHosting } from '../../handlers/adapters/sagemaker-hosting';
 import { SageMakerTraining } from '../../handlers/adapters/sagemaker-training';
 import { ENV, type PromotionSettings } from '../../handlers/config';
-import type { ObjectReader, RecordedTrainingJob, ServingModelPointer } from '../../handlers/ports';
+import type { ObjectCopier, ObjectReader, RecordedTrainingJob, ServingModelPointer } from '../../handlers/ports';
 import { handlePromoteEvent, promoteConfigFromEnv, PROMOTION_REFUSED_METRIC, type PromoteConfig, type PromoteDependencies } from '../../handlers/promote';
 import { compareOnRows, decidePromotion, validationComplete, type ModelMetrics } from '../../handlers/promote-domain';
 import { RecordingMetrics } from '../fuzz/ports';
@@ -54,7 +54,8 @@ const config: PromoteConfig = {
   namePrefix: 'deploy-guard-dev',
   endpointName: 'deploy-guard-dev',
   imageUri: IMAGE,
-  initialFeaturesUrl: 's3://deploy-guard-dev-models/features.json',
+  modelBucket: 'deploy-guard-dev-models',
+  initialFeaturesUrl: 's3://deploy-guard-dev-models/models/initial/features.json',
   metricsNamespace: 'DeployGuard',
   settings,
 };
@@ -68,12 +69,21 @@ const SERVING: ServingModelPointer = {
 };
 const RECORDED: RecordedTrainingJob = recordedJob(JOB, { servingModelS3Uri: SERVING.modelDataUrl });
 const MODEL_URL = `s3://deploy-guard-dev-models/models/training/${JOB}/output/model.tar.gz`;
+/** Where promote copies an adopted model: the served prefix, which no training role may write. */
+const SERVED_URL = `s3://deploy-guard-dev-models/models/${JOB}/model.tar.gz`;
 const PACKAGE_ARN = `arn:aws:sagemaker:us-east-1:123456789012:model-package/${GROUP}/7`;
 
-class MemoryObjects implements ObjectReader {
+class MemoryObjects implements ObjectReader, ObjectCopier {
   readonly objects = new Map<string, Uint8Array>();
+  readonly copies: [string, string][] = [];
   async read(s3Url: string): Promise<Uint8Array | undefined> {
     return this.objects.get(s3Url);
+  }
+  async copy(fromS3Url: string, toS3Url: string): Promise<void> {
+    const body = this.objects.get(fromS3Url);
+    if (!body) throw new Error(`NoSuchKey: ${fromS3Url}`);
+    this.copies.push([fromS3Url, toS3Url]);
+    this.objects.set(toS3Url, body);
   }
 }
 
@@ -198,9 +208,12 @@ beforeEach(() => {
 });
 
 describe('promote: a job drift started, better than the serving model on promote\'s own comparison', () => {
-  it('checks the job, scores both models on the newest rows, registers, deploys blue/green, swaps the pointer and announces Model Promoted', async () => {
+  it('checks the job, scores both models on the newest rows, copies the model to the served prefix, registers, deploys blue/green, swaps the pointer and announces Model Promoted', async () => {
     const deps = await dependencies({ serving: SERVING });
     const result = await handlePromoteEvent(completed(), deps);
+
+    // What is registered and served is promote's copy, under the prefix no training role may write.
+    expect(deps.objects.copies).toEqual([[MODEL_URL, SERVED_URL]]);
 
     expect(result).toEqual({ status: 'promoted', trainingJobName: JOB, modelVersion: JOB, previousModelVersion: SERVING_JOB, approval: 'Approved', modelPackageArn: PACKAGE_ARN });
     expect(sageMaker).toHaveReceivedCommandWith(DescribeTrainingJobCommand, { TrainingJobName: JOB });
@@ -209,12 +222,12 @@ describe('promote: a job drift started, better than the serving model on promote
     expect(sageMaker.commandCalls(CreateModelPackageCommand)[0].args[0].input).toEqual({
       ModelPackageGroupName: GROUP,
       ModelPackageDescription: `${JOB}: candidate AUC 1.0000 >= minimum 0.7 and >= the serving model's 0.5000`,
-      InferenceSpecification: { Containers: [{ Image: IMAGE, ModelDataUrl: MODEL_URL }], SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
+      InferenceSpecification: { Containers: [{ Image: IMAGE, ModelDataUrl: SERVED_URL }], SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
       ModelApprovalStatus: 'Approved',
       CustomerMetadataProperties: { 'deploy-guard:training-job': JOB },
       ClientToken: expect.stringMatching(/^[0-9a-f]{32}$/),
     });
-    expect(sageMaker.commandCalls(CreateModelCommand)[0].args[0].input).toEqual({ ModelName: JOB, PrimaryContainer: { Image: IMAGE, ModelDataUrl: MODEL_URL }, ExecutionRoleArn: settings.executionRoleArn });
+    expect(sageMaker.commandCalls(CreateModelCommand)[0].args[0].input).toEqual({ ModelName: JOB, PrimaryContainer: { Image: IMAGE, ModelDataUrl: SERVED_URL }, ExecutionRoleArn: settings.executionRoleArn });
     expect(sageMaker.commandCalls(CreateEndpointConfigCommand)[0].args[0].input).toEqual({
       EndpointConfigName: JOB,
       ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: JOB, ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 5 } }],
@@ -229,7 +242,7 @@ describe('promote: a job drift started, better than the serving model on promote
     });
     expect(await deps.control.readServingModel()).toEqual({
       modelVersion: JOB,
-      modelDataUrl: MODEL_URL,
+      modelDataUrl: SERVED_URL,
       featuresUrl: SERVING.featuresUrl,
       trainingJobName: JOB,
       promotedAt: Date.parse(NOW),
@@ -276,7 +289,7 @@ describe('promote: a job drift started, better than the serving model on promote
     const event = completed();
     (event.detail as Record<string, unknown>).ModelArtifacts = { S3ModelArtifacts: 's3://deploy-guard-dev-models/models/initial/model.tar.gz' };
     await expect(handlePromoteEvent(event, await dependencies({ serving: SERVING }))).resolves.toMatchObject({ status: 'promoted' });
-    expect(sageMaker).toHaveReceivedCommandWith(CreateModelCommand, { PrimaryContainer: { Image: IMAGE, ModelDataUrl: MODEL_URL } });
+    expect(sageMaker).toHaveReceivedCommandWith(CreateModelCommand, { PrimaryContainer: { Image: IMAGE, ModelDataUrl: SERVED_URL } });
   });
 
   it("promotes a first model (no serving pointer) with the installation's initial feature list", async () => {

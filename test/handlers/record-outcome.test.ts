@@ -192,6 +192,21 @@ describe('record-outcome: an assessed deployment finishes', () => {
     await handleRecordOutcomeEvent(event, deps);
     expect(deps.emf()).toEqual([emfOf(event, { LabelledOutcomes: 1, TruePositives: 0, FalsePositives: 0, TrueNegatives: 1, FalseNegatives: 0 })]);
   });
+
+  it('writes no training row when the assessment has no feature row (decided without a model): a label-only "0," row would count toward retraining\'s minimum', async () => {
+    const event = successEvent();
+    const deps = dependencies();
+    await deps.store.putAssessment(assessmentOf(event, { probability: null, featureRow: '', decision: 'proceed', fallback: { policy: 'fail-open', cause: 'model', reason: 'NoServingModel: no serving model' } }));
+
+    const result = await handleRecordOutcomeEvent(event, deps);
+
+    expect(result).toMatchObject({ status: 'recorded', label: 'succeeded', trainingRow: { written: false, reason: 'no feature row (assessed without a model)' } });
+    expect(putObjects()).toEqual([]);
+    expect((await deps.store.get('d-123456789'))?.trainingRowWritten).toBeFalsy();
+    // The outcome itself is still recorded and counted.
+    expect((await deps.store.get('d-123456789'))?.outcome?.label).toBe('succeeded');
+    expect(deps.emf()).toEqual([emfOf(event, { LabelledOutcomes: 1, TruePositives: 0, FalsePositives: 0, TrueNegatives: 1, FalseNegatives: 0 })]);
+  });
 });
 
 describe('record-outcome: redelivery and out-of-order delivery', () => {

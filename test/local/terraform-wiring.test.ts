@@ -356,7 +356,7 @@ describe('readWiring: schedule rules, for a virtual clock to fire', () => {
 
       const at = Date.parse('2026-11-20T09:00:00Z');
       const event = scheduledEvent(schedule!, at, wiring.provider.accountId!, wiring.provider.region!);
-      const training = new FakeTraining([], (job) => `s3://${config.modelBucket}/training/${job}/output/model.tar.gz`);
+      const training = new FakeTraining([], (job) => `s3://${config.modelBucket}/training/output/${job}/output/model.tar.gz`);
       const publisher = new RecordingPublisher();
       const deps = { training, rows: { countRows: async (_from: string, _to: string, enough: number) => enough }, control: new InMemoryControlStore(), publisher, clock: new ManualClock(at + 2_000), config };
       await expect(handleDriftEvent(event, deps)).resolves.toMatchObject({ status: 'started', scheduleRule: 'deploy-guard-dev-retraining-schedule' });

@@ -1,4 +1,4 @@
-import { checkStack, RESOURCE_STAR_ACTIONS } from '../../stacks/policy-check';
+import { checkStack, isAllowed, RESOURCE_STAR_ACTIONS, roleStatements, type Statement } from '../../stacks/policy-check';
 import { synthesizeAll } from './synth-support';
 
 describe('the installation policy (stacks/policy-check.ts)', () => {
@@ -153,5 +153,45 @@ describe('alarm notifications reach people (stacks/policy-check.ts, rule alarm-n
     ],
   ])('catches %s', (_what, json, message) => {
     expect(messages(json)).toEqual([message]);
+  });
+});
+
+describe('the IAM evaluator over synthesized policies (isAllowed)', () => {
+  const statements: Statement[] = [
+    { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::b/models/*'] },
+    { Effect: 'Allow', Action: 's3:Put*', Resource: 'arn:aws:s3:::b/training/output/dg-*' },
+    { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: 'arn:aws:s3:::b', Condition: { StringLike: { 's3:prefix': ['rows/*'] } } },
+    { Effect: 'Deny', Action: ['s3:PutObject'], Resource: 'arn:aws:s3:::b/training/output/dg-locked/*' },
+  ];
+  it.each([
+    ['an action and resource a statement names', { action: 's3:GetObject', resource: 'arn:aws:s3:::b/models/initial/model.tar.gz' }, true],
+    ['a neighbouring prefix', { action: 's3:GetObject', resource: 'arn:aws:s3:::b/modelsx/a' }, false],
+    ['another bucket whose name starts the same', { action: 's3:GetObject', resource: 'arn:aws:s3:::bb/models/a' }, false],
+    ['an action wildcard, case-insensitively', { action: 's3:putobject', resource: 'arn:aws:s3:::b/training/output/dg-1/output/model.tar.gz' }, true],
+    ['a resource wildcard that does not reach another job prefix', { action: 's3:PutObject', resource: 'arn:aws:s3:::b/training/output/other-1/model.tar.gz' }, false],
+    ['an explicit Deny over an Allow', { action: 's3:PutObject', resource: 'arn:aws:s3:::b/training/output/dg-locked/x' }, false],
+    ['a condition the request meets', { action: 's3:ListBucket', resource: 'arn:aws:s3:::b', context: { 's3:prefix': 'rows/date=2026-01-01' } }, true],
+    ['a condition the request does not meet', { action: 's3:ListBucket', resource: 'arn:aws:s3:::b', context: { 's3:prefix': 'models/' } }, false],
+    ['a condition key the request does not carry', { action: 's3:ListBucket', resource: 'arn:aws:s3:::b' }, false],
+  ] as const)('decides %s', (_what, request, allowed) => {
+    expect(isAllowed(statements, request)).toBe(allowed);
+  });
+
+  it('refuses what it does not model rather than answering', () => {
+    expect(() => isAllowed([{ Effect: 'Allow', NotAction: 's3:*', Resource: '*' } as Statement], { action: 's3:GetObject', resource: 'x' })).toThrow('NotAction is not modelled');
+    expect(() => isAllowed([{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } }], { action: 's3:GetObject', resource: 'x', context: { 'aws:SourceIp': '10.0.0.1' } })).toThrow(
+      'condition operator IpAddress is not modelled',
+    );
+  });
+
+  it("finds a role's inline policies by the role's name, and refuses a role with managed policies", () => {
+    const stack = {
+      resource: {
+        aws_iam_role: { r: { name: 'dg-role' } },
+        aws_iam_role_policy: { p: { role: '${aws_iam_role.r.id}', policy: JSON.stringify({ Statement: statements[0] }) }, q: { role: 'other', policy: JSON.stringify({ Statement: statements[1] }) } },
+      },
+    };
+    expect(roleStatements(stack, 'dg-role')).toEqual([statements[0]]);
+    expect(() => roleStatements({ resource: { ...stack.resource, aws_iam_role_policy_attachment: { a: { role: 'dg-role', policy_arn: 'arn:aws:iam::aws:policy/X' } } } }, 'dg-role')).toThrow('has managed policies attached');
   });
 });

@@ -118,8 +118,10 @@ describe('Retraining', () => {
   it('scopes the SageMaker role to the two buckets, the key and the XGBoost repository', () => {
     const statements = policyStatements(synthesized, 'retraining-and-hosting');
     const byId = Object.fromEntries(statements.map((statement) => [statement.Sid, statement]));
-    expect(byId.ReadTrainingData.Resource).toEqual(['arn:aws:s3:::dg-data/rows/*', 'arn:aws:s3:::dg-data/training/*']);
-    expect(byId.WriteModelArtifacts.Resource).toEqual(['arn:aws:s3:::dg-models/models/*', 'arn:aws:s3:::dg-models/notebook/*']);
+    expect(byId.ReadTrainingData.Resource).toBe('arn:aws:s3:::dg-data/rows/*');
+    expect(byId.ReadCodeAndModels.Resource).toEqual(['arn:aws:s3:::dg-models/training/code/*', 'arn:aws:s3:::dg-models/models/*', 'arn:aws:s3:::dg-models/notebook/*']);
+    // Only its own jobs' output and the notebook's folder: never models/, which the endpoint loads.
+    expect(byId.WriteTrainingOutput.Resource).toEqual(['arn:aws:s3:::dg-models/training/output/deploy-guard-dev-*', 'arn:aws:s3:::dg-models/notebook/*']);
     expect(byId.UseBucketKey.Resource).toBe(KMS_KEY_ARN);
     expect(byId.PullImage.Resource).toBe('arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-xgboost');
     expect(wildcardActions(statements).sort()).toEqual(['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken']);
@@ -136,6 +138,8 @@ describe('Retraining props', () => {
     ['an error-rate threshold above 1', { qualityAlarms: { errorRateThreshold: 1.5 } }, 'Retraining qualityAlarms.errorRateThreshold must be a number greater than 0 and at most 1, got 1.5'],
     ['a bad namespace', { metricsNamespace: 'has space' }, "Retraining metricsNamespace 'has space' must be 1 to 255 letters, digits or . / _ # : -"],
     ['a code prefix without a trailing slash', { sourceDirPrefix: 'code' }, "Retraining sourceDirPrefix 'code' must be a literal S3 key prefix ending with '/', without a leading '/'"],
+    ['a code prefix training jobs may write', { sourceDirPrefix: 'training/output/code/' }, "Retraining sourceDirPrefix 'training/output/code/' overlaps 'training/output/', which training jobs may write: the code must be out of their reach"],
+    ['a code prefix above the notebook folder', { sourceDirPrefix: 'notebook/' }, "Retraining sourceDirPrefix 'notebook/' overlaps 'notebook/', which training jobs may write: the code must be out of their reach"],
     ['an uppercase name prefix', { namePrefix: 'Deploy-Guard' }, "Retraining namePrefix 'Deploy-Guard' must be 1 to 40 lowercase letters, digits or hyphens, starting and ending with a letter or digit"],
     ['a schedule of part of a day', { scheduleDays: 1.5 }, 'Retraining scheduleDays must be an integer from 0 to 365, got 1.5'],
     ['a schedule over a year', { scheduleDays: 366 }, 'Retraining scheduleDays must be an integer from 0 to 365, got 366'],
