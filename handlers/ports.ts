@@ -108,8 +108,10 @@ export interface LedgerEntry {
   readonly claimedAt: number;
   /** When the entry last went from no claim (or a superseded, settled proceed) to a claim waiting for its outcome. */
   readonly openedAt: number;
-  /** The token that opened it (a lost claim answer is recognised by token and time). */
+  /** The token that opened it. */
   readonly openedBy: string;
+  /** Whether the claim-without-outcome alarm has been told this opening is due (handlers/rollback-metrics.ts). */
+  readonly dueCounted: boolean;
   /** Recorded before CodeDeploy is called: an answer of "already done" after it means our own call was applied. */
   readonly attempt?: { readonly action: GuardAction; readonly at: number };
   readonly outcome?: LedgerOutcome;
@@ -118,8 +120,8 @@ export interface LedgerEntry {
 }
 
 export type ClaimResult =
-  /** The caller holds the claim; `opened` when this claim started the wait for an outcome (the alarm's "claim due"). */
-  | { readonly claimed: true; readonly opened: boolean; readonly entry: LedgerEntry }
+  /** The caller holds the claim. */
+  | { readonly claimed: true; readonly entry: LedgerEntry }
   /** Another claim holds it, it has an outcome, or a proceed that acted blocks the rollback: the entry as it is. */
   | { readonly claimed: false; readonly entry: LedgerEntry };
 
@@ -145,6 +147,8 @@ export interface RollbackLedger {
   record(deploymentId: string, token: string, outcome: LedgerOutcome): Promise<void>;
   /** Marks the outcome's event as published, so that a redelivery does not publish it again. */
   markPublished(deploymentId: string): Promise<void>;
+  /** Marks the opening as counted by the claim-without-outcome alarm, so that a redelivery does not count it again. */
+  markDueCounted(deploymentId: string): Promise<void>;
   read(deploymentId: string): Promise<LedgerEntry | undefined>;
 }
 

@@ -115,7 +115,10 @@ export async function handleRollbackEvent(event: unknown, deps: RollbackDependen
   const claim = { deploymentId: ref.deploymentId, action, token: claimTokenOf(command.eventId, action), at: deps.clock.now() };
   const claimed = await deps.ledger.claim(claim);
   if (!claimed.claimed) return held(command, claimed.entry, deps);
-  if (claimed.opened) countClaim(ROLLBACK_METRICS.claimsDue, claimed.entry.openedAt, deps);
+  if (!claimed.entry.dueCounted) {
+    countClaim(ROLLBACK_METRICS.claimsDue, claimed.entry.openedAt, deps);
+    await deps.ledger.markDueCounted(ref.deploymentId);
+  }
 
   const outcome = await act(command, claim.token, claimed.entry.attempt, deps);
   await deps.ledger.record(ref.deploymentId, claim.token, outcome);

@@ -352,6 +352,7 @@ export class FaultInjector {
         await this.crashAfter(`recording the rollback outcome of ${deploymentId}`);
       },
       markPublished: (deploymentId) => inner.markPublished(deploymentId),
+      markDueCounted: (deploymentId) => inner.markDueCounted(deploymentId),
       read: async (deploymentId) => {
         await this.interleave();
         return inner.read(deploymentId);

@@ -16,6 +16,7 @@ const NAMES = {
   '#claimedAt': 'claimedAt',
   '#openedAt': 'openedAt',
   '#openedBy': 'openedBy',
+  '#dueCounted': 'dueCounted',
   '#attempt': 'attempt',
   '#outcome': 'outcome',
   '#published': 'published',
@@ -24,7 +25,7 @@ const NAMES = {
 
 /**
  * The rollback ledger over the control table, one item per deployment at key `rollback#<deploymentId>`:
- * deploymentId, action, claimToken, claimedAt (N, ms), openedAt, openedBy, attempt (M), outcome (M),
+ * deploymentId, action, claimToken, claimedAt (N, ms), openedAt, openedBy, dueCounted, attempt (M), outcome (M),
  * published (BOOL), expiresAt (TTL, epoch seconds).
  *
  * claim is one conditional UpdateItem that encodes RollbackLedger's rules (claimWay of the in-memory
@@ -63,10 +64,10 @@ export class DynamoDbRollbackLedger implements RollbackLedger {
     };
     const set =
       'SET #deploymentId = :deploymentId, #action = :action, #claimToken = :token, #claimedAt = :at, #published = :false, #expiresAt = :expiresAt, ' +
-      '#openedAt = if_not_exists(#openedAt, :at), #openedBy = if_not_exists(#openedBy, :token)';
+      '#openedAt = if_not_exists(#openedAt, :at), #openedBy = if_not_exists(#openedBy, :token), #dueCounted = if_not_exists(#dueCounted, :false)';
     const condition = `attribute_not_exists(#key) OR (attribute_not_exists(#outcome) AND (${branches.join(' OR ')}))`;
     const answer = await this.update(claim.deploymentId, set, condition, values);
-    if (answer.applied) return this.claimed(claim, answer.old);
+    if (answer.applied) return { claimed: true, entry: claimedEntry(answer.old, claim, answer.old ? 'own' : 'open') };
     const entry = answer.current;
     if (entry && isRollbackAction(claim.action) && entry.action === 'ContinueDeployment' && entry.outcome?.kind === 'not-done' && !entry.attempt) {
       return this.reopen(claim);
@@ -100,6 +101,13 @@ export class DynamoDbRollbackLedger implements RollbackLedger {
     }
   }
 
+  async markDueCounted(deploymentId: string): Promise<void> {
+    const answer = await this.update(deploymentId, 'SET #dueCounted = :true', 'attribute_exists(#key)', { ':true': { BOOL: true } });
+    if (!answer.applied) {
+      throw new Error(`deployment ${deploymentId} has no claim in the rollback ledger (table ${this.tableName}, key ${CONTROL_KEYS.rollback(deploymentId)}): claim it before you count it due`);
+    }
+  }
+
   async read(deploymentId: string): Promise<LedgerEntry | undefined> {
     const key = { key: CONTROL_KEYS.rollback(deploymentId) };
     const answer = await call('GetItem', this.tableName, key, () =>
@@ -111,32 +119,20 @@ export class DynamoDbRollbackLedger implements RollbackLedger {
   private async reopen(claim: LedgerClaim): Promise<ClaimResult> {
     const answer = await this.update(
       claim.deploymentId,
-      'SET #action = :action, #claimToken = :token, #claimedAt = :at, #openedAt = :at, #openedBy = :token, #published = :false REMOVE #outcome',
+      'SET #action = :action, #claimToken = :token, #claimedAt = :at, #openedAt = :at, #openedBy = :token, #dueCounted = :false, #published = :false REMOVE #outcome',
       '#action = :continue AND #outcome.#kind = :notDone AND attribute_not_exists(#attempt)',
       { ':action': { S: claim.action }, ':token': { S: claim.token }, ':at': toAttribute(claim.at, 'claimedAt'), ':false': { BOOL: false }, ':continue': { S: 'ContinueDeployment' }, ':notDone': { S: 'not-done' } },
       { '#kind': 'kind' },
     );
-    if (answer.applied) return this.claimed(claim, answer.old, true);
+    if (answer.applied) return { claimed: true, entry: claimedEntry(answer.old, claim, 'reopen') };
     return this.held(claim, answer.current);
   }
 
   /** A condition that failed on the caller's own claim (its first write applied, the answer lost) is the caller's claim. */
   private held(claim: LedgerClaim, entry: LedgerEntry | undefined): ClaimResult {
     if (!entry) throw new Error(`table ${this.tableName}, key ${CONTROL_KEYS.rollback(claim.deploymentId)}: the claim's condition failed but the item does not exist`);
-    if (entry.claimToken === claim.token && !entry.outcome) return { claimed: true, opened: entry.openedBy === claim.token && entry.openedAt === claim.at, entry };
+    if (entry.claimToken === claim.token && !entry.outcome) return { claimed: true, entry };
     return { claimed: false, entry };
-  }
-
-  /**
-   * The entry after an applied claim, from the item before it (ALL_OLD). `opened` when the claim
-   * created or reopened the entry, or when the item before was this very claim's own creation (the
-   * SDK's retry after a lost answer: same token, same time).
-   */
-  private claimed(claim: LedgerClaim, old: LedgerEntry | undefined, reopened = false): ClaimResult {
-    if (reopened) return { claimed: true, opened: true, entry: claimedEntry(undefined, claim, 'open') };
-    const ownRetry = old !== undefined && old.openedBy === claim.token && old.openedAt === claim.at;
-    const entry = claimedEntry(old, claim, old ? 'own' : 'open');
-    return { claimed: true, opened: !old || ownRetry, entry };
   }
 
   private notHeld(deploymentId: string, token: string, what: string, entry: LedgerEntry | undefined): Error {
@@ -194,6 +190,8 @@ export class DynamoDbRollbackLedger implements RollbackLedger {
       claimedAt,
       openedAt: typeof value.openedAt === 'number' ? value.openedAt : claimedAt,
       openedBy: typeof value.openedBy === 'string' ? value.openedBy : claimToken,
+      // Claims from before the alarm existed were never counted; they are not waited for either.
+      dueCounted: typeof value.dueCounted === 'boolean' ? value.dueCounted : true,
       ...(value.attempt === undefined ? {} : { attempt: value.attempt as LedgerEntry['attempt'] & object }),
       ...(value.outcome === undefined ? {} : { outcome: value.outcome as LedgerOutcome }),
       published: required(value, 'published', 'boolean', where),

@@ -63,6 +63,7 @@ export function claimedEntry(entry: LedgerEntry | undefined, claim: LedgerClaim,
     claimedAt: claim.at,
     openedAt: opens || !entry ? claim.at : entry.openedAt,
     openedBy: opens || !entry ? claim.token : entry.openedBy,
+    dueCounted: opens || !entry ? false : entry.dueCounted,
     ...kept,
     published: false,
   };
@@ -86,7 +87,7 @@ export class InMemoryRollbackLedger implements RollbackLedger {
     if (!way) return { claimed: false, entry: entry as LedgerEntry };
     const next = claimedEntry(entry, claim, way);
     this.entries.set(claim.deploymentId, next);
-    return { claimed: true, opened: way === 'open' || way === 'reopen', entry: next };
+    return { claimed: true, entry: next };
   }
 
   async recordAttempt(deploymentId: string, token: string, action: GuardAction, at: number): Promise<void> {
@@ -103,6 +104,12 @@ export class InMemoryRollbackLedger implements RollbackLedger {
     const entry = this.entries.get(deploymentId);
     if (!entry) throw new Error(`deployment ${deploymentId} has no claim in the rollback ledger: claim it before you mark the outcome published`);
     this.entries.set(deploymentId, { ...entry, published: true });
+  }
+
+  async markDueCounted(deploymentId: string): Promise<void> {
+    const entry = this.entries.get(deploymentId);
+    if (!entry) throw new Error(`deployment ${deploymentId} has no claim in the rollback ledger: claim it before you count it due`);
+    this.entries.set(deploymentId, { ...entry, dueCounted: true });
   }
 
   async read(deploymentId: string): Promise<LedgerEntry | undefined> {

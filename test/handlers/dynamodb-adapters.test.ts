@@ -274,13 +274,13 @@ describe('DynamoDbRollbackLedger', () => {
 
   it('claim: one UpdateItem: new, or without outcome the own token, a lease-expired claim of the action, or (a rollback) a proceed without attempt', async () => {
     dynamoDb.on(UpdateItemCommand).resolves({});
-    await expect(ledger().claim(claim)).resolves.toMatchObject({ claimed: true, opened: true });
+    await expect(ledger().claim(claim)).resolves.toMatchObject({ claimed: true, entry: { openedAt: at, dueCounted: false } });
     expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
       TableName: 'dg-dev-control',
       Key: key,
       UpdateExpression:
         'SET #deploymentId = :deploymentId, #action = :action, #claimToken = :token, #claimedAt = :at, #published = :false, #expiresAt = :expiresAt, ' +
-        '#openedAt = if_not_exists(#openedAt, :at), #openedBy = if_not_exists(#openedBy, :token)',
+        '#openedAt = if_not_exists(#openedAt, :at), #openedBy = if_not_exists(#openedBy, :token), #dueCounted = if_not_exists(#dueCounted, :false)',
       ConditionExpression:
         'attribute_not_exists(#key) OR (attribute_not_exists(#outcome) AND (#claimToken = :token OR (#action = :action AND #claimedAt <= :leaseExpiredAt) OR (#action = :continue AND attribute_not_exists(#attempt))))',
       ExpressionAttributeValues: expect.objectContaining({
@@ -306,7 +306,7 @@ describe('DynamoDbRollbackLedger', () => {
     const item = (token: string) => ({ ...key, deploymentId: { S: deploymentId }, action: { S: 'StopDeployment' }, claimToken: { S: token }, claimedAt: { N: String(at) }, openedAt: { N: String(at) }, openedBy: { S: token }, published: { BOOL: false } });
     dynamoDb.on(UpdateItemCommand).rejectsOnce(conditionFailed(item('e-9/StopDeployment'))).rejectsOnce(conditionFailed(item('e-1/StopDeployment')));
     await expect(ledger().claim(claim)).resolves.toMatchObject({ claimed: false, entry: { claimToken: 'e-9/StopDeployment' } });
-    await expect(ledger().claim(claim)).resolves.toMatchObject({ claimed: true, opened: true, entry: { claimToken: 'e-1/StopDeployment' } });
+    await expect(ledger().claim(claim)).resolves.toMatchObject({ claimed: true, entry: { claimToken: 'e-1/StopDeployment' } });
   });
 
   it('record: UpdateItem of the outcome held by the token, once; a lost answer whose write holds our outcome is done; another claim is named', async () => {

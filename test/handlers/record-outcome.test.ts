@@ -428,6 +428,7 @@ describe('record-outcome-domain', () => {
     claimedAt: 1,
     openedAt: 1,
     openedBy: `e-1/${action}`,
+    dueCounted: true,
     published: false,
     ...(outcome ? { outcome } : {}),
   });

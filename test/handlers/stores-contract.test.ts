@@ -386,15 +386,16 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       const claims = await Promise.all(['e-1', 'e-2', 'e-3'].map((token) => ledger.claim(stop(token, now.now()))));
       const winner = claims.find((claim) => claim.claimed);
       expect(claims.filter((claim) => claim.claimed)).toHaveLength(1);
-      expect(winner).toMatchObject({ claimed: true, opened: true });
       const token = winner!.entry.claimToken;
-      const opened = { deploymentId, action: 'StopDeployment', claimToken: token, claimedAt: now.now(), openedAt: now.now(), openedBy: token, published: false };
+      const opened = { deploymentId, action: 'StopDeployment', claimToken: token, claimedAt: now.now(), openedAt: now.now(), openedBy: token, dueCounted: false, published: false };
+      expect(winner).toEqual({ claimed: true, entry: opened });
       expect(await ledger.read(deploymentId)).toEqual(opened);
+      await ledger.markDueCounted(deploymentId);
 
       await ledger.recordAttempt(deploymentId, token, 'StopDeployment', now.now() + 100);
       await ledger.record(deploymentId, token, stopped(now.now() + 500));
       await ledger.markPublished(deploymentId);
-      expect(await ledger.read(deploymentId)).toEqual({ ...opened, attempt: { action: 'StopDeployment', at: now.now() + 100 }, outcome: stopped(now.now() + 500), published: true });
+      expect(await ledger.read(deploymentId)).toEqual({ ...opened, dueCounted: true, attempt: { action: 'StopDeployment', at: now.now() + 100 }, outcome: stopped(now.now() + 500), published: true });
     });
 
     it('records an attempt or an outcome only for the claim that holds the entry, and one outcome only', async () => {
@@ -415,14 +416,14 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       const now = clock();
       const first = now.now();
       await ledger.claim(stop('e-1', first));
+      await ledger.markDueCounted(deploymentId);
       await ledger.recordAttempt(deploymentId, 'e-1/StopDeployment', 'StopDeployment', first);
       // The invocation crashed after its attempt; Lambda retries the same event within the lease.
       now.advanceBy(1_000);
       const retry = await ledger.claim(stop('e-1', now.now()));
       expect(retry).toEqual({
         claimed: true,
-        opened: false,
-        entry: { deploymentId, action: 'StopDeployment', claimToken: 'e-1/StopDeployment', claimedAt: now.now(), openedAt: first, openedBy: 'e-1/StopDeployment', attempt: { action: 'StopDeployment', at: first }, published: false },
+        entry: { deploymentId, action: 'StopDeployment', claimToken: 'e-1/StopDeployment', claimedAt: now.now(), openedAt: first, openedBy: 'e-1/StopDeployment', dueCounted: true, attempt: { action: 'StopDeployment', at: first }, published: false },
       });
       // Another event within the lease does not get it.
       expect(await ledger.claim(stop('e-2', now.now()))).toMatchObject({ claimed: false, entry: { claimToken: 'e-1/StopDeployment' } });
@@ -446,7 +447,7 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       expect(takeovers.filter((claim) => claim.claimed)).toHaveLength(1);
       const entry = (await ledger.read(deploymentId))!;
       expect(entry).toMatchObject({ claimedAt: now.now(), openedAt: first, openedBy: 'e-1/StopDeployment', attempt: { action: 'StopDeployment', at: first } });
-      expect(takeovers.find((claim) => claim.claimed)).toMatchObject({ opened: false, entry: { claimToken: entry.claimToken } });
+      expect(takeovers.find((claim) => claim.claimed)).toMatchObject({ entry: { claimToken: entry.claimToken } });
     });
 
     it('honours a configured lease', async () => {
@@ -459,8 +460,10 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
     it('a proceed that has not acted never blocks a rollback: the rollback supersedes it, and the proceed cannot claim back', async () => {
       const ledger = stores.ledger();
       await ledger.claim(proceed('forged', startedAt));
+      await ledger.markDueCounted(deploymentId);
       const rollback = await ledger.claim(stop('genuine', startedAt + 10));
-      expect(rollback).toMatchObject({ claimed: true, opened: false, entry: { action: 'StopDeployment', claimToken: 'genuine/StopDeployment', openedAt: startedAt } });
+      // It continues the proceed's wait for an outcome: already counted due.
+      expect(rollback).toMatchObject({ claimed: true, entry: { action: 'StopDeployment', claimToken: 'genuine/StopDeployment', openedAt: startedAt, dueCounted: true } });
       await expect(ledger.recordAttempt(deploymentId, 'forged/ContinueDeployment', 'ContinueDeployment', startedAt + 20)).rejects.toThrow('no longer holds');
       expect(await ledger.claim(proceed('forged', startedAt + 30))).toMatchObject({ claimed: false, entry: { action: 'StopDeployment' } });
     });
@@ -471,7 +474,7 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       await ledger.claim(proceed('p', startedAt));
       await ledger.record(deploymentId, 'p/ContinueDeployment', refused);
       const reopened = await ledger.claim(stop('r', startedAt + 10));
-      expect(reopened).toMatchObject({ claimed: true, opened: true, entry: { action: 'StopDeployment', openedAt: startedAt + 10, openedBy: 'r/StopDeployment' } });
+      expect(reopened).toMatchObject({ claimed: true, entry: { action: 'StopDeployment', openedAt: startedAt + 10, openedBy: 'r/StopDeployment', dueCounted: false } });
       expect((await ledger.read(deploymentId))?.outcome).toBeUndefined();
 
       const acted = stores.ledger();
