@@ -179,7 +179,8 @@ async function held(command: Command, entry: LedgerEntry, deps: RollbackDependen
   const { ref } = command;
   if (command.kind === 'rollback' && entry.action === 'ContinueDeployment') {
     const when = entry.attempt ? ` at ${eventBridgeTime(entry.attempt.at)}` : '';
-    const message = `Deploy Guard had already let ${ref.deploymentId} proceed (ContinueDeployment${when}); it does not stop a deployment it let through`;
+    const answer = entry.outcome?.kind === 'not-done' ? `, answered ${entry.outcome.reason}` : '';
+    const message = `Deploy Guard had already let ${ref.deploymentId} proceed (ContinueDeployment${when}${answer}); it does not stop a deployment it may have let through`;
     const failed = failedEntry(ref, { kind: 'not-done', reason: 'DeploymentAlreadyProceeded', message, at: deps.clock.now() }, deps.config);
     await deps.publisher.publish([failed]);
     return { status: 'proceeded-already', deploymentId: ref.deploymentId, published: failed.DetailType };

@@ -332,7 +332,7 @@ describe('rollback: a gate assessment at READY that says proceed (rule gate-proc
     expect(publishedDetails()).toEqual([
       {
         detailType: 'Deployment Rollback Failed',
-        detail: expect.objectContaining({ reason: 'DeploymentAlreadyProceeded', message: `Deploy Guard had already let ${deploymentId} proceed (ContinueDeployment at 2026-11-20T09:20:06Z); it does not stop a deployment it let through` }),
+        detail: expect.objectContaining({ reason: 'DeploymentAlreadyProceeded', message: `Deploy Guard had already let ${deploymentId} proceed (ContinueDeployment at 2026-11-20T09:20:06Z); it does not stop a deployment it may have let through` }),
       },
     ]);
     expect(await acted.ledger.read(deploymentId)).toMatchObject({ action: 'ContinueDeployment', claimToken: 'earlier/ContinueDeployment' });
