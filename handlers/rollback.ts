@@ -233,7 +233,12 @@ async function act(command: Command, token: string, earlierAttempt: LedgerEntry[
       const lookup = await deps.codeDeploy.getDeployment(deploymentId);
       if (!lookup.found) return notDone('DeploymentNotFound', lookup.message, deps.clock);
       const decision = command.kind === 'rollback' ? decideRollback(command.request, lookup.deployment) : decideProceed(lookup.deployment);
-      if (decision.kind === 'nothing-to-do') return ownOrNotDone(intendedAction(command), earlierAttempt, lookup.deployment.status, decision, deps.clock);
+      if (decision.kind === 'nothing-to-do') {
+        // Already finished: perhaps by our own attempt, this claim's earlier one or a concurrent
+        // delivery's of the same event (recorded before its call), so the ledger is read again.
+        const attemptNow = FINISHED_REFUSALS.has(decision.reason) ? ((await deps.ledger.read(deploymentId))?.attempt ?? earlierAttempt) : earlierAttempt;
+        return ownOrNotDone(intendedAction(command), attemptNow, lookup.deployment.status, decision, deps.clock);
+      }
       return await carryOut(deploymentId, token, decision, deps);
     } catch (error) {
       if (isThrottling(error) && attempt < THROTTLED_ATTEMPTS) {
