@@ -261,6 +261,8 @@ export const ROLLBACK_FAILURE_REASONS = [
   'DeploymentAlreadyStopped',
   'DeploymentNotFound',
   'HookExpired',
+  /** Deploy Guard had already let the deployment proceed (ContinueDeployment) when the rollback came. */
+  'DeploymentAlreadyProceeded',
   'Error',
 ] as const;
 

@@ -41,6 +41,8 @@ export const ENV = {
   promotion: 'DEPLOY_GUARD_PROMOTION',
   /** CloudWatch namespace of the model-quality metrics. */
   metricsNamespace: 'DEPLOY_GUARD_METRICS_NAMESPACE',
+  /** The installation's AWS account id: the only account whose events the rollback handler acts on. */
+  accountId: 'DEPLOY_GUARD_ACCOUNT_ID',
 } as const;
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 

@@ -63,12 +63,21 @@ export interface CodeDeployPort {
   ): Promise<CodeDeployOutcome>;
 }
 
-/** What the rollback handler does to a deployment; one per deployment, ever. */
+/** What the rollback handler does to a deployment; one per deployment, ever (a rollback may supersede a proceed that has not acted). */
 export type GuardAction = 'StopDeployment' | 'LifecycleHookFailed' | 'ContinueDeployment';
 
 /** How the handler's decision ended, as recorded in the ledger and (for rollbacks) published. */
 export type LedgerOutcome =
-  | { readonly kind: 'completed'; readonly action: GuardAction; readonly at: number }
+  | {
+      readonly kind: 'completed';
+      readonly action: GuardAction;
+      readonly at: number;
+      /**
+       * Set when CodeDeploy refused a repeat of our own recorded attempt (already stopped, hook already
+       * failed): the first attempt was applied and its answer lost, so the stop is Deploy Guard's.
+       */
+      readonly recognisedFrom?: CodeDeployRefusal;
+    }
   | {
       readonly kind: 'not-done';
       /** A CodeDeploy refusal, a reason the domain found nothing to do, or `Error`. */
@@ -77,34 +86,69 @@ export type LedgerOutcome =
       readonly at: number;
     };
 
+/** A claim as the handler presents it: the deployment, the action and who claims (the token). */
+export interface LedgerClaim {
+  readonly deploymentId: string;
+  readonly action: GuardAction;
+  /**
+   * Derived from the triggering event (its EventBridge id and the action, claimTokenOf): a retry of
+   * the same event, or the SDK's retry of a write whose answer was lost, carries the same token.
+   */
+  readonly token: string;
+  /** Milliseconds since the epoch, from the injected clock. */
+  readonly at: number;
+}
+
 export interface LedgerEntry {
   readonly deploymentId: string;
   readonly action: GuardAction;
-  /** Milliseconds since the epoch, from the injected clock. */
+  /** The token of the claim that holds the entry now. */
+  readonly claimToken: string;
+  /** Milliseconds since the epoch, from the injected clock: when the current claim was taken. */
   readonly claimedAt: number;
+  /** When the entry last went from no claim (or a superseded, settled proceed) to a claim waiting for its outcome. */
+  readonly openedAt: number;
+  /** The token that opened it. */
+  readonly openedBy: string;
+  /** Whether the claim-without-outcome alarm has been told this opening is due (handlers/rollback-metrics.ts). */
+  readonly dueCounted: boolean;
+  /** Recorded before CodeDeploy is called: an answer of "already done" after it means our own call was applied. */
+  readonly attempt?: { readonly action: GuardAction; readonly at: number };
   readonly outcome?: LedgerOutcome;
   /** Whether the event announcing the outcome has been published. */
   readonly published: boolean;
 }
 
+export type ClaimResult =
+  /** The caller holds the claim. */
+  | { readonly claimed: true; readonly entry: LedgerEntry }
+  /** Another claim holds it, it has an outcome, or a proceed that acted blocks the rollback: the entry as it is. */
+  | { readonly claimed: false; readonly entry: LedgerEntry };
+
 /**
- * The idempotency record of the rollback handler, keyed on deploymentId (in AWS a conditional write
+ * The idempotency record of the rollback handler, keyed on deploymentId (in AWS conditional writes
  * on the control table). The claim comes before any CodeDeploy call, so however often a request is
- * delivered, CodeDeploy is asked once per deployment — unless the claimer crashed before recording an
- * outcome: a claim carries a lease (default 60 s: twice the handler's timeout, shorter than Lambda's retry delays), and once it
- * has expired without an outcome a redelivery of the same action may claim again and retry. A retried
- * StopDeployment after a stop that did happen is refused by CodeDeploy (already stopped), so it is
- * still at most one effective stop. An entry with an outcome is never claimed again.
+ * delivered, CodeDeploy is asked once per deployment. A claim is taken when:
+ * - there is no entry;
+ * - it is the caller's own (same token) and has no outcome: the SDK retrying a write whose answer was
+ *   lost, or a retry of the same event after a crash, whatever the lease;
+ * - it has no outcome, the same action, and is older than the lease (another event's claimer crashed);
+ * - the caller rolls back and the entry is a proceed that has not acted (no attempt, no completed
+ *   outcome): a proceed never blocks a later rollback of the same deployment.
+ * The attempt is recorded before CodeDeploy is called, so that "already stopped" after it is known
+ * to be Deploy Guard's own stop. An entry with an outcome is never claimed again (except a proceed
+ * that did nothing, by a rollback).
  */
 export interface RollbackLedger {
-  /**
-   * Resolves true if this call claims the deployment: the first claim, or the re-claim (same action)
-   * of a claim older than the lease that has no outcome; false otherwise.
-   */
-  claim(deploymentId: string, action: GuardAction, at: number): Promise<boolean>;
-  record(deploymentId: string, outcome: LedgerOutcome): Promise<void>;
+  claim(claim: LedgerClaim): Promise<ClaimResult>;
+  /** Records that `action` is about to be asked of CodeDeploy; throws if the caller no longer holds the claim. */
+  recordAttempt(deploymentId: string, token: string, action: GuardAction, at: number): Promise<void>;
+  /** Records the outcome once; throws if the caller no longer holds the claim or another outcome is recorded. */
+  record(deploymentId: string, token: string, outcome: LedgerOutcome): Promise<void>;
   /** Marks the outcome's event as published, so that a redelivery does not publish it again. */
   markPublished(deploymentId: string): Promise<void>;
+  /** Marks the opening as counted by the claim-without-outcome alarm, so that a redelivery does not count it again. */
+  markDueCounted(deploymentId: string): Promise<void>;
   read(deploymentId: string): Promise<LedgerEntry | undefined>;
 }
 

@@ -21,7 +21,9 @@ const ROLLBACK_ACTIONS: ReadonlySet<GuardAction> = new Set(['StopDeployment', 'L
 
 /**
  * Deploy Guard's own rollback of the deployment, as its rollback ledger knows it:
- * - `completed`: CodeDeploy accepted the StopDeployment or the Failed hook status;
+ * - `completed`: CodeDeploy accepted the StopDeployment or the Failed hook status, or refused a
+ *   repeat of it as already done after the handler's own recorded attempt (`recognisedFrom`: the
+ *   first call was applied and its answer lost, so the stop is Deploy Guard's, never a failure);
  * - `in-flight`: the rollback handler claimed the deployment to roll it back and has not recorded
  *   the answer yet (it is between its CodeDeploy call and its ledger write, or crashed there);
  * - undefined: no rollback by Deploy Guard (no entry, a ContinueDeployment, or a refused attempt).

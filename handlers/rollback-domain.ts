@@ -1,5 +1,6 @@
 import type { ComputePlatform, EmittedDetail } from '../events/emitted';
-import type { DeploymentSnapshot } from './ports';
+import { groupKey, type GroupPolicy } from './config';
+import type { AssessmentRecord, CodeDeployRefusal, DeploymentSnapshot, GuardAction, LedgerEntry } from './ports';
 
 /**
  * What the rollback handler does to a deployment, decided from the request and the deployment's
@@ -82,3 +83,89 @@ export function decideProceed(deployment: DeploymentSnapshot): GuardDecision {
   }
   return { kind: 'continue' };
 }
+
+/** Why the rollback handler refuses to act on a valid event: it is not what predict decided for this installation. */
+export const REFUSAL_REASONS = ['ForeignAccount', 'UnguardedGroup', 'ShadowMode', 'NoAssessment', 'AssessmentMismatch', 'NotDecided'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+export interface Refusal {
+  readonly reason: RefusalReason;
+  readonly message: string;
+}
+
+/** What the event asks for, as far as the checks are concerned. */
+export interface AskedAction {
+  readonly kind: 'rollback' | 'proceed';
+  readonly deploymentId: string;
+  readonly application: string;
+  readonly deploymentGroup: string;
+  readonly platform: ComputePlatform;
+  /** The mode the event claims (a rollback request's, or the assessment event's). */
+  readonly mode: string;
+  /** The account EventBridge says put the event. */
+  readonly account: string;
+}
+
+/** What the installation knows: its account, the group's configured policy, predict's stored assessment. */
+export interface Authority {
+  readonly installationAccount: string;
+  readonly policy: GroupPolicy | undefined;
+  readonly assessment: AssessmentRecord | undefined;
+}
+
+/**
+ * Whether the event is what predict decided, in this installation: refused (with the reason) unless
+ * it comes from the installation's account, names a guarded group that is not in shadow mode, and
+ * predict's stored assessment of that deployment is of that group, platform and configured mode and
+ * says the same thing, enforced (rollback; or, for a proceed, a gate decision to proceed at READY).
+ */
+export function refusalOf(asked: AskedAction, authority: Authority): Refusal | undefined {
+  const { policy, assessment } = authority;
+  const id = asked.deploymentId;
+  const group = groupKey(asked.application, asked.deploymentGroup);
+  if (asked.account !== authority.installationAccount) {
+    return { reason: 'ForeignAccount', message: `the ${asked.kind} of ${id} was put on the bus by account ${asked.account}, not this installation's (${authority.installationAccount})` };
+  }
+  if (!policy) return { reason: 'UnguardedGroup', message: `${group} is not a group Deploy Guard guards` };
+  if (policy.mode === 'shadow') return { reason: 'ShadowMode', message: `${group} is configured in shadow mode: Deploy Guard never acts on it` };
+  if (!assessment) return { reason: 'NoAssessment', message: `predict has stored no assessment of ${id}` };
+  const mismatch = mismatchOf(asked, policy, assessment);
+  if (mismatch) return { reason: 'AssessmentMismatch', message: `the ${asked.kind} of ${id} does not match predict's stored assessment: ${mismatch}` };
+  if (!decides(asked.kind, assessment)) {
+    return {
+      reason: 'NotDecided',
+      message: `predict's stored assessment of ${id} (${assessment.mode} at ${assessment.trigger}: ${assessment.decision}, ${assessment.enforced ? 'enforced' : 'not enforced'}) does not decide ${asked.kind}`,
+    };
+  }
+  return undefined;
+}
+
+function mismatchOf(asked: AskedAction, policy: GroupPolicy, assessment: AssessmentRecord): string | undefined {
+  if (assessment.application !== asked.application || assessment.deploymentGroup !== asked.deploymentGroup) {
+    return `it names ${groupKey(asked.application, asked.deploymentGroup)}, the assessment ${groupKey(assessment.application, assessment.deploymentGroup)}`;
+  }
+  if (assessment.platform !== asked.platform) return `platform ${asked.platform}, assessed ${assessment.platform}`;
+  if (asked.mode !== policy.mode || assessment.mode !== policy.mode) return `mode ${asked.mode}, assessed in ${assessment.mode}, configured ${policy.mode}`;
+  return undefined;
+}
+
+function decides(kind: AskedAction['kind'], assessment: AssessmentRecord): boolean {
+  if (!assessment.enforced) return false;
+  if (kind === 'rollback') return assessment.decision === 'rollback';
+  return assessment.mode === 'gate' && assessment.trigger === 'READY' && assessment.decision === 'proceed';
+}
+
+/**
+ * Whether CodeDeploy's "nothing to do" after our own recorded attempt of `action` is that attempt's
+ * success (its answer lost, or the process died after it): the deployment is now stopped (or, for a
+ * failed traffic hook, failed or stopped). A deployment that succeeded was not stopped by anyone.
+ */
+export function isOwnRollback(attempt: LedgerEntry['attempt'], action: GuardAction, status: DeploymentSnapshot['status'] | undefined): boolean {
+  if (!attempt || attempt.action !== action) return false;
+  if (action === 'StopDeployment') return status === 'Stopped';
+  if (action === 'LifecycleHookFailed') return status === 'Stopped' || status === 'Failed';
+  return false;
+}
+
+/** The refusals that are races with finishing, which isOwnRollback may turn into our success. */
+export const FINISHED_REFUSALS: ReadonlySet<string> = new Set<CodeDeployRefusal | NothingToDoReason>(['DeploymentAlreadyStopped', 'DeploymentAlreadyCompleted', 'HookExpired']);

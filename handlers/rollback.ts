@@ -2,28 +2,51 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { eventBridgeTime, systemClock, type Clock } from '../events/clock';
-import {
-  buildEntry,
-  DEFAULT_EVENT_SOURCE,
-  deploymentRiskAssessed,
-  ROLLBACK_FAILURE_REASONS,
-  validateEventSource,
-  type PutEventsEntry,
-} from '../events/emitted';
+import { buildEntry, deploymentRiskAssessed, ROLLBACK_FAILURE_REASONS, type PutEventsEntry } from '../events/emitted';
 import { parseEmittedEvent } from '../events/parse';
 import { AwsCodeDeploy } from './adapters/codedeploy';
-import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
 import { DynamoDbRollbackLedger } from './adapters/dynamodb-ledger';
-import { ENV, requireEnv } from './config';
-import type { CodeDeployOutcome, CodeDeployPort, GuardAction, LedgerOutcome, RollbackLedger } from './ports';
-import { decideProceed, decideRollback, isGateProceed, type GuardDecision, type RollbackRequest } from './rollback-domain';
+import { DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
+import { EmfMetrics } from './adapters/emf-metrics';
+import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
+import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
+import type {
+  CodeDeployOutcome,
+  CodeDeployPort,
+  CodeDeployRefusal,
+  DeploymentSnapshot,
+  DeploymentStore,
+  GuardAction,
+  LedgerEntry,
+  LedgerOutcome,
+  MetricsPort,
+  RollbackLedger,
+} from './ports';
+import { DEFAULT_METRICS_NAMESPACE } from './quality-metrics';
+import {
+  decideProceed,
+  decideRollback,
+  FINISHED_REFUSALS,
+  isGateProceed,
+  isOwnRollback,
+  refusalOf,
+  type AskedAction,
+  type GuardDecision,
+  type Refusal,
+  type RefusalReason,
+  type RollbackRequest,
+} from './rollback-domain';
+import { CLAIM_OUTCOME_DEADLINE_MS, ROLLBACK_METRICS, ROLLBACK_REFUSAL_DIMENSION, rollbackMetricsNamespace } from './rollback-metrics';
 
 /**
  * rollback: acts on a Deployment Rollback Requested (StopDeployment with auto-rollback, or a failed
- * traffic hook) and on a gate assessment at READY that says proceed (ContinueDeployment). At most
- * one action per deployment, however often the event arrives: the ledger is claimed before CodeDeploy
- * is called, and a redelivery only republishes an outcome whose event was not yet published. A claim
- * left without an outcome by a crash is retried by a redelivery once its lease expires (see RollbackLedger).
+ * traffic hook) and on a gate assessment at READY that says proceed (ContinueDeployment), but only on
+ * what predict decided: the event must come from the installation's account, for a guarded group not
+ * in shadow mode, and match predict's stored assessment of the deployment (refusalOf); anything else
+ * is refused, counted, and acts on nothing. At most one action per deployment, however often the event
+ * arrives: the ledger is claimed (with a token from the event) before CodeDeploy is called, the attempt
+ * is recorded before the call, and a redelivery only finishes its own claim or republishes an outcome
+ * whose event was not yet published. A rollback supersedes a proceed that has not acted.
  */
 
 export interface RollbackConfig {
@@ -31,12 +54,21 @@ export interface RollbackConfig {
   readonly source: string;
   /** Deploy Guard's bus, by name or ARN. */
   readonly eventBusName: string;
+  /** The installation's account: events put by any other account are refused. */
+  readonly accountId: string;
+  /** The guarded groups: a group that is not here, or is in shadow mode, is never acted on. */
+  readonly groups: readonly GroupPolicy[];
+  /** The model-quality namespace; the rollback metrics go to rollbackMetricsNamespace of it. */
+  readonly metricsNamespace: string;
 }
 
 export interface RollbackDependencies {
   readonly codeDeploy: CodeDeployPort;
   readonly ledger: RollbackLedger;
+  /** Where predict stored its assessments: the authority on what to do. */
+  readonly deployments: Pick<DeploymentStore, 'get'>;
   readonly publisher: EventPublisher;
+  readonly metrics: MetricsPort;
   readonly clock: Clock;
   readonly config: RollbackConfig;
   /** Waits between attempts while CodeDeploy throttles (injected: tests and the backtest do not sleep). @default no wait */
@@ -45,7 +77,9 @@ export interface RollbackDependencies {
 
 export type RollbackResult =
   | { readonly status: 'ignored'; readonly reason: string }
+  | { readonly status: 'refused'; readonly deploymentId: string; readonly reason: RefusalReason; readonly message: string }
   | { readonly status: 'duplicate'; readonly deploymentId: string; readonly republished: boolean }
+  | { readonly status: 'proceeded-already'; readonly deploymentId: string; readonly published: string }
   | { readonly status: 'done'; readonly deploymentId: string; readonly outcome: LedgerOutcome; readonly published?: string };
 
 interface DeploymentRef {
@@ -54,28 +88,41 @@ interface DeploymentRef {
   readonly deploymentGroup: string;
 }
 
-/** The work one event asks for, once validated. */
-type Command =
-  | { readonly kind: 'rollback'; readonly ref: DeploymentRef; readonly request: RollbackRequest }
-  | { readonly kind: 'proceed'; readonly ref: DeploymentRef };
+/** The work one event asks for, once validated, with its EventBridge id and who put it. */
+type Command = { readonly ref: DeploymentRef; readonly eventId: string; readonly asked: AskedAction } & (
+  | { readonly kind: 'rollback'; readonly request: RollbackRequest }
+  | { readonly kind: 'proceed' }
+);
+
+type Action = Exclude<GuardDecision, { kind: 'nothing-to-do' }>;
 
 /**
- * Validates the event (an invalid one throws EventValidationError before any AWS call), claims the
- * deployment, acts, records and publishes the outcome. CodeDeploy refusals and errors become a
- * Deployment Rollback Failed; only a publishing failure is thrown (the outcome stays recorded, and
- * the redelivered event publishes it without calling CodeDeploy again).
+ * Validates the event (an invalid one throws EventValidationError before any AWS call), checks it
+ * against the configuration and predict's stored assessment, claims the deployment, records the
+ * attempt, acts, records and publishes the outcome. CodeDeploy refusals and errors become a
+ * Deployment Rollback Failed; only a publishing or ledger failure is thrown (the retry of the same
+ * event finishes its claim, or publishes the recorded outcome without calling CodeDeploy again).
  */
 export async function handleRollbackEvent(event: unknown, deps: RollbackDependencies): Promise<RollbackResult> {
   const command = toCommand(event, deps.config.source);
   if ('ignored' in command) return { status: 'ignored', reason: command.ignored };
   const { ref } = command;
 
-  if (!(await deps.ledger.claim(ref.deploymentId, intendedAction(command), deps.clock.now()))) {
-    return { status: 'duplicate', deploymentId: ref.deploymentId, republished: await republish(ref, deps) };
+  const refusal = await check(command, deps);
+  if (refusal) return refuse(ref.deploymentId, refusal, deps);
+
+  const action = intendedAction(command);
+  const claim = { deploymentId: ref.deploymentId, action, token: claimTokenOf(command.eventId, action), at: deps.clock.now() };
+  const claimed = await deps.ledger.claim(claim);
+  if (!claimed.claimed) return held(command, claimed.entry, deps);
+  if (!claimed.entry.dueCounted) {
+    countClaim(ROLLBACK_METRICS.claimsDue, claimed.entry.openedAt, deps);
+    await deps.ledger.markDueCounted(ref.deploymentId);
   }
 
-  const outcome = await act(command, deps);
-  await deps.ledger.record(ref.deploymentId, outcome);
+  const outcome = await act(command, claim.token, claimed.entry.attempt, deps);
+  await deps.ledger.record(ref.deploymentId, claim.token, outcome);
+  countClaim(ROLLBACK_METRICS.claimsSettled, claimed.entry.openedAt, deps);
   const entry = command.kind === 'rollback' ? outcomeEntry(ref, outcome, deps.config) : undefined;
   if (entry) {
     await deps.publisher.publish([entry]);
@@ -84,17 +131,86 @@ export async function handleRollbackEvent(event: unknown, deps: RollbackDependen
   return { status: 'done', deploymentId: ref.deploymentId, outcome, ...(entry ? { published: entry.DetailType } : {}) };
 }
 
+/**
+ * The claim token: the triggering event's EventBridge id (the same on every delivery and retry of
+ * that event) and the action, so that a retry recognises its own claim.
+ */
+export function claimTokenOf(eventId: string, action: GuardAction): string {
+  return `${eventId}/${action}`;
+}
+
+async function check(command: Command, deps: RollbackDependencies): Promise<Refusal | undefined> {
+  const { ref, asked } = command;
+  const installationAccount = deps.config.accountId;
+  const policy = findPolicy(deps.config.groups, ref.application, ref.deploymentGroup);
+  // What the event and the configuration already refuse needs no store read.
+  const early = refusalOf(asked, { installationAccount, policy, assessment: undefined });
+  if (early?.reason !== 'NoAssessment') return early;
+  const assessment = (await deps.deployments.get(ref.deploymentId))?.assessment;
+  return refusalOf(asked, { installationAccount, policy, assessment });
+}
+
+function refuse(deploymentId: string, refusal: Refusal, deps: RollbackDependencies): RollbackResult {
+  deps.metrics.put({
+    namespace: rollbackMetricsNamespace(deps.config.metricsNamespace),
+    dimensions: { [ROLLBACK_REFUSAL_DIMENSION]: refusal.reason },
+    values: [{ name: ROLLBACK_METRICS.refused, unit: 'Count', value: 1 }],
+    at: deps.clock.now(),
+  });
+  return { status: 'refused', deploymentId, reason: refusal.reason, message: refusal.message };
+}
+
+/** Both halves of a claim are dated at its deadline (handlers/rollback-metrics.ts explains the alarm). */
+function countClaim(name: string, openedAt: number, deps: RollbackDependencies): void {
+  deps.metrics.put({
+    namespace: rollbackMetricsNamespace(deps.config.metricsNamespace),
+    dimensions: {},
+    values: [{ name, unit: 'Count', value: 1 }],
+    at: openedAt + CLAIM_OUTCOME_DEADLINE_MS,
+  });
+}
+
+/**
+ * The claim is held. By a proceed that has acted (or is acting): the rollback comes too late, which
+ * is announced as a Deployment Rollback Failed (DeploymentAlreadyProceeded) while the proceed stays
+ * recorded. Otherwise a duplicate: the recorded outcome is published if it was not yet.
+ */
+async function held(command: Command, entry: LedgerEntry, deps: RollbackDependencies): Promise<RollbackResult> {
+  const { ref } = command;
+  if (command.kind === 'rollback' && entry.action === 'ContinueDeployment') {
+    const when = entry.attempt ? ` at ${eventBridgeTime(entry.attempt.at)}` : '';
+    const answer = entry.outcome?.kind === 'not-done' ? `, answered ${entry.outcome.reason}` : '';
+    const message = `Deploy Guard had already let ${ref.deploymentId} proceed (ContinueDeployment${when}${answer}); it does not stop a deployment it may have let through`;
+    const failed = failedEntry(ref, { kind: 'not-done', reason: 'DeploymentAlreadyProceeded', message, at: deps.clock.now() }, deps.config);
+    await deps.publisher.publish([failed]);
+    return { status: 'proceeded-already', deploymentId: ref.deploymentId, published: failed.DetailType };
+  }
+  return { status: 'duplicate', deploymentId: ref.deploymentId, republished: await republish(ref, entry, deps) };
+}
+
 function toCommand(event: unknown, source: string): Command | { readonly ignored: string } {
   if (detailTypeOf(event) === deploymentRiskAssessed.detailType) {
     // parseEmittedEvent's result type is the union of every kind's detail; the schema checked this one.
-    const detail = parseEmittedEvent('Deployment Risk Assessed', event, source).detail;
+    const assessed = parseEmittedEvent('Deployment Risk Assessed', event, source);
+    const detail = assessed.detail;
     if (!isGateProceed(detail)) {
       return { ignored: `assessment of ${detail.deploymentId} is not an enforced gate decision to proceed at READY` };
     }
-    return { kind: 'proceed', ref: refOf(detail) };
+    return { kind: 'proceed', ref: refOf(detail), eventId: origin(assessed).eventId, asked: askedOf('proceed', detail, origin(assessed).account) };
   }
-  const detail = parseEmittedEvent('Deployment Rollback Requested', event, source).detail;
-  return { kind: 'rollback', ref: refOf(detail), request: detail };
+  const requested = parseEmittedEvent('Deployment Rollback Requested', event, source);
+  const detail = requested.detail;
+  return { kind: 'rollback', ref: refOf(detail), request: detail, eventId: origin(requested).eventId, asked: askedOf('rollback', detail, origin(requested).account) };
+}
+
+/** The envelope's id and account: the schema requires both as non-empty strings (its type, an Omit over an index signature, lost them). */
+function origin(event: object): { readonly eventId: string; readonly account: string } {
+  const { id, account } = event as { readonly id: string; readonly account: string };
+  return { eventId: id, account };
+}
+
+function askedOf(kind: AskedAction['kind'], detail: DeploymentRef & Pick<AskedAction, 'platform' | 'mode'>, account: string): AskedAction {
+  return { kind, ...refOf(detail), platform: detail.platform, mode: detail.mode, account };
 }
 
 function intendedAction(command: Command): GuardAction {
@@ -110,14 +226,20 @@ function intendedAction(command: Command): GuardAction {
 export const THROTTLED_ATTEMPTS = 3;
 const THROTTLED_WAIT_MS = 1_000;
 
-async function act(command: Command, deps: RollbackDependencies): Promise<LedgerOutcome> {
+async function act(command: Command, token: string, earlierAttempt: LedgerEntry['attempt'], deps: RollbackDependencies): Promise<LedgerOutcome> {
   const { deploymentId } = command.ref;
   for (let attempt = 1; ; attempt += 1) {
     try {
       const lookup = await deps.codeDeploy.getDeployment(deploymentId);
       if (!lookup.found) return notDone('DeploymentNotFound', lookup.message, deps.clock);
       const decision = command.kind === 'rollback' ? decideRollback(command.request, lookup.deployment) : decideProceed(lookup.deployment);
-      return await carryOut(deploymentId, decision, deps);
+      if (decision.kind === 'nothing-to-do') {
+        // Already finished: perhaps by our own attempt, this claim's earlier one or a concurrent
+        // delivery's of the same event (recorded before its call), so the ledger is read again.
+        const attemptNow = FINISHED_REFUSALS.has(decision.reason) ? ((await deps.ledger.read(deploymentId))?.attempt ?? earlierAttempt) : earlierAttempt;
+        return ownOrNotDone(intendedAction(command), attemptNow, lookup.deployment.status, decision, deps.clock);
+      }
+      return await carryOut(deploymentId, token, decision, deps);
     } catch (error) {
       if (isThrottling(error) && attempt < THROTTLED_ATTEMPTS) {
         await (deps.sleep ?? noWait)(THROTTLED_WAIT_MS * 2 ** (attempt - 1));
@@ -138,25 +260,47 @@ function isThrottling(error: unknown): boolean {
 
 async function noWait(): Promise<void> {}
 
-async function carryOut(deploymentId: string, decision: GuardDecision, deps: RollbackDependencies): Promise<LedgerOutcome> {
+/**
+ * Records the attempt, then calls CodeDeploy. Refused as already done right after our own attempt,
+ * the deployment's status says whether the attempt was applied (its answer lost: the SDK's retry is
+ * what was refused) or it finished some other way first.
+ */
+async function carryOut(deploymentId: string, token: string, decision: Action, deps: RollbackDependencies): Promise<LedgerOutcome> {
+  const action = ACTIONS[decision.kind];
+  const attempt = { action, at: deps.clock.now() };
+  await deps.ledger.recordAttempt(deploymentId, token, action, attempt.at);
+  const answer = await callCodeDeploy(deploymentId, decision, deps.codeDeploy);
+  if (answer.ok) return { kind: 'completed', action, at: deps.clock.now() };
+  if (!FINISHED_REFUSALS.has(answer.refusal)) return notDone(answer.refusal, answer.message, deps.clock);
+  const now = await deps.codeDeploy.getDeployment(deploymentId);
+  return ownOrNotDone(action, attempt, now.found ? now.deployment.status : undefined, { reason: answer.refusal, message: answer.message }, deps.clock);
+}
+
+const ACTIONS: Readonly<Record<Action['kind'], GuardAction>> = { stop: 'StopDeployment', 'fail-hook': 'LifecycleHookFailed', continue: 'ContinueDeployment' };
+
+function callCodeDeploy(deploymentId: string, decision: Action, codeDeploy: CodeDeployPort): Promise<CodeDeployOutcome> {
   switch (decision.kind) {
-    case 'nothing-to-do':
-      return notDone(decision.reason, decision.message, deps.clock);
     case 'stop':
-      return settle('StopDeployment', await deps.codeDeploy.stopDeployment(deploymentId, { autoRollbackEnabled: true }), deps.clock);
+      return codeDeploy.stopDeployment(deploymentId, { autoRollbackEnabled: true });
     case 'fail-hook':
-      return settle(
-        'LifecycleHookFailed',
-        await deps.codeDeploy.putLifecycleEventHookExecutionStatus(deploymentId, decision.hookExecutionId, 'Failed'),
-        deps.clock,
-      );
+      return codeDeploy.putLifecycleEventHookExecutionStatus(deploymentId, decision.hookExecutionId, 'Failed');
     case 'continue':
-      return settle('ContinueDeployment', await deps.codeDeploy.continueDeployment(deploymentId), deps.clock);
+      return codeDeploy.continueDeployment(deploymentId);
   }
 }
 
-function settle(action: GuardAction, answer: CodeDeployOutcome, clock: Clock): LedgerOutcome {
-  return answer.ok ? { kind: 'completed', action, at: clock.now() } : notDone(answer.refusal, answer.message, clock);
+/** Nothing left to do: Deploy Guard's own success when its earlier attempt stopped the deployment, else the reason. */
+function ownOrNotDone(
+  action: GuardAction,
+  attempt: LedgerEntry['attempt'],
+  status: DeploymentSnapshot['status'] | undefined,
+  why: { readonly reason: string; readonly message: string },
+  clock: Clock,
+): LedgerOutcome {
+  if (FINISHED_REFUSALS.has(why.reason) && isOwnRollback(attempt, action, status)) {
+    return { kind: 'completed', action, at: clock.now(), recognisedFrom: why.reason as CodeDeployRefusal };
+  }
+  return notDone(why.reason, why.message, clock);
 }
 
 function notDone(reason: string, message: string, clock: Clock): LedgerOutcome {
@@ -164,9 +308,8 @@ function notDone(reason: string, message: string, clock: Clock): LedgerOutcome {
 }
 
 /** A redelivery after a publishing failure: publish the recorded outcome (same detail and time) now. */
-async function republish(ref: DeploymentRef, deps: RollbackDependencies): Promise<boolean> {
-  const entry = await deps.ledger.read(ref.deploymentId);
-  if (!entry?.outcome || entry.published || entry.action === 'ContinueDeployment') return false;
+async function republish(ref: DeploymentRef, entry: LedgerEntry, deps: RollbackDependencies): Promise<boolean> {
+  if (!entry.outcome || entry.published || entry.action === 'ContinueDeployment') return false;
   const outcomeEvent = outcomeEntry(ref, entry.outcome, deps.config);
   if (!outcomeEvent) return false;
   await deps.publisher.publish([outcomeEvent]);
@@ -174,18 +317,21 @@ async function republish(ref: DeploymentRef, deps: RollbackDependencies): Promis
   return true;
 }
 
+type EntryConfig = Pick<RollbackConfig, 'source' | 'eventBusName'>;
+
 /** The event announcing a rollback's outcome; none for ContinueDeployment (no event kind says "proceeded"). */
-function outcomeEntry(ref: DeploymentRef, outcome: LedgerOutcome, config: RollbackConfig): PutEventsEntry | undefined {
-  const time = new Date(outcome.at);
-  const context = { source: config.source, eventBusName: config.eventBusName, time };
-  const base = { schemaVersion: '1' as const, ...ref };
-  if (outcome.kind === 'completed') {
-    if (outcome.action === 'ContinueDeployment') return undefined;
-    return buildEntry('Deployment Rollback Completed', { ...base, action: outcome.action, completedAt: eventBridgeTime(outcome.at) }, context);
-  }
+function outcomeEntry(ref: DeploymentRef, outcome: LedgerOutcome, config: EntryConfig): PutEventsEntry | undefined {
+  if (outcome.kind === 'not-done') return failedEntry(ref, outcome, config);
+  if (outcome.action === 'ContinueDeployment') return undefined;
+  const context = { source: config.source, eventBusName: config.eventBusName, time: new Date(outcome.at) };
+  return buildEntry('Deployment Rollback Completed', { schemaVersion: '1', ...ref, action: outcome.action, completedAt: eventBridgeTime(outcome.at) }, context);
+}
+
+function failedEntry(ref: DeploymentRef, outcome: Extract<LedgerOutcome, { kind: 'not-done' }>, config: EntryConfig): PutEventsEntry {
+  const context = { source: config.source, eventBusName: config.eventBusName, time: new Date(outcome.at) };
   return buildEntry(
     'Deployment Rollback Failed',
-    { ...base, reason: failureReason(outcome.reason), message: outcome.message, failedAt: eventBridgeTime(outcome.at) },
+    { schemaVersion: '1', ...ref, reason: failureReason(outcome.reason), message: outcome.message, failedAt: eventBridgeTime(outcome.at) },
     context,
   );
 }
@@ -204,11 +350,20 @@ function detailTypeOf(event: unknown): unknown {
   return event !== null && typeof event === 'object' ? (event as Record<string, unknown>)['detail-type'] : undefined;
 }
 
+/** A 12-digit AWS account id. */
+const ACCOUNT_ID = /^\d{12}$/;
+
 /** Reads the handler's configuration from the Lambda environment, saying which variable is wrong. */
 export function rollbackConfigFromEnv(env: NodeJS.ProcessEnv): RollbackConfig {
-  const eventBusName = env.DEPLOY_GUARD_EVENT_BUS;
-  if (!eventBusName) throw new Error('DEPLOY_GUARD_EVENT_BUS is not set: set it to the name or ARN of Deploy Guard\'s event bus');
-  return { source: validateEventSource(env.DEPLOY_GUARD_EVENT_SOURCE || DEFAULT_EVENT_SOURCE), eventBusName };
+  const accountId = requireEnv(env, ENV.accountId, "the installation's 12-digit AWS account id");
+  if (!ACCOUNT_ID.test(accountId)) throw new ConfigurationError(ENV.accountId, `is '${accountId}': set it to the installation's 12-digit AWS account id`);
+  return {
+    source: eventSourceFromEnv(env),
+    eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
+    accountId,
+    groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
+    metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
+  };
 }
 
 // Module scope: created once per container. Every client uses the SDK's standard retry mode for
@@ -221,10 +376,12 @@ let lambdaDependencies: RollbackDependencies | undefined;
 export const handler = async (event: unknown): Promise<RollbackResult> => {
   lambdaDependencies ??= {
     codeDeploy: new AwsCodeDeploy(codeDeployClient),
-    // The durable ledger: a conditional write on the control table, with a lease (60 s) longer
-    // than this function's timeout, so a crash between claim and record is retried by a redelivery.
+    // The durable ledger: conditional writes on the control table, with a lease (45 s) between this
+    // function's timeout and Lambda's first retry (handlers/adapters/in-memory-ledger.ts).
     ledger: new DynamoDbRollbackLedger(dynamoDbClient, requireEnv(process.env, ENV.controlTable, 'the name of the DynamoDB control table')),
+    deployments: new DynamoDbDeploymentStore(dynamoDbClient, requireEnv(process.env, ENV.deploymentsTable, 'the name of the DynamoDB deployments table')),
     publisher: new EventBridgePublisher(eventBridgeClient),
+    metrics: new EmfMetrics(),
     clock: systemClock,
     config: rollbackConfigFromEnv(process.env),
     sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),

@@ -343,16 +343,18 @@ export class FaultInjector {
   /** The ledger: a crash after recording an outcome (before it is published); the claim itself is not crashed after (see the report). */
   ledger(inner: RollbackLedger): RollbackLedger {
     return {
-      claim: async (deploymentId, action, at) => {
+      claim: async (claim) => {
         await this.interleave();
-        return inner.claim(deploymentId, action, at);
+        return inner.claim(claim);
       },
-      record: async (deploymentId, outcome) => {
+      recordAttempt: (deploymentId, token, action, at) => inner.recordAttempt(deploymentId, token, action, at),
+      record: async (deploymentId, token, outcome) => {
         await this.interleave();
-        await inner.record(deploymentId, outcome);
+        await inner.record(deploymentId, token, outcome);
         await this.crashAfter(`recording the rollback outcome of ${deploymentId}`);
       },
       markPublished: (deploymentId) => inner.markPublished(deploymentId),
+      markDueCounted: (deploymentId) => inner.markDueCounted(deploymentId),
       read: async (deploymentId) => {
         await this.interleave();
         return inner.read(deploymentId);

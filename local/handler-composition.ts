@@ -54,7 +54,7 @@ export function composeHandlers(
   const predictConfig = predictConfigFromEnv(environment('predict'));
   const configs = {
     trafficHook: { ...trafficHookConfigFromEnv(environment('traffic-hook')), groups },
-    rollback: rollbackConfigFromEnv(environment('rollback')),
+    rollback: { ...rollbackConfigFromEnv(environment('rollback')), groups },
     recordChange: recordChangeConfigFromEnv(environment('record-change')),
     recordOutcome: recordOutcomeConfigFromEnv(environment('record-outcome')),
     drift: driftConfigFromEnv(environment('drift')),
@@ -65,7 +65,7 @@ export function composeHandlers(
   const handlers: LocalHandlers = {
     predict: (event) => handlePredictEvent(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, changes: ports.changes, servingModel, control: ports.control, endpoint: ports.endpoint, publisher: ports.publisher, metrics, lake: ports.lake, clock, config: { ...predictConfig, groups } }),
     'traffic-hook': (event) => handleTrafficHook(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, publisher: ports.publisher, clock, sleep, config: configs.trafficHook }),
-    rollback: (event) => handleRollbackEvent(event, { codeDeploy: ports.codeDeploy, ledger: ports.ledger, publisher: ports.publisher, clock, config: configs.rollback }),
+    rollback: (event) => handleRollbackEvent(event, { codeDeploy: ports.codeDeploy, ledger: ports.ledger, deployments: ports.deployments, publisher: ports.publisher, metrics, clock, config: configs.rollback }),
     'record-change': (event) => handleRecordChangeEvent(event, { store: ports.changes, clock, metrics, config: configs.recordChange }),
     'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: ports.deployments, ledger: ports.ledger, lake: ports.lake, metrics, config: configs.recordOutcome }),
     drift: async (event) => {
@@ -134,6 +134,8 @@ export function localEnvironment(wiring: Wiring, handler: HandlerName, local: Lo
   env[ENV.dataBucket] = LOCAL_BUCKETS.data;
   env[ENV.modelBucket] = LOCAL_BUCKETS.models;
   env[ENV.eventSource] ||= DEFAULT_EVENT_SOURCE;
+  // The local bus stamps its events with the stand-ins' account.
+  if (env[ENV.accountId]) env[ENV.accountId] = LOCAL_ACCOUNT;
   if (env[ENV.retraining]) {
     const settings = JSON.parse(env[ENV.retraining]);
     settings.sourceDirS3Uri = `s3://${LOCAL_BUCKETS.models}/code/sourcedir.tar.gz`;

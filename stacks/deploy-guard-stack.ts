@@ -317,9 +317,11 @@ export class DeployGuardStack extends TerraformStack {
             resources: groupArns,
           },
           items('control'),
+          // predict's stored assessment decides what rollback may do; it only reads it.
+          { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], resources: [tableArn('deployments')] },
           putEvents,
         ],
-        environment: { ...common, ...tablesEnv('control'), [ENV.groups]: JSON.stringify(groupPolicies) },
+        environment: { ...common, ...tablesEnv('deployments', 'control'), [ENV.groups]: JSON.stringify(groupPolicies), [ENV.accountId]: accountId },
       },
       'record-change': {
         statements: [items('changes')],

@@ -7,6 +7,7 @@ import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscrip
 import { Construct } from 'constructs';
 import type { ScheduleRule, SystemRule } from '../events/patterns';
 import { QUALITY_METRICS } from '../handlers/quality-metrics';
+import { CLAIM_OUTCOME_DEADLINE_MS, ROLLBACK_METRICS, rollbackMetricsNamespace } from '../handlers/rollback-metrics';
 import type { DeadLetterQueue } from './dead-letter-queue';
 import { EventRuleToTopic, rulePublishesToTopic } from './event-rule-to-function';
 import { awsPartition } from './image-uris';
@@ -170,6 +171,7 @@ export class Monitoring extends Construct {
         ...actions,
       }),
     );
+    operational.push(...rollbackAlarms(this, namePrefix, props.metricsNamespace, actions));
     this.operationalAlarms = operational;
 
     this.dashboard = new CloudwatchDashboard(this, 'dashboard', {
@@ -177,6 +179,51 @@ export class Monitoring extends Construct {
       dashboardBody: JSON.stringify(dashboardBody(props, queues)),
     });
   }
+}
+
+/**
+ * The rollback handler's alarms: a claim that has waited CLAIM_OUTCOME_DEADLINE_MS without an outcome
+ * (ClaimsDue − ClaimsSettled, both dated at the claim's deadline, handlers/rollback-metrics.ts: the
+ * minute of the deadline holds 1 until the outcome is recorded, whether or not the event is ever
+ * delivered again; the DLQ alarm covers an event whose deliveries all failed before the claim), and any valid event the handler refused (another account, a shadow or unguarded
+ * group, a decision predict did not take: someone is putting events on the bus who should not).
+ */
+function rollbackAlarms(scope: Construct, namePrefix: string, metricsNamespace: string, actions: { alarmActions: string[]; okActions: string[] }): CloudwatchMetricAlarm[] {
+  const namespace = rollbackMetricsNamespace(metricsNamespace);
+  const minutes = CLAIM_OUTCOME_DEADLINE_MS / 60_000;
+  const perMinute = (id: string, metricName: string) => ({ id, returnData: false, metric: { namespace, metricName, period: 60, stat: 'Sum' } });
+  return [
+    new CloudwatchMetricAlarm(scope, 'rollback-claims-without-outcome', {
+      alarmName: `ops/${namePrefix}/rollback-claims-without-outcome`,
+      alarmDescription: `A rollback claim has waited ${minutes} minutes without an outcome: the deployment may be neither stopped nor let through. Read the rollback ledger (control table, key rollback#<deploymentId>) and the rollback function's logs.`,
+      metricQuery: [
+        perMinute('due', ROLLBACK_METRICS.claimsDue),
+        perMinute('settled', ROLLBACK_METRICS.claimsSettled),
+        { id: 'waiting', expression: 'FILL(due, 0) - FILL(settled, 0)', label: `rollback claims without an outcome after ${minutes} minutes`, returnData: true },
+      ],
+      // One breaching minute in the last hour: it stays in ALARM until the outcome is recorded (which
+      // zeroes that minute) or for an hour, rather than flapping back to OK the next minute.
+      evaluationPeriods: 60,
+      datapointsToAlarm: 1,
+      threshold: 1,
+      comparisonOperator: 'GreaterThanOrEqualToThreshold',
+      treatMissingData: 'notBreaching',
+      ...actions,
+    }),
+    new CloudwatchMetricAlarm(scope, 'rollback-requests-refused', {
+      alarmName: `ops/${namePrefix}/rollback-requests-refused`,
+      alarmDescription: 'The rollback handler refused a valid event that predict did not decide (another account, a shadow or unguarded group, no such decision): see its logs for the reason.',
+      namespace,
+      metricName: ROLLBACK_METRICS.refused,
+      statistic: 'Sum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 1,
+      comparisonOperator: 'GreaterThanOrEqualToThreshold',
+      treatMissingData: 'notBreaching',
+      ...actions,
+    }),
+  ];
 }
 
 function validate(props: MonitoringProps): void {

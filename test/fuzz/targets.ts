@@ -305,17 +305,32 @@ const rollback: FuzzTarget = {
   isValid: (value) => (detailTypeOf(value) === 'Deployment Risk Assessed' ? accepts(riskAssessedSchema)(value) : accepts(rollbackRequestedSchema)(value)),
   async run(value, log, rng) {
     const ledger = new InMemoryRollbackLedger();
+    const deployments = new InMemoryDeploymentStore();
     const deploymentId = deploymentIdOf(value);
+    if (deploymentId && rng.chance(0.6)) await deployments.putAssessment(assessmentOf(deploymentId, rng));
     if (deploymentId && rng.chance(0.15)) {
-      await ledger.claim(deploymentId, 'StopDeployment', NOW - 60_000);
-      if (rng.chance(0.5)) await ledger.record(deploymentId, { kind: 'completed', action: 'StopDeployment', at: NOW - 59_000 });
+      const claim = { deploymentId, action: 'StopDeployment' as const, token: 'earlier-event/StopDeployment', at: NOW - 60_000 };
+      await ledger.claim(claim);
+      if (rng.chance(0.5)) await ledger.record(deploymentId, claim.token, { kind: 'completed', action: 'StopDeployment', at: NOW - 59_000 });
     }
+    const policy: GroupPolicy = {
+      application: APPLICATION,
+      deploymentGroup: DEPLOYMENT_GROUP,
+      platform: rng.pick(COMPUTE_PLATFORMS),
+      mode: rng.pick(['shadow', 'stop', 'gate'] as const),
+      blockBudget: 0.1,
+      exploration: 0.05,
+      cutScope: 'installation',
+      failurePolicy: 'fail-open',
+    };
     return handleRollbackEvent(value, {
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready', 'Succeeded', 'Stopped']), log),
       ledger: instrument('ledger', ledger, log),
+      deployments: instrument('deployments', deployments, log),
       publisher: instrument('publisher', new RecordingPublisher(), log),
+      metrics: instrument('metrics', new RecordingMetrics(), log),
       clock: new ManualClock(NOW),
-      config: { source: SOURCE, eventBusName: EVENT_BUS },
+      config: { source: SOURCE, eventBusName: EVENT_BUS, accountId: rng.pick(['123456789012', '210987654321']), groups: [policy], metricsNamespace: 'DeployGuard' },
     });
   },
   documentedErrors: [],
@@ -369,8 +384,8 @@ const recordOutcome: FuzzTarget = {
     if (deploymentId && rng.chance(0.4)) await store.putAssessment(assessmentOf(deploymentId, rng));
     if (deploymentId && rng.chance(0.3)) {
       const action = rng.pick(['StopDeployment', 'LifecycleHookFailed'] as const);
-      await ledger.claim(deploymentId, action, NOW - 60_000);
-      await ledger.record(deploymentId, { kind: 'completed', action, at: NOW - 59_000 });
+      await ledger.claim({ deploymentId, action, token: `earlier-event/${action}`, at: NOW - 60_000 });
+      await ledger.record(deploymentId, `earlier-event/${action}`, { kind: 'completed', action, at: NOW - 59_000 });
     }
     return handleRecordOutcomeEvent(value, {
       store: instrument('store', store, log),

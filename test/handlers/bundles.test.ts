@@ -82,7 +82,15 @@ describeIfEsbuild('handler bundles (tools/bundle-handlers.ts)', () => {
     const child = spawnSync(process.execPath, ['-e', script], {
       encoding: 'utf8',
       cwd: tmpdir(),
-      env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', DEPLOY_GUARD_EVENT_BUS: 'b', DEPLOY_GUARD_CONTROL_TABLE: 'c' },
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'us-east-1',
+        DEPLOY_GUARD_EVENT_BUS: 'b',
+        DEPLOY_GUARD_CONTROL_TABLE: 'c',
+        DEPLOY_GUARD_DEPLOYMENTS_TABLE: 'dg-deployments',
+        DEPLOY_GUARD_ACCOUNT_ID: '123456789012',
+        DEPLOY_GUARD_GROUPS: '[]',
+      },
     });
     expect(child.stdout).toMatch(/^EventValidationError: Invalid Deployment Rollback Requested event: /);
     expect(child.stdout).toContain('detail.deploymentId');

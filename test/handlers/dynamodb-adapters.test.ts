@@ -287,48 +287,77 @@ describe('DynamoDbControlStore', () => {
 describe('DynamoDbRollbackLedger', () => {
   const ledger = () => new DynamoDbRollbackLedger(client(), 'dg-dev-control');
   const at = Date.parse('2026-11-20T09:20:07Z');
+  const key = { key: { S: `rollback#${deploymentId}` } };
+  const claim = { deploymentId, action: 'StopDeployment' as const, token: 'e-1/StopDeployment', at };
 
-  it('claim: one PutItem, new or a lease-expired claim of the same action without outcome; a failed condition is false', async () => {
-    dynamoDb.on(PutItemCommand).resolvesOnce({}).rejects(conditionFailed());
-    await expect(ledger().claim(deploymentId, 'StopDeployment', at)).resolves.toBe(true);
-    await expect(ledger().claim(deploymentId, 'StopDeployment', at)).resolves.toBe(false);
-    expect(dynamoDb).toHaveReceivedCommandWith(PutItemCommand, {
+  it('claim: one UpdateItem: new, or without outcome the own token, a lease-expired claim of the action, or (a rollback) a proceed without attempt', async () => {
+    dynamoDb.on(UpdateItemCommand).resolves({});
+    await expect(ledger().claim(claim)).resolves.toMatchObject({ claimed: true, entry: { openedAt: at, dueCounted: false } });
+    expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
       TableName: 'dg-dev-control',
-      Item: {
-        key: { S: `rollback#${deploymentId}` },
-        deploymentId: { S: deploymentId },
-        action: { S: 'StopDeployment' },
-        claimedAt: { N: String(at) },
-        published: { BOOL: false },
-        expiresAt: { N: String(at / 1000 + 90 * 86_400) },
-      },
-      ConditionExpression: 'attribute_not_exists(#key) OR (attribute_not_exists(#outcome) AND #action = :action AND #claimedAt <= :leaseExpiredAt)',
-      ExpressionAttributeNames: { '#key': 'key', '#outcome': 'outcome', '#action': 'action', '#claimedAt': 'claimedAt' },
-      ExpressionAttributeValues: { ':action': { S: 'StopDeployment' }, ':leaseExpiredAt': { N: String(at - 60_000) } },
+      Key: key,
+      UpdateExpression:
+        'SET #deploymentId = :deploymentId, #action = :action, #claimToken = :token, #claimedAt = :at, #published = :false, #expiresAt = :expiresAt, ' +
+        '#openedAt = if_not_exists(#openedAt, :at), #openedBy = if_not_exists(#openedBy, :token), #dueCounted = if_not_exists(#dueCounted, :false)',
+      ConditionExpression:
+        'attribute_not_exists(#key) OR (attribute_not_exists(#outcome) AND (#claimToken = :token OR (#action = :action AND #claimedAt <= :leaseExpiredAt) OR (#action = :continue AND attribute_not_exists(#attempt))))',
+      ExpressionAttributeValues: expect.objectContaining({
+        ':token': { S: 'e-1/StopDeployment' },
+        ':leaseExpiredAt': { N: String(at - 45_000) },
+        ':expiresAt': { N: String(at / 1000 + 90 * 86_400) },
+        ':continue': { S: 'ContinueDeployment' },
+      }),
+      ReturnValues: 'ALL_OLD',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
   });
 
-  it('record: UpdateItem of the outcome on a claimed entry; without a claim it names the deployment', async () => {
-    dynamoDb.on(UpdateItemCommand).resolvesOnce({}).rejects(conditionFailed());
+  it('claim: a proceed never supersedes anything (no such branch in its condition)', async () => {
+    dynamoDb.on(UpdateItemCommand).resolves({});
+    await ledger().claim({ ...claim, action: 'ContinueDeployment', token: 'e-1/ContinueDeployment' });
+    const input = dynamoDb.commandCalls(UpdateItemCommand)[0].args[0].input;
+    expect(input.ConditionExpression).not.toContain(':continue');
+    expect(input.ExpressionAttributeValues).not.toHaveProperty(':continue');
+  });
+
+  it('claim: a failed condition on another claim is held, with the entry DynamoDB returned; on our own claim (an earlier write applied) it is ours', async () => {
+    const item = (token: string) => ({ ...key, deploymentId: { S: deploymentId }, action: { S: 'StopDeployment' }, claimToken: { S: token }, claimedAt: { N: String(at) }, openedAt: { N: String(at) }, openedBy: { S: token }, published: { BOOL: false } });
+    dynamoDb.on(UpdateItemCommand).rejectsOnce(conditionFailed(item('e-9/StopDeployment'))).rejectsOnce(conditionFailed(item('e-1/StopDeployment')));
+    await expect(ledger().claim(claim)).resolves.toMatchObject({ claimed: false, entry: { claimToken: 'e-9/StopDeployment' } });
+    await expect(ledger().claim(claim)).resolves.toMatchObject({ claimed: true, entry: { claimToken: 'e-1/StopDeployment' } });
+  });
+
+  it('record: UpdateItem of the outcome held by the token, once; a lost answer whose write holds our outcome is done; another claim is named', async () => {
     const outcome = { kind: 'completed' as const, action: 'StopDeployment' as const, at };
-    await ledger().record(deploymentId, outcome);
+    const recorded = { ...key, deploymentId: { S: deploymentId }, action: { S: 'StopDeployment' }, claimToken: { S: 'e-1/StopDeployment' }, claimedAt: { N: String(at) }, published: { BOOL: false }, outcome: { M: { kind: { S: 'completed' }, action: { S: 'StopDeployment' }, at: { N: String(at) } } } };
+    dynamoDb.on(UpdateItemCommand).resolvesOnce({}).rejectsOnce(conditionFailed(recorded)).rejects(conditionFailed({ ...recorded, claimToken: { S: 'e-2/StopDeployment' } }));
+    await ledger().record(deploymentId, 'e-1/StopDeployment', outcome);
     expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
       TableName: 'dg-dev-control',
-      Key: { key: { S: `rollback#${deploymentId}` } },
-      UpdateExpression: 'SET #outcome = :value',
-      ConditionExpression: 'attribute_exists(#key)',
-      ExpressionAttributeNames: { '#key': 'key', '#outcome': 'outcome' },
-      ExpressionAttributeValues: { ':value': { M: { kind: { S: 'completed' }, action: { S: 'StopDeployment' }, at: { N: String(at) } } } },
+      Key: key,
+      UpdateExpression: 'SET #outcome = :outcome',
+      ConditionExpression: '#claimToken = :token AND attribute_not_exists(#outcome)',
+      ExpressionAttributeNames: { '#claimToken': 'claimToken', '#outcome': 'outcome' },
+      ExpressionAttributeValues: { ':outcome': { M: { kind: { S: 'completed' }, action: { S: 'StopDeployment' }, at: { N: String(at) } } }, ':token': { S: 'e-1/StopDeployment' } },
     });
+    await expect(ledger().record(deploymentId, 'e-1/StopDeployment', outcome)).resolves.toBeUndefined();
+    await expect(ledger().record(deploymentId, 'e-1/StopDeployment', outcome)).rejects.toThrow(
+      `deployment ${deploymentId}: claim e-1/StopDeployment no longer holds the rollback ledger (table dg-dev-control, key rollback#${deploymentId}; held by e-2/StopDeployment, outcome recorded): cannot record the outcome`,
+    );
+  });
+
+  it('markPublished without a claim names the deployment', async () => {
+    dynamoDb.on(UpdateItemCommand).rejects(conditionFailed());
+    dynamoDb.on(GetItemCommand).resolves({});
     await expect(ledger().markPublished(deploymentId)).rejects.toThrow(
       `deployment ${deploymentId} has no claim in the rollback ledger (table dg-dev-control, key rollback#${deploymentId}): claim it before you mark the outcome published`,
     );
   });
 
   it('any other error propagates naming the table and key; a lease that is not a positive duration is refused', async () => {
-    dynamoDb.on(PutItemCommand).rejects(throttled());
-    await expect(ledger().claim(deploymentId, 'StopDeployment', at)).rejects.toThrow(
-      `DynamoDB PutItem on table dg-dev-control, key {"key":"rollback#${deploymentId}"}, failed: ProvisionedThroughputExceededException`,
+    dynamoDb.on(UpdateItemCommand).rejects(throttled());
+    await expect(ledger().claim(claim)).rejects.toThrow(
+      `DynamoDB UpdateItem on table dg-dev-control, key {"key":"rollback#${deploymentId}"}, failed: ProvisionedThroughputExceededException`,
     );
     expect(() => new DynamoDbRollbackLedger(client(), 't', { leaseMs: 0 })).toThrow('rollback ledger lease 0 ms must be a positive number of milliseconds');
   });

@@ -299,8 +299,8 @@ describe('record-outcome: STOP', () => {
     const deps = dependencies();
     const assessment = assessmentOf(event, { decision: 'rollback', probability: 0.875 });
     await deps.store.putAssessment(assessment);
-    await deps.ledger.claim('d-123456789', 'StopDeployment', assessment.assessedAt + 1000);
-    await deps.ledger.record('d-123456789', { kind: 'completed', action: 'StopDeployment', at: assessment.assessedAt + 2000 });
+    await deps.ledger.claim({ deploymentId: 'd-123456789', action: 'StopDeployment', token: 'e-1/StopDeployment', at: assessment.assessedAt + 1000 });
+    await deps.ledger.record('d-123456789', 'e-1/StopDeployment', { kind: 'completed', action: 'StopDeployment', at: assessment.assessedAt + 2000 });
 
     const result = await handleRecordOutcomeEvent(event, deps);
 
@@ -326,10 +326,26 @@ describe('record-outcome: STOP', () => {
     const event = stopEvent();
     const deps = dependencies(true);
     await deps.store.putAssessment(assessmentOf(event, { decision: 'rollback' }));
-    await deps.ledger.claim('d-123456789', 'StopDeployment', 0);
-    await deps.ledger.record('d-123456789', { kind: 'completed', action: 'StopDeployment', at: 1 });
+    await deps.ledger.claim({ deploymentId: 'd-123456789', action: 'StopDeployment', token: 'e-1/StopDeployment', at: 0 });
+    await deps.ledger.record('d-123456789', 'e-1/StopDeployment', { kind: 'completed', action: 'StopDeployment', at: 1 });
     await expect(handleRecordOutcomeEvent(event, deps)).resolves.toMatchObject({ label: 'counterfactual', trainingRow: { written: true } });
     expect(putObjects()[0].Body).toBe(`1,${FEATURE_ROW}\n`);
+  });
+
+  it('stopped by Deploy Guard whose StopDeployment answer was lost (the retry refused as already stopped): counterfactual, not failed', async () => {
+    const event = stopEvent();
+    const deps = dependencies();
+    await deps.store.putAssessment(assessmentOf(event, { decision: 'rollback' }));
+    await deps.ledger.claim({ deploymentId: 'd-123456789', action: 'StopDeployment', token: 'e-1/StopDeployment', at: 0 });
+    await deps.ledger.recordAttempt('d-123456789', 'e-1/StopDeployment', 'StopDeployment', 1);
+    await deps.ledger.record('d-123456789', 'e-1/StopDeployment', { kind: 'completed', action: 'StopDeployment', at: 2, recognisedFrom: 'DeploymentAlreadyStopped' });
+
+    await expect(handleRecordOutcomeEvent(event, deps)).resolves.toMatchObject({
+      label: 'counterfactual',
+      labelReason: 'Deploy Guard stopped it (StopDeployment, completed): whether it would have failed is unknown',
+      trainingRow: { written: false },
+    });
+    expect((await deps.store.get('d-123456789'))?.outcome).toMatchObject({ state: 'STOP', label: 'counterfactual' });
   });
 
   it('stopped by someone else: failed (it did not ship), scored like any failure', async () => {
@@ -353,8 +369,8 @@ describe('record-outcome: STOP', () => {
       ['StopDeployment', { kind: 'not-done', reason: 'DeploymentAlreadyStopped', message: 'The deployment d-123456789 is already stopped.', at: 2 }],
     ] as const) {
       const deps = dependencies();
-      await deps.ledger.claim('d-123456789', action, 1);
-      await deps.ledger.record('d-123456789', outcome);
+      await deps.ledger.claim({ deploymentId: 'd-123456789', action, token: `e-1/${action}`, at: 1 });
+      await deps.ledger.record('d-123456789', `e-1/${action}`, outcome);
       await expect(handleRecordOutcomeEvent(stopEvent(), deps)).resolves.toMatchObject({ label: 'failed' });
     }
   });
@@ -423,7 +439,11 @@ describe('record-outcome-domain', () => {
   const entry = (action: LedgerEntry['action'], outcome?: LedgerEntry['outcome']): LedgerEntry => ({
     deploymentId: 'd-1',
     action,
+    claimToken: `e-1/${action}`,
     claimedAt: 1,
+    openedAt: 1,
+    openedBy: `e-1/${action}`,
+    dueCounted: true,
     published: false,
     ...(outcome ? { outcome } : {}),
   });

@@ -9,7 +9,7 @@ import {
   StopDeploymentCommand,
   type DeploymentInfo,
 } from '@aws-sdk/client-codedeploy';
-import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -19,13 +19,19 @@ import { EventValidationError } from '../../events/validation';
 import { sample } from '../../events/samples';
 import { AwsCodeDeploy } from '../../handlers/adapters/codedeploy';
 import { EventBridgePublisher, PublishError } from '../../handlers/adapters/event-publisher';
+import { toAttribute } from '../../handlers/adapters/dynamodb-attributes';
+import { EmfMetrics } from '../../handlers/adapters/emf-metrics';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
+import type { GroupPolicy } from '../../handlers/config';
+import type { AssessmentRecord } from '../../handlers/ports';
+import { labelOutcome } from '../../handlers/record-outcome-domain';
+import { storedAssessment } from './assessment-fixture';
 import { handler, handleRollbackEvent, rollbackConfigFromEnv, type RollbackDependencies } from '../../handlers/rollback';
 
 const codeDeploy = mockClient(CodeDeployClient);
 const eventBridge = mockClient(EventBridgeClient);
 
-const config = { source: 'deploy-guard', eventBusName: 'deploy-guard-dev' };
+const config = { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', accountId: '123456789012', metricsNamespace: 'DeployGuard' };
 /** The documented outcome examples were completed at this instant. */
 const NOW = '2026-11-20T09:20:07Z';
 const requestExample = EMITTED_EVENTS['Deployment Rollback Requested'].example;
@@ -50,6 +56,11 @@ function delivered(kind: EmittedEventKind, detail: unknown, source = config.sour
   };
 }
 
+/** What predict stores for a stop-mode group: the rollback decided at START. */
+const STOP_MODE = { mode: 'stop', trigger: 'START' } as const;
+/** What predict stores for a gate group whose deployment may proceed at READY. */
+const PROCEED = { decision: 'proceed', probability: 0.1 } as const;
+
 const rollbackRequested = (change: Record<string, unknown> = {}) =>
   delivered('Deployment Rollback Requested', { ...requestExample, ...change });
 const gateProceed = (change: Record<string, unknown> = {}) =>
@@ -61,14 +72,31 @@ function deploymentIs(status: DeploymentInfo['status'], computePlatform: Deploym
   });
 }
 
-function dependencies(): RollbackDependencies & { clock: ManualClock } {
+/**
+ * The handler's collaborators, with predict's stored assessment of the deployment (the documented
+ * example, an enforced gate rollback at READY, changed by `stored`) and its group configured in the
+ * assessment's mode; null: predict stored nothing.
+ */
+function dependencies(stored: Partial<AssessmentRecord> | null = {}): RollbackDependencies & { clock: ManualClock; metricLines: () => Record<string, unknown>[] } {
+  const assessment = stored === null ? undefined : storedAssessment(stored);
+  const lines: string[] = [];
   return {
     codeDeploy: new AwsCodeDeploy(new CodeDeployClient({ region: 'us-east-1' })),
     ledger: new InMemoryRollbackLedger(),
+    deployments: { get: async (id) => (assessment && id === assessment.deploymentId ? { deploymentId: id, assessment, trainingRowWritten: false } : undefined) },
     publisher: new EventBridgePublisher(new EventBridgeClient({ region: 'us-east-1' }), { sleep: async () => undefined }),
+    metrics: new EmfMetrics((line) => lines.push(line)),
     clock: new ManualClock(NOW),
-    config,
+    config: { ...config, groups: [policyOf(assessment ?? storedAssessment())] },
+    metricLines: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
   };
+}
+
+/** The requests' group (myApplication/myDeploymentGroup), configured in the assessment's platform and mode. */
+function policyOf(assessment: AssessmentRecord): GroupPolicy {
+  const { application, deploymentGroup } = requestExample;
+  const { platform, mode } = assessment;
+  return { application, deploymentGroup, platform, mode, blockBudget: 0.1, exploration: 0.05, cutScope: 'installation', failurePolicy: 'fail-open' };
 }
 
 /** Every entry sent with PutEvents, in order. */
@@ -117,7 +145,7 @@ describe('rollback: a Deployment Rollback Requested', () => {
     deploymentIs(mode === 'gate' && platform === 'Server' ? 'Ready' : 'InProgress', platform);
     const request = rollbackRequested({ platform, mode, ...(hookId === 'hook-1' ? { lifecycleEventHookExecutionId: hookId } : {}) });
 
-    await handleRollbackEvent(request, dependencies());
+    await handleRollbackEvent(request, dependencies({ platform, mode, trigger: mode === 'stop' ? 'START' : 'READY' }));
 
     if (action === 'StopDeployment') {
       expect(codeDeploy).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
@@ -181,7 +209,7 @@ describe('rollback: a Deployment Rollback Requested', () => {
       .resolves({ deploymentInfo: { deploymentId, status: 'Succeeded', computePlatform: 'Server' } });
     codeDeploy.on(StopDeploymentCommand).rejects(new DeploymentAlreadyCompletedException({ message: 'The deployment is already complete.', $metadata: {} }));
 
-    const result = await handleRollbackEvent(rollbackRequested({ mode: 'stop' }), dependencies());
+    const result = await handleRollbackEvent(rollbackRequested({ mode: 'stop' }), dependencies(STOP_MODE));
 
     expect(codeDeploy).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
     expect(result).toMatchObject({ status: 'done', outcome: { kind: 'not-done', reason: 'DeploymentAlreadyCompleted' } });
@@ -212,7 +240,7 @@ describe('rollback: a Deployment Rollback Requested', () => {
       .on(PutLifecycleEventHookExecutionStatusCommand)
       .rejects(new LifecycleEventAlreadyCompletedException({ message: 'The lifecycle event is already completed.', $metadata: {} }));
 
-    await handleRollbackEvent(rollbackRequested({ platform: 'ECS', lifecycleEventHookExecutionId: 'hook-1' }), dependencies());
+    await handleRollbackEvent(rollbackRequested({ platform: 'ECS', lifecycleEventHookExecutionId: 'hook-1' }), dependencies({ platform: 'ECS', trigger: 'START' }));
 
     expect(publishedDetails()).toEqual([
       { detailType: 'Deployment Rollback Failed', detail: expect.objectContaining({ reason: 'HookExpired' }) },
@@ -221,7 +249,7 @@ describe('rollback: a Deployment Rollback Requested', () => {
 
   it('never stops a rollback deployment (creator codeDeployRollback)', async () => {
     deploymentIs('InProgress', 'Server', 'codeDeployRollback');
-    await handleRollbackEvent(rollbackRequested({ mode: 'stop' }), dependencies());
+    await handleRollbackEvent(rollbackRequested({ mode: 'stop' }), dependencies(STOP_MODE));
 
     expect(codeDeploy).not.toHaveReceivedCommand(StopDeploymentCommand);
     expect(publishedDetails()).toEqual([
@@ -234,7 +262,7 @@ describe('rollback: a Deployment Rollback Requested', () => {
     const denied = Object.assign(new Error('User is not authorized to perform: codedeploy:StopDeployment'), { name: 'AccessDeniedException' });
     codeDeploy.on(StopDeploymentCommand).rejects(denied);
 
-    await handleRollbackEvent(rollbackRequested({ mode: 'stop' }), dependencies());
+    await handleRollbackEvent(rollbackRequested({ mode: 'stop' }), dependencies(STOP_MODE));
 
     expect(publishedDetails()).toEqual([
       {
@@ -274,7 +302,7 @@ describe('rollback: publishing the outcome fails (PutEvents partial failure)', (
 describe('rollback: a gate assessment at READY that says proceed (rule gate-proceed)', () => {
   it('continues an EC2 blue/green deployment waiting at READY, once, and publishes nothing', async () => {
     deploymentIs('Ready');
-    const deps = dependencies();
+    const deps = dependencies(PROCEED);
 
     await handleRollbackEvent(gateProceed(), deps);
     await handleRollbackEvent(gateProceed(), deps);
@@ -283,22 +311,36 @@ describe('rollback: a gate assessment at READY that says proceed (rule gate-proc
     expect(codeDeploy).toHaveReceivedCommandWith(ContinueDeploymentCommand, { deploymentId, deploymentWaitType: 'READY_WAIT' });
     expect(codeDeploy).not.toHaveReceivedCommand(StopDeploymentCommand);
     expect(eventBridge).not.toHaveReceivedAnyCommand();
+    expect(await deps.ledger.read(deploymentId)).toMatchObject({ action: 'ContinueDeployment', attempt: { action: 'ContinueDeployment' }, outcome: { kind: 'completed' } });
   });
 
-  it('makes one decision per deployment: a rollback request after the proceed is a no-op', async () => {
+  it('a rollback request after Deploy Guard let the deployment proceed is announced as failed (DeploymentAlreadyProceeded), never acted on', async () => {
     deploymentIs('Ready');
-    const deps = dependencies();
-
+    const deps = dependencies(PROCEED);
     await handleRollbackEvent(gateProceed(), deps);
-    const late = await handleRollbackEvent(rollbackRequested(), deps);
+    // Only a forged request can follow (predict decided proceed), so it is refused before the ledger;
+    // were the stored assessment a rollback, the ledger would still say the proceed acted.
+    await expect(handleRollbackEvent(rollbackRequested(), deps)).resolves.toMatchObject({ status: 'refused', reason: 'NotDecided' });
 
-    expect(late).toEqual({ status: 'duplicate', deploymentId, republished: false });
+    const acted = dependencies();
+    await acted.ledger.claim({ deploymentId, action: 'ContinueDeployment', token: 'earlier/ContinueDeployment', at: Date.parse(NOW) - 2_000 });
+    await acted.ledger.recordAttempt(deploymentId, 'earlier/ContinueDeployment', 'ContinueDeployment', Date.parse(NOW) - 1_000);
+    const late = await handleRollbackEvent(rollbackRequested(), acted);
+
+    expect(late).toEqual({ status: 'proceeded-already', deploymentId, published: 'Deployment Rollback Failed' });
     expect(codeDeploy).not.toHaveReceivedCommand(StopDeploymentCommand);
+    expect(publishedDetails()).toEqual([
+      {
+        detailType: 'Deployment Rollback Failed',
+        detail: expect.objectContaining({ reason: 'DeploymentAlreadyProceeded', message: `Deploy Guard had already let ${deploymentId} proceed (ContinueDeployment at 2026-11-20T09:20:06Z); it does not stop a deployment it may have let through` }),
+      },
+    ]);
+    expect(await acted.ledger.read(deploymentId)).toMatchObject({ action: 'ContinueDeployment', claimToken: 'earlier/ContinueDeployment' });
   });
 
   it('does not continue a deployment no longer waiting at READY (the wait timed out and stopped it)', async () => {
     deploymentIs('Stopped');
-    const result = await handleRollbackEvent(gateProceed(), dependencies());
+    const result = await handleRollbackEvent(gateProceed(), dependencies(PROCEED));
 
     expect(result).toMatchObject({ status: 'done', outcome: { kind: 'not-done', reason: 'DeploymentAlreadyStopped' } });
     expect(codeDeploy).not.toHaveReceivedCommand(ContinueDeploymentCommand);
@@ -313,6 +355,97 @@ describe('rollback: a gate assessment at READY that says proceed (rule gate-proc
     await expect(handleRollbackEvent(event, dependencies())).resolves.toMatchObject({ status: 'ignored' });
     expect(codeDeploy).not.toHaveReceivedAnyCommand();
     expect(eventBridge).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('rollback: a valid event that is not what predict decided is refused, counted, and calls nothing', () => {
+  const otherAccount = (event: ReturnType<typeof rollbackRequested>) => ({ ...event, account: '210987654321' });
+
+  it.each([
+    ['from another account', otherAccount(rollbackRequested()), {}, 'ForeignAccount'],
+    ['for a group in shadow mode', rollbackRequested(), { mode: 'shadow', enforced: false }, 'ShadowMode'],
+    ['for a group Deploy Guard does not guard', rollbackRequested({ deploymentGroup: 'otherGroup' }), {}, 'UnguardedGroup'],
+    ['for a deployment predict let through (its assessment says proceed)', rollbackRequested(), PROCEED, 'NotDecided'],
+    ['for a deployment whose rollback predict did not enforce', rollbackRequested(), { enforced: false }, 'NotDecided'],
+    ['for a deployment predict assessed in another group', rollbackRequested(), { deploymentGroup: 'otherGroup' }, 'AssessmentMismatch'],
+    ['in a mode the group is not configured in', rollbackRequested({ mode: 'stop' }), {}, 'AssessmentMismatch'],
+    ['for a deployment predict never assessed', rollbackRequested(), null, 'NoAssessment'],
+    ['a forged gate proceed for a deployment predict decided to roll back', gateProceed(), {}, 'NotDecided'],
+    ['a forged gate proceed from another account', { ...gateProceed(), account: '210987654321' }, PROCEED, 'ForeignAccount'],
+  ] as const)('%s is refused', async (_name, event, stored, reason) => {
+    deploymentIs('Ready');
+    const deps = dependencies(stored === null ? null : { ...stored });
+
+    const result = await handleRollbackEvent(event, deps);
+
+    expect(result).toMatchObject({ status: 'refused', deploymentId, reason, message: expect.any(String) });
+    expect(codeDeploy).not.toHaveReceivedAnyCommand();
+    expect(eventBridge).not.toHaveReceivedAnyCommand();
+    expect(await deps.ledger.read(deploymentId)).toBeUndefined();
+    expect(deps.metricLines()).toEqual([
+      expect.objectContaining({ _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Namespace: 'DeployGuard/Rollback' })] }), Reason: reason, RollbackRequestsRefused: 1 }),
+    ]);
+  });
+
+  it('a forged proceed followed by predict\'s genuine rollback: the proceed is refused, the rollback stops the deployment', async () => {
+    deploymentIs('Ready');
+    const deps = dependencies();
+
+    await expect(handleRollbackEvent(gateProceed(), deps)).resolves.toMatchObject({ status: 'refused', reason: 'NotDecided' });
+    const genuine = await handleRollbackEvent({ ...rollbackRequested(), id: 'b8f1c5a0-1111-4c3e-9e0f-2b7d1e3f4a5b' }, deps);
+
+    expect(genuine).toMatchObject({ status: 'done', outcome: { kind: 'completed', action: 'StopDeployment' }, published: 'Deployment Rollback Completed' });
+    expect(codeDeploy).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+    expect(codeDeploy).not.toHaveReceivedCommand(ContinueDeploymentCommand);
+  });
+
+  it('a proceed claim that has not acted (it crashed after claiming) never blocks the rollback: superseded, stopped, announced', async () => {
+    deploymentIs('Ready');
+    const deps = dependencies();
+    await deps.ledger.claim({ deploymentId, action: 'ContinueDeployment', token: 'early/ContinueDeployment', at: Date.parse(NOW) - 1_000 });
+
+    const result = await handleRollbackEvent(rollbackRequested(), deps);
+
+    expect(result).toMatchObject({ status: 'done', outcome: { kind: 'completed', action: 'StopDeployment' } });
+    expect(codeDeploy).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+    expect(publishedDetails()).toEqual([{ detailType: 'Deployment Rollback Completed', detail: EMITTED_EVENTS['Deployment Rollback Completed'].example }]);
+    expect(await deps.ledger.read(deploymentId)).toMatchObject({ action: 'StopDeployment', claimToken: `${delivered('Deployment Rollback Requested', requestExample).id}/StopDeployment`, published: true });
+  });
+});
+
+describe('rollback: an applied StopDeployment whose answer was lost (F-10)', () => {
+  it('the SDK\'s retry refused as already stopped after our recorded attempt: completed (ours), Completed announced, never Failed', async () => {
+    codeDeploy
+      .on(GetDeploymentCommand)
+      .resolvesOnce({ deploymentInfo: { deploymentId, status: 'Ready', computePlatform: 'Server', creator: 'user' } })
+      .resolves({ deploymentInfo: { deploymentId, status: 'Stopped', computePlatform: 'Server', creator: 'user' } });
+    codeDeploy.on(StopDeploymentCommand).rejects(new DeploymentAlreadyCompletedException({ message: 'The deployment is already complete.', $metadata: {} }));
+    const deps = dependencies();
+
+    const result = await handleRollbackEvent(rollbackRequested(), deps);
+
+    expect(result).toMatchObject({ status: 'done', outcome: { kind: 'completed', action: 'StopDeployment', recognisedFrom: 'DeploymentAlreadyStopped' } });
+    expect(publishedEntries()).toEqual([
+      buildEntry('Deployment Rollback Completed', EMITTED_EVENTS['Deployment Rollback Completed'].example, { ...config, time: new Date(NOW) }),
+    ]);
+    const entry = await deps.ledger.read(deploymentId);
+    expect(entry).toMatchObject({ attempt: { action: 'StopDeployment' }, outcome: { kind: 'completed', recognisedFrom: 'DeploymentAlreadyStopped' }, published: true });
+    expect(labelOutcome('STOP', entry).label).toBe('counterfactual');
+  });
+});
+
+describe('rollback: the claim-without-outcome alarm\'s metrics', () => {
+  it('dates ClaimsDue at the claim plus five minutes when the claim opens, and ClaimsSettled at the same instant when the outcome is recorded', async () => {
+    deploymentIs('Ready');
+    const deps = dependencies();
+    await handleRollbackEvent(rollbackRequested(), deps);
+    await handleRollbackEvent(rollbackRequested(), deps);
+
+    const deadline = Date.parse(NOW) + 5 * 60_000;
+    expect(deps.metricLines().map((line) => ({ at: (line._aws as { Timestamp: number }).Timestamp, due: line.RollbackClaimsDue, settled: line.RollbackClaimsSettled }))).toEqual([
+      { at: deadline, due: 1, settled: undefined },
+      { at: deadline, due: undefined, settled: 1 },
+    ]);
   });
 });
 
@@ -340,14 +473,20 @@ describe('rollback: an invalid event makes no AWS call (it reaches the dead-lett
 });
 
 describe('rollback: configuration from the Lambda environment', () => {
-  it('reads the bus and the source, defaulting the source', () => {
-    expect(rollbackConfigFromEnv({ DEPLOY_GUARD_EVENT_BUS: 'deploy-guard-dev' })).toEqual({ source: 'deploy-guard', eventBusName: 'deploy-guard-dev' });
-    expect(rollbackConfigFromEnv({ DEPLOY_GUARD_EVENT_BUS: 'b', DEPLOY_GUARD_EVENT_SOURCE: 'acme.guard' })).toEqual({ source: 'acme.guard', eventBusName: 'b' });
+  const groups = JSON.stringify([policyOf(storedAssessment())]);
+  const env = { DEPLOY_GUARD_EVENT_BUS: 'deploy-guard-dev', DEPLOY_GUARD_ACCOUNT_ID: '123456789012', DEPLOY_GUARD_GROUPS: groups };
+
+  it('reads the bus, the account, the groups, the source and the metrics namespace, with defaults for the last two', () => {
+    expect(rollbackConfigFromEnv(env)).toEqual({ ...config, groups: [policyOf(storedAssessment())] });
+    expect(rollbackConfigFromEnv({ ...env, DEPLOY_GUARD_EVENT_SOURCE: 'acme.guard', DEPLOY_GUARD_METRICS_NAMESPACE: 'Acme' })).toMatchObject({ source: 'acme.guard', metricsNamespace: 'Acme' });
   });
 
   it('says which variable is wrong', () => {
-    expect(() => rollbackConfigFromEnv({})).toThrow('DEPLOY_GUARD_EVENT_BUS is not set');
-    expect(() => rollbackConfigFromEnv({ DEPLOY_GUARD_EVENT_BUS: 'b', DEPLOY_GUARD_EVENT_SOURCE: 'aws.guard' })).toThrow("must not start with 'aws.'");
+    expect(() => rollbackConfigFromEnv({ ...env, DEPLOY_GUARD_EVENT_BUS: '' })).toThrow('DEPLOY_GUARD_EVENT_BUS is not set');
+    expect(() => rollbackConfigFromEnv({ ...env, DEPLOY_GUARD_ACCOUNT_ID: '' })).toThrow("DEPLOY_GUARD_ACCOUNT_ID is not set: set it to the installation's 12-digit AWS account id");
+    expect(() => rollbackConfigFromEnv({ ...env, DEPLOY_GUARD_ACCOUNT_ID: 'xxxxxxxxxxxx' })).toThrow("DEPLOY_GUARD_ACCOUNT_ID is 'xxxxxxxxxxxx': set it to the installation's 12-digit AWS account id");
+    expect(() => rollbackConfigFromEnv({ ...env, DEPLOY_GUARD_GROUPS: '[{}]' })).toThrow('DEPLOY_GUARD_GROUPS');
+    expect(() => rollbackConfigFromEnv({ ...env, DEPLOY_GUARD_EVENT_SOURCE: 'aws.guard' })).toThrow("must not start with 'aws.'");
   });
 });
 
@@ -359,11 +498,19 @@ describe('rollback: the Lambda entry', () => {
 
   it('wires module-scope clients from the environment: rejects an invalid event with no call, stops a valid request', async () => {
     const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    // The EMF lines (the claim's metrics) go to stdout.
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const dynamoDb = mockClient(DynamoDBClient);
-    dynamoDb.on(PutItemCommand).resolves({});
     dynamoDb.on(UpdateItemCommand).resolves({});
+    // predict's stored assessment: an enforced stop-mode rollback of the deployment.
+    dynamoDb.on(GetItemCommand, { TableName: 'deploy-guard-dev-deployments' }).resolves({
+      Item: { deploymentId: { S: deploymentId }, trainingRowWritten: { BOOL: false }, assessment: toAttribute(storedAssessment(STOP_MODE), 'assessment') },
+    });
     process.env.DEPLOY_GUARD_EVENT_BUS = 'deploy-guard-dev';
     process.env.DEPLOY_GUARD_CONTROL_TABLE = 'deploy-guard-dev-control';
+    process.env.DEPLOY_GUARD_DEPLOYMENTS_TABLE = 'deploy-guard-dev-deployments';
+    process.env.DEPLOY_GUARD_ACCOUNT_ID = '123456789012';
+    process.env.DEPLOY_GUARD_GROUPS = JSON.stringify([policyOf(storedAssessment(STOP_MODE))]);
     delete process.env.DEPLOY_GUARD_EVENT_SOURCE;
     await expect(handler({ ...rollbackRequested(), detail: {} })).rejects.toThrow(EventValidationError);
     expect(codeDeploy).not.toHaveReceivedAnyCommand();
@@ -374,10 +521,16 @@ describe('rollback: the Lambda entry', () => {
     expect(publishedEntries()).toEqual([expect.objectContaining({ EventBusName: 'deploy-guard-dev', Source: 'deploy-guard' })]);
     expect(JSON.parse(String(log.mock.calls[0]?.[0]))).toMatchObject({ handler: 'rollback', status: 'done', deploymentId });
     // The durable ledger: claimed on the control table before CodeDeploy was called.
-    expect(dynamoDb).toHaveReceivedCommandWith(PutItemCommand, {
+    expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
       TableName: 'deploy-guard-dev-control',
-      Item: expect.objectContaining({ key: { S: `rollback#${deploymentId}` }, action: { S: 'StopDeployment' } }),
+      Key: { key: { S: `rollback#${deploymentId}` } },
+      ExpressionAttributeValues: expect.objectContaining({ ':action': { S: 'StopDeployment' }, ':token': { S: `${rollbackRequested().id}/StopDeployment` } }),
     });
+    expect(stdout.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ RollbackClaimsDue: 1 }),
+      expect.objectContaining({ RollbackClaimsSettled: 1 }),
+    ]);
+    stdout.mockRestore();
     log.mockRestore();
     dynamoDb.restore();
   });

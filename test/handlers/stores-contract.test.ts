@@ -435,68 +435,114 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
   describe('RollbackLedger', () => {
     const clock = () => new ManualClock(success.time);
     const stopped = (at: number) => ({ kind: 'completed' as const, action: 'StopDeployment' as const, at });
+    const stop = (token: string, at: number) => ({ deploymentId, action: 'StopDeployment' as const, token: `${token}/StopDeployment`, at });
+    const proceed = (token: string, at: number) => ({ deploymentId, action: 'ContinueDeployment' as const, token: `${token}/ContinueDeployment`, at });
 
-    it('lets the first claim win, records the outcome and its publication', async () => {
+    it('lets the first claim win, records the attempt, the outcome and its publication', async () => {
       const ledger = stores.ledger();
       const now = clock();
       expect(await ledger.read(deploymentId)).toBeUndefined();
-      const claims = await Promise.all([1, 2, 3].map(() => ledger.claim(deploymentId, 'StopDeployment', now.now())));
-      expect(claims.filter(Boolean)).toHaveLength(1);
-      expect(await ledger.read(deploymentId)).toEqual({ deploymentId, action: 'StopDeployment', claimedAt: now.now(), published: false });
+      const claims = await Promise.all(['e-1', 'e-2', 'e-3'].map((token) => ledger.claim(stop(token, now.now()))));
+      const winner = claims.find((claim) => claim.claimed);
+      expect(claims.filter((claim) => claim.claimed)).toHaveLength(1);
+      const token = winner!.entry.claimToken;
+      const opened = { deploymentId, action: 'StopDeployment', claimToken: token, claimedAt: now.now(), openedAt: now.now(), openedBy: token, dueCounted: false, published: false };
+      expect(winner).toEqual({ claimed: true, entry: opened });
+      expect(await ledger.read(deploymentId)).toEqual(opened);
+      await ledger.markDueCounted(deploymentId);
 
-      await ledger.record(deploymentId, stopped(now.now() + 500));
+      await ledger.recordAttempt(deploymentId, token, 'StopDeployment', now.now() + 100);
+      await ledger.record(deploymentId, token, stopped(now.now() + 500));
       await ledger.markPublished(deploymentId);
-      expect(await ledger.read(deploymentId)).toEqual({
-        deploymentId,
-        action: 'StopDeployment',
-        claimedAt: now.now(),
-        outcome: stopped(now.now() + 500),
-        published: true,
-      });
-      const refused = { kind: 'not-done' as const, reason: 'DeploymentAlreadyStopped', message: 'The deployment d-123456789 is already stopped.', at: now.now() };
-      await ledger.record(deploymentId, refused);
-      expect((await ledger.read(deploymentId))?.outcome).toEqual(refused);
+      expect(await ledger.read(deploymentId)).toEqual({ ...opened, dueCounted: true, attempt: { action: 'StopDeployment', at: now.now() + 100 }, outcome: stopped(now.now() + 500), published: true });
     });
 
-    it('refuses to record or mark an unclaimed deployment, naming it', async () => {
+    it('records an attempt or an outcome only for the claim that holds the entry, and one outcome only', async () => {
       const ledger = stores.ledger();
-      await expect(ledger.record(deploymentId, stopped(startedAt))).rejects.toThrow(`deployment ${deploymentId} has no claim in the rollback ledger`);
+      await expect(ledger.record(deploymentId, 'e-1/StopDeployment', stopped(startedAt))).rejects.toThrow(`deployment ${deploymentId} has no claim in the rollback ledger`);
       await expect(ledger.markPublished(deploymentId)).rejects.toThrow(`deployment ${deploymentId} has no claim in the rollback ledger`);
       expect(await ledger.read(deploymentId)).toBeUndefined();
+
+      await ledger.claim(stop('e-1', startedAt));
+      await expect(ledger.recordAttempt(deploymentId, 'e-2/StopDeployment', 'StopDeployment', startedAt)).rejects.toThrow('claim e-2/StopDeployment no longer holds the rollback ledger');
+      await ledger.record(deploymentId, 'e-1/StopDeployment', stopped(startedAt));
+      await expect(ledger.record(deploymentId, 'e-1/StopDeployment', { ...stopped(startedAt), at: startedAt + 1 })).rejects.toThrow('outcome recorded');
+      expect((await ledger.read(deploymentId))?.outcome).toEqual(stopped(startedAt));
     });
 
-    it('lets a redelivery re-claim a claim left without an outcome once the lease (60 s by default) expired, once', async () => {
+    it('lets a retry of the same event finish its own claim without an outcome, whatever the lease; never once it has one', async () => {
       const ledger = stores.ledger();
       const now = clock();
-      const firstClaim = now.now();
-      expect(await ledger.claim(deploymentId, 'StopDeployment', firstClaim)).toBe(true);
-      // The claimer crashed before recording. Within the lease a redelivery is a duplicate.
-      now.advanceBy(60_000 - 1);
-      expect(await ledger.claim(deploymentId, 'StopDeployment', now.now())).toBe(false);
-      now.advanceBy(1);
-      // Another action (a gate proceed) never takes over a rollback's claim.
-      expect(await ledger.claim(deploymentId, 'ContinueDeployment', now.now())).toBe(false);
-      const reclaims = await Promise.all([1, 2].map(() => ledger.claim(deploymentId, 'StopDeployment', now.now())));
-      expect(reclaims.filter(Boolean)).toHaveLength(1);
-      expect(await ledger.read(deploymentId)).toEqual({ deploymentId, action: 'StopDeployment', claimedAt: now.now(), published: false });
+      const first = now.now();
+      await ledger.claim(stop('e-1', first));
+      await ledger.markDueCounted(deploymentId);
+      await ledger.recordAttempt(deploymentId, 'e-1/StopDeployment', 'StopDeployment', first);
+      // The invocation crashed after its attempt; Lambda retries the same event within the lease.
+      now.advanceBy(1_000);
+      const retry = await ledger.claim(stop('e-1', now.now()));
+      expect(retry).toEqual({
+        claimed: true,
+        entry: { deploymentId, action: 'StopDeployment', claimToken: 'e-1/StopDeployment', claimedAt: now.now(), openedAt: first, openedBy: 'e-1/StopDeployment', dueCounted: true, attempt: { action: 'StopDeployment', at: first }, published: false },
+      });
+      // Another event within the lease does not get it.
+      expect(await ledger.claim(stop('e-2', now.now()))).toMatchObject({ claimed: false, entry: { claimToken: 'e-1/StopDeployment' } });
+      await ledger.record(deploymentId, 'e-1/StopDeployment', stopped(now.now()));
+      now.advanceBy(24 * HOUR);
+      expect(await ledger.claim(stop('e-1', now.now()))).toMatchObject({ claimed: false, entry: { outcome: stopped(now.now() - 24 * HOUR) } });
     });
 
-    it('never re-claims an entry with an outcome, and honours a configured lease', async () => {
-      const ledger = stores.ledger({ leaseMs: 60_000 });
+    it('lets another event of the same action take over a claim left without an outcome once the lease (45 s) expired, once, keeping its attempt', async () => {
+      const ledger = stores.ledger();
       const now = clock();
-      expect(await ledger.claim(deploymentId, 'StopDeployment', now.now())).toBe(true);
-      await ledger.record(deploymentId, stopped(now.now()));
-      now.advanceBy(24 * HOUR);
-      expect(await ledger.claim(deploymentId, 'StopDeployment', now.now())).toBe(false);
-
-      const other = derivedDeploymentEvent('START', 'd-987654321').event as { detail: { deploymentId: string } };
-      const id = other.detail.deploymentId;
-      const claimedAt = now.now();
-      expect(await ledger.claim(id, 'LifecycleHookFailed', claimedAt)).toBe(true);
-      now.advanceBy(59_999);
-      expect(await ledger.claim(id, 'LifecycleHookFailed', now.now())).toBe(false);
+      const first = now.now();
+      await ledger.claim(stop('e-1', first));
+      await ledger.recordAttempt(deploymentId, 'e-1/StopDeployment', 'StopDeployment', first);
+      now.advanceBy(45_000 - 1);
+      expect(await ledger.claim(stop('e-2', now.now()))).toMatchObject({ claimed: false });
       now.advanceBy(1);
-      expect(await ledger.claim(id, 'LifecycleHookFailed', now.now())).toBe(true);
+      // Another action (a gate proceed) never takes over a rollback's claim.
+      expect(await ledger.claim(proceed('e-3', now.now()))).toMatchObject({ claimed: false });
+      const takeovers = await Promise.all(['e-2', 'e-4'].map((token) => ledger.claim(stop(token, now.now()))));
+      expect(takeovers.filter((claim) => claim.claimed)).toHaveLength(1);
+      const entry = (await ledger.read(deploymentId))!;
+      expect(entry).toMatchObject({ claimedAt: now.now(), openedAt: first, openedBy: 'e-1/StopDeployment', attempt: { action: 'StopDeployment', at: first } });
+      expect(takeovers.find((claim) => claim.claimed)).toMatchObject({ entry: { claimToken: entry.claimToken } });
+    });
+
+    it('honours a configured lease', async () => {
+      const ledger = stores.ledger({ leaseMs: 10_000 });
+      await ledger.claim(stop('e-1', startedAt));
+      expect(await ledger.claim(stop('e-2', startedAt + 9_999))).toMatchObject({ claimed: false });
+      expect(await ledger.claim(stop('e-2', startedAt + 10_000))).toMatchObject({ claimed: true });
+    });
+
+    it('a proceed that has not acted never blocks a rollback: the rollback supersedes it, and the proceed cannot claim back', async () => {
+      const ledger = stores.ledger();
+      await ledger.claim(proceed('forged', startedAt));
+      await ledger.markDueCounted(deploymentId);
+      const rollback = await ledger.claim(stop('genuine', startedAt + 10));
+      // It continues the proceed's wait for an outcome: already counted due.
+      expect(rollback).toMatchObject({ claimed: true, entry: { action: 'StopDeployment', claimToken: 'genuine/StopDeployment', openedAt: startedAt, dueCounted: true } });
+      await expect(ledger.recordAttempt(deploymentId, 'forged/ContinueDeployment', 'ContinueDeployment', startedAt + 20)).rejects.toThrow('no longer holds');
+      expect(await ledger.claim(proceed('forged', startedAt + 30))).toMatchObject({ claimed: false, entry: { action: 'StopDeployment' } });
+    });
+
+    it('a proceed that ended without acting is reopened by a rollback; one that attempted or completed ContinueDeployment holds', async () => {
+      const refused = { kind: 'not-done' as const, reason: 'NotWaitingAtReady', message: 'not at READY', at: startedAt + 5 };
+      const ledger = stores.ledger();
+      await ledger.claim(proceed('p', startedAt));
+      await ledger.record(deploymentId, 'p/ContinueDeployment', refused);
+      const reopened = await ledger.claim(stop('r', startedAt + 10));
+      expect(reopened).toMatchObject({ claimed: true, entry: { action: 'StopDeployment', openedAt: startedAt + 10, openedBy: 'r/StopDeployment', dueCounted: false } });
+      expect((await ledger.read(deploymentId))?.outcome).toBeUndefined();
+
+      const acted = stores.ledger();
+      const other = (derivedDeploymentEvent('START', 'd-987654321').event as { detail: { deploymentId: string } }).detail.deploymentId;
+      await acted.claim({ ...proceed('p', startedAt), deploymentId: other });
+      await acted.recordAttempt(other, 'p/ContinueDeployment', 'ContinueDeployment', startedAt + 1);
+      expect(await acted.claim({ ...stop('r', startedAt + 10), deploymentId: other })).toMatchObject({ claimed: false, entry: { action: 'ContinueDeployment' } });
+      await acted.record(other, 'p/ContinueDeployment', { kind: 'completed', action: 'ContinueDeployment', at: startedAt + 2 });
+      expect(await acted.claim({ ...stop('r', startedAt + 10_000_000), deploymentId: other })).toMatchObject({ claimed: false, entry: { action: 'ContinueDeployment' } });
     });
   });
 });

@@ -4,6 +4,8 @@ import { synthesizeStack } from '../../cli/commands/backtest';
 import { ManualClock } from '../../events/clock';
 import { buildEntry, EMITTED_EVENTS } from '../../events/emitted';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
+import { InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { storedAssessment } from '../handlers/assessment-fixture';
 import { handleRollbackEvent } from '../../handlers/rollback';
 import { LocalCodeDeploy } from '../../local/codedeploy';
 import type { FailurePolicy } from '../../handlers/config';
@@ -303,8 +305,12 @@ describe('a fault the backtest found: CodeDeploy throttling during a rollback', 
         return codeDeploy.stopDeployment(id);
       },
     };
-    const config = { source: 'deploy-guard', eventBusName: 'deploy-guard' };
+    const groups = [{ application: 'myApplication', deploymentGroup: 'myDeploymentGroup', platform: 'Server', mode: 'stop', blockBudget: 0.1, exploration: 0, cutScope: 'installation', failurePolicy: 'fail-open' } as const];
+    const config = { source: 'deploy-guard', eventBusName: 'deploy-guard', accountId: '000000000000', groups, metricsNamespace: 'DeployGuard' };
     const entry = buildEntry('Deployment Rollback Requested', { ...EMITTED_EVENTS['Deployment Rollback Requested'].example, deploymentId: deployment.deploymentId, mode: 'stop' }, config);
+    // What predict stored: an enforced rollback decision at START in stop mode.
+    const deployments = new InMemoryDeploymentStore();
+    await deployments.putAssessment(storedAssessment({ deploymentId: deployment.deploymentId, mode: 'stop', trigger: 'START' }));
     const event = { version: '0', id: 'e-1', 'detail-type': entry.DetailType, source: entry.Source, account: '000000000000', time: '2026-11-20T09:20:05Z', region: 'us-east-1', resources: [], detail: JSON.parse(entry.Detail) };
     const published: string[] = [];
     const waits: number[] = [];
@@ -312,6 +318,8 @@ describe('a fault the backtest found: CodeDeploy throttling during a rollback', 
     const result = await handleRollbackEvent(event, {
       codeDeploy: throttling,
       ledger: new InMemoryRollbackLedger(),
+      deployments,
+      metrics: { put: () => undefined },
       publisher: { publish: async (entries) => void published.push(...entries.map((published) => published.DetailType)) },
       clock,
       sleep: async (milliseconds) => void waits.push(milliseconds),
