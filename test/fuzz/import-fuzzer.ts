@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importHistory } from '../../model/import';
+import { HistoryImportError, importHistory } from '../../model/import';
 import { mappingColumnUses, mappingSchema, MappingError, parseMapping, type HistoryMapping } from '../../model/mapping';
 import { formatRecordsJsonLines, parseRecordsJsonLines } from '../../model/records';
 import { everyPathMutations, mutate, type Base, type Mutant } from './mutate';
@@ -344,7 +344,9 @@ function judgeImport(file: string, mapping: HistoryMapping): Outcome {
       const unnamed = error.problems.filter((problem) => !problem.includes(file));
       return unnamed.length === 0 ? { kind: 'file-error' } : { failure: `MappingError problems that do not name the file: ${unnamed.join(' | ')}` };
     }
-    if (error instanceof Error && error.constructor === Error && error.message.startsWith(`${file}: `)) return { kind: 'file-error' };
+    // A file refused as a whole (a plain Error, or a HistoryImportError: one label class only, a column with no number) names it first.
+    const refusal = error instanceof HistoryImportError || (error instanceof Error && error.constructor === Error);
+    if (refusal && error.message.startsWith(`${file}: `)) return { kind: 'file-error' };
     return { failure: describeError(error) };
   }
   const problems: string[] = [];

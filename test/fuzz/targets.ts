@@ -478,7 +478,7 @@ function servingPointer(): ServingModelPointer {
   };
 }
 
-const OWN_JOB_RECORD = recordedJob(OWN_JOB, { outputS3Uri: `s3://${NAME_PREFIX}-models/training/` });
+const OWN_JOB_RECORD = recordedJob(OWN_JOB, { outputS3Uri: `s3://${NAME_PREFIX}-models/training/output/` });
 const ROWS = new MemoryRows().addDay('2026-11-01', rowsOfDay(8)).addDay('2026-11-19', rowsOfDay(8)).addDay('2026-11-20', rowsOfDay(8));
 const CANDIDATES = [modelArchive(GOOD_MODEL), modelArchive(BLIND_MODEL)];
 

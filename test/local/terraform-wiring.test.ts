@@ -263,7 +263,7 @@ describe('the rules of events/patterns.ts round-trip through Terraform', () => {
     expect(readWiring(stack).rules.map(({ name, eventBusName, eventPattern }) => ({ name, eventBusName, eventPattern })).sort(byName)).toEqual(
       rules.map((rule) => ({ name: `deploy-guard-dev-${rule.name}`, eventBusName: rule.bus === 'default' ? 'default' : 'deploy-guard-dev', eventPattern: rule.pattern })).sort(byName),
     );
-    expect(rules).toHaveLength(9);
+    expect(rules).toHaveLength(10);
   });
 });
 
