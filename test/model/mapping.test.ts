@@ -70,7 +70,7 @@ describe('the mapping of a CSV history', () => {
 
     it('names an unknown key and lists the known ones', () => {
       expect(problemsOf({ ...valid, featurs: {} })).toEqual([
-        "the mapping: unknown key 'featurs'; the keys are group, time, label, author, features, extraFeatures, drop",
+        "the mapping: unknown key 'featurs'; the keys are $schema, group, time, label, author, features, extraFeatures, drop",
       ]);
     });
 
