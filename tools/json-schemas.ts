@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { mappingSchema } from '../model/mapping';
 import { deployGuardConfig } from '../stacks/config';
@@ -42,13 +42,20 @@ const FILES: readonly SchemaFile[] = [
 /** The formats JSON Schema defines; zod also writes its own ("starts_with", beside the pattern that checks it). */
 const STANDARD_FORMATS = new Set(['date-time', 'date', 'time', 'email', 'hostname', 'ipv4', 'ipv6', 'uri', 'uri-reference', 'uuid', 'regex']);
 
-function withStandardFormats(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(withStandardFormats);
+const PROJECT_ROOT = resolve(__dirname, '..');
+
+/**
+ * The schema as published: standard formats only, and a default that is a path inside the project
+ * (the shipped first model) written relative to it, so the file is the same on every machine.
+ */
+function portable(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(portable);
+  if (typeof node === 'string') return node.startsWith(`${PROJECT_ROOT}${sep}`) ? relative(PROJECT_ROOT, node).split(sep).join('/') : node;
   if (node === null || typeof node !== 'object') return node;
   return Object.fromEntries(
     Object.entries(node)
       .filter(([key, value]) => key !== 'format' || STANDARD_FORMATS.has(String(value)))
-      .map(([key, value]) => [key, withStandardFormats(value)]),
+      .map(([key, value]) => [key, portable(value)]),
   );
 }
 
@@ -56,7 +63,7 @@ function withStandardFormats(node: unknown): unknown {
 export function renderJsonSchemas(): { readonly path: string; readonly text: string }[] {
   return FILES.map(({ file, title, description, schema }) => {
     // The input side: what a person writes (defaults may be left out), not what the code receives.
-    const generated = withStandardFormats(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-7' })) as Record<string, unknown>;
+    const generated = portable(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-7' })) as Record<string, unknown>;
     const { $schema, ...rest } = generated;
     const document = { $schema, $id: `https://deploy-guard.dev/schemas/${file}`, title, description, ...rest };
     return { path: join(SCHEMAS_DIR, file), text: `${JSON.stringify(document, null, 2)}\n` };
