@@ -141,35 +141,31 @@ export class Monitoring extends Construct {
         }),
       );
     }
-    operational.push(
-      new CloudwatchMetricAlarm(this, 'endpoint-fallbacks', {
-        alarmName: `ops/${namePrefix}/endpoint-fallbacks`,
-        alarmDescription: 'predict decided by failure policy because the model endpoint failed or timed out.',
+    // predict's assessments decided by the failure policy, by cause: a failing endpoint now and then,
+    // an unloadable model (every assessment until it is fixed) at once.
+    const fallbackAlarm = (id: string, metricName: string, description: string, periodSeconds: number, threshold: number) =>
+      new CloudwatchMetricAlarm(this, id, {
+        alarmName: `ops/${namePrefix}/${id}`,
+        alarmDescription: description,
         namespace: props.metricsNamespace,
-        metricName: QUALITY_METRICS.endpointFallbacks,
+        metricName,
         statistic: 'Sum',
-        period: 900,
+        period: periodSeconds,
         evaluationPeriods: 1,
-        threshold: 3,
+        threshold,
         comparisonOperator: 'GreaterThanOrEqualToThreshold',
         treatMissingData: 'notBreaching',
         ...actions,
-      }),
-    );
+      });
     operational.push(
-      new CloudwatchMetricAlarm(this, 'model-fallbacks', {
-        alarmName: `ops/${namePrefix}/model-fallbacks`,
-        alarmDescription: 'predict decided by failure policy because the serving model could not be loaded (or none is serving): every assessment does until it is fixed.',
-        namespace: props.metricsNamespace,
-        metricName: QUALITY_METRICS.modelFallbacks,
-        statistic: 'Sum',
-        period: 300,
-        evaluationPeriods: 1,
-        threshold: 1,
-        comparisonOperator: 'GreaterThanOrEqualToThreshold',
-        treatMissingData: 'notBreaching',
-        ...actions,
-      }),
+      fallbackAlarm('endpoint-fallbacks', QUALITY_METRICS.endpointFallbacks, 'predict decided by failure policy because the model endpoint failed or timed out.', 900, 3),
+      fallbackAlarm(
+        'model-fallbacks',
+        QUALITY_METRICS.modelFallbacks,
+        'predict decided by failure policy because the serving model could not be loaded (or none is serving): every assessment does until it is fixed.',
+        300,
+        1,
+      ),
     );
     operational.push(...rollbackAlarms(this, namePrefix, props.metricsNamespace, actions));
     this.operationalAlarms = operational;

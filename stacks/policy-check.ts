@@ -214,12 +214,6 @@ function providerOf(stack: { readonly provider?: unknown }): { readonly region: 
   return typeof aws?.region === 'string' && accounts.length === 1 ? { region: aws.region, accountId: accounts[0] } : undefined;
 }
 
-/** IAM's ArnLike / StringLike: `*` any run of characters, `?` one. */
-function globMatches(pattern: string, value: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${source}$`).test(value);
-}
-
 /** Whether a statement's conditions hold for a request with these context values (keys not given fail). */
 function conditionsHold(statement: Statement, context: Readonly<Record<string, string>>): boolean {
   return Object.entries(statement.Condition ?? {}).every(([operator, keys]) =>
@@ -228,7 +222,7 @@ function conditionsHold(statement: Statement, context: Readonly<Record<string, s
       if (actual === undefined) return false;
       const values = list(expected as string | string[]).map(String);
       if (operator === 'StringEquals' || operator === 'ArnEquals') return values.includes(actual);
-      if (operator === 'StringLike' || operator === 'ArnLike') return values.some((pattern) => globMatches(pattern, actual));
+      if (operator === 'StringLike' || operator === 'ArnLike') return values.some((pattern) => wildcard(pattern, false).test(actual));
       return false;
     }),
   );
