@@ -209,6 +209,8 @@ class TreeGrower {
   private readonly histogramPool: Float64Array[] = [];
   private readonly random: () => number;
   private readonly regularization: Regularization;
+  /** Features with two bins, or present and missing values: the others cannot split. */
+  private readonly splittable: boolean[];
 
   constructor(
     private readonly data: BinnedData,
@@ -222,6 +224,10 @@ class TreeGrower {
     this.pairs = new Float64Array(2 * rowCount);
     this.slotStart = new Int32Array(cuts.featureCount + 1);
     for (let feature = 0; feature < cuts.featureCount; feature += 1) this.slotStart[feature + 1] = this.slotStart[feature] + binCount(cuts, feature) + 1;
+    this.splittable = data.codes.map((codes, feature) => {
+      const bins = binCount(cuts, feature);
+      return bins >= 2 || (codes.includes(bins) && codes.some((code) => code !== bins));
+    });
     this.random = seededRandom(params.seed);
     this.regularization = new Regularization(params);
   }
@@ -241,7 +247,8 @@ class TreeGrower {
   grow(): GrownTree {
     const tree: GrownTree = { left: [], right: [], parent: [], feature: [], condition: [], defaultLeft: [], baseWeight: [], lossChange: [], sumHessian: [] };
     const rowCount = this.sampleRows();
-    const treeFeatures = this.sampleFeatures(range(this.data.cuts.featureCount), this.params.colsampleByTree);
+    // Sampled from every feature, as XGBoost samples; only those that can split get histograms.
+    const treeFeatures = this.sampleFeatures(range(this.data.cuts.featureCount), this.params.colsampleByTree).filter((feature) => this.splittable[feature]);
     let sumGrad = 0;
     let sumHess = 0;
     for (let index = 0; index < rowCount; index += 1) {
@@ -313,9 +320,33 @@ class TreeGrower {
       pairs[2 * index] = grad[row];
       pairs[2 * index + 1] = hess[row];
     }
-    for (const feature of features) {
-      const codes = this.data.codes[feature];
-      const offset = 2 * slotStart[feature];
+    // Four features a pass: each row's index and gradient pair are read once for the four.
+    let next = 0;
+    for (; next + 4 <= features.length; next += 4) {
+      const [f0, f1, f2, f3] = [features[next], features[next + 1], features[next + 2], features[next + 3]];
+      const [c0, c1, c2, c3] = [this.data.codes[f0], this.data.codes[f1], this.data.codes[f2], this.data.codes[f3]];
+      const [o0, o1, o2, o3] = [2 * slotStart[f0], 2 * slotStart[f1], 2 * slotStart[f2], 2 * slotStart[f3]];
+      for (let index = 0; index < count; index += 1) {
+        const row = rows[start + index];
+        const g = pairs[2 * index];
+        const h = pairs[2 * index + 1];
+        const s0 = o0 + 2 * c0[row];
+        const s1 = o1 + 2 * c1[row];
+        const s2 = o2 + 2 * c2[row];
+        const s3 = o3 + 2 * c3[row];
+        histogram[s0] += g;
+        histogram[s0 + 1] += h;
+        histogram[s1] += g;
+        histogram[s1 + 1] += h;
+        histogram[s2] += g;
+        histogram[s2 + 1] += h;
+        histogram[s3] += g;
+        histogram[s3 + 1] += h;
+      }
+    }
+    for (; next < features.length; next += 1) {
+      const codes = this.data.codes[features[next]];
+      const offset = 2 * slotStart[features[next]];
       for (let index = 0; index < count; index += 1) {
         const slot = offset + 2 * codes[rows[start + index]];
         histogram[slot] += pairs[2 * index];
