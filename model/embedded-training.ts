@@ -65,9 +65,11 @@ export function runEmbeddedTraining(job: EmbeddedTrainingJob): { readonly model:
     const fitted = fit(job, parameters, readChannel(job.train, 'train'), readChannel(job.validation, 'validation'));
     return { model: fitted.model, trees: fitted.trees };
   }
+  const { outputDataDir } = job;
+  if (!outputDataDir) throw new EmbeddedTrainingError("window mode writes evaluation.json: give the output data folder (train.py's --output-data-dir)");
   const { train, validation, described } = windowChannels(job.train, parameters.window, job.log);
   const fitted = fit(job, parameters, train, validation);
-  writeEvaluation(job, fitted.model, validation, described);
+  writeEvaluation(job, outputDataDir, fitted.model, validation, described);
   return { model: fitted.model, trees: fitted.trees };
 }
 
@@ -80,18 +82,14 @@ function fit(job: EmbeddedTrainingJob, parameters: TrainerParameters, train: Cha
   job.log(`${EMBEDDED_TRAINER_NAME} trainer: ${train.rowCount} train rows, ${validation.rowCount} validation rows, ${train.columnCount} features, ${numRound} rounds`);
   const cuts = computeCuts(train.values, train.rowCount, train.columnCount, booster.maxBin);
   const trainData = binValues(train.values, train.rowCount, train.columnCount, cuts);
-  const validationData = binValues(validation.values, validation.rowCount, validation.columnCount, cuts);
   const stoppingMetric = booster.evalMetric[booster.evalMetric.length - 1];
-  const boosted: BoostedModel = boost(
-    { train: trainData, labels: train.labels, validation: { data: validationData, labels: validation.labels } },
-    booster,
-    {
-      numRound,
-      ...(earlyStoppingRounds !== undefined ? { earlyStoppingRounds } : {}),
-      score: (labels, margins) => marginMetric(stoppingMetric, labels, margins),
-      higherIsBetter: stoppingMetric === 'auc',
-    },
-  );
+  const boosted: BoostedModel = boost({ train: trainData, labels: train.labels }, booster, numRound, earlyStoppingRounds === undefined ? undefined : {
+    rounds: earlyStoppingRounds,
+    validation: binValues(validation.values, validation.rowCount, validation.columnCount, cuts),
+    labels: validation.labels,
+    score: (labels, margins) => marginMetric(stoppingMetric, labels, margins),
+    higherIsBetter: stoppingMetric === 'auc',
+  });
   const text = xgboostModelJson(boosted);
   const model = loadXGBoostModel(text);
   for (const [name, channel] of [['train', train], ['validation', validation]] as const) {
@@ -267,7 +265,7 @@ export function windowMetrics(labels: readonly boolean[], scores: readonly numbe
   };
 }
 
-function writeEvaluation(job: EmbeddedTrainingJob, model: XGBoostModel, validation: Channel, window: WindowDescription): void {
+function writeEvaluation(job: EmbeddedTrainingJob, outputDataDir: string, model: XGBoostModel, validation: Channel, window: WindowDescription): void {
   const labels = booleans(validation.labels);
   const candidate = windowMetrics(labels, [...predict(model, validation)]);
   let serving: WindowMetrics | null = null;
@@ -289,9 +287,8 @@ function writeEvaluation(job: EmbeddedTrainingJob, model: XGBoostModel, validati
     trainer: EMBEDDED_TRAINER_NAME,
     ...(servingError ? { servingError } : {}),
   };
-  const outputDir = job.outputDataDir ?? join(job.modelDir, '..', 'output', 'data');
-  mkdirSync(outputDir, { recursive: true });
-  const path = join(outputDir, 'evaluation.json');
+  mkdirSync(outputDataDir, { recursive: true });
+  const path = join(outputDataDir, 'evaluation.json');
   writeFileSync(path, `${JSON.stringify(document, null, 2)}\n`);
   job.log(`evaluation written to ${path}: candidate auc ${candidate.auc}, serving auc ${serving ? serving.auc : null}`);
 }

@@ -114,50 +114,43 @@ interface OpenNode {
 export interface BoostingData {
   readonly train: BinnedData;
   readonly labels: Float32Array;
-  /** Scored each round (margins kept) when given: for early stopping and the final metrics. */
-  readonly validation?: { readonly data: BinnedData; readonly labels: Float32Array };
 }
 
-export interface RoundReport {
-  readonly round: number;
-  /** The validation metric that decides early stopping (the last of eval_metric), when validation is given. */
-  readonly validationScore?: number;
+/** Early stopping: the validation rows (binned with the training cuts) and the metric of their margins. */
+export interface EarlyStopping {
+  readonly rounds: number;
+  readonly validation: BinnedData;
+  readonly labels: Float32Array;
+  readonly score: (labels: Float32Array, margins: Float32Array) => number;
+  readonly higherIsBetter: boolean;
 }
 
 /**
- * Boosts `numRound` trees (fewer when early stopping ends it: the rounds after the best one are
- * dropped, as model/train.py keeps `booster[: best_iteration + 1]`). `onRound` hears each round.
+ * Boosts `numRound` trees; with early stopping, ends when the validation score has not improved for
+ * `rounds` rounds and keeps the trees up to the best round, as model/train.py keeps
+ * `booster[: best_iteration + 1]`.
  */
-export function boost(
-  data: BoostingData,
-  params: BoosterParameters,
-  options: { readonly numRound: number; readonly earlyStoppingRounds?: number; readonly score?: (labels: Float32Array, margins: Float32Array) => number; readonly higherIsBetter?: boolean },
-): BoostedModel {
+export function boost(data: BoostingData, params: BoosterParameters, numRound: number, stopping?: EarlyStopping): BoostedModel {
   const grower = new TreeGrower(data.train, params);
   const baseMargin = probabilityToMargin(Math.fround(params.baseScore));
   const margins = new Float32Array(data.train.rowCount).fill(baseMargin);
-  const validationMargins = data.validation ? new Float32Array(data.validation.data.rowCount).fill(baseMargin) : undefined;
+  const validationMargins = new Float32Array(stopping?.validation.rowCount ?? 0).fill(baseMargin);
   const trees: GrownTree[] = [];
   let best: { round: number; score: number } | undefined;
-  for (let round = 0; round < options.numRound; round += 1) {
+  for (let round = 0; round < numRound; round += 1) {
     grower.gradients(data.labels, margins);
     const tree = grower.grow();
     trees.push(tree);
     addTree(tree, data.train, margins);
-    if (!data.validation || !validationMargins || !options.earlyStoppingRounds || !options.score) {
-      if (data.validation && validationMargins) addTree(tree, data.validation.data, validationMargins);
-      continue;
-    }
-    addTree(tree, data.validation.data, validationMargins);
-    const score = options.score(data.validation.labels, validationMargins);
-    const better = best === undefined || (options.higherIsBetter ? score > best.score : score < best.score);
-    if (better) best = { round, score };
-    else if (round - best!.round >= options.earlyStoppingRounds) break;
+    if (!stopping) continue;
+    addTree(tree, stopping.validation, validationMargins);
+    const score = stopping.score(stopping.labels, validationMargins);
+    if (best === undefined || (stopping.higherIsBetter ? score > best.score : score < best.score)) best = { round, score };
+    else if (round - best.round >= stopping.rounds) break;
   }
-  if (best && options.earlyStoppingRounds) {
-    return { featureCount: data.train.cuts.featureCount, baseScore: params.baseScore, trees: trees.slice(0, best.round + 1), bestIteration: best.round, bestScore: best.score };
-  }
-  return { featureCount: data.train.cuts.featureCount, baseScore: params.baseScore, trees };
+  const model = { featureCount: data.train.cuts.featureCount, baseScore: params.baseScore };
+  if (!best) return { ...model, trees };
+  return { ...model, trees: trees.slice(0, best.round + 1), bestIteration: best.round, bestScore: best.score };
 }
 
 /** Adds a tree's leaf values to the rows' float32 margins (traversal on the bins, equal to the split conditions). */

@@ -44,7 +44,7 @@ function rowsOf(count: number, columns: number, make: (random: () => number) => 
 function train(rows: Rows, hyperparameters: Record<string, string>) {
   const { booster, numRound } = readTrainerParameters({ num_round: '1', ...hyperparameters });
   const cuts = computeCuts(rows.values, rows.rowCount, rows.columnCount, booster.maxBin);
-  return boost({ train: binValues(rows.values, rows.rowCount, rows.columnCount, cuts), labels: rows.labels }, booster, { numRound });
+  return boost({ train: binValues(rows.values, rows.rowCount, rows.columnCount, cuts), labels: rows.labels }, booster, numRound);
 }
 
 function csv(rows: Rows): string {
