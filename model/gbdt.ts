@@ -141,7 +141,7 @@ export function boost(data: BoostingData, params: BoosterParameters, numRound: n
     grower.gradients(data.labels, margins);
     const tree = grower.grow();
     trees.push(tree);
-    addTree(tree, data.train, margins);
+    grower.addToMargins(tree, margins);
     if (!stopping) continue;
     addTree(tree, stopping.validation, validationMargins);
     const score = stopping.score(stopping.labels, validationMargins);
@@ -155,6 +155,11 @@ export function boost(data: BoostingData, params: BoosterParameters, numRound: n
 
 /** Adds a tree's leaf values to the rows' float32 margins (traversal on the bins, equal to the split conditions). */
 export function addTree(tree: GrownTree, data: BinnedData, margins: Float32Array): void {
+  addTreeToRows(tree, data, margins, undefined, 0, data.rowCount);
+}
+
+/** addTree for the rows `rows[from..to)` (or the rows from..to when `rows` is absent). */
+function addTreeToRows(tree: GrownTree, data: BinnedData, margins: Float32Array, rows: Int32Array | undefined, from: number, to: number): void {
   const nodes = tree.left.length;
   const left = Int32Array.from(tree.left);
   const right = Int32Array.from(tree.right);
@@ -171,7 +176,8 @@ export function addTree(tree: GrownTree, data: BinnedData, margins: Float32Array
     missingCode[node] = binCount(data.cuts, feature);
   }
   const { codes } = data;
-  for (let row = 0; row < data.rowCount; row += 1) {
+  for (let index = from; index < to; index += 1) {
+    const row = rows ? rows[index] : index;
     let node = 0;
     while (left[node] >= 0) {
       const code = codes[tree.feature[node]][row];
@@ -202,6 +208,10 @@ class TreeGrower {
   private readonly histogramPool: Float64Array[] = [];
   private readonly random: () => number;
   private readonly regularization: Regularization;
+  /** The current tree's leaves: node id, start and end of its rows in `rows`, three numbers a leaf. */
+  private readonly leafRanges: number[] = [];
+  /** The number of rows the current tree was grown on (the first in `rows`). */
+  private sampledCount = 0;
   /** Features with two bins, or present and missing values: the others cannot split. */
   private readonly splittable: boolean[];
 
@@ -240,6 +250,8 @@ class TreeGrower {
   grow(): GrownTree {
     const tree: GrownTree = { left: [], right: [], parent: [], feature: [], condition: [], defaultLeft: [], baseWeight: [], lossChange: [], sumHessian: [] };
     const rowCount = this.sampleRows();
+    this.sampledCount = rowCount;
+    this.leafRanges.length = 0;
     // Sampled from every feature, as XGBoost samples; only those that can split get histograms.
     const treeFeatures = this.sampleFeatures(range(this.data.cuts.featureCount), this.params.colsampleByTree).filter((feature) => this.splittable[feature]);
     let sumGrad = 0;
@@ -263,6 +275,8 @@ class TreeGrower {
         if (split) {
           next.push(...this.applySplit(tree, node, split, treeFeatures));
           leaves += 1;
+        } else {
+          this.leafRanges.push(node.id, node.start, node.end);
         }
         this.histogramPool.push(node.histogram);
       }
@@ -271,14 +285,30 @@ class TreeGrower {
     return tree;
   }
 
-  /** Uniform row sampling into `rows`; answers the number of rows drawn. */
+  /**
+   * Adds the tree just grown to the training rows' margins: a drawn row's leaf is known from the
+   * partition (XGBoost's prediction cache), only the rows left out by subsample are walked down.
+   */
+  addToMargins(tree: GrownTree, margins: Float32Array): void {
+    const { rows, leafRanges } = this;
+    for (let at = 0; at < leafRanges.length; at += 3) {
+      const value = tree.condition[leafRanges[at]];
+      for (let index = leafRanges[at + 1]; index < leafRanges[at + 2]; index += 1) margins[rows[index]] = Math.fround(margins[rows[index]] + value);
+    }
+    addTreeToRows(tree, this.data, margins, rows, this.sampledCount, this.data.rowCount);
+  }
+
+  /** Uniform row sampling: the rows drawn first in `rows` (their number answered), the others after them. */
   private sampleRows(): number {
-    const { rows } = this;
+    const { rows, scratch } = this;
     const { subsample } = this.params;
     let count = 0;
+    let left = 0;
     for (let row = 0; row < this.data.rowCount; row += 1) {
       if (subsample >= 1 || this.random() < subsample) rows[count++] = row;
+      else scratch[left++] = row;
     }
+    rows.set(scratch.subarray(0, left), count);
     return count;
   }
 
