@@ -7,7 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseFigures, type Figure } from './figures';
 
-const BENCHMARKS = ['matcher.ts', 'scorer.ts', 'handlers.ts', 'load.ts', 'synth.ts', 'in-loop-policies.ts', 'backtest.ts'];
+const BENCHMARKS = ['matcher.ts', 'scorer.ts', 'handlers.ts', 'load.ts', 'synth.ts', 'in-loop-policies.ts', 'trainer.ts', 'backtest.ts'];
 const only = process.argv.slice(2);
 
 const figures: (Figure & { readonly bench: string })[] = [];

@@ -25,9 +25,8 @@ import { join, resolve } from 'node:path';
 import { parseFeatureList } from '../model/features';
 import { importHistory, inTimeOrder } from '../model/import';
 import { parseMapping } from '../model/mapping';
-import { findPython } from '../model/python';
 import { type DeploymentRecord, recordTime } from '../model/records';
-import { DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, readHyperparameters, trainModel } from '../model/training';
+import { DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, readHyperparameters, resolveTrainer, trainModel } from '../model/training';
 import { loadXGBoostModel } from '../model/xgboost';
 import { InLoopPolicies, type ComparisonEntry, type DeploymentStart, type ScoringModel } from '../local/in-loop-policies';
 import { printFigure } from './figures';
@@ -98,7 +97,7 @@ async function firstModel(warmUp: readonly DeploymentRecord[]): Promise<ScoringM
       split: { validationFraction: 0.2, testFraction: 0 },
       costs: DEFAULT_COSTS,
       hyperparameters: readHyperparameters(DEFAULT_HYPERPARAMETERS_FILE),
-      python: findPython().executable,
+      trainer: resolveTrainer('xgboost'),
       log: () => undefined,
     });
     return load(dir);

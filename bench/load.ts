@@ -35,7 +35,6 @@ export interface LoadOptions {
   readonly seed?: number;
   /** The real builds whose change fields are sampled. @default the shipped history */
   readonly pool?: readonly DeploymentRecord[];
-  readonly python?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -121,7 +120,6 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
       // Fixed: the burst is about throughput, not about the first model's cost-optimal threshold.
       threshold: 0.5,
       outDir,
-      ...(options.python ? { python: options.python } : {}),
       log: options.log ?? (() => undefined),
       // The invocations that assess (START); READY reaches predict too and is ignored in stop mode.
       onInvocation: (handler, wallMs, event) => {

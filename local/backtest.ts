@@ -8,8 +8,7 @@ import type { DeploymentStore, RollbackLedger } from '../handlers/ports';
 import { inTimeOrder } from '../model/import';
 import { ASSUMED_DEPLOYMENT_DURATION_MS, recordTime, type DeploymentRecord } from '../model/records';
 import { requireSpace } from './disk-space';
-import { trainModel, DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, readHyperparameters } from '../model/training';
-import { findPython } from '../model/python';
+import { trainModel, DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, readHyperparameters, resolveTrainer, type Trainer, type TrainerKind } from '../model/training';
 import { BLOCK_BUDGET, checkBlockBudget, EXPLORATION, type CutScope } from '../model/block-budget';
 import { parseFeatureList, type FeatureList } from '../model/features';
 import type { DecisionCosts } from '../model/metrics';
@@ -67,6 +66,9 @@ export interface BacktestOptions {
   readonly outDir: string;
   /** Write the bus events gzipped, to events.jsonl.gz (the CLI's default), or plain to events.jsonl. @default false */
   readonly compressEvents?: boolean;
+  /** Who trains the first model and the retraining jobs. @default 'embedded' */
+  readonly trainer?: TrainerKind;
+  /** With the xgboost trainer, the Python interpreter with XGBoost 1.7 (found on the machine when absent). */
   readonly python?: string;
   readonly log: (line: string) => void;
   /** Called once per replayed deployment finished, with the number done and the total. */
@@ -106,7 +108,7 @@ export interface BacktestResult {
   readonly busEvents: number;
   /** Wall time of the whole run, training included. */
   readonly wallMs: number;
-  /** Wall time spent in train.py (the first model and every retraining). */
+  /** Wall time spent training (the first model and every retraining). */
   readonly trainingWallMs: number;
   /** Wall time of the event loop alone (the replay, retraining excluded). */
   readonly loopMs: number;
@@ -151,7 +153,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     customBusName: local.customBusName,
     alarms: options.retrain ? local.qualityAlarms : [],
     store: options.store ?? 'memory',
-    python: first.python,
+    trainer: first.trainer,
     trainingDir: join(options.outDir, 'training'),
     trainingMs: TIMINGS.trainingMs,
     log: options.log,
@@ -162,6 +164,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     ...(decision.threshold === undefined ? {} : { threshold: decision.threshold }),
     costs: options.costs ?? DEFAULT_COSTS,
     dataSource: options.dataSource,
+    trainer: first.trainer.name,
     limit: options.limit ?? null,
   });
   const tap = new ReportTap(join(options.outDir, eventsFileName(options.compressEvents === true)), builder, { store: standIns.stores.deployments, codeDeploy: standIns.codeDeploy, deploymentGroup: DEPLOYMENT_GROUP });
@@ -411,15 +414,15 @@ interface FirstModel {
   /** Its features.json: the feature list every model of the replay is served with. */
   readonly features: FeatureList;
   readonly modelVersion: string;
-  readonly python: string;
+  readonly trainer: Trainer;
   readonly trainingWallMs: number;
 }
 
-/** The first model, trained with train.py on the warm-up deployments (history features by the start-time rule). */
+/** The first model, trained on the warm-up deployments (history features by the start-time rule). */
 async function trainFirstModel(history: History, options: BacktestOptions): Promise<FirstModel> {
   const { log } = options;
   const warmUp = history.replay.filter((entry) => entry.warmUp);
-  const python = findPython(options.python);
+  const trainer = resolveTrainer(options.trainer ?? 'embedded', options.python, (line) => log(`initial model: ${line}`));
   const trainingStarted = performance.now();
   const dir = join(options.outDir, 'initial-model');
   await trainModel({
@@ -428,14 +431,14 @@ async function trainFirstModel(history: History, options: BacktestOptions): Prom
     split: { validationFraction: 0.2, testFraction: 0 },
     costs: DEFAULT_COSTS,
     hyperparameters: readHyperparameters(DEFAULT_HYPERPARAMETERS_FILE),
-    python: python.executable,
+    trainer,
     log: (line) => log(`initial model: ${line}`),
   });
   const trainingWallMs = performance.now() - trainingStarted;
   const model = loadXGBoostModel(readFileSync(join(dir, 'xgboost-model'), 'utf8'));
   log(`initial model: the ${history.warmUpCount} deployments that started before ${new Date(history.warmUpEnd).toISOString()} (warm-up, ${history.groupCount} groups in the history)`);
   const features = parseFeatureList(JSON.parse(readFileSync(join(dir, 'features.json'), 'utf8')), join(dir, 'features.json'));
-  return { dir, model, features, modelVersion: `initial-${warmUp.at(-1)!.record.time!.slice(0, 10)}`, python: python.executable, trainingWallMs };
+  return { dir, model, features, modelVersion: `initial-${warmUp.at(-1)!.record.time!.slice(0, 10)}`, trainer, trainingWallMs };
 }
 
 /** Poison: malformed events put on the buses during the replay; they must end in a dead-letter queue. */

@@ -166,7 +166,7 @@ export function renderConsoleSummary(report: BacktestReport, files: ReportFiles)
     ...wrap(report.verdict, MAX_COLUMNS),
     '',
     `Deploy Guard backtest: ${formatCount(report.deployments)} deployments${span}`,
-    `source ${printable(settings.data_source)} (${limit})`,
+    `source ${printable(settings.data_source)} (${limit})${settings.trainer === undefined ? '' : `; models trained by ${printable(settings.trainer)}`}`,
     `mode ${mode}; ${decidedBy}; costs ${formatCosts(settings.costs)}`,
     '',
     ...comparisonTable(report),

@@ -801,7 +801,7 @@ export function renderReportHtml(report: BacktestReport): string {
     `<style>${STYLE}</style></head><body><main>`,
     '<header><h1>Deploy Guard backtest</h1>',
     `<p class="verdict" id="verdict">${esc(report.verdict)}</p>`,
-    `<p class="sub">${formatCount(report.deployments)} deployments replayed (${esc(span)}) from <code>${esc(settings.data_source)}</code>, ${esc(limit)}; ` +
+    `<p class="sub">${formatCount(report.deployments)} deployments replayed (${esc(span)}) from <code>${esc(settings.data_source)}</code>, ${esc(limit)}${settings.trainer === undefined ? '' : `, models trained by ${esc(settings.trainer)}`}; ` +
       `mode <strong>${esc(settings.mode)}</strong>, ${esc(decidedBy)}, costs ${esc(formatCosts(settings.costs))} (a missed failure against a needless stop).</p>`,
     `<section class="cards" aria-label="headline numbers">${headlineCards(report)}</section></header>`,
     '<section><h2>Against fair baselines, each in its own loop</h2>',

@@ -93,6 +93,8 @@ export interface GenerationSettings {
   readonly dataSource: string;
   /** The maximum number of deployments replayed; null for all. */
   readonly limit: number | null;
+  /** Who trained the models ("embedded", "xgboost 1.7.4"), when the run says. */
+  readonly trainer?: string;
 }
 
 /** The predictors of `comparison`, in the order the report lists them. */
@@ -311,6 +313,8 @@ export interface BacktestReport {
     readonly costs: { readonly failed_deployment: number; readonly needless_rollback: number };
     readonly data_source: string;
     readonly limit: number | null;
+    /** Who trained the models, when the run said. */
+    readonly trainer?: string;
   };
   readonly policy: ReportPolicy;
   /** Every predictor at every budget compared, Deploy Guard at the configured budget included (measured here). */
@@ -464,6 +468,7 @@ const settingsSchema = z
     costs: z.object({ failedDeployment: z.number().positive(), needlessRollback: z.number().positive() }).strict().optional(),
     dataSource: nonEmpty,
     limit: z.number().int().positive().nullable(),
+    trainer: nonEmpty.optional(),
   })
   .strict()
   .superRefine((settings, context) => {
@@ -645,7 +650,7 @@ export class ReportBuilder {
     const groups = groupsOf(records);
     const perGroup: Record<string, Outcomes> = {};
     for (const key of [...groups.keys()].sort()) perGroup[key] = outcomesOf(groups.get(key) as ReplayedDeployment[]);
-    const { mode, blockBudget, threshold, costs, dataSource, limit } = this.settings;
+    const { mode, blockBudget, threshold, costs, dataSource, limit, trainer } = this.settings;
     const measured = comparisonEntry(
       'deploy-guard',
       { budget: blockBudget, budget_kind: blockBudget === null ? 'natural' : 'fixed' },
@@ -671,6 +676,7 @@ export class ReportBuilder {
         costs: { failed_deployment: costs.failedDeployment, needless_rollback: costs.needlessRollback },
         data_source: dataSource,
         limit,
+        ...(trainer === undefined ? {} : { trainer }),
       },
       policy: { block_budget: blockBudget, realized_block_rate: guard.block_rate, flagged: guard.flagged, deployments: guard.deployments },
       comparison,

@@ -3,7 +3,9 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { SAGEMAKER_SOURCE, SAGEMAKER_TRAINING_JOB_STATE_CHANGE } from '../events/aws';
 import { eventBridgeTime } from '../events/clock';
+import { EmbeddedTrainingError, runEmbeddedTraining } from '../model/embedded-training';
 import { tarGzip } from '../model/tar';
+import type { Trainer } from '../model/training';
 import { handleInvocation } from '../model/serve';
 import { loadXGBoostModel, type XGBoostModel } from '../model/xgboost';
 import type {
@@ -202,9 +204,9 @@ export class LocalHosting implements HostingPort {
 /** What the laptop's training job needs besides the job's spec. */
 export interface LocalTrainingOptions {
   readonly objects: LocalObjectStore;
-  /** The Python interpreter with XGBoost 1.7 (model/python.ts findPython). */
-  readonly python: string;
-  /** Deploy Guard's training script, the one SageMaker runs in script mode (model/train.py). */
+  /** Who trains: the embedded trainer, or the script below under a Python with XGBoost 1.7. */
+  readonly trainer: Trainer;
+  /** Deploy Guard's training script, the one SageMaker runs in script mode (model/train.py), for the xgboost trainer. */
   readonly trainScript: string;
   /** Scratch space: each job gets /opt/ml-like folders under it. */
   readonly workDir: string;
@@ -231,8 +233,9 @@ interface LocalJob {
 
 /**
  * SageMaker training on the laptop: the job's channels are materialized from the local S3 into
- * folders laid out as SageMaker lays them out, model/train.py runs with the job's hyperparameters
- * (the same script and contract as script mode), and the job's model.tar.gz and output.tar.gz are
+ * folders laid out as SageMaker lays them out, the trainer runs with the job's hyperparameters
+ * (model/train.py, the script and contract of script mode, or the embedded trainer on the same
+ * contract), and the job's model.tar.gz and output.tar.gz are
  * written where SageMaker writes them. It completes `durationMs` of virtual time after it starts and
  * then emits the Training Job State Change event, as SageMaker does.
  */
@@ -248,7 +251,7 @@ export class LocalTraining implements TrainingPort {
     return this.jobs.size;
   }
 
-  /** Wall-clock milliseconds spent in train.py, excluded from the event loop's throughput. */
+  /** Wall-clock milliseconds spent training, excluded from the event loop's throughput. */
   get trainingWallMs(): number {
     let total = 0;
     for (const job of this.jobs.values()) total += job.wallMs ?? 0;
@@ -309,18 +312,20 @@ export class LocalTraining implements TrainingPort {
     const started = performance.now();
     const train = this.channelFolder(spec.trainS3Uri);
     const copied = countInWindow(train.dates, { from: spec.hyperparameters.window_from, to: spec.hyperparameters.window_to });
-    const args = [this.options.trainScript, '--train', train.folder, '--model-dir', paths.model, '--output-data-dir', paths.output, '--hyperparameters', join(paths.config, 'hyperparameters.json')];
-    writeFileSync(join(paths.config, 'hyperparameters.json'), JSON.stringify(spec.hyperparameters));
+    const hyperparametersFile = join(paths.config, 'hyperparameters.json');
+    writeFileSync(hyperparametersFile, JSON.stringify(spec.hyperparameters));
+    let servingFolder: string | undefined;
     if (spec.servingModelS3Uri) {
       const serving = await this.options.objects.read(spec.servingModelS3Uri);
       if (serving) {
         writeFileSync(join(paths.serving, 'model.tar.gz'), serving);
-        args.push('--serving', paths.serving);
+        servingFolder = paths.serving;
       }
     }
-    const run = spawnSync(this.options.python, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const run = this.train({ train: train.folder, model: paths.model, output: paths.output, hyperparametersFile, serving: servingFolder }, spec.hyperparameters);
     job.wallMs = performance.now() - started;
-    if (run.status === 0) {
+    const trainer = this.options.trainer.name;
+    if (run.ok) {
       const outputBase = `${spec.outputS3Uri.replace(/\/$/, '')}/${spec.trainingJobName}/output`;
       const model = readFileSync(join(paths.model, 'xgboost-model'));
       job.modelArtifactsUrl = `${outputBase}/model.tar.gz`;
@@ -328,15 +333,38 @@ export class LocalTraining implements TrainingPort {
       const outputs = readdirSync(paths.output).map((name) => ({ name, content: readFileSync(join(paths.output, name)) }));
       this.options.objects.put(`${outputBase}/output.tar.gz`, tarGzip(outputs));
       job.status = 'Completed';
-      this.options.log?.(`training job ${spec.trainingJobName}: Completed on ${copied} rows in ${(job.wallMs / 1000).toFixed(1)} s`);
+      this.options.log?.(`training job ${spec.trainingJobName} (${trainer}): Completed on ${copied} rows in ${(job.wallMs / 1000).toFixed(1)} s`);
     } else {
       job.status = 'Failed';
-      const lines = `${run.stderr ?? ''}${run.error ? String(run.error) : ''}`.trim().split('\n');
-      job.failureReason = `AlgorithmError: ${lines[lines.length - 1] || `train.py exited with ${run.status}`}`.slice(0, 1024);
-      this.options.log?.(`training job ${spec.trainingJobName}: Failed: ${job.failureReason}`);
+      job.failureReason = `AlgorithmError: ${run.reason}`.slice(0, 1024);
+      this.options.log?.(`training job ${spec.trainingJobName} (${trainer}): Failed: ${job.failureReason}`);
     }
     rmSync(root, { recursive: true, force: true });
     this.options.emit(this.stateChangeEvent(job));
+  }
+
+  /** Runs the trainer on the job's folders: ok, or the reason it failed (its last error line). */
+  private train(
+    paths: { readonly train: string; readonly model: string; readonly output: string; readonly hyperparametersFile: string; readonly serving?: string },
+    hyperparameters: Readonly<Record<string, string>>,
+  ): { readonly ok: true } | { readonly ok: false; readonly reason: string } {
+    const { trainer } = this.options;
+    if (trainer.kind === 'embedded') {
+      try {
+        // Its lines are the job's CloudWatch log in AWS; the backtest's console shows the job's outcome only.
+        runEmbeddedTraining({ train: paths.train, modelDir: paths.model, outputDataDir: paths.output, hyperparameters, serving: paths.serving, log: () => undefined });
+        return { ok: true };
+      } catch (error) {
+        if (error instanceof EmbeddedTrainingError) return { ok: false, reason: `embedded trainer: ${error.message}` };
+        throw error;
+      }
+    }
+    const args = [this.options.trainScript, '--train', paths.train, '--model-dir', paths.model, '--output-data-dir', paths.output, '--hyperparameters', paths.hyperparametersFile];
+    if (paths.serving) args.push('--serving', paths.serving);
+    const run = spawnSync(trainer.python, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    if (run.status === 0) return { ok: true };
+    const lines = `${run.stderr ?? ''}${run.error ? String(run.error) : ''}`.trim().split('\n');
+    return { ok: false, reason: lines[lines.length - 1] || `train.py exited with ${run.status}` };
   }
 
   /**

@@ -10,7 +10,7 @@ import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentSto
 import { DynamoDbRollbackLedger } from '../handlers/adapters/dynamodb-ledger';
 import { emfDocument } from '../handlers/adapters/emf-metrics';
 import type { ChangeSummaryStore, ControlStore, DeploymentStore, MetricsPort, RollbackLedger } from '../handlers/ports';
-import { TRAIN_SCRIPT } from '../model/training';
+import { TRAIN_SCRIPT, type Trainer } from '../model/training';
 import { untarGzip } from '../model/tar';
 import type { XGBoostModel } from '../model/xgboost';
 import { LocalCloudWatch } from './cloudwatch';
@@ -52,7 +52,8 @@ export interface StandInOptions {
   /** The alarms the local CloudWatch evaluates (none: no alarm ever starts retraining). */
   readonly alarms: readonly AlarmWiring[];
   readonly store: 'memory' | 'dynamodb';
-  readonly python: string;
+  /** Who trains the training jobs (model/training.ts resolveTrainer). */
+  readonly trainer: Trainer;
   /** Where training jobs write their files. */
   readonly trainingDir: string;
   /** A training job's duration, in virtual time. */
@@ -96,7 +97,7 @@ export async function buildStandIns(options: StandInOptions): Promise<StandIns> 
   const metrics: MetricsPort = { put: (values) => cloudWatch.putEmfLog(JSON.stringify(emfDocument(values))) };
   const training = new LocalTraining({
     objects,
-    python: options.python,
+    trainer: options.trainer,
     trainScript: TRAIN_SCRIPT,
     workDir: options.trainingDir,
     account: LOCAL_ACCOUNT,

@@ -24,7 +24,8 @@ are the validation window, the earlier ones train (a date is never split). When 
 channel (SM_CHANNEL_SERVING, --serving) holds the serving model (model.tar.gz or xgboost-model), it
 is scored on the same validation rows. `evaluation.json` is written to SM_OUTPUT_DATA_DIR
 (/opt/ml/output/data; --output-data-dir locally), which SageMaker uploads as output.tar.gz:
-{"candidate": {auc, prAuc, brier, f1Failure, rows}, "serving": {...} or null, "threshold", "window"}.
+{"candidate": {auc, prAuc, brier, f1Failure, rows}, "serving": {...} or null, "threshold", "window",
+"trainer": "xgboost <version>"} (the embedded trainer, model/embedded-training.ts, writes the same with "embedded").
 """
 
 import argparse
@@ -335,7 +336,8 @@ def write_evaluation(xgb, arguments, booster, dvalidation, described, scratch):
             print(f"warning: {serving_error}", flush=True)
         else:
             serving = model_metrics(labels, model.predict(dvalidation).tolist())
-    document = {"candidate": candidate, "serving": serving, "threshold": EVALUATION_THRESHOLD, "window": described}
+    document = {"candidate": candidate, "serving": serving, "threshold": EVALUATION_THRESHOLD, "window": described,
+                "trainer": f"xgboost {xgb.__version__}"}
     if serving_error:
         document["servingError"] = serving_error
     os.makedirs(arguments.output_data_dir, exist_ok=True)

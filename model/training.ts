@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EMBEDDED_TRAINER_NAME, EmbeddedTrainingError, runEmbeddedTraining } from './embedded-training';
 import { type Evaluation, evaluate } from './evaluation';
 import { type SplitOptions, type TrainingSet, WINDOWS, buildTrainingSet, trainingCsv } from './export';
 import type { DecisionCosts } from './metrics';
@@ -11,14 +12,16 @@ import { loadXGBoostModel } from './xgboost';
 
 /**
  * Local training on the container's contract: export the records to the container's CSV channels,
- * run model/train.py (the script the SageMaker job runs) with XGBoost 1.7, package model.tar.gz, and
- * evaluate the model with Deploy Guard's exact scorer against the baselines.
+ * train on them — with the embedded trainer (model/embedded-training.ts, Node alone) or, for
+ * container parity, model/train.py (the script the SageMaker job runs) with XGBoost 1.7 — package
+ * model.tar.gz, and evaluate the model with Deploy Guard's exact scorer against the baselines.
  *
  * The output folder holds:
  *   xgboost-model      the model, XGBoost JSON
  *   model.tar.gz       exactly one file, xgboost-model (what SageMaker serves)
  *   features.json      the model's feature list (kept out of model.tar.gz: the container loads every file there)
- *   evaluation.json    test figures, pooled and per group, beside Parrot and logistic regression; the threshold
+ *   evaluation.json    test figures, pooled and per group, beside Parrot and logistic regression; the threshold;
+ *                      the trainer that made the model
  *   hyperparameters.json, training.log, data/{train,validation,test}/*.csv (channels), data/index.csv
  */
 
@@ -28,6 +31,30 @@ export const DEFAULT_HYPERPARAMETERS_FILE = join(__dirname, 'hyperparameters.jso
 /** What a failed deployment costs against a needless rollback, unless configured. */
 export const DEFAULT_COSTS: DecisionCosts = { failedDeployment: 3, needlessRollback: 1 };
 
+/** The trainers: the embedded one (the default, Node alone) and model/train.py with XGBoost 1.7.4. */
+export const TRAINERS = ['embedded', 'xgboost'] as const;
+export type TrainerKind = (typeof TRAINERS)[number];
+
+/** A trainer ready to run; `name` is how the evaluation, the report and the logs name it ("embedded", "xgboost 1.7.4"). */
+export type Trainer =
+  | { readonly kind: 'embedded'; readonly name: string }
+  | { readonly kind: 'xgboost'; readonly name: string; readonly python: string };
+
+export const EMBEDDED_TRAINER: Trainer = { kind: 'embedded', name: EMBEDDED_TRAINER_NAME };
+
+/**
+ * The trainer of that kind. `xgboost` needs Python with XGBoost (model/python.ts findPython, `python`
+ * the interpreter named, if any) and warns through `log` when its XGBoost is not the container's 1.7.
+ */
+export function resolveTrainer(kind: TrainerKind, python?: string, log?: (line: string) => void): Trainer {
+  if (kind === 'embedded') return EMBEDDED_TRAINER;
+  const runtime = findPython(python);
+  if (!runtime.xgboostVersion.startsWith('1.7.')) {
+    log?.(`warning: XGBoost ${runtime.xgboostVersion} differs from the container's 1.7; results may differ from SageMaker's`);
+  }
+  return { kind: 'xgboost', name: `xgboost ${runtime.xgboostVersion}`, python: runtime.executable };
+}
+
 export interface TrainingOptions {
   readonly records: readonly DeploymentRecord[];
   readonly outDir: string;
@@ -36,8 +63,8 @@ export interface TrainingOptions {
   /** Values as strings, as SageMaker passes them. */
   readonly hyperparameters: Readonly<Record<string, string>>;
   readonly timeZone?: string;
-  /** The Python interpreter; found on the machine when absent. */
-  readonly python?: string;
+  /** Who trains. @default EMBEDDED_TRAINER */
+  readonly trainer?: Trainer;
   /** Stop after writing the channels and features.json. */
   readonly exportOnly?: boolean;
   /** Progress, one line at a time. */
@@ -46,7 +73,8 @@ export interface TrainingOptions {
 
 export interface TrainingOutcome {
   readonly trainingSet: TrainingSet;
-  readonly evaluation?: Evaluation;
+  /** The test figures, and the trainer that made the model (as evaluation.json holds them). */
+  readonly evaluation?: Evaluation & { readonly trainer: string };
 }
 
 export function readHyperparameters(file: string): Record<string, string> {
@@ -97,32 +125,56 @@ export async function trainModel(options: TrainingOptions): Promise<TrainingOutc
   }
   if (options.exportOnly) return { trainingSet };
 
-  const python = findPython(options.python);
-  if (!python.xgboostVersion.startsWith('1.7.')) {
-    log(`warning: XGBoost ${python.xgboostVersion} differs from the container's 1.7; results may differ from SageMaker's`);
+  const trainer = options.trainer ?? EMBEDDED_TRAINER;
+  const channels = { train: join(dataDir, 'train'), validation: join(dataDir, 'validation') };
+  if (trainer.kind === 'embedded') {
+    runEmbedded(channels, outDir, options.hyperparameters, featureList.features.length, log);
+  } else {
+    log(`training with ${trainer.python} (${trainer.name}), ${TRAIN_SCRIPT}`);
+    await runTrainingScript(trainer.python, [
+      TRAIN_SCRIPT,
+      '--train',
+      channels.train,
+      '--validation',
+      channels.validation,
+      '--model-dir',
+      outDir,
+      '--hyperparameters',
+      join(outDir, 'hyperparameters.json'),
+      '--feature-count',
+      String(featureList.features.length),
+    ], join(outDir, 'training.log'), log);
   }
-  log(`training with ${python.executable} (XGBoost ${python.xgboostVersion}), ${TRAIN_SCRIPT}`);
-  await runTrainingScript(python.executable, [
-    TRAIN_SCRIPT,
-    '--train',
-    join(dataDir, 'train'),
-    '--validation',
-    join(dataDir, 'validation'),
-    '--model-dir',
-    outDir,
-    '--hyperparameters',
-    join(outDir, 'hyperparameters.json'),
-    '--feature-count',
-    String(featureList.features.length),
-  ], join(outDir, 'training.log'), log);
 
   const modelText = readFileSync(join(outDir, 'xgboost-model'));
   writeFileSync(join(outDir, 'model.tar.gz'), tarGzip([{ name: 'xgboost-model', content: modelText }]));
 
   const model = loadXGBoostModel(JSON.parse(modelText.toString('utf8')));
-  const evaluation = evaluate(featureList, examples, (example) => model.predict(example.vector), options.costs);
+  const evaluation = { ...evaluate(featureList, examples, (example) => model.predict(example.vector), options.costs), trainer: trainer.name };
   writeFileSync(join(outDir, 'evaluation.json'), `${JSON.stringify(evaluation, null, 2)}\n`);
   return { trainingSet, evaluation };
+}
+
+/** The embedded trainer on the exported channels, its lines shown and kept in training.log as train.py's are. */
+function runEmbedded(
+  channels: { readonly train: string; readonly validation: string },
+  outDir: string,
+  hyperparameters: Readonly<Record<string, string>>,
+  featureCount: number,
+  log: (line: string) => void,
+): void {
+  const lines: string[] = [];
+  const logFile = join(outDir, 'training.log');
+  log(`training with the ${EMBEDDED_TRAINER_NAME} trainer`);
+  try {
+    runEmbeddedTraining({ ...channels, modelDir: outDir, hyperparameters, featureCount, log: (line) => (lines.push(line), log(line)) });
+  } catch (error) {
+    if (!(error instanceof EmbeddedTrainingError)) throw error;
+    lines.push(error.message);
+    throw new Error(`training failed (full log in ${logFile}):\n${error.message}`);
+  } finally {
+    writeFileSync(logFile, lines.map((line) => `${line}\n`).join(''));
+  }
 }
 
 /** Runs train.py, logging every line to `logFile` and showing the lines that are not per-round progress. */

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { GUARD_MODES, COMPUTE_PLATFORMS, type ComputePlatform, type GuardMode } from '../../events/emitted';
 import { runBacktest } from '../../local/backtest';
 import { BLOCK_BUDGET, CUT_SCOPES, EXPLORATION, type CutScope } from '../../model/block-budget';
+import { TRAINERS, type TrainerKind } from '../../model/training';
 import { ProgressBar } from '../../local/progress';
 import { renderReportHtml } from '../../local/report-html';
 import { renderConsoleSummary } from '../../local/report-console';
@@ -50,7 +51,9 @@ Options:
   --plain-events     write DIR/events.jsonl uncompressed (about 18 times larger)
   --config FILE      the stack configuration whose wiring runs (default deploy-guard.config.json)
   --environment ENV  the environment of that configuration (default dev)
-  --python PATH      the Python interpreter with XGBoost 1.7`;
+  --trainer T        embedded (default: Node alone) | xgboost (model/train.py with XGBoost 1.7.4,
+                     the container's script, for container parity; needs Python)
+  --python PATH      with --trainer xgboost, the Python interpreter with XGBoost 1.7`;
 
 export const backtestCommand: Command = {
   name: 'backtest',
@@ -83,6 +86,7 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
     store: 'value',
     out: 'value',
     'plain-events': 'flag',
+    trainer: 'value',
     python: 'value',
     config: 'value',
     environment: 'value',
@@ -110,6 +114,9 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
   const store = (options.store ?? 'memory') as 'memory' | 'dynamodb';
   if (store !== 'memory' && store !== 'dynamodb') throw new UsageError(`option '--store' must be memory or dynamodb, got '${String(options.store)}'`);
   if ((options.data === undefined) !== (options.mapping === undefined)) throw new UsageError("options '--data' and '--mapping' go together");
+  const trainer = (options.trainer ?? 'embedded') as TrainerKind;
+  if (!TRAINERS.includes(trainer)) throw new UsageError(`option '--trainer' must be one of ${TRAINERS.join(', ')}, got '${String(options.trainer)}'`);
+  if (options.python !== undefined && trainer !== 'xgboost') throw new UsageError("option '--python' is for '--trainer xgboost' (the embedded trainer needs no Python)");
 
   const data = typeof options.data === 'string' ? resolve(io.cwd, options.data) : DEFAULT_DATA;
   const mappingFile = typeof options.mapping === 'string' ? resolve(io.cwd, options.mapping) : DEFAULT_MAPPING;
@@ -148,6 +155,7 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
     store,
     outDir,
     compressEvents: options['plain-events'] !== true,
+    trainer,
     python: typeof options.python === 'string' ? options.python : undefined,
     log: (line) => {
       // A line logged while the bar is drawn on a terminal starts on a cleared line.

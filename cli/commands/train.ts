@@ -4,7 +4,7 @@ import type { Evaluation } from '../../model/evaluation';
 import { DEFAULT_SPLIT } from '../../model/export';
 import type { ClassificationReport } from '../../model/metrics';
 import { readRecords } from '../../model/records';
-import { DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, readHyperparameters, trainModel } from '../../model/training';
+import { DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, TRAINERS, type TrainerKind, readHyperparameters, resolveTrainer, trainModel } from '../../model/training';
 import { parseOptions, requireOption, UsageError, type Command } from '../command';
 import { summaryOf } from '../catalog';
 import { importWithReport, readMapping } from './import';
@@ -16,13 +16,15 @@ export const trainCommand: Command = {
        deploy-guard train --data PATH --mapping MAPPING.json --out DIR [options]
 
 Exports the history to the container's CSV (label first, no header), split by time within each
-deployment group into train / validation / test windows, runs model/train.py with XGBoost 1.7 (the
-script the SageMaker job runs), and writes to DIR:
+deployment group into train / validation / test windows, trains a gradient-boosted-trees model on
+them (the embedded trainer, or with --trainer xgboost model/train.py with XGBoost 1.7, the script
+the SageMaker job runs), and writes to DIR:
   xgboost-model    the model (XGBoost JSON)
   model.tar.gz     exactly one file, xgboost-model, as SageMaker serves it
   features.json    the model's feature list (travels with the model, outside model.tar.gz)
   evaluation.json  test-window figures, pooled and per group, beside Parrot and logistic regression,
-                   and the decision threshold chosen on the validation window by expected cost
+                   the decision threshold chosen on the validation window by expected cost,
+                   and the trainer ("embedded" or "xgboost 1.7.4")
 and data/ (the channels), hyperparameters.json, training.log.
 
 --data is the records file written by 'deploy-guard import', or, with --mapping, a CSV history
@@ -35,8 +37,10 @@ Options:
   --rollback-cost C        cost of rolling back a good deployment (default ${DEFAULT_COSTS.needlessRollback})
   --hyperparameters FILE   XGBoost hyperparameters, values as strings (default model/hyperparameters.json)
   --time-zone ZONE         IANA time zone of hour of day and day of week (default UTC)
-  --python PATH            the Python interpreter with XGBoost 1.7 (default: the first of python3,
-                           /usr/bin/python3, python that has it; or DEPLOY_GUARD_PYTHON)
+  --trainer T              ${TRAINERS.join(' | ')}: the embedded trainer (default, Node alone) or
+                           model/train.py with XGBoost 1.7.4 (container parity; needs Python)
+  --python PATH            with --trainer xgboost, the Python interpreter with XGBoost 1.7 (default:
+                           the first of python3, /usr/bin/python3, python that has it; or DEPLOY_GUARD_PYTHON)
   --export-only            write the channels and features.json, do not train
 
 Example:
@@ -52,9 +56,13 @@ Example:
       'rollback-cost': 'value',
       hyperparameters: 'value',
       'time-zone': 'value',
+      trainer: 'value',
       python: 'value',
       'export-only': 'flag',
     });
+    const trainerKind = (options.trainer ?? 'embedded') as TrainerKind;
+    if (!TRAINERS.includes(trainerKind)) throw new UsageError(`option '--trainer' must be one of ${TRAINERS.join(', ')}, got '${String(options.trainer)}'`);
+    if (typeof options.python === 'string' && trainerKind !== 'xgboost') throw new UsageError("option '--python' is for '--trainer xgboost' (the embedded trainer needs no Python)");
     const data = resolve(io.cwd, requireOption(options, 'data'));
     const outDir = resolve(io.cwd, requireOption(options, 'out'));
     const split = {
@@ -93,7 +101,9 @@ Example:
         costs,
         hyperparameters: readHyperparameters(hyperparametersFile),
         timeZone: typeof options['time-zone'] === 'string' ? options['time-zone'] : undefined,
-        python: typeof options.python === 'string' ? options.python : process.env.DEPLOY_GUARD_PYTHON || undefined,
+        trainer: options['export-only'] === true
+          ? undefined
+          : resolveTrainer(trainerKind, typeof options.python === 'string' ? options.python : process.env.DEPLOY_GUARD_PYTHON || undefined, log),
         exportOnly: options['export-only'] === true,
         log,
       });
@@ -121,13 +131,13 @@ function numberOption(options: Record<string, string | true | undefined>, name: 
 }
 
 /** The test figures of the model and its baselines, one line each. */
-export function summarize(evaluation: Evaluation, testFraction: number): string[] {
+export function summarize(evaluation: Evaluation & { readonly trainer: string }, testFraction: number): string[] {
   const line = (name: string, report: ClassificationReport) =>
     `  ${name.padEnd(20)} auc ${figure(report.auc)}  pr_auc ${figure(report.pr_auc)}  f1 ${figure(report.f1_failure)}` +
     `  precision ${figure(report.precision_failure)}  recall ${figure(report.recall_failure)}  brier ${figure(report.brier)}` +
     `  caught@10% ${figure(report.caught_at_riskiest['10%'])}`;
   return [
-    `test window (the last ${Math.round(testFraction * 100)} % of each group, ${evaluation.test.rows} deployments, ${evaluation.test.failures} failures), threshold ${evaluation.threshold.toFixed(4)} chosen on validation:`,
+    `test window (the last ${Math.round(testFraction * 100)} % of each group, ${evaluation.test.rows} deployments, ${evaluation.test.failures} failures), threshold ${evaluation.threshold.toFixed(4)} chosen on validation; trained by ${evaluation.trainer}:`,
     line('model', evaluation.test),
     line('parrot', evaluation.baselines.parrot),
     line('logistic regression', evaluation.baselines.logistic_regression),

@@ -5,7 +5,6 @@ import { readMapping } from '../../cli/commands/import';
 import { applicationName, runBacktest, warmUpCut, type BacktestResult, type BacktestRuntime } from '../../local/backtest';
 import { importHistory, inTimeOrder } from '../../model/import';
 import { recordTime, type DeploymentRecord } from '../../model/records';
-import { pythonFor } from '../support/python';
 import { scratchDirs } from '../support/temp-dirs';
 
 /**
@@ -23,8 +22,6 @@ const SLICE_GROUPS = ['rails_rails_data', 'ruby_ruby_data', 'CloudifySource_clou
 
 const tempDir = scratchDirs('backtest');
 
-const python = pythonFor('the backtest end-to-end tests (they train models)');
-const withPython = python ? describe : describe.skip;
 
 let slice: DeploymentRecord[] | undefined;
 
@@ -85,7 +82,7 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return counts;
 }
 
-withPython('the backtest on a slice of the shipped history (3 groups, stop mode, sensitive drift alarms)', () => {
+describe('the backtest on a slice of the shipped history (3 groups, stop mode, sensitive drift alarms)', () => {
   const LIMIT = 1000;
   let records: DeploymentRecord[];
   let result: BacktestResult;
@@ -96,7 +93,7 @@ withPython('the backtest on a slice of the shipped history (3 groups, stop mode,
     records = sliceOfShippedHistory();
     // The dev environment as shipped, but with drift alarms sensitive enough to fire on this slice:
     // one breaching day in three, on as few as 5 labelled outcomes. A 60-day cooldown keeps the
-    // number of training jobs (each runs train.py) small.
+    // number of training jobs (each trains a model) small.
     const config = writeDevConfig((dev) => {
       dev.qualityAlarms = { periodSeconds: 86_400, evaluationPeriods: 3, datapointsToAlarm: 1, errorRateThreshold: 0.2, brierThreshold: 0.12, minimumLabelledOutcomes: 5 };
       dev.retraining = { ...(dev.retraining as object), cooldownHours: 60 * 24 };
@@ -114,7 +111,6 @@ withPython('the backtest on a slice of the shipped history (3 groups, stop mode,
       limit: LIMIT,
       store: 'memory',
       outDir: join(tempDir(), 'out'),
-      python: python!.executable,
       log: () => undefined,
       inspect: (state) => {
         runtime = state;
@@ -145,6 +141,11 @@ withPython('the backtest on a slice of the shipped history (3 groups, stop mode,
 
     const modeOf = new Map(ofType(events, 'Deployment Risk Assessed').map((event) => [deploymentIdOf(event), event.detail.mode]));
     for (const deployment of runtime.deployments) expect([deployment.deploymentId, modeOf.get(deployment.deploymentId)]).toEqual([deployment.deploymentId, deployment.warmUp ? 'shadow' : 'stop']);
+  });
+
+  it('trains with the embedded trainer by default (no Python), and the report names it', () => {
+    expect(result.report.generated_with.trainer).toBe('embedded');
+    expect(runtime.training.jobCount).toBeGreaterThan(0);
   });
 
   it('assesses every START of a non-rollback deployment exactly once, and nothing else', () => {
@@ -284,7 +285,7 @@ withPython('the backtest on a slice of the shipped history (3 groups, stop mode,
   });
 });
 
-withPython('the backtest with its stores in memory and in DynamoDB (dynalite and the real adapters)', () => {
+describe('the backtest with its stores in memory and in DynamoDB (dynalite and the real adapters)', () => {
   const LIMIT = 100;
   const runs: Record<'memory' | 'dynamodb', { result: BacktestResult; store: string; reportText: string; eventsText: string }> = {} as never;
 
@@ -302,7 +303,6 @@ withPython('the backtest with its stores in memory and in DynamoDB (dynalite and
         limit: LIMIT,
         store,
         outDir: join(tempDir(), store),
-        python: python!.executable,
         log: () => undefined,
         inspect: (state) => {
           storeName = state.store.constructor.name;

@@ -16,7 +16,6 @@ import { importHistory } from '../../model/import';
 import { parseMapping } from '../../model/mapping';
 import type { DeploymentRecord } from '../../model/records';
 import { trainingRowDate } from '../../handlers/training-row';
-import { pythonFor } from '../support/python';
 import { scratchDirs } from '../support/temp-dirs';
 
 /**
@@ -71,10 +70,7 @@ interface Run {
   readonly verdicts: ReadonlyMap<string, readonly string[]>;
 }
 
-const python = pythonFor('the backtest fault-injection tests (the first model needs Python with XGBoost)');
-const withPython = python ? describe : describe.skip;
-
-withPython('the backtest under injected faults (stop mode, a slice of the shipped history)', () => {
+describe('the backtest under injected faults (stop mode, a slice of the shipped history)', () => {
   let records: DeploymentRecord[];
   let stack: object;
   let baseline: Run;
@@ -98,7 +94,6 @@ withPython('the backtest under injected faults (stop mode, a slice of the shippe
       threshold: options.threshold ?? THRESHOLD,
       ...(options.failurePolicy ? { failurePolicy: options.failurePolicy } : {}),
       outDir: tempDir(),
-      python: python!.executable,
       faults,
       log: () => undefined,
       inspect: async (runtime) => {

@@ -8,6 +8,7 @@ import { buildStandIns, LOCAL_BUCKETS, type StandIns } from '../../local/stand-i
 import { readWiring, type FunctionWiring, type Wiring } from '../../local/terraform-wiring';
 import { synthesizeStack } from '../../cli/commands/backtest';
 import { scratchDirs } from '../support/temp-dirs';
+import { EMBEDDED_TRAINER } from '../../model/training';
 
 /**
  * The handlers composed for the local runtime (local/handler-composition.ts): configured from the
@@ -70,7 +71,7 @@ describe('composeHandlers on the synthesized dev stack', () => {
 
   beforeAll(async () => {
     wiring = readWiring(synthesizeStack(undefined, 'dev'));
-    standIns = await buildStandIns({ start: AT, region: 'us-east-1', customBusName: LOCAL.customBusName, alarms: [], store: 'memory', python: 'python3', trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
+    standIns = await buildStandIns({ start: AT, region: 'us-east-1', customBusName: LOCAL.customBusName, alarms: [], store: 'memory', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
   });
   afterAll(() => standIns.close());
 

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { formatLoadTable, loadLost, runLoad, syntheticBurst } from '../../bench/load';
 import { importHistory } from '../../model/import';
 import { parseMapping } from '../../model/mapping';
-import { findPython, ToolMissingError, type PythonRuntime } from '../../model/python';
 
 /**
  * bench/load.ts in small: a burst of 1,000 deployment starts across 25 groups through the local
@@ -13,17 +12,6 @@ import { findPython, ToolMissingError, type PythonRuntime } from '../../model/py
 
 const ROOT = join(__dirname, '../..');
 const MAPPING = join(ROOT, 'data/ci-bfdetector.mapping.json');
-
-function detectPython(): PythonRuntime | undefined {
-  try {
-    return findPython(process.env.DEPLOY_GUARD_PYTHON || undefined);
-  } catch (error) {
-    if (!(error instanceof ToolMissingError)) throw error;
-    if (process.env.CI === 'true') throw new Error(`CI needs Python with XGBoost for the load test: ${error.message}`);
-    console.warn(`SKIPPED: load test (the first model needs Python with XGBoost): ${error.message}`);
-    return undefined;
-  }
-}
 
 /** Real builds of one shipped project: the change fields the synthetic deployments sample. */
 const pool = () =>
@@ -48,10 +36,9 @@ describe('the synthetic burst', () => {
   });
 });
 
-const python = detectPython();
-(python ? describe : describe.skip)('a burst through the local runtime (with XGBoost for the first model)', () => {
+describe('a burst through the local runtime (the first model by the embedded trainer)', () => {
   test('1,000 starts across 25 groups: 1,000 assessed, 1,000 outcomes, 0 dead letters; predict timed on each', async () => {
-    const result = await runLoad({ deployments: 1000, groups: 25, burstMinutes: 30, pool: pool(), python: python!.executable });
+    const result = await runLoad({ deployments: 1000, groups: 25, burstMinutes: 30, pool: pool() });
     console.log(formatLoadTable(result));
     expect(loadLost(result)).toEqual([]);
     expect(result).toMatchObject({ deployments: 1000, riskAssessed: 1000, outcomesRecorded: 1000, deadLetters: 0, predictInvocations: 1000 });

@@ -51,7 +51,7 @@ describe('a local training job', () => {
     logs.length = 0;
     training = new LocalTraining({
       objects,
-      python: process.execPath,
+      trainer: { kind: 'xgboost', name: 'xgboost (stand-in script)', python: process.execPath },
       trainScript: script,
       workDir: join(workDir, 'training'),
       account: '123456789012',
@@ -102,7 +102,7 @@ describe('a local training job', () => {
     expect(Object.keys(seen.files).sort()).toEqual(['date=2015-01-02/rows.csv', 'date=2015-01-05/rows.csv']);
     expect(seen.files['date=2015-01-02/rows.csv'].lines).toEqual(['0,1,2', '1,3,4', '1,3,4']);
     expect(seen.files['date=2015-01-05/rows.csv'].lines).toEqual(['0,5,6']);
-    expect(logs[0]).toMatch(/^training job job-1: Completed on 3 rows in \d+\.\d s$/);
+    expect(logs[0]).toMatch(/^training job job-1 \(xgboost \(stand-in script\)\): Completed on 3 rows in \d+\.\d s$/);
   });
 
   it('gives the next job the rows written since, rewriting only the date folders that changed', async () => {
@@ -130,7 +130,7 @@ describe('a local training job', () => {
 
     expect(Object.keys(seen.files).sort()).toEqual(['date=2014-12-30/rows.csv', 'date=2015-01-02/rows.csv']);
     expect(seen.hyperparameters).toEqual({ window_from: '2015-01-01', window_to: '2015-01-31' });
-    expect(logs[0]).toMatch(/^training job job-1: Completed on 1 rows in /);
+    expect(logs[0]).toMatch(/^training job job-1 \(xgboost \(stand-in script\)\): Completed on 1 rows in /);
   });
 
   it('removes the channel folders when closed', async () => {

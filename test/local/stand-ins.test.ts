@@ -5,6 +5,7 @@ import { InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-store
 import { alarmPeriodMs, buildStandIns, localBuses, LocalPublisher, modelQualityAlarms, openStores } from '../../local/stand-ins';
 import type { AlarmWiring } from '../../local/terraform-wiring';
 import { scratchDirs } from '../support/temp-dirs';
+import { EMBEDDED_TRAINER } from '../../model/training';
 
 /** The local stand-ins and stores a backtest runs on (local/stand-ins.ts). */
 
@@ -60,7 +61,7 @@ describe('openStores', () => {
 
 describe('buildStandIns', () => {
   it('writes every observed row to the data lake, the warm-up deployments\' included (retraining learns from all of them)', async () => {
-    const standIns = await buildStandIns({ start: AT, region: 'us-east-1', customBusName: 'deploy-guard-dev', alarms: [], store: 'memory', python: 'python3', trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
+    const standIns = await buildStandIns({ start: AT, region: 'us-east-1', customBusName: 'deploy-guard-dev', alarms: [], store: 'memory', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
     const written: string[] = [];
     const putRow = standIns.objects.putRow.bind(standIns.objects);
     standIns.objects.putRow = async (row) => {
@@ -77,7 +78,7 @@ describe('buildStandIns', () => {
   });
 
   it('emits the CodeDeploy stand-in\'s events on the default bus', async () => {
-    const standIns = await buildStandIns({ start: AT, region: 'us-east-1', customBusName: 'deploy-guard-dev', alarms: [], store: 'memory', python: 'python3', trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
+    const standIns = await buildStandIns({ start: AT, region: 'us-east-1', customBusName: 'deploy-guard-dev', alarms: [], store: 'memory', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
     const seen: BusEvent[] = [];
     standIns.buses.default.onEvent((event) => seen.push(event));
     standIns.codeDeploy.createDeployment({ application: 'rails', deploymentGroup: 'production', platform: 'Server', revision: { commitId: 'abc' } });

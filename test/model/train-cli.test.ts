@@ -42,7 +42,7 @@ withPython('deploy-guard train (end to end, with XGBoost)', () => {
   let code: number;
 
   beforeAll(async () => {
-    code = await main(['train', '--data', writeSlice(), '--mapping', MAPPING, '--out', out, '--python', (python as PythonRuntime).executable], run.io);
+    code = await main(['train', '--data', writeSlice(), '--mapping', MAPPING, '--out', out, '--trainer', 'xgboost', '--python', (python as PythonRuntime).executable], run.io);
   });
 
   it('imports, exports, trains with model/train.py and reports the validation AUC', () => {
@@ -174,7 +174,7 @@ describe('deploy-guard train (without XGBoost)', () => {
 
   it('says how to install Python and XGBoost when Python is missing (no stack trace)', async () => {
     const run = memoryIO();
-    const code = await main(['train', '--data', writeSlice(), '--mapping', MAPPING, '--out', join(tempDir(), 'm'), '--python', '/nonexistent/python3'], run.io);
+    const code = await main(['train', '--data', writeSlice(), '--mapping', MAPPING, '--out', join(tempDir(), 'm'), '--trainer', 'xgboost', '--python', '/nonexistent/python3'], run.io);
     expect(code).toBe(1);
     expect(run.stderr()).toBe(
       'deploy-guard train: Python was not found (tried /nonexistent/python3). Install Python 3 with XGBoost 1.7: ' +
@@ -188,7 +188,7 @@ describe('deploy-guard train (without XGBoost)', () => {
     writeFileSync(fake, '#!/bin/sh\necho "ModuleNotFoundError: No module named \'xgboost\'" >&2\nexit 1\n');
     chmodSync(fake, 0o755);
     const run = memoryIO();
-    const code = await main(['train', '--data', writeSlice(), '--mapping', MAPPING, '--out', join(dir, 'm'), '--python', fake], run.io);
+    const code = await main(['train', '--data', writeSlice(), '--mapping', MAPPING, '--out', join(dir, 'm'), '--trainer', 'xgboost', '--python', fake], run.io);
     expect(code).toBe(1);
     expect(run.stderr()).toBe(
       `deploy-guard train: XGBoost is not installed for ${fake}. Install Python 3 with XGBoost 1.7: ` +
@@ -209,5 +209,41 @@ describe('deploy-guard train (without XGBoost)', () => {
     const code = await main(['train', '--data', writeSlice(), '--mapping', MAPPING, '--out', join(dir, 'm'), '--test-fraction', '0.5', '--validation-fraction', '0.5'], run.io);
     expect(code).toBe(1);
     expect(run.stderr()).toContain('deploy-guard train: validation fraction + test fraction must leave a training window, got 0.5 + 0.5');
+  });
+});
+
+describe('deploy-guard train with the embedded trainer (the default: Node alone)', () => {
+  const out = join(tempDir(), 'model');
+  const run = memoryIO();
+  let code: number;
+
+  beforeAll(async () => {
+    code = await main(['train', '--data', writeSlice(), '--mapping', MAPPING, '--out', out], run.io);
+  });
+
+  it('trains without Python and names the trainer in its log, its summary and evaluation.json', () => {
+    expect(run.stderr()).toBe('');
+    expect(code).toBe(0);
+    expect(run.stdout()).toContain('training with the embedded trainer');
+    expect(run.stdout()).toMatch(/^embedded trainer: \d+ train rows, \d+ validation rows, \d+ features, 300 rounds$/m);
+    expect(run.stdout()).toMatch(/^validation-auc:0\.\d{6}$/m);
+    expect(run.stdout()).toMatch(/threshold 0\.\d{4} chosen on validation; trained by embedded:$/m);
+    expect(JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8')).trainer).toBe('embedded');
+    expect(readFileSync(join(out, 'training.log'), 'utf8')).toMatch(/^model written to .*xgboost-model \(300 trees\)$/m);
+  });
+
+  it('writes xgboost-model in XGBoost 1.7 JSON, served as model.tar.gz, that the scorer loads', () => {
+    const model = loadXGBoostModel(readFileSync(join(out, 'xgboost-model'), 'utf8'));
+    expect(model.version).toEqual([1, 7, 4]);
+    expect(model.totalTrees).toBe(300);
+    expect(existsSync(join(out, 'model.tar.gz'))).toBe(true);
+  });
+
+  it('refuses --python without --trainer xgboost, and an unknown trainer', async () => {
+    const runs = [memoryIO(), memoryIO()];
+    expect(await main(['train', '--data', SHIPPED, '--mapping', MAPPING, '--out', join(tempDir(), 'm'), '--python', 'python3'], runs[0].io)).toBe(2);
+    expect(runs[0].stderr()).toContain("option '--python' is for '--trainer xgboost' (the embedded trainer needs no Python)");
+    expect(await main(['train', '--data', SHIPPED, '--mapping', MAPPING, '--out', join(tempDir(), 'm'), '--trainer', 'lightgbm'], runs[1].io)).toBe(2);
+    expect(runs[1].stderr()).toContain("option '--trainer' must be one of embedded, xgboost, got 'lightgbm'");
   });
 });

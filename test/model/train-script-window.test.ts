@@ -133,6 +133,7 @@ interface EvaluationJson {
   serving: EvaluationJson['candidate'] | null;
   threshold: number;
   window: { from: string; to: string; trainDates: [string, string]; validationDates: [string, string]; files: number; validationFraction: number };
+  trainer: string;
 }
 
 withPython('model/train.py, data-lake window mode (SageMaker script mode)', () => {
@@ -185,6 +186,7 @@ withPython('model/train.py, data-lake window mode (SageMaker script mode)', () =
     expect(candidate.auc).toBeGreaterThan(0.6);
     expect(first.evaluation.serving).toBeNull();
     expect(first.evaluation.threshold).toBe(0.25);
+    expect(first.evaluation.trainer).toMatch(/^xgboost 1\.7\.\d+$/);
   });
 
   /** Faster runs for the serving-channel cases (the window logic is the same). */
