@@ -315,6 +315,17 @@ export const backendConfig = z.discriminatedUnion('kind', [
     .strict(),
 ]);
 
+/**
+ * What an environment gets when its configuration leaves a section out, so that a minimal one
+ * (deploy-guard.config.minimal.json) names only where it goes and what it guards: the smallest
+ * serverless endpoint, a yearly data window retrained at most daily, promotion on AUC 0.65 without a
+ * human, and no notebook.
+ */
+export const DEFAULT_HOSTING = { kind: 'serverless', memorySizeInMb: 2048, maxConcurrency: 5 } as const;
+export const DEFAULT_RETRAINING = { instanceType: 'ml.m5.large', dataWindowDays: 365, cooldownHours: 24, maxRuntimeSeconds: 3600 } as const;
+export const DEFAULT_PROMOTION = { minimumAuc: 0.65, approval: 'Approved' } as const;
+export const DEFAULT_NOTEBOOK = { enabled: false, instanceType: 'ml.t3.medium', sandbox: false } as const;
+
 export const environmentConfig = z
   .object({
     region: z.string().regex(REGION, { message: "expected an AWS region such as 'us-east-1'" }),
@@ -327,12 +338,12 @@ export const environmentConfig = z
     groups: z.array(guardedGroupConfig),
     /** The example service, created and guarded by this environment. */
     example: exampleConfig.optional(),
-    hosting: hostingConfig,
-    retraining: retrainingConfig,
-    promotion: promotionConfig,
+    hosting: hostingConfig.default(DEFAULT_HOSTING),
+    retraining: retrainingConfig.default(DEFAULT_RETRAINING),
+    promotion: promotionConfig.default(DEFAULT_PROMOTION),
     qualityAlarms: qualityAlarmsConfig.default({}),
-    notifications: z.object({ emails: z.array(z.email({ message: 'expected an e-mail address' })) }).strict(),
-    notebook: notebookConfig,
+    notifications: z.object({ emails: z.array(z.email({ message: 'expected an e-mail address' })) }).strict().default({ emails: [] }),
+    notebook: notebookConfig.default(DEFAULT_NOTEBOOK),
     model: modelConfig.default({ initial: SHIPPED_INITIAL_MODEL }),
     backend: backendConfig.default({ kind: 'local' }),
   })
@@ -380,6 +391,8 @@ export type EnvironmentConfig = z.output<typeof environmentConfig>;
 
 export const deployGuardConfig = z
   .object({
+    /** The JSON Schema an editor checks the file against (schemas/deploy-guard.config.schema.json); ignored here. */
+    $schema: z.string().optional(),
     environments: z
       .record(z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, { message: 'expected an environment name of lowercase letters, digits or hyphens' }), environmentConfig)
       .refine((environments) => Object.keys(environments).length > 0, { message: 'expected at least one environment' })

@@ -28,9 +28,19 @@ describe('the JSON Schemas of the configuration and of the import mapping', () =
     expect(validate({ group: { fromFileName: true }, time: { rowOrder: true }, label: { failureValues: ['failed'] } })).toBe(false);
   });
 
-  it('accept the shipped configuration', () => {
+  it.each(['deploy-guard.config.json', 'deploy-guard.config.minimal.json'])('accept the shipped configuration %s, which names its schema for editors', (file) => {
     const validate = validator('deploy-guard.config.schema.json');
-    const config = JSON.parse(readFileSync(join(ROOT, 'deploy-guard.config.json'), 'utf8')) as object;
+    const config = JSON.parse(readFileSync(join(ROOT, file), 'utf8')) as { $schema: string };
     expect({ valid: validate(config), errors: validate.errors ?? null }).toEqual({ valid: true, errors: null });
+    expect(join(ROOT, config.$schema)).toBe(join(SCHEMAS_DIR, 'deploy-guard.config.schema.json'));
+  });
+
+  it('mark as required exactly what the minimal configuration gives: where it goes and what it guards', () => {
+    const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, 'deploy-guard.config.schema.json'), 'utf8')) as {
+      required: string[];
+      properties: { environments: { additionalProperties: { required: string[] } } };
+    };
+    expect(schema.required).toEqual(['environments']);
+    expect([...schema.properties.environments.additionalProperties.required].sort()).toEqual(['accountId', 'groups', 'namePrefix', 'region']);
   });
 });

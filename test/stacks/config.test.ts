@@ -15,6 +15,33 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
     expect(config.environments.prod.hosting.kind).toBe('provisioned');
   });
 
+  it('ships a minimal example beside it: where it goes and what it guards; every other section takes its default', () => {
+    const minimal = loadConfig(join(SHIPPED, '..', 'deploy-guard.config.minimal.json'));
+    const dev = minimal.environments.dev;
+    expect({ hosting: dev.hosting, retraining: dev.retraining, promotion: dev.promotion, notifications: dev.notifications, notebook: dev.notebook }).toEqual({
+      hosting: { kind: 'serverless', memorySizeInMb: 2048, maxConcurrency: 5 },
+      retraining: { instanceType: 'ml.m5.large', dataWindowDays: 365, cooldownHours: 24, maxRuntimeSeconds: 3600 },
+      promotion: { minimumAuc: 0.65, approval: 'Approved' },
+      notifications: { emails: [] },
+      notebook: { enabled: false, instanceType: 'ml.t3.medium', sandbox: false },
+    });
+    expect(guardedGroupPolicies(dev)).toEqual([expect.objectContaining({ application: 'payments', deploymentGroup: 'payments-prod', mode: 'shadow', blockBudget: 0.1 })]);
+  });
+
+  it('names the key path of each required key a configuration leaves out', () => {
+    const config = JSON.parse(readFileSync(join(SHIPPED, '..', 'deploy-guard.config.minimal.json'), 'utf8'));
+    delete config.environments.dev.accountId;
+    delete config.environments.dev.groups;
+    let caught: unknown;
+    try {
+      parseConfig(config, 'minimal.json');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).problems.map((problem) => problem.split(':')[0]).sort()).toEqual(['environments.dev.accountId', 'environments.dev.groups']);
+  });
+
   it('decides by a block budget (10 % unless configured); costs are for reporting and pick no cut', () => {
     const prod = loadConfig(SHIPPED).environments.prod;
     const policies = toGroupPolicies(prod.groups);

@@ -1,3 +1,8 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../../main';
+import { loadConfig } from '../../stacks/config';
 import { checkStack, isAllowed, RESOURCE_STAR_ACTIONS, roleStatements, type Statement } from '../../stacks/policy-check';
 import { synthesizeAll } from './synth-support';
 
@@ -5,6 +10,14 @@ describe('the installation policy (stacks/policy-check.ts)', () => {
   const { stacks } = synthesizeAll();
 
   it.each(stacks.map((stack) => [stack.name, stack.json] as const))('%s violates nothing', (_name, json) => {
+    expect(checkStack(json)).toEqual([]);
+  });
+
+  it('holds for the minimal example configuration too (its defaults included)', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'deploy-guard-minimal-'));
+    buildApp({ outdir, config: loadConfig(join(__dirname, '..', '..', 'deploy-guard.config.minimal.json')) }).synth();
+    const json = JSON.parse(readFileSync(join(outdir, 'stacks', 'deploy-guard-dev', 'cdk.tf.json'), 'utf8')) as Record<string, unknown>;
+    expect(Object.keys((json.resource as Record<string, object>).aws_lambda_function)).toHaveLength(7);
     expect(checkStack(json)).toEqual([]);
   });
 
