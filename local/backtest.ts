@@ -8,6 +8,8 @@ import type { DeploymentStore, RollbackLedger } from '../handlers/ports';
 import { inTimeOrder } from '../model/import';
 import { ASSUMED_DEPLOYMENT_DURATION_MS, recordTime, type DeploymentRecord } from '../model/records';
 import { requireSpace } from './disk-space';
+import type { TrainingProgress } from './progress';
+import { trainingEventLine, trainingTimeLeftMs } from './training-feedback';
 import { trainModel, DEFAULT_COSTS, DEFAULT_HYPERPARAMETERS_FILE, readHyperparameters, resolveTrainer, type Trainer, type TrainerKind } from '../model/training';
 import { BLOCK_BUDGET, checkBlockBudget, EXPLORATION, type CutScope } from '../model/block-budget';
 import { parseFeatureList, type FeatureList } from '../model/features';
@@ -72,7 +74,7 @@ export interface BacktestOptions {
   readonly python?: string;
   readonly log: (line: string) => void;
   /** Called once per replayed deployment finished, with the number done and the total. */
-  readonly onProgress?: (done: number, total: number) => void;
+  readonly onProgress?: (done: number, total: number, training: TrainingProgress) => void;
   /** The failure policy of the guarded groups (what decides when the endpoint gives no probability). @default 'fail-open' */
   readonly failurePolicy?: FailurePolicy;
   /** Faults injected into the handlers' ports and the deliveries (local/faults.ts). @default none */
@@ -197,7 +199,11 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     followRetraining(standIns, comparison);
 
     // 6. Each deployment's lifecycle, the retraining schedule, and fault injection's poison events, on the virtual clock.
-    scheduleReplay(history, { standIns, composed, local, tap, comparison, deadLetters, options });
+    scheduleReplay(history, { standIns, composed, local, tap, comparison, deadLetters, options, training: trainingProgressOf(standIns, history, { first, wiring, retrain: options.retrain }) });
+    standIns.buses.custom.onEvent((event) => {
+      const line = trainingEventLine(event);
+      if (line) options.log(line);
+    });
     if (options.retrain) {
       scheduleRules(wiring, composed.handlers, {
         scheduler: standIns.scheduler,
@@ -289,9 +295,10 @@ function scheduleReplay(
     readonly comparison: BacktestComparison;
     readonly deadLetters: DeadLetterWithEvent[];
     readonly options: BacktestOptions;
+    readonly training: () => TrainingProgress;
   },
 ): void {
-  const { standIns, composed, local, tap, comparison, deadLetters, options } = run;
+  const { standIns, composed, local, tap, comparison, deadLetters, options, training } = run;
   const serving = servingModelFollower(standIns, comparison);
   let done = 0;
   scheduleLifecycles(history.replay, {
@@ -316,10 +323,27 @@ function scheduleReplay(
       const assessment = (await standIns.stores.deployments.get(entry.deploymentId!))?.assessment;
       const fidelity = comparison.finished(entry, groupKey(entry.application, DEPLOYMENT_GROUP), { featureRow: assessment?.featureRow ?? '' }, standIns.clock.now());
       if (!entry.warmUp) await tap.addDeployment(entry, fidelity);
-      options.onProgress?.(done, history.replay.length);
+      options.onProgress?.(done, history.replay.length, training());
     },
     log: options.log,
   });
+}
+
+/** The training so far and the training time still expected, for the progress line's ETA (local/training-feedback.ts). */
+function trainingProgressOf(
+  standIns: StandIns,
+  history: History,
+  run: { readonly first: { readonly trainingWallMs: number }; readonly wiring: Wiring; readonly retrain: boolean },
+): () => TrainingProgress {
+  const start = recordTime(history.replay[0].record)!;
+  const end = recordTime(history.replay[history.replay.length - 1].record)!;
+  const schedule = run.retrain ? run.wiring.schedules[0] : undefined;
+  return () => {
+    const { training, clock } = standIns;
+    const soFar = { jobs: training.trainedJobs, wallMs: training.trainingWallMs, firstModelWallMs: run.first.trainingWallMs };
+    const span = { start, now: clock.now(), end, ...(schedule ? { schedulePeriodMs: schedule.periodMs } : {}) };
+    return { wallMs: training.trainingWallMs, leftMs: trainingTimeLeftMs(soFar, span) };
+  };
 }
 
 /** Tells the comparison when a training job starts: logistic regression refits on the same schedule. */

@@ -12,6 +12,12 @@ export interface ProgressStream {
   readonly columns?: number;
 }
 
+/** Training beside the replay: wall time spent so far, and expected still to come (milliseconds). */
+export interface TrainingProgress {
+  readonly wallMs: number;
+  readonly leftMs: number;
+}
+
 export interface ProgressOptions {
   readonly total: number;
   readonly stream: ProgressStream;
@@ -57,6 +63,9 @@ export class ProgressBar {
   /** Not a terminal: the number of `everyPercent` steps already reported. */
   private stepsReported = 0;
   private finished = false;
+  /** The training wall time already spent when the bar first heard of training (before it started counting). */
+  private trainingBaselineMs: number | undefined;
+  private training: TrainingProgress | undefined;
 
   constructor(options: ProgressOptions) {
     if (!(Number.isInteger(options.total) && options.total >= 0)) {
@@ -74,8 +83,15 @@ export class ProgressBar {
     this.started = options.now();
   }
 
-  /** Sets the number of deployments done so far. */
-  update(done: number): void {
+  /**
+   * Sets the number of deployments done so far, and optionally the training seen so far (its wall
+   * time, which the replay's rate leaves out) and still to come (added to the ETA).
+   */
+  update(done: number, training?: TrainingProgress): void {
+    if (training) {
+      this.trainingBaselineMs ??= training.wallMs;
+      this.training = training;
+    }
     if (this.finished) throw new Error('progress: update after finish');
     if (!(Number.isInteger(done) && done >= 0 && done <= this.total)) {
       throw new Error(`progress: done must be a whole number from 0 to the total ${this.total}, got ${done}`);
@@ -115,12 +131,21 @@ export class ProgressBar {
     return this.total === 0 ? 100 : Math.floor((this.done * 100) / this.total);
   }
 
-  /** `1,234/38,369 (3%) 512/s ETA 1m12s` */
+  /** `1,234/38,369 (3%) 512/s ETA 1m12s`, with training `ETA 3m40s (2m28s training)`. */
   private figures(at: number): string {
     const seconds = (at - this.started) / 1000;
     const rate = seconds > 0 && this.done > 0 ? this.done / seconds : null;
-    const eta = rate === null ? '?' : formatDuration((this.total - this.done) / rate);
-    return `${count(this.done)}/${count(this.total)} (${this.percent()}%) ${rate === null ? '?' : formatRate(rate)}/s ETA ${eta}`;
+    return `${count(this.done)}/${count(this.total)} (${this.percent()}%) ${rate === null ? '?' : formatRate(rate)}/s ETA ${this.eta(seconds)}`;
+  }
+
+  /** The replay's time left at its rate without training, plus the training still to come. */
+  private eta(seconds: number): string {
+    const trainingSeconds = this.training ? (this.training.wallMs - (this.trainingBaselineMs ?? 0)) / 1000 : 0;
+    const replaySeconds = seconds - trainingSeconds;
+    if (!(replaySeconds > 0 && this.done > 0)) return '?';
+    const replayLeft = ((this.total - this.done) * replaySeconds) / this.done;
+    const trainingLeft = (this.training?.leftMs ?? 0) / 1000;
+    return trainingLeft >= 1 ? `${formatDuration(replayLeft + trainingLeft)} (${formatDuration(trainingLeft)} training)` : formatDuration(replayLeft);
   }
 
   private draw(at: number): void {

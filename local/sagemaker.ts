@@ -251,6 +251,13 @@ export class LocalTraining implements TrainingPort {
     return this.jobs.size;
   }
 
+  /** The jobs that have run their trainer (completed or failed). */
+  get trainedJobs(): number {
+    let count = 0;
+    for (const job of this.jobs.values()) if (job.wallMs !== undefined) count += 1;
+    return count;
+  }
+
   /** Wall-clock milliseconds spent training, excluded from the event loop's throughput. */
   get trainingWallMs(): number {
     let total = 0;

@@ -162,9 +162,9 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
       if (bar && (io.stdout as { isTTY?: boolean }).isTTY) io.stdout.write('\r\x1b[K');
       log(line);
     },
-    onProgress: (done, total) => {
+    onProgress: (done, total, training) => {
       bar ??= new ProgressBar({ total, stream: io.stdout as never, now: () => performance.now(), label: 'deployments' });
-      bar.update(done);
+      bar.update(done, training);
     },
   });
   bar?.finish();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { synthesizeStack } from '../../cli/commands/backtest';
 import { readMapping } from '../../cli/commands/import';
 import { applicationName, runBacktest, warmUpCut, type BacktestResult, type BacktestRuntime } from '../../local/backtest';
+import type { TrainingProgress } from '../../local/progress';
 import { importHistory, inTimeOrder } from '../../model/import';
 import { recordTime, type DeploymentRecord } from '../../model/records';
 import { scratchDirs } from '../support/temp-dirs';
@@ -88,6 +89,8 @@ describe('the backtest on a slice of the shipped history (3 groups, stop mode, s
   let result: BacktestResult;
   let runtime: BacktestRuntime;
   let events: BusRecord[];
+  const logs: string[] = [];
+  const progress: TrainingProgress[] = [];
 
   beforeAll(async () => {
     records = sliceOfShippedHistory();
@@ -111,7 +114,8 @@ describe('the backtest on a slice of the shipped history (3 groups, stop mode, s
       limit: LIMIT,
       store: 'memory',
       outDir: join(tempDir(), 'out'),
-      log: () => undefined,
+      log: (line) => logs.push(line),
+      onProgress: (_done, _total, training) => progress.push(training),
       inspect: (state) => {
         runtime = state;
       },
@@ -265,6 +269,28 @@ describe('the backtest on a slice of the shipped history (3 groups, stop mode, s
       if (job!.detail.TrainingJobStatus === 'Completed') completed.push(name);
     }
     expect(completed.length).toBeGreaterThan(0);
+  });
+
+  it('says of each training job when it started, how long it took and whether it was promoted or rejected', () => {
+    const started = ofType(events, 'Model Retraining Started');
+    expect(started.length).toBeGreaterThan(0);
+    for (const start of started) {
+      const name = String(start.detail.trainingJobName);
+      const lines = logs.filter((line) => line.startsWith(`training job ${name}`));
+      expect(lines).toEqual([
+        expect.stringMatching(new RegExp(`^training job ${name}: started on ${start.time.slice(0, 10)} by (alarm \\S+|the retraining schedule), rows from \\d{4}-\\d\\d-\\d\\d to `)),
+        expect.stringMatching(new RegExp(`^training job ${name} \\(embedded[^)]*\\): (Completed on \\d+ rows in \\d+\\.\\d s|Failed: )`)),
+        expect.stringMatching(new RegExp(`^training job ${name}: (promoted \\(AUC|registered|rejected, )`)),
+      ]);
+    }
+  });
+
+  it("gives the progress line the training spent and still to come: none left at the end, the spent time only growing", () => {
+    expect(progress.length).toBe(result.replayed);
+    expect(progress.every((training, index) => training.leftMs >= 0 && (index === 0 || training.wallMs >= progress[index - 1].wallMs))).toBe(true);
+    expect(progress.some((training) => training.leftMs > 0)).toBe(true);
+    expect(progress.at(-1)!.leftMs).toBe(0);
+    expect(progress.at(-1)!.wallMs).toBeLessThanOrEqual(result.trainingWallMs);
   });
 
   it('scores the deployments after a promotion with the promoted model', () => {

@@ -133,3 +133,32 @@ describe('formatDuration', () => {
     expect([0, 9.4, 59.4, 65, 3599, 3600 + 180 + 59].map(formatDuration)).toEqual(['0s', '9s', '59s', '1m05s', '59m59s', '1h03m']);
   });
 });
+
+describe('ProgressBar with training beside the replay', () => {
+  it('leaves the training spent out of the replay rate and adds the training still to come to the ETA', () => {
+    const { written, sink, now, at } = setup({});
+    const bar = new ProgressBar({ total: 1000, stream: sink, now });
+    at(500);
+    bar.update(100, { wallMs: 0, leftMs: 0 });
+    at(1000);
+    // 1 s in, 200 done, of which 0.5 s was a training job: the replay alone runs at 400/s (2 s left), and two jobs of 30 s are to come.
+    bar.update(200, { wallMs: 500, leftMs: 60_000 });
+    at(1500);
+    bar.update(300, { wallMs: 500, leftMs: 0 });
+    bar.finish();
+    expect(written).toEqual([
+      'replay: 100/1,000 (10%) 200/s ETA 5s\n',
+      'replay: 200/1,000 (20%) 200/s ETA 1m02s (1m00s training)\n',
+      'replay: 300/1,000 (30%) 200/s ETA 2s\n',
+      'replay: 300/1,000 (30%) 200/s in 2s\n',
+    ]);
+  });
+
+  it('counts only the training after it started (the first model was trained before the bar)', () => {
+    const { written, sink, now, at } = setup({});
+    const bar = new ProgressBar({ total: 1000, stream: sink, now });
+    at(1000);
+    bar.update(100, { wallMs: 40_000, leftMs: 0 });
+    expect(written).toEqual(['replay: 100/1,000 (10%) 100/s ETA 9s\n']);
+  });
+});
