@@ -25,8 +25,10 @@ export async function main(argv: string[], io: CommandIO = processIO()): Promise
     overview(io.stderr);
     return 2;
   }
-  if (rest.some((arg) => HELP_FLAGS.has(arg))) return usage(entry, io);
-  if (!entry.callsAws(rest)) quietAwsSdk();
+  const asksHelp = rest.some((arg) => HELP_FLAGS.has(arg));
+  // Loading a command (its usage text included) may load the SDK: quiet it first unless AWS is called.
+  if (asksHelp || !entry.callsAws(rest)) quietAwsSdk();
+  if (asksHelp) return usage(entry, io);
   const command = await entry.load();
   try {
     return await command.run(rest, io);

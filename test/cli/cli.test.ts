@@ -56,10 +56,14 @@ describe('deploy-guard (the command line)', () => {
     expect(loaded.sort()).toEqual(['cli/catalog.ts', 'cli/command.ts', 'cli/main.ts']);
   });
 
-  it('never shows the AWS SDK\'s Node-version warning for a command that does not call AWS', () => {
-    const run = spawnSync(process.execPath, [join(ROOT, 'bin/deploy-guard.js'), 'route'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '' } });
+  it.each([
+    [['route'], 'events routed through'],
+    [['backtest', '--help'], 'Usage: deploy-guard backtest'],
+    [['change-summary', '--publish', '--help'], 'Usage: deploy-guard change-summary'],
+  ])('never shows the AWS SDK\'s Node-version warning for a command that does not call AWS: %j', (args, expected) => {
+    const run = spawnSync(process.execPath, [join(ROOT, 'bin/deploy-guard.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '' } });
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain('events routed through');
+    expect(run.stdout).toContain(expected);
     expect(run.stderr).not.toContain('NodeVersionSupportWarning');
   });
 
