@@ -85,6 +85,12 @@ export const CATALOG: readonly CatalogEntry[] = [
     callsAws: (argv) => argv.includes('--publish'),
     load: async () => commandModule<typeof import('./commands/change-summary')>('./commands/change-summary').createChangeSummaryCommand(),
   },
+  {
+    name: 'decisions',
+    summary: "List what Deploy Guard decided in an environment: each deployment's decision, risk against the cut, and outcome",
+    callsAws: (argv) => !argv.includes('--endpoint'),
+    load: async () => commandModule<typeof import('./commands/decisions')>('./commands/decisions').createDecisionsCommand(),
+  },
 ];
 
 /** The one-line summary of a command, as `help` lists it (commands take theirs from here). */

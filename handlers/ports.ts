@@ -247,6 +247,11 @@ export interface DeploymentStore {
   groupHistory(application: string, deploymentGroup: string, before: number, knownLimit: number): Promise<readonly PastDeployment[]>;
   /** Known outcomes and failures of the group before `before` (for failureRateOverall). */
   groupCounts(application: string, deploymentGroup: string, before: number): Promise<{ readonly known: number; readonly failures: number }>;
+  /**
+   * The group's assessed deployments, assessed at or after `since` (epoch ms), newest first, at most
+   * `limit`, each with its outcome when known (`deploy-guard decisions`; tables.ts ASSESSMENTS_BY_GROUP).
+   */
+  recentAssessments(application: string, deploymentGroup: string, since: number, limit: number): Promise<readonly DeploymentItem[]>;
 }
 
 /**

@@ -11,14 +11,29 @@ export interface TableDefinition {
   readonly sortKey?: string;
   /** Attribute holding an epoch-seconds expiry (DynamoDB TTL), when the table expires items. */
   readonly ttlAttribute?: string;
+  /** A global secondary index (all attributes projected), for the reads the key cannot serve. */
+  readonly index?: IndexDefinition;
   readonly description: string;
 }
+
+export interface IndexDefinition {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+}
+
+/**
+ * The deployments table's index of assessments by group and time (`deploy-guard decisions`): the
+ * group key (`application/deploymentGroup`) and the assessment's ISO time, written with the assessment.
+ */
+export const ASSESSMENTS_BY_GROUP = { name: 'assessments-by-group', partitionKey: 'assessedGroup', sortKey: 'assessedTime' } as const satisfies IndexDefinition;
 
 export const TABLES = {
   deployments: {
     name: 'deployments',
     partitionKey: 'deploymentId',
-    description: 'One item per deployment: its assessment and its outcome, in whichever order they arrive.',
+    index: ASSESSMENTS_BY_GROUP,
+    description: 'One item per deployment: its assessment and its outcome, in whichever order they arrive; assessments by group and time in an index.',
   },
   history: {
     name: 'history',
@@ -42,6 +57,11 @@ export const TABLES = {
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof TABLES;
+
+/** A table's physical name in an installation: `<namePrefix>-<name>` (the stack, dynalite and the CLI). */
+export function tableName(namePrefix: string, table: TableName): string {
+  return `${namePrefix}-${TABLES[table].name}`;
+}
 
 /** Keys of the control table's single items. */
 export const CONTROL_KEYS = {

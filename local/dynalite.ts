@@ -1,7 +1,7 @@
 import { CreateTableCommand, DynamoDBClient, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
-import { TABLES, type TableName } from '../handlers/tables';
+import { TABLES, tableName, type TableDefinition, type TableName } from '../handlers/tables';
 
 /**
  * DynamoDB on the laptop: dynalite (the DynamoDB API over an in-memory LevelDB) in this process, on a
@@ -48,17 +48,21 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
     await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
   };
 
-  const tableNames = Object.fromEntries(Object.values(TABLES).map((table) => [table.name, `${prefix}-${table.name}`])) as Record<TableName, string>;
+  const tableNames = Object.fromEntries((Object.keys(TABLES) as TableName[]).map((table) => [table, tableName(prefix, table)])) as Record<TableName, string>;
   try {
     for (const table of Object.values(TABLES)) {
-      const keys: { name: string; type: 'HASH' | 'RANGE' }[] = [{ name: table.partitionKey, type: 'HASH' }];
-      if ('sortKey' in table) keys.push({ name: table.sortKey, type: 'RANGE' });
+      const definition: TableDefinition = table;
+      const keys: KeySchemaElement[] = [{ AttributeName: definition.partitionKey, KeyType: 'HASH' }];
+      if (definition.sortKey) keys.push({ AttributeName: definition.sortKey, KeyType: 'RANGE' });
+      const index = definition.index;
+      const indexKeys: KeySchemaElement[] = index ? [{ AttributeName: index.partitionKey, KeyType: 'HASH' }, { AttributeName: index.sortKey, KeyType: 'RANGE' }] : [];
       await client.send(
         new CreateTableCommand({
-          TableName: tableNames[table.name],
+          TableName: tableNames[definition.name as TableName],
           BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: keys.map((key): AttributeDefinition => ({ AttributeName: key.name, AttributeType: 'S' })),
-          KeySchema: keys.map((key): KeySchemaElement => ({ AttributeName: key.name, KeyType: key.type })),
+          AttributeDefinitions: [...keys, ...indexKeys].map((key): AttributeDefinition => ({ AttributeName: key.AttributeName, AttributeType: 'S' })),
+          KeySchema: keys,
+          ...(index ? { GlobalSecondaryIndexes: [{ IndexName: index.name, KeySchema: indexKeys, Projection: { ProjectionType: 'ALL' } }] } : {}),
         }),
       );
     }

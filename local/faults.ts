@@ -313,6 +313,7 @@ export class FaultInjector {
       },
       groupHistory: (application, deploymentGroup, before, limit) => inner.groupHistory(application, deploymentGroup, before, limit),
       groupCounts: (application, deploymentGroup, before) => inner.groupCounts(application, deploymentGroup, before),
+      recentAssessments: (application, deploymentGroup, since, limit) => inner.recentAssessments(application, deploymentGroup, since, limit),
     };
   }
 

@@ -7,7 +7,7 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA as S3BucketServerSideEncryptionConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA as S3BucketVersioning } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { Construct } from 'constructs';
-import { TABLES, type TableDefinition, type TableName } from '../handlers/tables';
+import { TABLES, tableName, type TableDefinition, type TableName } from '../handlers/tables';
 
 /** The three buckets: labelled training rows, model artifacts (and training code), endpoint data capture. */
 export const BUCKET_PURPOSES = ['data', 'models', 'captures'] as const;
@@ -54,7 +54,7 @@ export class DataStores extends Construct {
     const tables = {} as Record<TableName, DynamodbTable>;
     const tableNames = {} as Record<TableName, string>;
     for (const [key, definition] of Object.entries(TABLES) as [TableName, TableDefinition][]) {
-      tableNames[key] = `${props.namePrefix}-${definition.name}`;
+      tableNames[key] = tableName(props.namePrefix, key);
       tables[key] = this.table(tableNames[key], definition, props);
     }
     this.tables = tables;
@@ -76,7 +76,8 @@ export class DataStores extends Construct {
   }
 
   private table(name: string, definition: TableDefinition, props: DataStoresProps): DynamodbTable {
-    const keys = [definition.partitionKey, ...(definition.sortKey ? [definition.sortKey] : [])];
+    const index = definition.index;
+    const keys = [definition.partitionKey, ...(definition.sortKey ? [definition.sortKey] : []), ...(index ? [index.partitionKey, index.sortKey] : [])];
     return new DynamodbTable(this, `table-${definition.name}`, {
       name,
       billingMode: 'PAY_PER_REQUEST',
@@ -87,6 +88,7 @@ export class DataStores extends Construct {
       serverSideEncryption: { enabled: true, kmsKeyArn: props.kmsKeyArn },
       deletionProtectionEnabled: props.deletionProtection ?? true,
       ...(definition.ttlAttribute ? { ttl: { attributeName: definition.ttlAttribute, enabled: true } } : {}),
+      ...(index ? { globalSecondaryIndex: [{ name: index.name, hashKey: index.partitionKey, rangeKey: index.sortKey, projectionType: 'ALL' }] } : {}),
       tags: { description: definition.description.slice(0, 256).replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, ' ') },
     });
   }

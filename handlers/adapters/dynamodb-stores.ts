@@ -28,7 +28,7 @@ import type {
 } from '../ports';
 import { writeOverEntry, type RevisionEntry } from '../change-summaries';
 import { MAX_HISTORY_READ } from '../ports';
-import { CONTROL_KEYS, TABLES } from '../tables';
+import { ASSESSMENTS_BY_GROUP, CONTROL_KEYS, TABLES } from '../tables';
 import type { CutState } from '../../model/block-budget';
 import { call, fromItem, isConditionalCheckFailed, keyOf, required, toAttribute, toItem, type Item } from './dynamodb-attributes';
 
@@ -116,7 +116,9 @@ export class DynamoDbDeploymentStore implements DeploymentStore {
   }
 
   async putAssessment(assessment: AssessmentRecord): Promise<StoreWrite> {
-    const write = await this.putOnce('assessment', assessment.deploymentId, assessment);
+    // The index's keys (tables.ts ASSESSMENTS_BY_GROUP) are written with the assessment, in the same update.
+    const indexed = { [ASSESSMENTS_BY_GROUP.partitionKey]: groupKey(assessment.application, assessment.deploymentGroup), [ASSESSMENTS_BY_GROUP.sortKey]: new Date(assessment.assessedAt).toISOString() };
+    const write = await this.putOnce('assessment', assessment.deploymentId, assessment, undefined, indexed);
     return { created: write.created, item: write.item };
   }
 
@@ -217,26 +219,65 @@ export class DynamoDbDeploymentStore implements DeploymentStore {
   }
 
   /** Sets the record on the item unless it has one: UpdateItem conditional on attribute_not_exists. */
+  async recentAssessments(application: string, deploymentGroup: string, since: number, limit: number): Promise<readonly DeploymentItem[]> {
+    if (!(limit >= 1)) return [];
+    const index = ASSESSMENTS_BY_GROUP;
+    const group = groupKey(application, deploymentGroup);
+    const items: DeploymentItem[] = [];
+    let startKey: Item | undefined;
+    do {
+      const answer = await call('Query', this.tableName, { [index.partitionKey]: group }, () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: index.name,
+            KeyConditionExpression: '#group = :group AND #time >= :since',
+            ExpressionAttributeNames: { '#group': index.partitionKey, '#time': index.sortKey },
+            ExpressionAttributeValues: { ':group': { S: group }, ':since': { S: new Date(since).toISOString() } },
+            ScanIndexForward: false,
+            Limit: limit - items.length,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      for (const raw of answer.Items ?? []) items.push(this.toDeploymentItem(raw, { deploymentId: String(raw.deploymentId?.S) }).item);
+      startKey = answer.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+    return items;
+  }
+
   private async putOnce(
     attribute: 'assessment' | 'outcome',
     deploymentId: string,
     record: AssessmentRecord | OutcomeRecord,
     historyEntry?: HistoryEntry,
+    indexed: Readonly<Record<string, string>> = {},
   ): Promise<StoreWrite & { readonly historyEntry?: HistoryEntry }> {
     const key = { deploymentId };
+    const extra = Object.keys(indexed).map((name, position) => ({ name, placeholder: `#i${position}`, value: `:i${position}` }));
     try {
       const answer = await call('UpdateItem', this.tableName, key, () =>
         this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: keyOf(key),
-            UpdateExpression: `SET #record = :record, #written = if_not_exists(#written, :false)${historyEntry ? ', #history = :history' : ''}`,
+            UpdateExpression: [
+              'SET #record = :record, #written = if_not_exists(#written, :false)',
+              ...(historyEntry ? ['#history = :history'] : []),
+              ...extra.map(({ placeholder, value }) => `${placeholder} = ${value}`),
+            ].join(', '),
             ConditionExpression: 'attribute_not_exists(#record)',
-            ExpressionAttributeNames: { '#record': attribute, '#written': 'trainingRowWritten', ...(historyEntry ? { '#history': 'history' } : {}) },
+            ExpressionAttributeNames: {
+              '#record': attribute,
+              '#written': 'trainingRowWritten',
+              ...(historyEntry ? { '#history': 'history' } : {}),
+              ...Object.fromEntries(extra.map(({ name, placeholder }) => [placeholder, name])),
+            },
             ExpressionAttributeValues: {
               ':record': toAttribute(record, attribute),
               ':false': { BOOL: false },
               ...(historyEntry ? { ':history': toAttribute(historyEntry, 'history') } : {}),
+              ...Object.fromEntries(extra.map(({ name, value }) => [value, { S: indexed[name] }])),
             },
             ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

@@ -145,6 +145,13 @@ export class InMemoryDeploymentStore implements DeploymentStore {
   async groupCounts(application: string, deploymentGroup: string, before: number): Promise<{ known: number; failures: number }> {
     return this.histories.get(groupKey(application, deploymentGroup))?.counts(before) ?? { known: 0, failures: 0 };
   }
+
+  async recentAssessments(application: string, deploymentGroup: string, since: number, limit: number): Promise<readonly DeploymentItem[]> {
+    return [...this.items.values()]
+      .filter(({ assessment }) => assessment?.application === application && assessment.deploymentGroup === deploymentGroup && assessment.assessedAt >= since)
+      .sort((a, b) => b.assessment!.assessedAt - a.assessment!.assessedAt)
+      .slice(0, Math.max(0, limit));
+  }
 }
 
 function compare(a: HistoryEntry, b: HistoryEntry): number {

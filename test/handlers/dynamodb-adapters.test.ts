@@ -52,9 +52,13 @@ describe('DynamoDbDeploymentStore', () => {
     expect(() => new DynamoDbDeploymentStore(client(), 'custom')).toThrow("deployments table 'custom' is not named <prefix>-deployments");
   });
 
+  /** The least of an assessment the request shows: its deployment, group and time (the index's keys), and `fields`. */
+  const indexable = (fields: Record<string, unknown>) =>
+    ({ deploymentId, application: 'myApplication', deploymentGroup: 'myDeploymentGroup', assessedAt: startedAt + 1_500, ...fields }) as never;
+
   it('putAssessment: UpdateItem conditional on attribute_not_exists(assessment), ALL_NEW, ALL_OLD on failure', async () => {
     dynamoDb.on(UpdateItemCommand).resolves({ Attributes: { deploymentId: { S: deploymentId }, assessment: { M: { probability: { N: '0.8125' } } }, trainingRowWritten: { BOOL: false } } });
-    const assessment = { deploymentId, probability: 0.8125 } as never;
+    const assessment = indexable({ probability: 0.8125 });
     await expect(store().putAssessment(assessment)).resolves.toEqual({
       created: true,
       item: { deploymentId, assessment: { probability: 0.8125 }, trainingRowWritten: false },
@@ -62,10 +66,24 @@ describe('DynamoDbDeploymentStore', () => {
     expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
       TableName: 'dg-dev-deployments',
       Key: { deploymentId: { S: deploymentId } },
-      UpdateExpression: 'SET #record = :record, #written = if_not_exists(#written, :false)',
+      // The index's keys (assessments by group and time) in the same update.
+      UpdateExpression: 'SET #record = :record, #written = if_not_exists(#written, :false), #i0 = :i0, #i1 = :i1',
       ConditionExpression: 'attribute_not_exists(#record)',
-      ExpressionAttributeNames: { '#record': 'assessment', '#written': 'trainingRowWritten' },
-      ExpressionAttributeValues: { ':record': { M: { deploymentId: { S: deploymentId }, probability: { N: '0.8125' } } }, ':false': { BOOL: false } },
+      ExpressionAttributeNames: { '#record': 'assessment', '#written': 'trainingRowWritten', '#i0': 'assessedGroup', '#i1': 'assessedTime' },
+      ExpressionAttributeValues: {
+        ':record': {
+          M: {
+            deploymentId: { S: deploymentId },
+            application: { S: 'myApplication' },
+            deploymentGroup: { S: 'myDeploymentGroup' },
+            assessedAt: { N: String(startedAt + 1_500) },
+            probability: { N: '0.8125' },
+          },
+        },
+        ':false': { BOOL: false },
+        ':i0': { S: 'myApplication/myDeploymentGroup' },
+        ':i1': { S: new Date(startedAt + 1_500).toISOString() },
+      },
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
@@ -73,7 +91,7 @@ describe('DynamoDbDeploymentStore', () => {
 
   it('putAssessment: a failed condition is a duplicate, answered from the item DynamoDB returns with the exception (no extra read)', async () => {
     dynamoDb.on(UpdateItemCommand).rejects(conditionFailed({ deploymentId: { S: deploymentId }, assessment: { M: { probability: { N: '0.1' } } }, trainingRowWritten: { BOOL: true } }));
-    await expect(store().putAssessment({ deploymentId, probability: 0.9 } as never)).resolves.toEqual({
+    await expect(store().putAssessment(indexable({ probability: 0.9 }))).resolves.toEqual({
       created: false,
       item: { deploymentId, assessment: { probability: 0.1 }, trainingRowWritten: true },
     });
@@ -81,15 +99,15 @@ describe('DynamoDbDeploymentStore', () => {
   });
 
   it('refuses NaN before any call, naming where it is', async () => {
-    await expect(store().putAssessment({ deploymentId, threshold: Number.NaN } as never)).rejects.toThrow('cannot store NaN at assessment.threshold');
+    await expect(store().putAssessment(indexable({ threshold: Number.NaN }))).rejects.toThrow('cannot store NaN at assessment.threshold');
     expect(dynamoDb).not.toHaveReceivedAnyCommand();
   });
 
   it('any other error propagates as DynamoDbStoreError naming the table and the key', async () => {
     dynamoDb.on(UpdateItemCommand).rejects(throttled());
-    const failure = store().putAssessment({ deploymentId } as never);
+    const failure = store().putAssessment(indexable({}));
     await expect(failure).rejects.toThrow(DynamoDbStoreError);
-    await expect(store().putAssessment({ deploymentId } as never)).rejects.toThrow(
+    await expect(store().putAssessment(indexable({}))).rejects.toThrow(
       `DynamoDB UpdateItem on table dg-dev-deployments, key {"deploymentId":"${deploymentId}"}, failed: ProvisionedThroughputExceededException: Rate of requests exceeds`,
     );
   });

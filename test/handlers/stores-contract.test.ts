@@ -166,6 +166,25 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       expect(await stores.deployments.groupCounts(app, group, startedAt + 10 * HOUR)).toEqual({ known: 1, failures: 0 });
     });
 
+    it("lists a group's assessments from a time on, newest first, up to a limit, each with its outcome once known", async () => {
+      const at = (minutes: number) => startedAt + minutes * 60_000;
+      const where = { application: app, deploymentGroup: group };
+      const ids = Array.from({ length: 7 }, (_, index) => `d-LIST${index}`);
+      // Written out of time order, with one deployment of another group and one of another application.
+      for (const index of [3, 0, 6, 1, 5, 2, 4]) await stores.deployments.putAssessment(assessment({ deploymentId: ids[index], ...where, assessedAt: at(10 * index) }));
+      await stores.deployments.putAssessment(assessment({ deploymentId: 'd-OTHERGROUP', application: app, deploymentGroup: `${group}-2`, assessedAt: at(35) }));
+      await stores.deployments.putAssessment(assessment({ deploymentId: 'd-OTHERAPP', application: `${app}-2`, deploymentGroup: group, assessedAt: at(35) }));
+      const finished = outcome(ids[5], 'FAILURE', at(70));
+      await stores.deployments.putOutcome(finished, past(at(50), true));
+
+      const recent = await stores.deployments.recentAssessments(app, group, at(20), 3);
+      expect(recent.map((item) => item.deploymentId)).toEqual([ids[6], ids[5], ids[4]]);
+      expect(recent[1]).toEqual({ deploymentId: ids[5], assessment: assessment({ deploymentId: ids[5], ...where, assessedAt: at(50) }), outcome: finished, trainingRowWritten: false });
+      expect((await stores.deployments.recentAssessments(app, group, at(20), 100)).map((item) => item.deploymentId)).toEqual([ids[6], ids[5], ids[4], ids[3], ids[2]]);
+      expect(await stores.deployments.recentAssessments(app, group, at(61), 100)).toEqual([]);
+      expect(await stores.deployments.recentAssessments(app, group, at(0), 0)).toEqual([]);
+    });
+
     it('records the training row as written once: true for exactly one caller, false for an unknown deployment', async () => {
       expect(await stores.deployments.markTrainingRowWritten(deploymentId)).toBe(false);
       await stores.deployments.putOutcome(outcome(deploymentId, 'SUCCESS', startedAt + HOUR), past(startedAt, false));

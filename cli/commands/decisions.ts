@@ -1,0 +1,160 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { join, resolve } from 'node:path';
+import { systemClock, type Clock } from '../../events/clock';
+import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
+import type { AssessmentRecord, DeploymentItem, DeploymentStore } from '../../handlers/ports';
+import { tableName } from '../../handlers/tables';
+import { guardedGroupPolicies, loadConfig, type EnvironmentConfig } from '../../stacks/config';
+import { parseOptions, requireOption, UsageError, type Command } from '../command';
+import { summaryOf } from '../catalog';
+
+/** The configuration `decisions` reads unless told (`--config`). */
+const CONFIG_FILE = join(__dirname, '..', '..', 'deploy-guard.config.json');
+
+/** How far back `decisions` looks unless told (`--since`). */
+export const DEFAULT_SINCE = '24h';
+export const DEFAULT_LIMIT = 50;
+
+export interface DecisionsCommandDependencies {
+  /** The deployments table of an environment (the caller's credentials; `--endpoint` for DynamoDB Local or dynalite). */
+  readonly deploymentStore?: (environment: EnvironmentConfig, endpoint: string | undefined) => DeploymentStore;
+  readonly clock?: Clock;
+}
+
+/** One line of the view: a deployment Deploy Guard assessed, what it decided and how it ended. */
+export interface DecisionRow {
+  readonly deploymentId: string;
+  readonly group: string;
+  readonly startedAt: string;
+  readonly decision: string;
+  readonly probability: number | null;
+  readonly cut: number | null;
+  readonly blockBudget: number | null;
+  readonly outcome: string;
+  readonly modelVersion: string;
+  readonly fallback?: string;
+}
+
+/** The decisions command; dependencies injected for tests. */
+export function createDecisionsCommand(deps: DecisionsCommandDependencies = {}): Command {
+  const clock = deps.clock ?? systemClock;
+  const storeFor = deps.deploymentStore ?? dynamoDbStore;
+  return {
+    name: 'decisions',
+    summary: summaryOf('decisions'),
+    usage: `Usage: deploy-guard decisions --environment ENV [--group APP/GROUP] [--since T] [--limit N]
+                              [--config FILE] [--endpoint URL] [--json]
+
+Lists what Deploy Guard decided in an environment, newest first: each assessed deployment with its
+decision (stopped, would stop in shadow mode, explored, proceed), its risk against the cut and the
+block budget it was decided with, its outcome once known, and the model that scored it. Reads the
+environment's deployments table with your AWS credentials (dynamodb:Query on its index).
+
+Options:
+  --environment ENV   the environment of the configuration (dev, staging, prod)
+  --group APP/GROUP   one guarded group (default: every group the environment guards)
+  --since T           from an ISO time (2026-12-01T09:00Z) or this long ago: 30m, 24h, 7d (default ${DEFAULT_SINCE})
+  --limit N           at most N deployments per group (default ${DEFAULT_LIMIT})
+  --config FILE       the configuration (default deploy-guard.config.json)
+  --endpoint URL      a DynamoDB endpoint other than AWS's (DynamoDB Local, dynalite)
+  --json              one JSON object per line instead of the table`,
+    async run(argv, io) {
+      const options = parseOptions(argv, { environment: 'value', group: 'value', since: 'value', limit: 'value', config: 'value', endpoint: 'value', json: 'flag' });
+      const environmentName = requireOption(options, 'environment');
+      const configFile = resolve(io.cwd, typeof options.config === 'string' ? options.config : CONFIG_FILE);
+      const environment = loadConfig(configFile).environments[environmentName];
+      if (!environment) throw new UsageError(`--environment: '${environmentName}' is not an environment of ${configFile}`);
+      const since = parseSince(typeof options.since === 'string' ? options.since : DEFAULT_SINCE, clock.now());
+      const limit = parseLimit(options.limit);
+      const groups = selectGroups(environment, typeof options.group === 'string' ? options.group : undefined);
+      const store = storeFor(environment, typeof options.endpoint === 'string' ? options.endpoint : undefined);
+      const rows: DecisionRow[] = [];
+      for (const group of groups) {
+        for (const item of await store.recentAssessments(group.application, group.deploymentGroup, since, limit)) rows.push(decisionRow(item));
+      }
+      rows.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
+      if (options.json === true) {
+        for (const row of rows) io.stdout.write(`${JSON.stringify(row)}\n`);
+        return 0;
+      }
+      io.stdout.write(`${renderDecisions(rows, { namePrefix: environment.namePrefix, since })}\n`);
+      return 0;
+    },
+  };
+}
+
+function dynamoDbStore(environment: EnvironmentConfig, endpoint: string | undefined): DeploymentStore {
+  const client = new DynamoDBClient({ region: environment.region, ...(endpoint ? { endpoint } : {}) });
+  return new DynamoDbDeploymentStore(client, tableName(environment.namePrefix, 'deployments'), tableName(environment.namePrefix, 'history'));
+}
+
+/** `--since`: an ISO time, or a duration ago (`30m`, `24h`, `7d`). */
+export function parseSince(text: string, now: number): number {
+  const ago = /^(\d+)([mhd])$/.exec(text);
+  if (ago) return now - Number(ago[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as 'm' | 'h' | 'd'];
+  const at = /^\d{4}-\d\d-\d\d/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(at)) throw new UsageError(`--since: expected an ISO time such as 2026-12-01T09:00Z or a duration such as 30m, 24h or 7d, got '${text}'`);
+  return at;
+}
+
+function parseLimit(value: string | true | undefined): number {
+  if (value === undefined) return DEFAULT_LIMIT;
+  const limit = Number(value);
+  if (!(Number.isInteger(limit) && limit >= 1 && limit <= 10_000)) throw new UsageError(`--limit: expected a whole number from 1 to 10000, got '${String(value)}'`);
+  return limit;
+}
+
+/** The guarded groups to list: one named by `--group` (which must be guarded there), or all of them. */
+function selectGroups(environment: EnvironmentConfig, wanted: string | undefined): { application: string; deploymentGroup: string }[] {
+  const guarded = guardedGroupPolicies(environment).map(({ application, deploymentGroup }) => ({ application, deploymentGroup }));
+  if (wanted === undefined) return guarded;
+  const found = guarded.find((group) => `${group.application}/${group.deploymentGroup}` === wanted);
+  if (!found) throw new UsageError(`--group: '${wanted}' is not guarded in this environment; it guards ${guarded.map((group) => `${group.application}/${group.deploymentGroup}`).join(', ')}`);
+  return [found];
+}
+
+/** What the assessment decided, in words. */
+export function decisionWords(assessment: AssessmentRecord): string {
+  if (assessment.explored) return 'explored (a would-be stop let through)';
+  if (assessment.decision === 'proceed') return 'proceed';
+  if (assessment.mode === 'shadow' || !assessment.enforced) return 'would stop (shadow)';
+  return assessment.mode === 'gate' ? 'stopped at the gate' : 'stopped';
+}
+
+export function decisionRow(item: DeploymentItem): DecisionRow {
+  const assessment = item.assessment!;
+  return {
+    deploymentId: item.deploymentId,
+    group: `${assessment.application}/${assessment.deploymentGroup}`,
+    startedAt: new Date(assessment.startedAt).toISOString(),
+    decision: decisionWords(assessment),
+    probability: assessment.probability,
+    cut: assessment.cut,
+    blockBudget: assessment.blockBudget,
+    outcome: item.outcome?.label ?? 'pending',
+    modelVersion: assessment.modelVersion,
+    ...(assessment.fallback ? { fallback: `${assessment.fallback.policy}: ${assessment.fallback.reason}` } : {}),
+  };
+}
+
+const risk = (row: DecisionRow) => (row.probability === null ? 'no score' : `${row.probability.toFixed(3)} ${row.cut !== null && row.probability >= row.cut ? '≥' : '<'} ${row.cut === null ? 'no cut' : row.cut.toFixed(3)}`);
+
+/** The table people read: a header, then one line per deployment, newest first. */
+export function renderDecisions(rows: readonly DecisionRow[], context: { readonly namePrefix: string; readonly since: number }): string {
+  const title = `${context.namePrefix}: ${rows.length} decision${rows.length === 1 ? '' : 's'} since ${new Date(context.since).toISOString()}, newest first`;
+  if (rows.length === 0) return `${title}\n(none)`;
+  const header = ['started (UTC)', 'deployment', 'group', 'decision', 'risk vs cut', 'budget', 'outcome', 'model'];
+  const lines = rows.map((row) => [
+    row.startedAt.slice(0, 16).replace('T', ' '),
+    row.deploymentId,
+    row.group,
+    row.fallback ? `${row.decision} (fallback ${row.fallback})` : row.decision,
+    risk(row),
+    row.blockBudget === null ? 'fixed cut' : `${(row.blockBudget * 100).toFixed(1)} %`,
+    row.outcome,
+    row.modelVersion,
+  ]);
+  const widths = header.map((cell, column) => Math.max(cell.length, ...lines.map((line) => line[column].length)));
+  const format = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd();
+  return [title, format(header), ...lines.map(format)].join('\n');
+}

@@ -1,0 +1,115 @@
+import { main } from '../../cli/main';
+import { parseSince } from '../../cli/commands/decisions';
+import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
+import type { AssessmentRecord, OutcomeRecord } from '../../handlers/ports';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynalite';
+import { exampleGroupNames } from '../../stacks/config';
+import { storedAssessment } from '../handlers/assessment-fixture';
+
+/**
+ * `deploy-guard decisions` against the dev environment's tables in dynalite (the shipped
+ * configuration's deploy-guard-dev prefix), filled by the real DynamoDB adapter as predict and
+ * record-outcome fill them.
+ */
+const MINUTE = 60_000;
+const T0 = Date.parse('2026-12-01T09:00:00Z');
+const example = exampleGroupNames('deploy-guard-dev');
+const payments = { application: 'payments', deploymentGroup: 'payments-prod' };
+
+function memoryIO() {
+  let out = '';
+  let err = '';
+  return {
+    io: { stdout: { write: (text: string) => ((out += text), true) }, stderr: { write: (text: string) => ((err += text), true) }, stdin: process.stdin, cwd: process.cwd() } as never,
+    stdout: () => out,
+    stderr: () => err,
+  };
+}
+
+function assessed(id: string, minutes: number, change: Partial<AssessmentRecord>): AssessmentRecord {
+  return storedAssessment({ deploymentId: id, startedAt: T0 + minutes * MINUTE, assessedAt: T0 + minutes * MINUTE + 1_500, ...change });
+}
+
+describe('deploy-guard decisions (the live view, against dynalite)', () => {
+  let local: LocalDynamoDb;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    local = await startLocalDynamoDb({ prefix: 'deploy-guard-dev' });
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+    const store = new DynamoDbDeploymentStore(local.client, local.tableNames.deployments, local.tableNames.history);
+    const stopped = assessed('d-STOPPED01', 30, { ...example, platform: 'Server', mode: 'gate', decision: 'rollback', enforced: true, probability: 0.62, cut: 0.31, blockBudget: 0.1 });
+    await store.putAssessment(stopped);
+    const finished: OutcomeRecord = { deploymentId: 'd-STOPPED01', ...example, state: 'STOP', label: 'counterfactual', finishedAt: T0 + 40 * MINUTE };
+    await store.putOutcome(finished, { time: stopped.startedAt });
+    await store.putAssessment(assessed('d-SHADOW001', 20, { ...payments, platform: 'ECS', mode: 'shadow', decision: 'rollback', enforced: false, probability: 0.4, cut: 0.35 }));
+    await store.putAssessment(assessed('d-PROCEED01', 10, { ...payments, platform: 'ECS', mode: 'shadow', decision: 'proceed', enforced: false, probability: 0.05, cut: 0.35 }));
+    await store.putOutcome({ deploymentId: 'd-PROCEED01', ...payments, state: 'SUCCESS', label: 'succeeded', finishedAt: T0 + 25 * MINUTE }, { time: T0 + 10 * MINUTE, failed: false });
+    await store.putAssessment(assessed('d-EXPLORE01', 50, { ...example, platform: 'Server', mode: 'gate', decision: 'proceed', explored: true, propensity: 0.02, enforced: true, probability: 0.7, cut: 0.31 }));
+    await store.putAssessment(assessed('d-FALLBACK1', 55, { ...example, platform: 'Server', mode: 'gate', decision: 'proceed', enforced: true, probability: null, cut: 0.31, fallback: { policy: 'fail-open', cause: 'endpoint', reason: 'Timeout: no answer in 2000 ms' } }));
+    await store.putAssessment(assessed('d-OLD000001', -600, { ...example, platform: 'Server', mode: 'gate', decision: 'proceed', enforced: true }));
+  });
+
+  afterAll(async () => {
+    process.env = saved;
+    await local.close();
+  });
+
+  const run = async (...args: string[]) => {
+    const output = memoryIO();
+    const status = await main(['decisions', '--environment', 'dev', '--endpoint', local.endpoint, ...args], output.io);
+    return { status, stdout: output.stdout(), stderr: output.stderr() };
+  };
+
+  it("lists every guarded group's decisions since a time, newest first: decision, risk against the cut, budget, outcome", async () => {
+    const { status, stdout, stderr } = await run('--since', '2026-12-01T09:00Z');
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('deploy-guard-dev: 5 decisions since 2026-12-01T09:00:00.000Z, newest first');
+    expect(lines[1]).toMatch(/^started \(UTC\) +deployment +group +decision +risk vs cut +budget +outcome +model$/);
+    expect(lines.slice(2).map((line) => line.split(/ {2,}/).slice(0, 7))).toEqual([
+      ['2026-12-01 09:55', 'd-FALLBACK1', `${example.application}/${example.deploymentGroup}`, 'proceed (fallback fail-open: Timeout: no answer in 2000 ms)', 'no score', '10.0 %', 'pending'],
+      ['2026-12-01 09:50', 'd-EXPLORE01', `${example.application}/${example.deploymentGroup}`, 'explored (a would-be stop let through)', '0.700 ≥ 0.310', '10.0 %', 'pending'],
+      ['2026-12-01 09:30', 'd-STOPPED01', `${example.application}/${example.deploymentGroup}`, 'stopped at the gate', '0.620 ≥ 0.310', '10.0 %', 'counterfactual'],
+      ['2026-12-01 09:20', 'd-SHADOW001', 'payments/payments-prod', 'would stop (shadow)', '0.400 ≥ 0.350', '10.0 %', 'pending'],
+      ['2026-12-01 09:10', 'd-PROCEED01', 'payments/payments-prod', 'proceed', '0.050 < 0.350', '10.0 %', 'succeeded'],
+    ]);
+  });
+
+  it('narrows to one group and a limit, and answers JSON lines for scripts', async () => {
+    const { status, stdout } = await run('--since', '2026-12-01T09:00Z', '--group', 'payments/payments-prod', '--limit', '1', '--json');
+    expect(status).toBe(0);
+    expect(stdout.trimEnd().split('\n').map((line) => JSON.parse(line))).toEqual([
+      { deploymentId: 'd-SHADOW001', group: 'payments/payments-prod', startedAt: '2026-12-01T09:20:00.000Z', decision: 'would stop (shadow)', probability: 0.4, cut: 0.35, blockBudget: 0.1, outcome: 'pending', modelVersion: storedAssessment().modelVersion },
+    ]);
+  });
+
+  it('says so when nothing was decided in the window', async () => {
+    const { status, stdout } = await run('--since', '2026-12-02T00:00Z');
+    expect(status).toBe(0);
+    expect(stdout).toBe('deploy-guard-dev: 0 decisions since 2026-12-02T00:00:00.000Z, newest first\n(none)\n');
+  });
+
+  it.each([
+    [['--group', 'payments/other'], "--group: 'payments/other' is not guarded in this environment; it guards payments/payments-prod, deploy-guard-dev-example/blue-green"],
+    [['--since', 'yesterday'], "--since: expected an ISO time such as 2026-12-01T09:00Z or a duration such as 30m, 24h or 7d, got 'yesterday'"],
+    [['--limit', '0'], "--limit: expected a whole number from 1 to 10000, got '0'"],
+  ])('refuses %j with a usage error naming the option', async (args, message) => {
+    const { status, stderr } = await run(...args);
+    expect(status).toBe(2);
+    expect(stderr).toContain(`deploy-guard decisions: ${message}`);
+  });
+
+  it('refuses an environment the configuration does not have', async () => {
+    const output = memoryIO();
+    expect(await main(['decisions', '--environment', 'qa'], output.io)).toBe(2);
+    expect(output.stderr()).toMatch(/--environment: 'qa' is not an environment of .*deploy-guard\.config\.json/);
+  });
+
+  it('reads --since as a duration ago or an ISO time', () => {
+    expect(parseSince('30m', T0)).toBe(T0 - 30 * MINUTE);
+    expect(parseSince('24h', T0)).toBe(T0 - 1_440 * MINUTE);
+    expect(parseSince('7d', T0)).toBe(T0 - 7 * 1_440 * MINUTE);
+    expect(parseSince('2026-11-30T12:00Z', T0)).toBe(Date.parse('2026-11-30T12:00Z'));
+  });
+});
