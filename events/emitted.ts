@@ -140,6 +140,21 @@ export const CUT_SOURCES = ['group', 'pooled', 'none', 'threshold'] as const;
 export const FALLBACK_CAUSES = ['endpoint', 'model', 'assessment'] as const;
 export type FallbackCause = (typeof FALLBACK_CAUSES)[number];
 
+/**
+ * Whether the deployment was scored with its release's change summary: `joined` (the CI step's
+ * summary of the revision), `missing` (none was received for the revision before the deployment
+ * started: every change feature is missing) or `no-revision` (CodeDeploy reported no revision to
+ * join on). Never silent: the assessment and a metric say so.
+ */
+export const CHANGE_SUMMARY_STATUSES = ['joined', 'missing', 'no-revision'] as const;
+export type ChangeSummaryStatus = (typeof CHANGE_SUMMARY_STATUSES)[number];
+export const changeSummaryJoin = z.object({
+  status: z.enum(CHANGE_SUMMARY_STATUSES),
+  /** The revision key the summary was looked up by (revisionKey), when the deployment has a revision. */
+  revision: nonEmpty.optional(),
+});
+export type ChangeSummaryJoin = z.infer<typeof changeSummaryJoin>;
+
 /** The cut a decision was taken with and the budget it holds (null when a fixed threshold decided). */
 const decisionCut = {
   /** Rollback when the probability reaches it; null before the installation has any score to take a cut from. */
@@ -173,6 +188,8 @@ export const deploymentRiskAssessed = define({
     topFactors: z.array(topFactor).max(10),
     /** Set when there was no probability (an endpoint failure, a model that cannot be loaded) and the group's fail-open / fail-closed policy decided instead. */
     fallback: z.object({ policy: z.enum(['fail-open', 'fail-closed']), cause: z.enum(FALLBACK_CAUSES), reason: nonEmpty }).optional(),
+    /** Whether the release's change summary was joined (absent only in events of earlier releases). */
+    changeSummary: changeSummaryJoin.optional(),
     assessedAt: isoTime,
   }),
   example: {
@@ -196,6 +213,7 @@ export const deploymentRiskAssessed = define({
       { feature: 'linesAdded', value: 412, contribution: 0.61, text: '412 lines added' },
       { feature: 'failuresInLast5', value: 3, contribution: 0.44, text: '3 of the last 5 deployments failed' },
     ],
+    changeSummary: { status: 'joined', revision: 'git:6a1c2f0e9b8d7c6a5f4e3d2c1b0a9f8e7d6c5b4a' },
     assessedAt: '2026-11-20T09:20:05Z',
   },
 });

@@ -1,4 +1,4 @@
-import type { ComputePlatform, Decision, EmittedDetail, FallbackCause, GuardMode, Revision } from '../events/emitted';
+import type { ChangeSummaryJoin, ComputePlatform, Decision, EmittedDetail, FallbackCause, GuardMode, Revision } from '../events/emitted';
 import type { Factor } from '../model/factors';
 import type { FeatureList } from '../model/features';
 import type { CutSource, CutState } from '../model/block-budget';
@@ -190,6 +190,8 @@ export interface AssessmentRecord {
   readonly startedAt: number;
   readonly assessedAt: number;
   readonly author?: string;
+  /** Whether the release's change summary was joined (absent on assessments stored by earlier releases). */
+  readonly changeSummary?: ChangeSummaryJoin;
   /** The explanation published with the assessment, kept so a redelivery republishes the same event. */
   readonly topFactors?: readonly Factor[];
 }

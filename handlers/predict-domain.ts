@@ -200,6 +200,7 @@ export function riskAssessedEntry(record: AssessmentRecord, factors: readonly Fa
       modelVersion: record.modelVersion,
       topFactors: factors.map((factor) => ({ ...factor })),
       ...(record.fallback ? { fallback: { ...record.fallback } } : {}),
+      ...(record.changeSummary ? { changeSummary: { ...record.changeSummary } } : {}),
       assessedAt: eventBridgeTime(record.assessedAt),
     },
     { ...context, time: new Date(record.assessedAt) },

@@ -10,7 +10,7 @@ import {
   type CodeDeployDeploymentState,
 } from '../events/aws';
 import { systemClock, type Clock } from '../events/clock';
-import { revisionKey, type PutEventsEntry } from '../events/emitted';
+import { revisionKey, type ChangeSummaryJoin, type PutEventsEntry } from '../events/emitted';
 import { eventTimeMillis } from '../events/envelope';
 import { parseAwsEvent } from '../events/parse';
 import { topFactors, type Factor } from '../model/factors';
@@ -178,7 +178,9 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
   const eventTime = eventTimeMillis(parsed.time);
   // The START event's time; at READY the deployment's creation time stands for it.
   const startedAt = state === 'START' ? eventTime : (deployment.createTime ?? eventTime);
-  const summary = deployment.revision ? await deps.changes.findForDeployment(application, revisionKey(deployment.revision), startedAt) : undefined;
+  const revision = deployment.revision ? revisionKey(deployment.revision) : undefined;
+  const summary = revision ? await deps.changes.findForDeployment(application, revision, startedAt) : undefined;
+  const changeSummary: ChangeSummaryJoin = revision ? { status: summary ? 'joined' : 'missing', revision } : { status: 'no-revision' };
   const author = summary?.author;
   const limit = deps.config.historyLimit ?? DEFAULT_HISTORY_LIMIT;
   const [loaded, recent, counts] = await Promise.all([
@@ -226,6 +228,7 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
     startedAt,
     assessedAt,
     ...(author === undefined ? {} : { author }),
+    changeSummary,
     topFactors: factors,
   };
 
@@ -297,6 +300,7 @@ function countAssessment(deps: PredictDependencies, record: AssessmentRecord): v
       { name: QUALITY_METRICS.stops, unit: 'Count', value: record.decision === 'rollback' ? 1 : 0 },
       { name: QUALITY_METRICS.endpointFallbacks, unit: 'Count', value: record.fallback?.cause === 'endpoint' ? 1 : 0 },
       { name: QUALITY_METRICS.modelFallbacks, unit: 'Count', value: record.fallback?.cause === 'model' ? 1 : 0 },
+      { name: QUALITY_METRICS.withoutChangeSummary, unit: 'Count', value: record.changeSummary && record.changeSummary.status !== 'joined' ? 1 : 0 },
       ...(record.cut === null ? [] : [{ name: QUALITY_METRICS.decisionCut, unit: 'None' as const, value: record.cut }]),
     ],
     at: record.assessedAt,

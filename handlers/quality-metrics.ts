@@ -45,6 +45,8 @@ export const QUALITY_METRICS = {
   changeSummariesRefused: 'ChangeSummariesRefused',
   /** An assessment decided by the failure policy because the serving model could not be loaded, or none serves yet. */
   modelFallbacks: 'ModelFallbacks',
+  /** An assessment scored without its release's change summary (none received for the revision, or no revision): its change features are missing. */
+  withoutChangeSummary: 'AssessedWithoutChangeSummary',
 } as const;
 export type QualityMetricName = (typeof QUALITY_METRICS)[keyof typeof QUALITY_METRICS];
 

@@ -33,6 +33,8 @@ export interface DecisionRow {
   readonly outcome: string;
   readonly modelVersion: string;
   readonly fallback?: string;
+  /** Whether the release's change summary was joined (joined, missing, no-revision), when the assessment says. */
+  readonly changeSummary?: string;
 }
 
 /** The decisions command; dependencies injected for tests. */
@@ -134,6 +136,7 @@ export function decisionRow(item: DeploymentItem): DecisionRow {
     outcome: item.outcome?.label ?? 'pending',
     modelVersion: assessment.modelVersion,
     ...(assessment.fallback ? { fallback: `${assessment.fallback.policy}: ${assessment.fallback.reason}` } : {}),
+    ...(assessment.changeSummary ? { changeSummary: assessment.changeSummary.status } : {}),
   };
 }
 
@@ -148,7 +151,7 @@ export function renderDecisions(rows: readonly DecisionRow[], context: { readonl
     row.startedAt.slice(0, 16).replace('T', ' '),
     row.deploymentId,
     row.group,
-    row.fallback ? `${row.decision} (fallback ${row.fallback})` : row.decision,
+    [row.decision, row.fallback ? `(fallback ${row.fallback})` : '', row.changeSummary && row.changeSummary !== 'joined' ? '(no change summary)' : ''].filter(Boolean).join(' '),
     risk(row),
     row.blockBudget === null ? 'fixed cut' : `${(row.blockBudget * 100).toFixed(1)} %`,
     row.outcome,

@@ -42,7 +42,7 @@ describe('deploy-guard decisions (the live view, against dynalite)', () => {
     await store.putAssessment(stopped);
     const finished: OutcomeRecord = { deploymentId: 'd-STOPPED01', ...example, state: 'STOP', label: 'counterfactual', finishedAt: T0 + 40 * MINUTE };
     await store.putOutcome(finished, { time: stopped.startedAt });
-    await store.putAssessment(assessed('d-SHADOW001', 20, { ...payments, platform: 'ECS', mode: 'shadow', decision: 'rollback', enforced: false, probability: 0.4, cut: 0.35 }));
+    await store.putAssessment(assessed('d-SHADOW001', 20, { ...payments, platform: 'ECS', mode: 'shadow', decision: 'rollback', enforced: false, probability: 0.4, cut: 0.35, changeSummary: { status: 'missing', revision: `appspec:${'b'.repeat(64)}` } }));
     await store.putAssessment(assessed('d-PROCEED01', 10, { ...payments, platform: 'ECS', mode: 'shadow', decision: 'proceed', enforced: false, probability: 0.05, cut: 0.35 }));
     await store.putOutcome({ deploymentId: 'd-PROCEED01', ...payments, state: 'SUCCESS', label: 'succeeded', finishedAt: T0 + 25 * MINUTE }, { time: T0 + 10 * MINUTE, failed: false });
     await store.putAssessment(assessed('d-EXPLORE01', 50, { ...example, platform: 'Server', mode: 'gate', decision: 'proceed', explored: true, propensity: 0.02, enforced: true, probability: 0.7, cut: 0.31 }));
@@ -71,7 +71,7 @@ describe('deploy-guard decisions (the live view, against dynalite)', () => {
       ['2026-12-01 09:55', 'd-FALLBACK1', `${example.application}/${example.deploymentGroup}`, 'proceed (fallback fail-open: Timeout: no answer in 2000 ms)', 'no score', '10.0 %', 'pending'],
       ['2026-12-01 09:50', 'd-EXPLORE01', `${example.application}/${example.deploymentGroup}`, 'explored (a would-be stop let through)', '0.700 ≥ 0.310', '10.0 %', 'pending'],
       ['2026-12-01 09:30', 'd-STOPPED01', `${example.application}/${example.deploymentGroup}`, 'stopped at the gate', '0.620 ≥ 0.310', '10.0 %', 'counterfactual'],
-      ['2026-12-01 09:20', 'd-SHADOW001', 'payments/payments-prod', 'would stop (shadow)', '0.400 ≥ 0.350', '10.0 %', 'pending'],
+      ['2026-12-01 09:20', 'd-SHADOW001', 'payments/payments-prod', 'would stop (shadow) (no change summary)', '0.400 ≥ 0.350', '10.0 %', 'pending'],
       ['2026-12-01 09:10', 'd-PROCEED01', 'payments/payments-prod', 'proceed', '0.050 < 0.350', '10.0 %', 'succeeded'],
     ]);
   });
@@ -80,7 +80,18 @@ describe('deploy-guard decisions (the live view, against dynalite)', () => {
     const { status, stdout } = await run('--since', '2026-12-01T09:00Z', '--group', 'payments/payments-prod', '--limit', '1', '--json');
     expect(status).toBe(0);
     expect(stdout.trimEnd().split('\n').map((line) => JSON.parse(line))).toEqual([
-      { deploymentId: 'd-SHADOW001', group: 'payments/payments-prod', startedAt: '2026-12-01T09:20:00.000Z', decision: 'would stop (shadow)', probability: 0.4, cut: 0.35, blockBudget: 0.1, outcome: 'pending', modelVersion: storedAssessment().modelVersion },
+      {
+        deploymentId: 'd-SHADOW001',
+        group: 'payments/payments-prod',
+        startedAt: '2026-12-01T09:20:00.000Z',
+        decision: 'would stop (shadow)',
+        probability: 0.4,
+        cut: 0.35,
+        blockBudget: 0.1,
+        outcome: 'pending',
+        modelVersion: storedAssessment().modelVersion,
+        changeSummary: 'missing',
+      },
     ]);
   });
 

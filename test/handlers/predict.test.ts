@@ -284,6 +284,20 @@ describe('predict: a deployment starts', () => {
     expect(endpoint.rows[0].split(',').slice(0, 6)).toEqual(['', '', '', '', '', '']);
   });
 
+  it.each([
+    ['joined', {}, true, { status: 'joined', revision: `git:${COMMIT}` }, 0],
+    ['missing', {}, false, { status: 'missing', revision: `git:${COMMIT}` }, 1],
+    // An ECS or Lambda deployment: its AppSpec content's SHA-256 is the revision key a summary joins on.
+    ['missing', { computePlatform: 'ECS' as const, revision: { appSpecSha256: 'a'.repeat(64) } }, false, { status: 'missing', revision: `appspec:${'a'.repeat(64)}` }, 1],
+    ['no-revision', { revision: undefined }, false, { status: 'no-revision' }, 1],
+  ] as [string, Partial<DeploymentSnapshot>, boolean, object, number][])('says whether the change summary was joined (%s), in the assessment, its event and a metric: never silent', async (_status, deployment, withSummary, expected, counted) => {
+    const { deps, publisher, deployments, metrics } = setup({ summary: withSummary, deployment, ...(deployment.computePlatform ? { platform: deployment.computePlatform } : {}) });
+    await handlePredictEvent(START.event, deps);
+    expect((await deployments.get(deploymentId))?.assessment?.changeSummary).toEqual(expected);
+    expect(detailOf(publisher.published, 'Deployment Risk Assessed').changeSummary).toEqual(expected);
+    expect(metrics.flatMap((metric) => metric.values).filter((value) => value.name === 'AssessedWithoutChangeSummary').map((value) => value.value)).toEqual([counted]);
+  });
+
   it("reads the group's history: the overall failure rate from the full counts, recent windows from the latest outcomes", async () => {
     const { deps, deployments, endpoint } = setup();
     const outcomes = [true, false, true, true, false, false, true];
@@ -461,6 +475,7 @@ describe('predict: when the endpoint cannot answer, the failure policy decides',
             { name: 'Stops', unit: 'Count', value: decision === 'rollback' ? 1 : 0 },
             { name: 'EndpointFallbacks', unit: 'Count', value: 1 },
             { name: 'ModelFallbacks', unit: 'Count', value: 0 },
+            { name: 'AssessedWithoutChangeSummary', unit: 'Count', value: 0 },
             { name: 'DecisionCut', unit: 'None', value: RISKY },
           ],
           at: ASSESSED_AT,
@@ -487,6 +502,7 @@ describe('predict: when the endpoint cannot answer, the failure policy decides',
         { name: 'Stops', unit: 'Count', value: 1 },
         { name: 'EndpointFallbacks', unit: 'Count', value: 0 },
         { name: 'ModelFallbacks', unit: 'Count', value: 0 },
+        { name: 'AssessedWithoutChangeSummary', unit: 'Count', value: 0 },
         { name: 'DecisionCut', unit: 'None', value: RISKY },
       ],
     ]);
@@ -581,6 +597,7 @@ describe('predict: when the serving model cannot be loaded, the failure policy d
         { name: 'Stops', unit: 'Count', value: decision === 'rollback' ? 1 : 0 },
         { name: 'EndpointFallbacks', unit: 'Count', value: 0 },
         { name: 'ModelFallbacks', unit: 'Count', value: 1 },
+        { name: 'AssessedWithoutChangeSummary', unit: 'Count', value: 0 },
         { name: 'DecisionCut', unit: 'None', value: RISKY },
       ],
     ]);
