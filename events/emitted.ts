@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CHANGE_FIELDS, type ChangeFieldName } from '../model/change-fields';
 import { envelope } from './envelope';
@@ -49,6 +50,16 @@ export const revision = z
     message: 'a revision needs commitId, s3 or appSpecSha256',
   });
 export type Revision = z.infer<typeof revision>;
+
+/** The SHA-256 (lowercase hex) of an AppSpec's content, as CodeDeploy keys an AppSpecContent / String revision. */
+export function appSpecSha256(content: string): string {
+  return createHash('sha256').update(content, 'utf8').digest('hex');
+}
+
+/** An S3 ETag as CodeDeploy reports it: without the quotes S3's own headers put around it. */
+export function bareETag(eTag: string): string {
+  return eTag.replace(/^"(.*)"$/, '$1');
+}
 
 /** One string per revision, the same whichever event or API reported it. */
 export function revisionKey(value: Revision): string {

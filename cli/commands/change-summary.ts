@@ -1,7 +1,8 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { eventBridgeTime, systemClock, type Clock } from '../../events/clock';
-import { buildEntry, DEFAULT_EVENT_SOURCE, revisionKey, validateEventSource } from '../../events/emitted';
+import { appSpecSha256, bareETag, buildEntry, DEFAULT_EVENT_SOURCE, revisionKey, validateEventSource, type Revision } from '../../events/emitted';
 import { EventBridgePublisher } from '../../handlers/adapters/event-publisher';
 import { computeGitChange, GitChangeError, gitRunner, repositoryDirectoryName, type GitChange } from '../../model/git-change';
 import { parseOptions, requireOption, UsageError, type Command } from '../command';
@@ -23,19 +24,26 @@ export function createChangeSummaryCommand(deps: ChangeSummaryCommandDependencie
     name: 'change-summary',
     summary: summaryOf('change-summary'),
     usage: `Usage: deploy-guard change-summary --repo DIR --from REV --to REV [--application NAME]
+                                   [--appspec FILE | --s3 s3://BUCKET/KEY (--s3-version V | --s3-etag E)]
                                    [--publish --event-bus NAME [--region R]] [--source S]
 
 Computes the change fields of the release REV..REV from the git history in DIR (the previous
 deployment's revision --from, the one being deployed --to) and prints the Deployment Change Summary
 event detail as JSON. With --publish it sends the event to Deploy Guard's bus instead (PutEvents,
 with the AWS credentials and region of the environment); record-change stores it and predict joins
-it to the CodeDeploy deployment of commit --to.
+it to the CodeDeploy deployment of commit --to. A deployment whose revision is not a git commit
+joins its summary by the key predict computes from it: an ECS or Lambda deployment by the SHA-256 of
+its AppSpec content (--appspec, the exact file given to CreateDeployment), an S3 bundle by bucket,
+key and version (or ETag when the bucket is not versioned).
 
 Options:
   --repo DIR           the git repository (a work tree or a bare repository)
   --from REV           the revision deployed before (commit, branch or tag)
   --to REV             the revision being deployed
   --application NAME   the CodeDeploy application (default: the repository's directory name)
+  --appspec FILE       the release is deployed as this AppSpec content (ECS, Lambda)
+  --s3 s3://B/K        the release is deployed as this S3 bundle, with --s3-version V (a versioned
+                       bucket) or --s3-etag E
   --publish            send the event instead of printing it
   --event-bus NAME     Deploy Guard's event bus, by name or ARN (with --publish)
   --region R           the bus's AWS region (default: the bus ARN's, else AWS_REGION or the profile's)
@@ -54,7 +62,12 @@ request ref and is not on the main branch; authorExperience and commitsOnTouched
         'event-bus': 'value',
         region: 'value',
         source: 'value',
+        appspec: 'value',
+        s3: 'value',
+        's3-version': 'value',
+        's3-etag': 'value',
       });
+      const deployedAs = deployedRevision(options, io.cwd);
       const repo = resolve(io.cwd, requireOption(options, 'repo'));
       const from = requireOption(options, 'from');
       const to = requireOption(options, 'to');
@@ -84,7 +97,7 @@ request ref and is not on the main branch; authorExperience and commitsOnTouched
       }
       const application = typeof options.application === 'string' ? options.application : await repositoryDirectoryName(git);
       const builtAt = clock.now();
-      const detail = changeSummaryDetail(change, application, builtAt);
+      const detail = changeSummaryDetail(change, application, builtAt, deployedAs);
       // Validated here, whether printed or sent: a summary record-change would refuse is never produced.
       const entry = buildEntry('Deployment Change Summary', detail, {
         source,
@@ -127,12 +140,36 @@ async function requireRegion(client: EventBridgeClient): Promise<void> {
   throw new UsageError("option '--publish' needs the bus's AWS region: give '--region REGION' (or an event bus ARN), or set AWS_REGION");
 }
 
-/** The Deployment Change Summary detail of a computed change. */
-export function changeSummaryDetail(change: GitChange, application: string, builtAt: number) {
+/**
+ * What CodeDeploy will report as the deployment's revision when it is not the git commit: the
+ * AppSpec content's SHA-256 (--appspec), or the S3 bundle (--s3 with its version or ETag).
+ */
+function deployedRevision(options: Record<string, string | true | undefined>, cwd: string): Revision | undefined {
+  const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
+  const appspec = text('appspec');
+  const s3 = text('s3');
+  if (appspec && s3) throw new UsageError("options '--appspec' and '--s3' exclude each other: a deployment has one revision");
+  if (!s3 && (text('s3-version') || text('s3-etag'))) throw new UsageError("options '--s3-version' and '--s3-etag' are only used with '--s3'");
+  if (appspec) {
+    const file = resolve(cwd, appspec);
+    if (!existsSync(file)) throw new UsageError(`--appspec: no file ${file}`);
+    return { appSpecSha256: appSpecSha256(readFileSync(file, 'utf8')) };
+  }
+  if (!s3) return undefined;
+  const location = /^s3:\/\/([^/]+)\/(.+)$/.exec(s3);
+  if (!location) throw new UsageError(`--s3: expected s3://BUCKET/KEY, got '${s3}'`);
+  const version = text('s3-version');
+  const eTag = text('s3-etag');
+  if (!version === !eTag) throw new UsageError("option '--s3' needs exactly one of '--s3-version V' (a versioned bucket) and '--s3-etag E': CodeDeploy reports the bundle by it");
+  return { s3: { bucket: location[1], key: location[2], ...(version ? { version } : { eTag: bareETag(eTag!) }) } };
+}
+
+/** The Deployment Change Summary detail of a computed change, keyed on what is deployed (the commit unless said). */
+export function changeSummaryDetail(change: GitChange, application: string, builtAt: number, deployedAs?: Revision) {
   return {
     schemaVersion: '1' as const,
     application,
-    revision: { commitId: change.commitId },
+    revision: deployedAs ?? { commitId: change.commitId },
     ...(change.repository ? { repository: change.repository } : {}),
     ...(change.branch ? { branch: change.branch } : {}),
     ...(change.author ? { author: change.author } : {}),

@@ -6,8 +6,7 @@ import {
   type CodeDeployClient,
   type RevisionLocation,
 } from '@aws-sdk/client-codedeploy';
-import { createHash } from 'node:crypto';
-import { COMPUTE_PLATFORMS, type ComputePlatform, type Revision } from '../../events/emitted';
+import { appSpecSha256, bareETag, COMPUTE_PLATFORMS, type ComputePlatform, type Revision } from '../../events/emitted';
 import {
   DEPLOYMENT_STATUSES,
   type CodeDeployOutcome,
@@ -110,14 +109,14 @@ export function revisionOf(location: RevisionLocation | undefined): Revision | u
   const s3 = location.s3Location;
   if (s3?.bucket && s3.key) {
     return {
-      s3: { bucket: s3.bucket, key: s3.key, ...(s3.eTag ? { eTag: s3.eTag } : {}), ...(s3.version ? { version: s3.version } : {}) },
+      s3: { bucket: s3.bucket, key: s3.key, ...(s3.eTag ? { eTag: bareETag(s3.eTag) } : {}), ...(s3.version ? { version: s3.version } : {}) },
     };
   }
   const text = location.appSpecContent ?? location.string;
   if (!text) return undefined;
   const reported = text.sha256?.toLowerCase();
   if (reported && /^[0-9a-f]{64}$/.test(reported)) return { appSpecSha256: reported };
-  if (text.content !== undefined) return { appSpecSha256: createHash('sha256').update(text.content, 'utf8').digest('hex') };
+  if (text.content !== undefined) return { appSpecSha256: appSpecSha256(text.content) };
   return undefined;
 }
 

@@ -1,13 +1,15 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../cli/command';
 import { createChangeSummaryCommand } from '../../cli/commands/change-summary';
 import { main } from '../../cli/main';
 import { ManualClock } from '../../events/clock';
+import { revisionKey } from '../../events/emitted';
+import { revisionOf } from '../../handlers/adapters/codedeploy';
 import { parseEmittedEvent } from '../../events/parse';
 import { git, TestRepo } from '../support/git-repo';
 import { memoryIO } from '../support/io';
@@ -157,6 +159,44 @@ describe('deploy-guard change-summary', () => {
     } finally {
       process.env = saved;
     }
+  });
+
+  describe('a release deployed as something other than its commit joins by the key predict computes from the deployment', () => {
+    const APPSPEC = 'version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: "arn:aws:ecs:us-east-1:123456789012:task-definition/payments:42"\n';
+
+    it('an ECS or Lambda deployment: the SHA-256 of the AppSpec content given to CreateDeployment', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'deploy-guard-appspec-'));
+      writeFileSync(join(dir, 'appspec.yaml'), APPSPEC);
+      const run = memoryIO({ cwd: dir });
+      expect(await command().run(['--repo', repo.dir, '--from', from, '--to', to, '--appspec', 'appspec.yaml'], run.io)).toBe(0);
+      const detail = JSON.parse(run.stdout()) as { revision: Parameters<typeof revisionKey>[0] };
+      // What GetDeployment reports for that deployment, read as predict reads it.
+      const deployed = revisionOf({ revisionType: 'AppSpecContent', appSpecContent: { content: APPSPEC } })!;
+      expect(revisionKey(detail.revision)).toBe(revisionKey(deployed));
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it.each([
+      [['--s3', 's3://releases/payments/app.zip', '--s3-version', 'v3'], { bucket: 'releases', key: 'payments/app.zip', bundleType: 'zip' as const, version: 'v3', eTag: 'abc' }],
+      [['--s3', 's3://releases/payments/app.zip', '--s3-etag', '"abc"'], { bucket: 'releases', key: 'payments/app.zip', bundleType: 'zip' as const, eTag: 'abc' }],
+    ])('an S3 bundle %j: bucket, key and version (or ETag, unquoted)', async (args, s3Location) => {
+      const run = memoryIO();
+      expect(await command().run(['--repo', repo.dir, '--from', from, '--to', to, ...args], run.io)).toBe(0);
+      const detail = JSON.parse(run.stdout()) as { revision: Parameters<typeof revisionKey>[0] };
+      expect(revisionKey(detail.revision)).toBe(revisionKey(revisionOf({ revisionType: 'S3', s3Location })!));
+    });
+
+    it.each([
+      [['--appspec', 'a.yaml', '--s3', 's3://b/k', '--s3-version', 'v'], "options '--appspec' and '--s3' exclude each other"],
+      [['--s3', 's3://b/k'], "option '--s3' needs exactly one of '--s3-version V' (a versioned bucket) and '--s3-etag E'"],
+      [['--s3', 'b/k', '--s3-etag', 'e'], "--s3: expected s3://BUCKET/KEY, got 'b/k'"],
+      [['--s3-version', 'v'], "options '--s3-version' and '--s3-etag' are only used with '--s3'"],
+      [['--appspec', 'nowhere.yaml'], '--appspec: no file'],
+    ])('refuses %j, naming the option', async (args, message) => {
+      const run = memoryIO();
+      expect(await main(['change-summary', '--repo', repo.dir, '--from', from, '--to', to, ...args], run.io)).toBe(2);
+      expect(run.stderr()).toContain(message);
+    });
   });
 
   it('refuses --publish without a bus, a bus without --publish, and a reserved source', async () => {
