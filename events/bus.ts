@@ -256,9 +256,10 @@ export class LocalEventBus {
   /**
    * PutEvents. A request that breaks a request-level limit (no entries, more than 10, over 256 KB in
    * all) throws PutEventsRequestError; a bad entry gets its own ErrorCode and counts in
-   * FailedEntryCount while the good entries of the batch go through, as EventBridge does.
+   * FailedEntryCount while the good entries of the batch go through, as EventBridge does. The events
+   * carry the caller's account: the bus's own unless another account puts them (as a bus policy may allow).
    */
-  putEvents(entries: readonly Partial<PutEventsEntry>[]): PutEventsResult {
+  putEvents(entries: readonly Partial<PutEventsEntry>[], caller: { readonly account?: string } = {}): PutEventsResult {
     if (entries.length === 0 || entries.length > MAX_PUT_EVENTS_ENTRIES) {
       throw new PutEventsRequestError(
         `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and ${MAX_PUT_EVENTS_ENTRIES} (got ${entries.length})`,
@@ -285,7 +286,7 @@ export class LocalEventBus {
         id: this.newId(),
         'detail-type': entry.DetailType as string,
         source: entry.Source as string,
-        account: this.account,
+        account: caller.account ?? this.account,
         time: eventBridgeTime(time),
         region: this.region,
         resources: [...(entry.Resources ?? [])],

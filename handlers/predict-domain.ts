@@ -149,6 +149,11 @@ export function decide(
   return { decision: explored ? 'proceed' : 'rollback', probability, enforced, explored, propensity };
 }
 
+/** What no model can decide: the fixed threshold if the group has one, else no cut (the failure policy decides). */
+export function cutWithoutModel(policy: Pick<GroupPolicy, 'threshold' | 'blockBudget'>): DecisionCut {
+  return policy.threshold !== undefined ? { cut: policy.threshold, blockBudget: null, cutSource: 'threshold' } : { cut: null, blockBudget: policy.blockBudget, cutSource: 'none' };
+}
+
 /** Whether the assessment itself asks the rollback handler to stop the deployment. */
 export function requestsRollback(record: Pick<AssessmentRecord, 'enforced' | 'decision' | 'mode' | 'platform' | 'trigger'>): boolean {
   return record.enforced && record.decision === 'rollback' && actingState(record.mode, record.platform) === record.trigger;

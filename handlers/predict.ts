@@ -38,6 +38,7 @@ import {
 import { correlationIdOf, handlerLogger } from './observability';
 import {
   assessmentEntries,
+  cutWithoutModel,
   decide,
   explanationContext,
   historyFeatures,
@@ -46,7 +47,7 @@ import {
   triggerVerdict,
   type Score,
 } from './predict-domain';
-import { decisionCut, recordScore, type DecisionCut } from './cuts';
+import { decisionCut, recordScore } from './cuts';
 import type {
   AssessmentRecord,
   ChangeSummaryStore,
@@ -305,11 +306,6 @@ function countAssessment(deps: PredictDependencies, record: AssessmentRecord): v
     ],
     at: record.assessedAt,
   });
-}
-
-/** What no model can decide: the fixed threshold if the group has one, else no cut (the failure policy decides). */
-function cutWithoutModel(policy: GroupPolicy): DecisionCut {
-  return policy.threshold !== undefined ? { cut: policy.threshold, blockBudget: null, cutSource: 'threshold' } : { cut: null, blockBudget: policy.blockBudget, cutSource: 'none' };
 }
 
 /** The assessment's probability joins the group's and the pooled cut windows (once per deployment, so a redelivery may call it again). */

@@ -10,8 +10,11 @@ import type { AssessmentRecord, CodeDeployRefusal, DeploymentSnapshot, GuardActi
 export type RollbackRequest = EmittedDetail<'Deployment Rollback Requested'>;
 export type RiskAssessment = EmittedDetail<'Deployment Risk Assessed'>;
 
-/** Why there is nothing to do; the first two are the reasons a Deployment Rollback Failed carries. */
-export type NothingToDoReason = 'DeploymentAlreadyCompleted' | 'DeploymentAlreadyStopped' | 'RollbackDeployment' | 'NotWaitingAtReady';
+/**
+ * Why there is nothing to do; the first two are the reasons a Deployment Rollback Failed carries, the
+ * last is CodeDeploy's own answer to a ContinueDeployment when the deployment is not waiting at READY.
+ */
+export type NothingToDoReason = 'DeploymentAlreadyCompleted' | 'DeploymentAlreadyStopped' | 'RollbackDeployment' | 'DeploymentNotReady';
 
 export type GuardDecision =
   | { readonly kind: 'stop'; readonly autoRollbackEnabled: true }
@@ -75,7 +78,7 @@ export function decideProceed(deployment: DeploymentSnapshot): GuardDecision {
   if (deployment.computePlatform !== 'Server' || deployment.status !== 'Ready') {
     return {
       kind: 'nothing-to-do',
-      reason: 'NotWaitingAtReady',
+      reason: 'DeploymentNotReady',
       message:
         `The deployment ${deployment.deploymentId} (${deployment.computePlatform}, ${deployment.status}) is not an ` +
         'EC2/on-premises blue/green deployment waiting at READY; ContinueDeployment does not apply.',
@@ -158,14 +161,15 @@ function decides(kind: AskedAction['kind'], assessment: AssessmentRecord): boole
 /**
  * Whether CodeDeploy's "nothing to do" after our own recorded attempt of `action` is that attempt's
  * success (its answer lost, or the process died after it): the deployment is now stopped (or, for a
- * failed traffic hook, failed or stopped). A deployment that succeeded was not stopped by anyone.
+ * failed traffic hook, failed or stopped); for ContinueDeployment, it no longer waits at READY and was
+ * not stopped (it runs on, or has finished). A deployment that succeeded was not stopped by anyone.
  */
-export function isOwnRollback(attempt: LedgerEntry['attempt'], action: GuardAction, status: DeploymentSnapshot['status'] | undefined): boolean {
+export function isOwnAction(attempt: LedgerEntry['attempt'], action: GuardAction, status: DeploymentSnapshot['status'] | undefined): boolean {
   if (!attempt || attempt.action !== action) return false;
   if (action === 'StopDeployment') return status === 'Stopped';
   if (action === 'LifecycleHookFailed') return status === 'Stopped' || status === 'Failed';
-  return false;
+  return status === 'InProgress' || status === 'Succeeded' || status === 'Failed';
 }
 
-/** The refusals that are races with finishing, which isOwnRollback may turn into our success. */
-export const FINISHED_REFUSALS: ReadonlySet<string> = new Set<CodeDeployRefusal | NothingToDoReason>(['DeploymentAlreadyStopped', 'DeploymentAlreadyCompleted', 'HookExpired']);
+/** The refusals that are races with finishing (or, for a proceed, with having proceeded), which isOwnAction may turn into our success. */
+export const FINISHED_REFUSALS: ReadonlySet<string> = new Set<CodeDeployRefusal | NothingToDoReason>(['DeploymentAlreadyStopped', 'DeploymentAlreadyCompleted', 'HookExpired', 'DeploymentNotReady']);

@@ -28,7 +28,7 @@ import {
   decideRollback,
   FINISHED_REFUSALS,
   isGateProceed,
-  isOwnRollback,
+  isOwnAction,
   refusalOf,
   type AskedAction,
   type GuardDecision,
@@ -297,7 +297,7 @@ function ownOrNotDone(
   why: { readonly reason: string; readonly message: string },
   clock: Clock,
 ): LedgerOutcome {
-  if (FINISHED_REFUSALS.has(why.reason) && isOwnRollback(attempt, action, status)) {
+  if (FINISHED_REFUSALS.has(why.reason) && isOwnAction(attempt, action, status)) {
     return { kind: 'completed', action, at: clock.now(), recognisedFrom: why.reason as CodeDeployRefusal };
   }
   return notDone(why.reason, why.message, clock);

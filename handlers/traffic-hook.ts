@@ -10,7 +10,7 @@ import { EventBridgePublisher, type EventPublisher } from './adapters/event-publ
 import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, groupKey, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
 import { handlerLogger } from './observability';
 import type { AssessmentRecord, CodeDeployPort, CodeDeployRefusal, DeploymentStore } from './ports';
-import { rollbackReason, rollbackRequestedEntry } from './predict-domain';
+import { cutWithoutModel, decide, isFinished, riskAssessedEntry, rollbackReason, rollbackRequestedEntry } from './predict-domain';
 
 /**
  * traffic-hook: the BeforeAllowTraffic hook of an ECS or Lambda deployment in a guarded group.
@@ -18,7 +18,9 @@ import { rollbackReason, rollbackRequestedEntry } from './predict-domain';
  * It waits (bounded) for predict's assessment of the deployment, then: a risky, enforced assessment
  * becomes a Deployment Rollback Requested carrying the hook execution id (the rollback handler reports
  * the hook Failed, once); anything else reports the hook Succeeded here. Without an assessment in
- * time, the group's failure policy decides.
+ * time, the group's failure policy decides; a fail-closed decision is stored as the deployment's
+ * assessment (a fallback, cause `assessment`) before anything is published, because the rollback
+ * handler acts only on what the store says was decided.
  */
 
 export const DEFAULT_HOOK_WAIT_MS = 60_000;
@@ -51,15 +53,16 @@ export type TrafficHookResult =
   | { readonly status: 'refused'; readonly deploymentId: string; readonly refusal: CodeDeployRefusal; readonly message: string }
   | { readonly status: 'not-found'; readonly deploymentId: string; readonly message: string };
 
-/** What the hook does once it knows what it knows. */
-type HookAction =
+/** What the failure policy decided when no assessment came in time. */
+type PolicyDecision =
   | { readonly kind: 'succeed'; readonly reason: string }
-  | { readonly kind: 'rollback'; readonly reason: string; readonly request: Parameters<typeof rollbackRequestedEntry>[0] };
+  | { readonly kind: 'assessed'; readonly assessment: AssessmentRecord }
+  | { readonly kind: 'not-found'; readonly message: string };
 
 /**
  * Validates the invocation (a malformed one throws EventValidationError, nothing else happens),
  * waits for the assessment and acts. CodeDeploy refusals come back as `refused`; a publishing failure
- * is thrown, so that the invocation is retried (nothing was recorded, nothing is lost).
+ * is thrown, so that the invocation is retried (the retry finds what was stored and publishes again).
  */
 export async function handleTrafficHook(invocation: unknown, deps: TrafficHookDependencies): Promise<TrafficHookResult> {
   const { DeploymentId: deploymentId, LifecycleEventHookExecutionId: hookExecutionId } = parseWith(
@@ -67,26 +70,27 @@ export async function handleTrafficHook(invocation: unknown, deps: TrafficHookDe
     codeDeployLifecycleHookInvocation,
     invocation,
   );
-  const assessment = await waitForAssessment(deploymentId, deps);
-  const action = assessment ? fromAssessment(assessment) : await fromFailurePolicy(deploymentId, deps);
-  if ('notFound' in action) return { status: 'not-found', deploymentId, message: action.notFound };
+  const stored = await waitForAssessment(deploymentId, deps);
+  const decided: PolicyDecision = stored ? { kind: 'assessed', assessment: stored } : await fromFailurePolicy(deploymentId, deps);
+  if (decided.kind === 'not-found') return { status: 'not-found', deploymentId, message: decided.message };
+  if (decided.kind === 'succeed') return succeed(deploymentId, hookExecutionId, decided.reason, deps);
 
-  if (action.kind === 'rollback') {
-    const at = deps.clock.now();
-    await deps.publisher.publish([
-      rollbackRequestedEntry(action.request, {
-        source: deps.config.source,
-        eventBusName: deps.config.eventBusName,
-        at,
-        lifecycleEventHookExecutionId: hookExecutionId,
-        reason: action.reason,
-      }),
-    ]);
-    return { status: 'rollback-requested', deploymentId, reason: action.reason };
-  }
+  const assessment = decided.assessment;
+  if (!(assessment.enforced && assessment.decision === 'rollback')) return succeed(deploymentId, hookExecutionId, proceedReason(assessment), deps);
+  const reason = rollbackReason(assessment);
+  const context = { source: deps.config.source, eventBusName: deps.config.eventBusName };
+  await deps.publisher.publish([
+    // The hook's own fallback is announced like any assessment (again on a retry: same detail and time).
+    ...(isHookFallback(assessment) ? [riskAssessedEntry(assessment, [], context)] : []),
+    rollbackRequestedEntry(assessment, { ...context, at: deps.clock.now(), lifecycleEventHookExecutionId: hookExecutionId, reason }),
+  ]);
+  return { status: 'rollback-requested', deploymentId, reason };
+}
+
+async function succeed(deploymentId: string, hookExecutionId: string, reason: string, deps: TrafficHookDependencies): Promise<TrafficHookResult> {
   const answer = await deps.codeDeploy.putLifecycleEventHookExecutionStatus(deploymentId, hookExecutionId, 'Succeeded');
   if (!answer.ok) return { status: 'refused', deploymentId, refusal: answer.refusal, message: answer.message };
-  return { status: 'succeeded', deploymentId, reason: action.reason };
+  return { status: 'succeeded', deploymentId, reason };
 }
 
 async function waitForAssessment(deploymentId: string, deps: TrafficHookDependencies): Promise<AssessmentRecord | undefined> {
@@ -102,21 +106,28 @@ async function waitForAssessment(deploymentId: string, deps: TrafficHookDependen
   }
 }
 
-function fromAssessment(assessment: AssessmentRecord): HookAction {
-  if (assessment.enforced && assessment.decision === 'rollback') {
-    return { kind: 'rollback', reason: rollbackReason(assessment), request: assessment };
-  }
-  const why = !assessment.enforced
+function proceedReason(assessment: AssessmentRecord): string {
+  return !assessment.enforced
     ? `the assessment of ${assessment.deploymentId} is not enforced (${assessment.mode} mode, or the deployment had already finished)`
     : `the assessment of ${assessment.deploymentId} says proceed`;
-  return { kind: 'succeed', reason: why };
 }
 
-/** No assessment in time: the group's failure policy decides (a shadow group never blocks). */
-async function fromFailurePolicy(deploymentId: string, deps: TrafficHookDependencies): Promise<HookAction | { readonly notFound: string }> {
+/** An assessment the hook stored itself: its failure policy decided because predict had stored none in time. */
+export function isHookFallback(assessment: AssessmentRecord): boolean {
+  return assessment.fallback?.cause === 'assessment';
+}
+
+/**
+ * No assessment in time: the group's failure policy decides (a shadow group never blocks). A
+ * fail-closed rollback is stored first as the deployment's assessment, so that the rollback handler
+ * finds the decision it is asked to carry out; if predict stored its own meanwhile, that one decides.
+ * A fail-open proceed is not stored: it needs no authority, and a late assessment by predict still
+ * records the deployment's features.
+ */
+async function fromFailurePolicy(deploymentId: string, deps: TrafficHookDependencies): Promise<PolicyDecision> {
   const lookup = await deps.codeDeploy.getDeployment(deploymentId);
-  if (!lookup.found) return { notFound: lookup.message };
-  const { application, deploymentGroup, computePlatform } = lookup.deployment;
+  if (!lookup.found) return { kind: 'not-found', message: lookup.message };
+  const { application, deploymentGroup, computePlatform, status, createTime } = lookup.deployment;
   const waited = `no assessment of ${deploymentId} within ${deps.config.waitMs ?? DEFAULT_HOOK_WAIT_MS} ms`;
   const policy = application && deploymentGroup ? findPolicy(deps.config.groups, application, deploymentGroup) : undefined;
   if (!application || !deploymentGroup || !policy) {
@@ -125,23 +136,31 @@ async function fromFailurePolicy(deploymentId: string, deps: TrafficHookDependen
   if (policy.mode === 'shadow' || policy.failurePolicy === 'fail-open') {
     return { kind: 'succeed', reason: `${waited}; ${groupKey(application, deploymentGroup)} is ${policy.mode === 'shadow' ? 'in shadow mode' : 'fail-open'}` };
   }
-  const fallback = { policy: policy.failurePolicy, cause: 'assessment' as const, reason: `NoAssessment: ${waited}` };
-  return {
-    kind: 'rollback',
-    reason: rollbackReason({ probability: null, cut: null, blockBudget: null, fallback, application, deploymentGroup }),
-    request: {
-      deploymentId,
-      application,
-      deploymentGroup,
-      platform: computePlatform,
-      mode: policy.mode,
-      probability: null,
-      cut: policy.threshold ?? null,
-      blockBudget: policy.threshold === undefined ? policy.blockBudget : null,
-      modelVersion: 'none',
-      fallback,
-    },
+  const assessedAt = deps.clock.now();
+  const cut = cutWithoutModel(policy);
+  const verdict = decide(policy, { kind: 'fallback', cause: 'assessment', reason: `NoAssessment: ${waited}` }, cut, { deploymentId, alreadyFinished: isFinished(status) });
+  const fallback: AssessmentRecord = {
+    deploymentId,
+    application,
+    deploymentGroup,
+    platform: computePlatform,
+    mode: policy.mode,
+    trigger: 'START',
+    probability: null,
+    ...cut,
+    decision: verdict.decision,
+    explored: verdict.explored,
+    propensity: verdict.propensity,
+    enforced: verdict.enforced,
+    modelVersion: 'none',
+    featureRow: '',
+    ...(verdict.fallback ? { fallback: verdict.fallback } : {}),
+    startedAt: createTime ?? assessedAt,
+    assessedAt,
+    topFactors: [],
   };
+  const write = await deps.deployments.putAssessment(fallback);
+  return { kind: 'assessed', assessment: write.item.assessment ?? fallback };
 }
 
 /** Reads the hook's configuration from the Lambda environment, naming the variable that is wrong. */

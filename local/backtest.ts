@@ -17,9 +17,9 @@ import type { DecisionCosts } from '../model/metrics';
 import { loadXGBoostModel, type XGBoostModel } from '../model/xgboost';
 import { BacktestComparison } from './comparison';
 import type { LocalCodeDeploy } from './codedeploy';
-import { FaultInjector, type FaultOptions, type FaultStats } from './faults';
+import { FaultInjector, forgeRollbackRequests, type FaultOptions, type FaultStats } from './faults';
 import { composeHandlers, localEnvironment, type ComposedHandlers } from './handler-composition';
-import { drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from './lambda-delivery';
+import { asyncInvoke, drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from './lambda-delivery';
 import { scheduleLifecycles, type ReplayEntry } from './lifecycle';
 import { ReportBuilder, type BacktestReport, type DeadLetter } from './report-model';
 import { eventsFileName, ReportTap } from './report-tap';
@@ -184,6 +184,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
 
     // 4. The stack's rules and targets on the local buses, with Lambda's asynchronous delivery.
     wireRules(wiring, standIns.buses, composed.handlers, { clock: standIns.clock, deadLetters, faults });
+    if (faults?.options.forgeRollbackRequests) forgeRollbackRequests(faults, standIns.buses.custom, { source: composed.source, eventBusName: local.customBusName });
 
     // 5. The fair baselines, each in its own loop beside Deploy Guard's (local/comparison.ts).
     comparison = new BacktestComparison({
@@ -258,6 +259,8 @@ interface LocalSettings {
   readonly groups: GroupPolicy[];
   /** The traffic hook's function, the target a failed hook invocation is reported against. */
   readonly hookFunctionName: string;
+  /** How often Lambda retries a failed hook invocation (the function's asynchronous invoke configuration). */
+  readonly hookMaximumRetryAttempts: number;
 }
 
 /** How the guarded groups decide: the block budget (or an expert's fixed threshold) and the exploration share. */
@@ -275,12 +278,14 @@ function localSettingsOf(wiring: Wiring, history: History, options: BacktestOpti
   const metricsNamespace = localEnvironment(wiring, 'record-outcome', { groups: [], customBusName, initialFeaturesUrl: '' })[ENV.metricsNamespace];
   const applications = [...new Set(history.replay.map((entry) => entry.application))].sort();
   const platform = options.platform ?? 'Server';
+  const hook = wiring.functions.find((fn) => fn.handler === 'traffic-hook');
   return {
     region: wiring.provider.region ?? 'us-east-1',
     customBusName,
     qualityAlarms: modelQualityAlarms(wiring.alarms, metricsNamespace),
     groups: applications.map((application) => ({ application, deploymentGroup: DEPLOYMENT_GROUP, platform, mode: 'shadow', ...decision, failurePolicy: options.failurePolicy ?? 'fail-open' })),
-    hookFunctionName: wiring.functions.find((fn) => fn.handler === 'traffic-hook')?.functionName ?? 'traffic-hook',
+    hookFunctionName: hook?.functionName ?? 'traffic-hook',
+    hookMaximumRetryAttempts: hook?.asyncInvoke.maximumRetryAttempts ?? 2,
   };
 }
 
@@ -311,7 +316,15 @@ function scheduleReplay(
     mode: options.mode,
     groups: local.groups,
     changeSummaries: { publishNow: (...entries) => standIns.publisher.publishNow(...entries), source: composed.source, eventBusName: local.customBusName },
-    trafficHook: composed.handlers['traffic-hook'],
+    // CodeDeploy invokes the hook asynchronously: Lambda retries it, then sends it to its on-failure destination.
+    trafficHook: asyncInvoke({
+      rule: 'codedeploy-hook',
+      handler: 'traffic-hook',
+      run: composed.handlers['traffic-hook'],
+      maximumRetryAttempts: local.hookMaximumRetryAttempts,
+      clock: standIns.clock,
+      deadLetters,
+    }),
     onHookFailed: (reason) => deadLetters.push({ at: standIns.clock.now(), rule: 'codedeploy-hook', target: local.hookFunctionName, reason }),
     warmUpIds: standIns.warmUpIds,
     onStarted: async (entry) => {

@@ -23,6 +23,8 @@ export interface LocalDeployment {
   stoppedBy?: 'StopDeployment' | 'LifecycleHookFailed';
   /** Whether Deploy Guard let it proceed at READY (ContinueDeployment) or its hook Succeeded. */
   continued?: boolean;
+  /** The status its BeforeAllowTraffic hook was given: CodeDeploy takes one, and refuses any after it. */
+  hookStatus?: 'Succeeded' | 'Failed';
 }
 
 export interface LocalCodeDeployOptions {
@@ -140,12 +142,11 @@ export class LocalCodeDeploy implements CodeDeployPort {
   async continueDeployment(deploymentId: string): Promise<CodeDeployOutcome> {
     this.calls.ContinueDeployment += 1;
     const deployment = this.deployments.get(deploymentId);
-    const refusal = this.refusal(deploymentId, deployment);
+    const refusal =
+      this.refusal(deploymentId, deployment) ??
+      (deployment!.status === 'Ready' ? undefined : ({ ok: false, refusal: 'DeploymentNotReady', message: `The deployment ${deploymentId} is not waiting at READY.` } as const));
     this.record({ api: 'ContinueDeployment', deploymentId, accepted: !refusal });
     if (refusal) return refusal;
-    if (deployment!.status !== 'Ready') {
-      return { ok: false, refusal: 'DeploymentNotReady', message: `The deployment ${deploymentId} is not waiting at READY.` };
-    }
     deployment!.continued = true;
     deployment!.status = 'InProgress';
     return { ok: true };
@@ -154,9 +155,12 @@ export class LocalCodeDeploy implements CodeDeployPort {
   async putLifecycleEventHookExecutionStatus(deploymentId: string, _hookExecutionId: string, status: 'Succeeded' | 'Failed'): Promise<CodeDeployOutcome> {
     this.calls.PutLifecycleEventHookExecutionStatus += 1;
     const deployment = this.deployments.get(deploymentId);
-    const refusal = this.refusal(deploymentId, deployment);
+    const refusal = deployment?.hookStatus
+      ? ({ ok: false, refusal: 'HookExpired', message: 'The lifecycle event is already completed.' } as const)
+      : this.refusal(deploymentId, deployment);
     this.record({ api: 'PutLifecycleEventHookExecutionStatus', deploymentId, accepted: !refusal });
     if (refusal) return refusal;
+    deployment!.hookStatus = status;
     if (status === 'Succeeded') {
       deployment!.continued = true;
       return { ok: true };

@@ -12,9 +12,11 @@ import type {
   HostingPort,
   ModelEndpointPort,
   RollbackLedger,
+  ServingModelSource,
   TrainingDataLake,
   TrainingPort,
 } from '../handlers/ports';
+import { ModelUnavailableError } from '../handlers/ports';
 
 /**
  * Fault injection for the backtest (DESIGN section 4): decorators around the ports the handlers use
@@ -60,6 +62,18 @@ export interface FaultOptions {
   readonly raceRate?: number;
   /** How many malformed events (poison) are put on the buses during the replay. */
   readonly poisonEvents?: number;
+  /**
+   * Share of predict's loads of the serving model that fail (ModelUnavailableError: an artifact S3
+   * would not give after the SDK's retries, or features.json and the trees disagreeing). Unlike the
+   * faults above it is not retried away: the group's failure policy decides.
+   */
+  readonly modelLoadFailureRate?: number;
+  /**
+   * Forged-but-valid rollback requests: for every enforced assessment that says proceed, a schema-valid
+   * Deployment Rollback Requested is put on Deploy Guard's bus, in turn by another account and by a
+   * principal of the installation's own account. The rollback handler must refuse each and act on none.
+   */
+  readonly forgeRollbackRequests?: boolean;
 }
 
 /** A crash of the function between two side effects: Lambda retries the invocation. */
@@ -84,6 +98,10 @@ export interface FaultStats {
   throttles: number;
   publishFailures: number;
   poison: number;
+  modelLoadFailures: number;
+  forged: number;
+  /** The rollback handler's refusals, by reason. */
+  refused: Record<string, number>;
 }
 
 /** A malformed event to put on a bus at a time: it must end in a dead-letter queue, nothing else. */
@@ -123,9 +141,24 @@ interface Queued {
 }
 
 export class FaultInjector {
-  readonly stats: FaultStats = { deliveries: 0, duplicates: 0, reordered: 0, races: 0, crashes: 0, endpointFailures: 0, throttles: 0, publishFailures: 0, poison: 0 };
+  readonly stats: FaultStats = {
+    deliveries: 0,
+    duplicates: 0,
+    reordered: 0,
+    races: 0,
+    crashes: 0,
+    endpointFailures: 0,
+    throttles: 0,
+    publishFailures: 0,
+    poison: 0,
+    modelLoadFailures: 0,
+    forged: 0,
+    refused: {},
+  };
   /** Accepted rollbacks (StopDeployment, hook status Failed) per deployment, as CodeDeploy answered them. */
   readonly rollbacks = new Map<string, number>();
+  /** Accepted proceeds (ContinueDeployment at READY, hook status Succeeded) per deployment. */
+  readonly proceeds = new Map<string, number>();
   private readonly random: () => number;
   private readonly queue: Queued[] = [];
   private order = 0;
@@ -180,12 +213,18 @@ export class FaultInjector {
         try {
           const result = await run(event);
           if (context.crashed) throw context.crashed;
+          this.countRefusal(result);
           return result;
         } catch (error) {
           throw context.crashed ?? error;
         }
       });
     };
+  }
+
+  private countRefusal(result: unknown): void {
+    const { status, reason } = (result ?? {}) as { status?: unknown; reason?: unknown };
+    if (status === 'refused' && typeof reason === 'string') this.stats.refused[reason] = (this.stats.refused[reason] ?? 0) + 1;
   }
 
   /** A port call in an invocation that has crashed: the process is gone, nothing more happens. */
@@ -272,7 +311,8 @@ export class FaultInjector {
       await this.interleave();
       this.throttle('CodeDeploy', api, deploymentId);
       const answer = await call();
-      if (answer.ok && rollback) this.rollbacks.set(deploymentId, (this.rollbacks.get(deploymentId) ?? 0) + 1);
+      const accepted = rollback ? this.rollbacks : this.proceeds;
+      if (answer.ok) accepted.set(deploymentId, (accepted.get(deploymentId) ?? 0) + 1);
       await this.crashAfter(`CodeDeploy ${api} ${deploymentId}`);
       return answer;
     };
@@ -341,12 +381,14 @@ export class FaultInjector {
     };
   }
 
-  /** The ledger: a crash after recording an outcome (before it is published); the claim itself is not crashed after (see the report). */
+  /** The ledger: a crash right after a successful claim (before CodeDeploy is called), and after recording an outcome (before it is published). */
   ledger(inner: RollbackLedger): RollbackLedger {
     return {
       claim: async (claim) => {
         await this.interleave();
-        return inner.claim(claim);
+        const claimed = await inner.claim(claim);
+        if (claimed.claimed) await this.crashAfter(`claiming the rollback ledger for ${claim.deploymentId} (${claim.action})`);
+        return claimed;
       },
       recordAttempt: (deploymentId, token, action, at) => inner.recordAttempt(deploymentId, token, action, at),
       record: async (deploymentId, token, outcome) => {
@@ -424,6 +466,20 @@ export class FaultInjector {
           return { ok: false, failure: 'ModelError', message: 'endpoint deploy-guard: ModelError: Received server error (500) from primary (injected fault)' };
         }
         return inner.invoke(csvRows);
+      },
+    };
+  }
+
+  /** predict's serving model: a load that fails (ModelUnavailableError), by chance, not retried away. */
+  servingModel(inner: ServingModelSource): ServingModelSource {
+    return {
+      serving: async () => {
+        const model = await inner.serving();
+        if (model && this.chance(this.options.modelLoadFailureRate)) {
+          this.stats.modelLoadFailures += 1;
+          throw new ModelUnavailableError(model.version, `s3://models/${model.version}/model.tar.gz could not be loaded (injected fault)`);
+        }
+        return model;
       },
     };
   }
@@ -555,6 +611,36 @@ export class FaultInjector {
     this.stats.poison = events.length;
     return events;
   }
+}
+
+/** The account forged requests come from when they are not the installation's own. */
+export const FOREIGN_ACCOUNT = '111122223333';
+/** The reason a forged request gives: how a test tells it from Deploy Guard's own on the bus. */
+export const FORGED_REASON = 'forged: a valid request predict never made';
+
+/**
+ * Forges a rollback request for every enforced assessment that says proceed, seen on Deploy Guard's
+ * bus: valid against the schema and the rule's pattern, put in turn by another account (a cross-account
+ * PutEvents) and by the installation's own (any principal allowed to put events).
+ */
+export function forgeRollbackRequests(
+  injector: FaultInjector,
+  bus: { onEvent(listener: (event: BusEvent) => void): void; putEvents(entries: readonly PutEventsEntry[], caller?: { readonly account?: string }): unknown },
+  context: { readonly source: string; readonly eventBusName: string },
+): void {
+  bus.onEvent((event) => {
+    const detail = event.detail;
+    if (event['detail-type'] !== 'Deployment Risk Assessed' || detail.decision !== 'proceed' || detail.enforced !== true || detail.mode === 'shadow') return;
+    const forged = injector.stats.forged++;
+    const request = {
+      schemaVersion: '2',
+      ...Object.fromEntries(['deploymentId', 'application', 'deploymentGroup', 'platform', 'mode', 'probability', 'cut', 'blockBudget', 'modelVersion'].map((key) => [key, detail[key]])),
+      reason: FORGED_REASON,
+      requestedAt: event.time,
+    };
+    const entry = { Source: context.source, DetailType: 'Deployment Rollback Requested', Detail: JSON.stringify(request), EventBusName: context.eventBusName, Resources: [] } as PutEventsEntry;
+    bus.putEvents([entry], forged % 2 === 0 ? { account: FOREIGN_ACCOUNT } : {});
+  });
 }
 
 /** The marker (`poison-N`) a dead-lettered event carries, or undefined for an event that is not poison. */

@@ -49,7 +49,8 @@ export function composeHandlers(
   const { groups } = local;
   const { clock, objects, metrics } = standIns;
   const environment = (handler: HandlerName) => localEnvironment(wiring, handler, local);
-  const servingModel = new S3ServingModelSource(standIns.stores.control, objects);
+  const s3ServingModel = new S3ServingModelSource(standIns.stores.control, objects);
+  const servingModel = options.faults ? options.faults.servingModel(s3ServingModel) : s3ServingModel;
   const sleep = async (milliseconds: number) => clock.advanceBy(milliseconds);
   const predictConfig = predictConfigFromEnv(environment('predict'));
   const configs = {

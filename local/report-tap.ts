@@ -141,7 +141,8 @@ export class ReportTap {
       blockBudget: assessment?.blockBudget ?? null,
       decision: assessment?.decision ?? 'proceed',
       enforced: assessment?.enforced ?? false,
-      rollbackRequested: this.rollbackRequested.has(entry.deploymentId!),
+      // Deploy Guard's request: one its stored decision backs (a forged request on the bus is refused, not Deploy Guard's).
+      rollbackRequested: this.rollbackRequested.has(entry.deploymentId!) && assessment?.decision === 'rollback' && assessment.enforced,
       stopped: deployment.status === 'Stopped',
       modelVersion: assessment && assessment.probability !== null ? assessment.modelVersion : null,
       ...fidelity,

@@ -121,7 +121,7 @@ export function revisionOf(location: RevisionLocation | undefined): Revision | u
 }
 
 /** The SDK's exception names that are races, not faults. Matched by name: robust to duplicated SDK copies. */
-const REFUSALS: Readonly<Record<string, CodeDeployRefusal>> = {
+export const CODEDEPLOY_REFUSAL_EXCEPTIONS: Readonly<Record<string, CodeDeployRefusal>> = {
   DeploymentAlreadyCompletedException: 'DeploymentAlreadyCompleted',
   DeploymentDoesNotExistException: 'DeploymentNotFound',
   DeploymentIsNotInReadyStateException: 'DeploymentNotReady',
@@ -130,7 +130,7 @@ const REFUSALS: Readonly<Record<string, CodeDeployRefusal>> = {
 
 function refusalOf(error: unknown): CodeDeployRefusal | undefined {
   const name = errorName(error);
-  return name !== undefined && Object.hasOwn(REFUSALS, name) ? REFUSALS[name] : undefined;
+  return name !== undefined && Object.hasOwn(CODEDEPLOY_REFUSAL_EXCEPTIONS, name) ? CODEDEPLOY_REFUSAL_EXCEPTIONS[name] : undefined;
 }
 
 function errorName(error: unknown): string | undefined {

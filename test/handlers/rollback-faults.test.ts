@@ -10,6 +10,7 @@ import { handleRollbackEvent, type RollbackDependencies } from '../../handlers/r
 import { LocalCodeDeploy } from '../../local/codedeploy';
 import { startLocalDynamoDb } from '../../local/dynalite';
 import { storedAssessment } from './assessment-fixture';
+import { loseAnswers } from '../support/lost-answers';
 
 /**
  * The rollback handler under the faults the review found (F-02, F-10): a DynamoDB write applied whose
@@ -126,28 +127,9 @@ function dyingAfterStop(inner: CodeDeployPort): { readonly port: CodeDeployPort;
   return { port, died };
 }
 
-let faults = 0;
-
-/**
- * The next UpdateItem whose expression starts with `expression` is applied by DynamoDB, then its answer
- * is replaced by a network error: below the SDK's retry middleware, which retries it.
- */
+/** The next UpdateItem whose expression starts with `expression` is applied by DynamoDB, then its answer is lost. */
 function loseAnswerOf(client: DynamoDBClient, expression: string): { readonly lost: () => number } {
-  let lost = 0;
-  faults += 1;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const answer = await next(args);
-      const input = args.input as { UpdateExpression?: string };
-      if (lost === 0 && context.commandName === UpdateItemCommand.name && input.UpdateExpression?.startsWith(expression)) {
-        lost += 1;
-        throw Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' });
-      }
-      return answer;
-    },
-    { step: 'deserialize', name: `loseOneAnswer${faults}`, priority: 'low' },
-  );
-  return { lost: () => lost };
+  return loseAnswers(client, UpdateItemCommand.name, { when: (input) => String(input.UpdateExpression ?? '').startsWith(expression) });
 }
 
 jest.setTimeout(60_000);

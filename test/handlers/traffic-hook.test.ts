@@ -181,13 +181,27 @@ describe('traffic-hook: no assessment within the wait', () => {
     expect(publisher.published).toEqual([]);
   });
 
-  it('fail-closed: requests the rollback with the hook execution id, no probability, model version none', async () => {
-    const { deps, publisher } = setup({ groups: [{ ...policy, failurePolicy: 'fail-closed' }] });
+  it('fail-closed: stores its fallback assessment first, announces it, then requests the rollback with the hook execution id', async () => {
+    const { deps, deployments, publisher } = setup({ groups: [{ ...policy, failurePolicy: 'fail-closed' }] });
     const result = await handleTrafficHook(invocation, deps);
     const reason = 'no probability (NoAssessment: no assessment of d-123456789 within 5000 ms) and the group is fail-closed';
     expect(result).toEqual({ status: 'rollback-requested', deploymentId, reason });
     expect(codeDeploy).not.toHaveReceivedCommand(PutLifecycleEventHookExecutionStatusCommand);
-    expect(JSON.parse(publisher.published[0].Detail)).toMatchObject({
+    const fallback = { policy: 'fail-closed', cause: 'assessment', reason: 'NoAssessment: no assessment of d-123456789 within 5000 ms' };
+    expect((await deployments.get(deploymentId))?.assessment).toMatchObject({
+      deploymentId,
+      platform: 'ECS',
+      mode: 'gate',
+      probability: null,
+      decision: 'rollback',
+      enforced: true,
+      modelVersion: 'none',
+      featureRow: '',
+      fallback,
+    });
+    expect(publisher.published.map((entry) => entry.DetailType)).toEqual(['Deployment Risk Assessed', 'Deployment Rollback Requested']);
+    expect(JSON.parse(publisher.published[0].Detail)).toMatchObject({ deploymentId, decision: 'rollback', probability: null, fallback });
+    expect(JSON.parse(publisher.published[1].Detail)).toMatchObject({
       deploymentId,
       platform: 'ECS',
       mode: 'gate',
@@ -196,6 +210,20 @@ describe('traffic-hook: no assessment within the wait', () => {
       reason,
       lifecycleEventHookExecutionId: hookExecutionId,
     });
+  });
+
+  it('fail-closed, but predict stored its assessment (proceed) just before the fallback: the stored one decides, Succeeded', async () => {
+    const { deps, deployments, publisher } = setup({ groups: [{ ...policy, failurePolicy: 'fail-closed' }] });
+    // predict's write lands between the hook's last look and its own write.
+    const late = { ...assessment, decision: 'proceed' as const, probability: 0.1 };
+    const putAssessment = deployments.putAssessment.bind(deployments);
+    deployments.putAssessment = async (record) => {
+      await putAssessment(late);
+      return putAssessment(record);
+    };
+    await expect(handleTrafficHook(invocation, deps)).resolves.toMatchObject({ status: 'succeeded', reason: 'the assessment of d-123456789 says proceed' });
+    expect((await deployments.get(deploymentId))?.assessment).toEqual(late);
+    expect(publisher.published).toEqual([]);
   });
 
   it('a fail-closed group in shadow mode never blocks: Succeeded', async () => {
