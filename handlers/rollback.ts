@@ -121,7 +121,8 @@ export async function handleRollbackEvent(event: unknown, deps: RollbackDependen
   }
 
   const outcome = await act(command, claim.token, claimed.entry.attempt, deps);
-  await deps.ledger.record(ref.deploymentId, claim.token, outcome);
+  const recordedFirst = await recordOrFindRecorded(ref.deploymentId, claim.token, outcome, deps);
+  if (recordedFirst) return held(command, recordedFirst, deps);
   countClaim(ROLLBACK_METRICS.claimsSettled, claimed.entry.openedAt, deps);
   const entry = command.kind === 'rollback' ? outcomeEntry(ref, outcome, deps.config) : undefined;
   if (entry) {
@@ -168,6 +169,22 @@ function countClaim(name: string, openedAt: number, deps: RollbackDependencies):
     values: [{ name, unit: 'Count', value: 1 }],
     at: openedAt + CLAIM_OUTCOME_DEADLINE_MS,
   });
+}
+
+/**
+ * Records the outcome; or, when a concurrent delivery of the same event (the same claim token) has
+ * recorded one first, answers that entry: the racing delivery is a duplicate, not a failure to retry
+ * into the dead-letter queue. Any other refusal (another claim holds the ledger) is thrown.
+ */
+async function recordOrFindRecorded(deploymentId: string, token: string, outcome: LedgerOutcome, deps: RollbackDependencies): Promise<LedgerEntry | undefined> {
+  try {
+    await deps.ledger.record(deploymentId, token, outcome);
+    return undefined;
+  } catch (error) {
+    const entry = await deps.ledger.read(deploymentId);
+    if (entry?.claimToken === token && entry.outcome) return entry;
+    throw error;
+  }
 }
 
 /**

@@ -314,6 +314,17 @@ describe('rollback: a gate assessment at READY that says proceed (rule gate-proc
     expect(await deps.ledger.read(deploymentId)).toMatchObject({ action: 'ContinueDeployment', attempt: { action: 'ContinueDeployment' }, outcome: { kind: 'completed' } });
   });
 
+  it('two deliveries of the same proceed racing (Lambda runs both): one records the outcome, the other is a duplicate, nothing thrown to retry into the dead-letter queue', async () => {
+    deploymentIs('Ready');
+    const deps = dependencies(PROCEED);
+
+    const results = await Promise.all([handleRollbackEvent(gateProceed(), deps), handleRollbackEvent(gateProceed(), deps)]);
+
+    expect(results.map((result) => result.status).sort()).toEqual(['done', 'duplicate']);
+    expect(await deps.ledger.read(deploymentId)).toMatchObject({ action: 'ContinueDeployment', outcome: { kind: 'completed' } });
+    expect(eventBridge).not.toHaveReceivedAnyCommand();
+  });
+
   it('a rollback request after Deploy Guard let the deployment proceed is announced as failed (DeploymentAlreadyProceeded), never acted on', async () => {
     deploymentIs('Ready');
     const deps = dependencies(PROCEED);

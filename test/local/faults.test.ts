@@ -321,11 +321,10 @@ describe('the backtest under injected faults (stop mode, a slice of the shipped 
     await expectGateSoundUnderEveryFault(platform);
   });
 
-  // KNOWN FAILURE (found by this replay, not fixed yet): two racing invocations of one gate proceed
-  // (same event, same claim token) both call ContinueDeployment's path; the one that records second is
-  // refused by the ledger ("claim ... no longer holds the rollback ledger ... outcome recorded") and,
-  // with the injected faults, the event ends in rollback's dead-letter queue. Remove `.failing` once fixed.
-  test.failing('gate mode, EC2 blue/green waiting at READY: a risky one stopped, the rest continued, exactly once under every fault, forged requests refused', async () => {
+  // Found by this replay: two racing invocations of one gate proceed (same event, same claim token)
+  // both reached ContinueDeployment; the one recording second was refused by the ledger and the event
+  // ended in rollback's dead-letter queue. rollback now answers it as a duplicate (recordOrFindRecorded).
+  test('gate mode, EC2 blue/green waiting at READY: a risky one stopped, the rest continued, exactly once under every fault, forged requests refused', async () => {
     await expectGateSoundUnderEveryFault('Server');
   });
 
