@@ -234,6 +234,11 @@ function validate(props: MonitoringProps): void {
 
 type MetricSpec = (string | number | Record<string, unknown>)[];
 
+/** One line per guarded group of a decision metric (CloudWatch SEARCH over its Application/DeploymentGroup dimensions). */
+function perGroup(namespace: string, metricName: string, id: string): MetricSpec {
+  return [{ expression: `SEARCH('{${namespace},Application,DeploymentGroup} MetricName="${metricName}"', 'Sum', 86400)`, id, label: metricName }];
+}
+
 function dashboardBody(props: MonitoringProps, queues: readonly DeadLetterQueue[]): unknown {
   const { region, metricsNamespace: ns } = props;
   const ruleMetric = (ruleName: string): MetricSpec => {
@@ -335,6 +340,14 @@ function dashboardBody(props: MonitoringProps, queues: readonly DeadLetterQueue[
         'Dead-letter queues',
         queues.map((queue) => ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', queue.queueName]),
         { stat: 'Maximum', period: 300 },
+      ),
+      widget(0, 30, 'Per group: stops and assessments (daily)', [perGroup(ns, QUALITY_METRICS.stops, 'stops'), perGroup(ns, QUALITY_METRICS.assessments, 'assessments')], { period: 86400 }),
+      widget(
+        12,
+        30,
+        'Per group: fallbacks and deployments scored without their change summary (daily)',
+        [perGroup(ns, QUALITY_METRICS.endpointFallbacks, 'endpointFallbacks'), perGroup(ns, QUALITY_METRICS.modelFallbacks, 'modelFallbacks'), perGroup(ns, QUALITY_METRICS.withoutChangeSummary, 'withoutSummary')],
+        { period: 86400 },
       ),
     ],
   };

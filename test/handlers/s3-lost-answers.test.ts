@@ -15,7 +15,8 @@ import { LocalS3Objects } from '../support/s3-http';
  * ends as one write would leave it. When every attempt loses its answer, the handler throws (Lambda
  * retries the event) and the redelivery completes the state exactly once: nothing lost, nothing twice.
  */
-const ROW = { deploymentId: 'd-123456789', startedAt: Date.parse('2016-06-30T22:06:53Z'), csvLine: '1,3,1,,412,38', weight: 1 };
+const STARTED = Date.parse('2016-06-30T22:06:53Z');
+const ROW = { deploymentId: 'd-123456789', application: 'myApplication', deploymentGroup: 'myDeploymentGroup', startedAt: STARTED, finishedAt: STARTED + 600_000, modelVersion: 'initial-2016-01-01', csvLine: '1,3,1,,412,38', weight: 1 };
 const ROW_KEY = 'deploy-guard-dev-data/rows/date=2016-06-30/d-123456789.csv';
 
 describe('lost S3 answers at the SDK level', () => {
