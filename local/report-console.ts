@@ -146,6 +146,15 @@ function groupsLine(groups: number, rates: readonly number[], [name, outcomes]: 
   return `${head}${clip(printable(name), Math.max(10, MAX_COLUMNS - [...head].length - [...tail].length))}${tail}`;
 }
 
+/** Shadow mode: how many groups meet the criteria to move to stop mode, and the first that does not, with why. */
+function graduationLine(graduation: NonNullable<BacktestReport['graduation']>): string {
+  const entries = Object.entries(graduation);
+  const meeting = entries.filter(([, verdict]) => verdict.meets).length;
+  const notYet = entries.find(([, verdict]) => !verdict.meets);
+  const example = notYet ? `; not yet e.g. ${printable(notYet[0])}: ${notYet[1].unmet[0]}` : '';
+  return `graduation to stop mode: ${meeting} of ${entries.length} groups meet the criteria${example}`;
+}
+
 /** The summary, one string ending in a newline. */
 export function renderConsoleSummary(report: BacktestReport, files: ReportFiles): string {
   const windows = report.auc_over_time;
@@ -176,6 +185,7 @@ export function renderConsoleSummary(report: BacktestReport, files: ReportFiles)
       `${report.rejections.length} rejected; ${plural(alarms, 'drift alarm')}; ${plural(report.dead_letters.length, 'dead letter')}`,
     `drift: ${describeDriftDecisions(report.drift_decisions)}`,
     worst === null ? 'groups: none' : groupsLine(groups.length, rates, worst),
+    ...(report.graduation ? [graduationLine(report.graduation)] : []),
     '',
     `report.json  ${printable(files.json)}`,
     `report.html  ${printable(files.html)}`,

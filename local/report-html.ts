@@ -1,3 +1,4 @@
+import { GRADUATION_CRITERIA } from '../model/graduation';
 import {
   COMPARISON_PREDICTORS,
   PREDICTOR_LABELS,
@@ -660,6 +661,21 @@ function perGroupTable(report: BacktestReport): string {
   return table('Per deployment group (Deploy Guard; blocked and caught count its decisions, shadow ones too)', ['deployment group', ...GROUP_HEADERS], rows, 'per-group');
 }
 
+/** Shadow mode: each group against the criteria to move to stop mode (model/graduation.ts); nothing otherwise. */
+function graduationTable(report: BacktestReport): string {
+  if (!report.graduation) return '';
+  const rows = Object.entries(report.graduation).map(([group, verdict]) => [
+    esc(group).replace(/[/_]/g, '$&<wbr>'),
+    verdict.meets ? 'ready for stop mode' : 'not yet',
+    formatRatio(verdict.precision),
+    verdict.lift === null ? '—' : `${verdict.lift.toFixed(1)}×`,
+    formatCount(verdict.net_benefit),
+    esc(verdict.unmet.join('; ') || '—'),
+  ]);
+  const caption = `Graduation from shadow to stop mode: ${GRADUATION_CRITERIA}`;
+  return `<div class="scroll">${table(caption, ['deployment group', 'verdict', 'precision', 'lift', 'net benefit', 'criteria not met'], rows, 'graduation', false)}</div>`;
+}
+
 function modelVersionsTable(report: BacktestReport): string {
   const rows = report.model_versions.map((version) => [
     esc(version.version),
@@ -829,7 +845,9 @@ export function renderReportHtml(report: BacktestReport): string {
     '<section><h2>Risk scores</h2>',
     `<figure>${histogramChart(report)}</figure></section>`,
     '<section><h2>Per deployment group</h2>',
-    `<div class="scroll">${perGroupTable(report)}</div></section>`,
+    `<div class="scroll">${perGroupTable(report)}</div>`,
+    graduationTable(report),
+    '</section>',
     '<section><h2>Dead letters</h2>',
     deadLetterTable(report),
     '</section></main></body></html>',

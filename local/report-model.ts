@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DECISIONS, GUARD_MODES, type Decision, type GuardMode } from '../events/emitted';
 import { formatPath } from '../events/validation';
 import { BLOCK_BUDGET, REPORTED_BUDGETS } from '../model/block-budget';
+import { graduation } from '../model/graduation';
 import { rocAuc, type DecisionCosts } from '../model/metrics';
 import { DEFAULT_COSTS } from '../model/training';
 
@@ -344,7 +345,19 @@ export interface BacktestReport {
    */
   readonly drift_decisions: Readonly<Record<string, number>>;
   readonly per_group: Readonly<Record<string, Outcomes>>;
+  /** Shadow mode only: per group, whether its shadow decisions meet the criteria to move to stop or gate mode (model/graduation.ts). */
+  readonly graduation?: Readonly<Record<string, ReportGraduation>>;
   readonly model_versions: readonly ReportModelVersion[];
+}
+
+/** A shadow-mode group against the graduation criteria. */
+export interface ReportGraduation {
+  readonly meets: boolean;
+  /** The criteria it does not meet, in words. */
+  readonly unmet: readonly string[];
+  readonly precision: number | null;
+  readonly lift: number | null;
+  readonly net_benefit: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -703,6 +716,7 @@ export class ReportBuilder {
       })),
       drift_decisions: Object.fromEntries([...this.driftDecisions.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       per_group: perGroup,
+      ...(mode === 'shadow' ? { graduation: graduationOf(perGroup, blockBudget, costs) } : {}),
       model_versions: modelVersionsOf(records),
     };
   }
@@ -710,6 +724,16 @@ export class ReportBuilder {
 
 // ---------------------------------------------------------------------------------------------
 // Aggregation (pure)
+
+/** Each group's shadow decisions against the graduation criteria, at the run's budget and costs. */
+function graduationOf(perGroup: Readonly<Record<string, Outcomes>>, budget: number | null, costs: DecisionCosts): Record<string, ReportGraduation> {
+  return Object.fromEntries(
+    Object.entries(perGroup).map(([group, outcomes]) => {
+      const verdict = graduation({ assessed: outcomes.assessed, failures: outcomes.failures, flagged: outcomes.flagged, flaggedFailures: outcomes.flagged_failures }, budget, costs);
+      return [group, { meets: verdict.meets, unmet: verdict.unmet, precision: verdict.precision, lift: verdict.lift, net_benefit: verdict.netBenefit }];
+    }),
+  );
+}
 
 function ratio(numerator: number, denominator: number): number | null {
   return denominator === 0 ? null : numerator / denominator;

@@ -153,3 +153,16 @@ describe('renderConsoleSummary', () => {
     expect(wrap('more by (+4.8 pp).', 12)).toEqual(['more by', '(+4.8 pp).']);
   });
 });
+
+describe('renderConsoleSummary of a shadow-mode run', () => {
+  it('says how many groups meet the criteria to move to stop mode, and why one does not yet, still on one screen', () => {
+    const report = syntheticRun({ deployments: 2000, mode: 'shadow' }).builder.build();
+    const summary = renderConsoleSummary(report, { json: 'out/report.json', html: 'out/report.html' });
+    fitsOneScreen(summary);
+    const entries = Object.entries(report.graduation ?? {});
+    expect(entries.length).toBeGreaterThan(0);
+    const meeting = entries.filter(([, verdict]) => verdict.meets).length;
+    const line = summary.split('\n').find((candidate) => candidate.startsWith('graduation to stop mode: '));
+    expect(line).toMatch(new RegExp(`^graduation to stop mode: ${meeting} of ${entries.length} groups meet the criteria`));
+  });
+});

@@ -374,6 +374,26 @@ describe('loop_health: whether the loop blinds itself', () => {
   });
 });
 
+describe('graduation from shadow to stop mode (model/graduation.ts)', () => {
+  it('judges each group of a shadow-mode run on its would-be stops; a stop-mode run has no graduation', () => {
+    const builder = new ReportBuilder({ ...SETTINGS, mode: 'shadow' });
+    // app/a: 250 assessed, 50 failures; 25 would-be stops (10 %), 15 failed. app/b: 10 assessed, nothing flagged.
+    for (let index = 0; index < 250; index += 1) {
+      const flagged = index < 25;
+      builder.addDeployment(deployment(`a${index}`, index, { failed: flagged ? index < 15 : index < 60, ...(flagged ? { decision: 'rollback', enforced: false } : {}) }));
+    }
+    for (let index = 0; index < 10; index += 1) builder.addDeployment(deployment(`b${index}`, index + 0.5, { deploymentGroup: 'app/b' }));
+    const { graduation, per_group } = builder.build();
+    expect(Object.keys(graduation ?? {})).toEqual(Object.keys(per_group));
+    expect(graduation?.['app/a']).toEqual({ meets: true, unmet: [], precision: 0.6, lift: 3, net_benefit: 35 });
+    expect(graduation?.['app/b']).toMatchObject({ meets: false, unmet: expect.arrayContaining(['10 deployments assessed, fewer than 200']) });
+
+    const stopMode = new ReportBuilder(SETTINGS);
+    stopMode.addDeployment(deployment('s1', 1));
+    expect(stopMode.build()).not.toHaveProperty('graduation');
+  });
+});
+
 describe('exploration: what it cost and what it bought', () => {
   it('counts the would-be stops let through and the failures among them, and estimates the stops\' precision and recall from what was observable', () => {
     const builder = new ReportBuilder(SETTINGS);
