@@ -355,7 +355,7 @@ const recordChange: FuzzTarget = {
   isValid: accepts(changeSummarySchema),
   async run(value, log) {
     return handleRecordChangeEvent(value, {
-      store: instrument('store', new InMemoryChangeSummaryStore(), log),
+      changes: instrument('changes', new InMemoryChangeSummaryStore(), log),
       clock: new ManualClock(NOW),
       metrics: instrument('metrics', new RecordingMetrics(), log),
       config: { source: SOURCE, metricsNamespace: 'DeployGuard' },
@@ -388,7 +388,7 @@ const recordOutcome: FuzzTarget = {
       await ledger.record(deploymentId, `earlier-event/${action}`, { kind: 'completed', action, at: NOW - 59_000 });
     }
     return handleRecordOutcomeEvent(value, {
-      store: instrument('store', store, log),
+      deployments: instrument('deployments', store, log),
       ledger: instrument('ledger', ledger, log),
       lake: instrument('lake', new RecordingLake(), log),
       metrics: instrument('metrics', new RecordingMetrics(), log),
