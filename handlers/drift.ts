@@ -238,11 +238,6 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<DriftDependencies>> 
   };
 }
 
-export const DRIFT: HandlerDefinition<DriftDependencies, DriftResult> = {
-  declaration: DRIFT_DECLARATION,
-  handle: handleDriftEvent,
-  configFromEnv: driftConfigFromEnv,
-  awsPorts,
-};
+export const DRIFT: HandlerDefinition<DriftDependencies, DriftResult> = { declaration: DRIFT_DECLARATION, handle: handleDriftEvent, configFromEnv: driftConfigFromEnv, awsPorts };
 
 export const handler = lambdaEntry(DRIFT);

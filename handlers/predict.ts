@@ -400,11 +400,6 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<PredictDependencies>
   };
 }
 
-export const PREDICT: HandlerDefinition<PredictDependencies, PredictResult> = {
-  declaration: PREDICT_DECLARATION,
-  handle: handlePredictEvent,
-  configFromEnv: predictConfigFromEnv,
-  awsPorts,
-};
+export const PREDICT: HandlerDefinition<PredictDependencies, PredictResult> = { declaration: PREDICT_DECLARATION, handle: handlePredictEvent, configFromEnv: predictConfigFromEnv, awsPorts };
 
 export const handler = lambdaEntry(PREDICT);

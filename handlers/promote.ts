@@ -415,11 +415,6 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<PromoteDependencies>
   };
 }
 
-export const PROMOTE: HandlerDefinition<PromoteDependencies, PromoteResult> = {
-  declaration: PROMOTE_DECLARATION,
-  handle: handlePromoteEvent,
-  configFromEnv: promoteConfigFromEnv,
-  awsPorts,
-};
+export const PROMOTE: HandlerDefinition<PromoteDependencies, PromoteResult> = { declaration: PROMOTE_DECLARATION, handle: handlePromoteEvent, configFromEnv: promoteConfigFromEnv, awsPorts };
 
 export const handler = lambdaEntry(PROMOTE);

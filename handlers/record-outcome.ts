@@ -138,11 +138,6 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<RecordOutcomeDepende
   };
 }
 
-export const RECORD_OUTCOME: HandlerDefinition<RecordOutcomeDependencies, RecordOutcomeResult> = {
-  declaration: RECORD_OUTCOME_DECLARATION,
-  handle: handleRecordOutcomeEvent,
-  configFromEnv: recordOutcomeConfigFromEnv,
-  awsPorts,
-};
+export const RECORD_OUTCOME: HandlerDefinition<RecordOutcomeDependencies, RecordOutcomeResult> = { declaration: RECORD_OUTCOME_DECLARATION, handle: handleRecordOutcomeEvent, configFromEnv: recordOutcomeConfigFromEnv, awsPorts };
 
 export const handler = lambdaEntry(RECORD_OUTCOME);

@@ -389,11 +389,6 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<RollbackDependencies
   };
 }
 
-export const ROLLBACK: HandlerDefinition<RollbackDependencies, RollbackResult> = {
-  declaration: ROLLBACK_DECLARATION,
-  handle: handleRollbackEvent,
-  configFromEnv: rollbackConfigFromEnv,
-  awsPorts,
-};
+export const ROLLBACK: HandlerDefinition<RollbackDependencies, RollbackResult> = { declaration: ROLLBACK_DECLARATION, handle: handleRollbackEvent, configFromEnv: rollbackConfigFromEnv, awsPorts };
 
 export const handler = lambdaEntry(ROLLBACK);

@@ -2,6 +2,9 @@ import { itemsOf, PUBLISH_ON_OWN_BUS, type HandlerDeclaration } from './declarat
 import { SERVED_MODELS_PREFIX } from './s3-layout';
 import type { TrafficHookDependencies } from './traffic-hook';
 
+/** Milliseconds the hook waits for predict's assessment when ENV.trafficHookWaitMs does not say (the stack sets this). */
+export const DEFAULT_HOOK_WAIT_MS = 60_000;
+
 /** traffic-hook: answers CodeDeploy's BeforeAllowTraffic hook from predict's stored assessment. */
 export const TRAFFIC_HOOK_DECLARATION: HandlerDeclaration<TrafficHookDependencies> = {
   name: 'traffic-hook',

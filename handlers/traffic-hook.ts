@@ -12,7 +12,7 @@ import type { AssessmentRecord, CodeDeployPort, CodeDeployRefusal, DeploymentSto
 import { rollbackReason, rollbackRequestedEntry } from './predict-domain';
 import type { HandlerDefinition, PortsOf } from './declaration';
 import { lambdaEntry } from './lambda-entry';
-import { TRAFFIC_HOOK_DECLARATION } from './traffic-hook.declaration';
+import { DEFAULT_HOOK_WAIT_MS, TRAFFIC_HOOK_DECLARATION } from './traffic-hook.declaration';
 
 /**
  * traffic-hook: the BeforeAllowTraffic hook of an ECS or Lambda deployment in a guarded group.
@@ -23,7 +23,7 @@ import { TRAFFIC_HOOK_DECLARATION } from './traffic-hook.declaration';
  * time, the group's failure policy decides.
  */
 
-export const DEFAULT_HOOK_WAIT_MS = 60_000;
+export { DEFAULT_HOOK_WAIT_MS };
 export const DEFAULT_HOOK_POLL_MS = 1_000;
 
 export interface TrafficHookConfig {
@@ -183,11 +183,6 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<TrafficHookDependenc
   };
 }
 
-export const TRAFFIC_HOOK: HandlerDefinition<TrafficHookDependencies, TrafficHookResult> = {
-  declaration: TRAFFIC_HOOK_DECLARATION,
-  handle: handleTrafficHook,
-  configFromEnv: trafficHookConfigFromEnv,
-  awsPorts,
-};
+export const TRAFFIC_HOOK: HandlerDefinition<TrafficHookDependencies, TrafficHookResult> = { declaration: TRAFFIC_HOOK_DECLARATION, handle: handleTrafficHook, configFromEnv: trafficHookConfigFromEnv, awsPorts };
 
 export const handler = lambdaEntry(TRAFFIC_HOOK);

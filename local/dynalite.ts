@@ -2,6 +2,7 @@ import { CreateTableCommand, DynamoDBClient, type AttributeDefinition, type KeyS
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { TABLES, type TableName } from '../handlers/tables';
+import { ownName } from '../events/names';
 
 /**
  * DynamoDB on the laptop: dynalite (the DynamoDB API over an in-memory LevelDB) in this process, on a
@@ -48,7 +49,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
     await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
   };
 
-  const tableNames = Object.fromEntries(Object.values(TABLES).map((table) => [table.name, `${prefix}-${table.name}`])) as Record<TableName, string>;
+  const tableNames = Object.fromEntries(Object.values(TABLES).map((table) => [table.name, ownName(prefix, table.name)])) as Record<TableName, string>;
   try {
     for (const table of Object.values(TABLES)) {
       const keys: { name: string; type: 'HASH' | 'RANGE' }[] = [{ name: table.partitionKey, type: 'HASH' }];

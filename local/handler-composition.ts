@@ -1,6 +1,6 @@
 import type { BusEvent } from '../events/bus';
 import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
-import { ENV, type GroupPolicy, type RetrainingSettings } from '../handlers/config';
+import { ENV, type EnvName, type GroupPolicy, type RetrainingSettings } from '../handlers/config';
 import { S3ServingModelSource } from '../handlers/adapters/serving-model';
 import { compose, type HandlerDefinition, type PortsOf } from '../handlers/declaration';
 import { DRIFT } from '../handlers/drift';
@@ -145,13 +145,17 @@ export function localEnvironment(wiring: Wiring, handler: HandlerName, local: Lo
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(fn.environment)) env[name] = value;
   for (const [name, value] of Object.entries(fn.unresolvedEnvironment)) env[name] = value.replace(/\$\{[^}]*\}/g, (token) => localValue(token));
-  env[ENV.eventBus] = local.customBusName;
-  env[ENV.groups] = JSON.stringify(local.groups);
-  env[ENV.dataBucket] = LOCAL_BUCKETS.data;
-  env[ENV.modelBucket] = LOCAL_BUCKETS.models;
-  env[ENV.eventSource] ||= DEFAULT_EVENT_SOURCE;
+  // Only what the stack gives the function (its declaration's variables) is replaced by the local value.
+  const replace = (name: EnvName, value: string) => {
+    if (name in env) env[name] = value;
+  };
+  replace(ENV.eventBus, local.customBusName);
+  replace(ENV.groups, JSON.stringify(local.groups));
+  replace(ENV.dataBucket, LOCAL_BUCKETS.data);
+  replace(ENV.modelBucket, LOCAL_BUCKETS.models);
+  replace(ENV.eventSource, env[ENV.eventSource] || DEFAULT_EVENT_SOURCE);
   // The local bus stamps its events with the stand-ins' account.
-  if (env[ENV.accountId]) env[ENV.accountId] = LOCAL_ACCOUNT;
+  replace(ENV.accountId, LOCAL_ACCOUNT);
   if (env[ENV.retraining]) {
     const settings = JSON.parse(env[ENV.retraining]);
     settings.sourceDirS3Uri = `s3://${LOCAL_BUCKETS.models}/code/sourcedir.tar.gz`;

@@ -13,15 +13,6 @@ import { awsPartition } from './image-uris';
 
 const NAME = 'GuardedDeploymentGroup';
 
-/**
- * The name of the Lambda function an ECS or Lambda AppSpec names as its BeforeAllowTraffic hook.
- * CodeDeploy's managed service roles (AWSCodeDeployRoleForECS / ForLambda) may invoke only functions
- * named `CodeDeployHook_*`, so Deploy Guard's traffic-hook function is named this way.
- */
-export function trafficHookFunctionName(namePrefix: string): string {
-  return `CodeDeployHook_${namePrefix}-hook`;
-}
-
 /** The READY wait assumed for a gate group on Server that Deploy Guard references (its setting is not in the configuration): CodeDeploy's default. */
 export const ASSUMED_READY_WAIT_MINUTES = 60;
 

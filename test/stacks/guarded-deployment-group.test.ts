@@ -1,6 +1,7 @@
+import { handlerFunctionName } from '../../events/names';
 import { groupPolicy } from '../../handlers/config';
 import { Testing } from 'cdktf';
-import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds, trafficHookFunctionName, type GuardedDeploymentGroupProps, type NewGroupProps } from '../../stacks/guarded-deployment-group';
+import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds, type GuardedDeploymentGroupProps, type NewGroupProps } from '../../stacks/guarded-deployment-group';
 import { ACCOUNT, REGION, only, policyStatements, resources, synth } from './construct-synth';
 
 const server: NewGroupProps = {
@@ -101,7 +102,7 @@ describe('GuardedDeploymentGroup, other modes and platforms', () => {
   });
 
   it('names the BeforeAllowTraffic hook function so that the managed CodeDeploy roles may invoke it', () => {
-    expect(trafficHookFunctionName('deploy-guard-dev')).toBe('CodeDeployHook_deploy-guard-dev-hook');
+    expect(handlerFunctionName('deploy-guard-dev', 'traffic-hook')).toBe('CodeDeployHook_deploy-guard-dev-hook');
   });
 
   it('guards a Lambda alias blue/green under AWSCodeDeployRoleForLambda', () => {
