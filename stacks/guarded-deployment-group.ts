@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { GUARD_MODES, type ComputePlatform, type GuardMode } from '../events/emitted';
 import type { FailurePolicy, GroupPolicy } from '../handlers/config';
 import { checkBlockBudget, EXPLORATION } from '../model/block-budget';
+import { CODEDEPLOY_NAME } from './config';
 import { isToken, policyDocument, serviceTrustPolicy, validateAccountId, validateInteger, validateNamePrefix, validateRegion, type PolicyStatement } from './construct-support';
 import { awsPartition } from './image-uris';
 
@@ -239,7 +240,7 @@ function validateProps(props: GuardedDeploymentGroupProps): void {
   validateRegion(NAME, props.region);
   validateAccountId(NAME, props.accountId);
   for (const [prop, value] of [['applicationName', props.applicationName], ['deploymentGroupName', props.deploymentGroupName]] as const) {
-    if (isToken(value) || !/^[A-Za-z0-9_.+-]{1,100}$/.test(value)) throw new Error(`${NAME} ${prop} '${value}' must be 1 to 100 letters, digits or _ . + -`);
+    if (isToken(value) || !CODEDEPLOY_NAME.test(value)) throw new Error(`${NAME} ${prop} '${value}' must be 1 to 100 letters, digits or _ . + -`);
   }
   const where = `${props.applicationName}/${props.deploymentGroupName}`;
   if (!(['Server', 'ECS', 'Lambda'] as readonly string[]).includes(props.platform)) throw new Error(`${NAME} ${where}: platform must be Server, ECS or Lambda, got '${props.platform}'`);
