@@ -146,7 +146,7 @@ export class GuardedDeploymentGroup extends Construct {
         // One role per group; the hash keeps the name unique and within IAM's 64 characters.
         name: `${props.namePrefix}-codedeploy-${createHash('sha256').update(`${props.applicationName}/${props.deploymentGroupName}`).digest('hex').slice(0, 8)}`,
         description: `CodeDeploy service role of ${props.applicationName}/${props.deploymentGroupName}`,
-        assumeRolePolicy: serviceTrustPolicy('codedeploy.amazonaws.com', props.accountId),
+        assumeRolePolicy: serviceTrustPolicy('codedeploy.amazonaws.com', props.accountId, this.deploymentGroupArn),
       });
       new IamRolePolicyAttachment(this, 'service-role-managed-policy', {
         role: this.serviceRole.name,

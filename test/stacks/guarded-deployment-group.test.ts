@@ -56,6 +56,14 @@ describe('GuardedDeploymentGroup on EC2 (Server), gate mode', () => {
     expect(group().alarm_configuration).toEqual({ enabled: true, alarms: ['shop-web-5xx'] });
   });
 
+  it("lets CodeDeploy assume its service role for this deployment group of this account only (aws:SourceAccount and aws:SourceArn, the confused-deputy guard)", () => {
+    const trust = JSON.parse(only(synthesized, 'aws_iam_role').assume_role_policy as string).Statement[0];
+    expect(trust.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': '123456789012' },
+      ArnLike: { 'aws:SourceArn': 'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:shop/shop-web' },
+    });
+  });
+
   it('gives its service role AWSCodeDeployRole plus what copying a launch-template group needs, passing only the instance role', () => {
     expect(only(synthesized, 'aws_iam_role_policy_attachment').policy_arn).toBe('arn:aws:iam::aws:policy/service-role/AWSCodeDeployRole');
     expect(JSON.parse(only(synthesized, 'aws_iam_role').assume_role_policy as string).Statement[0].Principal).toEqual({ Service: 'codedeploy.amazonaws.com' });
