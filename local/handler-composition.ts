@@ -57,7 +57,8 @@ export function composeHandlers(
   const handlers: LocalHandlers = {
     predict: invocation(PREDICT, ports, { ...predictConfig, groups }),
     'traffic-hook': invocation(TRAFFIC_HOOK, ports, { ...TRAFFIC_HOOK.configFromEnv(environment('traffic-hook')), groups }),
-    rollback: invocation(ROLLBACK, ports, { ...ROLLBACK.configFromEnv(environment('rollback')), groups }),
+    // Locally rollback retries a throttled CodeDeploy call at once, as it always has: its waits would move the replay's clock.
+    rollback: invocation(ROLLBACK, { ...ports, sleep: async () => undefined }, { ...ROLLBACK.configFromEnv(environment('rollback')), groups }),
     'record-change': invocation(RECORD_CHANGE, ports, RECORD_CHANGE.configFromEnv(environment('record-change'))),
     'record-outcome': invocation(RECORD_OUTCOME, ports, RECORD_OUTCOME.configFromEnv(environment('record-outcome'))),
     drift: async (event) => {
