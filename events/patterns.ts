@@ -30,6 +30,8 @@ import {
 } from './emitted';
 import type { EventPattern } from './matcher';
 import { rateExpression } from './schedule';
+import type { HandlerName } from '../handlers/entries';
+import { ownName, ownNames } from './names';
 
 /**
  * Every rule of the system, defined once. The stacks create these rules, the local bus routes with
@@ -40,8 +42,8 @@ import { rateExpression } from './schedule';
 /** Which bus a rule listens on: AWS service events arrive on the default bus, Deploy Guard's on its own. */
 export type BusRole = 'default' | 'deploy-guard';
 
-/** The handler (or notification) a rule feeds. */
-export type RuleTarget = 'predict' | 'rollback' | 'record-change' | 'record-outcome' | 'drift' | 'promote' | 'notify';
+/** The handler (of HANDLER_NAMES; CodeDeploy, not a rule, invokes the traffic hook) or the notification a rule feeds. */
+export type RuleTarget = Exclude<HandlerName, 'traffic-hook'> | 'notify';
 
 /** What every rule of the system says: its name, what it is for, and the handler it feeds. */
 export interface RuleDefinition {
@@ -85,12 +87,12 @@ export type ModelAlarm = (typeof MODEL_ALARMS)[number];
 
 /** The one rule for a model alarm's name, used by the stack that creates it and the rule that listens for it. */
 export function modelAlarmName(namePrefix: string, alarm: ModelAlarm): string {
-  return `${namePrefix}-model-${alarm}`;
+  return ownName(namePrefix, `model-${alarm}`);
 }
 
 /** The installation's SageMaker model package group: promote registers there, and its approvals reach promote. */
 export function modelPackageGroupName(namePrefix: string): string {
-  return `${namePrefix}-risk`;
+  return ownName(namePrefix, 'risk');
 }
 
 /** The system's rules for one installation. */
@@ -161,7 +163,7 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
         'detail-type': [SAGEMAKER_TRAINING_JOB_STATE_CHANGE],
         // Job names are made at run time, so the rule can only narrow by prefix; promote's isOwnTrainingJob
         // (handlers/drift-domain.ts) decides on the whole name, and stacks/config.ts refuses overlapping prefixes.
-        detail: { TrainingJobName: [{ prefix: `${namePrefix}-` }], TrainingJobStatus: [...TRAINING_JOB_FINAL_STATUSES] },
+        detail: { TrainingJobName: [{ prefix: ownNames(namePrefix) }], TrainingJobStatus: [...TRAINING_JOB_FINAL_STATUSES] },
       },
     },
     {

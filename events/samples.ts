@@ -15,6 +15,7 @@ import {
   type CodeDeployDeploymentState,
 } from './aws';
 import { DEFAULT_NAME_PREFIX, modelAlarmName, modelPackageGroupName, RETRAINING_SCHEDULE_RULE } from './patterns';
+import { ownName } from './names';
 
 /**
  * The real AWS sample events in events/samples/ (origins in its README), each with what it is.
@@ -210,7 +211,7 @@ export function derivedOwnAlarmEvent(
 export function derivedOwnScheduledEvent(namePrefix = `${DEFAULT_NAME_PREFIX}-dev`): Sample & { readonly ruleArn: string } {
   const original = sample('eventbridge-scheduled-event.json');
   const event = clone(original.event);
-  const ruleArn = `arn:aws:events:${String(event.region)}:${String(event.account)}:rule/${namePrefix}-${RETRAINING_SCHEDULE_RULE}`;
+  const ruleArn = `arn:aws:events:${String(event.region)}:${String(event.account)}:rule/${ownName(namePrefix, RETRAINING_SCHEDULE_RULE)}`;
   event.resources = [ruleArn];
   return { ...original, event, ruleArn, derived: `resources → [${ruleArn}]` };
 }

@@ -5,6 +5,7 @@ import hyperparameterFile from '../model/hyperparameters.json';
 import type { RetrainingSchedule, RetrainingSettings } from './config';
 import type { RecordedTrainingJob, RetrainingState, ServingModelPointer, TrainingJobSpec } from './ports';
 import { trainingOutputUri, trainingRowsUri } from './s3-layout';
+import { ownName } from '../events/names';
 
 /**
  * What drift does with a CloudWatch alarm state change or a Scheduled Event of the retraining
@@ -121,7 +122,7 @@ export function trainingJobName(namePrefix: string, triggerName: string, timesta
   const iso = new Date(millis).toISOString();
   const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}`;
   const hash = createHash('sha256').update(`${triggerName}\n${iso}`).digest('hex').slice(0, 6);
-  return `${namePrefix}-${stamp}-${hash}`;
+  return ownName(namePrefix, `${stamp}-${hash}`);
 }
 
 /** A prefix leaves room for the suffix and uses SageMaker's alphabet; the error names the prefix and the rule. */

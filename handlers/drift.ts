@@ -29,8 +29,10 @@ import {
   type DriftIgnored,
   type DriftIgnoreReason,
 } from './drift-domain';
-import { correlationIdOf, handlerLogger } from './observability';
 import type { ControlStore, TrainingPort, TrainingRowCounter } from './ports';
+import type { HandlerDefinition, PortsOf } from './declaration';
+import { lambdaEntry } from './lambda-entry';
+import { DRIFT_DECLARATION } from './drift.declaration';
 
 /**
  * drift: one of Deploy Guard's alarms went into ALARM, or its retraining schedule came due; start one
@@ -225,24 +227,17 @@ const sageMakerClient = new SageMakerClient({ retryMode: 'standard' });
 const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
 const eventBridgeClient = new EventBridgeClient({ retryMode: 'standard' });
 const s3Client = new S3Client({ retryMode: 'standard' });
-const logger = handlerLogger('drift');
-let lambdaDependencies: DriftDependencies | undefined;
 
-export const handler = async (event: unknown): Promise<DriftResult> => {
-  if (!lambdaDependencies) {
-    const config = driftConfigFromEnv(process.env);
-    lambdaDependencies = {
-      training: new SageMakerTraining(sageMakerClient),
-      rows: new S3TrainingRowCounter(s3Client, config.dataBucket),
-      control: new DynamoDbControlStore(dynamoDbClient, requireEnv(process.env, ENV.controlTable, 'the DynamoDB control table')),
-      publisher: new EventBridgePublisher(eventBridgeClient),
-      clock: systemClock,
-      config,
-    };
-  }
-  const correlationId = correlationIdOf(event);
-  if (correlationId) logger.appendKeys({ correlationId });
-  const result = await handleDriftEvent(event, lambdaDependencies);
-  logger.info('drift', { ...result });
-  return result;
-};
+function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<DriftDependencies>> {
+  return {
+    training: new SageMakerTraining(sageMakerClient),
+    rows: new S3TrainingRowCounter(s3Client, requireEnv(env, ENV.dataBucket, 'the S3 bucket of labelled training rows')),
+    control: new DynamoDbControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
+    publisher: new EventBridgePublisher(eventBridgeClient),
+    clock: systemClock,
+  };
+}
+
+export const DRIFT: HandlerDefinition<DriftDependencies, DriftResult> = { declaration: DRIFT_DECLARATION, handle: handleDriftEvent, configFromEnv: driftConfigFromEnv, awsPorts };
+
+export const handler = lambdaEntry(DRIFT);

@@ -14,13 +14,27 @@ export function handlerLogger(handler: string): Logger {
   return new Logger({ serviceName: SERVICE_NAME, persistentKeys: { handler } });
 }
 
-/** The id that ties an event's log lines together: deploymentId, trainingJobName or alarmName. */
+/** The id that ties an event's log lines together: deploymentId (of a CodeDeploy event or hook invocation), trainingJobName or alarmName. */
 export function correlationIdOf(event: unknown): string | undefined {
-  const detail = event !== null && typeof event === 'object' ? (event as { detail?: unknown }).detail : undefined;
-  if (detail === null || typeof detail !== 'object') return undefined;
-  const fields = detail as Record<string, unknown>;
+  const fields = detailOf(event);
+  if (!fields) return deploymentIdOf(event);
   for (const key of ['deploymentId', 'TrainingJobName', 'trainingJobName', 'alarmName']) {
     if (typeof fields[key] === 'string') return fields[key] as string;
   }
   return undefined;
+}
+
+/** The deployment an event is about: `detail.deploymentId`, or a lifecycle hook invocation's `DeploymentId`. */
+export function deploymentIdOf(event: unknown): string | undefined {
+  const id = detailOf(event)?.deploymentId ?? (isObject(event) ? event.DeploymentId : undefined);
+  return typeof id === 'string' ? id : undefined;
+}
+
+function detailOf(event: unknown): Record<string, unknown> | undefined {
+  const detail = isObject(event) ? event.detail : undefined;
+  return isObject(detail) ? detail : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object';
 }

@@ -35,7 +35,6 @@ import {
   ConfigurationError,
   type GroupPolicy,
 } from './config';
-import { correlationIdOf, handlerLogger } from './observability';
 import {
   assessmentEntries,
   cutWithoutModel,
@@ -64,6 +63,9 @@ import type {
 import { ModelUnavailableError } from './ports';
 import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
 import { writeTrainingRowIfComplete, type TrainingRowResult } from './training-row';
+import type { HandlerDefinition, PortsOf } from './declaration';
+import { lambdaEntry } from './lambda-entry';
+import { PREDICT_DECLARATION } from './predict.declaration';
 
 /**
  * predict: assesses a deployment when it starts (or, for an EC2/on-premises blue/green group in gate
@@ -374,10 +376,8 @@ const eventBridgeClient = new EventBridgeClient({ retryMode: 'standard' });
 const sageMakerRuntimeClient = new SageMakerRuntimeClient({ retryMode: 'standard' });
 const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
 const s3Client = new S3Client({ retryMode: 'standard' });
-const logger = handlerLogger('predict');
-let lambdaDependencies: PredictDependencies | undefined;
 
-function lambdaDependenciesFromEnv(env: NodeJS.ProcessEnv): PredictDependencies {
+function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<PredictDependencies>> {
   const control = new DynamoDbControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table'));
   return {
     codeDeploy: new AwsCodeDeploy(codeDeployClient),
@@ -397,16 +397,9 @@ function lambdaDependenciesFromEnv(env: NodeJS.ProcessEnv): PredictDependencies 
     metrics: new EmfMetrics(),
     lake: new S3TrainingDataLake(s3Client, { bucket: requireEnv(env, ENV.dataBucket, 'the S3 bucket of training rows') }),
     clock: systemClock,
-    config: predictConfigFromEnv(env),
   };
 }
 
-export const handler = async (event: unknown): Promise<PredictResult> => {
-  lambdaDependencies ??= lambdaDependenciesFromEnv(process.env);
-  const deploymentId = correlationIdOf(event);
-  logger.resetKeys();
-  if (deploymentId) logger.appendKeys({ correlationId: deploymentId, deploymentId });
-  const result = await handlePredictEvent(event, lambdaDependencies);
-  logger.info('predict', { ...result });
-  return result;
-};
+export const PREDICT: HandlerDefinition<PredictDependencies, PredictResult> = { declaration: PREDICT_DECLARATION, handle: handlePredictEvent, configFromEnv: predictConfigFromEnv, awsPorts };
+
+export const handler = lambdaEntry(PREDICT);

@@ -17,7 +17,6 @@ import { SageMakerTraining } from './adapters/sagemaker-training';
 import { modelFileText } from './adapters/serving-model';
 import { ENV, eventSourceFromEnv, jsonEnv, promotionSettings, requireEnv, retrainingSettings, type PromotionSettings } from './config';
 import { checkNamePrefix, isOwnTrainingJob } from './drift-domain';
-import { correlationIdOf, handlerLogger } from './observability';
 import type {
   ControlStore,
   HostingPort,
@@ -43,6 +42,9 @@ import {
 } from './promote-domain';
 import { DEFAULT_METRICS_NAMESPACE } from './quality-metrics';
 import { initialModelUris, servedModelUri } from './s3-layout';
+import type { HandlerDefinition, PortsOf } from './declaration';
+import { lambdaEntry } from './lambda-entry';
+import { PROMOTE_DECLARATION } from './promote.declaration';
 
 /**
  * promote: a training job finished, or a person approved a model package.
@@ -399,28 +401,20 @@ const sageMakerClient = new SageMakerClient({ retryMode: 'standard' });
 const s3Client = new S3Client({ retryMode: 'standard' });
 const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
 const eventBridgeClient = new EventBridgeClient({ retryMode: 'standard' });
-const logger = handlerLogger('promote');
-let lambdaDependencies: PromoteDependencies | undefined;
 
-export const handler = async (event: unknown): Promise<PromoteResult> => {
-  if (!lambdaDependencies) {
-    const config = promoteConfigFromEnv(process.env);
-    lambdaDependencies = {
-      training: new SageMakerTraining(sageMakerClient),
-      hosting: new SageMakerHosting(sageMakerClient),
-      objects: new S3ObjectStore(s3Client),
-      rows: new S3TrainingRowReader(s3Client, requireEnv(process.env, ENV.dataBucket, 'the S3 bucket of labelled training rows')),
-      control: new DynamoDbControlStore(dynamoDbClient, requireEnv(process.env, ENV.controlTable, 'the DynamoDB control table')),
-      publisher: new EventBridgePublisher(eventBridgeClient),
-      metrics: new EmfMetrics(),
-      clock: systemClock,
-      config,
-    };
-  }
-  const correlationId = correlationIdOf(event);
-  if (correlationId) logger.appendKeys({ correlationId });
-  const result = await handlePromoteEvent(event, lambdaDependencies);
-  if (result.status === 'refused') logger.warn('promote refused', { ...result });
-  else logger.info('promote', { ...result });
-  return result;
-};
+function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<PromoteDependencies>> {
+  return {
+    training: new SageMakerTraining(sageMakerClient),
+    hosting: new SageMakerHosting(sageMakerClient),
+    objects: new S3ObjectStore(s3Client),
+    rows: new S3TrainingRowReader(s3Client, requireEnv(env, ENV.dataBucket, 'the S3 bucket of labelled training rows')),
+    control: new DynamoDbControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
+    publisher: new EventBridgePublisher(eventBridgeClient),
+    metrics: new EmfMetrics(),
+    clock: systemClock,
+  };
+}
+
+export const PROMOTE: HandlerDefinition<PromoteDependencies, PromoteResult> = { declaration: PROMOTE_DECLARATION, handle: handlePromoteEvent, configFromEnv: promoteConfigFromEnv, awsPorts };
+
+export const handler = lambdaEntry(PROMOTE);

@@ -5,9 +5,11 @@ import { parseEmittedEvent } from '../events/parse';
 import { DynamoDbChangeSummaryStore } from './adapters/dynamodb-stores';
 import { EmfMetrics } from './adapters/emf-metrics';
 import { ENV, eventSourceFromEnv, requireEnv } from './config';
-import { handlerLogger } from './observability';
 import type { ChangeSummaryRefusal, ChangeSummarySender, ChangeSummaryStore, MetricsPort } from './ports';
 import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
+import type { HandlerDefinition, PortsOf } from './declaration';
+import { lambdaEntry } from './lambda-entry';
+import { RECORD_CHANGE_DECLARATION } from './record-change.declaration';
 
 /**
  * record-change: stores a Deployment Change Summary (sent by the CI step that built a release) under
@@ -25,7 +27,7 @@ export interface RecordChangeConfig {
 }
 
 export interface RecordChangeDependencies {
-  readonly store: ChangeSummaryStore;
+  readonly changes: ChangeSummaryStore;
   readonly clock: Clock;
   readonly metrics: MetricsPort;
   readonly config: RecordChangeConfig;
@@ -56,7 +58,7 @@ export async function handleRecordChangeEvent(event: unknown, deps: RecordChange
     receivedAt: deps.clock.now(),
     sender,
   };
-  const write = await deps.store.put({ summary, receivedAt: facts.receivedAt, sender });
+  const write = await deps.changes.put({ summary, receivedAt: facts.receivedAt, sender });
   if (write.stored) return { status: 'stored', ...facts };
   countRefusal(deps, facts);
   const message =
@@ -82,20 +84,22 @@ export function recordChangeConfigFromEnv(env: NodeJS.ProcessEnv): RecordChangeC
 // Module scope: created once per container, standard retry mode for throttling and transient errors;
 // AWS_ENDPOINT_URL_* overrides are honoured by the SDK itself.
 const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
-const logger = handlerLogger('record-change');
-let lambdaDependencies: RecordChangeDependencies | undefined;
 
-export const handler = async (event: unknown): Promise<RecordChangeResult> => {
-  lambdaDependencies ??= {
-    store: new DynamoDbChangeSummaryStore(dynamoDbClient, requireEnv(process.env, ENV.changesTable, 'the DynamoDB change summaries table')),
+function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<RecordChangeDependencies>> {
+  return {
+    changes: new DynamoDbChangeSummaryStore(dynamoDbClient, requireEnv(env, ENV.changesTable, 'the DynamoDB change summaries table')),
     clock: systemClock,
     metrics: new EmfMetrics(),
-    config: recordChangeConfigFromEnv(process.env),
   };
-  logger.resetKeys();
-  const result = await handleRecordChangeEvent(event, lambdaDependencies);
-  logger.appendKeys({ correlationId: `${result.application}/${result.revisionKey}` });
-  if (result.status === 'refused') logger.warn('record-change refused a change summary', { ...result });
-  else logger.info('record-change', { ...result });
-  return result;
+}
+
+export const RECORD_CHANGE: HandlerDefinition<RecordChangeDependencies, RecordChangeResult> = {
+  declaration: RECORD_CHANGE_DECLARATION,
+  handle: handleRecordChangeEvent,
+  configFromEnv: recordChangeConfigFromEnv,
+  awsPorts,
+  // A summary is about a revision: its log lines are tied by `<application>/<revision key>`.
+  correlationId: (_event, result) => `${result.application}/${result.revisionKey}`,
 };
+
+export const handler = lambdaEntry(RECORD_CHANGE);

@@ -8,11 +8,13 @@ import { DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EmfMetrics } from './adapters/emf-metrics';
 import { S3TrainingDataLake } from './adapters/s3-data-lake';
 import { ENV, requireEnv } from './config';
-import { correlationIdOf, handlerLogger } from './observability';
 import type { DeploymentStore, MetricsPort, OutcomeLabel, OutcomeRecord, RollbackLedger, TrainingDataLake } from './ports';
 import { DEFAULT_METRICS_NAMESPACE } from './quality-metrics';
 import { historyEntry, labelOutcome, qualityDimensions, qualityMetricValues, type FinalState } from './record-outcome-domain';
 import { writeTrainingRowIfComplete, type TrainingRowResult } from './training-row';
+import type { HandlerDefinition, PortsOf } from './declaration';
+import { lambdaEntry } from './lambda-entry';
+import { RECORD_OUTCOME_DECLARATION } from './record-outcome.declaration';
 
 /**
  * record-outcome: labels a finished CodeDeploy deployment (SUCCESS / FAILURE / STOP), records the
@@ -31,7 +33,7 @@ export interface RecordOutcomeConfig {
 }
 
 export interface RecordOutcomeDependencies {
-  readonly store: DeploymentStore;
+  readonly deployments: DeploymentStore;
   /** Only read: did Deploy Guard roll this deployment back? */
   readonly ledger: Pick<RollbackLedger, 'read'>;
   readonly lake: TrainingDataLake;
@@ -73,15 +75,15 @@ export async function handleRecordOutcomeEvent(event: unknown, deps: RecordOutco
   }
   const finishedAt = eventTimeMillis(parsed.time);
 
-  const [ledgerEntry, before] = await Promise.all([deps.ledger.read(deploymentId), deps.store.get(deploymentId)]);
+  const [ledgerEntry, before] = await Promise.all([deps.ledger.read(deploymentId), deps.deployments.get(deploymentId)]);
   const decision = labelOutcome(state as FinalState, ledgerEntry);
   const outcome: OutcomeRecord = { deploymentId, application, deploymentGroup, state: state as FinalState, label: decision.label, finishedAt };
-  const write = await deps.store.putOutcome(outcome, historyEntry(decision.label, before?.assessment, finishedAt));
+  const write = await deps.deployments.putOutcome(outcome, historyEntry(decision.label, before?.assessment, finishedAt));
   if (!write.created) {
     const label = write.item.outcome?.label ?? decision.label;
     // The metrics were sent by the delivery that stored the outcome; its training row may not be written.
     if (write.item.trainingRowWritten) return { status: 'duplicate', deploymentId, label };
-    const trainingRow = await writeTrainingRowIfComplete(write.item, deps, { includeCounterfactual: deps.config.includeCounterfactual });
+    const trainingRow = await writeTrainingRowIfComplete(write.item, { store: deps.deployments, lake: deps.lake }, { includeCounterfactual: deps.config.includeCounterfactual });
     return { status: 'duplicate', deploymentId, label, trainingRow };
   }
 
@@ -97,7 +99,7 @@ export async function handleRecordOutcomeEvent(event: unknown, deps: RecordOutco
       at: finishedAt,
     });
   }
-  const trainingRow = await writeTrainingRowIfComplete(write.item, deps, { includeCounterfactual: deps.config.includeCounterfactual });
+  const trainingRow = await writeTrainingRowIfComplete(write.item, { store: deps.deployments, lake: deps.lake }, { includeCounterfactual: deps.config.includeCounterfactual });
   return {
     status: 'recorded',
     deploymentId,
@@ -118,23 +120,11 @@ export function recordOutcomeConfigFromEnv(env: NodeJS.ProcessEnv): RecordOutcom
 // AWS_ENDPOINT_URL_* overrides are honoured by the SDK itself.
 const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
 const s3Client = new S3Client({ retryMode: 'standard' });
-const logger = handlerLogger('record-outcome');
-let lambdaDependencies: RecordOutcomeDependencies | undefined;
 
-export const handler = async (event: unknown): Promise<RecordOutcomeResult> => {
-  lambdaDependencies ??= lambdaDependenciesFromEnv(process.env);
-  logger.resetKeys();
-  const correlationId = correlationIdOf(event);
-  if (correlationId) logger.appendKeys({ correlationId });
-  const result = await handleRecordOutcomeEvent(event, lambdaDependencies);
-  logger.info('record-outcome', { ...result });
-  return result;
-};
-
-function lambdaDependenciesFromEnv(env: NodeJS.ProcessEnv): RecordOutcomeDependencies {
+function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<RecordOutcomeDependencies>> {
   const kmsKeyId = env[ENV.dataKmsKey];
   return {
-    store: new DynamoDbDeploymentStore(
+    deployments: new DynamoDbDeploymentStore(
       dynamoDbClient,
       requireEnv(env, ENV.deploymentsTable, 'the DynamoDB deployments table'),
       requireEnv(env, ENV.historyTable, 'the DynamoDB history table'),
@@ -145,6 +135,9 @@ function lambdaDependenciesFromEnv(env: NodeJS.ProcessEnv): RecordOutcomeDepende
       ...(kmsKeyId ? { kmsKeyId } : {}),
     }),
     metrics: new EmfMetrics(),
-    config: recordOutcomeConfigFromEnv(env),
   };
 }
+
+export const RECORD_OUTCOME: HandlerDefinition<RecordOutcomeDependencies, RecordOutcomeResult> = { declaration: RECORD_OUTCOME_DECLARATION, handle: handleRecordOutcomeEvent, configFromEnv: recordOutcomeConfigFromEnv, awsPorts };
+
+export const handler = lambdaEntry(RECORD_OUTCOME);

@@ -37,6 +37,9 @@ import {
   type RollbackRequest,
 } from './rollback-domain';
 import { CLAIM_OUTCOME_DEADLINE_MS, ROLLBACK_METRICS, ROLLBACK_REFUSAL_DIMENSION, rollbackMetricsNamespace } from './rollback-metrics';
+import type { HandlerDefinition, PortsOf } from './declaration';
+import { lambdaEntry } from './lambda-entry';
+import { ROLLBACK_DECLARATION } from './rollback.declaration';
 
 /**
  * rollback: acts on a Deployment Rollback Requested (StopDeployment with auto-rollback, or a failed
@@ -388,22 +391,21 @@ export function rollbackConfigFromEnv(env: NodeJS.ProcessEnv): RollbackConfig {
 const codeDeployClient = new CodeDeployClient({ retryMode: 'standard' });
 const eventBridgeClient = new EventBridgeClient({ retryMode: 'standard' });
 const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
-let lambdaDependencies: RollbackDependencies | undefined;
 
-export const handler = async (event: unknown): Promise<RollbackResult> => {
-  lambdaDependencies ??= {
+function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<RollbackDependencies>> {
+  return {
     codeDeploy: new AwsCodeDeploy(codeDeployClient),
     // The durable ledger: conditional writes on the control table, with a lease (45 s) between this
     // function's timeout and Lambda's first retry (handlers/adapters/in-memory-ledger.ts).
-    ledger: new DynamoDbRollbackLedger(dynamoDbClient, requireEnv(process.env, ENV.controlTable, 'the name of the DynamoDB control table')),
-    deployments: new DynamoDbDeploymentStore(dynamoDbClient, requireEnv(process.env, ENV.deploymentsTable, 'the name of the DynamoDB deployments table')),
+    ledger: new DynamoDbRollbackLedger(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the name of the DynamoDB control table')),
+    deployments: new DynamoDbDeploymentStore(dynamoDbClient, requireEnv(env, ENV.deploymentsTable, 'the name of the DynamoDB deployments table')),
     publisher: new EventBridgePublisher(eventBridgeClient),
     metrics: new EmfMetrics(),
     clock: systemClock,
-    config: rollbackConfigFromEnv(process.env),
     sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),
   };
-  const result = await handleRollbackEvent(event, lambdaDependencies);
-  console.log(JSON.stringify({ handler: 'rollback', ...result }));
-  return result;
-};
+}
+
+export const ROLLBACK: HandlerDefinition<RollbackDependencies, RollbackResult> = { declaration: ROLLBACK_DECLARATION, handle: handleRollbackEvent, configFromEnv: rollbackConfigFromEnv, awsPorts };
+
+export const handler = lambdaEntry(ROLLBACK);

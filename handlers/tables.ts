@@ -3,6 +3,7 @@
  * this, the DynamoDB adapters read and write them by these keys, and the local runtime creates the
  * same tables in dynalite. All string keys; on-demand billing.
  */
+import { ownName } from '../events/names';
 
 export interface TableDefinition {
   /** Logical name: the suffix of the physical name (`<prefix>-<name>`) and the key of ENV. */
@@ -60,7 +61,7 @@ export type TableName = keyof typeof TABLES;
 
 /** A table's physical name in an installation: `<namePrefix>-<name>` (the stack, dynalite and the CLI). */
 export function tableName(namePrefix: string, table: TableName): string {
-  return `${namePrefix}-${TABLES[table].name}`;
+  return ownName(namePrefix, TABLES[table].name);
 }
 
 /** Keys of the control table's single items. */

@@ -8,9 +8,11 @@ import { AwsCodeDeploy } from './adapters/codedeploy';
 import { DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
 import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, groupKey, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
-import { handlerLogger } from './observability';
 import type { AssessmentRecord, CodeDeployPort, CodeDeployRefusal, DeploymentStore } from './ports';
 import { cutWithoutModel, decide, isFinished, riskAssessedEntry, rollbackReason, rollbackRequestedEntry } from './predict-domain';
+import type { HandlerDefinition, PortsOf } from './declaration';
+import { lambdaEntry } from './lambda-entry';
+import { DEFAULT_HOOK_WAIT_MS, TRAFFIC_HOOK_DECLARATION } from './traffic-hook.declaration';
 
 /**
  * traffic-hook: the BeforeAllowTraffic hook of an ECS or Lambda deployment in a guarded group.
@@ -23,7 +25,7 @@ import { cutWithoutModel, decide, isFinished, riskAssessedEntry, rollbackReason,
  * handler acts only on what the store says was decided.
  */
 
-export const DEFAULT_HOOK_WAIT_MS = 60_000;
+export { DEFAULT_HOOK_WAIT_MS };
 export const DEFAULT_HOOK_POLL_MS = 1_000;
 
 export interface TrafficHookConfig {
@@ -185,26 +187,21 @@ export function trafficHookConfigFromEnv(env: NodeJS.ProcessEnv): TrafficHookCon
 const codeDeployClient = new CodeDeployClient({ retryMode: 'standard' });
 const eventBridgeClient = new EventBridgeClient({ retryMode: 'standard' });
 const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
-const logger = handlerLogger('traffic-hook');
-let lambdaDependencies: TrafficHookDependencies | undefined;
 
-export const handler = async (invocation: unknown): Promise<TrafficHookResult> => {
-  lambdaDependencies ??= {
+function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<TrafficHookDependencies>> {
+  return {
     codeDeploy: new AwsCodeDeploy(codeDeployClient),
     deployments: new DynamoDbDeploymentStore(
       dynamoDbClient,
-      requireEnv(process.env, ENV.deploymentsTable, 'the DynamoDB deployments table'),
-      requireEnv(process.env, ENV.historyTable, 'the DynamoDB history table'),
+      requireEnv(env, ENV.deploymentsTable, 'the DynamoDB deployments table'),
+      requireEnv(env, ENV.historyTable, 'the DynamoDB history table'),
     ),
     publisher: new EventBridgePublisher(eventBridgeClient),
     clock: systemClock,
     sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),
-    config: trafficHookConfigFromEnv(process.env),
   };
-  const deploymentId = (invocation as { DeploymentId?: unknown } | null)?.DeploymentId;
-  logger.resetKeys();
-  if (typeof deploymentId === 'string') logger.appendKeys({ correlationId: deploymentId, deploymentId });
-  const result = await handleTrafficHook(invocation, lambdaDependencies);
-  logger.info('traffic-hook', { ...result });
-  return result;
-};
+}
+
+export const TRAFFIC_HOOK: HandlerDefinition<TrafficHookDependencies, TrafficHookResult> = { declaration: TRAFFIC_HOOK_DECLARATION, handle: handleTrafficHook, configFromEnv: trafficHookConfigFromEnv, awsPorts };
+
+export const handler = lambdaEntry(TRAFFIC_HOOK);

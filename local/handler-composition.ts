@@ -1,14 +1,15 @@
 import type { BusEvent } from '../events/bus';
 import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
-import { ENV, type GroupPolicy, type RetrainingSettings } from '../handlers/config';
+import { ENV, type EnvName, type GroupPolicy, type RetrainingSettings } from '../handlers/config';
 import { S3ServingModelSource } from '../handlers/adapters/serving-model';
-import { handleDriftEvent, driftConfigFromEnv } from '../handlers/drift';
-import { handlePredictEvent, predictConfigFromEnv } from '../handlers/predict';
-import { handlePromoteEvent, promoteConfigFromEnv } from '../handlers/promote';
-import { handleRecordChangeEvent, recordChangeConfigFromEnv } from '../handlers/record-change';
-import { handleRecordOutcomeEvent, recordOutcomeConfigFromEnv } from '../handlers/record-outcome';
-import { handleRollbackEvent, rollbackConfigFromEnv } from '../handlers/rollback';
-import { handleTrafficHook, trafficHookConfigFromEnv } from '../handlers/traffic-hook';
+import { compose, type HandlerDefinition, type PortsOf } from '../handlers/declaration';
+import { DRIFT } from '../handlers/drift';
+import { PREDICT } from '../handlers/predict';
+import { PROMOTE } from '../handlers/promote';
+import { RECORD_CHANGE } from '../handlers/record-change';
+import { RECORD_OUTCOME } from '../handlers/record-outcome';
+import { ROLLBACK } from '../handlers/rollback';
+import { TRAFFIC_HOOK } from '../handlers/traffic-hook';
 import type { HandlerName } from '../handlers/entries';
 import type { FaultInjector } from './faults';
 import { LOCAL_ACCOUNT, LOCAL_BUCKETS, type StandIns } from './stand-ins';
@@ -47,36 +48,51 @@ export function composeHandlers(
   options: { readonly faults?: FaultInjector; readonly onInvocation?: (handler: HandlerName, wallMs: number, event: BusEvent) => void } = {},
 ): ComposedHandlers {
   const { groups } = local;
-  const { clock, objects, metrics } = standIns;
   const environment = (handler: HandlerName) => localEnvironment(wiring, handler, local);
-  const s3ServingModel = new S3ServingModelSource(standIns.stores.control, objects);
-  const servingModel = options.faults ? options.faults.servingModel(s3ServingModel) : s3ServingModel;
-  const sleep = async (milliseconds: number) => clock.advanceBy(milliseconds);
-  const predictConfig = predictConfigFromEnv(environment('predict'));
-  const configs = {
-    trafficHook: { ...trafficHookConfigFromEnv(environment('traffic-hook')), groups },
-    rollback: { ...rollbackConfigFromEnv(environment('rollback')), groups },
-    recordChange: recordChangeConfigFromEnv(environment('record-change')),
-    recordOutcome: recordOutcomeConfigFromEnv(environment('record-outcome')),
-    drift: driftConfigFromEnv(environment('drift')),
-    promote: promoteConfigFromEnv(environment('promote')),
-  };
-  const ports = faultyPorts(standIns, options.faults);
+  const ports = localPorts(standIns, options.faults);
+  const predictConfig = PREDICT.configFromEnv(environment('predict'));
+  const driftConfig = DRIFT.configFromEnv(environment('drift'));
   const driftDecisions: string[] = [];
+  const drift = invocation(DRIFT, ports, driftConfig);
   const handlers: LocalHandlers = {
-    predict: (event) => handlePredictEvent(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, changes: ports.changes, servingModel, control: ports.control, endpoint: ports.endpoint, publisher: ports.publisher, metrics, lake: ports.lake, clock, config: { ...predictConfig, groups } }),
-    'traffic-hook': (event) => handleTrafficHook(event, { codeDeploy: ports.codeDeploy, deployments: ports.deployments, publisher: ports.publisher, clock, sleep, config: configs.trafficHook }),
-    rollback: (event) => handleRollbackEvent(event, { codeDeploy: ports.codeDeploy, ledger: ports.ledger, deployments: ports.deployments, publisher: ports.publisher, metrics, clock, config: configs.rollback }),
-    'record-change': (event) => handleRecordChangeEvent(event, { store: ports.changes, clock, metrics, config: configs.recordChange }),
-    'record-outcome': (event) => handleRecordOutcomeEvent(event, { store: ports.deployments, ledger: ports.ledger, lake: ports.lake, metrics, config: configs.recordOutcome }),
+    predict: invocation(PREDICT, ports, { ...predictConfig, groups }),
+    'traffic-hook': invocation(TRAFFIC_HOOK, ports, { ...TRAFFIC_HOOK.configFromEnv(environment('traffic-hook')), groups }),
+    // Locally rollback retries a throttled CodeDeploy call at once, as it always has: its waits would move the replay's clock.
+    rollback: invocation(ROLLBACK, { ...ports, sleep: async () => undefined }, { ...ROLLBACK.configFromEnv(environment('rollback')), groups }),
+    'record-change': invocation(RECORD_CHANGE, ports, RECORD_CHANGE.configFromEnv(environment('record-change'))),
+    'record-outcome': invocation(RECORD_OUTCOME, ports, RECORD_OUTCOME.configFromEnv(environment('record-outcome'))),
     drift: async (event) => {
-      const decided = await handleDriftEvent(event, { training: ports.training, rows: objects, control: ports.control, publisher: ports.publisher, clock, config: configs.drift });
+      const decided = await drift(event);
       driftDecisions.push(decided.status === 'ignored' ? decided.reason : decided.status);
       return decided;
     },
-    promote: (event) => handlePromoteEvent(event, { training: ports.training, hosting: ports.hosting, objects, rows: objects, control: ports.control, publisher: ports.publisher, metrics, clock, config: configs.promote }),
+    promote: invocation(PROMOTE, ports, PROMOTE.configFromEnv(environment('promote'))),
   };
-  return { handlers: observed(asInvocations(handlers, options.faults), options.onInvocation), source: predictConfig.source, driftDecisions, retraining: configs.drift.settings };
+  return { handlers: observed(asInvocations(handlers, options.faults), options.onInvocation), source: predictConfig.source, driftDecisions, retraining: driftConfig.settings };
+}
+
+/** One handler over the local ports its declaration names, with its configuration. */
+function invocation<Dependencies extends { readonly config: unknown }, Result>(
+  definition: HandlerDefinition<Dependencies, Result>,
+  ports: Required<PortsOf<Dependencies>>,
+  config: Dependencies['config'],
+): (event: BusEvent) => Promise<Result> {
+  const dependencies = compose(definition.declaration, ports, config);
+  return (event) => definition.handle(event, dependencies);
+}
+
+/** Every port a handler may declare, from the stand-ins (decorated with the injected faults, if any). */
+function localPorts(standIns: StandIns, faults: FaultInjector | undefined) {
+  const { clock, objects, metrics } = standIns;
+  return {
+    ...faultyPorts(standIns, faults),
+    servingModel: faults ? faults.servingModel(new S3ServingModelSource(standIns.stores.control, objects)) : new S3ServingModelSource(standIns.stores.control, objects),
+    objects,
+    rows: objects,
+    metrics,
+    clock,
+    sleep: async (milliseconds: number) => clock.advanceBy(milliseconds),
+  };
 }
 
 /** The ports the handlers see: the stand-ins, decorated with the injected faults if any (local/faults.ts). */
@@ -130,13 +146,17 @@ export function localEnvironment(wiring: Wiring, handler: HandlerName, local: Lo
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(fn.environment)) env[name] = value;
   for (const [name, value] of Object.entries(fn.unresolvedEnvironment)) env[name] = value.replace(/\$\{[^}]*\}/g, (token) => localValue(token));
-  env[ENV.eventBus] = local.customBusName;
-  env[ENV.groups] = JSON.stringify(local.groups);
-  env[ENV.dataBucket] = LOCAL_BUCKETS.data;
-  env[ENV.modelBucket] = LOCAL_BUCKETS.models;
-  env[ENV.eventSource] ||= DEFAULT_EVENT_SOURCE;
+  // Only what the stack gives the function (its declaration's variables) is replaced by the local value.
+  const replace = (name: EnvName, value: string) => {
+    if (name in env) env[name] = value;
+  };
+  replace(ENV.eventBus, local.customBusName);
+  replace(ENV.groups, JSON.stringify(local.groups));
+  replace(ENV.dataBucket, LOCAL_BUCKETS.data);
+  replace(ENV.modelBucket, LOCAL_BUCKETS.models);
+  replace(ENV.eventSource, env[ENV.eventSource] || DEFAULT_EVENT_SOURCE);
   // The local bus stamps its events with the stand-ins' account.
-  if (env[ENV.accountId]) env[ENV.accountId] = LOCAL_ACCOUNT;
+  replace(ENV.accountId, LOCAL_ACCOUNT);
   if (env[ENV.retraining]) {
     const settings = JSON.parse(env[ENV.retraining]);
     settings.sourceDirS3Uri = `s3://${LOCAL_BUCKETS.models}/code/sourcedir.tar.gz`;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { validateEventSource } from '../events/emitted';
 import { parseJsonText, type JsonNode } from '../events/json-text';
 import { formatPath } from '../events/validation';
 import { groupKey, groupPolicies, groupPolicy as handlerGroupPolicy, promotionSettings, type GroupPolicy } from '../handlers/config';
@@ -64,6 +65,14 @@ export const createGroupSettings = z
   .strict();
 export type CreateGroupSettings = z.output<typeof createGroupSettings>;
 
+/** Retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** What CodeDeploy accepts as an application or deployment group name. */
+export const CODEDEPLOY_NAME = /^[A-Za-z0-9_.+-]{1,100}$/;
+
+const codeDeployName = z.string().regex(CODEDEPLOY_NAME, { message: 'expected 1 to 100 letters, digits or _ . + - (a CodeDeploy name)' });
+
 const costs = z
   .object({
     /** Cost of letting a failing deployment through. */
@@ -102,6 +111,8 @@ export const guardedGroupConfig = groupPolicy()
 function groupPolicy() {
   return handlerGroupPolicy
     .extend({
+      application: codeDeployName,
+      deploymentGroup: codeDeployName,
       costs: costs.optional(),
       changeSummaryPublishers,
       create: createGroupSettings.optional(),
@@ -326,14 +337,26 @@ export const DEFAULT_RETRAINING = { instanceType: 'ml.m5.large', dataWindowDays:
 export const DEFAULT_PROMOTION = { minimumAuc: 0.65, approval: 'Approved' } as const;
 export const DEFAULT_NOTEBOOK = { enabled: false, instanceType: 'ml.t3.medium', sandbox: false } as const;
 
+/** events/emitted.ts validateEventSource's verdict, as an issue at the key. */
+function eventSourceIssue(source: string, context: z.RefinementCtx): void {
+  try {
+    validateEventSource(source);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: `expected an event source of your own: ${(error as Error).message}` });
+  }
+}
+
 export const environmentConfig = z
   .object({
     region: z.string().regex(REGION, { message: "expected an AWS region such as 'us-east-1'" }),
     accountId: z.string().regex(/^\d{12}$/, { message: 'expected a 12-digit AWS account id (as a string)' }),
     namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/, { message: 'expected 1 to 30 lowercase letters, digits or hyphens, starting with a letter' }),
-    eventSource: z.string().min(1).optional(),
+    eventSource: z.string().superRefine(eventSourceIssue).optional(),
     metricsNamespace: z.string().min(1).default(DEFAULT_METRICS_NAMESPACE),
-    logRetentionDays: z.number().int().default(30),
+    logRetentionDays: z
+      .number()
+      .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), { message: `expected a CloudWatch Logs retention in days, one of ${LOG_RETENTION_DAYS.join(', ')}` })
+      .default(30),
     reservedConcurrency: reservedConcurrencyConfig.prefault({}),
     groups: z.array(guardedGroupConfig),
     /** The example service, created and guarded by this environment. */

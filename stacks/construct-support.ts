@@ -80,14 +80,16 @@ export function policyDocument(statements: readonly PolicyStatement[]): string {
 
 /**
  * A trust policy letting one AWS service principal assume the role on behalf of this account only
- * (aws:SourceAccount, the confused-deputy guard). aws:SourceArn is not required: the services
- * trusted here do not all document setting it when they assume a role, and a missing key would
- * refuse every assumption.
+ * (aws:SourceAccount, the confused-deputy guard), and, where the service documents the ARN it assumes
+ * the role for, for that resource only (aws:SourceArn: CodeDeploy names the deployment group). Lambda
+ * does not document aws:SourceArn for execution roles, and SageMaker's differs by feature (a training
+ * role is also a notebook's): there a missing or different key would refuse every assumption.
  */
-export function serviceTrustPolicy(service: string, accountId: string): string {
+export function serviceTrustPolicy(service: string, accountId: string, sourceArn?: string): string {
+  const condition = { StringEquals: { 'aws:SourceAccount': accountId }, ...(sourceArn ? { ArnLike: { 'aws:SourceArn': sourceArn } } : {}) };
   return JSON.stringify({
     Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': accountId } } }],
+    Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole', Condition: condition }],
   });
 }
 

@@ -8,6 +8,7 @@ import { S3BucketServerSideEncryptionConfigurationA as S3BucketServerSideEncrypt
 import { S3BucketVersioningA as S3BucketVersioning } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { Construct } from 'constructs';
 import { TABLES, tableName, type TableDefinition, type TableName } from '../handlers/tables';
+import { ownName } from '../events/names';
 
 /** The three buckets: labelled training rows, model artifacts (and training code), endpoint data capture. */
 export const BUCKET_PURPOSES = ['data', 'models', 'captures'] as const;
@@ -63,7 +64,7 @@ export class DataStores extends Construct {
     const buckets = {} as Record<BucketPurpose, S3Bucket>;
     const bucketNames = {} as Record<BucketPurpose, string>;
     for (const purpose of BUCKET_PURPOSES) {
-      bucketNames[purpose] = `${props.namePrefix}-${purpose}-${props.accountId}`;
+      bucketNames[purpose] = ownName(props.namePrefix, `${purpose}-${props.accountId}`);
       const lifecycle: S3BucketLifecycleConfigurationRule[] =
         purpose === 'captures'
           ? [{ id: 'expire-captures', status: 'Enabled', filter: [{ prefix: '' }], expiration: [{ days: captureDays }], noncurrentVersionExpiration: [{ noncurrentDays: 1 }] }]

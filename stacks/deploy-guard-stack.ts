@@ -2,10 +2,14 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
-import { RETRAINING_SCHEDULE_RULE, ruleNamed } from '../events/patterns';
-import { ENV, type EnvName, type PromotionSettings, type RetrainingSettings } from '../handlers/config';
-import type { HandlerName } from '../handlers/entries';
-import { INITIAL_MODEL_VERSION, SERVED_MODELS_PREFIX, servedModelKeys, TRAINING_OUTPUT_PREFIX, TRAINING_ROWS_PREFIX } from '../handlers/s3-layout';
+import { ruleNamed } from '../events/patterns';
+import { handlerFunctionName } from '../events/names';
+import type { PromotionSettings, RetrainingSettings } from '../handlers/config';
+import { publishes, type EnvKey } from '../handlers/declaration';
+import { HANDLER_DECLARATIONS } from '../handlers/declarations';
+import { HANDLER_NAMES, type HandlerName } from '../handlers/entries';
+import { INITIAL_MODEL_VERSION, SERVED_MODELS_PREFIX, servedModelKeys } from '../handlers/s3-layout';
+import { DEFAULT_HOOK_WAIT_MS } from '../handlers/traffic-hook.declaration';
 import { changeSummaryPublishersByApplication, exampleGroupNames, groupDecision, guardedGroupPolicies, iamRoleArn, type EnvironmentConfig } from './config';
 import { DataStores } from './data-stores';
 import type { DeadLetterQueue } from './dead-letter-queue';
@@ -13,9 +17,9 @@ import { DeployGuardEventBus } from './event-bus';
 import { DeployGuardBusPolicy } from './event-bus-policy';
 import { EventRuleToFunction } from './event-rule-to-function';
 import { ExampleGuardedService } from './example-service';
-import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds, trafficHookFunctionName } from './guarded-deployment-group';
+import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds } from './guarded-deployment-group';
+import { declaredEnvironment, grantedStatements, type InstallationResources } from './handler-grants';
 import { InitialModel } from './initial-model';
-import type { PolicyStatement } from './iam';
 import { awsPartition } from './image-uris';
 import { EncryptionKey } from './kms';
 import { ModelNotebook } from './model-notebook';
@@ -33,20 +37,6 @@ export interface DeployGuardStackProps {
 
 /** Where the first model lives in the model bucket (promote serves later ones beside it, under models/). */
 export const INITIAL_MODEL_KEY = servedModelKeys(INITIAL_MODEL_VERSION).model;
-
-/** Which rules of events/patterns.ts (and the retraining schedule) feed which handler; 'notify' goes to the SNS topic. */
-export const RULE_TARGETS: Readonly<Record<string, HandlerName>> = {
-  'deployment-started': 'predict',
-  'pipeline-deploy-action-started': 'predict',
-  'deployment-finished': 'record-outcome',
-  'model-alarm': 'drift',
-  'training-job-finished': 'promote',
-  'model-package-approved': 'promote',
-  'change-summary': 'record-change',
-  'rollback-requested': 'rollback',
-  'gate-proceed': 'rollback',
-  [RETRAINING_SCHEDULE_RULE]: 'drift',
-};
 
 /**
  * One installation of Deploy Guard in one environment: the key, the bus and its rules, the tables
@@ -218,26 +208,6 @@ export class DeployGuardStack extends TerraformStack {
     this.groups = [...configuredGroups, ...(this.example ? [this.example.guardedGroup] : [])];
     // The configured groups, then the example's: the handlers guard (and may act on) exactly these.
     const groupPolicies = guardedGroupPolicies(config);
-    const groupArns = this.groups.map((group) => group.deploymentGroupArn);
-
-    // ARNs built from names, so that policies are exact before anything exists.
-    const tableArn = (table: keyof typeof tableNames) => arn('dynamodb', `table/${tableNames[table]}`);
-    const busArn = arn('events', `event-bus/${namePrefix}`);
-    const objects = (bucket: keyof typeof bucketNames, prefix = '') => `arn:${partition}:s3:::${bucketNames[bucket]}/${prefix}*`;
-    const bucketArn = (bucket: keyof typeof bucketNames) => `arn:${partition}:s3:::${bucketNames[bucket]}`;
-    const endpointArn = arn('sagemaker', `endpoint/${this.endpoint.endpointName}`);
-    const items = (...tables: (keyof typeof tableNames)[]): PolicyStatement => ({
-      sid: 'Tables',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
-      resources: tables.map(tableArn),
-    });
-    const putEvents: PolicyStatement = { sid: 'PublishOnOwnBus', actions: ['events:PutEvents'], resources: [busArn] };
-    const passRole = (roleArns: string[]): PolicyStatement => ({
-      sid: 'PassSageMakerRoles',
-      actions: ['iam:PassRole'],
-      resources: roleArns,
-      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-    });
 
     const retrainingSettings: RetrainingSettings = this.retraining.retrainingSettings(config.retraining);
     const promotionSettings: PromotionSettings = {
@@ -261,141 +231,38 @@ export class DeployGuardStack extends TerraformStack {
             },
     };
 
-    const common: Partial<Record<EnvName, string>> = {
-      [ENV.eventBus]: this.eventBus.bus.name,
-      [ENV.eventSource]: source,
-      [ENV.namePrefix]: namePrefix,
-      [ENV.metricsNamespace]: config.metricsNamespace,
+    const installation: InstallationResources = {
+      partition,
+      arn,
+      namePrefix,
+      tableNames,
+      bucketNames,
+      guardedGroupArns: this.groups.map((group) => group.deploymentGroupArn),
+      endpointName: this.endpoint.endpointName,
+      busName: namePrefix,
+      trainingRoleArn: this.retraining.role.arn,
+      servingRoleArn: this.endpoint.executionRole.arn,
+      modelPackageGroupName: this.retraining.modelPackageGroupName,
     };
-    const tablesEnv = (...tables: (keyof typeof tableNames)[]) =>
-      Object.fromEntries(tables.map((table) => [{ deployments: ENV.deploymentsTable, history: ENV.historyTable, changes: ENV.changesTable, control: ENV.controlTable }[table], tableNames[table]]));
-    const trainingJobs = arn('sagemaker', `training-job/${namePrefix}-*`);
-
-    const definitions: Record<HandlerName, { statements: PolicyStatement[]; environment: Partial<Record<EnvName, string>>; timeoutSeconds?: number; functionName?: string }> = {
-      predict: {
-        statements: [
-          { sid: 'ReadGuardedDeployments', actions: ['codedeploy:GetDeployment'], resources: groupArns },
-          { sid: 'ScoreWithEndpoint', actions: ['sagemaker:InvokeEndpoint'], resources: [endpointArn] },
-          items('deployments', 'history', 'changes', 'control'),
-          { sid: 'ReadServingModel', actions: ['s3:GetObject'], resources: [objects('models', SERVED_MODELS_PREFIX)] },
-          { sid: 'WriteAssessedRows', actions: ['s3:PutObject'], resources: [objects('data', TRAINING_ROWS_PREFIX)] },
-          putEvents,
-        ],
-        environment: {
-          ...common,
-          ...tablesEnv('deployments', 'history', 'changes', 'control'),
-          [ENV.endpointName]: this.endpoint.endpointName,
-          [ENV.endpointTimeoutMs]: '2000',
-          [ENV.groups]: JSON.stringify(groupPolicies),
-          [ENV.dataBucket]: bucketNames.data,
-          [ENV.modelBucket]: bucketNames.models,
-        },
-      },
-      'traffic-hook': {
-        functionName: trafficHookFunctionName(namePrefix),
-        statements: [
-          { sid: 'ReportHookStatus', actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'], resources: groupArns },
-          { sid: 'ScoreWithEndpoint', actions: ['sagemaker:InvokeEndpoint'], resources: [endpointArn] },
-          items('deployments', 'history', 'changes', 'control'),
-          { sid: 'ReadServingModel', actions: ['s3:GetObject'], resources: [objects('models', SERVED_MODELS_PREFIX)] },
-          putEvents,
-        ],
-        environment: {
-          ...common,
-          ...tablesEnv('deployments', 'history', 'changes', 'control'),
-          [ENV.endpointName]: this.endpoint.endpointName,
-          [ENV.endpointTimeoutMs]: '2000',
-          [ENV.groups]: JSON.stringify(groupPolicies),
-          [ENV.modelBucket]: bucketNames.models,
-        },
-      },
-      rollback: {
-        statements: [
-          {
-            sid: 'ActOnGuardedDeployments',
-            actions: ['codedeploy:GetDeployment', 'codedeploy:StopDeployment', 'codedeploy:ContinueDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
-            resources: groupArns,
-          },
-          items('control'),
-          // predict's stored assessment decides what rollback may do; it only reads it.
-          { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], resources: [tableArn('deployments')] },
-          putEvents,
-        ],
-        environment: { ...common, ...tablesEnv('deployments', 'control'), [ENV.groups]: JSON.stringify(groupPolicies), [ENV.accountId]: accountId },
-      },
-      'record-change': {
-        statements: [items('changes')],
-        environment: { ...common, ...tablesEnv('changes') },
-      },
-      'record-outcome': {
-        statements: [items('deployments', 'history', 'control'), { sid: 'WriteTrainingRows', actions: ['s3:PutObject'], resources: [objects('data', TRAINING_ROWS_PREFIX)] }],
-        environment: { ...common, ...tablesEnv('deployments', 'history', 'control'), [ENV.dataBucket]: bucketNames.data, [ENV.dataKmsKey]: kmsKeyArn },
-      },
-      drift: {
-        statements: [
-          { sid: 'StartTraining', actions: ['sagemaker:CreateTrainingJob', 'sagemaker:AddTags'], resources: [trainingJobs] },
-          // ListTrainingJobs has no resource type: AWS accepts only "*".
-          { sid: 'FindRunningTraining', actions: ['sagemaker:ListTrainingJobs'], resources: ['*'] },
-          passRole([this.retraining.role.arn]),
-          items('control'),
-          { sid: 'ListTrainingRows', actions: ['s3:ListBucket'], resources: [bucketArn('data')], conditions: { StringLike: { 's3:prefix': [`${TRAINING_ROWS_PREFIX}*`] } } },
-          { sid: 'ReadTrainingRows', actions: ['s3:GetObject'], resources: [objects('data', TRAINING_ROWS_PREFIX)] },
-          putEvents,
-        ],
-        environment: {
-          ...common,
-          ...tablesEnv('control'),
-          [ENV.dataBucket]: bucketNames.data,
-          [ENV.modelBucket]: bucketNames.models,
-          [ENV.retraining]: JSON.stringify(retrainingSettings),
-        },
-        timeoutSeconds: 300,
-      },
-      promote: {
-        statements: [
-          { sid: 'ReadTrainingJobs', actions: ['sagemaker:DescribeTrainingJob'], resources: [trainingJobs] },
-          {
-            sid: 'DeployModels',
-            actions: ['sagemaker:CreateModel', 'sagemaker:CreateEndpointConfig', 'sagemaker:AddTags'],
-            resources: [arn('sagemaker', `model/${namePrefix}-*`), arn('sagemaker', `endpoint-config/${namePrefix}-*`)],
-          },
-          { sid: 'UpdateEndpoint', actions: ['sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint'], resources: [endpointArn, arn('sagemaker', `endpoint-config/${namePrefix}-*`)] },
-          {
-            sid: 'RegisterModels',
-            actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:AddTags'],
-            resources: [
-              arn('sagemaker', `model-package-group/${this.retraining.modelPackageGroupName}`),
-              arn('sagemaker', `model-package/${this.retraining.modelPackageGroupName}/*`),
-            ],
-          },
-          // ListModelPackages has no resource type: AWS accepts only "*" (promote lists its own group only).
-          { sid: 'FindRegisteredModels', actions: ['sagemaker:ListModelPackages'], resources: ['*'] },
-          passRole([this.endpoint.executionRole.arn]),
-          items('control', 'history'),
-          // The jobs' output (evaluation, and the model to adopt), the served models and the data lake's rows.
-          {
-            sid: 'ReadTrainingOutputAndModels',
-            actions: ['s3:GetObject'],
-            resources: [objects('models', `${TRAINING_OUTPUT_PREFIX}${namePrefix}-`), objects('models', SERVED_MODELS_PREFIX), objects('data', TRAINING_ROWS_PREFIX)],
-          },
-          // The copy of an adopted model: promote (and the stack's first model) alone write the served prefix,
-          // and only the versions of its own jobs, never the first model.
-          { sid: 'WriteServedModels', actions: ['s3:PutObject'], resources: [objects('models', `${SERVED_MODELS_PREFIX}${namePrefix}-`)] },
-          // The validation rows promote scores both models on: listed by date under the data lake's prefix.
-          { sid: 'ListValidationRows', actions: ['s3:ListBucket'], resources: [bucketArn('data')], conditions: { StringLike: { 's3:prefix': [`${TRAINING_ROWS_PREFIX}*`] } } },
-          putEvents,
-        ],
-        environment: {
-          ...common,
-          ...tablesEnv('control', 'history'),
-          [ENV.endpointName]: this.endpoint.endpointName,
-          [ENV.modelBucket]: bucketNames.models,
-          [ENV.dataBucket]: bucketNames.data,
-          [ENV.retraining]: JSON.stringify(retrainingSettings),
-          [ENV.promotion]: JSON.stringify(promotionSettings),
-        },
-        timeoutSeconds: 300,
-      },
+    const environmentValues: Record<EnvKey, string> = {
+      eventBus: this.eventBus.bus.name,
+      eventSource: source,
+      namePrefix,
+      metricsNamespace: config.metricsNamespace,
+      deploymentsTable: tableNames.deployments,
+      historyTable: tableNames.history,
+      changesTable: tableNames.changes,
+      controlTable: tableNames.control,
+      dataBucket: bucketNames.data,
+      dataKmsKey: kmsKeyArn,
+      modelBucket: bucketNames.models,
+      endpointName: this.endpoint.endpointName,
+      endpointTimeoutMs: '2000',
+      trafficHookWaitMs: String(DEFAULT_HOOK_WAIT_MS),
+      groups: JSON.stringify(groupPolicies),
+      retraining: JSON.stringify(retrainingSettings),
+      promotion: JSON.stringify(promotionSettings),
+      accountId,
     };
 
     // predict's events expire before the shortest READY wait; the acting handlers keep their own capacity.
@@ -406,23 +273,24 @@ export class DeployGuardStack extends TerraformStack {
       rollback: config.reservedConcurrency.rollback,
     };
     const functions = {} as Record<HandlerName, NodejsFunction>;
-    for (const [handler, definition] of Object.entries(definitions) as [HandlerName, (typeof definitions)[HandlerName]][]) {
+    for (const handler of HANDLER_NAMES) {
+      const declaration = HANDLER_DECLARATIONS[handler];
       functions[handler] = new NodejsFunction(this, `fn-${handler}`, {
         handler,
-        functionName: definition.functionName ?? `${namePrefix}-${handler}`,
+        functionName: handlerFunctionName(namePrefix, handler),
         kmsKeyArn,
         accountId,
-        statements: definition.statements,
-        environment: definition.environment,
+        statements: grantedStatements(declaration, installation),
+        environment: declaredEnvironment(declaration, environmentValues),
         logRetentionDays: config.logRetentionDays,
-        ...(definition.timeoutSeconds ? { timeoutSeconds: definition.timeoutSeconds } : {}),
+        ...(declaration.timeoutSeconds ? { timeoutSeconds: declaration.timeoutSeconds } : {}),
         ...(reserved[handler] !== undefined ? { reservedConcurrentExecutions: reserved[handler] } : {}),
         ...(handler === 'predict' ? { maximumEventAgeInSeconds: predictEventAge } : {}),
       });
     }
     this.functions = functions;
     // Only the functions granted PutEvents may put decisions on the bus, only the configured CI principals change summaries.
-    const publishing = (Object.keys(definitions) as HandlerName[]).filter((handler) => definitions[handler].statements.includes(putEvents));
+    const publishing = HANDLER_NAMES.filter((handler) => publishes(HANDLER_DECLARATIONS[handler]));
     this.busPolicy = new DeployGuardBusPolicy(this, 'bus-policy', {
       busName: this.eventBus.bus.name,
       busArn: this.eventBus.bus.arn,
@@ -439,8 +307,7 @@ export class DeployGuardStack extends TerraformStack {
       ...(schedule ? [schedule] : []),
     ];
     for (const { definition, rule } of deliveries) {
-      const handler = RULE_TARGETS[definition.name];
-      if (!handler) throw new Error(`DeployGuardStack: rule '${definition.name}' of events/patterns.ts has no handler in RULE_TARGETS`);
+      const handler = definition.target as Exclude<typeof definition.target, 'notify'>;
       const delivery = new EventRuleToFunction(this, `deliver-${definition.name}`, {
         rule,
         definition,

@@ -3,6 +3,7 @@ import { CloudwatchEventBus } from '@cdktf/provider-aws/lib/cloudwatch-event-bus
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { Construct } from 'constructs';
 import { systemRules, type SystemRule } from '../events/patterns';
+import { ownName } from '../events/names';
 
 export interface DeployGuardEventBusProps {
   /** Prefix of every physical name, e.g. `deploy-guard-dev`; lets a stack be instantiated twice. */
@@ -45,7 +46,7 @@ export class DeployGuardEventBus extends Construct {
     const rules: Record<string, CloudwatchEventRule> = {};
     for (const rule of this.ruleDefinitions) {
       rules[rule.name] = new CloudwatchEventRule(this, `rule-${rule.name}`, {
-        name: `${props.namePrefix}-${rule.name}`,
+        name: ownName(props.namePrefix, rule.name),
         description: rule.description,
         eventBusName: rule.bus === 'default' ? 'default' : this.bus.name,
         eventPattern: JSON.stringify(rule.pattern),

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { RuleDefinition } from '../events/patterns';
 import { DeadLetterQueue } from './dead-letter-queue';
 import type { NodejsFunction } from './nodejs-function';
+import { ownName } from '../events/names';
 
 /** How EventBridge retries a target before the event goes to the dead-letter queue. */
 export interface DeliveryProps {
@@ -133,7 +134,7 @@ function deliverySettings(owner: string, props: DeliveryProps): { maximumRetryAt
 
 /** The rule's dead-letter queue; only EventBridge, on behalf of this very rule, may send to it. */
 function ruleDeadLetterQueue(scope: Construct, rule: CloudwatchEventRule, definition: RuleDefinition, props: DeliveryProps): DeadLetterQueue {
-  const queue = new DeadLetterQueue(scope, 'dlq', { name: `${props.namePrefix}-${definition.name}-dlq`, kmsKeyArn: props.kmsKeyArn });
+  const queue = new DeadLetterQueue(scope, 'dlq', { name: ownName(props.namePrefix, `${definition.name}-dlq`), kmsKeyArn: props.kmsKeyArn });
   new SqsQueuePolicy(scope, 'dlq-policy', {
     queueUrl: queue.queue.url,
     policy: JSON.stringify({

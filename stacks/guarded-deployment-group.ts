@@ -8,19 +8,11 @@ import { Construct } from 'constructs';
 import { GUARD_MODES, type ComputePlatform, type GuardMode } from '../events/emitted';
 import type { FailurePolicy, GroupPolicy } from '../handlers/config';
 import { checkBlockBudget, EXPLORATION } from '../model/block-budget';
+import { CODEDEPLOY_NAME } from './config';
 import { isToken, policyDocument, serviceTrustPolicy, validateAccountId, validateInteger, validateNamePrefix, validateRegion, type PolicyStatement } from './construct-support';
 import { awsPartition } from './image-uris';
 
 const NAME = 'GuardedDeploymentGroup';
-
-/**
- * The name of the Lambda function an ECS or Lambda AppSpec names as its BeforeAllowTraffic hook.
- * CodeDeploy's managed service roles (AWSCodeDeployRoleForECS / ForLambda) may invoke only functions
- * named `CodeDeployHook_*`, so Deploy Guard's traffic-hook function is named this way.
- */
-export function trafficHookFunctionName(namePrefix: string): string {
-  return `CodeDeployHook_${namePrefix}-hook`;
-}
 
 /** The READY wait assumed for a gate group on Server that Deploy Guard references (its setting is not in the configuration): CodeDeploy's default. */
 export const ASSUMED_READY_WAIT_MINUTES = 60;
@@ -154,7 +146,7 @@ export class GuardedDeploymentGroup extends Construct {
         // One role per group; the hash keeps the name unique and within IAM's 64 characters.
         name: `${props.namePrefix}-codedeploy-${createHash('sha256').update(`${props.applicationName}/${props.deploymentGroupName}`).digest('hex').slice(0, 8)}`,
         description: `CodeDeploy service role of ${props.applicationName}/${props.deploymentGroupName}`,
-        assumeRolePolicy: serviceTrustPolicy('codedeploy.amazonaws.com', props.accountId),
+        assumeRolePolicy: serviceTrustPolicy('codedeploy.amazonaws.com', props.accountId, this.deploymentGroupArn),
       });
       new IamRolePolicyAttachment(this, 'service-role-managed-policy', {
         role: this.serviceRole.name,
@@ -248,7 +240,7 @@ function validateProps(props: GuardedDeploymentGroupProps): void {
   validateRegion(NAME, props.region);
   validateAccountId(NAME, props.accountId);
   for (const [prop, value] of [['applicationName', props.applicationName], ['deploymentGroupName', props.deploymentGroupName]] as const) {
-    if (isToken(value) || !/^[A-Za-z0-9_.+-]{1,100}$/.test(value)) throw new Error(`${NAME} ${prop} '${value}' must be 1 to 100 letters, digits or _ . + -`);
+    if (isToken(value) || !CODEDEPLOY_NAME.test(value)) throw new Error(`${NAME} ${prop} '${value}' must be 1 to 100 letters, digits or _ . + -`);
   }
   const where = `${props.applicationName}/${props.deploymentGroupName}`;
   if (!(['Server', 'ECS', 'Lambda'] as readonly string[]).includes(props.platform)) throw new Error(`${NAME} ${where}: platform must be Server, ECS or Lambda, got '${props.platform}'`);

@@ -1,9 +1,9 @@
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { Construct } from 'constructs';
-import { trafficHookFunctionName } from './guarded-deployment-group';
 import { awsPartition } from './image-uris';
 import { notificationTopicName } from './monitoring';
+import { handlerFunctionName, ownNames } from '../events/names';
 
 export interface EncryptionKeyProps {
   readonly namePrefix: string;
@@ -20,7 +20,7 @@ export interface EncryptionKeyProps {
  */
 export function deployGuardLogGroupArns(partition: string, region: string, accountId: string, namePrefix: string): string[] {
   const base = `arn:${partition}:logs:${region}:${accountId}:log-group:/aws/lambda`;
-  return [`${base}/${namePrefix}-*`, `${base}/${trafficHookFunctionName(namePrefix)}`];
+  return [`${base}/${ownNames(namePrefix)}*`, `${base}/${handlerFunctionName(namePrefix, 'traffic-hook')}`];
 }
 
 /**

@@ -12,6 +12,7 @@ import type { DeadLetterQueue } from './dead-letter-queue';
 import { EventRuleToTopic, rulePublishesToTopic } from './event-rule-to-function';
 import { awsPartition } from './image-uris';
 import type { NodejsFunction } from './nodejs-function';
+import { ownName } from '../events/names';
 
 export interface MonitoringProps {
   readonly namePrefix: string;
@@ -39,7 +40,7 @@ export interface MonitoringProps {
 
 /** The notification topic's name; the KMS key policy names it too (CloudWatch may use the key for this topic only). */
 export function notificationTopicName(namePrefix: string): string {
-  return `${namePrefix}-notifications`;
+  return ownName(namePrefix, 'notifications');
 }
 
 /**
@@ -243,7 +244,7 @@ function dashboardBody(props: MonitoringProps, queues: readonly DeadLetterQueue[
   const { region, metricsNamespace: ns } = props;
   const ruleMetric = (ruleName: string): MetricSpec => {
     const rule = props.rules.find((candidate) => candidate.name === ruleName);
-    const physical = `${props.namePrefix}-${ruleName}`;
+    const physical = ownName(props.namePrefix, ruleName);
     return rule?.bus === 'deploy-guard'
       ? ['AWS/Events', 'TriggeredRules', 'EventBusName', props.busName, 'RuleName', physical, { label: ruleName }]
       : ['AWS/Events', 'TriggeredRules', 'RuleName', physical, { label: ruleName }];

@@ -9,13 +9,13 @@ import { Construct } from 'constructs';
 import { ENV, type EnvName } from '../handlers/config';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/entries';
 import { cachedBundles, type HandlerBundle } from './bundle-cache';
+import { LOG_RETENTION_DAYS } from './config';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { assumeRolePolicy, policyDocument, validateStatements, type PolicyStatement } from './iam';
 
 export { zipOneFile, type HandlerBundle } from './bundle-cache';
 
-/** Retention periods CloudWatch Logs accepts, in days. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export { LOG_RETENTION_DAYS };
 
 /** The tag naming the handler a function runs; the local runtime wires itself by it. */
 export const HANDLER_TAG = 'deploy-guard-handler';

@@ -41,7 +41,8 @@ export interface Violation {
     | 'function-on-failure'
     | 'table-pitr'
     | 'alarm-notification'
-    | 'trust-source-account';
+    | 'trust-source-account'
+    | 'trust-source-arn';
   readonly message: string;
 }
 
@@ -291,28 +292,37 @@ function checkAlarmNotifications(resources: Resources, where: { readonly region:
 /** EC2 names no source account when an instance assumes its profile's role: nothing to require there. */
 const TRUST_WITHOUT_SOURCE: ReadonlySet<string> = new Set(['ec2.amazonaws.com']);
 
-/** Every role a service may assume is assumed on behalf of this stack's account only (aws:SourceAccount), the confused-deputy guard. */
+/** Services that document the resource they assume a role for: they assume it for that resource only (aws:SourceArn). */
+const TRUST_WITH_SOURCE_ARN: ReadonlySet<string> = new Set(['codedeploy.amazonaws.com']);
+
+/**
+ * Every role a service may assume is assumed on behalf of this stack's account only (aws:SourceAccount),
+ * and, for a service that names the resource it acts for, for that resource only (aws:SourceArn): the
+ * confused-deputy guard.
+ */
 function checkTrust(resources: Resources): Violation[] {
-  const violations: Violation[] = [];
-  for (const [name, config] of entries(resources, 'aws_iam_role')) {
+  return entries(resources, 'aws_iam_role').flatMap(([name, config]) => {
     const id = `aws_iam_role.${name}`;
-    let document: { Statement?: Statement | Statement[] };
     try {
-      document = JSON.parse(String(config.assume_role_policy));
+      const document = JSON.parse(String(config.assume_role_policy)) as { Statement?: Statement | Statement[] };
+      return list(document.Statement).flatMap((statement) => trustViolations(id, statement));
     } catch {
-      violations.push({ resource: id, rule: 'trust-source-account', message: `${id}: assume_role_policy is not a JSON policy document` });
-      continue;
+      return [{ resource: id, rule: 'trust-source-account' as const, message: `${id}: assume_role_policy is not a JSON policy document` }];
     }
-    for (const statement of list(document.Statement)) {
-      if (statement.Effect !== 'Allow') continue;
-      const services = list((statement.Principal as { Service?: string | string[] } | undefined)?.Service).filter((service) => !TRUST_WITHOUT_SOURCE.has(service));
-      const account = statement.Condition?.StringEquals?.['aws:SourceAccount'];
-      if (services.length > 0 && (typeof account !== 'string' || !/^\d{12}$/.test(account))) {
-        violations.push({ resource: id, rule: 'trust-source-account', message: `${id}: ${services.join(', ')} may assume it without an aws:SourceAccount condition` });
-      }
-    }
-  }
-  return violations;
+  });
+}
+
+function trustViolations(id: string, statement: Statement): Violation[] {
+  if (statement.Effect !== 'Allow') return [];
+  const services = list((statement.Principal as { Service?: string | string[] } | undefined)?.Service);
+  const account = statement.Condition?.StringEquals?.['aws:SourceAccount'];
+  const sourceArn = statement.Condition?.ArnLike?.['aws:SourceArn'] ?? statement.Condition?.ArnEquals?.['aws:SourceArn'];
+  const withoutAccount = services.filter((service) => !TRUST_WITHOUT_SOURCE.has(service) && (typeof account !== 'string' || !/^\d{12}$/.test(account)));
+  const withoutArn = services.filter((service) => TRUST_WITH_SOURCE_ARN.has(service) && typeof sourceArn !== 'string');
+  return [
+    ...(withoutAccount.length > 0 ? [{ resource: id, rule: 'trust-source-account' as const, message: `${id}: ${withoutAccount.join(', ')} may assume it without an aws:SourceAccount condition` }] : []),
+    ...(withoutArn.length > 0 ? [{ resource: id, rule: 'trust-source-arn' as const, message: `${id}: ${withoutArn.join(', ')} may assume it for any of its resources (no aws:SourceArn condition)` }] : []),
+  ];
 }
 
 /**

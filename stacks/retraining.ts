@@ -29,6 +29,7 @@ import {
 } from './construct-support';
 import { DEFAULT_RETRAINING_SCHEDULE_DAYS, MAXIMUM_RETRAINING_SCHEDULE_DAYS } from './config';
 import { awsPartition, xgboostImageUri, xgboostRepositoryArn } from './image-uris';
+import { ownName, ownNames } from '../events/names';
 
 const NAME = 'Retraining';
 
@@ -125,7 +126,7 @@ export class Retraining extends Construct {
     this.metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
 
     this.role = new IamRole(this, 'role', {
-      name: `${namePrefix}-sagemaker`,
+      name: ownName(namePrefix, 'sagemaker'),
       description: 'Deploy Guard SageMaker execution role: retraining jobs and the models promote hosts',
       assumeRolePolicy: serviceTrustPolicy('sagemaker.amazonaws.com', accountId),
     });
@@ -145,10 +146,10 @@ export class Retraining extends Construct {
         { Sid: 'ReadCodeAndModels', Action: ['s3:GetObject'], Resource: readable.map((prefix) => objectsArn(partition, modelBucketName, prefix)) },
         // Training output only: drift's jobs under training/output/<job>/, notebook 03's under notebook/.
         // Never models/, which the endpoint loads: promote copies an adopted model there.
-        { Sid: 'WriteTrainingOutput', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [objectsArn(partition, modelBucketName, `${TRAINING_OUTPUT_PREFIX}${namePrefix}-`), objectsArn(partition, modelBucketName, NOTEBOOK_WORK_PREFIX)] },
+        { Sid: 'WriteTrainingOutput', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [objectsArn(partition, modelBucketName, `${TRAINING_OUTPUT_PREFIX}${ownNames(namePrefix)}`), objectsArn(partition, modelBucketName, NOTEBOOK_WORK_PREFIX)] },
         { Sid: 'UseBucketKey', Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant', 'kms:DescribeKey'], Resource: kmsKeyArn },
         ...ecrPullStatements(xgboostRepositoryArn(region)),
-        { Sid: 'TrainingAndEndpointLogs', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [...logGroups('TrainingJobs'), ...logGroups(`Endpoints/${namePrefix}-*`)] },
+        { Sid: 'TrainingAndEndpointLogs', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [...logGroups('TrainingJobs'), ...logGroups(`Endpoints/${ownNames(namePrefix)}*`)] },
         {
           Sid: 'TrainingMetrics',
           Action: ['cloudwatch:PutMetricData'],
@@ -257,7 +258,7 @@ function retrainingSchedule(scope: Construct, props: RetrainingProps): Retrainin
   const scheduleDays = props.scheduleDays ?? DEFAULT_RETRAINING_SCHEDULE_DAYS;
   if (scheduleDays === 0) return undefined;
   const definition = retrainingScheduleRule(scheduleDays);
-  const name = `${props.namePrefix}-${definition.name}`;
+  const name = ownName(props.namePrefix, definition.name);
   const rule = new CloudwatchEventRule(scope, `rule-${definition.name}`, {
     name,
     description: definition.description,

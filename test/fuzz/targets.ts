@@ -28,15 +28,16 @@ import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger
 import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import { servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
-import { handleDriftEvent } from '../../handlers/drift';
+import { compose, type HandlerDefinition, type PortsOf } from '../../handlers/declaration';
+import { DRIFT } from '../../handlers/drift';
 import { trainingJobName } from '../../handlers/drift-domain';
 import type { AssessmentRecord, DeploymentStatus, ServingModelPointer } from '../../handlers/ports';
-import { handlePredictEvent } from '../../handlers/predict';
-import { handlePromoteEvent } from '../../handlers/promote';
-import { handleRecordChangeEvent } from '../../handlers/record-change';
-import { handleRecordOutcomeEvent } from '../../handlers/record-outcome';
-import { handleRollbackEvent } from '../../handlers/rollback';
-import { handleTrafficHook } from '../../handlers/traffic-hook';
+import { PREDICT } from '../../handlers/predict';
+import { PROMOTE } from '../../handlers/promote';
+import { RECORD_CHANGE } from '../../handlers/record-change';
+import { RECORD_OUTCOME } from '../../handlers/record-outcome';
+import { ROLLBACK } from '../../handlers/rollback';
+import { TRAFFIC_HOOK } from '../../handlers/traffic-hook';
 import { BLIND_MODEL, describedAsRecorded, GOOD_MODEL, MemoryRows, modelArchive, recordedJob, rowsOfDay } from '../support/promote-fixture';
 import { fixtureFeatureList, fixtureTrees } from '../handlers/serving-fixture';
 import type { Base } from './mutate';
@@ -159,6 +160,16 @@ function assessmentOf(deploymentId: string, rng: Prng): AssessmentRecord {
   };
 }
 
+/** A handler run as its Lambda entry composes it (handlers/declaration.ts), over instrumented fakes of its declared ports. */
+function runDeclared<Dependencies extends { readonly config: unknown }, Result>(
+  definition: HandlerDefinition<Dependencies, Result>,
+  value: unknown,
+  ports: Required<PortsOf<Dependencies>>,
+  config: Dependencies['config'],
+): Promise<Result> {
+  return definition.handle(value, compose(definition.declaration, ports, config));
+}
+
 function codeDeployFake(rng: Prng, statuses: readonly DeploymentStatus[]): FakeCodeDeploy {
   return new FakeCodeDeploy({ status: rng.pick(statuses), platform: rng.pick(COMPUTE_PLATFORMS), found: rng.chance(0.9) });
 }
@@ -218,7 +229,7 @@ const predict: FuzzTarget = {
       ...(rng.chance(0.5) ? { threshold: 0.35 } : {}),
       failurePolicy: rng.pick(['fail-open', 'fail-closed'] as const),
     };
-    return handlePredictEvent(value, {
+    return runDeclared(PREDICT, value, {
       control: instrument('control', new InMemoryControlStore(), log),
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready', 'Succeeded']), log),
       deployments: instrument('deployments', deployments, log),
@@ -233,8 +244,7 @@ const predict: FuzzTarget = {
       metrics: instrument('metrics', new RecordingMetrics(), log),
       lake: instrument('lake', new RecordingLake(), log),
       clock: new ManualClock(NOW),
-      config: { source: SOURCE, eventBusName: EVENT_BUS, metricsNamespace: 'DeployGuard', groups: [policy] },
-    });
+    }, { source: SOURCE, eventBusName: EVENT_BUS, metricsNamespace: 'DeployGuard', groups: [policy] });
   },
   documentedErrors: [],
 };
@@ -267,14 +277,13 @@ const trafficHook: FuzzTarget = {
       cutScope: 'installation',
       failurePolicy: rng.pick(['fail-open', 'fail-closed'] as const),
     };
-    return handleTrafficHook(value, {
+    return runDeclared(TRAFFIC_HOOK, value, {
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready']), log),
       deployments: instrument('deployments', deployments, log),
       publisher: instrument('publisher', new RecordingPublisher(), log),
       clock: new ManualClock(NOW),
       sleep: instrumentFunction('sleep', async () => undefined, log),
-      config: { source: SOURCE, eventBusName: EVENT_BUS, groups: [policy], waitMs: 2, pollMs: 1 },
-    });
+    }, { source: SOURCE, eventBusName: EVENT_BUS, groups: [policy], waitMs: 2, pollMs: 1 });
   },
   documentedErrors: [],
 };
@@ -323,15 +332,15 @@ const rollback: FuzzTarget = {
       cutScope: 'installation',
       failurePolicy: 'fail-open',
     };
-    return handleRollbackEvent(value, {
+    return runDeclared(ROLLBACK, value, {
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready', 'Succeeded', 'Stopped']), log),
       ledger: instrument('ledger', ledger, log),
       deployments: instrument('deployments', deployments, log),
       publisher: instrument('publisher', new RecordingPublisher(), log),
       metrics: instrument('metrics', new RecordingMetrics(), log),
       clock: new ManualClock(NOW),
-      config: { source: SOURCE, eventBusName: EVENT_BUS, accountId: rng.pick(['123456789012', '210987654321']), groups: [policy], metricsNamespace: 'DeployGuard' },
-    });
+      sleep: instrumentFunction('sleep', async () => undefined, log),
+    }, { source: SOURCE, eventBusName: EVENT_BUS, accountId: rng.pick(['123456789012', '210987654321']), groups: [policy], metricsNamespace: 'DeployGuard' });
   },
   documentedErrors: [],
 };
@@ -354,12 +363,11 @@ const recordChange: FuzzTarget = {
   ],
   isValid: accepts(changeSummarySchema),
   async run(value, log) {
-    return handleRecordChangeEvent(value, {
-      store: instrument('store', new InMemoryChangeSummaryStore(), log),
+    return runDeclared(RECORD_CHANGE, value, {
+      changes: instrument('changes', new InMemoryChangeSummaryStore(), log),
       clock: new ManualClock(NOW),
       metrics: instrument('metrics', new RecordingMetrics(), log),
-      config: { source: SOURCE, metricsNamespace: 'DeployGuard' },
-    });
+    }, { source: SOURCE, metricsNamespace: 'DeployGuard' });
   },
   documentedErrors: [],
 };
@@ -387,13 +395,12 @@ const recordOutcome: FuzzTarget = {
       await ledger.claim({ deploymentId, action, token: `earlier-event/${action}`, at: NOW - 60_000 });
       await ledger.record(deploymentId, `earlier-event/${action}`, { kind: 'completed', action, at: NOW - 59_000 });
     }
-    return handleRecordOutcomeEvent(value, {
-      store: instrument('store', store, log),
+    return runDeclared(RECORD_OUTCOME, value, {
+      deployments: instrument('deployments', store, log),
       ledger: instrument('ledger', ledger, log),
       lake: instrument('lake', new RecordingLake(), log),
       metrics: instrument('metrics', new RecordingMetrics(), log),
-      config: { metricsNamespace: 'DeployGuard', includeCounterfactual: rng.chance(0.5) },
-    });
+    }, { metricsNamespace: 'DeployGuard', includeCounterfactual: rng.chance(0.5) });
   },
   documentedErrors: [],
 };
@@ -427,32 +434,31 @@ const drift: FuzzTarget = {
     }
     if (rng.chance(0.5)) await control.swapServingModel(servingPointer(), null);
     const running = rng.chance(0.2) ? [`${NAME_PREFIX}-20191001-0000-abcdef`] : [];
-    return handleDriftEvent(value, {
+    return runDeclared(DRIFT, value, {
       training: instrument('training', new FakeTraining(running, artifactsOf), log),
       rows: instrument('rows', { countRows: async (_from: string, _to: string, enough: number) => rng.pick([0, enough]) }, log),
       control: instrument('control', control, log),
       publisher: instrument('publisher', new RecordingPublisher(), log),
       clock: new ManualClock(NOW),
-      config: {
-        source: SOURCE,
-        eventBusName: EVENT_BUS,
-        namePrefix: NAME_PREFIX,
-        dataBucket: `${NAME_PREFIX}-data`,
-        modelBucket: `${NAME_PREFIX}-models`,
-        settings: {
-          instanceType: 'ml.m5.large',
-          instanceCount: 1,
-          dataWindowDays: 90,
-          minimumRows: 200,
-          cooldownHours: 24,
-          maxRuntimeSeconds: 3600,
-          imageUri: IMAGE,
-          roleArn: 'arn:aws:iam::123456789012:role/deploy-guard-dev-training',
-          sourceDirS3Uri: `s3://${NAME_PREFIX}-models/code/sourcedir.tar.gz`,
-          alarmNames: [OWN_ALARM, `${NAME_PREFIX}-feature-drift`],
-          // The retraining schedule, or none (retraining.scheduleDays 0).
-          ...(rng.chance(0.8) ? { schedule: { ruleArn: OWN_SCHEDULE.ruleArn, days: 180 } } : {}),
-        },
+    }, {
+      source: SOURCE,
+      eventBusName: EVENT_BUS,
+      namePrefix: NAME_PREFIX,
+      dataBucket: `${NAME_PREFIX}-data`,
+      modelBucket: `${NAME_PREFIX}-models`,
+      settings: {
+        instanceType: 'ml.m5.large',
+        instanceCount: 1,
+        dataWindowDays: 90,
+        minimumRows: 200,
+        cooldownHours: 24,
+        maxRuntimeSeconds: 3600,
+        imageUri: IMAGE,
+        roleArn: 'arn:aws:iam::123456789012:role/deploy-guard-dev-training',
+        sourceDirS3Uri: `s3://${NAME_PREFIX}-models/code/sourcedir.tar.gz`,
+        alarmNames: [OWN_ALARM, `${NAME_PREFIX}-feature-drift`],
+        // The retraining schedule, or none (retraining.scheduleDays 0).
+        ...(rng.chance(0.8) ? { schedule: { ruleArn: OWN_SCHEDULE.ruleArn, days: 180 } } : {}),
       },
     });
   },
@@ -505,7 +511,7 @@ const promote: FuzzTarget = {
     if (rng.chance(0.8)) await control.recordTrainingJob(OWN_JOB_RECORD);
     const candidate = rng.pick(CANDIDATES);
     const serving = modelArchive(BLIND_MODEL);
-    return handlePromoteEvent(value, {
+    return runDeclared(PROMOTE, value, {
       training: instrument('training', new FakeTraining([], artifactsOf, (name) => ({ ...describedAsRecorded(OWN_JOB_RECORD), trainingJobName: name })), log),
       hosting: instrument('hosting', new FakeHosting(), log),
       objects: instrument('objects', new FakeObjects((url) => (url === artifactsOf(OWN_JOB) ? candidate : url === artifactsOf(MODEL.version) ? serving : undefined)), log),
@@ -514,23 +520,22 @@ const promote: FuzzTarget = {
       publisher: instrument('publisher', new RecordingPublisher(), log),
       metrics: instrument('metrics', new RecordingMetrics(), log),
       clock: new ManualClock(NOW),
-      config: {
-        source: SOURCE,
-        eventBusName: EVENT_BUS,
-        namePrefix: NAME_PREFIX,
-        endpointName: NAME_PREFIX,
-        imageUri: IMAGE,
-        modelBucket: `${NAME_PREFIX}-models`,
-        initialFeaturesUrl: `s3://${NAME_PREFIX}-models/models/initial/features.json`,
-        metricsNamespace: 'DeployGuard',
-        settings: {
-          minimumAuc: 0.6,
-          approval: rng.pick(['Approved', 'PendingManualApproval'] as const),
-          modelPackageGroupName: modelPackageGroupName(NAME_PREFIX),
-          executionRoleArn: 'arn:aws:iam::123456789012:role/deploy-guard-dev-model',
-          rollbackAlarmNames: [],
-          hosting: { kind: 'serverless', memorySizeInMb: 2048, maxConcurrency: 5 },
-        },
+    }, {
+      source: SOURCE,
+      eventBusName: EVENT_BUS,
+      namePrefix: NAME_PREFIX,
+      endpointName: NAME_PREFIX,
+      imageUri: IMAGE,
+      modelBucket: `${NAME_PREFIX}-models`,
+      initialFeaturesUrl: `s3://${NAME_PREFIX}-models/models/initial/features.json`,
+      metricsNamespace: 'DeployGuard',
+      settings: {
+        minimumAuc: 0.6,
+        approval: rng.pick(['Approved', 'PendingManualApproval'] as const),
+        modelPackageGroupName: modelPackageGroupName(NAME_PREFIX),
+        executionRoleArn: 'arn:aws:iam::123456789012:role/deploy-guard-dev-model',
+        rollbackAlarmNames: [],
+        hosting: { kind: 'serverless', memorySizeInMb: 2048, maxConcurrency: 5 },
       },
     });
   },

@@ -104,7 +104,7 @@ function world(options: WorldOptions) {
       codeDeploy.finish(deploymentId, failed);
       const final = codeDeployEvents.filter((event) => ['SUCCESS', 'FAILURE', 'STOP'].includes(String(event.detail.state)));
       expect(final).toHaveLength(1);
-      await handleRecordOutcomeEvent(final[0], { store: deployments, ledger, lake: { putRow: async (row) => void rows.push(row.csvLine) }, metrics, config: { metricsNamespace: 'DeployGuard' } });
+      await handleRecordOutcomeEvent(final[0], { deployments, ledger, lake: { putRow: async (row) => void rows.push(row.csvLine) }, metrics, config: { metricsNamespace: 'DeployGuard' } });
       return (await deployments.get(deploymentId))?.outcome?.label;
     },
     rows,

@@ -40,8 +40,8 @@ class RecordingStore implements ChangeSummaryStore {
   }
 }
 
-function dependencies(source = 'deploy-guard'): RecordChangeDependencies & { store: RecordingStore; metrics: { put: jest.Mock } } {
-  return { store: new RecordingStore(), clock: new ManualClock(RECEIVED), metrics: { put: jest.fn() }, config: { source, metricsNamespace: 'DeployGuard' } };
+function dependencies(source = 'deploy-guard'): RecordChangeDependencies & { changes: RecordingStore; metrics: { put: jest.Mock } } {
+  return { changes: new RecordingStore(), clock: new ManualClock(RECEIVED), metrics: { put: jest.fn() }, config: { source, metricsNamespace: 'DeployGuard' } };
 }
 
 const CI_SENDER = { eventId: '0d1e5c4a-2f3b-4c5d-8e9f-0a1b2c3d4e5f', account: '123456789012', source: 'deploy-guard', resources: [] };
@@ -53,8 +53,8 @@ describe('record-change', () => {
 
     const key = `git:${example.revision.commitId}`;
     expect(result).toEqual({ status: 'stored', application: 'checkout', revisionKey: key, fields: 10, receivedAt: Date.parse(RECEIVED), sender: CI_SENDER });
-    expect(deps.store.puts).toEqual([{ summary: example, receivedAt: Date.parse(RECEIVED), sender: CI_SENDER }]);
-    await expect(deps.store.find('checkout', key)).resolves.toEqual({ summary: example, receivedAt: Date.parse(RECEIVED), sender: CI_SENDER });
+    expect(deps.changes.puts).toEqual([{ summary: example, receivedAt: Date.parse(RECEIVED), sender: CI_SENDER }]);
+    await expect(deps.changes.find('checkout', key)).resolves.toEqual({ summary: example, receivedAt: Date.parse(RECEIVED), sender: CI_SENDER });
     expect(deps.metrics.put).not.toHaveBeenCalled();
     expect(revisionKey(example.revision)).toBe(key);
   });
@@ -64,7 +64,7 @@ describe('record-change', () => {
     const revision = { s3: { bucket: 'acme-releases', key: 'checkout/build-42.zip', version: 'v7' } };
     const result = await handleRecordChangeEvent(delivered({ ...example, revision, change: { commits: 1 } }), deps);
     expect(result.revisionKey).toBe('s3:acme-releases/checkout/build-42.zip@v7');
-    expect((await deps.store.find('checkout', result.revisionKey))?.summary.change).toEqual({ commits: 1 });
+    expect((await deps.changes.find('checkout', result.revisionKey))?.summary.change).toEqual({ commits: 1 });
   });
 
   it('keeps the first summary of a revision: a forged-but-valid later one from another account is refused, counted and keeps nothing of its own', async () => {
@@ -80,7 +80,7 @@ describe('record-change', () => {
       firstSender: CI_SENDER,
     });
     expect(result.status === 'refused' && result.message).toContain('already has the summary of event 0d1e5c4a-2f3b-4c5d-8e9f-0a1b2c3d4e5f (account 123456789012)');
-    expect((await deps.store.find('checkout', revisionKey(example.revision)))?.summary).toEqual(example);
+    expect((await deps.changes.find('checkout', revisionKey(example.revision)))?.summary).toEqual(example);
     expect(deps.metrics.put).toHaveBeenCalledTimes(1);
     expect(deps.metrics.put).toHaveBeenCalledWith({
       namespace: 'DeployGuard',
@@ -92,10 +92,10 @@ describe('record-change', () => {
 
   it('refuses a summary arriving after a deployment of its revision started (predict sealed it), and counts it', async () => {
     const deps = dependencies();
-    await deps.store.findForDeployment('checkout', revisionKey(example.revision), Date.parse('2026-11-20T09:00:00Z'));
+    await deps.changes.findForDeployment('checkout', revisionKey(example.revision), Date.parse('2026-11-20T09:00:00Z'));
     const result = await handleRecordChangeEvent(delivered(example), deps);
     expect(result).toMatchObject({ status: 'refused', reason: 'deployment-started', message: expect.stringContaining('a deployment of checkout git:') });
-    expect(await deps.store.find('checkout', revisionKey(example.revision))).toBeUndefined();
+    expect(await deps.changes.find('checkout', revisionKey(example.revision))).toBeUndefined();
     expect(deps.metrics.put).toHaveBeenCalledTimes(1);
   });
 
@@ -110,7 +110,7 @@ describe('record-change', () => {
   it('keeps absent change fields absent (missing values, not zeros)', async () => {
     const deps = dependencies();
     await handleRecordChangeEvent(delivered({ ...example, change: { srcChurn: 0 } }), deps);
-    expect(deps.store.puts[0].summary.change).toEqual({ srcChurn: 0 });
+    expect(deps.changes.puts[0].summary.change).toEqual({ srcChurn: 0 });
   });
 
   it.each([
@@ -125,15 +125,15 @@ describe('record-change', () => {
     expect(error).toBeInstanceOf(EventValidationError);
     expect((error as EventValidationError).message).toContain('Invalid Deployment Change Summary event');
     expect((error as EventValidationError).message).toContain(path);
-    expect(deps.store.puts).toEqual([]);
+    expect(deps.changes.puts).toEqual([]);
   });
 
   it("refuses a summary sent with another installation's source, and stores nothing", async () => {
     const deps = dependencies('acme.deploy-guard');
     await expect(handleRecordChangeEvent(delivered(example, 'deploy-guard'), deps)).rejects.toThrow(EventValidationError);
-    expect(deps.store.puts).toEqual([]);
+    expect(deps.changes.puts).toEqual([]);
     await handleRecordChangeEvent(delivered(example, 'acme.deploy-guard'), deps);
-    expect(deps.store.puts).toHaveLength(1);
+    expect(deps.changes.puts).toHaveLength(1);
   });
 
   it('reads the installation source from the environment, refusing a reserved one', () => {

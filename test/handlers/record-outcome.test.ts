@@ -59,7 +59,7 @@ function assessmentOf(event: DeploymentEvent, change: Partial<AssessmentRecord> 
 function dependencies(includeCounterfactual = false) {
   const emf: string[] = [];
   const deps = {
-    store: new InMemoryDeploymentStore(),
+    deployments: new InMemoryDeploymentStore(),
     ledger: new InMemoryRollbackLedger(),
     lake: new S3TrainingDataLake(new S3Client({ region: 'us-east-1' }), { bucket: 'deploy-guard-dev-data' }),
     metrics: new EmfMetrics((line) => emf.push(line)),
@@ -107,7 +107,7 @@ describe('record-outcome: an assessed deployment finishes', () => {
     const event = successEvent();
     const deps = dependencies();
     const assessment = assessmentOf(event);
-    await deps.store.putAssessment(assessment);
+    await deps.deployments.putAssessment(assessment);
 
     const result = await handleRecordOutcomeEvent(event, deps);
 
@@ -131,7 +131,7 @@ describe('record-outcome: an assessed deployment finishes', () => {
         'ExploredOutcomes',
       ],
     });
-    expect((await deps.store.get('d-123456789'))?.outcome).toEqual({
+    expect((await deps.deployments.get('d-123456789'))?.outcome).toEqual({
       deploymentId: 'd-123456789',
       application: 'myApplication',
       deploymentGroup: 'myDeploymentGroup',
@@ -139,7 +139,7 @@ describe('record-outcome: an assessed deployment finishes', () => {
       label: 'succeeded',
       finishedAt: Date.parse('2016-06-30T22:06:31Z'),
     });
-    await expect(deps.store.groupHistory('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER, 10)).resolves.toEqual([
+    await expect(deps.deployments.groupHistory('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER, 10)).resolves.toEqual([
       { time: assessment.startedAt, failed: false, author: 'dev@example.com' },
     ]);
     expect(putObjects()).toEqual([
@@ -158,7 +158,7 @@ describe('record-outcome: an assessed deployment finishes', () => {
   ] as const)('decision %s (enforced %s), %s: %s = 1, the others 0, BrierContribution %s', async (decision, enforced, state, metric, brier, estimated) => {
     const event = state === 'SUCCESS' ? successEvent() : failureEvent();
     const deps = dependencies();
-    await deps.store.putAssessment(assessmentOf(event, { decision, enforced, probability: 0.75, mode: enforced ? 'gate' : 'shadow' }));
+    await deps.deployments.putAssessment(assessmentOf(event, { decision, enforced, probability: 0.75, mode: enforced ? 'gate' : 'shadow' }));
 
     await handleRecordOutcomeEvent(event, deps);
 
@@ -170,7 +170,7 @@ describe('record-outcome: an assessed deployment finishes', () => {
   it('an explored would-be stop that failed: its row is written 1/ε times and it stands for 1/ε stops in the precision estimate', async () => {
     const event = failureEvent();
     const deps = dependencies();
-    await deps.store.putAssessment(assessmentOf(event, { decision: 'proceed', explored: true, propensity: 0.05, enforced: true, mode: 'stop', probability: 0.75 }));
+    await deps.deployments.putAssessment(assessmentOf(event, { decision: 'proceed', explored: true, propensity: 0.05, enforced: true, mode: 'stop', probability: 0.75 }));
     await handleRecordOutcomeEvent(event, deps);
     expect(putObjects()[0].Body).toBe(`1,${FEATURE_ROW}\n`.repeat(20));
     expect(deps.emf()[0]).toMatchObject({ FalseNegatives: 1, EstimatedStopsFailed: 20, EstimatedMissedFailures: 0, ExploredOutcomes: 1 });
@@ -179,7 +179,7 @@ describe('record-outcome: an assessed deployment finishes', () => {
   it('FAILURE of the real failure sample is labelled failed, and its row carries label 1 under its own key', async () => {
     const event = failureEvent();
     const deps = dependencies();
-    await deps.store.putAssessment(assessmentOf(event));
+    await deps.deployments.putAssessment(assessmentOf(event));
     const result = await handleRecordOutcomeEvent(event, deps);
     expect(result).toMatchObject({ status: 'recorded', deploymentId: 'someId', label: 'failed', trainingRow: { written: true, key: 'rows/date=2021-05-17/someId.csv' } });
     expect(deps.emf()[0]).toMatchObject({ Application: 'MyDemoApplication', DeploymentGroup: 'MyDemoDeploymentGroup', FalseNegatives: 1, BrierContribution: 0.5625 });
@@ -188,7 +188,7 @@ describe('record-outcome: an assessed deployment finishes', () => {
   it('sends no BrierContribution when the failure policy decided (no probability)', async () => {
     const event = successEvent();
     const deps = dependencies();
-    await deps.store.putAssessment(assessmentOf(event, { probability: null, decision: 'proceed', fallback: { policy: 'fail-open', cause: 'endpoint', reason: 'endpoint timed out' } }));
+    await deps.deployments.putAssessment(assessmentOf(event, { probability: null, decision: 'proceed', fallback: { policy: 'fail-open', cause: 'endpoint', reason: 'endpoint timed out' } }));
     await handleRecordOutcomeEvent(event, deps);
     expect(deps.emf()).toEqual([emfOf(event, { LabelledOutcomes: 1, TruePositives: 0, FalsePositives: 0, TrueNegatives: 1, FalseNegatives: 0 })]);
   });
@@ -196,15 +196,15 @@ describe('record-outcome: an assessed deployment finishes', () => {
   it('writes no training row when the assessment has no feature row (decided without a model): a label-only "0," row would count toward retraining\'s minimum', async () => {
     const event = successEvent();
     const deps = dependencies();
-    await deps.store.putAssessment(assessmentOf(event, { probability: null, featureRow: '', decision: 'proceed', fallback: { policy: 'fail-open', cause: 'model', reason: 'NoServingModel: no serving model' } }));
+    await deps.deployments.putAssessment(assessmentOf(event, { probability: null, featureRow: '', decision: 'proceed', fallback: { policy: 'fail-open', cause: 'model', reason: 'NoServingModel: no serving model' } }));
 
     const result = await handleRecordOutcomeEvent(event, deps);
 
     expect(result).toMatchObject({ status: 'recorded', label: 'succeeded', trainingRow: { written: false, reason: 'no feature row (assessed without a model)' } });
     expect(putObjects()).toEqual([]);
-    expect((await deps.store.get('d-123456789'))?.trainingRowWritten).toBeFalsy();
+    expect((await deps.deployments.get('d-123456789'))?.trainingRowWritten).toBeFalsy();
     // The outcome itself is still recorded and counted.
-    expect((await deps.store.get('d-123456789'))?.outcome?.label).toBe('succeeded');
+    expect((await deps.deployments.get('d-123456789'))?.outcome?.label).toBe('succeeded');
     expect(deps.emf()).toEqual([emfOf(event, { LabelledOutcomes: 1, TruePositives: 0, FalsePositives: 0, TrueNegatives: 1, FalseNegatives: 0 })]);
   });
 });
@@ -213,7 +213,7 @@ describe('record-outcome: redelivery and out-of-order delivery', () => {
   it('a duplicate outcome does nothing more: no second row, no second metrics', async () => {
     const event = successEvent();
     const deps = dependencies();
-    await deps.store.putAssessment(assessmentOf(event));
+    await deps.deployments.putAssessment(assessmentOf(event));
     await handleRecordOutcomeEvent(event, deps);
 
     const again = await handleRecordOutcomeEvent(event, deps);
@@ -221,18 +221,18 @@ describe('record-outcome: redelivery and out-of-order delivery', () => {
     expect(again).toEqual({ status: 'duplicate', deploymentId: 'd-123456789', label: 'succeeded' });
     expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
     expect(deps.emf()).toHaveLength(1);
-    await expect(deps.store.groupHistory('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER, 10)).resolves.toHaveLength(1);
+    await expect(deps.deployments.groupHistory('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER, 10)).resolves.toHaveLength(1);
   });
 
   it('a redelivery after the data lake failed writes the missing row, and sends no second metrics', async () => {
     const event = successEvent();
     const deps = dependencies();
-    await deps.store.putAssessment(assessmentOf(event));
+    await deps.deployments.putAssessment(assessmentOf(event));
     s3.on(PutObjectCommand).rejectsOnce(new Error('S3 is unavailable')).resolves({});
 
     // The first delivery stores the outcome and sends the metrics, then fails on S3: Lambda retries it.
     await expect(handleRecordOutcomeEvent(event, deps)).rejects.toThrow('S3 is unavailable');
-    expect(await deps.store.get('d-123456789')).toMatchObject({ outcome: { label: 'succeeded' }, trainingRowWritten: false });
+    expect(await deps.deployments.get('d-123456789')).toMatchObject({ outcome: { label: 'succeeded' }, trainingRowWritten: false });
 
     const retry = await handleRecordOutcomeEvent(event, deps);
 
@@ -240,10 +240,10 @@ describe('record-outcome: redelivery and out-of-order delivery', () => {
       status: 'duplicate', deploymentId: 'd-123456789', label: 'succeeded',
       trainingRow: { written: true, key: 'rows/date=2016-06-30/d-123456789.csv' },
     });
-    expect(await deps.store.get('d-123456789')).toMatchObject({ trainingRowWritten: true });
+    expect(await deps.deployments.get('d-123456789')).toMatchObject({ trainingRowWritten: true });
     expect(putObjects().map((input) => input.Body)).toEqual([`0,${FEATURE_ROW}\n`, `0,${FEATURE_ROW}\n`]);
     expect(deps.emf()).toHaveLength(1);
-    await expect(deps.store.groupHistory('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER, 10)).resolves.toHaveLength(1);
+    await expect(deps.deployments.groupHistory('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER, 10)).resolves.toHaveLength(1);
     // Once recorded as written, further redeliveries write nothing.
     await expect(handleRecordOutcomeEvent(event, deps)).resolves.toEqual({ status: 'duplicate', deploymentId: 'd-123456789', label: 'succeeded' });
     expect(putObjects()).toHaveLength(2);
@@ -252,16 +252,16 @@ describe('record-outcome: redelivery and out-of-order delivery', () => {
   it('two writers racing on the same pair leave one row: the same key and the same bytes', async () => {
     const event = successEvent();
     const deps = dependencies();
-    await deps.store.putAssessment(assessmentOf(event));
-    const { item } = await deps.store.putOutcome(
+    await deps.deployments.putAssessment(assessmentOf(event));
+    const { item } = await deps.deployments.putOutcome(
       { deploymentId: 'd-123456789', application: 'myApplication', deploymentGroup: 'myDeploymentGroup', state: 'SUCCESS', label: 'succeeded', finishedAt: Date.parse(event.time) },
       { time: Date.parse(event.time), failed: false },
     );
     // predict and record-outcome both read the item before either recorded the row.
-    const results = await Promise.all([writeTrainingRowIfComplete(item, deps), writeTrainingRowIfComplete(item, deps)]);
+    const results = await Promise.all([writeTrainingRowIfComplete(item, { store: deps.deployments, lake: deps.lake }), writeTrainingRowIfComplete(item, { store: deps.deployments, lake: deps.lake })]);
     expect(results.map((result) => result.written)).toEqual([true, true]);
     expect(new Set(putObjects().map((input) => `${input.Key} ${String(input.Body)}`))).toEqual(new Set([`rows/date=2016-06-30/d-123456789.csv 0,${FEATURE_ROW}\n`]));
-    expect(await deps.store.get('d-123456789')).toMatchObject({ trainingRowWritten: true });
+    expect(await deps.deployments.get('d-123456789')).toMatchObject({ trainingRowWritten: true });
   });
 
   it('an outcome before its assessment is recorded without a row or metrics; the predict path then writes the row once', async () => {
@@ -273,16 +273,16 @@ describe('record-outcome: redelivery and out-of-order delivery', () => {
     expect(s3).not.toHaveReceivedAnyCommand();
     expect(deps.emf()).toEqual([]);
     // Not assessed: dated by the outcome event's time.
-    await expect(deps.store.groupHistory('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER, 10)).resolves.toEqual([
+    await expect(deps.deployments.groupHistory('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER, 10)).resolves.toEqual([
       { time: Date.parse(event.time), failed: false },
     ]);
 
     // predict stores the assessment late and completes the pair.
-    const stored = await deps.store.putAssessment(assessmentOf(event));
-    await expect(writeTrainingRowIfComplete(stored.item, deps)).resolves.toEqual({ written: true, key: 'rows/date=2016-06-30/d-123456789.csv' });
+    const stored = await deps.deployments.putAssessment(assessmentOf(event));
+    await expect(writeTrainingRowIfComplete(stored.item, { store: deps.deployments, lake: deps.lake })).resolves.toEqual({ written: true, key: 'rows/date=2016-06-30/d-123456789.csv' });
     // Redeliveries of either event write nothing more.
     await expect(handleRecordOutcomeEvent(event, deps)).resolves.toMatchObject({ status: 'duplicate' });
-    await expect(writeTrainingRowIfComplete((await deps.store.get('d-123456789'))!, deps)).resolves.toEqual({ written: false, reason: 'already written' });
+    await expect(writeTrainingRowIfComplete((await deps.deployments.get('d-123456789'))!, { store: deps.deployments, lake: deps.lake })).resolves.toEqual({ written: false, reason: 'already written' });
     expect(putObjects()).toEqual([
       { Bucket: 'deploy-guard-dev-data', Key: 'rows/date=2016-06-30/d-123456789.csv', Body: `0,${FEATURE_ROW}\n`, ContentType: 'text/csv', ServerSideEncryption: 'AES256' },
     ]);
@@ -298,7 +298,7 @@ describe('record-outcome: STOP', () => {
     const event = stopEvent();
     const deps = dependencies();
     const assessment = assessmentOf(event, { decision: 'rollback', probability: 0.875 });
-    await deps.store.putAssessment(assessment);
+    await deps.deployments.putAssessment(assessment);
     await deps.ledger.claim({ deploymentId: 'd-123456789', action: 'StopDeployment', token: 'e-1/StopDeployment', at: assessment.assessedAt + 1000 });
     await deps.ledger.record('d-123456789', 'e-1/StopDeployment', { kind: 'completed', action: 'StopDeployment', at: assessment.assessedAt + 2000 });
 
@@ -313,11 +313,11 @@ describe('record-outcome: STOP', () => {
       trainingRow: { written: false, reason: 'counterfactual label (Deploy Guard stopped it): kept out of training' },
       metrics: ['CounterfactualOutcomes'],
     });
-    expect((await deps.store.get('d-123456789'))?.outcome).toMatchObject({ state: 'STOP', label: 'counterfactual' });
-    await expect(deps.store.groupHistory('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER, 10)).resolves.toEqual([
+    expect((await deps.deployments.get('d-123456789'))?.outcome).toMatchObject({ state: 'STOP', label: 'counterfactual' });
+    await expect(deps.deployments.groupHistory('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER, 10)).resolves.toEqual([
       { time: assessment.startedAt, author: 'dev@example.com' },
     ]);
-    await expect(deps.store.groupCounts('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER)).resolves.toEqual({ known: 0, failures: 0 });
+    await expect(deps.deployments.groupCounts('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER)).resolves.toEqual({ known: 0, failures: 0 });
     expect(s3).not.toHaveReceivedAnyCommand();
     expect(deps.emf()).toEqual([emfOf(event, { CounterfactualOutcomes: 1 })]);
   });
@@ -325,7 +325,7 @@ describe('record-outcome: STOP', () => {
   it('stopped by Deploy Guard, with counterfactual rows opted in: the row is written as a failure', async () => {
     const event = stopEvent();
     const deps = dependencies(true);
-    await deps.store.putAssessment(assessmentOf(event, { decision: 'rollback' }));
+    await deps.deployments.putAssessment(assessmentOf(event, { decision: 'rollback' }));
     await deps.ledger.claim({ deploymentId: 'd-123456789', action: 'StopDeployment', token: 'e-1/StopDeployment', at: 0 });
     await deps.ledger.record('d-123456789', 'e-1/StopDeployment', { kind: 'completed', action: 'StopDeployment', at: 1 });
     await expect(handleRecordOutcomeEvent(event, deps)).resolves.toMatchObject({ label: 'counterfactual', trainingRow: { written: true } });
@@ -335,7 +335,7 @@ describe('record-outcome: STOP', () => {
   it('stopped by Deploy Guard whose StopDeployment answer was lost (the retry refused as already stopped): counterfactual, not failed', async () => {
     const event = stopEvent();
     const deps = dependencies();
-    await deps.store.putAssessment(assessmentOf(event, { decision: 'rollback' }));
+    await deps.deployments.putAssessment(assessmentOf(event, { decision: 'rollback' }));
     await deps.ledger.claim({ deploymentId: 'd-123456789', action: 'StopDeployment', token: 'e-1/StopDeployment', at: 0 });
     await deps.ledger.recordAttempt('d-123456789', 'e-1/StopDeployment', 'StopDeployment', 1);
     await deps.ledger.record('d-123456789', 'e-1/StopDeployment', { kind: 'completed', action: 'StopDeployment', at: 2, recognisedFrom: 'DeploymentAlreadyStopped' });
@@ -345,18 +345,18 @@ describe('record-outcome: STOP', () => {
       labelReason: 'Deploy Guard stopped it (StopDeployment, completed): whether it would have failed is unknown',
       trainingRow: { written: false },
     });
-    expect((await deps.store.get('d-123456789'))?.outcome).toMatchObject({ state: 'STOP', label: 'counterfactual' });
+    expect((await deps.deployments.get('d-123456789'))?.outcome).toMatchObject({ state: 'STOP', label: 'counterfactual' });
   });
 
   it('stopped by someone else: failed (it did not ship), scored like any failure', async () => {
     const event = stopEvent();
     const deps = dependencies();
-    await deps.store.putAssessment(assessmentOf(event));
+    await deps.deployments.putAssessment(assessmentOf(event));
 
     const result = await handleRecordOutcomeEvent(event, deps);
 
     expect(result).toMatchObject({ label: 'failed', labelReason: 'stopped, not by Deploy Guard: it did not ship', trainingRow: { written: true } });
-    await expect(deps.store.groupCounts('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER)).resolves.toEqual({ known: 1, failures: 1 });
+    await expect(deps.deployments.groupCounts('myApplication', 'myDeploymentGroup', Number.MAX_SAFE_INTEGER)).resolves.toEqual({ known: 1, failures: 1 });
     expect(putObjects()[0].Body).toBe(`1,${FEATURE_ROW}\n`);
     expect(deps.emf()).toEqual([
       emfOf(event, { LabelledOutcomes: 1, TruePositives: 0, FalsePositives: 0, TrueNegatives: 0, FalseNegatives: 1, BrierContribution: 0.5625, ...estimates({ EstimatedMissedFailures: 1 }) }),
@@ -394,7 +394,7 @@ describe('record-outcome: events it does not record', () => {
     const deps = dependencies();
     return {
       calls,
-      deps: { ...deps, store: watch('store', deps.store), ledger: watch('ledger', deps.ledger), lake: watch('lake', deps.lake), metrics: watch('metrics', deps.metrics) },
+      deps: { ...deps, deployments: watch('deployments', deps.deployments), ledger: watch('ledger', deps.ledger), lake: watch('lake', deps.lake), metrics: watch('metrics', deps.metrics) },
     };
   }
 
@@ -427,10 +427,10 @@ describe('record-outcome: events it does not record', () => {
   it('an S3 failure propagates naming the key, after the outcome and metrics are recorded', async () => {
     const event = successEvent();
     const deps = dependencies();
-    await deps.store.putAssessment(assessmentOf(event));
+    await deps.deployments.putAssessment(assessmentOf(event));
     s3.on(PutObjectCommand).rejects(new Error('Service Unavailable'));
     await expect(handleRecordOutcomeEvent(event, deps)).rejects.toThrow('S3 PutObject s3://deploy-guard-dev-data/rows/date=2016-06-30/d-123456789.csv: Service Unavailable');
-    expect((await deps.store.get('d-123456789'))?.outcome?.label).toBe('succeeded');
+    expect((await deps.deployments.get('d-123456789'))?.outcome?.label).toBe('succeeded');
     expect(deps.emf()).toHaveLength(1);
   });
 });

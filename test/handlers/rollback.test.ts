@@ -508,8 +508,7 @@ describe('rollback: the Lambda entry', () => {
   });
 
   it('wires module-scope clients from the environment: rejects an invalid event with no call, stops a valid request', async () => {
-    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
-    // The EMF lines (the claim's metrics) go to stdout.
+    // The EMF lines (the claim's metrics) and the log line go to stdout.
     const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const dynamoDb = mockClient(DynamoDBClient);
     dynamoDb.on(UpdateItemCommand).resolves({});
@@ -530,19 +529,17 @@ describe('rollback: the Lambda entry', () => {
     await expect(handler(rollbackRequested({ mode: 'stop' }))).resolves.toMatchObject({ status: 'done', published: 'Deployment Rollback Completed' });
     expect(codeDeploy).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId, autoRollbackEnabled: true });
     expect(publishedEntries()).toEqual([expect.objectContaining({ EventBusName: 'deploy-guard-dev', Source: 'deploy-guard' })]);
-    expect(JSON.parse(String(log.mock.calls[0]?.[0]))).toMatchObject({ handler: 'rollback', status: 'done', deploymentId });
     // The durable ledger: claimed on the control table before CodeDeploy was called.
     expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
       TableName: 'deploy-guard-dev-control',
       Key: { key: { S: `rollback#${deploymentId}` } },
       ExpressionAttributeValues: expect.objectContaining({ ':action': { S: 'StopDeployment' }, ':token': { S: `${rollbackRequested().id}/StopDeployment` } }),
     });
-    expect(stdout.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>)).toEqual([
-      expect.objectContaining({ RollbackClaimsDue: 1 }),
-      expect.objectContaining({ RollbackClaimsSettled: 1 }),
-    ]);
+    const lines = stdout.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    expect(lines.filter((line) => line.handler !== 'rollback')).toEqual([expect.objectContaining({ RollbackClaimsDue: 1 }), expect.objectContaining({ RollbackClaimsSettled: 1 })]);
+    // The shared logger (handlers/lambda-entry.ts), keyed by the deployment like every handler's.
+    expect(lines.filter((line) => line.handler === 'rollback')).toEqual([expect.objectContaining({ level: 'INFO', status: 'done', deploymentId, correlationId: deploymentId })]);
     stdout.mockRestore();
-    log.mockRestore();
     dynamoDb.restore();
   });
 });

@@ -69,20 +69,20 @@ describe('lost S3 answers at the SDK level', () => {
     loseAnswers(client, 'PutObjectCommand', { times: 3 });
     const emf: string[] = [];
     const deps = {
-      store: new InMemoryDeploymentStore(),
+      deployments: new InMemoryDeploymentStore(),
       ledger: new InMemoryRollbackLedger(),
       lake: new S3TrainingDataLake(client, { bucket: 'deploy-guard-dev-data' }),
       metrics: new EmfMetrics((line) => emf.push(line)),
       config: { metricsNamespace: 'DeployGuard', includeCounterfactual: false },
     };
     const startedAt = Date.parse(event.time) - 600_000;
-    await deps.store.putAssessment(storedAssessment({ deploymentId: 'd-123456789', application: 'myApplication', deploymentGroup: 'myDeploymentGroup', mode: 'gate', decision: 'proceed', startedAt, assessedAt: startedAt + 5_000, featureRow: '3,1,,412,38' }));
+    await deps.deployments.putAssessment(storedAssessment({ deploymentId: 'd-123456789', application: 'myApplication', deploymentGroup: 'myDeploymentGroup', mode: 'gate', decision: 'proceed', startedAt, assessedAt: startedAt + 5_000, featureRow: '3,1,,412,38' }));
 
     await expect(handleRecordOutcomeEvent(event, deps)).rejects.toThrow('socket hang up');
-    expect(await deps.store.get('d-123456789')).toMatchObject({ outcome: { label: 'succeeded' }, trainingRowWritten: false });
+    expect(await deps.deployments.get('d-123456789')).toMatchObject({ outcome: { label: 'succeeded' }, trainingRowWritten: false });
 
     await expect(handleRecordOutcomeEvent(event, deps)).resolves.toMatchObject({ status: 'duplicate', label: 'succeeded', trainingRow: { written: true } });
-    expect(await deps.store.get('d-123456789')).toMatchObject({ trainingRowWritten: true });
+    expect(await deps.deployments.get('d-123456789')).toMatchObject({ trainingRowWritten: true });
     expect([...s3.objects.entries()].map(([key, body]) => [key, body.toString()])).toEqual([['deploy-guard-dev-data/rows/date=2016-06-30/d-123456789.csv', '0,3,1,,412,38\n']]);
     expect(emf).toHaveLength(1);
   });

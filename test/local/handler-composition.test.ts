@@ -39,20 +39,25 @@ describe('localValue: a Terraform reference only AWS resolves, as a local value 
 describe('localEnvironment: a handler\'s environment as the stack sets it, made local', () => {
   const fn = {
     handler: 'drift',
-    environment: { [ENV.namePrefix]: 'deploy-guard-dev', [ENV.eventSource]: '', [ENV.retraining]: JSON.stringify({ cooldownHours: 24, sourceDirS3Uri: 's3://prod-models/code/sourcedir.tar.gz' }) },
+    environment: { [ENV.namePrefix]: 'deploy-guard-dev', [ENV.eventSource]: '', [ENV.dataBucket]: 'prod-data', [ENV.modelBucket]: 'prod-models', [ENV.retraining]: JSON.stringify({ cooldownHours: 24, sourceDirS3Uri: 's3://prod-models/code/sourcedir.tar.gz' }) },
     unresolvedEnvironment: { [ENV.controlTable]: '${aws_dynamodb_table.control.name}', [ENV.eventBus]: '${aws_cloudwatch_event_bus.guard.arn}' },
   } as unknown as FunctionWiring;
   const wiring = { functions: [fn] } as unknown as Wiring;
 
-  it('keeps the resolved values, resolves the references locally, and names the local bus, buckets, groups and training code', () => {
+  it('keeps the resolved values, resolves the references locally, and names the local bus, buckets and training code', () => {
     const env = localEnvironment(wiring, 'drift', LOCAL);
     expect(env[ENV.namePrefix]).toBe('deploy-guard-dev');
     expect(env[ENV.controlTable]).toBe('control');
     expect(env[ENV.eventBus]).toBe('deploy-guard-dev');
     expect(env[ENV.dataBucket]).toBe(LOCAL_BUCKETS.data);
     expect(env[ENV.modelBucket]).toBe(LOCAL_BUCKETS.models);
-    expect(JSON.parse(env[ENV.groups]!)).toEqual(GROUPS);
     expect(JSON.parse(env[ENV.retraining]!)).toEqual({ cooldownHours: 24, sourceDirS3Uri: `s3://${LOCAL_BUCKETS.models}/code/sourcedir.tar.gz` });
+  });
+
+  it('sets the replayed groups only for a function the stack gives groups, and nothing the function is not given', () => {
+    expect(localEnvironment(wiring, 'drift', LOCAL)[ENV.groups]).toBeUndefined();
+    const predict = { ...fn, handler: 'predict', environment: { [ENV.groups]: '[]' }, unresolvedEnvironment: {} } as unknown as FunctionWiring;
+    expect(JSON.parse(localEnvironment({ functions: [predict] } as unknown as Wiring, 'predict', LOCAL)[ENV.groups]!)).toEqual(GROUPS);
   });
 
   it('gives an unset event source the default', () => {

@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildApp, synthesize } from '../../main';
 import { ConfigError, DEFAULT_RETRAINING_SCHEDULE_DAYS, changeSummaryPublishersByApplication, configWarnings, exampleGroupNames, guardedGroupPolicies, loadConfig, parseConfig, toGroupPolicies } from '../../stacks/config';
 
 const SHIPPED = join(__dirname, '..', '..', 'deploy-guard.config.json');
@@ -134,6 +135,10 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
     ['a reserved concurrency of 0', (c: any) => (c.environments.dev.reservedConcurrency = { predict: 0 }), 'x.json: environments.dev.reservedConcurrency.predict: Too small: expected number to be >=1'],
     ['an invalid e-mail', (c: any) => (c.environments.dev.notifications.emails = ['platform-team']), 'x.json: environments.dev.notifications.emails[0]: expected an e-mail address'],
     ['an s3 backend without a table', (c: any) => delete c.environments.staging.backend.dynamodbTable, 'x.json: environments.staging.backend.dynamodbTable: Invalid input: expected string, received undefined'],
+    // Once only the constructs refused these, without the key path (F-26).
+    ['a log retention CloudWatch Logs does not offer', (c: any) => (c.environments.dev.logRetentionDays = 10), 'x.json: environments.dev.logRetentionDays: expected a CloudWatch Logs retention in days, one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653'],
+    ['an event source of AWS', (c: any) => (c.environments.dev.eventSource = 'aws.x'), "x.json: environments.dev.eventSource: expected an event source of your own: event source 'aws.x' must not start with 'aws.': that prefix is reserved for AWS services"],
+    ['an application name with a bidi control', (c: any) => (c.environments.dev.groups[0].application = 'pay\u202ements'), 'x.json: environments.dev.groups[0].application: expected 1 to 100 letters, digits or _ . + - (a CodeDeploy name)'],
     ['an unknown key', (c: any) => (c.environments.dev.colour = 'blue'), 'x.json: environments.dev: Unrecognized key: "colour"'],
     ['a group configured twice', (c: any) => c.environments.dev.groups.push(c.environments.dev.groups[0]), 'x.json: environments.dev.groups[1]: expected each deployment group once; payments/payments-prod is configured twice'],
     ['a minimum of training rows below one', (c: any) => (c.environments.dev.retraining.minimumRows = 0), 'x.json: environments.dev.retraining.minimumRows: Too small: expected number to be >=1'],
@@ -244,5 +249,17 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
   it('names an unreadable or non-JSON file', () => {
     expect(() => loadConfig('/nonexistent/deploy-guard.config.json')).toThrow(/^\/nonexistent\/deploy-guard\.config\.json: cannot be read/);
     expect(() => loadConfig(__filename)).toThrow(/config\.test\.ts: is not JSON/);
+  });
+});
+
+describe('synth (main.ts synthesize): a mistake the constructs would refuse is one line naming the key path (F-26)', () => {
+  it('a log retention of 10 days', () => {
+    const config = shipped();
+    config.environments.dev.logRetentionDays = 10;
+    const file = join(mkdtempSync(join(tmpdir(), 'dg-config-')), 'deploy-guard.config.json');
+    writeFileSync(file, JSON.stringify(config));
+    const lines: string[] = [];
+    const status = synthesize({ stderr: { write: (text: string) => lines.push(text) } }, () => buildApp({ config: loadConfig(file) }));
+    expect({ status, lines }).toEqual({ status: 2, lines: [expect.stringMatching(new RegExp(`^deploy-guard synth: ${file}: environments\\.dev\\.logRetentionDays: expected a CloudWatch Logs retention in days, one of 1, 3, .*\\n$`))] });
   });
 });

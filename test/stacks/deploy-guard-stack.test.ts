@@ -1,7 +1,6 @@
 import { systemRules } from '../../events/patterns';
 import { ENV, groupPolicies, promotionSettings, retrainingSettings } from '../../handlers/config';
-import { HANDLER_NAMES } from '../../handlers/entries';
-import { RULE_TARGETS } from '../../stacks/deploy-guard-stack';
+import { HANDLER_NAMES, type HandlerName } from '../../handlers/entries';
 import { synthesizeAll } from './synth-support';
 
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
@@ -26,7 +25,7 @@ describe('DeployGuardStack (deploy-guard.config.json)', () => {
     const targets = Object.values(resources.aws_cloudwatch_event_target);
     for (const rule of systemRules({ namePrefix: 'deploy-guard-dev' })) {
       const target = targets.find((candidate) => String(candidate.rule).includes(`_rule-${rule.name}_`));
-      const expected = rule.target === 'notify' ? /^\$\{aws_sns_topic\./ : `\${aws_lambda_function.${functionsByHandler[RULE_TARGETS[rule.name]].name}.arn}`;
+      const expected = rule.target === 'notify' ? /^\$\{aws_sns_topic\./ : `\${aws_lambda_function.${functionsByHandler[rule.target as HandlerName].name}.arn}`;
       expect({ rule: rule.name, arn: target?.arn }).toEqual({ rule: rule.name, arn: typeof expected === 'string' ? expected : expect.stringMatching(expected) });
     }
   });
@@ -81,7 +80,7 @@ describe('DeployGuardStack (deploy-guard.config.json)', () => {
       'detail-type': ['SageMaker Model Package State Change'],
       detail: { ModelPackageGroupName: ['deploy-guard-dev-risk'], ModelApprovalStatus: ['Approved'] },
     });
-    expect(RULE_TARGETS['model-package-approved']).toBe('promote');
+    expect(systemRules({ namePrefix: 'deploy-guard-dev' }).find((candidate) => candidate.name === 'model-package-approved')?.target).toBe('promote');
   });
 
   it('scopes predict to the guarded groups, its endpoint and its bus', () => {

@@ -1,6 +1,7 @@
+import { handlerFunctionName } from '../../events/names';
 import { groupPolicy } from '../../handlers/config';
 import { Testing } from 'cdktf';
-import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds, trafficHookFunctionName, type GuardedDeploymentGroupProps, type NewGroupProps } from '../../stacks/guarded-deployment-group';
+import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds, type GuardedDeploymentGroupProps, type NewGroupProps } from '../../stacks/guarded-deployment-group';
 import { ACCOUNT, REGION, only, policyStatements, resources, synth } from './construct-synth';
 
 const server: NewGroupProps = {
@@ -55,6 +56,14 @@ describe('GuardedDeploymentGroup on EC2 (Server), gate mode', () => {
     expect(group().alarm_configuration).toEqual({ enabled: true, alarms: ['shop-web-5xx'] });
   });
 
+  it("lets CodeDeploy assume its service role for this deployment group of this account only (aws:SourceAccount and aws:SourceArn, the confused-deputy guard)", () => {
+    const trust = JSON.parse(only(synthesized, 'aws_iam_role').assume_role_policy as string).Statement[0];
+    expect(trust.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': '123456789012' },
+      ArnLike: { 'aws:SourceArn': 'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:shop/shop-web' },
+    });
+  });
+
   it('gives its service role AWSCodeDeployRole plus what copying a launch-template group needs, passing only the instance role', () => {
     expect(only(synthesized, 'aws_iam_role_policy_attachment').policy_arn).toBe('arn:aws:iam::aws:policy/service-role/AWSCodeDeployRole');
     expect(JSON.parse(only(synthesized, 'aws_iam_role').assume_role_policy as string).Statement[0].Principal).toEqual({ Service: 'codedeploy.amazonaws.com' });
@@ -101,7 +110,7 @@ describe('GuardedDeploymentGroup, other modes and platforms', () => {
   });
 
   it('names the BeforeAllowTraffic hook function so that the managed CodeDeploy roles may invoke it', () => {
-    expect(trafficHookFunctionName('deploy-guard-dev')).toBe('CodeDeployHook_deploy-guard-dev-hook');
+    expect(handlerFunctionName('deploy-guard-dev', 'traffic-hook')).toBe('CodeDeployHook_deploy-guard-dev-hook');
   });
 
   it('guards a Lambda alias blue/green under AWSCodeDeployRoleForLambda', () => {

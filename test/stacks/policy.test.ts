@@ -82,6 +82,11 @@ describe('the installation policy (stacks/policy-check.ts)', () => {
       { aws_iam_role: { r: { assume_role_policy: policy({ Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' }, Action: 'sts:AssumeRole' }) } } },
       'aws_iam_role.r: sagemaker.amazonaws.com may assume it without an aws:SourceAccount condition',
     ],
+    [
+      'a CodeDeploy service role assumable for any deployment group (no aws:SourceArn)',
+      { aws_iam_role: { r: { assume_role_policy: policy({ Effect: 'Allow', Principal: { Service: 'codedeploy.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } }) } } },
+      'aws_iam_role.r: codedeploy.amazonaws.com may assume it for any of its resources (no aws:SourceArn condition)',
+    ],
   ])('catches %s', (_what, resource, message) => {
     expect(checkStack({ resource }).map((violation) => violation.message)).toEqual([message]);
   });

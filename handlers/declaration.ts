@@ -1,0 +1,119 @@
+import type { ENV } from './config';
+import type { HandlerName } from './entries';
+import type { TableName } from './tables';
+
+/**
+ * What a handler declares once, next to its code (handlers/<name>.declaration.ts): the environment
+ * it reads, the AWS resources and actions it uses, and the ports its dependencies are made of. The
+ * stack derives the function's environment and IAM policy from it (stacks/handler-grants.ts); the
+ * Lambda entry (handlers/lambda-entry.ts), the local runtime and the fuzzer compose the same ports,
+ * from AWS clients or from stand-ins.
+ */
+
+/** A key of ENV: the environment variable `ENV[key]`. */
+export type EnvKey = keyof typeof ENV;
+
+/** Deploy Guard's buckets, by purpose. */
+export type BucketPurpose = 'data' | 'models';
+
+/**
+ * A resource named by what it is to the installation; the stack resolves it to ARNs.
+ * - `own-*`: the resources named with the installation's prefix (events/names.ts);
+ * - `any`: actions that have no resource type (AWS accepts only "*");
+ * - `{ objects, prefix, ownNames }`: the objects under a prefix of the bucket layout
+ *   (handlers/s3-layout.ts), only those named with the installation's prefix when ownNames.
+ */
+export type Resource =
+  | 'guarded-deployment-groups'
+  | 'prediction-endpoint'
+  | 'own-bus'
+  | 'own-training-jobs'
+  | 'own-models'
+  | 'own-endpoint-configs'
+  | 'model-package-group'
+  | 'model-packages'
+  | 'training-role'
+  | 'serving-role'
+  | 'any'
+  | { readonly table: TableName }
+  | { readonly bucket: BucketPurpose }
+  | { readonly objects: BucketPurpose; readonly prefix: string; readonly ownNames?: boolean };
+
+/** One IAM statement of the handler's role, with abstract resources and constant conditions. */
+export interface ResourceNeed {
+  readonly sid: string;
+  readonly actions: readonly string[];
+  readonly on: readonly Resource[];
+  readonly conditions?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+}
+
+/** The ports of a handler's dependencies: everything but its configuration. */
+export type PortsOf<Dependencies> = Omit<Dependencies, 'config'>;
+
+/** The declaration of one handler; `Dependencies` is its handle function's dependencies. */
+export interface HandlerDeclaration<Dependencies = unknown> {
+  readonly name: HandlerName;
+  /** Every environment variable its configuration and its AWS composition read: the stack sets exactly these. */
+  readonly reads: readonly EnvKey[];
+  /** Every AWS action it calls, on what: the stack grants exactly these. */
+  readonly needs: readonly ResourceNeed[];
+  /** The ports its dependencies are composed of, besides its configuration. */
+  readonly ports: readonly (keyof PortsOf<Dependencies>)[];
+  /** @default 30 */
+  readonly timeoutSeconds?: number;
+}
+
+/** The actions on the tables' items that a handler owning them uses. */
+const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] as const;
+
+/** Reads and writes of the items of some tables. */
+export function itemsOf(...tables: TableName[]): ResourceNeed {
+  return { sid: 'Tables', actions: ITEM_ACTIONS, on: tables.map((table) => ({ table })) };
+}
+
+/** Putting events on the installation's own bus: what makes a function a publisher (the bus policy admits it). */
+export const PUBLISH_ON_OWN_BUS: ResourceNeed = { sid: 'PublishOnOwnBus', actions: ['events:PutEvents'], on: ['own-bus'] };
+
+/** Passing a SageMaker role (a training job's, a served model's) to SageMaker only. */
+export function passToSageMaker(role: 'training-role' | 'serving-role'): ResourceNeed {
+  return { sid: 'PassSageMakerRoles', actions: ['iam:PassRole'], on: [role], conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } } };
+}
+
+/** Listing a bucket's keys under one prefix. */
+export function listUnder(sid: string, bucket: BucketPurpose, prefix: string): ResourceNeed {
+  return { sid, actions: ['s3:ListBucket'], on: [{ bucket }], conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } };
+}
+
+/** Whether a handler puts events on the bus. */
+export function publishes(declaration: Pick<HandlerDeclaration, 'needs'>): boolean {
+  return declaration.needs.includes(PUBLISH_ON_OWN_BUS);
+}
+
+/** A handler's dependencies: its declared ports, taken from a set of ports (AWS clients or stand-ins), and its configuration. */
+export function compose<Dependencies extends { readonly config: unknown }>(
+  declaration: HandlerDeclaration<Dependencies>,
+  ports: Required<PortsOf<Dependencies>>,
+  config: Dependencies['config'],
+): Dependencies {
+  const picked = Object.fromEntries(declaration.ports.map((port) => [port, ports[port]]));
+  return { ...picked, config } as unknown as Dependencies;
+}
+
+/**
+ * A handler as the Lambda entry, the local runtime and the fuzzer run it: its declaration, its handle
+ * function, its configuration from the environment and its ports made of AWS clients.
+ */
+export interface HandlerDefinition<Dependencies extends { readonly config: unknown }, Result> {
+  readonly declaration: HandlerDeclaration<Dependencies>;
+  readonly handle: (event: unknown, dependencies: Dependencies) => Promise<Result>;
+  readonly configFromEnv: (env: NodeJS.ProcessEnv) => Dependencies['config'];
+  /** Its ports from the AWS SDK clients of its module (created once per container), configured from the environment. */
+  readonly awsPorts: (env: NodeJS.ProcessEnv) => Required<PortsOf<Dependencies>>;
+  /** The id tying an invocation's log lines together. @default correlationIdOf(event) (handlers/observability.ts) */
+  readonly correlationId?: (event: unknown, result: Result) => string | undefined;
+}
+
+/** The dependencies a Lambda container runs a handler with: AWS clients, configured from the environment. */
+export function awsDependencies<Dependencies extends { readonly config: unknown }, Result>(definition: HandlerDefinition<Dependencies, Result>, env: NodeJS.ProcessEnv): Dependencies {
+  return compose(definition.declaration, definition.awsPorts(env), definition.configFromEnv(env));
+}
