@@ -1,14 +1,5 @@
 /**
  * A seeded uniform generator on [0, 1) (mulberry32): the same stream on every run, so a test over
- * random data is a specification, not a dice roll.
+ * random data is a specification, not a dice roll. The embedded trainer's own generator.
  */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom } from '../../model/gbdt';
