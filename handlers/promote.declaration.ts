@@ -14,7 +14,7 @@ export const PROMOTE_DECLARATION: HandlerDeclaration<PromoteDependencies> = {
     // ListModelPackages has no resource type: AWS accepts only "*" (promote lists its own group only).
     { sid: 'FindRegisteredModels', actions: ['sagemaker:ListModelPackages'], on: ['any'] },
     passToSageMaker('serving-role'),
-    itemsOf('control', 'history'),
+    itemsOf('control'),
     // The jobs' output (evaluation, and the model to adopt), the served models and the data lake's rows.
     {
       sid: 'ReadTrainingOutputAndModels',

@@ -144,12 +144,12 @@ describe.each(stacks.map((stack) => [stack.name, stack] as const))('S3 access in
     );
   });
 
-  it('predict and the traffic hook read the served model files; predict and record-outcome write the rows; drift counts them', async () => {
+  it('predict reads the served model files (the traffic hook, which never scores, does not); predict and record-outcome write the rows; drift counts them', async () => {
     const pointer = await seeded;
     const artifacts = await jobArtifacts();
     const promoted = [get(artifacts.served), get(pointer.featuresUrl)];
     expectAccess(roles.predict, [get(pointer.modelDataUrl), ...promoted, put(row)], [get(artifacts.model), put(pointer.modelDataUrl), get(settings.sourceDirS3Uri)]);
-    expectAccess(roles.trafficHook, [get(pointer.modelDataUrl), ...promoted], [get(artifacts.model), put(row)]);
+    expectAccess(roles.trafficHook, [], [get(pointer.modelDataUrl), ...promoted, get(artifacts.model), put(row)]);
     expectAccess(roles.recordOutcome, [put(row)], [get(row), put(`s3://${dataBucket}/training/x.csv`), put(pointer.modelDataUrl)]);
     expectAccess(roles.drift, [list(`s3://${dataBucket}/${TRAINING_ROWS_PREFIX}date=2026-11-01`), get(row)], [put(row), list(`s3://${dataBucket}/`), put(artifacts.model)]);
   });
