@@ -8,6 +8,7 @@ import type { CodeDeployPort, MetricsPort, RollbackLedger } from '../../handlers
 import { labelOutcome } from '../../handlers/record-outcome-domain';
 import { handleRollbackEvent, type RollbackDependencies } from '../../handlers/rollback';
 import { LocalCodeDeploy } from '../../local/codedeploy';
+import { asyncInvoke, type DeadLetterWithEvent } from '../../local/lambda-delivery';
 import { startLocalDynamoDb } from '../../local/dynalite';
 import { storedAssessment } from './assessment-fixture';
 import { loseAnswers } from '../support/lost-answers';
@@ -132,8 +133,6 @@ function loseAnswerOf(client: DynamoDBClient, expression: string): { readonly lo
   return loseAnswers(client, UpdateItemCommand.name, { when: (input) => String(input.UpdateExpression ?? '').startsWith(expression) });
 }
 
-jest.setTimeout(60_000);
-
 describe('rollback with the DynamoDB ledger (dynalite): a ledger write applied, its answer lost, the SDK retrying', () => {
   let local: Awaited<ReturnType<typeof startLocalDynamoDb>>;
   beforeEach(async () => {
@@ -253,5 +252,48 @@ describe.each(ledgers)('rollback with the %s ledger: an invocation that dies, th
 
     expect(result).toMatchObject({ status: 'done', outcome: { kind: 'completed', recognisedFrom: 'DeploymentAlreadyStopped' }, published: 'Deployment Rollback Completed' });
     await expectStoppedOnce(w, opened.ledger);
+  });
+});
+
+/** `method` of `target` fails `times` times (DynamoDB or EventBridge still throttling after the SDK's retries), then works. */
+function failingFirst<T extends object>(target: T, method: keyof T & string, times: number): T {
+  let failures = 0;
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value = Reflect.get(object, property, receiver) as unknown;
+      if (property !== method || typeof value !== 'function') return typeof value === 'function' ? value.bind(object) : value;
+      return async (...args: unknown[]) => {
+        if (failures < times) {
+          failures += 1;
+          throw Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ProvisionedThroughputExceededException' });
+        }
+        return (value as (...inner: unknown[]) => Promise<unknown>).apply(object, args);
+      };
+    },
+  });
+}
+
+describe("rollback: a fault that outlasts Lambda's retries ends in the dead-letter queue, and its redrive finishes the job once", () => {
+  it.each([
+    ['the ledger cannot record the outcome after StopDeployment was applied', 'ledger', 'record'],
+    ['EventBridge refuses the Completed announcement', 'publisher', 'publish'],
+  ] as const)('%s: three attempts fail, the event is kept; redriven, one stop, one Completed, labelled counterfactual', async (_case, port, method) => {
+    const ledger = new InMemoryRollbackLedger();
+    const w = await world(ledger);
+    const deps = { ...w.deps, [port]: failingFirst(w.deps[port] as object, method as never, 3) } as RollbackDependencies;
+    const deadLetters: DeadLetterWithEvent[] = [];
+    const deliver = asyncInvoke({ rule: 'rollback-requested', handler: 'rollback', run: (event) => handleRollbackEvent(event, deps), maximumRetryAttempts: 2, clock: w.deps.clock, deadLetters });
+
+    await deliver(w.request() as never);
+    expect(deadLetters).toHaveLength(1);
+    expect(deadLetters[0].reason).toBe('ProvisionedThroughputExceededException: Rate of requests exceeds the allowed throughput');
+    // Applied once before the failures: the deployment is stopped, nothing announced yet.
+    expect(acceptedStops(w.codeDeploy)).toBe(1);
+    expect(w.published).toEqual([]);
+
+    // An operator redrives the dead letter (its body is the original event).
+    await deliver(deadLetters[0].event!);
+    expect(deadLetters).toHaveLength(1);
+    await expectStoppedOnce(w, ledger);
   });
 });
