@@ -37,7 +37,7 @@ export class DeployGuardEventBus extends Construct {
     }
     this.bus = new CloudwatchEventBus(this, 'bus', { name: props.namePrefix });
     this.archive = new CloudwatchEventArchive(this, 'archive', {
-      name: `${props.namePrefix}-archive`,
+      name: ownName(props.namePrefix, 'archive'),
       eventSourceArn: this.bus.arn,
       retentionDays: retention,
       description: 'Every Deploy Guard event, for replay',

@@ -21,6 +21,7 @@ import type { GuardMode } from '../events/emitted';
 import { ec2InstanceTrustPolicy, objectsArn, policyDocument, validateAccountId, validateArn, validateNamePrefix, validateRegion, type PolicyStatement } from './construct-support';
 import { GuardedDeploymentGroup } from './guarded-deployment-group';
 import { awsDnsSuffix, awsPartition } from './image-uris';
+import { ownName } from '../events/names';
 
 const NAME = 'ExampleGuardedService';
 
@@ -86,12 +87,12 @@ export class ExampleGuardedService extends Construct {
     const [a, b] = (props.vpcCidr ?? '10.20.0.0/16').split('.');
     const mode = props.mode ?? 'gate';
 
-    this.vpc = new Vpc(this, 'vpc', { cidrBlock: `${a}.${b}.0.0/16`, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${namePrefix}-example` } });
-    const gateway = new InternetGateway(this, 'internet-gateway', { vpcId: this.vpc.id, tags: { Name: `${namePrefix}-example` } });
+    this.vpc = new Vpc(this, 'vpc', { cidrBlock: `${a}.${b}.0.0/16`, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: ownName(namePrefix, 'example') } });
+    const gateway = new InternetGateway(this, 'internet-gateway', { vpcId: this.vpc.id, tags: { Name: ownName(namePrefix, 'example') } });
     const routes = new RouteTable(this, 'public-routes', {
       vpcId: this.vpc.id,
       route: [{ cidrBlock: '0.0.0.0/0', gatewayId: gateway.id }],
-      tags: { Name: `${namePrefix}-example-public` },
+      tags: { Name: ownName(namePrefix, 'example-public') },
     });
     this.subnets = props.availabilityZones.map((zone, index) => {
       const subnet = new Subnet(this, `public-${index}`, {
@@ -99,14 +100,14 @@ export class ExampleGuardedService extends Construct {
         availabilityZone: zone,
         cidrBlock: `${a}.${b}.${index}.0/24`,
         mapPublicIpOnLaunch: true,
-        tags: { Name: `${namePrefix}-example-public-${zone}` },
+        tags: { Name: ownName(namePrefix, `example-public-${zone}`) },
       });
       new RouteTableAssociation(this, `public-${index}-routes`, { subnetId: subnet.id, routeTableId: routes.id });
       return subnet;
     });
 
-    const albGroup = new SecurityGroup(this, 'alb-security-group', { name: `${namePrefix}-example-alb`, description: 'Example service load balancer: HTTP in, to the instances', vpcId: this.vpc.id });
-    const instanceGroup = new SecurityGroup(this, 'instance-security-group', { name: `${namePrefix}-example-instances`, description: 'Example service instances: HTTP from the load balancer', vpcId: this.vpc.id });
+    const albGroup = new SecurityGroup(this, 'alb-security-group', { name: ownName(namePrefix, 'example-alb'), description: 'Example service load balancer: HTTP in, to the instances', vpcId: this.vpc.id });
+    const instanceGroup = new SecurityGroup(this, 'instance-security-group', { name: ownName(namePrefix, 'example-instances'), description: 'Example service instances: HTTP from the load balancer', vpcId: this.vpc.id });
     (props.allowedIngressCidrs ?? ['0.0.0.0/0']).forEach((cidr, index) => {
       new VpcSecurityGroupIngressRule(this, `alb-ingress-${index}`, { securityGroupId: albGroup.id, cidrIpv4: cidr, ipProtocol: 'tcp', fromPort: 80, toPort: 80, description: 'HTTP from clients' });
     });
@@ -116,7 +117,7 @@ export class ExampleGuardedService extends Construct {
     new VpcSecurityGroupEgressRule(this, 'instances-https-out', { securityGroupId: instanceGroup.id, cidrIpv4: '0.0.0.0/0', ipProtocol: 'tcp', fromPort: 443, toPort: 443, description: 'HTTPS to AWS endpoints' });
 
     this.loadBalancer = new Lb(this, 'alb', {
-      name: `${namePrefix}-alb`,
+      name: ownName(namePrefix, 'alb'),
       loadBalancerType: 'application',
       internal: false,
       securityGroups: [albGroup.id],
@@ -124,7 +125,7 @@ export class ExampleGuardedService extends Construct {
       dropInvalidHeaderFields: true,
     });
     this.targetGroup = new LbTargetGroup(this, 'target-group', {
-      name: `${namePrefix}-tg`,
+      name: ownName(namePrefix, 'tg'),
       port: 80,
       protocol: 'HTTP',
       targetType: 'instance',
@@ -140,7 +141,7 @@ export class ExampleGuardedService extends Construct {
     });
 
     this.instanceRole = new IamRole(this, 'instance-role', {
-      name: `${namePrefix}-example-instance`,
+      name: ownName(namePrefix, 'example-instance'),
       description: 'Example service instances: the CodeDeploy agent downloads itself and the revisions',
       assumeRolePolicy: ec2InstanceTrustPolicy(),
     });
@@ -150,10 +151,10 @@ export class ExampleGuardedService extends Construct {
     if (props.revisionBucketName) statements.push({ Sid: 'Revisions', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: objectsArn(partition, props.revisionBucketName) });
     if (props.kmsKeyArn && props.revisionBucketName) statements.push({ Sid: 'DecryptRevisions', Action: ['kms:Decrypt'], Resource: props.kmsKeyArn });
     new IamRolePolicy(this, 'instance-policy', { name: 'codedeploy-agent', role: this.instanceRole.id, policy: policyDocument(statements) });
-    const profile = new IamInstanceProfile(this, 'instance-profile', { name: `${namePrefix}-example-instance`, role: this.instanceRole.name });
+    const profile = new IamInstanceProfile(this, 'instance-profile', { name: ownName(namePrefix, 'example-instance'), role: this.instanceRole.name });
 
     this.launchTemplate = new LaunchTemplate(this, 'launch-template', {
-      name: `${namePrefix}-example`,
+      name: ownName(namePrefix, 'example'),
       imageId: props.amiId,
       instanceType: props.instanceType ?? 't3.micro',
       iamInstanceProfile: { arn: profile.arn },
@@ -163,10 +164,10 @@ export class ExampleGuardedService extends Construct {
         { deviceName: '/dev/xvda', ebs: { volumeSize: 8, volumeType: 'gp3', encrypted: 'true', deleteOnTermination: 'true', ...(props.kmsKeyArn ? { kmsKeyId: props.kmsKeyArn } : {}) } },
       ],
       userData: Fn.base64encode(userData(region)),
-      tagSpecifications: [{ resourceType: 'instance', tags: { Name: `${namePrefix}-example` } }],
+      tagSpecifications: [{ resourceType: 'instance', tags: { Name: ownName(namePrefix, 'example') } }],
     });
     this.autoScalingGroup = new AutoscalingGroup(this, 'auto-scaling-group', {
-      name: `${namePrefix}-example`,
+      name: ownName(namePrefix, 'example'),
       minSize: 1,
       maxSize: 2,
       desiredCapacity: 1,
@@ -178,7 +179,7 @@ export class ExampleGuardedService extends Construct {
     });
 
     this.errorsAlarm = new CloudwatchMetricAlarm(this, 'errors-alarm', {
-      alarmName: `${namePrefix}-example-5xx`,
+      alarmName: ownName(namePrefix, 'example-5xx'),
       alarmDescription: 'Example service answers 5XX: stops and rolls back its deployment',
       namespace: 'AWS/ApplicationELB',
       metricName: 'HTTPCode_Target_5XX_Count',
@@ -195,7 +196,7 @@ export class ExampleGuardedService extends Construct {
       namePrefix,
       region,
       accountId,
-      applicationName: props.applicationName ?? `${namePrefix}-example`,
+      applicationName: props.applicationName ?? ownName(namePrefix, 'example'),
       deploymentGroupName: props.deploymentGroupName ?? 'blue-green',
       platform: 'Server',
       mode,

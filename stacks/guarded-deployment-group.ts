@@ -11,6 +11,7 @@ import { checkBlockBudget, EXPLORATION } from '../model/block-budget';
 import { CODEDEPLOY_NAME } from './config';
 import { isToken, policyDocument, serviceTrustPolicy, validateAccountId, validateInteger, validateNamePrefix, validateRegion, type PolicyStatement } from './construct-support';
 import { awsPartition } from './image-uris';
+import { ownName } from '../events/names';
 
 const NAME = 'GuardedDeploymentGroup';
 
@@ -144,7 +145,7 @@ export class GuardedDeploymentGroup extends Construct {
     if (serviceRoleArn === undefined) {
       this.serviceRole = new IamRole(this, 'service-role', {
         // One role per group; the hash keeps the name unique and within IAM's 64 characters.
-        name: `${props.namePrefix}-codedeploy-${createHash('sha256').update(`${props.applicationName}/${props.deploymentGroupName}`).digest('hex').slice(0, 8)}`,
+        name: ownName(props.namePrefix, `codedeploy-${createHash('sha256').update(`${props.applicationName}/${props.deploymentGroupName}`).digest('hex').slice(0, 8)}`),
         description: `CodeDeploy service role of ${props.applicationName}/${props.deploymentGroupName}`,
         assumeRolePolicy: serviceTrustPolicy('codedeploy.amazonaws.com', props.accountId, this.deploymentGroupArn),
       });

@@ -31,6 +31,7 @@ import {
   type PolicyStatement,
 } from './construct-support';
 import { awsPartition } from './image-uris';
+import { ownName } from '../events/names';
 
 const NAME = 'ModelNotebook';
 
@@ -114,7 +115,7 @@ export class ModelNotebook extends Construct {
     const { namePrefix, region, accountId, kmsKeyArn, dataBucketName, modelBucketName } = props;
     const partition = awsPartition(region);
     const notebooksPrefix = props.notebooksPrefix ?? 'notebooks/';
-    this.instanceName = `${namePrefix}-notebook`;
+    this.instanceName = ownName(namePrefix, 'notebook');
 
     const folder = props.notebooksFolder ?? NOTEBOOKS_FOLDER;
     const files = notebookFiles(folder);
@@ -150,7 +151,7 @@ export class ModelNotebook extends Construct {
     };
 
     this.role = new IamRole(this, 'role', {
-      name: `${namePrefix}-notebook`,
+      name: ownName(namePrefix, 'notebook'),
       description: 'Deploy Guard notebook instance: reads history and models, runs notebook 03 training jobs',
       assumeRolePolicy: serviceTrustPolicy('sagemaker.amazonaws.com', accountId),
     });
@@ -195,7 +196,7 @@ export class ModelNotebook extends Construct {
     new IamRolePolicy(this, 'role-policy', { name: 'model-notebook', role: this.role.id, policy: policyDocument(statements) });
 
     this.lifecycleConfiguration = new SagemakerNotebookInstanceLifecycleConfiguration(this, 'lifecycle', {
-      name: `${namePrefix}-notebook`,
+      name: ownName(namePrefix, 'notebook'),
       onCreate: Fn.base64encode(onCreateScript(region, modelBucketName, notebooksPrefix)),
       onStart: Fn.base64encode(onStartScript(this.environment)),
     });
@@ -243,7 +244,7 @@ export class NotebookNetwork extends Construct {
   constructor(scope: Construct, id: string, props: { readonly namePrefix: string; readonly region: string; readonly cidr: string }) {
     super(scope, id);
     const { namePrefix, region, cidr } = props;
-    const name = `${namePrefix}-notebook`;
+    const name = ownName(namePrefix, 'notebook');
     this.vpc = new Vpc(this, 'vpc', { cidrBlock: cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } });
     this.subnet = new Subnet(this, 'subnet', { vpcId: this.vpc.id, cidrBlock: cidr, mapPublicIpOnLaunch: false, tags: { Name: `${name}-private` } });
     const routes = new RouteTable(this, 'routes', { vpcId: this.vpc.id, tags: { Name: `${name}-private` } });

@@ -23,6 +23,7 @@ import {
   type PolicyStatement,
 } from './construct-support';
 import { awsPartition, xgboostImageUri, xgboostRepositoryArn } from './image-uris';
+import { ownName } from '../events/names';
 
 const NAME = 'PredictionEndpoint';
 
@@ -144,7 +145,7 @@ export class PredictionEndpoint extends Construct {
     const { namePrefix, region, accountId, hosting } = props;
     const partition = awsPartition(region);
     this.imageUri = xgboostImageUri(region);
-    this.endpointName = `${namePrefix}-risk`;
+    this.endpointName = ownName(namePrefix, 'risk');
     const artifactPrefix = props.modelArtifactPrefix ?? props.modelArtifact.key.slice(0, props.modelArtifact.key.lastIndexOf('/') + 1);
     this.modelDataUrl = `s3://${props.modelArtifact.bucketName}/${props.modelArtifact.key}`;
 
@@ -169,7 +170,7 @@ export class PredictionEndpoint extends Construct {
       );
     }
     this.executionRole = new IamRole(this, 'execution-role', {
-      name: `${namePrefix}-endpoint`,
+      name: ownName(namePrefix, 'endpoint'),
       description: 'Deploy Guard prediction endpoint: reads the model artifact and pulls the XGBoost image',
       assumeRolePolicy: serviceTrustPolicy('sagemaker.amazonaws.com', props.accountId),
     });
@@ -195,7 +196,7 @@ export class PredictionEndpoint extends Construct {
         : {}),
     };
     this.endpointConfiguration = new SagemakerEndpointConfiguration(this, 'endpoint-configuration', {
-      namePrefix: `${namePrefix}-risk-`,
+      namePrefix: ownName(namePrefix, 'risk-'),
       productionVariants: [variant],
       // Serverless endpoints keep no volume of ours (nothing to encrypt); provisioned volumes use the key.
       ...(encryptVolume ? { kmsKeyArn: props.kmsKeyArn } : {}),
@@ -216,7 +217,7 @@ export class PredictionEndpoint extends Construct {
 
     const dimensions = { EndpointName: this.endpointName, VariantName: VARIANT_NAME };
     this.errorsAlarm = new CloudwatchMetricAlarm(this, 'errors-alarm', {
-      alarmName: `${namePrefix}-endpoint-5xx`,
+      alarmName: ownName(namePrefix, 'endpoint-5xx'),
       alarmDescription: 'The prediction endpoint answers 5XX errors: rolls a blue/green endpoint update back',
       namespace: 'AWS/SageMaker',
       metricName: 'Invocation5XXErrors',
@@ -229,7 +230,7 @@ export class PredictionEndpoint extends Construct {
       treatMissingData: 'notBreaching',
     });
     this.latencyAlarm = new CloudwatchMetricAlarm(this, 'latency-alarm', {
-      alarmName: `${namePrefix}-endpoint-latency`,
+      alarmName: ownName(namePrefix, 'endpoint-latency'),
       alarmDescription: 'The prediction endpoint is slow: rolls a blue/green endpoint update back',
       namespace: 'AWS/SageMaker',
       metricName: 'ModelLatency',
@@ -242,7 +243,7 @@ export class PredictionEndpoint extends Construct {
       comparisonOperator: 'GreaterThanThreshold',
       treatMissingData: 'notBreaching',
     });
-    this.rollbackAlarmNames = [`${namePrefix}-endpoint-5xx`, `${namePrefix}-endpoint-latency`, ...(props.extraRollbackAlarmNames ?? [])];
+    this.rollbackAlarmNames = [ownName(namePrefix, 'endpoint-5xx'), ownName(namePrefix, 'endpoint-latency'), ...(props.extraRollbackAlarmNames ?? [])];
 
     this.endpoint = new SagemakerEndpoint(this, 'endpoint', {
       name: this.endpointName,
@@ -269,7 +270,7 @@ export class PredictionEndpoint extends Construct {
         dependsOn: [this.endpoint],
       });
       this.scalingPolicy = new AppautoscalingPolicy(this, 'scaling-policy', {
-        name: `${namePrefix}-risk-invocations`,
+        name: ownName(namePrefix, 'risk-invocations'),
         policyType: 'TargetTrackingScaling',
         serviceNamespace: this.scalingTarget.serviceNamespace,
         scalableDimension: this.scalingTarget.scalableDimension,
