@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CHANGE_FIELDS, type ChangeFieldName } from '../model/change-fields';
 import { envelope } from './envelope';
 import { parseWith } from './validation';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The EventBridge envelope shared by every event: AWS service events on the default bus and Deploy

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { AWS_EVENT_SCHEMAS, type AwsEventKind } from './aws';
 import type { AnyEvent } from './envelope';
 import {

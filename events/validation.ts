@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** One thing wrong with an event: where (a JSON path such as `detail.state`) and what. */
 export interface EventIssue {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SCHEDULE_RULE_ARN } from '../events/aws';
 import { COMPUTE_PLATFORMS, DEFAULT_EVENT_SOURCE, GUARD_MODES, validateEventSource } from '../events/emitted';
 import { parseWith } from '../events/validation';

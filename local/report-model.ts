@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DECISIONS, GUARD_MODES, type Decision, type GuardMode } from '../events/emitted';
 import { formatPath } from '../events/validation';
 import { BLOCK_BUDGET, REPORTED_BUDGETS } from '../model/block-budget';

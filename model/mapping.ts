@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CHANGE_FIELD_NAMES, type ChangeFieldName } from './change-fields';
 import { builtInFeature } from './features';
 

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CHANGE_FIELDS, type ChangeFieldName, type ChangeFields } from './change-fields';
 
 /**

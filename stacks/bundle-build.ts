@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, sep } from 'node:path';
 import type { BuildOptions, Plugin } from 'esbuild';
 
 /**
@@ -28,27 +28,46 @@ export const HANDLER_BUILD_OPTIONS = {
 } as const satisfies BuildOptions;
 
 /**
- * Zod re-exports its error messages in every language it has (`z.locales`, ~260 KB minified, a
- * quarter of a bundle) and nothing can tree-shake a namespace re-export. Deploy Guard's messages are
- * English, the locale zod installs by default: the locales index is replaced by one that has `en` only.
+ * The SDK clients' default credential chain (`@aws-sdk/credential-provider-node`) tries environment
+ * variables, then SSO, shared ini files, credential processes, web identity tokens, the container
+ * endpoint and the instance metadata service, and bundles what each needs: STS, SSO, SSO-OIDC and
+ * sign-in clients, ~100 KB that every cold start parses. Lambda gives a function its role's
+ * credentials in the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+ * `AWS_SESSION_TOKEN`); in the bundles the chain is the environment, then the container endpoint
+ * (`AWS_CONTAINER_CREDENTIALS_FULL_URI` / `_RELATIVE_URI`, for runtimes that serve credentials that
+ * way), memoized until five minutes before they expire, as the default chain does. Tests and the
+ * CLI, which do not bundle, keep the full chain.
  */
-export const zodEnglishOnly: Plugin = {
-  name: 'zod-english-only',
+export const lambdaCredentials: Plugin = {
+  name: 'lambda-credentials',
   setup(build) {
-    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) => {
-      if (!/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)) return undefined;
-      return { path: resolve(dirname(args.importer), args.path), namespace: 'zod-english-only' };
+    build.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+      return { path: args.importer, namespace: 'lambda-credentials' };
     });
-    build.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`,
+    build.onLoad({ filter: /.*/, namespace: 'lambda-credentials' }, (args) => ({
+      contents: LAMBDA_CREDENTIALS_MODULE,
       loader: 'js',
       resolveDir: dirname(args.path),
     }));
   },
 };
 
+/** What `@aws-sdk/credential-provider-node` becomes in a bundle (see lambdaCredentials). */
+export const LAMBDA_CREDENTIALS_MODULE = `
+import { fromEnv } from '@aws-sdk/credential-provider-env';
+import { fromHttp } from '@aws-sdk/credential-provider-http';
+import { chain, memoize } from '@smithy/core/config';
+const EXPIRY_MARGIN_MS = 5 * 60 * 1000;
+export const defaultProvider = (init = {}) => memoize(
+  chain(fromEnv(init), async (properties) => fromHttp(init)(properties)),
+  (credentials) => credentials.expiration !== undefined && credentials.expiration.getTime() - Date.now() < EXPIRY_MARGIN_MS,
+  (credentials) => credentials.expiration !== undefined,
+);
+`;
+
 /** The plugins of every handler build, by name: part of the bundle cache's key. */
-export const HANDLER_BUILD_PLUGINS = [zodEnglishOnly] as const;
+export const HANDLER_BUILD_PLUGINS = [lambdaCredentials] as const;
 
 export interface HandlerBuildRequest {
   /** esbuild's working directory; entries and the reported inputs are relative to it. */

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { version as esbuildVersion } from 'esbuild';
-import { buildHandlerBundlesSync, HANDLER_BUILD_OPTIONS, HANDLER_BUILD_PLUGINS } from './bundle-build';
+import { buildHandlerBundlesSync, HANDLER_BUILD_OPTIONS, HANDLER_BUILD_PLUGINS, LAMBDA_CREDENTIALS_MODULE } from './bundle-build';
 
 /**
  * A persistent cache of the Lambda bundles synthesis needs. Bundling the handlers with esbuild and
@@ -65,8 +65,15 @@ interface Manifest {
   readonly bundles: Record<string, { hash: string; assetHash: string }>;
 }
 
-/** What decides a build besides its entries and input files: stacks/bundle-build.ts's options and plugins. */
-export const BUNDLE_OPTIONS = { ...HANDLER_BUILD_OPTIONS, plugins: HANDLER_BUILD_PLUGINS.map((plugin) => plugin.name) };
+/**
+ * What decides a build besides its entries and input files: stacks/bundle-build.ts's options, its
+ * plugins and the module text a plugin substitutes (not a file the build reads).
+ */
+export const BUNDLE_OPTIONS = {
+  ...HANDLER_BUILD_OPTIONS,
+  plugins: HANDLER_BUILD_PLUGINS.map((plugin) => plugin.name),
+  substitutedModules: [LAMBDA_CREDENTIALS_MODULE],
+};
 
 /**
  * What, besides input files, decides the bundles: the format, the esbuild version, the options and

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { validateEventSource } from '../events/emitted';
 import { parseJsonText, type JsonNode } from '../events/json-text';
 import { formatPath } from '../events/validation';

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { mappingSchema } from '../model/mapping';
 import { deployGuardConfig } from '../stacks/config';
 

@@ -1,7 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildEntry, EMITTED_EVENTS } from '../../events/emitted';
 import { HANDLER_NAMES } from '../../handlers/entries';
 import { unzipOneFile } from '../../stacks/bundle-cache';
 import { bundleHandler as synthesizedBundle } from '../../stacks/nodejs-function';
@@ -39,6 +42,47 @@ function loadInFreshNode(file: string): { status: number | null; stdout: string;
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 
+/**
+ * A local HTTP server standing in for DynamoDB (every request answered with a DynamoDB error) and
+ * for a container credentials endpoint (`/credentials`): it records what each request carried.
+ */
+async function awsStandIn(): Promise<{ server: Server; url: string; requests: { path: string; headers: IncomingHttpHeaders }[] }> {
+  const requests: { path: string; headers: IncomingHttpHeaders }[] = [];
+  const server = createServer((request, response) => {
+    requests.push({ path: request.url ?? '', headers: request.headers });
+    request.resume();
+    request.on('end', () => {
+      if (request.url === '/credentials') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ AccessKeyId: 'ASIACONTAINERKEY', SecretAccessKey: 'container-secret', Token: 'container-token', Expiration: '2099-01-01T00:00:00Z' }));
+        return;
+      }
+      response.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+      response.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException', message: 'stand-in: no such table' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+/** Runs the record-change bundle on a valid change summary, in a fresh node with only `env` (asynchronously: the stand-in answers meanwhile). */
+function recordChangeInFreshNode(file: string, env: Record<string, string>): Promise<string> {
+  const entry = buildEntry('Deployment Change Summary', EMITTED_EVENTS['Deployment Change Summary'].example, { source: 'deploy-guard', eventBusName: 'b' });
+  const event = { version: '0', id: '0d1e5c4a-2f3b-4c5d-8e9f-0a1b2c3d4e5f', 'detail-type': entry.DetailType, source: entry.Source, account: '123456789012', time: '2026-12-02T10:00:00Z', region: 'us-east-1', resources: [], detail: JSON.parse(entry.Detail) as unknown };
+  const script =
+    `require(${JSON.stringify(file)}).handler(${JSON.stringify(event)})` +
+    '.then(() => process.stdout.write("resolved"), (error) => process.stdout.write(error.name + ": " + error.message));';
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], {
+      cwd: tmpdir(),
+      env: { PATH: process.env.PATH, HOME: tmpdir(), AWS_REGION: 'us-east-1', AWS_MAX_ATTEMPTS: '1', DEPLOY_GUARD_CHANGES_TABLE: 'dg-changes', ...env },
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', () => resolve(stdout));
+  });
+}
 
 describeIfEsbuild('handler bundles (tools/bundle-handlers.ts)', () => {
   let outDir: string;
@@ -94,6 +138,47 @@ describeIfEsbuild('handler bundles (tools/bundle-handlers.ts)', () => {
     });
     expect(child.stdout).toMatch(/^EventValidationError: Invalid Deployment Rollback Requested event: /);
     expect(child.stdout).toContain('detail.deploymentId');
+  });
+
+  describe("the SDK's credentials in a bundle: Lambda's environment, then a container endpoint, and nothing else (no SSO, ini files or instance metadata)", () => {
+    let standIn: Awaited<ReturnType<typeof awsStandIn>>;
+    beforeEach(async () => {
+      standIn = await awsStandIn();
+    });
+    afterEach(() => new Promise<void>((resolve) => standIn.server.close(() => resolve())));
+
+    const bundleFile = async (): Promise<string> => (built.get('record-change') ?? (await bundleHandler('record-change', { outDir }))).file;
+    const signedWith = (): string[] =>
+      standIn.requests.filter((request) => request.path !== '/credentials').map((request) => /Credential=([^/]+)\//.exec(String(request.headers.authorization))?.[1] ?? 'unsigned');
+
+    it('signs with the credentials Lambda puts in the environment', async () => {
+      const outcome = await recordChangeInFreshNode(await bundleFile(), {
+        AWS_ENDPOINT_URL: standIn.url,
+        AWS_ACCESS_KEY_ID: 'ASIALAMBDAROLEKEY',
+        AWS_SECRET_ACCESS_KEY: 'lambda-secret',
+        AWS_SESSION_TOKEN: 'lambda-token',
+      });
+      expect(outcome).toContain('ResourceNotFoundException');
+      expect(signedWith()).toEqual(['ASIALAMBDAROLEKEY']);
+      expect(standIn.requests[0].headers['x-amz-security-token']).toBe('lambda-token');
+    });
+
+    it('signs with the container endpoint credentials when the environment has none', async () => {
+      const outcome = await recordChangeInFreshNode(await bundleFile(), {
+        AWS_ENDPOINT_URL: standIn.url,
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: `${standIn.url}/credentials`,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-auth',
+      });
+      expect(outcome).toContain('ResourceNotFoundException');
+      expect(standIn.requests[0]).toMatchObject({ path: '/credentials', headers: { authorization: 'container-auth' } });
+      expect(signedWith()).toEqual(['ASIACONTAINERKEY']);
+    });
+
+    it('fails at once, naming what it looked for, when neither is there (it never asks the instance metadata service)', async () => {
+      const outcome = await recordChangeInFreshNode(await bundleFile(), { AWS_ENDPOINT_URL: standIn.url });
+      expect(outcome).toMatch(/^DynamoDbStoreError: DynamoDB PutItem on table dg-changes.*CredentialsProviderError: .*AWS_CONTAINER_CREDENTIALS_FULL_URI/s);
+      expect(standIn.requests).toEqual([]);
+    });
   });
 
   it('fails with a clear error for a handler whose module is missing, naming it and the file', async () => {

@@ -25,6 +25,13 @@ describe('the lint rules', () => {
     ]);
   });
 
+  it("forbid zod's `z` re-export, which no bundle can tree-shake, and allow the namespace import", () => {
+    expect(problems("import { z } from 'zod';\nexport const s = z.string();\n")).toEqual([
+      "no-restricted-syntax: Import zod as a namespace: import * as z from 'zod' (the Lambda bundles tree-shake it).",
+    ]);
+    expect(problems("import * as z from 'zod';\nexport const s = z.string();\n")).toEqual([]);
+  });
+
   it('allow deep imports', () => {
     expect(problems("import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';\nexport const x = S3Bucket;\n")).toEqual([]);
   });
