@@ -417,6 +417,8 @@ export interface RetrainingState {
   readonly trainingJobName: string;
   readonly alarmName: string;
   readonly startedAt: number;
+  /** When Model Retraining Started was published for it; absent until then (drift finishes it on a redelivery). */
+  readonly announcedAt?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
