@@ -21,7 +21,8 @@ export type BucketPurpose = 'data' | 'models';
  * - `own-*`: the resources named with the installation's prefix (events/names.ts);
  * - `any`: actions that have no resource type (AWS accepts only "*");
  * - `{ objects, prefix, ownNames }`: the objects under a prefix of the bucket layout
- *   (handlers/s3-layout.ts), only those named with the installation's prefix when ownNames.
+ *   (handlers/s3-layout.ts), only those named with the installation's prefix when ownNames;
+ * - `notification-topics`: the SNS topics people are told through (e-mail, and chat when configured).
  */
 export type Resource =
   | 'guarded-deployment-groups'
@@ -34,6 +35,7 @@ export type Resource =
   | 'model-packages'
   | 'training-role'
   | 'serving-role'
+  | 'notification-topics'
   | 'any'
   | { readonly table: TableName }
   | { readonly bucket: BucketPurpose }

@@ -606,3 +606,17 @@ export interface ObjectCopier {
   /** Copies `fromS3Url` to `toS3Url` (replacing it: the same job always copies the same bytes); throws when the source is missing. */
   copy(fromS3Url: string, toS3Url: string): Promise<void>;
 }
+
+/** One message for people, as SNS publishes it: a subject (e-mail) and a body. */
+export interface NotificationMessage {
+  readonly topicArn: string;
+  /** At most 100 printable characters, one line (SNS's limit for a subject). */
+  readonly subject: string;
+  readonly body: string;
+}
+
+/** SNS Publish to Deploy Guard's notification topics. */
+export interface NotificationPort {
+  /** Publishes the message; resolves with SNS's message id. */
+  publish(message: NotificationMessage): Promise<string>;
+}

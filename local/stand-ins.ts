@@ -18,6 +18,7 @@ import { LocalCodeDeploy } from './codedeploy';
 import { startLocalDynamoDb } from './dynalite';
 import { LocalEndpoint, LocalHosting, LocalObjectStore, LocalTraining } from './sagemaker';
 import { Scheduler } from './scheduler';
+import { LocalNotifications } from './sns';
 import type { AlarmWiring } from './terraform-wiring';
 import { initialModelUris } from '../handlers/s3-layout';
 
@@ -68,6 +69,8 @@ export interface StandIns {
   readonly publisher: LocalPublisher;
   readonly codeDeploy: LocalCodeDeploy;
   readonly cloudWatch: LocalCloudWatch;
+  /** SNS: what notify published. */
+  readonly notifications: LocalNotifications;
   /** The handlers' embedded metrics, as CloudWatch Logs would extract them. */
   readonly metrics: MetricsPort;
   /** S3: the data lake's training rows, model artifacts. */
@@ -114,11 +117,12 @@ export async function buildStandIns(options: StandInOptions): Promise<StandIns> 
   const hosting = new LocalHosting(objects, endpoint, modelFromArchive);
   const { stores, close: closeStores } = await openStores(options.store);
   const publisher = new LocalPublisher(buses.default, buses.custom);
+  const notifications = new LocalNotifications(clock);
   const close = async (): Promise<void> => {
     training.close();
     await closeStores();
   };
-  return { clock, scheduler, buses, publisher, codeDeploy, cloudWatch, metrics, objects, endpoint, training, hosting, lake, warmUpIds, stores, close };
+  return { clock, scheduler, buses, publisher, codeDeploy, cloudWatch, notifications, metrics, objects, endpoint, training, hosting, lake, warmUpIds, stores, close };
 }
 
 /** The two local buses; they deliver only when drained, and number their events in one sequence. */

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../../events/clock';
 import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
+import { budgetWords, riskAgainstCut } from '../../handlers/decision-words';
 import type { AssessmentRecord, DeploymentItem, DeploymentStore } from '../../handlers/ports';
 import { tableName } from '../../handlers/tables';
 import { guardedGroupPolicies, loadConfig, type EnvironmentConfig } from '../../stacks/config';
@@ -140,7 +141,6 @@ export function decisionRow(item: DeploymentItem): DecisionRow {
   };
 }
 
-const risk = (row: DecisionRow) => (row.probability === null ? 'no score' : `${row.probability.toFixed(3)} ${row.cut !== null && row.probability >= row.cut ? '≥' : '<'} ${row.cut === null ? 'no cut' : row.cut.toFixed(3)}`);
 
 /** The table people read: a header, then one line per deployment, newest first. */
 export function renderDecisions(rows: readonly DecisionRow[], context: { readonly namePrefix: string; readonly since: number }): string {
@@ -152,8 +152,8 @@ export function renderDecisions(rows: readonly DecisionRow[], context: { readonl
     row.deploymentId,
     row.group,
     [row.decision, row.fallback ? `(fallback ${row.fallback})` : '', row.changeSummary && row.changeSummary !== 'joined' ? '(no change summary)' : ''].filter(Boolean).join(' '),
-    risk(row),
-    row.blockBudget === null ? 'fixed cut' : `${(row.blockBudget * 100).toFixed(1)} %`,
+    riskAgainstCut(row.probability, row.cut),
+    budgetWords(row.blockBudget),
     row.outcome,
     row.modelVersion,
   ]);
