@@ -51,6 +51,31 @@ export type EnvName = (typeof ENV)[keyof typeof ENV];
 export const FAILURE_POLICIES = ['fail-open', 'fail-closed'] as const;
 export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
+/** Minutes CodeDeploy waits for a lifecycle hook's status (ECS, Lambda) before it fails the deployment. */
+export const HOOK_TIMEOUT_MINUTES = 60;
+/** The longest bake an ECS / Lambda group may have: the AfterAllowTraffic hook must be answered well within its hour. */
+export const MAX_HOOK_BAKE_MINUTES = 50;
+
+/**
+ * The bake tier: below the stop cut, the next riskiest deployments are watched for `minutes` after
+ * their traffic moves; any of the group's alarms in ALARM during that window rolls the deployment
+ * back. The tier is a further share of the group's deployments (`tierBudget`: its cut is the
+ * (1 - (blockBudget + tierBudget)) quantile of the same recent scores the stop cut is taken from),
+ * or a fixed probability (`threshold`).
+ */
+export const bakeSettings = z
+  .object({
+    /** Share of the group's deployments baked, the riskiest after the stopped ones. */
+    tierBudget: z.number().gt(0).max(0.5).optional(),
+    /** Expert override: bake every deployment at or above this probability (and below the stop cut). */
+    threshold: z.number().gt(0).lt(1).optional(),
+    /** How long a baking deployment is watched after its traffic moves. */
+    minutes: z.number().int().min(1).max(2880),
+  })
+  .strict()
+  .refine((bake) => (bake.tierBudget === undefined) !== (bake.threshold === undefined), { message: 'expected exactly one of tierBudget (a share after the stop budget) or threshold (a fixed probability)' });
+export type BakeSettings = z.output<typeof bakeSettings>;
+
 /** How Deploy Guard guards one CodeDeploy deployment group. */
 export const groupPolicy = z
   .object({
@@ -82,6 +107,10 @@ export const groupPolicy = z
     exploration: z.number().min(0).max(EXPLORATION.max).default(EXPLORATION.default),
     /** What to do when the endpoint fails, times out or answers ModelError. */
     failurePolicy: z.enum(FAILURE_POLICIES).default('fail-open'),
+    /** The CloudWatch alarms that watch the group's deployments (configured names, and those the stack creates). */
+    alarmNames: z.array(z.string().min(1).max(255)).max(10).optional(),
+    /** The bake tier (none: no deployment is baked). */
+    bake: bakeSettings.optional(),
   })
   .strict();
 export type GroupPolicy = z.output<typeof groupPolicy>;
@@ -93,6 +122,12 @@ export const groupPolicies = z.array(groupPolicy).superRefine((groups, context) 
     const key = groupKey(group.application, group.deploymentGroup);
     if (seen.has(key)) context.addIssue({ code: 'custom', path: [index], message: `deployment group ${key} is configured twice` });
     seen.add(key);
+    if (group.bake && (group.alarmNames ?? []).length === 0) {
+      context.addIssue({ code: 'custom', path: [index, 'bake'], message: 'a bake watches the group\'s alarms: give the group at least one alarm' });
+    }
+    if (group.bake && group.platform !== 'Server' && group.bake.minutes > MAX_HOOK_BAKE_MINUTES) {
+      context.addIssue({ code: 'custom', path: [index, 'bake', 'minutes'], message: `an ${group.platform} group bakes in its AfterAllowTraffic hook, which CodeDeploy fails after ${HOOK_TIMEOUT_MINUTES} minutes: at most ${MAX_HOOK_BAKE_MINUTES}` });
+    }
     if (group.cutScope !== 'installation' || group.threshold !== undefined) return;
     installationBudget ??= group.blockBudget;
     if (group.blockBudget !== installationBudget) {

@@ -53,7 +53,7 @@ export const TABLES = {
     name: 'control',
     partitionKey: 'key',
     ttlAttribute: 'expiresAt',
-    description: 'The rollback ledger (`rollback#<deploymentId>`), the serving-model pointer (`model#serving`) and the retraining state (`retraining#last`), the verdicts on training jobs (`job#<name>`) and the block-budget cuts (`cut#<group>`).',
+    description: 'The rollback ledger (`rollback#<deploymentId>`), the serving-model pointer (`model#serving`) and the retraining state (`retraining#last`), the verdicts on training jobs (`job#<name>`) the block-budget cuts (`cut#<group>`), the open bakes (`bakes#open`) and the closed ones (`bake#<deploymentId>`).',
   },
 } as const satisfies Record<string, TableDefinition>;
 
@@ -76,4 +76,8 @@ export const CONTROL_KEYS = {
   promotion: (trainingJobName: string) => `promotion#${trainingJobName}`,
   /** A group's block-budget cut (`cut#<application>/<deploymentGroup>`), or the pooled one. */
   cut: (scope: string) => `cut#${scope}`,
+  /** The open bakes and the states of the alarms they watch (one item, compare-and-set). */
+  bakes: 'bakes#open',
+  /** A closed bake. */
+  bake: (deploymentId: string) => `bake#${deploymentId}`,
 } as const;
