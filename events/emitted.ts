@@ -166,6 +166,9 @@ export const changeSummaryJoin = z.object({
 });
 export type ChangeSummaryJoin = z.infer<typeof changeSummaryJoin>;
 
+/** How hard a deployment is watched (handlers/bake-domain.ts watchTier). */
+export const WATCH_TIERS = ['stop', 'bake', 'none'] as const;
+
 /** The cut a decision was taken with and the budget it holds (null when a fixed threshold decided). */
 const decisionCut = {
   /** Rollback when the probability reaches it; null before the installation has any score to take a cut from. */
@@ -201,6 +204,10 @@ export const deploymentRiskAssessed = define({
     fallback: z.object({ policy: z.enum(['fail-open', 'fail-closed']), cause: z.enum(FALLBACK_CAUSES), reason: nonEmpty }).optional(),
     /** Whether the release's change summary was joined (absent only in events of earlier releases). */
     changeSummary: changeSummaryJoin.optional(),
+    /** How hard the deployment is watched: stopped, baked after its traffic moves, or neither (absent in events of earlier releases). */
+    tier: z.enum(WATCH_TIERS).optional(),
+    /** The group's bake tier, when it has one: the bake cut the deployment was judged by (null before any score) and the window's minutes. */
+    bake: z.object({ cut: probability.nullable(), minutes: z.number().int().min(1) }).optional(),
     assessedAt: isoTime,
   }),
   example: {

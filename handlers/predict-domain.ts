@@ -206,6 +206,8 @@ export function riskAssessedEntry(record: AssessmentRecord, factors: readonly Fa
       topFactors: factors.map((factor) => ({ ...factor })),
       ...(record.fallback ? { fallback: { ...record.fallback } } : {}),
       ...(record.changeSummary ? { changeSummary: { ...record.changeSummary } } : {}),
+      ...(record.tier ? { tier: record.tier } : {}),
+      ...(record.bake ? { bake: { ...record.bake } } : {}),
       assessedAt: eventBridgeTime(record.assessedAt),
     },
     { ...context, time: new Date(record.assessedAt) },

@@ -46,7 +46,8 @@ import {
   triggerVerdict,
   type Score,
 } from './predict-domain';
-import { decisionCut, recordScore } from './cuts';
+import { cutScores, decisionCut, recordScore } from './cuts';
+import { bakeCutOf, watchTier } from './bake-domain';
 import type {
   AssessmentRecord,
   ChangeSummaryStore,
@@ -212,6 +213,7 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
   const cut = model ? await decisionCut(policy, group, model, { control: deps.control, deployments: deps.deployments }, assessedAt) : cutWithoutModel(policy);
   const verdict = decide(policy, score, cut, { deploymentId, alreadyFinished: isFinished(deployment.status) });
   const factors = model && vector ? explain(model, vector, explanationContext(recent, counts, author)) : [];
+  const bake = policy.bake ? { cut: bakeCutOf(policy.bake, cut, model ? await cutScores(policy, group, deps.control) : [], policy.blockBudget), minutes: policy.bake.minutes } : undefined;
   const record: AssessmentRecord = {
     deploymentId,
     application,
@@ -233,6 +235,8 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
     ...(author === undefined ? {} : { author }),
     changeSummary,
     topFactors: factors,
+    tier: watchTier(verdict.decision, verdict.probability, bake?.cut ?? null),
+    ...(bake ? { bake } : {}),
   };
 
   const write = await deps.deployments.putAssessment(record);

@@ -5,11 +5,11 @@ import { ManualClock } from '../events/clock';
 import type { PutEventsEntry } from '../events/emitted';
 import { PublishError, type EventPublisher } from '../handlers/adapters/event-publisher';
 import { InMemoryRollbackLedger } from '../handlers/adapters/in-memory-ledger';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../handlers/adapters/in-memory-stores';
-import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../handlers/adapters/dynamodb-stores';
+import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../handlers/adapters/in-memory-stores';
+import { DynamoDbBakeStore, DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../handlers/adapters/dynamodb-stores';
 import { DynamoDbRollbackLedger } from '../handlers/adapters/dynamodb-ledger';
 import { emfDocument } from '../handlers/adapters/emf-metrics';
-import type { ChangeSummaryStore, ControlStore, DeploymentStore, MetricsPort, RollbackLedger } from '../handlers/ports';
+import type { BakeStore, ChangeSummaryStore, ControlStore, DeploymentStore, MetricsPort, RollbackLedger } from '../handlers/ports';
 import { TRAIN_SCRIPT, type Trainer } from '../model/training';
 import { untarGzip } from '../model/tar';
 import type { XGBoostModel } from '../model/xgboost';
@@ -36,6 +36,7 @@ export interface LocalStores {
   readonly changes: ChangeSummaryStore;
   readonly control: ControlStore;
   readonly ledger: RollbackLedger;
+  readonly bakes: BakeStore;
 }
 
 /** The default bus (AWS services' events) and Deploy Guard's own bus. */
@@ -142,12 +143,13 @@ export async function openStores(kind: 'memory' | 'dynamodb'): Promise<{ readonl
         changes: new DynamoDbChangeSummaryStore(dynamo.client, dynamo.tableNames.changes),
         control: new DynamoDbControlStore(dynamo.client, dynamo.tableNames.control),
         ledger: new DynamoDbRollbackLedger(dynamo.client, dynamo.tableNames.control),
+        bakes: new DynamoDbBakeStore(dynamo.client, dynamo.tableNames.control),
       },
       close: () => dynamo.close(),
     };
   }
   return {
-    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), ledger: new InMemoryRollbackLedger() },
+    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), ledger: new InMemoryRollbackLedger(), bakes: new InMemoryBakeStore() },
     close: async () => undefined,
   };
 }

@@ -9,7 +9,9 @@ import { HANDLER_DECLARATIONS } from '../handlers/declarations';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/entries';
 import { INITIAL_MODEL_VERSION, SERVED_MODELS_PREFIX, servedModelKeys } from '../handlers/s3-layout';
 import { DEFAULT_HOOK_WAIT_MS } from '../handlers/traffic-hook.declaration';
-import { changeSummaryPublishersByApplication, exampleGroupNames, groupDecision, guardedGroupPolicies, iamRoleArn, type EnvironmentConfig } from './config';
+import { changeSummaryPublishersByApplication, exampleGroupNames, groupAlarmNames, groupDecision, guardedGroupPolicies, iamRoleArn, type EnvironmentConfig } from './config';
+import { bakeSweepSchedule, GroupAlarms } from './group-alarms';
+import { watchedAlarmNames } from '../handlers/bake-domain';
 import { ChatChannels, chatTopicName } from './chat-channels';
 import { DataStores } from './data-stores';
 import type { DeadLetterQueue } from './dead-letter-queue';
@@ -48,6 +50,8 @@ export const INITIAL_MODEL_KEY = servedModelKeys(INITIAL_MODEL_VERSION).model;
  */
 export class DeployGuardStack extends TerraformStack {
   readonly eventBus: DeployGuardEventBus;
+  /** The alarms the stack creates for the guarded groups from a metric and a threshold. */
+  readonly groupAlarms: GroupAlarms;
   readonly busPolicy: DeployGuardBusPolicy;
   readonly dataStores: DataStores;
   readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
@@ -87,7 +91,11 @@ export class DeployGuardStack extends TerraformStack {
 
     const kms = new EncryptionKey(this, 'kms', { namePrefix, accountId, region });
     const kmsKeyArn = kms.key.arn;
-    this.eventBus = new DeployGuardEventBus(this, 'events', { namePrefix, source });
+    // The configured groups, then the example's: the handlers guard (and may act on) exactly these.
+    const groupPolicies = guardedGroupPolicies(config);
+    const bakeAlarmNames = watchedAlarmNames(groupPolicies);
+    this.eventBus = new DeployGuardEventBus(this, 'events', { namePrefix, source, bakeAlarmNames });
+    this.groupAlarms = new GroupAlarms(this, 'group-alarms', { namePrefix, groups: config.groups });
     this.dataStores = new DataStores(this, 'data', { namePrefix, accountId, kmsKeyArn });
     const { tableNames, bucketNames } = this.dataStores;
     this.initialModel = new InitialModel(this, 'initial-model', {
@@ -150,6 +158,8 @@ export class DeployGuardStack extends TerraformStack {
                 mode: group.mode,
                 ...(group.create.readyTimeoutMinutes !== undefined ? { readyWaitMinutes: group.create.readyTimeoutMinutes } : {}),
                 terminationWaitMinutes: group.create.terminateBlueAfterMinutes,
+                // CodeDeploy's alarm-based automatic rollback (DEPLOYMENT_STOP_ON_ALARM) on the group's alarms.
+                ...(groupAlarmNames(namePrefix, group).length > 0 ? { alarmNames: groupAlarmNames(namePrefix, group) } : {}),
                 ...(group.platform === 'Server' && group.create.autoScalingGroups
                   ? {
                       server: {
@@ -208,8 +218,6 @@ export class DeployGuardStack extends TerraformStack {
       this.example.guardedGroup.groupPolicy(groupDecision(example), example.failurePolicy);
     }
     this.groups = [...configuredGroups, ...(this.example ? [this.example.guardedGroup] : [])];
-    // The configured groups, then the example's: the handlers guard (and may act on) exactly these.
-    const groupPolicies = guardedGroupPolicies(config);
 
     const retrainingSettings: RetrainingSettings = this.retraining.retrainingSettings(config.retraining);
     const promotionSettings: PromotionSettings = {
@@ -315,7 +323,9 @@ export class DeployGuardStack extends TerraformStack {
     const deadLetterQueues: DeadLetterQueue[] = Object.values(functions).map((fn) => fn.deadLetterQueue);
     const rules = this.eventBus.ruleDefinitions;
     const { schedule } = this.retraining;
-    const deliveries = [...rules.map((definition) => ({ definition, rule: this.eventBus.rules[definition.name] })), ...(schedule ? [schedule] : [])];
+    // Bakes end on a one-minute sweep (nothing waits in a function).
+    const sweep = bakeAlarmNames.length > 0 ? bakeSweepSchedule(this, namePrefix) : undefined;
+    const deliveries = [...rules.map((definition) => ({ definition, rule: this.eventBus.rules[definition.name] })), ...(schedule ? [schedule] : []), ...(sweep ? [sweep] : [])];
     for (const { definition, rule } of deliveries) {
       const handler = definition.target;
       const delivery = new EventRuleToFunction(this, `deliver-${definition.name}`, {
@@ -338,7 +348,7 @@ export class DeployGuardStack extends TerraformStack {
       functions: Object.values(functions),
       deadLetterQueues,
       busName: namePrefix,
-      rules: [...rules, ...(schedule ? [schedule.definition] : [])],
+      rules: [...rules, ...(schedule ? [schedule.definition] : []), ...(sweep ? [sweep.definition] : [])],
       driftAlarms: [this.retraining.errorRateAlarm, this.retraining.brierAlarm],
     });
 
