@@ -21,7 +21,8 @@ export const BAKE_CLAIM_LEASE_MS = 45_000;
 export function bakeCutOf(bake: BakeSettings, stop: { readonly cut: number | null; readonly blockBudget: number | null }, scores: readonly number[], groupBudget: number): number | null {
   if (bake.threshold !== undefined) return bake.threshold;
   if (stop.cut === null || bake.tierBudget === undefined) return null;
-  const share = Math.min(1, (stop.blockBudget ?? groupBudget) + bake.tierBudget);
+  // Rounded: 0.1 + 0.2 is 0.30000000000000004 in binary, which would take one score too many.
+  const share = Math.min(1, Number(((stop.blockBudget ?? groupBudget) + bake.tierBudget).toFixed(9)));
   const cut = upperQuantile(scores, share);
   return cut === undefined ? null : Math.min(cut, stop.cut);
 }

@@ -1,6 +1,6 @@
 import type { PastDeployment } from '../model/history';
 import { QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
-import type { AssessmentRecord, GuardAction, LedgerEntry, MetricValue, OutcomeLabel, OutcomeRecord } from './ports';
+import type { AssessmentRecord, BakeRecord, GuardAction, LedgerEntry, MetricValue, OutcomeLabel, OutcomeRecord } from './ports';
 
 /**
  * What record-outcome concludes from a deployment's final state: its label, the history entry it
@@ -40,6 +40,9 @@ export function guardRollbackOf(entry: LedgerEntry | undefined): { readonly acti
 /**
  * The label of a finished deployment.
  *
+ * - A deployment its bake rolled back (an alarm of its group in ALARM after its traffic moved): `failed`,
+ *   an observed failure whatever CodeDeploy reports (STOP for EC2, FAILURE for a failed hook).
+ *
  * - SUCCESS: `succeeded` (it shipped, even if Deploy Guard had asked too late to stop it).
  * - STOP: `counterfactual` when Deploy Guard stopped it (its ledger holds a completed StopDeployment
  *   or LifecycleHookFailed): whether it would have failed is now unknown. A rollback claimed but not
@@ -50,8 +53,12 @@ export function guardRollbackOf(entry: LedgerEntry | undefined): { readonly acti
  *   in-flight LifecycleHookFailed): CodeDeploy reports a failed BeforeAllowTraffic hook as FAILURE,
  *   not STOP, so that failure is Deploy Guard's rollback and the label is `counterfactual`.
  */
-export function labelOutcome(state: FinalState, ledgerEntry: LedgerEntry | undefined): LabelDecision {
+export function labelOutcome(state: FinalState, ledgerEntry: LedgerEntry | undefined, bake?: Pick<BakeRecord, 'state' | 'alarmName'>): LabelDecision {
   const guard = guardRollbackOf(ledgerEntry);
+  // A bake rolls back only on an alarm of the group after the traffic moved: the failure was seen, not predicted.
+  if (state !== 'SUCCESS' && bake && (bake.state === 'rolled-back' || bake.state === 'rolling-back')) {
+    return { label: 'failed', reason: `rolled back during its bake: alarm ${bake.alarmName ?? '?'} went to ALARM after its traffic moved, an observed failure` };
+  }
   switch (state) {
     case 'SUCCESS':
       return { label: 'succeeded', reason: 'CodeDeploy reported SUCCESS' };

@@ -82,6 +82,38 @@ const costs = z
   })
   .strict();
 
+/** Comparison operators of a metric alarm the stack creates for a group. */
+export const ALARM_COMPARISONS = ['GreaterThanOrEqualToThreshold', 'GreaterThanThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold'] as const;
+
+/** A CloudWatch alarm the stack creates for a group, from one metric and a threshold. */
+export const groupMetricAlarm = z
+  .object({
+    namespace: z.string().min(1).max(255),
+    metricName: z.string().min(1).max(255),
+    dimensions: z.record(z.string().min(1).max(255), z.string().min(1).max(1024)).default({}),
+    statistic: z.enum(['Sum', 'Average', 'Maximum', 'Minimum', 'SampleCount']).default('Sum'),
+    threshold: z.number(),
+    comparison: z.enum(ALARM_COMPARISONS).default('GreaterThanOrEqualToThreshold'),
+    /** 10, 30 or a multiple of 60. */
+    periodSeconds: z.number().int().min(10).max(86_400).default(60).refine((value) => value === 10 || value === 30 || value % 60 === 0, { message: 'expected 10, 30 or a multiple of 60 seconds' }),
+    evaluationPeriods: z.number().int().min(1).max(100).default(1),
+  })
+  .strict();
+export type GroupMetricAlarm = z.output<typeof groupMetricAlarm>;
+
+/**
+ * The CloudWatch alarms that watch a group's deployments: existing alarms by name, and alarms the
+ * stack creates from a metric and a threshold. A group the stack creates rolls back on them itself
+ * (CodeDeploy's alarm-based automatic rollback); a bake rolls back on them in every group.
+ */
+export const groupAlarms = z
+  .object({
+    names: z.array(z.string().min(1).max(255)).default([]),
+    metrics: z.array(groupMetricAlarm).default([]),
+  })
+  .strict()
+  .refine((alarms) => alarms.names.length + alarms.metrics.length <= 10, { message: 'CodeDeploy watches at most 10 alarms per group' });
+
 /**
  * A guarded group as configured: handlers/config.ts groupPolicy (a `blockBudget`, default 10 %, or an
  * expert's fixed `threshold`), with `costs` for reporting net benefit (they do not pick the cut).
@@ -120,38 +152,6 @@ export const guardedGroupConfig = groupPolicy()
       context.addIssue({ code: 'custom', path: ['create', 'ecs'], message: 'expected {clusterName, serviceName, listenerArns, targetGroupNames} for a new ECS group' });
     }
   });
-
-/** Comparison operators of a metric alarm the stack creates for a group. */
-export const ALARM_COMPARISONS = ['GreaterThanOrEqualToThreshold', 'GreaterThanThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold'] as const;
-
-/** A CloudWatch alarm the stack creates for a group, from one metric and a threshold. */
-export const groupMetricAlarm = z
-  .object({
-    namespace: z.string().min(1).max(255),
-    metricName: z.string().min(1).max(255),
-    dimensions: z.record(z.string().min(1).max(255), z.string().min(1).max(1024)).default({}),
-    statistic: z.enum(['Sum', 'Average', 'Maximum', 'Minimum', 'SampleCount']).default('Sum'),
-    threshold: z.number(),
-    comparison: z.enum(ALARM_COMPARISONS).default('GreaterThanOrEqualToThreshold'),
-    /** 10, 30 or a multiple of 60. */
-    periodSeconds: z.number().int().min(10).max(86_400).default(60).refine((value) => value === 10 || value === 30 || value % 60 === 0, { message: 'expected 10, 30 or a multiple of 60 seconds' }),
-    evaluationPeriods: z.number().int().min(1).max(100).default(1),
-  })
-  .strict();
-export type GroupMetricAlarm = z.output<typeof groupMetricAlarm>;
-
-/**
- * The CloudWatch alarms that watch a group's deployments: existing alarms by name, and alarms the
- * stack creates from a metric and a threshold. A group the stack creates rolls back on them itself
- * (CodeDeploy's alarm-based automatic rollback); a bake rolls back on them in every group.
- */
-export const groupAlarms = z
-  .object({
-    names: z.array(z.string().min(1).max(255)).default([]),
-    metrics: z.array(groupMetricAlarm).default([]),
-  })
-  .strict()
-  .refine((alarms) => alarms.names.length + alarms.metrics.length <= 10, { message: 'CodeDeploy watches at most 10 alarms per group' });
 
 /** The name of the alarm the stack creates from a group's index-th metric: `<namePrefix>-<application>-<deploymentGroup>-alarm-<index>`. */
 export function groupMetricAlarmName(namePrefix: string, group: Pick<GuardedGroupConfig, 'application' | 'deploymentGroup'>, index: number): string {

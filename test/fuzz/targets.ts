@@ -25,7 +25,7 @@ import {
   type Sample,
 } from '../../events/samples';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import { servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
 import { compose, type HandlerDefinition, type PortsOf } from '../../handlers/declaration';
@@ -398,6 +398,7 @@ const recordOutcome: FuzzTarget = {
     return runDeclared(RECORD_OUTCOME, value, {
       deployments: instrument('deployments', store, log),
       ledger: instrument('ledger', ledger, log),
+      bakes: instrument('bakes', new InMemoryBakeStore(), log),
       lake: instrument('lake', new RecordingLake(), log),
       metrics: instrument('metrics', new RecordingMetrics(), log),
     }, { metricsNamespace: 'DeployGuard', includeCounterfactual: rng.chance(0.5) });

@@ -3,7 +3,7 @@ import type { BusEvent } from '../../events/bus';
 import type { ComputePlatform, PutEventsEntry } from '../../events/emitted';
 import { AwsCodeDeploy } from '../../handlers/adapters/codedeploy';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import type { FailurePolicy, GroupPolicy } from '../../handlers/config';
 import type { AssessmentRecord, CodeDeployPort, MetricsPort } from '../../handlers/ports';
 import { assessmentEntries } from '../../handlers/predict-domain';
@@ -104,7 +104,7 @@ function world(options: WorldOptions) {
       codeDeploy.finish(deploymentId, failed);
       const final = codeDeployEvents.filter((event) => ['SUCCESS', 'FAILURE', 'STOP'].includes(String(event.detail.state)));
       expect(final).toHaveLength(1);
-      await handleRecordOutcomeEvent(final[0], { deployments, ledger, lake: { putRow: async (row) => void rows.push(row.csvLine) }, metrics, config: { metricsNamespace: 'DeployGuard' } });
+      await handleRecordOutcomeEvent(final[0], { deployments, ledger, bakes: new InMemoryBakeStore(), lake: { putRow: async (row) => void rows.push(row.csvLine) }, metrics, config: { metricsNamespace: 'DeployGuard' } });
       return (await deployments.get(deploymentId))?.outcome?.label;
     },
     rows,
