@@ -1,3 +1,5 @@
+import { eventBridgeTime } from '../events/clock';
+import { buildEntry, type PutEventsEntry } from '../events/emitted';
 import type { Verdict } from './predict-domain';
 
 /**
@@ -129,4 +131,28 @@ export function grantExpiry(grant: Pick<OperatorGrant, 'until'>): number {
 export function resumedPause(pause: GroupPause, resumed: { readonly by: string; readonly at: number; readonly reason: string }): GroupPause {
   if (!isActive(pause, resumed.at)) throw new OperatorInputError('--group', `${pause.application}/${pause.deploymentGroup} is not paused (its last pause ended ${new Date(pause.until).toISOString()})`);
   return { ...pause, until: resumed.at, resumed };
+}
+
+/** The Operator Override announcement of an override, a pause or a resume (events/emitted.ts), as PutEvents takes it. */
+export function operatorAnnouncement(
+  change: { readonly action: 'override'; readonly grant: DeploymentOverride } | { readonly action: 'pause' | 'resume'; readonly grant: GroupPause },
+  context: { readonly source: string; readonly eventBusName: string },
+): PutEventsEntry {
+  const { grant } = change;
+  const resumed = change.action === 'resume' ? change.grant.resumed : undefined;
+  if (change.action === 'resume' && !resumed) throw new Error(`the pause of ${change.grant.application}/${change.grant.deploymentGroup} was not resumed`);
+  const at = resumed ?? grant;
+  const detail = {
+    schemaVersion: '1' as const,
+    action: change.action,
+    application: grant.application,
+    ...(change.action === 'override'
+      ? { revision: change.grant.revision, ...(change.grant.deploymentId ? { deploymentId: change.grant.deploymentId } : {}) }
+      : { deploymentGroup: change.grant.deploymentGroup }),
+    by: at.by,
+    reason: at.reason,
+    at: eventBridgeTime(at.at),
+    until: eventBridgeTime(grant.until),
+  };
+  return buildEntry('Operator Override', detail, { ...context, time: new Date(at.at) });
 }
