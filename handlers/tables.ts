@@ -53,7 +53,7 @@ export const TABLES = {
     name: 'control',
     partitionKey: 'key',
     ttlAttribute: 'expiresAt',
-    description: 'The rollback ledger (`rollback#<deploymentId>`), the serving-model pointer (`model#serving`) and the retraining state (`retraining#last`), the verdicts on training jobs (`job#<name>`), the block-budget cuts (`cut#<group>`), and the operators\' overrides (`override#<application>#<revision>`) and pauses (`pause#<group>`).',
+    description: 'Single items: the rollback ledger (`rollback#<id>`), the serving model (`model#serving`), retraining (`retraining#last`, `job#<name>`), cuts (`cut#<group>`), operator overrides (`override#…`) and pauses (`pause#…`).',
   },
 } as const satisfies Record<string, TableDefinition>;
 
