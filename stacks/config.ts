@@ -30,6 +30,15 @@ const changeSummaryPublishers = z
   .array(z.string().regex(PRINCIPAL_ARN, { message: "expected the ARN of an IAM role or user, such as 'arn:aws:iam::123456789012:role/ci-payments'" }))
   .default([]);
 
+/**
+ * The on-call principals (IAM roles or users) that may override a release or pause a group
+ * (`deploy-guard override` / `pause`): the stack's operator role (`<namePrefix>-operator`) trusts
+ * exactly these. None (the default): no role, and nobody can override or pause.
+ */
+const operators = z
+  .array(z.string().regex(PRINCIPAL_ARN, { message: "expected the ARN of an IAM role or user, such as 'arn:aws:iam::123456789012:role/on-call'" }))
+  .default([]);
+
 /** Settings of a blue/green deployment group Deploy Guard creates (rather than references). */
 export const createGroupSettings = z
   .object({
@@ -399,6 +408,7 @@ export const environmentConfig = z
       .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), { message: `expected a CloudWatch Logs retention in days, one of ${LOG_RETENTION_DAYS.join(', ')}` })
       .default(30),
     reservedConcurrency: reservedConcurrencyConfig.prefault({}),
+    operators,
     groups: z.array(guardedGroupConfig),
     /** The example service, created and guarded by this environment. */
     example: exampleConfig.optional(),

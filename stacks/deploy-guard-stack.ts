@@ -15,6 +15,7 @@ import { DataStores } from './data-stores';
 import type { DeadLetterQueue } from './dead-letter-queue';
 import { DeployGuardEventBus } from './event-bus';
 import { DeployGuardBusPolicy } from './event-bus-policy';
+import { OperatorRole } from './operator-role';
 import { EventRuleToFunction } from './event-rule-to-function';
 import { ExampleGuardedService } from './example-service';
 import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds } from './guarded-deployment-group';
@@ -49,6 +50,8 @@ export const INITIAL_MODEL_KEY = servedModelKeys(INITIAL_MODEL_VERSION).model;
 export class DeployGuardStack extends TerraformStack {
   readonly eventBus: DeployGuardEventBus;
   readonly busPolicy: DeployGuardBusPolicy;
+  /** Only when the configuration names operators. */
+  readonly operatorRole?: OperatorRole;
   readonly dataStores: DataStores;
   readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
   readonly monitoring: Monitoring;
@@ -304,12 +307,22 @@ export class DeployGuardStack extends TerraformStack {
     this.functions = functions;
     // Only the functions granted PutEvents may put decisions on the bus, only the configured CI principals change summaries.
     const publishing = HANDLER_NAMES.filter((handler) => publishes(HANDLER_DECLARATIONS[handler]));
+    if (config.operators.length > 0) {
+      this.operatorRole = new OperatorRole(this, 'operators', {
+        namePrefix,
+        principalArns: config.operators,
+        tableArn: (table) => arn('dynamodb', `table/${tableNames[table]}`),
+        busArn: this.eventBus.bus.arn,
+        source,
+      });
+    }
     this.busPolicy = new DeployGuardBusPolicy(this, 'bus-policy', {
       busName: this.eventBus.bus.name,
       busArn: this.eventBus.bus.arn,
       source,
       functionRoleArns: publishing.map((handler) => functions[handler].role.arn),
       changeSummaryPublisherArns: Object.values(changeSummaryPublishersByApplication(config)).flat(),
+      operatorRoleArns: this.operatorRole ? [this.operatorRole.role.arn] : [],
     });
 
     const deadLetterQueues: DeadLetterQueue[] = Object.values(functions).map((fn) => fn.deadLetterQueue);
