@@ -124,6 +124,12 @@ function groupPolicy() {
       deploymentGroup: codeDeployName,
       costs: costs.optional(),
       changeSummaryPublishers,
+      /**
+       * The groups of a deployment history (the values of its mapping's group column) this group
+       * stands for: `deploy-guard backtest --config --environment` replays them with this group's
+       * mode, platform, budget, threshold, exploration, cut scope and failure policy. The stack ignores it.
+       */
+      historyGroups: z.array(z.string().min(1)).min(1).optional(),
       create: createGroupSettings.optional(),
       existing: z.literal(true, { message: 'expected true (omit the key to create the group instead)' }).optional(),
     })
@@ -440,6 +446,15 @@ export const environmentConfig = z
         context.addIssue({ code: 'custom', path, message: `groups on the installation's cut share one block budget (${shared}); set cutScope: group for a budget of the group's own` });
       }
     }
+    const standsFor = new Map<string, string>();
+    environment.groups.forEach((group, index) => {
+      (group.historyGroups ?? []).forEach((historyGroup, position) => {
+        const first = standsFor.get(historyGroup);
+        const key = groupKey(group.application, group.deploymentGroup);
+        if (first) context.addIssue({ code: 'custom', path: ['groups', index, 'historyGroups', position], message: `history group ${historyGroup} is already replayed as ${first}; name it in one group only` });
+        standsFor.set(historyGroup, key);
+      });
+    });
     if (environment.groups.length === 0 && !environment.example) {
       context.addIssue({ code: 'custom', path: ['groups'], message: 'expected at least one guarded group: an entry of groups, or an example' });
     }
@@ -577,6 +592,23 @@ export function configWarnings(config: DeployGuardConfig): string[] {
 }
 
 /** The handlers' view of the guarded groups (ENV.groups), validated by handlers/config.ts's own schema. */
+/**
+ * The settings each history group named by `historyGroups` is replayed with (`backtest --config
+ * --environment`): its configured group's, by history group.
+ */
+export function historyGroupSettings(environment: Pick<EnvironmentConfig, 'groups'>): Record<string, HistoryGroupSettings> {
+  const settings: Record<string, HistoryGroupSettings> = {};
+  const policies = toGroupPolicies(environment.groups);
+  environment.groups.forEach((group, index) => {
+    const { application, deploymentGroup, ...policy } = policies[index];
+    for (const historyGroup of group.historyGroups ?? []) settings[historyGroup] = { ...policy, configuredGroup: groupKey(application, deploymentGroup) };
+  });
+  return settings;
+}
+
+/** A configured group's settings, applied to a history group it names (`historyGroups`). */
+export type HistoryGroupSettings = Omit<GroupPolicy, 'application' | 'deploymentGroup'> & { readonly configuredGroup: string };
+
 export function toGroupPolicies(groups: readonly GuardedGroupConfig[]): GroupPolicy[] {
   return groupPolicies.parse(
     groups.map((group) => ({
