@@ -24,6 +24,7 @@ import {
   modelRegistered,
   modelRejected,
   modelRetrainingStarted,
+  operatorOverride,
   validateEventSource,
   type EmittedEventKind,
 } from './emitted';
@@ -242,7 +243,7 @@ function coreRules(source: string, namePrefix: string): SystemRule[] {
     {
       name: 'notify',
       description:
-        'What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, retraining and model changes. Shadow decisions are not told one by one.',
+        "What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, retraining and model changes, an operator's override or pause. Shadow decisions are not told one by one.",
       bus: 'deploy-guard',
       target: 'notify',
       consumes: [
@@ -252,6 +253,7 @@ function coreRules(source: string, namePrefix: string): SystemRule[] {
         modelPromoted.detailType,
         modelRegistered.detailType,
         modelRejected.detailType,
+        operatorOverride.detailType,
       ],
       pattern: {
         source: [source],
@@ -265,6 +267,7 @@ function coreRules(source: string, namePrefix: string): SystemRule[] {
               modelPromoted.detailType,
               modelRegistered.detailType,
               modelRejected.detailType,
+              operatorOverride.detailType,
             ],
           },
         ],

@@ -1,6 +1,6 @@
 import type { ENV } from './config';
 import type { HandlerName } from './entries';
-import type { TableName } from './tables';
+import { OPERATOR_KEY_PREFIXES, type TableName } from './tables';
 
 /**
  * What a handler declares once, next to its code (handlers/<name>.declaration.ts): the environment
@@ -72,6 +72,17 @@ const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateIt
 export function itemsOf(...tables: TableName[]): ResourceNeed {
   return { sid: 'Tables', actions: ITEM_ACTIONS, on: tables.map((table) => ({ table })) };
 }
+
+/**
+ * Reading the operators' overrides and pauses: GetItem on the control table's `override#…` and
+ * `pause#…` items only (dynamodb:LeadingKeys), for a handler that has no other use of that table.
+ */
+export const READ_OPERATOR_ITEMS: ResourceNeed = {
+  sid: 'ReadOperatorOverrides',
+  actions: ['dynamodb:GetItem'],
+  on: [{ table: 'control' }],
+  conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': Object.values(OPERATOR_KEY_PREFIXES).map((prefix) => `${prefix}*`) } },
+};
 
 /** Putting events on the installation's own bus: what makes a function a publisher (the bus policy admits it). */
 export const PUBLISH_ON_OWN_BUS: ResourceNeed = { sid: 'PublishOnOwnBus', actions: ['events:PutEvents'], on: ['own-bus'] };

@@ -4,6 +4,7 @@ import type { FeatureList } from '../model/features';
 import type { CutSource, CutState } from '../model/block-budget';
 import type { PastDeployment } from '../model/history';
 import type { FailurePolicy, PromotionSettings } from './config';
+import type { AppliedOverride, DeploymentOverride, GroupPause } from './operator-controls';
 
 /**
  * The side effects of the handlers, as small interfaces. AWS adapters live in `handlers/adapters/`;
@@ -192,6 +193,8 @@ export interface AssessmentRecord {
   readonly author?: string;
   /** Whether the release's change summary was joined (absent on assessments stored by earlier releases). */
   readonly changeSummary?: ChangeSummaryJoin;
+  /** Set when an operator's override or pause let a would-be stop through (not enforced, its outcome observed). */
+  readonly override?: AppliedOverride;
   /** The explanation published with the assessment, kept so a redelivery republishes the same event. */
   readonly topFactors?: readonly Factor[];
   /** How hard the deployment is watched: stopped, baked after its traffic moves, or neither (absent on assessments of earlier releases). */
@@ -415,6 +418,19 @@ export interface ControlStore {
   readCut(scope: string): Promise<StoredCut | undefined>;
   /** Writes the cut if its revision is still `expectedRevision` (null: none yet); false if someone else wrote first. */
   writeCut(scope: string, state: CutState, expectedRevision: number | null): Promise<boolean>;
+}
+
+/**
+ * The operators' overrides and pauses (table `control`, keys `override#…` and `pause#…`): written by
+ * `deploy-guard override` / `pause` with the operator's credentials, read by predict and the traffic hook.
+ */
+export interface OperatorControlStore {
+  readOverride(application: string, revision: string): Promise<DeploymentOverride | undefined>;
+  readPause(application: string, deploymentGroup: string): Promise<GroupPause | undefined>;
+  /** Records the override (replacing an earlier one of the same release). */
+  putOverride(override: DeploymentOverride): Promise<void>;
+  /** Records the pause (replacing an earlier one of the group: a later pause, or a resume). */
+  putPause(pause: GroupPause): Promise<void>;
 }
 
 /** The scope of the installation's pooled cut, borrowed by groups with too few scores of their own. */

@@ -208,6 +208,7 @@ export function riskAssessedEntry(record: AssessmentRecord, factors: readonly Fa
       ...(record.changeSummary ? { changeSummary: { ...record.changeSummary } } : {}),
       ...(record.tier ? { tier: record.tier } : {}),
       ...(record.bake ? { bake: { ...record.bake } } : {}),
+      ...(record.override ? { override: { ...record.override, at: eventBridgeTime(record.override.at), until: eventBridgeTime(record.override.until) } } : {}),
       assessedAt: eventBridgeTime(record.assessedAt),
     },
     { ...context, time: new Date(record.assessedAt) },

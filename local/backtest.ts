@@ -1,3 +1,4 @@
+import type { HistoryGroupSettings } from '../stacks/config';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusEvent } from '../events/bus';
@@ -78,6 +79,12 @@ export interface BacktestOptions {
   readonly onProgress?: (done: number, total: number, training: TrainingProgress) => void;
   /** The failure policy of the guarded groups (what decides when the endpoint gives no probability). @default 'fail-open' */
   readonly failurePolicy?: FailurePolicy;
+  /**
+   * Per history group, the settings of the configured group it stands for (`historyGroups` in
+   * deploy-guard.config.json, `backtest --config --environment`): they replace mode, platform,
+   * budget, threshold, exploration, cut scope and failure policy above for that group's deployments.
+   */
+  readonly groupSettings?: Readonly<Record<string, HistoryGroupSettings>>;
   /** Faults injected into the handlers' ports and the deliveries (local/faults.ts). @default none */
   readonly faults?: FaultOptions;
   /** Called after every handler invocation (each Lambda attempt) with its wall time. */
@@ -146,12 +153,17 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
 
   // 1. The history, in time order, each group's warm-up marked; the first model learns from the warm-up only.
   const history = prepareHistory(options);
+  const configured = settingsByApplication(options.groupSettings ?? {}, history);
   requireSpace(options.outDir, { deployments: history.replay.length, compressedEvents: options.compressEvents === true });
   const first = await trainFirstModel(history, options);
 
   // 2. The stand-ins, their buses tapped for the report.
   const decision = decisionOf(options);
-  const local = localSettingsOf(wiring, history, options, decision);
+  const local = localSettingsOf(wiring, history, options, decision, configured);
+  for (const [historyGroup, settings] of Object.entries(options.groupSettings ?? {})) {
+    const decides = settings.threshold === undefined ? `budget ${settings.blockBudget * 100} %` : `threshold ${settings.threshold}`;
+    options.log(`${historyGroup}: replayed as ${settings.configuredGroup} (${settings.mode} mode, ${settings.platform}, ${decides}, exploration ${settings.exploration}, ${settings.failurePolicy})`);
+  }
   const standIns = await buildStandIns({
     start: recordTime(history.replay[0].record)! - TIMINGS.changeSummaryLeadMs,
     region: local.region,
@@ -260,6 +272,8 @@ interface LocalSettings {
   readonly qualityAlarms: readonly AlarmWiring[];
   /** The history's groups, in shadow mode until their warm-up is over (lifecycle.ts switches them). */
   readonly groups: GroupPolicy[];
+  /** The mode each group switches to when its warm-up is over: its configured group's, else the run's. */
+  readonly modeOf: (application: string) => GuardMode;
   /** The traffic hook's function, the target a failed hook invocation is reported against. */
   readonly hookFunctionName: string;
   /** How often Lambda retries a failed hook invocation (the function's asynchronous invoke configuration). */
@@ -275,7 +289,13 @@ function decisionOf(options: Pick<BacktestOptions, 'blockBudget' | 'threshold' |
   return { blockBudget, ...(options.threshold === undefined ? {} : { threshold: options.threshold }), exploration, cutScope: options.cutScope ?? 'installation' };
 }
 
-function localSettingsOf(wiring: Wiring, history: History, options: BacktestOptions, decision: Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration' | 'cutScope'>): LocalSettings {
+function localSettingsOf(
+  wiring: Wiring,
+  history: History,
+  options: BacktestOptions,
+  decision: Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration' | 'cutScope'>,
+  configured: ReadonlyMap<string, HistoryGroupSettings>,
+): LocalSettings {
   const customBusName = wiring.rules.find((rule) => rule.eventBusName !== 'default')?.eventBusName;
   if (!customBusName) throw new Error("the stack has no rule on Deploy Guard's own bus");
   const metricsNamespace = localEnvironment(wiring, 'record-outcome', { groups: [], customBusName, initialFeaturesUrl: '' })[ENV.metricsNamespace];
@@ -286,7 +306,14 @@ function localSettingsOf(wiring: Wiring, history: History, options: BacktestOpti
     region: wiring.provider.region ?? 'us-east-1',
     customBusName,
     qualityAlarms: modelQualityAlarms(wiring.alarms, metricsNamespace),
-    groups: applications.map((application) => ({ application, deploymentGroup: DEPLOYMENT_GROUP, platform, mode: 'shadow', ...decision, failurePolicy: options.failurePolicy ?? 'fail-open' })),
+    groups: applications.map((application) => {
+      const settings = configured.get(application);
+      if (!settings) return { application, deploymentGroup: DEPLOYMENT_GROUP, platform, mode: 'shadow', ...decision, failurePolicy: options.failurePolicy ?? 'fail-open' };
+      // In shadow mode until its warm-up is over, like every group (lifecycle.ts switches it to its mode).
+      const { platform: own, blockBudget, threshold, exploration, cutScope, failurePolicy } = settings;
+      return { application, deploymentGroup: DEPLOYMENT_GROUP, platform: own, mode: 'shadow', blockBudget, ...(threshold === undefined ? {} : { threshold }), exploration, cutScope, failurePolicy };
+    }),
+    modeOf: (application) => configured.get(application)?.mode ?? options.mode,
     hookFunctionName: hook?.functionName ?? 'traffic-hook',
     hookMaximumRetryAttempts: hook?.asyncInvoke.maximumRetryAttempts ?? 2,
   };
@@ -315,8 +342,7 @@ function scheduleReplay(
     timings: TIMINGS,
     codeDeploy: standIns.codeDeploy,
     deploymentGroup: DEPLOYMENT_GROUP,
-    platform: options.platform ?? 'Server',
-    mode: options.mode,
+    modeOf: local.modeOf,
     groups: local.groups,
     changeSummaries: { publishNow: (...entries) => standIns.publisher.publishNow(...entries), source: composed.source, eventBusName: local.customBusName },
     // CodeDeploy invokes the hook asynchronously: Lambda retries it, then sends it to its on-failure destination.
@@ -442,6 +468,19 @@ function prepare(records: readonly DeploymentRecord[], limit: number | undefined
 }
 
 /** A CodeDeploy application name (letters, digits, `.`, `_`, `-`; at most 100 characters) for a history group. */
+/** The configured settings by the replay's application name; a history group the data does not have is an error naming it. */
+function settingsByApplication(byHistoryGroup: Readonly<Record<string, HistoryGroupSettings>>, history: History): Map<string, HistoryGroupSettings> {
+  const present = new Set(history.replay.map((entry) => entry.record.group));
+  const settings = new Map<string, HistoryGroupSettings>();
+  for (const [historyGroup, groupSettings] of Object.entries(byHistoryGroup)) {
+    if (!present.has(historyGroup)) {
+      throw new Error(`${groupSettings.configuredGroup} names history group '${historyGroup}' (historyGroups), which the history does not have; it has ${[...present].sort().join(', ')}`);
+    }
+    settings.set(applicationName(historyGroup), groupSettings);
+  }
+  return settings;
+}
+
 export function applicationName(group: string): string {
   const name = group.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 100);
   if (!name) throw new Error(`history group '${group}' has no character usable in a CodeDeploy application name`);

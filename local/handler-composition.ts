@@ -108,6 +108,8 @@ function faultyPorts(standIns: StandIns, faults: FaultInjector | undefined) {
     deployments: faults ? faults.deploymentStore(stores.deployments) : stores.deployments,
     changes: faults ? faults.changeStore(stores.changes) : stores.changes,
     control: faults ? faults.controlStore(stores.control) : stores.control,
+    // Operators act outside the replay's faults: their items are read as set.
+    operatorControls: stores.operatorControls,
     ledger: faults ? faults.ledger(stores.ledger) : stores.ledger,
     // Not decorated: the fault injector does not know the bakes yet.
     bakes: stores.bakes,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { BusEvent } from '../events/bus';
 import { eventBridgeTime, type Clock } from '../events/clock';
-import { buildEntry, type ComputePlatform, type GuardMode, type PutEventsEntry } from '../events/emitted';
+import { buildEntry, type GuardMode, type PutEventsEntry } from '../events/emitted';
 import type { GroupPolicy } from '../handlers/config';
 import { recordTime, type DeploymentRecord } from '../model/records';
 import type { LocalCodeDeploy } from './codedeploy';
@@ -39,11 +39,13 @@ export interface LifecycleContext {
   readonly timings: LifecycleTimings;
   readonly codeDeploy: LocalCodeDeploy;
   readonly deploymentGroup: string;
-  readonly platform: ComputePlatform;
-  /** The mode the guarded groups switch to when their warm-up is over. */
-  readonly mode: GuardMode;
-  /** The guarded groups' policies: a group's mode is switched when its first reported deployment starts. */
+  /**
+   * The guarded groups' policies (each group's platform among them): a group's mode is switched to
+   * `modeOf` its application when its first reported deployment starts.
+   */
   readonly groups: readonly GroupPolicy[];
+  /** The mode a group switches to when its warm-up is over. */
+  readonly modeOf: (application: string) => GuardMode;
   /** Where the CI step's change summaries go: Deploy Guard's own bus, under its event source. */
   readonly changeSummaries: { readonly publishNow: (...entries: readonly PutEventsEntry[]) => void; readonly source: string; readonly eventBusName: string };
   /** The traffic-hook function, as CodeDeploy invokes it (synchronously, no retries). */
@@ -80,20 +82,23 @@ function scheduleLifecycle(entry: ReplayEntry, context: LifecycleContext, enforc
       ),
     );
   });
+  const policy = context.groups.find((group) => group.application === entry.application);
+  if (!policy) throw new Error(`the replay has no guarded group for application ${entry.application}`);
+  const { platform } = policy;
+  const mode = context.modeOf(entry.application);
   scheduler.schedule(start, async () => {
     if (!entry.warmUp && !enforcing.has(entry.application)) {
       enforcing.add(entry.application);
-      const policy = context.groups.find((group) => group.application === entry.application)!;
-      (policy as { mode: GuardMode }).mode = context.mode;
-      context.log(`${entry.application}: warm-up done, ${context.mode} mode from ${entry.record.time}`);
+      (policy as { mode: GuardMode }).mode = mode;
+      context.log(`${entry.application}: warm-up done, ${mode} mode from ${entry.record.time}`);
     }
-    const deployment = codeDeploy.createDeployment({ application: entry.application, deploymentGroup: context.deploymentGroup, platform: context.platform, revision });
+    const deployment = codeDeploy.createDeployment({ application: entry.application, deploymentGroup: context.deploymentGroup, platform, revision });
     entry.deploymentId = deployment.deploymentId;
     if (entry.warmUp) context.warmUpIds.add(deployment.deploymentId);
     await context.onStarted?.(entry);
-    if (context.platform === 'Server') {
+    if (platform === 'Server') {
       scheduler.schedule(start + timings.readyAfterMs, () => codeDeploy.reachReady(deployment.deploymentId));
-      if (context.mode === 'gate' && !entry.warmUp) scheduler.schedule(start + timings.readyAfterMs + timings.readyWaitMs, () => codeDeploy.timeOutAtReady(deployment.deploymentId));
+      if (mode === 'gate' && !entry.warmUp) scheduler.schedule(start + timings.readyAfterMs + timings.readyWaitMs, () => codeDeploy.timeOutAtReady(deployment.deploymentId));
     } else {
       scheduler.schedule(start + timings.hookAfterMs, async () => {
         const invocation = { DeploymentId: deployment.deploymentId, LifecycleEventHookExecutionId: `hook-${deployment.deploymentId}` };

@@ -30,6 +30,15 @@ const changeSummaryPublishers = z
   .array(z.string().regex(PRINCIPAL_ARN, { message: "expected the ARN of an IAM role or user, such as 'arn:aws:iam::123456789012:role/ci-payments'" }))
   .default([]);
 
+/**
+ * The on-call principals (IAM roles or users) that may override a release or pause a group
+ * (`deploy-guard override` / `pause`): the stack's operator role (`<namePrefix>-operator`) trusts
+ * exactly these. None (the default): no role, and nobody can override or pause.
+ */
+const operators = z
+  .array(z.string().regex(PRINCIPAL_ARN, { message: "expected the ARN of an IAM role or user, such as 'arn:aws:iam::123456789012:role/on-call'" }))
+  .default([]);
+
 /** Settings of a blue/green deployment group Deploy Guard creates (rather than references). */
 export const createGroupSettings = z
   .object({
@@ -174,6 +183,12 @@ function groupPolicy() {
       deploymentGroup: codeDeployName,
       costs: costs.optional(),
       changeSummaryPublishers,
+      /**
+       * The groups of a deployment history (the values of its mapping's group column) this group
+       * stands for: `deploy-guard backtest --config --environment` replays them with this group's
+       * mode, platform, budget, threshold, exploration, cut scope and failure policy. The stack ignores it.
+       */
+      historyGroups: z.array(z.string().min(1)).min(1).optional(),
       create: createGroupSettings.optional(),
       existing: z.literal(true, { message: 'expected true (omit the key to create the group instead)' }).optional(),
     })
@@ -458,6 +473,7 @@ export const environmentConfig = z
       .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), { message: `expected a CloudWatch Logs retention in days, one of ${LOG_RETENTION_DAYS.join(', ')}` })
       .default(30),
     reservedConcurrency: reservedConcurrencyConfig.prefault({}),
+    operators,
     groups: z.array(guardedGroupConfig),
     /** The example service, created and guarded by this environment. */
     example: exampleConfig.optional(),
@@ -489,6 +505,15 @@ export const environmentConfig = z
         context.addIssue({ code: 'custom', path, message: `groups on the installation's cut share one block budget (${shared}); set cutScope: group for a budget of the group's own` });
       }
     }
+    const standsFor = new Map<string, string>();
+    environment.groups.forEach((group, index) => {
+      (group.historyGroups ?? []).forEach((historyGroup, position) => {
+        const first = standsFor.get(historyGroup);
+        const key = groupKey(group.application, group.deploymentGroup);
+        if (first) context.addIssue({ code: 'custom', path: ['groups', index, 'historyGroups', position], message: `history group ${historyGroup} is already replayed as ${first}; name it in one group only` });
+        standsFor.set(historyGroup, key);
+      });
+    });
     if (environment.groups.length === 0 && !environment.example) {
       context.addIssue({ code: 'custom', path: ['groups'], message: 'expected at least one guarded group: an entry of groups, or an example' });
     }
@@ -624,6 +649,23 @@ export function configWarnings(config: DeployGuardConfig): string[] {
   }
   return warnings;
 }
+
+/**
+ * The settings each history group named by `historyGroups` is replayed with (`backtest --config
+ * --environment`): its configured group's, by history group.
+ */
+export function historyGroupSettings(environment: Pick<EnvironmentConfig, 'groups'>): Record<string, HistoryGroupSettings> {
+  const settings: Record<string, HistoryGroupSettings> = {};
+  const policies = toGroupPolicies(environment.groups);
+  environment.groups.forEach((group, index) => {
+    const { application, deploymentGroup, ...policy } = policies[index];
+    for (const historyGroup of group.historyGroups ?? []) settings[historyGroup] = { ...policy, configuredGroup: groupKey(application, deploymentGroup) };
+  });
+  return settings;
+}
+
+/** A configured group's settings, applied to a history group it names (`historyGroups`). */
+export type HistoryGroupSettings = Omit<GroupPolicy, 'application' | 'deploymentGroup'> & { readonly configuredGroup: string };
 
 /** The handlers' view of the guarded groups (ENV.groups), validated by handlers/config.ts's own schema. */
 export function toGroupPolicies(groups: readonly GuardedGroupConfig[], namePrefix = 'deploy-guard'): GroupPolicy[] {

@@ -17,6 +17,7 @@ import { DataStores } from './data-stores';
 import type { DeadLetterQueue } from './dead-letter-queue';
 import { DeployGuardEventBus } from './event-bus';
 import { DeployGuardBusPolicy } from './event-bus-policy';
+import { OperatorRole } from './operator-role';
 import { EventRuleToFunction } from './event-rule-to-function';
 import { ExampleGuardedService } from './example-service';
 import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds } from './guarded-deployment-group';
@@ -53,6 +54,8 @@ export class DeployGuardStack extends TerraformStack {
   /** The alarms the stack creates for the guarded groups from a metric and a threshold. */
   readonly groupAlarms: GroupAlarms;
   readonly busPolicy: DeployGuardBusPolicy;
+  /** Only when the configuration names operators. */
+  readonly operatorRole?: OperatorRole;
   readonly dataStores: DataStores;
   readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
   readonly monitoring: Monitoring;
@@ -312,12 +315,22 @@ export class DeployGuardStack extends TerraformStack {
     this.functions = functions;
     // Only the functions granted PutEvents may put decisions on the bus, only the configured CI principals change summaries.
     const publishing = HANDLER_NAMES.filter((handler) => publishes(HANDLER_DECLARATIONS[handler]));
+    if (config.operators.length > 0) {
+      this.operatorRole = new OperatorRole(this, 'operators', {
+        namePrefix,
+        principalArns: config.operators,
+        tableArn: (table) => arn('dynamodb', `table/${tableNames[table]}`),
+        busArn: this.eventBus.bus.arn,
+        source,
+      });
+    }
     this.busPolicy = new DeployGuardBusPolicy(this, 'bus-policy', {
       busName: this.eventBus.bus.name,
       busArn: this.eventBus.bus.arn,
       source,
       functionRoleArns: publishing.map((handler) => functions[handler].role.arn),
       changeSummaryPublisherArns: Object.values(changeSummaryPublishersByApplication(config)).flat(),
+      operatorRoleArns: this.operatorRole ? [this.operatorRole.role.arn] : [],
     });
 
     const deadLetterQueues: DeadLetterQueue[] = Object.values(functions).map((fn) => fn.deadLetterQueue);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GUARD_MODES, COMPUTE_PLATFORMS, type ComputePlatform, type GuardMode } from '../../events/emitted';
 import { runBacktest } from '../../local/backtest';
+import type { HistoryGroupSettings } from '../../stacks/config';
 import { BLOCK_BUDGET, CUT_SCOPES, EXPLORATION, type CutScope } from '../../model/block-budget';
 import { TRAINERS, type TrainerKind } from '../../model/training';
 import { ProgressBar } from '../../local/progress';
@@ -125,7 +126,9 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
 
   // The configuration first: a mistake in it is reported before any data is read.
   const environment = typeof options.environment === 'string' ? options.environment : 'dev';
-  const stack = synthesizeStack(typeof options.config === 'string' ? resolve(io.cwd, options.config) : undefined, environment);
+  const configFile = typeof options.config === 'string' ? resolve(io.cwd, options.config) : undefined;
+  const stack = synthesizeStack(configFile, environment);
+  const groupSettings = configuredHistoryGroups(configFile, environment);
   const { records, rejected } = importWithReport(data, readMapping(mappingFile), mappingFile, io);
   // The replay derives each deployment's history features from the ones before it: a history with
   // holes would be replayed wrong, so a row that cannot be read stops the backtest (README).
@@ -150,6 +153,7 @@ export async function runBacktestCommand(argv: string[], io: CommandIO): Promise
     exploration,
     cutScope,
     costs,
+    groupSettings,
     retrain: !options['no-retrain'],
     limit,
     store,
@@ -186,6 +190,19 @@ function parseCosts(text: string): { failedDeployment: number; needlessRollback:
   const needlessRollback = Number(match?.[2]);
   if (!match || !(failedDeployment > 0 && needlessRollback > 0)) throw new UsageError(`option '--costs' must be F:N, two positive numbers such as 3:1, got '${text}'`);
   return { failedDeployment, needlessRollback };
+}
+
+/**
+ * The history groups the environment's guarded groups name (`historyGroups`), each with its
+ * configured group's settings: the replay applies them instead of the command line's.
+ */
+export function configuredHistoryGroups(configFile: string | undefined, environment: string): Record<string, HistoryGroupSettings> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { CONFIG_FILE } = require('../../main') as typeof import('../../main');
+  const { historyGroupSettings, loadConfig } = require('../../stacks/config') as typeof import('../../stacks/config');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const settings = loadConfig(configFile ?? CONFIG_FILE).environments[environment];
+  return settings ? historyGroupSettings(settings) : {};
 }
 
 /**

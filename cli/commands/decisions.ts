@@ -36,12 +36,14 @@ export interface DecisionRow {
   readonly fallback?: string;
   /** Whether the release's change summary was joined (joined, missing, no-revision), when the assessment says. */
   readonly changeSummary?: string;
+  /** The operator's override or pause that let a would-be stop through: who, why, until when. */
+  readonly override?: { readonly kind: 'override' | 'pause'; readonly by: string; readonly reason: string; readonly at: string; readonly until: string };
 }
 
 /** The decisions command; dependencies injected for tests. */
 export function createDecisionsCommand(deps: DecisionsCommandDependencies = {}): Command {
   const clock = deps.clock ?? systemClock;
-  const storeFor = deps.deploymentStore ?? dynamoDbStore;
+  const storeFor = deps.deploymentStore ?? dynamoDbDeploymentStore;
   return {
     name: 'decisions',
     summary: summaryOf('decisions'),
@@ -49,7 +51,7 @@ export function createDecisionsCommand(deps: DecisionsCommandDependencies = {}):
                               [--config FILE] [--endpoint URL] [--json]
 
 Lists what Deploy Guard decided in an environment, newest first: each assessed deployment with its
-decision (stopped, would stop in shadow mode, explored, proceed), its risk against the cut and the
+decision (stopped, would stop in shadow mode, explored, proceed, overridden or paused by whom and why), its risk against the cut and the
 block budget it was decided with, its outcome once known, and the model that scored it. Reads the
 environment's deployments table with your AWS credentials (dynamodb:Query on its index).
 
@@ -86,7 +88,8 @@ Options:
   };
 }
 
-function dynamoDbStore(environment: EnvironmentConfig, endpoint: string | undefined): DeploymentStore {
+/** The deployments table of an environment, with the caller's credentials (`--endpoint` for DynamoDB Local or dynalite). */
+export function dynamoDbDeploymentStore(environment: EnvironmentConfig, endpoint: string | undefined): DeploymentStore {
   const client = new DynamoDBClient({ region: environment.region, ...(endpoint ? { endpoint } : {}) });
   return new DynamoDbDeploymentStore(client, tableName(environment.namePrefix, 'deployments'), tableName(environment.namePrefix, 'history'));
 }
@@ -118,6 +121,7 @@ function selectGroups(environment: EnvironmentConfig, wanted: string | undefined
 
 /** What the assessment decided, in words. */
 export function decisionWords(assessment: AssessmentRecord): string {
+  if (assessment.override) return assessment.override.kind === 'override' ? 'overridden (a would-be stop let through)' : 'paused (a would-be stop let through)';
   if (assessment.explored) return 'explored (a would-be stop let through)';
   if (assessment.decision === 'proceed') return 'proceed';
   if (assessment.mode === 'shadow' || !assessment.enforced) return 'would stop (shadow)';
@@ -138,6 +142,9 @@ export function decisionRow(item: DeploymentItem): DecisionRow {
     modelVersion: assessment.modelVersion,
     ...(assessment.fallback ? { fallback: `${assessment.fallback.policy}: ${assessment.fallback.reason}` } : {}),
     ...(assessment.changeSummary ? { changeSummary: assessment.changeSummary.status } : {}),
+    ...(assessment.override
+      ? { override: { ...assessment.override, at: new Date(assessment.override.at).toISOString(), until: new Date(assessment.override.until).toISOString() } }
+      : {}),
   };
 }
 
@@ -151,7 +158,14 @@ export function renderDecisions(rows: readonly DecisionRow[], context: { readonl
     row.startedAt.slice(0, 16).replace('T', ' '),
     row.deploymentId,
     row.group,
-    [row.decision, row.fallback ? `(fallback ${row.fallback})` : '', row.changeSummary && row.changeSummary !== 'joined' ? '(no change summary)' : ''].filter(Boolean).join(' '),
+    [
+      row.decision,
+      row.override ? `by ${row.override.by}: ${row.override.reason}` : '',
+      row.fallback ? `(fallback ${row.fallback})` : '',
+      row.changeSummary && row.changeSummary !== 'joined' ? '(no change summary)' : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
     riskAgainstCut(row.probability, row.cut),
     budgetWords(row.blockBudget),
     row.outcome,

@@ -20,7 +20,10 @@ import type {
   BakeRecord,
   BakeStore,
   StoredBakeBook,
+  OperatorControlStore,
 } from '../ports';
+import type { DeploymentOverride, GroupPause } from '../operator-controls';
+import { CONTROL_KEYS } from '../tables';
 import { MAX_HISTORY_READ } from '../ports';
 import type { CutState } from '../../model/block-budget';
 import { writeOverEntry, type RevisionEntry } from '../change-summaries';
@@ -272,5 +275,26 @@ export class InMemoryBakeStore implements BakeStore {
   async readClosed(deploymentId: string): Promise<BakeRecord | undefined> {
     const record = this.closed.get(deploymentId);
     return record ? structuredClone(record) : undefined;
+  }
+}
+
+/** The operators' overrides and pauses in process, keyed as the control table keys them. */
+export class InMemoryOperatorControlStore implements OperatorControlStore {
+  private readonly items = new Map<string, DeploymentOverride | GroupPause>();
+
+  async readOverride(application: string, revision: string): Promise<DeploymentOverride | undefined> {
+    return this.items.get(CONTROL_KEYS.override(application, revision)) as DeploymentOverride | undefined;
+  }
+
+  async readPause(application: string, deploymentGroup: string): Promise<GroupPause | undefined> {
+    return this.items.get(CONTROL_KEYS.pause(groupKey(application, deploymentGroup))) as GroupPause | undefined;
+  }
+
+  async putOverride(override: DeploymentOverride): Promise<void> {
+    this.items.set(CONTROL_KEYS.override(override.application, override.revision), { ...override });
+  }
+
+  async putPause(pause: GroupPause): Promise<void> {
+    this.items.set(CONTROL_KEYS.pause(groupKey(pause.application, pause.deploymentGroup)), { ...pause });
   }
 }

@@ -46,8 +46,7 @@ async function replay(entries: ReplayEntry[], options: { readonly platform?: Com
     timings: options.timings ?? TIMINGS,
     codeDeploy,
     deploymentGroup: 'production',
-    platform: options.platform ?? 'Server',
-    mode: options.mode ?? 'stop',
+    modeOf: () => options.mode ?? 'stop',
     groups,
     changeSummaries: {
       publishNow: (...published) => {
