@@ -94,6 +94,16 @@ export function hookInvoked(book: BakeBook, deploymentId: string, hookExecutionI
 }
 
 /**
+ * The traffic hook's step for a deployment predict put in the bake tier (ECS / Lambda): the bake is
+ * opened here as well, since the hook may run before the bake handler gets the assessment's event,
+ * then the invocation's role is told (hookInvoked). `opening` is undefined when the bake is closed
+ * already: a closed bake is never opened again.
+ */
+export function hookStep(book: BakeBook, opening: BakeRecord | undefined, deploymentId: string, hookExecutionId: string, at: number): { readonly book: BakeBook; readonly role: HookRole } {
+  return hookInvoked(opening ? openBake(book, opening) : book, deploymentId, hookExecutionId, at);
+}
+
+/**
  * An alarm's state change: its state is kept (a late event does not overwrite a newer state), and an
  * ALARM claims every open, unclaimed bake that watches it and whose window has not ended.
  */

@@ -1,4 +1,4 @@
-import type { HandlerDeclaration } from './declaration';
+import { BAKE_ITEMS, type HandlerDeclaration } from './declaration';
 import type { BakeDependencies } from './bake';
 
 /** bake: watches the bake tier's deployments after their traffic moves; rolls one back (once) when an alarm of its group fires. */
@@ -10,8 +10,8 @@ export const BAKE_DECLARATION: HandlerDeclaration<BakeDependencies> = {
     { sid: 'EndBakes', actions: ['codedeploy:StopDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'], on: ['guarded-deployment-groups'] },
     // predict's stored assessment decides which deployment is baked; bake only reads it.
     { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], on: [{ table: 'deployments' }] },
-    // The book of open bakes and the closed bakes (BakeStore: GetItem, conditional PutItem).
-    { sid: 'Bakes', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], on: [{ table: 'control' }] },
+    // The book of open bakes and the closed bakes (BakeStore: GetItem, conditional PutItem), those items only.
+    BAKE_ITEMS,
   ],
   ports: ['codeDeploy', 'deployments', 'bakes', 'metrics', 'clock'],
 };

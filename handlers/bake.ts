@@ -13,18 +13,18 @@ import {
   bakeAction,
   bakeOf,
   closedBake,
-  EMPTY_BOOK,
   holdsClaim,
   openBake,
   removeClosed,
   startsBake,
   sweep,
 } from './bake-domain';
+import { updateBook } from './bake-book';
 import { BAKE_DECLARATION } from './bake.declaration';
 import { ENV, eventSourceFromEnv, findPolicy, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
 import type { HandlerDefinition, PortsOf } from './declaration';
 import { lambdaEntry } from './lambda-entry';
-import type { BakeBook, BakeRecord, BakeStore, CodeDeployOutcome, CodeDeployPort, DeploymentStore, MetricsPort } from './ports';
+import type { BakeRecord, BakeStore, CodeDeployOutcome, CodeDeployPort, DeploymentStore, MetricsPort } from './ports';
 import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS } from './quality-metrics';
 
 /**
@@ -67,9 +67,6 @@ export interface ClosedBake {
 /** The bake metrics, per group: a bake that passed, one rolled back by an alarm, one CodeDeploy refused to close. */
 export const BAKE_METRICS = { passed: 'BakesPassed', rolledBack: 'BakeRollbacks', notDone: 'BakesNotClosed' } as const;
 
-/** Compare-and-set attempts on the book before giving up loudly (each lost one means another invocation moved it). */
-export const MAX_BOOK_WRITE_ATTEMPTS = 10;
-
 /** Validates the event (a malformed one throws EventValidationError before any port is called), then opens, watches or sweeps. */
 export async function handleBakeEvent(event: unknown, deps: BakeDependencies): Promise<BakeResult> {
   const detailType = detailTypeOf(event);
@@ -87,6 +84,8 @@ export async function handleBakeEvent(event: unknown, deps: BakeDependencies): P
   // The stored assessment decides, not the event.
   const assessment = (await deps.deployments.get(deploymentId))?.assessment;
   if (!assessment || !startsBake(assessment)) return { status: 'ignored', reason: `predict's stored assessment of ${deploymentId} does not put it in the bake tier` };
+  // A redelivered event after the bake closed (or the hook opened and the bake ended first) opens nothing.
+  if (await deps.bakes.readClosed(deploymentId)) return { status: 'ignored', reason: `the bake of ${deploymentId} is closed already` };
   const bake = bakeOf(assessment, policy, deps.clock.now());
   const { book } = await updateBook(deps.bakes, (current) => ({ book: openBake(current, bake), claimed: [] }));
   const open = book.open.find((candidate) => candidate.deploymentId === deploymentId);
@@ -143,21 +142,6 @@ function count(record: BakeRecord, deps: BakeDependencies): void {
     values: [{ name, unit: 'Count', value: 1 }],
     at: record.closedAt ?? deps.clock.now(),
   });
-}
-
-/** Read, change, compare-and-set, retried while another invocation wins; resolves the book as written and what the change claimed. */
-export async function updateBook(
-  bakes: BakeStore,
-  change: (book: BakeBook) => { readonly book: BakeBook; readonly claimed: readonly BakeRecord[] },
-): Promise<{ readonly book: BakeBook; readonly claimed: readonly BakeRecord[] }> {
-  for (let attempt = 1; attempt <= MAX_BOOK_WRITE_ATTEMPTS; attempt += 1) {
-    const stored = await bakes.readBook();
-    const current = stored?.book ?? EMPTY_BOOK;
-    const next = change(current);
-    if (next.book === current) return { book: current, claimed: [] };
-    if (await bakes.writeBook(next.book, stored?.revision ?? null)) return next;
-  }
-  throw new Error(`the bakes were moved by other writers ${MAX_BOOK_WRITE_ATTEMPTS} times in a row; the event is retried`);
 }
 
 function detailTypeOf(event: unknown): unknown {

@@ -1,6 +1,6 @@
 import type { ENV } from './config';
 import type { HandlerName } from './entries';
-import { OPERATOR_KEY_PREFIXES, type TableName } from './tables';
+import { BAKE_KEYS, OPERATOR_KEY_PREFIXES, type TableName } from './tables';
 
 /**
  * What a handler declares once, next to its code (handlers/<name>.declaration.ts): the environment
@@ -82,6 +82,17 @@ export const READ_OPERATOR_ITEMS: ResourceNeed = {
   actions: ['dynamodb:GetItem'],
   on: [{ table: 'control' }],
   conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': Object.values(OPERATOR_KEY_PREFIXES).map((prefix) => `${prefix}*`) } },
+};
+
+/**
+ * The bakes (BakeStore): GetItem and the conditional PutItem on the control table's `bakes#open` and
+ * `bake#<deploymentId>` items only (dynamodb:LeadingKeys).
+ */
+export const BAKE_ITEMS: ResourceNeed = {
+  sid: 'Bakes',
+  actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  on: [{ table: 'control' }],
+  conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [BAKE_KEYS.book, `${BAKE_KEYS.closedPrefix}*`] } },
 };
 
 /** Putting events on the installation's own bus: what makes a function a publisher (the bus policy admits it). */

@@ -64,6 +64,9 @@ export function tableName(namePrefix: string, table: TableName): string {
   return ownName(namePrefix, TABLES[table].name);
 }
 
+/** The bakes' keys: the book of open bakes, and what a closed bake's key starts with (the bakes' IAM is scoped to these by dynamodb:LeadingKeys). */
+export const BAKE_KEYS = { book: 'bakes#open', closedPrefix: 'bake#' } as const;
+
 /** Keys of the control table's single items. */
 export const CONTROL_KEYS = {
   rollback: (deploymentId: string) => `rollback#${deploymentId}`,
@@ -77,9 +80,9 @@ export const CONTROL_KEYS = {
   /** A group's block-budget cut (`cut#<application>/<deploymentGroup>`), or the pooled one. */
   cut: (scope: string) => `cut#${scope}`,
   /** The open bakes and the states of the alarms they watch (one item, compare-and-set). */
-  bakes: 'bakes#open',
+  bakes: BAKE_KEYS.book,
   /** A closed bake. */
-  bake: (deploymentId: string) => `bake#${deploymentId}`,
+  bake: (deploymentId: string) => `${BAKE_KEYS.closedPrefix}${deploymentId}`,
   /** An operator's override of a release (`override#<application>#<revisionKey>`), see handlers/operator-controls.ts. */
   override: (application: string, revision: string) => `${OPERATOR_KEY_PREFIXES.override}${application}#${revision}`,
   /** An operator's pause of a group (`pause#<application>/<deploymentGroup>`). */

@@ -5,10 +5,12 @@ import { CODEDEPLOY_LIFECYCLE_HOOK_INVOCATION, codeDeployLifecycleHookInvocation
 import { systemClock, type Clock } from '../events/clock';
 import { parseWith } from '../events/validation';
 import { AwsCodeDeploy } from './adapters/codedeploy';
-import { DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
+import { DynamoDbBakeStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
 import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, groupKey, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
-import type { AssessmentRecord, CodeDeployPort, CodeDeployRefusal, DeploymentStore, OperatorControlStore } from './ports';
+import type { AssessmentRecord, BakeStore, CodeDeployPort, CodeDeployRefusal, DeploymentStore, OperatorControlStore } from './ports';
+import { bakeOf, hookStep, startsBake, type HookRole } from './bake-domain';
+import { updateBook } from './bake-book';
 import { overrideWords } from './operator-controls';
 import { findOverride } from './operator-lookup';
 import { DynamoDbOperatorControlStore } from './adapters/dynamodb-operator-controls';
@@ -18,8 +20,12 @@ import { lambdaEntry } from './lambda-entry';
 import { DEFAULT_HOOK_WAIT_MS, TRAFFIC_HOOK_DECLARATION } from './traffic-hook.declaration';
 
 /**
- * traffic-hook: the BeforeAllowTraffic hook of an ECS or Lambda deployment in a guarded group.
- * CodeDeploy invokes it with the deployment id and the hook execution id, and waits for a status.
+ * traffic-hook: the BeforeAllowTraffic and AfterAllowTraffic hooks of an ECS or Lambda deployment in
+ * a guarded group. CodeDeploy invokes it with the deployment id and the hook execution id (not the
+ * lifecycle event), and waits for a status. For a deployment predict put in the bake tier, the
+ * second execution seen is AfterAllowTraffic: it starts the bake window in the book of open bakes and
+ * is not answered here (the bake handler reports it Succeeded when the window closes clean, Failed on
+ * an alarm). Every other invocation is answered as follows.
  * It waits (bounded) for predict's assessment of the deployment, then: a risky, enforced assessment
  * becomes a Deployment Rollback Requested carrying the hook execution id (the rollback handler reports
  * the hook Failed, once); anything else reports the hook Succeeded here. Without an assessment in
@@ -46,6 +52,8 @@ export interface TrafficHookDependencies {
   readonly deployments: DeploymentStore;
   /** The operators' overrides and pauses (control table, read only). */
   readonly operatorControls: OperatorControlStore;
+  /** The open bakes (control table `bakes#open`, `bake#<id>`): a baking deployment's AfterAllowTraffic starts its window there. */
+  readonly bakes: BakeStore;
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   /** Waits between looks at the store (injected: tests and the backtest do not sleep). */
@@ -56,6 +64,8 @@ export interface TrafficHookDependencies {
 export type TrafficHookResult =
   | { readonly status: 'succeeded'; readonly deploymentId: string; readonly reason: string }
   | { readonly status: 'rollback-requested'; readonly deploymentId: string; readonly reason: string }
+  /** AfterAllowTraffic of a baking deployment: its window runs until endsAt; the bake handler answers the hook. */
+  | { readonly status: 'baking'; readonly deploymentId: string; readonly hookExecutionId: string; readonly endsAt: number }
   /** CodeDeploy refused the status (the hook already completed or expired, the deployment is gone). */
   | { readonly status: 'refused'; readonly deploymentId: string; readonly refusal: CodeDeployRefusal; readonly message: string }
   | { readonly status: 'not-found'; readonly deploymentId: string; readonly message: string };
@@ -83,6 +93,8 @@ export async function handleTrafficHook(invocation: unknown, deps: TrafficHookDe
   if (decided.kind === 'succeed') return succeed(deploymentId, hookExecutionId, decided.reason, deps);
 
   const assessment = decided.assessment;
+  const role = await bakeRole(assessment, hookExecutionId, deps);
+  if (role.role === 'after') return { status: 'baking', deploymentId, hookExecutionId, endsAt: role.endsAt };
   if (!(assessment.enforced && assessment.decision === 'rollback')) return succeed(deploymentId, hookExecutionId, proceedReason(assessment), deps);
   // An operator may have let the release through (or paused the group) since predict assessed it: the deployment is held here until now.
   const override = await findOverride(deps.operatorControls, heldDeployment(assessment), deps.clock.now());
@@ -95,6 +107,25 @@ export async function handleTrafficHook(invocation: unknown, deps: TrafficHookDe
     rollbackRequestedEntry(assessment, { ...context, at: deps.clock.now(), lifecycleEventHookExecutionId: hookExecutionId, reason }),
   ]);
   return { status: 'rollback-requested', deploymentId, reason };
+}
+
+/**
+ * For a deployment in the bake tier (ECS / Lambda, its group has a bake): the bake opened from the
+ * stored assessment if it is not yet, and whether this execution is its BeforeAllowTraffic or its
+ * AfterAllowTraffic hook (which starts the window). Anything else is not baking.
+ */
+async function bakeRole(assessment: AssessmentRecord, hookExecutionId: string, deps: TrafficHookDependencies): Promise<HookRole> {
+  const policy = findPolicy(deps.config.groups, assessment.application, assessment.deploymentGroup);
+  if (!policy?.bake || assessment.platform === 'Server' || !startsBake(assessment)) return { role: 'not-baking' };
+  const closed = await deps.bakes.readClosed(assessment.deploymentId);
+  const opening = closed ? undefined : bakeOf(assessment, policy, deps.clock.now());
+  let role: HookRole = { role: 'not-baking' };
+  await updateBook(deps.bakes, (book) => {
+    const step = hookStep(book, opening, assessment.deploymentId, hookExecutionId, deps.clock.now());
+    role = step.role;
+    return { book: step.book, claimed: [] };
+  });
+  return role;
 }
 
 async function succeed(deploymentId: string, hookExecutionId: string, reason: string, deps: TrafficHookDependencies): Promise<TrafficHookResult> {
@@ -211,6 +242,7 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<TrafficHookDependenc
       requireEnv(env, ENV.historyTable, 'the DynamoDB history table'),
     ),
     operatorControls: new DynamoDbOperatorControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
+    bakes: new DynamoDbBakeStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table (the bakes)')),
     publisher: new EventBridgePublisher(eventBridgeClient),
     clock: systemClock,
     sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),

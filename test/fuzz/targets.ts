@@ -282,6 +282,7 @@ const trafficHook: FuzzTarget = {
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready']), log),
       deployments: instrument('deployments', deployments, log),
       operatorControls: instrument('operatorControls', new InMemoryOperatorControlStore(), log),
+      bakes: instrument('bakes', new InMemoryBakeStore(), log),
       publisher: instrument('publisher', new RecordingPublisher(), log),
       clock: new ManualClock(NOW),
       sleep: instrumentFunction('sleep', async () => undefined, log),

@@ -86,7 +86,7 @@ function world(options: WorldOptions) {
     hook: () =>
       handleTrafficHook(
         { DeploymentId: deploymentId, LifecycleEventHookExecutionId: HOOK_EXECUTION },
-        { codeDeploy: port, deployments, operatorControls: new InMemoryOperatorControlStore(), publisher, clock, sleep: async (milliseconds) => clock.advanceBy(milliseconds), config: { source: SOURCE, eventBusName: BUS, groups: [policy], waitMs: 5_000, pollMs: 1_000 } },
+        { codeDeploy: port, deployments, operatorControls: new InMemoryOperatorControlStore(), bakes: new InMemoryBakeStore(), publisher, clock, sleep: async (milliseconds) => clock.advanceBy(milliseconds), config: { source: SOURCE, eventBusName: BUS, groups: [policy], waitMs: 5_000, pollMs: 1_000 } },
       ),
     /** EventBridge delivers to rollback what was published since the last delivery (its rule: rollback requests and assessments). */
     async deliverToRollback(redeliver = false): Promise<RollbackResult[]> {
