@@ -218,8 +218,8 @@ export const deploymentRiskAssessed = define({
     changeSummary: changeSummaryJoin.optional(),
     /** How hard the deployment is watched: stopped, baked after its traffic moves, or neither (absent in events of earlier releases). */
     tier: z.enum(WATCH_TIERS).optional(),
-    /** The group's bake tier, when it has one: the bake cut the deployment was judged by (null before any score) and the window's minutes. */
-    bake: z.object({ cut: probability.nullable(), minutes: z.number().int().min(1) }).optional(),
+    /** The group's bake tier, when it has one: the bake cut the deployment was judged by (null before any score), the window's minutes and the alarms that roll a baking deployment back. */
+    bake: z.object({ cut: probability.nullable(), minutes: z.number().int().min(1), alarms: z.array(z.string().min(1).max(255)).max(10).optional() }).optional(),
     /** Set when an operator's override or pause let a would-be stop through: then enforced is false. */
     override: appliedOverride.optional(),
     assessedAt: isoTime,

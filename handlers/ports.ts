@@ -200,7 +200,7 @@ export interface AssessmentRecord {
   /** How hard the deployment is watched: stopped, baked after its traffic moves, or neither (absent on assessments of earlier releases). */
   readonly tier?: WatchTier;
   /** The group's bake tier as this deployment was judged by it (absent when the group has none). */
-  readonly bake?: { readonly cut: number | null; readonly minutes: number };
+  readonly bake?: { readonly cut: number | null; readonly minutes: number; readonly alarms?: readonly string[] };
 }
 
 /** `stop`: the decision is a rollback; `bake`: it proceeds and is watched through a bake window; `none`: it proceeds unwatched. */

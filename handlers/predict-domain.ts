@@ -207,7 +207,7 @@ export function riskAssessedEntry(record: AssessmentRecord, factors: readonly Fa
       ...(record.fallback ? { fallback: { ...record.fallback } } : {}),
       ...(record.changeSummary ? { changeSummary: { ...record.changeSummary } } : {}),
       ...(record.tier ? { tier: record.tier } : {}),
-      ...(record.bake ? { bake: { ...record.bake } } : {}),
+      ...(record.bake ? { bake: { cut: record.bake.cut, minutes: record.bake.minutes, ...(record.bake.alarms ? { alarms: [...record.bake.alarms] } : {}) } } : {}),
       ...(record.override ? { override: { ...record.override, at: eventBridgeTime(record.override.at), until: eventBridgeTime(record.override.until) } } : {}),
       assessedAt: eventBridgeTime(record.assessedAt),
     },

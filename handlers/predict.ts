@@ -226,7 +226,7 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
     : undefined;
   const verdict = override ? overriddenVerdict(decided, override) : decided;
   const factors = model && vector ? explain(model, vector, explanationContext(recent, counts, author)) : [];
-  const bake = policy.bake ? { cut: bakeCutOf(policy.bake, cut, model ? await cutScores(policy, group, deps.control) : [], policy.blockBudget), minutes: policy.bake.minutes } : undefined;
+  const bake = policy.bake ? { cut: bakeCutOf(policy.bake, cut, model ? await cutScores(policy, group, deps.control) : [], policy.blockBudget), minutes: policy.bake.minutes, alarms: [...(policy.alarmNames ?? [])] } : undefined;
   const record: AssessmentRecord = {
     deploymentId,
     application,

@@ -125,7 +125,7 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
   it('EC2 (Server): the alarm raised during the bake rolls the deployment back exactly once (StopDeployment), and record-outcome labels it an observed failure', async () => {
     const deploymentId = await start('checkout');
     const assessment = (await standIns.stores.deployments.get(deploymentId))?.assessment;
-    expect(assessment).toMatchObject({ decision: 'proceed', enforced: true, tier: 'bake', bake: { cut: 0.0001, minutes: 30 } });
+    expect(assessment).toMatchObject({ decision: 'proceed', enforced: true, tier: 'bake', bake: { cut: 0.0001, minutes: 30, alarms: [alarmOf('checkout')] } });
     expect((await standIns.stores.bakes.readBook())?.book.open).toEqual([expect.objectContaining({ deploymentId, state: 'baking', endsAt: assessment!.assessedAt + 30 * MINUTE })]);
 
     await advance(10 * MINUTE);
