@@ -111,6 +111,13 @@ async function closeAll(claimed: readonly BakeRecord[], token: string, deps: Bak
   const closed: ClosedBake[] = [];
   for (const bake of claimed) {
     const answer = await act(bake, deps.codeDeploy);
+    // The same event delivered twice at once acts twice on its claim: CodeDeploy refuses the second
+    // call, which must not turn the bake the first one closed into `not-done`.
+    const earlier = answer.ok ? undefined : await deps.bakes.readClosed(bake.deploymentId);
+    if (earlier && earlier.state !== 'not-done') {
+      await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));
+      continue;
+    }
     const record = closedBake(bake, answer.ok ? { ok: true } : { ok: false, message: `${answer.refusal}: ${answer.message}` }, deps.clock.now());
     await deps.bakes.recordClosed(record);
     await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));
