@@ -132,6 +132,16 @@ export class LocalCodeDeploy implements CodeDeployPort {
     this.announce(deployment, 'STOP');
   }
 
+  /** A hook nobody answered in its hour: CodeDeploy fails the lifecycle event, and with it the deployment. */
+  timeOutHook(deploymentId: string, event: LifecycleHookEvent): void {
+    const deployment = this.require(deploymentId);
+    const hook = deployment.hooks[event];
+    if (!hook || hook.status !== undefined || deployment.status !== 'InProgress') return;
+    hook.status = 'Failed';
+    deployment.status = 'Failed';
+    this.announce(deployment, 'FAILURE');
+  }
+
   deployment(deploymentId: string): LocalDeployment | undefined {
     return this.deployments.get(deploymentId);
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { BusEvent } from '../events/bus';
 import { eventBridgeTime, type Clock } from '../events/clock';
 import { buildEntry, type GuardMode, type PutEventsEntry } from '../events/emitted';
-import type { GroupPolicy } from '../handlers/config';
+import { HOOK_TIMEOUT_MINUTES, type GroupPolicy } from '../handlers/config';
 import { recordTime, type DeploymentRecord } from '../model/records';
 import type { LifecycleHookEvent, LocalCodeDeploy } from './codedeploy';
 import type { Scheduler } from './scheduler';
@@ -103,9 +103,13 @@ function scheduleLifecycle(entry: ReplayEntry, context: LifecycleContext, enforc
       scheduler.schedule(start + timings.readyAfterMs, () => codeDeploy.reachReady(deployment.deploymentId));
       if (mode === 'gate' && !entry.warmUp) scheduler.schedule(start + timings.readyAfterMs + timings.readyWaitMs, () => codeDeploy.timeOutAtReady(deployment.deploymentId));
     } else {
-      // BeforeAllowTraffic, then (if it Succeeded and the traffic moved) AfterAllowTraffic: the same function answers both.
       scheduler.schedule(start + timings.hookAfterMs, () => invokeHook(context, deployment.deploymentId, 'BeforeAllowTraffic'));
-      scheduler.schedule(start + timings.afterHookAfterMs, () => invokeHook(context, deployment.deploymentId, 'AfterAllowTraffic'));
+      if (policy.bake) {
+        // A baking group's AppSpec names the function for AfterAllowTraffic too: invoked once the traffic moved
+        // (BeforeAllowTraffic Succeeded); CodeDeploy fails the hook if nobody answers it within the hour.
+        scheduler.schedule(start + timings.afterHookAfterMs, () => invokeHook(context, deployment.deploymentId, 'AfterAllowTraffic'));
+        scheduler.schedule(start + timings.afterHookAfterMs + HOOK_TIMEOUT_MINUTES * 60_000, () => codeDeploy.timeOutHook(deployment.deploymentId, 'AfterAllowTraffic'));
+      }
     }
     scheduler.schedule(start + timings.finishAfterMs, () => codeDeploy.finish(deployment.deploymentId, entry.record.failed === true));
     scheduler.schedule(start + timings.finishAfterMs + 1, () => context.onFinished(entry));

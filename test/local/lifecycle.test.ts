@@ -25,7 +25,7 @@ function entry(overrides: Partial<DeploymentRecord> = {}, warmUp = false): Repla
 }
 
 /** Replays `entries` with the given platform and mode; answers what happened, in order, at minutes after the first START. */
-async function replay(entries: ReplayEntry[], options: { readonly platform?: ComputePlatform; readonly mode?: GuardMode; readonly hookFails?: boolean; readonly timings?: LifecycleTimings; readonly answerBeforeHook?: boolean } = {}) {
+async function replay(entries: ReplayEntry[], options: { readonly platform?: ComputePlatform; readonly mode?: GuardMode; readonly hookFails?: boolean; readonly timings?: LifecycleTimings; readonly answerBeforeHook?: boolean; readonly bake?: boolean; readonly stopAt?: number } = {}) {
   const clock = new ManualClock(START - TIMINGS.changeSummaryLeadMs);
   const scheduler = new Scheduler();
   const happened: string[] = [];
@@ -36,7 +36,7 @@ async function replay(entries: ReplayEntry[], options: { readonly platform?: Com
   };
   const codeDeploy = new LocalCodeDeploy({ clock, account: '000000000000', region: 'us-east-1', emit: (event) => happened.push(`${at()} ${String((event.detail as { state: string }).state)}`) });
   const summaries: PutEventsEntry[] = [];
-  const groups: GroupPolicy[] = [{ application: 'rails_rails_data', deploymentGroup: 'production', platform: options.platform ?? 'Server', mode: 'shadow', threshold: 0.2, failurePolicy: 'fail-open' } as GroupPolicy];
+  const groups: GroupPolicy[] = [{ application: 'rails_rails_data', deploymentGroup: 'production', platform: options.platform ?? 'Server', mode: 'shadow', threshold: 0.2, failurePolicy: 'fail-open', ...(options.bake ? { alarmNames: ['rails-5xx'], bake: { threshold: 0.1, minutes: 30 } } : {}) } as GroupPolicy];
   const warmUpIds = new Set<string>();
   const hookInvocations: BusEvent[] = [];
   const hookFailures: string[] = [];
@@ -70,7 +70,7 @@ async function replay(entries: ReplayEntry[], options: { readonly platform?: Com
     },
     log: () => undefined,
   });
-  for (let action = scheduler.next(); action; action = scheduler.next()) {
+  for (let action = scheduler.next(); action && action.at <= (options.stopAt ?? Infinity); action = scheduler.next()) {
     clock.advanceTo(action.at);
     await action.run();
   }
@@ -89,8 +89,19 @@ describe('a deployment\'s lifecycle on the virtual clock', () => {
     expect(hookInvocations).toEqual([{ DeploymentId: 'd-000000001', LifecycleEventHookExecutionId: 'hook-d-000000001' }]);
   });
 
-  it('ECS and Lambda: once BeforeAllowTraffic Succeeded the hook is invoked again as AfterAllowTraffic, and the deployment ends only when that hook is answered', async () => {
-    const { happened, hookInvocations, codeDeploy } = await replay([entry()], { platform: 'Lambda', answerBeforeHook: true });
+  it('ECS and Lambda without a bake tier: the hook is invoked once, as BeforeAllowTraffic', async () => {
+    const { hookInvocations } = await replay([entry()], { platform: 'ECS', answerBeforeHook: true });
+    expect(hookInvocations).toEqual([{ DeploymentId: 'd-000000001', LifecycleEventHookExecutionId: 'hook-d-000000001' }]);
+  });
+
+  it('a baking group: an AfterAllowTraffic hook nobody answers is failed by CodeDeploy after an hour, and the deployment with it', async () => {
+    const { happened, codeDeploy } = await replay([entry()], { platform: 'ECS', answerBeforeHook: true, bake: true });
+    expect(happened.slice(-2)).toEqual(['15m+1ms finished d-000000001', '66m FAILURE']);
+    expect(codeDeploy.deployment('d-000000001')).toMatchObject({ status: 'Failed', hooks: { AfterAllowTraffic: { status: 'Failed' } } });
+  });
+
+  it('a baking group (ECS, Lambda): once BeforeAllowTraffic Succeeded the hook is invoked again as AfterAllowTraffic, and the deployment ends only when that hook is answered', async () => {
+    const { happened, hookInvocations, codeDeploy } = await replay([entry()], { platform: 'Lambda', answerBeforeHook: true, bake: true, stopAt: START + 20 * MINUTE });
     expect(hookInvocations).toEqual([
       { DeploymentId: 'd-000000001', LifecycleEventHookExecutionId: 'hook-d-000000001' },
       { DeploymentId: 'd-000000001', LifecycleEventHookExecutionId: 'after-hook-d-000000001' },
