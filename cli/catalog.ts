@@ -91,6 +91,18 @@ export const CATALOG: readonly CatalogEntry[] = [
     callsAws: (argv) => !argv.includes('--endpoint'),
     load: async () => commandModule<typeof import('./commands/decisions')>('./commands/decisions').createDecisionsCommand(),
   },
+  {
+    name: 'override',
+    summary: 'Let a release Deploy Guard stopped or holds through (the deployment and retries of its revision), for a bounded time, recorded and announced',
+    callsAws: () => true,
+    load: async () => commandModule<typeof import('./commands/override')>('./commands/override').createOverrideCommand(),
+  },
+  {
+    name: 'pause',
+    summary: "Turn a group's enforcement off for a bounded time (or back on with --resume), recorded and announced",
+    callsAws: () => true,
+    load: async () => commandModule<typeof import('./commands/pause')>('./commands/pause').createPauseCommand(),
+  },
 ];
 
 /** The one-line summary of a command, as `help` lists it (commands take theirs from here). */

@@ -177,6 +177,16 @@ const decisionCut = {
   blockBudget: z.nullable(z.number().check(z.gt(0), z.lt(1))),
 };
 
+/** What let a would-be stop through: an operator's override of the release, or a pause of its group (`deploy-guard override` / `pause`). */
+export const appliedOverride = z.strictObject({
+  kind: z.enum(['override', 'pause']),
+  /** The operator's identity (the ARN STS GetCallerIdentity answered). */
+  by: nonEmpty,
+  reason: nonEmpty,
+  at: isoTime,
+  until: isoTime,
+});
+
 export const deploymentRiskAssessed = define({
   detailType: 'Deployment Risk Assessed',
   schemaVersion: '2',
@@ -204,6 +214,8 @@ export const deploymentRiskAssessed = define({
     fallback: z.optional(z.object({ policy: z.enum(['fail-open', 'fail-closed']), cause: z.enum(FALLBACK_CAUSES), reason: nonEmpty })),
     /** Whether the release's change summary was joined (absent only in events of earlier releases). */
     changeSummary: z.optional(changeSummaryJoin),
+    /** Set when an operator's override or pause let a would-be stop through: then enforced is false. */
+    override: z.optional(appliedOverride),
     assessedAt: isoTime,
   }),
   example: {
@@ -468,6 +480,49 @@ export const modelRejected = define({
   },
 });
 
+export const OPERATOR_ACTIONS = ['override', 'pause', 'resume'] as const;
+
+export const operatorOverride = define({
+  detailType: 'Operator Override',
+  schemaVersion: '1',
+  description:
+    "An on-call engineer let a release through Deploy Guard (`override`), turned its enforcement off for a group for a while (`pause`) or turned it back on (`resume`), with `deploy-guard override` / `pause` and the installation's operator role.",
+  detail: z
+    .strictObject({
+      schemaVersion,
+      action: z.enum(OPERATOR_ACTIONS),
+      application: nonEmpty,
+      /** The group, for a pause or a resume. */
+      deploymentGroup: z.optional(nonEmpty),
+      /** The release's revision key, for an override. */
+      revision: z.optional(nonEmpty),
+      /** The deployment the operator named, when the override was given by deployment. */
+      deploymentId: z.optional(nonEmpty),
+      by: nonEmpty,
+      reason: nonEmpty,
+      at: isoTime,
+      /** When it ends (for a resume: when the pause was lifted). */
+      until: isoTime,
+    })
+    .check(
+      z.superRefine((detail, context) => {
+        if (detail.action === 'override' && detail.revision === undefined) context.addIssue({ code: 'custom', path: ['revision'], message: 'an override names the revision it lets through' });
+        if (detail.action !== 'override' && detail.deploymentGroup === undefined) context.addIssue({ code: 'custom', path: ['deploymentGroup'], message: `a ${detail.action} names its deployment group` });
+      }),
+    ),
+  example: {
+    schemaVersion: '1',
+    action: 'override',
+    application: 'checkout',
+    revision: 'git:6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a',
+    deploymentId: 'd-123456789',
+    by: 'arn:aws:sts::123456789012:assumed-role/deploy-guard-prod-operator/alice',
+    reason: 'INC-4211: the hotfix must ship; the risk is the migration, reviewed by the DBA',
+    at: '2026-11-20T09:25:00Z',
+    until: '2026-11-21T09:25:00Z',
+  },
+});
+
 /** Every event Deploy Guard emits, by detail-type. */
 export const EMITTED_EVENTS = {
   [deploymentChangeSummary.detailType]: deploymentChangeSummary,
@@ -479,6 +534,7 @@ export const EMITTED_EVENTS = {
   [modelPromoted.detailType]: modelPromoted,
   [modelRegistered.detailType]: modelRegistered,
   [modelRejected.detailType]: modelRejected,
+  [operatorOverride.detailType]: operatorOverride,
 } as const;
 export type EmittedEventKind = keyof typeof EMITTED_EVENTS;
 export type EmittedDetail<Kind extends EmittedEventKind> = z.output<(typeof EMITTED_EVENTS)[Kind]['detail']>;

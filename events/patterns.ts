@@ -18,7 +18,6 @@ import {
   DEFAULT_EVENT_SOURCE,
   deploymentChangeSummary,
   deploymentRiskAssessed,
-  deploymentRollbackCompleted,
   deploymentRollbackFailed,
   deploymentRollbackRequested,
   modelPromoted,
@@ -42,8 +41,8 @@ import { ownName, ownNames } from './names';
 /** Which bus a rule listens on: AWS service events arrive on the default bus, Deploy Guard's on its own. */
 export type BusRole = 'default' | 'deploy-guard';
 
-/** The handler (of HANDLER_NAMES; CodeDeploy, not a rule, invokes the traffic hook) or the notification a rule feeds. */
-export type RuleTarget = Exclude<HandlerName, 'traffic-hook'> | 'notify';
+/** The handler a rule feeds (of HANDLER_NAMES; CodeDeploy, not a rule, invokes the traffic hook). */
+export type RuleTarget = Exclude<HandlerName, 'traffic-hook'>;
 
 /** What every rule of the system says: its name, what it is for, and the handler it feeds. */
 export interface RuleDefinition {
@@ -209,12 +208,12 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
     },
     {
       name: 'notify',
-      description: 'What a person should hear about: risky deployments, rollbacks, retraining and model changes.',
+      description:
+        'What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, retraining and model changes. Shadow decisions are not told one by one.',
       bus: 'deploy-guard',
       target: 'notify',
       consumes: [
         deploymentRiskAssessed.detailType,
-        deploymentRollbackCompleted.detailType,
         deploymentRollbackFailed.detailType,
         modelRetrainingStarted.detailType,
         modelPromoted.detailType,
@@ -224,10 +223,10 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
       pattern: {
         source: [source],
         $or: [
-          { 'detail-type': [deploymentRiskAssessed.detailType], detail: { decision: ['rollback'] } },
+          // The stop itself is the decision; its completion (Rollback Completed) is what was announced.
+          { 'detail-type': [deploymentRiskAssessed.detailType], detail: { decision: ['rollback'], enforced: [true] } },
           {
             'detail-type': [
-              deploymentRollbackCompleted.detailType,
               deploymentRollbackFailed.detailType,
               modelRetrainingStarted.detailType,
               modelPromoted.detailType,

@@ -44,6 +44,8 @@ export const ENV = {
   metricsNamespace: 'DEPLOY_GUARD_METRICS_NAMESPACE',
   /** The installation's AWS account id: the only account whose events the rollback handler acts on. */
   accountId: 'DEPLOY_GUARD_ACCOUNT_ID',
+  /** JSON: where notify publishes and what its messages point to (NotificationSettings). */
+  notifications: 'DEPLOY_GUARD_NOTIFICATIONS',
 } as const;
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
@@ -176,6 +178,21 @@ export const promotionSettings = z.strictObject({
   ]),
 });
 export type PromotionSettings = z.output<typeof promotionSettings>;
+
+const topicArn = z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'expected an SNS topic ARN'));
+
+/** Where notify publishes, and what its messages point to. */
+export const notificationSettings = z.strictObject({
+  /** The environment's name in deploy-guard.config.json: the `--environment` of the commands a message suggests. */
+  environment: z.string().check(z.minLength(1)),
+  /** The installation's region: the CodeDeploy console links. */
+  region: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1')),
+  /** The notification topic: a plain-text message with a subject (e-mail). */
+  topicArn,
+  /** The chat topic, when Slack or Teams is configured: the same message as a Chatbot custom notification. */
+  chatTopicArn: z.optional(topicArn),
+});
+export type NotificationSettings = z.output<typeof notificationSettings>;
 
 /** A required environment variable; the error names it and says what it should hold. */
 export function requireEnv(env: NodeJS.ProcessEnv, name: EnvName, what: string): string {

@@ -1,6 +1,6 @@
 import type { ENV } from './config';
 import type { HandlerName } from './entries';
-import type { TableName } from './tables';
+import { OPERATOR_KEY_PREFIXES, type TableName } from './tables';
 
 /**
  * What a handler declares once, next to its code (handlers/<name>.declaration.ts): the environment
@@ -21,7 +21,8 @@ export type BucketPurpose = 'data' | 'models';
  * - `own-*`: the resources named with the installation's prefix (events/names.ts);
  * - `any`: actions that have no resource type (AWS accepts only "*");
  * - `{ objects, prefix, ownNames }`: the objects under a prefix of the bucket layout
- *   (handlers/s3-layout.ts), only those named with the installation's prefix when ownNames.
+ *   (handlers/s3-layout.ts), only those named with the installation's prefix when ownNames;
+ * - `notification-topics`: the SNS topics people are told through (e-mail, and chat when configured).
  */
 export type Resource =
   | 'guarded-deployment-groups'
@@ -34,6 +35,7 @@ export type Resource =
   | 'model-packages'
   | 'training-role'
   | 'serving-role'
+  | 'notification-topics'
   | 'any'
   | { readonly table: TableName }
   | { readonly bucket: BucketPurpose }
@@ -70,6 +72,17 @@ const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateIt
 export function itemsOf(...tables: TableName[]): ResourceNeed {
   return { sid: 'Tables', actions: ITEM_ACTIONS, on: tables.map((table) => ({ table })) };
 }
+
+/**
+ * Reading the operators' overrides and pauses: GetItem on the control table's `override#…` and
+ * `pause#…` items only (dynamodb:LeadingKeys), for a handler that has no other use of that table.
+ */
+export const READ_OPERATOR_ITEMS: ResourceNeed = {
+  sid: 'ReadOperatorOverrides',
+  actions: ['dynamodb:GetItem'],
+  on: [{ table: 'control' }],
+  conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': Object.values(OPERATOR_KEY_PREFIXES).map((prefix) => `${prefix}*`) } },
+};
 
 /** Putting events on the installation's own bus: what makes a function a publisher (the bus policy admits it). */
 export const PUBLISH_ON_OWN_BUS: ResourceNeed = { sid: 'PublishOnOwnBus', actions: ['events:PutEvents'], on: ['own-bus'] };

@@ -1,6 +1,7 @@
 import type { HandlerDeclaration } from './declaration';
 import { DRIFT_DECLARATION } from './drift.declaration';
 import type { HandlerName } from './entries';
+import { NOTIFY_DECLARATION } from './notify.declaration';
 import { PREDICT_DECLARATION } from './predict.declaration';
 import { PROMOTE_DECLARATION } from './promote.declaration';
 import { RECORD_CHANGE_DECLARATION } from './record-change.declaration';
@@ -17,4 +18,5 @@ export const HANDLER_DECLARATIONS: Readonly<Record<HandlerName, HandlerDeclarati
   'record-outcome': RECORD_OUTCOME_DECLARATION,
   drift: DRIFT_DECLARATION,
   promote: PROMOTE_DECLARATION,
+  notify: NOTIFY_DECLARATION,
 };

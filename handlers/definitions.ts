@@ -1,5 +1,6 @@
 import { DRIFT } from './drift';
 import type { HandlerName } from './entries';
+import { NOTIFY } from './notify';
 import { PREDICT } from './predict';
 import { PROMOTE } from './promote';
 import { RECORD_CHANGE } from './record-change';
@@ -20,4 +21,5 @@ export const HANDLER_DEFINITIONS = {
   'record-outcome': RECORD_OUTCOME,
   drift: DRIFT,
   promote: PROMOTE,
+  notify: NOTIFY,
 } as const satisfies Record<HandlerName, unknown>;

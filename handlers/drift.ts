@@ -25,11 +25,10 @@ import {
   screenSchedule,
   trainingJobName,
   trainingJobSpec,
-  type DataWindow,
   type DriftIgnored,
   type DriftIgnoreReason,
 } from './drift-domain';
-import type { ControlStore, TrainingPort, TrainingRowCounter } from './ports';
+import type { ControlStore, RetrainingState, TrainingPort, TrainingRowCounter } from './ports';
 import type { HandlerDefinition, PortsOf } from './declaration';
 import { lambdaEntry } from './lambda-entry';
 import { DRIFT_DECLARATION } from './drift.declaration';
@@ -82,6 +81,8 @@ export type DriftResult = DriftSubject &
         /** False when another job was recorded meanwhile (two alarms racing); the job runs all the same. */
         readonly recorded: boolean;
         readonly published: string;
+        /** The job was started by an earlier attempt that stopped before announcing and recording it; this one finished that. */
+        readonly resumed?: true;
       }
   );
 
@@ -139,20 +140,31 @@ function scheduledRequest(event: unknown, config: DriftConfig): RetrainingReques
   };
 }
 
-/** The checks every request goes through (a running job, the cooldown, the data), then the job. */
+/**
+ * The checks every request goes through (a running job, the cooldown, the data), then the job.
+ *
+ * The steps, and what a redelivery finds after an attempt stopped between two of them:
+ * 1. record the job (promote adopts only recorded jobs) — stopped after it: nothing started, the
+ *    redelivery starts the job;
+ * 2. CreateTrainingJob — stopped after it, or its answer lost: the job exists (running, or answered
+ *    "already exists") and the redelivery goes on with step 3;
+ * 3. record it as the last retraining (the cooldown's clock; a compare-and-set, so of two deliveries
+ *    of one event racing, one goes on and the other is a duplicate) — stopped after it: the
+ *    redelivery finds it unannounced and goes on with step 4;
+ * 4. announce Model Retraining Started, then mark the record announced — stopped between the two:
+ *    the redelivery announces again (the announcement is at least once, like EventBridge's delivery).
+ */
 async function retrain(request: RetrainingRequest, deps: DriftDependencies): Promise<DriftResult> {
   const { config } = deps;
   const { subject, jobName, eventTime } = request;
   const ignored = (found: DriftIgnored): DriftResult => ({ status: 'ignored', ...found, ...subject });
-  const duplicate: DriftResult = { status: 'duplicate', trainingJobName: jobName, ...subject };
 
   const running = await deps.training.runningJobs(config.namePrefix);
-  if (running.includes(jobName)) return duplicate;
+  const last = await deps.control.readRetraining();
+  if (last?.trainingJobName === jobName) return last.announcedAt === undefined ? announce(request, last, deps, { resumed: true }) : duplicateOf(request);
+  if (running.includes(jobName)) return resume(request, last, deps);
   const busy = screenRunning(running);
   if (busy) return ignored(busy);
-
-  const last = await deps.control.readRetraining();
-  if (last?.trainingJobName === jobName) return duplicate;
   const cooling = screenCooldown(last, eventTime, config.settings.cooldownHours);
   if (cooling) return ignored(cooling);
 
@@ -171,20 +183,55 @@ async function retrain(request: RetrainingRequest, deps: DriftDependencies): Pro
     modelBucket: config.modelBucket,
     serving,
   });
-  // Recorded first: promote adopts only recorded jobs, and a record of a job that never started is harmless.
-  const startedAt = deps.clock.now();
-  await deps.control.recordTrainingJob(recordedTrainingJob(spec, window, startedAt));
-  if ((await deps.training.startTrainingJob(spec)) === 'already-exists') return duplicate;
+  const job = recordedTrainingJob(spec, window, deps.clock.now());
+  await deps.control.recordTrainingJob(job);
+  if ((await deps.training.startTrainingJob(spec)) === 'already-exists') return resume(request, last, deps);
+  return recordAndAnnounce(request, job.startedAt, last, deps, {});
+}
 
+/** The job of this state change or scheduled run exists and is recorded and announced: nothing to do. */
+function duplicateOf(request: RetrainingRequest): DriftResult {
+  return { status: 'duplicate', trainingJobName: request.jobName, ...request.subject };
+}
+
+/**
+ * A job of this name exists but is not the recorded last retraining: an earlier attempt (or this
+ * one, whose CreateTrainingJob answer was lost) started it and stopped before step 3, or another
+ * delivery of the event is at step 3 now. If Deploy Guard recorded the job (step 1), steps 3 and 4
+ * follow, with the start time recorded then. A job of this name that Deploy Guard never recorded is
+ * not its own: a duplicate, nothing done.
+ */
+async function resume(request: RetrainingRequest, last: RetrainingState | undefined, deps: DriftDependencies): Promise<DriftResult> {
+  const job = await deps.control.readTrainingJob(request.jobName);
+  if (!job) return duplicateOf(request);
+  return recordAndAnnounce(request, job.startedAt, last, deps, { resumed: true });
+}
+
+type Resumed = { readonly resumed?: true };
+
+/** Steps 3 and 4. */
+async function recordAndAnnounce(request: RetrainingRequest, startedAt: number, last: RetrainingState | undefined, deps: DriftDependencies, resumed: Resumed): Promise<DriftResult> {
   // The record's alarmName holds what started the job: the alarm, or the schedule rule.
-  const recorded = await deps.control.recordRetraining({ trainingJobName: jobName, alarmName: request.triggerName, startedAt }, last?.trainingJobName ?? null);
-  const published = await announce(request, window, startedAt, deps);
-  return { status: 'started', trainingJobName: jobName, recorded, published, ...subject };
+  const state: RetrainingState = { trainingJobName: request.jobName, alarmName: request.triggerName, startedAt };
+  if (await deps.control.recordRetraining(state, last?.trainingJobName ?? null)) return announce(request, state, deps, resumed);
+  // Another delivery of this event recorded it first (it announces), or another job was recorded
+  // meanwhile (two alarms racing: this job runs all the same, and is announced, unrecorded).
+  if ((await deps.control.readRetraining())?.trainingJobName === request.jobName) return duplicateOf(request);
+  const published = await publishStarted(request, startedAt, deps);
+  return { status: 'started', trainingJobName: request.jobName, recorded: false, published, ...resumed, ...request.subject };
+}
+
+/** Step 4: announce the recorded job, then mark its record announced. */
+async function announce(request: RetrainingRequest, recorded: RetrainingState, deps: DriftDependencies, resumed: Resumed): Promise<DriftResult> {
+  const published = await publishStarted(request, recorded.startedAt, deps);
+  await deps.control.recordRetraining({ ...recorded, announcedAt: deps.clock.now() }, request.jobName);
+  return { status: 'started', trainingJobName: request.jobName, recorded: true, published, ...resumed, ...request.subject };
 }
 
 /** Model Retraining Started: the job, what started it and why, and its data window. */
-async function announce(request: RetrainingRequest, window: DataWindow, startedAt: number, deps: DriftDependencies): Promise<string> {
+async function publishStarted(request: RetrainingRequest, startedAt: number, deps: DriftDependencies): Promise<string> {
   const { config } = deps;
+  const window = dataWindow(request.eventTime, config.settings.dataWindowDays);
   const entry = buildEntry(
     'Model Retraining Started',
     {

@@ -4,6 +4,7 @@ import type { FeatureList } from '../model/features';
 import type { CutSource, CutState } from '../model/block-budget';
 import type { PastDeployment } from '../model/history';
 import type { FailurePolicy, PromotionSettings } from './config';
+import type { AppliedOverride, DeploymentOverride, GroupPause } from './operator-controls';
 
 /**
  * The side effects of the handlers, as small interfaces. AWS adapters live in `handlers/adapters/`;
@@ -192,6 +193,8 @@ export interface AssessmentRecord {
   readonly author?: string;
   /** Whether the release's change summary was joined (absent on assessments stored by earlier releases). */
   readonly changeSummary?: ChangeSummaryJoin;
+  /** Set when an operator's override or pause let a would-be stop through (not enforced, its outcome observed). */
+  readonly override?: AppliedOverride;
   /** The explanation published with the assessment, kept so a redelivery republishes the same event. */
   readonly topFactors?: readonly Factor[];
 }
@@ -351,6 +354,19 @@ export interface ControlStore {
   writeCut(scope: string, state: CutState, expectedRevision: number | null): Promise<boolean>;
 }
 
+/**
+ * The operators' overrides and pauses (table `control`, keys `override#…` and `pause#…`): written by
+ * `deploy-guard override` / `pause` with the operator's credentials, read by predict and the traffic hook.
+ */
+export interface OperatorControlStore {
+  readOverride(application: string, revision: string): Promise<DeploymentOverride | undefined>;
+  readPause(application: string, deploymentGroup: string): Promise<GroupPause | undefined>;
+  /** Records the override (replacing an earlier one of the same release). */
+  putOverride(override: DeploymentOverride): Promise<void>;
+  /** Records the pause (replacing an earlier one of the group: a later pause, or a resume). */
+  putPause(pause: GroupPause): Promise<void>;
+}
+
 /** The scope of the installation's pooled cut, borrowed by groups with too few scores of their own. */
 export const POOLED_CUT_SCOPE = '*pooled*';
 
@@ -417,6 +433,8 @@ export interface RetrainingState {
   readonly trainingJobName: string;
   readonly alarmName: string;
   readonly startedAt: number;
+  /** When Model Retraining Started was published for it; absent until then (drift finishes it on a redelivery). */
+  readonly announcedAt?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -603,4 +621,18 @@ export interface ObjectReader {
 export interface ObjectCopier {
   /** Copies `fromS3Url` to `toS3Url` (replacing it: the same job always copies the same bytes); throws when the source is missing. */
   copy(fromS3Url: string, toS3Url: string): Promise<void>;
+}
+
+/** One message for people, as SNS publishes it: a subject (e-mail) and a body. */
+export interface NotificationMessage {
+  readonly topicArn: string;
+  /** At most 100 printable characters, one line (SNS's limit for a subject). */
+  readonly subject: string;
+  readonly body: string;
+}
+
+/** SNS Publish to Deploy Guard's notification topics. */
+export interface NotificationPort {
+  /** Publishes the message; resolves with SNS's message id. */
+  publish(message: NotificationMessage): Promise<string>;
 }

@@ -206,6 +206,7 @@ export function riskAssessedEntry(record: AssessmentRecord, factors: readonly Fa
       topFactors: factors.map((factor) => ({ ...factor })),
       ...(record.fallback ? { fallback: { ...record.fallback } } : {}),
       ...(record.changeSummary ? { changeSummary: { ...record.changeSummary } } : {}),
+      ...(record.override ? { override: { ...record.override, at: eventBridgeTime(record.override.at), until: eventBridgeTime(record.override.until) } } : {}),
       assessedAt: eventBridgeTime(record.assessedAt),
     },
     { ...context, time: new Date(record.assessedAt) },

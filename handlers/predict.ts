@@ -47,6 +47,9 @@ import {
   type Score,
 } from './predict-domain';
 import { decisionCut, recordScore } from './cuts';
+import { overriddenVerdict, overrideWords, wouldStop } from './operator-controls';
+import { findOverride } from './operator-lookup';
+import { DynamoDbOperatorControlStore } from './adapters/dynamodb-operator-controls';
 import type {
   AssessmentRecord,
   ChangeSummaryStore,
@@ -56,6 +59,7 @@ import type {
   DeploymentStore,
   MetricsPort,
   ModelEndpointPort,
+  OperatorControlStore,
   ServingModel,
   ServingModelSource,
   TrainingDataLake,
@@ -104,6 +108,8 @@ export interface PredictDependencies {
   readonly servingModel: ServingModelSource;
   /** The block-budget cuts (control table). */
   readonly control: ControlStore;
+  /** The operators' overrides and pauses (control table). */
+  readonly operatorControls: OperatorControlStore;
   readonly endpoint: ModelEndpointPort;
   readonly publisher: EventPublisher;
   readonly metrics: MetricsPort;
@@ -131,6 +137,8 @@ export type PredictResult =
       readonly enforced: boolean;
       readonly modelVersion: string;
       readonly fallback?: string;
+      /** The operator's override or pause that let a would-be stop through, in words. */
+      readonly override?: string;
       readonly published: readonly string[];
       readonly trainingRow?: TrainingRowResult;
     };
@@ -210,7 +218,12 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
 
   const assessedAt = deps.clock.now();
   const cut = model ? await decisionCut(policy, group, model, { control: deps.control, deployments: deps.deployments }, assessedAt) : cutWithoutModel(policy);
-  const verdict = decide(policy, score, cut, { deploymentId, alreadyFinished: isFinished(deployment.status) });
+  const decided = decide(policy, score, cut, { deploymentId, alreadyFinished: isFinished(deployment.status) });
+  // An operator's override of the release or pause of the group lets a would-be stop through (read only then).
+  const override = wouldStop(decided)
+    ? await findOverride(deps.operatorControls, { deploymentId, application, deploymentGroup, ...(revision ? { revision } : {}) }, assessedAt)
+    : undefined;
+  const verdict = override ? overriddenVerdict(decided, override) : decided;
   const factors = model && vector ? explain(model, vector, explanationContext(recent, counts, author)) : [];
   const record: AssessmentRecord = {
     deploymentId,
@@ -232,6 +245,7 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
     assessedAt,
     ...(author === undefined ? {} : { author }),
     changeSummary,
+    ...(override ? { override } : {}),
     topFactors: factors,
   };
 
@@ -253,6 +267,7 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
     enforced: record.enforced,
     modelVersion: record.modelVersion,
     ...(record.fallback ? { fallback: record.fallback.reason } : {}),
+    ...(record.override ? { override: overrideWords(record.override) } : {}),
     published: detailTypes(entries),
     ...(trainingRow ? { trainingRow } : {}),
   };
@@ -389,6 +404,7 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<PredictDependencies>
     changes: new DynamoDbChangeSummaryStore(dynamoDbClient, requireEnv(env, ENV.changesTable, 'the DynamoDB change summaries table')),
     servingModel: new S3ServingModelSource(control, new S3ObjectReader(s3Client)),
     control,
+    operatorControls: new DynamoDbOperatorControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
     endpoint: new SageMakerEndpoint(sageMakerRuntimeClient, {
       endpointName: requireEnv(env, ENV.endpointName, 'the SageMaker endpoint serving the model'),
       timeoutMs: endpointTimeoutFromEnv(env),

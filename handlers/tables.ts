@@ -53,7 +53,7 @@ export const TABLES = {
     name: 'control',
     partitionKey: 'key',
     ttlAttribute: 'expiresAt',
-    description: 'The rollback ledger (`rollback#<deploymentId>`), the serving-model pointer (`model#serving`) and the retraining state (`retraining#last`), the verdicts on training jobs (`job#<name>`) and the block-budget cuts (`cut#<group>`).',
+    description: 'Single items: the rollback ledger (`rollback#<id>`), the serving model (`model#serving`), retraining (`retraining#last`, `job#<name>`), cuts (`cut#<group>`), operator overrides (`override#…`) and pauses (`pause#…`).',
   },
 } as const satisfies Record<string, TableDefinition>;
 
@@ -76,4 +76,11 @@ export const CONTROL_KEYS = {
   promotion: (trainingJobName: string) => `promotion#${trainingJobName}`,
   /** A group's block-budget cut (`cut#<application>/<deploymentGroup>`), or the pooled one. */
   cut: (scope: string) => `cut#${scope}`,
+  /** An operator's override of a release (`override#<application>#<revisionKey>`), see handlers/operator-controls.ts. */
+  override: (application: string, revision: string) => `${OPERATOR_KEY_PREFIXES.override}${application}#${revision}`,
+  /** An operator's pause of a group (`pause#<application>/<deploymentGroup>`). */
+  pause: (group: string) => `${OPERATOR_KEY_PREFIXES.pause}${group}`,
 } as const;
+
+/** What the keys of the operators' items start with: the operators' role may touch only these (dynamodb:LeadingKeys). */
+export const OPERATOR_KEY_PREFIXES = { override: 'override#', pause: 'pause#' } as const;

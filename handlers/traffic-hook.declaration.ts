@@ -1,4 +1,4 @@
-import { itemsOf, PUBLISH_ON_OWN_BUS, type HandlerDeclaration } from './declaration';
+import { itemsOf, PUBLISH_ON_OWN_BUS, READ_OPERATOR_ITEMS, type HandlerDeclaration } from './declaration';
 import type { TrafficHookDependencies } from './traffic-hook';
 
 /** Milliseconds the hook waits for predict's assessment when ENV.trafficHookWaitMs does not say (the stack sets this). */
@@ -7,13 +7,15 @@ export const DEFAULT_HOOK_WAIT_MS = 60_000;
 /** traffic-hook: answers CodeDeploy's BeforeAllowTraffic hook from predict's stored assessment. */
 export const TRAFFIC_HOOK_DECLARATION: HandlerDeclaration<TrafficHookDependencies> = {
   name: 'traffic-hook',
-  reads: ['eventBus', 'eventSource', 'deploymentsTable', 'historyTable', 'groups', 'trafficHookWaitMs'],
+  reads: ['eventBus', 'eventSource', 'deploymentsTable', 'historyTable', 'controlTable', 'groups', 'trafficHookWaitMs'],
   needs: [
     { sid: 'ReportHookStatus', actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'], on: ['guarded-deployment-groups'] },
     // The hook never scores: it reads predict's assessment and, fail-closed without one, stores its
     // fallback there (DeploymentStore get / putAssessment: the deployments table only).
     itemsOf('deployments'),
+    // An operator's override or pause, read when the assessment says rollback: those control items only.
+    READ_OPERATOR_ITEMS,
     PUBLISH_ON_OWN_BUS,
   ],
-  ports: ['codeDeploy', 'deployments', 'publisher', 'clock', 'sleep'],
+  ports: ['codeDeploy', 'deployments', 'operatorControls', 'publisher', 'clock', 'sleep'],
 };

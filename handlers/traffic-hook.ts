@@ -8,7 +8,10 @@ import { AwsCodeDeploy } from './adapters/codedeploy';
 import { DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
 import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, groupKey, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
-import type { AssessmentRecord, CodeDeployPort, CodeDeployRefusal, DeploymentStore } from './ports';
+import type { AssessmentRecord, CodeDeployPort, CodeDeployRefusal, DeploymentStore, OperatorControlStore } from './ports';
+import { overrideWords } from './operator-controls';
+import { findOverride } from './operator-lookup';
+import { DynamoDbOperatorControlStore } from './adapters/dynamodb-operator-controls';
 import { cutWithoutModel, decide, isFinished, riskAssessedEntry, rollbackReason, rollbackRequestedEntry } from './predict-domain';
 import type { HandlerDefinition, PortsOf } from './declaration';
 import { lambdaEntry } from './lambda-entry';
@@ -41,6 +44,8 @@ export interface TrafficHookConfig {
 export interface TrafficHookDependencies {
   readonly codeDeploy: CodeDeployPort;
   readonly deployments: DeploymentStore;
+  /** The operators' overrides and pauses (control table, read only). */
+  readonly operatorControls: OperatorControlStore;
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   /** Waits between looks at the store (injected: tests and the backtest do not sleep). */
@@ -79,6 +84,9 @@ export async function handleTrafficHook(invocation: unknown, deps: TrafficHookDe
 
   const assessment = decided.assessment;
   if (!(assessment.enforced && assessment.decision === 'rollback')) return succeed(deploymentId, hookExecutionId, proceedReason(assessment), deps);
+  // An operator may have let the release through (or paused the group) since predict assessed it: the deployment is held here until now.
+  const override = await findOverride(deps.operatorControls, heldDeployment(assessment), deps.clock.now());
+  if (override) return succeed(deploymentId, hookExecutionId, `the assessment of ${deploymentId} says rollback, but it is ${overrideWords(override)}`, deps);
   const reason = rollbackReason(assessment);
   const context = { source: deps.config.source, eventBusName: deps.config.eventBusName };
   await deps.publisher.publish([
@@ -106,6 +114,12 @@ async function waitForAssessment(deploymentId: string, deps: TrafficHookDependen
     if (waited >= waits) return undefined;
     await deps.sleep(pollMs);
   }
+}
+
+function heldDeployment(assessment: AssessmentRecord): Parameters<typeof findOverride>[1] {
+  const { deploymentId, application, deploymentGroup } = assessment;
+  const revision = assessment.changeSummary?.revision;
+  return { deploymentId, application, deploymentGroup, ...(revision ? { revision } : {}) };
 }
 
 function proceedReason(assessment: AssessmentRecord): string {
@@ -196,6 +210,7 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<TrafficHookDependenc
       requireEnv(env, ENV.deploymentsTable, 'the DynamoDB deployments table'),
       requireEnv(env, ENV.historyTable, 'the DynamoDB history table'),
     ),
+    operatorControls: new DynamoDbOperatorControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
     publisher: new EventBridgePublisher(eventBridgeClient),
     clock: systemClock,
     sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),

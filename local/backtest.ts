@@ -25,6 +25,7 @@ import { ReportBuilder, type BacktestReport, type DeadLetter } from './report-mo
 import { eventsFileName, ReportTap } from './report-tap';
 import type { LocalObjectStore, LocalTraining } from './sagemaker';
 import { alarmPeriodMs, buildStandIns, LOCAL_ACCOUNT, modelFromArchive, modelQualityAlarms, serveFirstModel, type StandIns } from './stand-ins';
+import type { PublishedNotification } from './sns';
 import { readWiring, type AlarmWiring, type Wiring } from './terraform-wiring';
 
 /**
@@ -99,6 +100,8 @@ export interface BacktestRuntime {
   readonly deadLetters: readonly (DeadLetter & { readonly event?: BusEvent })[];
   /** The events put on the buses, by detail-type. */
   readonly eventCounts: ReadonlyMap<string, number>;
+  /** What notify published to SNS, oldest first. */
+  readonly notifications: readonly PublishedNotification[];
   readonly faults?: FaultInjector;
 }
 
@@ -538,6 +541,7 @@ function runtimeOf(
     training: standIns.training,
     deadLetters: run.deadLetters,
     eventCounts: run.eventCounts,
+    notifications: standIns.notifications.published,
     ...(run.faults ? { faults: run.faults } : {}),
   };
 }

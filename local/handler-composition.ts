@@ -4,6 +4,7 @@ import { ENV, type EnvName, type GroupPolicy, type RetrainingSettings } from '..
 import { S3ServingModelSource } from '../handlers/adapters/serving-model';
 import { compose, type HandlerDefinition, type PortsOf } from '../handlers/declaration';
 import { DRIFT } from '../handlers/drift';
+import { NOTIFY } from '../handlers/notify';
 import { PREDICT } from '../handlers/predict';
 import { PROMOTE } from '../handlers/promote';
 import { RECORD_CHANGE } from '../handlers/record-change';
@@ -67,6 +68,7 @@ export function composeHandlers(
       return decided;
     },
     promote: invocation(PROMOTE, ports, PROMOTE.configFromEnv(environment('promote'))),
+    notify: invocation(NOTIFY, ports, NOTIFY.configFromEnv(environment('notify'))),
   };
   return { handlers: observed(asInvocations(handlers, options.faults), options.onInvocation), source: predictConfig.source, driftDecisions, retraining: driftConfig.settings };
 }
@@ -83,8 +85,9 @@ function invocation<Dependencies extends { readonly config: unknown }, Result>(
 
 /** Every port a handler may declare, from the stand-ins (decorated with the injected faults, if any). */
 function localPorts(standIns: StandIns, faults: FaultInjector | undefined) {
-  const { clock, objects, metrics } = standIns;
+  const { clock, objects, metrics, notifications } = standIns;
   return {
+    notifications,
     ...faultyPorts(standIns, faults),
     servingModel: faults ? faults.servingModel(new S3ServingModelSource(standIns.stores.control, objects)) : new S3ServingModelSource(standIns.stores.control, objects),
     objects,
@@ -103,6 +106,8 @@ function faultyPorts(standIns: StandIns, faults: FaultInjector | undefined) {
     deployments: faults ? faults.deploymentStore(stores.deployments) : stores.deployments,
     changes: faults ? faults.changeStore(stores.changes) : stores.changes,
     control: faults ? faults.controlStore(stores.control) : stores.control,
+    // Operators act outside the replay's faults: their items are read as set.
+    operatorControls: stores.operatorControls,
     ledger: faults ? faults.ledger(stores.ledger) : stores.ledger,
     endpoint: faults ? faults.endpoint(endpoint) : endpoint,
     training: faults ? faults.training(training) : training,

@@ -5,11 +5,12 @@ import { ManualClock } from '../events/clock';
 import type { PutEventsEntry } from '../events/emitted';
 import { PublishError, type EventPublisher } from '../handlers/adapters/event-publisher';
 import { InMemoryRollbackLedger } from '../handlers/adapters/in-memory-ledger';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../handlers/adapters/in-memory-stores';
+import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryOperatorControlStore } from '../handlers/adapters/in-memory-stores';
+import { DynamoDbOperatorControlStore } from '../handlers/adapters/dynamodb-operator-controls';
 import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../handlers/adapters/dynamodb-stores';
 import { DynamoDbRollbackLedger } from '../handlers/adapters/dynamodb-ledger';
 import { emfDocument } from '../handlers/adapters/emf-metrics';
-import type { ChangeSummaryStore, ControlStore, DeploymentStore, MetricsPort, RollbackLedger } from '../handlers/ports';
+import type { ChangeSummaryStore, ControlStore, DeploymentStore, MetricsPort, OperatorControlStore, RollbackLedger } from '../handlers/ports';
 import { TRAIN_SCRIPT, type Trainer } from '../model/training';
 import { untarGzip } from '../model/tar';
 import type { XGBoostModel } from '../model/xgboost';
@@ -18,6 +19,7 @@ import { LocalCodeDeploy } from './codedeploy';
 import { startLocalDynamoDb } from './dynalite';
 import { LocalEndpoint, LocalHosting, LocalObjectStore, LocalTraining } from './sagemaker';
 import { Scheduler } from './scheduler';
+import { LocalNotifications } from './sns';
 import type { AlarmWiring } from './terraform-wiring';
 import { initialModelUris } from '../handlers/s3-layout';
 
@@ -34,6 +36,8 @@ export interface LocalStores {
   readonly deployments: DeploymentStore;
   readonly changes: ChangeSummaryStore;
   readonly control: ControlStore;
+  /** The operators' overrides and pauses (the control table's `override#` and `pause#` items). */
+  readonly operatorControls: OperatorControlStore;
   readonly ledger: RollbackLedger;
 }
 
@@ -68,6 +72,8 @@ export interface StandIns {
   readonly publisher: LocalPublisher;
   readonly codeDeploy: LocalCodeDeploy;
   readonly cloudWatch: LocalCloudWatch;
+  /** SNS: what notify published. */
+  readonly notifications: LocalNotifications;
   /** The handlers' embedded metrics, as CloudWatch Logs would extract them. */
   readonly metrics: MetricsPort;
   /** S3: the data lake's training rows, model artifacts. */
@@ -114,11 +120,12 @@ export async function buildStandIns(options: StandInOptions): Promise<StandIns> 
   const hosting = new LocalHosting(objects, endpoint, modelFromArchive);
   const { stores, close: closeStores } = await openStores(options.store);
   const publisher = new LocalPublisher(buses.default, buses.custom);
+  const notifications = new LocalNotifications(clock);
   const close = async (): Promise<void> => {
     training.close();
     await closeStores();
   };
-  return { clock, scheduler, buses, publisher, codeDeploy, cloudWatch, metrics, objects, endpoint, training, hosting, lake, warmUpIds, stores, close };
+  return { clock, scheduler, buses, publisher, codeDeploy, cloudWatch, notifications, metrics, objects, endpoint, training, hosting, lake, warmUpIds, stores, close };
 }
 
 /** The two local buses; they deliver only when drained, and number their events in one sequence. */
@@ -137,13 +144,14 @@ export async function openStores(kind: 'memory' | 'dynamodb'): Promise<{ readonl
         deployments: new DynamoDbDeploymentStore(dynamo.client, dynamo.tableNames.deployments, dynamo.tableNames.history),
         changes: new DynamoDbChangeSummaryStore(dynamo.client, dynamo.tableNames.changes),
         control: new DynamoDbControlStore(dynamo.client, dynamo.tableNames.control),
+        operatorControls: new DynamoDbOperatorControlStore(dynamo.client, dynamo.tableNames.control),
         ledger: new DynamoDbRollbackLedger(dynamo.client, dynamo.tableNames.control),
       },
       close: () => dynamo.close(),
     };
   }
   return {
-    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), ledger: new InMemoryRollbackLedger() },
+    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), operatorControls: new InMemoryOperatorControlStore(), ledger: new InMemoryRollbackLedger() },
     close: async () => undefined,
   };
 }

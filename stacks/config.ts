@@ -30,6 +30,15 @@ const changeSummaryPublishers = z
   .array(z.string().regex(PRINCIPAL_ARN, { message: "expected the ARN of an IAM role or user, such as 'arn:aws:iam::123456789012:role/ci-payments'" }))
   .default([]);
 
+/**
+ * The on-call principals (IAM roles or users) that may override a release or pause a group
+ * (`deploy-guard override` / `pause`): the stack's operator role (`<namePrefix>-operator`) trusts
+ * exactly these. None (the default): no role, and nobody can override or pause.
+ */
+const operators = z
+  .array(z.string().regex(PRINCIPAL_ARN, { message: "expected the ARN of an IAM role or user, such as 'arn:aws:iam::123456789012:role/on-call'" }))
+  .default([]);
+
 /** Settings of a blue/green deployment group Deploy Guard creates (rather than references). */
 export const createGroupSettings = z
   .object({
@@ -290,6 +299,47 @@ export const notebookConfig = z
     }
   });
 
+/** How shadow-mode decisions are told: never one by one; `summary` (a daily digest) is not built yet. */
+export const SHADOW_NOTIFICATIONS = ['summary', 'none'] as const;
+
+/**
+ * Who is told what: e-mail subscribers of the notification topic (one readable message per stop,
+ * failed rollback and model change), and optionally a Slack channel and a Microsoft Teams channel
+ * through AWS Chatbot (the same message on a chat topic of their own).
+ */
+export const notificationsConfig = z
+  .object({
+    emails: z.array(z.email({ message: 'expected an e-mail address' })).default([]),
+    shadow: z.enum(SHADOW_NOTIFICATIONS).default('none'),
+    /** A Slack channel: the workspace (authorized once in the AWS Chatbot console) and the channel's id. */
+    slack: z
+      .object({
+        workspaceId: z.string().regex(/^[0-9A-Z]{1,255}$/, { message: "expected a Slack workspace (team) id such as 'T01ABCDEF'" }),
+        channelId: z.string().regex(/^[A-Za-z0-9]{1,255}$/, { message: "expected a Slack channel id such as 'C01ABCDEF'" }),
+      })
+      .strict()
+      .optional(),
+    /** A Microsoft Teams channel: the team (authorized once in the AWS Chatbot console), its channel and the tenant. */
+    teams: z
+      .object({
+        teamId: z.guid({ message: 'expected the Microsoft Teams team id (a GUID)' }),
+        channelId: z.string().regex(/^[^\s]{1,255}$/, { message: "expected a Teams channel id such as '19:abc@thread.tacv2'" }),
+        tenantId: z.guid({ message: 'expected the Microsoft Entra tenant id (a GUID)' }),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((notifications, context) => {
+    if (notifications.shadow === 'summary') {
+      context.addIssue({
+        code: 'custom',
+        path: ['shadow'],
+        message: "'summary' (a daily digest of shadow decisions) is not built yet: use 'none' (shadow decisions are never mailed one by one; `deploy-guard decisions` lists them)",
+      });
+    }
+  });
+
 const reservedConcurrency = z.number().int().min(1).max(1000);
 
 /**
@@ -358,6 +408,7 @@ export const environmentConfig = z
       .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), { message: `expected a CloudWatch Logs retention in days, one of ${LOG_RETENTION_DAYS.join(', ')}` })
       .default(30),
     reservedConcurrency: reservedConcurrencyConfig.prefault({}),
+    operators,
     groups: z.array(guardedGroupConfig),
     /** The example service, created and guarded by this environment. */
     example: exampleConfig.optional(),
@@ -365,7 +416,7 @@ export const environmentConfig = z
     retraining: retrainingConfig.default(DEFAULT_RETRAINING),
     promotion: promotionConfig.default(DEFAULT_PROMOTION),
     qualityAlarms: qualityAlarmsConfig.default({}),
-    notifications: z.object({ emails: z.array(z.email({ message: 'expected an e-mail address' })) }).strict().default({ emails: [] }),
+    notifications: notificationsConfig.prefault({}),
     notebook: notebookConfig.default(DEFAULT_NOTEBOOK),
     model: modelConfig.default({ initial: SHIPPED_INITIAL_MODEL }),
     backend: backendConfig.default({ kind: 'local' }),

@@ -2,19 +2,20 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
-import { ruleNamed } from '../events/patterns';
 import { handlerFunctionName } from '../events/names';
-import type { PromotionSettings, RetrainingSettings } from '../handlers/config';
+import type { NotificationSettings, PromotionSettings, RetrainingSettings } from '../handlers/config';
 import { publishes, type EnvKey } from '../handlers/declaration';
 import { HANDLER_DECLARATIONS } from '../handlers/declarations';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/entries';
 import { INITIAL_MODEL_VERSION, SERVED_MODELS_PREFIX, servedModelKeys } from '../handlers/s3-layout';
 import { DEFAULT_HOOK_WAIT_MS } from '../handlers/traffic-hook.declaration';
 import { changeSummaryPublishersByApplication, exampleGroupNames, groupDecision, guardedGroupPolicies, iamRoleArn, type EnvironmentConfig } from './config';
+import { ChatChannels, chatTopicName } from './chat-channels';
 import { DataStores } from './data-stores';
 import type { DeadLetterQueue } from './dead-letter-queue';
 import { DeployGuardEventBus } from './event-bus';
 import { DeployGuardBusPolicy } from './event-bus-policy';
+import { OperatorRole } from './operator-role';
 import { EventRuleToFunction } from './event-rule-to-function';
 import { ExampleGuardedService } from './example-service';
 import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds } from './guarded-deployment-group';
@@ -23,7 +24,7 @@ import { InitialModel } from './initial-model';
 import { awsPartition } from './image-uris';
 import { EncryptionKey } from './kms';
 import { ModelNotebook } from './model-notebook';
-import { Monitoring } from './monitoring';
+import { Monitoring, notificationTopicName } from './monitoring';
 import { NodejsFunction } from './nodejs-function';
 import { PredictionEndpoint } from './prediction-endpoint';
 import { Retraining } from './retraining';
@@ -49,6 +50,8 @@ export const INITIAL_MODEL_KEY = servedModelKeys(INITIAL_MODEL_VERSION).model;
 export class DeployGuardStack extends TerraformStack {
   readonly eventBus: DeployGuardEventBus;
   readonly busPolicy: DeployGuardBusPolicy;
+  /** Only when the configuration names operators. */
+  readonly operatorRole?: OperatorRole;
   readonly dataStores: DataStores;
   readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
   readonly monitoring: Monitoring;
@@ -62,6 +65,8 @@ export class DeployGuardStack extends TerraformStack {
   readonly example?: ExampleGuardedService;
   /** Only when the configuration enables it. */
   readonly notebook?: ModelNotebook;
+  /** Only when the configuration names a Slack or Teams channel. */
+  readonly chatChannels?: ChatChannels;
 
   constructor(scope: Construct, id: string, props: DeployGuardStackProps) {
     super(scope, id);
@@ -231,6 +236,15 @@ export class DeployGuardStack extends TerraformStack {
             },
     };
 
+    // By name, as the key policy names it: the topic is Monitoring's, which watches the functions made from these.
+    const notificationTopicArn = arn('sns', notificationTopicName(namePrefix));
+    const { slack, teams } = config.notifications;
+    if (slack || teams) {
+      this.chatChannels = new ChatChannels(this, 'chat', { namePrefix, region, accountId, kmsKeyArn, ...(slack ? { slack } : {}), ...(teams ? { teams } : {}) });
+    }
+    const chatTopicArn = this.chatChannels ? arn('sns', chatTopicName(namePrefix)) : undefined;
+    const notificationSettings: NotificationSettings = { environment, region, topicArn: notificationTopicArn, ...(chatTopicArn ? { chatTopicArn } : {}) };
+
     const installation: InstallationResources = {
       partition,
       arn,
@@ -243,6 +257,7 @@ export class DeployGuardStack extends TerraformStack {
       trainingRoleArn: this.retraining.role.arn,
       servingRoleArn: this.endpoint.executionRole.arn,
       modelPackageGroupName: this.retraining.modelPackageGroupName,
+      notificationTopicArns: [notificationTopicArn, ...(chatTopicArn ? [chatTopicArn] : [])],
     };
     const environmentValues: Record<EnvKey, string> = {
       eventBus: this.eventBus.bus.name,
@@ -263,6 +278,7 @@ export class DeployGuardStack extends TerraformStack {
       retraining: JSON.stringify(retrainingSettings),
       promotion: JSON.stringify(promotionSettings),
       accountId,
+      notifications: JSON.stringify(notificationSettings),
     };
 
     // predict's events expire before the shortest READY wait; the acting handlers keep their own capacity.
@@ -291,23 +307,30 @@ export class DeployGuardStack extends TerraformStack {
     this.functions = functions;
     // Only the functions granted PutEvents may put decisions on the bus, only the configured CI principals change summaries.
     const publishing = HANDLER_NAMES.filter((handler) => publishes(HANDLER_DECLARATIONS[handler]));
+    if (config.operators.length > 0) {
+      this.operatorRole = new OperatorRole(this, 'operators', {
+        namePrefix,
+        principalArns: config.operators,
+        tableArn: (table) => arn('dynamodb', `table/${tableNames[table]}`),
+        busArn: this.eventBus.bus.arn,
+        source,
+      });
+    }
     this.busPolicy = new DeployGuardBusPolicy(this, 'bus-policy', {
       busName: this.eventBus.bus.name,
       busArn: this.eventBus.bus.arn,
       source,
       functionRoleArns: publishing.map((handler) => functions[handler].role.arn),
       changeSummaryPublisherArns: Object.values(changeSummaryPublishersByApplication(config)).flat(),
+      operatorRoleArns: this.operatorRole ? [this.operatorRole.role.arn] : [],
     });
 
     const deadLetterQueues: DeadLetterQueue[] = Object.values(functions).map((fn) => fn.deadLetterQueue);
     const rules = this.eventBus.ruleDefinitions;
     const { schedule } = this.retraining;
-    const deliveries = [
-      ...rules.filter((definition) => definition.target !== 'notify').map((definition) => ({ definition, rule: this.eventBus.rules[definition.name] })),
-      ...(schedule ? [schedule] : []),
-    ];
+    const deliveries = [...rules.map((definition) => ({ definition, rule: this.eventBus.rules[definition.name] })), ...(schedule ? [schedule] : [])];
     for (const { definition, rule } of deliveries) {
-      const handler = definition.target as Exclude<typeof definition.target, 'notify'>;
+      const handler = definition.target;
       const delivery = new EventRuleToFunction(this, `deliver-${definition.name}`, {
         rule,
         definition,
@@ -318,7 +341,6 @@ export class DeployGuardStack extends TerraformStack {
       });
       deadLetterQueues.push(delivery.deadLetterQueue);
     }
-    const notify = ruleNamed(rules, 'notify');
     this.monitoring = new Monitoring(this, 'monitoring', {
       namePrefix,
       region,
@@ -331,7 +353,6 @@ export class DeployGuardStack extends TerraformStack {
       busName: namePrefix,
       rules: [...rules, ...(schedule ? [schedule.definition] : [])],
       driftAlarms: [this.retraining.errorRateAlarm, this.retraining.brierAlarm],
-      notifyRule: { rule: this.eventBus.rules[notify.name], definition: notify },
     });
 
     if (config.notebook.enabled) {

@@ -1,13 +1,16 @@
 import { CloudwatchEventBusPolicy } from '@cdktf/provider-aws/lib/cloudwatch-event-bus-policy';
 import { Construct } from 'constructs';
-import { deploymentChangeSummary, EMITTED_EVENTS, validateEventSource } from '../events/emitted';
+import { deploymentChangeSummary, EMITTED_EVENTS, operatorOverride, validateEventSource } from '../events/emitted';
 import { PRINCIPAL_ARN } from './config';
 
 /**
  * The detail-types only Deploy Guard's own functions may put on its bus: every event of
- * events/emitted.ts except the change summary, which the CI principals send.
+ * events/emitted.ts except the change summary, which the CI principals send, and the operators'
+ * announcement, which `deploy-guard override` / `pause` send with the operator role.
  */
-export const DECISION_DETAIL_TYPES: readonly string[] = Object.keys(EMITTED_EVENTS).filter((detailType) => detailType !== deploymentChangeSummary.detailType);
+export const DECISION_DETAIL_TYPES: readonly string[] = Object.keys(EMITTED_EVENTS).filter(
+  (detailType) => detailType !== deploymentChangeSummary.detailType && detailType !== operatorOverride.detailType,
+);
 
 
 export interface DeployGuardBusPolicyProps {
@@ -24,6 +27,12 @@ export interface DeployGuardBusPolicyProps {
    * principals that may put Deployment Change Summary, and they may put nothing else. Empty: nobody may.
    */
   readonly changeSummaryPublisherArns: readonly string[];
+  /**
+   * The operator roles of the installation (stacks/operator-role.ts): the only principals that may
+   * put Operator Override, and they may put nothing else. Empty: nobody may.
+   * @default []
+   */
+  readonly operatorRoleArns?: readonly string[];
 }
 
 export interface BusStatement {
@@ -72,7 +81,9 @@ function validateProps(props: DeployGuardBusPolicyProps): void {
 export function busPolicyStatements(props: DeployGuardBusPolicyProps): BusStatement[] {
   const { busArn: Resource, source } = props;
   const publishers = [...new Set(props.changeSummaryPublisherArns)];
+  const operators = [...new Set(props.operatorRoleArns ?? [])];
   const summary = deploymentChangeSummary.detailType;
+  const announcement = operatorOverride.detailType;
   const deny = (Sid: string, Condition: BusStatement['Condition']): BusStatement => ({ Sid, Effect: 'Deny', Principal: '*', Action: 'events:PutEvents', Resource, Condition });
   const allow = (Sid: string, principals: readonly string[], detailTypes: readonly string[]): BusStatement => ({
     Sid,
@@ -98,6 +109,17 @@ export function busPolicyStatements(props: DeployGuardBusPolicyProps): BusStatem
       ? [
           deny('PublishersPutOnlyChangeSummaries', { ArnEquals: { 'aws:PrincipalArn': publishers }, StringNotEquals: { 'events:detail-type': summary } }),
           allow('NamedPublishersPutChangeSummaries', publishers, [summary]),
+        ]
+      : []),
+    // With no operator role the announcement is denied to everyone, like the summary.
+    deny('OperatorOverridesOnlyFromOperatorRoles', {
+      StringEquals: { 'events:detail-type': announcement },
+      ...(operators.length > 0 ? { ArnNotEquals: { 'aws:PrincipalArn': operators } } : {}),
+    }),
+    ...(operators.length > 0
+      ? [
+          deny('OperatorRolesPutOnlyOperatorOverrides', { ArnEquals: { 'aws:PrincipalArn': operators }, StringNotEquals: { 'events:detail-type': announcement } }),
+          allow('OperatorRolesPutOperatorOverrides', operators, [announcement]),
         ]
       : []),
     allow('DeployGuardFunctionsPutDecisions', props.functionRoleArns, DECISION_DETAIL_TYPES),

@@ -1,8 +1,6 @@
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
-import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
-import type { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { Construct } from 'constructs';
 import type { RuleDefinition } from '../events/patterns';
@@ -65,57 +63,6 @@ export class EventRuleToFunction extends Construct {
       retryPolicy: delivery,
       deadLetterConfig: { arn: this.deadLetterQueue.queue.arn },
       dependsOn: [permission],
-    });
-  }
-}
-
-export interface EventRuleToTopicProps extends DeliveryProps {
-  readonly rule: CloudwatchEventRule;
-  readonly definition: RuleDefinition;
-  /** The notification topic (Monitoring.topic). */
-  readonly topic: SnsTopic;
-  /**
-   * The topic's one policy (a topic has exactly one, so its owner writes it); it must hold
-   * rulePublishesToTopic(rule, topic) for deliveries to be accepted. The target waits for it.
-   */
-  readonly topicPolicy: SnsTopicPolicy;
-}
-
-/** The topic policy statement that lets EventBridge publish to a topic on behalf of exactly this rule. */
-export function rulePublishesToTopic(rule: CloudwatchEventRule, topic: SnsTopic): Record<string, unknown> {
-  return {
-    Sid: 'RulePublishes',
-    Effect: 'Allow',
-    Principal: { Service: 'events.amazonaws.com' },
-    Action: 'sns:Publish',
-    Resource: topic.arn,
-    Condition: { ArnEquals: { 'aws:SourceArn': rule.arn } },
-  };
-}
-
-/**
- * Delivers the 'notify' rule to the SNS topic, with the same retry policy and dead-letter queue as a
- * function target; the topic's policy (rulePublishesToTopic) lets only this rule publish through EventBridge.
- */
-export class EventRuleToTopic extends Construct {
-  readonly target: CloudwatchEventTarget;
-  readonly deadLetterQueue: DeadLetterQueue;
-
-  constructor(scope: Construct, id: string, props: EventRuleToTopicProps) {
-    super(scope, id);
-    if (props.definition.target !== 'notify') {
-      throw new Error(`EventRuleToTopic rule '${props.definition.name}' feeds '${props.definition.target}', not 'notify'`);
-    }
-    const delivery = deliverySettings(`EventRuleToTopic rule '${props.definition.name}'`, props);
-    this.deadLetterQueue = ruleDeadLetterQueue(this, props.rule, props.definition, props);
-    this.target = new CloudwatchEventTarget(this, 'target', {
-      rule: props.rule.name,
-      eventBusName: props.rule.eventBusName,
-      targetId: 'notify',
-      arn: props.topic.arn,
-      retryPolicy: delivery,
-      deadLetterConfig: { arn: this.deadLetterQueue.queue.arn },
-      dependsOn: [props.topicPolicy],
     });
   }
 }

@@ -25,6 +25,8 @@ export interface InstallationResources {
   readonly trainingRoleArn: string;
   readonly servingRoleArn: string;
   readonly modelPackageGroupName: string;
+  /** The notification topic and, when a chat channel is configured, the chat topic. */
+  readonly notificationTopicArns: readonly string[];
 }
 
 /** The role's statements: one per declared need, in the declared order. */
@@ -58,6 +60,7 @@ const NAMED: Readonly<Record<NamedResource, (at: InstallationResources) => reado
   'model-packages': (at) => [at.arn('sagemaker', `model-package/${at.modelPackageGroupName}/*`)],
   'training-role': (at) => [at.trainingRoleArn],
   'serving-role': (at) => [at.servingRoleArn],
+  'notification-topics': (at) => at.notificationTopicArns,
   any: () => ['*'],
 };
 

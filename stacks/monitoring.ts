@@ -1,4 +1,3 @@
-import type { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
@@ -9,7 +8,6 @@ import type { ScheduleRule, SystemRule } from '../events/patterns';
 import { QUALITY_METRICS } from '../handlers/quality-metrics';
 import { CLAIM_OUTCOME_DEADLINE_MS, ROLLBACK_METRICS, rollbackMetricsNamespace } from '../handlers/rollback-metrics';
 import type { DeadLetterQueue } from './dead-letter-queue';
-import { EventRuleToTopic, rulePublishesToTopic } from './event-rule-to-function';
 import { awsPartition } from './image-uris';
 import type { NodejsFunction } from './nodejs-function';
 import { ownName } from '../events/names';
@@ -34,8 +32,6 @@ export interface MonitoringProps {
   readonly rules: readonly (SystemRule | ScheduleRule)[];
   /** The model-quality (drift) alarms that start retraining (Retraining.alarmNames' alarms), shown on the dashboard. */
   readonly driftAlarms: readonly CloudwatchMetricAlarm[];
-  /** The 'notify' rule: delivered to the topic (retries, dead-letter queue), and its queue watched too. */
-  readonly notifyRule?: { readonly rule: CloudwatchEventRule; readonly definition: SystemRule };
 }
 
 /** The notification topic's name; the KMS key policy names it too (CloudWatch may use the key for this topic only). */
@@ -53,7 +49,8 @@ export function operationalAlarmArnPattern(partition: string, region: string, ac
 }
 
 /**
- * What people see and hear: a KMS-encrypted SNS topic with e-mail subscriptions; operational alarms
+ * What people see and hear: a KMS-encrypted SNS topic with e-mail subscriptions, which the notify
+ * handler publishes its readable messages to (its role may, by the topic's name); operational alarms
  * on handler errors, dead-letter queues and the fallbacks (endpoint failures, a model that cannot
  * be loaded), allowed by the topic's policy to notify; and a dashboard of assessments,
  * rollbacks, precision and recall over time (metric math over handlers/quality-metrics.ts), drift
@@ -64,11 +61,10 @@ export function operationalAlarmArnPattern(partition: string, region: string, ac
  */
 export class Monitoring extends Construct {
   readonly topic: SnsTopic;
-  /** The topic's one policy: CloudWatch for this installation's operational alarms, EventBridge for the 'notify' rule. */
+  /** The topic's one policy: CloudWatch for this installation's operational alarms (notify publishes by its IAM role). */
   readonly topicPolicy: SnsTopicPolicy;
   readonly operationalAlarms: readonly CloudwatchMetricAlarm[];
   readonly dashboard: CloudwatchDashboard;
-  readonly notifyDelivery?: EventRuleToTopic;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -94,15 +90,10 @@ export class Monitoring extends Construct {
               ArnLike: { 'aws:SourceArn': operationalAlarmArnPattern(awsPartition(props.region), props.region, props.accountId, namePrefix) },
             },
           },
-          ...(props.notifyRule ? [rulePublishesToTopic(props.notifyRule.rule, this.topic)] : []),
         ],
       }),
     });
     const queues = [...props.deadLetterQueues];
-    if (props.notifyRule) {
-      this.notifyDelivery = new EventRuleToTopic(this, 'notify', { ...props.notifyRule, topic: this.topic, topicPolicy: this.topicPolicy, namePrefix, kmsKeyArn: props.kmsKeyArn });
-      queues.push(this.notifyDelivery.deadLetterQueue);
-    }
     const actions = { alarmActions: [this.topic.arn], okActions: [this.topic.arn] };
 
     const operational: CloudwatchMetricAlarm[] = [];

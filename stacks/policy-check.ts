@@ -376,8 +376,10 @@ function matches(statement: Statement, request: AccessRequest): boolean {
 }
 
 function conditionHolds(operator: string, actual: string | undefined, expected: unknown): boolean {
-  if (actual === undefined) return false;
   const values = list(expected as string | string[]).map(String);
+  // IAM's set operator holds for a request without the key at all (an empty set): hence only with actions that always carry it.
+  if (operator === 'ForAllValues:StringLike') return actual === undefined || values.some((pattern) => wildcard(pattern, false).test(actual));
+  if (actual === undefined) return false;
   switch (operator) {
     case 'StringEquals':
     case 'ArnEquals':

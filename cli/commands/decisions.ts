@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../../events/clock';
 import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
+import { budgetWords, riskAgainstCut } from '../../handlers/decision-words';
 import type { AssessmentRecord, DeploymentItem, DeploymentStore } from '../../handlers/ports';
 import { tableName } from '../../handlers/tables';
 import { guardedGroupPolicies, loadConfig, type EnvironmentConfig } from '../../stacks/config';
@@ -35,6 +36,8 @@ export interface DecisionRow {
   readonly fallback?: string;
   /** Whether the release's change summary was joined (joined, missing, no-revision), when the assessment says. */
   readonly changeSummary?: string;
+  /** The operator's override or pause that let a would-be stop through: who, why, until when. */
+  readonly override?: { readonly kind: 'override' | 'pause'; readonly by: string; readonly reason: string; readonly at: string; readonly until: string };
 }
 
 /** The decisions command; dependencies injected for tests. */
@@ -48,7 +51,7 @@ export function createDecisionsCommand(deps: DecisionsCommandDependencies = {}):
                               [--config FILE] [--endpoint URL] [--json]
 
 Lists what Deploy Guard decided in an environment, newest first: each assessed deployment with its
-decision (stopped, would stop in shadow mode, explored, proceed), its risk against the cut and the
+decision (stopped, would stop in shadow mode, explored, proceed, overridden or paused by whom and why), its risk against the cut and the
 block budget it was decided with, its outcome once known, and the model that scored it. Reads the
 environment's deployments table with your AWS credentials (dynamodb:Query on its index).
 
@@ -117,6 +120,7 @@ function selectGroups(environment: EnvironmentConfig, wanted: string | undefined
 
 /** What the assessment decided, in words. */
 export function decisionWords(assessment: AssessmentRecord): string {
+  if (assessment.override) return assessment.override.kind === 'override' ? 'overridden (a would-be stop let through)' : 'paused (a would-be stop let through)';
   if (assessment.explored) return 'explored (a would-be stop let through)';
   if (assessment.decision === 'proceed') return 'proceed';
   if (assessment.mode === 'shadow' || !assessment.enforced) return 'would stop (shadow)';
@@ -137,10 +141,12 @@ export function decisionRow(item: DeploymentItem): DecisionRow {
     modelVersion: assessment.modelVersion,
     ...(assessment.fallback ? { fallback: `${assessment.fallback.policy}: ${assessment.fallback.reason}` } : {}),
     ...(assessment.changeSummary ? { changeSummary: assessment.changeSummary.status } : {}),
+    ...(assessment.override
+      ? { override: { ...assessment.override, at: new Date(assessment.override.at).toISOString(), until: new Date(assessment.override.until).toISOString() } }
+      : {}),
   };
 }
 
-const risk = (row: DecisionRow) => (row.probability === null ? 'no score' : `${row.probability.toFixed(3)} ${row.cut !== null && row.probability >= row.cut ? '≥' : '<'} ${row.cut === null ? 'no cut' : row.cut.toFixed(3)}`);
 
 /** The table people read: a header, then one line per deployment, newest first. */
 export function renderDecisions(rows: readonly DecisionRow[], context: { readonly namePrefix: string; readonly since: number }): string {
@@ -151,9 +157,16 @@ export function renderDecisions(rows: readonly DecisionRow[], context: { readonl
     row.startedAt.slice(0, 16).replace('T', ' '),
     row.deploymentId,
     row.group,
-    [row.decision, row.fallback ? `(fallback ${row.fallback})` : '', row.changeSummary && row.changeSummary !== 'joined' ? '(no change summary)' : ''].filter(Boolean).join(' '),
-    risk(row),
-    row.blockBudget === null ? 'fixed cut' : `${(row.blockBudget * 100).toFixed(1)} %`,
+    [
+      row.decision,
+      row.override ? `by ${row.override.by}: ${row.override.reason}` : '',
+      row.fallback ? `(fallback ${row.fallback})` : '',
+      row.changeSummary && row.changeSummary !== 'joined' ? '(no change summary)' : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
+    riskAgainstCut(row.probability, row.cut),
+    budgetWords(row.blockBudget),
     row.outcome,
     row.modelVersion,
   ]);

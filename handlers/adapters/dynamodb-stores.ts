@@ -583,6 +583,7 @@ export class DynamoDbControlStore implements ControlStore {
       trainingJobName: required(value, 'trainingJobName', 'string', where),
       alarmName: required(value, 'alarmName', 'string', where),
       startedAt: required(value, 'startedAt', 'number', where),
+      ...(value.announcedAt === undefined ? {} : { announcedAt: required(value, 'announcedAt', 'number', where) }),
     };
   }
 

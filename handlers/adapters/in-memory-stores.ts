@@ -16,7 +16,10 @@ import type {
   StoreWrite,
   StoredChangeSummary,
   StoredCut,
+  OperatorControlStore,
 } from '../ports';
+import type { DeploymentOverride, GroupPause } from '../operator-controls';
+import { CONTROL_KEYS } from '../tables';
 import { MAX_HISTORY_READ } from '../ports';
 import type { CutState } from '../../model/block-budget';
 import { writeOverEntry, type RevisionEntry } from '../change-summaries';
@@ -243,5 +246,26 @@ export class InMemoryControlStore implements ControlStore {
     if ((current?.revision ?? null) !== expectedRevision) return false;
     this.cuts.set(scope, { state, revision: (current?.revision ?? 0) + 1 });
     return true;
+  }
+}
+
+/** The operators' overrides and pauses in process, keyed as the control table keys them. */
+export class InMemoryOperatorControlStore implements OperatorControlStore {
+  private readonly items = new Map<string, DeploymentOverride | GroupPause>();
+
+  async readOverride(application: string, revision: string): Promise<DeploymentOverride | undefined> {
+    return this.items.get(CONTROL_KEYS.override(application, revision)) as DeploymentOverride | undefined;
+  }
+
+  async readPause(application: string, deploymentGroup: string): Promise<GroupPause | undefined> {
+    return this.items.get(CONTROL_KEYS.pause(groupKey(application, deploymentGroup))) as GroupPause | undefined;
+  }
+
+  async putOverride(override: DeploymentOverride): Promise<void> {
+    this.items.set(CONTROL_KEYS.override(override.application, override.revision), { ...override });
+  }
+
+  async putPause(pause: GroupPause): Promise<void> {
+    this.items.set(CONTROL_KEYS.pause(groupKey(pause.application, pause.deploymentGroup)), { ...pause });
   }
 }

@@ -123,6 +123,7 @@ describe('deploy-guard route', () => {
     expect(byEvent.get('codedeploy-deployment-state-change.failure.json')).toEqual(['deployment-finished → record-outcome']);
     expect(byEvent.get('emitted: Deployment Rollback Requested')).toEqual(['rollback-requested → rollback']);
     expect(byEvent.get('cloudwatch-alarm-state-change.single-metric.json')).toEqual([]);
-    expect(lines.length).toBe(30 + 3 + 2 + 9); // 32 sample files, 2 of them not EventBridge events
+    expect(byEvent.get('emitted: Operator Override')).toEqual([]);
+    expect(lines.length).toBe(30 + 3 + 2 + 10); // 32 sample files, 2 of them not EventBridge events; 10 emitted examples
   });
 });

@@ -15,6 +15,7 @@ const MINUTE = 60_000;
 const T0 = Date.parse('2026-12-01T09:00:00Z');
 const example = exampleGroupNames('deploy-guard-dev');
 const payments = { application: 'payments', deploymentGroup: 'payments-prod' };
+const OPERATOR = 'arn:aws:sts::123456789012:assumed-role/deploy-guard-dev-operator/alice';
 
 function memoryIO() {
   let out = '';
@@ -47,6 +48,7 @@ describe('deploy-guard decisions (the live view, against dynalite)', () => {
     await store.putOutcome({ deploymentId: 'd-PROCEED01', ...payments, state: 'SUCCESS', label: 'succeeded', finishedAt: T0 + 25 * MINUTE }, { time: T0 + 10 * MINUTE, failed: false });
     await store.putAssessment(assessed('d-EXPLORE01', 50, { ...example, platform: 'Server', mode: 'gate', decision: 'proceed', explored: true, propensity: 0.02, enforced: true, probability: 0.7, cut: 0.31 }));
     await store.putAssessment(assessed('d-FALLBACK1', 55, { ...example, platform: 'Server', mode: 'gate', decision: 'proceed', enforced: true, probability: null, cut: 0.31, fallback: { policy: 'fail-open', cause: 'endpoint', reason: 'Timeout: no answer in 2000 ms' } }));
+    await store.putAssessment(assessed('d-OVERRIDE1', 57, { ...example, platform: 'Server', mode: 'gate', decision: 'rollback', enforced: false, propensity: 1, probability: 0.8, cut: 0.31, override: { kind: 'override', by: OPERATOR, reason: 'INC-42: hotfix', at: T0 + 56 * MINUTE, until: T0 + 24 * 60 * MINUTE } }));
     await store.putAssessment(assessed('d-OLD000001', -600, { ...example, platform: 'Server', mode: 'gate', decision: 'proceed', enforced: true }));
   });
 
@@ -65,9 +67,10 @@ describe('deploy-guard decisions (the live view, against dynalite)', () => {
     const { status, stdout, stderr } = await run('--since', '2026-12-01T09:00Z');
     expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
     const lines = stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('deploy-guard-dev: 5 decisions since 2026-12-01T09:00:00.000Z, newest first');
+    expect(lines[0]).toBe('deploy-guard-dev: 6 decisions since 2026-12-01T09:00:00.000Z, newest first');
     expect(lines[1]).toMatch(/^started \(UTC\) +deployment +group +decision +risk vs cut +budget +outcome +model$/);
     expect(lines.slice(2).map((line) => line.split(/ {2,}/).slice(0, 7))).toEqual([
+      ['2026-12-01 09:57', 'd-OVERRIDE1', `${example.application}/${example.deploymentGroup}`, `overridden (a would-be stop let through) by ${OPERATOR}: INC-42: hotfix`, '0.800 ≥ 0.310', '10.0 %', 'pending'],
       ['2026-12-01 09:55', 'd-FALLBACK1', `${example.application}/${example.deploymentGroup}`, 'proceed (fallback fail-open: Timeout: no answer in 2000 ms)', 'no score', '10.0 %', 'pending'],
       ['2026-12-01 09:50', 'd-EXPLORE01', `${example.application}/${example.deploymentGroup}`, 'explored (a would-be stop let through)', '0.700 ≥ 0.310', '10.0 %', 'pending'],
       ['2026-12-01 09:30', 'd-STOPPED01', `${example.application}/${example.deploymentGroup}`, 'stopped at the gate', '0.620 ≥ 0.310', '10.0 %', 'counterfactual'],
@@ -93,6 +96,15 @@ describe('deploy-guard decisions (the live view, against dynalite)', () => {
         changeSummary: 'missing',
       },
     ]);
+  });
+
+  it('says in JSON who overrode a decision, why, when and until when', async () => {
+    const { stdout } = await run('--since', '2026-12-01T09:56Z', '--json');
+    expect(JSON.parse(stdout.trim())).toMatchObject({
+      deploymentId: 'd-OVERRIDE1',
+      decision: 'overridden (a would-be stop let through)',
+      override: { kind: 'override', by: OPERATOR, reason: 'INC-42: hotfix', at: '2026-12-01T09:56:00.000Z', until: '2026-12-02T09:00:00.000Z' },
+    });
   });
 
   it('says so when nothing was decided in the window', async () => {

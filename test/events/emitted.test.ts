@@ -14,7 +14,7 @@ import { EventValidationError } from '../../events/validation';
 const KINDS = Object.keys(EMITTED_EVENTS) as EmittedEventKind[];
 
 describe('the events Deploy Guard emits', () => {
-  it('are the nine the design names', () => {
+  it("are the nine the design names and the operators' announcement", () => {
     expect(KINDS).toEqual([
       'Deployment Change Summary',
       'Deployment Risk Assessed',
@@ -25,7 +25,16 @@ describe('the events Deploy Guard emits', () => {
       'Model Promoted',
       'Model Registered',
       'Model Rejected',
+      'Operator Override',
     ]);
+  });
+
+  it('Operator Override: an override names its revision, a pause or resume its group', () => {
+    const example = EMITTED_EVENTS['Operator Override'].example;
+    const withoutRevision = Object.fromEntries(Object.entries(example).filter(([key]) => key !== 'revision')) as typeof example;
+    expect(() => buildEntry('Operator Override', withoutRevision, { source: 'deploy-guard', eventBusName: 'deploy-guard-dev' })).toThrow('revision: an override names the revision it lets through');
+    expect(() => buildEntry('Operator Override', { ...withoutRevision, action: 'pause' }, { source: 'deploy-guard', eventBusName: 'deploy-guard-dev' })).toThrow('deploymentGroup: a pause names its deployment group');
+    expect(() => buildEntry('Operator Override', { ...withoutRevision, action: 'resume', deploymentGroup: 'prod' }, { source: 'deploy-guard', eventBusName: 'deploy-guard-dev' })).not.toThrow();
   });
 
   it.each(KINDS)('%s: its documented example is valid, versioned, and survives a trip through the bus', async (kind) => {

@@ -126,7 +126,8 @@ describe('routing of Deploy Guard\'s own events', () => {
     ['Deployment Change Summary', ['change-summary']],
     ['Deployment Risk Assessed', ['notify']],
     ['Deployment Rollback Requested', ['rollback-requested']],
-    ['Deployment Rollback Completed', ['notify']],
+    // The stop was told when it was decided (Risk Assessed); its completion is not told again.
+    ['Deployment Rollback Completed', []],
     ['Deployment Rollback Failed', ['notify']],
     ['Model Retraining Started', ['notify']],
     ['Model Promoted', ['notify']],
@@ -147,6 +148,21 @@ describe('routing of Deploy Guard\'s own events', () => {
     ['in stop mode', { mode: 'stop' }],
   ])('a proceed assessment %s reaches no rule', (_case, change) => {
     expect(rulesReached(emitted('Deployment Risk Assessed', { ...gateProceed, ...change }))).toEqual([]);
+  });
+
+  it.each([
+    ['in shadow mode (told in no per-decision message)', { mode: 'shadow', enforced: false }],
+    ['explored (a would-be stop let through)', { decision: 'proceed', explored: true, propensity: 0.02 }],
+    ['that proceeds at START', { mode: 'stop', trigger: 'START', decision: 'proceed' }],
+  ])('an assessment %s reaches no notification', (_case, change) => {
+    expect(rulesReached(emitted('Deployment Risk Assessed', { ...EMITTED_EVENTS['Deployment Risk Assessed'].example, ...change }))).not.toContain('notify');
+  });
+
+  it('an enforced stop, in stop mode or by the fail-closed policy, reaches notify', () => {
+    const example = EMITTED_EVENTS['Deployment Risk Assessed'].example;
+    expect(rulesReached(emitted('Deployment Risk Assessed', { ...example, mode: 'stop', trigger: 'START' }))).toEqual(['notify']);
+    const failClosed = { ...example, probability: null, topFactors: [], fallback: { policy: 'fail-closed', cause: 'endpoint', reason: 'Timeout: no answer in 2000 ms' } };
+    expect(rulesReached(emitted('Deployment Risk Assessed', failClosed))).toEqual(['notify']);
   });
 
   it('events of another installation (another source) reach none of ours', () => {

@@ -143,7 +143,7 @@ describe('drift: one of Deploy Guard\'s alarms goes into ALARM (derived from the
         { Key: 'deploy-guard:started-by', Value: 'drift' },
       ],
     });
-    expect(await deps.control.readRetraining()).toEqual({ trainingJobName: JOB, alarmName: ALARM, startedAt: Date.parse(START_TIME) });
+    expect(await deps.control.readRetraining()).toEqual({ trainingJobName: JOB, alarmName: ALARM, startedAt: Date.parse(START_TIME), announcedAt: Date.parse(START_TIME) });
     // What promote checks the finished job against (F-05).
     expect(await deps.control.readTrainingJob(JOB)).toEqual({
       trainingJobName: JOB,
@@ -225,15 +225,124 @@ describe('drift: duplicates start nothing and announce nothing twice', () => {
     expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
   });
 
-  it.each([
-    ['ResourceInUse', new ResourceInUse({ message: `Training job ${JOB} already exists`, $metadata })],
-    ['ValidationException', new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', message: 'Training job names must be unique within an AWS account and region, and a training job with this name already exists', $metadata })],
-  ])('SageMaker answering %s for the name (a job of this name exists) is a duplicate: nothing recorded or announced', async (_name, error) => {
-    sageMaker.on(CreateTrainingJobCommand).rejects(error);
+  it('a job of this name that Deploy Guard never recorded is not its own: a duplicate, nothing recorded or announced', async () => {
+    running([JOB]);
     const deps = dependencies();
     await expect(handleDriftEvent(ownAlarm(), deps)).resolves.toEqual({ status: 'duplicate', alarmName: ALARM, trainingJobName: JOB });
     expect(await deps.control.readRetraining()).toBeUndefined();
     expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+});
+
+/** A control store that fails once, like a Lambda that stops there: at the n-th call of the named step. */
+class StoppingControlStore extends InMemoryControlStore {
+  private calls = 0;
+  constructor(
+    private readonly stopAt: 'recordRetraining' | 'recordTrainingJob',
+    private readonly nth = 1,
+  ) {
+    super();
+  }
+  private stopOnce(step: string): void {
+    if (step !== this.stopAt) return;
+    this.calls += 1;
+    if (this.calls === this.nth) throw new Error(`the invocation stopped at ${step} (call ${this.nth})`);
+  }
+  override async recordRetraining(...args: Parameters<InMemoryControlStore['recordRetraining']>): Promise<boolean> {
+    this.stopOnce('recordRetraining');
+    return super.recordRetraining(...args);
+  }
+  override async recordTrainingJob(...args: Parameters<InMemoryControlStore['recordTrainingJob']>): Promise<void> {
+    this.stopOnce('recordTrainingJob');
+    return super.recordTrainingJob(...args);
+  }
+}
+
+/** The first PutEvents fails (the invocation stops there); later ones succeed. */
+function stopAtFirstPutEvents(message: string): void {
+  let calls = 0;
+  eventBridge.on(PutEventsCommand).callsFake(() => {
+    calls += 1;
+    if (calls === 1) throw new Error(message);
+    return { FailedEntryCount: 0, Entries: [{ EventId: `event-${calls}` }] };
+  });
+}
+
+describe('drift: an attempt that stopped between two side effects is finished by the redelivery, exactly once', () => {
+  const announced = () => publishedEntries().filter((entry) => entry.DetailType === 'Model Retraining Started');
+
+  it('stopped before recording the job: nothing started; the redelivery starts, announces and records it', async () => {
+    const deps = dependencies(new StoppingControlStore('recordTrainingJob'));
+    await expect(handleDriftEvent(ownAlarm(), deps)).rejects.toThrow('stopped at recordTrainingJob');
+    expect(sageMaker).not.toHaveReceivedCommand(CreateTrainingJobCommand);
+    await expect(handleDriftEvent(ownAlarm(), deps)).resolves.toMatchObject({ status: 'started', trainingJobName: JOB, recorded: true });
+    expect(sageMaker).toHaveReceivedCommandTimes(CreateTrainingJobCommand, 1);
+    expect(announced()).toHaveLength(1);
+  });
+
+  it('stopped after CreateTrainingJob, before recording it: the redelivery finds the job running, records it with the first start time and announces it once', async () => {
+    const deps = dependencies(new StoppingControlStore('recordRetraining', 1));
+    await expect(handleDriftEvent(ownAlarm(), deps)).rejects.toThrow('stopped at recordRetraining');
+    expect(announced()).toHaveLength(0);
+    running([JOB]);
+    (deps.clock as ManualClock).advanceBy(60_000);
+    await expect(handleDriftEvent(ownAlarm(), deps)).resolves.toEqual({ status: 'started', resumed: true, alarmName: ALARM, trainingJobName: JOB, recorded: true, published: 'Model Retraining Started' });
+    expect(sageMaker).toHaveReceivedCommandTimes(CreateTrainingJobCommand, 1);
+    expect(announced()).toHaveLength(1);
+    expect(JSON.parse(announced()[0].Detail ?? '{}')).toMatchObject({ trainingJobName: JOB, startedAt: START_TIME });
+    expect(await deps.control.readRetraining()).toEqual({ trainingJobName: JOB, alarmName: ALARM, startedAt: Date.parse(START_TIME), announcedAt: Date.parse(START_TIME) + 60_000 });
+    // A third delivery is a duplicate.
+    await expect(handleDriftEvent(ownAlarm(), deps)).resolves.toMatchObject({ status: 'duplicate' });
+    expect(announced()).toHaveLength(1);
+  });
+
+  it('the same, when the job had already finished by the redelivery: CreateTrainingJob answers that the name exists, and the attempt is finished', async () => {
+    const deps = dependencies(new StoppingControlStore('recordRetraining', 1));
+    await expect(handleDriftEvent(ownAlarm(), deps)).rejects.toThrow('stopped at recordRetraining');
+    sageMaker.on(CreateTrainingJobCommand).rejects(new ResourceInUse({ message: `Training job ${JOB} already exists`, $metadata }));
+    await expect(handleDriftEvent(ownAlarm(), deps)).resolves.toMatchObject({ status: 'started', resumed: true, recorded: true });
+    expect(announced()).toHaveLength(1);
+    expect((await deps.control.readRetraining())?.trainingJobName).toBe(JOB);
+  });
+
+  it.each([
+    ['ResourceInUse', new ResourceInUse({ message: `Training job ${JOB} already exists`, $metadata })],
+    ['ValidationException', new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', message: 'Training job names must be unique within an AWS account and region, and a training job with this name already exists', $metadata })],
+  ])("CreateTrainingJob's answer lost and its retry answered %s (the name exists: our own job): announced once and recorded", async (_name, error) => {
+    sageMaker.on(CreateTrainingJobCommand).rejects(error);
+    const deps = dependencies();
+    await expect(handleDriftEvent(ownAlarm(), deps)).resolves.toEqual({ status: 'started', resumed: true, alarmName: ALARM, trainingJobName: JOB, recorded: true, published: 'Model Retraining Started' });
+    expect(announced()).toHaveLength(1);
+    expect((await deps.control.readRetraining())?.trainingJobName).toBe(JOB);
+  });
+
+  it('stopped after recording it, before announcing: the redelivery finds the record unannounced and announces it once', async () => {
+    stopAtFirstPutEvents('the invocation stopped before announcing');
+    const deps = dependencies();
+    await expect(handleDriftEvent(ownAlarm(), deps)).rejects.toThrow('stopped before announcing');
+    expect(await deps.control.readRetraining()).toEqual({ trainingJobName: JOB, alarmName: ALARM, startedAt: Date.parse(START_TIME) });
+    eventBridge.resetHistory();
+    await expect(handleDriftEvent(ownAlarm(), deps)).resolves.toMatchObject({ status: 'started', resumed: true, recorded: true });
+    expect(announced()).toHaveLength(1);
+    expect((await deps.control.readRetraining())?.announcedAt).toBe(Date.parse(START_TIME));
+  });
+
+  it('stopped after announcing, before marking the record announced: the redelivery announces again (at least once), then never more', async () => {
+    const deps = dependencies(new StoppingControlStore('recordRetraining', 2));
+    await expect(handleDriftEvent(ownAlarm(), deps)).rejects.toThrow('stopped at recordRetraining (call 2)');
+    expect(announced()).toHaveLength(1);
+    await expect(handleDriftEvent(ownAlarm(), deps)).resolves.toMatchObject({ status: 'started', resumed: true, recorded: true });
+    expect(announced()).toHaveLength(2);
+    await expect(handleDriftEvent(ownAlarm(), deps)).resolves.toMatchObject({ status: 'duplicate' });
+    expect(announced()).toHaveLength(2);
+    expect(sageMaker).toHaveReceivedCommandTimes(CreateTrainingJobCommand, 1);
+  });
+
+  it('two deliveries of one event racing: one records and announces, the other is a duplicate', async () => {
+    const deps = dependencies();
+    const [first, second] = await Promise.all([handleDriftEvent(ownAlarm(), deps), handleDriftEvent(ownAlarm(), deps)]);
+    expect([first.status, second.status].sort()).toEqual(['duplicate', 'started']);
+    expect(announced()).toHaveLength(1);
   });
 });
 
@@ -355,7 +464,7 @@ describe('drift: the retraining schedule (the real Scheduled Event sample, sent 
       TrainingJobName: SCHEDULED_JOB,
       HyperParameters: expect.objectContaining({ window_from: '2015-07-11', window_to: '2015-10-08' }),
     });
-    expect(await deps.control.readRetraining()).toEqual({ trainingJobName: SCHEDULED_JOB, alarmName: RULE, startedAt: Date.parse(RUN_STARTED) });
+    expect(await deps.control.readRetraining()).toEqual({ trainingJobName: SCHEDULED_JOB, alarmName: RULE, startedAt: Date.parse(RUN_STARTED), announcedAt: Date.parse(RUN_STARTED) });
     expect(publishedEntries()).toEqual([
       buildEntry(
         'Model Retraining Started',

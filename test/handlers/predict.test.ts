@@ -8,7 +8,7 @@ import { EMITTED_EVENTS, type ComputePlatform, type GuardMode, type PutEventsEnt
 import { derivedDeploymentEvent, sample } from '../../events/samples';
 import { EventValidationError } from '../../events/validation';
 import { EventBridgePublisher, PublishError, type EventPublisher } from '../../handlers/adapters/event-publisher';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import { S3ObjectReader } from '../../handlers/adapters/s3-objects';
 import { S3ServingModelSource, servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
@@ -118,6 +118,7 @@ interface Setup {
   readonly publisher?: EventPublisher;
   readonly summary?: boolean;
   readonly control?: InMemoryControlStore;
+  readonly operatorControls?: InMemoryOperatorControlStore;
   /** Decide by the block budget's cut instead of a fixed threshold. */
   readonly budget?: boolean;
   /** Share of would-be stops let through to be observed. @default 0 */
@@ -168,6 +169,7 @@ function setup(options: Setup = {}) {
     changes,
     servingModel: options.source ?? { serving: async () => model ?? undefined },
     control,
+    operatorControls: options.operatorControls ?? new InMemoryOperatorControlStore(),
     endpoint,
     publisher,
     metrics: { put: (metric) => metrics.push(metric) },
@@ -724,3 +726,65 @@ async function storedAssessmentOf(base: PredictDependencies): Promise<Assessment
   await handlePredictEvent(START.event, { ...scratch.deps, servingModel: base.servingModel });
   return (await scratch.deployments.get(deploymentId))!.assessment!;
 }
+
+describe("predict: an operator's override or pause lets a would-be stop through", () => {
+  const HOUR = 3_600_000;
+  const OPERATOR = 'arn:aws:sts::123456789012:assumed-role/deploy-guard-dev-operator/alice';
+  const grant = { by: OPERATOR, reason: 'INC-42: the hotfix must ship', at: ASSESSED_AT - HOUR, until: ASSESSED_AT + HOUR };
+
+  it('an override of the release (its revision key): assessed and announced as overridden, not enforced, no rollback requested', async () => {
+    const operatorControls = new InMemoryOperatorControlStore();
+    await operatorControls.putOverride({ application, revision: `git:${COMMIT}`, deploymentId: 'd-EARLIER01', ...grant });
+    const { deps, deployments, publisher } = setup({ mode: 'stop', operatorControls });
+    const result = await handlePredictEvent(START.event, deps);
+
+    expect(result).toMatchObject({ status: 'assessed', decision: 'rollback', enforced: false, published: ['Deployment Risk Assessed'] });
+    expect(result).toMatchObject({ override: `overridden by ${OPERATOR} until ${new Date(grant.until).toISOString()}: ${grant.reason}` });
+    expect((await deployments.get(deploymentId))?.assessment).toMatchObject({ decision: 'rollback', enforced: false, propensity: 1, override: { kind: 'override', ...grant } });
+    expect(detailOf(publisher.published, 'Deployment Risk Assessed')).toMatchObject({
+      enforced: false,
+      override: { kind: 'override', by: OPERATOR, reason: grant.reason, at: '2016-06-30T21:06:33Z', until: '2016-06-30T23:06:33Z' },
+    });
+  });
+
+  it("a pause of the group: the same, as a pause; another group's pause or an override of another revision changes nothing", async () => {
+    const operatorControls = new InMemoryOperatorControlStore();
+    await operatorControls.putPause({ application, deploymentGroup, ...grant });
+    const paused = setup({ mode: 'stop', operatorControls });
+    expect(await handlePredictEvent(START.event, paused.deps)).toMatchObject({ decision: 'rollback', enforced: false, published: ['Deployment Risk Assessed'] });
+    expect((await paused.deployments.get(deploymentId))?.assessment?.override).toEqual({ kind: 'pause', ...grant });
+
+    const elsewhere = new InMemoryOperatorControlStore();
+    await elsewhere.putPause({ application: 'other-app', deploymentGroup: 'other-group', ...grant });
+    await elsewhere.putOverride({ application, revision: 'git:0000000000000000000000000000000000000000', ...grant });
+    const other = setup({ mode: 'stop', operatorControls: elsewhere });
+    expect(await handlePredictEvent(START.event, other.deps)).toMatchObject({ enforced: true, published: ['Deployment Risk Assessed', 'Deployment Rollback Requested'] });
+    expect((await other.deployments.get(deploymentId))?.assessment?.override).toBeUndefined();
+  });
+
+  it.each([
+    ['ended', { at: ASSESSED_AT - 2 * HOUR, until: ASSESSED_AT }],
+    ['not yet begun', { at: ASSESSED_AT + 1, until: ASSESSED_AT + HOUR }],
+  ])('an override or pause that has %s at the assessment: stopped as usual', async (_, times) => {
+    const operatorControls = new InMemoryOperatorControlStore();
+    await operatorControls.putPause({ application, deploymentGroup, ...grant, ...times });
+    await operatorControls.putOverride({ application, revision: `git:${COMMIT}`, ...grant, ...times });
+    const { deps } = setup({ mode: 'stop', operatorControls });
+    expect(await handlePredictEvent(START.event, deps)).toMatchObject({ decision: 'rollback', enforced: true, published: ['Deployment Risk Assessed', 'Deployment Rollback Requested'] });
+  });
+
+  it('a deployment that would proceed is not marked, and the operators\' items are not even read', async () => {
+    const reads: string[] = [];
+    const operatorControls = new InMemoryOperatorControlStore();
+    const counting = {
+      ...operatorControls,
+      readOverride: async (...args: Parameters<InMemoryOperatorControlStore['readOverride']>) => (reads.push('override'), operatorControls.readOverride(...args)),
+      readPause: async (...args: Parameters<InMemoryOperatorControlStore['readPause']>) => (reads.push('pause'), operatorControls.readPause(...args)),
+    } as unknown as InMemoryOperatorControlStore;
+    await operatorControls.putPause({ application, deploymentGroup, ...grant });
+    const { deps, deployments } = setup({ mode: 'stop', threshold: 0.999, operatorControls: counting });
+    expect(await handlePredictEvent(START.event, deps)).toMatchObject({ decision: 'proceed', enforced: true });
+    expect((await deployments.get(deploymentId))?.assessment?.override).toBeUndefined();
+    expect(reads).toEqual([]);
+  });
+});

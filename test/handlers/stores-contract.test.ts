@@ -398,6 +398,9 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       expect(await stores.control.recordRetraining(job('job-2'), 'job-1')).toBe(true);
       expect(await stores.control.recordRetraining(job('job-3'), 'job-1')).toBe(false);
       expect(await stores.control.readRetraining()).toEqual(job('job-2'));
+      // Marked announced over itself (drift's step 4).
+      expect(await stores.control.recordRetraining({ ...job('job-2'), announcedAt: startedAt + 1_000 }, 'job-2')).toBe(true);
+      expect(await stores.control.readRetraining()).toEqual({ ...job('job-2'), announcedAt: startedAt + 1_000 });
     });
 
     it('keeps the pointer\'s model package and previous version, for an announcement cut short', async () => {

@@ -11,7 +11,7 @@ import type { PutEventsEntry } from '../../events/emitted';
 import { EventValidationError } from '../../events/validation';
 import { AwsCodeDeploy } from '../../handlers/adapters/codedeploy';
 import type { EventPublisher } from '../../handlers/adapters/event-publisher';
-import { InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryDeploymentStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import type { GroupPolicy } from '../../handlers/config';
 import type { AssessmentRecord } from '../../handlers/ports';
 import { handleTrafficHook, trafficHookConfigFromEnv, type TrafficHookDependencies } from '../../handlers/traffic-hook';
@@ -63,13 +63,14 @@ class RecordingPublisher implements EventPublisher {
   }
 }
 
-function setup(options: { groups?: GroupPolicy[]; waitMs?: number; onSleep?: (count: number) => Promise<void> } = {}) {
+function setup(options: { groups?: GroupPolicy[]; waitMs?: number; onSleep?: (count: number) => Promise<void>; operatorControls?: InMemoryOperatorControlStore } = {}) {
   const deployments = new InMemoryDeploymentStore();
   const publisher = new RecordingPublisher();
   const sleeps: number[] = [];
   const deps: TrafficHookDependencies = {
     codeDeploy: new AwsCodeDeploy(new CodeDeployClient({ region: 'us-east-1' })),
     deployments,
+    operatorControls: options.operatorControls ?? new InMemoryOperatorControlStore(),
     publisher,
     clock: new ManualClock(NOW),
     sleep: async (milliseconds) => {
@@ -262,5 +263,36 @@ describe('traffic-hook: input', () => {
     expect(() => trafficHookConfigFromEnv({ ...env, DEPLOY_GUARD_TRAFFIC_HOOK_WAIT_MS: 'soon' })).toThrow(
       "DEPLOY_GUARD_TRAFFIC_HOOK_WAIT_MS is 'soon': set it to a whole number of milliseconds (0 or more)",
     );
+  });
+});
+
+describe("traffic-hook: an operator let the held deployment through after predict assessed it", () => {
+  const OPERATOR = 'arn:aws:sts::123456789012:assumed-role/deploy-guard-dev-operator/bob';
+  const REVISION = `appspec:${'c'.repeat(64)}`;
+  const grant = { by: OPERATOR, reason: 'INC-7: roll forward', at: Date.parse('2026-11-20T09:20:30Z'), until: Date.parse('2026-11-20T10:20:30Z') };
+  const held = { ...assessment, changeSummary: { status: 'joined' as const, revision: REVISION } };
+
+  it.each([
+    ['an override of its revision', async (store: InMemoryOperatorControlStore) => store.putOverride({ application: 'myApplication', revision: REVISION, ...grant }), 'overridden by'],
+    ['an override of the deployment itself', async (store: InMemoryOperatorControlStore) => store.putOverride({ application: 'myApplication', revision: `deployment:${deploymentId}`, deploymentId, ...grant }), 'overridden by'],
+    ['a pause of its group', async (store: InMemoryOperatorControlStore) => store.putPause({ application: 'myApplication', deploymentGroup: 'myDeploymentGroup', ...grant }), 'group paused by'],
+  ])('%s: reports the hook Succeeded, requests no rollback, and says who let it through', async (_case, set, words) => {
+    const operatorControls = new InMemoryOperatorControlStore();
+    await set(operatorControls);
+    const { deps, deployments, publisher } = setup({ operatorControls });
+    await deployments.putAssessment(held);
+    const result = await handleTrafficHook(invocation, deps);
+    expect(result).toEqual({ status: 'succeeded', deploymentId, reason: `the assessment of ${deploymentId} says rollback, but it is ${words} ${OPERATOR} until 2026-11-20T10:20:30.000Z: INC-7: roll forward` });
+    expect(codeDeploy).toHaveReceivedCommandWith(PutLifecycleEventHookExecutionStatusCommand, { deploymentId, lifecycleEventHookExecutionId: hookExecutionId, status: 'Succeeded' });
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('an override that ended before the hook ran: the rollback is requested as usual', async () => {
+    const operatorControls = new InMemoryOperatorControlStore();
+    await operatorControls.putOverride({ application: 'myApplication', revision: REVISION, ...grant, until: Date.parse(NOW) });
+    const { deps, deployments, publisher } = setup({ operatorControls });
+    await deployments.putAssessment(held);
+    expect(await handleTrafficHook(invocation, deps)).toMatchObject({ status: 'rollback-requested' });
+    expect(publisher.published.map((entry) => entry.DetailType)).toEqual(['Deployment Rollback Requested']);
   });
 });

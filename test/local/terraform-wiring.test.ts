@@ -385,7 +385,7 @@ describe('readWiring fails clearly, naming the resource address and attribute', 
     [
       'a handler tag that names no handler',
       (stack) => void fn(stack, 'f', 'predictor'),
-      "aws_lambda_function.f.tags.deploy-guard-handler: 'predictor' is not a handler (handlers/entries.ts: predict, traffic-hook, rollback, record-change, record-outcome, drift, promote)",
+      "aws_lambda_function.f.tags.deploy-guard-handler: 'predictor' is not a handler (handlers/entries.ts: predict, traffic-hook, rollback, record-change, record-outcome, drift, promote, notify)",
     ],
     [
       'a target on a rule that is not in the stack',

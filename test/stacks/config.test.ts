@@ -23,7 +23,7 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
       hosting: { kind: 'serverless', memorySizeInMb: 2048, maxConcurrency: 5 },
       retraining: { instanceType: 'ml.m5.large', dataWindowDays: 365, cooldownHours: 24, maxRuntimeSeconds: 3600 },
       promotion: { minimumAuc: 0.65, approval: 'Approved' },
-      notifications: { emails: [] },
+      notifications: { emails: [], shadow: 'none' },
       notebook: { enabled: false, instanceType: 'ml.t3.medium', sandbox: false },
     });
     expect(guardedGroupPolicies(dev)).toEqual([expect.objectContaining({ application: 'payments', deploymentGroup: 'payments-prod', mode: 'shadow', blockBudget: 0.1 })]);

@@ -1,7 +1,7 @@
 import { CloudwatchEventBusPolicy } from '@cdktf/provider-aws/lib/cloudwatch-event-bus-policy';
 import { EMITTED_EVENTS } from '../../events/emitted';
 import { changeSummaryPublishersByApplication, loadConfig } from '../../stacks/config';
-import { busPolicyDecision, DECISION_DETAIL_TYPES, DeployGuardBusPolicy, type BusStatement, type DeployGuardBusPolicyProps } from '../../stacks/event-bus-policy';
+import { busPolicyDecision, busPolicyStatements, DECISION_DETAIL_TYPES, DeployGuardBusPolicy, type BusStatement, type DeployGuardBusPolicyProps } from '../../stacks/event-bus-policy';
 import { only, synth } from './construct-synth';
 import { synthesizeAll } from './synth-support';
 
@@ -32,8 +32,8 @@ const deny = (Condition: Statement['Condition']) => ({ Effect: 'Deny', Principal
 const SUMMARY = 'Deployment Change Summary';
 
 describe('DeployGuardBusPolicy', () => {
-  it('derives the decision detail-types from events/emitted.ts: every emitted event but the change summary', () => {
-    expect([...DECISION_DETAIL_TYPES, SUMMARY].sort()).toEqual(Object.keys(EMITTED_EVENTS).sort());
+  it("derives the decision detail-types from events/emitted.ts: every emitted event but the change summary and the operators' announcement", () => {
+    expect([...DECISION_DETAIL_TYPES, SUMMARY, 'Operator Override'].sort()).toEqual(Object.keys(EMITTED_EVENTS).sort());
     expect(DECISION_DETAIL_TYPES).toEqual(expect.arrayContaining(['Deployment Rollback Requested', 'Deployment Risk Assessed']));
     expect(DECISION_DETAIL_TYPES).not.toContain(SUMMARY);
   });
@@ -51,6 +51,7 @@ describe('DeployGuardBusPolicy', () => {
         'ChangeSummariesOnlyFromNamedPublishers',
         'PublishersPutOnlyChangeSummaries',
         'NamedPublishersPutChangeSummaries',
+        'OperatorOverridesOnlyFromOperatorRoles',
         'DeployGuardFunctionsPutDecisions',
       ]);
     });
@@ -159,7 +160,8 @@ describe('the bus policy of every shipped stack', () => {
     const statements: Statement[] = JSON.parse(String(policy.policy)).Statement;
     const publishers = Object.values(changeSummaryPublishersByApplication(config.environments[environment])).flat();
     // The roles granted PutEvents on the bus: every function but record-change and record-outcome, which publish nothing.
-    const rolePolicies = Object.values(resources.aws_iam_role_policy).filter((rolePolicy) => String(rolePolicy.policy).includes('"events:PutEvents"'));
+    // (The operators' role, which puts Operator Override only, is tested in operator-role.test.ts.)
+    const rolePolicies = Object.values(resources.aws_iam_role_policy).filter((rolePolicy) => String(rolePolicy.policy).includes('"events:PutEvents"') && rolePolicy.name !== 'override-and-pause');
     const roles = rolePolicies.map((rolePolicy) => String(rolePolicy.role).replace(/\.name\}$/, '.arn}'));
     expect(rolePolicies).toHaveLength(5);
     expect(rolePolicies.map((rolePolicy) => String(rolePolicy.name)).filter((name) => name.includes('record-'))).toEqual([]);
@@ -181,5 +183,25 @@ describe('the bus policy of every shipped stack', () => {
       }
     }
     expect(String(policy.event_bus_name)).toMatch(/^\$\{aws_cloudwatch_event_bus\./);
+  });
+});
+
+describe("the bus policy and the operators' announcement", () => {
+  const OPERATOR_ROLE = 'arn:aws:iam::123456789012:role/deploy-guard-dev-operator';
+  const FUNCTION_ROLE = 'arn:aws:iam::123456789012:role/deploy-guard-dev-predict';
+  const props = { busName: 'deploy-guard-dev', busArn: 'arn:aws:events:us-east-1:123456789012:event-bus/deploy-guard-dev', source: 'deploy-guard', functionRoleArns: [FUNCTION_ROLE], changeSummaryPublisherArns: [] };
+
+  it('admits Operator Override from the operator role only, and nothing else from it', () => {
+    const statements = busPolicyStatements({ ...props, operatorRoleArns: [OPERATOR_ROLE] });
+    const decide = (principalArn: string, detailType: string) => busPolicyDecision(statements, { principalArn, source: 'deploy-guard', detailType });
+    expect(decide(OPERATOR_ROLE, 'Operator Override')).toBe('allowed');
+    expect(decide(OPERATOR_ROLE, 'Deployment Risk Assessed')).toBe('denied');
+    expect(decide(FUNCTION_ROLE, 'Operator Override')).toBe('denied');
+  });
+
+  it('denies Operator Override to everyone when the installation has no operator role', () => {
+    const statements = busPolicyStatements(props);
+    expect(busPolicyDecision(statements, { principalArn: OPERATOR_ROLE, source: 'deploy-guard', detailType: 'Operator Override' })).toBe('denied');
+    expect(busPolicyDecision(statements, { principalArn: FUNCTION_ROLE, source: 'deploy-guard', detailType: 'Operator Override' })).toBe('denied');
   });
 });

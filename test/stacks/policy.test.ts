@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { buildApp } from '../../main';
 import { loadConfig } from '../../stacks/config';
 import { checkStack, isAllowed, RESOURCE_STAR_ACTIONS, roleStatements, type Statement } from '../../stacks/policy-check';
+import { HANDLER_NAMES } from '../../handlers/entries';
 import { synthesizeAll } from './synth-support';
 
 describe('the installation policy (stacks/policy-check.ts)', () => {
@@ -17,14 +18,14 @@ describe('the installation policy (stacks/policy-check.ts)', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'deploy-guard-minimal-'));
     buildApp({ outdir, config: loadConfig(join(__dirname, '..', '..', 'deploy-guard.config.minimal.json')) }).synth();
     const json = JSON.parse(readFileSync(join(outdir, 'stacks', 'deploy-guard-dev', 'cdk.tf.json'), 'utf8')) as Record<string, unknown>;
-    expect(Object.keys((json.resource as Record<string, object>).aws_lambda_function)).toHaveLength(7);
+    expect(Object.keys((json.resource as Record<string, object>).aws_lambda_function)).toHaveLength(HANDLER_NAMES.length);
     expect(checkStack(json)).toEqual([]);
   });
 
   it('checks something in every stack: functions, targets, buckets, tables and policies are there', () => {
     for (const { json } of stacks) {
       const resource = json.resource as Record<string, Record<string, unknown>>;
-      expect(Object.keys(resource.aws_lambda_function)).toHaveLength(7);
+      expect(Object.keys(resource.aws_lambda_function)).toHaveLength(HANDLER_NAMES.length);
       // The 10 rules of events/patterns.ts and the retraining schedule.
       expect(Object.keys(resource.aws_cloudwatch_event_target)).toHaveLength(11);
       expect(Object.keys(resource.aws_s3_bucket)).toHaveLength(3);

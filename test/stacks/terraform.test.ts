@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { HANDLER_NAMES } from '../../handlers/entries';
 import { synthesizeAll } from './synth-support';
 
 /**
@@ -73,7 +74,7 @@ if (!available) {
       expect({ stack: result.name, valid: result.validate.valid }).toEqual({ stack: result.name, valid: true });
       expect(result.plan).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy\./);
       // Every Lambda function of the stack is planned.
-      expect(result.plan.match(/# aws_lambda_function\.\S+ will be created/g)?.length).toBe(7);
+      expect(result.plan.match(/# aws_lambda_function\.\S+ will be created/g)?.length).toBe(HANDLER_NAMES.length);
       // The retraining schedule: a rate rule on the default bus, which the provider accepts.
       expect(result.plan).toMatch(/# aws_cloudwatch_event_rule\.retraining_rule-retraining-schedule_\w+ will be created/);
       expect(result.plan).toMatch(/\+ schedule_expression\s+= "rate\(180 days\)"/);

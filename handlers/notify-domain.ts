@@ -1,0 +1,306 @@
+import type { EmittedEventKind } from '../events/emitted';
+import type { EmittedEvent } from '../events/parse';
+import { budgetWords, riskAgainstCut } from './decision-words';
+
+/**
+ * What people read about Deploy Guard's decisions: one message per decision that matters (a stop, a
+ * stop that could not be done, a model change), in words, with what to do next. Pure: the notify
+ * handler (handlers/notify.ts) parses the event, calls notificationOf and publishes what it returns.
+ * Shadow-mode decisions are never told one by one.
+ */
+
+/** The events notify formats (the 'notify' rule of events/patterns.ts delivers exactly these). */
+export const NOTIFIED_EVENTS = [
+  'Deployment Risk Assessed',
+  'Deployment Rollback Failed',
+  'Model Retraining Started',
+  'Model Promoted',
+  'Model Registered',
+  'Model Rejected',
+] as const satisfies readonly EmittedEventKind[];
+export type NotifiedEventKind = (typeof NOTIFIED_EVENTS)[number];
+export type NotifiedEvent = { [Kind in NotifiedEventKind]: EmittedEvent<Kind> }[NotifiedEventKind];
+
+/** What a message needs besides the event: where the commands and links point. */
+export interface MessageContext {
+  /** The environment of deploy-guard.config.json (`--environment` of the commands). */
+  readonly environment: string;
+  /** The installation's region (console links). */
+  readonly region: string;
+}
+
+/** A message as data: rendered as plain text for e-mail and as a Chatbot custom notification for chat. */
+export interface Notification {
+  readonly detailType: NotifiedEventKind;
+  /** The event it tells about (the chat message's id). */
+  readonly eventId: string;
+  /** The deployment it is about, when it is about one (the chat thread). */
+  readonly deploymentId?: string;
+  readonly title: string;
+  /** One or two sentences: what happened. */
+  readonly lead: string;
+  readonly facts: readonly (readonly [label: string, value: string])[];
+  /** The top factors, in words. */
+  readonly why: readonly string[];
+  readonly nextSteps: readonly NextStep[];
+  readonly keywords: readonly string[];
+}
+
+export interface NextStep {
+  readonly text: string;
+  /** A command to run or a link to open, shown on its own line. */
+  readonly command?: string;
+}
+
+/** Why a valid event is not told: a shadow decision (never mailed one by one), or a decision to proceed. */
+export type NotSent = { readonly sent: false; readonly reason: 'shadow-decision' | 'not-a-stop' };
+export type NotificationDecision = { readonly sent: true; readonly notification: Notification } | NotSent;
+
+/** The message about an event, or why there is none. */
+export function notificationOf(event: NotifiedEvent, context: MessageContext): NotificationDecision {
+  switch (event['detail-type']) {
+    case 'Deployment Risk Assessed':
+      return stopNotification(event as EmittedEvent<'Deployment Risk Assessed'>, context);
+    case 'Deployment Rollback Failed':
+      return sent(rollbackFailedNotification(event as EmittedEvent<'Deployment Rollback Failed'>, context));
+    default:
+      return sent(modelNotification(event as EmittedEvent<'Model Retraining Started' | 'Model Promoted' | 'Model Registered' | 'Model Rejected'>));
+  }
+}
+
+const sent = (notification: Notification): NotificationDecision => ({ sent: true, notification });
+
+/** The CodeDeploy console page of a deployment. */
+export function deploymentConsoleUrl(region: string, deploymentId: string): string {
+  return `https://${region}.console.aws.amazon.com/codesuite/codedeploy/deployments/${encodeURIComponent(deploymentId)}?region=${region}`;
+}
+
+/** The commands a person answers a decision with (`deploy-guard override`, `approve`, `reject`). */
+export function decisionCommand(verb: 'override' | 'approve' | 'reject', environment: string, deploymentId: string): string {
+  const base = `deploy-guard ${verb} --environment ${environment} --deployment ${deploymentId}`;
+  return verb === 'override' ? `${base} --reason "..."` : base;
+}
+
+const CUT_SOURCE_WORDS = {
+  group: "taken from the group's recent scores",
+  pooled: "taken from the installation's recent scores",
+  none: 'no cut yet: too few scores to take one from',
+  threshold: 'a fixed threshold set in the configuration',
+} as const;
+
+const FALLBACK_CAUSE_WORDS = {
+  endpoint: 'the model endpoint gave no probability',
+  model: 'the serving model could not be loaded',
+  assessment: 'no assessment arrived in time',
+} as const;
+
+function stopNotification(event: EmittedEvent<'Deployment Risk Assessed'>, context: MessageContext): NotificationDecision {
+  const detail = event.detail;
+  if (detail.mode === 'shadow' || !detail.enforced) return { sent: false, reason: 'shadow-decision' };
+  if (detail.decision !== 'rollback') return { sent: false, reason: 'not-a-stop' };
+  const group = `${detail.application}/${detail.deploymentGroup}`;
+  const id = detail.deploymentId;
+  const where = detail.mode === 'gate' ? `at the gate (${detail.trigger}), before traffic moved` : `at ${detail.trigger}`;
+  const lead = detail.fallback
+    ? `Deploy Guard stopped deployment ${id} of ${group} ${where}: there was no probability (${FALLBACK_CAUSE_WORDS[detail.fallback.cause]}) and the group's ${detail.fallback.policy} policy rolls back. CodeDeploy rolls it back.`
+    : `Deploy Guard stopped deployment ${id} of ${group} ${where}: it is among the riskiest deployments it may stop. CodeDeploy rolls it back.`;
+  const risk = detail.probability === null ? `no score (${detail.fallback ? `${detail.fallback.cause}: ${detail.fallback.reason}` : 'none'})` : `${riskAgainstCut(detail.probability, detail.cut)} (probability of failure against the cut it was decided with)`;
+  const facts: [string, string][] = [
+    ['Deployment', `${id} (${detail.platform})`],
+    ['Group', group],
+    ['Mode', `${detail.mode}: ${detail.mode === 'gate' ? 'decided when the new version was ready, before traffic moved' : 'stopped as it started'}`],
+    ['Risk', risk],
+    ['Block budget', `${budgetWords(detail.blockBudget)} of the group's deployments may be stopped; the cut is ${CUT_SOURCE_WORDS[detail.cutSource]}`],
+    ['Model', detail.modelVersion],
+    ['Assessed', detail.assessedAt],
+  ];
+  if (detail.changeSummary && detail.changeSummary.status !== 'joined') {
+    facts.push(['Change summary', detail.changeSummary.status === 'missing' ? `none received for ${detail.changeSummary.revision ?? 'the revision'}: scored without what the release changes` : 'CodeDeploy reported no revision: scored without what the release changes']);
+  }
+  const why = detail.topFactors.map((factor) => `${factor.text} (${factor.contribution >= 0 ? 'raises' : 'lowers'} the risk)`);
+  const nextSteps: NextStep[] = [
+    { text: 'If you know this release is safe, override the decision (say why) and deploy it again:', command: decisionCommand('override', context.environment, id) },
+  ];
+  if (detail.mode === 'gate') {
+    nextSteps.push(
+      { text: 'To decide at the gate yourself, approve it (let it proceed):', command: decisionCommand('approve', context.environment, id) },
+      { text: 'or reject it (roll it back):', command: decisionCommand('reject', context.environment, id) },
+    );
+  }
+  nextSteps.push({ text: 'The deployment in the CodeDeploy console:', command: deploymentConsoleUrl(context.region, id) });
+  return sent({
+    detailType: 'Deployment Risk Assessed',
+    eventId: event.id,
+    deploymentId: id,
+    title: `Deploy Guard stopped ${id} of ${group} (${detail.mode} mode)`,
+    lead,
+    facts,
+    why: why.length > 0 ? why : [detail.probability === null ? 'No factors: there was no probability.' : 'No factor stood out.'],
+    nextSteps,
+    keywords: [context.environment, group, detail.mode],
+  });
+}
+
+const ROLLBACK_FAILURE_ADVICE = {
+  DeploymentAlreadyCompleted: 'The deployment finished before the stop reached it: it is live. Watch it, and roll it back yourself if it misbehaves.',
+  DeploymentAlreadyStopped: 'Someone or something stopped it first: nothing to do unless that was not meant.',
+  DeploymentNotFound: 'CodeDeploy does not know the deployment: check that the group Deploy Guard guards is the one deployed to.',
+  HookExpired: "The traffic hook's time ran out before the rollback reported: CodeDeploy decided by itself. Check the deployment.",
+  DeploymentAlreadyProceeded: 'Deploy Guard had already let it proceed when the rollback came: it runs. Watch it, and roll it back yourself if it misbehaves.',
+  Error: "The rollback failed: read the rollback function's logs, and stop the deployment yourself if it still runs.",
+} as const;
+
+function rollbackFailedNotification(event: EmittedEvent<'Deployment Rollback Failed'>, context: MessageContext): Notification {
+  const detail = event.detail;
+  const group = `${detail.application}/${detail.deploymentGroup}`;
+  const id = detail.deploymentId;
+  const stillRuns = detail.reason !== 'DeploymentAlreadyStopped';
+  return {
+    detailType: 'Deployment Rollback Failed',
+    eventId: event.id,
+    deploymentId: id,
+    title: `Deploy Guard could not stop ${id} of ${group}: ${detail.reason}`,
+    lead: `Deploy Guard decided to stop deployment ${id} of ${group}, but the rollback did not happen (${detail.reason}). ${ROLLBACK_FAILURE_ADVICE[detail.reason]}`,
+    facts: [
+      ['Deployment', id],
+      ['Group', group],
+      ['Reason', `${detail.reason}: ${detail.message}`],
+      ['Failed at', detail.failedAt],
+    ],
+    why: [],
+    nextSteps: [
+      ...(stillRuns ? [{ text: 'To stop it and roll it back yourself:', command: `aws deploy stop-deployment --deployment-id ${id} --auto-rollback-enabled --region ${context.region}` }] : []),
+      { text: 'The deployment in the CodeDeploy console:', command: deploymentConsoleUrl(context.region, id) },
+    ],
+    keywords: [context.environment, group],
+  };
+}
+
+const auc = (metrics: { readonly auc: number | null } | null) => (metrics?.auc == null ? 'n/a' : metrics.auc.toFixed(3));
+
+function modelNotification(event: EmittedEvent<'Model Retraining Started' | 'Model Promoted' | 'Model Registered' | 'Model Rejected'>): Notification {
+  const base = { eventId: event.id, why: [], keywords: ['model'] };
+  switch (event['detail-type']) {
+    case 'Model Retraining Started': {
+      const detail = (event as EmittedEvent<'Model Retraining Started'>).detail;
+      return {
+        ...base,
+        detailType: 'Model Retraining Started',
+        title: `Deploy Guard started retraining: ${detail.trainingJobName}`,
+        lead: `Deploy Guard started training a new model (${detail.trigger.type === 'alarm' ? `alarm ${detail.trigger.alarmName}` : `every ${detail.trigger.periodDays} days`}). It replaces the serving model only if it is at least as good on the recent deployments.`,
+        facts: [
+          ['Training job', detail.trainingJobName],
+          ['Why', detail.reason],
+          ['Data', `${detail.dataWindow.from} to ${detail.dataWindow.to}`],
+          ['Started', detail.startedAt],
+        ],
+        nextSteps: [],
+      };
+    }
+    case 'Model Promoted': {
+      const detail = (event as EmittedEvent<'Model Promoted'>).detail;
+      return {
+        ...base,
+        detailType: 'Model Promoted',
+        title: `Deploy Guard serves a new model: ${detail.modelVersion}`,
+        lead: `The endpoint ${detail.endpointName} now serves ${detail.modelVersion} (before: ${detail.previousModelVersion ?? 'the first model'}).`,
+        facts: [
+          ['AUC', `${auc(detail.candidate)} (serving model: ${auc(detail.serving)}) on ${detail.candidate.rows} recent deployments`],
+          ['Training job', detail.trainingJobName],
+          ['Promoted', detail.promotedAt],
+        ],
+        nextSteps: [],
+      };
+    }
+    case 'Model Registered': {
+      const detail = (event as EmittedEvent<'Model Registered'>).detail;
+      return {
+        ...base,
+        detailType: 'Model Registered',
+        title: `A better model waits for approval: ${detail.modelVersion}`,
+        lead: `${detail.modelVersion} is at least as good as the serving model; it is registered pending your approval and not served until then.`,
+        facts: [
+          ['AUC', `${auc(detail.candidate)} (serving model: ${auc(detail.serving)}) on ${detail.candidate.rows} recent deployments`],
+          ['Model package', detail.modelPackageArn],
+        ],
+        nextSteps: [{ text: 'To serve it, approve the model package:', command: `aws sagemaker update-model-package --model-package-arn ${detail.modelPackageArn} --model-approval-status Approved` }],
+      };
+    }
+    case 'Model Rejected': {
+      const detail = (event as EmittedEvent<'Model Rejected'>).detail;
+      return {
+        ...base,
+        detailType: 'Model Rejected',
+        title: `Deploy Guard kept the serving model: ${detail.reason}`,
+        lead: `The model of ${detail.trainingJobName} was not promoted: ${detail.message}.`,
+        facts: [
+          ['Training job', detail.trainingJobName],
+          ['AUC', `${auc(detail.candidate)} (serving model: ${auc(detail.serving)})`],
+          ['Rejected', detail.rejectedAt],
+        ],
+        nextSteps: [],
+      };
+    }
+  }
+}
+
+/** SNS's subject: ASCII printable, one line, under 100 characters. */
+export function emailSubject(title: string): string {
+  const ascii = title.replace(/≥/g, '>=').replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length < 100 ? ascii : `${ascii.slice(0, 96)}...`;
+}
+
+/** The plain-text body an e-mail shows. */
+export function plainTextBody(notification: Notification): string {
+  const width = Math.max(...notification.facts.map(([label]) => label.length)) + 2;
+  const lines = [notification.lead, ''];
+  for (const [label, value] of notification.facts) lines.push(`${`${label}:`.padEnd(width)}${value}`);
+  if (notification.why.length > 0) lines.push('', 'Why:', ...notification.why.map((line) => `  - ${line}`));
+  if (notification.nextSteps.length > 0) {
+    lines.push('', 'What to do next:');
+    for (const step of notification.nextSteps) lines.push(`  - ${step.text}`, ...(step.command ? [`      ${step.command}`] : []));
+  }
+  return lines.join('\n');
+}
+
+/** The custom-notification shape AWS Chatbot (Amazon Q Developer in chat applications) posts to Slack or Teams. */
+export interface ChatbotCustomNotification {
+  readonly version: '1.0';
+  readonly source: 'custom';
+  readonly id: string;
+  readonly content: {
+    readonly textType: 'client-markdown';
+    readonly title: string;
+    readonly description: string;
+    readonly nextSteps?: readonly string[];
+    readonly keywords?: readonly string[];
+  };
+  readonly metadata?: { readonly threadId?: string; readonly summary?: string; readonly eventType?: string };
+}
+
+/** The message as a Chatbot custom notification (markdown the chat client renders). */
+export function chatbotNotification(notification: Notification): ChatbotCustomNotification {
+  const description = [
+    notification.lead,
+    '',
+    ...notification.facts.map(([label, value]) => `*${label}:* ${value}`),
+    ...(notification.why.length > 0 ? ['', '*Why:*', ...notification.why.map((line) => `• ${line}`)] : []),
+  ].join('\n');
+  return {
+    version: '1.0',
+    source: 'custom',
+    id: notification.eventId,
+    content: {
+      textType: 'client-markdown',
+      title: notification.title,
+      description,
+      ...(notification.nextSteps.length > 0 ? { nextSteps: notification.nextSteps.map((step) => (step.command ? `${step.text} \`${step.command}\`` : step.text)) } : {}),
+      keywords: notification.keywords,
+    },
+    metadata: {
+      ...(notification.deploymentId ? { threadId: notification.deploymentId } : {}),
+      summary: notification.title,
+      eventType: notification.detailType,
+    },
+  };
+}

@@ -1,0 +1,185 @@
+import { buildEntry, EMITTED_EVENTS, type EmittedEventKind } from '../../events/emitted';
+import { ruleNamed, SYSTEM_RULES } from '../../events/patterns';
+import { EventValidationError } from '../../events/validation';
+import { handleNotifyEvent, notifyConfigFromEnv, parseNotifiedEvent, type NotifyConfig } from '../../handlers/notify';
+import { chatbotNotification, emailSubject, notificationOf, NOTIFIED_EVENTS, plainTextBody, type Notification } from '../../handlers/notify-domain';
+import type { NotificationMessage, NotificationPort } from '../../handlers/ports';
+
+/**
+ * notify: one readable message per decision that matters. Given the documented events as the bus
+ * delivers them (validated by their builders), when notify formats them, then people read the
+ * deployment, the group, the risk against the cut, the factors in words, and what to do next.
+ */
+
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:deploy-guard-dev-notifications';
+const CHAT_TOPIC = 'arn:aws:sns:us-east-1:123456789012:deploy-guard-dev-chat';
+const CONTEXT = { environment: 'dev', region: 'us-east-1' };
+const CONFIG: NotifyConfig = { source: 'deploy-guard', settings: { ...CONTEXT, topicArn: TOPIC } };
+
+/** An emitted event as EventBridge delivers it: the builder's validated entry inside the envelope. */
+function delivered<Kind extends EmittedEventKind>(kind: Kind, change: Record<string, unknown> = {}, source = 'deploy-guard') {
+  const entry = buildEntry(kind, { ...EMITTED_EVENTS[kind].example, ...change } as never, { source, eventBusName: 'deploy-guard-dev' });
+  return { version: '0', id: `id-${kind.replace(/ /g, '-')}`, account: '123456789012', region: 'us-east-1', time: '2026-11-20T09:20:06Z', resources: [], source: entry.Source, 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail) };
+}
+
+function messageOf(event: unknown): Notification {
+  const decision = notificationOf(parseNotifiedEvent(event, 'deploy-guard'), CONTEXT);
+  if (!decision.sent) throw new Error(`expected a message, got ${decision.reason}`);
+  return decision.notification;
+}
+
+class RecordingNotifications implements NotificationPort {
+  readonly published: NotificationMessage[] = [];
+  async publish(message: NotificationMessage): Promise<string> {
+    this.published.push(message);
+    return `m-${this.published.length}`;
+  }
+}
+
+describe('the message about a stop', () => {
+  const stopMode = delivered('Deployment Risk Assessed', { mode: 'stop', trigger: 'START' });
+
+  it('says which deployment of which group was stopped, its risk against the cut and the budget, in the mode it was decided', () => {
+    const body = plainTextBody(messageOf(stopMode));
+    expect(body).toContain('Deploy Guard stopped deployment d-123456789 of myApplication/myDeploymentGroup at START');
+    expect(body).toContain('Group:        myApplication/myDeploymentGroup');
+    expect(body).toContain('Risk:         0.813 ≥ 0.639 (probability of failure against the cut it was decided with)');
+    expect(body).toContain("Block budget: 10.0 % of the group's deployments may be stopped; the cut is taken from the group's recent scores");
+    expect(body).toContain('Mode:         stop: stopped as it started');
+  });
+
+  it('gives the top factors in words, each with the way it pushes', () => {
+    expect(plainTextBody(messageOf(stopMode))).toContain(['Why:', '  - 412 lines added (raises the risk)', '  - 3 of the last 5 deployments failed (raises the risk)'].join('\n'));
+  });
+
+  it('ends with the override command and the deployment in the CodeDeploy console; no gate commands outside gate mode', () => {
+    const body = plainTextBody(messageOf(stopMode));
+    expect(body).toContain('      deploy-guard override --environment dev --deployment d-123456789 --reason "..."');
+    expect(body).toContain('      https://us-east-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-123456789?region=us-east-1');
+    expect(body).not.toContain('deploy-guard approve');
+  });
+
+  it('in gate mode, also gives the approve and reject commands', () => {
+    const body = plainTextBody(messageOf(delivered('Deployment Risk Assessed')));
+    expect(body).toContain('at the gate (READY), before traffic moved');
+    expect(body).toContain('      deploy-guard approve --environment dev --deployment d-123456789\n');
+    expect(body).toContain('      deploy-guard reject --environment dev --deployment d-123456789\n');
+  });
+
+  it('has a one-line ASCII subject under 100 characters, as SNS requires', () => {
+    expect(emailSubject(messageOf(stopMode).title)).toBe('Deploy Guard stopped d-123456789 of myApplication/myDeploymentGroup (stop mode)');
+    const long = emailSubject(`Deploy Guard stopped d-1 of ${'a'.repeat(120)} ≥`);
+    expect(long).toMatch(/^[\x20-\x7e]{99}$/);
+    expect(long.endsWith('...')).toBe(true);
+    expect(emailSubject('risk 0.8 ≥ 0.6 — é')).toBe('risk 0.8 >= 0.6 ? ?');
+  });
+
+  it('says when the failure policy decided without a probability, and why', () => {
+    const fallback = { policy: 'fail-closed', cause: 'endpoint', reason: 'Timeout: no answer in 2000 ms' };
+    const body = plainTextBody(messageOf(delivered('Deployment Risk Assessed', { mode: 'stop', probability: null, topFactors: [], fallback })));
+    expect(body).toContain("there was no probability (the model endpoint gave no probability) and the group's fail-closed policy rolls back");
+    expect(body).toContain('Risk:         no score (endpoint: Timeout: no answer in 2000 ms)');
+    expect(body).toContain('  - No factors: there was no probability.');
+  });
+
+  it('says when the deployment was scored without its change summary', () => {
+    const body = plainTextBody(messageOf(delivered('Deployment Risk Assessed', { changeSummary: { status: 'missing', revision: 'git:abc' } })));
+    expect(body).toContain('Change summary: none received for git:abc: scored without what the release changes');
+  });
+
+  it.each([
+    ['a shadow decision', { mode: 'shadow', enforced: false }, 'shadow-decision'],
+    ['an enforced decision to proceed', { decision: 'proceed', probability: 0.1 }, 'not-a-stop'],
+    ['an explored would-be stop', { decision: 'proceed', explored: true, propensity: 0.02 }, 'not-a-stop'],
+  ])('is not sent for %s', (_case, change, reason) => {
+    expect(notificationOf(parseNotifiedEvent(delivered('Deployment Risk Assessed', change), 'deploy-guard'), CONTEXT)).toEqual({ sent: false, reason });
+  });
+});
+
+describe('the other messages', () => {
+  it('a rollback that could not be done says so at once, with the reason and how to stop it by hand', () => {
+    const message = messageOf(delivered('Deployment Rollback Failed', { reason: 'Error', message: 'ThrottlingException: Rate exceeded' }));
+    expect(message.title).toBe('Deploy Guard could not stop d-123456789 of myApplication/myDeploymentGroup: Error');
+    const body = plainTextBody(message);
+    expect(body).toContain('Reason:     Error: ThrottlingException: Rate exceeded');
+    expect(body).toContain('      aws deploy stop-deployment --deployment-id d-123456789 --auto-rollback-enabled --region us-east-1');
+  });
+
+  it('a rollback that lost the race to another stop suggests no stop', () => {
+    const body = plainTextBody(messageOf(delivered('Deployment Rollback Failed', { reason: 'DeploymentAlreadyStopped', message: 'stopped' })));
+    expect(body).not.toContain('aws deploy stop-deployment');
+    expect(body).toContain('Someone or something stopped it first');
+  });
+
+  it('a model waiting for approval gives the approval command', () => {
+    const body = plainTextBody(messageOf(delivered('Model Registered')));
+    expect(body).toContain('AUC:           0.780 (serving model: 0.710) on 1200 recent deployments');
+    expect(body).toContain('aws sagemaker update-model-package --model-package-arn arn:aws:sagemaker:us-east-1:123456789012:model-package/deploy-guard-prod-risk/7 --model-approval-status Approved');
+  });
+
+  it.each(['Model Retraining Started', 'Model Promoted', 'Model Rejected'] as const)('%s is told in one message', (kind) => {
+    const message = messageOf(delivered(kind));
+    expect(message.detailType).toBe(kind);
+    expect(emailSubject(message.title)).toMatch(/^[\x20-\x7e]{1,99}$/);
+    expect(plainTextBody(message).length).toBeGreaterThan(0);
+  });
+});
+
+describe('the chat message', () => {
+  it('is an AWS Chatbot custom notification: version 1.0, source custom, title and markdown description', () => {
+    const chat = chatbotNotification(messageOf(delivered('Deployment Risk Assessed')));
+    expect(chat).toMatchObject({ version: '1.0', source: 'custom', id: 'id-Deployment-Risk-Assessed', content: { textType: 'client-markdown', title: 'Deploy Guard stopped d-123456789 of myApplication/myDeploymentGroup (gate mode)' } });
+    expect(chat.content.description).toContain('*Risk:* 0.813 ≥ 0.639');
+    expect(chat.content.description).toContain('• 412 lines added (raises the risk)');
+    expect(chat.content.nextSteps).toContain('If you know this release is safe, override the decision (say why) and deploy it again: `deploy-guard override --environment dev --deployment d-123456789 --reason "..."`');
+    expect(chat.metadata).toEqual({ threadId: 'd-123456789', summary: chat.content.title, eventType: 'Deployment Risk Assessed' });
+  });
+});
+
+describe('the notify handler', () => {
+  it('publishes one message with a subject and a plain-text body to the notification topic', async () => {
+    const notifications = new RecordingNotifications();
+    const result = await handleNotifyEvent(delivered('Deployment Risk Assessed', { mode: 'stop' }), { notifications, config: CONFIG });
+    expect(result).toMatchObject({ status: 'notified', detailType: 'Deployment Risk Assessed', deploymentId: 'd-123456789', messageIds: ['m-1'] });
+    expect(notifications.published).toEqual([{ topicArn: TOPIC, subject: 'Deploy Guard stopped d-123456789 of myApplication/myDeploymentGroup (stop mode)', body: expect.stringContaining('deploy-guard override') }]);
+  });
+
+  it('with a chat channel, publishes the same message as a Chatbot custom notification to the chat topic', async () => {
+    const notifications = new RecordingNotifications();
+    await handleNotifyEvent(delivered('Deployment Rollback Failed'), { notifications, config: { ...CONFIG, settings: { ...CONFIG.settings, chatTopicArn: CHAT_TOPIC } } });
+    expect(notifications.published.map((message) => message.topicArn)).toEqual([TOPIC, CHAT_TOPIC]);
+    expect(notifications.published[0].subject).toBe('Deploy Guard could not stop d-123456789 of myApplication/myDeploymentGroup: DeploymentAlreadyCom...');
+    expect(JSON.parse(notifications.published[1].body)).toMatchObject({ version: '1.0', source: 'custom', content: { title: 'Deploy Guard could not stop d-123456789 of myApplication/myDeploymentGroup: DeploymentAlreadyCompleted' } });
+  });
+
+  it('publishes nothing for a shadow decision, and says why', async () => {
+    const notifications = new RecordingNotifications();
+    const result = await handleNotifyEvent(delivered('Deployment Risk Assessed', { mode: 'shadow', enforced: false }), { notifications, config: CONFIG });
+    expect(result).toEqual({ status: 'not-notified', detailType: 'Deployment Risk Assessed', deploymentId: 'd-123456789', reason: 'shadow-decision' });
+    expect(notifications.published).toEqual([]);
+  });
+
+  it.each([
+    ['an event it does not format', delivered('Deployment Rollback Completed'), /Invalid notify event: detail-type: expected one of Deployment Risk Assessed, .*got "Deployment Rollback Completed"/],
+    ['a malformed stop', { ...delivered('Deployment Risk Assessed'), detail: { ...delivered('Deployment Risk Assessed').detail, deploymentId: undefined } }, /detail\.deploymentId/],
+    ["another installation's event", delivered('Deployment Risk Assessed', {}, 'someone-else'), /source/],
+    ['no event at all', null, /detail-type/],
+  ])('refuses %s with an EventValidationError and publishes nothing (Lambda then sends it to the dead-letter queue)', async (_case, event, message) => {
+    const notifications = new RecordingNotifications();
+    const handled = handleNotifyEvent(event, { notifications, config: CONFIG });
+    await expect(handled).rejects.toThrow(EventValidationError);
+    await expect(handled).rejects.toThrow(message);
+    expect(notifications.published).toEqual([]);
+  });
+
+  it("formats exactly the events the 'notify' rule delivers", () => {
+    expect([...ruleNamed(SYSTEM_RULES, 'notify').consumes].sort()).toEqual([...NOTIFIED_EVENTS].sort());
+  });
+
+  it('reads its settings from DEPLOY_GUARD_NOTIFICATIONS, and names the variable when they are wrong', () => {
+    const env = { DEPLOY_GUARD_NOTIFICATIONS: JSON.stringify(CONFIG.settings) };
+    expect(notifyConfigFromEnv(env)).toEqual(CONFIG);
+    expect(() => notifyConfigFromEnv({ DEPLOY_GUARD_NOTIFICATIONS: JSON.stringify({ ...CONFIG.settings, topicArn: 'nope' }) })).toThrow(/DEPLOY_GUARD_NOTIFICATIONS.*topicArn: expected an SNS topic ARN/);
+    expect(() => notifyConfigFromEnv({})).toThrow('DEPLOY_GUARD_NOTIFICATIONS is not set');
+  });
+});

@@ -1,0 +1,83 @@
+import { EMITTED_EVENTS } from '../../events/emitted';
+import { isAllowed, roleStatements, type AccessRequest } from '../../stacks/policy-check';
+import { busPolicyDecision, type BusStatement } from '../../stacks/event-bus-policy';
+import { synthesizeAll } from './synth-support';
+
+/**
+ * The operators' role in the synthesized dev stack (deploy-guard.config.json names one operator):
+ * who may assume it, and that it may do what `deploy-guard override`, `pause` and `decisions` call,
+ * and nothing else (IAM evaluated by stacks/policy-check.ts isAllowed on the synthesized policy).
+ */
+const ACCOUNT = '123456789012';
+const table = (name: string) => `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/deploy-guard-dev-${name}`;
+const controlItem = (action: string, key: string): AccessRequest => ({ action, resource: table('control'), context: { 'dynamodb:LeadingKeys': key } });
+
+describe('the operator role (stacks/operator-role.ts) of the dev stack', () => {
+  const { stacks } = synthesizeAll();
+  const dev = stacks.find((stack) => stack.name === 'deploy-guard-dev')!.json as { resource: Record<string, Record<string, Record<string, unknown>>> };
+  const statements = roleStatements(dev, 'deploy-guard-dev-operator');
+  const allowed = (request: AccessRequest) => isAllowed(statements as never, request);
+
+  it('is assumed only by the principals the configuration names', () => {
+    const role = Object.values(dev.resource.aws_iam_role).find((config) => config.name === 'deploy-guard-dev-operator')!;
+    expect(JSON.parse(String(role.assume_role_policy))).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: [`arn:aws:iam::${ACCOUNT}:role/on-call`] }, Action: 'sts:AssumeRole' }],
+    });
+  });
+
+  it('reads and writes the overrides and pauses of the control table', () => {
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem']) {
+      expect(allowed(controlItem(action, 'override#payments#git:6f1c2a9e'))).toBe(true);
+      expect(allowed(controlItem(action, 'pause#payments/payments-prod'))).toBe(true);
+    }
+  });
+
+  it.each([
+    ['the serving-model pointer', 'model#serving'],
+    ['a block-budget cut', 'cut#payments/payments-prod'],
+    ['the rollback ledger', 'rollback#d-123456789'],
+    ['a training job record', 'trainingjob#deploy-guard-dev-20261120-0900-5f2c1a'],
+  ])('touches no other control item: not %s', (_what, key) => {
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(allowed(controlItem(action, key))).toBe(false);
+  });
+
+  it('never scans or queries the control table, and writes no other table', () => {
+    expect(allowed({ action: 'dynamodb:Scan', resource: table('control') })).toBe(false);
+    expect(allowed({ action: 'dynamodb:Query', resource: table('control'), context: { 'dynamodb:LeadingKeys': 'pause#x' } })).toBe(false);
+    for (const name of ['deployments', 'history', 'changes']) {
+      for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(allowed({ action, resource: table(name) })).toBe(false);
+    }
+  });
+
+  it('reads what the override of a deployment and `deploy-guard decisions` read, nothing more', () => {
+    expect(allowed({ action: 'dynamodb:GetItem', resource: table('deployments') })).toBe(true);
+    expect(allowed({ action: 'dynamodb:Query', resource: `${table('deployments')}/index/assessments-by-group` })).toBe(true);
+    expect(allowed({ action: 'dynamodb:Query', resource: table('history') })).toBe(false);
+    expect(allowed({ action: 'dynamodb:GetItem', resource: table('changes') })).toBe(false);
+  });
+
+  it('puts only Operator Override, under the installation\'s source, on its bus', () => {
+    // The bus's ARN is known at apply time: the policy names it by reference to the stack's bus.
+    const bus = String(([] as unknown[]).concat((statements as { Sid?: string; Resource?: unknown }[]).find((statement) => statement.Sid === 'AnnounceOverrides')!.Resource)[0]);
+    expect(bus).toMatch(/^\$\{aws_cloudwatch_event_bus\.[A-Za-z0-9_]+\.arn\}$/);
+    const putEvent = (detailType: string, source = 'deploy-guard'): AccessRequest => ({ action: 'events:PutEvents', resource: bus, context: { 'events:detail-type': detailType, 'events:source': source } });
+    expect(allowed(putEvent('Operator Override'))).toBe(true);
+    expect(allowed(putEvent('Operator Override', 'someone-else'))).toBe(false);
+    for (const detailType of Object.keys(EMITTED_EVENTS).filter((type) => type !== 'Operator Override')) expect(allowed(putEvent(detailType))).toBe(false);
+    expect(allowed({ ...putEvent('Operator Override'), resource: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default` })).toBe(false);
+  });
+
+  it('and the bus policy admits the operator role, and nobody else, for Operator Override', () => {
+    const policy = Object.values(dev.resource.aws_cloudwatch_event_bus_policy)[0];
+    const busStatements = JSON.parse(String(policy.policy)).Statement as BusStatement[];
+    const roleRef = busStatements.find((statement) => statement.Sid === 'OperatorRolesPutOperatorOverrides')!.Principal as { AWS: string[] };
+    expect(roleRef.AWS).toHaveLength(1);
+    expect(roleRef.AWS[0]).toMatch(/^\$\{aws_iam_role\.operators_role_[A-Z0-9]+\.arn\}$/);
+    const decide = (principalArn: string, detailType: string) => busPolicyDecision(busStatements, { principalArn, source: 'deploy-guard', detailType });
+    expect(decide(roleRef.AWS[0], 'Operator Override')).toBe('allowed');
+    expect(decide(roleRef.AWS[0], 'Deployment Risk Assessed')).toBe('denied');
+    expect(decide(`arn:aws:iam::${ACCOUNT}:role/on-call`, 'Operator Override')).toBe('denied');
+    expect(decide(`arn:aws:iam::${ACCOUNT}:role/deploy-guard-dev-predict`, 'Operator Override')).toBe('denied');
+  });
+});
