@@ -92,6 +92,12 @@ export const CATALOG: readonly CatalogEntry[] = [
     load: async () => commandModule<typeof import('./commands/decisions')>('./commands/decisions').createDecisionsCommand(),
   },
   {
+    name: 'report',
+    summary: "Report what Deploy Guard did in an environment per group, in the backtest's terms: blocked, caught and precision (estimated from exploration where it stopped), net benefit",
+    callsAws: (argv) => !argv.includes('--endpoint'),
+    load: async () => commandModule<typeof import('./commands/report')>('./commands/report').createReportCommand(),
+  },
+  {
     name: 'override',
     summary: 'Let a release Deploy Guard stopped or holds through (the deployment and retries of its revision), for a bounded time, recorded and announced',
     callsAws: () => true,

@@ -24,6 +24,7 @@ import {
   modelRegistered,
   modelRejected,
   modelRetrainingStarted,
+  operatorOverride,
   validateEventSource,
   type EmittedEventKind,
 } from './emitted';
@@ -209,7 +210,7 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
     {
       name: 'notify',
       description:
-        'What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, retraining and model changes. Shadow decisions are not told one by one.',
+        "What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, retraining and model changes, an operator's override or pause. Shadow decisions are not told one by one.",
       bus: 'deploy-guard',
       target: 'notify',
       consumes: [
@@ -219,6 +220,7 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
         modelPromoted.detailType,
         modelRegistered.detailType,
         modelRejected.detailType,
+        operatorOverride.detailType,
       ],
       pattern: {
         source: [source],
@@ -232,6 +234,7 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
               modelPromoted.detailType,
               modelRegistered.detailType,
               modelRejected.detailType,
+              operatorOverride.detailType,
             ],
           },
         ],

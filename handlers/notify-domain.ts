@@ -17,6 +17,7 @@ export const NOTIFIED_EVENTS = [
   'Model Promoted',
   'Model Registered',
   'Model Rejected',
+  'Operator Override',
 ] as const satisfies readonly EmittedEventKind[];
 export type NotifiedEventKind = (typeof NOTIFIED_EVENTS)[number];
 export type NotifiedEvent = { [Kind in NotifiedEventKind]: EmittedEvent<Kind> }[NotifiedEventKind];
@@ -63,6 +64,8 @@ export function notificationOf(event: NotifiedEvent, context: MessageContext): N
       return stopNotification(event as EmittedEvent<'Deployment Risk Assessed'>, context);
     case 'Deployment Rollback Failed':
       return sent(rollbackFailedNotification(event as EmittedEvent<'Deployment Rollback Failed'>, context));
+    case 'Operator Override':
+      return sent(operatorNotification(event as EmittedEvent<'Operator Override'>, context));
     default:
       return sent(modelNotification(event as EmittedEvent<'Model Retraining Started' | 'Model Promoted' | 'Model Registered' | 'Model Rejected'>));
   }
@@ -242,6 +245,51 @@ function modelNotification(event: EmittedEvent<'Model Retraining Started' | 'Mod
       };
     }
   }
+}
+
+/**
+ * An operator's override, pause or resume: told to everyone who hears Deploy Guard's stops, since it
+ * changes what Deploy Guard enforces; with who, why, until when, and how to undo it.
+ */
+function operatorNotification(event: EmittedEvent<'Operator Override'>, context: MessageContext): Notification {
+  const detail = event.detail;
+  const who = detail.by.split('/').slice(-2).join('/');
+  const group = `${detail.application}/${detail.deploymentGroup ?? ''}`;
+  const base = { detailType: 'Operator Override' as const, eventId: event.id, why: [], keywords: ['operator', detail.action] };
+  const facts: [string, string][] = [
+    ['By', detail.by],
+    ['Why', detail.reason],
+    ['Set', detail.at],
+  ];
+  if (detail.action === 'override') {
+    const release = `${detail.application} ${detail.revision}`;
+    return {
+      ...base,
+      ...(detail.deploymentId ? { deploymentId: detail.deploymentId } : {}),
+      title: `Override: ${who} lets ${detail.deploymentId ?? release} through Deploy Guard`,
+      lead: `${who} let the release ${release} through Deploy Guard until ${detail.until}: its deployments and their retries proceed, whatever the risk.`,
+      facts: [['Release', release], ...(detail.deploymentId ? [['Deployment', detail.deploymentId] as [string, string]] : []), ...facts, ['Until', detail.until]],
+      nextSteps: detail.deploymentId
+        ? [{ text: 'Retry a stopped deployment of this release in CodeDeploy; watch it:', command: deploymentConsoleUrl(context.region, detail.deploymentId) }]
+        : [],
+    };
+  }
+  if (detail.action === 'pause') {
+    return {
+      ...base,
+      title: `Paused: ${who} turned Deploy Guard's enforcement off for ${group}`,
+      lead: `Deploy Guard still assesses ${group} but stops nothing there until ${detail.until}.`,
+      facts: [['Group', group], ...facts, ['Until', detail.until]],
+      nextSteps: [{ text: 'To turn enforcement back on earlier:', command: `deploy-guard pause --environment ${context.environment} --group ${group} --resume --reason "..."` }],
+    };
+  }
+  return {
+    ...base,
+    title: `Resumed: ${who} turned Deploy Guard's enforcement back on for ${group}`,
+    lead: `The pause of ${group} ended at ${detail.until}; Deploy Guard stops risky deployments there again.`,
+    facts: [['Group', group], ...facts],
+    nextSteps: [],
+  };
 }
 
 /** SNS's subject: ASCII printable, one line, under 100 characters. */

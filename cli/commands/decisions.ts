@@ -43,7 +43,7 @@ export interface DecisionRow {
 /** The decisions command; dependencies injected for tests. */
 export function createDecisionsCommand(deps: DecisionsCommandDependencies = {}): Command {
   const clock = deps.clock ?? systemClock;
-  const storeFor = deps.deploymentStore ?? dynamoDbStore;
+  const storeFor = deps.deploymentStore ?? dynamoDbDeploymentStore;
   return {
     name: 'decisions',
     summary: summaryOf('decisions'),
@@ -88,7 +88,8 @@ Options:
   };
 }
 
-function dynamoDbStore(environment: EnvironmentConfig, endpoint: string | undefined): DeploymentStore {
+/** The deployments table of an environment, with the caller's credentials (`--endpoint` for DynamoDB Local or dynalite). */
+export function dynamoDbDeploymentStore(environment: EnvironmentConfig, endpoint: string | undefined): DeploymentStore {
   const client = new DynamoDBClient({ region: environment.region, ...(endpoint ? { endpoint } : {}) });
   return new DynamoDbDeploymentStore(client, tableName(environment.namePrefix, 'deployments'), tableName(environment.namePrefix, 'history'));
 }

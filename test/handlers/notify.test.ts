@@ -117,6 +117,25 @@ describe('the other messages', () => {
     expect(body).toContain('aws sagemaker update-model-package --model-package-arn arn:aws:sagemaker:us-east-1:123456789012:model-package/deploy-guard-prod-risk/7 --model-approval-status Approved');
   });
 
+  it("an operator's override says who let which release through, why and until when", () => {
+    const message = messageOf(delivered('Operator Override'));
+    expect(message.title).toBe('Override: deploy-guard-prod-operator/alice lets d-123456789 through Deploy Guard');
+    const body = plainTextBody(message);
+    expect(body).toContain('checkout git:6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a');
+    expect(body).toContain('INC-4211: the hotfix must ship');
+    expect(body).toContain('2026-11-21T09:25:00Z');
+    expect(message.deploymentId).toBe('d-123456789');
+  });
+
+  it('a pause says which group runs unenforced until when, and how to turn enforcement back on; a resume says it is back on', () => {
+    const pause = { action: 'pause', deploymentGroup: 'checkout-prod', revision: undefined, deploymentId: undefined };
+    const paused = plainTextBody(messageOf(delivered('Operator Override', pause)));
+    expect(paused).toContain('stops nothing there until 2026-11-21T09:25:00Z');
+    expect(paused).toContain('deploy-guard pause --environment dev --group checkout/checkout-prod --resume --reason "..."');
+    const resumed = messageOf(delivered('Operator Override', { ...pause, action: 'resume' }));
+    expect(resumed.title).toBe("Resumed: deploy-guard-prod-operator/alice turned Deploy Guard's enforcement back on for checkout/checkout-prod");
+  });
+
   it.each(['Model Retraining Started', 'Model Promoted', 'Model Rejected'] as const)('%s is told in one message', (kind) => {
     const message = messageOf(delivered(kind));
     expect(message.detailType).toBe(kind);

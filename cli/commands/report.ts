@@ -1,0 +1,134 @@
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { systemClock, type Clock } from '../../events/clock';
+import type { DeploymentStore } from '../../handlers/ports';
+import { productionGroupReport, type ProductionGroupReport, type ReportedGroup } from '../../model/production-report';
+import { GRADUATION_CRITERIA } from '../../model/graduation';
+import { DEFAULT_COSTS } from '../../model/training';
+import { exampleGroupNames, loadConfig, type EnvironmentConfig } from '../../stacks/config';
+import { parseOptions, requireOption, UsageError, type Command } from '../command';
+import { summaryOf } from '../catalog';
+import { dynamoDbDeploymentStore, parseSince } from './decisions';
+
+const CONFIG_FILE = join(__dirname, '..', '..', 'deploy-guard.config.json');
+
+/** How far back `report` looks unless told (`--since`). */
+export const DEFAULT_REPORT_SINCE = '30d';
+/** At most this many assessed deployments per group are read (the newest). */
+export const MAX_REPORTED_PER_GROUP = 100_000;
+
+export interface ReportCommandDependencies {
+  readonly deploymentStore?: (environment: EnvironmentConfig, endpoint: string | undefined) => DeploymentStore;
+  readonly clock?: Clock;
+}
+
+/** What `report --json` prints and `--out` writes. */
+export interface ProductionReport {
+  readonly environment: string;
+  readonly name_prefix: string;
+  readonly since: string;
+  readonly until: string;
+  readonly groups: readonly ProductionGroupReport[];
+  /** Groups whose reading stopped at MAX_REPORTED_PER_GROUP (the newest were read). */
+  readonly truncated: readonly string[];
+  readonly graduation_criteria: string;
+}
+
+/** The report command; dependencies injected for tests. */
+export function createReportCommand(deps: ReportCommandDependencies = {}): Command {
+  const clock = deps.clock ?? systemClock;
+  const storeFor = deps.deploymentStore ?? dynamoDbDeploymentStore;
+  return {
+    name: 'report',
+    summary: summaryOf('report'),
+    usage: `Usage: deploy-guard report --environment ENV [--group APP/GROUP] [--since T] [--config FILE]
+                           [--endpoint URL] [--json] [--out FILE]
+
+What Deploy Guard did in an environment, per guarded group, in the backtest report's terms
+(blocked %, caught %, precision, net benefit at the group's costs, net per stop), so you can compare
+production with the backtest. In shadow mode every figure is observed; where deployments were stopped,
+what the stops caught is estimated from exploration (the would-be stops let through at random,
+weighted by the inverse of their propensity); without explored outcomes there is no estimate.
+Shadow-mode groups are judged against the criteria for stop mode. Reads the environment's deployments
+table with your AWS credentials (dynamodb:Query on its index).
+
+Options:
+  --environment ENV   the environment of the configuration (dev, staging, prod)
+  --group APP/GROUP   one guarded group (default: every group the environment guards)
+  --since T           from an ISO time or this long ago: 30m, 24h, 7d (default ${DEFAULT_REPORT_SINCE})
+  --config FILE       the configuration (default deploy-guard.config.json)
+  --endpoint URL      a DynamoDB endpoint other than AWS's (DynamoDB Local, dynalite)
+  --json              the report as JSON instead of the table
+  --out FILE          also write the JSON report to FILE`,
+    async run(argv, io) {
+      const options = parseOptions(argv, { environment: 'value', group: 'value', since: 'value', config: 'value', endpoint: 'value', json: 'flag', out: 'value' });
+      const environmentName = requireOption(options, 'environment');
+      const configFile = resolve(io.cwd, typeof options.config === 'string' ? options.config : CONFIG_FILE);
+      const environment = loadConfig(configFile).environments[environmentName];
+      if (!environment) throw new UsageError(`--environment: '${environmentName}' is not an environment of ${configFile}`);
+      const now = clock.now();
+      const since = parseSince(typeof options.since === 'string' ? options.since : DEFAULT_REPORT_SINCE, now);
+      const groups = selectReportedGroups(environment, typeof options.group === 'string' ? options.group : undefined);
+      const store = storeFor(environment, typeof options.endpoint === 'string' ? options.endpoint : undefined);
+      const reports: ProductionGroupReport[] = [];
+      const truncated: string[] = [];
+      for (const group of groups) {
+        const items = await store.recentAssessments(group.application, group.deploymentGroup, since, MAX_REPORTED_PER_GROUP);
+        if (items.length >= MAX_REPORTED_PER_GROUP) truncated.push(`${group.application}/${group.deploymentGroup}`);
+        reports.push(productionGroupReport(group, items));
+      }
+      const report: ProductionReport = {
+        environment: environmentName,
+        name_prefix: environment.namePrefix,
+        since: new Date(since).toISOString(),
+        until: new Date(now).toISOString(),
+        groups: reports,
+        truncated,
+        graduation_criteria: GRADUATION_CRITERIA,
+      };
+      if (typeof options.out === 'string') writeFileSync(resolve(io.cwd, options.out), `${JSON.stringify(report, null, 2)}\n`);
+      io.stdout.write(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${renderProductionReport(report)}\n`);
+      return 0;
+    },
+  };
+}
+
+/** The guarded groups with their costs (the configured ones, else the defaults): one named by `--group`, or all. */
+export function selectReportedGroups(environment: EnvironmentConfig, wanted: string | undefined): ReportedGroup[] {
+  const groups: ReportedGroup[] = environment.groups.map((group) => ({ application: group.application, deploymentGroup: group.deploymentGroup, costs: group.costs ?? DEFAULT_COSTS }));
+  if (environment.example) groups.push({ ...exampleGroupNames(environment.namePrefix), costs: environment.example.costs ?? DEFAULT_COSTS });
+  if (wanted === undefined) return groups;
+  const found = groups.find((group) => `${group.application}/${group.deploymentGroup}` === wanted);
+  if (!found) throw new UsageError(`--group: '${wanted}' is not guarded in this environment; it guards ${groups.map((group) => `${group.application}/${group.deploymentGroup}`).join(', ')}`);
+  return [found];
+}
+
+const percent = (rate: number | null) => (rate === null ? '—' : `${(rate * 100).toFixed(1)} %`);
+const decimal = (value: number | null, digits: number) => (value === null ? '—' : value.toFixed(digits));
+
+/** Where a group's figures come from, in words. */
+function basisWords(group: ProductionGroupReport): string {
+  if (group.basis === 'observed') return `observed (shadow: all ${group.observed_would_be_stops} would-be stops' outcomes known)`;
+  if (group.basis === 'exploration') return `estimated from ${group.observed_would_be_stops} explored would-be stop${group.observed_would_be_stops === 1 ? '' : 's'}`;
+  return 'no estimate: no would-be stop with an observed outcome (exploration off, or none finished yet)';
+}
+
+/** The console report: one block per group. */
+export function renderProductionReport(report: ProductionReport): string {
+  const lines = [`${report.name_prefix} (${report.environment}): what Deploy Guard did from ${report.since} to ${report.until}`];
+  for (const group of report.groups) {
+    lines.push(
+      '',
+      `${group.group} (${group.mode} mode, budget ${percent(group.block_budget)})`,
+      `  assessed ${group.assessed} (${group.pending} pending), ${group.mode === 'shadow' ? 'would stop' : 'stopped'} ${group.stopped} (blocked ${percent(group.blocked_rate)}), explored ${group.explored}, fallbacks ${group.fallbacks}`,
+      `  caught ${percent(group.caught_rate)} of failures (${decimal(group.caught_failures, 1)} caught, ${group.missed_failures} missed), precision ${decimal(group.precision, 3)}, net benefit ${decimal(group.net_benefit, 0)}, net per stop ${decimal(group.net_per_stop, 2)}`,
+      `  exploration let ${group.explored_failures} failure${group.explored_failures === 1 ? '' : 's'} through; figures ${basisWords(group)}`,
+    );
+    if (group.graduation) {
+      lines.push(group.graduation.meets ? '  meets the criteria for stop mode' : `  does not meet the criteria for stop mode yet: ${group.graduation.unmet.join('; ')}`);
+    }
+  }
+  if (report.groups.length === 0) lines.push('(no guarded group)');
+  if (report.truncated.length > 0) lines.push('', `only the newest ${MAX_REPORTED_PER_GROUP} deployments of ${report.truncated.join(', ')} were read`);
+  return lines.join('\n');
+}

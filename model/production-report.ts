@@ -1,0 +1,165 @@
+import type { DecisionCosts } from './metrics';
+import { graduation, type GraduationVerdict } from './graduation';
+import type { AssessmentRecord, DeploymentItem } from '../handlers/ports';
+
+/**
+ * What Deploy Guard did in production, per guarded group, from the environment's own assessments and
+ * outcomes (`deploy-guard report --environment`), in the terms of the backtest's report so that a team
+ * compares the two. Pure.
+ *
+ * What is observed and what is estimated:
+ * - In shadow mode nothing is stopped: every would-be stop's outcome is observed, the figures are exact.
+ * - A stop hides its outcome (counterfactual). What the stops caught is estimated from exploration:
+ *   the would-be stops let through at random, each weighted by the inverse of its propensity (the
+ *   self-normalised inverse-propensity estimate, as record-outcome's live metrics). Without explored
+ *   outcomes there is no estimate (null), never a guess.
+ * - Deployments let through (not would-be stops) are observed: the failures among them were missed.
+ * Deployments whose outcome has not arrived yet are counted as assessed and pending, and left out of
+ * every rate that needs an outcome.
+ */
+
+/** One group's production record. Rates are shares of deployments with an outcome, estimates as said above. */
+export interface ProductionGroupReport {
+  readonly group: string;
+  readonly mode: AssessmentRecord['mode'] | 'mixed';
+  readonly block_budget: number | null;
+  readonly assessed: number;
+  readonly pending: number;
+  /** Enforced stops (the deployment was stopped); in shadow mode, would-be stops. */
+  readonly stopped: number;
+  readonly explored: number;
+  readonly fallbacks: number;
+  /** Stops (or would-be stops) over assessed: compare with block_budget. */
+  readonly blocked_rate: number | null;
+  /** Failures among the stops (or would-be stops), estimated; null without an observed would-be stop. */
+  readonly caught_failures: number | null;
+  /** Failures among deployments that were let through as not risky (observed). */
+  readonly missed_failures: number;
+  /** Failures among explored would-be stops (observed): what exploration cost. */
+  readonly explored_failures: number;
+  readonly precision: number | null;
+  /** Estimated caught over caught plus missed. */
+  readonly caught_rate: number | null;
+  readonly net_benefit: number | null;
+  readonly net_per_stop: number | null;
+  /** `observed` (shadow mode: exact), `exploration` (estimated from this many explored outcomes), or `none`. */
+  readonly basis: 'observed' | 'exploration' | 'none';
+  /** Would-be stops whose outcome was observed (the estimate's sample). */
+  readonly observed_would_be_stops: number;
+  /** Shadow-mode groups: whether they meet the stated criteria for stop mode (model/graduation.ts). */
+  readonly graduation?: GraduationVerdict;
+}
+
+/** One guarded group's identity and costs, as configured. */
+export interface ReportedGroup {
+  readonly application: string;
+  readonly deploymentGroup: string;
+  readonly costs: DecisionCosts;
+}
+
+/** A would-be stop: decided rollback, or explored (a would-be stop let through). */
+const flagged = (assessment: AssessmentRecord): boolean => assessment.decision === 'rollback' || assessment.explored;
+
+/** A stop that happened (its outcome is hidden). */
+const enforcedStop = (assessment: AssessmentRecord): boolean => assessment.decision === 'rollback' && assessment.enforced;
+
+interface Tally {
+  assessed: number;
+  pending: number;
+  stopped: number;
+  explored: number;
+  fallbacks: number;
+  missedFailures: number;
+  exploredFailures: number;
+  /** Would-be stops with an outcome (observed or counterfactual). */
+  flaggedDecided: number;
+  /** Inverse-propensity sums over observed would-be stops: of all, and of the failed ones. */
+  weight: number;
+  failedWeight: number;
+  observedFlagged: number;
+  /** Shadow-mode counts for graduation. */
+  failures: number;
+  decided: number;
+  flaggedFailuresObserved: number;
+}
+
+function tally(items: readonly DeploymentItem[]): Tally {
+  const t: Tally = { assessed: 0, pending: 0, stopped: 0, explored: 0, fallbacks: 0, missedFailures: 0, exploredFailures: 0, flaggedDecided: 0, weight: 0, failedWeight: 0, observedFlagged: 0, failures: 0, decided: 0, flaggedFailuresObserved: 0 };
+  for (const { assessment, outcome } of items) {
+    if (!assessment) continue;
+    t.assessed += 1;
+    if (flagged(assessment) && !assessment.explored) t.stopped += 1;
+    if (assessment.explored) t.explored += 1;
+    if (assessment.fallback) t.fallbacks += 1;
+    if (!outcome) {
+      t.pending += 1;
+      continue;
+    }
+    if (flagged(assessment)) t.flaggedDecided += 1;
+    if (outcome.label === 'counterfactual') continue;
+    const failed = outcome.label === 'failed';
+    t.decided += 1;
+    if (failed) t.failures += 1;
+    if (!flagged(assessment)) {
+      if (failed) t.missedFailures += 1;
+      continue;
+    }
+    // An observed would-be stop: explored (weight 1/propensity) or a shadow decision (weight 1).
+    const weight = assessment.explored ? 1 / assessment.propensity : 1;
+    t.observedFlagged += 1;
+    t.weight += weight;
+    if (failed) {
+      t.failedWeight += weight;
+      t.flaggedFailuresObserved += 1;
+      if (assessment.explored) t.exploredFailures += 1;
+    }
+  }
+  return t;
+}
+
+function modeOf(items: readonly DeploymentItem[]): ProductionGroupReport['mode'] {
+  const modes = new Set(items.flatMap(({ assessment }) => (assessment ? [assessment.mode] : [])));
+  return modes.size === 1 ? [...modes][0]! : 'mixed';
+}
+
+/** The group's record from its assessed deployments (any order). */
+export function productionGroupReport(group: ReportedGroup, items: readonly DeploymentItem[]): ProductionGroupReport {
+  const t = tally(items);
+  const mode = modeOf(items);
+  const anyEnforcedStop = items.some(({ assessment }) => assessment && enforcedStop(assessment));
+  const precision = t.weight > 0 ? t.failedWeight / t.weight : null;
+  const caught = precision === null ? null : precision * t.flaggedDecided;
+  const caughtRate = caught === null ? null : caught + t.missedFailures > 0 ? caught / (caught + t.missedFailures) : null;
+  const { failedDeployment, needlessRollback } = group.costs;
+  const net = caught === null ? null : failedDeployment * caught - needlessRollback * (t.flaggedDecided - caught);
+  const budgets = new Set(items.flatMap(({ assessment }) => (assessment ? [assessment.blockBudget] : [])));
+  return {
+    group: `${group.application}/${group.deploymentGroup}`,
+    mode,
+    block_budget: budgets.size === 1 ? [...budgets][0]! : null,
+    assessed: t.assessed,
+    pending: t.pending,
+    stopped: t.stopped,
+    explored: t.explored,
+    fallbacks: t.fallbacks,
+    blocked_rate: t.assessed > 0 ? t.stopped / t.assessed : null,
+    caught_failures: caught,
+    missed_failures: t.missedFailures,
+    explored_failures: t.exploredFailures,
+    precision,
+    caught_rate: caughtRate,
+    net_benefit: net,
+    net_per_stop: net === null || t.flaggedDecided === 0 ? null : net / t.flaggedDecided,
+    basis: t.observedFlagged === 0 ? 'none' : anyEnforcedStop ? 'exploration' : 'observed',
+    observed_would_be_stops: t.observedFlagged,
+    ...(mode === 'shadow'
+      ? {
+          graduation: graduation(
+            { assessed: t.decided, failures: t.failures, flagged: t.observedFlagged, flaggedFailures: t.flaggedFailuresObserved },
+            budgets.size === 1 ? [...budgets][0]! : null,
+            group.costs,
+          ),
+        }
+      : {}),
+  };
+}
