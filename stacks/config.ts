@@ -118,22 +118,22 @@ export const guardedGroupConfig = groupPolicy()
   });
 
 function groupPolicy() {
-  return handlerGroupPolicy
-    .extend({
-      application: codeDeployName,
-      deploymentGroup: codeDeployName,
-      costs: costs.optional(),
-      changeSummaryPublishers,
-      /**
-       * The groups of a deployment history (the values of its mapping's group column) this group
-       * stands for: `deploy-guard backtest --config --environment` replays them with this group's
-       * mode, platform, budget, threshold, exploration, cut scope and failure policy. The stack ignores it.
-       */
-      historyGroups: z.array(z.string().min(1)).min(1).optional(),
-      create: createGroupSettings.optional(),
-      existing: z.literal(true, { message: 'expected true (omit the key to create the group instead)' }).optional(),
-    })
-    .strict();
+  // handlers/config.ts's schemas are zod/mini (the Lambda bundles load faster): extended by spreading the shape.
+  return z.strictObject({
+    ...handlerGroupPolicy.shape,
+    application: codeDeployName,
+    deploymentGroup: codeDeployName,
+    costs: costs.optional(),
+    changeSummaryPublishers,
+    /**
+     * The groups of a deployment history (the values of its mapping's group column) this group
+     * stands for: `deploy-guard backtest --config --environment` replays them with this group's
+     * mode, platform, budget, threshold, exploration, cut scope and failure policy. The stack ignores it.
+     */
+    historyGroups: z.array(z.string().min(1)).min(1).optional(),
+    create: createGroupSettings.optional(),
+    existing: z.literal(true, { message: 'expected true (omit the key to create the group instead)' }).optional(),
+  });
 }
 export type GuardedGroupConfig = z.output<typeof guardedGroupConfig>;
 
@@ -169,7 +169,7 @@ export const exampleConfig = z
       .default('10.20.0.0/16'),
     /** Who may reach the load balancer on port 80. */
     allowedIngressCidrs: z.array(ipv4Cidr).min(1, { message: 'expected at least one CIDR' }).default(['0.0.0.0/0']),
-    mode: handlerGroupPolicy.shape.mode.default('gate'),
+    mode: z._default(handlerGroupPolicy.shape.mode, 'gate'),
     blockBudget: handlerGroupPolicy.shape.blockBudget,
     threshold: handlerGroupPolicy.shape.threshold,
     exploration: handlerGroupPolicy.shape.exploration,
