@@ -308,7 +308,7 @@ function explain(model: ServingModel, vector: readonly number[], context: Return
   return topFactors(model.features, vector, model.explain(vector), { count: 3, context });
 }
 
-/** The decision's metrics, per group and pooled: the realized block rate (Stops / Assessments), the cut, the fallbacks by cause. */
+/** The decision's metrics, per group and pooled: the realized block rate (Stops / Assessments), the cut, the fallbacks by cause, the operators' overrides. */
 function countAssessment(deps: PredictDependencies, record: AssessmentRecord): void {
   deps.metrics.put({
     namespace: deps.config.metricsNamespace,
@@ -319,6 +319,7 @@ function countAssessment(deps: PredictDependencies, record: AssessmentRecord): v
       { name: QUALITY_METRICS.endpointFallbacks, unit: 'Count', value: record.fallback?.cause === 'endpoint' ? 1 : 0 },
       { name: QUALITY_METRICS.modelFallbacks, unit: 'Count', value: record.fallback?.cause === 'model' ? 1 : 0 },
       { name: QUALITY_METRICS.withoutChangeSummary, unit: 'Count', value: record.changeSummary && record.changeSummary.status !== 'joined' ? 1 : 0 },
+      { name: QUALITY_METRICS.operatorOverrides, unit: 'Count', value: record.override ? 1 : 0 },
       ...(record.cut === null ? [] : [{ name: QUALITY_METRICS.decisionCut, unit: 'None' as const, value: record.cut }]),
     ],
     at: record.assessedAt,

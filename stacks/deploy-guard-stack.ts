@@ -314,6 +314,8 @@ export class DeployGuardStack extends TerraformStack {
         tableArn: (table) => arn('dynamodb', `table/${tableNames[table]}`),
         busArn: this.eventBus.bus.arn,
         source,
+        kmsKeyArn,
+        region,
       });
     }
     this.busPolicy = new DeployGuardBusPolicy(this, 'bus-policy', {

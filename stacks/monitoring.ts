@@ -337,8 +337,13 @@ function dashboardBody(props: MonitoringProps, queues: readonly DeadLetterQueue[
       widget(
         12,
         30,
-        'Per group: fallbacks and deployments scored without their change summary (daily)',
-        [perGroup(ns, QUALITY_METRICS.endpointFallbacks, 'endpointFallbacks'), perGroup(ns, QUALITY_METRICS.modelFallbacks, 'modelFallbacks'), perGroup(ns, QUALITY_METRICS.withoutChangeSummary, 'withoutSummary')],
+        "Per group: fallbacks, operators' overrides and deployments scored without their change summary (daily)",
+        [
+          perGroup(ns, QUALITY_METRICS.endpointFallbacks, 'endpointFallbacks'),
+          perGroup(ns, QUALITY_METRICS.modelFallbacks, 'modelFallbacks'),
+          perGroup(ns, QUALITY_METRICS.operatorOverrides, 'overrides'),
+          perGroup(ns, QUALITY_METRICS.withoutChangeSummary, 'withoutSummary'),
+        ],
         { period: 86400 },
       ),
     ],

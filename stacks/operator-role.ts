@@ -17,6 +17,10 @@ export interface OperatorRoleProps {
   readonly busArn: string;
   /** The installation's event source. */
   readonly source: string;
+  /** The installation's KMS key, which encrypts the tables: DynamoDB uses it for the operator's reads and writes. */
+  readonly kmsKeyArn: string;
+  /** The installation's region: the key may be used through DynamoDB there only. */
+  readonly region: string;
 }
 
 /**
@@ -51,7 +55,7 @@ export class OperatorRole extends Construct {
 }
 
 /** Exactly what the operator commands call, on exactly the installation's resources. */
-export function operatorStatements(props: Pick<OperatorRoleProps, 'tableArn' | 'busArn' | 'source'>): PolicyStatement[] {
+export function operatorStatements(props: Pick<OperatorRoleProps, 'tableArn' | 'busArn' | 'source' | 'kmsKeyArn' | 'region'>): PolicyStatement[] {
   return [
     {
       sid: 'OverridesAndPausesOnly',
@@ -61,6 +65,13 @@ export function operatorStatements(props: Pick<OperatorRoleProps, 'tableArn' | '
     },
     { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], resources: [props.tableArn('deployments')] },
     { sid: 'ListDecisions', actions: ['dynamodb:Query'], resources: [`${props.tableArn('deployments')}/index/${ASSESSMENTS_BY_GROUP.name}`] },
+    {
+      // The tables are encrypted with the installation's key; DynamoDB uses it on the caller's behalf.
+      sid: 'TablesKeyThroughDynamoDb',
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [props.kmsKeyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${props.region}.amazonaws.com` } },
+    },
     {
       sid: 'AnnounceOverrides',
       actions: ['events:PutEvents'],

@@ -478,6 +478,7 @@ describe('predict: when the endpoint cannot answer, the failure policy decides',
             { name: 'EndpointFallbacks', unit: 'Count', value: 1 },
             { name: 'ModelFallbacks', unit: 'Count', value: 0 },
             { name: 'AssessedWithoutChangeSummary', unit: 'Count', value: 0 },
+            { name: 'OperatorOverrides', unit: 'Count', value: 0 },
             { name: 'DecisionCut', unit: 'None', value: RISKY },
           ],
           at: ASSESSED_AT,
@@ -505,6 +506,7 @@ describe('predict: when the endpoint cannot answer, the failure policy decides',
         { name: 'EndpointFallbacks', unit: 'Count', value: 0 },
         { name: 'ModelFallbacks', unit: 'Count', value: 0 },
         { name: 'AssessedWithoutChangeSummary', unit: 'Count', value: 0 },
+        { name: 'OperatorOverrides', unit: 'Count', value: 0 },
         { name: 'DecisionCut', unit: 'None', value: RISKY },
       ],
     ]);
@@ -600,6 +602,7 @@ describe('predict: when the serving model cannot be loaded, the failure policy d
         { name: 'EndpointFallbacks', unit: 'Count', value: 0 },
         { name: 'ModelFallbacks', unit: 'Count', value: 1 },
         { name: 'AssessedWithoutChangeSummary', unit: 'Count', value: 0 },
+        { name: 'OperatorOverrides', unit: 'Count', value: 0 },
         { name: 'DecisionCut', unit: 'None', value: RISKY },
       ],
     ]);
@@ -735,10 +738,12 @@ describe("predict: an operator's override or pause lets a would-be stop through"
   it('an override of the release (its revision key): assessed and announced as overridden, not enforced, no rollback requested', async () => {
     const operatorControls = new InMemoryOperatorControlStore();
     await operatorControls.putOverride({ application, revision: `git:${COMMIT}`, deploymentId: 'd-EARLIER01', ...grant });
-    const { deps, deployments, publisher } = setup({ mode: 'stop', operatorControls });
+    const { deps, deployments, publisher, metrics } = setup({ mode: 'stop', operatorControls });
     const result = await handlePredictEvent(START.event, deps);
 
     expect(result).toMatchObject({ status: 'assessed', decision: 'rollback', enforced: false, published: ['Deployment Risk Assessed'] });
+    // Counted per group, for the dashboard's overrides line.
+    expect(metrics.flatMap((metric) => metric.values).filter((value) => value.name === 'OperatorOverrides').map((value) => value.value)).toEqual([1]);
     expect(result).toMatchObject({ override: `overridden by ${OPERATOR} until ${new Date(grant.until).toISOString()}: ${grant.reason}` });
     expect((await deployments.get(deploymentId))?.assessment).toMatchObject({ decision: 'rollback', enforced: false, propensity: 1, override: { kind: 'override', ...grant } });
     expect(detailOf(publisher.published, 'Deployment Risk Assessed')).toMatchObject({

@@ -57,6 +57,18 @@ describe('the operator role (stacks/operator-role.ts) of the dev stack', () => {
     expect(allowed({ action: 'dynamodb:GetItem', resource: table('changes') })).toBe(false);
   });
 
+  it("uses the installation's key (which encrypts the tables) through DynamoDB only", () => {
+    const key = (statements as { Sid?: string; Resource?: string | string[] }[]).find((statement) => statement.Sid === 'TablesKeyThroughDynamoDb');
+    const keyArn = String([key?.Resource].flat()[0]);
+    expect(keyArn).toMatch(/^\$\{aws_kms_key\..*\.arn\}$/);
+    for (const action of ['kms:Decrypt', 'kms:GenerateDataKey']) {
+      expect(allowed({ action, resource: keyArn, context: { 'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com' } })).toBe(true);
+      expect(allowed({ action, resource: keyArn, context: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } })).toBe(false);
+      expect(allowed({ action, resource: keyArn })).toBe(false);
+    }
+    expect(allowed({ action: 'kms:Encrypt', resource: keyArn, context: { 'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com' } })).toBe(false);
+  });
+
   it('puts only Operator Override, under the installation\'s source, on its bus', () => {
     // The bus's ARN is known at apply time: the policy names it by reference to the stack's bus.
     const bus = String(([] as unknown[]).concat((statements as { Sid?: string; Resource?: unknown }[]).find((statement) => statement.Sid === 'AnnounceOverrides')!.Resource)[0]);
