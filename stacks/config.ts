@@ -7,6 +7,9 @@ import { formatPath } from '../events/validation';
 import { groupKey, groupPolicies, groupPolicy as handlerGroupPolicy, promotionSettings, type GroupPolicy } from '../handlers/config';
 import { DEFAULT_METRICS_NAMESPACE } from '../handlers/quality-metrics';
 
+/** The configuration every command and synthesis read unless told otherwise. */
+export const DEFAULT_CONFIG_FILE = path.join(__dirname, '..', 'deploy-guard.config.json');
+
 /**
  * The installation's configuration, one entry per environment (deploy-guard.config.json). main.ts
  * loads and validates it before anything is synthesized; every error names the key path and what was

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { systemClock, type Clock } from '../../events/clock';
 import { DEFAULT_EVENT_SOURCE } from '../../events/emitted';
 import { DynamoDbOperatorControlStore } from '../../handlers/adapters/dynamodb-operator-controls';
@@ -9,7 +9,7 @@ import { EventBridgePublisher, type EventPublisher } from '../../handlers/adapte
 import { OperatorInputError } from '../../handlers/operator-controls';
 import type { DeploymentStore, OperatorControlStore } from '../../handlers/ports';
 import { tableName } from '../../handlers/tables';
-import { guardedGroupPolicies, loadConfig, type EnvironmentConfig } from '../../stacks/config';
+import { guardedGroupPolicies, loadConfig, DEFAULT_CONFIG_FILE, type EnvironmentConfig } from '../../stacks/config';
 import { requireOption, UsageError } from '../command';
 import { StsCallerIdentity, type CallerIdentity } from './caller-identity';
 
@@ -19,7 +19,6 @@ import { StsCallerIdentity, type CallerIdentity } from './caller-identity';
  * each injectable for tests.
  */
 
-const CONFIG_FILE = join(__dirname, '..', '..', 'deploy-guard.config.json');
 
 export interface OperatorCommandDependencies {
   /** The control table's operator items (`--endpoint` for DynamoDB Local or dynalite). */
@@ -45,7 +44,7 @@ export interface OperatorContext {
 
 export function operatorContext(options: Record<string, string | true | undefined>, cwd: string, deps: OperatorCommandDependencies): OperatorContext {
   const environmentName = requireOption(options, 'environment');
-  const configFile = resolve(cwd, typeof options.config === 'string' ? options.config : CONFIG_FILE);
+  const configFile = resolve(cwd, typeof options.config === 'string' ? options.config : DEFAULT_CONFIG_FILE);
   const environment = loadConfig(configFile).environments[environmentName];
   if (!environment) throw new UsageError(`--environment: '${environmentName}' is not an environment of ${configFile}`);
   const endpoint = typeof options.endpoint === 'string' ? options.endpoint : undefined;

@@ -1,4 +1,5 @@
 import { main } from '../../cli/main';
+import { memoryIO } from '../support/io';
 import { parseSince } from '../../cli/commands/decisions';
 import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
 import type { AssessmentRecord, OutcomeRecord } from '../../handlers/ports';
@@ -17,15 +18,6 @@ const example = exampleGroupNames('deploy-guard-dev');
 const payments = { application: 'payments', deploymentGroup: 'payments-prod' };
 const OPERATOR = 'arn:aws:sts::123456789012:assumed-role/deploy-guard-dev-operator/alice';
 
-function memoryIO() {
-  let out = '';
-  let err = '';
-  return {
-    io: { stdout: { write: (text: string) => ((out += text), true) }, stderr: { write: (text: string) => ((err += text), true) }, stdin: process.stdin, cwd: process.cwd() } as never,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 function assessed(id: string, minutes: number, change: Partial<AssessmentRecord>): AssessmentRecord {
   return storedAssessment({ deploymentId: id, startedAt: T0 + minutes * MINUTE, assessedAt: T0 + minutes * MINUTE + 1_500, ...change });
