@@ -49,6 +49,10 @@ export const ENV = {
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
 export const FAILURE_POLICIES = ['fail-open', 'fail-closed'] as const;
+/** What a gate group does with a risky deployment: stop it, or hold it for a person to approve or reject. */
+export const ON_RISK = ['stop', 'hold'] as const;
+/** What a hold's timeout decides when nobody did. */
+export const HOLD_TIMEOUT_ACTIONS = ['reject', 'approve'] as const;
 export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
 /** How Deploy Guard guards one CodeDeploy deployment group. */
@@ -82,6 +86,12 @@ export const groupPolicy = z
     exploration: z.number().min(0).max(EXPLORATION.max).default(EXPLORATION.default),
     /** What to do when the endpoint fails, times out or answers ModelError. */
     failurePolicy: z.enum(FAILURE_POLICIES).default('fail-open'),
+    /** Gate mode: what a risky deployment meets, a stop (absent: the default) or a hold for a person (handlers/hold-domain.ts). */
+    onRisk: z.enum(ON_RISK).optional(),
+    /** With onRisk hold: minutes a held deployment waits for `deploy-guard approve` / `reject`. */
+    holdTimeoutMinutes: z.number().int().min(1).max(2880).optional(),
+    /** With onRisk hold: what the hold's timeout decides. */
+    onHoldTimeout: z.enum(HOLD_TIMEOUT_ACTIONS).optional(),
   })
   .strict();
 export type GroupPolicy = z.output<typeof groupPolicy>;

@@ -57,7 +57,7 @@ export function operatorStatements(props: Pick<OperatorRoleProps, 'tableArn' | '
       sid: 'OverridesAndPausesOnly',
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       resources: [props.tableArn('control')],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': Object.values(OPERATOR_KEY_PREFIXES).map((prefix) => `${prefix}*`) } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${OPERATOR_KEY_PREFIXES.override}*`, `${OPERATOR_KEY_PREFIXES.pause}*`] } },
     },
     { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], resources: [props.tableArn('deployments')] },
     { sid: 'ListDecisions', actions: ['dynamodb:Query'], resources: [`${props.tableArn('deployments')}/index/${ASSESSMENTS_BY_GROUP.name}`] },

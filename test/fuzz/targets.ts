@@ -25,7 +25,7 @@ import {
   type Sample,
 } from '../../events/samples';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import { servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
 import { compose, type HandlerDefinition, type PortsOf } from '../../handlers/declaration';
@@ -232,6 +232,7 @@ const predict: FuzzTarget = {
     return runDeclared(PREDICT, value, {
       control: instrument('control', new InMemoryControlStore(), log),
       operatorControls: instrument('operatorControls', new InMemoryOperatorControlStore(), log),
+      holds: instrument('holds', new InMemoryHoldStore(), log),
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready', 'Succeeded']), log),
       deployments: instrument('deployments', deployments, log),
       changes: instrument('changes', changes, log),
@@ -282,6 +283,7 @@ const trafficHook: FuzzTarget = {
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready']), log),
       deployments: instrument('deployments', deployments, log),
       operatorControls: instrument('operatorControls', new InMemoryOperatorControlStore(), log),
+      holds: instrument('holds', new InMemoryHoldStore(), log),
       publisher: instrument('publisher', new RecordingPublisher(), log),
       clock: new ManualClock(NOW),
       sleep: instrumentFunction('sleep', async () => undefined, log),
