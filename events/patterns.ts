@@ -17,6 +17,7 @@ import {
 import {
   DEFAULT_EVENT_SOURCE,
   deploymentChangeSummary,
+  deploymentHeld,
   deploymentRiskAssessed,
   deploymentRollbackFailed,
   deploymentRollbackRequested,
@@ -61,10 +62,14 @@ export interface SystemRule extends RuleDefinition {
 }
 
 /** A rule that fires on a schedule and sends a Scheduled Event; EventBridge runs these only on the default bus. */
-export interface ScheduleRule extends RuleDefinition {
+export interface TimedRule extends RuleDefinition {
   readonly bus: 'default';
-  /** `rate(N days)`, as EventBridge writes it (events/schedule.ts). */
+  /** `rate(N unit)`, as EventBridge writes it (events/schedule.ts). */
   readonly scheduleExpression: string;
+}
+
+/** A schedule counted in days (the retraining schedule). */
+export interface ScheduleRule extends TimedRule {
   readonly periodDays: number;
 }
 
@@ -215,6 +220,7 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
       consumes: [
         deploymentRiskAssessed.detailType,
         deploymentRollbackFailed.detailType,
+        deploymentHeld.detailType,
         modelRetrainingStarted.detailType,
         modelPromoted.detailType,
         modelRegistered.detailType,
@@ -228,6 +234,7 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
           {
             'detail-type': [
               deploymentRollbackFailed.detailType,
+              deploymentHeld.detailType,
               modelRetrainingStarted.detailType,
               modelPromoted.detailType,
               modelRegistered.detailType,
@@ -257,6 +264,24 @@ export function retrainingScheduleRule(days: number): ScheduleRule {
     consumes: [SCHEDULED_EVENT],
     scheduleExpression: rateExpression(days, 'day'),
     periodDays: days,
+  };
+}
+
+/** The logical name of the hold timeouts' schedule: its Terraform rule is `<namePrefix>-hold-timeouts`. */
+export const HOLD_TIMEOUTS_RULE = 'hold-timeouts';
+
+/**
+ * Every minute, the rollback function settles the holds whose timeout has come (handlers/holds.ts):
+ * created only when a guarded group holds risky deployments for a person (`onRisk: hold`).
+ */
+export function holdTimeoutsRule(): TimedRule {
+  return {
+    name: HOLD_TIMEOUTS_RULE,
+    description: "Every minute: settle the holds whose timeout has come, as the group's onHoldTimeout says.",
+    bus: 'default',
+    target: 'rollback',
+    consumes: [SCHEDULED_EVENT],
+    scheduleExpression: rateExpression(1, 'minute'),
   };
 }
 

@@ -339,6 +339,7 @@ const rollback: FuzzTarget = {
     return runDeclared(ROLLBACK, value, {
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready', 'Succeeded', 'Stopped']), log),
       ledger: instrument('ledger', ledger, log),
+      holds: instrument('holds', new InMemoryHoldStore(), log),
       deployments: instrument('deployments', deployments, log),
       publisher: instrument('publisher', new RecordingPublisher(), log),
       metrics: instrument('metrics', new RecordingMetrics(), log),
@@ -402,6 +403,7 @@ const recordOutcome: FuzzTarget = {
     return runDeclared(RECORD_OUTCOME, value, {
       deployments: instrument('deployments', store, log),
       ledger: instrument('ledger', ledger, log),
+      holds: instrument('holds', new InMemoryHoldStore(), log),
       lake: instrument('lake', new RecordingLake(), log),
       metrics: instrument('metrics', new RecordingMetrics(), log),
     }, { metricsNamespace: 'DeployGuard', includeCounterfactual: rng.chance(0.5) });

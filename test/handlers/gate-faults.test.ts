@@ -66,7 +66,7 @@ function world(options: WorldOptions) {
   const refusals: string[] = [];
   const metrics: MetricsPort = { put: ({ dimensions }) => void (dimensions.Reason ? refusals.push(dimensions.Reason) : undefined) };
   const rows: string[] = [];
-  const rollbackDeps = { codeDeploy: port, ledger, deployments, publisher, metrics, clock, config: { source: SOURCE, eventBusName: BUS, accountId: ACCOUNT, groups: [policy], metricsNamespace: 'DeployGuard' } };
+  const rollbackDeps = { codeDeploy: port, ledger, deployments, holds: new InMemoryHoldStore(), publisher, metrics, clock, config: { source: SOURCE, eventBusName: BUS, accountId: ACCOUNT, groups: [policy], metricsNamespace: 'DeployGuard' } };
   let delivered = 0;
   return {
     codeDeploy,
@@ -104,7 +104,7 @@ function world(options: WorldOptions) {
       codeDeploy.finish(deploymentId, failed);
       const final = codeDeployEvents.filter((event) => ['SUCCESS', 'FAILURE', 'STOP'].includes(String(event.detail.state)));
       expect(final).toHaveLength(1);
-      await handleRecordOutcomeEvent(final[0], { deployments, ledger, lake: { putRow: async (row) => void rows.push(row.csvLine) }, metrics, config: { metricsNamespace: 'DeployGuard' } });
+      await handleRecordOutcomeEvent(final[0], { deployments, ledger, holds: new InMemoryHoldStore(), lake: { putRow: async (row) => void rows.push(row.csvLine) }, metrics, config: { metricsNamespace: 'DeployGuard' } });
       return (await deployments.get(deploymentId))?.outcome?.label;
     },
     rows,
