@@ -315,7 +315,8 @@ export class DeployGuardStack extends TerraformStack {
         namePrefix,
         principalArns: config.operators,
         tableArn: (table) => arn('dynamodb', `table/${tableNames[table]}`),
-        guardedGroupArns: installation.guardedGroupArns,
+        // this.groups and groupPolicies are in the same order: the configured groups, then the example's.
+        heldGroupArns: this.groups.filter((_, index) => groupPolicies[index]?.mode === 'gate' && groupPolicies[index]?.onRisk === 'hold').map((group) => group.deploymentGroupArn),
         busArn: this.eventBus.bus.arn,
         source,
       });
