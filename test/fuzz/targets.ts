@@ -300,8 +300,10 @@ const riskAssessedSchema = emittedEventSchema('Deployment Risk Assessed', SOURCE
 
 const rollback: FuzzTarget = {
   name: 'rollback',
-  inputKinds: ['Deployment Rollback Requested', 'Deployment Risk Assessed'],
+  // The hold-timeouts schedule's Scheduled Event too (handlers/holds.ts).
+  inputKinds: ['Deployment Rollback Requested', 'Deployment Risk Assessed', SCHEDULED_EVENT],
   bases: [
+    fromSample(sample('eventbridge-scheduled-event.json')),
     delivered('Deployment Rollback Requested', example('Deployment Rollback Requested'), 'Deployment Rollback Requested example'),
     delivered(
       'Deployment Rollback Requested',
@@ -315,7 +317,12 @@ const rollback: FuzzTarget = {
       'Deployment Risk Assessed example (derived: a gate decision to proceed)',
     ),
   ],
-  isValid: (value) => (detailTypeOf(value) === 'Deployment Risk Assessed' ? accepts(riskAssessedSchema)(value) : accepts(rollbackRequestedSchema)(value)),
+  isValid: (value) =>
+    detailTypeOf(value) === SCHEDULED_EVENT
+      ? accepts(AWS_EVENT_SCHEMAS[SCHEDULED_EVENT])(value)
+      : detailTypeOf(value) === 'Deployment Risk Assessed'
+        ? accepts(riskAssessedSchema)(value)
+        : accepts(rollbackRequestedSchema)(value),
   async run(value, log, rng) {
     const ledger = new InMemoryRollbackLedger();
     const deployments = new InMemoryDeploymentStore();
