@@ -216,6 +216,8 @@ export const deploymentRiskAssessed = define({
     changeSummary: z.optional(changeSummaryJoin),
     /** Set when an operator's override or pause let a would-be stop through: then enforced is false. */
     override: z.optional(appliedOverride),
+    /** `hold` when the gate group holds a risky deployment for a person instead of stopping it (Deployment Held tells the hold); absent: stop. */
+    onRisk: z.optional(z.literal('hold')),
     assessedAt: isoTime,
   }),
   example: {
@@ -480,13 +482,54 @@ export const modelRejected = define({
   },
 });
 
-export const OPERATOR_ACTIONS = ['override', 'pause', 'resume'] as const;
+export const OPERATOR_ACTIONS = ['override', 'pause', 'resume', 'approve', 'reject'] as const;
+
+/** What a hold's timeout (or a person) decides: let the deployment go on, or roll it back. */
+export const HOLD_ACTIONS = ['approve', 'reject'] as const;
+
+export const deploymentHeld = define({
+  detailType: 'Deployment Held',
+  schemaVersion: '1',
+  description:
+    "A gate group holds a risky deployment for a person (`onRisk: hold`): it waits at READY (EC2/on-premises) or in its BeforeAllowTraffic hook (ECS, Lambda) for `deploy-guard approve` or `reject` until `until`, when the hold's timeout decides `onTimeout` (`status: timed-out`, with what it did).",
+  detail: z
+    .strictObject({
+      schemaVersion,
+      status: z.enum(['held', 'timed-out']),
+      ...deploymentRef,
+      platform: z.enum(COMPUTE_PLATFORMS),
+      /** Why it is held: the assessment's reason for a stop. */
+      reason: nonEmpty,
+      since: isoTime,
+      until: isoTime,
+      onTimeout: z.enum(HOLD_ACTIONS),
+      /** For `timed-out`: what the timeout decided and CodeDeploy's answer. */
+      settled: z.optional(z.strictObject({ action: z.enum(HOLD_ACTIONS), at: isoTime, outcome: nonEmpty })),
+    })
+    .check(
+      z.superRefine((detail, context) => {
+        if ((detail.status === 'timed-out') !== (detail.settled !== undefined)) context.addIssue({ code: 'custom', path: ['settled'], message: 'a timed-out hold says what was settled, a held one does not' });
+      }),
+    ),
+  example: {
+    schemaVersion: '1',
+    status: 'held',
+    deploymentId: 'd-123456789',
+    application: 'checkout',
+    deploymentGroup: 'checkout-prod',
+    platform: 'Server',
+    reason: 'probability of failure 0.8125 reaches the cut 0.6392 (the riskiest 10 % of checkout/checkout-prod)',
+    since: '2026-11-20T09:20:05Z',
+    until: '2026-11-20T09:50:05Z',
+    onTimeout: 'reject',
+  },
+});
 
 export const operatorOverride = define({
   detailType: 'Operator Override',
   schemaVersion: '1',
   description:
-    "An on-call engineer let a release through Deploy Guard (`override`), turned its enforcement off for a group for a while (`pause`) or turned it back on (`resume`), with `deploy-guard override` / `pause` and the installation's operator role.",
+    "An on-call engineer let a release through Deploy Guard (`override`), turned its enforcement off for a group for a while (`pause`) or turned it back on (`resume`), or decided a held deployment (`approve`, `reject`), with `deploy-guard override` / `pause` / `approve` / `reject` and the installation's operator role.",
   detail: z
     .strictObject({
       schemaVersion,
@@ -501,12 +544,13 @@ export const operatorOverride = define({
       by: nonEmpty,
       reason: nonEmpty,
       at: isoTime,
-      /** When it ends (for a resume: when the pause was lifted). */
+      /** When it ends (for a resume: when the pause was lifted; for an approve or a reject: when it was decided). */
       until: isoTime,
     })
     .check(
       z.superRefine((detail, context) => {
         if (detail.action === 'override' && detail.revision === undefined) context.addIssue({ code: 'custom', path: ['revision'], message: 'an override names the revision it lets through' });
+        if ((detail.action === 'approve' || detail.action === 'reject') && detail.deploymentId === undefined) context.addIssue({ code: 'custom', path: ['deploymentId'], message: `a ${detail.action} names the held deployment` });
         if (detail.action !== 'override' && detail.deploymentGroup === undefined) context.addIssue({ code: 'custom', path: ['deploymentGroup'], message: `a ${detail.action} names its deployment group` });
       }),
     ),
@@ -535,6 +579,7 @@ export const EMITTED_EVENTS = {
   [modelRegistered.detailType]: modelRegistered,
   [modelRejected.detailType]: modelRejected,
   [operatorOverride.detailType]: operatorOverride,
+  [deploymentHeld.detailType]: deploymentHeld,
 } as const;
 export type EmittedEventKind = keyof typeof EMITTED_EVENTS;
 export type EmittedDetail<Kind extends EmittedEventKind> = z.output<(typeof EMITTED_EVENTS)[Kind]['detail']>;

@@ -17,6 +17,7 @@ import {
 import {
   DEFAULT_EVENT_SOURCE,
   deploymentChangeSummary,
+  deploymentHeld,
   deploymentRiskAssessed,
   deploymentRollbackFailed,
   deploymentRollbackRequested,
@@ -62,10 +63,14 @@ export interface SystemRule extends RuleDefinition {
 }
 
 /** A rule that fires on a schedule and sends a Scheduled Event; EventBridge runs these only on the default bus. */
-export interface ScheduleRule extends RuleDefinition {
+export interface TimedRule extends RuleDefinition {
   readonly bus: 'default';
-  /** `rate(N days)`, as EventBridge writes it (events/schedule.ts). */
+  /** `rate(N unit)`, as EventBridge writes it (events/schedule.ts). */
   readonly scheduleExpression: string;
+}
+
+/** A schedule counted in days (the retraining schedule). */
+export interface ScheduleRule extends TimedRule {
   readonly periodDays: number;
 }
 
@@ -210,12 +215,13 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
     {
       name: 'notify',
       description:
-        "What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, retraining and model changes, an operator's override or pause. Shadow decisions are not told one by one.",
+        "What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, a deployment held for a person, retraining and model changes, an operator's override, pause, approval or rejection. Shadow decisions are not told one by one.",
       bus: 'deploy-guard',
       target: 'notify',
       consumes: [
         deploymentRiskAssessed.detailType,
         deploymentRollbackFailed.detailType,
+        deploymentHeld.detailType,
         modelRetrainingStarted.detailType,
         modelPromoted.detailType,
         modelRegistered.detailType,
@@ -230,6 +236,7 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
           {
             'detail-type': [
               deploymentRollbackFailed.detailType,
+              deploymentHeld.detailType,
               modelRetrainingStarted.detailType,
               modelPromoted.detailType,
               modelRegistered.detailType,
@@ -260,6 +267,24 @@ export function retrainingScheduleRule(days: number): ScheduleRule {
     consumes: [SCHEDULED_EVENT],
     scheduleExpression: rateExpression(days, 'day'),
     periodDays: days,
+  };
+}
+
+/** The logical name of the hold timeouts' schedule: its Terraform rule is `<namePrefix>-hold-timeouts`. */
+export const HOLD_TIMEOUTS_RULE = 'hold-timeouts';
+
+/**
+ * Every minute, the rollback function settles the holds whose timeout has come (handlers/holds.ts):
+ * created only when a guarded group holds risky deployments for a person (`onRisk: hold`).
+ */
+export function holdTimeoutsRule(): TimedRule {
+  return {
+    name: HOLD_TIMEOUTS_RULE,
+    description: "Every minute: settle the holds whose timeout has come, as the group's onHoldTimeout says.",
+    bus: 'default',
+    target: 'rollback',
+    consumes: [SCHEDULED_EVENT],
+    scheduleExpression: rateExpression(1, 'minute'),
   };
 }
 

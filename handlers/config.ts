@@ -50,6 +50,10 @@ export const ENV = {
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
 export const FAILURE_POLICIES = ['fail-open', 'fail-closed'] as const;
+/** What a gate group does with a risky deployment: stop it, or hold it for a person to approve or reject. */
+export const ON_RISK = ['stop', 'hold'] as const;
+/** What a hold's timeout decides when nobody did. */
+export const HOLD_TIMEOUT_ACTIONS = ['reject', 'approve'] as const;
 export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
 /** How Deploy Guard guards one CodeDeploy deployment group. */
@@ -82,6 +86,12 @@ export const groupPolicy = z.strictObject({
   exploration: z._default(z.number().check(z.gte(0), z.lte(EXPLORATION.max)), EXPLORATION.default),
   /** What to do when the endpoint fails, times out or answers ModelError. */
   failurePolicy: z._default(z.enum(FAILURE_POLICIES), 'fail-open'),
+  /** Gate mode: what a risky deployment meets, a stop (absent: the default) or a hold for a person (handlers/hold-domain.ts). */
+  onRisk: z.optional(z.enum(ON_RISK)),
+  /** With onRisk hold: minutes a held deployment waits for `deploy-guard approve` / `reject`. */
+  holdTimeoutMinutes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(2880))),
+  /** With onRisk hold: what the hold's timeout decides. */
+  onHoldTimeout: z.optional(z.enum(HOLD_TIMEOUT_ACTIONS)),
 });
 export type GroupPolicy = z.output<typeof groupPolicy>;
 

@@ -1,4 +1,5 @@
 import type { PastDeployment } from '../model/history';
+import { heldStopLabel, type DeploymentHold } from './hold-domain';
 import { QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
 import type { AssessmentRecord, GuardAction, LedgerEntry, MetricValue, OutcomeLabel, OutcomeRecord } from './ports';
 
@@ -50,8 +51,11 @@ export function guardRollbackOf(entry: LedgerEntry | undefined): { readonly acti
  *   in-flight LifecycleHookFailed): CodeDeploy reports a failed BeforeAllowTraffic hook as FAILURE,
  *   not STOP, so that failure is Deploy Guard's rollback and the label is `counterfactual`.
  */
-export function labelOutcome(state: FinalState, ledgerEntry: LedgerEntry | undefined): LabelDecision {
+export function labelOutcome(state: FinalState, ledgerEntry: LedgerEntry | undefined, hold?: DeploymentHold): LabelDecision {
   const guard = guardRollbackOf(ledgerEntry);
+  // Held for a person and rejected (or left to a timeout that rejects): a stop decided at Deploy Guard's hold.
+  const heldStop = state === 'SUCCESS' ? undefined : heldStopLabel(hold);
+  if (heldStop) return { label: 'counterfactual', reason: heldStop };
   switch (state) {
     case 'SUCCESS':
       return { label: 'succeeded', reason: 'CodeDeploy reported SUCCESS' };

@@ -1,4 +1,4 @@
-import { itemsOf, PUBLISH_ON_OWN_BUS, READ_OPERATOR_ITEMS, type HandlerDeclaration } from './declaration';
+import { itemsOf, PUBLISH_ON_OWN_BUS, READ_OPERATOR_ITEMS, RECORD_HOLD_ITEMS, type HandlerDeclaration } from './declaration';
 import type { TrafficHookDependencies } from './traffic-hook';
 
 /** Milliseconds the hook waits for predict's assessment when ENV.trafficHookWaitMs does not say (the stack sets this). */
@@ -15,7 +15,9 @@ export const TRAFFIC_HOOK_DECLARATION: HandlerDeclaration<TrafficHookDependencie
     itemsOf('deployments'),
     // An operator's override or pause, read when the assessment says rollback: those control items only.
     READ_OPERATOR_ITEMS,
+    // A group that holds: the hold it records (with the hook execution it leaves unanswered), those control items only.
+    RECORD_HOLD_ITEMS,
     PUBLISH_ON_OWN_BUS,
   ],
-  ports: ['codeDeploy', 'deployments', 'operatorControls', 'publisher', 'clock', 'sleep'],
+  ports: ['codeDeploy', 'deployments', 'operatorControls', 'holds', 'publisher', 'clock', 'sleep'],
 };

@@ -8,7 +8,9 @@ import { AwsCodeDeploy } from './adapters/codedeploy';
 import { DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
 import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, groupKey, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
-import type { AssessmentRecord, CodeDeployPort, CodeDeployRefusal, DeploymentStore, OperatorControlStore } from './ports';
+import type { AssessmentRecord, CodeDeployPort, CodeDeployRefusal, DeploymentStore, HoldStore, OperatorControlStore } from './ports';
+import { heldEntry, holdPolicyOf, newHold } from './hold-domain';
+import { DynamoDbHoldStore } from './adapters/dynamodb-holds';
 import { overrideWords } from './operator-controls';
 import { findOverride } from './operator-lookup';
 import { DynamoDbOperatorControlStore } from './adapters/dynamodb-operator-controls';
@@ -46,6 +48,8 @@ export interface TrafficHookDependencies {
   readonly deployments: DeploymentStore;
   /** The operators' overrides and pauses (control table, read only). */
   readonly operatorControls: OperatorControlStore;
+  /** The holds of groups that hold a risky deployment for a person (control table). */
+  readonly holds: HoldStore;
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   /** Waits between looks at the store (injected: tests and the backtest do not sleep). */
@@ -56,6 +60,8 @@ export interface TrafficHookDependencies {
 export type TrafficHookResult =
   | { readonly status: 'succeeded'; readonly deploymentId: string; readonly reason: string }
   | { readonly status: 'rollback-requested'; readonly deploymentId: string; readonly reason: string }
+  /** Held for a person: the hook is left unanswered until `deploy-guard approve` / `reject` or the hold's timeout. */
+  | { readonly status: 'held'; readonly deploymentId: string; readonly reason: string; readonly until: number }
   /** CodeDeploy refused the status (the hook already completed or expired, the deployment is gone). */
   | { readonly status: 'refused'; readonly deploymentId: string; readonly refusal: CodeDeployRefusal; readonly message: string }
   | { readonly status: 'not-found'; readonly deploymentId: string; readonly message: string };
@@ -89,12 +95,28 @@ export async function handleTrafficHook(invocation: unknown, deps: TrafficHookDe
   if (override) return succeed(deploymentId, hookExecutionId, `the assessment of ${deploymentId} says rollback, but it is ${overrideWords(override)}`, deps);
   const reason = rollbackReason(assessment);
   const context = { source: deps.config.source, eventBusName: deps.config.eventBusName };
+  if (assessment.onRisk === 'hold') return hold(assessment, hookExecutionId, reason, deps);
   await deps.publisher.publish([
     // The hook's own fallback is announced like any assessment (again on a retry: same detail and time).
     ...(isHookFallback(assessment) ? [riskAssessedEntry(assessment, [], context)] : []),
     rollbackRequestedEntry(assessment, { ...context, at: deps.clock.now(), lifecycleEventHookExecutionId: hookExecutionId, reason }),
   ]);
   return { status: 'rollback-requested', deploymentId, reason };
+}
+
+/**
+ * A group that holds: the hold is recorded with the hook execution id and announced, and the hook is
+ * NOT answered, so that CodeDeploy waits (at most its hour) for `deploy-guard approve` / `reject`,
+ * which answer it, or the hold's timeout. A retry of the invocation finds the hold recorded.
+ */
+async function hold(assessment: AssessmentRecord, hookExecutionId: string, reason: string, deps: TrafficHookDependencies): Promise<TrafficHookResult> {
+  const { deploymentId, application, deploymentGroup } = assessment;
+  const policy = findPolicy(deps.config.groups, application, deploymentGroup);
+  const holding = holdPolicyOf({ mode: 'gate', onRisk: 'hold', ...(policy?.holdTimeoutMinutes ? { holdTimeoutMinutes: policy.holdTimeoutMinutes } : {}), ...(policy?.onHoldTimeout ? { onHoldTimeout: policy.onHoldTimeout } : {}) })!;
+  const stored = await deps.holds.open(newHold({ deploymentId, application, deploymentGroup, platform: assessment.platform, reason, hookExecutionId }, holding, deps.clock.now()));
+  const context = { source: deps.config.source, eventBusName: deps.config.eventBusName };
+  if (!stored.settled) await deps.publisher.publish([...(isHookFallback(assessment) ? [riskAssessedEntry(assessment, [], context)] : []), heldEntry(stored, context)]);
+  return { status: 'held', deploymentId, reason, until: stored.until };
 }
 
 async function succeed(deploymentId: string, hookExecutionId: string, reason: string, deps: TrafficHookDependencies): Promise<TrafficHookResult> {
@@ -173,6 +195,7 @@ async function fromFailurePolicy(deploymentId: string, deps: TrafficHookDependen
     ...(verdict.fallback ? { fallback: verdict.fallback } : {}),
     startedAt: createTime ?? assessedAt,
     assessedAt,
+    ...(holdPolicyOf(policy) ? { onRisk: 'hold' as const } : {}),
     topFactors: [],
   };
   const write = await deps.deployments.putAssessment(fallback);
@@ -211,6 +234,7 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<TrafficHookDependenc
       requireEnv(env, ENV.historyTable, 'the DynamoDB history table'),
     ),
     operatorControls: new DynamoDbOperatorControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
+    holds: new DynamoDbHoldStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
     publisher: new EventBridgePublisher(eventBridgeClient),
     clock: systemClock,
     sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),

@@ -6,6 +6,25 @@ import { parseJsonText, type JsonNode } from '../events/json-text';
 import { formatPath } from '../events/validation';
 import { groupKey, groupPolicies, groupPolicy as handlerGroupPolicy, promotionSettings, type GroupPolicy } from '../handlers/config';
 import { DEFAULT_METRICS_NAMESPACE } from '../handlers/quality-metrics';
+import { holdPolicyOf, holdTimeoutIssue } from '../handlers/hold-domain';
+
+/** The READY wait of a Server gate group whose setting the configuration does not give: CodeDeploy's default (stacks/guarded-deployment-group.ts). */
+const ASSUMED_READY_WAIT_MINUTES = 60;
+
+/** The issues of a group's hold settings: only in gate mode, and within where CodeDeploy waits (handlers/hold-domain.ts holdTimeoutIssue). */
+function holdIssues(group: Pick<GroupPolicy, 'mode' | 'platform' | 'onRisk' | 'holdTimeoutMinutes' | 'onHoldTimeout'>, readyWaitMinutes: number | undefined, context: z.RefinementCtx, path: readonly (string | number)[] = []): void {
+  for (const key of ['onRisk', 'holdTimeoutMinutes', 'onHoldTimeout'] as const) {
+    if (group[key] !== undefined && group.mode !== 'gate') context.addIssue({ code: 'custom', path: [...path, key], message: 'expected only in gate mode (a deployment is held where the gate waits: at READY, or in the BeforeAllowTraffic hook)' });
+  }
+  if (group.mode === 'gate' && group.onRisk !== 'hold') {
+    for (const key of ['holdTimeoutMinutes', 'onHoldTimeout'] as const) {
+      if (group[key] !== undefined) context.addIssue({ code: 'custom', path: [...path, key], message: "expected only with onRisk: 'hold'" });
+    }
+  }
+  const hold = holdPolicyOf(group);
+  const issue = hold && holdTimeoutIssue(group.platform, hold, readyWaitMinutes ?? ASSUMED_READY_WAIT_MINUTES);
+  if (issue) context.addIssue({ code: 'custom', path: [...path, 'holdTimeoutMinutes'], message: issue });
+}
 
 /** The configuration every command and synthesis read unless told otherwise. */
 export const DEFAULT_CONFIG_FILE = path.join(__dirname, '..', 'deploy-guard.config.json');
@@ -118,6 +137,7 @@ export const guardedGroupConfig = groupPolicy()
     if (group.create && group.platform === 'ECS' && !group.create.ecs) {
       context.addIssue({ code: 'custom', path: ['create', 'ecs'], message: 'expected {clusterName, serviceName, listenerArns, targetGroupNames} for a new ECS group' });
     }
+    holdIssues(group, group.create?.readyTimeoutMinutes, context);
   });
 
 function groupPolicy() {
@@ -180,6 +200,9 @@ export const exampleConfig = z
     costs: costs.optional(),
     changeSummaryPublishers,
     failurePolicy: handlerGroupPolicy.shape.failurePolicy,
+    onRisk: handlerGroupPolicy.shape.onRisk,
+    holdTimeoutMinutes: handlerGroupPolicy.shape.holdTimeoutMinutes,
+    onHoldTimeout: handlerGroupPolicy.shape.onHoldTimeout,
     /** Gate mode: minutes the green fleet waits at READY for Deploy Guard before the deployment stops. */
     readyTimeoutMinutes: z.number().int().min(2).max(2880).optional(),
     /** Minutes the blue fleet lives on after a successful deployment (the instant-rollback window). */
@@ -192,6 +215,7 @@ export const exampleConfig = z
     if (example.readyTimeoutMinutes !== undefined && example.mode !== 'gate') {
       context.addIssue({ code: 'custom', path: ['readyTimeoutMinutes'], message: 'expected only in gate mode (the deployment waits at READY only then)' });
     }
+    holdIssues({ ...example, platform: 'Server' }, example.readyTimeoutMinutes, context);
   });
 export type ExampleConfig = z.output<typeof exampleConfig>;
 
@@ -574,6 +598,15 @@ export function loadConfig(file: string): DeployGuardConfig {
   return parseConfig(value, file);
 }
 
+/** What a gate group does with a risky deployment: given only when it holds (absent: it stops it). */
+export function groupHold(group: Pick<GuardedGroupConfig, 'onRisk' | 'holdTimeoutMinutes' | 'onHoldTimeout'>): Pick<GroupPolicy, 'onRisk' | 'holdTimeoutMinutes' | 'onHoldTimeout'> {
+  return {
+    ...(group.onRisk === undefined ? {} : { onRisk: group.onRisk }),
+    ...(group.holdTimeoutMinutes === undefined ? {} : { holdTimeoutMinutes: group.holdTimeoutMinutes }),
+    ...(group.onHoldTimeout === undefined ? {} : { onHoldTimeout: group.onHoldTimeout }),
+  };
+}
+
 /** How a group decides: its block budget (or the fixed threshold an expert set instead) and its exploration share. */
 export function groupDecision(group: Pick<GuardedGroupConfig, 'blockBudget' | 'threshold' | 'exploration' | 'cutScope'>): Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration' | 'cutScope'> {
   return { blockBudget: group.blockBudget, ...(group.threshold === undefined ? {} : { threshold: group.threshold }), exploration: group.exploration, cutScope: group.cutScope };
@@ -621,6 +654,7 @@ export function toGroupPolicies(groups: readonly GuardedGroupConfig[]): GroupPol
       mode: group.mode,
       ...groupDecision(group),
       failurePolicy: group.failurePolicy,
+      ...groupHold(group),
     })),
   );
 }
@@ -633,7 +667,7 @@ export function guardedGroupPolicies(environment: Pick<EnvironmentConfig, 'nameP
   const { example } = environment;
   if (!example) return toGroupPolicies(environment.groups);
   const names = exampleGroupNames(environment.namePrefix);
-  const policy = { application: names.application, deploymentGroup: names.deploymentGroup, platform: 'Server', mode: example.mode, ...groupDecision(example), failurePolicy: example.failurePolicy };
+  const policy = { application: names.application, deploymentGroup: names.deploymentGroup, platform: 'Server', mode: example.mode, ...groupDecision(example), failurePolicy: example.failurePolicy, ...groupHold(example) };
   return groupPolicies.parse([...toGroupPolicies(environment.groups), policy]);
 }
 

@@ -8,7 +8,7 @@ import { EMITTED_EVENTS, type ComputePlatform, type GuardMode, type PutEventsEnt
 import { derivedDeploymentEvent, sample } from '../../events/samples';
 import { EventValidationError } from '../../events/validation';
 import { EventBridgePublisher, PublishError, type EventPublisher } from '../../handlers/adapters/event-publisher';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import { S3ObjectReader } from '../../handlers/adapters/s3-objects';
 import { S3ServingModelSource, servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
@@ -119,6 +119,7 @@ interface Setup {
   readonly summary?: boolean;
   readonly control?: InMemoryControlStore;
   readonly operatorControls?: InMemoryOperatorControlStore;
+  readonly holds?: InMemoryHoldStore;
   /** Decide by the block budget's cut instead of a fixed threshold. */
   readonly budget?: boolean;
   /** Share of would-be stops let through to be observed. @default 0 */
@@ -170,6 +171,7 @@ function setup(options: Setup = {}) {
     servingModel: options.source ?? { serving: async () => model ?? undefined },
     control,
     operatorControls: options.operatorControls ?? new InMemoryOperatorControlStore(),
+    holds: options.holds ?? new InMemoryHoldStore(),
     endpoint,
     publisher,
     metrics: { put: (metric) => metrics.push(metric) },

@@ -5,7 +5,7 @@ import { derivedDeploymentEvent, sample } from '../../events/samples';
 import { EventValidationError } from '../../events/validation';
 import { EmfMetrics } from '../../handlers/adapters/emf-metrics';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryDeploymentStore, InMemoryHoldStore } from '../../handlers/adapters/in-memory-stores';
 import { S3TrainingDataLake } from '../../handlers/adapters/s3-data-lake';
 import type { AssessmentRecord, LedgerEntry } from '../../handlers/ports';
 import { handleRecordOutcomeEvent, recordOutcomeConfigFromEnv, type RecordOutcomeDependencies } from '../../handlers/record-outcome';
@@ -61,6 +61,7 @@ function dependencies(includeCounterfactual = false) {
   const deps = {
     deployments: new InMemoryDeploymentStore(),
     ledger: new InMemoryRollbackLedger(),
+    holds: new InMemoryHoldStore(),
     lake: new S3TrainingDataLake(new S3Client({ region: 'us-east-1' }), { bucket: 'deploy-guard-dev-data' }),
     metrics: new EmfMetrics((line) => emf.push(line)),
     config: { metricsNamespace: 'DeployGuard', includeCounterfactual },

@@ -11,7 +11,7 @@ import type { PutEventsEntry } from '../../events/emitted';
 import { EventValidationError } from '../../events/validation';
 import { AwsCodeDeploy } from '../../handlers/adapters/codedeploy';
 import type { EventPublisher } from '../../handlers/adapters/event-publisher';
-import { InMemoryDeploymentStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import type { GroupPolicy } from '../../handlers/config';
 import type { AssessmentRecord } from '../../handlers/ports';
 import { handleTrafficHook, trafficHookConfigFromEnv, type TrafficHookDependencies } from '../../handlers/traffic-hook';
@@ -71,6 +71,7 @@ function setup(options: { groups?: GroupPolicy[]; waitMs?: number; onSleep?: (co
     codeDeploy: new AwsCodeDeploy(new CodeDeployClient({ region: 'us-east-1' })),
     deployments,
     operatorControls: options.operatorControls ?? new InMemoryOperatorControlStore(),
+    holds: new InMemoryHoldStore(),
     publisher,
     clock: new ManualClock(NOW),
     sleep: async (milliseconds) => {
