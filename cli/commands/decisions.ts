@@ -123,6 +123,8 @@ export function decisionWords(assessment: AssessmentRecord): string {
   if (assessment.explored) return 'explored (a would-be stop let through)';
   if (assessment.decision === 'proceed') return 'proceed';
   if (assessment.mode === 'shadow' || !assessment.enforced) return 'would stop (shadow)';
+  // A held deployment's end (approved, rejected, timed out) is in its hold and its outcome.
+  if (assessment.onRisk === 'hold') return 'held for a person (approve / reject)';
   return assessment.mode === 'gate' ? 'stopped at the gate' : 'stopped';
 }
 

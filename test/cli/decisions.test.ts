@@ -1,6 +1,6 @@
 import { main } from '../../cli/main';
 import { memoryIO } from '../support/io';
-import { parseSince } from '../../cli/commands/decisions';
+import { decisionWords, parseSince } from '../../cli/commands/decisions';
 import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
 import type { AssessmentRecord, OutcomeRecord } from '../../handlers/ports';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynalite';
@@ -119,6 +119,12 @@ describe('deploy-guard decisions (the live view, against dynalite)', () => {
     const output = memoryIO();
     expect(await main(['decisions', '--environment', 'qa'], output.io)).toBe(2);
     expect(output.stderr()).toMatch(/--environment: 'qa' is not an environment of .*deploy-guard\.config\.json/);
+  });
+
+  it('says a gate deployment held for a person is held, not stopped', () => {
+    const gateStop = { mode: 'gate' as const, decision: 'rollback' as const, enforced: true };
+    expect(decisionWords(storedAssessment(gateStop))).toBe('stopped at the gate');
+    expect(decisionWords(storedAssessment({ ...gateStop, onRisk: 'hold' }))).toBe('held for a person (approve / reject)');
   });
 
   it('reads --since as a duration ago or an ISO time', () => {
