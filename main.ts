@@ -1,12 +1,11 @@
 // First: when this file is the program, turns source maps off before anything else loads.
 import './stacks/synthesis-entry';
-import { join } from 'node:path';
 import { App } from 'cdktf';
-import { ConfigError, configWarnings, loadConfig, type DeployGuardConfig } from './stacks/config';
+import { ConfigError, configWarnings, DEFAULT_CONFIG_FILE, loadConfig, type DeployGuardConfig } from './stacks/config';
 import { DeployGuardStack } from './stacks/deploy-guard-stack';
 
 /** The shipped configuration: one entry per environment. */
-export const CONFIG_FILE = join(__dirname, 'deploy-guard.config.json');
+export const CONFIG_FILE = DEFAULT_CONFIG_FILE;
 
 /**
  * `cdktf synth` / `cdktf deploy`: one stack per environment of the configuration, named

@@ -109,6 +109,18 @@ export const CATALOG: readonly CatalogEntry[] = [
     callsAws: () => true,
     load: async () => commandModule<typeof import('./commands/pause')>('./commands/pause').createPauseCommand(),
   },
+  {
+    name: 'approve',
+    summary: 'Let a deployment Deploy Guard holds for a person go on (ContinueDeployment at READY, or its traffic hook Succeeded), recorded and announced',
+    callsAws: () => true,
+    load: async () => commandModule<typeof import('./commands/hold-decision')>('./commands/hold-decision').createHoldDecisionCommand('approve'),
+  },
+  {
+    name: 'reject',
+    summary: 'Roll back a deployment Deploy Guard holds for a person (StopDeployment with auto-rollback, or its traffic hook Failed), recorded and announced',
+    callsAws: () => true,
+    load: async () => commandModule<typeof import('./commands/hold-decision')>('./commands/hold-decision').createHoldDecisionCommand('reject'),
+  },
 ];
 
 /** The one-line summary of a command, as `help` lists it (commands take theirs from here). */

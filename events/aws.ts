@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-locale';
 import { envelope, eventTime } from './envelope';
 
 /**
@@ -7,7 +8,7 @@ import { envelope, eventTime } from './envelope';
  * accepted on purpose and each is marked here with "quirk".
  */
 
-const nonEmpty = z.string().min(1);
+const nonEmpty = z.string().check(z.minLength(1));
 
 /** A UTF-16 code unit of a surrogate pair that has no partner. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -15,7 +16,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * An id that becomes part of a key or a URI (a deployment's training row is `rows/date=.../<id>.csv`):
  * well-formed Unicode, since encodeURIComponent throws URIError on a lone surrogate.
  */
-const wellFormedId = nonEmpty.refine((text) => !LONE_SURROGATE.test(text), 'expected well-formed Unicode text (a lone surrogate cannot be encoded)');
+const wellFormedId = nonEmpty.check(z.refine((text) => !LONE_SURROGATE.test(text), 'expected well-formed Unicode text (a lone surrogate cannot be encoded)'));
 
 // ---------------------------------------------------------------------------------------------
 // CodeDeploy
@@ -66,7 +67,7 @@ export type CodeDeployInstanceStateChange = z.infer<typeof codeDeployInstanceSta
  */
 export const CODEDEPLOY_LIFECYCLE_HOOK_INVOCATION = 'CodeDeploy lifecycle hook invocation';
 export const codeDeployLifecycleHookInvocation = z.looseObject({
-  DeploymentId: z.string().regex(/^d-[A-Z0-9]+$/, 'expected a CodeDeploy deployment id such as d-123456789'),
+  DeploymentId: z.string().check(z.regex(/^d-[A-Z0-9]+$/, 'expected a CodeDeploy deployment id such as d-123456789')),
   LifecycleEventHookExecutionId: nonEmpty,
 });
 export type CodeDeployLifecycleHookInvocation = z.infer<typeof codeDeployLifecycleHookInvocation>;
@@ -91,7 +92,7 @@ const pipelineVersion = z.union([z.number(), z.string()]);
 const pipelineDetail = {
   pipeline: nonEmpty,
   'execution-id': nonEmpty,
-  version: pipelineVersion.optional(),
+  version: z.optional(pipelineVersion),
 };
 
 export const codePipelinePipelineExecution = envelope(
@@ -100,9 +101,7 @@ export const codePipelinePipelineExecution = envelope(
   z.looseObject({
     ...pipelineDetail,
     state: z.enum(CODEPIPELINE_PIPELINE_STATES),
-    'execution-trigger': z
-      .looseObject({ 'trigger-type': z.string(), 'trigger-detail': z.string().optional() })
-      .optional(),
+    'execution-trigger': z.optional(z.looseObject({ 'trigger-type': z.string(), 'trigger-detail': z.optional(z.string()) })),
   }),
 );
 export type CodePipelinePipelineExecution = z.infer<typeof codePipelinePipelineExecution>;
@@ -116,7 +115,7 @@ export type CodePipelineStageExecution = z.infer<typeof codePipelineStageExecuti
 
 const artifact = z.looseObject({
   name: z.string(),
-  s3location: z.looseObject({ bucket: z.string(), key: z.string() }).optional(),
+  s3location: z.optional(z.looseObject({ bucket: z.string(), key: z.string() })),
 });
 
 export const codePipelineActionExecution = envelope(
@@ -128,7 +127,7 @@ export const codePipelineActionExecution = envelope(
     action: nonEmpty,
     state: z.enum(CODEPIPELINE_ACTION_STATES),
     // quirk: absent in the documented STARTED sample, present in the others.
-    region: nonEmpty.optional(),
+    region: z.optional(nonEmpty),
     type: z.looseObject({
       owner: z.string(),
       category: z.string(),
@@ -136,16 +135,16 @@ export const codePipelineActionExecution = envelope(
       // quirk: a string in the AWS docs, a number in the aws-lambda-go sample.
       version: pipelineVersion,
     }),
-    'input-artifacts': z.array(artifact).optional(),
-    'output-artifacts': z.array(artifact).optional(),
-    'execution-result': z
-      .looseObject({
-        'external-execution-url': z.string().optional(),
-        'external-execution-summary': z.string().optional(),
-        'external-execution-id': z.string().optional(),
-        'error-code': z.string().optional(),
-      })
-      .optional(),
+    'input-artifacts': z.optional(z.array(artifact)),
+    'output-artifacts': z.optional(z.array(artifact)),
+    'execution-result': z.optional(
+      z.looseObject({
+        'external-execution-url': z.optional(z.string()),
+        'external-execution-summary': z.optional(z.string()),
+        'external-execution-id': z.optional(z.string()),
+        'error-code': z.optional(z.string()),
+      }),
+    ),
   }),
 );
 export type CodePipelineActionExecution = z.infer<typeof codePipelineActionExecution>;
@@ -162,44 +161,44 @@ const alarmState = z.looseObject({
   value: z.enum(ALARM_STATES),
   reason: z.string(),
   /** quirk: a JSON document inside a string; read it with alarmReasonData(). */
-  reasonData: z.string().optional(),
+  reasonData: z.optional(z.string()),
   // CloudWatch writes `2019-10-02T17:04:40.989+0000` (no colon in the offset).
   timestamp: eventTime,
-  actionsSuppressedBy: z.string().optional(),
-  actionsSuppressedReason: z.string().optional(),
+  actionsSuppressedBy: z.optional(z.string()),
+  actionsSuppressedReason: z.optional(z.string()),
 });
 
 const alarmMetric = z.looseObject({
   id: nonEmpty,
-  metricStat: z
-    .looseObject({
+  metricStat: z.optional(
+    z.looseObject({
       metric: z.looseObject({
         namespace: nonEmpty,
         name: nonEmpty,
-        dimensions: z.record(z.string(), z.string()).optional(),
+        dimensions: z.optional(z.record(z.string(), z.string())),
       }),
-      period: z.number().int().positive(),
+      period: z.number().check(z.int(), z.positive()),
       stat: nonEmpty,
-      unit: z.string().optional(),
-    })
-    .optional(),
-  expression: nonEmpty.optional(),
-  label: z.string().optional(),
-  returnData: z.boolean().optional(),
+      unit: z.optional(z.string()),
+    }),
+  ),
+  expression: z.optional(nonEmpty),
+  label: z.optional(z.string()),
+  returnData: z.optional(z.boolean()),
 });
 
 /** A metric alarm (single metric, metric math, anomaly detection) has `metrics`. */
 const metricAlarmConfiguration = z.looseObject({
-  description: z.string().optional(),
-  metrics: z.array(alarmMetric).min(1),
+  description: z.optional(z.string()),
+  metrics: z.array(alarmMetric).check(z.minLength(1)),
 });
 /** A composite alarm has an `alarmRule` and no metrics. */
 const compositeAlarmConfiguration = z.looseObject({
-  description: z.string().optional(),
+  description: z.optional(z.string()),
   alarmRule: nonEmpty,
-  actionsSuppressor: z.string().optional(),
-  actionsSuppressorWaitPeriod: z.number().optional(),
-  actionsSuppressorExtensionPeriod: z.number().optional(),
+  actionsSuppressor: z.optional(z.string()),
+  actionsSuppressorWaitPeriod: z.optional(z.number()),
+  actionsSuppressorExtensionPeriod: z.optional(z.number()),
 });
 
 export const cloudWatchAlarmStateChange = envelope(
@@ -209,7 +208,7 @@ export const cloudWatchAlarmStateChange = envelope(
     alarmName: nonEmpty,
     state: alarmState,
     // Absent when the sender reports only the new state (the Model Monitor drift sample).
-    previousState: alarmState.optional(),
+    previousState: z.optional(alarmState),
     configuration: z.union([compositeAlarmConfiguration, metricAlarmConfiguration]),
   }),
 );
@@ -257,10 +256,10 @@ export const SCHEDULE_RULE_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:[^:]+:rule\/
  * `aws.events`, an empty detail, and the rule that fired as the one resource. The time is the
  * scheduled time, to the second; EventBridge keeps the id and time on a redelivery.
  */
-export const scheduledEvent = envelope(z.literal(EVENTBRIDGE_SOURCE), SCHEDULED_EVENT, z.looseObject({})).extend({
+export const scheduledEvent = z.extend(envelope(z.literal(EVENTBRIDGE_SOURCE), SCHEDULED_EVENT, z.looseObject({})), {
   resources: z
-    .array(z.string().regex(SCHEDULE_RULE_ARN, 'expected the ARN of the EventBridge rule that fired, such as arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule'))
-    .length(1, 'expected exactly one resource: the rule that fired'),
+    .array(z.string().check(z.regex(SCHEDULE_RULE_ARN, 'expected the ARN of the EventBridge rule that fired, such as arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule')))
+    .check(z.length(1, 'expected exactly one resource: the rule that fired')),
 });
 export type ScheduledEvent = z.infer<typeof scheduledEvent>;
 
@@ -286,15 +285,15 @@ export const sageMakerTrainingJobStateChange = envelope(
     TrainingJobName: nonEmpty,
     TrainingJobArn: nonEmpty,
     TrainingJobStatus: z.enum(TRAINING_JOB_STATUSES),
-    SecondaryStatus: z.string().optional(),
-    FailureReason: z.string().optional(),
-    HyperParameters: z.record(z.string(), z.string()).optional(),
-    ModelArtifacts: z.looseObject({ S3ModelArtifacts: nonEmpty }).optional(),
-    CreationTime: sageMakerTime.optional(),
-    TrainingStartTime: sageMakerTime.optional(),
-    TrainingEndTime: sageMakerTime.optional(),
-    LastModifiedTime: sageMakerTime.optional(),
-    Tags: z.record(z.string(), z.string()).optional(),
+    SecondaryStatus: z.optional(z.string()),
+    FailureReason: z.optional(z.string()),
+    HyperParameters: z.optional(z.record(z.string(), z.string())),
+    ModelArtifacts: z.optional(z.looseObject({ S3ModelArtifacts: nonEmpty })),
+    CreationTime: z.optional(sageMakerTime),
+    TrainingStartTime: z.optional(sageMakerTime),
+    TrainingEndTime: z.optional(sageMakerTime),
+    LastModifiedTime: z.optional(sageMakerTime),
+    Tags: z.optional(z.record(z.string(), z.string())),
   }),
 );
 export type SageMakerTrainingJobStateChange = z.infer<typeof sageMakerTrainingJobStateChange>;
@@ -326,16 +325,16 @@ export const sageMakerEndpointStateChange = envelope(
     EndpointName: nonEmpty,
     EndpointArn: nonEmpty,
     EndpointConfigName: nonEmpty,
-    EndpointStatus: z
-      .string()
-      .refine((status) => ENDPOINT_STATUS_BY_KEY.has(endpointStatusKey(status)), {
+    EndpointStatus: z.string().check(
+      z.refine((status) => ENDPOINT_STATUS_BY_KEY.has(endpointStatusKey(status)), {
         message: `expected one of ${ENDPOINT_STATUSES.join(', ')} (or its UPPER_SNAKE spelling)`,
       }),
-    ProductionVariants: z.array(z.looseObject({})).optional(),
-    CreationTime: sageMakerTime.optional(),
-    LastModifiedTime: sageMakerTime.optional(),
-    FailureReason: z.string().optional(),
-    Tags: z.record(z.string(), z.string()).optional(),
+    ),
+    ProductionVariants: z.optional(z.array(z.looseObject({}))),
+    CreationTime: z.optional(sageMakerTime),
+    LastModifiedTime: z.optional(sageMakerTime),
+    FailureReason: z.optional(z.string()),
+    Tags: z.optional(z.record(z.string(), z.string())),
   }),
 );
 export type SageMakerEndpointStateChange = z.infer<typeof sageMakerEndpointStateChange>;
@@ -347,17 +346,17 @@ export const sageMakerModelPackageStateChange = envelope(
   SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE,
   z.looseObject({
     ModelPackageGroupName: nonEmpty,
-    ModelPackageVersion: z.number().int().positive(),
+    ModelPackageVersion: z.number().check(z.int(), z.positive()),
     ModelPackageArn: nonEmpty,
     ModelPackageStatus: z.enum(['Pending', 'InProgress', 'Completed', 'Failed', 'Deleting']),
     ModelApprovalStatus: z.enum(MODEL_APPROVAL_STATUSES),
-    CreationTime: sageMakerTime.optional(),
-    LastModifiedTime: sageMakerTime.optional(),
-    InferenceSpecification: z
-      .looseObject({
-        Containers: z.array(z.looseObject({ Image: nonEmpty, ModelDataUrl: z.string().optional() })),
-      })
-      .optional(),
+    CreationTime: z.optional(sageMakerTime),
+    LastModifiedTime: z.optional(sageMakerTime),
+    InferenceSpecification: z.optional(
+      z.looseObject({
+        Containers: z.array(z.looseObject({ Image: nonEmpty, ModelDataUrl: z.optional(z.string()) })),
+      }),
+    ),
   }),
 );
 export type SageMakerModelPackageStateChange = z.infer<typeof sageMakerModelPackageStateChange>;

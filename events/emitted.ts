@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { CHANGE_FIELDS, type ChangeFieldName } from '../model/change-fields';
 import { envelope } from './envelope';
 import { parseWith } from './validation';
+import './zod-locale';
 
 /**
  * The events Deploy Guard emits on its own bus. Each has a versioned detail schema (`schemaVersion`),
@@ -27,9 +28,9 @@ export function validateEventSource(source: string): string {
   return source;
 }
 
-const nonEmpty = z.string().min(1);
+const nonEmpty = z.string().check(z.minLength(1));
 const isoTime = z.iso.datetime({ offset: true });
-const probability = z.number().min(0).max(1);
+const probability = z.number().check(z.gte(0), z.lte(1));
 
 export const COMPUTE_PLATFORMS = ['Server', 'ECS', 'Lambda'] as const;
 export type ComputePlatform = (typeof COMPUTE_PLATFORMS)[number];
@@ -42,13 +43,15 @@ export type Decision = (typeof DECISIONS)[number];
 /** What was deployed, as CodeDeploy's GetDeployment reports it; the key that joins a change summary to a deployment. */
 export const revision = z
   .object({
-    commitId: nonEmpty.optional(),
-    s3: z.object({ bucket: nonEmpty, key: nonEmpty, eTag: z.string().optional(), version: z.string().optional() }).optional(),
-    appSpecSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    commitId: z.optional(nonEmpty),
+    s3: z.optional(z.object({ bucket: nonEmpty, key: nonEmpty, eTag: z.optional(z.string()), version: z.optional(z.string()) })),
+    appSpecSha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
   })
-  .refine((value) => Boolean(value.commitId ?? value.s3 ?? value.appSpecSha256), {
-    message: 'a revision needs commitId, s3 or appSpecSha256',
-  });
+  .check(
+    z.refine((value) => Boolean(value.commitId ?? value.s3 ?? value.appSpecSha256), {
+      message: 'a revision needs commitId, s3 or appSpecSha256',
+    }),
+  );
 export type Revision = z.infer<typeof revision>;
 
 /** The SHA-256 (lowercase hex) of an AppSpec's content, as CodeDeploy keys an AppSpecContent / String revision. */
@@ -68,19 +71,19 @@ export function revisionKey(value: Revision): string {
   return `appspec:${value.appSpecSha256}`;
 }
 
-const changeFields = z.object(
+const changeFields = z.strictObject(
   Object.fromEntries(
     CHANGE_FIELDS.map((field) => [
       field.name,
-      (field.kind === 'boolean' ? z.union([z.literal(0), z.literal(1)]) : z.number().int().nonnegative()).optional(),
+      z.optional(field.kind === 'boolean' ? z.union([z.literal(0), z.literal(1)]) : z.number().check(z.int(), z.nonnegative())),
     ]),
-  ) as Record<ChangeFieldName, z.ZodOptional<z.ZodNumber>>,
-).strict();
+  ) as Record<ChangeFieldName, z.ZodMiniOptional<z.ZodMiniNumber<number>>>,
+);
 
 const topFactor = z.object({
   feature: nonEmpty,
   /** The feature's value; null when it was missing. */
-  value: z.number().nullable(),
+  value: z.nullable(z.number()),
   /** Contribution to the log-odds of failure (TreeSHAP); positive pushes towards failure. */
   contribution: z.number(),
   /** The factor in words a developer understands, e.g. "412 lines added". */
@@ -94,7 +97,7 @@ const deploymentRef = {
 };
 
 /** The definition of one emitted event kind. */
-export interface EmittedEventDefinition<DetailType extends string, Detail extends z.ZodType> {
+export interface EmittedEventDefinition<DetailType extends string, Detail extends z.ZodMiniType> {
   readonly detailType: DetailType;
   readonly schemaVersion: string;
   readonly description: string;
@@ -102,7 +105,7 @@ export interface EmittedEventDefinition<DetailType extends string, Detail extend
   readonly example: z.input<Detail>;
 }
 
-function define<const DetailType extends string, Detail extends z.ZodType>(
+function define<const DetailType extends string, Detail extends z.ZodMiniType>(
   definition: EmittedEventDefinition<DetailType, Detail>,
 ) {
   return definition;
@@ -119,9 +122,9 @@ export const deploymentChangeSummary = define({
     schemaVersion,
     application: nonEmpty,
     revision,
-    repository: z.string().optional(),
-    branch: z.string().optional(),
-    author: z.string().optional(),
+    repository: z.optional(z.string()),
+    branch: z.optional(z.string()),
+    author: z.optional(z.string()),
     builtAt: isoTime,
     change: changeFields,
   }),
@@ -162,7 +165,7 @@ export type ChangeSummaryStatus = (typeof CHANGE_SUMMARY_STATUSES)[number];
 export const changeSummaryJoin = z.object({
   status: z.enum(CHANGE_SUMMARY_STATUSES),
   /** The revision key the summary was looked up by (revisionKey), when the deployment has a revision. */
-  revision: nonEmpty.optional(),
+  revision: z.optional(nonEmpty),
 });
 export type ChangeSummaryJoin = z.infer<typeof changeSummaryJoin>;
 
@@ -172,22 +175,20 @@ export const WATCH_TIERS = ['stop', 'bake', 'none'] as const;
 /** The cut a decision was taken with and the budget it holds (null when a fixed threshold decided). */
 const decisionCut = {
   /** Rollback when the probability reaches it; null before the installation has any score to take a cut from. */
-  cut: probability.nullable(),
+  cut: z.nullable(probability),
   /** Share of the group's deployments Deploy Guard may stop; null when the group has a fixed threshold. */
-  blockBudget: z.number().gt(0).lt(1).nullable(),
+  blockBudget: z.nullable(z.number().check(z.gt(0), z.lt(1))),
 };
 
 /** What let a would-be stop through: an operator's override of the release, or a pause of its group (`deploy-guard override` / `pause`). */
-export const appliedOverride = z
-  .object({
-    kind: z.enum(['override', 'pause']),
-    /** The operator's identity (the ARN STS GetCallerIdentity answered). */
-    by: nonEmpty,
-    reason: nonEmpty,
-    at: isoTime,
-    until: isoTime,
-  })
-  .strict();
+export const appliedOverride = z.strictObject({
+  kind: z.enum(['override', 'pause']),
+  /** The operator's identity (the ARN STS GetCallerIdentity answered). */
+  by: nonEmpty,
+  reason: nonEmpty,
+  at: isoTime,
+  until: isoTime,
+});
 
 export const deploymentRiskAssessed = define({
   detailType: 'Deployment Risk Assessed',
@@ -200,28 +201,30 @@ export const deploymentRiskAssessed = define({
     mode: z.enum(GUARD_MODES),
     /** The lifecycle point that triggered the assessment. */
     trigger: z.enum(['START', 'READY', 'PIPELINE_ACTION']),
-    probability: probability.nullable(),
+    probability: z.nullable(probability),
     ...decisionCut,
     cutSource: z.enum(CUT_SOURCES),
     decision: z.enum(DECISIONS),
     /** A would-be stop let through at random so that its outcome is observed (exploration). */
     explored: z.boolean(),
     /** The probability of the action taken (ε for an explored deployment, 1 − ε for a stop that could have been explored, else 1). */
-    propensity: z.number().gt(0).max(1),
+    propensity: z.number().check(z.gt(0), z.lte(1)),
     /** Whether the decision is acted on (false in shadow mode). */
     enforced: z.boolean(),
     modelVersion: nonEmpty,
-    topFactors: z.array(topFactor).max(10),
+    topFactors: z.array(topFactor).check(z.maxLength(10)),
     /** Set when there was no probability (an endpoint failure, a model that cannot be loaded) and the group's fail-open / fail-closed policy decided instead. */
-    fallback: z.object({ policy: z.enum(['fail-open', 'fail-closed']), cause: z.enum(FALLBACK_CAUSES), reason: nonEmpty }).optional(),
+    fallback: z.optional(z.object({ policy: z.enum(['fail-open', 'fail-closed']), cause: z.enum(FALLBACK_CAUSES), reason: nonEmpty })),
     /** Whether the release's change summary was joined (absent only in events of earlier releases). */
-    changeSummary: changeSummaryJoin.optional(),
+    changeSummary: z.optional(changeSummaryJoin),
     /** How hard the deployment is watched: stopped, baked after its traffic moves, or neither (absent in events of earlier releases). */
-    tier: z.enum(WATCH_TIERS).optional(),
+    tier: z.optional(z.enum(WATCH_TIERS)),
     /** The group's bake tier, when it has one: the bake cut the deployment was judged by (null before any score), the window's minutes and the alarms that roll a baking deployment back. */
-    bake: z.object({ cut: probability.nullable(), minutes: z.number().int().min(1), alarms: z.array(z.string().min(1).max(255)).max(10).optional() }).optional(),
+    bake: z.optional(z.object({ cut: z.nullable(probability), minutes: z.number().check(z.int(), z.gte(1)), alarms: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(255))).check(z.maxLength(10))) })),
     /** Set when an operator's override or pause let a would-be stop through: then enforced is false. */
-    override: appliedOverride.optional(),
+    override: z.optional(appliedOverride),
+    /** `hold` when the gate group holds a risky deployment for a person instead of stopping it (Deployment Held tells the hold); absent: stop. */
+    onRisk: z.optional(z.literal('hold')),
     assessedAt: isoTime,
   }),
   example: {
@@ -259,12 +262,12 @@ export const deploymentRollbackRequested = define({
     ...deploymentRef,
     platform: z.enum(COMPUTE_PLATFORMS),
     mode: z.enum(['stop', 'gate']),
-    probability: probability.nullable(),
+    probability: z.nullable(probability),
     ...decisionCut,
     modelVersion: nonEmpty,
     reason: nonEmpty,
     /** For ECS / Lambda BeforeAllowTraffic hooks: the execution to report Failed on. */
-    lifecycleEventHookExecutionId: z.string().optional(),
+    lifecycleEventHookExecutionId: z.optional(z.string()),
     requestedAt: isoTime,
   }),
   example: {
@@ -338,27 +341,26 @@ export const deploymentRollbackFailed = define({
   },
 });
 
+const unitInterval = () => z.number().check(z.gte(0), z.lte(1));
 const modelMetrics = z.object({
-  auc: z.number().min(0).max(1).nullable(),
-  prAuc: z.number().min(0).max(1).nullable().optional(),
-  brier: z.number().min(0).max(1).nullable().optional(),
-  f1Failure: z.number().min(0).max(1).nullable().optional(),
-  rows: z.number().int().nonnegative(),
+  auc: z.nullable(unitInterval()),
+  prAuc: z.optional(z.nullable(unitInterval())),
+  brier: z.optional(z.nullable(unitInterval())),
+  f1Failure: z.optional(z.nullable(unitInterval())),
+  rows: z.number().check(z.int(), z.nonnegative()),
 });
 
 /** What started a retraining: one of Deploy Guard's alarms going into ALARM, or its retraining schedule coming due. */
 export const retrainingTrigger = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('alarm'), alarmName: nonEmpty }).strict(),
-  z
-    .object({
-      type: z.literal('schedule'),
-      /** The schedule rule that fired (`<namePrefix>-retraining-schedule`). */
-      ruleName: nonEmpty,
-      periodDays: z.number().int().positive(),
-      /** When the schedule fired (the Scheduled Event's time). */
-      scheduledAt: isoTime,
-    })
-    .strict(),
+  z.strictObject({ type: z.literal('alarm'), alarmName: nonEmpty }),
+  z.strictObject({
+    type: z.literal('schedule'),
+    /** The schedule rule that fired (`<namePrefix>-retraining-schedule`). */
+    ruleName: nonEmpty,
+    periodDays: z.number().check(z.int(), z.positive()),
+    /** When the schedule fired (the Scheduled Event's time). */
+    scheduledAt: isoTime,
+  }),
 ]);
 export type RetrainingTrigger = z.infer<typeof retrainingTrigger>;
 
@@ -374,22 +376,24 @@ export const modelRetrainingStarted = define({
       schemaVersion: z.literal('2'),
       trainingJobName: nonEmpty,
       trigger: retrainingTrigger,
-      alarmName: nonEmpty.optional(),
+      alarmName: z.optional(nonEmpty),
       reason: nonEmpty,
       dataWindow: z.object({ from: isoTime, to: isoTime }),
       imageUri: nonEmpty,
       startedAt: isoTime,
     })
-    .superRefine((detail, context) => {
-      const expected = detail.trigger.type === 'alarm' ? detail.trigger.alarmName : undefined;
-      if (detail.alarmName !== expected) {
-        context.addIssue({
-          code: 'custom',
-          path: ['alarmName'],
-          message: expected === undefined ? 'expected no alarmName when a schedule started the job' : `expected the trigger's alarm name '${expected}'`,
-        });
-      }
-    }),
+    .check(
+      z.superRefine((detail, context) => {
+        const expected = detail.trigger.type === 'alarm' ? detail.trigger.alarmName : undefined;
+        if (detail.alarmName !== expected) {
+          context.addIssue({
+            code: 'custom',
+            path: ['alarmName'],
+            message: expected === undefined ? 'expected no alarmName when a schedule started the job' : `expected the trigger's alarm name '${expected}'`,
+          });
+        }
+      }),
+    ),
   example: {
     schemaVersion: '2',
     trainingJobName: 'deploy-guard-dev-20261120-0900-5f2c1a',
@@ -409,13 +413,13 @@ export const modelPromoted = define({
   detail: z.object({
     schemaVersion,
     modelVersion: nonEmpty,
-    previousModelVersion: z.string().nullable(),
+    previousModelVersion: z.nullable(z.string()),
     trainingJobName: nonEmpty,
-    modelPackageArn: z.string().optional(),
+    modelPackageArn: z.optional(z.string()),
     approval: z.enum(['Approved', 'PendingManualApproval']),
     endpointName: nonEmpty,
     candidate: modelMetrics,
-    serving: modelMetrics.nullable(),
+    serving: z.nullable(modelMetrics),
     promotedAt: isoTime,
   }),
   example: {
@@ -444,7 +448,7 @@ export const modelRegistered = define({
     modelPackageArn: nonEmpty,
     approval: z.literal('PendingManualApproval'),
     candidate: modelMetrics,
-    serving: modelMetrics.nullable(),
+    serving: z.nullable(modelMetrics),
     registeredAt: isoTime,
   }),
   example: {
@@ -470,8 +474,8 @@ export const modelRejected = define({
     trainingJobName: nonEmpty,
     reason: z.enum(MODEL_REJECTION_REASONS),
     message: nonEmpty,
-    candidate: modelMetrics.nullable(),
-    serving: modelMetrics.nullable(),
+    candidate: z.nullable(modelMetrics),
+    serving: z.nullable(modelMetrics),
     rejectedAt: isoTime,
   }),
   example: {
@@ -485,35 +489,78 @@ export const modelRejected = define({
   },
 });
 
-export const OPERATOR_ACTIONS = ['override', 'pause', 'resume'] as const;
+export const OPERATOR_ACTIONS = ['override', 'pause', 'resume', 'approve', 'reject'] as const;
+
+/** What a hold's timeout (or a person) decides: let the deployment go on, or roll it back. */
+export const HOLD_ACTIONS = ['approve', 'reject'] as const;
+
+export const deploymentHeld = define({
+  detailType: 'Deployment Held',
+  schemaVersion: '1',
+  description:
+    "A gate group holds a risky deployment for a person (`onRisk: hold`): it waits at READY (EC2/on-premises) or in its BeforeAllowTraffic hook (ECS, Lambda) for `deploy-guard approve` or `reject` until `until`, when the hold's timeout decides `onTimeout` (`status: timed-out`, with what it did).",
+  detail: z
+    .strictObject({
+      schemaVersion,
+      status: z.enum(['held', 'timed-out']),
+      ...deploymentRef,
+      platform: z.enum(COMPUTE_PLATFORMS),
+      /** Why it is held: the assessment's reason for a stop. */
+      reason: nonEmpty,
+      since: isoTime,
+      until: isoTime,
+      onTimeout: z.enum(HOLD_ACTIONS),
+      /** For `timed-out`: what the timeout decided and CodeDeploy's answer. */
+      settled: z.optional(z.strictObject({ action: z.enum(HOLD_ACTIONS), at: isoTime, outcome: nonEmpty })),
+    })
+    .check(
+      z.superRefine((detail, context) => {
+        if ((detail.status === 'timed-out') !== (detail.settled !== undefined)) context.addIssue({ code: 'custom', path: ['settled'], message: 'a timed-out hold says what was settled, a held one does not' });
+      }),
+    ),
+  example: {
+    schemaVersion: '1',
+    status: 'held',
+    deploymentId: 'd-123456789',
+    application: 'checkout',
+    deploymentGroup: 'checkout-prod',
+    platform: 'Server',
+    reason: 'probability of failure 0.8125 reaches the cut 0.6392 (the riskiest 10 % of checkout/checkout-prod)',
+    since: '2026-11-20T09:20:05Z',
+    until: '2026-11-20T09:50:05Z',
+    onTimeout: 'reject',
+  },
+});
 
 export const operatorOverride = define({
   detailType: 'Operator Override',
   schemaVersion: '1',
   description:
-    "An on-call engineer let a release through Deploy Guard (`override`), turned its enforcement off for a group for a while (`pause`) or turned it back on (`resume`), with `deploy-guard override` / `pause` and the installation's operator role.",
+    "An on-call engineer let a release through Deploy Guard (`override`), turned its enforcement off for a group for a while (`pause`) or turned it back on (`resume`), or decided a held deployment (`approve`, `reject`), with `deploy-guard override` / `pause` / `approve` / `reject` and the installation's operator role.",
   detail: z
-    .object({
+    .strictObject({
       schemaVersion,
       action: z.enum(OPERATOR_ACTIONS),
       application: nonEmpty,
       /** The group, for a pause or a resume. */
-      deploymentGroup: nonEmpty.optional(),
+      deploymentGroup: z.optional(nonEmpty),
       /** The release's revision key, for an override. */
-      revision: nonEmpty.optional(),
+      revision: z.optional(nonEmpty),
       /** The deployment the operator named, when the override was given by deployment. */
-      deploymentId: nonEmpty.optional(),
+      deploymentId: z.optional(nonEmpty),
       by: nonEmpty,
       reason: nonEmpty,
       at: isoTime,
-      /** When it ends (for a resume: when the pause was lifted). */
+      /** When it ends (for a resume: when the pause was lifted; for an approve or a reject: when it was decided). */
       until: isoTime,
     })
-    .strict()
-    .superRefine((detail, context) => {
-      if (detail.action === 'override' && detail.revision === undefined) context.addIssue({ code: 'custom', path: ['revision'], message: 'an override names the revision it lets through' });
-      if (detail.action !== 'override' && detail.deploymentGroup === undefined) context.addIssue({ code: 'custom', path: ['deploymentGroup'], message: `a ${detail.action} names its deployment group` });
-    }),
+    .check(
+      z.superRefine((detail, context) => {
+        if (detail.action === 'override' && detail.revision === undefined) context.addIssue({ code: 'custom', path: ['revision'], message: 'an override names the revision it lets through' });
+        if ((detail.action === 'approve' || detail.action === 'reject') && detail.deploymentId === undefined) context.addIssue({ code: 'custom', path: ['deploymentId'], message: `a ${detail.action} names the held deployment` });
+        if (detail.action !== 'override' && detail.deploymentGroup === undefined) context.addIssue({ code: 'custom', path: ['deploymentGroup'], message: `a ${detail.action} names its deployment group` });
+      }),
+    ),
   example: {
     schemaVersion: '1',
     action: 'override',
@@ -539,14 +586,15 @@ export const EMITTED_EVENTS = {
   [modelRegistered.detailType]: modelRegistered,
   [modelRejected.detailType]: modelRejected,
   [operatorOverride.detailType]: operatorOverride,
+  [deploymentHeld.detailType]: deploymentHeld,
 } as const;
 export type EmittedEventKind = keyof typeof EMITTED_EVENTS;
 export type EmittedDetail<Kind extends EmittedEventKind> = z.output<(typeof EMITTED_EVENTS)[Kind]['detail']>;
 
-const envelopeSchemas = new Map<string, z.ZodType>();
+const envelopeSchemas = new Map<string, z.ZodMiniType>();
 
 /** The full envelope schema of an emitted event, for a given installation source (built once per kind and source). */
-export function emittedEventSchema(kind: EmittedEventKind, source: string = DEFAULT_EVENT_SOURCE): z.ZodType {
+export function emittedEventSchema(kind: EmittedEventKind, source: string = DEFAULT_EVENT_SOURCE): z.ZodMiniType {
   const key = `${kind}\u0000${source}`;
   let schema = envelopeSchemas.get(key);
   if (!schema) {

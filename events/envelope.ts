@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-locale';
 
 /**
  * The EventBridge envelope shared by every event: AWS service events on the default bus and Deploy
@@ -34,15 +35,15 @@ export function eventTimeMillis(time: string): number {
 /** An event time in any of the forms AWS is known to send (see eventTimeMillis). */
 export const eventTime = z
   .string()
-  .refine((time) => !Number.isNaN(eventTimeMillis(time)), 'expected an ISO-8601 time or epoch milliseconds, from 1970 to 9999');
+  .check(z.refine((time) => !Number.isNaN(eventTimeMillis(time)), 'expected an ISO-8601 time or epoch milliseconds, from 1970 to 9999'));
 
-const nonEmpty = z.string().min(1);
+const nonEmpty = z.string().check(z.minLength(1));
 
 /**
  * The envelope of an event of one kind. Unknown keys are kept (AWS adds fields over time, and a
  * schema that dropped them would lose data on the way to the data lake).
  */
-export function envelope<Source extends z.ZodType<string>, DetailType extends string, Detail extends z.ZodType>(
+export function envelope<Source extends z.ZodMiniType<string>, DetailType extends string, Detail extends z.ZodMiniType>(
   source: Source,
   detailType: DetailType,
   detail: Detail,

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { AWS_EVENT_SCHEMAS, type AwsEventKind } from './aws';
 import type { AnyEvent } from './envelope';
 import {

@@ -17,6 +17,7 @@ import {
 import {
   DEFAULT_EVENT_SOURCE,
   deploymentChangeSummary,
+  deploymentHeld,
   deploymentRiskAssessed,
   deploymentRollbackFailed,
   deploymentRollbackRequested,
@@ -62,12 +63,15 @@ export interface SystemRule extends RuleDefinition {
 }
 
 /** A rule that fires on a schedule and sends a Scheduled Event; EventBridge runs these only on the default bus. */
-export interface ScheduleRule extends RuleDefinition {
+export interface TimedRule extends RuleDefinition {
   readonly bus: 'default';
-  /** `rate(N days)` or `rate(N minutes)`, as EventBridge writes it (events/schedule.ts). */
+  /** `rate(N unit)`, as EventBridge writes it (events/schedule.ts). */
   readonly scheduleExpression: string;
-  /** The period in days, for a schedule counted in days (the retraining schedule). */
-  readonly periodDays?: number;
+}
+
+/** A schedule counted in days (the retraining schedule). */
+export interface ScheduleRule extends TimedRule {
+  readonly periodDays: number;
 }
 
 export interface RuleOptions {
@@ -243,12 +247,13 @@ function coreRules(source: string, namePrefix: string): SystemRule[] {
     {
       name: 'notify',
       description:
-        "What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, retraining and model changes, an operator's override or pause. Shadow decisions are not told one by one.",
+        "What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, a deployment held for a person, retraining and model changes, an operator's override, pause, approval or rejection. Shadow decisions are not told one by one.",
       bus: 'deploy-guard',
       target: 'notify',
       consumes: [
         deploymentRiskAssessed.detailType,
         deploymentRollbackFailed.detailType,
+        deploymentHeld.detailType,
         modelRetrainingStarted.detailType,
         modelPromoted.detailType,
         modelRegistered.detailType,
@@ -263,6 +268,7 @@ function coreRules(source: string, namePrefix: string): SystemRule[] {
           {
             'detail-type': [
               deploymentRollbackFailed.detailType,
+              deploymentHeld.detailType,
               modelRetrainingStarted.detailType,
               modelPromoted.detailType,
               modelRegistered.detailType,
@@ -296,11 +302,29 @@ export function retrainingScheduleRule(days: number): ScheduleRule & { readonly 
   };
 }
 
+/** The logical name of the hold timeouts' schedule: its Terraform rule is `<namePrefix>-hold-timeouts`. */
+export const HOLD_TIMEOUTS_RULE = 'hold-timeouts';
+
+/**
+ * Every minute, the rollback function settles the holds whose timeout has come (handlers/holds.ts):
+ * created only when a guarded group holds risky deployments for a person (`onRisk: hold`).
+ */
+export function holdTimeoutsRule(): TimedRule {
+  return {
+    name: HOLD_TIMEOUTS_RULE,
+    description: "Every minute: settle the holds whose timeout has come, as the group's onHoldTimeout says.",
+    bus: 'default',
+    target: 'rollback',
+    consumes: [SCHEDULED_EVENT],
+    scheduleExpression: rateExpression(1, 'minute'),
+  };
+}
+
 /** The logical name of the bake sweep: its Terraform rule is `<namePrefix>-bake-sweep`. */
 export const BAKE_SWEEP_RULE = 'bake-sweep';
 
 /** Every minute: bake closes the bakes whose window has ended (passed, or rolled back if an alarm is in ALARM). */
-export function bakeSweepRule(): ScheduleRule {
+export function bakeSweepRule(): TimedRule {
   return {
     name: BAKE_SWEEP_RULE,
     description: 'Every minute: close the bakes whose window has ended, and roll back those whose alarm is in ALARM.',

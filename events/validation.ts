@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 
 /** One thing wrong with an event: where (a JSON path such as `detail.state`) and what. */
 export interface EventIssue {
@@ -37,7 +37,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Parses `value` with `schema`, or throws an EventValidationError naming `eventKind` and every issue. */
-export function parseWith<S extends z.ZodType>(eventKind: string, schema: S, value: unknown): z.output<S> {
+export function parseWith<S extends z.ZodMiniType>(eventKind: string, schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new EventValidationError(eventKind, flattenIssues(result.error.issues));

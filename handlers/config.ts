@@ -1,7 +1,8 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { SCHEDULE_RULE_ARN } from '../events/aws';
 import { COMPUTE_PLATFORMS, DEFAULT_EVENT_SOURCE, GUARD_MODES, validateEventSource } from '../events/emitted';
 import { parseWith } from '../events/validation';
+import '../events/zod-locale';
 import { BLOCK_BUDGET, CUT_SCOPES, EXPLORATION } from '../model/block-budget';
 
 /**
@@ -49,6 +50,10 @@ export const ENV = {
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
 export const FAILURE_POLICIES = ['fail-open', 'fail-closed'] as const;
+/** What a gate group does with a risky deployment: stop it, or hold it for a person to approve or reject. */
+export const ON_RISK = ['stop', 'hold'] as const;
+/** What a hold's timeout decides when nobody did. */
+export const HOLD_TIMEOUT_ACTIONS = ['reject', 'approve'] as const;
 export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
 /** Minutes CodeDeploy waits for a lifecycle hook's status (ECS, Lambda) before it fails the deployment. */
@@ -64,58 +69,61 @@ export const MAX_HOOK_BAKE_MINUTES = 50;
  * or a fixed probability (`threshold`).
  */
 export const bakeSettings = z
-  .object({
+  .strictObject({
     /** Share of the group's deployments baked, the riskiest after the stopped ones. */
-    tierBudget: z.number().gt(0).max(0.5).optional(),
+    tierBudget: z.optional(z.number().check(z.gt(0), z.lte(0.5))),
     /** Expert override: bake every deployment at or above this probability (and below the stop cut). */
-    threshold: z.number().gt(0).lt(1).optional(),
+    threshold: z.optional(z.number().check(z.gt(0), z.lt(1))),
     /** How long a baking deployment is watched after its traffic moves. */
-    minutes: z.number().int().min(1).max(2880),
+    minutes: z.number().check(z.int(), z.gte(1), z.lte(2880)),
   })
-  .strict()
-  .refine((bake) => (bake.tierBudget === undefined) !== (bake.threshold === undefined), { message: 'expected exactly one of tierBudget (a share after the stop budget) or threshold (a fixed probability)' });
+  .check(z.refine((bake) => (bake.tierBudget === undefined) !== (bake.threshold === undefined), { message: 'expected exactly one of tierBudget (a share after the stop budget) or threshold (a fixed probability)' }));
 export type BakeSettings = z.output<typeof bakeSettings>;
 
 /** How Deploy Guard guards one CodeDeploy deployment group. */
-export const groupPolicy = z
-  .object({
-    application: z.string().min(1),
-    deploymentGroup: z.string().min(1),
-    platform: z.enum(COMPUTE_PLATFORMS),
-    mode: z.enum(GUARD_MODES),
-    /**
-     * Share of the group's deployments Deploy Guard may stop: the riskiest, by the cut (the (1 - k)
-     * quantile of the serving model's recent probabilities, model/block-budget.ts).
-     */
-    blockBudget: z.number().min(BLOCK_BUDGET.min).max(BLOCK_BUDGET.max).default(BLOCK_BUDGET.default),
-    /**
-     * Expert override: a fixed probability of failure at or above which a deployment is judged risky,
-     * instead of the budget's cut. A fixed cut does not hold a rate: it drifts with each model's
-     * calibration and with the loop.
-     */
-    threshold: z.number().gt(0).lt(1).optional(),
-    /**
-     * Whose deployments the budget is a share of: the installation's (one cut over every group on
-     * `installation` scope, which must share one budget) or the group's own.
-     */
-    cutScope: z.enum(CUT_SCOPES).default('installation'),
-    /**
-     * Share of would-be stops that proceed at random so that their outcomes are observed (exploration;
-     * 0 disables it). Each explored deployment's outcome is weighted by the inverse of that share in
-     * training, promotion and the live precision / recall estimate.
-     */
-    exploration: z.number().min(0).max(EXPLORATION.max).default(EXPLORATION.default),
-    /** What to do when the endpoint fails, times out or answers ModelError. */
-    failurePolicy: z.enum(FAILURE_POLICIES).default('fail-open'),
-    /** The CloudWatch alarms that watch the group's deployments (configured names, and those the stack creates). */
-    alarmNames: z.array(z.string().min(1).max(255)).max(10).optional(),
-    /** The bake tier (none: no deployment is baked). */
-    bake: bakeSettings.optional(),
-  })
-  .strict();
+export const groupPolicy = z.strictObject({
+  application: z.string().check(z.minLength(1)),
+  deploymentGroup: z.string().check(z.minLength(1)),
+  platform: z.enum(COMPUTE_PLATFORMS),
+  mode: z.enum(GUARD_MODES),
+  /**
+   * Share of the group's deployments Deploy Guard may stop: the riskiest, by the cut (the (1 - k)
+   * quantile of the serving model's recent probabilities, model/block-budget.ts).
+   */
+  blockBudget: z._default(z.number().check(z.gte(BLOCK_BUDGET.min), z.lte(BLOCK_BUDGET.max)), BLOCK_BUDGET.default),
+  /**
+   * Expert override: a fixed probability of failure at or above which a deployment is judged risky,
+   * instead of the budget's cut. A fixed cut does not hold a rate: it drifts with each model's
+   * calibration and with the loop.
+   */
+  threshold: z.optional(z.number().check(z.gt(0), z.lt(1))),
+  /**
+   * Whose deployments the budget is a share of: the installation's (one cut over every group on
+   * `installation` scope, which must share one budget) or the group's own.
+   */
+  cutScope: z._default(z.enum(CUT_SCOPES), 'installation'),
+  /**
+   * Share of would-be stops that proceed at random so that their outcomes are observed (exploration;
+   * 0 disables it). Each explored deployment's outcome is weighted by the inverse of that share in
+   * training, promotion and the live precision / recall estimate.
+   */
+  exploration: z._default(z.number().check(z.gte(0), z.lte(EXPLORATION.max)), EXPLORATION.default),
+  /** What to do when the endpoint fails, times out or answers ModelError. */
+  failurePolicy: z._default(z.enum(FAILURE_POLICIES), 'fail-open'),
+  /** Gate mode: what a risky deployment meets, a stop (absent: the default) or a hold for a person (handlers/hold-domain.ts). */
+  onRisk: z.optional(z.enum(ON_RISK)),
+  /** With onRisk hold: minutes a held deployment waits for `deploy-guard approve` / `reject`. */
+  holdTimeoutMinutes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(2880))),
+  /** With onRisk hold: what the hold's timeout decides. */
+  onHoldTimeout: z.optional(z.enum(HOLD_TIMEOUT_ACTIONS)),
+  /** The CloudWatch alarms that watch the group's deployments (configured names, and those the stack creates). */
+  alarmNames: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(255))).check(z.maxLength(10))),
+  /** The bake tier (none: no deployment is baked). */
+  bake: z.optional(bakeSettings),
+});
 export type GroupPolicy = z.output<typeof groupPolicy>;
 
-export const groupPolicies = z.array(groupPolicy).superRefine((groups, context) => {
+export const groupPolicies = z.array(groupPolicy).check(z.superRefine((groups, context) => {
   const seen = new Set<string>();
   let installationBudget: number | undefined;
   groups.forEach((group, index) => {
@@ -134,7 +142,7 @@ export const groupPolicies = z.array(groupPolicy).superRefine((groups, context) 
       context.addIssue({ code: 'custom', path: [index, 'blockBudget'], message: `groups on the installation's cut share one block budget (${installationBudget}); set cutScope: group for a budget of the group's own` });
     }
   });
-});
+}));
 
 /** One string per deployment group: `application/deploymentGroup`. */
 export function groupKey(application: string, deploymentGroup: string): string {
@@ -150,93 +158,84 @@ export function findPolicy(groups: readonly GroupPolicy[], application: string, 
 export const DEFAULT_MINIMUM_TRAINING_ROWS = 200;
 
 /** When and how drift starts retraining. */
-export const retrainingSettings = z
-  .object({
-    /** Training instance type, e.g. ml.m5.large. */
-    instanceType: z.string().regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/),
-    instanceCount: z.number().int().min(1).default(1),
-    /** Days of labelled data (the most recent) to train on. */
-    dataWindowDays: z.number().int().min(1).max(3650),
-    /**
-     * Labelled rows the window must hold for drift to start a job: fewer, and the alarm starts
-     * nothing (a job on too little data fails or cannot beat the serving model, and costs all the same).
-     */
-    minimumRows: z.number().int().min(1).default(DEFAULT_MINIMUM_TRAINING_ROWS),
-    /** Hours after a started job during which another alarm starts nothing. */
-    cooldownHours: z.number().min(0),
-    maxRuntimeSeconds: z.number().int().min(60).default(3600),
-    /** The sagemaker-xgboost:1.7-1 image of the stack's region. */
-    imageUri: z.string().regex(/\/sagemaker-xgboost:1\.7-1$/),
-    /** The SageMaker execution role of the training job. */
-    roleArn: z.string().startsWith('arn:'),
-    /** s3:// URI of the training script's source directory (script mode). */
-    sourceDirS3Uri: z.string().startsWith('s3://'),
-    /** Names of Deploy Guard's own alarms; only these start retraining. */
-    alarmNames: z.array(z.string().min(1)).min(1),
-    /**
-     * The retraining schedule: the Scheduled Events of this rule (and of no other) start a job every
-     * `days` days. Absent: no schedule (retraining.scheduleDays 0), only the alarms start jobs.
-     */
-    schedule: z
-      .object({
-        ruleArn: z.string().regex(SCHEDULE_RULE_ARN, 'expected the ARN of a rule on the default event bus'),
-        days: z.number().int().min(1),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+export const retrainingSettings = z.strictObject({
+  /** Training instance type, e.g. ml.m5.large. */
+  instanceType: z.string().check(z.regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/)),
+  instanceCount: z._default(z.number().check(z.int(), z.gte(1)), 1),
+  /** Days of labelled data (the most recent) to train on. */
+  dataWindowDays: z.number().check(z.int(), z.gte(1), z.lte(3650)),
+  /**
+   * Labelled rows the window must hold for drift to start a job: fewer, and the alarm starts
+   * nothing (a job on too little data fails or cannot beat the serving model, and costs all the same).
+   */
+  minimumRows: z._default(z.number().check(z.int(), z.gte(1)), DEFAULT_MINIMUM_TRAINING_ROWS),
+  /** Hours after a started job during which another alarm starts nothing. */
+  cooldownHours: z.number().check(z.gte(0)),
+  maxRuntimeSeconds: z._default(z.number().check(z.int(), z.gte(60)), 3600),
+  /** The sagemaker-xgboost:1.7-1 image of the stack's region. */
+  imageUri: z.string().check(z.regex(/\/sagemaker-xgboost:1\.7-1$/)),
+  /** The SageMaker execution role of the training job. */
+  roleArn: z.string().check(z.startsWith('arn:')),
+  /** s3:// URI of the training script's source directory (script mode). */
+  sourceDirS3Uri: z.string().check(z.startsWith('s3://')),
+  /** Names of Deploy Guard's own alarms; only these start retraining. */
+  alarmNames: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+  /**
+   * The retraining schedule: the Scheduled Events of this rule (and of no other) start a job every
+   * `days` days. Absent: no schedule (retraining.scheduleDays 0), only the alarms start jobs.
+   */
+  schedule: z.optional(
+    z.strictObject({
+      ruleArn: z.string().check(z.regex(SCHEDULE_RULE_ARN, 'expected the ARN of a rule on the default event bus')),
+      days: z.number().check(z.int(), z.gte(1)),
+    }),
+  ),
+});
 export type RetrainingSettings = z.output<typeof retrainingSettings>;
 export type RetrainingSchedule = NonNullable<RetrainingSettings['schedule']>;
 
 /** When promote replaces the serving model. */
-export const promotionSettings = z
-  .object({
-    /** The candidate's AUC on the most recent window must be at least this. */
-    minimumAuc: z.number().min(0).max(1),
-    /** Register approved (and deploy), or pending manual approval (and do not deploy). */
-    approval: z.enum(['Approved', 'PendingManualApproval']).default('Approved'),
-    modelPackageGroupName: z.string().min(1),
-    /** The SageMaker role the served model runs as. */
-    executionRoleArn: z.string().startsWith('arn:'),
-    /** Alarms that roll the endpoint's blue/green update back. */
-    rollbackAlarmNames: z.array(z.string().min(1)).default([]),
-    /** Serverless (memory, concurrency) or provisioned (instance type and count) hosting of the new config. */
-    hosting: z.discriminatedUnion('kind', [
-      z.object({ kind: z.literal('serverless'), memorySizeInMb: z.number().int().min(1024).max(6144), maxConcurrency: z.number().int().min(1).max(200) }).strict(),
-      z
-        .object({
-          kind: z.literal('provisioned'),
-          instanceType: z.string().regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/),
-          initialInstanceCount: z.number().int().min(1),
-          /** s3:// URI where data capture writes, when capture is on. */
-          dataCaptureS3Uri: z.string().startsWith('s3://').optional(),
-          /** Share of requests data capture keeps, as the stack declared it. */
-          dataCaptureSamplingPercentage: z.number().int().min(1).max(100).default(100),
-          /** The KMS key of the instances' volumes and of captured data, as the stack declared it. */
-          kmsKeyArn: z.string().startsWith('arn:').optional(),
-        })
-        .strict(),
-    ]),
-  })
-  .strict();
+export const promotionSettings = z.strictObject({
+  /** The candidate's AUC on the most recent window must be at least this. */
+  minimumAuc: z.number().check(z.gte(0), z.lte(1)),
+  /** Register approved (and deploy), or pending manual approval (and do not deploy). */
+  approval: z._default(z.enum(['Approved', 'PendingManualApproval']), 'Approved'),
+  modelPackageGroupName: z.string().check(z.minLength(1)),
+  /** The SageMaker role the served model runs as. */
+  executionRoleArn: z.string().check(z.startsWith('arn:')),
+  /** Alarms that roll the endpoint's blue/green update back. */
+  rollbackAlarmNames: z._default(z.array(z.string().check(z.minLength(1))), []),
+  /** Serverless (memory, concurrency) or provisioned (instance type and count) hosting of the new config. */
+  hosting: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('serverless'), memorySizeInMb: z.number().check(z.int(), z.gte(1024), z.lte(6144)), maxConcurrency: z.number().check(z.int(), z.gte(1), z.lte(200)) }),
+    z.strictObject({
+      kind: z.literal('provisioned'),
+      instanceType: z.string().check(z.regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/)),
+      initialInstanceCount: z.number().check(z.int(), z.gte(1)),
+      /** s3:// URI where data capture writes, when capture is on. */
+      dataCaptureS3Uri: z.optional(z.string().check(z.startsWith('s3://'))),
+      /** Share of requests data capture keeps, as the stack declared it. */
+      dataCaptureSamplingPercentage: z._default(z.number().check(z.int(), z.gte(1), z.lte(100)), 100),
+      /** The KMS key of the instances' volumes and of captured data, as the stack declared it. */
+      kmsKeyArn: z.optional(z.string().check(z.startsWith('arn:'))),
+    }),
+  ]),
+});
 export type PromotionSettings = z.output<typeof promotionSettings>;
 
-const topicArn = z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'expected an SNS topic ARN');
+const topicArn = z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'expected an SNS topic ARN'));
 
 /** Where notify publishes, and what its messages point to. */
-export const notificationSettings = z
-  .object({
-    /** The environment's name in deploy-guard.config.json: the `--environment` of the commands a message suggests. */
-    environment: z.string().min(1),
-    /** The installation's region: the CodeDeploy console links. */
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1'),
-    /** The notification topic: a plain-text message with a subject (e-mail). */
-    topicArn,
-    /** The chat topic, when Slack or Teams is configured: the same message as a Chatbot custom notification. */
-    chatTopicArn: topicArn.optional(),
-  })
-  .strict();
+export const notificationSettings = z.strictObject({
+  /** The environment's name in deploy-guard.config.json: the `--environment` of the commands a message suggests. */
+  environment: z.string().check(z.minLength(1)),
+  /** The installation's region: the CodeDeploy console links. */
+  region: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1')),
+  /** The notification topic: a plain-text message with a subject (e-mail). */
+  topicArn,
+  /** The chat topic, when Slack or Teams is configured: the same message as a Chatbot custom notification. */
+  chatTopicArn: z.optional(topicArn),
+});
 export type NotificationSettings = z.output<typeof notificationSettings>;
 
 /** A required environment variable; the error names it and says what it should hold. */
@@ -247,7 +246,7 @@ export function requireEnv(env: NodeJS.ProcessEnv, name: EnvName, what: string):
 }
 
 /** A JSON environment variable validated by a schema. */
-export function jsonEnv<Schema extends z.ZodType>(env: NodeJS.ProcessEnv, name: EnvName, schema: Schema, what: string): z.output<Schema> {
+export function jsonEnv<Schema extends z.ZodMiniType>(env: NodeJS.ProcessEnv, name: EnvName, schema: Schema, what: string): z.output<Schema> {
   const text = requireEnv(env, name, what);
   let value: unknown;
   try {

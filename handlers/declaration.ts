@@ -1,6 +1,6 @@
 import type { ENV } from './config';
 import type { HandlerName } from './entries';
-import { BAKE_KEYS, OPERATOR_KEY_PREFIXES, type TableName } from './tables';
+import { BAKE_KEYS, CONTROL_KEYS, OPERATOR_KEY_PREFIXES, type TableName } from './tables';
 
 /**
  * What a handler declares once, next to its code (handlers/<name>.declaration.ts): the environment
@@ -81,7 +81,18 @@ export const READ_OPERATOR_ITEMS: ResourceNeed = {
   sid: 'ReadOperatorOverrides',
   actions: ['dynamodb:GetItem'],
   on: [{ table: 'control' }],
-  conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': Object.values(OPERATOR_KEY_PREFIXES).map((prefix) => `${prefix}*`) } },
+  conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${OPERATOR_KEY_PREFIXES.override}*`, `${OPERATOR_KEY_PREFIXES.pause}*`] } },
+};
+
+/**
+ * Recording holds (handlers/hold-domain.ts): the control table's `hold#…` items and the list of open
+ * ones (`holds#open`) only, for a handler that has no other write to that table.
+ */
+export const RECORD_HOLD_ITEMS: ResourceNeed = {
+  sid: 'RecordHolds',
+  actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  on: [{ table: 'control' }],
+  conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${OPERATOR_KEY_PREFIXES.hold}*`, CONTROL_KEYS.openHolds] } },
 };
 
 /**

@@ -13,6 +13,7 @@ import { budgetWords, riskAgainstCut } from './decision-words';
 export const NOTIFIED_EVENTS = [
   'Deployment Risk Assessed',
   'Deployment Rollback Failed',
+  'Deployment Held',
   'Model Retraining Started',
   'Model Promoted',
   'Model Registered',
@@ -54,7 +55,7 @@ export interface NextStep {
 }
 
 /** Why a valid event is not told: a shadow decision (never mailed one by one), or a decision to proceed. */
-export type NotSent = { readonly sent: false; readonly reason: 'shadow-decision' | 'not-a-stop' };
+export type NotSent = { readonly sent: false; readonly reason: 'shadow-decision' | 'not-a-stop' | 'held' };
 export type NotificationDecision = { readonly sent: true; readonly notification: Notification } | NotSent;
 
 /** The message about an event, or why there is none. */
@@ -66,6 +67,8 @@ export function notificationOf(event: NotifiedEvent, context: MessageContext): N
       return sent(rollbackFailedNotification(event as EmittedEvent<'Deployment Rollback Failed'>, context));
     case 'Operator Override':
       return sent(operatorNotification(event as EmittedEvent<'Operator Override'>, context));
+    case 'Deployment Held':
+      return sent(heldNotification(event as EmittedEvent<'Deployment Held'>, context));
     default:
       return sent(modelNotification(event as EmittedEvent<'Model Retraining Started' | 'Model Promoted' | 'Model Registered' | 'Model Rejected'>));
   }
@@ -80,8 +83,7 @@ export function deploymentConsoleUrl(region: string, deploymentId: string): stri
 
 /** The commands a person answers a decision with (`deploy-guard override`, `approve`, `reject`). */
 export function decisionCommand(verb: 'override' | 'approve' | 'reject', environment: string, deploymentId: string): string {
-  const base = `deploy-guard ${verb} --environment ${environment} --deployment ${deploymentId}`;
-  return verb === 'override' ? `${base} --reason "..."` : base;
+  return `deploy-guard ${verb} --environment ${environment} --deployment ${deploymentId} --reason "..."`;
 }
 
 const CUT_SOURCE_WORDS = {
@@ -101,6 +103,8 @@ function stopNotification(event: EmittedEvent<'Deployment Risk Assessed'>, conte
   const detail = event.detail;
   if (detail.mode === 'shadow' || !detail.enforced) return { sent: false, reason: 'shadow-decision' };
   if (detail.decision !== 'rollback') return { sent: false, reason: 'not-a-stop' };
+  // The group holds it for a person instead of stopping it: Deployment Held tells that, once, where it waits.
+  if (detail.onRisk === 'hold') return { sent: false, reason: 'held' };
   const group = `${detail.application}/${detail.deploymentGroup}`;
   const id = detail.deploymentId;
   const where = detail.mode === 'gate' ? `at the gate (${detail.trigger}), before traffic moved` : `at ${detail.trigger}`;
@@ -126,12 +130,6 @@ function stopNotification(event: EmittedEvent<'Deployment Risk Assessed'>, conte
   const nextSteps: NextStep[] = [
     { text: 'If you know this release is safe, override the decision (say why) and deploy it again:', command: decisionCommand('override', context.environment, id) },
   ];
-  if (detail.mode === 'gate') {
-    nextSteps.push(
-      { text: 'To decide at the gate yourself, approve it (let it proceed):', command: decisionCommand('approve', context.environment, id) },
-      { text: 'or reject it (roll it back):', command: decisionCommand('reject', context.environment, id) },
-    );
-  }
   nextSteps.push({ text: 'The deployment in the CodeDeploy console:', command: deploymentConsoleUrl(context.region, id) });
   return sent({
     detailType: 'Deployment Risk Assessed',
@@ -156,6 +154,51 @@ export function tierWords(bake: { readonly cut: number | null; readonly minutes:
   const below = bake.cut === null ? 'no bake cut yet (no scores): nothing is baked until there are' : `deployments at or above the bake cut ${bake.cut.toFixed(4)} are baked`;
   const alarms = bake.alarms && bake.alarms.length > 0 ? `any of its alarms (${bake.alarms.join(', ')})` : "any of the group's alarms";
   return `stop (above the stop cut). Below it ${below}: watched for ${bake.minutes} minutes after their traffic moves, and rolled back if ${alarms} goes to ALARM`;
+}
+
+const HOLD_WORDS = { approve: 'lets it go on', reject: 'rolls it back' } as const;
+
+function heldNotification(event: EmittedEvent<'Deployment Held'>, context: MessageContext): Notification {
+  const detail = event.detail;
+  const group = `${detail.application}/${detail.deploymentGroup}`;
+  const id = detail.deploymentId;
+  const where = detail.platform === 'Server' ? 'waits at READY, before traffic moves' : 'waits in its BeforeAllowTraffic hook, before traffic moves';
+  const console = { text: 'The deployment in the CodeDeploy console:', command: deploymentConsoleUrl(context.region, id) };
+  const facts: [string, string][] = [
+    ['Deployment', `${id} (${detail.platform})`],
+    ['Group', group],
+    ['Why', detail.reason],
+    ['Held since', detail.since],
+    ['Timeout', `${detail.until}: then it ${HOLD_WORDS[detail.onTimeout]} (onHoldTimeout ${detail.onTimeout})`],
+  ];
+  if (detail.status === 'timed-out' && detail.settled) {
+    return {
+      detailType: 'Deployment Held',
+      eventId: event.id,
+      deploymentId: id,
+      title: `Deploy Guard's hold of ${id} of ${group} timed out: ${detail.settled.action === 'approve' ? 'approved' : 'rejected'}`,
+      lead: `Nobody approved or rejected deployment ${id} of ${group} before ${detail.until}; the hold's timeout ${HOLD_WORDS[detail.settled.action]} (${detail.settled.outcome}).`,
+      facts: [...facts, ['Decided', detail.settled.at]],
+      why: [],
+      nextSteps: [console],
+      keywords: [context.environment, group, 'hold'],
+    };
+  }
+  return {
+    detailType: 'Deployment Held',
+    eventId: event.id,
+    deploymentId: id,
+    title: `Deploy Guard holds ${id} of ${group}: approve or reject it`,
+    lead: `Deploy Guard judged deployment ${id} of ${group} risky and holds it for you: it ${where}. Approve it or reject it before ${detail.until}, or the hold's timeout ${HOLD_WORDS[detail.onTimeout]}.`,
+    facts,
+    why: [],
+    nextSteps: [
+      { text: 'If you know this release is safe, approve it (say why): it goes on.', command: decisionCommand('approve', context.environment, id) },
+      { text: 'Otherwise reject it (say why): CodeDeploy rolls it back.', command: decisionCommand('reject', context.environment, id) },
+      console,
+    ],
+    keywords: [context.environment, group, 'hold'],
+  };
 }
 
 const ROLLBACK_FAILURE_ADVICE = {
@@ -295,6 +338,18 @@ function operatorNotification(event: EmittedEvent<'Operator Override'>, context:
       lead: `Deploy Guard still assesses ${group} but stops nothing there until ${detail.until}.`,
       facts: [['Group', group], ...facts, ['Until', detail.until]],
       nextSteps: [{ text: 'To turn enforcement back on earlier:', command: `deploy-guard pause --environment ${context.environment} --group ${group} --resume --reason "..."` }],
+    };
+  }
+  if (detail.action === 'approve' || detail.action === 'reject') {
+    const deployment = detail.deploymentId ?? '';
+    const approved = detail.action === 'approve';
+    return {
+      ...base,
+      ...(detail.deploymentId ? { deploymentId: detail.deploymentId } : {}),
+      title: approved ? `Approved: ${who} let the held ${deployment} of ${group} proceed` : `Rejected: ${who} stopped the held ${deployment} of ${group}`,
+      lead: approved ? `${who} approved ${deployment}, which Deploy Guard held as risky: it proceeds.` : `${who} rejected ${deployment}, which Deploy Guard held as risky: it is stopped and rolled back.`,
+      facts: [['Group', group], ['Deployment', deployment], ...facts],
+      nextSteps: detail.deploymentId ? [{ text: 'Watch it:', command: deploymentConsoleUrl(context.region, detail.deploymentId) }] : [],
     };
   }
   return {

@@ -4,6 +4,7 @@ import type { FeatureList } from '../model/features';
 import type { CutSource, CutState } from '../model/block-budget';
 import type { PastDeployment } from '../model/history';
 import type { FailurePolicy, PromotionSettings } from './config';
+import type { DeploymentHold, HoldSettlement } from './hold-domain';
 import type { AppliedOverride, DeploymentOverride, GroupPause } from './operator-controls';
 
 /**
@@ -197,6 +198,8 @@ export interface AssessmentRecord {
   readonly override?: AppliedOverride;
   /** The explanation published with the assessment, kept so a redelivery republishes the same event. */
   readonly topFactors?: readonly Factor[];
+  /** `hold`: the group holds a risky deployment for a person instead of stopping it (handlers/hold-domain.ts). */
+  readonly onRisk?: 'hold';
   /** How hard the deployment is watched: stopped, baked after its traffic moves, or neither (absent on assessments of earlier releases). */
   readonly tier?: WatchTier;
   /** The group's bake tier as this deployment was judged by it (absent when the group has none). */
@@ -431,6 +434,25 @@ export interface OperatorControlStore {
   putOverride(override: DeploymentOverride): Promise<void>;
   /** Records the pause (replacing an earlier one of the group: a later pause, or a resume). */
   putPause(pause: GroupPause): Promise<void>;
+}
+
+/**
+ * The holds (control table `hold#<deploymentId>`, and the set of open ones `holds#open`): opened by
+ * predict (Server, at READY) or the traffic hook (ECS / Lambda), settled once by an operator or the
+ * hold's timeout.
+ */
+export interface HoldStore {
+  /** Records the hold unless one exists (a redelivery keeps the first), and lists it as open; answers the stored one. */
+  open(hold: DeploymentHold): Promise<DeploymentHold>;
+  read(deploymentId: string): Promise<DeploymentHold | undefined>;
+  /** Writes the settlement if none was written (first writer wins); answers the hold as it now is and whether this write won. */
+  settle(deploymentId: string, settlement: HoldSettlement): Promise<{ readonly won: boolean; readonly hold: DeploymentHold }>;
+  /** Records CodeDeploy's answer to the settlement's call. */
+  recordAnswer(deploymentId: string, answer: CodeDeployOutcome): Promise<void>;
+  /** The ids of the holds listed as open. */
+  openIds(): Promise<readonly string[]>;
+  /** Takes a settled hold off the open list. */
+  closeListing(deploymentId: string): Promise<void>;
 }
 
 /** The scope of the installation's pooled cut, borrowed by groups with too few scores of their own. */

@@ -6,6 +6,7 @@ import { explore, reachesCut } from '../model/block-budget';
 import type { FailurePolicy, GroupPolicy } from './config';
 import type { DecisionCut } from './cuts';
 import type { AssessmentRecord, DeploymentStatus } from './ports';
+import { heldEntry, type DeploymentHold } from './hold-domain';
 
 /**
  * What predict decides, as pure functions: which lifecycle point of a deployment is assessed for a
@@ -154,9 +155,17 @@ export function cutWithoutModel(policy: Pick<GroupPolicy, 'threshold' | 'blockBu
   return policy.threshold !== undefined ? { cut: policy.threshold, blockBudget: null, cutSource: 'threshold' } : { cut: null, blockBudget: policy.blockBudget, cutSource: 'none' };
 }
 
-/** Whether the assessment itself asks the rollback handler to stop the deployment. */
-export function requestsRollback(record: Pick<AssessmentRecord, 'enforced' | 'decision' | 'mode' | 'platform' | 'trigger'>): boolean {
-  return record.enforced && record.decision === 'rollback' && actingState(record.mode, record.platform) === record.trigger;
+/** Whether the assessment itself asks the rollback handler to stop the deployment (a group that holds asks a person instead). */
+export function requestsRollback(record: Pick<AssessmentRecord, 'enforced' | 'decision' | 'mode' | 'platform' | 'trigger' | 'onRisk'>): boolean {
+  return record.onRisk !== 'hold' && record.enforced && record.decision === 'rollback' && actingState(record.mode, record.platform) === record.trigger;
+}
+
+/**
+ * Whether predict itself holds the deployment for a person: an enforced rollback of a group that
+ * holds, at the point where predict acts (READY, EC2/on-premises). On ECS / Lambda the traffic hook holds.
+ */
+export function holdsHere(record: Pick<AssessmentRecord, 'enforced' | 'decision' | 'mode' | 'platform' | 'trigger' | 'onRisk'>): boolean {
+  return record.onRisk === 'hold' && record.enforced && record.decision === 'rollback' && actingState(record.mode, record.platform) === record.trigger;
 }
 
 /** Why a rollback is requested, in words. */
@@ -209,6 +218,7 @@ export function riskAssessedEntry(record: AssessmentRecord, factors: readonly Fa
       ...(record.tier ? { tier: record.tier } : {}),
       ...(record.bake ? { bake: { cut: record.bake.cut, minutes: record.bake.minutes, ...(record.bake.alarms ? { alarms: [...record.bake.alarms] } : {}) } } : {}),
       ...(record.override ? { override: { ...record.override, at: eventBridgeTime(record.override.at), until: eventBridgeTime(record.override.until) } } : {}),
+      ...(record.onRisk ? { onRisk: record.onRisk } : {}),
       assessedAt: eventBridgeTime(record.assessedAt),
     },
     { ...context, time: new Date(record.assessedAt) },
@@ -248,9 +258,10 @@ export function rollbackRequestedEntry(
   );
 }
 
-/** Every event an assessment announces, in order: the assessment, then the rollback request if it acts. */
-export function assessmentEntries(record: AssessmentRecord, factors: readonly Factor[], context: EntryContext): PutEventsEntry[] {
+/** Every event an assessment announces, in order: the assessment, then the rollback request if it acts, or the hold if it holds. */
+export function assessmentEntries(record: AssessmentRecord, factors: readonly Factor[], context: EntryContext, hold?: DeploymentHold): PutEventsEntry[] {
   const entries = [riskAssessedEntry(record, factors, context)];
   if (requestsRollback(record)) entries.push(rollbackRequestedEntry(record, { ...context, at: record.assessedAt }));
+  if (hold) entries.push(heldEntry(hold, context));
   return entries;
 }

@@ -40,6 +40,8 @@ import {
   cutWithoutModel,
   decide,
   explanationContext,
+  holdsHere,
+  rollbackReason,
   historyFeatures,
   isFinished,
   pipelineActionIgnoredReason,
@@ -50,6 +52,8 @@ import { cutScores, decisionCut, recordScore } from './cuts';
 import { bakeCutOf, watchTier } from './bake-domain';
 import { overriddenVerdict, overrideWords, wouldStop } from './operator-controls';
 import { findOverride } from './operator-lookup';
+import { holdPolicyOf, newHold, type DeploymentHold } from './hold-domain';
+import { DynamoDbHoldStore } from './adapters/dynamodb-holds';
 import { DynamoDbOperatorControlStore } from './adapters/dynamodb-operator-controls';
 import type {
   AssessmentRecord,
@@ -58,6 +62,7 @@ import type {
   CodeDeployPort,
   DeploymentItem,
   DeploymentStore,
+  HoldStore,
   MetricsPort,
   ModelEndpointPort,
   OperatorControlStore,
@@ -111,6 +116,8 @@ export interface PredictDependencies {
   readonly control: ControlStore;
   /** The operators' overrides and pauses (control table). */
   readonly operatorControls: OperatorControlStore;
+  /** The holds of groups that hold a risky deployment for a person (control table). */
+  readonly holds: HoldStore;
   readonly endpoint: ModelEndpointPort;
   readonly publisher: EventPublisher;
   readonly metrics: MetricsPort;
@@ -248,6 +255,7 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
     ...(author === undefined ? {} : { author }),
     changeSummary,
     ...(override ? { override } : {}),
+    ...(holdPolicyOf(policy) ? { onRisk: 'hold' as const } : {}),
     topFactors: factors,
     tier: watchTier(verdict.decision, verdict.probability, bake?.cut ?? null),
     ...(bake ? { bake } : {}),
@@ -259,7 +267,7 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
 
   await moveCut(record, policy, deps);
   countAssessment(deps, record);
-  const entries = assessmentEntries(record, factors, deps.config);
+  const entries = assessmentEntries(record, factors, deps.config, await openHold(record, policy, deps));
   await deps.publisher.publish(entries);
   const trainingRow = await trainingRowOf(write.item, deps);
   return {
@@ -312,7 +320,7 @@ function explain(model: ServingModel, vector: readonly number[], context: Return
   return topFactors(model.features, vector, model.explain(vector), { count: 3, context });
 }
 
-/** The decision's metrics, per group and pooled: the realized block rate (Stops / Assessments), the cut, the fallbacks by cause. */
+/** The decision's metrics, per group and pooled: the realized block rate (Stops / Assessments), the cut, the fallbacks by cause, the operators' overrides. */
 function countAssessment(deps: PredictDependencies, record: AssessmentRecord): void {
   deps.metrics.put({
     namespace: deps.config.metricsNamespace,
@@ -323,6 +331,7 @@ function countAssessment(deps: PredictDependencies, record: AssessmentRecord): v
       { name: QUALITY_METRICS.endpointFallbacks, unit: 'Count', value: record.fallback?.cause === 'endpoint' ? 1 : 0 },
       { name: QUALITY_METRICS.modelFallbacks, unit: 'Count', value: record.fallback?.cause === 'model' ? 1 : 0 },
       { name: QUALITY_METRICS.withoutChangeSummary, unit: 'Count', value: record.changeSummary && record.changeSummary.status !== 'joined' ? 1 : 0 },
+      { name: QUALITY_METRICS.operatorOverrides, unit: 'Count', value: record.override ? 1 : 0 },
       ...(record.cut === null ? [] : [{ name: QUALITY_METRICS.decisionCut, unit: 'None' as const, value: record.cut }]),
     ],
     at: record.assessedAt,
@@ -337,13 +346,24 @@ async function moveCut(record: AssessmentRecord, policy: GroupPolicy, deps: Pred
 }
 
 /**
+ * A risky deployment of a group that holds, waiting at READY: the hold is recorded (once: a
+ * redelivery finds the first) before it is announced, so that `deploy-guard approve` / `reject` and
+ * the hold's timeout find it. Its clock starts at the assessment.
+ */
+async function openHold(record: AssessmentRecord, policy: GroupPolicy, deps: PredictDependencies): Promise<DeploymentHold | undefined> {
+  if (!holdsHere(record)) return undefined;
+  const hold = newHold({ ...record, reason: rollbackReason(record) }, holdPolicyOf(policy) ?? holdPolicyOf({ ...policy, onRisk: 'hold' })!, record.assessedAt);
+  return deps.holds.open(hold);
+}
+
+/**
  * A redelivery (or a lost race): publish the stored assessment's events again, same detail, same
  * time; its score joins the cut if an earlier attempt stopped before it did.
  */
 async function republish(item: DeploymentItem, policy: GroupPolicy, deps: PredictDependencies): Promise<PredictResult> {
   const record = item.assessment as AssessmentRecord;
   await moveCut(record, policy, deps);
-  const entries = assessmentEntries(record, record.topFactors ?? [], deps.config);
+  const entries = assessmentEntries(record, record.topFactors ?? [], deps.config, await openHold(record, policy, deps));
   await deps.publisher.publish(entries);
   const trainingRow = await trainingRowOf(item, deps);
   return { status: 'duplicate', deploymentId: record.deploymentId, republished: detailTypes(entries), ...(trainingRow ? { trainingRow } : {}) };
@@ -409,6 +429,7 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<PredictDependencies>
     servingModel: new S3ServingModelSource(control, new S3ObjectReader(s3Client)),
     control,
     operatorControls: new DynamoDbOperatorControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
+    holds: new DynamoDbHoldStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
     endpoint: new SageMakerEndpoint(sageMakerRuntimeClient, {
       endpointName: requireEnv(env, ENV.endpointName, 'the SageMaker endpoint serving the model'),
       timeoutMs: endpointTimeoutFromEnv(env),

@@ -47,6 +47,8 @@ export const QUALITY_METRICS = {
   modelFallbacks: 'ModelFallbacks',
   /** An assessment scored without its release's change summary (none received for the revision, or no revision): its change features are missing. */
   withoutChangeSummary: 'AssessedWithoutChangeSummary',
+  /** A would-be stop an operator's override or pause let through (predict). */
+  operatorOverrides: 'OperatorOverrides',
 } as const;
 export type QualityMetricName = (typeof QUALITY_METRICS)[keyof typeof QUALITY_METRICS];
 

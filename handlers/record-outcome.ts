@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbHoldStore } from './adapters/dynamodb-holds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { CODEDEPLOY_DEPLOYMENT_STATE_CHANGE, CODEDEPLOY_FINAL_STATES } from '../events/aws';
 import { eventTimeMillis } from '../events/envelope';
@@ -8,7 +9,7 @@ import { DynamoDbBakeStore, DynamoDbDeploymentStore } from './adapters/dynamodb-
 import { EmfMetrics } from './adapters/emf-metrics';
 import { S3TrainingDataLake } from './adapters/s3-data-lake';
 import { ENV, requireEnv } from './config';
-import type { BakeRecord, BakeStore, DeploymentStore, MetricsPort, OutcomeLabel, OutcomeRecord, RollbackLedger, TrainingDataLake } from './ports';
+import type { BakeRecord, BakeStore, DeploymentStore, HoldStore, MetricsPort, OutcomeLabel, OutcomeRecord, RollbackLedger, TrainingDataLake } from './ports';
 import { DEFAULT_METRICS_NAMESPACE } from './quality-metrics';
 import { historyEntry, labelOutcome, qualityDimensions, qualityMetricValues, type FinalState } from './record-outcome-domain';
 import { writeTrainingRowIfComplete, type TrainingRowResult } from './training-row';
@@ -38,6 +39,8 @@ export interface RecordOutcomeDependencies {
   readonly ledger: Pick<RollbackLedger, 'read'>;
   /** Only read: did a bake roll this deployment back? */
   readonly bakes: Pick<BakeStore, 'readBook' | 'readClosed'>;
+  /** Only read, for a deployment of a group that holds: did a person (or the hold's timeout) reject it? */
+  readonly holds: Pick<HoldStore, 'read'>;
   readonly lake: TrainingDataLake;
   readonly metrics: MetricsPort;
   readonly config: RecordOutcomeConfig;
@@ -78,7 +81,8 @@ export async function handleRecordOutcomeEvent(event: unknown, deps: RecordOutco
   const finishedAt = eventTimeMillis(parsed.time);
 
   const [ledgerEntry, before, bake] = await Promise.all([deps.ledger.read(deploymentId), deps.deployments.get(deploymentId), bakeOf(deploymentId, deps.bakes)]);
-  const decision = labelOutcome(state as FinalState, ledgerEntry, bake);
+  const hold = before?.assessment?.onRisk === 'hold' ? await deps.holds.read(deploymentId) : undefined;
+  const decision = labelOutcome(state as FinalState, ledgerEntry, { bake, hold });
   const outcome: OutcomeRecord = { deploymentId, application, deploymentGroup, state: state as FinalState, label: decision.label, finishedAt };
   const write = await deps.deployments.putOutcome(outcome, historyEntry(decision.label, before?.assessment, finishedAt));
   if (!write.created) {
@@ -140,6 +144,7 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<RecordOutcomeDepende
     ),
     ledger: new DynamoDbRollbackLedger(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table (rollback ledger)')),
     bakes: new DynamoDbBakeStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table (the bakes)')),
+    holds: new DynamoDbHoldStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table (holds)')),
     lake: new S3TrainingDataLake(s3Client, {
       bucket: requireEnv(env, ENV.dataBucket, 'the S3 bucket of labelled training rows'),
       ...(kmsKeyId ? { kmsKeyId } : {}),

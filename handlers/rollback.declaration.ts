@@ -16,5 +16,5 @@ export const ROLLBACK_DECLARATION: HandlerDeclaration<RollbackDependencies> = {
     { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], on: [{ table: 'deployments' }] },
     PUBLISH_ON_OWN_BUS,
   ],
-  ports: ['codeDeploy', 'ledger', 'deployments', 'publisher', 'metrics', 'clock', 'sleep'],
+  ports: ['codeDeploy', 'ledger', 'deployments', 'holds', 'publisher', 'metrics', 'clock', 'sleep'],
 };

@@ -3,7 +3,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { eventBridgeTime, systemClock, type Clock } from '../events/clock';
 import { buildEntry, deploymentRiskAssessed, ROLLBACK_FAILURE_REASONS, type PutEventsEntry } from '../events/emitted';
-import { parseEmittedEvent } from '../events/parse';
+import { parseAwsEvent, parseEmittedEvent } from '../events/parse';
+import { SCHEDULED_EVENT } from '../events/aws';
+import { settleExpiredHolds, type HoldTimeoutsResult } from './holds';
+import { DynamoDbHoldStore } from './adapters/dynamodb-holds';
 import { AwsCodeDeploy } from './adapters/codedeploy';
 import { DynamoDbRollbackLedger } from './adapters/dynamodb-ledger';
 import { DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
@@ -17,6 +20,7 @@ import type {
   DeploymentSnapshot,
   DeploymentStore,
   GuardAction,
+  HoldStore,
   LedgerEntry,
   LedgerOutcome,
   MetricsPort,
@@ -70,6 +74,8 @@ export interface RollbackDependencies {
   readonly ledger: RollbackLedger;
   /** Where predict stored its assessments: the authority on what to do. */
   readonly deployments: Pick<DeploymentStore, 'get'>;
+  /** The holds, settled by their timeout when the hold-timeouts schedule fires. */
+  readonly holds: HoldStore;
   readonly publisher: EventPublisher;
   readonly metrics: MetricsPort;
   readonly clock: Clock;
@@ -80,6 +86,7 @@ export interface RollbackDependencies {
 
 export type RollbackResult =
   | { readonly status: 'ignored'; readonly reason: string }
+  | ({ readonly status: 'hold-timeouts' } & HoldTimeoutsResult)
   | { readonly status: 'refused'; readonly deploymentId: string; readonly reason: RefusalReason; readonly message: string }
   | { readonly status: 'duplicate'; readonly deploymentId: string; readonly republished: boolean }
   | { readonly status: 'proceeded-already'; readonly deploymentId: string; readonly published: string }
@@ -107,6 +114,7 @@ type Action = Exclude<GuardDecision, { kind: 'nothing-to-do' }>;
  * event finishes its claim, or publishes the recorded outcome without calling CodeDeploy again).
  */
 export async function handleRollbackEvent(event: unknown, deps: RollbackDependencies): Promise<RollbackResult> {
+  if (detailTypeOf(event) === SCHEDULED_EVENT) return holdTimeouts(event, deps);
   const command = toCommand(event, deps.config.source);
   if ('ignored' in command) return { status: 'ignored', reason: command.ignored };
   const { ref } = command;
@@ -133,6 +141,18 @@ export async function handleRollbackEvent(event: unknown, deps: RollbackDependen
     await deps.ledger.markPublished(ref.deploymentId);
   }
   return { status: 'done', deploymentId: ref.deploymentId, outcome, ...(entry ? { published: entry.DetailType } : {}) };
+}
+
+/**
+ * The hold-timeouts schedule (one minute) fired: every hold past its timeout is settled as its group
+ * says (handlers/holds.ts). Only AWS sends Scheduled Events (source aws.events); one from another
+ * account than the installation's is refused all the same.
+ */
+async function holdTimeouts(event: unknown, deps: RollbackDependencies): Promise<RollbackResult> {
+  const scheduled = parseAwsEvent(SCHEDULED_EVENT, event);
+  if (scheduled.account !== deps.config.accountId) return { status: 'ignored', reason: `a Scheduled Event of account ${scheduled.account}, not this installation's (${deps.config.accountId})` };
+  const result = await settleExpiredHolds(deps, { source: deps.config.source, eventBusName: deps.config.eventBusName });
+  return { status: 'hold-timeouts', ...result };
 }
 
 /**
@@ -399,6 +419,7 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<RollbackDependencies
     // function's timeout and Lambda's first retry (handlers/adapters/in-memory-ledger.ts).
     ledger: new DynamoDbRollbackLedger(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the name of the DynamoDB control table')),
     deployments: new DynamoDbDeploymentStore(dynamoDbClient, requireEnv(env, ENV.deploymentsTable, 'the name of the DynamoDB deployments table')),
+    holds: new DynamoDbHoldStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the name of the DynamoDB control table')),
     publisher: new EventBridgePublisher(eventBridgeClient),
     metrics: new EmfMetrics(),
     clock: systemClock,

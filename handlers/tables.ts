@@ -53,7 +53,7 @@ export const TABLES = {
     name: 'control',
     partitionKey: 'key',
     ttlAttribute: 'expiresAt',
-    description: 'Single items: the rollback ledger (`rollback#<id>`), the serving model (`model#serving`), retraining (`retraining#last`, `job#<name>`), cuts (`cut#<group>`), operator overrides (`override#…`) and pauses (`pause#…`), the open bakes (`bakes#open`) and the closed ones (`bake#<deploymentId>`).',
+    description: 'Single items: the rollback ledger (`rollback#<id>`), the serving model (`model#serving`), retraining (`retraining#last`, `job#<name>`), cuts (`cut#<group>`), operator overrides (`override#…`) and pauses (`pause#…`), holds (`hold#<id>`, `holds#open`), the open bakes (`bakes#open`) and the closed ones (`bake#<deploymentId>`).',
   },
 } as const satisfies Record<string, TableDefinition>;
 
@@ -87,7 +87,11 @@ export const CONTROL_KEYS = {
   override: (application: string, revision: string) => `${OPERATOR_KEY_PREFIXES.override}${application}#${revision}`,
   /** An operator's pause of a group (`pause#<application>/<deploymentGroup>`). */
   pause: (group: string) => `${OPERATOR_KEY_PREFIXES.pause}${group}`,
+  /** A deployment held for a person (`hold#<deploymentId>`), see handlers/hold-domain.ts. */
+  hold: (deploymentId: string) => `${OPERATOR_KEY_PREFIXES.hold}${deploymentId}`,
+  /** The ids of the holds not yet settled (a string set): what the hold timeouts look at each minute. */
+  openHolds: 'holds#open',
 } as const;
 
 /** What the keys of the operators' items start with: the operators' role may touch only these (dynamodb:LeadingKeys). */
-export const OPERATOR_KEY_PREFIXES = { override: 'override#', pause: 'pause#' } as const;
+export const OPERATOR_KEY_PREFIXES = { override: 'override#', pause: 'pause#', hold: 'hold#' } as const;

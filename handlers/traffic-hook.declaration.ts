@@ -1,4 +1,4 @@
-import { BAKE_ITEMS, itemsOf, PUBLISH_ON_OWN_BUS, READ_OPERATOR_ITEMS, type HandlerDeclaration } from './declaration';
+import { BAKE_ITEMS, itemsOf, PUBLISH_ON_OWN_BUS, READ_OPERATOR_ITEMS, RECORD_HOLD_ITEMS, type HandlerDeclaration } from './declaration';
 import type { TrafficHookDependencies } from './traffic-hook';
 
 /** Milliseconds the hook waits for predict's assessment when ENV.trafficHookWaitMs does not say (the stack sets this). */
@@ -17,7 +17,9 @@ export const TRAFFIC_HOOK_DECLARATION: HandlerDeclaration<TrafficHookDependencie
     READ_OPERATOR_ITEMS,
     // A baking ECS / Lambda deployment: its AfterAllowTraffic hook starts the window in the book of open bakes (those items only).
     BAKE_ITEMS,
+    // A group that holds: the hold it records (with the hook execution it leaves unanswered), those control items only.
+    RECORD_HOLD_ITEMS,
     PUBLISH_ON_OWN_BUS,
   ],
-  ports: ['codeDeploy', 'deployments', 'operatorControls', 'bakes', 'publisher', 'clock', 'sleep'],
+  ports: ['codeDeploy', 'deployments', 'operatorControls', 'bakes', 'holds', 'publisher', 'clock', 'sleep'],
 };

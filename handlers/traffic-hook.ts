@@ -8,9 +8,11 @@ import { AwsCodeDeploy } from './adapters/codedeploy';
 import { DynamoDbBakeStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
 import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, groupKey, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
-import type { AssessmentRecord, BakeStore, CodeDeployPort, CodeDeployRefusal, DeploymentStore, OperatorControlStore } from './ports';
+import type { AssessmentRecord, BakeStore, CodeDeployPort, CodeDeployRefusal, DeploymentStore, HoldStore, OperatorControlStore } from './ports';
 import { bakeOf, hookStep, startsBake, type HookRole } from './bake-domain';
 import { updateBook } from './bake-book';
+import { heldEntry, holdPolicyOf, newHold, settlementWords } from './hold-domain';
+import { DynamoDbHoldStore } from './adapters/dynamodb-holds';
 import { overrideWords } from './operator-controls';
 import { findOverride } from './operator-lookup';
 import { DynamoDbOperatorControlStore } from './adapters/dynamodb-operator-controls';
@@ -28,7 +30,9 @@ import { DEFAULT_HOOK_WAIT_MS, TRAFFIC_HOOK_DECLARATION } from './traffic-hook.d
  * an alarm). Every other invocation is answered as follows.
  * It waits (bounded) for predict's assessment of the deployment, then: a risky, enforced assessment
  * becomes a Deployment Rollback Requested carrying the hook execution id (the rollback handler reports
- * the hook Failed, once); anything else reports the hook Succeeded here. Without an assessment in
+ * the hook Failed, once), or, in a group that holds risky deployments for a person (`onRisk: hold`),
+ * a recorded hold and a Deployment Held, the hook left unanswered for `deploy-guard approve` /
+ * `reject` or the hold's timeout; anything else reports the hook Succeeded here. Without an assessment in
  * time, the group's failure policy decides; a fail-closed decision is stored as the deployment's
  * assessment (a fallback, cause `assessment`) before anything is published, because the rollback
  * handler acts only on what the store says was decided.
@@ -54,6 +58,8 @@ export interface TrafficHookDependencies {
   readonly operatorControls: OperatorControlStore;
   /** The open bakes (control table `bakes#open`, `bake#<id>`): a baking deployment's AfterAllowTraffic starts its window there. */
   readonly bakes: BakeStore;
+  /** The holds of groups that hold a risky deployment for a person (control table). */
+  readonly holds: HoldStore;
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   /** Waits between looks at the store (injected: tests and the backtest do not sleep). */
@@ -66,6 +72,8 @@ export type TrafficHookResult =
   | { readonly status: 'rollback-requested'; readonly deploymentId: string; readonly reason: string }
   /** AfterAllowTraffic of a baking deployment: its window runs until endsAt; the bake handler answers the hook. */
   | { readonly status: 'baking'; readonly deploymentId: string; readonly hookExecutionId: string; readonly endsAt: number }
+  /** Held for a person: the hook is left unanswered until `deploy-guard approve` / `reject` or the hold's timeout. */
+  | { readonly status: 'held'; readonly deploymentId: string; readonly reason: string; readonly until: number }
   /** CodeDeploy refused the status (the hook already completed or expired, the deployment is gone). */
   | { readonly status: 'refused'; readonly deploymentId: string; readonly refusal: CodeDeployRefusal; readonly message: string }
   | { readonly status: 'not-found'; readonly deploymentId: string; readonly message: string };
@@ -101,6 +109,7 @@ export async function handleTrafficHook(invocation: unknown, deps: TrafficHookDe
   if (override) return succeed(deploymentId, hookExecutionId, `the assessment of ${deploymentId} says rollback, but it is ${overrideWords(override)}`, deps);
   const reason = rollbackReason(assessment);
   const context = { source: deps.config.source, eventBusName: deps.config.eventBusName };
+  if (assessment.onRisk === 'hold') return hold(assessment, hookExecutionId, reason, deps);
   await deps.publisher.publish([
     // The hook's own fallback is announced like any assessment (again on a retry: same detail and time).
     ...(isHookFallback(assessment) ? [riskAssessedEntry(assessment, [], context)] : []),
@@ -126,6 +135,26 @@ async function bakeRole(assessment: AssessmentRecord, hookExecutionId: string, d
     return { book: step.book, claimed: [] };
   });
   return role;
+}
+
+/**
+ * A group that holds: the hold is recorded with the hook execution id and announced, and the hook is
+ * NOT answered, so that CodeDeploy waits (at most its hour) for `deploy-guard approve` / `reject`,
+ * which answer it, or the hold's timeout. A retry of the invocation finds the hold recorded. A later
+ * hook of an approved hold (the AfterAllowTraffic a group with a bake tier names in its AppSpec) is
+ * answered Succeeded: the person already let the deployment go on.
+ */
+async function hold(assessment: AssessmentRecord, hookExecutionId: string, reason: string, deps: TrafficHookDependencies): Promise<TrafficHookResult> {
+  const { deploymentId, application, deploymentGroup } = assessment;
+  const policy = findPolicy(deps.config.groups, application, deploymentGroup);
+  const holding = holdPolicyOf({ mode: 'gate', onRisk: 'hold', ...(policy?.holdTimeoutMinutes ? { holdTimeoutMinutes: policy.holdTimeoutMinutes } : {}), ...(policy?.onHoldTimeout ? { onHoldTimeout: policy.onHoldTimeout } : {}) })!;
+  const stored = await deps.holds.open(newHold({ deploymentId, application, deploymentGroup, platform: assessment.platform, reason, hookExecutionId }, holding, deps.clock.now()));
+  if (stored.settled?.action === 'approve' && stored.hookExecutionId !== undefined && stored.hookExecutionId !== hookExecutionId) {
+    return succeed(deploymentId, hookExecutionId, `${deploymentId} was held and ${settlementWords(stored.settled)}: its later hook goes on`, deps);
+  }
+  const context = { source: deps.config.source, eventBusName: deps.config.eventBusName };
+  if (!stored.settled) await deps.publisher.publish([...(isHookFallback(assessment) ? [riskAssessedEntry(assessment, [], context)] : []), heldEntry(stored, context)]);
+  return { status: 'held', deploymentId, reason, until: stored.until };
 }
 
 async function succeed(deploymentId: string, hookExecutionId: string, reason: string, deps: TrafficHookDependencies): Promise<TrafficHookResult> {
@@ -204,6 +233,7 @@ async function fromFailurePolicy(deploymentId: string, deps: TrafficHookDependen
     ...(verdict.fallback ? { fallback: verdict.fallback } : {}),
     startedAt: createTime ?? assessedAt,
     assessedAt,
+    ...(holdPolicyOf(policy) ? { onRisk: 'hold' as const } : {}),
     topFactors: [],
   };
   const write = await deps.deployments.putAssessment(fallback);
@@ -243,6 +273,7 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<TrafficHookDependenc
     ),
     operatorControls: new DynamoDbOperatorControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
     bakes: new DynamoDbBakeStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table (the bakes)')),
+    holds: new DynamoDbHoldStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
     publisher: new EventBridgePublisher(eventBridgeClient),
     clock: systemClock,
     sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),

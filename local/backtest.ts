@@ -1,4 +1,5 @@
 import type { HistoryGroupSettings } from '../stacks/config';
+import { RETRAINING_SCHEDULE_RULE } from '../events/patterns';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusEvent } from '../events/bus';
@@ -381,7 +382,8 @@ function trainingProgressOf(
 ): () => TrainingProgress {
   const start = recordTime(history.replay[0].record)!;
   const end = recordTime(history.replay[history.replay.length - 1].record)!;
-  const schedule = run.retrain ? run.wiring.schedules[0] : undefined;
+  // The retraining schedule (drift's), not another schedule of the stack (the hold timeouts, the bake sweep).
+  const schedule = run.retrain ? run.wiring.schedules.find((candidate) => candidate.name.endsWith(`-${RETRAINING_SCHEDULE_RULE}`)) : undefined;
   return () => {
     const { training, clock } = standIns;
     const soFar = { jobs: training.trainedJobs, wallMs: training.trainingWallMs, firstModelWallMs: run.first.trainingWallMs };

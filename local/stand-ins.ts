@@ -5,12 +5,13 @@ import { ManualClock } from '../events/clock';
 import type { PutEventsEntry } from '../events/emitted';
 import { PublishError, type EventPublisher } from '../handlers/adapters/event-publisher';
 import { InMemoryRollbackLedger } from '../handlers/adapters/in-memory-ledger';
-import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryOperatorControlStore } from '../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../handlers/adapters/in-memory-stores';
 import { DynamoDbOperatorControlStore } from '../handlers/adapters/dynamodb-operator-controls';
+import { DynamoDbHoldStore } from '../handlers/adapters/dynamodb-holds';
 import { DynamoDbBakeStore, DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../handlers/adapters/dynamodb-stores';
 import { DynamoDbRollbackLedger } from '../handlers/adapters/dynamodb-ledger';
 import { emfDocument } from '../handlers/adapters/emf-metrics';
-import type { BakeStore, ChangeSummaryStore, ControlStore, DeploymentStore, MetricsPort, OperatorControlStore, RollbackLedger } from '../handlers/ports';
+import type { BakeStore, ChangeSummaryStore, ControlStore, DeploymentStore, HoldStore, MetricsPort, OperatorControlStore, RollbackLedger } from '../handlers/ports';
 import { TRAIN_SCRIPT, type Trainer } from '../model/training';
 import { untarGzip } from '../model/tar';
 import type { XGBoostModel } from '../model/xgboost';
@@ -38,6 +39,8 @@ export interface LocalStores {
   readonly control: ControlStore;
   /** The operators' overrides and pauses (the control table's `override#` and `pause#` items). */
   readonly operatorControls: OperatorControlStore;
+  /** The holds of groups that hold risky deployments for a person (the control table's `hold#` items). */
+  readonly holds: HoldStore;
   readonly ledger: RollbackLedger;
   readonly bakes: BakeStore;
 }
@@ -146,6 +149,7 @@ export async function openStores(kind: 'memory' | 'dynamodb'): Promise<{ readonl
         changes: new DynamoDbChangeSummaryStore(dynamo.client, dynamo.tableNames.changes),
         control: new DynamoDbControlStore(dynamo.client, dynamo.tableNames.control),
         operatorControls: new DynamoDbOperatorControlStore(dynamo.client, dynamo.tableNames.control),
+        holds: new DynamoDbHoldStore(dynamo.client, dynamo.tableNames.control),
         ledger: new DynamoDbRollbackLedger(dynamo.client, dynamo.tableNames.control),
         bakes: new DynamoDbBakeStore(dynamo.client, dynamo.tableNames.control),
       },
@@ -153,7 +157,7 @@ export async function openStores(kind: 'memory' | 'dynamodb'): Promise<{ readonl
     };
   }
   return {
-    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), operatorControls: new InMemoryOperatorControlStore(), ledger: new InMemoryRollbackLedger(), bakes: new InMemoryBakeStore() },
+    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), operatorControls: new InMemoryOperatorControlStore(), holds: new InMemoryHoldStore(), ledger: new InMemoryRollbackLedger(), bakes: new InMemoryBakeStore() },
     close: async () => undefined,
   };
 }

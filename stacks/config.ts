@@ -1,11 +1,34 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as z from 'zod';
+import { omit } from 'zod/mini';
 import { validateEventSource } from '../events/emitted';
 import { parseJsonText, type JsonNode } from '../events/json-text';
 import { formatPath } from '../events/validation';
 import { groupKey, groupPolicies, groupPolicy as handlerGroupPolicy, HOOK_TIMEOUT_MINUTES, MAX_HOOK_BAKE_MINUTES, promotionSettings, type GroupPolicy } from '../handlers/config';
 import { DEFAULT_METRICS_NAMESPACE } from '../handlers/quality-metrics';
+import { holdPolicyOf, holdTimeoutIssue } from '../handlers/hold-domain';
+
+/** The READY wait of a Server gate group whose setting the configuration does not give: CodeDeploy's default (stacks/guarded-deployment-group.ts). */
+const ASSUMED_READY_WAIT_MINUTES = 60;
+
+/** The issues of a group's hold settings: only in gate mode, and within where CodeDeploy waits (handlers/hold-domain.ts holdTimeoutIssue). */
+function holdIssues(group: Pick<GroupPolicy, 'mode' | 'platform' | 'onRisk' | 'holdTimeoutMinutes' | 'onHoldTimeout'>, readyWaitMinutes: number | undefined, context: z.RefinementCtx, path: readonly (string | number)[] = []): void {
+  for (const key of ['onRisk', 'holdTimeoutMinutes', 'onHoldTimeout'] as const) {
+    if (group[key] !== undefined && group.mode !== 'gate') context.addIssue({ code: 'custom', path: [...path, key], message: 'expected only in gate mode (a deployment is held where the gate waits: at READY, or in the BeforeAllowTraffic hook)' });
+  }
+  if (group.mode === 'gate' && group.onRisk !== 'hold') {
+    for (const key of ['holdTimeoutMinutes', 'onHoldTimeout'] as const) {
+      if (group[key] !== undefined) context.addIssue({ code: 'custom', path: [...path, key], message: "expected only with onRisk: 'hold'" });
+    }
+  }
+  const hold = holdPolicyOf(group);
+  const issue = hold && holdTimeoutIssue(group.platform, hold, readyWaitMinutes ?? ASSUMED_READY_WAIT_MINUTES);
+  if (issue) context.addIssue({ code: 'custom', path: [...path, 'holdTimeoutMinutes'], message: issue });
+}
+
+/** The configuration every command and synthesis read unless told otherwise. */
+export const DEFAULT_CONFIG_FILE = path.join(__dirname, '..', 'deploy-guard.config.json');
 
 /**
  * The installation's configuration, one entry per environment (deploy-guard.config.json). main.ts
@@ -160,6 +183,7 @@ export const guardedGroupConfig = groupPolicy()
     if (group.create && group.platform === 'ECS' && !group.create.ecs) {
       context.addIssue({ code: 'custom', path: ['create', 'ecs'], message: 'expected {clusterName, serviceName, listenerArns, targetGroupNames} for a new ECS group' });
     }
+    holdIssues(group, group.create?.readyTimeoutMinutes, context);
   });
 
 /** The name of the alarm the stack creates from a group's index-th metric: `<namePrefix>-<application>-<deploymentGroup>-alarm-<index>`. */
@@ -174,25 +198,25 @@ export function groupAlarmNames(namePrefix: string, group: Pick<GuardedGroupConf
 }
 
 function groupPolicy() {
-  return handlerGroupPolicy
-    .omit({ alarmNames: true })
-    .extend({
-      /** The alarms that watch the group's deployments. */
-      alarms: groupAlarms.optional(),
-      application: codeDeployName,
-      deploymentGroup: codeDeployName,
-      costs: costs.optional(),
-      changeSummaryPublishers,
-      /**
-       * The groups of a deployment history (the values of its mapping's group column) this group
-       * stands for: `deploy-guard backtest --config --environment` replays them with this group's
-       * mode, platform, budget, threshold, exploration, cut scope and failure policy. The stack ignores it.
-       */
-      historyGroups: z.array(z.string().min(1)).min(1).optional(),
-      create: createGroupSettings.optional(),
-      existing: z.literal(true, { message: 'expected true (omit the key to create the group instead)' }).optional(),
-    })
-    .strict();
+  // handlers/config.ts's schemas are zod/mini (the Lambda bundles load faster): extended by spreading the shape,
+  // without the handlers' alarmNames (the stack derives them from `alarms`).
+  return z.strictObject({
+    ...omit(handlerGroupPolicy, { alarmNames: true }).shape,
+    /** The alarms that watch the group's deployments. */
+    alarms: groupAlarms.optional(),
+    application: codeDeployName,
+    deploymentGroup: codeDeployName,
+    costs: costs.optional(),
+    changeSummaryPublishers,
+    /**
+     * The groups of a deployment history (the values of its mapping's group column) this group
+     * stands for: `deploy-guard backtest --config --environment` replays them with this group's
+     * mode, platform, budget, threshold, exploration, cut scope and failure policy. The stack ignores it.
+     */
+    historyGroups: z.array(z.string().min(1)).min(1).optional(),
+    create: createGroupSettings.optional(),
+    existing: z.literal(true, { message: 'expected true (omit the key to create the group instead)' }).optional(),
+  });
 }
 export type GuardedGroupConfig = z.output<typeof guardedGroupConfig>;
 
@@ -228,7 +252,7 @@ export const exampleConfig = z
       .default('10.20.0.0/16'),
     /** Who may reach the load balancer on port 80. */
     allowedIngressCidrs: z.array(ipv4Cidr).min(1, { message: 'expected at least one CIDR' }).default(['0.0.0.0/0']),
-    mode: handlerGroupPolicy.shape.mode.default('gate'),
+    mode: z._default(handlerGroupPolicy.shape.mode, 'gate'),
     blockBudget: handlerGroupPolicy.shape.blockBudget,
     threshold: handlerGroupPolicy.shape.threshold,
     exploration: handlerGroupPolicy.shape.exploration,
@@ -236,6 +260,9 @@ export const exampleConfig = z
     costs: costs.optional(),
     changeSummaryPublishers,
     failurePolicy: handlerGroupPolicy.shape.failurePolicy,
+    onRisk: handlerGroupPolicy.shape.onRisk,
+    holdTimeoutMinutes: handlerGroupPolicy.shape.holdTimeoutMinutes,
+    onHoldTimeout: handlerGroupPolicy.shape.onHoldTimeout,
     /** Gate mode: minutes the green fleet waits at READY for Deploy Guard before the deployment stops. */
     readyTimeoutMinutes: z.number().int().min(2).max(2880).optional(),
     /** Minutes the blue fleet lives on after a successful deployment (the instant-rollback window). */
@@ -248,6 +275,7 @@ export const exampleConfig = z
     if (example.readyTimeoutMinutes !== undefined && example.mode !== 'gate') {
       context.addIssue({ code: 'custom', path: ['readyTimeoutMinutes'], message: 'expected only in gate mode (the deployment waits at READY only then)' });
     }
+    holdIssues({ ...example, platform: 'Server' }, example.readyTimeoutMinutes, context);
   });
 export type ExampleConfig = z.output<typeof exampleConfig>;
 
@@ -630,6 +658,15 @@ export function loadConfig(file: string): DeployGuardConfig {
   return parseConfig(value, file);
 }
 
+/** What a gate group does with a risky deployment: given only when it holds (absent: it stops it). */
+export function groupHold(group: Pick<GuardedGroupConfig, 'onRisk' | 'holdTimeoutMinutes' | 'onHoldTimeout'>): Pick<GroupPolicy, 'onRisk' | 'holdTimeoutMinutes' | 'onHoldTimeout'> {
+  return {
+    ...(group.onRisk === undefined ? {} : { onRisk: group.onRisk }),
+    ...(group.holdTimeoutMinutes === undefined ? {} : { holdTimeoutMinutes: group.holdTimeoutMinutes }),
+    ...(group.onHoldTimeout === undefined ? {} : { onHoldTimeout: group.onHoldTimeout }),
+  };
+}
+
 /** How a group decides: its block budget (or the fixed threshold an expert set instead) and its exploration share. */
 export function groupDecision(group: Pick<GuardedGroupConfig, 'blockBudget' | 'threshold' | 'exploration' | 'cutScope'>): Pick<GroupPolicy, 'blockBudget' | 'threshold' | 'exploration' | 'cutScope'> {
   return { blockBudget: group.blockBudget, ...(group.threshold === undefined ? {} : { threshold: group.threshold }), exploration: group.exploration, cutScope: group.cutScope };
@@ -654,9 +691,9 @@ export function configWarnings(config: DeployGuardConfig): string[] {
  * The settings each history group named by `historyGroups` is replayed with (`backtest --config
  * --environment`): its configured group's, by history group.
  */
-export function historyGroupSettings(environment: Pick<EnvironmentConfig, 'groups'>): Record<string, HistoryGroupSettings> {
+export function historyGroupSettings(environment: Pick<EnvironmentConfig, 'groups' | 'namePrefix'>): Record<string, HistoryGroupSettings> {
   const settings: Record<string, HistoryGroupSettings> = {};
-  const policies = toGroupPolicies(environment.groups);
+  const policies = toGroupPolicies(environment.groups, environment.namePrefix);
   environment.groups.forEach((group, index) => {
     const { application, deploymentGroup, ...policy } = policies[index];
     for (const historyGroup of group.historyGroups ?? []) settings[historyGroup] = { ...policy, configuredGroup: groupKey(application, deploymentGroup) };
@@ -679,6 +716,7 @@ export function toGroupPolicies(groups: readonly GuardedGroupConfig[], namePrefi
         mode: group.mode,
         ...groupDecision(group),
         failurePolicy: group.failurePolicy,
+        ...groupHold(group),
         ...(alarmNames.length > 0 ? { alarmNames } : {}),
         ...(group.bake ? { bake: group.bake } : {}),
       };
@@ -694,7 +732,7 @@ export function guardedGroupPolicies(environment: Pick<EnvironmentConfig, 'nameP
   const { example } = environment;
   if (!example) return toGroupPolicies(environment.groups, environment.namePrefix);
   const names = exampleGroupNames(environment.namePrefix);
-  const policy = { application: names.application, deploymentGroup: names.deploymentGroup, platform: 'Server', mode: example.mode, ...groupDecision(example), failurePolicy: example.failurePolicy };
+  const policy = { application: names.application, deploymentGroup: names.deploymentGroup, platform: 'Server', mode: example.mode, ...groupDecision(example), failurePolicy: example.failurePolicy, ...groupHold(example) };
   return groupPolicies.parse([...toGroupPolicies(environment.groups, environment.namePrefix), policy]);
 }
 

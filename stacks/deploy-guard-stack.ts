@@ -1,4 +1,7 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { holdTimeoutsRule } from '../events/patterns';
+import { ownName } from '../events/names';
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
@@ -320,8 +323,12 @@ export class DeployGuardStack extends TerraformStack {
         namePrefix,
         principalArns: config.operators,
         tableArn: (table) => arn('dynamodb', `table/${tableNames[table]}`),
+        // this.groups and groupPolicies are in the same order: the configured groups, then the example's.
+        heldGroupArns: this.groups.filter((_, index) => groupPolicies[index]?.mode === 'gate' && groupPolicies[index]?.onRisk === 'hold').map((group) => group.deploymentGroupArn),
         busArn: this.eventBus.bus.arn,
         source,
+        kmsKeyArn,
+        region,
       });
     }
     this.busPolicy = new DeployGuardBusPolicy(this, 'bus-policy', {
@@ -338,7 +345,13 @@ export class DeployGuardStack extends TerraformStack {
     const { schedule } = this.retraining;
     // Bakes end on a one-minute sweep (nothing waits in a function).
     const sweep = bakeAlarmNames.length > 0 ? bakeSweepSchedule(this, namePrefix) : undefined;
-    const deliveries = [...rules.map((definition) => ({ definition, rule: this.eventBus.rules[definition.name] })), ...(schedule ? [schedule] : []), ...(sweep ? [sweep] : [])];
+    const holdTimeouts = groupPolicies.some((group) => group.mode === 'gate' && group.onRisk === 'hold') ? holdTimeoutsSchedule(this, namePrefix) : undefined;
+    const deliveries = [
+      ...rules.map((definition) => ({ definition, rule: this.eventBus.rules[definition.name] })),
+      ...(schedule ? [schedule] : []),
+      ...(holdTimeouts ? [holdTimeouts] : []),
+      ...(sweep ? [sweep] : []),
+    ];
     for (const { definition, rule } of deliveries) {
       const handler = definition.target;
       const delivery = new EventRuleToFunction(this, `deliver-${definition.name}`, {
@@ -361,7 +374,7 @@ export class DeployGuardStack extends TerraformStack {
       functions: Object.values(functions),
       deadLetterQueues,
       busName: namePrefix,
-      rules: [...rules, ...(schedule ? [schedule.definition] : []), ...(sweep ? [sweep.definition] : [])],
+      rules: [...rules, ...(schedule ? [schedule.definition] : []), ...(holdTimeouts ? [holdTimeouts.definition] : []), ...(sweep ? [sweep.definition] : [])],
       driftAlarms: [this.retraining.errorRateAlarm, this.retraining.brierAlarm],
     });
 
@@ -397,4 +410,20 @@ export class DeployGuardStack extends TerraformStack {
     }
     new TerraformOutput(this, 'traffic_hook_function_name', { value: functions['traffic-hook'].functionName, description: 'BeforeAllowTraffic hook for ECS / Lambda AppSpecs' });
   }
+}
+
+/**
+ * The hold timeouts' schedule (events/patterns.ts holdTimeoutsRule), on the default bus (EventBridge
+ * runs schedules only there), delivered to the rollback function, which already may act on the guarded
+ * groups' deployments and the control table: a hold's timeout needs no new function or permission.
+ */
+function holdTimeoutsSchedule(scope: Construct, namePrefix: string): { readonly rule: CloudwatchEventRule; readonly definition: ReturnType<typeof holdTimeoutsRule> } {
+  const definition = holdTimeoutsRule();
+  const rule = new CloudwatchEventRule(scope, `rule-${definition.name}`, {
+    name: ownName(namePrefix, definition.name),
+    description: definition.description,
+    eventBusName: 'default',
+    scheduleExpression: definition.scheduleExpression,
+  });
+  return { rule, definition };
 }

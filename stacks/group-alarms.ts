@@ -1,7 +1,7 @@
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { Construct } from 'constructs';
-import { bakeSweepRule, type ScheduleRule } from '../events/patterns';
+import { bakeSweepRule, type TimedRule } from '../events/patterns';
 import { ownName } from '../events/names';
 import { groupMetricAlarmName, type GuardedGroupConfig } from './config';
 
@@ -47,7 +47,7 @@ export class GroupAlarms extends Construct {
 }
 
 /** The bake sweep's schedule rule (events/patterns.ts bakeSweepRule) on the default bus, where EventBridge runs schedules. */
-export function bakeSweepSchedule(scope: Construct, namePrefix: string): { readonly rule: CloudwatchEventRule; readonly definition: ScheduleRule } {
+export function bakeSweepSchedule(scope: Construct, namePrefix: string): { readonly rule: CloudwatchEventRule; readonly definition: TimedRule } {
   const definition = bakeSweepRule();
   const rule = new CloudwatchEventRule(scope, `rule-${definition.name}`, {
     name: ownName(namePrefix, definition.name),

@@ -4,7 +4,7 @@ import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { Construct } from 'constructs';
-import type { ScheduleRule, SystemRule } from '../events/patterns';
+import type { SystemRule, TimedRule } from '../events/patterns';
 import { QUALITY_METRICS } from '../handlers/quality-metrics';
 import { CLAIM_OUTCOME_DEADLINE_MS, ROLLBACK_METRICS, rollbackMetricsNamespace } from '../handlers/rollback-metrics';
 import type { DeadLetterQueue } from './dead-letter-queue';
@@ -29,7 +29,7 @@ export interface MonitoringProps {
   readonly deadLetterQueues: readonly DeadLetterQueue[];
   /** Deploy Guard's bus name and its rules (from DeployGuardEventBus, and Retraining's schedule), for the rule metrics on the dashboard. */
   readonly busName: string;
-  readonly rules: readonly (SystemRule | ScheduleRule)[];
+  readonly rules: readonly (SystemRule | TimedRule)[];
   /** The model-quality (drift) alarms that start retraining (Retraining.alarmNames' alarms), shown on the dashboard. */
   readonly driftAlarms: readonly CloudwatchMetricAlarm[];
 }
@@ -337,8 +337,13 @@ function dashboardBody(props: MonitoringProps, queues: readonly DeadLetterQueue[
       widget(
         12,
         30,
-        'Per group: fallbacks and deployments scored without their change summary (daily)',
-        [perGroup(ns, QUALITY_METRICS.endpointFallbacks, 'endpointFallbacks'), perGroup(ns, QUALITY_METRICS.modelFallbacks, 'modelFallbacks'), perGroup(ns, QUALITY_METRICS.withoutChangeSummary, 'withoutSummary')],
+        "Per group: fallbacks, operators' overrides and deployments scored without their change summary (daily)",
+        [
+          perGroup(ns, QUALITY_METRICS.endpointFallbacks, 'endpointFallbacks'),
+          perGroup(ns, QUALITY_METRICS.modelFallbacks, 'modelFallbacks'),
+          perGroup(ns, QUALITY_METRICS.operatorOverrides, 'overrides'),
+          perGroup(ns, QUALITY_METRICS.withoutChangeSummary, 'withoutSummary'),
+        ],
         { period: 86400 },
       ),
     ],

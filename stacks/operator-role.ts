@@ -9,6 +9,12 @@ import { policyDocument, type PolicyStatement } from './iam';
 
 export interface OperatorRoleProps {
   readonly namePrefix: string;
+  /**
+   * The ARNs (`arn:aws:codedeploy:<region>:<account>:deploymentgroup:<app>/<group>`) of the guarded
+   * groups that hold risky deployments for a person (gate, `onRisk: hold`): where approve / reject act.
+   * None: the role may neither settle a hold nor act on a deployment.
+   */
+  readonly heldGroupArns: readonly string[];
   /** The principals (IAM roles or users) the configuration names in `operators`: the only ones that may assume the role. */
   readonly principalArns: readonly string[];
   /** The ARN of a DynamoDB table of the installation, by physical name. */
@@ -17,6 +23,10 @@ export interface OperatorRoleProps {
   readonly busArn: string;
   /** The installation's event source. */
   readonly source: string;
+  /** The installation's KMS key, which encrypts the tables: DynamoDB uses it for the operator's reads and writes. */
+  readonly kmsKeyArn: string;
+  /** The installation's region: the key may be used through DynamoDB there only. */
+  readonly region: string;
 }
 
 /**
@@ -51,16 +61,41 @@ export class OperatorRole extends Construct {
 }
 
 /** Exactly what the operator commands call, on exactly the installation's resources. */
-export function operatorStatements(props: Pick<OperatorRoleProps, 'tableArn' | 'busArn' | 'source'>): PolicyStatement[] {
+export function operatorStatements(props: Pick<OperatorRoleProps, 'tableArn' | 'busArn' | 'source' | 'kmsKeyArn' | 'region' | 'heldGroupArns'>): PolicyStatement[] {
   return [
     {
       sid: 'OverridesAndPausesOnly',
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       resources: [props.tableArn('control')],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': Object.values(OPERATOR_KEY_PREFIXES).map((prefix) => `${prefix}*`) } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${OPERATOR_KEY_PREFIXES.override}*`, `${OPERATOR_KEY_PREFIXES.pause}*`] } },
     },
+    ...(props.heldGroupArns.length === 0
+      ? []
+      : [
+          // deploy-guard approve / reject: the hold items only, read and settled (a conditional update).
+          {
+            sid: 'SettleHolds',
+            actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+            resources: [props.tableArn('control')],
+            conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${OPERATOR_KEY_PREFIXES.hold}*`] } },
+          },
+          // CodeDeploy authorizes these three on the deployment group (resource type deploymentgroup,
+          // the narrowest it offers): a held deployment goes on or is rolled back, in the holding groups only.
+          {
+            sid: 'DecideHeldDeployments',
+            actions: ['codedeploy:ContinueDeployment', 'codedeploy:StopDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
+            resources: [...props.heldGroupArns],
+          },
+        ]),
     { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], resources: [props.tableArn('deployments')] },
     { sid: 'ListDecisions', actions: ['dynamodb:Query'], resources: [`${props.tableArn('deployments')}/index/${ASSESSMENTS_BY_GROUP.name}`] },
+    {
+      // The tables are encrypted with the installation's key; DynamoDB uses it on the caller's behalf.
+      sid: 'TablesKeyThroughDynamoDb',
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [props.kmsKeyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${props.region}.amazonaws.com` } },
+    },
     {
       sid: 'AnnounceOverrides',
       actions: ['events:PutEvents'],

@@ -1,16 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { systemClock, type Clock } from '../../events/clock';
 import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
 import { budgetWords, riskAgainstCut } from '../../handlers/decision-words';
 import type { AssessmentRecord, DeploymentItem, DeploymentStore } from '../../handlers/ports';
 import { tableName } from '../../handlers/tables';
-import { guardedGroupPolicies, loadConfig, type EnvironmentConfig } from '../../stacks/config';
+import { guardedGroupPolicies, loadConfig, DEFAULT_CONFIG_FILE, type EnvironmentConfig } from '../../stacks/config';
 import { parseOptions, requireOption, UsageError, type Command } from '../command';
 import { summaryOf } from '../catalog';
 
-/** The configuration `decisions` reads unless told (`--config`). */
-const CONFIG_FILE = join(__dirname, '..', '..', 'deploy-guard.config.json');
 
 /** How far back `decisions` looks unless told (`--since`). */
 export const DEFAULT_SINCE = '24h';
@@ -66,7 +64,7 @@ Options:
     async run(argv, io) {
       const options = parseOptions(argv, { environment: 'value', group: 'value', since: 'value', limit: 'value', config: 'value', endpoint: 'value', json: 'flag' });
       const environmentName = requireOption(options, 'environment');
-      const configFile = resolve(io.cwd, typeof options.config === 'string' ? options.config : CONFIG_FILE);
+      const configFile = resolve(io.cwd, typeof options.config === 'string' ? options.config : DEFAULT_CONFIG_FILE);
       const environment = loadConfig(configFile).environments[environmentName];
       if (!environment) throw new UsageError(`--environment: '${environmentName}' is not an environment of ${configFile}`);
       const since = parseSince(typeof options.since === 'string' ? options.since : DEFAULT_SINCE, clock.now());
@@ -125,6 +123,8 @@ export function decisionWords(assessment: AssessmentRecord): string {
   if (assessment.explored) return 'explored (a would-be stop let through)';
   if (assessment.decision === 'proceed') return 'proceed';
   if (assessment.mode === 'shadow' || !assessment.enforced) return 'would stop (shadow)';
+  // A held deployment's end (approved, rejected, timed out) is in its hold and its outcome.
+  if (assessment.onRisk === 'hold') return 'held for a person (approve / reject)';
   return assessment.mode === 'gate' ? 'stopped at the gate' : 'stopped';
 }
 

@@ -1,16 +1,15 @@
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { systemClock, type Clock } from '../../events/clock';
 import type { DeploymentStore } from '../../handlers/ports';
 import { productionGroupReport, type ProductionGroupReport, type ReportedGroup } from '../../model/production-report';
 import { GRADUATION_CRITERIA } from '../../model/graduation';
 import { DEFAULT_COSTS } from '../../model/training';
-import { exampleGroupNames, loadConfig, type EnvironmentConfig } from '../../stacks/config';
+import { exampleGroupNames, loadConfig, DEFAULT_CONFIG_FILE, type EnvironmentConfig } from '../../stacks/config';
 import { parseOptions, requireOption, UsageError, type Command } from '../command';
 import { summaryOf } from '../catalog';
 import { dynamoDbDeploymentStore, parseSince } from './decisions';
 
-const CONFIG_FILE = join(__dirname, '..', '..', 'deploy-guard.config.json');
 
 /** How far back `report` looks unless told (`--since`). */
 export const DEFAULT_REPORT_SINCE = '30d';
@@ -63,7 +62,7 @@ Options:
     async run(argv, io) {
       const options = parseOptions(argv, { environment: 'value', group: 'value', since: 'value', config: 'value', endpoint: 'value', json: 'flag', out: 'value' });
       const environmentName = requireOption(options, 'environment');
-      const configFile = resolve(io.cwd, typeof options.config === 'string' ? options.config : CONFIG_FILE);
+      const configFile = resolve(io.cwd, typeof options.config === 'string' ? options.config : DEFAULT_CONFIG_FILE);
       const environment = loadConfig(configFile).environments[environmentName];
       if (!environment) throw new UsageError(`--environment: '${environmentName}' is not an environment of ${configFile}`);
       const now = clock.now();

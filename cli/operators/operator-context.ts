@@ -1,15 +1,18 @@
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { systemClock, type Clock } from '../../events/clock';
 import { DEFAULT_EVENT_SOURCE } from '../../events/emitted';
 import { DynamoDbOperatorControlStore } from '../../handlers/adapters/dynamodb-operator-controls';
+import { DynamoDbHoldStore } from '../../handlers/adapters/dynamodb-holds';
+import { AwsCodeDeploy } from '../../handlers/adapters/codedeploy';
 import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
 import { EventBridgePublisher, type EventPublisher } from '../../handlers/adapters/event-publisher';
 import { OperatorInputError } from '../../handlers/operator-controls';
-import type { DeploymentStore, OperatorControlStore } from '../../handlers/ports';
+import type { CodeDeployPort, DeploymentStore, HoldStore, OperatorControlStore } from '../../handlers/ports';
 import { tableName } from '../../handlers/tables';
-import { guardedGroupPolicies, loadConfig, type EnvironmentConfig } from '../../stacks/config';
+import { guardedGroupPolicies, loadConfig, DEFAULT_CONFIG_FILE, type EnvironmentConfig } from '../../stacks/config';
 import { requireOption, UsageError } from '../command';
 import { StsCallerIdentity, type CallerIdentity } from './caller-identity';
 
@@ -19,7 +22,6 @@ import { StsCallerIdentity, type CallerIdentity } from './caller-identity';
  * each injectable for tests.
  */
 
-const CONFIG_FILE = join(__dirname, '..', '..', 'deploy-guard.config.json');
 
 export interface OperatorCommandDependencies {
   /** The control table's operator items (`--endpoint` for DynamoDB Local or dynalite). */
@@ -30,12 +32,18 @@ export interface OperatorCommandDependencies {
   readonly publisher?: (environment: EnvironmentConfig) => EventPublisher;
   readonly identity?: (environment: EnvironmentConfig) => CallerIdentity;
   readonly clock?: Clock;
+  /** The control table's holds (`deploy-guard approve` / `reject`). */
+  readonly holds?: (environment: EnvironmentConfig, endpoint: string | undefined) => HoldStore;
+  /** CodeDeploy, with the caller's credentials (`deploy-guard approve` / `reject`). */
+  readonly codeDeploy?: (environment: EnvironmentConfig) => CodeDeployPort;
 }
 
 export interface OperatorContext {
   readonly environment: EnvironmentConfig;
   readonly operatorControls: OperatorControlStore;
   readonly deployments: () => DeploymentStore;
+  readonly holds: () => HoldStore;
+  readonly codeDeploy: () => CodeDeployPort;
   readonly publisher: EventPublisher;
   readonly identity: CallerIdentity;
   readonly now: number;
@@ -45,7 +53,7 @@ export interface OperatorContext {
 
 export function operatorContext(options: Record<string, string | true | undefined>, cwd: string, deps: OperatorCommandDependencies): OperatorContext {
   const environmentName = requireOption(options, 'environment');
-  const configFile = resolve(cwd, typeof options.config === 'string' ? options.config : CONFIG_FILE);
+  const configFile = resolve(cwd, typeof options.config === 'string' ? options.config : DEFAULT_CONFIG_FILE);
   const environment = loadConfig(configFile).environments[environmentName];
   if (!environment) throw new UsageError(`--environment: '${environmentName}' is not an environment of ${configFile}`);
   const endpoint = typeof options.endpoint === 'string' ? options.endpoint : undefined;
@@ -53,6 +61,8 @@ export function operatorContext(options: Record<string, string | true | undefine
     environment,
     operatorControls: (deps.operatorControls ?? dynamoDbOperatorControls)(environment, endpoint),
     deployments: () => (deps.deploymentStore ?? dynamoDbDeployments)(environment, endpoint),
+    holds: () => (deps.holds ?? ((env, url) => new DynamoDbHoldStore(dynamoDbClient(env, url), tableName(env.namePrefix, 'control'))))(environment, endpoint),
+    codeDeploy: () => (deps.codeDeploy ?? ((env) => new AwsCodeDeploy(new CodeDeployClient({ region: env.region }))))(environment),
     publisher: (deps.publisher ?? eventBridgePublisher)(environment),
     identity: (deps.identity ?? ((env) => new StsCallerIdentity(env.region)))(environment),
     now: (deps.clock ?? systemClock).now(),

@@ -1,5 +1,7 @@
 import type { PastDeployment } from '../../model/history';
 import type {
+  CodeDeployOutcome,
+  HoldStore,
   AssessmentRecord,
   ChangeSummary,
   ChangeSummaryStore,
@@ -23,6 +25,7 @@ import type {
   OperatorControlStore,
 } from '../ports';
 import type { DeploymentOverride, GroupPause } from '../operator-controls';
+import type { DeploymentHold, HoldSettlement } from '../hold-domain';
 import { CONTROL_KEYS } from '../tables';
 import { MAX_HISTORY_READ } from '../ports';
 import type { CutState } from '../../model/block-budget';
@@ -296,5 +299,46 @@ export class InMemoryOperatorControlStore implements OperatorControlStore {
 
   async putPause(pause: GroupPause): Promise<void> {
     this.items.set(CONTROL_KEYS.pause(groupKey(pause.application, pause.deploymentGroup)), { ...pause });
+  }
+}
+
+/** The holds in process, with the same first-writer-wins settlement as the control table's conditional update. */
+export class InMemoryHoldStore implements HoldStore {
+  private readonly holds = new Map<string, DeploymentHold>();
+  private readonly listed = new Set<string>();
+
+  async open(hold: DeploymentHold): Promise<DeploymentHold> {
+    const stored = this.holds.get(hold.deploymentId) ?? hold;
+    this.holds.set(hold.deploymentId, stored);
+    if (!stored.settled) this.listed.add(hold.deploymentId);
+    return structuredClone(stored);
+  }
+
+  async read(deploymentId: string): Promise<DeploymentHold | undefined> {
+    const hold = this.holds.get(deploymentId);
+    return hold ? structuredClone(hold) : undefined;
+  }
+
+  async settle(deploymentId: string, settlement: HoldSettlement): Promise<{ readonly won: boolean; readonly hold: DeploymentHold }> {
+    const hold = this.holds.get(deploymentId);
+    if (!hold) throw new Error(`no hold of ${deploymentId}: Deploy Guard holds no such deployment`);
+    if (hold.settled) return { won: false, hold: structuredClone(hold) };
+    const settled = { ...hold, settled: { ...settlement } };
+    this.holds.set(deploymentId, settled);
+    return { won: true, hold: structuredClone(settled) };
+  }
+
+  async recordAnswer(deploymentId: string, answer: CodeDeployOutcome): Promise<void> {
+    const hold = this.holds.get(deploymentId);
+    if (!hold?.settled) throw new Error(`the hold of ${deploymentId} is not settled: no answer to record`);
+    this.holds.set(deploymentId, { ...hold, settled: { ...hold.settled, answer } });
+  }
+
+  async openIds(): Promise<readonly string[]> {
+    return [...this.listed].sort();
+  }
+
+  async closeListing(deploymentId: string): Promise<void> {
+    this.listed.delete(deploymentId);
   }
 }

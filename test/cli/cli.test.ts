@@ -124,6 +124,7 @@ describe('deploy-guard route', () => {
     expect(byEvent.get('emitted: Deployment Rollback Requested')).toEqual(['rollback-requested → rollback']);
     expect(byEvent.get('cloudwatch-alarm-state-change.single-metric.json')).toEqual([]);
     expect(byEvent.get('emitted: Operator Override')).toEqual(['notify → notify']);
-    expect(lines.length).toBe(30 + 3 + 2 + 10); // 32 sample files, 2 of them not EventBridge events; 10 emitted examples
+    expect(byEvent.get('emitted: Deployment Held')).toEqual(['notify → notify']);
+    expect(lines.length).toBe(30 + 3 + 2 + 11); // 32 sample files, 2 of them not EventBridge events; 11 emitted examples
   });
 });

@@ -1,5 +1,6 @@
 import { main } from '../../cli/main';
-import { parseSince } from '../../cli/commands/decisions';
+import { memoryIO } from '../support/io';
+import { decisionWords, parseSince } from '../../cli/commands/decisions';
 import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
 import type { AssessmentRecord, OutcomeRecord } from '../../handlers/ports';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynalite';
@@ -17,15 +18,6 @@ const example = exampleGroupNames('deploy-guard-dev');
 const payments = { application: 'payments', deploymentGroup: 'payments-prod' };
 const OPERATOR = 'arn:aws:sts::123456789012:assumed-role/deploy-guard-dev-operator/alice';
 
-function memoryIO() {
-  let out = '';
-  let err = '';
-  return {
-    io: { stdout: { write: (text: string) => ((out += text), true) }, stderr: { write: (text: string) => ((err += text), true) }, stdin: process.stdin, cwd: process.cwd() } as never,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 function assessed(id: string, minutes: number, change: Partial<AssessmentRecord>): AssessmentRecord {
   return storedAssessment({ deploymentId: id, startedAt: T0 + minutes * MINUTE, assessedAt: T0 + minutes * MINUTE + 1_500, ...change });
@@ -127,6 +119,12 @@ describe('deploy-guard decisions (the live view, against dynalite)', () => {
     const output = memoryIO();
     expect(await main(['decisions', '--environment', 'qa'], output.io)).toBe(2);
     expect(output.stderr()).toMatch(/--environment: 'qa' is not an environment of .*deploy-guard\.config\.json/);
+  });
+
+  it('says a gate deployment held for a person is held, not stopped', () => {
+    const gateStop = { mode: 'gate' as const, decision: 'rollback' as const, enforced: true };
+    expect(decisionWords(storedAssessment(gateStop))).toBe('stopped at the gate');
+    expect(decisionWords(storedAssessment({ ...gateStop, onRisk: 'hold' }))).toBe('held for a person (approve / reject)');
   });
 
   it('reads --since as a duration ago or an ISO time', () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../events/clock';
 import { main } from '../../cli/main';
+import { memoryIO } from '../support/io';
 import { createReportCommand, type ProductionReport } from '../../cli/commands/report';
 import { dynamoDbDeploymentStore } from '../../cli/commands/decisions';
 import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
@@ -21,15 +22,6 @@ const T0 = Date.parse('2026-12-01T09:00:00Z');
 const example = exampleGroupNames('deploy-guard-dev');
 const payments = { application: 'payments', deploymentGroup: 'payments-prod' };
 
-function memoryIO() {
-  let out = '';
-  let err = '';
-  return {
-    io: { stdout: { write: (text: string) => ((out += text), true) }, stderr: { write: (text: string) => ((err += text), true) }, stdin: process.stdin, cwd: process.cwd() } as never,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 describe('deploy-guard report (production in the backtest report\'s terms, against dynalite)', () => {
   let local: LocalDynamoDb;

@@ -138,6 +138,21 @@ describe('a bad event', () => {
     expect(error.message).toMatch(/^Invalid CodeDeploy Deployment State-change Notification event: resources: .+; detail\.deploymentId: .+; detail\.state: .+$/);
   });
 
+  it("says what was expected in English: zod/mini loads no locale of its own (events/zod-locale.ts registers zod's English one)", () => {
+    const event = structuredClone(sample('codedeploy-deployment-state-change.success.json').event);
+    const detail = event.detail as Record<string, unknown>;
+    delete detail.deploymentId;
+    detail.state = 42;
+    detail.region = '';
+    event.resources = 'arn:aws:codedeploy:us-east-1:123456789012:application:myApplication';
+    expect(validationError(() => parseAwsEvent(CODEDEPLOY_DEPLOYMENT_STATE_CHANGE, event)).issues).toEqual([
+      { path: 'resources', message: 'Invalid input: expected array, received string' },
+      { path: 'detail.deploymentId', message: 'Invalid input: expected string, received undefined' },
+      { path: 'detail.region', message: 'Too small: expected string to have >=1 characters' },
+      { path: 'detail.state', message: 'Invalid option: expected one of "START"|"SUCCESS"|"FAILURE"|"STOP"|"READY"' },
+    ]);
+  });
+
   it('names paths inside arrays and odd keys', () => {
     const event = structuredClone(sample('cloudwatch-alarm-state-change.metric-math.json').event);
     const metrics = ((event.detail as Record<string, unknown>).configuration as { metrics: Record<string, unknown>[] }).metrics;

@@ -26,6 +26,7 @@ describe('the events Deploy Guard emits', () => {
       'Model Registered',
       'Model Rejected',
       'Operator Override',
+      'Deployment Held',
     ]);
   });
 

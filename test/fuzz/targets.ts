@@ -25,7 +25,7 @@ import {
   type Sample,
 } from '../../events/samples';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import { servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
 import { compose, type HandlerDefinition, type PortsOf } from '../../handlers/declaration';
@@ -232,6 +232,7 @@ const predict: FuzzTarget = {
     return runDeclared(PREDICT, value, {
       control: instrument('control', new InMemoryControlStore(), log),
       operatorControls: instrument('operatorControls', new InMemoryOperatorControlStore(), log),
+      holds: instrument('holds', new InMemoryHoldStore(), log),
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready', 'Succeeded']), log),
       deployments: instrument('deployments', deployments, log),
       changes: instrument('changes', changes, log),
@@ -283,6 +284,7 @@ const trafficHook: FuzzTarget = {
       deployments: instrument('deployments', deployments, log),
       operatorControls: instrument('operatorControls', new InMemoryOperatorControlStore(), log),
       bakes: instrument('bakes', new InMemoryBakeStore(), log),
+      holds: instrument('holds', new InMemoryHoldStore(), log),
       publisher: instrument('publisher', new RecordingPublisher(), log),
       clock: new ManualClock(NOW),
       sleep: instrumentFunction('sleep', async () => undefined, log),
@@ -299,8 +301,10 @@ const riskAssessedSchema = emittedEventSchema('Deployment Risk Assessed', SOURCE
 
 const rollback: FuzzTarget = {
   name: 'rollback',
-  inputKinds: ['Deployment Rollback Requested', 'Deployment Risk Assessed'],
+  // The hold-timeouts schedule's Scheduled Event too (handlers/holds.ts).
+  inputKinds: ['Deployment Rollback Requested', 'Deployment Risk Assessed', SCHEDULED_EVENT],
   bases: [
+    fromSample(sample('eventbridge-scheduled-event.json')),
     delivered('Deployment Rollback Requested', example('Deployment Rollback Requested'), 'Deployment Rollback Requested example'),
     delivered(
       'Deployment Rollback Requested',
@@ -314,7 +318,12 @@ const rollback: FuzzTarget = {
       'Deployment Risk Assessed example (derived: a gate decision to proceed)',
     ),
   ],
-  isValid: (value) => (detailTypeOf(value) === 'Deployment Risk Assessed' ? accepts(riskAssessedSchema)(value) : accepts(rollbackRequestedSchema)(value)),
+  isValid: (value) =>
+    detailTypeOf(value) === SCHEDULED_EVENT
+      ? accepts(AWS_EVENT_SCHEMAS[SCHEDULED_EVENT])(value)
+      : detailTypeOf(value) === 'Deployment Risk Assessed'
+        ? accepts(riskAssessedSchema)(value)
+        : accepts(rollbackRequestedSchema)(value),
   async run(value, log, rng) {
     const ledger = new InMemoryRollbackLedger();
     const deployments = new InMemoryDeploymentStore();
@@ -338,6 +347,7 @@ const rollback: FuzzTarget = {
     return runDeclared(ROLLBACK, value, {
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready', 'Succeeded', 'Stopped']), log),
       ledger: instrument('ledger', ledger, log),
+      holds: instrument('holds', new InMemoryHoldStore(), log),
       deployments: instrument('deployments', deployments, log),
       publisher: instrument('publisher', new RecordingPublisher(), log),
       metrics: instrument('metrics', new RecordingMetrics(), log),
@@ -402,6 +412,7 @@ const recordOutcome: FuzzTarget = {
       deployments: instrument('deployments', store, log),
       ledger: instrument('ledger', ledger, log),
       bakes: instrument('bakes', new InMemoryBakeStore(), log),
+      holds: instrument('holds', new InMemoryHoldStore(), log),
       lake: instrument('lake', new RecordingLake(), log),
       metrics: instrument('metrics', new RecordingMetrics(), log),
     }, { metricsNamespace: 'DeployGuard', includeCounterfactual: rng.chance(0.5) });

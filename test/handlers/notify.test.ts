@@ -59,11 +59,31 @@ describe('the message about a stop', () => {
     expect(body).not.toContain('deploy-guard approve');
   });
 
-  it('in gate mode, also gives the approve and reject commands', () => {
+  it('a stop at the gate gives no approve or reject: nothing is held, the stop is done', () => {
     const body = plainTextBody(messageOf(delivered('Deployment Risk Assessed')));
     expect(body).toContain('at the gate (READY), before traffic moved');
-    expect(body).toContain('      deploy-guard approve --environment dev --deployment d-123456789\n');
-    expect(body).toContain('      deploy-guard reject --environment dev --deployment d-123456789\n');
+    expect(body).not.toContain('deploy-guard approve');
+    expect(body).not.toContain('deploy-guard reject');
+  });
+
+  it('a risky deployment of a group that holds is not told as a stop: Deployment Held tells it', () => {
+    const decision = notificationOf(parseNotifiedEvent(delivered('Deployment Risk Assessed', { onRisk: 'hold' }), 'deploy-guard'), CONTEXT);
+    expect(decision).toEqual({ sent: false, reason: 'held' });
+  });
+
+  it('a hold says where the deployment waits, until when, what the timeout does, and the exact approve and reject commands', () => {
+    const message = messageOf(delivered('Deployment Held'));
+    const body = plainTextBody(message);
+    expect(message.title).toBe('Deploy Guard holds d-123456789 of checkout/checkout-prod: approve or reject it');
+    expect(body).toContain('it waits at READY, before traffic moves. Approve it or reject it before 2026-11-20T09:50:05Z, or the hold\'s timeout rolls it back.');
+    expect(body).toContain('      deploy-guard approve --environment dev --deployment d-123456789 --reason "..."\n');
+    expect(body).toContain('      deploy-guard reject --environment dev --deployment d-123456789 --reason "..."\n');
+  });
+
+  it("a hold's timeout says what it decided and CodeDeploy's answer, and offers no command", () => {
+    const body = plainTextBody(messageOf(delivered('Deployment Held', { status: 'timed-out', onTimeout: 'approve', settled: { action: 'approve', at: '2026-11-20T09:50:30Z', outcome: 'CodeDeploy accepted it' } })));
+    expect(body).toContain("the hold's timeout lets it go on (CodeDeploy accepted it)");
+    expect(body).not.toContain('deploy-guard approve');
   });
 
   it('has a one-line ASCII subject under 100 characters, as SNS requires', () => {
@@ -150,6 +170,14 @@ describe('the other messages', () => {
     expect(paused).toContain('deploy-guard pause --environment dev --group checkout/checkout-prod --resume --reason "..."');
     const resumed = messageOf(delivered('Operator Override', { ...pause, action: 'resume' }));
     expect(resumed.title).toBe("Resumed: deploy-guard-prod-operator/alice turned Deploy Guard's enforcement back on for checkout/checkout-prod");
+  });
+
+  it("an operator's approval or rejection of a held deployment says who decided which deployment", () => {
+    const decided = { deploymentGroup: 'checkout-prod', revision: undefined, deploymentId: 'd-HELD00001' };
+    expect(messageOf(delivered('Operator Override', { ...decided, action: 'approve' })).title).toBe('Approved: deploy-guard-prod-operator/alice let the held d-HELD00001 of checkout/checkout-prod proceed');
+    const rejected = messageOf(delivered('Operator Override', { ...decided, action: 'reject' }));
+    expect(rejected.title).toBe('Rejected: deploy-guard-prod-operator/alice stopped the held d-HELD00001 of checkout/checkout-prod');
+    expect(plainTextBody(rejected)).toContain('it is stopped and rolled back');
   });
 
   it.each(['Model Retraining Started', 'Model Promoted', 'Model Rejected'] as const)('%s is told in one message', (kind) => {

@@ -8,7 +8,7 @@ import { EMITTED_EVENTS, type ComputePlatform, type GuardMode, type PutEventsEnt
 import { derivedDeploymentEvent, sample } from '../../events/samples';
 import { EventValidationError } from '../../events/validation';
 import { EventBridgePublisher, PublishError, type EventPublisher } from '../../handlers/adapters/event-publisher';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import { S3ObjectReader } from '../../handlers/adapters/s3-objects';
 import { S3ServingModelSource, servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
@@ -119,6 +119,7 @@ interface Setup {
   readonly summary?: boolean;
   readonly control?: InMemoryControlStore;
   readonly operatorControls?: InMemoryOperatorControlStore;
+  readonly holds?: InMemoryHoldStore;
   /** Decide by the block budget's cut instead of a fixed threshold. */
   readonly budget?: boolean;
   /** Share of would-be stops let through to be observed. @default 0 */
@@ -170,6 +171,7 @@ function setup(options: Setup = {}) {
     servingModel: options.source ?? { serving: async () => model ?? undefined },
     control,
     operatorControls: options.operatorControls ?? new InMemoryOperatorControlStore(),
+    holds: options.holds ?? new InMemoryHoldStore(),
     endpoint,
     publisher,
     metrics: { put: (metric) => metrics.push(metric) },
@@ -478,6 +480,7 @@ describe('predict: when the endpoint cannot answer, the failure policy decides',
             { name: 'EndpointFallbacks', unit: 'Count', value: 1 },
             { name: 'ModelFallbacks', unit: 'Count', value: 0 },
             { name: 'AssessedWithoutChangeSummary', unit: 'Count', value: 0 },
+            { name: 'OperatorOverrides', unit: 'Count', value: 0 },
             { name: 'DecisionCut', unit: 'None', value: RISKY },
           ],
           at: ASSESSED_AT,
@@ -505,6 +508,7 @@ describe('predict: when the endpoint cannot answer, the failure policy decides',
         { name: 'EndpointFallbacks', unit: 'Count', value: 0 },
         { name: 'ModelFallbacks', unit: 'Count', value: 0 },
         { name: 'AssessedWithoutChangeSummary', unit: 'Count', value: 0 },
+        { name: 'OperatorOverrides', unit: 'Count', value: 0 },
         { name: 'DecisionCut', unit: 'None', value: RISKY },
       ],
     ]);
@@ -600,6 +604,7 @@ describe('predict: when the serving model cannot be loaded, the failure policy d
         { name: 'EndpointFallbacks', unit: 'Count', value: 0 },
         { name: 'ModelFallbacks', unit: 'Count', value: 1 },
         { name: 'AssessedWithoutChangeSummary', unit: 'Count', value: 0 },
+        { name: 'OperatorOverrides', unit: 'Count', value: 0 },
         { name: 'DecisionCut', unit: 'None', value: RISKY },
       ],
     ]);
@@ -735,10 +740,12 @@ describe("predict: an operator's override or pause lets a would-be stop through"
   it('an override of the release (its revision key): assessed and announced as overridden, not enforced, no rollback requested', async () => {
     const operatorControls = new InMemoryOperatorControlStore();
     await operatorControls.putOverride({ application, revision: `git:${COMMIT}`, deploymentId: 'd-EARLIER01', ...grant });
-    const { deps, deployments, publisher } = setup({ mode: 'stop', operatorControls });
+    const { deps, deployments, publisher, metrics } = setup({ mode: 'stop', operatorControls });
     const result = await handlePredictEvent(START.event, deps);
 
     expect(result).toMatchObject({ status: 'assessed', decision: 'rollback', enforced: false, published: ['Deployment Risk Assessed'] });
+    // Counted per group, for the dashboard's overrides line.
+    expect(metrics.flatMap((metric) => metric.values).filter((value) => value.name === 'OperatorOverrides').map((value) => value.value)).toEqual([1]);
     expect(result).toMatchObject({ override: `overridden by ${OPERATOR} until ${new Date(grant.until).toISOString()}: ${grant.reason}` });
     expect((await deployments.get(deploymentId))?.assessment).toMatchObject({ decision: 'rollback', enforced: false, propensity: 1, override: { kind: 'override', ...grant } });
     expect(detailOf(publisher.published, 'Deployment Risk Assessed')).toMatchObject({

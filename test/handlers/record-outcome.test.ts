@@ -5,7 +5,7 @@ import { derivedDeploymentEvent, sample } from '../../events/samples';
 import { EventValidationError } from '../../events/validation';
 import { EmfMetrics } from '../../handlers/adapters/emf-metrics';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryBakeStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryDeploymentStore, InMemoryHoldStore } from '../../handlers/adapters/in-memory-stores';
 import { S3TrainingDataLake } from '../../handlers/adapters/s3-data-lake';
 import type { AssessmentRecord, LedgerEntry } from '../../handlers/ports';
 import { handleRecordOutcomeEvent, recordOutcomeConfigFromEnv, type RecordOutcomeDependencies } from '../../handlers/record-outcome';
@@ -62,6 +62,7 @@ function dependencies(includeCounterfactual = false) {
     deployments: new InMemoryDeploymentStore(),
     ledger: new InMemoryRollbackLedger(),
     bakes: new InMemoryBakeStore(),
+    holds: new InMemoryHoldStore(),
     lake: new S3TrainingDataLake(new S3Client({ region: 'us-east-1' }), { bucket: 'deploy-guard-dev-data' }),
     metrics: new EmfMetrics((line) => emf.push(line)),
     config: { metricsNamespace: 'DeployGuard', includeCounterfactual },
@@ -475,13 +476,13 @@ describe('record-outcome-domain', () => {
     ['STOP', 'rolling-back', 'failed'], // the stop event overtook the bake's own record
     ['SUCCESS', 'passed', 'succeeded'],
   ] as const)('%s after a bake %s is an observed %s, never counterfactual', (state, bakeState, label) => {
-    const decided = labelOutcome(state, completed('ContinueDeployment'), { state: bakeState, alarmName: 'checkout-5xx' });
+    const decided = labelOutcome(state, completed('ContinueDeployment'), { bake: { state: bakeState, alarmName: 'checkout-5xx' } });
     expect(decided.label).toBe(label);
     if (label === 'failed') expect(decided.reason).toBe('rolled back during its bake: alarm checkout-5xx went to ALARM after its traffic moved, an observed failure');
   });
 
   it('a hook Deploy Guard failed before the traffic moved stays counterfactual even with a bake that passed', () => {
-    expect(labelOutcome('FAILURE', completed('LifecycleHookFailed'), { state: 'passed' }).label).toBe('counterfactual');
+    expect(labelOutcome('FAILURE', completed('LifecycleHookFailed'), { bake: { state: 'passed' } }).label).toBe('counterfactual');
   });
 
   it("knows Deploy Guard's rollback from its ledger entry", () => {

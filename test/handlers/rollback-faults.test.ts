@@ -3,7 +3,7 @@ import { ManualClock } from '../../events/clock';
 import { buildEntry, EMITTED_EVENTS, type PutEventsEntry } from '../../events/emitted';
 import { DynamoDbRollbackLedger } from '../../handlers/adapters/dynamodb-ledger';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryDeploymentStore, InMemoryHoldStore } from '../../handlers/adapters/in-memory-stores';
 import type { CodeDeployPort, MetricsPort, RollbackLedger } from '../../handlers/ports';
 import { labelOutcome } from '../../handlers/record-outcome-domain';
 import { handleRollbackEvent, type RollbackDependencies } from '../../handlers/rollback';
@@ -54,7 +54,7 @@ async function world(ledger: RollbackLedger): Promise<World> {
   const detail = { ...EMITTED_EVENTS['Deployment Rollback Requested'].example, deploymentId, mode: 'stop' as const };
   const entry = buildEntry('Deployment Rollback Requested', detail, { ...config, time: new Date(START) });
   return {
-    deps: { codeDeploy, ledger, deployments, publisher: { publish: async (entries) => void published.push(...entries) }, metrics: recorder, clock, config },
+    deps: { codeDeploy, ledger, deployments, holds: new InMemoryHoldStore(), publisher: { publish: async (entries) => void published.push(...entries) }, metrics: recorder, clock, config },
     codeDeploy,
     deploymentId,
     published,

@@ -22,6 +22,7 @@ import { EventBridgePublisher, PublishError } from '../../handlers/adapters/even
 import { toAttribute } from '../../handlers/adapters/dynamodb-attributes';
 import { EmfMetrics } from '../../handlers/adapters/emf-metrics';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
+import { InMemoryHoldStore } from '../../handlers/adapters/in-memory-stores';
 import type { GroupPolicy } from '../../handlers/config';
 import type { AssessmentRecord } from '../../handlers/ports';
 import { labelOutcome } from '../../handlers/record-outcome-domain';
@@ -83,6 +84,7 @@ function dependencies(stored: Partial<AssessmentRecord> | null = {}): RollbackDe
   return {
     codeDeploy: new AwsCodeDeploy(new CodeDeployClient({ region: 'us-east-1' })),
     ledger: new InMemoryRollbackLedger(),
+    holds: new InMemoryHoldStore(),
     deployments: { get: async (id) => (assessment && id === assessment.deploymentId ? { deploymentId: id, assessment, trainingRowWritten: false } : undefined) },
     publisher: new EventBridgePublisher(new EventBridgeClient({ region: 'us-east-1' }), { sleep: async () => undefined }),
     metrics: new EmfMetrics((line) => lines.push(line)),

@@ -11,7 +11,7 @@ import type { PutEventsEntry } from '../../events/emitted';
 import { EventValidationError } from '../../events/validation';
 import { AwsCodeDeploy } from '../../handlers/adapters/codedeploy';
 import type { EventPublisher } from '../../handlers/adapters/event-publisher';
-import { InMemoryBakeStore, InMemoryDeploymentStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import type { GroupPolicy } from '../../handlers/config';
 import type { AssessmentRecord } from '../../handlers/ports';
 import { handleTrafficHook, trafficHookConfigFromEnv, type TrafficHookDependencies } from '../../handlers/traffic-hook';
@@ -63,7 +63,7 @@ class RecordingPublisher implements EventPublisher {
   }
 }
 
-function setup(options: { groups?: GroupPolicy[]; waitMs?: number; onSleep?: (count: number) => Promise<void>; operatorControls?: InMemoryOperatorControlStore; bakes?: InMemoryBakeStore } = {}) {
+function setup(options: { groups?: GroupPolicy[]; waitMs?: number; onSleep?: (count: number) => Promise<void>; operatorControls?: InMemoryOperatorControlStore; bakes?: InMemoryBakeStore; holds?: InMemoryHoldStore } = {}) {
   const deployments = new InMemoryDeploymentStore();
   const publisher = new RecordingPublisher();
   const sleeps: number[] = [];
@@ -72,6 +72,7 @@ function setup(options: { groups?: GroupPolicy[]; waitMs?: number; onSleep?: (co
     deployments,
     operatorControls: options.operatorControls ?? new InMemoryOperatorControlStore(),
     bakes: options.bakes ?? new InMemoryBakeStore(),
+    holds: options.holds ?? new InMemoryHoldStore(),
     publisher,
     clock: new ManualClock(NOW),
     sleep: async (milliseconds) => {
@@ -343,6 +344,40 @@ describe('traffic-hook: a deployment in the bake tier (ECS / Lambda)', () => {
     const { deps, deployments } = setup({ groups: [baking], bakes });
     await deployments.putAssessment(bakeTier);
     await expect(handleTrafficHook(afterInvocation, deps)).resolves.toMatchObject({ status: 'succeeded' });
+    expect(await bakes.readBook()).toBeUndefined();
+  });
+});
+
+describe('traffic-hook: a group that holds risky deployments for a person, with a bake tier', () => {
+  const ALARM = 'deploy-guard-dev-myApplication-myDeploymentGroup-alarm-0';
+  const holding: GroupPolicy = { ...policy, onRisk: 'hold', holdTimeoutMinutes: 30, alarmNames: [ALARM], bake: { threshold: 0.2, minutes: 30 } };
+  const risky: AssessmentRecord = { ...assessment, onRisk: 'hold', tier: 'stop', bake: { cut: 0.2, minutes: 30 } };
+  const afterInvocation = { DeploymentId: deploymentId, LifecycleEventHookExecutionId: 'b81e4c1d-0f4e-4c38-9a1b-5d2e7f3a6c10' };
+
+  it('leaves BeforeAllowTraffic unanswered and records the hold, opens no bake; once approved, its AfterAllowTraffic is answered Succeeded', async () => {
+    const holds = new InMemoryHoldStore();
+    const bakes = new InMemoryBakeStore();
+    const { deps, deployments, publisher } = setup({ groups: [holding], holds, bakes });
+    await deployments.putAssessment(risky);
+
+    const before = await handleTrafficHook(invocation, deps);
+    expect(before).toMatchObject({ status: 'held', deploymentId, until: Date.parse(NOW) + 30 * 60_000 });
+    expect(codeDeploy).not.toHaveReceivedAnyCommand();
+    expect(publisher.published.map((entry) => entry.DetailType)).toEqual(['Deployment Held']);
+    expect(await holds.read(deploymentId)).toMatchObject({ deploymentId, hookExecutionId, onTimeout: 'reject' });
+    expect(await bakes.readBook()).toBeUndefined();
+
+    // A retry of the same invocation finds the hold: nothing answered, the same announcement (same detail and time).
+    await expect(handleTrafficHook(invocation, deps)).resolves.toMatchObject({ status: 'held' });
+    expect(codeDeploy).not.toHaveReceivedAnyCommand();
+    expect(publisher.published).toEqual([publisher.published[0], publisher.published[0]]);
+
+    // A person approves (deploy-guard approve answers the BeforeAllowTraffic hook); traffic moves and CodeDeploy runs AfterAllowTraffic.
+    await holds.settle(deploymentId, { action: 'approve', by: 'arn:aws:sts::123456789012:assumed-role/operator/alice', reason: 'reviewed', at: Date.parse(NOW), cause: 'operator' });
+    const after = await handleTrafficHook(afterInvocation, deps);
+    expect(after).toMatchObject({ status: 'succeeded', deploymentId });
+    expect(codeDeploy).toHaveReceivedCommandWith(PutLifecycleEventHookExecutionStatusCommand, { deploymentId, lifecycleEventHookExecutionId: afterInvocation.LifecycleEventHookExecutionId, status: 'Succeeded' });
+    expect(publisher.published).toHaveLength(2);
     expect(await bakes.readBook()).toBeUndefined();
   });
 });

@@ -32,6 +32,16 @@ describe('the lint rules', () => {
     expect(problems("import * as z from 'zod';\nexport const s = z.string();\n")).toEqual([]);
   });
 
+  it("forbid zod/mini's `z` re-export too, and allow its namespace import", () => {
+    expect(problems("import { z } from 'zod/mini';\nexport const s = z.string();\n")).toEqual([
+      "no-restricted-syntax: Import zod/mini as a namespace: import * as z from 'zod/mini' (the Lambda bundles tree-shake it).",
+    ]);
+    expect(problems("import { z as mini } from 'zod/mini';\nexport const s = mini.string();\n")).toEqual([
+      "no-restricted-syntax: Import zod/mini as a namespace: import * as z from 'zod/mini' (the Lambda bundles tree-shake it).",
+    ]);
+    expect(problems("import * as z from 'zod/mini';\nexport const s = z.string();\n")).toEqual([]);
+  });
+
   it('allow deep imports', () => {
     expect(problems("import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';\nexport const x = S3Bucket;\n")).toEqual([]);
   });

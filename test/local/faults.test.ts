@@ -4,7 +4,7 @@ import { synthesizeStack } from '../../cli/commands/backtest';
 import { ManualClock } from '../../events/clock';
 import { buildEntry, EMITTED_EVENTS } from '../../events/emitted';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryDeploymentStore, InMemoryHoldStore } from '../../handlers/adapters/in-memory-stores';
 import { storedAssessment } from '../handlers/assessment-fixture';
 import { handleRollbackEvent } from '../../handlers/rollback';
 import { LocalCodeDeploy } from '../../local/codedeploy';
@@ -383,6 +383,7 @@ describe('a fault the backtest found: CodeDeploy throttling during a rollback', 
     const result = await handleRollbackEvent(event, {
       codeDeploy: throttling,
       ledger: new InMemoryRollbackLedger(),
+      holds: new InMemoryHoldStore(),
       deployments,
       metrics: { put: () => undefined },
       publisher: { publish: async (entries) => void published.push(...entries.map((published) => published.DetailType)) },

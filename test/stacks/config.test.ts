@@ -173,6 +173,24 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
     ['an example open to nobody', (c: any) => (c.environments.dev.example.allowedIngressCidrs = []), 'x.json: environments.dev.example.allowedIngressCidrs: expected at least one CIDR'],
     ['an example with a block budget of 0', (c: any) => Object.assign(c.environments.dev.example, { blockBudget: 0, cutScope: 'group' }), 'x.json: environments.dev.example.blockBudget: Too small: expected number to be >=0.005'],
     ['an example in an unknown mode', (c: any) => (c.environments.dev.example.mode = 'block'), 'x.json: environments.dev.example.mode: Invalid option: expected one of "shadow"|"stop"|"gate"'],
+    // Hold for a human: gate mode only, within where CodeDeploy waits.
+    ['onRisk outside gate mode', (c: any) => (c.environments.dev.groups[0].onRisk = 'hold'), "x.json: environments.dev.groups[0].onRisk: expected only in gate mode (a deployment is held where the gate waits: at READY, or in the BeforeAllowTraffic hook)"],
+    ['a hold timeout without onRisk hold', (c: any) => (c.environments.prod.groups[0].holdTimeoutMinutes = 20), "x.json: environments.prod.groups[0].holdTimeoutMinutes: expected only with onRisk: 'hold'"],
+    [
+      'a Server hold longer than its READY wait',
+      (c: any) => Object.assign(c.environments.prod.groups[0], { onRisk: 'hold', holdTimeoutMinutes: 61 }),
+      "x.json: environments.prod.groups[0].holdTimeoutMinutes: expected at most 60 minutes: a hold must end within the group's READY wait (60 minutes; CodeDeploy stops the deployment when it ends); got 61",
+    ],
+    [
+      'a Server hold whose timeout approves too close to the end of its READY wait',
+      (c: any) => Object.assign(c.environments.dev.example, { onRisk: 'hold', holdTimeoutMinutes: 30, onHoldTimeout: 'approve' }),
+      "x.json: environments.dev.example.holdTimeoutMinutes: expected at most 28 minutes: a hold must end within the group's READY wait (30 minutes; CodeDeploy stops the deployment when it ends), less 2 minutes for the timeout to approve in time (it is settled by a one-minute schedule); got 30",
+    ],
+    [
+      'an ECS / Lambda hold longer than the hook may wait',
+      (c: any) => Object.assign(c.environments.prod.groups[1], { mode: 'gate', onRisk: 'hold', holdTimeoutMinutes: 61 }),
+      "x.json: environments.prod.groups[1].holdTimeoutMinutes: expected at most 60 minutes: a hold must end within CodeDeploy's limit for a lifecycle hook (60 minutes); got 61",
+    ],
     ['an example READY timeout outside gate mode', (c: any) => (c.environments.dev.example.mode = 'shadow'), 'x.json: environments.dev.example.readyTimeoutMinutes: expected only in gate mode (the deployment waits at READY only then)'],
     ['an unknown key of the example', (c: any) => (c.environments.dev.example.ami = 'ami-0abcdef1234567890'), 'x.json: environments.dev.example: Unrecognized key: "ami"'],
     ['a name prefix too long for the example load balancer', (c: any) => (c.environments.dev.namePrefix = 'deploy-guard-development1'), 'x.json: environments.dev.namePrefix: expected at most 24 characters, ending with a letter or digit, with an example (its load balancer is <namePrefix>-alb)'],

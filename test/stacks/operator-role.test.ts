@@ -2,6 +2,8 @@ import { EMITTED_EVENTS } from '../../events/emitted';
 import { isAllowed, roleStatements, type AccessRequest } from '../../stacks/policy-check';
 import { busPolicyDecision, type BusStatement } from '../../stacks/event-bus-policy';
 import { synthesizeAll } from './synth-support';
+import { operatorStatements } from '../../stacks/operator-role';
+import { policyDocument } from '../../stacks/iam';
 
 /**
  * The operators' role in the synthesized dev stack (deploy-guard.config.json names one operator):
@@ -57,6 +59,18 @@ describe('the operator role (stacks/operator-role.ts) of the dev stack', () => {
     expect(allowed({ action: 'dynamodb:GetItem', resource: table('changes') })).toBe(false);
   });
 
+  it("uses the installation's key (which encrypts the tables) through DynamoDB only", () => {
+    const key = (statements as { Sid?: string; Resource?: string | string[] }[]).find((statement) => statement.Sid === 'TablesKeyThroughDynamoDb');
+    const keyArn = String([key?.Resource].flat()[0]);
+    expect(keyArn).toMatch(/^\$\{aws_kms_key\..*\.arn\}$/);
+    for (const action of ['kms:Decrypt', 'kms:GenerateDataKey']) {
+      expect(allowed({ action, resource: keyArn, context: { 'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com' } })).toBe(true);
+      expect(allowed({ action, resource: keyArn, context: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } })).toBe(false);
+      expect(allowed({ action, resource: keyArn })).toBe(false);
+    }
+    expect(allowed({ action: 'kms:Encrypt', resource: keyArn, context: { 'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com' } })).toBe(false);
+  });
+
   it('puts only Operator Override, under the installation\'s source, on its bus', () => {
     // The bus's ARN is known at apply time: the policy names it by reference to the stack's bus.
     const bus = String(([] as unknown[]).concat((statements as { Sid?: string; Resource?: unknown }[]).find((statement) => statement.Sid === 'AnnounceOverrides')!.Resource)[0]);
@@ -79,5 +93,30 @@ describe('the operator role (stacks/operator-role.ts) of the dev stack', () => {
     expect(decide(roleRef.AWS[0], 'Deployment Risk Assessed')).toBe('denied');
     expect(decide(`arn:aws:iam::${ACCOUNT}:role/on-call`, 'Operator Override')).toBe('denied');
     expect(decide(`arn:aws:iam::${ACCOUNT}:role/deploy-guard-dev-predict`, 'Operator Override')).toBe('denied');
+  });
+});
+
+describe('the operator role (stacks/operator-statements) for groups that hold a risky deployment for a person', () => {
+  const held = 'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:checkout/checkout-prod';
+  const base = { tableArn: (name: 'control' | 'deployments') => table(name), busArn: 'arn:aws:events:us-east-1:123456789012:event-bus/deploy-guard-dev', source: 'deploy-guard', kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', region: 'us-east-1' };
+  const allowedBy = (heldGroupArns: string[]) => (request: AccessRequest) => isAllowed(JSON.parse(policyDocument(operatorStatements({ ...base, heldGroupArns }))).Statement, request);
+
+  it('may continue, stop or answer the hook of deployments of the holding groups only, and read and settle hold# items only', () => {
+    const allowed = allowedBy([held]);
+    for (const action of ['codedeploy:ContinueDeployment', 'codedeploy:StopDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus']) {
+      expect(allowed({ action, resource: held })).toBe(true);
+      expect(allowed({ action, resource: 'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:payments/payments-prod' })).toBe(false);
+    }
+    expect(allowed({ action: 'codedeploy:CreateDeployment', resource: held })).toBe(false);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem']) expect(allowed(controlItem(action, 'hold#d-123456789'))).toBe(true);
+    expect(allowed(controlItem('dynamodb:UpdateItem', 'holds#open'))).toBe(false);
+    expect(allowed(controlItem('dynamodb:UpdateItem', 'rollback#d-123456789'))).toBe(false);
+    expect(allowed(controlItem('dynamodb:PutItem', 'hold#d-123456789'))).toBe(false);
+  });
+
+  it('without a holding group, may touch neither a deployment nor a hold', () => {
+    const allowed = allowedBy([]);
+    expect(allowed({ action: 'codedeploy:ContinueDeployment', resource: held })).toBe(false);
+    expect(allowed(controlItem('dynamodb:GetItem', 'hold#d-123456789'))).toBe(false);
   });
 });

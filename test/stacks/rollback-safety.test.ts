@@ -2,7 +2,7 @@ import { ManualClock } from '../../events/clock';
 import { buildEntry, EMITTED_EVENTS } from '../../events/emitted';
 import { EmfMetrics } from '../../handlers/adapters/emf-metrics';
 import { DEFAULT_LEASE_MS, InMemoryRollbackLedger, LAMBDA_FIRST_RETRY_WAIT_MS, ROLLBACK_TIMEOUT_MS } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryDeploymentStore, InMemoryHoldStore } from '../../handlers/adapters/in-memory-stores';
 import { ENV, groupPolicies } from '../../handlers/config';
 import type { CodeDeployPort } from '../../handlers/ports';
 import { handleRollbackEvent, rollbackConfigFromEnv } from '../../handlers/rollback';
@@ -67,7 +67,7 @@ describe.each(stacks.map((stack) => [stack.name, stack] as const))('the %s stack
       await deployments.putAssessment(storedAssessment({ deploymentId, mode: 'stop', trigger: 'START' }));
       const entry = buildEntry('Deployment Rollback Requested', { ...EMITTED_EVENTS['Deployment Rollback Requested'].example, deploymentId, mode: 'stop' }, config);
       const event = { version: '0', id: `e-${deploymentId}`, 'detail-type': entry.DetailType, source: entry.Source, account: accountId, time: '2026-11-20T09:20:05Z', region: 'us-east-1', resources: [], detail: JSON.parse(entry.Detail) };
-      return handleRollbackEvent(event, { codeDeploy: codeDeployPort, ledger, deployments, publisher: { publish: async () => undefined }, metrics: new EmfMetrics((line) => lines.push(line)), clock, config });
+      return handleRollbackEvent(event, { codeDeploy: codeDeployPort, ledger, deployments, holds: new InMemoryHoldStore(), publisher: { publish: async () => undefined }, metrics: new EmfMetrics((line) => lines.push(line)), clock, config });
     };
     // One rollback finishes; the next one's invocation dies in its StopDeployment call and is never delivered again.
     await request(codeDeploy);
