@@ -169,6 +169,9 @@ export const changeSummaryJoin = z.object({
 });
 export type ChangeSummaryJoin = z.infer<typeof changeSummaryJoin>;
 
+/** How hard a deployment is watched (handlers/bake-domain.ts watchTier). */
+export const WATCH_TIERS = ['stop', 'bake', 'none'] as const;
+
 /** The cut a decision was taken with and the budget it holds (null when a fixed threshold decided). */
 const decisionCut = {
   /** Rollback when the probability reaches it; null before the installation has any score to take a cut from. */
@@ -214,6 +217,10 @@ export const deploymentRiskAssessed = define({
     fallback: z.optional(z.object({ policy: z.enum(['fail-open', 'fail-closed']), cause: z.enum(FALLBACK_CAUSES), reason: nonEmpty })),
     /** Whether the release's change summary was joined (absent only in events of earlier releases). */
     changeSummary: z.optional(changeSummaryJoin),
+    /** How hard the deployment is watched: stopped, baked after its traffic moves, or neither (absent in events of earlier releases). */
+    tier: z.optional(z.enum(WATCH_TIERS)),
+    /** The group's bake tier, when it has one: the bake cut the deployment was judged by (null before any score), the window's minutes and the alarms that roll a baking deployment back. */
+    bake: z.optional(z.object({ cut: z.nullable(probability), minutes: z.number().check(z.int(), z.gte(1)), alarms: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(255))).check(z.maxLength(10))) })),
     /** Set when an operator's override or pause let a would-be stop through: then enforced is false. */
     override: z.optional(appliedOverride),
     /** `hold` when the gate group holds a risky deployment for a person instead of stopping it (Deployment Held tells the hold); absent: stop. */

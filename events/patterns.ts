@@ -82,6 +82,11 @@ export interface RuleOptions {
    * that drift and promote react to nothing else in the account (default `deploy-guard`).
    */
   readonly namePrefix?: string;
+  /**
+   * The CloudWatch alarms the guarded groups' bakes watch (handlers/bake-domain.ts watchedAlarmNames):
+   * with any, the bake rules deliver their state changes and the bake-tier assessments to bake.
+   */
+  readonly bakeAlarmNames?: readonly string[];
 }
 
 export const DEFAULT_NAME_PREFIX = 'deploy-guard';
@@ -107,6 +112,33 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
   if (!/^[A-Za-z0-9-]{1,40}$/.test(namePrefix)) {
     throw new Error(`name prefix '${namePrefix}' must be 1 to 40 letters, digits or hyphens`);
   }
+  return [...coreRules(source, namePrefix), ...bakeRules(source, options.bakeAlarmNames ?? [])];
+}
+
+/** The bake tier's rules: its assessments (to open a bake) and its alarms' state changes (to roll back), into bake. None without watched alarms. */
+function bakeRules(source: string, alarmNames: readonly string[]): SystemRule[] {
+  if (alarmNames.length === 0) return [];
+  return [
+    {
+      name: 'bake-assessed',
+      description: 'predict put a deployment in the bake tier: watch it through its bake window after its traffic moves.',
+      bus: 'deploy-guard',
+      target: 'bake',
+      consumes: [deploymentRiskAssessed.detailType],
+      pattern: { source: [source], 'detail-type': [deploymentRiskAssessed.detailType], detail: { tier: ['bake'], decision: ['proceed'], enforced: [true] } },
+    },
+    {
+      name: 'bake-alarm',
+      description: "An alarm of a group with a bake tier changed state: roll back the group's baking deployments on ALARM.",
+      bus: 'default',
+      target: 'bake',
+      consumes: [CLOUDWATCH_ALARM_STATE_CHANGE],
+      pattern: { source: [CLOUDWATCH_SOURCE], 'detail-type': [CLOUDWATCH_ALARM_STATE_CHANGE], detail: { alarmName: [...alarmNames].sort() } },
+    },
+  ];
+}
+
+function coreRules(source: string, namePrefix: string): SystemRule[] {
   return [
     {
       name: 'deployment-started',
@@ -258,7 +290,7 @@ export const RETRAINING_SCHEDULE_RULE = 'retraining-schedule';
  * recent rows whether or not an alarm went off (a model also ages without tripping its alarms).
  * Created by the Retraining construct; drift reacts only to this rule's ARN.
  */
-export function retrainingScheduleRule(days: number): ScheduleRule {
+export function retrainingScheduleRule(days: number): ScheduleRule & { readonly periodDays: number } {
   return {
     name: RETRAINING_SCHEDULE_RULE,
     description: `Every ${days} day${days === 1 ? '' : 's'}: retrain on the recent labelled rows, alarm or not.`,
@@ -283,6 +315,21 @@ export function holdTimeoutsRule(): TimedRule {
     description: "Every minute: settle the holds whose timeout has come, as the group's onHoldTimeout says.",
     bus: 'default',
     target: 'rollback',
+    consumes: [SCHEDULED_EVENT],
+    scheduleExpression: rateExpression(1, 'minute'),
+  };
+}
+
+/** The logical name of the bake sweep: its Terraform rule is `<namePrefix>-bake-sweep`. */
+export const BAKE_SWEEP_RULE = 'bake-sweep';
+
+/** Every minute: bake closes the bakes whose window has ended (passed, or rolled back if an alarm is in ALARM). */
+export function bakeSweepRule(): TimedRule {
+  return {
+    name: BAKE_SWEEP_RULE,
+    description: 'Every minute: close the bakes whose window has ended, and roll back those whose alarm is in ALARM.',
+    bus: 'default',
+    target: 'bake',
     consumes: [SCHEDULED_EVENT],
     scheduleExpression: rateExpression(1, 'minute'),
   };

@@ -56,6 +56,30 @@ export const ON_RISK = ['stop', 'hold'] as const;
 export const HOLD_TIMEOUT_ACTIONS = ['reject', 'approve'] as const;
 export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
+/** Minutes CodeDeploy waits for a lifecycle hook's status (ECS, Lambda) before it fails the deployment. */
+export const HOOK_TIMEOUT_MINUTES = 60;
+/** The longest bake an ECS / Lambda group may have: the AfterAllowTraffic hook must be answered well within its hour. */
+export const MAX_HOOK_BAKE_MINUTES = 50;
+
+/**
+ * The bake tier: below the stop cut, the next riskiest deployments are watched for `minutes` after
+ * their traffic moves; any of the group's alarms in ALARM during that window rolls the deployment
+ * back. The tier is a further share of the group's deployments (`tierBudget`: its cut is the
+ * (1 - (blockBudget + tierBudget)) quantile of the same recent scores the stop cut is taken from),
+ * or a fixed probability (`threshold`).
+ */
+export const bakeSettings = z
+  .strictObject({
+    /** Share of the group's deployments baked, the riskiest after the stopped ones. */
+    tierBudget: z.optional(z.number().check(z.gt(0), z.lte(0.5))),
+    /** Expert override: bake every deployment at or above this probability (and below the stop cut). */
+    threshold: z.optional(z.number().check(z.gt(0), z.lt(1))),
+    /** How long a baking deployment is watched after its traffic moves. */
+    minutes: z.number().check(z.int(), z.gte(1), z.lte(2880)),
+  })
+  .check(z.refine((bake) => (bake.tierBudget === undefined) !== (bake.threshold === undefined), { message: 'expected exactly one of tierBudget (a share after the stop budget) or threshold (a fixed probability)' }));
+export type BakeSettings = z.output<typeof bakeSettings>;
+
 /** How Deploy Guard guards one CodeDeploy deployment group. */
 export const groupPolicy = z.strictObject({
   application: z.string().check(z.minLength(1)),
@@ -92,6 +116,10 @@ export const groupPolicy = z.strictObject({
   holdTimeoutMinutes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(2880))),
   /** With onRisk hold: what the hold's timeout decides. */
   onHoldTimeout: z.optional(z.enum(HOLD_TIMEOUT_ACTIONS)),
+  /** The CloudWatch alarms that watch the group's deployments (configured names, and those the stack creates). */
+  alarmNames: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(255))).check(z.maxLength(10))),
+  /** The bake tier (none: no deployment is baked). */
+  bake: z.optional(bakeSettings),
 });
 export type GroupPolicy = z.output<typeof groupPolicy>;
 
@@ -102,6 +130,12 @@ export const groupPolicies = z.array(groupPolicy).check(z.superRefine((groups, c
     const key = groupKey(group.application, group.deploymentGroup);
     if (seen.has(key)) context.addIssue({ code: 'custom', path: [index], message: `deployment group ${key} is configured twice` });
     seen.add(key);
+    if (group.bake && (group.alarmNames ?? []).length === 0) {
+      context.addIssue({ code: 'custom', path: [index, 'bake'], message: 'a bake watches the group\'s alarms: give the group at least one alarm' });
+    }
+    if (group.bake && group.platform !== 'Server' && group.bake.minutes > MAX_HOOK_BAKE_MINUTES) {
+      context.addIssue({ code: 'custom', path: [index, 'bake', 'minutes'], message: `an ${group.platform} group bakes in its AfterAllowTraffic hook, which CodeDeploy fails after ${HOOK_TIMEOUT_MINUTES} minutes: at most ${MAX_HOOK_BAKE_MINUTES}` });
+    }
     if (group.cutScope !== 'installation' || group.threshold !== undefined) return;
     installationBudget ??= group.blockBudget;
     if (group.blockBudget !== installationBudget) {

@@ -18,6 +18,18 @@ export interface DecisionCut {
   readonly cutSource: DecisionCutSource;
 }
 
+/**
+ * The recent scores a group's cut is taken from, as stored now (after decisionCut brought them up to
+ * date): the group's own window when it is on its own cut and has one, else the pooled window.
+ */
+export async function cutScores(policy: Pick<GroupPolicy, 'cutScope' | 'threshold'>, scope: string, control: Pick<ControlStore, 'readCut'>): Promise<readonly number[]> {
+  if (policy.cutScope === 'group' && policy.threshold === undefined) {
+    const own = await control.readCut(scope);
+    if (own && own.state.cut !== null) return own.state.scores;
+  }
+  return (await control.readCut(POOLED_CUT_SCOPE))?.state.scores ?? [];
+}
+
 /** Compare-and-set attempts on a cut before giving up loudly (each lost one means another writer moved it). */
 export const MAX_CUT_WRITE_ATTEMPTS = 10;
 

@@ -1,6 +1,6 @@
 import type { ENV } from './config';
 import type { HandlerName } from './entries';
-import { CONTROL_KEYS, OPERATOR_KEY_PREFIXES, type TableName } from './tables';
+import { BAKE_KEYS, CONTROL_KEYS, OPERATOR_KEY_PREFIXES, type TableName } from './tables';
 
 /**
  * What a handler declares once, next to its code (handlers/<name>.declaration.ts): the environment
@@ -93,6 +93,17 @@ export const RECORD_HOLD_ITEMS: ResourceNeed = {
   actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   on: [{ table: 'control' }],
   conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${OPERATOR_KEY_PREFIXES.hold}*`, CONTROL_KEYS.openHolds] } },
+};
+
+/**
+ * The bakes (BakeStore): GetItem and the conditional PutItem on the control table's `bakes#open` and
+ * `bake#<deploymentId>` items only (dynamodb:LeadingKeys).
+ */
+export const BAKE_ITEMS: ResourceNeed = {
+  sid: 'Bakes',
+  actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  on: [{ table: 'control' }],
+  conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [BAKE_KEYS.book, `${BAKE_KEYS.closedPrefix}*`] } },
 };
 
 /** Putting events on the installation's own bus: what makes a function a publisher (the bus policy admits it). */

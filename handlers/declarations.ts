@@ -1,3 +1,4 @@
+import { BAKE_DECLARATION } from './bake.declaration';
 import type { HandlerDeclaration } from './declaration';
 import { DRIFT_DECLARATION } from './drift.declaration';
 import type { HandlerName } from './entries';
@@ -19,4 +20,5 @@ export const HANDLER_DECLARATIONS: Readonly<Record<HandlerName, HandlerDeclarati
   drift: DRIFT_DECLARATION,
   promote: PROMOTE_DECLARATION,
   notify: NOTIFY_DECLARATION,
+  bake: BAKE_DECLARATION,
 };

@@ -1,3 +1,4 @@
+import { BAKE } from './bake';
 import { DRIFT } from './drift';
 import type { HandlerName } from './entries';
 import { NOTIFY } from './notify';
@@ -22,4 +23,5 @@ export const HANDLER_DEFINITIONS = {
   drift: DRIFT,
   promote: PROMOTE,
   notify: NOTIFY,
+  bake: BAKE,
 } as const satisfies Record<HandlerName, unknown>;

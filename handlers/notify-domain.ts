@@ -121,6 +121,8 @@ function stopNotification(event: EmittedEvent<'Deployment Risk Assessed'>, conte
     ['Model', detail.modelVersion],
     ['Assessed', detail.assessedAt],
   ];
+  const tier = tierWords(detail.bake);
+  if (tier) facts.push(['Watch tier', tier]);
   if (detail.changeSummary && detail.changeSummary.status !== 'joined') {
     facts.push(['Change summary', detail.changeSummary.status === 'missing' ? `none received for ${detail.changeSummary.revision ?? 'the revision'}: scored without what the release changes` : 'CodeDeploy reported no revision: scored without what the release changes']);
   }
@@ -140,6 +142,18 @@ function stopNotification(event: EmittedEvent<'Deployment Risk Assessed'>, conte
     nextSteps,
     keywords: [context.environment, group, detail.mode],
   });
+}
+
+/**
+ * The group's tiers, for a stop: it is in the stop tier; below the stop cut the group bakes the next
+ * riskiest deployments (at or above the bake cut) for a window after their traffic moves, rolled back
+ * on any of the group's alarms. Undefined for a group without a bake tier.
+ */
+export function tierWords(bake: { readonly cut: number | null; readonly minutes: number; readonly alarms?: readonly string[] } | undefined): string | undefined {
+  if (!bake) return undefined;
+  const below = bake.cut === null ? 'no bake cut yet (no scores): nothing is baked until there are' : `deployments at or above the bake cut ${bake.cut.toFixed(4)} are baked`;
+  const alarms = bake.alarms && bake.alarms.length > 0 ? `any of its alarms (${bake.alarms.join(', ')})` : "any of the group's alarms";
+  return `stop (above the stop cut). Below it ${below}: watched for ${bake.minutes} minutes after their traffic moves, and rolled back if ${alarms} goes to ALARM`;
 }
 
 const HOLD_WORDS = { approve: 'lets it go on', reject: 'rolls it back' } as const;

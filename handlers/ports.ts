@@ -200,6 +200,72 @@ export interface AssessmentRecord {
   readonly topFactors?: readonly Factor[];
   /** `hold`: the group holds a risky deployment for a person instead of stopping it (handlers/hold-domain.ts). */
   readonly onRisk?: 'hold';
+  /** How hard the deployment is watched: stopped, baked after its traffic moves, or neither (absent on assessments of earlier releases). */
+  readonly tier?: WatchTier;
+  /** The group's bake tier as this deployment was judged by it (absent when the group has none). */
+  readonly bake?: { readonly cut: number | null; readonly minutes: number; readonly alarms?: readonly string[] };
+}
+
+/** `stop`: the decision is a rollback; `bake`: it proceeds and is watched through a bake window; `none`: it proceeds unwatched. */
+export type WatchTier = 'stop' | 'bake' | 'none';
+
+/**
+ * Where a bake stands: `baking` (watched; an ECS / Lambda one waits for its AfterAllowTraffic hook
+ * until `endsAt` is set), `rolling-back` / `passing` (claimed by the invocation whose token it holds,
+ * which calls CodeDeploy), then closed: `rolled-back`, `passed`, or `not-done` (CodeDeploy refused).
+ */
+export type BakeState = 'baking' | 'rolling-back' | 'passing' | 'rolled-back' | 'passed' | 'not-done';
+
+/** One deployment's bake, in the control table. */
+export interface BakeRecord {
+  readonly deploymentId: string;
+  readonly application: string;
+  readonly deploymentGroup: string;
+  readonly platform: ComputePlatform;
+  readonly mode: GuardMode;
+  readonly alarmNames: readonly string[];
+  readonly minutes: number;
+  readonly openedAt: number;
+  /** When the window ends; null while an ECS / Lambda deployment's traffic has not moved (no AfterAllowTraffic hook yet). */
+  readonly endsAt: number | null;
+  /** ECS / Lambda: the first hook execution seen (BeforeAllowTraffic). */
+  readonly firstHookExecutionId?: string;
+  /** ECS / Lambda: the AfterAllowTraffic hook execution, answered when the bake ends. */
+  readonly hookExecutionId?: string;
+  readonly state: BakeState;
+  /** Who acts on a claimed bake: the token of the invocation (its event id) and when it claimed. */
+  readonly claim?: { readonly token: string; readonly at: number };
+  /** The alarm whose ALARM rolled it back. */
+  readonly alarmName?: string;
+  readonly closedAt?: number;
+  /** CodeDeploy's answer, when it refused. */
+  readonly message?: string;
+}
+
+/** The latest state of an alarm the bakes watch, as its state-change events said. */
+export interface WatchedAlarm {
+  readonly value: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  readonly at: number;
+}
+
+/** The open bakes and the watched alarms' states: one control item, written by compare-and-set. */
+export interface BakeBook {
+  readonly open: readonly BakeRecord[];
+  readonly alarms: Readonly<Record<string, WatchedAlarm>>;
+}
+
+export interface StoredBakeBook {
+  readonly book: BakeBook;
+  readonly revision: number;
+}
+
+export interface BakeStore {
+  readBook(): Promise<StoredBakeBook | undefined>;
+  /** Replaces the book if its revision is still `expectedRevision` (null: none yet); false when another writer moved it. */
+  writeBook(book: BakeBook, expectedRevision: number | null): Promise<boolean>;
+  /** Keeps a closed bake (idempotent: the same record again is harmless). */
+  recordClosed(record: BakeRecord): Promise<void>;
+  readClosed(deploymentId: string): Promise<BakeRecord | undefined>;
 }
 
 /** Where the cut of a decision came from: the group's own scores, the pooled ones, none yet, or the group's fixed threshold. */

@@ -215,6 +215,8 @@ export function riskAssessedEntry(record: AssessmentRecord, factors: readonly Fa
       topFactors: factors.map((factor) => ({ ...factor })),
       ...(record.fallback ? { fallback: { ...record.fallback } } : {}),
       ...(record.changeSummary ? { changeSummary: { ...record.changeSummary } } : {}),
+      ...(record.tier ? { tier: record.tier } : {}),
+      ...(record.bake ? { bake: { cut: record.bake.cut, minutes: record.bake.minutes, ...(record.bake.alarms ? { alarms: [...record.bake.alarms] } : {}) } } : {}),
       ...(record.override ? { override: { ...record.override, at: eventBridgeTime(record.override.at), until: eventBridgeTime(record.override.until) } } : {}),
       ...(record.onRisk ? { onRisk: record.onRisk } : {}),
       assessedAt: eventBridgeTime(record.assessedAt),

@@ -48,7 +48,8 @@ import {
   triggerVerdict,
   type Score,
 } from './predict-domain';
-import { decisionCut, recordScore } from './cuts';
+import { cutScores, decisionCut, recordScore } from './cuts';
+import { bakeCutOf, watchTier } from './bake-domain';
 import { overriddenVerdict, overrideWords, wouldStop } from './operator-controls';
 import { findOverride } from './operator-lookup';
 import { holdPolicyOf, newHold, type DeploymentHold } from './hold-domain';
@@ -232,6 +233,7 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
     : undefined;
   const verdict = override ? overriddenVerdict(decided, override) : decided;
   const factors = model && vector ? explain(model, vector, explanationContext(recent, counts, author)) : [];
+  const bake = policy.bake ? { cut: bakeCutOf(policy.bake, cut, model ? await cutScores(policy, group, deps.control) : [], policy.blockBudget), minutes: policy.bake.minutes, alarms: [...(policy.alarmNames ?? [])] } : undefined;
   const record: AssessmentRecord = {
     deploymentId,
     application,
@@ -255,6 +257,8 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
     ...(override ? { override } : {}),
     ...(holdPolicyOf(policy) ? { onRisk: 'hold' as const } : {}),
     topFactors: factors,
+    tier: watchTier(verdict.decision, verdict.probability, bake?.cut ?? null),
+    ...(bake ? { bake } : {}),
   };
 
   const write = await deps.deployments.putAssessment(record);

@@ -1,7 +1,7 @@
 import type { PastDeployment } from '../model/history';
 import { heldStopLabel, type DeploymentHold } from './hold-domain';
 import { QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
-import type { AssessmentRecord, GuardAction, LedgerEntry, MetricValue, OutcomeLabel, OutcomeRecord } from './ports';
+import type { AssessmentRecord, BakeRecord, GuardAction, LedgerEntry, MetricValue, OutcomeLabel, OutcomeRecord } from './ports';
 
 /**
  * What record-outcome concludes from a deployment's final state: its label, the history entry it
@@ -38,8 +38,19 @@ export function guardRollbackOf(entry: LedgerEntry | undefined): { readonly acti
   return undefined;
 }
 
+/** What else record-outcome knows of the deployment: its bake, and its hold for a person, when it had them. */
+export interface OutcomeContext {
+  readonly bake?: Pick<BakeRecord, 'state' | 'alarmName'>;
+  readonly hold?: DeploymentHold;
+}
+
 /**
  * The label of a finished deployment.
+ *
+ * - A deployment its bake rolled back (an alarm of its group in ALARM after its traffic moved): `failed`,
+ *   an observed failure whatever CodeDeploy reports (STOP for EC2, FAILURE for a failed hook).
+ * - A deployment held for a person and rejected (by the operator or the hold's timeout), not SUCCESS:
+ *   `counterfactual`, a stop decided at Deploy Guard's hold (handlers/hold-domain.ts heldStopLabel).
  *
  * - SUCCESS: `succeeded` (it shipped, even if Deploy Guard had asked too late to stop it).
  * - STOP: `counterfactual` when Deploy Guard stopped it (its ledger holds a completed StopDeployment
@@ -51,8 +62,13 @@ export function guardRollbackOf(entry: LedgerEntry | undefined): { readonly acti
  *   in-flight LifecycleHookFailed): CodeDeploy reports a failed BeforeAllowTraffic hook as FAILURE,
  *   not STOP, so that failure is Deploy Guard's rollback and the label is `counterfactual`.
  */
-export function labelOutcome(state: FinalState, ledgerEntry: LedgerEntry | undefined, hold?: DeploymentHold): LabelDecision {
+export function labelOutcome(state: FinalState, ledgerEntry: LedgerEntry | undefined, seen: OutcomeContext = {}): LabelDecision {
+  const { bake, hold } = seen;
   const guard = guardRollbackOf(ledgerEntry);
+  // A bake rolls back only on an alarm of the group after the traffic moved: the failure was seen, not predicted.
+  if (state !== 'SUCCESS' && bake && (bake.state === 'rolled-back' || bake.state === 'rolling-back')) {
+    return { label: 'failed', reason: `rolled back during its bake: alarm ${bake.alarmName ?? '?'} went to ALARM after its traffic moved, an observed failure` };
+  }
   // Held for a person and rejected (or left to a timeout that rejects): a stop decided at Deploy Guard's hold.
   const heldStop = state === 'SUCCESS' ? undefined : heldStopLabel(hold);
   if (heldStop) return { label: 'counterfactual', reason: heldStop };

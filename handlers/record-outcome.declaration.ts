@@ -7,5 +7,5 @@ export const RECORD_OUTCOME_DECLARATION: HandlerDeclaration<RecordOutcomeDepende
   name: 'record-outcome',
   reads: ['metricsNamespace', 'deploymentsTable', 'historyTable', 'controlTable', 'dataBucket', 'dataKmsKey'],
   needs: [itemsOf('deployments', 'history', 'control'), { sid: 'WriteTrainingRows', actions: ['s3:PutObject'], on: [{ objects: 'data', prefix: TRAINING_ROWS_PREFIX }] }],
-  ports: ['deployments', 'ledger', 'holds', 'lake', 'metrics'],
+  ports: ['deployments', 'ledger', 'bakes', 'holds', 'lake', 'metrics'],
 };

@@ -5,11 +5,11 @@ import { CODEDEPLOY_DEPLOYMENT_STATE_CHANGE, CODEDEPLOY_FINAL_STATES } from '../
 import { eventTimeMillis } from '../events/envelope';
 import { parseAwsEvent } from '../events/parse';
 import { DynamoDbRollbackLedger } from './adapters/dynamodb-ledger';
-import { DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
+import { DynamoDbBakeStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EmfMetrics } from './adapters/emf-metrics';
 import { S3TrainingDataLake } from './adapters/s3-data-lake';
 import { ENV, requireEnv } from './config';
-import type { DeploymentStore, MetricsPort, OutcomeLabel, OutcomeRecord, HoldStore, RollbackLedger, TrainingDataLake } from './ports';
+import type { BakeRecord, BakeStore, DeploymentStore, HoldStore, MetricsPort, OutcomeLabel, OutcomeRecord, RollbackLedger, TrainingDataLake } from './ports';
 import { DEFAULT_METRICS_NAMESPACE } from './quality-metrics';
 import { historyEntry, labelOutcome, qualityDimensions, qualityMetricValues, type FinalState } from './record-outcome-domain';
 import { writeTrainingRowIfComplete, type TrainingRowResult } from './training-row';
@@ -37,6 +37,8 @@ export interface RecordOutcomeDependencies {
   readonly deployments: DeploymentStore;
   /** Only read: did Deploy Guard roll this deployment back? */
   readonly ledger: Pick<RollbackLedger, 'read'>;
+  /** Only read: did a bake roll this deployment back? */
+  readonly bakes: Pick<BakeStore, 'readBook' | 'readClosed'>;
   /** Only read, for a deployment of a group that holds: did a person (or the hold's timeout) reject it? */
   readonly holds: Pick<HoldStore, 'read'>;
   readonly lake: TrainingDataLake;
@@ -78,9 +80,9 @@ export async function handleRecordOutcomeEvent(event: unknown, deps: RecordOutco
   }
   const finishedAt = eventTimeMillis(parsed.time);
 
-  const [ledgerEntry, before] = await Promise.all([deps.ledger.read(deploymentId), deps.deployments.get(deploymentId)]);
+  const [ledgerEntry, before, bake] = await Promise.all([deps.ledger.read(deploymentId), deps.deployments.get(deploymentId), bakeOf(deploymentId, deps.bakes)]);
   const hold = before?.assessment?.onRisk === 'hold' ? await deps.holds.read(deploymentId) : undefined;
-  const decision = labelOutcome(state as FinalState, ledgerEntry, hold);
+  const decision = labelOutcome(state as FinalState, ledgerEntry, { bake, hold });
   const outcome: OutcomeRecord = { deploymentId, application, deploymentGroup, state: state as FinalState, label: decision.label, finishedAt };
   const write = await deps.deployments.putOutcome(outcome, historyEntry(decision.label, before?.assessment, finishedAt));
   if (!write.created) {
@@ -115,6 +117,13 @@ export async function handleRecordOutcomeEvent(event: unknown, deps: RecordOutco
   };
 }
 
+/** The deployment's bake: closed, or still open (the STOP event can overtake the bake's own record of its rollback). */
+async function bakeOf(deploymentId: string, bakes: RecordOutcomeDependencies['bakes']): Promise<BakeRecord | undefined> {
+  const closed = await bakes.readClosed(deploymentId);
+  if (closed) return closed;
+  return (await bakes.readBook())?.book.open.find((bake) => bake.deploymentId === deploymentId);
+}
+
 /** The handler's configuration from the Lambda environment. */
 export function recordOutcomeConfigFromEnv(env: NodeJS.ProcessEnv): RecordOutcomeConfig {
   return { metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE };
@@ -134,6 +143,7 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<RecordOutcomeDepende
       requireEnv(env, ENV.historyTable, 'the DynamoDB history table'),
     ),
     ledger: new DynamoDbRollbackLedger(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table (rollback ledger)')),
+    bakes: new DynamoDbBakeStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table (the bakes)')),
     holds: new DynamoDbHoldStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table (holds)')),
     lake: new S3TrainingDataLake(s3Client, {
       bucket: requireEnv(env, ENV.dataBucket, 'the S3 bucket of labelled training rows'),

@@ -53,7 +53,7 @@ export const TABLES = {
     name: 'control',
     partitionKey: 'key',
     ttlAttribute: 'expiresAt',
-    description: 'Single items: the rollback ledger (`rollback#<id>`), the serving model (`model#serving`), retraining (`retraining#last`, `job#<name>`), cuts (`cut#<group>`), operator overrides (`override#…`) and pauses (`pause#…`), holds (`hold#<id>`, `holds#open`).',
+    description: 'Single items: the rollback ledger (`rollback#<id>`), the serving model (`model#serving`), retraining (`retraining#last`, `job#<name>`), cuts (`cut#<group>`), operator overrides (`override#…`) and pauses (`pause#…`), holds (`hold#<id>`, `holds#open`), the open bakes (`bakes#open`) and the closed ones (`bake#<deploymentId>`).',
   },
 } as const satisfies Record<string, TableDefinition>;
 
@@ -63,6 +63,9 @@ export type TableName = keyof typeof TABLES;
 export function tableName(namePrefix: string, table: TableName): string {
   return ownName(namePrefix, TABLES[table].name);
 }
+
+/** The bakes' keys: the book of open bakes, and what a closed bake's key starts with (the bakes' IAM is scoped to these by dynamodb:LeadingKeys). */
+export const BAKE_KEYS = { book: 'bakes#open', closedPrefix: 'bake#' } as const;
 
 /** Keys of the control table's single items. */
 export const CONTROL_KEYS = {
@@ -76,6 +79,10 @@ export const CONTROL_KEYS = {
   promotion: (trainingJobName: string) => `promotion#${trainingJobName}`,
   /** A group's block-budget cut (`cut#<application>/<deploymentGroup>`), or the pooled one. */
   cut: (scope: string) => `cut#${scope}`,
+  /** The open bakes and the states of the alarms they watch (one item, compare-and-set). */
+  bakes: BAKE_KEYS.book,
+  /** A closed bake. */
+  bake: (deploymentId: string) => `${BAKE_KEYS.closedPrefix}${deploymentId}`,
   /** An operator's override of a release (`override#<application>#<revisionKey>`), see handlers/operator-controls.ts. */
   override: (application: string, revision: string) => `${OPERATOR_KEY_PREFIXES.override}${application}#${revision}`,
   /** An operator's pause of a group (`pause#<application>/<deploymentGroup>`). */

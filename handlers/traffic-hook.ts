@@ -5,11 +5,13 @@ import { CODEDEPLOY_LIFECYCLE_HOOK_INVOCATION, codeDeployLifecycleHookInvocation
 import { systemClock, type Clock } from '../events/clock';
 import { parseWith } from '../events/validation';
 import { AwsCodeDeploy } from './adapters/codedeploy';
-import { DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
+import { DynamoDbBakeStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
 import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, groupKey, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
-import type { AssessmentRecord, CodeDeployPort, CodeDeployRefusal, DeploymentStore, HoldStore, OperatorControlStore } from './ports';
-import { heldEntry, holdPolicyOf, newHold } from './hold-domain';
+import type { AssessmentRecord, BakeStore, CodeDeployPort, CodeDeployRefusal, DeploymentStore, HoldStore, OperatorControlStore } from './ports';
+import { bakeOf, hookStep, startsBake, type HookRole } from './bake-domain';
+import { updateBook } from './bake-book';
+import { heldEntry, holdPolicyOf, newHold, settlementWords } from './hold-domain';
 import { DynamoDbHoldStore } from './adapters/dynamodb-holds';
 import { overrideWords } from './operator-controls';
 import { findOverride } from './operator-lookup';
@@ -20,11 +22,17 @@ import { lambdaEntry } from './lambda-entry';
 import { DEFAULT_HOOK_WAIT_MS, TRAFFIC_HOOK_DECLARATION } from './traffic-hook.declaration';
 
 /**
- * traffic-hook: the BeforeAllowTraffic hook of an ECS or Lambda deployment in a guarded group.
- * CodeDeploy invokes it with the deployment id and the hook execution id, and waits for a status.
+ * traffic-hook: the BeforeAllowTraffic and AfterAllowTraffic hooks of an ECS or Lambda deployment in
+ * a guarded group. CodeDeploy invokes it with the deployment id and the hook execution id (not the
+ * lifecycle event), and waits for a status. For a deployment predict put in the bake tier, the
+ * second execution seen is AfterAllowTraffic: it starts the bake window in the book of open bakes and
+ * is not answered here (the bake handler reports it Succeeded when the window closes clean, Failed on
+ * an alarm). Every other invocation is answered as follows.
  * It waits (bounded) for predict's assessment of the deployment, then: a risky, enforced assessment
  * becomes a Deployment Rollback Requested carrying the hook execution id (the rollback handler reports
- * the hook Failed, once); anything else reports the hook Succeeded here. Without an assessment in
+ * the hook Failed, once), or, in a group that holds risky deployments for a person (`onRisk: hold`),
+ * a recorded hold and a Deployment Held, the hook left unanswered for `deploy-guard approve` /
+ * `reject` or the hold's timeout; anything else reports the hook Succeeded here. Without an assessment in
  * time, the group's failure policy decides; a fail-closed decision is stored as the deployment's
  * assessment (a fallback, cause `assessment`) before anything is published, because the rollback
  * handler acts only on what the store says was decided.
@@ -48,6 +56,8 @@ export interface TrafficHookDependencies {
   readonly deployments: DeploymentStore;
   /** The operators' overrides and pauses (control table, read only). */
   readonly operatorControls: OperatorControlStore;
+  /** The open bakes (control table `bakes#open`, `bake#<id>`): a baking deployment's AfterAllowTraffic starts its window there. */
+  readonly bakes: BakeStore;
   /** The holds of groups that hold a risky deployment for a person (control table). */
   readonly holds: HoldStore;
   readonly publisher: EventPublisher;
@@ -60,6 +70,8 @@ export interface TrafficHookDependencies {
 export type TrafficHookResult =
   | { readonly status: 'succeeded'; readonly deploymentId: string; readonly reason: string }
   | { readonly status: 'rollback-requested'; readonly deploymentId: string; readonly reason: string }
+  /** AfterAllowTraffic of a baking deployment: its window runs until endsAt; the bake handler answers the hook. */
+  | { readonly status: 'baking'; readonly deploymentId: string; readonly hookExecutionId: string; readonly endsAt: number }
   /** Held for a person: the hook is left unanswered until `deploy-guard approve` / `reject` or the hold's timeout. */
   | { readonly status: 'held'; readonly deploymentId: string; readonly reason: string; readonly until: number }
   /** CodeDeploy refused the status (the hook already completed or expired, the deployment is gone). */
@@ -89,6 +101,8 @@ export async function handleTrafficHook(invocation: unknown, deps: TrafficHookDe
   if (decided.kind === 'succeed') return succeed(deploymentId, hookExecutionId, decided.reason, deps);
 
   const assessment = decided.assessment;
+  const role = await bakeRole(assessment, hookExecutionId, deps);
+  if (role.role === 'after') return { status: 'baking', deploymentId, hookExecutionId, endsAt: role.endsAt };
   if (!(assessment.enforced && assessment.decision === 'rollback')) return succeed(deploymentId, hookExecutionId, proceedReason(assessment), deps);
   // An operator may have let the release through (or paused the group) since predict assessed it: the deployment is held here until now.
   const override = await findOverride(deps.operatorControls, heldDeployment(assessment), deps.clock.now());
@@ -105,15 +119,39 @@ export async function handleTrafficHook(invocation: unknown, deps: TrafficHookDe
 }
 
 /**
+ * For a deployment in the bake tier (ECS / Lambda, its group has a bake): the bake opened from the
+ * stored assessment if it is not yet, and whether this execution is its BeforeAllowTraffic or its
+ * AfterAllowTraffic hook (which starts the window). Anything else is not baking.
+ */
+async function bakeRole(assessment: AssessmentRecord, hookExecutionId: string, deps: TrafficHookDependencies): Promise<HookRole> {
+  const policy = findPolicy(deps.config.groups, assessment.application, assessment.deploymentGroup);
+  if (!policy?.bake || assessment.platform === 'Server' || !startsBake(assessment)) return { role: 'not-baking' };
+  const closed = await deps.bakes.readClosed(assessment.deploymentId);
+  const opening = closed ? undefined : bakeOf(assessment, policy, deps.clock.now());
+  let role: HookRole = { role: 'not-baking' };
+  await updateBook(deps.bakes, (book) => {
+    const step = hookStep(book, opening, assessment.deploymentId, hookExecutionId, deps.clock.now());
+    role = step.role;
+    return { book: step.book, claimed: [] };
+  });
+  return role;
+}
+
+/**
  * A group that holds: the hold is recorded with the hook execution id and announced, and the hook is
  * NOT answered, so that CodeDeploy waits (at most its hour) for `deploy-guard approve` / `reject`,
- * which answer it, or the hold's timeout. A retry of the invocation finds the hold recorded.
+ * which answer it, or the hold's timeout. A retry of the invocation finds the hold recorded. A later
+ * hook of an approved hold (the AfterAllowTraffic a group with a bake tier names in its AppSpec) is
+ * answered Succeeded: the person already let the deployment go on.
  */
 async function hold(assessment: AssessmentRecord, hookExecutionId: string, reason: string, deps: TrafficHookDependencies): Promise<TrafficHookResult> {
   const { deploymentId, application, deploymentGroup } = assessment;
   const policy = findPolicy(deps.config.groups, application, deploymentGroup);
   const holding = holdPolicyOf({ mode: 'gate', onRisk: 'hold', ...(policy?.holdTimeoutMinutes ? { holdTimeoutMinutes: policy.holdTimeoutMinutes } : {}), ...(policy?.onHoldTimeout ? { onHoldTimeout: policy.onHoldTimeout } : {}) })!;
   const stored = await deps.holds.open(newHold({ deploymentId, application, deploymentGroup, platform: assessment.platform, reason, hookExecutionId }, holding, deps.clock.now()));
+  if (stored.settled?.action === 'approve' && stored.hookExecutionId !== undefined && stored.hookExecutionId !== hookExecutionId) {
+    return succeed(deploymentId, hookExecutionId, `${deploymentId} was held and ${settlementWords(stored.settled)}: its later hook goes on`, deps);
+  }
   const context = { source: deps.config.source, eventBusName: deps.config.eventBusName };
   if (!stored.settled) await deps.publisher.publish([...(isHookFallback(assessment) ? [riskAssessedEntry(assessment, [], context)] : []), heldEntry(stored, context)]);
   return { status: 'held', deploymentId, reason, until: stored.until };
@@ -234,6 +272,7 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<TrafficHookDependenc
       requireEnv(env, ENV.historyTable, 'the DynamoDB history table'),
     ),
     operatorControls: new DynamoDbOperatorControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
+    bakes: new DynamoDbBakeStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table (the bakes)')),
     holds: new DynamoDbHoldStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
     publisher: new EventBridgePublisher(eventBridgeClient),
     clock: systemClock,

@@ -137,6 +137,8 @@ export const TIMINGS = {
   readyAfterMs: 5 * 60_000,
   /** START to the BeforeAllowTraffic hook for ECS / Lambda. */
   hookAfterMs: 5 * 60_000,
+  /** START to the AfterAllowTraffic hook (the traffic has moved) for ECS / Lambda. */
+  afterHookAfterMs: 6 * 60_000,
   /** START to SUCCESS / FAILURE. */
   finishAfterMs: ASSUMED_DEPLOYMENT_DURATION_MS,
   /** How long CodeDeploy waits at READY before it stops the deployment itself. */

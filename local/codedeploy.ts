@@ -25,7 +25,14 @@ export interface LocalDeployment {
   continued?: boolean;
   /** The status its BeforeAllowTraffic hook was given: CodeDeploy takes one, and refuses any after it. */
   hookStatus?: 'Succeeded' | 'Failed';
+  /** ECS / Lambda: each lifecycle hook CodeDeploy invoked, by event: its execution id and the one status it took. */
+  readonly hooks: Partial<Record<LifecycleHookEvent, { readonly executionId: string; status?: 'Succeeded' | 'Failed' }>>;
+  /** The outcome it reached while its AfterAllowTraffic hook was unanswered: it ends when the hook is answered Succeeded. */
+  pendingFailed?: boolean;
 }
+
+/** The lifecycle hooks of an ECS / Lambda deployment that a Deploy Guard function answers. */
+export type LifecycleHookEvent = 'BeforeAllowTraffic' | 'AfterAllowTraffic';
 
 export interface LocalCodeDeployOptions {
   readonly clock: Clock;
@@ -70,6 +77,7 @@ export class LocalCodeDeploy implements CodeDeployPort {
       createTime: this.options.clock.now(),
       creator: input.creator ?? 'user',
       status: 'InProgress',
+      hooks: {},
     };
     this.deployments.set(deploymentId, deployment);
     this.announce(deployment, 'START');
@@ -85,13 +93,33 @@ export class LocalCodeDeploy implements CodeDeployPort {
   }
 
   /**
+   * CodeDeploy invokes a lifecycle hook of an ECS / Lambda deployment: the invocation it sends the
+   * hook's function (BeforeAllowTraffic before the traffic moves; AfterAllowTraffic once it has, only
+   * after BeforeAllowTraffic Succeeded). Undefined when the deployment does not reach that hook.
+   */
+  invokeHook(deploymentId: string, event: LifecycleHookEvent): { readonly DeploymentId: string; readonly LifecycleEventHookExecutionId: string } | undefined {
+    const deployment = this.require(deploymentId);
+    if (deployment.status !== 'InProgress' || deployment.hooks[event]) return undefined;
+    if (event === 'AfterAllowTraffic' && deployment.hooks.BeforeAllowTraffic?.status !== 'Succeeded') return undefined;
+    const executionId = `${event === 'BeforeAllowTraffic' ? 'hook' : 'after-hook'}-${deploymentId}`;
+    deployment.hooks[event] = { executionId };
+    return { DeploymentId: deploymentId, LifecycleEventHookExecutionId: executionId };
+  }
+
+  /**
    * The deployment runs to its end with the given real outcome, unless it was stopped (then STOP was
    * already announced). A gate deployment still waiting at READY when its wait time ends is stopped by
-   * CodeDeploy (`action_on_timeout = STOP_DEPLOYMENT`).
+   * CodeDeploy (`action_on_timeout = STOP_DEPLOYMENT`). One whose AfterAllowTraffic hook has not been
+   * answered waits for it: CodeDeploy completes a deployment only after its last hook.
    */
   finish(deploymentId: string, failed: boolean): void {
     const deployment = this.require(deploymentId);
     if (deployment.status === 'Stopped' || deployment.status === 'Succeeded' || deployment.status === 'Failed') return;
+    const after = deployment.hooks.AfterAllowTraffic;
+    if (after && after.status === undefined) {
+      deployment.pendingFailed = failed;
+      return;
+    }
     deployment.status = failed ? 'Failed' : 'Succeeded';
     this.announce(deployment, failed ? 'FAILURE' : 'SUCCESS');
   }
@@ -102,6 +130,16 @@ export class LocalCodeDeploy implements CodeDeployPort {
     if (deployment.status !== 'Ready' || deployment.continued) return;
     deployment.status = 'Stopped';
     this.announce(deployment, 'STOP');
+  }
+
+  /** A hook nobody answered in its hour: CodeDeploy fails the lifecycle event, and with it the deployment. */
+  timeOutHook(deploymentId: string, event: LifecycleHookEvent): void {
+    const deployment = this.require(deploymentId);
+    const hook = deployment.hooks[event];
+    if (!hook || hook.status !== undefined || deployment.status !== 'InProgress') return;
+    hook.status = 'Failed';
+    deployment.status = 'Failed';
+    this.announce(deployment, 'FAILURE');
   }
 
   deployment(deploymentId: string): LocalDeployment | undefined {
@@ -152,17 +190,25 @@ export class LocalCodeDeploy implements CodeDeployPort {
     return { ok: true };
   }
 
-  async putLifecycleEventHookExecutionStatus(deploymentId: string, _hookExecutionId: string, status: 'Succeeded' | 'Failed'): Promise<CodeDeployOutcome> {
+  /**
+   * One status per hook execution, refused after it. An execution id CodeDeploy did not hand out
+   * through invokeHook (a test invoking the hook's handler directly) is taken as BeforeAllowTraffic's.
+   */
+  async putLifecycleEventHookExecutionStatus(deploymentId: string, hookExecutionId: string, status: 'Succeeded' | 'Failed'): Promise<CodeDeployOutcome> {
     this.calls.PutLifecycleEventHookExecutionStatus += 1;
     const deployment = this.deployments.get(deploymentId);
-    const refusal = deployment?.hookStatus
+    const event: LifecycleHookEvent = deployment?.hooks.AfterAllowTraffic?.executionId === hookExecutionId ? 'AfterAllowTraffic' : 'BeforeAllowTraffic';
+    const hook = deployment ? (deployment.hooks[event] ??= { executionId: hookExecutionId }) : undefined;
+    const refusal = hook?.status
       ? ({ ok: false, refusal: 'HookExpired', message: 'The lifecycle event is already completed.' } as const)
       : this.refusal(deploymentId, deployment);
     this.record({ api: 'PutLifecycleEventHookExecutionStatus', deploymentId, accepted: !refusal });
     if (refusal) return refusal;
-    deployment!.hookStatus = status;
+    hook!.status = status;
+    if (event === 'BeforeAllowTraffic') deployment!.hookStatus = status;
     if (status === 'Succeeded') {
       deployment!.continued = true;
+      if (event === 'AfterAllowTraffic' && deployment!.pendingFailed !== undefined) this.finish(deploymentId, deployment!.pendingFailed);
       return { ok: true };
     }
     // A failed hook rolls the deployment back: CodeDeploy reports it as stopped.

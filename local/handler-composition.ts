@@ -3,6 +3,7 @@ import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
 import { ENV, type EnvName, type GroupPolicy, type RetrainingSettings } from '../handlers/config';
 import { S3ServingModelSource } from '../handlers/adapters/serving-model';
 import { compose, type HandlerDefinition, type PortsOf } from '../handlers/declaration';
+import { BAKE } from '../handlers/bake';
 import { DRIFT } from '../handlers/drift';
 import { NOTIFY } from '../handlers/notify';
 import { PREDICT } from '../handlers/predict';
@@ -69,6 +70,7 @@ export function composeHandlers(
     },
     promote: invocation(PROMOTE, ports, PROMOTE.configFromEnv(environment('promote'))),
     notify: invocation(NOTIFY, ports, NOTIFY.configFromEnv(environment('notify'))),
+    bake: invocation(BAKE, ports, { ...BAKE.configFromEnv(environment('bake')), groups }),
   };
   return { handlers: observed(asInvocations(handlers, options.faults), options.onInvocation), source: predictConfig.source, driftDecisions, retraining: driftConfig.settings };
 }
@@ -110,6 +112,8 @@ function faultyPorts(standIns: StandIns, faults: FaultInjector | undefined) {
     operatorControls: stores.operatorControls,
     holds: stores.holds,
     ledger: faults ? faults.ledger(stores.ledger) : stores.ledger,
+    // Not decorated: the fault injector does not know the bakes yet.
+    bakes: stores.bakes,
     endpoint: faults ? faults.endpoint(endpoint) : endpoint,
     training: faults ? faults.training(training) : training,
     hosting: faults ? faults.hosting(hosting) : hosting,

@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto';
 import type { BusEvent } from '../events/bus';
 import { eventBridgeTime, type Clock } from '../events/clock';
 import { buildEntry, type GuardMode, type PutEventsEntry } from '../events/emitted';
-import type { GroupPolicy } from '../handlers/config';
+import { HOOK_TIMEOUT_MINUTES, type GroupPolicy } from '../handlers/config';
 import { recordTime, type DeploymentRecord } from '../model/records';
-import type { LocalCodeDeploy } from './codedeploy';
+import type { LifecycleHookEvent, LocalCodeDeploy } from './codedeploy';
 import type { Scheduler } from './scheduler';
 
 /**
  * The replay of one deployment's lifecycle on the virtual clock: the CI step's change summary, the
- * CodeDeploy deployment's START, READY (EC2 blue/green) or the BeforeAllowTraffic hook (ECS, Lambda),
+ * CodeDeploy deployment's START, READY (EC2 blue/green) or the BeforeAllowTraffic and AfterAllowTraffic
+ * hooks (ECS, Lambda),
  * and its SUCCESS or FAILURE as the history recorded it.
  */
 
@@ -29,6 +30,8 @@ export interface LifecycleTimings {
   readonly changeSummaryLeadMs: number;
   readonly readyAfterMs: number;
   readonly hookAfterMs: number;
+  /** START to the AfterAllowTraffic hook (the traffic has moved) for ECS / Lambda. */
+  readonly afterHookAfterMs: number;
   readonly finishAfterMs: number;
   readonly readyWaitMs: number;
 }
@@ -100,18 +103,28 @@ function scheduleLifecycle(entry: ReplayEntry, context: LifecycleContext, enforc
       scheduler.schedule(start + timings.readyAfterMs, () => codeDeploy.reachReady(deployment.deploymentId));
       if (mode === 'gate' && !entry.warmUp) scheduler.schedule(start + timings.readyAfterMs + timings.readyWaitMs, () => codeDeploy.timeOutAtReady(deployment.deploymentId));
     } else {
-      scheduler.schedule(start + timings.hookAfterMs, async () => {
-        const invocation = { DeploymentId: deployment.deploymentId, LifecycleEventHookExecutionId: `hook-${deployment.deploymentId}` };
-        try {
-          await context.trafficHook(invocation as unknown as BusEvent);
-        } catch (error) {
-          context.onHookFailed(error instanceof Error ? error.message : String(error));
-        }
-      });
+      scheduler.schedule(start + timings.hookAfterMs, () => invokeHook(context, deployment.deploymentId, 'BeforeAllowTraffic'));
+      if (policy.bake) {
+        // A baking group's AppSpec names the function for AfterAllowTraffic too: invoked once the traffic moved
+        // (BeforeAllowTraffic Succeeded); CodeDeploy fails the hook if nobody answers it within the hour.
+        scheduler.schedule(start + timings.afterHookAfterMs, () => invokeHook(context, deployment.deploymentId, 'AfterAllowTraffic'));
+        scheduler.schedule(start + timings.afterHookAfterMs + HOOK_TIMEOUT_MINUTES * 60_000, () => codeDeploy.timeOutHook(deployment.deploymentId, 'AfterAllowTraffic'));
+      }
     }
     scheduler.schedule(start + timings.finishAfterMs, () => codeDeploy.finish(deployment.deploymentId, entry.record.failed === true));
     scheduler.schedule(start + timings.finishAfterMs + 1, () => context.onFinished(entry));
   });
+}
+
+/** CodeDeploy invokes the hook's function synchronously, without retries, if the deployment reaches that hook. */
+async function invokeHook(context: LifecycleContext, deploymentId: string, event: LifecycleHookEvent): Promise<void> {
+  const invocation = context.codeDeploy.invokeHook(deploymentId, event);
+  if (!invocation) return;
+  try {
+    await context.trafficHook(invocation as unknown as BusEvent);
+  } catch (error) {
+    context.onHookFailed(error instanceof Error ? error.message : String(error));
+  }
 }
 
 /** A stable commit id per replayed deployment (the history's own ids are not in the data). */

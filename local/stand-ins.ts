@@ -5,13 +5,13 @@ import { ManualClock } from '../events/clock';
 import type { PutEventsEntry } from '../events/emitted';
 import { PublishError, type EventPublisher } from '../handlers/adapters/event-publisher';
 import { InMemoryRollbackLedger } from '../handlers/adapters/in-memory-ledger';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../handlers/adapters/in-memory-stores';
 import { DynamoDbOperatorControlStore } from '../handlers/adapters/dynamodb-operator-controls';
 import { DynamoDbHoldStore } from '../handlers/adapters/dynamodb-holds';
-import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../handlers/adapters/dynamodb-stores';
+import { DynamoDbBakeStore, DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../handlers/adapters/dynamodb-stores';
 import { DynamoDbRollbackLedger } from '../handlers/adapters/dynamodb-ledger';
 import { emfDocument } from '../handlers/adapters/emf-metrics';
-import type { ChangeSummaryStore, ControlStore, DeploymentStore, HoldStore, MetricsPort, OperatorControlStore, RollbackLedger } from '../handlers/ports';
+import type { BakeStore, ChangeSummaryStore, ControlStore, DeploymentStore, HoldStore, MetricsPort, OperatorControlStore, RollbackLedger } from '../handlers/ports';
 import { TRAIN_SCRIPT, type Trainer } from '../model/training';
 import { untarGzip } from '../model/tar';
 import type { XGBoostModel } from '../model/xgboost';
@@ -42,6 +42,7 @@ export interface LocalStores {
   /** The holds of groups that hold risky deployments for a person (the control table's `hold#` items). */
   readonly holds: HoldStore;
   readonly ledger: RollbackLedger;
+  readonly bakes: BakeStore;
 }
 
 /** The default bus (AWS services' events) and Deploy Guard's own bus. */
@@ -150,12 +151,13 @@ export async function openStores(kind: 'memory' | 'dynamodb'): Promise<{ readonl
         operatorControls: new DynamoDbOperatorControlStore(dynamo.client, dynamo.tableNames.control),
         holds: new DynamoDbHoldStore(dynamo.client, dynamo.tableNames.control),
         ledger: new DynamoDbRollbackLedger(dynamo.client, dynamo.tableNames.control),
+        bakes: new DynamoDbBakeStore(dynamo.client, dynamo.tableNames.control),
       },
       close: () => dynamo.close(),
     };
   }
   return {
-    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), operatorControls: new InMemoryOperatorControlStore(), holds: new InMemoryHoldStore(), ledger: new InMemoryRollbackLedger() },
+    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), operatorControls: new InMemoryOperatorControlStore(), holds: new InMemoryHoldStore(), ledger: new InMemoryRollbackLedger(), bakes: new InMemoryBakeStore() },
     close: async () => undefined,
   };
 }

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as z from 'zod';
+import { omit } from 'zod/mini';
 import { validateEventSource } from '../events/emitted';
 import { parseJsonText, type JsonNode } from '../events/json-text';
 import { formatPath } from '../events/validation';
-import { groupKey, groupPolicies, groupPolicy as handlerGroupPolicy, promotionSettings, type GroupPolicy } from '../handlers/config';
+import { groupKey, groupPolicies, groupPolicy as handlerGroupPolicy, HOOK_TIMEOUT_MINUTES, MAX_HOOK_BAKE_MINUTES, promotionSettings, type GroupPolicy } from '../handlers/config';
 import { DEFAULT_METRICS_NAMESPACE } from '../handlers/quality-metrics';
 import { holdPolicyOf, holdTimeoutIssue } from '../handlers/hold-domain';
 
@@ -113,6 +114,38 @@ const costs = z
   })
   .strict();
 
+/** Comparison operators of a metric alarm the stack creates for a group. */
+export const ALARM_COMPARISONS = ['GreaterThanOrEqualToThreshold', 'GreaterThanThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold'] as const;
+
+/** A CloudWatch alarm the stack creates for a group, from one metric and a threshold. */
+export const groupMetricAlarm = z
+  .object({
+    namespace: z.string().min(1).max(255),
+    metricName: z.string().min(1).max(255),
+    dimensions: z.record(z.string().min(1).max(255), z.string().min(1).max(1024)).default({}),
+    statistic: z.enum(['Sum', 'Average', 'Maximum', 'Minimum', 'SampleCount']).default('Sum'),
+    threshold: z.number(),
+    comparison: z.enum(ALARM_COMPARISONS).default('GreaterThanOrEqualToThreshold'),
+    /** 10, 30 or a multiple of 60. */
+    periodSeconds: z.number().int().min(10).max(86_400).default(60).refine((value) => value === 10 || value === 30 || value % 60 === 0, { message: 'expected 10, 30 or a multiple of 60 seconds' }),
+    evaluationPeriods: z.number().int().min(1).max(100).default(1),
+  })
+  .strict();
+export type GroupMetricAlarm = z.output<typeof groupMetricAlarm>;
+
+/**
+ * The CloudWatch alarms that watch a group's deployments: existing alarms by name, and alarms the
+ * stack creates from a metric and a threshold. A group the stack creates rolls back on them itself
+ * (CodeDeploy's alarm-based automatic rollback); a bake rolls back on them in every group.
+ */
+export const groupAlarms = z
+  .object({
+    names: z.array(z.string().min(1).max(255)).default([]),
+    metrics: z.array(groupMetricAlarm).default([]),
+  })
+  .strict()
+  .refine((alarms) => alarms.names.length + alarms.metrics.length <= 10, { message: 'CodeDeploy watches at most 10 alarms per group' });
+
 /**
  * A guarded group as configured: handlers/config.ts groupPolicy (a `blockBudget`, default 10 %, or an
  * expert's fixed `threshold`), with `costs` for reporting net benefit (they do not pick the cut).
@@ -134,16 +167,43 @@ export const guardedGroupConfig = groupPolicy()
     if (group.create?.readyTimeoutMinutes !== undefined && !(group.platform === 'Server' && group.mode === 'gate')) {
       context.addIssue({ code: 'custom', path: ['create', 'readyTimeoutMinutes'], message: 'expected only for platform Server in gate mode (ECS and Lambda gate in the BeforeAllowTraffic hook)' });
     }
+    if (group.bake && (group.alarms?.names.length ?? 0) + (group.alarms?.metrics.length ?? 0) === 0) {
+      context.addIssue({ code: 'custom', path: ['bake'], message: 'expected alarms {names, metrics} too: a bake rolls back when one of the group\'s alarms goes to ALARM' });
+    }
+    if (group.bake && group.platform !== 'Server' && group.bake.minutes > MAX_HOOK_BAKE_MINUTES) {
+      context.addIssue({ code: 'custom', path: ['bake', 'minutes'], message: `expected at most ${MAX_HOOK_BAKE_MINUTES}: an ${group.platform} group bakes in its AfterAllowTraffic hook, which CodeDeploy fails after ${HOOK_TIMEOUT_MINUTES} minutes` });
+    }
+    if (group.bake && group.platform === 'Server' && group.create && group.create.terminateBlueAfterMinutes < group.bake.minutes) {
+      context.addIssue({
+        code: 'custom',
+        path: ['create', 'terminateBlueAfterMinutes'],
+        message: `expected at least bake.minutes (${group.bake.minutes}): the original fleet must outlive the bake, or there is nothing to roll back to`,
+      });
+    }
     if (group.create && group.platform === 'ECS' && !group.create.ecs) {
       context.addIssue({ code: 'custom', path: ['create', 'ecs'], message: 'expected {clusterName, serviceName, listenerArns, targetGroupNames} for a new ECS group' });
     }
     holdIssues(group, group.create?.readyTimeoutMinutes, context);
   });
 
+/** The name of the alarm the stack creates from a group's index-th metric: `<namePrefix>-<application>-<deploymentGroup>-alarm-<index>`. */
+export function groupMetricAlarmName(namePrefix: string, group: Pick<GuardedGroupConfig, 'application' | 'deploymentGroup'>, index: number): string {
+  return `${namePrefix}-${group.application}-${group.deploymentGroup}-alarm-${index}`;
+}
+
+/** Every alarm that watches a group: the configured names, then those the stack creates. */
+export function groupAlarmNames(namePrefix: string, group: Pick<GuardedGroupConfig, 'application' | 'deploymentGroup' | 'alarms'>): string[] {
+  const alarms = group.alarms ?? { names: [], metrics: [] };
+  return [...alarms.names, ...alarms.metrics.map((_, index) => groupMetricAlarmName(namePrefix, group, index))];
+}
+
 function groupPolicy() {
-  // handlers/config.ts's schemas are zod/mini (the Lambda bundles load faster): extended by spreading the shape.
+  // handlers/config.ts's schemas are zod/mini (the Lambda bundles load faster): extended by spreading the shape,
+  // without the handlers' alarmNames (the stack derives them from `alarms`).
   return z.strictObject({
-    ...handlerGroupPolicy.shape,
+    ...omit(handlerGroupPolicy, { alarmNames: true }).shape,
+    /** The alarms that watch the group's deployments. */
+    alarms: groupAlarms.optional(),
     application: codeDeployName,
     deploymentGroup: codeDeployName,
     costs: costs.optional(),
@@ -627,14 +687,13 @@ export function configWarnings(config: DeployGuardConfig): string[] {
   return warnings;
 }
 
-/** The handlers' view of the guarded groups (ENV.groups), validated by handlers/config.ts's own schema. */
 /**
  * The settings each history group named by `historyGroups` is replayed with (`backtest --config
  * --environment`): its configured group's, by history group.
  */
-export function historyGroupSettings(environment: Pick<EnvironmentConfig, 'groups'>): Record<string, HistoryGroupSettings> {
+export function historyGroupSettings(environment: Pick<EnvironmentConfig, 'groups' | 'namePrefix'>): Record<string, HistoryGroupSettings> {
   const settings: Record<string, HistoryGroupSettings> = {};
-  const policies = toGroupPolicies(environment.groups);
+  const policies = toGroupPolicies(environment.groups, environment.namePrefix);
   environment.groups.forEach((group, index) => {
     const { application, deploymentGroup, ...policy } = policies[index];
     for (const historyGroup of group.historyGroups ?? []) settings[historyGroup] = { ...policy, configuredGroup: groupKey(application, deploymentGroup) };
@@ -645,17 +704,23 @@ export function historyGroupSettings(environment: Pick<EnvironmentConfig, 'group
 /** A configured group's settings, applied to a history group it names (`historyGroups`). */
 export type HistoryGroupSettings = Omit<GroupPolicy, 'application' | 'deploymentGroup'> & { readonly configuredGroup: string };
 
-export function toGroupPolicies(groups: readonly GuardedGroupConfig[]): GroupPolicy[] {
+/** The handlers' view of the guarded groups (ENV.groups), validated by handlers/config.ts's own schema. */
+export function toGroupPolicies(groups: readonly GuardedGroupConfig[], namePrefix = 'deploy-guard'): GroupPolicy[] {
   return groupPolicies.parse(
-    groups.map((group) => ({
-      application: group.application,
-      deploymentGroup: group.deploymentGroup,
-      platform: group.platform,
-      mode: group.mode,
-      ...groupDecision(group),
-      failurePolicy: group.failurePolicy,
-      ...groupHold(group),
-    })),
+    groups.map((group) => {
+      const alarmNames = groupAlarmNames(namePrefix, group);
+      return {
+        application: group.application,
+        deploymentGroup: group.deploymentGroup,
+        platform: group.platform,
+        mode: group.mode,
+        ...groupDecision(group),
+        failurePolicy: group.failurePolicy,
+        ...groupHold(group),
+        ...(alarmNames.length > 0 ? { alarmNames } : {}),
+        ...(group.bake ? { bake: group.bake } : {}),
+      };
+    }),
   );
 }
 
@@ -665,10 +730,10 @@ export function toGroupPolicies(groups: readonly GuardedGroupConfig[]): GroupPol
  */
 export function guardedGroupPolicies(environment: Pick<EnvironmentConfig, 'namePrefix' | 'groups' | 'example'>): GroupPolicy[] {
   const { example } = environment;
-  if (!example) return toGroupPolicies(environment.groups);
+  if (!example) return toGroupPolicies(environment.groups, environment.namePrefix);
   const names = exampleGroupNames(environment.namePrefix);
   const policy = { application: names.application, deploymentGroup: names.deploymentGroup, platform: 'Server', mode: example.mode, ...groupDecision(example), failurePolicy: example.failurePolicy, ...groupHold(example) };
-  return groupPolicies.parse([...toGroupPolicies(environment.groups), policy]);
+  return groupPolicies.parse([...toGroupPolicies(environment.groups, environment.namePrefix), policy]);
 }
 
 /**

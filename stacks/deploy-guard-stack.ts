@@ -12,7 +12,9 @@ import { HANDLER_DECLARATIONS } from '../handlers/declarations';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/entries';
 import { INITIAL_MODEL_VERSION, SERVED_MODELS_PREFIX, servedModelKeys } from '../handlers/s3-layout';
 import { DEFAULT_HOOK_WAIT_MS } from '../handlers/traffic-hook.declaration';
-import { changeSummaryPublishersByApplication, exampleGroupNames, groupDecision, guardedGroupPolicies, iamRoleArn, type EnvironmentConfig } from './config';
+import { changeSummaryPublishersByApplication, exampleGroupNames, groupAlarmNames, groupDecision, guardedGroupPolicies, iamRoleArn, type EnvironmentConfig } from './config';
+import { bakeSweepSchedule, GroupAlarms } from './group-alarms';
+import { watchedAlarmNames } from '../handlers/bake-domain';
 import { ChatChannels, chatTopicName } from './chat-channels';
 import { DataStores } from './data-stores';
 import type { DeadLetterQueue } from './dead-letter-queue';
@@ -52,6 +54,8 @@ export const INITIAL_MODEL_KEY = servedModelKeys(INITIAL_MODEL_VERSION).model;
  */
 export class DeployGuardStack extends TerraformStack {
   readonly eventBus: DeployGuardEventBus;
+  /** The alarms the stack creates for the guarded groups from a metric and a threshold. */
+  readonly groupAlarms: GroupAlarms;
   readonly busPolicy: DeployGuardBusPolicy;
   /** Only when the configuration names operators. */
   readonly operatorRole?: OperatorRole;
@@ -93,7 +97,11 @@ export class DeployGuardStack extends TerraformStack {
 
     const kms = new EncryptionKey(this, 'kms', { namePrefix, accountId, region });
     const kmsKeyArn = kms.key.arn;
-    this.eventBus = new DeployGuardEventBus(this, 'events', { namePrefix, source });
+    // The configured groups, then the example's: the handlers guard (and may act on) exactly these.
+    const groupPolicies = guardedGroupPolicies(config);
+    const bakeAlarmNames = watchedAlarmNames(groupPolicies);
+    this.eventBus = new DeployGuardEventBus(this, 'events', { namePrefix, source, bakeAlarmNames });
+    this.groupAlarms = new GroupAlarms(this, 'group-alarms', { namePrefix, groups: config.groups });
     this.dataStores = new DataStores(this, 'data', { namePrefix, accountId, kmsKeyArn });
     const { tableNames, bucketNames } = this.dataStores;
     this.initialModel = new InitialModel(this, 'initial-model', {
@@ -156,6 +164,8 @@ export class DeployGuardStack extends TerraformStack {
                 mode: group.mode,
                 ...(group.create.readyTimeoutMinutes !== undefined ? { readyWaitMinutes: group.create.readyTimeoutMinutes } : {}),
                 terminationWaitMinutes: group.create.terminateBlueAfterMinutes,
+                // CodeDeploy's alarm-based automatic rollback (DEPLOYMENT_STOP_ON_ALARM) on the group's alarms.
+                ...(groupAlarmNames(namePrefix, group).length > 0 ? { alarmNames: groupAlarmNames(namePrefix, group) } : {}),
                 ...(group.platform === 'Server' && group.create.autoScalingGroups
                   ? {
                       server: {
@@ -214,8 +224,6 @@ export class DeployGuardStack extends TerraformStack {
       this.example.guardedGroup.groupPolicy(groupDecision(example), example.failurePolicy);
     }
     this.groups = [...configuredGroups, ...(this.example ? [this.example.guardedGroup] : [])];
-    // The configured groups, then the example's: the handlers guard (and may act on) exactly these.
-    const groupPolicies = guardedGroupPolicies(config);
 
     const retrainingSettings: RetrainingSettings = this.retraining.retrainingSettings(config.retraining);
     const promotionSettings: PromotionSettings = {
@@ -335,8 +343,15 @@ export class DeployGuardStack extends TerraformStack {
     const deadLetterQueues: DeadLetterQueue[] = Object.values(functions).map((fn) => fn.deadLetterQueue);
     const rules = this.eventBus.ruleDefinitions;
     const { schedule } = this.retraining;
+    // Bakes end on a one-minute sweep (nothing waits in a function).
+    const sweep = bakeAlarmNames.length > 0 ? bakeSweepSchedule(this, namePrefix) : undefined;
     const holdTimeouts = groupPolicies.some((group) => group.mode === 'gate' && group.onRisk === 'hold') ? holdTimeoutsSchedule(this, namePrefix) : undefined;
-    const deliveries = [...rules.map((definition) => ({ definition, rule: this.eventBus.rules[definition.name] })), ...(schedule ? [schedule] : []), ...(holdTimeouts ? [holdTimeouts] : [])];
+    const deliveries = [
+      ...rules.map((definition) => ({ definition, rule: this.eventBus.rules[definition.name] })),
+      ...(schedule ? [schedule] : []),
+      ...(holdTimeouts ? [holdTimeouts] : []),
+      ...(sweep ? [sweep] : []),
+    ];
     for (const { definition, rule } of deliveries) {
       const handler = definition.target;
       const delivery = new EventRuleToFunction(this, `deliver-${definition.name}`, {
@@ -359,7 +374,7 @@ export class DeployGuardStack extends TerraformStack {
       functions: Object.values(functions),
       deadLetterQueues,
       busName: namePrefix,
-      rules: [...rules, ...(schedule ? [schedule.definition] : []), ...(holdTimeouts ? [holdTimeouts.definition] : [])],
+      rules: [...rules, ...(schedule ? [schedule.definition] : []), ...(holdTimeouts ? [holdTimeouts.definition] : []), ...(sweep ? [sweep.definition] : [])],
       driftAlarms: [this.retraining.errorRateAlarm, this.retraining.brierAlarm],
     });
 

@@ -12,6 +12,8 @@ export interface DeployGuardEventBusProps {
   readonly source?: string;
   /** Days the archive keeps events for replay; 0 keeps them indefinitely. @default 90 */
   readonly archiveRetentionDays?: number;
+  /** The alarms the guarded groups' bakes watch: with any, the bake rules are created. @default none */
+  readonly bakeAlarmNames?: readonly string[];
 }
 
 /**
@@ -42,7 +44,7 @@ export class DeployGuardEventBus extends Construct {
       retentionDays: retention,
       description: 'Every Deploy Guard event, for replay',
     });
-    this.ruleDefinitions = systemRules({ source: props.source, namePrefix: props.namePrefix });
+    this.ruleDefinitions = systemRules({ source: props.source, namePrefix: props.namePrefix, ...(props.bakeAlarmNames ? { bakeAlarmNames: props.bakeAlarmNames } : {}) });
     const rules: Record<string, CloudwatchEventRule> = {};
     for (const rule of this.ruleDefinitions) {
       rules[rule.name] = new CloudwatchEventRule(this, `rule-${rule.name}`, {

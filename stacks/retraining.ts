@@ -82,7 +82,7 @@ export interface RetrainingProps {
 /** The retraining schedule's rule, and its definition in events/patterns.ts (delivered to drift by the stack). */
 export interface RetrainingScheduleRule {
   readonly rule: CloudwatchEventRule;
-  readonly definition: ScheduleRule;
+  readonly definition: ScheduleRule & { readonly periodDays: number };
   /** The rule's ARN, built from its name as AWS forms it: the one resource of its Scheduled Events, which drift matches exactly. */
   readonly arn: string;
 }

@@ -25,6 +25,10 @@ import type {
   StoreWrite,
   StoredChangeSummary,
   StoredCut,
+  BakeBook,
+  BakeRecord,
+  BakeStore,
+  StoredBakeBook,
 } from '../ports';
 import { writeOverEntry, type RevisionEntry } from '../change-summaries';
 import { MAX_HISTORY_READ } from '../ports';
@@ -729,5 +733,79 @@ export class DynamoDbControlStore implements ControlStore {
       if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
+  }
+}
+
+/**
+ * The bakes in the control table: the open ones and the watched alarms' states in one item
+ * (`bakes#open`: `revision` N and `book`, JSON text), written by compare-and-set on its revision;
+ * each closed bake in its own item (`bake#<deploymentId>`).
+ */
+export class DynamoDbBakeStore implements BakeStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    readonly tableName: string,
+  ) {}
+
+  async readBook(): Promise<StoredBakeBook | undefined> {
+    const value = await this.read(CONTROL_KEYS.bakes);
+    if (!value) return undefined;
+    const where = { tableName: this.tableName, key: { key: CONTROL_KEYS.bakes } };
+    return { book: this.parse<BakeBook>(required(value, 'book', 'string', where), CONTROL_KEYS.bakes), revision: required(value, 'revision', 'number', where) };
+  }
+
+  async writeBook(book: BakeBook, expectedRevision: number | null): Promise<boolean> {
+    const keyValue = CONTROL_KEYS.bakes;
+    try {
+      await call('PutItem', this.tableName, { key: keyValue }, () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: toItem({ key: keyValue, revision: (expectedRevision ?? 0) + 1, book: JSON.stringify(book) }),
+            ...(expectedRevision === null
+              ? { ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'key' } }
+              : {
+                  ConditionExpression: '#revision = :expected',
+                  ExpressionAttributeNames: { '#revision': 'revision' },
+                  ExpressionAttributeValues: { ':expected': { N: String(expectedRevision) } },
+                }),
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async recordClosed(record: BakeRecord): Promise<void> {
+    const keyValue = CONTROL_KEYS.bake(record.deploymentId);
+    await call('PutItem', this.tableName, { key: keyValue }, () =>
+      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: toItem({ key: keyValue, bake: JSON.stringify(record) }) })),
+    );
+  }
+
+  async readClosed(deploymentId: string): Promise<BakeRecord | undefined> {
+    const keyValue = CONTROL_KEYS.bake(deploymentId);
+    const value = await this.read(keyValue);
+    if (!value) return undefined;
+    return this.parse<BakeRecord>(required(value, 'bake', 'string', { tableName: this.tableName, key: { key: keyValue } }), keyValue);
+  }
+
+  private parse<T>(text: string, keyValue: string): T {
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new TypeError(`table ${this.tableName}, key ${JSON.stringify({ key: keyValue })}: the bake is not JSON (${(error as Error).message})`);
+    }
+  }
+
+  private async read(keyValue: string): Promise<Record<string, unknown> | undefined> {
+    const key = { key: keyValue };
+    const answer = await call('GetItem', this.tableName, key, () =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(key), ConsistentRead: true })),
+    );
+    return answer.Item ? fromItem(answer.Item) : undefined;
   }
 }

@@ -18,6 +18,10 @@ import type {
   StoreWrite,
   StoredChangeSummary,
   StoredCut,
+  BakeBook,
+  BakeRecord,
+  BakeStore,
+  StoredBakeBook,
   OperatorControlStore,
 } from '../ports';
 import type { DeploymentOverride, GroupPause } from '../operator-controls';
@@ -249,6 +253,31 @@ export class InMemoryControlStore implements ControlStore {
     if ((current?.revision ?? null) !== expectedRevision) return false;
     this.cuts.set(scope, { state, revision: (current?.revision ?? 0) + 1 });
     return true;
+  }
+}
+
+/** The bakes in process (handlers/ports.ts BakeStore): one book, compare-and-set on its revision. */
+export class InMemoryBakeStore implements BakeStore {
+  private stored: StoredBakeBook | undefined;
+  private readonly closed = new Map<string, BakeRecord>();
+
+  async readBook(): Promise<StoredBakeBook | undefined> {
+    return this.stored ? structuredClone(this.stored) : undefined;
+  }
+
+  async writeBook(book: BakeBook, expectedRevision: number | null): Promise<boolean> {
+    if ((this.stored?.revision ?? null) !== expectedRevision) return false;
+    this.stored = { book: structuredClone(book), revision: (expectedRevision ?? 0) + 1 };
+    return true;
+  }
+
+  async recordClosed(record: BakeRecord): Promise<void> {
+    this.closed.set(record.deploymentId, structuredClone(record));
+  }
+
+  async readClosed(deploymentId: string): Promise<BakeRecord | undefined> {
+    const record = this.closed.get(deploymentId);
+    return record ? structuredClone(record) : undefined;
   }
 }
 

@@ -25,7 +25,7 @@ import {
   type Sample,
 } from '../../events/samples';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import { servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
 import { compose, type HandlerDefinition, type PortsOf } from '../../handlers/declaration';
@@ -283,6 +283,7 @@ const trafficHook: FuzzTarget = {
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready']), log),
       deployments: instrument('deployments', deployments, log),
       operatorControls: instrument('operatorControls', new InMemoryOperatorControlStore(), log),
+      bakes: instrument('bakes', new InMemoryBakeStore(), log),
       holds: instrument('holds', new InMemoryHoldStore(), log),
       publisher: instrument('publisher', new RecordingPublisher(), log),
       clock: new ManualClock(NOW),
@@ -410,6 +411,7 @@ const recordOutcome: FuzzTarget = {
     return runDeclared(RECORD_OUTCOME, value, {
       deployments: instrument('deployments', store, log),
       ledger: instrument('ledger', ledger, log),
+      bakes: instrument('bakes', new InMemoryBakeStore(), log),
       holds: instrument('holds', new InMemoryHoldStore(), log),
       lake: instrument('lake', new RecordingLake(), log),
       metrics: instrument('metrics', new RecordingMetrics(), log),

@@ -3,7 +3,7 @@ import type { BusEvent } from '../../events/bus';
 import type { ComputePlatform, PutEventsEntry } from '../../events/emitted';
 import { AwsCodeDeploy } from '../../handlers/adapters/codedeploy';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import type { FailurePolicy, GroupPolicy } from '../../handlers/config';
 import type { AssessmentRecord, CodeDeployPort, MetricsPort } from '../../handlers/ports';
 import { assessmentEntries } from '../../handlers/predict-domain';
@@ -86,7 +86,7 @@ function world(options: WorldOptions) {
     hook: () =>
       handleTrafficHook(
         { DeploymentId: deploymentId, LifecycleEventHookExecutionId: HOOK_EXECUTION },
-        { codeDeploy: port, deployments, operatorControls: new InMemoryOperatorControlStore(), holds: new InMemoryHoldStore(), publisher, clock, sleep: async (milliseconds) => clock.advanceBy(milliseconds), config: { source: SOURCE, eventBusName: BUS, groups: [policy], waitMs: 5_000, pollMs: 1_000 } },
+        { codeDeploy: port, deployments, operatorControls: new InMemoryOperatorControlStore(), bakes: new InMemoryBakeStore(), holds: new InMemoryHoldStore(), publisher, clock, sleep: async (milliseconds) => clock.advanceBy(milliseconds), config: { source: SOURCE, eventBusName: BUS, groups: [policy], waitMs: 5_000, pollMs: 1_000 } },
       ),
     /** EventBridge delivers to rollback what was published since the last delivery (its rule: rollback requests and assessments). */
     async deliverToRollback(redeliver = false): Promise<RollbackResult[]> {
@@ -104,7 +104,7 @@ function world(options: WorldOptions) {
       codeDeploy.finish(deploymentId, failed);
       const final = codeDeployEvents.filter((event) => ['SUCCESS', 'FAILURE', 'STOP'].includes(String(event.detail.state)));
       expect(final).toHaveLength(1);
-      await handleRecordOutcomeEvent(final[0], { deployments, ledger, holds: new InMemoryHoldStore(), lake: { putRow: async (row) => void rows.push(row.csvLine) }, metrics, config: { metricsNamespace: 'DeployGuard' } });
+      await handleRecordOutcomeEvent(final[0], { deployments, ledger, bakes: new InMemoryBakeStore(), holds: new InMemoryHoldStore(), lake: { putRow: async (row) => void rows.push(row.csvLine) }, metrics, config: { metricsNamespace: 'DeployGuard' } });
       return (await deployments.get(deploymentId))?.outcome?.label;
     },
     rows,

@@ -47,12 +47,12 @@ describe('hold for a human: the pure rules', () => {
   });
 
   it('labels: a rejected hold (or one stopped while its timeout rejects) is counterfactual; an approved one is observed', () => {
-    expect(labelOutcome('STOP', undefined, { ...held, settled: { action: 'reject', ...by } }).label).toBe('counterfactual');
-    expect(labelOutcome('FAILURE', undefined, { ...held, platform: 'ECS', settled: { action: 'reject', ...by } }).label).toBe('counterfactual');
-    expect(labelOutcome('STOP', undefined, held).label).toBe('counterfactual');
-    expect(labelOutcome('FAILURE', undefined, { ...held, settled: { action: 'approve', ...by } }).label).toBe('failed');
-    expect(labelOutcome('SUCCESS', undefined, { ...held, settled: { action: 'approve', ...by } }).label).toBe('succeeded');
-    expect(labelOutcome('STOP', undefined, { ...held, onTimeout: 'approve' }).label).toBe('failed');
+    expect(labelOutcome('STOP', undefined, { hold: { ...held, settled: { action: 'reject', ...by } } }).label).toBe('counterfactual');
+    expect(labelOutcome('FAILURE', undefined, { hold: { ...held, platform: 'ECS', settled: { action: 'reject', ...by } } }).label).toBe('counterfactual');
+    expect(labelOutcome('STOP', undefined, { hold: held }).label).toBe('counterfactual');
+    expect(labelOutcome('FAILURE', undefined, { hold: { ...held, settled: { action: 'approve', ...by } } }).label).toBe('failed');
+    expect(labelOutcome('SUCCESS', undefined, { hold: { ...held, settled: { action: 'approve', ...by } } }).label).toBe('succeeded');
+    expect(labelOutcome('STOP', undefined, { hold: { ...held, onTimeout: 'approve' } }).label).toBe('failed');
     expect(heldStopLabel(undefined)).toBeUndefined();
   });
 });

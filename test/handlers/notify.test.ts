@@ -107,6 +107,22 @@ describe('the message about a stop', () => {
     expect(body).toContain('Change summary: none received for git:abc: scored without what the release changes');
   });
 
+  it("says the group's tiers when it has a bake tier: the stop, and below it the bake cut, window and alarms", () => {
+    const bake = { cut: 0.42, minutes: 30, alarms: ['deploy-guard-dev-myApplication-myDeploymentGroup-alarm-0', 'p99-latency'] };
+    const message = messageOf(delivered('Deployment Risk Assessed', { tier: 'stop', bake }));
+    expect(message.facts).toContainEqual([
+      'Watch tier',
+      'stop (above the stop cut). Below it deployments at or above the bake cut 0.4200 are baked: watched for 30 minutes after their traffic moves, and rolled back if any of its alarms (deploy-guard-dev-myApplication-myDeploymentGroup-alarm-0, p99-latency) goes to ALARM',
+    ]);
+    expect(plainTextBody(message)).toContain('after their traffic moves');
+    const noScores = messageOf(delivered('Deployment Risk Assessed', { tier: 'stop', bake: { cut: null, minutes: 20 } }));
+    expect(noScores.facts).toContainEqual(['Watch tier', expect.stringContaining("no bake cut yet (no scores): nothing is baked until there are: watched for 20 minutes after their traffic moves, and rolled back if any of the group's alarms goes to ALARM")]);
+  });
+
+  it('names no tier for a group without a bake tier', () => {
+    expect(messageOf(stopMode).facts.map(([label]) => label)).not.toContain('Watch tier');
+  });
+
   it.each([
     ['a shadow decision', { mode: 'shadow', enforced: false }, 'shadow-decision'],
     ['an enforced decision to proceed', { decision: 'proceed', probability: 0.1 }, 'not-a-stop'],

@@ -5,7 +5,7 @@ import { derivedDeploymentEvent, sample } from '../../events/samples';
 import { EventValidationError } from '../../events/validation';
 import { EmfMetrics } from '../../handlers/adapters/emf-metrics';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryDeploymentStore, InMemoryHoldStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryDeploymentStore, InMemoryHoldStore } from '../../handlers/adapters/in-memory-stores';
 import { S3TrainingDataLake } from '../../handlers/adapters/s3-data-lake';
 import type { AssessmentRecord, LedgerEntry } from '../../handlers/ports';
 import { handleRecordOutcomeEvent, recordOutcomeConfigFromEnv, type RecordOutcomeDependencies } from '../../handlers/record-outcome';
@@ -61,6 +61,7 @@ function dependencies(includeCounterfactual = false) {
   const deps = {
     deployments: new InMemoryDeploymentStore(),
     ledger: new InMemoryRollbackLedger(),
+    bakes: new InMemoryBakeStore(),
     holds: new InMemoryHoldStore(),
     lake: new S3TrainingDataLake(new S3Client({ region: 'us-east-1' }), { bucket: 'deploy-guard-dev-data' }),
     metrics: new EmfMetrics((line) => emf.push(line)),
@@ -467,6 +468,21 @@ describe('record-outcome-domain', () => {
     ['STOP', entry('ContinueDeployment'), 'failed'],
   ] as const)('%s with ledger %j: %s', (state, ledger, label) => {
     expect(labelOutcome(state, ledger).label).toBe(label);
+  });
+
+  it.each([
+    ['STOP', 'rolled-back', 'failed'], // EC2: StopDeployment during the bake
+    ['FAILURE', 'rolled-back', 'failed'], // ECS / Lambda: the AfterAllowTraffic hook reported Failed
+    ['STOP', 'rolling-back', 'failed'], // the stop event overtook the bake's own record
+    ['SUCCESS', 'passed', 'succeeded'],
+  ] as const)('%s after a bake %s is an observed %s, never counterfactual', (state, bakeState, label) => {
+    const decided = labelOutcome(state, completed('ContinueDeployment'), { bake: { state: bakeState, alarmName: 'checkout-5xx' } });
+    expect(decided.label).toBe(label);
+    if (label === 'failed') expect(decided.reason).toBe('rolled back during its bake: alarm checkout-5xx went to ALARM after its traffic moved, an observed failure');
+  });
+
+  it('a hook Deploy Guard failed before the traffic moved stays counterfactual even with a bake that passed', () => {
+    expect(labelOutcome('FAILURE', completed('LifecycleHookFailed'), { bake: { state: 'passed' } }).label).toBe('counterfactual');
   });
 
   it("knows Deploy Guard's rollback from its ledger entry", () => {

@@ -1,7 +1,7 @@
 import { sample } from '../../events/samples';
 import { EmfMetrics } from '../../handlers/adapters/emf-metrics';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryDeploymentStore, InMemoryHoldStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryDeploymentStore, InMemoryHoldStore } from '../../handlers/adapters/in-memory-stores';
 import { S3TrainingDataLake } from '../../handlers/adapters/s3-data-lake';
 import { S3ObjectStore } from '../../handlers/adapters/s3-objects';
 import { handleRecordOutcomeEvent } from '../../handlers/record-outcome';
@@ -71,6 +71,7 @@ describe('lost S3 answers at the SDK level', () => {
     const deps = {
       deployments: new InMemoryDeploymentStore(),
       ledger: new InMemoryRollbackLedger(),
+      bakes: new InMemoryBakeStore(),
       holds: new InMemoryHoldStore(),
       lake: new S3TrainingDataLake(client, { bucket: 'deploy-guard-dev-data' }),
       metrics: new EmfMetrics((line) => emf.push(line)),

@@ -11,7 +11,7 @@ import type { PutEventsEntry } from '../../events/emitted';
 import { EventValidationError } from '../../events/validation';
 import { AwsCodeDeploy } from '../../handlers/adapters/codedeploy';
 import type { EventPublisher } from '../../handlers/adapters/event-publisher';
-import { InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import type { GroupPolicy } from '../../handlers/config';
 import type { AssessmentRecord } from '../../handlers/ports';
 import { handleTrafficHook, trafficHookConfigFromEnv, type TrafficHookDependencies } from '../../handlers/traffic-hook';
@@ -63,7 +63,7 @@ class RecordingPublisher implements EventPublisher {
   }
 }
 
-function setup(options: { groups?: GroupPolicy[]; waitMs?: number; onSleep?: (count: number) => Promise<void>; operatorControls?: InMemoryOperatorControlStore } = {}) {
+function setup(options: { groups?: GroupPolicy[]; waitMs?: number; onSleep?: (count: number) => Promise<void>; operatorControls?: InMemoryOperatorControlStore; bakes?: InMemoryBakeStore; holds?: InMemoryHoldStore } = {}) {
   const deployments = new InMemoryDeploymentStore();
   const publisher = new RecordingPublisher();
   const sleeps: number[] = [];
@@ -71,7 +71,8 @@ function setup(options: { groups?: GroupPolicy[]; waitMs?: number; onSleep?: (co
     codeDeploy: new AwsCodeDeploy(new CodeDeployClient({ region: 'us-east-1' })),
     deployments,
     operatorControls: options.operatorControls ?? new InMemoryOperatorControlStore(),
-    holds: new InMemoryHoldStore(),
+    bakes: options.bakes ?? new InMemoryBakeStore(),
+    holds: options.holds ?? new InMemoryHoldStore(),
     publisher,
     clock: new ManualClock(NOW),
     sleep: async (milliseconds) => {
@@ -295,5 +296,88 @@ describe("traffic-hook: an operator let the held deployment through after predic
     await deployments.putAssessment(held);
     expect(await handleTrafficHook(invocation, deps)).toMatchObject({ status: 'rollback-requested' });
     expect(publisher.published.map((entry) => entry.DetailType)).toEqual(['Deployment Rollback Requested']);
+  });
+});
+
+describe('traffic-hook: a deployment in the bake tier (ECS / Lambda)', () => {
+  const ALARM = 'deploy-guard-dev-myApplication-myDeploymentGroup-alarm-0';
+  const baking: GroupPolicy = { ...policy, alarmNames: [ALARM], bake: { threshold: 0.2, minutes: 30 } };
+  const bakeTier: AssessmentRecord = { ...assessment, decision: 'proceed', probability: 0.3, tier: 'bake', bake: { cut: 0.2, minutes: 30 } };
+  const afterInvocation = { DeploymentId: deploymentId, LifecycleEventHookExecutionId: 'b81e4c1d-0f4e-4c38-9a1b-5d2e7f3a6c10' };
+
+  it('answers BeforeAllowTraffic Succeeded; AfterAllowTraffic starts the window and is left for the bake handler to answer', async () => {
+    const bakes = new InMemoryBakeStore();
+    const { deps, deployments, publisher } = setup({ groups: [baking], bakes });
+    await deployments.putAssessment(bakeTier);
+
+    await expect(handleTrafficHook(invocation, deps)).resolves.toMatchObject({ status: 'succeeded' });
+    expect(codeDeploy).toHaveReceivedCommandWith(PutLifecycleEventHookExecutionStatusCommand, { deploymentId, lifecycleEventHookExecutionId: hookExecutionId, status: 'Succeeded' });
+
+    codeDeploy.resetHistory();
+    const after = await handleTrafficHook(afterInvocation, deps);
+    const endsAt = Date.parse(NOW) + 30 * 60_000;
+    expect(after).toEqual({ status: 'baking', deploymentId, hookExecutionId: afterInvocation.LifecycleEventHookExecutionId, endsAt });
+    expect(codeDeploy).not.toHaveReceivedAnyCommand();
+    expect(publisher.published).toEqual([]);
+    expect((await bakes.readBook())?.book.open).toEqual([
+      expect.objectContaining({ deploymentId, state: 'baking', alarmNames: [ALARM], firstHookExecutionId: hookExecutionId, hookExecutionId: afterInvocation.LifecycleEventHookExecutionId, endsAt }),
+    ]);
+
+    // CodeDeploy invoking the same AfterAllowTraffic execution again changes nothing and answers nothing.
+    await expect(handleTrafficHook(afterInvocation, deps)).resolves.toMatchObject({ status: 'baking', endsAt });
+    expect(codeDeploy).not.toHaveReceivedAnyCommand();
+  });
+
+  it('a deployment below the bake cut is not baked: its second hook is answered Succeeded at once', async () => {
+    const bakes = new InMemoryBakeStore();
+    const { deps, deployments } = setup({ groups: [baking], bakes });
+    await deployments.putAssessment({ ...bakeTier, probability: 0.1, tier: 'none' });
+    await handleTrafficHook(invocation, deps);
+    await expect(handleTrafficHook(afterInvocation, deps)).resolves.toMatchObject({ status: 'succeeded' });
+    expect(codeDeploy).toHaveReceivedCommandTimes(PutLifecycleEventHookExecutionStatusCommand, 2);
+    expect(await bakes.readBook()).toBeUndefined();
+  });
+
+  it('a bake that is closed already is not opened again by a late hook', async () => {
+    const bakes = new InMemoryBakeStore();
+    await bakes.recordClosed({ deploymentId, application: 'myApplication', deploymentGroup: 'myDeploymentGroup', platform: 'ECS', mode: 'gate', alarmNames: [ALARM], minutes: 30, openedAt: 0, endsAt: null, state: 'rolled-back', alarmName: ALARM, closedAt: 1 });
+    const { deps, deployments } = setup({ groups: [baking], bakes });
+    await deployments.putAssessment(bakeTier);
+    await expect(handleTrafficHook(afterInvocation, deps)).resolves.toMatchObject({ status: 'succeeded' });
+    expect(await bakes.readBook()).toBeUndefined();
+  });
+});
+
+describe('traffic-hook: a group that holds risky deployments for a person, with a bake tier', () => {
+  const ALARM = 'deploy-guard-dev-myApplication-myDeploymentGroup-alarm-0';
+  const holding: GroupPolicy = { ...policy, onRisk: 'hold', holdTimeoutMinutes: 30, alarmNames: [ALARM], bake: { threshold: 0.2, minutes: 30 } };
+  const risky: AssessmentRecord = { ...assessment, onRisk: 'hold', tier: 'stop', bake: { cut: 0.2, minutes: 30 } };
+  const afterInvocation = { DeploymentId: deploymentId, LifecycleEventHookExecutionId: 'b81e4c1d-0f4e-4c38-9a1b-5d2e7f3a6c10' };
+
+  it('leaves BeforeAllowTraffic unanswered and records the hold, opens no bake; once approved, its AfterAllowTraffic is answered Succeeded', async () => {
+    const holds = new InMemoryHoldStore();
+    const bakes = new InMemoryBakeStore();
+    const { deps, deployments, publisher } = setup({ groups: [holding], holds, bakes });
+    await deployments.putAssessment(risky);
+
+    const before = await handleTrafficHook(invocation, deps);
+    expect(before).toMatchObject({ status: 'held', deploymentId, until: Date.parse(NOW) + 30 * 60_000 });
+    expect(codeDeploy).not.toHaveReceivedAnyCommand();
+    expect(publisher.published.map((entry) => entry.DetailType)).toEqual(['Deployment Held']);
+    expect(await holds.read(deploymentId)).toMatchObject({ deploymentId, hookExecutionId, onTimeout: 'reject' });
+    expect(await bakes.readBook()).toBeUndefined();
+
+    // A retry of the same invocation finds the hold: nothing answered, the same announcement (same detail and time).
+    await expect(handleTrafficHook(invocation, deps)).resolves.toMatchObject({ status: 'held' });
+    expect(codeDeploy).not.toHaveReceivedAnyCommand();
+    expect(publisher.published).toEqual([publisher.published[0], publisher.published[0]]);
+
+    // A person approves (deploy-guard approve answers the BeforeAllowTraffic hook); traffic moves and CodeDeploy runs AfterAllowTraffic.
+    await holds.settle(deploymentId, { action: 'approve', by: 'arn:aws:sts::123456789012:assumed-role/operator/alice', reason: 'reviewed', at: Date.parse(NOW), cause: 'operator' });
+    const after = await handleTrafficHook(afterInvocation, deps);
+    expect(after).toMatchObject({ status: 'succeeded', deploymentId });
+    expect(codeDeploy).toHaveReceivedCommandWith(PutLifecycleEventHookExecutionStatusCommand, { deploymentId, lifecycleEventHookExecutionId: afterInvocation.LifecycleEventHookExecutionId, status: 'Succeeded' });
+    expect(publisher.published).toHaveLength(2);
+    expect(await bakes.readBook()).toBeUndefined();
   });
 });

@@ -14,7 +14,7 @@ import { Scheduler } from '../../local/scheduler';
 
 const START = Date.parse('2012-02-07T20:00:00.000Z');
 const MINUTE = 60_000;
-const TIMINGS: LifecycleTimings = { changeSummaryLeadMs: MINUTE, readyAfterMs: 5 * MINUTE, hookAfterMs: 5 * MINUTE, finishAfterMs: 15 * MINUTE, readyWaitMs: 60 * MINUTE };
+const TIMINGS: LifecycleTimings = { changeSummaryLeadMs: MINUTE, readyAfterMs: 5 * MINUTE, hookAfterMs: 5 * MINUTE, afterHookAfterMs: 6 * MINUTE, finishAfterMs: 15 * MINUTE, readyWaitMs: 60 * MINUTE };
 
 function record(overrides: Partial<DeploymentRecord> = {}): DeploymentRecord {
   return { group: 'rails_rails_data', time: new Date(START).toISOString(), failed: false, author: 'dhh', change: { commits: 3, linesAdded: 40 }, extra: {}, source: { file: 'rails.csv', line: 12 }, ...overrides } as DeploymentRecord;
@@ -25,7 +25,7 @@ function entry(overrides: Partial<DeploymentRecord> = {}, warmUp = false): Repla
 }
 
 /** Replays `entries` with the given platform and mode; answers what happened, in order, at minutes after the first START. */
-async function replay(entries: ReplayEntry[], options: { readonly platform?: ComputePlatform; readonly mode?: GuardMode; readonly hookFails?: boolean; readonly timings?: LifecycleTimings } = {}) {
+async function replay(entries: ReplayEntry[], options: { readonly platform?: ComputePlatform; readonly mode?: GuardMode; readonly hookFails?: boolean; readonly timings?: LifecycleTimings; readonly answerBeforeHook?: boolean; readonly bake?: boolean; readonly stopAt?: number } = {}) {
   const clock = new ManualClock(START - TIMINGS.changeSummaryLeadMs);
   const scheduler = new Scheduler();
   const happened: string[] = [];
@@ -36,7 +36,7 @@ async function replay(entries: ReplayEntry[], options: { readonly platform?: Com
   };
   const codeDeploy = new LocalCodeDeploy({ clock, account: '000000000000', region: 'us-east-1', emit: (event) => happened.push(`${at()} ${String((event.detail as { state: string }).state)}`) });
   const summaries: PutEventsEntry[] = [];
-  const groups: GroupPolicy[] = [{ application: 'rails_rails_data', deploymentGroup: 'production', platform: options.platform ?? 'Server', mode: 'shadow', threshold: 0.2, failurePolicy: 'fail-open' } as GroupPolicy];
+  const groups: GroupPolicy[] = [{ application: 'rails_rails_data', deploymentGroup: 'production', platform: options.platform ?? 'Server', mode: 'shadow', threshold: 0.2, failurePolicy: 'fail-open', ...(options.bake ? { alarmNames: ['rails-5xx'], bake: { threshold: 0.1, minutes: 30 } } : {}) } as GroupPolicy];
   const warmUpIds = new Set<string>();
   const hookInvocations: BusEvent[] = [];
   const hookFailures: string[] = [];
@@ -60,6 +60,8 @@ async function replay(entries: ReplayEntry[], options: { readonly platform?: Com
       hookInvocations.push(invocation);
       happened.push(`${at()} traffic hook`);
       if (options.hookFails) throw new Error('Task timed out after 60.00 seconds');
+      const { DeploymentId, LifecycleEventHookExecutionId } = invocation as unknown as { DeploymentId: string; LifecycleEventHookExecutionId: string };
+      if (options.answerBeforeHook && LifecycleEventHookExecutionId.startsWith('hook-')) await codeDeploy.putLifecycleEventHookExecutionStatus(DeploymentId, LifecycleEventHookExecutionId, 'Succeeded');
     },
     onHookFailed: (reason) => hookFailures.push(reason),
     warmUpIds,
@@ -68,7 +70,7 @@ async function replay(entries: ReplayEntry[], options: { readonly platform?: Com
     },
     log: () => undefined,
   });
-  for (let action = scheduler.next(); action; action = scheduler.next()) {
+  for (let action = scheduler.next(); action && action.at <= (options.stopAt ?? Infinity); action = scheduler.next()) {
     clock.advanceTo(action.at);
     await action.run();
   }
@@ -85,6 +87,33 @@ describe('a deployment\'s lifecycle on the virtual clock', () => {
     const { happened, hookInvocations } = await replay([entry()], { platform: 'ECS' });
     expect(happened).toEqual(['-1m change summary', '0m START', '5m traffic hook', '15m SUCCESS', '15m+1ms finished d-000000001']);
     expect(hookInvocations).toEqual([{ DeploymentId: 'd-000000001', LifecycleEventHookExecutionId: 'hook-d-000000001' }]);
+  });
+
+  it('ECS and Lambda without a bake tier: the hook is invoked once, as BeforeAllowTraffic', async () => {
+    const { hookInvocations } = await replay([entry()], { platform: 'ECS', answerBeforeHook: true });
+    expect(hookInvocations).toEqual([{ DeploymentId: 'd-000000001', LifecycleEventHookExecutionId: 'hook-d-000000001' }]);
+  });
+
+  it('a baking group: an AfterAllowTraffic hook nobody answers is failed by CodeDeploy after an hour, and the deployment with it', async () => {
+    const { happened, codeDeploy } = await replay([entry()], { platform: 'ECS', answerBeforeHook: true, bake: true });
+    expect(happened.slice(-2)).toEqual(['15m+1ms finished d-000000001', '66m FAILURE']);
+    expect(codeDeploy.deployment('d-000000001')).toMatchObject({ status: 'Failed', hooks: { AfterAllowTraffic: { status: 'Failed' } } });
+  });
+
+  it('a baking group (ECS, Lambda): once BeforeAllowTraffic Succeeded the hook is invoked again as AfterAllowTraffic, and the deployment ends only when that hook is answered', async () => {
+    const { happened, hookInvocations, codeDeploy } = await replay([entry()], { platform: 'Lambda', answerBeforeHook: true, bake: true, stopAt: START + 20 * MINUTE });
+    expect(hookInvocations).toEqual([
+      { DeploymentId: 'd-000000001', LifecycleEventHookExecutionId: 'hook-d-000000001' },
+      { DeploymentId: 'd-000000001', LifecycleEventHookExecutionId: 'after-hook-d-000000001' },
+    ]);
+    expect(happened).toEqual(['-1m change summary', '0m START', '5m traffic hook', '6m traffic hook', '15m+1ms finished d-000000001']);
+    expect(codeDeploy.deployment('d-000000001')?.status).toBe('InProgress');
+
+    await expect(codeDeploy.putLifecycleEventHookExecutionStatus('d-000000001', 'after-hook-d-000000001', 'Succeeded')).resolves.toEqual({ ok: true });
+    expect(codeDeploy.deployment('d-000000001')).toMatchObject({ status: 'Succeeded', hooks: { BeforeAllowTraffic: { status: 'Succeeded' }, AfterAllowTraffic: { status: 'Succeeded' } } });
+    expect(happened.at(-1)).toBe('15m+1ms SUCCESS');
+    // One status per hook execution.
+    await expect(codeDeploy.putLifecycleEventHookExecutionStatus('d-000000001', 'after-hook-d-000000001', 'Failed')).resolves.toMatchObject({ ok: false, refusal: 'HookExpired' });
   });
 
   it('a traffic hook that throws is reported with its reason, and the deployment still ends', async () => {

@@ -1,0 +1,195 @@
+import { upperQuantile } from '../model/block-budget';
+import type { BakeSettings, GroupPolicy } from './config';
+import type { AssessmentRecord, BakeBook, BakeRecord, WatchedAlarm, WatchTier } from './ports';
+
+/**
+ * The bake tier, as pure functions: which deployments are watched after their traffic moves, the
+ * book of open bakes (opened, their window started by the AfterAllowTraffic hook on ECS / Lambda, an
+ * alarm's state change, the sweep that closes finished bakes) and what CodeDeploy is asked at the end.
+ * Every change is a claim: the invocation that moves a bake to `rolling-back` or `passing` holds its
+ * token and is the only one to act, so a deployment is rolled back at most once. No I/O, no clock.
+ */
+
+/** How long a claim without an outcome holds before the sweep takes it over (the bake function's timeout is 30 s). */
+export const BAKE_CLAIM_LEASE_MS = 45_000;
+
+/**
+ * The bake tier's cut: the group's fixed bake threshold, or the (1 − (blockBudget + tierBudget))
+ * quantile of the recent scores the stop cut was taken from, so that about tierBudget of the group's
+ * deployments fall between the two cuts. No stop cut (no score yet): no bake cut either.
+ */
+export function bakeCutOf(bake: BakeSettings, stop: { readonly cut: number | null; readonly blockBudget: number | null }, scores: readonly number[], groupBudget: number): number | null {
+  if (bake.threshold !== undefined) return bake.threshold;
+  if (stop.cut === null || bake.tierBudget === undefined) return null;
+  // Rounded: 0.1 + 0.2 is 0.30000000000000004 in binary, which would take one score too many.
+  const share = Math.min(1, Number(((stop.blockBudget ?? groupBudget) + bake.tierBudget).toFixed(9)));
+  const cut = upperQuantile(scores, share);
+  return cut === undefined ? null : Math.min(cut, stop.cut);
+}
+
+/**
+ * How hard a deployment is watched: `stop` when it is rolled back; `bake` when it proceeds with a
+ * probability at or above the bake cut (an explored would-be stop included: it is among the riskiest);
+ * otherwise `none`. A deployment without a probability (the failure policy decided) is not baked.
+ */
+export function watchTier(decision: 'proceed' | 'rollback', probability: number | null, bakeCut: number | null): WatchTier {
+  if (decision === 'rollback') return 'stop';
+  if (probability === null || bakeCut === null) return 'none';
+  return Math.fround(probability) >= Math.fround(bakeCut) ? 'bake' : 'none';
+}
+
+/** Whether an assessment starts a bake: it is in the bake tier, enforced (not shadow, not finished) and the group has alarms to watch. */
+export function startsBake(assessment: Pick<AssessmentRecord, 'tier' | 'enforced' | 'bake' | 'decision'>): boolean {
+  return assessment.tier === 'bake' && assessment.enforced && assessment.decision === 'proceed' && assessment.bake !== undefined;
+}
+
+/**
+ * The bake an assessment opens. EC2/on-premises: the window starts as the deployment is assessed (at
+ * READY in gate mode, just before ContinueDeployment moves the traffic); the group keeps its original
+ * fleet at least as long (terminateBlueAfterMinutes ≥ minutes), so StopDeployment can roll back to it.
+ * ECS / Lambda: the window starts with the AfterAllowTraffic hook (hookInvoked).
+ */
+export function bakeOf(assessment: AssessmentRecord, policy: Pick<GroupPolicy, 'alarmNames'>, at: number): BakeRecord {
+  const minutes = assessment.bake?.minutes ?? 0;
+  return {
+    deploymentId: assessment.deploymentId,
+    application: assessment.application,
+    deploymentGroup: assessment.deploymentGroup,
+    platform: assessment.platform,
+    mode: assessment.mode,
+    alarmNames: [...(policy.alarmNames ?? [])],
+    minutes,
+    openedAt: at,
+    endsAt: assessment.platform === 'Server' ? assessment.assessedAt + minutes * 60_000 : null,
+    state: 'baking',
+  };
+}
+
+export const EMPTY_BOOK: BakeBook = { open: [], alarms: {} };
+
+/** The book with the bake opened (unchanged when it is open already). */
+export function openBake(book: BakeBook, bake: BakeRecord): BakeBook {
+  if (book.open.some((open) => open.deploymentId === bake.deploymentId)) return book;
+  return { ...book, open: [...book.open, bake] };
+}
+
+/** What a traffic-hook invocation is, for a deployment with an open bake. */
+export type HookRole = { readonly role: 'before' } | { readonly role: 'after'; readonly endsAt: number } | { readonly role: 'not-baking' };
+
+/**
+ * A hook invocation of a baking ECS / Lambda deployment. The invocation names no lifecycle event, so
+ * the order tells: the first execution seen is BeforeAllowTraffic, another one is AfterAllowTraffic,
+ * which starts the window (its status is reported when the bake ends). A repeated execution id is
+ * the same hook again.
+ */
+export function hookInvoked(book: BakeBook, deploymentId: string, hookExecutionId: string, at: number): { readonly book: BakeBook; readonly role: HookRole } {
+  const bake = book.open.find((open) => open.deploymentId === deploymentId);
+  if (!bake || bake.platform === 'Server') return { book, role: { role: 'not-baking' } };
+  if (bake.hookExecutionId === hookExecutionId && bake.endsAt !== null) return { book, role: { role: 'after', endsAt: bake.endsAt } };
+  if (bake.firstHookExecutionId === undefined) return { book: replace(book, { ...bake, firstHookExecutionId: hookExecutionId }), role: { role: 'before' } };
+  if (bake.firstHookExecutionId === hookExecutionId) return { book, role: { role: 'before' } };
+  if (bake.hookExecutionId !== undefined) return { book, role: { role: 'not-baking' } };
+  const endsAt = at + bake.minutes * 60_000;
+  return { book: replace(book, { ...bake, hookExecutionId, endsAt }), role: { role: 'after', endsAt } };
+}
+
+/**
+ * The traffic hook's step for a deployment predict put in the bake tier (ECS / Lambda): the bake is
+ * opened here as well, since the hook may run before the bake handler gets the assessment's event,
+ * then the invocation's role is told (hookInvoked). `opening` is undefined when the bake is closed
+ * already: a closed bake is never opened again.
+ */
+export function hookStep(book: BakeBook, opening: BakeRecord | undefined, deploymentId: string, hookExecutionId: string, at: number): { readonly book: BakeBook; readonly role: HookRole } {
+  return hookInvoked(opening ? openBake(book, opening) : book, deploymentId, hookExecutionId, at);
+}
+
+/**
+ * An alarm's state change: its state is kept (a late event does not overwrite a newer state), and an
+ * ALARM claims every open, unclaimed bake that watches it and whose window has not ended.
+ */
+export function alarmChanged(book: BakeBook, change: { readonly alarmName: string; readonly state: WatchedAlarm }, token: string, now: number): { readonly book: BakeBook; readonly claimed: readonly BakeRecord[] } {
+  const known = book.alarms[change.alarmName];
+  if (known && known.at > change.state.at) return { book, claimed: [] };
+  let next: BakeBook = { ...book, alarms: { ...book.alarms, [change.alarmName]: change.state } };
+  if (change.state.value !== 'ALARM') return { book: next, claimed: [] };
+  const claimed: BakeRecord[] = [];
+  for (const bake of next.open) {
+    if (bake.state !== 'baking' || !bake.alarmNames.includes(change.alarmName)) continue;
+    if (bake.endsAt !== null && change.state.at > bake.endsAt) continue;
+    const rolling: BakeRecord = { ...bake, state: 'rolling-back', claim: { token, at: now }, alarmName: change.alarmName };
+    next = replace(next, rolling);
+    claimed.push(rolling);
+  }
+  return { book: next, claimed };
+}
+
+/**
+ * The sweep (the one-minute schedule): a baking deployment one of whose alarms is in ALARM is rolled
+ * back (its state-change event may have been lost, or came before the bake opened); one whose window
+ * has ended passes; a claim left without an outcome past its lease is taken over.
+ */
+export function sweep(book: BakeBook, now: number, token: string): { readonly book: BakeBook; readonly claimed: readonly BakeRecord[] } {
+  let next = book;
+  const claimed: BakeRecord[] = [];
+  for (const bake of book.open) {
+    let moved: BakeRecord | undefined;
+    if (bake.state === 'baking') {
+      const alarming = bake.alarmNames.find((name) => book.alarms[name]?.value === 'ALARM');
+      if (alarming) moved = { ...bake, state: 'rolling-back', claim: { token, at: now }, alarmName: alarming };
+      else if (bake.endsAt !== null && now >= bake.endsAt) moved = { ...bake, state: 'passing', claim: { token, at: now } };
+    } else if ((bake.state === 'rolling-back' || bake.state === 'passing') && bake.claim && now >= bake.claim.at + BAKE_CLAIM_LEASE_MS) {
+      moved = { ...bake, claim: { token, at: now } };
+    }
+    if (!moved) continue;
+    next = replace(next, moved);
+    claimed.push(moved);
+  }
+  return { book: next, claimed };
+}
+
+/** What CodeDeploy is asked for a claimed bake. */
+export type BakeAction =
+  | { readonly kind: 'stop' }
+  | { readonly kind: 'fail-hook'; readonly hookExecutionId: string }
+  | { readonly kind: 'succeed-hook'; readonly hookExecutionId: string }
+  | { readonly kind: 'nothing' };
+
+/**
+ * Rolling back: the AfterAllowTraffic hook reported Failed when the deployment waits on it (ECS,
+ * Lambda), else StopDeployment with auto-rollback (EC2 while the original fleet is kept, or an ECS /
+ * Lambda deployment whose traffic has not moved yet). Passing: the hook reported Succeeded; an EC2
+ * deployment goes on by itself.
+ */
+export function bakeAction(bake: BakeRecord): BakeAction {
+  if (bake.state === 'rolling-back') return bake.hookExecutionId ? { kind: 'fail-hook', hookExecutionId: bake.hookExecutionId } : { kind: 'stop' };
+  if (bake.state === 'passing' && bake.hookExecutionId) return { kind: 'succeed-hook', hookExecutionId: bake.hookExecutionId };
+  return { kind: 'nothing' };
+}
+
+/** The closed bake, as CodeDeploy answered (refused: `not-done`, with its message). */
+export function closedBake(bake: BakeRecord, answer: { readonly ok: true } | { readonly ok: false; readonly message: string }, at: number): BakeRecord {
+  if (!answer.ok) return { ...bake, state: 'not-done', closedAt: at, message: answer.message };
+  return { ...bake, state: bake.state === 'rolling-back' ? 'rolled-back' : 'passed', closedAt: at };
+}
+
+/** The book without the bake, if the claim is still the one given (another invocation may have taken it over). */
+export function removeClosed(book: BakeBook, deploymentId: string, token: string): BakeBook {
+  const bake = book.open.find((open) => open.deploymentId === deploymentId);
+  if (!bake || bake.claim?.token !== token) return book;
+  return { ...book, open: book.open.filter((open) => open.deploymentId !== deploymentId) };
+}
+
+/** Whether the claim on a bake is still this token's (a retry of the same event finishes its own claim). */
+export function holdsClaim(book: BakeBook, deploymentId: string, token: string): BakeRecord | undefined {
+  const bake = book.open.find((open) => open.deploymentId === deploymentId);
+  return bake?.claim?.token === token && (bake.state === 'rolling-back' || bake.state === 'passing') ? bake : undefined;
+}
+
+/** The alarms the guarded groups' bakes watch (what the bake rule matches). */
+export function watchedAlarmNames(groups: readonly Pick<GroupPolicy, 'alarmNames' | 'bake'>[]): string[] {
+  return [...new Set(groups.filter((group) => group.bake).flatMap((group) => group.alarmNames ?? []))].sort();
+}
+
+function replace(book: BakeBook, bake: BakeRecord): BakeBook {
+  return { ...book, open: book.open.map((open) => (open.deploymentId === bake.deploymentId ? bake : open)) };
+}

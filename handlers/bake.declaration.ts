@@ -1,0 +1,17 @@
+import { BAKE_ITEMS, type HandlerDeclaration } from './declaration';
+import type { BakeDependencies } from './bake';
+
+/** bake: watches the bake tier's deployments after their traffic moves; rolls one back (once) when an alarm of its group fires. */
+export const BAKE_DECLARATION: HandlerDeclaration<BakeDependencies> = {
+  name: 'bake',
+  reads: ['eventSource', 'metricsNamespace', 'deploymentsTable', 'controlTable', 'groups'],
+  needs: [
+    // StopDeployment with auto-rollback (EC2, or before traffic moved); the AfterAllowTraffic hook's status (ECS, Lambda).
+    { sid: 'EndBakes', actions: ['codedeploy:StopDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'], on: ['guarded-deployment-groups'] },
+    // predict's stored assessment decides which deployment is baked; bake only reads it.
+    { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], on: [{ table: 'deployments' }] },
+    // The book of open bakes and the closed bakes (BakeStore: GetItem, conditional PutItem), those items only.
+    BAKE_ITEMS,
+  ],
+  ports: ['codeDeploy', 'deployments', 'bakes', 'metrics', 'clock'],
+};

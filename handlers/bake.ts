@@ -1,0 +1,183 @@
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CLOUDWATCH_ALARM_STATE_CHANGE, SCHEDULED_EVENT } from '../events/aws';
+import { systemClock, type Clock } from '../events/clock';
+import { deploymentRiskAssessed } from '../events/emitted';
+import { eventTimeMillis } from '../events/envelope';
+import { parseAwsEvent, parseEmittedEvent } from '../events/parse';
+import { AwsCodeDeploy } from './adapters/codedeploy';
+import { DynamoDbBakeStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
+import { EmfMetrics } from './adapters/emf-metrics';
+import {
+  alarmChanged,
+  bakeAction,
+  bakeOf,
+  closedBake,
+  holdsClaim,
+  openBake,
+  removeClosed,
+  startsBake,
+  sweep,
+} from './bake-domain';
+import { updateBook } from './bake-book';
+import { BAKE_DECLARATION } from './bake.declaration';
+import { ENV, eventSourceFromEnv, findPolicy, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
+import type { HandlerDefinition, PortsOf } from './declaration';
+import { lambdaEntry } from './lambda-entry';
+import type { BakeRecord, BakeStore, CodeDeployOutcome, CodeDeployPort, DeploymentStore, MetricsPort } from './ports';
+import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS } from './quality-metrics';
+
+/**
+ * bake: watches the deployments of the bake tier after their traffic moves. It opens a bake from
+ * predict's stored assessment (announced by Deployment Risk Assessed), rolls a baking deployment back
+ * when one of its group's alarms goes to ALARM (CloudWatch Alarm State Change), and, every minute
+ * (a schedule rule), closes the bakes whose window has ended: passed, or rolled back if an alarm is
+ * in ALARM. Nothing waits in the function: the state is one compare-and-set item of the control table.
+ * A rollback is claimed before CodeDeploy is called, so a deployment is rolled back at most once.
+ */
+
+export interface BakeConfig {
+  readonly source: string;
+  readonly groups: readonly GroupPolicy[];
+  readonly metricsNamespace: string;
+}
+
+export interface BakeDependencies {
+  readonly codeDeploy: CodeDeployPort;
+  /** predict's stored assessments: the authority on which deployment is baked. */
+  readonly deployments: Pick<DeploymentStore, 'get'>;
+  readonly bakes: BakeStore;
+  readonly metrics: MetricsPort;
+  readonly clock: Clock;
+  readonly config: BakeConfig;
+}
+
+export type BakeResult =
+  | { readonly status: 'ignored'; readonly reason: string }
+  | { readonly status: 'opened'; readonly deploymentId: string; readonly endsAt: number | null }
+  | { readonly status: 'watched'; readonly alarmName: string; readonly closed: readonly ClosedBake[] }
+  | { readonly status: 'swept'; readonly closed: readonly ClosedBake[] };
+
+export interface ClosedBake {
+  readonly deploymentId: string;
+  readonly state: BakeRecord['state'];
+  readonly alarmName?: string;
+}
+
+/** The bake metrics, per group: a bake that passed, one rolled back by an alarm, one CodeDeploy refused to close. */
+export const BAKE_METRICS = { passed: 'BakesPassed', rolledBack: 'BakeRollbacks', notDone: 'BakesNotClosed' } as const;
+
+/** Validates the event (a malformed one throws EventValidationError before any port is called), then opens, watches or sweeps. */
+export async function handleBakeEvent(event: unknown, deps: BakeDependencies): Promise<BakeResult> {
+  const detailType = detailTypeOf(event);
+  if (detailType === CLOUDWATCH_ALARM_STATE_CHANGE) return onAlarm(event, deps);
+  if (detailType === SCHEDULED_EVENT) {
+    const scheduled = parseAwsEvent(SCHEDULED_EVENT, event);
+    const token = scheduled.id;
+    const { claimed } = await updateBook(deps.bakes, (book) => sweep(book, deps.clock.now(), token));
+    return { status: 'swept', closed: await closeAll(claimed, token, deps) };
+  }
+  const assessed = parseEmittedEvent(deploymentRiskAssessed.detailType, event, deps.config.source);
+  const { deploymentId, application, deploymentGroup } = assessed.detail;
+  const policy = findPolicy(deps.config.groups, application, deploymentGroup);
+  if (!policy?.bake) return { status: 'ignored', reason: `${application}/${deploymentGroup} has no bake tier` };
+  // The stored assessment decides, not the event.
+  const assessment = (await deps.deployments.get(deploymentId))?.assessment;
+  if (!assessment || !startsBake(assessment)) return { status: 'ignored', reason: `predict's stored assessment of ${deploymentId} does not put it in the bake tier` };
+  // A redelivered event after the bake closed (or the hook opened and the bake ended first) opens nothing.
+  if (await deps.bakes.readClosed(deploymentId)) return { status: 'ignored', reason: `the bake of ${deploymentId} is closed already` };
+  const bake = bakeOf(assessment, policy, deps.clock.now());
+  const { book } = await updateBook(deps.bakes, (current) => ({ book: openBake(current, bake), claimed: [] }));
+  const open = book.open.find((candidate) => candidate.deploymentId === deploymentId);
+  return { status: 'opened', deploymentId, endsAt: open?.endsAt ?? bake.endsAt };
+}
+
+async function onAlarm(event: unknown, deps: BakeDependencies): Promise<BakeResult> {
+  const alarm = parseAwsEvent(CLOUDWATCH_ALARM_STATE_CHANGE, event);
+  const { alarmName, state } = alarm.detail;
+  if (!deps.config.groups.some((group) => group.bake && (group.alarmNames ?? []).includes(alarmName))) {
+    return { status: 'ignored', reason: `alarm ${alarmName} watches no group with a bake tier` };
+  }
+  const token = alarm.id;
+  const change = { alarmName, state: { value: state.value, at: eventTimeMillis(state.timestamp) } };
+  const { book, claimed } = await updateBook(deps.bakes, (current) => alarmChanged(current, change, token, deps.clock.now()));
+  // A redelivery of this event finds the bakes it claimed before (its own token) and finishes them.
+  const own = claimed.length > 0 ? claimed : book.open.filter((bake) => holdsClaim(book, bake.deploymentId, token));
+  return { status: 'watched', alarmName, closed: await closeAll(own, token, deps) };
+}
+
+/** Calls CodeDeploy for each claimed bake, keeps the closed bake, then removes it from the book (if the claim is still this token's). */
+async function closeAll(claimed: readonly BakeRecord[], token: string, deps: BakeDependencies): Promise<ClosedBake[]> {
+  const closed: ClosedBake[] = [];
+  for (const bake of claimed) {
+    const answer = await act(bake, deps.codeDeploy);
+    // The same event delivered twice at once acts twice on its claim: CodeDeploy refuses the second
+    // call, which must not turn the bake the first one closed into `not-done`.
+    const earlier = answer.ok ? undefined : await deps.bakes.readClosed(bake.deploymentId);
+    if (earlier && earlier.state !== 'not-done') {
+      await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));
+      continue;
+    }
+    const record = closedBake(bake, answer.ok ? { ok: true } : { ok: false, message: `${answer.refusal}: ${answer.message}` }, deps.clock.now());
+    await deps.bakes.recordClosed(record);
+    await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));
+    count(record, deps);
+    closed.push({ deploymentId: record.deploymentId, state: record.state, ...(record.alarmName ? { alarmName: record.alarmName } : {}) });
+  }
+  return closed;
+}
+
+async function act(bake: BakeRecord, codeDeploy: CodeDeployPort): Promise<CodeDeployOutcome> {
+  const action = bakeAction(bake);
+  switch (action.kind) {
+    case 'stop':
+      return codeDeploy.stopDeployment(bake.deploymentId, { autoRollbackEnabled: true });
+    case 'fail-hook':
+      return codeDeploy.putLifecycleEventHookExecutionStatus(bake.deploymentId, action.hookExecutionId, 'Failed');
+    case 'succeed-hook':
+      return codeDeploy.putLifecycleEventHookExecutionStatus(bake.deploymentId, action.hookExecutionId, 'Succeeded');
+    case 'nothing':
+      return { ok: true };
+  }
+}
+
+function count(record: BakeRecord, deps: BakeDependencies): void {
+  const name = record.state === 'rolled-back' ? BAKE_METRICS.rolledBack : record.state === 'passed' ? BAKE_METRICS.passed : BAKE_METRICS.notDone;
+  deps.metrics.put({
+    namespace: deps.config.metricsNamespace,
+    dimensions: { [QUALITY_DIMENSIONS.application]: record.application, [QUALITY_DIMENSIONS.deploymentGroup]: record.deploymentGroup },
+    values: [{ name, unit: 'Count', value: 1 }],
+    at: record.closedAt ?? deps.clock.now(),
+  });
+}
+
+function detailTypeOf(event: unknown): unknown {
+  return event !== null && typeof event === 'object' ? (event as Record<string, unknown>)['detail-type'] : undefined;
+}
+
+/** Reads the handler's configuration from the Lambda environment, naming the variable that is wrong. */
+export function bakeConfigFromEnv(env: NodeJS.ProcessEnv): BakeConfig {
+  return {
+    source: eventSourceFromEnv(env),
+    groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
+    metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
+  };
+}
+
+// Module scope: created once per container, standard retry mode; AWS_ENDPOINT_URL_* honoured by the SDK.
+const codeDeployClient = new CodeDeployClient({ retryMode: 'standard' });
+const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
+
+function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<BakeDependencies>> {
+  return {
+    codeDeploy: new AwsCodeDeploy(codeDeployClient),
+    deployments: new DynamoDbDeploymentStore(dynamoDbClient, requireEnv(env, ENV.deploymentsTable, 'the DynamoDB deployments table')),
+    bakes: new DynamoDbBakeStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table (the bakes)')),
+    metrics: new EmfMetrics(),
+    clock: systemClock,
+  };
+}
+
+export const BAKE: HandlerDefinition<BakeDependencies, BakeResult> = { declaration: BAKE_DECLARATION, handle: handleBakeEvent, configFromEnv: bakeConfigFromEnv, awsPorts };
+
+export const handler = lambdaEntry(BAKE);

@@ -1,0 +1,169 @@
+import {
+  alarmChanged,
+  bakeAction,
+  bakeCutOf,
+  bakeOf,
+  BAKE_CLAIM_LEASE_MS,
+  closedBake,
+  EMPTY_BOOK,
+  hookInvoked,
+  openBake,
+  removeClosed,
+  startsBake,
+  sweep,
+  watchTier,
+} from '../../handlers/bake-domain';
+import type { AssessmentRecord, BakeBook } from '../../handlers/ports';
+
+const MINUTE = 60_000;
+const T0 = Date.parse('2026-11-20T09:00:00Z');
+
+function assessment(overrides: Partial<AssessmentRecord> = {}): AssessmentRecord {
+  return {
+    deploymentId: 'd-BAKE00001',
+    application: 'checkout',
+    deploymentGroup: 'prod',
+    platform: 'Server',
+    mode: 'gate',
+    trigger: 'READY',
+    probability: 0.4,
+    cut: 0.6,
+    blockBudget: 0.1,
+    cutSource: 'pooled',
+    decision: 'proceed',
+    explored: false,
+    propensity: 1,
+    enforced: true,
+    modelVersion: 'm1',
+    featureRow: '1,2',
+    startedAt: T0 - 5 * MINUTE,
+    assessedAt: T0,
+    tier: 'bake',
+    bake: { cut: 0.3, minutes: 30 },
+    ...overrides,
+  };
+}
+
+const policy = { alarmNames: ['checkout-5xx', 'checkout-latency'] };
+
+describe('the bake tier', () => {
+  it('a fixed bake threshold is the bake cut', () => {
+    expect(bakeCutOf({ threshold: 0.25, minutes: 30 }, { cut: 0.6, blockBudget: 0.1 }, [], 0.1)).toBe(0.25);
+  });
+
+  it('a tier budget takes the next riskiest share of the same scores the stop cut is taken from', () => {
+    const scores = Array.from({ length: 100 }, (_, index) => index / 100);
+    // stop budget 10 % + tier 20 %: the 30 % riskiest are at or above 0.70.
+    expect(bakeCutOf({ tierBudget: 0.2, minutes: 30 }, { cut: 0.9, blockBudget: 0.1 }, scores, 0.1)).toBe(0.7);
+  });
+
+  it('no stop cut yet (no score): no bake cut either', () => {
+    expect(bakeCutOf({ tierBudget: 0.2, minutes: 30 }, { cut: null, blockBudget: 0.1 }, [0.5], 0.1)).toBeNull();
+  });
+
+  it('stop above the stop cut, bake between the cuts, nothing below; no probability is never baked', () => {
+    expect(watchTier('rollback', 0.9, 0.3)).toBe('stop');
+    expect(watchTier('proceed', 0.45, 0.3)).toBe('bake');
+    expect(watchTier('proceed', 0.3, 0.3)).toBe('bake');
+    expect(watchTier('proceed', 0.29, 0.3)).toBe('none');
+    expect(watchTier('proceed', null, 0.3)).toBe('none');
+    expect(watchTier('proceed', 0.9, null)).toBe('none');
+  });
+
+  it('only an enforced proceed of the bake tier starts a bake', () => {
+    expect(startsBake(assessment())).toBe(true);
+    expect(startsBake(assessment({ enforced: false }))).toBe(false);
+    expect(startsBake(assessment({ tier: 'none' }))).toBe(false);
+    expect(startsBake(assessment({ decision: 'rollback', tier: 'stop' }))).toBe(false);
+  });
+});
+
+describe('a bake', () => {
+  it('on EC2 starts its window when the deployment is assessed; on ECS / Lambda it waits for the AfterAllowTraffic hook', () => {
+    expect(bakeOf(assessment(), policy, T0).endsAt).toBe(T0 + 30 * MINUTE);
+    expect(bakeOf(assessment({ platform: 'ECS', trigger: 'START' }), policy, T0).endsAt).toBeNull();
+  });
+
+  it('is opened once', () => {
+    const bake = bakeOf(assessment(), policy, T0);
+    const book = openBake(openBake(EMPTY_BOOK, bake), bake);
+    expect(book.open).toHaveLength(1);
+  });
+
+  it('on ECS the first hook is BeforeAllowTraffic, the next one AfterAllowTraffic starts the window, a repeat is the same hook', () => {
+    let book = openBake(EMPTY_BOOK, bakeOf(assessment({ platform: 'ECS', trigger: 'START' }), policy, T0));
+    const before = hookInvoked(book, 'd-BAKE00001', 'hook-before', T0 + MINUTE);
+    expect(before.role).toEqual({ role: 'before' });
+    book = before.book;
+    expect(hookInvoked(book, 'd-BAKE00001', 'hook-before', T0 + 2 * MINUTE).role).toEqual({ role: 'before' });
+    const after = hookInvoked(book, 'd-BAKE00001', 'hook-after', T0 + 3 * MINUTE);
+    expect(after.role).toEqual({ role: 'after', endsAt: T0 + 33 * MINUTE });
+    expect(hookInvoked(after.book, 'd-BAKE00001', 'hook-after', T0 + 4 * MINUTE).role).toEqual({ role: 'after', endsAt: T0 + 33 * MINUTE });
+    expect(bakeAction({ ...after.book.open[0], state: 'rolling-back' })).toEqual({ kind: 'fail-hook', hookExecutionId: 'hook-after' });
+    expect(bakeAction({ ...after.book.open[0], state: 'passing' })).toEqual({ kind: 'succeed-hook', hookExecutionId: 'hook-after' });
+  });
+
+  it('a deployment without an open bake is not baking for the hook', () => {
+    expect(hookInvoked(EMPTY_BOOK, 'd-OTHER', 'hook-1', T0).role).toEqual({ role: 'not-baking' });
+  });
+});
+
+describe('an alarm during the window', () => {
+  const opened = (): BakeBook => openBake(EMPTY_BOOK, bakeOf(assessment(), policy, T0));
+  const alarm = (value: 'OK' | 'ALARM', at: number) => ({ alarmName: 'checkout-5xx', state: { value, at } });
+
+  it('claims the bake for a rollback once: a second ALARM event claims nothing', () => {
+    const first = alarmChanged(opened(), alarm('ALARM', T0 + 10 * MINUTE), 'event-1', T0 + 10 * MINUTE);
+    expect(first.claimed.map((bake) => [bake.deploymentId, bake.state, bake.alarmName, bake.claim?.token])).toEqual([['d-BAKE00001', 'rolling-back', 'checkout-5xx', 'event-1']]);
+    expect(bakeAction(first.claimed[0])).toEqual({ kind: 'stop' });
+    const second = alarmChanged(first.book, alarm('ALARM', T0 + 11 * MINUTE), 'event-2', T0 + 11 * MINUTE);
+    expect(second.claimed).toEqual([]);
+  });
+
+  it('an OK, an alarm the bake does not watch, or an ALARM after the window claims nothing', () => {
+    expect(alarmChanged(opened(), alarm('OK', T0 + MINUTE), 't', T0 + MINUTE).claimed).toEqual([]);
+    expect(alarmChanged(opened(), { alarmName: 'payments-5xx', state: { value: 'ALARM', at: T0 + MINUTE } }, 't', T0 + MINUTE).claimed).toEqual([]);
+    expect(alarmChanged(opened(), alarm('ALARM', T0 + 31 * MINUTE), 't', T0 + 31 * MINUTE).claimed).toEqual([]);
+  });
+
+  it('a late event does not overwrite a newer state', () => {
+    const ok = alarmChanged(opened(), alarm('OK', T0 + 5 * MINUTE), 't1', T0 + 5 * MINUTE).book;
+    const late = alarmChanged(ok, alarm('ALARM', T0 + 2 * MINUTE), 't2', T0 + 6 * MINUTE);
+    expect(late.claimed).toEqual([]);
+    expect(late.book.alarms['checkout-5xx']).toEqual({ value: 'OK', at: T0 + 5 * MINUTE });
+  });
+});
+
+describe('the sweep', () => {
+  it('leaves a bake whose window has not ended, and passes it once it has', () => {
+    const book = openBake(EMPTY_BOOK, bakeOf(assessment(), policy, T0));
+    expect(sweep(book, T0 + 29 * MINUTE, 's1').claimed).toEqual([]);
+    const ended = sweep(book, T0 + 30 * MINUTE, 's2');
+    expect(ended.claimed.map((bake) => bake.state)).toEqual(['passing']);
+    expect(bakeAction(ended.claimed[0])).toEqual({ kind: 'nothing' });
+  });
+
+  it('rolls back a bake whose alarm is already in ALARM (an event lost, or the alarm fired before the bake opened)', () => {
+    const alarming = alarmChanged(EMPTY_BOOK, { alarmName: 'checkout-latency', state: { value: 'ALARM', at: T0 - MINUTE } }, 'a', T0 - MINUTE).book;
+    const book = openBake(alarming, bakeOf(assessment(), policy, T0));
+    const swept = sweep(book, T0 + MINUTE, 's');
+    expect(swept.claimed.map((bake) => [bake.state, bake.alarmName])).toEqual([['rolling-back', 'checkout-latency']]);
+  });
+
+  it('takes over a claim left without an outcome past its lease, not before', () => {
+    const claimed = alarmChanged(openBake(EMPTY_BOOK, bakeOf(assessment(), policy, T0)), { alarmName: 'checkout-5xx', state: { value: 'ALARM', at: T0 + MINUTE } }, 'crashed', T0 + MINUTE).book;
+    expect(sweep(claimed, T0 + MINUTE + BAKE_CLAIM_LEASE_MS - 1, 's1').claimed).toEqual([]);
+    const taken = sweep(claimed, T0 + MINUTE + BAKE_CLAIM_LEASE_MS, 's2');
+    expect(taken.claimed.map((bake) => bake.claim?.token)).toEqual(['s2']);
+    // The crashed invocation can no longer close it.
+    expect(removeClosed(taken.book, 'd-BAKE00001', 'crashed').open).toHaveLength(1);
+    expect(removeClosed(taken.book, 'd-BAKE00001', 's2').open).toHaveLength(0);
+  });
+
+  it('a closed bake says how CodeDeploy answered', () => {
+    const rolling = { ...bakeOf(assessment(), policy, T0), state: 'rolling-back' as const };
+    expect(closedBake(rolling, { ok: true }, T0 + MINUTE).state).toBe('rolled-back');
+    expect(closedBake(rolling, { ok: false, message: 'DeploymentAlreadyCompleted: done' }, T0 + MINUTE)).toMatchObject({ state: 'not-done', message: 'DeploymentAlreadyCompleted: done' });
+    expect(closedBake({ ...rolling, state: 'passing' }, { ok: true }, T0 + MINUTE).state).toBe('passed');
+  });
+});

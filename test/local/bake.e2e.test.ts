@@ -1,0 +1,223 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BusEvent } from '../../events/bus';
+import { synthesizeStack } from '../../cli/commands/backtest';
+import type { GroupPolicy } from '../../handlers/config';
+import { composeHandlers, type LocalHandlers } from '../../local/handler-composition';
+import { drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
+import { buildStandIns, LOCAL_ACCOUNT, modelFromArchive, serveFirstModel, type StandIns } from '../../local/stand-ins';
+import { readWiring, type Wiring } from '../../local/terraform-wiring';
+import { EMBEDDED_TRAINER } from '../../model/training';
+import { loadXGBoostModel } from '../../model/xgboost';
+import { groupMetricAlarmName, loadConfig, toGroupPolicies } from '../../stacks/config';
+import { scratchDirs } from '../support/temp-dirs';
+
+/**
+ * The bake tier end to end on the local runtime: the real handlers on the wiring of a dev stack
+ * synthesized with baking groups (its bake rules, its one-minute sweep schedule and the groups'
+ * CloudWatch alarms created from a metric), the shipped first model serving. The local CloudWatch
+ * evaluates the group's alarm from the datapoints put here, and its state change reaches the bake
+ * handler through the stack's rule. Stop cuts are fixed out of reach (0.9999): nothing is stopped up
+ * front; the bake cut decides which deployment bakes.
+ */
+const tempDir = scratchDirs('bake-e2e');
+const START = Date.parse('2026-12-01T09:00:00Z');
+const MINUTE = 60_000;
+const PREFIX = 'deploy-guard-dev';
+const ERRORS = { namespace: 'Checkout', metricName: 'Http5xx' };
+
+/** A group with one alarm the stack creates on `<app>`'s 5xx count, and the given bake cut. */
+function bakingGroup(application: string, platform: 'Server' | 'ECS' | 'Lambda', bakeThreshold: number) {
+  return {
+    application,
+    deploymentGroup: `${application}-prod`,
+    platform,
+    mode: 'stop',
+    threshold: 0.9999,
+    existing: true,
+    alarms: { metrics: [{ ...ERRORS, dimensions: { Service: application }, threshold: 5 }] },
+    bake: { threshold: bakeThreshold, minutes: 30 },
+  };
+}
+
+const CONFIGURED = [bakingGroup('checkout', 'Server', 0.0001), bakingGroup('payments', 'ECS', 0.0001), bakingGroup('ledger', 'Lambda', 0.999)];
+
+function synthesizeBakingStack(): { readonly wiring: Wiring; readonly groups: GroupPolicy[] } {
+  const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'deploy-guard.config.json'), 'utf8'));
+  config.environments = { dev: { ...config.environments.dev, groups: CONFIGURED } };
+  delete config.$schema;
+  const file = join(tempDir(), 'deploy-guard.config.json');
+  writeFileSync(file, JSON.stringify(config));
+  const wiring = readWiring(synthesizeStack(file, 'dev'));
+  return { wiring, groups: toGroupPolicies(loadConfig(file).environments.dev!.groups, PREFIX) };
+}
+
+describe('the bake tier on the local runtime (real handlers, synthesized wiring)', () => {
+  const { wiring, groups } = synthesizeBakingStack();
+  let standIns: StandIns;
+  let handlers: LocalHandlers;
+  let busEvents: BusEvent[];
+  let deadLetters: DeadLetterWithEvent[];
+
+  beforeEach(async () => {
+    busEvents = [];
+    deadLetters = [];
+    const alarmNames = new Set(groups.flatMap((group) => group.alarmNames ?? []));
+    standIns = await buildStandIns({
+      start: START,
+      region: 'us-east-1',
+      customBusName: PREFIX,
+      alarms: wiring.alarms.filter((alarm) => alarmNames.has(alarm.alarmName)),
+      store: 'memory',
+      trainer: EMBEDDED_TRAINER,
+      trainingDir: tempDir(),
+      trainingMs: 1_800_000,
+      log: () => undefined,
+    });
+    const initial = join(__dirname, '..', '..', 'model', 'initial');
+    const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
+    const { featuresUrl } = await serveFirstModel(standIns, { modelVersion: 'initial', dir: initial, model });
+    ({ handlers } = composeHandlers(wiring, standIns, { groups, customBusName: PREFIX, initialFeaturesUrl: featuresUrl }));
+    wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters });
+    scheduleRules(wiring, handlers, { scheduler: standIns.scheduler, clock: standIns.clock, deadLetters, from: START, to: START + 3 * 60 * MINUTE, account: LOCAL_ACCOUNT, region: 'us-east-1' });
+    standIns.buses.default.onEvent((event) => busEvents.push(event));
+    standIns.buses.custom.onEvent((event) => busEvents.push(event));
+  });
+  afterEach(() => standIns.close());
+
+  /** The virtual clock moves on by `ms`, firing the schedules (the one-minute sweep) and delivering what they cause. */
+  const advance = async (ms: number) => {
+    const until = standIns.clock.now() + ms;
+    for (let next = standIns.scheduler.peek(); next !== undefined && next <= until; next = standIns.scheduler.peek()) {
+      const action = standIns.scheduler.next()!;
+      standIns.clock.advanceTo(action.at);
+      await action.run();
+      await drainBuses(standIns.buses);
+    }
+    standIns.clock.advanceTo(until);
+    await drainBuses(standIns.buses);
+  };
+  const start = async (application: string) => {
+    const group = groups.find((candidate) => candidate.application === application)!;
+    const { deploymentId } = standIns.codeDeploy.createDeployment({ application, deploymentGroup: group.deploymentGroup, platform: group.platform, revision: { commitId: application[0]!.repeat(40) } });
+    await drainBuses(standIns.buses);
+    return deploymentId;
+  };
+  /** CodeDeploy invokes the traffic-hook function for a lifecycle hook, as the AppSpec names it for both. */
+  const hook = async (deploymentId: string, event: 'BeforeAllowTraffic' | 'AfterAllowTraffic') => {
+    const invocation = standIns.codeDeploy.invokeHook(deploymentId, event);
+    expect(invocation).toBeDefined();
+    const result = await handlers['traffic-hook'](invocation as unknown as BusEvent);
+    await drainBuses(standIns.buses);
+    return result;
+  };
+  /** The application's service answers 5xx: its alarm's metric, evaluated by the local CloudWatch at the next period. */
+  const serverErrors = async (application: string, count: number) => {
+    standIns.cloudWatch.putDatapoints([{ ...ERRORS, dimensions: { Service: application }, timestamp: standIns.clock.now(), value: count, unit: 'Count' }]);
+    await advance(MINUTE);
+    standIns.cloudWatch.evaluate(standIns.clock.now());
+    await drainBuses(standIns.buses);
+  };
+  const alarmOf = (application: string) => groupMetricAlarmName(PREFIX, { application, deploymentGroup: `${application}-prod` }, 0);
+  const calls = (deploymentId: string) => standIns.codeDeploy.callLog.filter((call) => call.deploymentId === deploymentId);
+  const alarmEvents = (application: string) => busEvents.filter((event) => event['detail-type'] === 'CloudWatch Alarm State Change' && (event.detail as { alarmName: string; state: { value: string } }).alarmName === alarmOf(application) && (event.detail as { state: { value: string } }).state.value === 'ALARM');
+
+  it('EC2 (Server): the alarm raised during the bake rolls the deployment back exactly once (StopDeployment), and record-outcome labels it an observed failure', async () => {
+    const deploymentId = await start('checkout');
+    const assessment = (await standIns.stores.deployments.get(deploymentId))?.assessment;
+    expect(assessment).toMatchObject({ decision: 'proceed', enforced: true, tier: 'bake', bake: { cut: 0.0001, minutes: 30, alarms: [alarmOf('checkout')] } });
+    expect((await standIns.stores.bakes.readBook())?.book.open).toEqual([expect.objectContaining({ deploymentId, state: 'baking', endsAt: assessment!.assessedAt + 30 * MINUTE })]);
+
+    await advance(10 * MINUTE);
+    await serverErrors('checkout', 12);
+    expect(alarmEvents('checkout')).toHaveLength(1);
+
+    expect(standIns.codeDeploy.deployment(deploymentId)).toMatchObject({ status: 'Stopped', stoppedBy: 'StopDeployment' });
+    expect(calls(deploymentId)).toEqual([{ api: 'StopDeployment', deploymentId, accepted: true }]);
+    expect(await standIns.stores.bakes.readClosed(deploymentId)).toMatchObject({ state: 'rolled-back', alarmName: alarmOf('checkout') });
+    const outcome = (await standIns.stores.deployments.get(deploymentId))?.outcome;
+    expect(outcome).toMatchObject({ state: 'STOP', label: 'failed' });
+
+    // The alarm's event delivered again, the alarm staying in ALARM through the sweeps: nothing more is asked of CodeDeploy.
+    await handlers.bake(alarmEvents('checkout')[0]!);
+    await serverErrors('checkout', 20);
+    await advance(30 * MINUTE);
+    expect(calls(deploymentId)).toHaveLength(1);
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('ECS: the alarm raised during the bake fails the AfterAllowTraffic hook, once; the deployment is rolled back and labelled failed', async () => {
+    const deploymentId = await start('payments');
+    expect((await standIns.stores.deployments.get(deploymentId))?.assessment).toMatchObject({ decision: 'proceed', tier: 'bake' });
+    await advance(5 * MINUTE);
+    await expect(hook(deploymentId, 'BeforeAllowTraffic')).resolves.toMatchObject({ status: 'succeeded' });
+    await advance(MINUTE);
+    const after = await hook(deploymentId, 'AfterAllowTraffic');
+    expect(after).toMatchObject({ status: 'baking', endsAt: standIns.clock.now() + 30 * MINUTE });
+
+    await advance(5 * MINUTE);
+    await serverErrors('payments', 9);
+    expect(standIns.codeDeploy.deployment(deploymentId)).toMatchObject({ status: 'Stopped', stoppedBy: 'LifecycleHookFailed', hooks: { AfterAllowTraffic: { status: 'Failed' } } });
+    expect(calls(deploymentId)).toEqual([
+      { api: 'PutLifecycleEventHookExecutionStatus', deploymentId, accepted: true },
+      { api: 'PutLifecycleEventHookExecutionStatus', deploymentId, accepted: true },
+    ]);
+    expect((await standIns.stores.deployments.get(deploymentId))?.outcome).toMatchObject({ state: 'STOP', label: 'failed' });
+
+    await handlers.bake(alarmEvents('payments')[0]!);
+    await advance(40 * MINUTE);
+    expect(calls(deploymentId)).toHaveLength(2);
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('ECS: a baking deployment with no alarm completes after its window: the sweep reports AfterAllowTraffic Succeeded', async () => {
+    const deploymentId = await start('payments');
+    await advance(5 * MINUTE);
+    await hook(deploymentId, 'BeforeAllowTraffic');
+    await advance(MINUTE);
+    const after = (await hook(deploymentId, 'AfterAllowTraffic')) as { endsAt: number };
+    // Its real outcome comes while the hook waits: CodeDeploy completes it only when the hook is answered.
+    await advance(10 * MINUTE);
+    standIns.codeDeploy.finish(deploymentId, false);
+    await drainBuses(standIns.buses);
+    expect(standIns.codeDeploy.deployment(deploymentId)?.status).toBe('InProgress');
+
+    await advance(after.endsAt - standIns.clock.now() - 1);
+    expect(standIns.codeDeploy.deployment(deploymentId)?.status).toBe('InProgress');
+    await advance(MINUTE);
+    expect(standIns.codeDeploy.deployment(deploymentId)).toMatchObject({ status: 'Succeeded', hooks: { AfterAllowTraffic: { status: 'Succeeded' } } });
+    expect(await standIns.stores.bakes.readClosed(deploymentId)).toMatchObject({ state: 'passed' });
+    expect((await standIns.stores.deployments.get(deploymentId))?.outcome).toMatchObject({ state: 'SUCCESS', label: 'succeeded' });
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('EC2 (Server): a baking deployment with no alarm passes when the sweep finds its window over; CodeDeploy is asked nothing', async () => {
+    const deploymentId = await start('checkout');
+    await advance(31 * MINUTE);
+    expect(await standIns.stores.bakes.readClosed(deploymentId)).toMatchObject({ state: 'passed' });
+    expect((await standIns.stores.bakes.readBook())?.book.open).toEqual([]);
+    standIns.codeDeploy.finish(deploymentId, false);
+    await drainBuses(standIns.buses);
+    expect((await standIns.stores.deployments.get(deploymentId))?.outcome).toMatchObject({ label: 'succeeded' });
+    expect(calls(deploymentId)).toEqual([]);
+  });
+
+  it('Lambda: a deployment below the bake cut is not baked: both hooks are answered Succeeded at once and its alarm rolls nothing back', async () => {
+    const deploymentId = await start('ledger');
+    const assessment = (await standIns.stores.deployments.get(deploymentId))?.assessment;
+    expect(assessment).toMatchObject({ decision: 'proceed', tier: 'none', bake: { cut: 0.999, minutes: 30 } });
+    expect(assessment!.probability).toBeLessThan(0.999);
+    await advance(5 * MINUTE);
+    await expect(hook(deploymentId, 'BeforeAllowTraffic')).resolves.toMatchObject({ status: 'succeeded' });
+    await expect(hook(deploymentId, 'AfterAllowTraffic')).resolves.toMatchObject({ status: 'succeeded' });
+    expect(await standIns.stores.bakes.readBook()).toBeUndefined();
+
+    await serverErrors('ledger', 50);
+    expect(alarmEvents('ledger')).toHaveLength(1);
+    standIns.codeDeploy.finish(deploymentId, false);
+    await drainBuses(standIns.buses);
+    expect(standIns.codeDeploy.deployment(deploymentId)?.status).toBe('Succeeded');
+    expect(calls(deploymentId).map((call) => call.api)).toEqual(['PutLifecycleEventHookExecutionStatus', 'PutLifecycleEventHookExecutionStatus']);
+    expect(deadLetters).toEqual([]);
+  });
+});
