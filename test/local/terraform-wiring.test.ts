@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { HANDLER_NAMES } from '../../handlers/entries';
 import { join } from 'node:path';
 import { CloudwatchEventBus } from '@cdktf/provider-aws/lib/cloudwatch-event-bus';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
@@ -385,7 +386,7 @@ describe('readWiring fails clearly, naming the resource address and attribute', 
     [
       'a handler tag that names no handler',
       (stack) => void fn(stack, 'f', 'predictor'),
-      "aws_lambda_function.f.tags.deploy-guard-handler: 'predictor' is not a handler (handlers/entries.ts: predict, traffic-hook, rollback, record-change, record-outcome, drift, promote, notify)",
+      `aws_lambda_function.f.tags.deploy-guard-handler: 'predictor' is not a handler (handlers/entries.ts: ${HANDLER_NAMES.join(', ')})`,
     ],
     [
       'a target on a rule that is not in the stack',
