@@ -1,7 +1,6 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { holdTimeoutsRule } from '../events/patterns';
-import { ownName } from '../events/names';
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
@@ -13,7 +12,7 @@ import { HANDLER_NAMES, type HandlerName } from '../handlers/entries';
 import { INITIAL_MODEL_VERSION, SERVED_MODELS_PREFIX, servedModelKeys } from '../handlers/s3-layout';
 import { DEFAULT_HOOK_WAIT_MS } from '../handlers/traffic-hook.declaration';
 import { changeSummaryPublishersByApplication, exampleGroupNames, groupAlarmNames, groupDecision, guardedGroupPolicies, iamRoleArn, type EnvironmentConfig } from './config';
-import { bakeSweepSchedule, GroupAlarms } from './group-alarms';
+import { bakeSweepSchedule, GroupAlarms, timedRuleOnDefaultBus } from './group-alarms';
 import { watchedAlarmNames } from '../handlers/bake-domain';
 import { ChatChannels, chatTopicName } from './chat-channels';
 import { DataStores } from './data-stores';
@@ -418,12 +417,5 @@ export class DeployGuardStack extends TerraformStack {
  * groups' deployments and the control table: a hold's timeout needs no new function or permission.
  */
 function holdTimeoutsSchedule(scope: Construct, namePrefix: string): { readonly rule: CloudwatchEventRule; readonly definition: ReturnType<typeof holdTimeoutsRule> } {
-  const definition = holdTimeoutsRule();
-  const rule = new CloudwatchEventRule(scope, `rule-${definition.name}`, {
-    name: ownName(namePrefix, definition.name),
-    description: definition.description,
-    eventBusName: 'default',
-    scheduleExpression: definition.scheduleExpression,
-  });
-  return { rule, definition };
+  return timedRuleOnDefaultBus(scope, namePrefix, holdTimeoutsRule());
 }

@@ -46,9 +46,8 @@ export class GroupAlarms extends Construct {
   }
 }
 
-/** The bake sweep's schedule rule (events/patterns.ts bakeSweepRule) on the default bus, where EventBridge runs schedules. */
-export function bakeSweepSchedule(scope: Construct, namePrefix: string): { readonly rule: CloudwatchEventRule; readonly definition: TimedRule } {
-  const definition = bakeSweepRule();
+/** A timed rule (events/patterns.ts) on the default bus, where EventBridge runs schedules: `<namePrefix>-<name>`. */
+export function timedRuleOnDefaultBus<Definition extends TimedRule>(scope: Construct, namePrefix: string, definition: Definition): { readonly rule: CloudwatchEventRule; readonly definition: Definition } {
   const rule = new CloudwatchEventRule(scope, `rule-${definition.name}`, {
     name: ownName(namePrefix, definition.name),
     description: definition.description,
@@ -56,4 +55,9 @@ export function bakeSweepSchedule(scope: Construct, namePrefix: string): { reado
     scheduleExpression: definition.scheduleExpression,
   });
   return { rule, definition };
+}
+
+/** The bake sweep's schedule rule (events/patterns.ts bakeSweepRule). */
+export function bakeSweepSchedule(scope: Construct, namePrefix: string): { readonly rule: CloudwatchEventRule; readonly definition: TimedRule } {
+  return timedRuleOnDefaultBus(scope, namePrefix, bakeSweepRule());
 }

@@ -675,30 +675,7 @@ export class DynamoDbControlStore implements ControlStore {
   }
 
   async writeCut(scope: string, state: CutState, expectedRevision: number | null): Promise<boolean> {
-    const keyValue = CONTROL_KEYS.cut(scope);
-    const key = { key: keyValue };
-    const revision = (expectedRevision ?? 0) + 1;
-    try {
-      await call('PutItem', this.tableName, key, () =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: toItem({ key: keyValue, revision, state: JSON.stringify(state) }),
-            ...(expectedRevision === null
-              ? { ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'key' } }
-              : {
-                  ConditionExpression: '#revision = :expected',
-                  ExpressionAttributeNames: { '#revision': 'revision' },
-                  ExpressionAttributeValues: { ':expected': { N: String(expectedRevision) } },
-                }),
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+    return putRevisioned(this.client, this.tableName, CONTROL_KEYS.cut(scope), { state: JSON.stringify(state) }, expectedRevision);
   }
 
   private async read(keyValue: string): Promise<Record<string, unknown> | undefined> {
@@ -755,28 +732,7 @@ export class DynamoDbBakeStore implements BakeStore {
   }
 
   async writeBook(book: BakeBook, expectedRevision: number | null): Promise<boolean> {
-    const keyValue = CONTROL_KEYS.bakes;
-    try {
-      await call('PutItem', this.tableName, { key: keyValue }, () =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: toItem({ key: keyValue, revision: (expectedRevision ?? 0) + 1, book: JSON.stringify(book) }),
-            ...(expectedRevision === null
-              ? { ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'key' } }
-              : {
-                  ConditionExpression: '#revision = :expected',
-                  ExpressionAttributeNames: { '#revision': 'revision' },
-                  ExpressionAttributeValues: { ':expected': { N: String(expectedRevision) } },
-                }),
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+    return putRevisioned(this.client, this.tableName, CONTROL_KEYS.bakes, { book: JSON.stringify(book) }, expectedRevision);
   }
 
   async recordClosed(record: BakeRecord): Promise<void> {
@@ -807,5 +763,33 @@ export class DynamoDbBakeStore implements BakeStore {
       this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(key), ConsistentRead: true })),
     );
     return answer.Item ? fromItem(answer.Item) : undefined;
+  }
+}
+
+/**
+ * Puts a single control item with a `revision` one above the one the caller read (compare-and-set on
+ * it; null: the item must not exist yet). False when another writer came first.
+ */
+async function putRevisioned(client: DynamoDBClient, tableName: string, keyValue: string, attributes: Record<string, string>, expectedRevision: number | null): Promise<boolean> {
+  try {
+    await call('PutItem', tableName, { key: keyValue }, () =>
+      client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: toItem({ key: keyValue, revision: (expectedRevision ?? 0) + 1, ...attributes }),
+          ...(expectedRevision === null
+            ? { ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'key' } }
+            : {
+                ConditionExpression: '#revision = :expected',
+                ExpressionAttributeNames: { '#revision': 'revision' },
+                ExpressionAttributeValues: { ':expected': { N: String(expectedRevision) } },
+              }),
+        }),
+      ),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
   }
 }
