@@ -1,4 +1,6 @@
-import { groupKey } from '../../handlers/config';
+import { groupKey, type GroupPolicy } from '../../handlers/config';
+import { answerWords, holdPolicyOf, type HoldSettlement } from '../../handlers/hold-domain';
+import { settleHold } from '../../handlers/holds';
 import {
   checkReason,
   checkUntil,
@@ -10,6 +12,7 @@ import {
 } from '../../handlers/operator-controls';
 import { parseOptions, type Command } from '../command';
 import { summaryOf } from '../catalog';
+import { guardedGroupPolicies } from '../../stacks/config';
 import { asUsage, guardedGroups, operatorContext, parseUntil, type OperatorCommandDependencies, type OperatorContext } from '../operators/operator-context';
 
 /** What a revision key starts with (events/emitted.ts revisionKey, or an override of a deployment without one). */
@@ -25,7 +28,8 @@ export function createOverrideCommand(deps: OperatorCommandDependencies = {}): C
                              [--config FILE] [--endpoint URL]
 
 Lets a release through Deploy Guard: a deployment it stopped or holds, and every retry of the same
-revision, proceeds (assessed, announced and recorded as overridden, not enforced) until the override
+revision, proceeds (a deployment held for a person is released at once, as 'deploy-guard approve'
+would) (assessed, announced and recorded as overridden, not enforced) until the override
 ends. Named by deployment (its application and revision are read from its assessment) or by
 application and revision key (as 'deploy-guard decisions --json' and the assessment show it). Who you
 are (STS GetCallerIdentity), when, why and until when are recorded in the environment's control table
@@ -53,7 +57,9 @@ Options:
       await context.publisher.publish([operatorAnnouncement({ action: 'override', grant: override }, context.bus)]);
       const named = override.deploymentId ? `${override.deploymentId} and the retries of ` : '';
       io.stdout.write(`${context.environment.namePrefix}: ${named}${override.application} ${override.revision} may proceed until ${new Date(override.until).toISOString()} (overridden by ${override.by}: ${override.reason})\n`);
-      return 0;
+      const released = await releaseHeld(override, context);
+      for (const line of released.lines) io.stdout.write(`${line}\n`);
+      return released.ok ? 0 : 1;
     },
   };
 }
@@ -82,3 +88,44 @@ function requireGuarded(context: OperatorContext, application: string, option: s
   if (groups.some((group) => group.application === application)) return;
   throw new OperatorInputError(option, `${subject} is not an application this environment guards; it guards ${[...new Set(groups.map((group) => group.application))].join(', ')}`);
 }
+
+/**
+ * The deployments of the release that Deploy Guard holds for a person, released: an override lets a
+ * held deployment through, not only its retries. Each open hold is settled as an approval by the
+ * operator (first writer wins, as `deploy-guard approve`), so a hold approved, rejected or timed out
+ * meanwhile is left as it was. Named by deployment, only that one; named by release, the held
+ * deployments of the release among the application's holding groups' recent assessments (a hold
+ * lasts at most its group's timeout). Nothing is read when no group of the application holds.
+ */
+async function releaseHeld(override: DeploymentOverride, context: OperatorContext): Promise<{ readonly ok: boolean; readonly lines: readonly string[] }> {
+  const holding = guardedGroupPolicies(context.environment).filter((group) => group.application === override.application && holdPolicyOf(group));
+  if (holding.length === 0) return { ok: true, lines: [] };
+  const settlement: HoldSettlement = { action: 'approve', by: override.by, reason: `overridden: ${override.reason}`, at: override.at, cause: 'operator' };
+  const lines: string[] = [];
+  let ok = true;
+  for (const deploymentId of await heldCandidates(override, holding, context)) {
+    const hold = await context.holds().read(deploymentId);
+    if (!hold || hold.settled) continue;
+    const result = await settleHold(hold, settlement, { holds: context.holds(), codeDeploy: context.codeDeploy() });
+    if (result.status !== 'settled') continue;
+    ok &&= result.answer.ok;
+    lines.push(`${context.environment.namePrefix}: held ${deploymentId} of ${groupKey(hold.application, hold.deploymentGroup)} released (${result.api}: ${result.answer.ok ? 'accepted' : answerWords(result.answer)})`);
+  }
+  return { ok, lines };
+}
+
+/** The deployments that may hold the release: the one named, or the release's recent assessments in the holding groups. */
+async function heldCandidates(override: DeploymentOverride, holding: readonly GroupPolicy[], context: OperatorContext): Promise<readonly string[]> {
+  if (override.deploymentId) return [override.deploymentId];
+  const ids: string[] = [];
+  for (const group of holding) {
+    const since = override.at - holdPolicyOf(group)!.timeoutMinutes * 60_000;
+    for (const item of await context.deployments().recentAssessments(group.application, group.deploymentGroup, since, HELD_SCAN_LIMIT)) {
+      if (item.assessment?.changeSummary?.revision === override.revision) ids.push(item.assessment.deploymentId);
+    }
+  }
+  return ids;
+}
+
+/** How many of a holding group's recent assessments an override of a release looks through for its held deployments. */
+const HELD_SCAN_LIMIT = 200;

@@ -4,6 +4,7 @@ import type { BusEvent } from '../../events/bus';
 import { scheduledEvent } from '../../events/schedule';
 import { synthesizeStack } from '../../cli/commands/backtest';
 import { createHoldDecisionCommand } from '../../cli/commands/hold-decision';
+import { createOverrideCommand } from '../../cli/commands/override';
 import type { GroupPolicy } from '../../handlers/config';
 import { composeHandlers, type LocalHandlers } from '../../local/handler-composition';
 import { drainBuses, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
@@ -50,8 +51,11 @@ describe('hold for a human on the local runtime (real handlers, synthesized wiri
   const busEvents: BusEvent[] = [];
   const deadLetters: DeadLetterWithEvent[] = [];
 
+  let configFile: string;
+
   beforeAll(async () => {
-    wiring = readWiring(synthesizeStack(holdingConfig(), 'dev'));
+    configFile = holdingConfig();
+    wiring = readWiring(synthesizeStack(configFile, 'dev'));
     standIns = await buildStandIns({ start: START, region: 'us-east-1', customBusName: 'deploy-guard-dev', alarms: [], store: 'dynamodb', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
     const initial = join(__dirname, '..', '..', 'model', 'initial');
     const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
@@ -62,7 +66,7 @@ describe('hold for a human on the local runtime (real handlers, synthesized wiri
   });
   afterAll(() => standIns.close());
 
-  const operator = async (action: 'approve' | 'reject', deploymentId: string, reason: string) => {
+  const operator = async (action: 'approve' | 'reject' | 'override', deploymentId: string, reason: string, ...more: string[]) => {
     const out: string[] = [];
     const io = { stdout: { write: (text: string) => out.push(text) }, stderr: { write: () => true }, stdin: process.stdin, cwd: process.cwd() } as never;
     const deps = {
@@ -74,7 +78,9 @@ describe('hold for a human on the local runtime (real handlers, synthesized wiri
       identity: () => ({ callerArn: async () => OPERATOR }),
       clock: standIns.clock,
     };
-    const code = await createHoldDecisionCommand(action, deps).run(['--environment', 'dev', '--deployment', deploymentId, '--reason', reason], io);
+    const command = action === 'override' ? createOverrideCommand(deps) : createHoldDecisionCommand(action, deps);
+    const named = deploymentId.startsWith('d-') ? ['--deployment', deploymentId] : ['--application', server.application, '--revision', deploymentId];
+    const code = await command.run(['--environment', 'dev', ...named, '--reason', reason, '--config', configFile, ...more], io);
     await drainBuses(standIns.buses);
     return { code, out: out.join('') };
   };
@@ -146,6 +152,37 @@ describe('hold for a human on the local runtime (real handlers, synthesized wiri
     expect(calls(deploymentId)).toEqual(['StopDeployment']);
     expect(standIns.codeDeploy.deployment(deploymentId)).toMatchObject({ status: 'Stopped', stoppedBy: 'StopDeployment' });
     expect((await standIns.stores.deployments.get(deploymentId))?.outcome?.label).toBe('counterfactual');
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('EC2: `override` of a held deployment releases it at once (ContinueDeployment, as approve), recorded on the hold; its outcome observed', async () => {
+    const deploymentId = await holdAtReady('f'.repeat(40));
+    const overridden = await operator('override', deploymentId, 'INC-9: the fix itself');
+    expect(overridden.code).toBe(0);
+    expect(overridden.out).toContain(`held ${deploymentId} of ${server.application}/${server.deploymentGroup} released (ContinueDeployment (READY_WAIT): accepted)`);
+    expect(calls(deploymentId)).toEqual(['ContinueDeployment']);
+    expect(await standIns.stores.holds.read(deploymentId)).toMatchObject({ settled: { action: 'approve', by: OPERATOR, reason: 'overridden: INC-9: the fix itself', cause: 'operator', answer: { ok: true } } });
+    expect(busEvents.filter((event) => event['detail-type'] === 'Operator Override').at(-1)?.detail).toMatchObject({ action: 'override', deploymentId, by: OPERATOR });
+    // The hold is settled: a later reject is told who decided, and nothing else is called.
+    expect((await operator('reject', deploymentId, 'too late')).out).toContain(`was already approved by ${OPERATOR}`);
+    expect(calls(deploymentId)).toEqual(['ContinueDeployment']);
+    expect(await finish(deploymentId)).toBe('succeeded');
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('EC2: `override --application --revision` releases the held deployment of that release, and leaves a held deployment of another release held', async () => {
+    const release = 'a1'.repeat(20);
+    const other = 'b2'.repeat(20);
+    const heldOther = await holdAtReady(other);
+    const heldRelease = await holdAtReady(release);
+    const overridden = await operator('override', `git:${release}`, 'INC-10: roll forward');
+    expect(overridden.code).toBe(0);
+    expect(overridden.out).toContain(`held ${heldRelease} of ${server.application}/${server.deploymentGroup} released`);
+    expect(overridden.out).not.toContain(heldOther);
+    expect(calls(heldRelease)).toEqual(['ContinueDeployment']);
+    expect(calls(heldOther)).toEqual([]);
+    expect((await standIns.stores.holds.read(heldOther))?.settled).toBeUndefined();
+    expect((await operator('reject', heldOther, 'not this one')).code).toBe(0);
     expect(deadLetters).toEqual([]);
   });
 
