@@ -1,5 +1,5 @@
 import type { HistoryGroupSettings } from '../stacks/config';
-import { RETRAINING_SCHEDULE_RULE } from '../events/patterns';
+import { BAKE_SWEEP_RULE, HOLD_TIMEOUTS_RULE, RETRAINING_SCHEDULE_RULE } from '../events/patterns';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusEvent } from '../events/bus';
@@ -233,6 +233,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
         account: LOCAL_ACCOUNT,
         region: local.region,
         ...(faults ? { faults } : {}),
+        sweeps: sweepsOf(standIns.stores),
       });
     }
     schedulePoison(standIns, history.replay, { faults, region: local.region, source: composed.source, customBusName: local.customBusName });
@@ -389,6 +390,14 @@ function trainingProgressOf(
     const soFar = { jobs: training.trainedJobs, wallMs: training.trainingWallMs, firstModelWallMs: run.first.trainingWallMs };
     const span = { start, now: clock.now(), end, ...(schedule ? { schedulePeriodMs: schedule.periodMs } : {}) };
     return { wallMs: training.trainingWallMs, leftMs: trainingTimeLeftMs(soFar, span) };
+  };
+}
+
+/** The one-minute sweeps and whether each has anything open: idle, they skip ahead (local/lambda-delivery.ts scheduleRules). */
+function sweepsOf(stores: StandIns['stores']): Readonly<Record<string, () => Promise<boolean>>> {
+  return {
+    [HOLD_TIMEOUTS_RULE]: async () => (await stores.holds.openIds()).length > 0,
+    [BAKE_SWEEP_RULE]: async () => ((await stores.bakes.readBook())?.book.open.length ?? 0) > 0,
   };
 }
 

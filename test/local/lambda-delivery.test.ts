@@ -6,9 +6,10 @@ import { EventValidationError } from '../../events/validation';
 import type { HandlerName } from '../../handlers/entries';
 import { FaultInjector } from '../../local/faults';
 import type { LocalHandlers } from '../../local/handler-composition';
-import { asyncInvoke, drainBuses, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
+import { asyncInvoke, drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
+import { Scheduler } from '../../local/scheduler';
 import { localBuses } from '../../local/stand-ins';
-import type { FunctionWiring, RuleWiring, Wiring } from '../../local/terraform-wiring';
+import type { FunctionWiring, RuleWiring, ScheduleWiring, Wiring } from '../../local/terraform-wiring';
 
 /**
  * Lambda's asynchronous delivery on the local buses (local/lambda-delivery.ts): what the stack's rule
@@ -142,5 +143,82 @@ describe('wireRules: the stack\'s rules and targets on the local buses', () => {
     await drainBuses(buses, faults);
     expect(handler.calls.length).toBeGreaterThanOrEqual(2);
     expect(faults.pendingCount).toBe(0);
+  });
+});
+
+describe('scheduleRules: the one-minute sweeps skip ahead while nothing is open', () => {
+  const MINUTE = 60_000;
+  const DAY = 24 * 60 * MINUTE;
+  const SPAN = 20 * DAY;
+  const OPENED = [AT + 4 * DAY + 30_000, AT + 15 * DAY + 10_000];
+  const sweep = (name: string, handler: HandlerName): ScheduleWiring =>
+    ({
+      address: `aws_cloudwatch_event_rule.${name}`,
+      name: `deploy-guard-dev-${name}`,
+      arn: `arn:aws:events:us-east-1:000000000000:rule/deploy-guard-dev-${name}`,
+      scheduleExpression: 'rate(1 minute)',
+      periodMs: MINUTE,
+      enabled: true,
+      targets: [{ address: `aws_cloudwatch_event_target.${name}`, targetId: handler, arn: `arn:aws:lambda:us-east-1:000000000000:function:deploy-guard-dev-${handler}`, resource: null, handler, retryPolicy: null, deadLetterQueue: null }],
+    }) as unknown as ScheduleWiring;
+
+  /** Twenty days on the clock with the hold-timeouts and bake sweeps; a hold is opened by two deployments' actions. */
+  async function replay(withSweeps: boolean) {
+    const clock = new ManualClock(AT);
+    const scheduler = new Scheduler();
+    const invoked: number[] = [];
+    const withWork: number[] = [];
+    let open = 0;
+    const handlers = handlersWith('rollback', async () => {
+      invoked.push(clock.now());
+      if (open > 0) withWork.push(clock.now());
+      // The timeouts settle the hold 3 minutes after it opened.
+      if (open > 0 && clock.now() >= openedAt + 3 * MINUTE) open = 0;
+    });
+    (handlers as { bake: unknown }).bake = async () => undefined;
+    let openedAt = 0;
+    // Two deployments open a hold, days apart, between whole minutes.
+    for (const at of OPENED) {
+      scheduler.schedule(at, () => {
+        open = 1;
+        openedAt = at;
+      });
+    }
+    const wiring = { schedules: [sweep('hold-timeouts', 'rollback'), sweep('bake-sweep', 'bake')], functions: [], provider: {} } as unknown as Pick<Wiring, 'schedules' | 'functions' | 'provider'>;
+    scheduleRules(wiring, handlers, {
+      scheduler, clock, deadLetters: [], from: AT, to: AT + SPAN, account: '000000000000', region: 'us-east-1',
+      ...(withSweeps ? { sweeps: { 'hold-timeouts': async () => open > 0, 'bake-sweep': async () => false } } : {}),
+    });
+    let actions = 0;
+    for (let action = scheduler.next(); action; action = scheduler.next()) {
+      clock.advanceTo(action.at);
+      await action.run();
+      actions += 1;
+    }
+    return { invoked, withWork, actions };
+  }
+
+  it('invokes a sweep only while it has work, at exactly the minutes every-minute firing found work, in a few actions instead of one a minute', async () => {
+    const eager = await replay(false);
+    const swept = await replay(true);
+    // Every minute for 20 days the rollback function ran; the runs that mattered are the minutes a hold was open:
+    // from the first whole minute after it opened until the one that settled it, 3 minutes on.
+    expect(eager.invoked).toHaveLength(SPAN / MINUTE);
+    const minutesOf = (opened: number) => [1, 2, 3, 4].map((k) => AT + Math.ceil((opened - AT) / MINUTE) * MINUTE + (k - 1) * MINUTE);
+    expect(eager.withWork).toEqual(OPENED.flatMap(minutesOf));
+    expect(swept.invoked).toEqual(eager.withWork);
+    expect(swept.actions).toBeLessThan(20);
+    expect(eager.actions).toBeGreaterThan(2 * (SPAN / MINUTE));
+  });
+
+  it('refuses sweeps of different periods, naming both', () => {
+    const hourly = { ...sweep('bake-sweep', 'bake'), periodMs: 60 * MINUTE };
+    const wiring = { schedules: [sweep('hold-timeouts', 'rollback'), hourly], functions: [], provider: {} } as unknown as Pick<Wiring, 'schedules' | 'functions' | 'provider'>;
+    expect(() =>
+      scheduleRules(wiring, handlersWith('rollback', async () => undefined), {
+        scheduler: new Scheduler(), clock: new ManualClock(AT), deadLetters: [], from: AT, to: AT + SPAN, account: '000000000000', region: 'us-east-1',
+        sweeps: { 'hold-timeouts': async () => false, 'bake-sweep': async () => false },
+      }),
+    ).toThrow('sweep schedules must share one period: deploy-guard-dev-hold-timeouts fires every 60000 ms, deploy-guard-dev-bake-sweep every 3600000 ms');
   });
 });
