@@ -335,6 +335,24 @@ export function bakeSweepRule(): TimedRule {
   };
 }
 
+/** The logical name of the shadow digest's schedule: its Terraform rule is `<namePrefix>-shadow-digest`. */
+export const SHADOW_DIGEST_RULE = 'shadow-digest';
+
+/**
+ * Once a day, shadow-digest tells the shadow groups' decisions of the last day in one message
+ * (handlers/shadow-digest.ts): created only with `notifications.shadow: summary`.
+ */
+export function shadowDigestRule(): TimedRule {
+  return {
+    name: SHADOW_DIGEST_RULE,
+    description: "Every day: one message with the last day's shadow-mode decisions of each shadow group.",
+    bus: 'default',
+    target: 'shadow-digest',
+    consumes: [SCHEDULED_EVENT],
+    scheduleExpression: rateExpression(1, 'day'),
+  };
+}
+
 /** The rules of a default installation. */
 export const SYSTEM_RULES: readonly SystemRule[] = systemRules();
 

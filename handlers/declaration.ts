@@ -22,7 +22,8 @@ export type BucketPurpose = 'data' | 'models';
  * - `any`: actions that have no resource type (AWS accepts only "*");
  * - `{ objects, prefix, ownNames }`: the objects under a prefix of the bucket layout
  *   (handlers/s3-layout.ts), only those named with the installation's prefix when ownNames;
- * - `notification-topics`: the SNS topics people are told through (e-mail, and chat when configured).
+ * - `notification-topics`: the SNS topics people are told through (e-mail, and chat when configured);
+ * - `{ tableIndex }`: the global secondary index of a table (handlers/tables.ts), for Query.
  */
 export type Resource =
   | 'guarded-deployment-groups'
@@ -38,6 +39,7 @@ export type Resource =
   | 'notification-topics'
   | 'any'
   | { readonly table: TableName }
+  | { readonly tableIndex: TableName }
   | { readonly bucket: BucketPurpose }
   | { readonly objects: BucketPurpose; readonly prefix: string; readonly ownNames?: boolean };
 
@@ -108,6 +110,9 @@ export const BAKE_ITEMS: ResourceNeed = {
 
 /** Putting events on the installation's own bus: what makes a function a publisher (the bus policy admits it). */
 export const PUBLISH_ON_OWN_BUS: ResourceNeed = { sid: 'PublishOnOwnBus', actions: ['events:PutEvents'], on: ['own-bus'] };
+
+/** Telling people: publishing to the notification topics (encrypted with the installation's key, which every function may use, stacks/nodejs-function.ts). */
+export const PUBLISH_NOTIFICATIONS: ResourceNeed = { sid: 'PublishNotifications', actions: ['sns:Publish'], on: ['notification-topics'] };
 
 /** Passing a SageMaker role (a training job's, a served model's) to SageMaker only. */
 export function passToSageMaker(role: 'training-role' | 'serving-role'): ResourceNeed {

@@ -31,9 +31,13 @@ export interface MessageContext {
   readonly region: string;
 }
 
+/** The daily digest of shadow decisions (handlers/shadow-digest-domain.ts): a message no single event causes. */
+export const SHADOW_DIGEST_KIND = 'Shadow Decisions Digest';
+
 /** A message as data: rendered as plain text for e-mail and as a Chatbot custom notification for chat. */
 export interface Notification {
-  readonly detailType: NotifiedEventKind;
+  /** What it tells about: the kind of the event, or the digest. */
+  readonly detailType: NotifiedEventKind | typeof SHADOW_DIGEST_KIND;
   /** The event it tells about (the chat message's id). */
   readonly eventId: string;
   /** The deployment it is about, when it is about one (the chat thread). */
@@ -44,8 +48,15 @@ export interface Notification {
   readonly facts: readonly (readonly [label: string, value: string])[];
   /** The top factors, in words. */
   readonly why: readonly string[];
+  /** Titled blocks of lines after the facts (the digest's groups). */
+  readonly sections?: readonly MessageSection[];
   readonly nextSteps: readonly NextStep[];
   readonly keywords: readonly string[];
+}
+
+export interface MessageSection {
+  readonly title: string;
+  readonly lines: readonly string[];
 }
 
 export interface NextStep {
@@ -369,10 +380,11 @@ export function emailSubject(title: string): string {
 
 /** The plain-text body an e-mail shows. */
 export function plainTextBody(notification: Notification): string {
-  const width = Math.max(...notification.facts.map(([label]) => label.length)) + 2;
+  const width = Math.max(0, ...notification.facts.map(([label]) => label.length)) + 2;
   const lines = [notification.lead, ''];
   for (const [label, value] of notification.facts) lines.push(`${`${label}:`.padEnd(width)}${value}`);
   if (notification.why.length > 0) lines.push('', 'Why:', ...notification.why.map((line) => `  - ${line}`));
+  for (const section of notification.sections ?? []) lines.push('', section.title, ...section.lines.map((line) => `  ${line}`));
   if (notification.nextSteps.length > 0) {
     lines.push('', 'What to do next:');
     for (const step of notification.nextSteps) lines.push(`  - ${step.text}`, ...(step.command ? [`      ${step.command}`] : []));
@@ -402,6 +414,7 @@ export function chatbotNotification(notification: Notification): ChatbotCustomNo
     '',
     ...notification.facts.map(([label, value]) => `*${label}:* ${value}`),
     ...(notification.why.length > 0 ? ['', '*Why:*', ...notification.why.map((line) => `• ${line}`)] : []),
+    ...(notification.sections ?? []).flatMap((section) => ['', `*${section.title}*`, ...section.lines.map((line) => `• ${line}`)]),
   ].join('\n');
   return {
     version: '1.0',

@@ -1,7 +1,7 @@
 import { ownNames } from '../events/names';
 import { ENV, type EnvName } from '../handlers/config';
 import type { BucketPurpose, EnvKey, HandlerDeclaration, Resource } from '../handlers/declaration';
-import type { TableName } from '../handlers/tables';
+import { TABLES, type IndexDefinition, type TableDefinition, type TableName } from '../handlers/tables';
 import { bucketArn, objectsArn } from './construct-support';
 import type { PolicyStatement } from './iam';
 
@@ -44,6 +44,13 @@ export function declaredEnvironment(declaration: Pick<HandlerDeclaration, 'reads
   return Object.fromEntries(declaration.reads.map((key) => [ENV[key], values[key]]));
 }
 
+/** A table's index; a declaration naming a table without one is a programming error, said at synthesis. */
+function indexOf(table: TableName): IndexDefinition {
+  const definition: TableDefinition = TABLES[table];
+  if (!definition.index) throw new Error(`a handler declares Query on the index of the ${table} table, which has none (handlers/tables.ts)`);
+  return definition.index;
+}
+
 type NamedResource = Extract<Resource, string>;
 
 /** The SageMaker resources of a kind named with the installation's prefix. */
@@ -67,6 +74,7 @@ const NAMED: Readonly<Record<NamedResource, (at: InstallationResources) => reado
 function arnsOf(resource: Resource, at: InstallationResources): readonly string[] {
   if (typeof resource === 'string') return NAMED[resource](at);
   if ('table' in resource) return [at.arn('dynamodb', `table/${at.tableNames[resource.table]}`)];
+  if ('tableIndex' in resource) return [at.arn('dynamodb', `table/${at.tableNames[resource.tableIndex]}/index/${indexOf(resource.tableIndex).name}`)];
   if ('bucket' in resource) return [bucketArn(at.partition, at.bucketNames[resource.bucket])];
   const prefix = resource.ownNames ? `${resource.prefix}${ownNames(at.namePrefix)}` : resource.prefix;
   return [objectsArn(at.partition, at.bucketNames[resource.objects], prefix)];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { BusEvent } from '../../events/bus';
 import { ManualClock } from '../../events/clock';
 import { EventValidationError } from '../../events/validation';
-import type { HandlerName } from '../../handlers/entries';
+import { HANDLER_NAMES, type HandlerName } from '../../handlers/entries';
 import { FaultInjector } from '../../local/faults';
 import type { LocalHandlers } from '../../local/handler-composition';
 import { asyncInvoke, drainBuses, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
@@ -93,7 +93,7 @@ function handlersWith(name: HandlerName, run: (event: BusEvent) => Promise<unkno
   const unexpected = async () => {
     throw new Error('not delivered to this handler');
   };
-  return { predict: unexpected, 'traffic-hook': unexpected, rollback: unexpected, 'record-change': unexpected, 'record-outcome': unexpected, drift: unexpected, promote: unexpected, notify: unexpected, bake: unexpected, [name]: run };
+  return { ...(Object.fromEntries(HANDLER_NAMES.map((handler) => [handler, unexpected])) as unknown as LocalHandlers), [name]: run };
 }
 
 describe('wireRules: the stack\'s rules and targets on the local buses', () => {
