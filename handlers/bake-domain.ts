@@ -1,5 +1,6 @@
 import { upperQuantile } from '../model/block-budget';
 import type { BakeSettings, GroupPolicy } from './config';
+import type { EmittedDetail } from '../events/emitted';
 import type { AssessmentRecord, BakeBook, BakeRecord, WatchedAlarm, WatchTier } from './ports';
 
 /**
@@ -170,6 +171,26 @@ export function bakeAction(bake: BakeRecord): BakeAction {
 export function closedBake(bake: BakeRecord, answer: { readonly ok: true } | { readonly ok: false; readonly message: string }, at: number): BakeRecord {
   if (!answer.ok) return { ...bake, state: 'not-done', closedAt: at, message: answer.message };
   return { ...bake, state: bake.state === 'rolling-back' ? 'rolled-back' : 'passed', closedAt: at };
+}
+
+/**
+ * What Deployment Bake Rolled Back says of a closed bake: only of one rolled back on an alarm, and
+ * not yet announced (undefined otherwise).
+ */
+export function rollbackAnnouncement(record: BakeRecord): EmittedDetail<'Deployment Bake Rolled Back'> | undefined {
+  if (record.state !== 'rolled-back' || record.announcedAt !== undefined || !record.alarmName || record.closedAt === undefined) return undefined;
+  return {
+    schemaVersion: '1',
+    deploymentId: record.deploymentId,
+    application: record.application,
+    deploymentGroup: record.deploymentGroup,
+    platform: record.platform,
+    alarmName: record.alarmName,
+    action: bakeAction({ ...record, state: 'rolling-back' }).kind === 'fail-hook' ? 'LifecycleHookFailed' : 'StopDeployment',
+    bakeMinutes: record.minutes,
+    bakeOpenedAt: new Date(record.openedAt).toISOString(),
+    rolledBackAt: new Date(record.closedAt).toISOString(),
+  };
 }
 
 /** The book without the bake, if the claim is still the one given (another invocation may have taken it over). */

@@ -14,6 +14,7 @@ export const NOTIFIED_EVENTS = [
   'Deployment Risk Assessed',
   'Deployment Rollback Failed',
   'Deployment Held',
+  'Deployment Bake Rolled Back',
   'Model Retraining Started',
   'Model Promoted',
   'Model Registered',
@@ -80,6 +81,8 @@ export function notificationOf(event: NotifiedEvent, context: MessageContext): N
       return sent(operatorNotification(event as EmittedEvent<'Operator Override'>, context));
     case 'Deployment Held':
       return sent(heldNotification(event as EmittedEvent<'Deployment Held'>, context));
+    case 'Deployment Bake Rolled Back':
+      return sent(bakeRolledBackNotification(event as EmittedEvent<'Deployment Bake Rolled Back'>, context));
     default:
       return sent(modelNotification(event as EmittedEvent<'Model Retraining Started' | 'Model Promoted' | 'Model Registered' | 'Model Rejected'>));
   }
@@ -209,6 +212,36 @@ function heldNotification(event: EmittedEvent<'Deployment Held'>, context: Messa
       console,
     ],
     keywords: [context.environment, group, 'hold'],
+  };
+}
+
+const BAKE_ROLLBACK_WORDS = {
+  StopDeployment: 'stopped it with automatic rollback',
+  LifecycleHookFailed: 'failed its AfterAllowTraffic hook',
+} as const;
+
+function bakeRolledBackNotification(event: EmittedEvent<'Deployment Bake Rolled Back'>, context: MessageContext): Notification {
+  const detail = event.detail;
+  const group = `${detail.application}/${detail.deploymentGroup}`;
+  const id = detail.deploymentId;
+  return {
+    detailType: 'Deployment Bake Rolled Back',
+    eventId: event.id,
+    deploymentId: id,
+    title: `Deploy Guard rolled back ${id} of ${group}: an alarm during its bake`,
+    lead: `Deployment ${id} of ${group} was risky enough to be baked (watched after its traffic moved). The alarm ${detail.alarmName} went to ALARM during the bake, so Deploy Guard ${BAKE_ROLLBACK_WORDS[detail.action]}: CodeDeploy rolls it back to the previous version.`,
+    facts: [
+      ['Deployment', `${id} (${detail.platform})`],
+      ['Group', group],
+      ['Alarm', detail.alarmName],
+      ['Bake', `${detail.bakeMinutes} minutes from ${detail.bakeOpenedAt}`],
+      ['Rolled back', `${detail.rolledBackAt} (${detail.action})`],
+    ],
+    why: [],
+    nextSteps: [
+      { text: 'Find out why the alarm fired before deploying this release again. The deployment in the CodeDeploy console:', command: deploymentConsoleUrl(context.region, id) },
+    ],
+    keywords: [context.environment, group, 'bake'],
   };
 }
 

@@ -81,7 +81,7 @@ describe('a stack whose groups have alarms and a bake tier', () => {
     const group = (path: string) => `arn:aws:codedeploy:eu-west-1:${ACCOUNT}:deploymentgroup:${path}`;
     const item = (action: string, key: string): AccessRequest => ({ action, resource: table('control'), context: { 'dynamodb:LeadingKeys': key } });
 
-    it('the bake function may end the guarded groups\' deployments and touch the bakes, nothing else', () => {
+    it("the bake function may end the guarded groups' deployments, touch the bakes and announce on the installation's bus, nothing else", () => {
       const statements = roleStatements(stack.json, `${PREFIX}-bake`);
       const allowed = (request: AccessRequest) => isAllowed(statements, request);
       for (const path of ['storefront/storefront-bluegreen', 'checkout/checkout-lambda']) {
@@ -101,7 +101,9 @@ describe('a stack whose groups have alarms and a bake tier', () => {
         expect(allowed(item('dynamodb:PutItem', key))).toBe(false);
       }
       expect(allowed(item('dynamodb:DeleteItem', 'bakes#open'))).toBe(false);
-      expect(allowed({ action: 'events:PutEvents', resource: `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/${PREFIX}` })).toBe(false);
+      // It announces a rollback on an alarm on the installation's bus, and on no other.
+      expect(allowed({ action: 'events:PutEvents', resource: `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/${PREFIX}` })).toBe(true);
+      expect(allowed({ action: 'events:PutEvents', resource: `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/default` })).toBe(false);
     });
 
     it('the traffic hook may write the book of open bakes, not the rollback ledger', () => {
