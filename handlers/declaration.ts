@@ -43,12 +43,22 @@ export type Resource =
   | { readonly bucket: BucketPurpose }
   | { readonly objects: BucketPurpose; readonly prefix: string; readonly ownNames?: boolean };
 
+/** What an installation may or may not have configured: `bake-tier`, a guarded group with a bake tier. */
+export type InstallationFeature = 'bake-tier';
+
 /** One IAM statement of the handler's role, with abstract resources and constant conditions. */
 export interface ResourceNeed {
   readonly sid: string;
   readonly actions: readonly string[];
   readonly on: readonly Resource[];
   readonly conditions?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+  /** Granted only in an installation with this feature (the handler uses it for nothing else). @default always */
+  readonly onlyWith?: InstallationFeature;
+}
+
+/** The needs a handler is granted in an installation with these features: those without `onlyWith`, and those whose feature it has. */
+export function neededIn(declaration: Pick<HandlerDeclaration, 'needs'>, features: ReadonlySet<InstallationFeature>): readonly ResourceNeed[] {
+  return declaration.needs.filter((need) => need.onlyWith === undefined || features.has(need.onlyWith));
 }
 
 /** The ports of a handler's dependencies: everything but its configuration. */

@@ -23,7 +23,7 @@ import { OperatorRole } from './operator-role';
 import { EventRuleToFunction } from './event-rule-to-function';
 import { ExampleGuardedService } from './example-service';
 import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds } from './guarded-deployment-group';
-import { declaredEnvironment, grantedStatements, type InstallationResources } from './handler-grants';
+import { declaredEnvironment, grantedStatements, installationFeatures, type InstallationResources } from './handler-grants';
 import { InitialModel } from './initial-model';
 import { awsPartition } from './image-uris';
 import { EncryptionKey } from './kms';
@@ -268,6 +268,7 @@ export class DeployGuardStack extends TerraformStack {
       servingRoleArn: this.endpoint.executionRole.arn,
       modelPackageGroupName: this.retraining.modelPackageGroupName,
       notificationTopicArns: [notificationTopicArn, ...(chatTopicArn ? [chatTopicArn] : [])],
+      features: installationFeatures(groupPolicies),
     };
     const environmentValues: Record<EnvKey, string> = {
       eventBus: this.eventBus.bus.name,

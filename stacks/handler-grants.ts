@@ -1,6 +1,6 @@
 import { ownNames } from '../events/names';
-import { ENV, type EnvName } from '../handlers/config';
-import type { BucketPurpose, EnvKey, HandlerDeclaration, Resource } from '../handlers/declaration';
+import { ENV, type EnvName, type GroupPolicy } from '../handlers/config';
+import { neededIn, type BucketPurpose, type EnvKey, type HandlerDeclaration, type InstallationFeature, type Resource } from '../handlers/declaration';
 import { TABLES, type IndexDefinition, type TableDefinition, type TableName } from '../handlers/tables';
 import { bucketArn, objectsArn } from './construct-support';
 import type { PolicyStatement } from './iam';
@@ -27,11 +27,18 @@ export interface InstallationResources {
   readonly modelPackageGroupName: string;
   /** The notification topic and, when a chat channel is configured, the chat topic. */
   readonly notificationTopicArns: readonly string[];
+  /** What the installation has configured: a need `onlyWith` a feature it lacks is not granted. */
+  readonly features: ReadonlySet<InstallationFeature>;
 }
 
-/** The role's statements: one per declared need, in the declared order. */
+/** The features of an installation guarding these groups. */
+export function installationFeatures(groups: readonly Pick<GroupPolicy, 'bake'>[]): ReadonlySet<InstallationFeature> {
+  return new Set<InstallationFeature>(groups.some((group) => group.bake) ? ['bake-tier'] : []);
+}
+
+/** The role's statements: one per declared need the installation calls for, in the declared order. */
 export function grantedStatements(declaration: Pick<HandlerDeclaration, 'needs'>, installation: InstallationResources): PolicyStatement[] {
-  return declaration.needs.map((need) => ({
+  return neededIn(declaration, installation.features).map((need) => ({
     sid: need.sid,
     actions: need.actions,
     resources: need.on.flatMap((resource) => arnsOf(resource, installation)),
