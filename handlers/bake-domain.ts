@@ -1,7 +1,7 @@
 import { upperQuantile } from '../model/block-budget';
 import type { BakeSettings, GroupPolicy } from './config';
 import type { EmittedDetail } from '../events/emitted';
-import type { AssessmentRecord, BakeBook, BakeRecord, WatchedAlarm, WatchTier } from './ports';
+import type { AssessmentRecord, BakeBook, BakeRecord, CodeDeployOutcome, CodeDeployRefusal, WatchedAlarm, WatchTier } from './ports';
 
 /**
  * The bake tier, as pure functions: which deployments are watched after their traffic moves, the
@@ -167,10 +167,20 @@ export function bakeAction(bake: BakeRecord): BakeAction {
   return { kind: 'nothing' };
 }
 
-/** The closed bake, as CodeDeploy answered (refused: `not-done`, with its message). */
-export function closedBake(bake: BakeRecord, answer: { readonly ok: true } | { readonly ok: false; readonly message: string }, at: number): BakeRecord {
-  if (!answer.ok) return { ...bake, state: 'not-done', closedAt: at, message: answer.message };
-  return { ...bake, state: bake.state === 'rolling-back' ? 'rolled-back' : 'passed', closedAt: at };
+/**
+ * Refusals of a rollback that say it is done already: the deployment is stopped (the claim's own
+ * StopDeployment, applied before the function died, or CodeDeploy's own alarm rollback) or its
+ * AfterAllowTraffic hook answered (bake alone answers it; or its timeout failed the deployment).
+ */
+const ROLLED_BACK_ALREADY: readonly CodeDeployRefusal[] = ['DeploymentAlreadyStopped', 'HookExpired'];
+
+/** The closed bake, as CodeDeploy answered (refused: `not-done`, with its answer, unless the refusal says the rollback is done). */
+export function closedBake(bake: BakeRecord, answer: CodeDeployOutcome, at: number): BakeRecord {
+  const rollingBack = bake.state === 'rolling-back';
+  if (answer.ok) return { ...bake, state: rollingBack ? 'rolled-back' : 'passed', closedAt: at };
+  const message = `${answer.refusal}: ${answer.message}`;
+  if (rollingBack && ROLLED_BACK_ALREADY.includes(answer.refusal)) return { ...bake, state: 'rolled-back', closedAt: at, message };
+  return { ...bake, state: 'not-done', closedAt: at, message };
 }
 
 /**

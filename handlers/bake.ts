@@ -127,7 +127,7 @@ async function closeAll(claimed: readonly BakeRecord[], token: string, deps: Bak
       await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));
       continue;
     }
-    const record = closedBake(bake, answer.ok ? { ok: true } : { ok: false, message: `${answer.refusal}: ${answer.message}` }, deps.clock.now());
+    const record = closedBake(bake, answer, deps.clock.now());
     await deps.bakes.recordClosed(record);
     await announceRollback(record, deps);
     await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));

@@ -115,8 +115,7 @@ function faultyPorts(standIns: StandIns, faults: FaultInjector | undefined) {
     operatorControls: stores.operatorControls,
     holds: stores.holds,
     ledger: faults ? faults.ledger(stores.ledger) : stores.ledger,
-    // Not decorated: the fault injector does not know the bakes yet.
-    bakes: stores.bakes,
+    bakes: faults ? faults.bakeStore(stores.bakes) : stores.bakes,
     endpoint: faults ? faults.endpoint(endpoint) : endpoint,
     training: faults ? faults.training(training) : training,
     hosting: faults ? faults.hosting(hosting) : hosting,

@@ -163,7 +163,15 @@ describe('the sweep', () => {
   it('a closed bake says how CodeDeploy answered', () => {
     const rolling = { ...bakeOf(assessment(), policy, T0), state: 'rolling-back' as const };
     expect(closedBake(rolling, { ok: true }, T0 + MINUTE).state).toBe('rolled-back');
-    expect(closedBake(rolling, { ok: false, message: 'DeploymentAlreadyCompleted: done' }, T0 + MINUTE)).toMatchObject({ state: 'not-done', message: 'DeploymentAlreadyCompleted: done' });
+    expect(closedBake(rolling, { ok: false, refusal: 'DeploymentAlreadyCompleted', message: 'done' }, T0 + MINUTE)).toMatchObject({ state: 'not-done', message: 'DeploymentAlreadyCompleted: done' });
     expect(closedBake({ ...rolling, state: 'passing' }, { ok: true }, T0 + MINUTE).state).toBe('passed');
+  });
+
+  it('a rollback CodeDeploy finds done already (the deployment stopped, the hook answered) is rolled back, not lost; a pass it refuses is not done', () => {
+    const rolling = { ...bakeOf(assessment(), policy, T0), state: 'rolling-back' as const };
+    expect(closedBake(rolling, { ok: false, refusal: 'DeploymentAlreadyStopped', message: 'stopped' }, T0 + MINUTE)).toMatchObject({ state: 'rolled-back', message: 'DeploymentAlreadyStopped: stopped' });
+    expect(closedBake(rolling, { ok: false, refusal: 'HookExpired', message: 'completed' }, T0 + MINUTE).state).toBe('rolled-back');
+    expect(closedBake(rolling, { ok: false, refusal: 'DeploymentNotFound', message: 'gone' }, T0 + MINUTE).state).toBe('not-done');
+    expect(closedBake({ ...rolling, state: 'passing' }, { ok: false, refusal: 'HookExpired', message: 'completed' }, T0 + MINUTE).state).toBe('not-done');
   });
 });
