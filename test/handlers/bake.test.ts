@@ -1,13 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ManualClock } from '../../events/clock';
 import { InMemoryBakeStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import { handleBakeEvent, type BakeDependencies } from '../../handlers/bake';
-import type { GroupPolicy } from '../../handlers/config';
 import type { PutEventsEntry } from '../../events/emitted';
-import type { AssessmentRecord } from '../../handlers/ports';
-import { riskAssessedEntry } from '../../handlers/predict-domain';
 import { LocalCodeDeploy } from '../../local/codedeploy';
+import { alarmEvent, assessedEvent, BAKING_ALARM, bakeTierAssessment, bakingPolicy, sweepEvent } from './bake-fixture';
 
 /**
  * The bake handler when alarm events do not arrive once, in order: an ALARM that came before the
@@ -15,19 +11,9 @@ import { LocalCodeDeploy } from '../../local/codedeploy';
  * baking EC2 deployment on the local CodeDeploy, the deployment is rolled back exactly once.
  */
 const START = Date.parse('2026-12-01T09:00:00Z');
-const ALARM = 'deploy-guard-dev-checkout-checkout-prod-alarm-0';
+const ALARM = BAKING_ALARM;
 const OTHER_ALARM = 'checkout-p99-latency';
-const policy: GroupPolicy = {
-  application: 'checkout',
-  deploymentGroup: 'checkout-prod',
-  platform: 'Server',
-  mode: 'stop',
-  threshold: 0.9,
-  failurePolicy: 'fail-open',
-  alarmNames: [ALARM, OTHER_ALARM],
-  bake: { threshold: 0.2, minutes: 30 },
-} as GroupPolicy;
-const SAMPLE = JSON.parse(readFileSync(join(__dirname, '..', '..', 'events', 'samples', 'cloudwatch-alarm-state-change.single-metric.json'), 'utf8'));
+const policy = bakingPolicy([ALARM, OTHER_ALARM]);
 
 function setup() {
   const clock = new ManualClock(START);
@@ -38,26 +24,11 @@ function setup() {
   const published: PutEventsEntry[] = [];
   const publisher = { publish: async (entries: readonly PutEventsEntry[]) => void published.push(...entries) };
   const deps: BakeDependencies = { codeDeploy, deployments, bakes, publisher, metrics: { put: () => undefined }, clock, config: { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', groups: [policy], metricsNamespace: 'DeployGuard' } };
-  const assessment = {
-    deploymentId, application: 'checkout', deploymentGroup: 'checkout-prod', platform: 'Server', mode: 'stop', trigger: 'START', probability: 0.4, cut: 0.9, blockBudget: null, cutSource: 'threshold',
-    decision: 'proceed', explored: false, propensity: 1, enforced: true, modelVersion: 'initial', featureRow: '', startedAt: START, assessedAt: START, tier: 'bake', bake: { cut: 0.2, minutes: 30, alarms: [ALARM, OTHER_ALARM] },
-  } as AssessmentRecord;
-  /** Deployment Risk Assessed as predict publishes it for the stored assessment, in its EventBridge envelope. */
-  const assessedEvent = () => {
-    const entry = riskAssessedEntry(assessment, [], { source: 'deploy-guard', eventBusName: 'deploy-guard-dev' });
-    return { version: '0', id: 'assessed-1', 'detail-type': entry.DetailType, source: entry.Source, account: '123456789012', time: '2026-12-01T09:00:00Z', region: 'us-east-1', resources: [], detail: JSON.parse(entry.Detail) };
-  };
-  const alarmEvent = (id: string, alarmName: string, value: 'ALARM' | 'OK', at: number) => ({
-    ...SAMPLE,
-    id,
-    time: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarmName}`],
-    detail: { ...SAMPLE.detail, alarmName, state: { ...SAMPLE.detail.state, value, timestamp: new Date(at).toISOString().replace('Z', '+0000') } },
-  });
-  const sweepEvent = (at: number) => ({ version: '0', id: `sweep-${at}`, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012', time: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: 'us-east-1', resources: ['arn:aws:events:us-east-1:123456789012:rule/deploy-guard-dev-bake-sweep'], detail: {} });
+  const assessment = bakeTierAssessment(deploymentId, START, [ALARM, OTHER_ALARM]);
+  const assessed = () => assessedEvent(assessment);
   /** The Deployment Bake Rolled Back details published so far. */
   const announcements = () => published.filter((entry) => entry.DetailType === 'Deployment Bake Rolled Back').map((entry) => JSON.parse(entry.Detail));
-  return { clock, codeDeploy, deploymentId, deployments, bakes, deps, assessment, assessedEvent, alarmEvent, sweepEvent, announcements, published };
+  return { clock, codeDeploy, deploymentId, deployments, bakes, deps, assessment, assessedEvent: assessed, alarmEvent, sweepEvent, announcements, published };
 }
 
 describe('bake: alarm events lost, early or twice', () => {

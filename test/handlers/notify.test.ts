@@ -4,7 +4,7 @@ import { ruleNamed, SYSTEM_RULES } from '../../events/patterns';
 import { EventValidationError } from '../../events/validation';
 import { handleNotifyEvent, notifyConfigFromEnv, parseNotifiedEvent, type NotifyConfig } from '../../handlers/notify';
 import { chatbotNotification, emailSubject, notificationOf, NOTIFIED_EVENTS, plainTextBody, type Notification } from '../../handlers/notify-domain';
-import type { NotificationMessage, NotificationPort } from '../../handlers/ports';
+import { RecordingNotifications } from '../support/notifications';
 
 /**
  * notify: one readable message per decision that matters. Given the documented events as the bus
@@ -27,14 +27,6 @@ function messageOf(event: unknown): Notification {
   const decision = notificationOf(parseNotifiedEvent(event, 'deploy-guard'), CONTEXT);
   if (!decision.sent) throw new Error(`expected a message, got ${decision.reason}`);
   return decision.notification;
-}
-
-class RecordingNotifications implements NotificationPort {
-  readonly published: NotificationMessage[] = [];
-  async publish(message: NotificationMessage): Promise<string> {
-    this.published.push(message);
-    return `m-${this.published.length}`;
-  }
 }
 
 describe('the message about a stop', () => {

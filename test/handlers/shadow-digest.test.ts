@@ -1,7 +1,8 @@
 import { scheduledEvent } from '../../events/schedule';
 import { EventValidationError } from '../../events/validation';
 import { ConfigurationError, ENV } from '../../handlers/config';
-import type { DeploymentItem, NotificationMessage, NotificationPort, OutcomeLabel } from '../../handlers/ports';
+import type { DeploymentItem, OutcomeLabel } from '../../handlers/ports';
+import { RecordingNotifications } from '../support/notifications';
 import { handleShadowDigestEvent, shadowDigestConfigFromEnv, type ShadowDigestConfig } from '../../handlers/shadow-digest';
 import { DIGEST_READ_LIMIT, DIGEST_WINDOW_MS, GRADUATION_WINDOW_MS, groupDigest, MAX_LISTED_STOPS, shadowDigestNotification, type GroupDigest } from '../../handlers/shadow-digest-domain';
 import { chatbotNotification, plainTextBody } from '../../handlers/notify-domain';
@@ -132,14 +133,6 @@ describe('the digest message', () => {
     expect(chat.metadata).toEqual({ summary: 'Deploy Guard shadow digest (dev): 3 would-be stops in 5 deployments', eventType: 'Shadow Decisions Digest' });
   });
 });
-
-class RecordingNotifications implements NotificationPort {
-  readonly published: NotificationMessage[] = [];
-  async publish(message: NotificationMessage): Promise<string> {
-    this.published.push(message);
-    return `m-${this.published.length}`;
-  }
-}
 
 describe('handleShadowDigestEvent', () => {
   const event = scheduledEvent(RULE, FIRED, '123456789012', 'us-east-1');

@@ -1,15 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BusEvent } from '../../events/bus';
 import { ManualClock } from '../../events/clock';
 import type { PutEventsEntry } from '../../events/emitted';
 import { InMemoryBakeStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import { handleBakeEvent, type BakeDependencies, type BakeResult } from '../../handlers/bake';
-import type { GroupPolicy } from '../../handlers/config';
-import type { AssessmentRecord } from '../../handlers/ports';
-import { riskAssessedEntry } from '../../handlers/predict-domain';
 import { LocalCodeDeploy } from '../../local/codedeploy';
 import { FaultInjector, SimulatedCrash, type FaultOptions } from '../../local/faults';
+import { alarmEvent, assessedEvent, BAKING_ALARM, bakeTierAssessment, bakingPolicy, sweepEvent } from '../handlers/bake-fixture';
 
 /**
  * The bakes under the fault injector (local/faults.ts): the bake store of the bake handler decorated
@@ -20,18 +16,7 @@ import { FaultInjector, SimulatedCrash, type FaultOptions } from '../../local/fa
  */
 const START = Date.parse('2026-12-01T09:00:00Z');
 const MINUTE = 60_000;
-const ALARM = 'deploy-guard-dev-checkout-checkout-prod-alarm-0';
-const SAMPLE = JSON.parse(readFileSync(join(__dirname, '..', '..', 'events', 'samples', 'cloudwatch-alarm-state-change.single-metric.json'), 'utf8'));
-const policy = {
-  application: 'checkout',
-  deploymentGroup: 'checkout-prod',
-  platform: 'Server',
-  mode: 'stop',
-  threshold: 0.9,
-  failurePolicy: 'fail-open',
-  alarmNames: [ALARM],
-  bake: { threshold: 0.2, minutes: 30 },
-} as GroupPolicy;
+const ALARM = BAKING_ALARM;
 /** Lambda's asynchronous invocation: the first attempt and two retries. */
 const ATTEMPTS = 3;
 
@@ -50,12 +35,9 @@ async function bakingDeployment(options: Omit<FaultOptions, 'seed'>) {
     publisher: { publish: async (entries) => void published.push(...entries) },
     metrics: { put: () => undefined },
     clock,
-    config: { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', groups: [policy], metricsNamespace: 'DeployGuard' },
+    config: { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', groups: [bakingPolicy()], metricsNamespace: 'DeployGuard' },
   };
-  const assessment = {
-    deploymentId, application: 'checkout', deploymentGroup: 'checkout-prod', platform: 'Server', mode: 'stop', trigger: 'START', probability: 0.4, cut: 0.9, blockBudget: null, cutSource: 'threshold',
-    decision: 'proceed', explored: false, propensity: 1, enforced: true, modelVersion: 'initial', featureRow: '', startedAt: START, assessedAt: START, tier: 'bake', bake: { cut: 0.2, minutes: 30, alarms: [ALARM] },
-  } as AssessmentRecord;
+  const assessment = bakeTierAssessment(deploymentId, START);
   await deployments.putAssessment(assessment);
   const invoke = faults.invocation('bake', (event: BusEvent) => handleBakeEvent(event, deps));
   /** One event as Lambda delivers it: retried after a failed attempt, up to ATTEMPTS in all; the last answer, or the last error. */
@@ -70,17 +52,9 @@ async function bakingDeployment(options: Omit<FaultOptions, 'seed'>) {
     }
     throw failure;
   };
-  const entry = riskAssessedEntry(assessment, [], { source: 'deploy-guard', eventBusName: 'deploy-guard-dev' });
-  const assessed = { version: '0', id: 'assessed-1', 'detail-type': entry.DetailType, source: entry.Source, account: '123456789012', time: '2026-12-01T09:00:00Z', region: 'us-east-1', resources: [], detail: JSON.parse(entry.Detail) } as BusEvent;
-  const alarm = (id: string, at: number) =>
-    ({
-      ...SAMPLE,
-      id,
-      time: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${ALARM}`],
-      detail: { ...SAMPLE.detail, alarmName: ALARM, state: { ...SAMPLE.detail.state, value: 'ALARM', timestamp: new Date(at).toISOString().replace('Z', '+0000') } },
-    }) as BusEvent;
-  const sweep = (at: number) => ({ version: '0', id: `sweep-${at}`, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012', time: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: 'us-east-1', resources: ['arn:aws:events:us-east-1:123456789012:rule/deploy-guard-dev-bake-sweep'], detail: {} }) as BusEvent;
+  const assessed = assessedEvent(assessment);
+  const alarm = (id: string, at: number) => alarmEvent(id, ALARM, 'ALARM', at);
+  const sweep = sweepEvent;
   const announcements = () => published.filter((published) => published.DetailType === 'Deployment Bake Rolled Back').map((published) => JSON.parse(published.Detail) as { deploymentId: string });
   const rollbacks = () => codeDeploy.callLog.filter((call) => call.accepted && call.api === 'StopDeployment');
   return { clock, codeDeploy, deploymentId, faults, bakes, deliver, assessed, alarm, sweep, announcements, rollbacks };

@@ -11,6 +11,7 @@ import { EMBEDDED_TRAINER } from '../../model/training';
 import { loadXGBoostModel } from '../../model/xgboost';
 import { groupMetricAlarmName, loadConfig, toGroupPolicies } from '../../stacks/config';
 import { scratchDirs } from '../support/temp-dirs';
+import { advanceTo } from '../support/virtual-time';
 
 /**
  * The bake tier end to end on the local runtime: the real handlers on the wiring of a dev stack
@@ -86,17 +87,7 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
   afterEach(() => standIns.close());
 
   /** The virtual clock moves on by `ms`, firing the schedules (the one-minute sweep) and delivering what they cause. */
-  const advance = async (ms: number) => {
-    const until = standIns.clock.now() + ms;
-    for (let next = standIns.scheduler.peek(); next !== undefined && next <= until; next = standIns.scheduler.peek()) {
-      const action = standIns.scheduler.next()!;
-      standIns.clock.advanceTo(action.at);
-      await action.run();
-      await drainBuses(standIns.buses);
-    }
-    standIns.clock.advanceTo(until);
-    await drainBuses(standIns.buses);
-  };
+  const advance = (ms: number) => advanceTo(standIns, standIns.clock.now() + ms);
   const start = async (application: string) => {
     const group = groups.find((candidate) => candidate.application === application)!;
     const { deploymentId } = standIns.codeDeploy.createDeployment({ application, deploymentGroup: group.deploymentGroup, platform: group.platform, revision: { commitId: application[0]!.repeat(40) } });

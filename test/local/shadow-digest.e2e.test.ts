@@ -10,6 +10,7 @@ import { EMBEDDED_TRAINER } from '../../model/training';
 import { loadXGBoostModel } from '../../model/xgboost';
 import { loadConfig, toGroupPolicies } from '../../stacks/config';
 import { scratchDirs } from '../support/temp-dirs';
+import { advanceTo } from '../support/virtual-time';
 
 /**
  * The shadow digest end to end on the local runtime: the real handlers on the wiring of a dev stack
@@ -53,18 +54,6 @@ async function runtimeOf(wiring: Wiring, groups: GroupPolicy[], deadLetters: Dea
   wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters });
   scheduleRules(wiring, handlers, { scheduler: standIns.scheduler, clock: standIns.clock, deadLetters, from: START, to: START + 36 * HOUR, account: LOCAL_ACCOUNT, region: 'us-east-1' });
   return standIns;
-}
-
-/** The virtual clock moves to `at`, firing the schedules and delivering what they cause. */
-async function advanceTo(standIns: StandIns, at: number): Promise<void> {
-  for (let next = standIns.scheduler.peek(); next !== undefined && next <= at; next = standIns.scheduler.peek()) {
-    const action = standIns.scheduler.next()!;
-    standIns.clock.advanceTo(action.at);
-    await action.run();
-    await drainBuses(standIns.buses);
-  }
-  standIns.clock.advanceTo(at);
-  await drainBuses(standIns.buses);
 }
 
 /** A day of deployments: three of checkout (one fails, one succeeds, one still running) and one of ledger. */
