@@ -1,5 +1,5 @@
 import type { HistoryGroupSettings } from '../stacks/config';
-import { RETRAINING_SCHEDULE_RULE } from '../events/patterns';
+import { BAKE_SWEEP_RULE, RETRAINING_SCHEDULE_RULE } from '../events/patterns';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusEvent } from '../events/bus';
@@ -20,15 +20,15 @@ import { loadXGBoostModel, type XGBoostModel } from '../model/xgboost';
 import { BacktestComparison } from './comparison';
 import type { LocalCodeDeploy } from './codedeploy';
 import { FaultInjector, forgeRollbackRequests, type FaultOptions, type FaultStats } from './faults';
-import { composeHandlers, localEnvironment, type ComposedHandlers } from './handler-composition';
-import { asyncInvoke, drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from './lambda-delivery';
+import { composeHandlers, localEnvironment, type ComposedHandlers, type LocalHandlers } from './handler-composition';
+import { asyncInvoke, drainBuses, scheduleFiring, scheduleRules, wireRules, type DeadLetterWithEvent, type ScheduleDelivery } from './lambda-delivery';
 import { scheduleLifecycles, type ReplayEntry } from './lifecycle';
 import { ReportBuilder, type BacktestReport, type DeadLetter } from './report-model';
 import { eventsFileName, ReportTap } from './report-tap';
 import type { LocalObjectStore, LocalTraining } from './sagemaker';
 import { alarmPeriodMs, buildStandIns, LOCAL_ACCOUNT, modelFromArchive, modelQualityAlarms, serveFirstModel, type StandIns } from './stand-ins';
 import type { PublishedNotification } from './sns';
-import { readWiring, type AlarmWiring, type Wiring } from './terraform-wiring';
+import { readWiring, type AlarmWiring, type ScheduleWiring, type Wiring } from './terraform-wiring';
 
 /**
  * The backtest: a real deployment history replayed in time order through the real handlers, wired
@@ -165,7 +165,8 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const local = localSettingsOf(wiring, history, options, decision, configured);
   for (const [historyGroup, settings] of Object.entries(options.groupSettings ?? {})) {
     const decides = settings.threshold === undefined ? `budget ${settings.blockBudget * 100} %` : `threshold ${settings.threshold}`;
-    options.log(`${historyGroup}: replayed as ${settings.configuredGroup} (${settings.mode} mode, ${settings.platform}, ${decides}, exploration ${settings.exploration}, ${settings.failurePolicy})`);
+    const bake = settings.bake ? `, bake ${settings.bake.tierBudget === undefined ? `threshold ${settings.bake.threshold}` : `tier ${settings.bake.tierBudget * 100} %`} for ${settings.bake.minutes} min` : '';
+    options.log(`${historyGroup}: replayed as ${settings.configuredGroup} (${settings.mode} mode, ${settings.platform}, ${decides}, exploration ${settings.exploration}, ${settings.failurePolicy}${bake})`);
   }
   const standIns = await buildStandIns({
     start: recordTime(history.replay[0].record)! - TIMINGS.changeSummaryLeadMs,
@@ -217,23 +218,17 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     });
     followRetraining(standIns, comparison);
 
-    // 6. Each deployment's lifecycle, the retraining schedule, and fault injection's poison events, on the virtual clock.
-    scheduleReplay(history, { standIns, composed, local, tap, comparison, deadLetters, options, training: trainingProgressOf(standIns, history, { first, wiring, retrain: options.retrain }) });
+    // 6. Each deployment's lifecycle (and the bake sweep where a bake can end), the retraining schedule, and fault injection's poison events, on the virtual clock.
+    const delivery: ScheduleDelivery = { scheduler: standIns.scheduler, clock: standIns.clock, deadLetters, account: LOCAL_ACCOUNT, region: local.region, ...(faults ? { faults } : {}) };
+    const installedAt = standIns.clock.now();
+    const sweepAfter = bakeSweepOnDemand(wiring, composed.handlers, delivery, installedAt);
+    scheduleReplay(history, { standIns, composed, local, tap, comparison, deadLetters, options, sweepAfter, training: trainingProgressOf(standIns, history, { first, wiring, retrain: options.retrain }) });
     standIns.buses.custom.onEvent((event) => {
       const line = trainingEventLine(event);
       if (line) options.log(line);
     });
     if (options.retrain) {
-      scheduleRules(wiring, composed.handlers, {
-        scheduler: standIns.scheduler,
-        clock: standIns.clock,
-        deadLetters,
-        from: standIns.clock.now(),
-        to: recordTime(history.replay[history.replay.length - 1].record)!,
-        account: LOCAL_ACCOUNT,
-        region: local.region,
-        ...(faults ? { faults } : {}),
-      });
+      scheduleRules(wiring, composed.handlers, { ...delivery, from: installedAt, to: recordTime(history.replay[history.replay.length - 1].record)!, only: (schedule) => !isBakeSweep(schedule) });
     }
     schedulePoison(standIns, history.replay, { faults, region: local.region, source: composed.source, customBusName: local.customBusName });
 
@@ -313,8 +308,9 @@ function localSettingsOf(
       const settings = configured.get(application);
       if (!settings) return { application, deploymentGroup: DEPLOYMENT_GROUP, platform, mode: 'shadow', ...decision, failurePolicy: options.failurePolicy ?? 'fail-open' };
       // In shadow mode until its warm-up is over, like every group (lifecycle.ts switches it to its mode).
-      const { platform: own, blockBudget, threshold, exploration, cutScope, failurePolicy } = settings;
-      return { application, deploymentGroup: DEPLOYMENT_GROUP, platform: own, mode: 'shadow', blockBudget, ...(threshold === undefined ? {} : { threshold }), exploration, cutScope, failurePolicy };
+      const { platform: own, blockBudget, threshold, exploration, cutScope, failurePolicy, bake, alarmNames } = settings;
+      const baking = bake ? { bake, alarmNames: alarmNames ?? [] } : {};
+      return { application, deploymentGroup: DEPLOYMENT_GROUP, platform: own, mode: 'shadow', blockBudget, ...(threshold === undefined ? {} : { threshold }), exploration, cutScope, failurePolicy, ...baking };
     }),
     modeOf: (application) => configured.get(application)?.mode ?? options.mode,
     hookFunctionName: hook?.functionName ?? 'traffic-hook',
@@ -334,9 +330,11 @@ function scheduleReplay(
     readonly deadLetters: DeadLetterWithEvent[];
     readonly options: BacktestOptions;
     readonly training: () => TrainingProgress;
+    /** Fires the bake sweep where a bake started at that time could end (bakeSweepOnDemand). */
+    readonly sweepAfter: (bakeStartsAt: number, minutes: number) => void;
   },
 ): void {
-  const { standIns, composed, local, tap, comparison, deadLetters, options, training } = run;
+  const { standIns, composed, local, tap, comparison, deadLetters, options, training, sweepAfter } = run;
   const serving = servingModelFollower(standIns, comparison);
   let done = 0;
   scheduleLifecycles(history.replay, {
@@ -361,7 +359,11 @@ function scheduleReplay(
     warmUpIds: standIns.warmUpIds,
     onStarted: async (entry) => {
       await serving.sync();
-      comparison.started(entry, groupKey(entry.application, DEPLOYMENT_GROUP), standIns.clock.now());
+      const now = standIns.clock.now();
+      comparison.started(entry, groupKey(entry.application, DEPLOYMENT_GROUP), now);
+      const policy = local.groups.find((group) => group.application === entry.application);
+      // A bake starts as predict assesses the deployment (EC2) or when its traffic has moved (AfterAllowTraffic, ECS and Lambda).
+      if (policy?.bake) sweepAfter(now + (policy.platform === 'Server' ? 0 : TIMINGS.afterHookAfterMs), policy.bake.minutes);
     },
     onFinished: async (entry) => {
       done += 1;
@@ -389,6 +391,31 @@ function trainingProgressOf(
     const soFar = { jobs: training.trainedJobs, wallMs: training.trainingWallMs, firstModelWallMs: run.first.trainingWallMs };
     const span = { start, now: clock.now(), end, ...(schedule ? { schedulePeriodMs: schedule.periodMs } : {}) };
     return { wallMs: training.trainingWallMs, leftMs: trainingTimeLeftMs(soFar, span) };
+  };
+}
+
+const isBakeSweep = (schedule: ScheduleWiring) => schedule.name.endsWith(`-${BAKE_SWEEP_RULE}`);
+
+/**
+ * The bake sweep on the virtual clock, fired only where it can act. EventBridge fires it every minute;
+ * in a replay no group alarm changes state (nothing puts the services' metrics), so a sweep does
+ * something only once a bake's window is over: it closes it, passed. Each deployment of a baking
+ * group has the sweep's first two firings at or after its window could end (the second covers an
+ * assessment delivered late); every other firing would find nothing to do, and a replay of years
+ * does not run half a million of them. Nothing when the stack has no sweep.
+ */
+function bakeSweepOnDemand(wiring: Wiring, handlers: LocalHandlers, delivery: ScheduleDelivery, installedAt: number): (bakeStartsAt: number, minutes: number) => void {
+  const sweep = wiring.schedules.find((schedule) => schedule.enabled && isBakeSweep(schedule));
+  if (!sweep) return () => undefined;
+  const fire = scheduleFiring(sweep, wiring, handlers, delivery);
+  const fired = new Set<number>();
+  return (bakeStartsAt, minutes) => {
+    const firstAfter = installedAt + Math.max(1, Math.ceil((bakeStartsAt + minutes * 60_000 - installedAt) / sweep.periodMs)) * sweep.periodMs;
+    for (const at of [firstAfter, firstAfter + sweep.periodMs]) {
+      if (fired.has(at)) continue;
+      fired.add(at);
+      fire(at);
+    }
   };
 }
 

@@ -8,7 +8,7 @@ import type { LocalHandler, LocalHandlers } from './handler-composition';
 import type { FaultInjector } from './faults';
 import type { Scheduler } from './scheduler';
 import type { LocalBuses } from './stand-ins';
-import type { Wiring } from './terraform-wiring';
+import type { ScheduleWiring, Wiring } from './terraform-wiring';
 
 /**
  * Lambda's asynchronous delivery on the local buses: the stack's rules and targets, each target an
@@ -96,41 +96,51 @@ export async function drainBuses(buses: LocalBuses, faults?: FaultInjector): Pro
   } while (await faults?.runQueued());
 }
 
+/** How a schedule's firings reach its targets on the virtual clock. */
+export interface ScheduleDelivery {
+  readonly scheduler: Scheduler;
+  readonly clock: Clock;
+  readonly deadLetters: DeadLetterWithEvent[];
+  readonly account: string;
+  readonly region: string;
+  readonly faults?: FaultInjector;
+}
+
 /**
  * The stack's schedule rules on the virtual clock: each fires every `periodMs` from `from` (when the
  * stack is installed: AWS counts a rate from the rule's creation) to `to`, and its Scheduled Event
  * reaches each Lambda target as an asynchronous Invoke (retries, dead letters), as EventBridge
- * delivers a schedule: to its targets, not through the bus's pattern rules.
+ * delivers a schedule: to its targets, not through the bus's pattern rules. `only` leaves out the
+ * schedules a caller fires itself (scheduleFiring).
  */
 export function scheduleRules(
   wiring: Pick<Wiring, 'schedules' | 'functions' | 'provider'>,
   handlers: LocalHandlers,
-  options: {
-    readonly scheduler: Scheduler;
-    readonly clock: Clock;
-    readonly deadLetters: DeadLetterWithEvent[];
-    readonly from: number;
-    readonly to: number;
-    readonly account: string;
-    readonly region: string;
-    readonly faults?: FaultInjector;
-  },
+  options: ScheduleDelivery & { readonly from: number; readonly to: number; readonly only?: (schedule: ScheduleWiring) => boolean },
 ): number {
   let fired = 0;
   for (const schedule of wiring.schedules) {
-    if (!schedule.enabled) continue;
-    const invocations = schedule.targets.flatMap((target) => {
-      const handler = target.handler;
-      if (!handler) return [];
-      const fn = wiring.functions.find((candidate) => candidate.handler === handler);
-      const invoke = asyncInvoke({ rule: schedule.name, handler, run: (event) => handlers[handler](event), maximumRetryAttempts: fn?.asyncInvoke.maximumRetryAttempts ?? DEFAULT_MAXIMUM_RETRY_ATTEMPTS, clock: options.clock, deadLetters: options.deadLetters });
-      return [options.faults ? options.faults.delivery(invoke) : invoke];
-    });
+    if (!schedule.enabled || !(options.only?.(schedule) ?? true)) continue;
+    const fire = scheduleFiring(schedule, wiring, handlers, options);
     for (let at = options.from + schedule.periodMs; at <= options.to; at += schedule.periodMs) {
-      const event = scheduledEvent(schedule, at, options.account, options.region) as unknown as BusEvent;
-      options.scheduler.schedule(at, () => Promise.all(invocations.map((invoke) => invoke(event))).then(() => undefined));
+      fire(at);
       fired += 1;
     }
   }
   return fired;
+}
+
+/** One firing of a schedule rule at `at`: its Scheduled Event to each of its Lambda targets, as an asynchronous Invoke. */
+export function scheduleFiring(schedule: ScheduleWiring, wiring: Pick<Wiring, 'functions'>, handlers: LocalHandlers, options: ScheduleDelivery): (at: number) => void {
+  const invocations = schedule.targets.flatMap((target) => {
+    const handler = target.handler;
+    if (!handler) return [];
+    const fn = wiring.functions.find((candidate) => candidate.handler === handler);
+    const invoke = asyncInvoke({ rule: schedule.name, handler, run: (event) => handlers[handler](event), maximumRetryAttempts: fn?.asyncInvoke.maximumRetryAttempts ?? DEFAULT_MAXIMUM_RETRY_ATTEMPTS, clock: options.clock, deadLetters: options.deadLetters });
+    return [options.faults ? options.faults.delivery(invoke) : invoke];
+  });
+  return (at) => {
+    const event = scheduledEvent(schedule, at, options.account, options.region) as unknown as BusEvent;
+    options.scheduler.schedule(at, () => Promise.all(invocations.map((invoke) => invoke(event))).then(() => undefined));
+  };
 }
