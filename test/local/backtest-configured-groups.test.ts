@@ -38,33 +38,42 @@ interface BusRecord {
   readonly detail: Record<string, unknown>;
 }
 
+/** The slice replayed on the dev wiring of a configuration, the command line in stop mode on EC2: what it logged, its bus events and its runtime. */
+async function replayConfigured(config: string, out: string, logs: string[]): Promise<{ result: BacktestResult; events: BusRecord[]; runtime: BacktestRuntime }> {
+  const records = importHistory(SHIPPED, readMapping(MAPPING), MAPPING).records.filter((record) => SLICE_GROUPS.includes(record.group));
+  let runtime: BacktestRuntime | undefined;
+  const result = await runBacktest({
+    records,
+    dataSource: SHIPPED,
+    stack: synthesizeStack(config, 'dev'),
+    groupSettings: configuredHistoryGroups(config, 'dev'),
+    mode: 'stop',
+    platform: 'Server',
+    retrain: false,
+    limit: 120,
+    store: 'memory',
+    outDir: join(tempDir(), out),
+    log: (line) => logs.push(line),
+    inspect: (state) => {
+      runtime = state;
+    },
+  });
+  const events = readFileSync(result.files.events, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as BusRecord);
+  return { result, events, runtime: runtime! };
+}
+
 describe('backtest --config --environment: history groups replayed as the configured groups they are named by', () => {
   let records: DeploymentRecord[];
-  let result: BacktestResult;
   const logs: string[] = [];
   let assessed: BusRecord[];
   let rollbackRequested: BusRecord[];
 
   beforeAll(async () => {
     records = importHistory(SHIPPED, readMapping(MAPPING), MAPPING).records.filter((record) => SLICE_GROUPS.includes(record.group));
-    const config = writeConfig();
-    result = await runBacktest({
-      records,
-      dataSource: SHIPPED,
-      stack: synthesizeStack(config, 'dev'),
-      groupSettings: configuredHistoryGroups(config, 'dev'),
-      mode: 'stop',
-      platform: 'Server',
-      retrain: false,
-      limit: 120,
-      store: 'memory',
-      outDir: join(tempDir(), 'out'),
-      log: (line) => logs.push(line),
-    });
-    const events = readFileSync(result.files.events, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as BusRecord);
+    const { events } = await replayConfigured(writeConfig(), 'out', logs);
     assessed = events.filter((event) => event['detail-type'] === 'Deployment Risk Assessed');
     rollbackRequested = events.filter((event) => event['detail-type'] === 'Deployment Rollback Requested');
   });
@@ -112,14 +121,12 @@ describe('backtest --config --environment: history groups replayed as the config
 });
 
 describe("backtest --config --environment: each configured group's bake tier applied to its history groups", () => {
-  let result: BacktestResult;
   let runtime: BacktestRuntime;
   const logs: string[] = [];
   let assessed: BusRecord[];
   let events: BusRecord[];
 
   beforeAll(async () => {
-    const records = importHistory(SHIPPED, readMapping(MAPPING), MAPPING).records.filter((record) => SLICE_GROUPS.includes(record.group));
     // payments (ECS) and checkout (Server) in stop mode, each stopping at 0.5 and baking for 30 minutes what
     // scores at least 0.01 (fixed cuts: the first model scores a short slice's deployments too alike for shares).
     const config = writeConfig((groups) => {
@@ -127,26 +134,7 @@ describe("backtest --config --environment: each configured group's bake tier app
         Object.assign(groups[index]!, { mode: 'stop', threshold: 0.5, alarms: { names: [alarm], metrics: [] }, bake: { threshold: 0.01, minutes: 30 } });
       }
     });
-    result = await runBacktest({
-      records,
-      dataSource: SHIPPED,
-      stack: synthesizeStack(config, 'dev'),
-      groupSettings: configuredHistoryGroups(config, 'dev'),
-      mode: 'stop',
-      platform: 'Server',
-      retrain: false,
-      limit: 120,
-      store: 'memory',
-      outDir: join(tempDir(), 'bake'),
-      log: (line) => logs.push(line),
-      inspect: (state) => {
-        runtime = state;
-      },
-    });
-    events = readFileSync(result.files.events, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as BusRecord);
+    ({ events, runtime } = await replayConfigured(config, 'bake', logs));
     assessed = events.filter((event) => event['detail-type'] === 'Deployment Risk Assessed');
   });
 
