@@ -308,6 +308,37 @@ export const deploymentRollbackCompleted = define({
   },
 });
 
+export const deploymentBakeRolledBack = define({
+  detailType: 'Deployment Bake Rolled Back',
+  schemaVersion: '1',
+  description:
+    "An alarm of the group went to ALARM while a deployment of its bake tier was watched after its traffic moved: bake rolled it back through CodeDeploy (StopDeployment with auto-rollback, or its AfterAllowTraffic hook Failed). An observed failure, not a counterfactual.",
+  detail: z.strictObject({
+    schemaVersion,
+    ...deploymentRef,
+    platform: z.enum(COMPUTE_PLATFORMS),
+    /** The alarm whose ALARM rolled it back. */
+    alarmName: nonEmpty,
+    action: z.enum(ROLLBACK_ACTIONS),
+    /** The bake window, in minutes, and when it opened. */
+    bakeMinutes: z.number().check(z.int(), z.positive()),
+    bakeOpenedAt: isoTime,
+    rolledBackAt: isoTime,
+  }),
+  example: {
+    schemaVersion: '1',
+    deploymentId: 'd-123456789',
+    application: 'checkout',
+    deploymentGroup: 'checkout-prod',
+    platform: 'Server',
+    alarmName: 'deploy-guard-prod-checkout-checkout-prod-alarm-0',
+    action: 'StopDeployment',
+    bakeMinutes: 30,
+    bakeOpenedAt: '2026-11-20T09:20:05Z',
+    rolledBackAt: '2026-11-20T09:31:00Z',
+  },
+});
+
 /** Why a rollback did not happen. The first two are races, normal in an at-least-once world. */
 export const ROLLBACK_FAILURE_REASONS = [
   'DeploymentAlreadyCompleted',
@@ -587,6 +618,7 @@ export const EMITTED_EVENTS = {
   [modelRejected.detailType]: modelRejected,
   [operatorOverride.detailType]: operatorOverride,
   [deploymentHeld.detailType]: deploymentHeld,
+  [deploymentBakeRolledBack.detailType]: deploymentBakeRolledBack,
 } as const;
 export type EmittedEventKind = keyof typeof EMITTED_EVENTS;
 export type EmittedDetail<Kind extends EmittedEventKind> = z.output<(typeof EMITTED_EVENTS)[Kind]['detail']>;

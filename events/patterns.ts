@@ -16,6 +16,7 @@ import {
 } from './aws';
 import {
   DEFAULT_EVENT_SOURCE,
+  deploymentBakeRolledBack,
   deploymentChangeSummary,
   deploymentHeld,
   deploymentRiskAssessed,
@@ -247,13 +248,14 @@ function coreRules(source: string, namePrefix: string): SystemRule[] {
     {
       name: 'notify',
       description:
-        "What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, a deployment held for a person, retraining and model changes, an operator's override, pause, approval or rejection. Shadow decisions are not told one by one.",
+        "What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, a deployment held for a person, a bake rolled back on an alarm, retraining and model changes, an operator's override, pause, approval or rejection. Shadow decisions are not told one by one.",
       bus: 'deploy-guard',
       target: 'notify',
       consumes: [
         deploymentRiskAssessed.detailType,
         deploymentRollbackFailed.detailType,
         deploymentHeld.detailType,
+        deploymentBakeRolledBack.detailType,
         modelRetrainingStarted.detailType,
         modelPromoted.detailType,
         modelRegistered.detailType,
@@ -269,6 +271,7 @@ function coreRules(source: string, namePrefix: string): SystemRule[] {
             'detail-type': [
               deploymentRollbackFailed.detailType,
               deploymentHeld.detailType,
+              deploymentBakeRolledBack.detailType,
               modelRetrainingStarted.detailType,
               modelPromoted.detailType,
               modelRegistered.detailType,
@@ -332,6 +335,24 @@ export function bakeSweepRule(): TimedRule {
     target: 'bake',
     consumes: [SCHEDULED_EVENT],
     scheduleExpression: rateExpression(1, 'minute'),
+  };
+}
+
+/** The logical name of the shadow digest's schedule: its Terraform rule is `<namePrefix>-shadow-digest`. */
+export const SHADOW_DIGEST_RULE = 'shadow-digest';
+
+/**
+ * Once a day, shadow-digest tells the shadow groups' decisions of the last day in one message
+ * (handlers/shadow-digest.ts): created only with `notifications.shadow: summary`.
+ */
+export function shadowDigestRule(): TimedRule {
+  return {
+    name: SHADOW_DIGEST_RULE,
+    description: "Every day: one message with the last day's shadow-mode decisions of each shadow group.",
+    bus: 'default',
+    target: 'shadow-digest',
+    consumes: [SCHEDULED_EVENT],
+    scheduleExpression: rateExpression(1, 'day'),
   };
 }
 

@@ -1,6 +1,7 @@
 import { upperQuantile } from '../model/block-budget';
 import type { BakeSettings, GroupPolicy } from './config';
-import type { AssessmentRecord, BakeBook, BakeRecord, WatchedAlarm, WatchTier } from './ports';
+import type { EmittedDetail } from '../events/emitted';
+import type { AssessmentRecord, BakeBook, BakeRecord, CodeDeployOutcome, CodeDeployRefusal, WatchedAlarm, WatchTier } from './ports';
 
 /**
  * The bake tier, as pure functions: which deployments are watched after their traffic moves, the
@@ -147,6 +148,23 @@ export function sweep(book: BakeBook, now: number, token: string): { readonly bo
   return { book: next, claimed };
 }
 
+/**
+ * When the sweep next has something to do with the book: at once for a baking deployment one of
+ * whose alarms is in ALARM, at a window's end, at a claim's lease end; undefined while every open
+ * bake waits for something else (an ECS / Lambda deployment whose traffic has not moved). Before that
+ * time `sweep` claims nothing.
+ */
+export function sweepDue(book: BakeBook): number | undefined {
+  const times = book.open.flatMap((bake): number[] => {
+    if (bake.state === 'baking') {
+      if (bake.alarmNames.some((name) => book.alarms[name]?.value === 'ALARM')) return [Number.NEGATIVE_INFINITY];
+      return bake.endsAt === null ? [] : [bake.endsAt];
+    }
+    return (bake.state === 'rolling-back' || bake.state === 'passing') && bake.claim ? [bake.claim.at + BAKE_CLAIM_LEASE_MS] : [];
+  });
+  return times.length === 0 ? undefined : Math.min(...times);
+}
+
 /** What CodeDeploy is asked for a claimed bake. */
 export type BakeAction =
   | { readonly kind: 'stop' }
@@ -166,10 +184,40 @@ export function bakeAction(bake: BakeRecord): BakeAction {
   return { kind: 'nothing' };
 }
 
-/** The closed bake, as CodeDeploy answered (refused: `not-done`, with its message). */
-export function closedBake(bake: BakeRecord, answer: { readonly ok: true } | { readonly ok: false; readonly message: string }, at: number): BakeRecord {
-  if (!answer.ok) return { ...bake, state: 'not-done', closedAt: at, message: answer.message };
-  return { ...bake, state: bake.state === 'rolling-back' ? 'rolled-back' : 'passed', closedAt: at };
+/**
+ * Refusals of a rollback that say it is done already: the deployment is stopped (the claim's own
+ * StopDeployment, applied before the function died, or CodeDeploy's own alarm rollback) or its
+ * AfterAllowTraffic hook answered (bake alone answers it; or its timeout failed the deployment).
+ */
+const ROLLED_BACK_ALREADY: readonly CodeDeployRefusal[] = ['DeploymentAlreadyStopped', 'HookExpired'];
+
+/** The closed bake, as CodeDeploy answered (refused: `not-done`, with its answer, unless the refusal says the rollback is done). */
+export function closedBake(bake: BakeRecord, answer: CodeDeployOutcome, at: number): BakeRecord {
+  const rollingBack = bake.state === 'rolling-back';
+  if (answer.ok) return { ...bake, state: rollingBack ? 'rolled-back' : 'passed', closedAt: at };
+  const message = `${answer.refusal}: ${answer.message}`;
+  if (rollingBack && ROLLED_BACK_ALREADY.includes(answer.refusal)) return { ...bake, state: 'rolled-back', closedAt: at, message };
+  return { ...bake, state: 'not-done', closedAt: at, message };
+}
+
+/**
+ * What Deployment Bake Rolled Back says of a closed bake: only of one rolled back on an alarm, and
+ * not yet announced (undefined otherwise).
+ */
+export function rollbackAnnouncement(record: BakeRecord): EmittedDetail<'Deployment Bake Rolled Back'> | undefined {
+  if (record.state !== 'rolled-back' || record.announcedAt !== undefined || !record.alarmName || record.closedAt === undefined) return undefined;
+  return {
+    schemaVersion: '1',
+    deploymentId: record.deploymentId,
+    application: record.application,
+    deploymentGroup: record.deploymentGroup,
+    platform: record.platform,
+    alarmName: record.alarmName,
+    action: bakeAction({ ...record, state: 'rolling-back' }).kind === 'fail-hook' ? 'LifecycleHookFailed' : 'StopDeployment',
+    bakeMinutes: record.minutes,
+    bakeOpenedAt: new Date(record.openedAt).toISOString(),
+    rolledBackAt: new Date(record.closedAt).toISOString(),
+  };
 }
 
 /** The book without the bake, if the claim is still the one given (another invocation may have taken it over). */

@@ -1,10 +1,10 @@
-import { BAKE_ITEMS, type HandlerDeclaration } from './declaration';
+import { BAKE_ITEMS, PUBLISH_ON_OWN_BUS, type HandlerDeclaration } from './declaration';
 import type { BakeDependencies } from './bake';
 
 /** bake: watches the bake tier's deployments after their traffic moves; rolls one back (once) when an alarm of its group fires. */
 export const BAKE_DECLARATION: HandlerDeclaration<BakeDependencies> = {
   name: 'bake',
-  reads: ['eventSource', 'metricsNamespace', 'deploymentsTable', 'controlTable', 'groups'],
+  reads: ['eventBus', 'eventSource', 'metricsNamespace', 'deploymentsTable', 'controlTable', 'groups'],
   needs: [
     // StopDeployment with auto-rollback (EC2, or before traffic moved); the AfterAllowTraffic hook's status (ECS, Lambda).
     { sid: 'EndBakes', actions: ['codedeploy:StopDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'], on: ['guarded-deployment-groups'] },
@@ -12,6 +12,8 @@ export const BAKE_DECLARATION: HandlerDeclaration<BakeDependencies> = {
     { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], on: [{ table: 'deployments' }] },
     // The book of open bakes and the closed bakes (BakeStore: GetItem, conditional PutItem), those items only.
     BAKE_ITEMS,
+    // A rollback on an alarm is announced (Deployment Bake Rolled Back), for notify to tell.
+    PUBLISH_ON_OWN_BUS,
   ],
-  ports: ['codeDeploy', 'deployments', 'bakes', 'metrics', 'clock'],
+  ports: ['codeDeploy', 'deployments', 'bakes', 'publisher', 'metrics', 'clock'],
 };

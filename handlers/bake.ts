@@ -1,11 +1,13 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CLOUDWATCH_ALARM_STATE_CHANGE, SCHEDULED_EVENT } from '../events/aws';
 import { systemClock, type Clock } from '../events/clock';
-import { deploymentRiskAssessed } from '../events/emitted';
+import { buildEntry, deploymentBakeRolledBack, deploymentRiskAssessed } from '../events/emitted';
 import { eventTimeMillis } from '../events/envelope';
 import { parseAwsEvent, parseEmittedEvent } from '../events/parse';
 import { AwsCodeDeploy } from './adapters/codedeploy';
+import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
 import { DynamoDbBakeStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EmfMetrics } from './adapters/emf-metrics';
 import {
@@ -16,6 +18,7 @@ import {
   holdsClaim,
   openBake,
   removeClosed,
+  rollbackAnnouncement,
   startsBake,
   sweep,
 } from './bake-domain';
@@ -33,11 +36,14 @@ import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS } from './quality-metrics
  * when one of its group's alarms goes to ALARM (CloudWatch Alarm State Change), and, every minute
  * (a schedule rule), closes the bakes whose window has ended: passed, or rolled back if an alarm is
  * in ALARM. Nothing waits in the function: the state is one compare-and-set item of the control table.
- * A rollback is claimed before CodeDeploy is called, so a deployment is rolled back at most once.
+ * A rollback is claimed before CodeDeploy is called, so a deployment is rolled back at most once;
+ * it is announced (Deployment Bake Rolled Back) for notify to tell.
  */
 
 export interface BakeConfig {
   readonly source: string;
+  /** Deploy Guard's bus, where a rollback on an alarm is announced (Deployment Bake Rolled Back). */
+  readonly eventBusName: string;
   readonly groups: readonly GroupPolicy[];
   readonly metricsNamespace: string;
 }
@@ -47,6 +53,7 @@ export interface BakeDependencies {
   /** predict's stored assessments: the authority on which deployment is baked. */
   readonly deployments: Pick<DeploymentStore, 'get'>;
   readonly bakes: BakeStore;
+  readonly publisher: EventPublisher;
   readonly metrics: MetricsPort;
   readonly clock: Clock;
   readonly config: BakeConfig;
@@ -115,16 +122,31 @@ async function closeAll(claimed: readonly BakeRecord[], token: string, deps: Bak
     // call, which must not turn the bake the first one closed into `not-done`.
     const earlier = answer.ok ? undefined : await deps.bakes.readClosed(bake.deploymentId);
     if (earlier && earlier.state !== 'not-done') {
+      // An earlier attempt closed it and may have crashed before its announcement.
+      await announceRollback(earlier, deps);
       await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));
       continue;
     }
-    const record = closedBake(bake, answer.ok ? { ok: true } : { ok: false, message: `${answer.refusal}: ${answer.message}` }, deps.clock.now());
+    const record = closedBake(bake, answer, deps.clock.now());
     await deps.bakes.recordClosed(record);
+    await announceRollback(record, deps);
     await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));
     count(record, deps);
     closed.push({ deploymentId: record.deploymentId, state: record.state, ...(record.alarmName ? { alarmName: record.alarmName } : {}) });
   }
   return closed;
+}
+
+/**
+ * Announces a bake rolled back on an alarm (Deployment Bake Rolled Back), then marks the closed bake
+ * announced: once, whether the invocation that closed it or a retry of its event gets here (a crash
+ * between the two announces again rather than never).
+ */
+async function announceRollback(record: BakeRecord, deps: BakeDependencies): Promise<void> {
+  const detail = rollbackAnnouncement(record);
+  if (!detail) return;
+  await deps.publisher.publish([buildEntry(deploymentBakeRolledBack.detailType, detail, { source: deps.config.source, eventBusName: deps.config.eventBusName, time: new Date(record.closedAt!) })]);
+  await deps.bakes.recordClosed({ ...record, announcedAt: deps.clock.now() });
 }
 
 async function act(bake: BakeRecord, codeDeploy: CodeDeployPort): Promise<CodeDeployOutcome> {
@@ -159,6 +181,7 @@ function detailTypeOf(event: unknown): unknown {
 export function bakeConfigFromEnv(env: NodeJS.ProcessEnv): BakeConfig {
   return {
     source: eventSourceFromEnv(env),
+    eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
     groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
     metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
   };
@@ -167,12 +190,14 @@ export function bakeConfigFromEnv(env: NodeJS.ProcessEnv): BakeConfig {
 // Module scope: created once per container, standard retry mode; AWS_ENDPOINT_URL_* honoured by the SDK.
 const codeDeployClient = new CodeDeployClient({ retryMode: 'standard' });
 const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
+const eventBridgeClient = new EventBridgeClient({ retryMode: 'standard' });
 
 function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<BakeDependencies>> {
   return {
     codeDeploy: new AwsCodeDeploy(codeDeployClient),
     deployments: new DynamoDbDeploymentStore(dynamoDbClient, requireEnv(env, ENV.deploymentsTable, 'the DynamoDB deployments table')),
     bakes: new DynamoDbBakeStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table (the bakes)')),
+    publisher: new EventBridgePublisher(eventBridgeClient),
     metrics: new EmfMetrics(),
     clock: systemClock,
   };

@@ -46,6 +46,8 @@ export const ENV = {
   accountId: 'DEPLOY_GUARD_ACCOUNT_ID',
   /** JSON: where notify publishes and what its messages point to (NotificationSettings). */
   notifications: 'DEPLOY_GUARD_NOTIFICATIONS',
+  /** JSON: the shadow-mode groups the daily digest tells about, with their costs (ShadowDigestSettings). */
+  shadowDigest: 'DEPLOY_GUARD_SHADOW_DIGEST',
 } as const;
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
@@ -237,6 +239,18 @@ export const notificationSettings = z.strictObject({
   chatTopicArn: z.optional(topicArn),
 });
 export type NotificationSettings = z.output<typeof notificationSettings>;
+
+/** The cost of each kind of mistake (model/metrics.ts DecisionCosts), for a group's net benefit. */
+const decisionCosts = z.strictObject({ failedDeployment: z.number().check(z.gt(0)), needlessRollback: z.number().check(z.gt(0)) });
+
+/**
+ * What the daily digest of shadow decisions covers (handlers/shadow-digest.ts): the groups in shadow
+ * mode, each with the costs its graduation's net benefit is judged at.
+ */
+export const shadowDigestSettings = z.strictObject({
+  groups: z.array(z.strictObject({ application: z.string().check(z.minLength(1)), deploymentGroup: z.string().check(z.minLength(1)), costs: decisionCosts })),
+});
+export type ShadowDigestSettings = z.output<typeof shadowDigestSettings>;
 
 /** A required environment variable; the error names it and says what it should hold. */
 export function requireEnv(env: NodeJS.ProcessEnv, name: EnvName, what: string): string {

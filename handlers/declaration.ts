@@ -22,7 +22,8 @@ export type BucketPurpose = 'data' | 'models';
  * - `any`: actions that have no resource type (AWS accepts only "*");
  * - `{ objects, prefix, ownNames }`: the objects under a prefix of the bucket layout
  *   (handlers/s3-layout.ts), only those named with the installation's prefix when ownNames;
- * - `notification-topics`: the SNS topics people are told through (e-mail, and chat when configured).
+ * - `notification-topics`: the SNS topics people are told through (e-mail, and chat when configured);
+ * - `{ tableIndex }`: the global secondary index of a table (handlers/tables.ts), for Query.
  */
 export type Resource =
   | 'guarded-deployment-groups'
@@ -38,8 +39,12 @@ export type Resource =
   | 'notification-topics'
   | 'any'
   | { readonly table: TableName }
+  | { readonly tableIndex: TableName }
   | { readonly bucket: BucketPurpose }
   | { readonly objects: BucketPurpose; readonly prefix: string; readonly ownNames?: boolean };
+
+/** What an installation may or may not have configured: `bake-tier`, a guarded group with a bake tier. */
+export type InstallationFeature = 'bake-tier';
 
 /** One IAM statement of the handler's role, with abstract resources and constant conditions. */
 export interface ResourceNeed {
@@ -47,6 +52,13 @@ export interface ResourceNeed {
   readonly actions: readonly string[];
   readonly on: readonly Resource[];
   readonly conditions?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+  /** Granted only in an installation with this feature (the handler uses it for nothing else). @default always */
+  readonly onlyWith?: InstallationFeature;
+}
+
+/** The needs a handler is granted in an installation with these features: those without `onlyWith`, and those whose feature it has. */
+export function neededIn(declaration: Pick<HandlerDeclaration, 'needs'>, features: ReadonlySet<InstallationFeature>): readonly ResourceNeed[] {
+  return declaration.needs.filter((need) => need.onlyWith === undefined || features.has(need.onlyWith));
 }
 
 /** The ports of a handler's dependencies: everything but its configuration. */
@@ -108,6 +120,9 @@ export const BAKE_ITEMS: ResourceNeed = {
 
 /** Putting events on the installation's own bus: what makes a function a publisher (the bus policy admits it). */
 export const PUBLISH_ON_OWN_BUS: ResourceNeed = { sid: 'PublishOnOwnBus', actions: ['events:PutEvents'], on: ['own-bus'] };
+
+/** Telling people: publishing to the notification topics (encrypted with the installation's key, which every function may use, stacks/nodejs-function.ts). */
+export const PUBLISH_NOTIFICATIONS: ResourceNeed = { sid: 'PublishNotifications', actions: ['sns:Publish'], on: ['notification-topics'] };
 
 /** Passing a SageMaker role (a training job's, a served model's) to SageMaker only. */
 export function passToSageMaker(role: 'training-role' | 'serving-role'): ResourceNeed {

@@ -8,6 +8,7 @@ import { PROMOTE_DECLARATION } from './promote.declaration';
 import { RECORD_CHANGE_DECLARATION } from './record-change.declaration';
 import { RECORD_OUTCOME_DECLARATION } from './record-outcome.declaration';
 import { ROLLBACK_DECLARATION } from './rollback.declaration';
+import { SHADOW_DIGEST_DECLARATION } from './shadow-digest.declaration';
 import { TRAFFIC_HOOK_DECLARATION } from './traffic-hook.declaration';
 
 /** Every handler's declaration, by name (HANDLER_NAMES): what the stack grants and configures. */
@@ -21,4 +22,5 @@ export const HANDLER_DECLARATIONS: Readonly<Record<HandlerName, HandlerDeclarati
   promote: PROMOTE_DECLARATION,
   notify: NOTIFY_DECLARATION,
   bake: BAKE_DECLARATION,
+  'shadow-digest': SHADOW_DIGEST_DECLARATION,
 };

@@ -7,6 +7,7 @@ import { PROMOTE } from './promote';
 import { RECORD_CHANGE } from './record-change';
 import { RECORD_OUTCOME } from './record-outcome';
 import { ROLLBACK } from './rollback';
+import { SHADOW_DIGEST } from './shadow-digest';
 import { TRAFFIC_HOOK } from './traffic-hook';
 
 /**
@@ -24,4 +25,5 @@ export const HANDLER_DEFINITIONS = {
   promote: PROMOTE,
   notify: NOTIFY,
   bake: BAKE,
+  'shadow-digest': SHADOW_DIGEST,
 } as const satisfies Record<HandlerName, unknown>;

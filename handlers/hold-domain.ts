@@ -98,6 +98,14 @@ export function isExpired(hold: DeploymentHold, now: number): boolean {
 }
 
 /**
+ * When the hold timeouts next have something to do with a hold listed as open: at once when it is
+ * settled or gone (it is taken off the list), else at its timeout. Before that the run leaves it waiting.
+ */
+export function timeoutDue(hold: DeploymentHold | undefined): number {
+  return hold && !hold.settled ? hold.until : Number.NEGATIVE_INFINITY;
+}
+
+/**
  * What a request to settle a hold does, given what the hold says: act (the first settlement), retry
  * the call of an earlier settlement of the same action whose call did not go through, or nothing
  * (already settled: the same action, or the other one).

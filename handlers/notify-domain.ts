@@ -14,6 +14,7 @@ export const NOTIFIED_EVENTS = [
   'Deployment Risk Assessed',
   'Deployment Rollback Failed',
   'Deployment Held',
+  'Deployment Bake Rolled Back',
   'Model Retraining Started',
   'Model Promoted',
   'Model Registered',
@@ -31,9 +32,13 @@ export interface MessageContext {
   readonly region: string;
 }
 
+/** The daily digest of shadow decisions (handlers/shadow-digest-domain.ts): a message no single event causes. */
+export const SHADOW_DIGEST_KIND = 'Shadow Decisions Digest';
+
 /** A message as data: rendered as plain text for e-mail and as a Chatbot custom notification for chat. */
 export interface Notification {
-  readonly detailType: NotifiedEventKind;
+  /** What it tells about: the kind of the event, or the digest. */
+  readonly detailType: NotifiedEventKind | typeof SHADOW_DIGEST_KIND;
   /** The event it tells about (the chat message's id). */
   readonly eventId: string;
   /** The deployment it is about, when it is about one (the chat thread). */
@@ -44,8 +49,15 @@ export interface Notification {
   readonly facts: readonly (readonly [label: string, value: string])[];
   /** The top factors, in words. */
   readonly why: readonly string[];
+  /** Titled blocks of lines after the facts (the digest's groups). */
+  readonly sections?: readonly MessageSection[];
   readonly nextSteps: readonly NextStep[];
   readonly keywords: readonly string[];
+}
+
+export interface MessageSection {
+  readonly title: string;
+  readonly lines: readonly string[];
 }
 
 export interface NextStep {
@@ -69,6 +81,8 @@ export function notificationOf(event: NotifiedEvent, context: MessageContext): N
       return sent(operatorNotification(event as EmittedEvent<'Operator Override'>, context));
     case 'Deployment Held':
       return sent(heldNotification(event as EmittedEvent<'Deployment Held'>, context));
+    case 'Deployment Bake Rolled Back':
+      return sent(bakeRolledBackNotification(event as EmittedEvent<'Deployment Bake Rolled Back'>, context));
     default:
       return sent(modelNotification(event as EmittedEvent<'Model Retraining Started' | 'Model Promoted' | 'Model Registered' | 'Model Rejected'>));
   }
@@ -198,6 +212,36 @@ function heldNotification(event: EmittedEvent<'Deployment Held'>, context: Messa
       console,
     ],
     keywords: [context.environment, group, 'hold'],
+  };
+}
+
+const BAKE_ROLLBACK_WORDS = {
+  StopDeployment: 'stopped it with automatic rollback',
+  LifecycleHookFailed: 'failed its AfterAllowTraffic hook',
+} as const;
+
+function bakeRolledBackNotification(event: EmittedEvent<'Deployment Bake Rolled Back'>, context: MessageContext): Notification {
+  const detail = event.detail;
+  const group = `${detail.application}/${detail.deploymentGroup}`;
+  const id = detail.deploymentId;
+  return {
+    detailType: 'Deployment Bake Rolled Back',
+    eventId: event.id,
+    deploymentId: id,
+    title: `Deploy Guard rolled back ${id} of ${group}: an alarm during its bake`,
+    lead: `Deployment ${id} of ${group} was risky enough to be baked (watched after its traffic moved). The alarm ${detail.alarmName} went to ALARM during the bake, so Deploy Guard ${BAKE_ROLLBACK_WORDS[detail.action]}: CodeDeploy rolls it back to the previous version.`,
+    facts: [
+      ['Deployment', `${id} (${detail.platform})`],
+      ['Group', group],
+      ['Alarm', detail.alarmName],
+      ['Bake', `${detail.bakeMinutes} minutes from ${detail.bakeOpenedAt}`],
+      ['Rolled back', `${detail.rolledBackAt} (${detail.action})`],
+    ],
+    why: [],
+    nextSteps: [
+      { text: 'Find out why the alarm fired before deploying this release again. The deployment in the CodeDeploy console:', command: deploymentConsoleUrl(context.region, id) },
+    ],
+    keywords: [context.environment, group, 'bake'],
   };
 }
 
@@ -369,10 +413,11 @@ export function emailSubject(title: string): string {
 
 /** The plain-text body an e-mail shows. */
 export function plainTextBody(notification: Notification): string {
-  const width = Math.max(...notification.facts.map(([label]) => label.length)) + 2;
+  const width = Math.max(0, ...notification.facts.map(([label]) => label.length)) + 2;
   const lines = [notification.lead, ''];
   for (const [label, value] of notification.facts) lines.push(`${`${label}:`.padEnd(width)}${value}`);
   if (notification.why.length > 0) lines.push('', 'Why:', ...notification.why.map((line) => `  - ${line}`));
+  for (const section of notification.sections ?? []) lines.push('', section.title, ...section.lines.map((line) => `  ${line}`));
   if (notification.nextSteps.length > 0) {
     lines.push('', 'What to do next:');
     for (const step of notification.nextSteps) lines.push(`  - ${step.text}`, ...(step.command ? [`      ${step.command}`] : []));
@@ -402,6 +447,7 @@ export function chatbotNotification(notification: Notification): ChatbotCustomNo
     '',
     ...notification.facts.map(([label, value]) => `*${label}:* ${value}`),
     ...(notification.why.length > 0 ? ['', '*Why:*', ...notification.why.map((line) => `• ${line}`)] : []),
+    ...(notification.sections ?? []).flatMap((section) => ['', `*${section.title}*`, ...section.lines.map((line) => `• ${line}`)]),
   ].join('\n');
   return {
     version: '1.0',

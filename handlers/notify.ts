@@ -7,13 +7,14 @@ import { ENV, eventSourceFromEnv, jsonEnv, notificationSettings, type Notificati
 import type { HandlerDefinition, PortsOf } from './declaration';
 import { lambdaEntry } from './lambda-entry';
 import { NOTIFY_DECLARATION } from './notify.declaration';
-import { chatbotNotification, emailSubject, notificationOf, NOTIFIED_EVENTS, plainTextBody, type NotifiedEvent, type NotifiedEventKind, type NotSent } from './notify-domain';
+import { deliverNotification } from './notification-delivery';
+import { notificationOf, NOTIFIED_EVENTS, type NotifiedEvent, type NotifiedEventKind, type NotSent } from './notify-domain';
 import type { NotificationPort } from './ports';
 
 /**
  * notify: one readable message per decision that matters (handlers/notify-domain.ts), published to
  * the notification topic (subject and plain text, for e-mail) and, when a chat channel is configured,
- * to the chat topic as an AWS Chatbot custom notification. An event it cannot format is an
+ * to the chat topic as an AWS Chatbot custom notification (handlers/notification-delivery.ts). An event it cannot format is an
  * EventValidationError: the invocation fails and, after Lambda's retries, the event reaches the
  * function's dead-letter queue; nothing is dropped silently.
  */
@@ -41,13 +42,7 @@ export async function handleNotifyEvent(event: unknown, deps: NotifyDependencies
   const deploymentId = 'deploymentId' in parsed.detail ? parsed.detail.deploymentId : undefined;
   const about = { detailType: parsed['detail-type'], ...(deploymentId ? { deploymentId } : {}) };
   if (!decision.sent) return { status: 'not-notified', ...about, reason: decision.reason };
-  const { notification } = decision;
-  const subject = emailSubject(notification.title);
-  const messageIds = [await deps.notifications.publish({ topicArn: settings.topicArn, subject, body: plainTextBody(notification) })];
-  if (settings.chatTopicArn) {
-    messageIds.push(await deps.notifications.publish({ topicArn: settings.chatTopicArn, subject, body: JSON.stringify(chatbotNotification(notification)) }));
-  }
-  return { status: 'notified', ...about, subject, messageIds };
+  return { status: 'notified', ...about, ...(await deliverNotification(decision.notification, settings, deps.notifications)) };
 }
 
 /** One of the events notify formats, of the installation's source; anything else is an EventValidationError. */

@@ -240,6 +240,8 @@ export interface BakeRecord {
   readonly closedAt?: number;
   /** CodeDeploy's answer, when it refused. */
   readonly message?: string;
+  /** When its rollback was announced (Deployment Bake Rolled Back): a retry does not announce it again. */
+  readonly announcedAt?: number;
 }
 
 /** The latest state of an alarm the bakes watch, as its state-change events said. */

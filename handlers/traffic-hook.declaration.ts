@@ -15,8 +15,9 @@ export const TRAFFIC_HOOK_DECLARATION: HandlerDeclaration<TrafficHookDependencie
     itemsOf('deployments'),
     // An operator's override or pause, read when the assessment says rollback: those control items only.
     READ_OPERATOR_ITEMS,
-    // A baking ECS / Lambda deployment: its AfterAllowTraffic hook starts the window in the book of open bakes (those items only).
-    BAKE_ITEMS,
+    // A baking ECS / Lambda deployment: its AfterAllowTraffic hook starts the window in the book of open
+    // bakes (those items only); without a group with a bake tier it never touches them, and may not.
+    { ...BAKE_ITEMS, onlyWith: 'bake-tier' },
     // A group that holds: the hold it records (with the hook execution it leaves unanswered), those control items only.
     RECORD_HOLD_ITEMS,
     PUBLISH_ON_OWN_BUS,

@@ -1,4 +1,6 @@
 import type { HistoryGroupSettings } from '../stacks/config';
+import { sweepDue } from '../handlers/bake-domain';
+import { timeoutDue } from '../handlers/hold-domain';
 import { BAKE_SWEEP_RULE, HOLD_TIMEOUTS_RULE, RETRAINING_SCHEDULE_RULE } from '../events/patterns';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +23,7 @@ import { BacktestComparison } from './comparison';
 import type { LocalCodeDeploy } from './codedeploy';
 import { FaultInjector, forgeRollbackRequests, type FaultOptions, type FaultStats } from './faults';
 import { composeHandlers, localEnvironment, type ComposedHandlers } from './handler-composition';
-import { asyncInvoke, drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from './lambda-delivery';
+import { asyncInvoke, drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent, type SweepDue } from './lambda-delivery';
 import { scheduleLifecycles, type ReplayEntry } from './lifecycle';
 import { ReportBuilder, type BacktestReport, type DeadLetter } from './report-model';
 import { eventsFileName, ReportTap } from './report-tap';
@@ -165,7 +167,8 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const local = localSettingsOf(wiring, history, options, decision, configured);
   for (const [historyGroup, settings] of Object.entries(options.groupSettings ?? {})) {
     const decides = settings.threshold === undefined ? `budget ${settings.blockBudget * 100} %` : `threshold ${settings.threshold}`;
-    options.log(`${historyGroup}: replayed as ${settings.configuredGroup} (${settings.mode} mode, ${settings.platform}, ${decides}, exploration ${settings.exploration}, ${settings.failurePolicy})`);
+    const bake = settings.bake ? `, bake ${settings.bake.tierBudget === undefined ? `threshold ${settings.bake.threshold}` : `tier ${settings.bake.tierBudget * 100} %`} for ${settings.bake.minutes} min` : '';
+    options.log(`${historyGroup}: replayed as ${settings.configuredGroup} (${settings.mode} mode, ${settings.platform}, ${decides}, exploration ${settings.exploration}, ${settings.failurePolicy}${bake})`);
   }
   const standIns = await buildStandIns({
     start: recordTime(history.replay[0].record)! - TIMINGS.changeSummaryLeadMs,
@@ -217,25 +220,26 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     });
     followRetraining(standIns, comparison);
 
-    // 6. Each deployment's lifecycle, the retraining schedule, and fault injection's poison events, on the virtual clock.
+    // 6. Each deployment's lifecycle, the stack's schedules (retraining, and the sweeps of holds and bakes), and fault injection's poison events, on the virtual clock.
+    const installedAt = standIns.clock.now();
     scheduleReplay(history, { standIns, composed, local, tap, comparison, deadLetters, options, training: trainingProgressOf(standIns, history, { first, wiring, retrain: options.retrain }) });
     standIns.buses.custom.onEvent((event) => {
       const line = trainingEventLine(event);
       if (line) options.log(line);
     });
-    if (options.retrain) {
-      scheduleRules(wiring, composed.handlers, {
-        scheduler: standIns.scheduler,
-        clock: standIns.clock,
-        deadLetters,
-        from: standIns.clock.now(),
-        to: recordTime(history.replay[history.replay.length - 1].record)!,
-        account: LOCAL_ACCOUNT,
-        region: local.region,
-        ...(faults ? { faults } : {}),
-        sweeps: sweepsOf(standIns.stores),
-      });
-    }
+    scheduleRules(wiring, composed.handlers, {
+      scheduler: standIns.scheduler,
+      clock: standIns.clock,
+      deadLetters,
+      from: installedAt,
+      to: recordTime(history.replay[history.replay.length - 1].record)!,
+      account: LOCAL_ACCOUNT,
+      region: local.region,
+      ...(faults ? { faults } : {}),
+      // --no-retrain: the retraining schedule is not fired (the "never retrain" run); the others are.
+      only: (schedule) => options.retrain || !schedule.name.endsWith(`-${RETRAINING_SCHEDULE_RULE}`),
+      sweeps: sweepsOf(standIns.stores),
+    });
     schedulePoison(standIns, history.replay, { faults, region: local.region, source: composed.source, customBusName: local.customBusName });
 
     // 7. The replay, CloudWatch evaluating the alarms on time.
@@ -314,8 +318,9 @@ function localSettingsOf(
       const settings = configured.get(application);
       if (!settings) return { application, deploymentGroup: DEPLOYMENT_GROUP, platform, mode: 'shadow', ...decision, failurePolicy: options.failurePolicy ?? 'fail-open' };
       // In shadow mode until its warm-up is over, like every group (lifecycle.ts switches it to its mode).
-      const { platform: own, blockBudget, threshold, exploration, cutScope, failurePolicy } = settings;
-      return { application, deploymentGroup: DEPLOYMENT_GROUP, platform: own, mode: 'shadow', blockBudget, ...(threshold === undefined ? {} : { threshold }), exploration, cutScope, failurePolicy };
+      const { platform: own, blockBudget, threshold, exploration, cutScope, failurePolicy, bake, alarmNames } = settings;
+      const baking = bake ? { bake, alarmNames: alarmNames ?? [] } : {};
+      return { application, deploymentGroup: DEPLOYMENT_GROUP, platform: own, mode: 'shadow', blockBudget, ...(threshold === undefined ? {} : { threshold }), exploration, cutScope, failurePolicy, ...baking };
     }),
     modeOf: (application) => configured.get(application)?.mode ?? options.mode,
     hookFunctionName: hook?.functionName ?? 'traffic-hook',
@@ -393,11 +398,21 @@ function trainingProgressOf(
   };
 }
 
-/** The one-minute sweeps and whether each has anything open: idle, they skip ahead (local/lambda-delivery.ts scheduleRules). */
-function sweepsOf(stores: StandIns['stores']): Readonly<Record<string, () => Promise<boolean>>> {
+/**
+ * The one-minute sweeps and when each next has work (local/lambda-delivery.ts scheduleRules): the
+ * hold timeouts at the earliest open hold's timeout (at once for one settled, to close its listing),
+ * the bake sweep when its book says (handlers/bake-domain.ts sweepDue).
+ */
+function sweepsOf(stores: StandIns['stores']): Readonly<Record<string, SweepDue>> {
   return {
-    [HOLD_TIMEOUTS_RULE]: async () => (await stores.holds.openIds()).length > 0,
-    [BAKE_SWEEP_RULE]: async () => ((await stores.bakes.readBook())?.book.open.length ?? 0) > 0,
+    [HOLD_TIMEOUTS_RULE]: async () => {
+      const dues = await Promise.all((await stores.holds.openIds()).map(async (id) => timeoutDue(await stores.holds.read(id))));
+      return dues.length === 0 ? undefined : Math.min(...dues);
+    },
+    [BAKE_SWEEP_RULE]: async () => {
+      const stored = await stores.bakes.readBook();
+      return stored ? sweepDue(stored.book) : undefined;
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import type { BusEvent } from '../events/bus';
 import type { PutEventsEntry } from '../events/emitted';
 import { PublishError, type EventPublisher } from '../handlers/adapters/event-publisher';
 import type {
+  BakeStore,
   ChangeSummaryStore,
   CodeDeployOutcome,
   CodeDeployPort,
@@ -44,6 +45,14 @@ export interface FaultOptions {
    * invocation fails too, and the invocation fails). Each step crashes at most once, so the retry gets past it.
    */
   readonly crashRate?: number;
+  /** Only the steps whose description matches crash (`the function crashed right after <step>`). @default every step */
+  readonly crashSteps?: RegExp;
+  /**
+   * Share of the compare-and-set writes of the bakes' book (BakeStore.writeBook) whose answer is lost:
+   * DynamoDB applied the write, the SDK's retry sent it again and met its own write (the revision
+   * moved), so the store answers that another writer moved the book. The same write at most once.
+   */
+  readonly lostBakeBookAnswerRate?: number;
   /** Every InvokeEndpoint answers Unavailable (the endpoint is down). */
   readonly endpointDown?: boolean;
   /** Share of InvokeEndpoint calls that outlive the adapter's deadline (Timeout). */
@@ -99,6 +108,8 @@ export interface FaultStats {
   publishFailures: number;
   poison: number;
   modelLoadFailures: number;
+  /** Bake book writes applied whose answer was lost. */
+  lostAnswers: number;
   forged: number;
   /** The rollback handler's refusals, by reason. */
   refused: Record<string, number>;
@@ -152,6 +163,7 @@ export class FaultInjector {
     publishFailures: 0,
     poison: 0,
     modelLoadFailures: 0,
+    lostAnswers: 0,
     forged: 0,
     refused: {},
   };
@@ -287,7 +299,7 @@ export class FaultInjector {
 
   private async crashAfter(what: string): Promise<void> {
     const context = this.invocations.getStore();
-    if (context && this.inject(this.options.crashRate, `crash ${what}`, 1)) {
+    if (context && (this.options.crashSteps?.test(what) ?? true) && this.inject(this.options.crashRate, `crash ${what}`, 1)) {
       this.stats.crashes += 1;
       context.crashed = new SimulatedCrash(`the function crashed right after ${what}`);
       throw context.crashed;
@@ -447,6 +459,37 @@ export class FaultInjector {
         await this.crashAfter(`recording the verdict on ${verdict.trainingJobName}`);
         return recorded;
       },
+    };
+  }
+
+  /**
+   * The bakes: a write of the book applied whose answer is lost (reported as moved by another writer),
+   * and a crash after the book is written or a closed bake is kept (before CodeDeploy is called, or
+   * before the rollback is announced).
+   */
+  bakeStore(inner: BakeStore): BakeStore {
+    return {
+      // Reads pass straight through (as the other stores' reads of single items): record-outcome reads
+      // every deployment's closed bake, and a read that drew from the generator would move every later fault.
+      readBook: () => inner.readBook(),
+      writeBook: async (book, expectedRevision) => {
+        await this.interleave();
+        const written = await inner.writeBook(book, expectedRevision);
+        if (!written) return false;
+        const what = `writing the book of open bakes over revision ${expectedRevision ?? 'none'}`;
+        if (this.inject(this.options.lostBakeBookAnswerRate, `lost answer ${what}`, 1)) {
+          this.stats.lostAnswers += 1;
+          return false;
+        }
+        await this.crashAfter(what);
+        return true;
+      },
+      recordClosed: async (record) => {
+        await this.interleave();
+        await inner.recordClosed(record);
+        await this.crashAfter(`keeping the closed bake of ${record.deploymentId} (${record.state}${record.announcedAt === undefined ? '' : ', announced'})`);
+      },
+      readClosed: (deploymentId) => inner.readClosed(deploymentId),
     };
   }
 

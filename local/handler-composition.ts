@@ -1,6 +1,7 @@
 import type { BusEvent } from '../events/bus';
 import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
-import { ENV, type EnvName, type GroupPolicy, type RetrainingSettings } from '../handlers/config';
+import { ENV, type EnvName, type GroupPolicy, type RetrainingSettings, type ShadowDigestSettings } from '../handlers/config';
+import { DEFAULT_COSTS } from '../model/metrics';
 import { S3ServingModelSource } from '../handlers/adapters/serving-model';
 import { compose, type HandlerDefinition, type PortsOf } from '../handlers/declaration';
 import { BAKE } from '../handlers/bake';
@@ -11,6 +12,7 @@ import { PROMOTE } from '../handlers/promote';
 import { RECORD_CHANGE } from '../handlers/record-change';
 import { RECORD_OUTCOME } from '../handlers/record-outcome';
 import { ROLLBACK } from '../handlers/rollback';
+import { SHADOW_DIGEST } from '../handlers/shadow-digest';
 import { TRAFFIC_HOOK } from '../handlers/traffic-hook';
 import type { HandlerName } from '../handlers/entries';
 import type { FaultInjector } from './faults';
@@ -71,6 +73,7 @@ export function composeHandlers(
     promote: invocation(PROMOTE, ports, PROMOTE.configFromEnv(environment('promote'))),
     notify: invocation(NOTIFY, ports, NOTIFY.configFromEnv(environment('notify'))),
     bake: invocation(BAKE, ports, { ...BAKE.configFromEnv(environment('bake')), groups }),
+    'shadow-digest': invocation(SHADOW_DIGEST, ports, SHADOW_DIGEST.configFromEnv(environment('shadow-digest'))),
   };
   return { handlers: observed(asInvocations(handlers, options.faults), options.onInvocation), source: predictConfig.source, driftDecisions, retraining: driftConfig.settings };
 }
@@ -112,8 +115,7 @@ function faultyPorts(standIns: StandIns, faults: FaultInjector | undefined) {
     operatorControls: stores.operatorControls,
     holds: stores.holds,
     ledger: faults ? faults.ledger(stores.ledger) : stores.ledger,
-    // Not decorated: the fault injector does not know the bakes yet.
-    bakes: stores.bakes,
+    bakes: faults ? faults.bakeStore(stores.bakes) : stores.bakes,
     endpoint: faults ? faults.endpoint(endpoint) : endpoint,
     training: faults ? faults.training(training) : training,
     hosting: faults ? faults.hosting(hosting) : hosting,
@@ -162,6 +164,7 @@ export function localEnvironment(wiring: Wiring, handler: HandlerName, local: Lo
   };
   replace(ENV.eventBus, local.customBusName);
   replace(ENV.groups, JSON.stringify(local.groups));
+  if (env[ENV.shadowDigest]) env[ENV.shadowDigest] = JSON.stringify(localShadowDigest(JSON.parse(env[ENV.shadowDigest]) as ShadowDigestSettings, local.groups));
   replace(ENV.dataBucket, LOCAL_BUCKETS.data);
   replace(ENV.modelBucket, LOCAL_BUCKETS.models);
   replace(ENV.eventSource, env[ENV.eventSource] || DEFAULT_EVENT_SOURCE);
@@ -173,6 +176,12 @@ export function localEnvironment(wiring: Wiring, handler: HandlerName, local: Lo
     env[ENV.retraining] = JSON.stringify(settings);
   }
   return env;
+}
+
+/** The digest of the local groups in shadow mode, each at the costs the stack gives it (DEFAULT_COSTS for a group the stack does not name, such as a replayed history's). */
+function localShadowDigest(stack: ShadowDigestSettings, groups: readonly GroupPolicy[]): ShadowDigestSettings {
+  const costsOf = (group: GroupPolicy) => stack.groups.find((named) => named.application === group.application && named.deploymentGroup === group.deploymentGroup)?.costs ?? DEFAULT_COSTS;
+  return { groups: groups.filter((group) => group.mode === 'shadow').map((group) => ({ application: group.application, deploymentGroup: group.deploymentGroup, costs: costsOf(group) })) };
 }
 
 /** A Terraform reference that only AWS can resolve (`${type.name.attribute}`), as a local stand-in value of the same form. */

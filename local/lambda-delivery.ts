@@ -96,37 +96,45 @@ export async function drainBuses(buses: LocalBuses, faults?: FaultInjector): Pro
   } while (await faults?.runQueued());
 }
 
+/** How a schedule's firings reach its targets on the virtual clock. */
+export interface ScheduleDelivery {
+  readonly scheduler: Scheduler;
+  readonly clock: Clock;
+  readonly deadLetters: DeadLetterWithEvent[];
+  readonly account: string;
+  readonly region: string;
+  readonly faults?: FaultInjector;
+}
+
 /**
  * The stack's schedule rules on the virtual clock: each fires every `periodMs` from `from` (when the
  * stack is installed: AWS counts a rate from the rule's creation) to `to`, and its Scheduled Event
  * reaches each Lambda target as an asynchronous Invoke (retries, dead letters), as EventBridge
- * delivers a schedule: to its targets, not through the bus's pattern rules.
+ * delivers a schedule: to its targets, not through the bus's pattern rules. `only` leaves schedules out.
  *
- * A sweep (a schedule named in `sweeps`, such as the one-minute hold timeouts and bake sweep) is
- * only invoked when its predicate says it has work, and while none has it does not tick minute by
- * minute through years of replay: nothing opens a hold or a bake but another action on the clock (a
- * deployment's lifecycle), so the sweeps skip ahead to their first firing at or after the next such
- * action. A skipped firing is one whose target would have found nothing open: the run is the same,
- * and costs the number of actions, not of minutes. Answers how many firings were scheduled up front.
+ * A sweep (a schedule named in `sweeps`: the one-minute hold timeouts and bake sweep) is invoked only
+ * at the firings where it has something to do, and does not tick minute by minute through years of
+ * replay. Its `due` says when it next has work: now (or earlier), a later time (a hold's timeout, a
+ * bake window's end), or never while nothing is open. Nothing else makes work due but another action
+ * on the clock (a deployment's lifecycle opens a hold or a bake, an alarm's event moves a bake), so
+ * between firings the sweeps skip ahead to the first firing at or after the earlier of their due
+ * time and the next action. A skipped firing is one whose target would have found nothing to do: the
+ * run is the same, and costs the firings that act, not the minutes. Answers how many firings of the
+ * other schedules were scheduled up front.
  */
-export function scheduleRules(
-  wiring: Pick<Wiring, 'schedules' | 'functions' | 'provider'>,
-  handlers: LocalHandlers,
-  options: ScheduleOptions,
-): number {
+export function scheduleRules(wiring: Pick<Wiring, 'schedules' | 'functions' | 'provider'>, handlers: LocalHandlers, options: ScheduleOptions): number {
   let fired = 0;
-  const sweeps: { readonly schedule: ScheduleWiring; readonly invoke: (event: BusEvent) => Promise<void>; readonly hasWork: () => Promise<boolean> }[] = [];
+  const sweeps: Sweep[] = [];
   for (const schedule of wiring.schedules) {
-    if (!schedule.enabled) continue;
-    const invoke = scheduleInvocation(schedule, wiring, handlers, options);
-    const hasWork = Object.entries(options.sweeps ?? {}).find(([name]) => schedule.name.endsWith(`-${name}`))?.[1];
-    if (hasWork) {
-      sweeps.push({ schedule, invoke, hasWork });
+    if (!schedule.enabled || !(options.only?.(schedule) ?? true)) continue;
+    const fire = scheduleFiring(schedule, wiring, handlers, options);
+    const due = Object.entries(options.sweeps ?? {}).find(([name]) => schedule.name.endsWith(`-${name}`))?.[1];
+    if (due) {
+      sweeps.push({ schedule, invoke: (at) => invokeNow(schedule, wiring, handlers, options, at), due });
       continue;
     }
     for (let at = options.from + schedule.periodMs; at <= options.to; at += schedule.periodMs) {
-      const event = scheduledEvent(schedule, at, options.account, options.region) as unknown as BusEvent;
-      options.scheduler.schedule(at, () => invoke(event));
+      fire(at);
       fired += 1;
     }
   }
@@ -134,55 +142,67 @@ export function scheduleRules(
   return fired;
 }
 
-export interface ScheduleOptions {
-  readonly scheduler: Scheduler;
-  readonly clock: Clock;
-  readonly deadLetters: DeadLetterWithEvent[];
+export interface ScheduleOptions extends ScheduleDelivery {
   readonly from: number;
   readonly to: number;
-  readonly account: string;
-  readonly region: string;
-  readonly faults?: FaultInjector;
-  /** Sweep schedules by logical name (the rule's name after the prefix): whether the sweep has anything to do now. */
-  readonly sweeps?: Readonly<Record<string, () => Promise<boolean>>>;
+  /** Which of the stack's schedules to fire (default: every enabled one). */
+  readonly only?: (schedule: ScheduleWiring) => boolean;
+  /** Sweep schedules by logical name (the rule's name after the prefix): when each next has work to do (SweepDue). */
+  readonly sweeps?: Readonly<Record<string, SweepDue>>;
 }
 
-/** The schedule's Scheduled Event delivered to each of its Lambda targets, as an asynchronous Invoke. */
-function scheduleInvocation(schedule: ScheduleWiring, wiring: Pick<Wiring, 'functions'>, handlers: LocalHandlers, options: ScheduleOptions): (event: BusEvent) => Promise<void> {
+/** When a sweep next has work: a time (at or before now: now), or undefined while it has none until another action. */
+export type SweepDue = () => Promise<number | undefined>;
+
+interface Sweep {
+  readonly schedule: ScheduleWiring;
+  readonly invoke: (at: number) => Promise<void>;
+  readonly due: SweepDue;
+}
+
+/** One firing of a schedule rule at `at`: its Scheduled Event to each of its Lambda targets, as an asynchronous Invoke. */
+export function scheduleFiring(schedule: ScheduleWiring, wiring: Pick<Wiring, 'functions'>, handlers: LocalHandlers, options: ScheduleDelivery): (at: number) => void {
+  return (at) => options.scheduler.schedule(at, () => invokeNow(schedule, wiring, handlers, options, at));
+}
+
+/** The schedule's Scheduled Event of `at`, delivered now to each of its Lambda targets. */
+function invokeNow(schedule: ScheduleWiring, wiring: Pick<Wiring, 'functions'>, handlers: LocalHandlers, options: ScheduleDelivery, at: number): Promise<void> {
+  const event = scheduledEvent(schedule, at, options.account, options.region) as unknown as BusEvent;
   const invocations = schedule.targets.flatMap((target) => {
     const handler = target.handler;
     if (!handler) return [];
     const fn = wiring.functions.find((candidate) => candidate.handler === handler);
-    const invoke = asyncInvoke({ rule: schedule.name, handler, run: (event) => handlers[handler](event), maximumRetryAttempts: fn?.asyncInvoke.maximumRetryAttempts ?? DEFAULT_MAXIMUM_RETRY_ATTEMPTS, clock: options.clock, deadLetters: options.deadLetters });
+    const invoke = asyncInvoke({ rule: schedule.name, handler, run: (delivered) => handlers[handler](delivered), maximumRetryAttempts: fn?.asyncInvoke.maximumRetryAttempts ?? DEFAULT_MAXIMUM_RETRY_ATTEMPTS, clock: options.clock, deadLetters: options.deadLetters });
     return [options.faults ? options.faults.delivery(invoke) : invoke];
   });
-  return (event) => Promise.all(invocations.map((invoke) => invoke(event))).then(() => undefined);
+  return Promise.all(invocations.map((invoke) => invoke(event))).then(() => undefined);
 }
 
 /**
  * The sweeps as one chain on the clock (one chain, so that an idle sweep never waits for another
- * sweep's next firing): at each firing, each sweep with work is invoked; then the chain goes on a
- * period later while any has work, or else to the first firing at or after the next other action.
+ * sweep's next firing): at each firing, each sweep whose work is due is invoked; the chain goes on at
+ * the first firing at or after the earliest of the sweeps' next due times and the next other action.
  */
-function scheduleSweeps(sweeps: readonly { readonly schedule: ScheduleWiring; readonly invoke: (event: BusEvent) => Promise<void>; readonly hasWork: () => Promise<boolean> }[], options: ScheduleOptions): void {
+function scheduleSweeps(sweeps: readonly Sweep[], options: ScheduleOptions): void {
   const periodMs = sweeps[0].schedule.periodMs;
   const other = sweeps.find((sweep) => sweep.schedule.periodMs !== periodMs);
   if (other) throw new Error(`sweep schedules must share one period: ${sweeps[0].schedule.name} fires every ${periodMs} ms, ${other.schedule.name} every ${other.schedule.periodMs} ms`);
-  const anyWork = async () => (await Promise.all(sweeps.map((sweep) => sweep.hasWork()))).some(Boolean);
   const fire = (at: number): void =>
     options.scheduler.schedule(at, async () => {
       for (const sweep of sweeps) {
-        if (await sweep.hasWork()) await sweep.invoke(scheduledEvent(sweep.schedule, at, options.account, options.region) as unknown as BusEvent);
+        const due = await sweep.due();
+        if (due !== undefined && due <= at) await sweep.invoke(at);
       }
-      const next = (await anyWork()) ? at + periodMs : firingAtOrAfter(options.scheduler.peek(), at, periodMs);
+      const dues = (await Promise.all(sweeps.map((sweep) => sweep.due()))).filter((due): due is number => due !== undefined);
+      const next = firingAtOrAfter(Math.min(...dues, options.scheduler.peek() ?? Number.POSITIVE_INFINITY), at, periodMs);
       if (next <= options.to) fire(next);
     });
   const first = options.from + periodMs;
   if (first <= options.to) fire(first);
 }
 
-/** The first firing (at + k periods, k ≥ 1) at or after `wake`; never when nothing else is left on the clock. */
-function firingAtOrAfter(wake: number | undefined, at: number, periodMs: number): number {
-  if (wake === undefined) return Number.POSITIVE_INFINITY;
+/** The first firing (at + k periods, k ≥ 1) at or after `wake` (the next one when `wake` has come); never when nothing is left to wake for. */
+function firingAtOrAfter(wake: number, at: number, periodMs: number): number {
+  if (wake === Number.POSITIVE_INFINITY) return wake;
   return at + Math.max(1, Math.ceil((wake - at) / periodMs)) * periodMs;
 }

@@ -12,6 +12,9 @@ export interface DecisionCosts {
   readonly needlessRollback: number;
 }
 
+/** What a failed deployment costs against a needless rollback, unless configured. */
+export const DEFAULT_COSTS: DecisionCosts = { failedDeployment: 3, needlessRollback: 1 };
+
 /** The shares of deployments gated in `caught_at_riskiest`. */
 export const RISKIEST_SHARES = [0.05, 0.1, 0.2] as const;
 

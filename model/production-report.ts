@@ -18,6 +18,9 @@ import type { AssessmentRecord, DeploymentItem } from '../handlers/ports';
  * every rate that needs an outcome.
  */
 
+/** How far back `deploy-guard report` looks unless told, and what the shadow digest judges graduation on. */
+export const REPORT_WINDOW_DAYS = 30;
+
 /** One group's production record. Rates are shares of deployments with an outcome, estimates as said above. */
 export interface ProductionGroupReport {
   readonly group: string;
@@ -58,7 +61,7 @@ export interface ReportedGroup {
 }
 
 /** A would-be stop: decided rollback, or explored (a would-be stop let through). */
-const flagged = (assessment: AssessmentRecord): boolean => assessment.decision === 'rollback' || assessment.explored;
+export const wouldBeStop = (assessment: AssessmentRecord): boolean => assessment.decision === 'rollback' || assessment.explored;
 
 /** A stop that happened (its outcome is hidden). */
 const enforcedStop = (assessment: AssessmentRecord): boolean => assessment.decision === 'rollback' && assessment.enforced;
@@ -88,19 +91,19 @@ function tally(items: readonly DeploymentItem[]): Tally {
   for (const { assessment, outcome } of items) {
     if (!assessment) continue;
     t.assessed += 1;
-    if (flagged(assessment) && !assessment.explored) t.stopped += 1;
+    if (wouldBeStop(assessment) && !assessment.explored) t.stopped += 1;
     if (assessment.explored) t.explored += 1;
     if (assessment.fallback) t.fallbacks += 1;
     if (!outcome) {
       t.pending += 1;
       continue;
     }
-    if (flagged(assessment)) t.flaggedDecided += 1;
+    if (wouldBeStop(assessment)) t.flaggedDecided += 1;
     if (outcome.label === 'counterfactual') continue;
     const failed = outcome.label === 'failed';
     t.decided += 1;
     if (failed) t.failures += 1;
-    if (!flagged(assessment)) {
+    if (!wouldBeStop(assessment)) {
       if (failed) t.missedFailures += 1;
       continue;
     }

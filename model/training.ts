@@ -28,8 +28,7 @@ import { loadXGBoostModel } from './xgboost';
 export const TRAIN_SCRIPT = join(__dirname, 'train.py');
 export const DEFAULT_HYPERPARAMETERS_FILE = join(__dirname, 'hyperparameters.json');
 
-/** What a failed deployment costs against a needless rollback, unless configured. */
-export const DEFAULT_COSTS: DecisionCosts = { failedDeployment: 3, needlessRollback: 1 };
+export { DEFAULT_COSTS } from './metrics';
 
 /** The trainers: the embedded one (the default, Node alone) and model/train.py with XGBoost 1.7.4. */
 export const TRAINERS = ['embedded', 'xgboost'] as const;

@@ -5,7 +5,8 @@ import { omit } from 'zod/mini';
 import { validateEventSource } from '../events/emitted';
 import { parseJsonText, type JsonNode } from '../events/json-text';
 import { formatPath } from '../events/validation';
-import { groupKey, groupPolicies, groupPolicy as handlerGroupPolicy, HOOK_TIMEOUT_MINUTES, MAX_HOOK_BAKE_MINUTES, promotionSettings, type GroupPolicy } from '../handlers/config';
+import { groupKey, groupPolicies, groupPolicy as handlerGroupPolicy, HOOK_TIMEOUT_MINUTES, MAX_HOOK_BAKE_MINUTES, promotionSettings, type GroupPolicy, type ShadowDigestSettings } from '../handlers/config';
+import { DEFAULT_COSTS, type DecisionCosts } from '../model/metrics';
 import { DEFAULT_METRICS_NAMESPACE } from '../handlers/quality-metrics';
 import { holdPolicyOf, holdTimeoutIssue } from '../handlers/hold-domain';
 
@@ -392,7 +393,10 @@ export const notebookConfig = z
     }
   });
 
-/** How shadow-mode decisions are told: never one by one; `summary` (a daily digest) is not built yet. */
+/**
+ * How shadow-mode decisions are told: never one by one; `summary`: one daily digest of the shadow
+ * groups' decisions (handlers/shadow-digest.ts), `none`: not at all (`deploy-guard decisions` lists them).
+ */
 export const SHADOW_NOTIFICATIONS = ['summary', 'none'] as const;
 
 /**
@@ -422,16 +426,7 @@ export const notificationsConfig = z
       .strict()
       .optional(),
   })
-  .strict()
-  .superRefine((notifications, context) => {
-    if (notifications.shadow === 'summary') {
-      context.addIssue({
-        code: 'custom',
-        path: ['shadow'],
-        message: "'summary' (a daily digest of shadow decisions) is not built yet: use 'none' (shadow decisions are never mailed one by one; `deploy-guard decisions` lists them)",
-      });
-    }
-  });
+  .strict();
 
 const reservedConcurrency = z.number().int().min(1).max(1000);
 
@@ -734,6 +729,19 @@ export function guardedGroupPolicies(environment: Pick<EnvironmentConfig, 'nameP
   const names = exampleGroupNames(environment.namePrefix);
   const policy = { application: names.application, deploymentGroup: names.deploymentGroup, platform: 'Server', mode: example.mode, ...groupDecision(example), failurePolicy: example.failurePolicy, ...groupHold(example) };
   return groupPolicies.parse([...toGroupPolicies(environment.groups, environment.namePrefix), policy]);
+}
+
+/** Every group the environment guards (the configured ones, then the example's) with the costs its net benefit is reported at: the configured ones, else DEFAULT_COSTS. */
+export function guardedGroupCosts(environment: Pick<EnvironmentConfig, 'namePrefix' | 'groups' | 'example'>): { application: string; deploymentGroup: string; costs: DecisionCosts }[] {
+  const groups = environment.groups.map((group) => ({ application: group.application, deploymentGroup: group.deploymentGroup, costs: group.costs ?? DEFAULT_COSTS }));
+  if (environment.example) groups.push({ ...exampleGroupNames(environment.namePrefix), costs: environment.example.costs ?? DEFAULT_COSTS });
+  return groups;
+}
+
+/** What the daily digest covers (ENV.shadowDigest): the groups in shadow mode, with their costs. */
+export function shadowDigestSettingsOf(environment: Pick<EnvironmentConfig, 'namePrefix' | 'groups' | 'example'>): ShadowDigestSettings {
+  const shadow = new Set(guardedGroupPolicies(environment).filter((group) => group.mode === 'shadow').map((group) => groupKey(group.application, group.deploymentGroup)));
+  return { groups: guardedGroupCosts(environment).filter((group) => shadow.has(groupKey(group.application, group.deploymentGroup))) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
-import { holdTimeoutsRule } from '../events/patterns';
+import { holdTimeoutsRule, shadowDigestRule } from '../events/patterns';
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DEFAULT_EVENT_SOURCE } from '../events/emitted';
@@ -11,7 +11,7 @@ import { HANDLER_DECLARATIONS } from '../handlers/declarations';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/entries';
 import { INITIAL_MODEL_VERSION, SERVED_MODELS_PREFIX, servedModelKeys } from '../handlers/s3-layout';
 import { DEFAULT_HOOK_WAIT_MS } from '../handlers/traffic-hook.declaration';
-import { changeSummaryPublishersByApplication, exampleGroupNames, groupAlarmNames, groupDecision, guardedGroupPolicies, iamRoleArn, type EnvironmentConfig } from './config';
+import { changeSummaryPublishersByApplication, exampleGroupNames, groupAlarmNames, groupDecision, guardedGroupPolicies, iamRoleArn, shadowDigestSettingsOf, type EnvironmentConfig } from './config';
 import { bakeSweepSchedule, GroupAlarms, timedRuleOnDefaultBus } from './group-alarms';
 import { watchedAlarmNames } from '../handlers/bake-domain';
 import { ChatChannels, chatTopicName } from './chat-channels';
@@ -23,7 +23,7 @@ import { OperatorRole } from './operator-role';
 import { EventRuleToFunction } from './event-rule-to-function';
 import { ExampleGuardedService } from './example-service';
 import { GuardedDeploymentGroup, predictMaximumEventAgeSeconds } from './guarded-deployment-group';
-import { declaredEnvironment, grantedStatements, type InstallationResources } from './handler-grants';
+import { declaredEnvironment, grantedStatements, installationFeatures, type InstallationResources } from './handler-grants';
 import { InitialModel } from './initial-model';
 import { awsPartition } from './image-uris';
 import { EncryptionKey } from './kms';
@@ -268,6 +268,7 @@ export class DeployGuardStack extends TerraformStack {
       servingRoleArn: this.endpoint.executionRole.arn,
       modelPackageGroupName: this.retraining.modelPackageGroupName,
       notificationTopicArns: [notificationTopicArn, ...(chatTopicArn ? [chatTopicArn] : [])],
+      features: installationFeatures(groupPolicies),
     };
     const environmentValues: Record<EnvKey, string> = {
       eventBus: this.eventBus.bus.name,
@@ -289,6 +290,7 @@ export class DeployGuardStack extends TerraformStack {
       promotion: JSON.stringify(promotionSettings),
       accountId,
       notifications: JSON.stringify(notificationSettings),
+      shadowDigest: JSON.stringify(shadowDigestSettingsOf(config)),
     };
 
     // predict's events expire before the shortest READY wait; the acting handlers keep their own capacity.
@@ -345,12 +347,10 @@ export class DeployGuardStack extends TerraformStack {
     // Bakes end on a one-minute sweep (nothing waits in a function).
     const sweep = bakeAlarmNames.length > 0 ? bakeSweepSchedule(this, namePrefix) : undefined;
     const holdTimeouts = groupPolicies.some((group) => group.mode === 'gate' && group.onRisk === 'hold') ? holdTimeoutsSchedule(this, namePrefix) : undefined;
-    const deliveries = [
-      ...rules.map((definition) => ({ definition, rule: this.eventBus.rules[definition.name] })),
-      ...(schedule ? [schedule] : []),
-      ...(holdTimeouts ? [holdTimeouts] : []),
-      ...(sweep ? [sweep] : []),
-    ];
+    // Shadow decisions are told once a day, in one digest, when the configuration asks for it.
+    const digest = config.notifications.shadow === 'summary' ? timedRuleOnDefaultBus(this, namePrefix, shadowDigestRule()) : undefined;
+    const timed = [...(schedule ? [schedule] : []), ...(holdTimeouts ? [holdTimeouts] : []), ...(sweep ? [sweep] : []), ...(digest ? [digest] : [])];
+    const deliveries = [...rules.map((definition) => ({ definition, rule: this.eventBus.rules[definition.name] })), ...timed];
     for (const { definition, rule } of deliveries) {
       const handler = definition.target;
       const delivery = new EventRuleToFunction(this, `deliver-${definition.name}`, {
@@ -373,7 +373,7 @@ export class DeployGuardStack extends TerraformStack {
       functions: Object.values(functions),
       deadLetterQueues,
       busName: namePrefix,
-      rules: [...rules, ...(schedule ? [schedule.definition] : []), ...(holdTimeouts ? [holdTimeouts.definition] : []), ...(sweep ? [sweep.definition] : [])],
+      rules: [...rules, ...timed.map((delivery) => delivery.definition)],
       driftAlarms: [this.retraining.errorRateAlarm, this.retraining.brierAlarm],
     });
 

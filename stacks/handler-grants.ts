@@ -1,7 +1,7 @@
 import { ownNames } from '../events/names';
-import { ENV, type EnvName } from '../handlers/config';
-import type { BucketPurpose, EnvKey, HandlerDeclaration, Resource } from '../handlers/declaration';
-import type { TableName } from '../handlers/tables';
+import { ENV, type EnvName, type GroupPolicy } from '../handlers/config';
+import { neededIn, type BucketPurpose, type EnvKey, type HandlerDeclaration, type InstallationFeature, type Resource } from '../handlers/declaration';
+import { TABLES, type IndexDefinition, type TableDefinition, type TableName } from '../handlers/tables';
 import { bucketArn, objectsArn } from './construct-support';
 import type { PolicyStatement } from './iam';
 
@@ -27,11 +27,18 @@ export interface InstallationResources {
   readonly modelPackageGroupName: string;
   /** The notification topic and, when a chat channel is configured, the chat topic. */
   readonly notificationTopicArns: readonly string[];
+  /** What the installation has configured: a need `onlyWith` a feature it lacks is not granted. */
+  readonly features: ReadonlySet<InstallationFeature>;
 }
 
-/** The role's statements: one per declared need, in the declared order. */
+/** The features of an installation guarding these groups. */
+export function installationFeatures(groups: readonly Pick<GroupPolicy, 'bake'>[]): ReadonlySet<InstallationFeature> {
+  return new Set<InstallationFeature>(groups.some((group) => group.bake) ? ['bake-tier'] : []);
+}
+
+/** The role's statements: one per declared need the installation calls for, in the declared order. */
 export function grantedStatements(declaration: Pick<HandlerDeclaration, 'needs'>, installation: InstallationResources): PolicyStatement[] {
-  return declaration.needs.map((need) => ({
+  return neededIn(declaration, installation.features).map((need) => ({
     sid: need.sid,
     actions: need.actions,
     resources: need.on.flatMap((resource) => arnsOf(resource, installation)),
@@ -42,6 +49,13 @@ export function grantedStatements(declaration: Pick<HandlerDeclaration, 'needs'>
 /** The function's environment: exactly the variables the handler reads, with the installation's values. */
 export function declaredEnvironment(declaration: Pick<HandlerDeclaration, 'reads'>, values: Readonly<Record<EnvKey, string>>): Partial<Record<EnvName, string>> {
   return Object.fromEntries(declaration.reads.map((key) => [ENV[key], values[key]]));
+}
+
+/** A table's index; a declaration naming a table without one is a programming error, said at synthesis. */
+function indexOf(table: TableName): IndexDefinition {
+  const definition: TableDefinition = TABLES[table];
+  if (!definition.index) throw new Error(`a handler declares Query on the index of the ${table} table, which has none (handlers/tables.ts)`);
+  return definition.index;
 }
 
 type NamedResource = Extract<Resource, string>;
@@ -67,6 +81,7 @@ const NAMED: Readonly<Record<NamedResource, (at: InstallationResources) => reado
 function arnsOf(resource: Resource, at: InstallationResources): readonly string[] {
   if (typeof resource === 'string') return NAMED[resource](at);
   if ('table' in resource) return [at.arn('dynamodb', `table/${at.tableNames[resource.table]}`)];
+  if ('tableIndex' in resource) return [at.arn('dynamodb', `table/${at.tableNames[resource.tableIndex]}/index/${indexOf(resource.tableIndex).name}`)];
   if ('bucket' in resource) return [bucketArn(at.partition, at.bucketNames[resource.bucket])];
   const prefix = resource.ownNames ? `${resource.prefix}${ownNames(at.namePrefix)}` : resource.prefix;
   return [objectsArn(at.partition, at.bucketNames[resource.objects], prefix)];

@@ -2,17 +2,16 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { systemClock, type Clock } from '../../events/clock';
 import type { DeploymentStore } from '../../handlers/ports';
-import { productionGroupReport, type ProductionGroupReport, type ReportedGroup } from '../../model/production-report';
+import { productionGroupReport, REPORT_WINDOW_DAYS, type ProductionGroupReport, type ReportedGroup } from '../../model/production-report';
 import { GRADUATION_CRITERIA } from '../../model/graduation';
-import { DEFAULT_COSTS } from '../../model/training';
-import { exampleGroupNames, loadConfig, DEFAULT_CONFIG_FILE, type EnvironmentConfig } from '../../stacks/config';
+import { guardedGroupCosts, loadConfig, DEFAULT_CONFIG_FILE, type EnvironmentConfig } from '../../stacks/config';
 import { parseOptions, requireOption, UsageError, type Command } from '../command';
 import { summaryOf } from '../catalog';
 import { dynamoDbDeploymentStore, parseSince } from './decisions';
 
 
 /** How far back `report` looks unless told (`--since`). */
-export const DEFAULT_REPORT_SINCE = '30d';
+export const DEFAULT_REPORT_SINCE = `${REPORT_WINDOW_DAYS}d`;
 /** At most this many assessed deployments per group are read (the newest). */
 export const MAX_REPORTED_PER_GROUP = 100_000;
 
@@ -94,8 +93,7 @@ Options:
 
 /** The guarded groups with their costs (the configured ones, else the defaults): one named by `--group`, or all. */
 export function selectReportedGroups(environment: EnvironmentConfig, wanted: string | undefined): ReportedGroup[] {
-  const groups: ReportedGroup[] = environment.groups.map((group) => ({ application: group.application, deploymentGroup: group.deploymentGroup, costs: group.costs ?? DEFAULT_COSTS }));
-  if (environment.example) groups.push({ ...exampleGroupNames(environment.namePrefix), costs: environment.example.costs ?? DEFAULT_COSTS });
+  const groups: ReportedGroup[] = guardedGroupCosts(environment);
   if (wanted === undefined) return groups;
   const found = groups.find((group) => `${group.application}/${group.deploymentGroup}` === wanted);
   if (!found) throw new UsageError(`--group: '${wanted}' is not guarded in this environment; it guards ${groups.map((group) => `${group.application}/${group.deploymentGroup}`).join(', ')}`);

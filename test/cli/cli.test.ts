@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { main } from '../../cli/main';
+import { EMITTED_EVENTS } from '../../events/emitted';
 import { SAMPLES_DIR } from '../../events/samples';
 import { memoryIO } from '../support/io';
 
@@ -125,6 +126,8 @@ describe('deploy-guard route', () => {
     expect(byEvent.get('cloudwatch-alarm-state-change.single-metric.json')).toEqual([]);
     expect(byEvent.get('emitted: Operator Override')).toEqual(['notify → notify']);
     expect(byEvent.get('emitted: Deployment Held')).toEqual(['notify → notify']);
-    expect(lines.length).toBe(30 + 3 + 2 + 11); // 32 sample files, 2 of them not EventBridge events; 11 emitted examples
+    expect(byEvent.get('emitted: Deployment Bake Rolled Back')).toEqual(['notify → notify']);
+    // 32 sample files, 2 of them not EventBridge events; one example of each emitted event.
+    expect(lines.length).toBe(30 + 3 + 2 + Object.keys(EMITTED_EVENTS).length);
   });
 });

@@ -14,7 +14,7 @@ import { WorkerPool } from './worker-pool';
  * The loops run in two worker threads (worker-pool.ts says why), all handlers queued at once.
  */
 
-const HANDLERS = ['predict', 'traffic-hook', 'rollback', 'record-change', 'record-outcome', 'drift', 'promote'] as const;
+const HANDLERS = ['predict', 'traffic-hook', 'rollback', 'record-change', 'record-outcome', 'drift', 'promote', 'shadow-digest'] as const;
 const ONLY = process.env.FUZZ_CASE ? Number(process.env.FUZZ_CASE) : undefined;
 const settings: FuzzSettings = { seed: baseSeed(), count: caseCount(10_000), ...(ONLY === undefined ? {} : { only: ONLY }) };
 /** Failures printed per handler (the first ones; the count says how many there were). */

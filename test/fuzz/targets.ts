@@ -30,6 +30,9 @@ import { servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
 import { compose, type HandlerDefinition, type PortsOf } from '../../handlers/declaration';
 import { DRIFT } from '../../handlers/drift';
+import { SHADOW_DIGEST } from '../../handlers/shadow-digest';
+import { storedAssessment } from '../handlers/assessment-fixture';
+import { RecordingNotifications } from '../support/notifications';
 import { trainingJobName } from '../../handlers/drift-domain';
 import type { AssessmentRecord, DeploymentStatus, ServingModelPointer } from '../../handlers/ports';
 import { PREDICT } from '../../handlers/predict';
@@ -557,4 +560,29 @@ const promote: FuzzTarget = {
   documentedErrors: [],
 };
 
-export const TARGETS: readonly FuzzTarget[] = [predict, trafficHook, rollback, recordChange, recordOutcome, drift, promote];
+// ---------------------------------------------------------------------------------------------
+// shadow-digest
+
+const shadowDigest: FuzzTarget = {
+  name: 'shadow-digest',
+  inputKinds: [SCHEDULED_EVENT],
+  // Any schedule's event: the function's only trigger is its own rule (the invoke permission says so).
+  bases: [fromSample(sample('eventbridge-scheduled-event.json'))],
+  isValid: accepts(scheduledSchema),
+  async run(value, log, rng) {
+    const deployments = new InMemoryDeploymentStore();
+    if (rng.chance(0.7)) {
+      await deployments.putAssessment(storedAssessment({ application: APPLICATION, deploymentGroup: DEPLOYMENT_GROUP, mode: 'shadow', enforced: false, assessedAt: NOW - rng.pick([60_000, 3_600_000]) }));
+    }
+    return runDeclared(SHADOW_DIGEST, value, {
+      deployments: instrument('deployments', deployments, log),
+      notifications: instrument('notifications', new RecordingNotifications(), log),
+    }, {
+      settings: { environment: 'dev', region: 'us-east-1', topicArn: `arn:aws:sns:us-east-1:123456789012:${NAME_PREFIX}-notifications` },
+      digest: { groups: [{ application: APPLICATION, deploymentGroup: DEPLOYMENT_GROUP, costs: { failedDeployment: 3, needlessRollback: 1 } }] },
+    });
+  },
+  documentedErrors: [],
+};
+
+export const TARGETS: readonly FuzzTarget[] = [predict, trafficHook, rollback, recordChange, recordOutcome, drift, promote, shadowDigest];

@@ -11,6 +11,7 @@ import {
   removeClosed,
   startsBake,
   sweep,
+  sweepDue,
   watchTier,
 } from '../../handlers/bake-domain';
 import type { AssessmentRecord, BakeBook } from '../../handlers/ports';
@@ -163,7 +164,49 @@ describe('the sweep', () => {
   it('a closed bake says how CodeDeploy answered', () => {
     const rolling = { ...bakeOf(assessment(), policy, T0), state: 'rolling-back' as const };
     expect(closedBake(rolling, { ok: true }, T0 + MINUTE).state).toBe('rolled-back');
-    expect(closedBake(rolling, { ok: false, message: 'DeploymentAlreadyCompleted: done' }, T0 + MINUTE)).toMatchObject({ state: 'not-done', message: 'DeploymentAlreadyCompleted: done' });
+    expect(closedBake(rolling, { ok: false, refusal: 'DeploymentAlreadyCompleted', message: 'done' }, T0 + MINUTE)).toMatchObject({ state: 'not-done', message: 'DeploymentAlreadyCompleted: done' });
     expect(closedBake({ ...rolling, state: 'passing' }, { ok: true }, T0 + MINUTE).state).toBe('passed');
+  });
+
+  it('a rollback CodeDeploy finds done already (the deployment stopped, the hook answered) is rolled back, not lost; a pass it refuses is not done', () => {
+    const rolling = { ...bakeOf(assessment(), policy, T0), state: 'rolling-back' as const };
+    expect(closedBake(rolling, { ok: false, refusal: 'DeploymentAlreadyStopped', message: 'stopped' }, T0 + MINUTE)).toMatchObject({ state: 'rolled-back', message: 'DeploymentAlreadyStopped: stopped' });
+    expect(closedBake(rolling, { ok: false, refusal: 'HookExpired', message: 'completed' }, T0 + MINUTE).state).toBe('rolled-back');
+    expect(closedBake(rolling, { ok: false, refusal: 'DeploymentNotFound', message: 'gone' }, T0 + MINUTE).state).toBe('not-done');
+    expect(closedBake({ ...rolling, state: 'passing' }, { ok: false, refusal: 'HookExpired', message: 'completed' }, T0 + MINUTE).state).toBe('not-done');
+  });
+});
+
+describe('when the sweep next has work (sweepDue): before it, the sweep claims nothing; at it, it does', () => {
+  const claimsAt = (book: BakeBook, at: number) => sweep(book, at, 's').claimed.length > 0;
+
+  it('a window that has not ended: at its end', () => {
+    const book = openBake(EMPTY_BOOK, bakeOf(assessment(), policy, T0));
+    const due = sweepDue(book)!;
+    expect(due).toBe(T0 + 30 * MINUTE);
+    expect(claimsAt(book, due - 1)).toBe(false);
+    expect(claimsAt(book, due)).toBe(true);
+  });
+
+  it('an alarm in ALARM: at once', () => {
+    const alarming = alarmChanged(EMPTY_BOOK, { alarmName: 'checkout-latency', state: { value: 'ALARM', at: T0 - MINUTE } }, 'a', T0 - MINUTE).book;
+    const book = openBake(alarming, bakeOf(assessment(), policy, T0));
+    expect(sweepDue(book)).toBeLessThanOrEqual(T0);
+    expect(claimsAt(book, T0)).toBe(true);
+  });
+
+  it('a claim without an outcome: at its lease end', () => {
+    const claimed = alarmChanged(openBake(EMPTY_BOOK, bakeOf(assessment(), policy, T0)), { alarmName: 'checkout-5xx', state: { value: 'ALARM', at: T0 + MINUTE } }, 'crashed', T0 + MINUTE).book;
+    const due = sweepDue(claimed)!;
+    expect(due).toBe(T0 + MINUTE + BAKE_CLAIM_LEASE_MS);
+    expect(claimsAt(claimed, due - 1)).toBe(false);
+    expect(claimsAt(claimed, due)).toBe(true);
+  });
+
+  it('nothing open, or an ECS bake whose traffic has not moved: never, until something else happens', () => {
+    expect(sweepDue(EMPTY_BOOK)).toBeUndefined();
+    const waiting = openBake(EMPTY_BOOK, bakeOf(assessment({ platform: 'ECS', trigger: 'START' }), policy, T0));
+    expect(sweepDue(waiting)).toBeUndefined();
+    expect(claimsAt(waiting, T0 + 365 * 24 * 60 * MINUTE)).toBe(false);
   });
 });

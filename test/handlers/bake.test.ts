@@ -1,12 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ManualClock } from '../../events/clock';
 import { InMemoryBakeStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import { handleBakeEvent, type BakeDependencies } from '../../handlers/bake';
-import type { GroupPolicy } from '../../handlers/config';
-import type { AssessmentRecord } from '../../handlers/ports';
-import { riskAssessedEntry } from '../../handlers/predict-domain';
+import type { PutEventsEntry } from '../../events/emitted';
 import { LocalCodeDeploy } from '../../local/codedeploy';
+import { alarmEvent, assessedEvent, BAKING_ALARM, bakeTierAssessment, bakingPolicy, sweepEvent } from './bake-fixture';
 
 /**
  * The bake handler when alarm events do not arrive once, in order: an ALARM that came before the
@@ -14,19 +11,9 @@ import { LocalCodeDeploy } from '../../local/codedeploy';
  * baking EC2 deployment on the local CodeDeploy, the deployment is rolled back exactly once.
  */
 const START = Date.parse('2026-12-01T09:00:00Z');
-const ALARM = 'deploy-guard-dev-checkout-checkout-prod-alarm-0';
+const ALARM = BAKING_ALARM;
 const OTHER_ALARM = 'checkout-p99-latency';
-const policy: GroupPolicy = {
-  application: 'checkout',
-  deploymentGroup: 'checkout-prod',
-  platform: 'Server',
-  mode: 'stop',
-  threshold: 0.9,
-  failurePolicy: 'fail-open',
-  alarmNames: [ALARM, OTHER_ALARM],
-  bake: { threshold: 0.2, minutes: 30 },
-} as GroupPolicy;
-const SAMPLE = JSON.parse(readFileSync(join(__dirname, '..', '..', 'events', 'samples', 'cloudwatch-alarm-state-change.single-metric.json'), 'utf8'));
+const policy = bakingPolicy([ALARM, OTHER_ALARM]);
 
 function setup() {
   const clock = new ManualClock(START);
@@ -34,25 +21,14 @@ function setup() {
   const { deploymentId } = codeDeploy.createDeployment({ application: 'checkout', deploymentGroup: 'checkout-prod', platform: 'Server', revision: { commitId: 'a'.repeat(40) } });
   const deployments = new InMemoryDeploymentStore();
   const bakes = new InMemoryBakeStore();
-  const deps: BakeDependencies = { codeDeploy, deployments, bakes, metrics: { put: () => undefined }, clock, config: { source: 'deploy-guard', groups: [policy], metricsNamespace: 'DeployGuard' } };
-  const assessment = {
-    deploymentId, application: 'checkout', deploymentGroup: 'checkout-prod', platform: 'Server', mode: 'stop', trigger: 'START', probability: 0.4, cut: 0.9, blockBudget: null, cutSource: 'threshold',
-    decision: 'proceed', explored: false, propensity: 1, enforced: true, modelVersion: 'initial', featureRow: '', startedAt: START, assessedAt: START, tier: 'bake', bake: { cut: 0.2, minutes: 30, alarms: [ALARM, OTHER_ALARM] },
-  } as AssessmentRecord;
-  /** Deployment Risk Assessed as predict publishes it for the stored assessment, in its EventBridge envelope. */
-  const assessedEvent = () => {
-    const entry = riskAssessedEntry(assessment, [], { source: 'deploy-guard', eventBusName: 'deploy-guard-dev' });
-    return { version: '0', id: 'assessed-1', 'detail-type': entry.DetailType, source: entry.Source, account: '123456789012', time: '2026-12-01T09:00:00Z', region: 'us-east-1', resources: [], detail: JSON.parse(entry.Detail) };
-  };
-  const alarmEvent = (id: string, alarmName: string, value: 'ALARM' | 'OK', at: number) => ({
-    ...SAMPLE,
-    id,
-    time: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarmName}`],
-    detail: { ...SAMPLE.detail, alarmName, state: { ...SAMPLE.detail.state, value, timestamp: new Date(at).toISOString().replace('Z', '+0000') } },
-  });
-  const sweepEvent = (at: number) => ({ version: '0', id: `sweep-${at}`, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012', time: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: 'us-east-1', resources: ['arn:aws:events:us-east-1:123456789012:rule/deploy-guard-dev-bake-sweep'], detail: {} });
-  return { clock, codeDeploy, deploymentId, deployments, bakes, deps, assessment, assessedEvent, alarmEvent, sweepEvent };
+  const published: PutEventsEntry[] = [];
+  const publisher = { publish: async (entries: readonly PutEventsEntry[]) => void published.push(...entries) };
+  const deps: BakeDependencies = { codeDeploy, deployments, bakes, publisher, metrics: { put: () => undefined }, clock, config: { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', groups: [policy], metricsNamespace: 'DeployGuard' } };
+  const assessment = bakeTierAssessment(deploymentId, START, [ALARM, OTHER_ALARM]);
+  const assessed = () => assessedEvent(assessment);
+  /** The Deployment Bake Rolled Back details published so far. */
+  const announcements = () => published.filter((entry) => entry.DetailType === 'Deployment Bake Rolled Back').map((entry) => JSON.parse(entry.Detail));
+  return { clock, codeDeploy, deploymentId, deployments, bakes, deps, assessment, assessedEvent: assessed, alarmEvent, sweepEvent, announcements, published };
 }
 
 describe('bake: alarm events lost, early or twice', () => {
@@ -67,6 +43,50 @@ describe('bake: alarm events lost, early or twice', () => {
     w.clock.advanceBy(60_000);
     await expect(handleBakeEvent(w.sweepEvent(w.clock.now()), w.deps)).resolves.toEqual({ status: 'swept', closed: [] });
     expect(w.codeDeploy.callLog).toEqual([{ api: 'StopDeployment', deploymentId: w.deploymentId, accepted: true }]);
+    expect(w.announcements()).toEqual([
+      {
+        schemaVersion: '1',
+        deploymentId: w.deploymentId,
+        application: 'checkout',
+        deploymentGroup: 'checkout-prod',
+        platform: 'Server',
+        alarmName: ALARM,
+        action: 'StopDeployment',
+        bakeMinutes: 30,
+        bakeOpenedAt: '2026-12-01T09:00:00.000Z',
+        rolledBackAt: '2026-12-01T09:01:00.000Z',
+      },
+    ]);
+    expect(w.published.map((entry) => [entry.Source, entry.EventBusName])).toEqual([['deploy-guard', 'deploy-guard-dev']]);
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back', announcedAt: START + 60_000 });
+  });
+
+  it('a retry after the rollback was recorded but before it was announced announces it, once; a later retry announces nothing', async () => {
+    const w = setup();
+    await w.deployments.putAssessment(w.assessment);
+    await handleBakeEvent(w.assessedEvent(), w.deps);
+    w.clock.advanceBy(60_000);
+    // The first attempt's publish fails (after CodeDeploy stopped the deployment and the closed bake was kept): the invocation fails.
+    const failing = { ...w.deps, publisher: { publish: async () => Promise.reject(new Error('PutEvents: InternalFailure')) } };
+    const alarm = w.alarmEvent('alarm-9', ALARM, 'ALARM', START + 60_000);
+    await expect(handleBakeEvent(alarm, failing)).rejects.toThrow('PutEvents: InternalFailure');
+    expect(w.announcements()).toEqual([]);
+    // Lambda retries the event: CodeDeploy refuses the second stop, the earlier rollback is announced.
+    await expect(handleBakeEvent(alarm, w.deps)).resolves.toMatchObject({ status: 'watched', closed: [] });
+    expect(w.announcements()).toEqual([expect.objectContaining({ deploymentId: w.deploymentId, alarmName: ALARM })]);
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    await handleBakeEvent(alarm, w.deps);
+    expect(w.announcements()).toHaveLength(1);
+    expect(w.codeDeploy.callLog.filter((call) => call.accepted)).toHaveLength(1);
+  });
+
+  it('a bake that passes is not announced', async () => {
+    const w = setup();
+    await w.deployments.putAssessment(w.assessment);
+    await handleBakeEvent(w.assessedEvent(), w.deps);
+    w.clock.advanceBy(31 * 60_000);
+    await expect(handleBakeEvent(w.sweepEvent(w.clock.now()), w.deps)).resolves.toEqual({ status: 'swept', closed: [{ deploymentId: w.deploymentId, state: 'passed' }] });
+    expect(w.published).toEqual([]);
   });
 
   it.each([
@@ -81,5 +101,6 @@ describe('bake: alarm events lost, early or twice', () => {
     expect(w.codeDeploy.callLog.filter((call) => call.accepted)).toEqual([{ api: 'StopDeployment', deploymentId: w.deploymentId, accepted: true }]);
     expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back' });
     expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    expect(w.announcements()).toEqual([expect.objectContaining({ deploymentId: w.deploymentId, action: 'StopDeployment' })]);
   });
 });

@@ -1,4 +1,4 @@
-import { heldStopLabel, holdPolicyOf, holdTimeoutIssue, isExpired, newHold, settleVerdict, timeoutSettlement, type DeploymentHold } from '../../handlers/hold-domain';
+import { heldStopLabel, holdPolicyOf, holdTimeoutIssue, isExpired, newHold, settleVerdict, timeoutDue, timeoutSettlement, type DeploymentHold } from '../../handlers/hold-domain';
 import { labelOutcome } from '../../handlers/record-outcome-domain';
 
 const SINCE = Date.parse('2026-12-01T09:00:00Z');
@@ -54,5 +54,18 @@ describe('hold for a human: the pure rules', () => {
     expect(labelOutcome('SUCCESS', undefined, { hold: { ...held, settled: { action: 'approve', ...by } } }).label).toBe('succeeded');
     expect(labelOutcome('STOP', undefined, { hold: { ...held, onTimeout: 'approve' } }).label).toBe('failed');
     expect(heldStopLabel(undefined)).toBeUndefined();
+  });
+});
+
+describe('when the hold timeouts next have work with a listed hold (timeoutDue)', () => {
+  it('an open hold: at its timeout, when it expires and not a millisecond before', () => {
+    expect(timeoutDue(held)).toBe(held.until);
+    expect(isExpired(held, timeoutDue(held) - 1)).toBe(false);
+    expect(isExpired(held, timeoutDue(held))).toBe(true);
+  });
+
+  it('a settled hold, or one gone: at once (its listing is closed)', () => {
+    expect(timeoutDue({ ...held, settled: timeoutSettlement(held, held.until) })).toBe(Number.NEGATIVE_INFINITY);
+    expect(timeoutDue(undefined)).toBe(Number.NEGATIVE_INFINITY);
   });
 });

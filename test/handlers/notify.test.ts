@@ -1,9 +1,10 @@
 import { buildEntry, EMITTED_EVENTS, type EmittedEventKind } from '../../events/emitted';
+import { matchesPattern } from '../../events/matcher';
 import { ruleNamed, SYSTEM_RULES } from '../../events/patterns';
 import { EventValidationError } from '../../events/validation';
 import { handleNotifyEvent, notifyConfigFromEnv, parseNotifiedEvent, type NotifyConfig } from '../../handlers/notify';
 import { chatbotNotification, emailSubject, notificationOf, NOTIFIED_EVENTS, plainTextBody, type Notification } from '../../handlers/notify-domain';
-import type { NotificationMessage, NotificationPort } from '../../handlers/ports';
+import { RecordingNotifications } from '../support/notifications';
 
 /**
  * notify: one readable message per decision that matters. Given the documented events as the bus
@@ -26,14 +27,6 @@ function messageOf(event: unknown): Notification {
   const decision = notificationOf(parseNotifiedEvent(event, 'deploy-guard'), CONTEXT);
   if (!decision.sent) throw new Error(`expected a message, got ${decision.reason}`);
   return decision.notification;
-}
-
-class RecordingNotifications implements NotificationPort {
-  readonly published: NotificationMessage[] = [];
-  async publish(message: NotificationMessage): Promise<string> {
-    this.published.push(message);
-    return `m-${this.published.length}`;
-  }
 }
 
 describe('the message about a stop', () => {
@@ -129,6 +122,29 @@ describe('the message about a stop', () => {
     ['an explored would-be stop', { decision: 'proceed', explored: true, propensity: 0.02 }, 'not-a-stop'],
   ])('is not sent for %s', (_case, change, reason) => {
     expect(notificationOf(parseNotifiedEvent(delivered('Deployment Risk Assessed', change), 'deploy-guard'), CONTEXT)).toEqual({ sent: false, reason });
+  });
+});
+
+describe('the message about a bake rolled back on an alarm', () => {
+  const event = delivered('Deployment Bake Rolled Back');
+
+  it('says which deployment of which group, the alarm, that it was rolled back and how, and links the console', () => {
+    const message = messageOf(event);
+    expect(message.title).toBe('Deploy Guard rolled back d-123456789 of checkout/checkout-prod: an alarm during its bake');
+    const body = plainTextBody(message);
+    expect(body).toContain('The alarm deploy-guard-prod-checkout-checkout-prod-alarm-0 went to ALARM during the bake, so Deploy Guard stopped it with automatic rollback: CodeDeploy rolls it back to the previous version.');
+    expect(body).toContain('Alarm:       deploy-guard-prod-checkout-checkout-prod-alarm-0');
+    expect(body).toContain('Bake:        30 minutes from 2026-11-20T09:20:05Z');
+    expect(body).toContain('Rolled back: 2026-11-20T09:31:00Z (StopDeployment)');
+    expect(body).toContain('      https://us-east-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-123456789?region=us-east-1');
+  });
+
+  it('of an ECS or Lambda deployment, says its AfterAllowTraffic hook was failed', () => {
+    expect(plainTextBody(messageOf(delivered('Deployment Bake Rolled Back', { platform: 'ECS', action: 'LifecycleHookFailed' })))).toContain('so Deploy Guard failed its AfterAllowTraffic hook: CodeDeploy rolls it back');
+  });
+
+  it("is delivered by the 'notify' rule", () => {
+    expect(matchesPattern(ruleNamed(SYSTEM_RULES, 'notify').pattern, event)).toBe(true);
   });
 });
 

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configuredHistoryGroups, synthesizeStack } from '../../cli/commands/backtest';
 import { readMapping } from '../../cli/commands/import';
-import { applicationName, runBacktest, type BacktestResult } from '../../local/backtest';
+import { applicationName, runBacktest, type BacktestResult, type BacktestRuntime } from '../../local/backtest';
 import { importHistory } from '../../model/import';
 import type { DeploymentRecord } from '../../model/records';
 import { loadConfig } from '../../stacks/config';
@@ -38,33 +38,42 @@ interface BusRecord {
   readonly detail: Record<string, unknown>;
 }
 
+/** The slice replayed on the dev wiring of a configuration, the command line in stop mode on EC2: what it logged, its bus events and its runtime. */
+async function replayConfigured(config: string, out: string, logs: string[]): Promise<{ result: BacktestResult; events: BusRecord[]; runtime: BacktestRuntime }> {
+  const records = importHistory(SHIPPED, readMapping(MAPPING), MAPPING).records.filter((record) => SLICE_GROUPS.includes(record.group));
+  let runtime: BacktestRuntime | undefined;
+  const result = await runBacktest({
+    records,
+    dataSource: SHIPPED,
+    stack: synthesizeStack(config, 'dev'),
+    groupSettings: configuredHistoryGroups(config, 'dev'),
+    mode: 'stop',
+    platform: 'Server',
+    retrain: false,
+    limit: 120,
+    store: 'memory',
+    outDir: join(tempDir(), out),
+    log: (line) => logs.push(line),
+    inspect: (state) => {
+      runtime = state;
+    },
+  });
+  const events = readFileSync(result.files.events, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as BusRecord);
+  return { result, events, runtime: runtime! };
+}
+
 describe('backtest --config --environment: history groups replayed as the configured groups they are named by', () => {
   let records: DeploymentRecord[];
-  let result: BacktestResult;
   const logs: string[] = [];
   let assessed: BusRecord[];
   let rollbackRequested: BusRecord[];
 
   beforeAll(async () => {
     records = importHistory(SHIPPED, readMapping(MAPPING), MAPPING).records.filter((record) => SLICE_GROUPS.includes(record.group));
-    const config = writeConfig();
-    result = await runBacktest({
-      records,
-      dataSource: SHIPPED,
-      stack: synthesizeStack(config, 'dev'),
-      groupSettings: configuredHistoryGroups(config, 'dev'),
-      mode: 'stop',
-      platform: 'Server',
-      retrain: false,
-      limit: 120,
-      store: 'memory',
-      outDir: join(tempDir(), 'out'),
-      log: (line) => logs.push(line),
-    });
-    const events = readFileSync(result.files.events, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as BusRecord);
+    const { events } = await replayConfigured(writeConfig(), 'out', logs);
     assessed = events.filter((event) => event['detail-type'] === 'Deployment Risk Assessed');
     rollbackRequested = events.filter((event) => event['detail-type'] === 'Deployment Rollback Requested');
   });
@@ -108,5 +117,50 @@ describe('backtest --config --environment: history groups replayed as the config
       groups[1].historyGroups = ['ruby_ruby_data'];
     });
     expect(() => loadConfig(config)).toThrow(/environments\.dev\.groups\[1\]\.historyGroups\[0\]: history group ruby_ruby_data is already replayed as payments\/payments-prod; name it in one group only/s);
+  });
+});
+
+describe("backtest --config --environment: each configured group's bake tier applied to its history groups", () => {
+  let runtime: BacktestRuntime;
+  const logs: string[] = [];
+  let assessed: BusRecord[];
+  let events: BusRecord[];
+
+  beforeAll(async () => {
+    // payments (ECS) and checkout (Server) in stop mode, each stopping at 0.5 and baking for 30 minutes what
+    // scores at least 0.01 (fixed cuts: the first model scores a short slice's deployments too alike for shares).
+    const config = writeConfig((groups) => {
+      for (const [index, alarm] of [[0, 'payments-5xx'], [1, 'checkout-5xx']] as const) {
+        Object.assign(groups[index]!, { mode: 'stop', threshold: 0.5, alarms: { names: [alarm], metrics: [] }, bake: { threshold: 0.01, minutes: 30 } });
+      }
+    });
+    ({ events, runtime } = await replayConfigured(config, 'bake', logs));
+    assessed = events.filter((event) => event['detail-type'] === 'Deployment Risk Assessed');
+  });
+
+  const baked = (historyGroup: string) =>
+    assessed.filter((event) => event.detail.application === applicationName(historyGroup) && event.detail.tier === 'bake' && event.detail.enforced === true && event.detail.decision === 'proceed');
+
+  it('says the bake tier in the line of each group that has one', () => {
+    expect(logs).toContain('ruby_ruby_data: replayed as payments/payments-prod (stop mode, ECS, threshold 0.5, exploration 0.02, fail-open, bake threshold 0.01 for 30 min)');
+    expect(logs).toContain('rails_rails_data: replayed as checkout/checkout-prod (stop mode, Server, threshold 0.5, exploration 0.02, fail-open, bake threshold 0.01 for 30 min)');
+  });
+
+  it('puts the deployments of each baking group that are not stopped and reach the bake cut in the bake tier, and none of the unnamed group', () => {
+    expect(baked('rails_rails_data').length).toBeGreaterThan(3);
+    expect(baked('ruby_ruby_data').length).toBeGreaterThan(3);
+    expect(assessed.filter((event) => event.detail.application === applicationName('CloudifySource_cloudify_data') && event.detail.tier === 'bake')).toEqual([]);
+  });
+
+  it('watches each baked deployment through its window; no alarm moves in a replay, so each bake passes: the ECS hook is answered Succeeded, nothing is rolled back', () => {
+    for (const event of baked('ruby_ruby_data')) {
+      const deployment = runtime.codeDeploy.deployment(String(event.detail.deploymentId));
+      expect({ id: event.detail.deploymentId, hook: deployment?.hooks.AfterAllowTraffic?.status }).toEqual({ id: event.detail.deploymentId, hook: 'Succeeded' });
+    }
+    for (const event of [...baked('rails_rails_data'), ...baked('ruby_ruby_data')]) {
+      expect(runtime.codeDeploy.deployment(String(event.detail.deploymentId))?.status).not.toBe('Stopped');
+    }
+    expect(events.filter((event) => event['detail-type'] === 'Deployment Bake Rolled Back')).toEqual([]);
+    expect(runtime.deadLetters).toEqual([]);
   });
 });

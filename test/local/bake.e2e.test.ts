@@ -11,6 +11,7 @@ import { EMBEDDED_TRAINER } from '../../model/training';
 import { loadXGBoostModel } from '../../model/xgboost';
 import { groupMetricAlarmName, loadConfig, toGroupPolicies } from '../../stacks/config';
 import { scratchDirs } from '../support/temp-dirs';
+import { advanceTo } from '../support/virtual-time';
 
 /**
  * The bake tier end to end on the local runtime: the real handlers on the wiring of a dev stack
@@ -86,17 +87,7 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
   afterEach(() => standIns.close());
 
   /** The virtual clock moves on by `ms`, firing the schedules (the one-minute sweep) and delivering what they cause. */
-  const advance = async (ms: number) => {
-    const until = standIns.clock.now() + ms;
-    for (let next = standIns.scheduler.peek(); next !== undefined && next <= until; next = standIns.scheduler.peek()) {
-      const action = standIns.scheduler.next()!;
-      standIns.clock.advanceTo(action.at);
-      await action.run();
-      await drainBuses(standIns.buses);
-    }
-    standIns.clock.advanceTo(until);
-    await drainBuses(standIns.buses);
-  };
+  const advance = (ms: number) => advanceTo(standIns, standIns.clock.now() + ms);
   const start = async (application: string) => {
     const group = groups.find((candidate) => candidate.application === application)!;
     const { deploymentId } = standIns.codeDeploy.createDeployment({ application, deploymentGroup: group.deploymentGroup, platform: group.platform, revision: { commitId: application[0]!.repeat(40) } });
@@ -120,6 +111,8 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
   };
   const alarmOf = (application: string) => groupMetricAlarmName(PREFIX, { application, deploymentGroup: `${application}-prod` }, 0);
   const calls = (deploymentId: string) => standIns.codeDeploy.callLog.filter((call) => call.deploymentId === deploymentId);
+  const bakeRollbacks = (deploymentId: string) => busEvents.filter((event) => event['detail-type'] === 'Deployment Bake Rolled Back' && (event.detail as { deploymentId: string }).deploymentId === deploymentId);
+  const messagesAbout = (deploymentId: string) => standIns.notifications.published.filter((message) => message.body.includes(deploymentId));
   const alarmEvents = (application: string) => busEvents.filter((event) => event['detail-type'] === 'CloudWatch Alarm State Change' && (event.detail as { alarmName: string; state: { value: string } }).alarmName === alarmOf(application) && (event.detail as { state: { value: string } }).state.value === 'ALARM');
 
   it('EC2 (Server): the alarm raised during the bake rolls the deployment back exactly once (StopDeployment), and record-outcome labels it an observed failure', async () => {
@@ -144,6 +137,18 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
     await advance(30 * MINUTE);
     expect(calls(deploymentId)).toHaveLength(1);
     expect(deadLetters).toEqual([]);
+
+    // Announced on Deploy Guard's bus and told by notify, each exactly once.
+    expect(bakeRollbacks(deploymentId).map((event) => event.detail)).toEqual([
+      expect.objectContaining({ deploymentId, application: 'checkout', deploymentGroup: 'checkout-prod', platform: 'Server', alarmName: alarmOf('checkout'), action: 'StopDeployment', bakeMinutes: 30 }),
+    ]);
+    const messages = messagesAbout(deploymentId);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({ topicArn: 'arn:aws:sns:us-east-1:123456789012:deploy-guard-dev-notifications', subject: `Deploy Guard rolled back ${deploymentId} of checkout/checkout-prod: an alarm during its bake` });
+    expect(messages[0]!.body).toContain(`Alarm:       ${alarmOf('checkout')}`);
+    expect(messages[0]!.body).toContain(`Deployment ${deploymentId} of checkout/checkout-prod was risky enough to be baked`);
+    expect(messages[0]!.body).toContain('so Deploy Guard stopped it with automatic rollback: CodeDeploy rolls it back to the previous version.');
+    expect(messages[0]!.body).toContain(`https://us-east-1.console.aws.amazon.com/codesuite/codedeploy/deployments/${deploymentId}?region=us-east-1`);
   });
 
   it('ECS: the alarm raised during the bake fails the AfterAllowTraffic hook, once; the deployment is rolled back and labelled failed', async () => {
@@ -168,6 +173,9 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
     await advance(40 * MINUTE);
     expect(calls(deploymentId)).toHaveLength(2);
     expect(deadLetters).toEqual([]);
+    expect(bakeRollbacks(deploymentId).map((event) => event.detail)).toEqual([expect.objectContaining({ deploymentId, platform: 'ECS', alarmName: alarmOf('payments'), action: 'LifecycleHookFailed' })]);
+    expect(messagesAbout(deploymentId).map((message) => message.subject)).toEqual([`Deploy Guard rolled back ${deploymentId} of payments/payments-prod: an alarm during its bake`]);
+    expect(messagesAbout(deploymentId)[0]!.body).toContain('so Deploy Guard failed its AfterAllowTraffic hook');
   });
 
   it('ECS: a baking deployment with no alarm completes after its window: the sweep reports AfterAllowTraffic Succeeded', async () => {
@@ -200,6 +208,9 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
     await drainBuses(standIns.buses);
     expect((await standIns.stores.deployments.get(deploymentId))?.outcome).toMatchObject({ label: 'succeeded' });
     expect(calls(deploymentId)).toEqual([]);
+    // A bake that passed is neither announced nor told.
+    expect(bakeRollbacks(deploymentId)).toEqual([]);
+    expect(messagesAbout(deploymentId)).toEqual([]);
   });
 
   it('Lambda: a deployment below the bake cut is not baked: both hooks are answered Succeeded at once and its alarm rolls nothing back', async () => {

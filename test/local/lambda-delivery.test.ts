@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { BusEvent } from '../../events/bus';
 import { ManualClock } from '../../events/clock';
 import { EventValidationError } from '../../events/validation';
-import type { HandlerName } from '../../handlers/entries';
+import { HANDLER_NAMES, type HandlerName } from '../../handlers/entries';
 import { FaultInjector } from '../../local/faults';
 import type { LocalHandlers } from '../../local/handler-composition';
 import { asyncInvoke, drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
@@ -94,7 +94,7 @@ function handlersWith(name: HandlerName, run: (event: BusEvent) => Promise<unkno
   const unexpected = async () => {
     throw new Error('not delivered to this handler');
   };
-  return { predict: unexpected, 'traffic-hook': unexpected, rollback: unexpected, 'record-change': unexpected, 'record-outcome': unexpected, drift: unexpected, promote: unexpected, notify: unexpected, bake: unexpected, [name]: run };
+  return { ...(Object.fromEntries(HANDLER_NAMES.map((handler) => [handler, unexpected])) as unknown as LocalHandlers), [name]: run };
 }
 
 describe('wireRules: the stack\'s rules and targets on the local buses', () => {
@@ -167,13 +167,15 @@ describe('scheduleRules: the one-minute sweeps skip ahead while nothing is open'
     const clock = new ManualClock(AT);
     const scheduler = new Scheduler();
     const invoked: number[] = [];
-    const withWork: number[] = [];
+    const acted: number[] = [];
     let open = 0;
     const handlers = handlersWith('rollback', async () => {
       invoked.push(clock.now());
-      if (open > 0) withWork.push(clock.now());
-      // The timeouts settle the hold 3 minutes after it opened.
-      if (open > 0 && clock.now() >= openedAt + 3 * MINUTE) open = 0;
+      // The timeout settles the hold 3 minutes after it opened.
+      if (open > 0 && clock.now() >= openedAt + 3 * MINUTE) {
+        open = 0;
+        acted.push(clock.now());
+      }
     });
     (handlers as { bake: unknown }).bake = async () => undefined;
     let openedAt = 0;
@@ -187,7 +189,7 @@ describe('scheduleRules: the one-minute sweeps skip ahead while nothing is open'
     const wiring = { schedules: [sweep('hold-timeouts', 'rollback'), sweep('bake-sweep', 'bake')], functions: [], provider: {} } as unknown as Pick<Wiring, 'schedules' | 'functions' | 'provider'>;
     scheduleRules(wiring, handlers, {
       scheduler, clock, deadLetters: [], from: AT, to: AT + SPAN, account: '000000000000', region: 'us-east-1',
-      ...(withSweeps ? { sweeps: { 'hold-timeouts': async () => open > 0, 'bake-sweep': async () => false } } : {}),
+      ...(withSweeps ? { sweeps: { 'hold-timeouts': async () => (open > 0 ? openedAt + 3 * MINUTE : undefined), 'bake-sweep': async () => undefined } } : {}),
     });
     let actions = 0;
     for (let action = scheduler.next(); action; action = scheduler.next()) {
@@ -195,18 +197,18 @@ describe('scheduleRules: the one-minute sweeps skip ahead while nothing is open'
       await action.run();
       actions += 1;
     }
-    return { invoked, withWork, actions };
+    return { invoked, acted, actions };
   }
 
-  it('invokes a sweep only while it has work, at exactly the minutes every-minute firing found work, in a few actions instead of one a minute', async () => {
+  it('invokes a sweep only when its work is due, at exactly the minutes every-minute firing acted, in a few actions instead of one a minute', async () => {
     const eager = await replay(false);
     const swept = await replay(true);
-    // Every minute for 20 days the rollback function ran; the runs that mattered are the minutes a hold was open:
-    // from the first whole minute after it opened until the one that settled it, 3 minutes on.
+    // Every minute for 20 days the rollback function ran; it acted at the first whole minute at or after each hold's timeout.
     expect(eager.invoked).toHaveLength(SPAN / MINUTE);
-    const minutesOf = (opened: number) => [1, 2, 3, 4].map((k) => AT + Math.ceil((opened - AT) / MINUTE) * MINUTE + (k - 1) * MINUTE);
-    expect(eager.withWork).toEqual(OPENED.flatMap(minutesOf));
-    expect(swept.invoked).toEqual(eager.withWork);
+    const timeoutMinute = (opened: number) => AT + Math.ceil((opened + 3 * MINUTE - AT) / MINUTE) * MINUTE;
+    expect(eager.acted).toEqual(OPENED.map(timeoutMinute));
+    expect(swept.acted).toEqual(eager.acted);
+    expect(swept.invoked).toEqual(eager.acted);
     expect(swept.actions).toBeLessThan(20);
     expect(eager.actions).toBeGreaterThan(2 * (SPAN / MINUTE));
   });
@@ -217,7 +219,7 @@ describe('scheduleRules: the one-minute sweeps skip ahead while nothing is open'
     expect(() =>
       scheduleRules(wiring, handlersWith('rollback', async () => undefined), {
         scheduler: new Scheduler(), clock: new ManualClock(AT), deadLetters: [], from: AT, to: AT + SPAN, account: '000000000000', region: 'us-east-1',
-        sweeps: { 'hold-timeouts': async () => false, 'bake-sweep': async () => false },
+        sweeps: { 'hold-timeouts': async () => undefined, 'bake-sweep': async () => undefined },
       }),
     ).toThrow('sweep schedules must share one period: deploy-guard-dev-hold-timeouts fires every 60000 ms, deploy-guard-dev-bake-sweep every 3600000 ms');
   });

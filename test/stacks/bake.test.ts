@@ -15,25 +15,32 @@ const PREFIX = 'deploy-guard-prod';
 const CREATED_ALARM = `${PREFIX}-storefront-storefront-bluegreen-alarm-0`;
 const LAMBDA_ALARM = `${PREFIX}-checkout-checkout-lambda-alarm-0`;
 
-function synthesizeBakingProd(): { readonly json: { resource: Resources } } {
+type ProdGroups = ReturnType<typeof loadConfig>['environments'][string]['groups'];
+
+/** prod synthesized with its groups changed. */
+function synthesizeProd(change: (groups: ProdGroups) => ProdGroups): { resource: Resources } {
   const config = loadConfig(CONFIG_FILE);
   const prod = config.environments.prod!;
-  const metric = (service: string) => ({ namespace: 'Shop', metricName: 'Http5xx', dimensions: { Service: service }, statistic: 'Sum', threshold: 5, comparison: 'GreaterThanOrEqualToThreshold', periodSeconds: 60, evaluationPeriods: 2 }) as const;
-  const groups = prod.groups.map((group) =>
-    group.application === 'storefront'
-      ? { ...group, alarms: { names: ['storefront-p99-latency'], metrics: [metric('storefront')] }, bake: { tierBudget: 0.1, minutes: 30 } }
-      : { ...group, alarms: { names: [], metrics: [metric('checkout')] }, bake: { threshold: 0.3, minutes: 20 } },
-  );
+  const groups = change(prod.groups);
   const outdir = mkdtempSync(join(tmpdir(), 'deploy-guard-bake-synth-'));
   try {
     buildApp({ outdir, config: { ...config, environments: { prod: { ...prod, groups } } } }).synth();
-    return { json: JSON.parse(readFileSync(join(outdir, 'stacks', PREFIX, 'cdk.tf.json'), 'utf8')) };
+    return JSON.parse(readFileSync(join(outdir, 'stacks', PREFIX, 'cdk.tf.json'), 'utf8'));
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
 }
 
-const stack = synthesizeBakingProd();
+const metric = (service: string) => ({ namespace: 'Shop', metricName: 'Http5xx', dimensions: { Service: service }, statistic: 'Sum', threshold: 5, comparison: 'GreaterThanOrEqualToThreshold', periodSeconds: 60, evaluationPeriods: 2 }) as const;
+const stack = {
+  json: synthesizeProd((groups) =>
+    groups.map((group) =>
+      group.application === 'storefront'
+        ? { ...group, alarms: { names: ['storefront-p99-latency'], metrics: [metric('storefront')] }, bake: { tierBudget: 0.1, minutes: 30 } }
+        : { ...group, alarms: { names: [], metrics: [metric('checkout')] }, bake: { threshold: 0.3, minutes: 20 } },
+    ),
+  ),
+};
 const resources = stack.json.resource;
 const byName = <T extends Record<string, unknown>>(type: string, key: string, name: string) => Object.entries(resources[type] ?? {}).find(([, value]) => value[key] === name) as [string, T] | undefined;
 
@@ -81,7 +88,7 @@ describe('a stack whose groups have alarms and a bake tier', () => {
     const group = (path: string) => `arn:aws:codedeploy:eu-west-1:${ACCOUNT}:deploymentgroup:${path}`;
     const item = (action: string, key: string): AccessRequest => ({ action, resource: table('control'), context: { 'dynamodb:LeadingKeys': key } });
 
-    it('the bake function may end the guarded groups\' deployments and touch the bakes, nothing else', () => {
+    it("the bake function may end the guarded groups' deployments, touch the bakes and announce on the installation's bus, nothing else", () => {
       const statements = roleStatements(stack.json, `${PREFIX}-bake`);
       const allowed = (request: AccessRequest) => isAllowed(statements, request);
       for (const path of ['storefront/storefront-bluegreen', 'checkout/checkout-lambda']) {
@@ -101,15 +108,34 @@ describe('a stack whose groups have alarms and a bake tier', () => {
         expect(allowed(item('dynamodb:PutItem', key))).toBe(false);
       }
       expect(allowed(item('dynamodb:DeleteItem', 'bakes#open'))).toBe(false);
-      expect(allowed({ action: 'events:PutEvents', resource: `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/${PREFIX}` })).toBe(false);
+      // It announces a rollback on an alarm on the installation's bus, and on no other.
+      expect(allowed({ action: 'events:PutEvents', resource: `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/${PREFIX}` })).toBe(true);
+      expect(allowed({ action: 'events:PutEvents', resource: `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/default` })).toBe(false);
     });
 
     it('the traffic hook may write the book of open bakes, not the rollback ledger', () => {
+      expect(roleStatements(stack.json, `CodeDeployHook_${PREFIX}-hook`).map((statement) => (statement as { Sid?: string }).Sid)).toContain('Bakes');
       const statements = roleStatements(stack.json, `CodeDeployHook_${PREFIX}-hook`);
       expect(isAllowed(statements, item('dynamodb:PutItem', 'bakes#open'))).toBe(true);
       expect(isAllowed(statements, item('dynamodb:GetItem', 'bake#d-123456789'))).toBe(true);
       expect(isAllowed(statements, item('dynamodb:PutItem', 'rollback#d-123456789'))).toBe(false);
       expect(isAllowed(statements, item('dynamodb:PutItem', 'pause#checkout/checkout-lambda'))).toBe(false);
     });
+  });
+});
+
+describe('a stack whose groups have no bake tier', () => {
+  const shipped = synthesizeProd((groups) => groups);
+  const item = (action: string, key: string): AccessRequest => ({ action, resource: `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/${PREFIX}-control`, context: { 'dynamodb:LeadingKeys': key } });
+
+  it('grants the traffic hook nothing on the bakes, and still its holds and the operators\' items', () => {
+    const statements = roleStatements(shipped, `CodeDeployHook_${PREFIX}-hook`);
+    expect(statements.map((statement) => (statement as { Sid?: string }).Sid)).not.toContain('Bakes');
+    for (const key of ['bakes#open', 'bake#d-123456789']) {
+      expect(isAllowed(statements, item('dynamodb:GetItem', key))).toBe(false);
+      expect(isAllowed(statements, item('dynamodb:PutItem', key))).toBe(false);
+    }
+    expect(isAllowed(statements, item('dynamodb:PutItem', 'hold#d-123456789'))).toBe(true);
+    expect(isAllowed(statements, item('dynamodb:GetItem', 'override#checkout#git:abc'))).toBe(true);
   });
 });

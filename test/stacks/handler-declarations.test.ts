@@ -7,6 +7,10 @@ import { localEnvironment } from '../../local/handler-composition';
 import { LOCAL_BUCKETS } from '../../local/stand-ins';
 import { readWiring } from '../../local/terraform-wiring';
 import { roleStatements } from '../../stacks/policy-check';
+import { neededIn } from '../../handlers/declaration';
+import { CONFIG_FILE } from '../../main';
+import { guardedGroupPolicies, loadConfig } from '../../stacks/config';
+import { installationFeatures } from '../../stacks/handler-grants';
 
 /**
  * Each handler is declared once (handlers/<name>.declaration.ts): the environment its code reads is
@@ -15,6 +19,7 @@ import { roleStatements } from '../../stacks/policy-check';
  */
 
 const stack = synthesizeStack(undefined, 'dev');
+const DEV_FEATURES = installationFeatures(guardedGroupPolicies(loadConfig(CONFIG_FILE).environments.dev!));
 const wiring = readWiring(stack);
 const LOCAL = { groups: [], customBusName: 'deploy-guard-dev', initialFeaturesUrl: `s3://${LOCAL_BUCKETS.models}/models/initial/features.json` };
 const functionOf = (handler: string) => wiring.functions.find((candidate) => candidate.handler === handler)!;
@@ -55,9 +60,9 @@ describe.each(HANDLER_NAMES.map((name) => [name]))('%s: declared once', (handler
     expect(Object.keys(ports).sort()).toEqual([...HANDLER_DECLARATIONS[handler].ports].sort());
   });
 
-  it("its role's statements are its declared needs, after the function's own logs, queue and key", () => {
+  it("its role's statements are its declared needs the installation calls for, after the function's own logs, queue and key", () => {
     const statements = roleStatements(stack, functionOf(handler).functionName);
-    const declared = HANDLER_DECLARATIONS[handler].needs.map((need) => ({ Sid: need.sid, Action: [...need.actions] }));
+    const declared = neededIn(HANDLER_DECLARATIONS[handler], DEV_FEATURES).map((need) => ({ Sid: need.sid, Action: [...need.actions] }));
     expect(statements.map((statement) => ({ Sid: (statement as { Sid?: string }).Sid, Action: statement.Action }))).toEqual([
       { Sid: 'WriteOwnLogs', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'] },
       { Sid: 'SendFailuresToOwnQueue', Action: ['sqs:SendMessage'] },

@@ -105,9 +105,46 @@ describe('with e-mail only (no chat)', () => {
   });
 });
 
+describe("with shadow 'summary' (the daily digest of shadow decisions)", () => {
+  const stack = synthesizeDev({ emails: ['oncall@example.com'], shadow: 'summary' });
+  const resources = stack.resource;
+  const DEPLOYMENTS = 'arn:aws:dynamodb:us-east-1:123456789012:table/deploy-guard-dev-deployments';
+
+  it('fires the shadow-digest function once a day from a schedule rule on the default bus', () => {
+    const [ruleId, rule] = Object.entries(resources.aws_cloudwatch_event_rule).find(([, candidate]) => candidate.name === 'deploy-guard-dev-shadow-digest')!;
+    expect(rule).toEqual(expect.objectContaining({ event_bus_name: 'default', schedule_expression: 'rate(1 day)' }));
+    const [fnId] = Object.entries(resources.aws_lambda_function).find(([, fn]) => (fn.tags as Record<string, string>)['deploy-guard-handler'] === 'shadow-digest')!;
+    const target = Object.values(resources.aws_cloudwatch_event_target).find((candidate) => candidate.rule === `\${aws_cloudwatch_event_rule.${ruleId}.name}`)!;
+    expect(target).toEqual(expect.objectContaining({ arn: `\${aws_lambda_function.${fnId}.arn}` }));
+  });
+
+  it("lets the digest Query the assessments' index and publish to the notification topic, and nothing else", () => {
+    const statements = roleStatements(stack, 'deploy-guard-dev-shadow-digest');
+    expect(isAllowed(statements, { action: 'dynamodb:Query', resource: `${DEPLOYMENTS}/index/assessments-by-group` })).toBe(true);
+    expect(isAllowed(statements, { action: 'dynamodb:Query', resource: DEPLOYMENTS })).toBe(false);
+    expect(isAllowed(statements, { action: 'dynamodb:GetItem', resource: DEPLOYMENTS })).toBe(false);
+    expect(isAllowed(statements, { action: 'dynamodb:PutItem', resource: DEPLOYMENTS })).toBe(false);
+    expect(isAllowed(statements, { action: 'sns:Publish', resource: TOPIC })).toBe(true);
+    expect(isAllowed(statements, { action: 'sns:Publish', resource: 'arn:aws:sns:us-east-1:123456789012:deploy-guard-dev-other' })).toBe(false);
+    expect(isAllowed(statements, { action: 'events:PutEvents', resource: 'arn:aws:events:us-east-1:123456789012:event-bus/deploy-guard-dev' })).toBe(false);
+  });
+
+  it('holds the installation policy', () => {
+    expect(checkStack(stack)).toEqual([]);
+  });
+});
+
+describe("with shadow 'none'", () => {
+  it('creates no digest schedule', () => {
+    const { resource } = synthesizeDev({ emails: ['oncall@example.com'], shadow: 'none' });
+    expect(Object.values(resource.aws_cloudwatch_event_rule).map((rule) => rule.name)).not.toContain('deploy-guard-dev-shadow-digest');
+  });
+});
+
 describe('the notifications configuration', () => {
-  it("refuses shadow 'summary', which is not built yet, and says what to use", () => {
-    expect(() => configWith({ shadow: 'summary' })).toThrow("environments.dev.notifications.shadow: 'summary' (a daily digest of shadow decisions) is not built yet: use 'none'");
+  it("accepts shadow 'summary' and 'none', and names anything else", () => {
+    expect(configWith({ shadow: 'summary' }).environments.dev.notifications.shadow).toBe('summary');
+    expect(() => configWith({ shadow: 'each' })).toThrow('environments.dev.notifications.shadow: Invalid option: expected one of "summary"|"none"');
   });
 
   it('names a wrong Slack or Teams id', () => {

@@ -1,0 +1,120 @@
+import type { BusEvent } from '../../events/bus';
+import { ManualClock } from '../../events/clock';
+import type { PutEventsEntry } from '../../events/emitted';
+import { InMemoryBakeStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { handleBakeEvent, type BakeDependencies, type BakeResult } from '../../handlers/bake';
+import { LocalCodeDeploy } from '../../local/codedeploy';
+import { FaultInjector, SimulatedCrash, type FaultOptions } from '../../local/faults';
+import { alarmEvent, assessedEvent, BAKING_ALARM, bakeTierAssessment, bakingPolicy, sweepEvent } from '../handlers/bake-fixture';
+
+/**
+ * The bakes under the fault injector (local/faults.ts): the bake store of the bake handler decorated
+ * like every other store. Whether a write of the book of open bakes is applied with its answer lost
+ * (the store says another writer moved it) or the function dies right after a write of the book or
+ * of a closed bake (Lambda retries the event), a baking EC2 deployment whose alarm goes off is rolled
+ * back exactly once, its rollback is kept and announced exactly once, and the book ends empty.
+ */
+const START = Date.parse('2026-12-01T09:00:00Z');
+const MINUTE = 60_000;
+const ALARM = BAKING_ALARM;
+/** Lambda's asynchronous invocation: the first attempt and two retries. */
+const ATTEMPTS = 3;
+
+async function bakingDeployment(options: Omit<FaultOptions, 'seed'>) {
+  const clock = new ManualClock(START);
+  const codeDeploy = new LocalCodeDeploy({ clock, account: '123456789012', region: 'us-east-1', emit: () => undefined });
+  const { deploymentId } = codeDeploy.createDeployment({ application: 'checkout', deploymentGroup: 'checkout-prod', platform: 'Server', revision: { commitId: 'a'.repeat(40) } });
+  const faults = new FaultInjector({ seed: 7, ...options });
+  const bakes = new InMemoryBakeStore();
+  const deployments = new InMemoryDeploymentStore();
+  const published: PutEventsEntry[] = [];
+  const deps: BakeDependencies = {
+    codeDeploy: faults.codeDeploy(codeDeploy),
+    deployments,
+    bakes: faults.bakeStore(bakes),
+    publisher: { publish: async (entries) => void published.push(...entries) },
+    metrics: { put: () => undefined },
+    clock,
+    config: { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', groups: [bakingPolicy()], metricsNamespace: 'DeployGuard' },
+  };
+  const assessment = bakeTierAssessment(deploymentId, START);
+  await deployments.putAssessment(assessment);
+  const invoke = faults.invocation('bake', (event: BusEvent) => handleBakeEvent(event, deps));
+  /** One event as Lambda delivers it: retried after a failed attempt, up to ATTEMPTS in all; the last answer, or the last error. */
+  const deliver = async (event: BusEvent): Promise<BakeResult> => {
+    let failure: unknown;
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
+      try {
+        return await invoke(event);
+      } catch (error) {
+        failure = error;
+      }
+    }
+    throw failure;
+  };
+  const assessed = assessedEvent(assessment);
+  const alarm = (id: string, at: number) => alarmEvent(id, ALARM, 'ALARM', at);
+  const sweep = sweepEvent;
+  const announcements = () => published.filter((published) => published.DetailType === 'Deployment Bake Rolled Back').map((published) => JSON.parse(published.Detail) as { deploymentId: string });
+  const rollbacks = () => codeDeploy.callLog.filter((call) => call.accepted && call.api === 'StopDeployment');
+  return { clock, codeDeploy, deploymentId, faults, bakes, deliver, assessed, alarm, sweep, announcements, rollbacks };
+}
+
+/** The bake opens, its alarm goes off (the event delivered twice), and the sweeps run past the window. */
+async function alarmDuringTheBake(w: Awaited<ReturnType<typeof bakingDeployment>>): Promise<void> {
+  await expect(w.deliver(w.assessed)).resolves.toMatchObject({ status: 'opened' });
+  w.clock.advanceBy(5 * MINUTE);
+  const alarm = w.alarm('alarm-1', w.clock.now());
+  await w.deliver(alarm);
+  await w.deliver(alarm);
+  for (let minute = 1; minute <= 40; minute += 1) {
+    w.clock.advanceBy(MINUTE);
+    await w.deliver(w.sweep(w.clock.now()));
+  }
+}
+
+describe('the bake store under the fault injector', () => {
+  it('a lost answer on every first write of the book: one rollback, kept and announced once, the book empty', async () => {
+    const w = await bakingDeployment({ lostBakeBookAnswerRate: 1 });
+    await alarmDuringTheBake(w);
+    expect(w.faults.stats.lostAnswers).toBeGreaterThanOrEqual(3);
+    expect(w.rollbacks()).toEqual([{ api: 'StopDeployment', deploymentId: w.deploymentId, accepted: true }]);
+    expect(w.codeDeploy.deployment(w.deploymentId)).toMatchObject({ status: 'Stopped', stoppedBy: 'StopDeployment' });
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back', alarmName: ALARM, announcedAt: expect.any(Number) });
+    expect(w.announcements().map((announcement) => announcement.deploymentId)).toEqual([w.deploymentId]);
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+  });
+
+  it.each([
+    ['each write of the book (the first two of an event)', undefined, 3],
+    ['CodeDeploy stopped the deployment, before the closed bake is kept', /^CodeDeploy StopDeployment/, 1],
+    ['the closed bake is kept, before its rollback is announced', /^keeping the closed bake .*\(rolled-back\)$/, 1],
+    ['the rollback is announced, before the closed bake says so', /^keeping the closed bake .*announced\)$/, 1],
+    ['the book is written without the closed bake', /over revision [2-9]/, 1],
+  ])("the function dying right after %s: Lambda's retries roll it back once and lose nothing", async (_step, crashSteps, crashes) => {
+    const w = await bakingDeployment({ crashRate: 1, ...(crashSteps ? { crashSteps } : {}) });
+    const attempts: unknown[] = [];
+    const deliver = w.deliver;
+    w.deliver = async (event) => {
+      try {
+        return await deliver(event);
+      } catch (error) {
+        attempts.push(error);
+        throw error;
+      }
+    };
+    await alarmDuringTheBake(w);
+    expect(w.faults.stats.crashes).toBeGreaterThanOrEqual(crashes);
+    expect(attempts).toEqual([]);
+    expect(w.rollbacks()).toHaveLength(1);
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back', announcedAt: expect.any(Number) });
+    expect(w.announcements().map((announcement) => announcement.deploymentId)).toEqual([w.deploymentId]);
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+  });
+
+  it('a crash is the process dying: the attempt fails with it, whatever the handler does', async () => {
+    const w = await bakingDeployment({ crashRate: 1 });
+    const invoke = w.faults.invocation('bake', () => w.faults.bakeStore(new InMemoryBakeStore()).writeBook({ open: [], alarms: {} }, null));
+    await expect(invoke(w.assessed)).rejects.toThrow(SimulatedCrash);
+  });
+});

@@ -1,0 +1,147 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { synthesizeStack } from '../../cli/commands/backtest';
+import type { GroupPolicy } from '../../handlers/config';
+import { composeHandlers } from '../../local/handler-composition';
+import { drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
+import { buildStandIns, LOCAL_ACCOUNT, modelFromArchive, serveFirstModel, type StandIns } from '../../local/stand-ins';
+import { readWiring, type Wiring } from '../../local/terraform-wiring';
+import { EMBEDDED_TRAINER } from '../../model/training';
+import { loadXGBoostModel } from '../../model/xgboost';
+import { loadConfig, toGroupPolicies } from '../../stacks/config';
+import { scratchDirs } from '../support/temp-dirs';
+import { advanceTo } from '../support/virtual-time';
+
+/**
+ * The shadow digest end to end on the local runtime: the real handlers on the wiring of a dev stack
+ * synthesized with two shadow groups, the shipped first model serving. Deployments of a day are
+ * assessed in shadow mode (nothing is stopped, nothing is told one by one), some finish, and when the
+ * stack's daily schedule fires the shadow-digest function publishes one message on the notification
+ * topic with the day's would-be stops and their outcomes. With `shadow: none` the stack has no such
+ * schedule and nothing is told.
+ */
+const tempDir = scratchDirs('shadow-digest-e2e');
+const START = Date.parse('2026-12-01T00:00:00Z');
+const HOUR = 3_600_000;
+const PREFIX = 'deploy-guard-dev';
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:deploy-guard-dev-notifications';
+
+/** checkout would stop everything (a fixed cut out of the way below), ledger nothing. */
+const CONFIGURED = [
+  { application: 'checkout', deploymentGroup: 'checkout-prod', platform: 'Server', mode: 'shadow', threshold: 0.0001, existing: true, costs: { failedDeployment: 5, needlessRollback: 1 } },
+  { application: 'ledger', deploymentGroup: 'ledger-prod', platform: 'Server', mode: 'shadow', threshold: 0.9999, existing: true },
+];
+
+function synthesizeShadowStack(shadow: 'summary' | 'none'): { readonly wiring: Wiring; readonly groups: GroupPolicy[] } {
+  const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'deploy-guard.config.json'), 'utf8'));
+  // Without the example (a gate group): the shadow groups alone.
+  const dev = { ...config.environments.dev, groups: CONFIGURED, notifications: { emails: ['platform-team@example.com'], shadow } };
+  delete dev.example;
+  config.environments = { dev };
+  delete config.$schema;
+  const file = join(tempDir(), `deploy-guard.${shadow}.config.json`);
+  writeFileSync(file, JSON.stringify(config));
+  const wiring = readWiring(synthesizeStack(file, 'dev'));
+  return { wiring, groups: toGroupPolicies(loadConfig(file).environments.dev!.groups, PREFIX) };
+}
+
+async function runtimeOf(wiring: Wiring, groups: GroupPolicy[], deadLetters: DeadLetterWithEvent[]): Promise<StandIns> {
+  const standIns = await buildStandIns({ start: START, region: 'us-east-1', customBusName: PREFIX, alarms: [], store: 'memory', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
+  const initial = join(__dirname, '..', '..', 'model', 'initial');
+  const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
+  const { featuresUrl } = await serveFirstModel(standIns, { modelVersion: 'initial', dir: initial, model });
+  const { handlers } = composeHandlers(wiring, standIns, { groups, customBusName: PREFIX, initialFeaturesUrl: featuresUrl });
+  wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters });
+  scheduleRules(wiring, handlers, { scheduler: standIns.scheduler, clock: standIns.clock, deadLetters, from: START, to: START + 36 * HOUR, account: LOCAL_ACCOUNT, region: 'us-east-1' });
+  return standIns;
+}
+
+/** A day of deployments: three of checkout (one fails, one succeeds, one still running) and one of ledger. */
+async function aDayOfDeployments(standIns: StandIns, groups: GroupPolicy[]): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  const deploy = async (name: string, application: string, at: number) => {
+    await advanceTo(standIns, at);
+    const group = groups.find((candidate) => candidate.application === application)!;
+    ids[name] = standIns.codeDeploy.createDeployment({ application, deploymentGroup: group.deploymentGroup, platform: group.platform, revision: { commitId: name.padEnd(40, '0') } }).deploymentId;
+    await drainBuses(standIns.buses);
+  };
+  const finish = async (name: string, failed: boolean, at: number) => {
+    await advanceTo(standIns, at);
+    standIns.codeDeploy.finish(ids[name]!, failed);
+    await drainBuses(standIns.buses);
+  };
+  await deploy('a1', 'checkout', START + 2 * HOUR);
+  await finish('a1', true, START + 3 * HOUR);
+  await deploy('a2', 'checkout', START + 8 * HOUR);
+  await finish('a2', false, START + 9 * HOUR);
+  await deploy('a3', 'checkout', START + 20 * HOUR);
+  await deploy('b1', 'ledger', START + 21 * HOUR);
+  await finish('b1', false, START + 22 * HOUR);
+  return ids;
+}
+
+describe("with notifications.shadow 'summary'", () => {
+  const { wiring, groups } = synthesizeShadowStack('summary');
+
+  it("the stack schedules the digest once a day into the shadow-digest function, which covers the shadow groups with their costs", () => {
+    const schedule = wiring.schedules.find((candidate) => candidate.name === `${PREFIX}-shadow-digest`);
+    expect(schedule).toMatchObject({ scheduleExpression: 'rate(1 day)', periodMs: 24 * HOUR, targets: [expect.objectContaining({ handler: 'shadow-digest' })] });
+    const fn = wiring.functions.find((candidate) => candidate.handler === 'shadow-digest')!;
+    expect(JSON.parse(fn.environment.DEPLOY_GUARD_SHADOW_DIGEST!)).toEqual({
+      groups: [
+        { application: 'checkout', deploymentGroup: 'checkout-prod', costs: { failedDeployment: 5, needlessRollback: 1 } },
+        { application: 'ledger', deploymentGroup: 'ledger-prod', costs: { failedDeployment: 3, needlessRollback: 1 } },
+      ],
+    });
+  });
+
+  it("a day of shadow decisions arrives as one digest message when the day ends, with the would-be stops and what became of them", async () => {
+    const deadLetters: DeadLetterWithEvent[] = [];
+    const standIns = await runtimeOf(wiring, groups, deadLetters);
+    try {
+      const ids = await aDayOfDeployments(standIns, groups);
+      // Nothing is stopped and nothing is told while the day runs.
+      expect(standIns.codeDeploy.callLog).toEqual([]);
+      expect(standIns.notifications.published).toEqual([]);
+
+      await advanceTo(standIns, START + 24 * HOUR);
+      expect(standIns.notifications.published).toHaveLength(1);
+      const [digest] = standIns.notifications.published;
+      expect(digest).toMatchObject({ topicArn: TOPIC, subject: 'Deploy Guard shadow digest (dev): 3 would-be stops in 4 deployments', at: START + 24 * HOUR });
+      expect(digest!.body).toContain('Window:     2026-12-01T00:00:00.000Z to 2026-12-02T00:00:00.000Z');
+      expect(digest!.body).toContain('checkout/checkout-prod: 3 deployments assessed, 3 would-be stops (budget fixed cut), 1 of them failed since');
+      expect(digest!.body).toMatch(new RegExp(`would stop ${ids.a1}: risk 0\\.\\d{3} ≥ 0\\.000; top factor: .+; outcome failed`));
+      expect(digest!.body).toMatch(new RegExp(`would stop ${ids.a2}: risk .*; outcome succeeded`));
+      expect(digest!.body).toMatch(new RegExp(`would stop ${ids.a3}: risk .*; outcome pending`));
+      expect(digest!.body).toContain('ledger/ledger-prod: 1 deployment assessed, 0 would-be stops (budget fixed cut), 0 of them failed since');
+      expect(digest!.body).not.toContain(`would stop ${ids.b1}`);
+      expect(digest!.body).toContain('deploy-guard decisions --environment dev --group checkout/checkout-prod --since 2026-12-01T00:00:00.000Z');
+      expect(digest!.body).toContain('Stop mode (last 30 days): not yet: ');
+
+      // The next day had no deployment: nothing more is sent.
+      await advanceTo(standIns, START + 36 * HOUR);
+      expect(standIns.notifications.published).toHaveLength(1);
+      expect(deadLetters).toEqual([]);
+    } finally {
+      standIns.close();
+    }
+  });
+});
+
+describe("with notifications.shadow 'none'", () => {
+  const { wiring, groups } = synthesizeShadowStack('none');
+
+  it('the stack has no digest schedule, and a day of shadow decisions is told in no message', async () => {
+    expect(wiring.schedules.map((schedule) => schedule.name)).not.toContain(`${PREFIX}-shadow-digest`);
+    const deadLetters: DeadLetterWithEvent[] = [];
+    const standIns = await runtimeOf(wiring, groups, deadLetters);
+    try {
+      await aDayOfDeployments(standIns, groups);
+      await advanceTo(standIns, START + 36 * HOUR);
+      expect(standIns.notifications.published).toEqual([]);
+      expect(deadLetters).toEqual([]);
+    } finally {
+      standIns.close();
+    }
+  });
+});
