@@ -111,6 +111,7 @@ function faultyPorts(standIns: StandIns, faults: FaultInjector | undefined) {
     // Operators act outside the replay's faults: their items are read as set.
     operatorControls: stores.operatorControls,
     holds: stores.holds,
+    gates: stores.gates,
     ledger: faults ? faults.ledger(stores.ledger) : stores.ledger,
     // Not decorated: the fault injector does not know the bakes yet.
     bakes: stores.bakes,

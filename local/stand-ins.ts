@@ -5,13 +5,14 @@ import { ManualClock } from '../events/clock';
 import type { PutEventsEntry } from '../events/emitted';
 import { PublishError, type EventPublisher } from '../handlers/adapters/event-publisher';
 import { InMemoryRollbackLedger } from '../handlers/adapters/in-memory-ledger';
-import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../handlers/adapters/in-memory-stores';
+import { DynamoDbGateStore } from '../handlers/adapters/dynamodb-gates';
 import { DynamoDbOperatorControlStore } from '../handlers/adapters/dynamodb-operator-controls';
 import { DynamoDbHoldStore } from '../handlers/adapters/dynamodb-holds';
 import { DynamoDbBakeStore, DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../handlers/adapters/dynamodb-stores';
 import { DynamoDbRollbackLedger } from '../handlers/adapters/dynamodb-ledger';
 import { emfDocument } from '../handlers/adapters/emf-metrics';
-import type { BakeStore, ChangeSummaryStore, ControlStore, DeploymentStore, HoldStore, MetricsPort, OperatorControlStore, RollbackLedger } from '../handlers/ports';
+import type { BakeStore, ChangeSummaryStore, ControlStore, DeploymentStore, GateStore, HoldStore, MetricsPort, OperatorControlStore, RollbackLedger } from '../handlers/ports';
 import { TRAIN_SCRIPT, type Trainer } from '../model/training';
 import { untarGzip } from '../model/tar';
 import type { XGBoostModel } from '../model/xgboost';
@@ -41,6 +42,8 @@ export interface LocalStores {
   readonly operatorControls: OperatorControlStore;
   /** The holds of groups that hold risky deployments for a person (the control table's `hold#` items). */
   readonly holds: HoldStore;
+  /** The pipeline gate's jobs and passes (the control table's `gatejob#` and `gatepass#` items). */
+  readonly gates: GateStore;
   readonly ledger: RollbackLedger;
   readonly bakes: BakeStore;
 }
@@ -150,6 +153,7 @@ export async function openStores(kind: 'memory' | 'dynamodb'): Promise<{ readonl
         control: new DynamoDbControlStore(dynamo.client, dynamo.tableNames.control),
         operatorControls: new DynamoDbOperatorControlStore(dynamo.client, dynamo.tableNames.control),
         holds: new DynamoDbHoldStore(dynamo.client, dynamo.tableNames.control),
+        gates: new DynamoDbGateStore(dynamo.client, dynamo.tableNames.control),
         ledger: new DynamoDbRollbackLedger(dynamo.client, dynamo.tableNames.control),
         bakes: new DynamoDbBakeStore(dynamo.client, dynamo.tableNames.control),
       },
@@ -157,7 +161,7 @@ export async function openStores(kind: 'memory' | 'dynamodb'): Promise<{ readonl
     };
   }
   return {
-    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), operatorControls: new InMemoryOperatorControlStore(), holds: new InMemoryHoldStore(), ledger: new InMemoryRollbackLedger(), bakes: new InMemoryBakeStore() },
+    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), operatorControls: new InMemoryOperatorControlStore(), holds: new InMemoryHoldStore(), gates: new InMemoryGateStore(), ledger: new InMemoryRollbackLedger(), bakes: new InMemoryBakeStore() },
     close: async () => undefined,
   };
 }

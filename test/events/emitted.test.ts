@@ -14,7 +14,7 @@ import { EventValidationError } from '../../events/validation';
 const KINDS = Object.keys(EMITTED_EVENTS) as EmittedEventKind[];
 
 describe('the events Deploy Guard emits', () => {
-  it("are the nine the design names and the operators' announcement", () => {
+  it("are the nine the design names, the operators' announcement, the hold and the pipeline gate's decision", () => {
     expect(KINDS).toEqual([
       'Deployment Change Summary',
       'Deployment Risk Assessed',
@@ -27,6 +27,7 @@ describe('the events Deploy Guard emits', () => {
       'Model Rejected',
       'Operator Override',
       'Deployment Held',
+      'Pipeline Gate Decided',
     ]);
   });
 

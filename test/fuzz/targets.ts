@@ -25,7 +25,7 @@ import {
   type Sample,
 } from '../../events/samples';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import { servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
 import { compose, type HandlerDefinition, type PortsOf } from '../../handlers/declaration';
@@ -233,6 +233,7 @@ const predict: FuzzTarget = {
       control: instrument('control', new InMemoryControlStore(), log),
       operatorControls: instrument('operatorControls', new InMemoryOperatorControlStore(), log),
       holds: instrument('holds', new InMemoryHoldStore(), log),
+      gates: instrument('gates', new InMemoryGateStore(), log),
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready', 'Succeeded']), log),
       deployments: instrument('deployments', deployments, log),
       changes: instrument('changes', changes, log),
