@@ -26,6 +26,7 @@ import {
   modelRejected,
   modelRetrainingStarted,
   operatorOverride,
+  pipelineGateDecided,
   validateEventSource,
   type EmittedEventKind,
 } from './emitted';
@@ -247,7 +248,7 @@ function coreRules(source: string, namePrefix: string): SystemRule[] {
     {
       name: 'notify',
       description:
-        "What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, a deployment held for a person, retraining and model changes, an operator's override, pause, approval or rejection. Shadow decisions are not told one by one.",
+        "What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, a deployment held for a person, retraining and model changes, an operator's override, pause, approval or rejection, a release the pipeline gate failed or holds. Shadow decisions are not told one by one.",
       bus: 'deploy-guard',
       target: 'notify',
       consumes: [
@@ -259,12 +260,15 @@ function coreRules(source: string, namePrefix: string): SystemRule[] {
         modelRegistered.detailType,
         modelRejected.detailType,
         operatorOverride.detailType,
+        pipelineGateDecided.detailType,
       ],
       pattern: {
         source: [source],
         $or: [
           // The stop itself is the decision; its completion (Rollback Completed) is what was announced.
           { 'detail-type': [deploymentRiskAssessed.detailType], detail: { decision: ['rollback'], enforced: [true] } },
+          // A release the pipeline gate failed or holds, before its deployment exists.
+          { 'detail-type': [pipelineGateDecided.detailType], detail: { outcome: ['fail', 'hold'], enforced: [true] } },
           {
             'detail-type': [
               deploymentRollbackFailed.detailType,

@@ -46,6 +46,8 @@ export const ENV = {
   accountId: 'DEPLOY_GUARD_ACCOUNT_ID',
   /** JSON: where notify publishes and what its messages point to (NotificationSettings). */
   notifications: 'DEPLOY_GUARD_NOTIFICATIONS',
+  /** The environment's name in deploy-guard.config.json: the `--environment` of the commands the pipeline gate's answers suggest. */
+  environment: 'DEPLOY_GUARD_ENVIRONMENT',
 } as const;
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 

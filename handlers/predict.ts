@@ -19,7 +19,7 @@ import { EmfMetrics } from './adapters/emf-metrics';
 import { AwsCodeDeploy } from './adapters/codedeploy';
 import { S3TrainingDataLake } from './adapters/s3-data-lake';
 import { S3ObjectReader } from './adapters/s3-objects';
-import { DEFAULT_ENDPOINT_TIMEOUT_MS, SageMakerEndpoint } from './adapters/sagemaker-endpoint';
+import { SageMakerEndpoint } from './adapters/sagemaker-endpoint';
 import { S3ServingModelSource } from './adapters/serving-model';
 import {
   ENV,
@@ -29,7 +29,6 @@ import {
   groupPolicies,
   jsonEnv,
   requireEnv,
-  ConfigurationError,
   type GroupPolicy,
 } from './config';
 import {
@@ -42,7 +41,9 @@ import {
 } from './predict-domain';
 import { watchTier } from './bake-domain';
 import { recordScore } from './cuts';
-import { assessRelease, DEFAULT_HISTORY_LIMIT, featureRowOf } from './release-assessment';
+import { assessRelease, DEFAULT_HISTORY_LIMIT, endpointTimeoutFromEnv, featureRowOf } from './release-assessment';
+
+export { endpointTimeoutFromEnv };
 import { gateLinkOf, letThroughByGate } from './pipeline-gate-domain';
 import { overrideWords, wouldStop } from './operator-controls';
 import { holdPolicyOf, newHold, type DeploymentHold } from './hold-domain';
@@ -335,17 +336,6 @@ export function predictConfigFromEnv(env: NodeJS.ProcessEnv): PredictConfig {
     groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
     metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
   };
-}
-
-/** ENV.endpointTimeoutMs, or the default 2000 ms. */
-export function endpointTimeoutFromEnv(env: NodeJS.ProcessEnv): number {
-  const text = env[ENV.endpointTimeoutMs];
-  if (text === undefined || text === '') return DEFAULT_ENDPOINT_TIMEOUT_MS;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new ConfigurationError(ENV.endpointTimeoutMs, `is '${text}': set it to a positive whole number of milliseconds`);
-  }
-  return value;
 }
 
 // Module scope: created once per container, standard retry mode for throttling and transient errors;

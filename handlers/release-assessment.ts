@@ -3,7 +3,8 @@ import { topFactors, type Factor } from '../model/factors';
 import { buildFeatureVector, formatFeatureRow } from '../model/features';
 import { HISTORY_WINDOWS } from '../model/history';
 import { bakeCutOf } from './bake-domain';
-import { groupKey, type GroupPolicy } from './config';
+import { DEFAULT_ENDPOINT_TIMEOUT_MS } from './adapters/sagemaker-endpoint';
+import { ConfigurationError, ENV, groupKey, type GroupPolicy } from './config';
 import { cutScores, decisionCut, type DecisionCut } from './cuts';
 import { overriddenVerdict, wouldStop, type AppliedOverride } from './operator-controls';
 import { findOverride } from './operator-lookup';
@@ -141,3 +142,15 @@ async function scoreRow(endpoint: ModelEndpointPort, row: string): Promise<Score
   }
   return { kind: 'probability', probability: answer.probabilities[0] };
 }
+
+/** ENV.endpointTimeoutMs, or the default 2000 ms. */
+export function endpointTimeoutFromEnv(env: NodeJS.ProcessEnv): number {
+  const text = env[ENV.endpointTimeoutMs];
+  if (text === undefined || text === '') return DEFAULT_ENDPOINT_TIMEOUT_MS;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ConfigurationError(ENV.endpointTimeoutMs, `is '${text}': set it to a positive whole number of milliseconds`);
+  }
+  return value;
+}
+

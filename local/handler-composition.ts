@@ -6,6 +6,7 @@ import { compose, type HandlerDefinition, type PortsOf } from '../handlers/decla
 import { BAKE } from '../handlers/bake';
 import { DRIFT } from '../handlers/drift';
 import { NOTIFY } from '../handlers/notify';
+import { PIPELINE_GATE } from '../handlers/pipeline-gate';
 import { PREDICT } from '../handlers/predict';
 import { PROMOTE } from '../handlers/promote';
 import { RECORD_CHANGE } from '../handlers/record-change';
@@ -71,6 +72,7 @@ export function composeHandlers(
     promote: invocation(PROMOTE, ports, PROMOTE.configFromEnv(environment('promote'))),
     notify: invocation(NOTIFY, ports, NOTIFY.configFromEnv(environment('notify'))),
     bake: invocation(BAKE, ports, { ...BAKE.configFromEnv(environment('bake')), groups }),
+    'pipeline-gate': invocation(PIPELINE_GATE, ports, { ...PIPELINE_GATE.configFromEnv(environment('pipeline-gate')), groups }),
   };
   return { handlers: observed(asInvocations(handlers, options.faults), options.onInvocation), source: predictConfig.source, driftDecisions, retraining: driftConfig.settings };
 }
@@ -105,6 +107,8 @@ function faultyPorts(standIns: StandIns, faults: FaultInjector | undefined) {
   const { codeDeploy, stores, endpoint, training, hosting, publisher, lake } = standIns;
   return {
     codeDeploy: faults ? faults.codeDeploy(codeDeploy) : codeDeploy,
+    // Not decorated: the fault injector does not know CodePipeline.
+    codePipeline: standIns.codePipeline,
     deployments: faults ? faults.deploymentStore(stores.deployments) : stores.deployments,
     changes: faults ? faults.changeStore(stores.changes) : stores.changes,
     control: faults ? faults.controlStore(stores.control) : stores.control,

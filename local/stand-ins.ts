@@ -18,6 +18,8 @@ import { untarGzip } from '../model/tar';
 import type { XGBoostModel } from '../model/xgboost';
 import { LocalCloudWatch } from './cloudwatch';
 import { LocalCodeDeploy } from './codedeploy';
+import { LocalCodePipeline } from './codepipeline';
+import { handlerFunctionName } from '../events/names';
 import { startLocalDynamoDb } from './dynalite';
 import { LocalEndpoint, LocalHosting, LocalObjectStore, LocalTraining } from './sagemaker';
 import { Scheduler } from './scheduler';
@@ -78,6 +80,8 @@ export interface StandIns {
   readonly buses: LocalBuses;
   readonly publisher: LocalPublisher;
   readonly codeDeploy: LocalCodeDeploy;
+  /** CodePipeline: a pipeline whose gate action (the pipeline-gate function) runs before its Deploy stage. */
+  readonly codePipeline: LocalCodePipeline;
   readonly cloudWatch: LocalCloudWatch;
   /** SNS: what notify published. */
   readonly notifications: LocalNotifications;
@@ -106,6 +110,7 @@ export async function buildStandIns(options: StandInOptions): Promise<StandIns> 
   const buses = localBuses({ region, customBusName, clock });
   const emit = (event: unknown) => buses.default.publishAwsEvent(event as BusEvent);
   const codeDeploy = new LocalCodeDeploy({ clock, account: LOCAL_ACCOUNT, region, emit });
+  const codePipeline = new LocalCodePipeline({ clock, codeDeploy, account: LOCAL_ACCOUNT, functionName: handlerFunctionName(customBusName, 'pipeline-gate') });
   const cloudWatch = new LocalCloudWatch({ alarms: options.alarms, region, account: LOCAL_ACCOUNT, start: clock.now(), onStateChange: emit });
   const metrics: MetricsPort = { put: (values) => cloudWatch.putEmfLog(JSON.stringify(emfDocument(values))) };
   const training = new LocalTraining({
@@ -132,7 +137,7 @@ export async function buildStandIns(options: StandInOptions): Promise<StandIns> 
     training.close();
     await closeStores();
   };
-  return { clock, scheduler, buses, publisher, codeDeploy, cloudWatch, notifications, metrics, objects, endpoint, training, hosting, lake, warmUpIds, stores, close };
+  return { clock, scheduler, buses, publisher, codeDeploy, codePipeline, cloudWatch, notifications, metrics, objects, endpoint, training, hosting, lake, warmUpIds, stores, close };
 }
 
 /** The two local buses; they deliver only when drained, and number their events in one sequence. */

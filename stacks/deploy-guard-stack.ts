@@ -289,6 +289,7 @@ export class DeployGuardStack extends TerraformStack {
       promotion: JSON.stringify(promotionSettings),
       accountId,
       notifications: JSON.stringify(notificationSettings),
+      environment,
     };
 
     // predict's events expire before the shortest READY wait; the acting handlers keep their own capacity.

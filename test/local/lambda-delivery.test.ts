@@ -93,7 +93,7 @@ function handlersWith(name: HandlerName, run: (event: BusEvent) => Promise<unkno
   const unexpected = async () => {
     throw new Error('not delivered to this handler');
   };
-  return { predict: unexpected, 'traffic-hook': unexpected, rollback: unexpected, 'record-change': unexpected, 'record-outcome': unexpected, drift: unexpected, promote: unexpected, notify: unexpected, bake: unexpected, [name]: run };
+  return { predict: unexpected, 'traffic-hook': unexpected, rollback: unexpected, 'record-change': unexpected, 'record-outcome': unexpected, drift: unexpected, promote: unexpected, notify: unexpected, bake: unexpected, 'pipeline-gate': unexpected, [name]: run };
 }
 
 describe('wireRules: the stack\'s rules and targets on the local buses', () => {

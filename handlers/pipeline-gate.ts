@@ -1,0 +1,321 @@
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { systemClock, type Clock } from '../events/clock';
+import type { GateOutcome } from '../events/emitted';
+import { AwsCodePipeline } from './adapters/codepipeline';
+import { DynamoDbGateStore } from './adapters/dynamodb-gates';
+import { DynamoDbHoldStore } from './adapters/dynamodb-holds';
+import { DynamoDbOperatorControlStore } from './adapters/dynamodb-operator-controls';
+import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
+import { EmfMetrics } from './adapters/emf-metrics';
+import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
+import { SageMakerEndpoint } from './adapters/sagemaker-endpoint';
+import { S3ObjectReader } from './adapters/s3-objects';
+import { S3ServingModelSource } from './adapters/serving-model';
+import { ENV, eventSourceFromEnv, findPolicy, groupKey, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
+import { recordScore } from './cuts';
+import type { HandlerDefinition, PortsOf } from './declaration';
+import { holdPolicyOf, isExpired, newHold, timeoutSettlement, type DeploymentHold } from './hold-domain';
+import { settleHold } from './holds';
+import { lambdaEntry } from './lambda-entry';
+import {
+  assessedAnswer,
+  gateDecidedEntry,
+  gateHoldId,
+  gateOutcome,
+  gateReleaseKey,
+  heldAnswer,
+  jobIdOf,
+  parseJob,
+  problemMessage,
+  type GateAssessment,
+  type GateInputProblem,
+  type GateJobRecord,
+  type GateRequest,
+} from './pipeline-gate-domain';
+import { PIPELINE_GATE_DECLARATION } from './pipeline-gate.declaration';
+import { rollbackReason } from './predict-domain';
+import type { CodePipelineOutcome, CodePipelinePort, GateStore, HoldStore, MetricsPort } from './ports';
+import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
+import { assessRelease, endpointTimeoutFromEnv, featureRowOf, type ReleaseAssessment, type ReleaseAssessmentDependencies } from './release-assessment';
+
+/**
+ * pipeline-gate: the function of a CodePipeline Lambda invoke action placed before the Deploy stage.
+ * It judges the release with predict's model, cut and policies (handlers/release-assessment.ts)
+ * before any deployment exists, records the decision on the job (first writer wins) before it tells
+ * CodePipeline, then: passes it (PutJobSuccessResult), fails the action (PutJobFailureResult: the
+ * Deploy stage never runs, no replacement fleet is created) or, in a gate group that holds risky
+ * releases, holds it (PutJobSuccessResult with a continuation token: CodePipeline invokes the action
+ * again with a new job, which answers from the hold once `deploy-guard approve` / `reject` or the
+ * hold's timeout settled it). A release it passes is recorded for predict, which does not stop its
+ * deployment again for the same risk. Idempotent on the job id: a redelivery or a retry after a
+ * lost answer tells CodePipeline the recorded decision, never a second one. Input it cannot read is
+ * told to CodePipeline as a failure naming the input and the problem.
+ */
+
+export interface PipelineGateConfig {
+  readonly source: string;
+  readonly eventBusName: string;
+  readonly groups: readonly GroupPolicy[];
+  readonly metricsNamespace: string;
+  /** The environment's name: the `--environment` of the override, approve and reject commands the answers suggest. */
+  readonly environment: string;
+  readonly historyLimit?: number;
+}
+
+export interface PipelineGateDependencies extends ReleaseAssessmentDependencies {
+  readonly codePipeline: CodePipelinePort;
+  readonly gates: GateStore;
+  readonly holds: HoldStore;
+  readonly publisher: EventPublisher;
+  readonly metrics: MetricsPort;
+  readonly clock: Clock;
+  readonly config: PipelineGateConfig;
+}
+
+export type PipelineGateResult =
+  | {
+      /** passed / failed / held: the gate's decision; waiting: a held release not settled yet. */
+      readonly status: 'passed' | 'failed' | 'held' | 'waiting';
+      readonly jobId: string;
+      readonly revision: string;
+      /** The job's decision was recorded by an earlier delivery: the same answer was told again, or not at all when it was told already. */
+      readonly repeated: boolean;
+      /** CodePipeline's answer to the result: accepted, or why not (InvalidJobState: it was answered before). */
+      readonly told: string;
+    }
+  /** The job's input could not be read: CodePipeline was told the input and the problem (PutJobFailureResult). */
+  | { readonly status: 'refused'; readonly jobId: string; readonly input: string; readonly problem: string; readonly told: string };
+
+export async function handlePipelineGate(event: unknown, deps: PipelineGateDependencies): Promise<PipelineGateResult> {
+  const jobId = jobIdOf(event);
+  const stored = await deps.gates.readJob(jobId);
+  if (stored) return finish(stored, deps, true);
+  const parsed = parseJob(event);
+  if (!parsed.ok) return refuse(jobId, parsed.problem, deps);
+  const { request } = parsed;
+  const policy = findPolicy(deps.config.groups, request.application, request.deploymentGroup);
+  if (!policy) return refuse(jobId, notGuarded(request, deps.config.groups), deps);
+  if (request.continuationToken) return continueHeld(request, request.continuationToken, deps);
+  return decideRelease(request, policy, deps);
+}
+
+function notGuarded(request: GateRequest, groups: readonly GroupPolicy[]): GateInputProblem {
+  const guarded = groups.map((group) => groupKey(group.application, group.deploymentGroup)).join(', ') || 'none';
+  return { input: 'UserParameters', problem: `${groupKey(request.application, request.deploymentGroup)} is not a deployment group this installation guards (it guards: ${guarded})` };
+}
+
+/** The first job of a release: assess it, record the decision, act on it, tell CodePipeline. */
+async function decideRelease(request: GateRequest, policy: GroupPolicy, deps: PipelineGateDependencies): Promise<PipelineGateResult> {
+  const release = { deploymentId: gateReleaseKey(request.jobId), application: request.application, deploymentGroup: request.deploymentGroup, revision: request.revisionKey, startedAt: deps.clock.now(), alreadyFinished: false };
+  const assessment = gateAssessmentOf(await assessRelease(release, policy, deps, deps.clock, deps.config.historyLimit), policy);
+  const outcome = gateOutcome(assessment, holdPolicyOf(policy));
+  const hold = outcome === 'hold' ? holdOf(request, assessment, policy) : undefined;
+  const record: GateJobRecord = {
+    ...releaseOf(request),
+    outcome,
+    answer: assessedAnswer(outcome, { ...releaseOf(request), jobId: request.jobId }, assessment, { environment: deps.config.environment, ...(hold ? { hold } : {}) }),
+    decidedAt: assessment.assessedAt,
+    assessment,
+  };
+  const stored = await deps.gates.recordJob(record);
+  // Another delivery decided first: its decision is the one told.
+  if (stored.decidedAt !== record.decidedAt) return finish(stored, deps, true);
+  if (hold) await deps.holds.open(hold);
+  await moveCut(stored, policy, deps);
+  if (outcome === 'pass') await recordPass(stored, assessment.override ? 'override' : 'assessment', deps);
+  await deps.publisher.publish([gateDecidedEntry({ ...stored, outcome, assessment }, { ...busOf(deps), ...(hold ? { hold } : {}), at: stored.decidedAt })]);
+  countDecision(stored, deps);
+  return finish(stored, deps, false);
+}
+
+function releaseOf(request: GateRequest): Pick<GateJobRecord, 'jobId' | 'application' | 'deploymentGroup' | 'revision' | 'pipelineExecutionId'> {
+  return {
+    jobId: request.jobId,
+    application: request.application,
+    deploymentGroup: request.deploymentGroup,
+    revision: request.revisionKey,
+    ...(request.pipelineExecutionId ? { pipelineExecutionId: request.pipelineExecutionId } : {}),
+  };
+}
+
+function gateAssessmentOf(assessed: ReleaseAssessment, policy: GroupPolicy): GateAssessment {
+  const { verdict, cut } = assessed;
+  return {
+    platform: policy.platform,
+    mode: policy.mode,
+    probability: verdict.probability,
+    cut: cut.cut,
+    blockBudget: cut.blockBudget,
+    cutSource: cut.cutSource,
+    decision: verdict.decision,
+    enforced: verdict.enforced,
+    explored: verdict.explored,
+    propensity: verdict.propensity,
+    modelVersion: assessed.model?.version ?? 'none',
+    featureRow: featureRowOf(assessed),
+    ...(verdict.fallback ? { fallback: verdict.fallback } : {}),
+    changeSummary: assessed.changeSummary,
+    ...(assessed.override ? { override: assessed.override } : {}),
+    topFactors: assessed.factors,
+    assessedAt: assessed.assessedAt,
+  };
+}
+
+function holdOf(request: GateRequest, assessment: GateAssessment, policy: GroupPolicy): DeploymentHold {
+  const hold = holdPolicyOf(policy);
+  if (!hold) throw new Error(`${groupKey(policy.application, policy.deploymentGroup)} does not hold risky releases`);
+  const reason = rollbackReason({ ...assessment, application: request.application, deploymentGroup: request.deploymentGroup });
+  return newHold({ deploymentId: gateHoldId(request.jobId), application: request.application, deploymentGroup: request.deploymentGroup, platform: policy.platform, reason, pipelineJobId: request.jobId }, hold, assessment.assessedAt);
+}
+
+/**
+ * A job that continues a held release (its continuation token is the held job's id): the hold's
+ * settlement decides, its timeout settled here if it is due; still waiting, the token is given back.
+ */
+async function continueHeld(request: GateRequest, token: string, deps: PipelineGateDependencies): Promise<PipelineGateResult> {
+  const first = await deps.gates.readJob(token);
+  let hold = first?.outcome === 'hold' ? await deps.holds.read(gateHoldId(token)) : undefined;
+  if (!first?.assessment || !hold) {
+    return refuse(request.jobId, { input: 'continuationToken', problem: `'${token}' names no release Deploy Guard holds: the gate answers a continuation only for a job it held` }, deps);
+  }
+  const now = deps.clock.now();
+  if (isExpired(hold, now)) hold = (await settleHold(hold, timeoutSettlement(hold, now), { holds: deps.holds })).hold;
+  const settled = hold.settled;
+  const outcome: GateOutcome = !settled ? 'hold' : settled.action === 'approve' ? 'pass' : 'fail';
+  const record: GateJobRecord = { ...releaseOf(request), outcome, answer: heldAnswer(first, settled, hold), decidedAt: now, continues: token };
+  const stored = await deps.gates.recordJob(record);
+  if (stored.decidedAt !== record.decidedAt || !settled) return finish(stored, deps, stored.decidedAt !== record.decidedAt);
+  if (outcome === 'pass') await recordPass({ ...first, decidedAt: now }, 'approval', deps);
+  await deps.publisher.publish([gateDecidedEntry({ ...first, outcome, answer: stored.answer, decidedAt: now, assessment: first.assessment }, { ...busOf(deps), settled, at: now })]);
+  return finish(stored, deps, false);
+}
+
+async function recordPass(record: GateJobRecord & { readonly assessment?: GateAssessment }, passedBy: 'assessment' | 'override' | 'approval', deps: PipelineGateDependencies): Promise<void> {
+  await deps.gates.recordPass({
+    application: record.application,
+    deploymentGroup: record.deploymentGroup,
+    revision: record.revision,
+    jobId: record.jobId,
+    ...(record.pipelineExecutionId ? { pipelineExecutionId: record.pipelineExecutionId } : {}),
+    probability: record.assessment?.probability ?? null,
+    cut: record.assessment?.cut ?? null,
+    decidedAt: record.decidedAt,
+    passedBy,
+  });
+}
+
+/**
+ * A release stopped or held at the gate joins the cut windows like a stopped deployment: no START
+ * will score it. A passed release does not: its deployment's START scores it (once, not twice).
+ */
+async function moveCut(record: GateJobRecord, policy: GroupPolicy, deps: PipelineGateDependencies): Promise<void> {
+  const assessment = record.assessment;
+  if (!assessment || assessment.probability === null || record.outcome === 'pass') return;
+  const score = { deploymentId: gateReleaseKey(record.jobId), probability: assessment.probability, stopped: true, cutSource: assessment.cutSource, modelVersion: assessment.modelVersion };
+  await recordScore(groupKey(record.application, record.deploymentGroup), policy, score, { control: deps.control }, record.decidedAt);
+}
+
+/** A release failed or held at the gate is an assessment and a stop of its group (the realized block rate counts it). */
+function countDecision(record: GateJobRecord, deps: PipelineGateDependencies): void {
+  if (record.outcome === 'pass') return;
+  deps.metrics.put({
+    namespace: deps.config.metricsNamespace,
+    dimensions: { [QUALITY_DIMENSIONS.application]: record.application, [QUALITY_DIMENSIONS.deploymentGroup]: record.deploymentGroup },
+    values: [
+      { name: QUALITY_METRICS.assessments, unit: 'Count', value: 1 },
+      { name: QUALITY_METRICS.stops, unit: 'Count', value: 1 },
+      { name: QUALITY_METRICS.gateStops, unit: 'Count', value: 1 },
+    ],
+    at: record.decidedAt,
+  });
+}
+
+/** Input the gate cannot read: CodePipeline is told which and why; nothing is recorded (the same event gives the same answer). */
+async function refuse(jobId: string, problem: GateInputProblem, deps: PipelineGateDependencies): Promise<PipelineGateResult> {
+  deps.metrics.put({ namespace: deps.config.metricsNamespace, dimensions: {}, values: [{ name: QUALITY_METRICS.gateInputErrors, unit: 'Count', value: 1 }], at: deps.clock.now() });
+  const told = await deps.codePipeline.putJobFailureResult(jobId, { message: problemMessage(problem) });
+  return { status: 'refused', jobId, input: problem.input, problem: problem.problem, told: toldWords(told) };
+}
+
+/**
+ * Tells CodePipeline the recorded decision, unless it was told already. A call that throws leaves
+ * the job untold: the retry tells the same decision; CodePipeline refusing it as InvalidJobState means
+ * an earlier attempt's answer was applied and its response lost.
+ */
+async function finish(record: GateJobRecord, deps: PipelineGateDependencies, repeated: boolean): Promise<PipelineGateResult> {
+  const status = STATUS[record.outcome ?? 'fail'];
+  const result = { jobId: record.jobId, revision: record.revision, repeated };
+  if (record.answered) return { status: resultStatus(record, status), ...result, told: record.answered.accepted ? 'accepted' : (record.answered.message ?? 'refused') };
+  const answer = record.answer;
+  const told =
+    answer.kind === 'failure'
+      ? await deps.codePipeline.putJobFailureResult(record.jobId, { message: answer.message })
+      : await deps.codePipeline.putJobSuccessResult(record.jobId, { summary: answer.summary, ...(answer.kind === 'continue' ? { continuationToken: answer.continuationToken } : {}) });
+  await deps.gates.recordAnswered(record.jobId, { at: deps.clock.now(), accepted: told.ok, ...(told.ok ? {} : { message: toldWords(told) }) });
+  return { status: resultStatus(record, status), ...result, told: toldWords(told) };
+}
+
+const STATUS = { pass: 'passed', fail: 'failed', hold: 'held' } as const;
+
+function resultStatus(record: GateJobRecord, status: (typeof STATUS)[GateOutcome]): 'passed' | 'failed' | 'held' | 'waiting' {
+  return record.continues && record.outcome === 'hold' ? 'waiting' : status;
+}
+
+function toldWords(told: CodePipelineOutcome): string {
+  return told.ok ? 'accepted' : `${told.refusal}: ${told.message}`;
+}
+
+function busOf(deps: PipelineGateDependencies): { readonly source: string; readonly eventBusName: string } {
+  return { source: deps.config.source, eventBusName: deps.config.eventBusName };
+}
+
+export function pipelineGateConfigFromEnv(env: NodeJS.ProcessEnv): PipelineGateConfig {
+  return {
+    source: eventSourceFromEnv(env),
+    eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
+    groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
+    metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
+    environment: requireEnv(env, ENV.environment, "the environment's name in deploy-guard.config.json (the --environment of the commands it suggests)"),
+  };
+}
+
+// Module scope: created once per container, standard retry mode for throttling and transient errors.
+const codePipelineClient = new CodePipelineClient({ retryMode: 'standard' });
+const eventBridgeClient = new EventBridgeClient({ retryMode: 'standard' });
+const sageMakerRuntimeClient = new SageMakerRuntimeClient({ retryMode: 'standard' });
+const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
+const s3Client = new S3Client({ retryMode: 'standard' });
+
+function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<PipelineGateDependencies>> {
+  const controlTable = requireEnv(env, ENV.controlTable, 'the DynamoDB control table');
+  const control = new DynamoDbControlStore(dynamoDbClient, controlTable);
+  return {
+    codePipeline: new AwsCodePipeline(codePipelineClient),
+    deployments: new DynamoDbDeploymentStore(dynamoDbClient, requireEnv(env, ENV.deploymentsTable, 'the DynamoDB deployments table'), requireEnv(env, ENV.historyTable, 'the DynamoDB history table')),
+    changes: new DynamoDbChangeSummaryStore(dynamoDbClient, requireEnv(env, ENV.changesTable, 'the DynamoDB change summaries table')),
+    servingModel: new S3ServingModelSource(control, new S3ObjectReader(s3Client)),
+    control,
+    operatorControls: new DynamoDbOperatorControlStore(dynamoDbClient, controlTable),
+    holds: new DynamoDbHoldStore(dynamoDbClient, controlTable),
+    gates: new DynamoDbGateStore(dynamoDbClient, controlTable),
+    endpoint: new SageMakerEndpoint(sageMakerRuntimeClient, { endpointName: requireEnv(env, ENV.endpointName, 'the SageMaker endpoint serving the model'), timeoutMs: endpointTimeoutFromEnv(env) }),
+    publisher: new EventBridgePublisher(eventBridgeClient),
+    metrics: new EmfMetrics(),
+    clock: systemClock,
+  };
+}
+
+export const PIPELINE_GATE: HandlerDefinition<PipelineGateDependencies, PipelineGateResult> = {
+  declaration: PIPELINE_GATE_DECLARATION,
+  handle: handlePipelineGate,
+  configFromEnv: pipelineGateConfigFromEnv,
+  awsPorts,
+  // The job id ties the log lines together; the event itself is never logged (it carries CodePipeline's artifact credentials).
+  correlationId: (_event, result) => result.jobId,
+};
+
+export const handler = lambdaEntry(PIPELINE_GATE);
