@@ -235,14 +235,18 @@ function coreRules(source: string, namePrefix: string): SystemRule[] {
     {
       name: 'gate-proceed',
       description:
-        'predict let an EC2/on-premises blue/green deployment waiting at READY proceed: ContinueDeployment before the wait times out.',
+        "predict let an EC2/on-premises blue/green deployment waiting at READY proceed (its decision, or a would-be stop let through by an operator's override or pause or by the pipeline gate's pass of its release): ContinueDeployment before the wait times out.",
       bus: 'deploy-guard',
       target: 'rollback',
       consumes: [deploymentRiskAssessed.detailType],
       pattern: {
         source: [source],
         'detail-type': [deploymentRiskAssessed.detailType],
-        detail: { mode: ['gate'], trigger: ['READY'], decision: ['proceed'], enforced: [true] },
+        $or: [
+          { detail: { mode: ['gate'], trigger: ['READY'], decision: ['proceed'], enforced: [true] } },
+          { detail: { mode: ['gate'], trigger: ['READY'], enforced: [false], override: { kind: [{ exists: true }] } } },
+          { detail: { mode: ['gate'], trigger: ['READY'], enforced: [false], gate: { letThrough: [true] } } },
+        ],
       },
     },
     {
