@@ -125,6 +125,7 @@ describe('deploy-guard route', () => {
     expect(byEvent.get('cloudwatch-alarm-state-change.single-metric.json')).toEqual([]);
     expect(byEvent.get('emitted: Operator Override')).toEqual(['notify → notify']);
     expect(byEvent.get('emitted: Deployment Held')).toEqual(['notify → notify']);
-    expect(lines.length).toBe(30 + 3 + 2 + 11); // 32 sample files, 2 of them not EventBridge events; 11 emitted examples
+    expect(byEvent.get('emitted: Pipeline Gate Decided')).toEqual(['notify → notify']);
+    expect(lines.length).toBe(30 + 3 + 2 + 12); // 33 sample files, 3 of them not EventBridge events; 12 emitted examples
   });
 });
