@@ -8,14 +8,9 @@ import type { GateOutcome } from '../events/emitted';
 import { AwsCodePipeline } from './adapters/codepipeline';
 import { DynamoDbGateStore } from './adapters/dynamodb-gates';
 import { DynamoDbHoldStore } from './adapters/dynamodb-holds';
-import { DynamoDbOperatorControlStore } from './adapters/dynamodb-operator-controls';
-import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EmfMetrics } from './adapters/emf-metrics';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
-import { SageMakerEndpoint } from './adapters/sagemaker-endpoint';
-import { S3ObjectReader } from './adapters/s3-objects';
-import { S3ServingModelSource } from './adapters/serving-model';
-import { ENV, eventSourceFromEnv, findPolicy, groupKey, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
+import { ENV, findPolicy, groupKey, requireEnv, type GroupPolicy } from './config';
 import { recordScore } from './cuts';
 import type { HandlerDefinition, PortsOf } from './declaration';
 import { holdPolicyOf, isExpired, newHold, timeoutSettlement, type DeploymentHold } from './hold-domain';
@@ -39,8 +34,9 @@ import {
 import { PIPELINE_GATE_DECLARATION } from './pipeline-gate.declaration';
 import { rollbackReason } from './predict-domain';
 import type { CodePipelineOutcome, CodePipelinePort, GateStore, HoldStore, MetricsPort } from './ports';
-import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
-import { assessRelease, endpointTimeoutFromEnv, featureRowOf, type ReleaseAssessment, type ReleaseAssessmentDependencies } from './release-assessment';
+import { QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
+import { assessRelease, featureRowOf, type ReleaseAssessment, type ReleaseAssessmentDependencies } from './release-assessment';
+import { assessmentConfigFromEnv, awsAssessmentPorts, type AssessmentConfig } from './release-assessment-aws';
 
 /**
  * pipeline-gate: the function of a CodePipeline Lambda invoke action placed before the Deploy stage.
@@ -56,11 +52,7 @@ import { assessRelease, endpointTimeoutFromEnv, featureRowOf, type ReleaseAssess
  * told to CodePipeline as a failure naming the input and the problem.
  */
 
-export interface PipelineGateConfig {
-  readonly source: string;
-  readonly eventBusName: string;
-  readonly groups: readonly GroupPolicy[];
-  readonly metricsNamespace: string;
+export interface PipelineGateConfig extends AssessmentConfig {
   /** The environment's name: the `--environment` of the override, approve and reject commands the answers suggest. */
   readonly environment: string;
   readonly historyLimit?: number;
@@ -275,10 +267,7 @@ function busOf(deps: PipelineGateDependencies): { readonly source: string; reado
 
 export function pipelineGateConfigFromEnv(env: NodeJS.ProcessEnv): PipelineGateConfig {
   return {
-    source: eventSourceFromEnv(env),
-    eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
-    groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
-    metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
+    ...assessmentConfigFromEnv(env),
     environment: requireEnv(env, ENV.environment, "the environment's name in deploy-guard.config.json (the --environment of the commands it suggests)"),
   };
 }
@@ -292,17 +281,11 @@ const s3Client = new S3Client({ retryMode: 'standard' });
 
 function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<PipelineGateDependencies>> {
   const controlTable = requireEnv(env, ENV.controlTable, 'the DynamoDB control table');
-  const control = new DynamoDbControlStore(dynamoDbClient, controlTable);
   return {
+    ...awsAssessmentPorts(env, { dynamoDb: dynamoDbClient, s3: s3Client, sageMakerRuntime: sageMakerRuntimeClient }),
     codePipeline: new AwsCodePipeline(codePipelineClient),
-    deployments: new DynamoDbDeploymentStore(dynamoDbClient, requireEnv(env, ENV.deploymentsTable, 'the DynamoDB deployments table'), requireEnv(env, ENV.historyTable, 'the DynamoDB history table')),
-    changes: new DynamoDbChangeSummaryStore(dynamoDbClient, requireEnv(env, ENV.changesTable, 'the DynamoDB change summaries table')),
-    servingModel: new S3ServingModelSource(control, new S3ObjectReader(s3Client)),
-    control,
-    operatorControls: new DynamoDbOperatorControlStore(dynamoDbClient, controlTable),
     holds: new DynamoDbHoldStore(dynamoDbClient, controlTable),
     gates: new DynamoDbGateStore(dynamoDbClient, controlTable),
-    endpoint: new SageMakerEndpoint(sageMakerRuntimeClient, { endpointName: requireEnv(env, ENV.endpointName, 'the SageMaker endpoint serving the model'), timeoutMs: endpointTimeoutFromEnv(env) }),
     publisher: new EventBridgePublisher(eventBridgeClient),
     metrics: new EmfMetrics(),
     clock: systemClock,

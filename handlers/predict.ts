@@ -14,23 +14,10 @@ import { revisionKey, type GateLink, type PutEventsEntry } from '../events/emitt
 import { eventTimeMillis } from '../events/envelope';
 import { parseAwsEvent } from '../events/parse';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
-import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EmfMetrics } from './adapters/emf-metrics';
 import { AwsCodeDeploy } from './adapters/codedeploy';
 import { S3TrainingDataLake } from './adapters/s3-data-lake';
-import { S3ObjectReader } from './adapters/s3-objects';
-import { SageMakerEndpoint } from './adapters/sagemaker-endpoint';
-import { S3ServingModelSource } from './adapters/serving-model';
-import {
-  ENV,
-  eventSourceFromEnv,
-  findPolicy,
-  groupKey,
-  groupPolicies,
-  jsonEnv,
-  requireEnv,
-  type GroupPolicy,
-} from './config';
+import { ENV, findPolicy, groupKey, requireEnv, type GroupPolicy } from './config';
 import {
   assessmentEntries,
   holdsHere,
@@ -42,6 +29,7 @@ import {
 import { watchTier } from './bake-domain';
 import { recordScore } from './cuts';
 import { assessRelease, DEFAULT_HISTORY_LIMIT, endpointTimeoutFromEnv, featureRowOf } from './release-assessment';
+import { assessmentConfigFromEnv, awsAssessmentPorts, type AssessmentConfig } from './release-assessment-aws';
 
 export { endpointTimeoutFromEnv };
 import { gateLinkOf, letThroughByGate } from './pipeline-gate-domain';
@@ -49,7 +37,6 @@ import { overrideWords, wouldStop } from './operator-controls';
 import { holdPolicyOf, newHold, type DeploymentHold } from './hold-domain';
 import { DynamoDbHoldStore } from './adapters/dynamodb-holds';
 import { DynamoDbGateStore } from './adapters/dynamodb-gates';
-import { DynamoDbOperatorControlStore } from './adapters/dynamodb-operator-controls';
 import type {
   AssessmentRecord,
   ChangeSummaryStore,
@@ -65,7 +52,7 @@ import type {
   ServingModelSource,
   TrainingDataLake,
 } from './ports';
-import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
+import { QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
 import { writeTrainingRowIfComplete, type TrainingRowResult } from './training-row';
 import type { HandlerDefinition, PortsOf } from './declaration';
 import { lambdaEntry } from './lambda-entry';
@@ -80,15 +67,7 @@ import { PREDICT_DECLARATION } from './predict.declaration';
  * and republishes the stored assessment's events unchanged.
  */
 
-export interface PredictConfig {
-  /** The installation's event source. */
-  readonly source: string;
-  /** Deploy Guard's bus, by name or ARN. */
-  readonly eventBusName: string;
-  /** The guarded groups. */
-  readonly groups: readonly GroupPolicy[];
-  /** CloudWatch namespace of the decision's metrics (Assessments, Stops, EndpointFallbacks, ModelFallbacks, DecisionCut). */
-  readonly metricsNamespace: string;
+export interface PredictConfig extends AssessmentConfig {
   /** A group's most recent known outcomes read back to for the history features. @default DEFAULT_HISTORY_LIMIT */
   readonly historyLimit?: number;
 }
@@ -330,12 +309,7 @@ function detailTypeOf(event: unknown): unknown {
 
 /** Reads the handler's configuration from the Lambda environment, naming the variable that is wrong. */
 export function predictConfigFromEnv(env: NodeJS.ProcessEnv): PredictConfig {
-  return {
-    source: eventSourceFromEnv(env),
-    eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
-    groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
-    metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
-  };
+  return assessmentConfigFromEnv(env);
 }
 
 // Module scope: created once per container, standard retry mode for throttling and transient errors;
@@ -347,24 +321,12 @@ const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
 const s3Client = new S3Client({ retryMode: 'standard' });
 
 function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<PredictDependencies>> {
-  const control = new DynamoDbControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table'));
+  const controlTable = requireEnv(env, ENV.controlTable, 'the DynamoDB control table');
   return {
+    ...awsAssessmentPorts(env, { dynamoDb: dynamoDbClient, s3: s3Client, sageMakerRuntime: sageMakerRuntimeClient }),
     codeDeploy: new AwsCodeDeploy(codeDeployClient),
-    deployments: new DynamoDbDeploymentStore(
-      dynamoDbClient,
-      requireEnv(env, ENV.deploymentsTable, 'the DynamoDB deployments table'),
-      requireEnv(env, ENV.historyTable, 'the DynamoDB history table'),
-    ),
-    changes: new DynamoDbChangeSummaryStore(dynamoDbClient, requireEnv(env, ENV.changesTable, 'the DynamoDB change summaries table')),
-    servingModel: new S3ServingModelSource(control, new S3ObjectReader(s3Client)),
-    control,
-    operatorControls: new DynamoDbOperatorControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
-    holds: new DynamoDbHoldStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
-    gates: new DynamoDbGateStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
-    endpoint: new SageMakerEndpoint(sageMakerRuntimeClient, {
-      endpointName: requireEnv(env, ENV.endpointName, 'the SageMaker endpoint serving the model'),
-      timeoutMs: endpointTimeoutFromEnv(env),
-    }),
+    holds: new DynamoDbHoldStore(dynamoDbClient, controlTable),
+    gates: new DynamoDbGateStore(dynamoDbClient, controlTable),
     publisher: new EventBridgePublisher(eventBridgeClient),
     metrics: new EmfMetrics(),
     lake: new S3TrainingDataLake(s3Client, { bucket: requireEnv(env, ENV.dataBucket, 'the S3 bucket of training rows') }),

@@ -111,7 +111,7 @@ function expiry(decidedAt: number): number {
   return Math.floor((decidedAt + GRANT_RETENTION_MS) / 1000);
 }
 
+/** The record as stored, without the item's own key and TTL. */
 function withoutKeys(value: Record<string, unknown>): Record<string, unknown> {
-  const { key: _key, expiresAt: _expiresAt, ...rest } = value;
-  return rest;
+  return Object.fromEntries(Object.entries(value).filter(([name]) => name !== 'key' && name !== 'expiresAt'));
 }
