@@ -15,6 +15,7 @@ import { readWiring, type Wiring } from '../../local/terraform-wiring';
 import { EMBEDDED_TRAINER } from '../../model/training';
 import { loadXGBoostModel } from '../../model/xgboost';
 import { exampleGroupNames } from '../../stacks/config';
+import { localOperatorDependencies } from '../support/local-operator';
 import { scratchDirs } from '../support/temp-dirs';
 
 /**
@@ -75,15 +76,7 @@ describe('the pipeline gate on the local runtime (real handlers, synthesized wir
   const operator = async (command: 'override' | 'approve' | 'reject', args: string[]) => {
     const out: string[] = [];
     const io = { stdout: { write: (text: string) => out.push(text) }, stderr: { write: (text: string) => out.push(text) }, stdin: process.stdin, cwd: process.cwd() } as never;
-    const deps = {
-      holds: () => standIns.stores.holds,
-      codeDeploy: () => standIns.codeDeploy,
-      deploymentStore: () => standIns.stores.deployments,
-      operatorControls: () => standIns.stores.operatorControls,
-      publisher: () => standIns.publisher,
-      identity: () => ({ callerArn: async () => OPERATOR }),
-      clock: standIns.clock,
-    };
+    const deps = localOperatorDependencies(standIns, OPERATOR);
     const run = command === 'override' ? createOverrideCommand(deps) : createHoldDecisionCommand(command, deps);
     const code = await run.run(['--environment', 'dev', ...args, '--reason', `${command}: reviewed by the release manager`], io);
     await drainBuses(standIns.buses);
