@@ -2,7 +2,7 @@ import { CODEPIPELINE_JOB, codePipelineJob, type CodePipelineJob } from '../even
 import { eventBridgeTime } from '../events/clock';
 import { buildEntry, revisionKey, type ChangeSummaryJoin, type ComputePlatform, type GateLink, type GateOutcome, type GuardMode, type PutEventsEntry, type Revision } from '../events/emitted';
 import { GATE_USER_PARAMETERS, GATE_USER_PARAMETERS_EXAMPLE, gateUserParameters } from '../events/pipeline-gate';
-import { EventValidationError, parseWith } from '../events/validation';
+import { EventValidationError, formatPath, parseWith } from '../events/validation';
 import type { Factor } from '../model/factors';
 import type { FailurePolicy } from './config';
 import type { DecisionCutSource } from './ports';
@@ -49,7 +49,7 @@ export function jobIdOf(event: unknown): string {
   const job = (event as Record<string, unknown> | null)?.['CodePipeline.job'] as Record<string, unknown> | undefined;
   const id = job?.id;
   if (typeof id === 'string' && id.length > 0) return id;
-  throw new EventValidationError(CODEPIPELINE_JOB, [{ path: "['CodePipeline.job'].id", message: 'expected the job id CodePipeline sends its Lambda invoke action' }]);
+  throw new EventValidationError(CODEPIPELINE_JOB, [{ path: formatPath(['CodePipeline.job', 'id']), message: 'expected the job id CodePipeline sends its Lambda invoke action' }]);
 }
 
 /** The request a job makes, or the problem with its input (never thrown: CodePipeline is told). */

@@ -110,7 +110,7 @@ describe('pipeline-gate: bad input is told to CodePipeline, naming the input and
   it('an event without a job id cannot be answered: an EventValidationError naming the path, and no call', async () => {
     const { deps, codePipeline } = setUp();
     await expect(handlePipelineGate({ 'CodePipeline.job': { data: {} } }, deps)).rejects.toThrow(EventValidationError);
-    await expect(handlePipelineGate({}, deps)).rejects.toThrow("['CodePipeline.job'].id: expected the job id CodePipeline sends its Lambda invoke action");
+    await expect(handlePipelineGate({}, deps)).rejects.toThrow('["CodePipeline.job"].id: expected the job id CodePipeline sends its Lambda invoke action');
     expect(codePipeline.calls).toEqual([]);
   });
 
