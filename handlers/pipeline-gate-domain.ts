@@ -187,6 +187,9 @@ export interface GatePass {
   readonly cut: number | null;
   readonly decidedAt: number;
   readonly passedBy: GateLink['passedBy'];
+  /** The gate's pass was an exploration draw (a would-be stop let through to observe its outcome), with its propensity. */
+  readonly explored?: boolean;
+  readonly propensity?: number;
   /** The deployments of the release predict assessed since (CodeDeploy's START after the Deploy stage). */
   readonly deploymentIds?: readonly string[];
 }
@@ -287,11 +290,13 @@ export function gateLinkOf(pass: GatePass, wouldStop: boolean): GateLink {
 
 /**
  * A verdict that would stop a deployment whose release the gate passed: not enforced (its outcome
- * is observed), the model's decision kept for the quality metrics, propensity 1 (the gate's pass
- * decided, not a draw), as an operator's override is.
+ * is observed), the model's decision kept for the quality metrics. Its propensity is the gate's:
+ * the exploration draw's when the gate's pass was one (training weighs the outcome by it), else 1
+ * (the gate's decision, not a draw), as for an operator's override.
  */
-export function letThroughByGate(verdict: Verdict): Verdict {
-  return { ...verdict, enforced: false, propensity: 1 };
+export function letThroughByGate(verdict: Verdict, pass: Pick<GatePass, 'explored' | 'propensity'>): Verdict {
+  const explored = pass.explored === true && pass.propensity !== undefined;
+  return { ...verdict, enforced: false, explored, propensity: explored ? (pass.propensity as number) : 1 };
 }
 
 /** Why a would-be stop proceeds because the gate passed its release, in words. */

@@ -197,6 +197,7 @@ async function recordPass(record: GateJobRecord & { readonly assessment?: GateAs
     cut: record.assessment?.cut ?? null,
     decidedAt: record.decidedAt,
     passedBy,
+    ...(passedBy === 'assessment' && record.assessment?.explored ? { explored: true, propensity: record.assessment.propensity } : {}),
   });
 }
 

@@ -92,7 +92,9 @@ describe('the link of a later deployment to the gate', () => {
 
   it('carries the gate job, its risk and whether it let a would-be stop through; the let-through verdict is not enforced, propensity 1, the decision kept', () => {
     expect(gateLinkOf(pass, true)).toEqual({ jobId: JOB, probability: 0.2, cut: 0.6, decidedAt: '2026-12-01T09:00:00Z', passedBy: 'assessment', letThrough: true });
-    expect(letThroughByGate({ decision: 'rollback', probability: 0.7, enforced: true, explored: false, propensity: 0.95 })).toEqual({ decision: 'rollback', probability: 0.7, enforced: false, explored: false, propensity: 1 });
+    expect(letThroughByGate({ decision: 'rollback', probability: 0.7, enforced: true, explored: false, propensity: 0.95 }, {})).toEqual({ decision: 'rollback', probability: 0.7, enforced: false, explored: false, propensity: 1 });
+    // The gate's pass was an exploration draw: the deployment's outcome is weighted by the gate's propensity.
+    expect(letThroughByGate({ decision: 'rollback', probability: 0.7, enforced: true, explored: false, propensity: 0.95 }, { explored: true, propensity: 0.05 })).toMatchObject({ enforced: false, explored: true, propensity: 0.05 });
   });
 
   it('at READY a let-through deployment proceeds (ContinueDeployment), as an overridden one does; a shadow one does not', () => {
