@@ -5,7 +5,10 @@ import { EventValidationError } from '../../events/validation';
 import type { EventPublisher } from '../../handlers/adapters/event-publisher';
 import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import type { GroupPolicy } from '../../handlers/config';
+import { newHold } from '../../handlers/hold-domain';
+import { settleExpiredHolds } from '../../handlers/holds';
 import { handlePipelineGate, type PipelineGateDependencies } from '../../handlers/pipeline-gate';
+import { gateHoldId } from '../../handlers/pipeline-gate-domain';
 import type { CodePipelineOutcome, CodePipelinePort, MetricsPort } from '../../handlers/ports';
 
 /**
@@ -170,5 +173,19 @@ describe('pipeline-gate: lost answers and redelivery', () => {
     expect(again).toEqual({ ...first, repeated: true });
     expect(codePipeline.calls).toHaveLength(1);
     expect(published).toHaveLength(1);
+  });
+});
+
+describe("a pipeline hold's timeout on the hold-timeouts schedule", () => {
+  it('is settled without CodeDeploy (no deployment exists) and not announced as Deployment Held: the gate tells it at its next invocation', async () => {
+    const holds = new InMemoryHoldStore();
+    const jobId = '22222222-abcd-1111-abcd-111111abcdef';
+    await holds.open(newHold({ deploymentId: gateHoldId(jobId), application: 'checkout', deploymentGroup: 'checkout-prod', platform: 'Server', reason: 'risky', pipelineJobId: jobId }, { timeoutMinutes: 30, onTimeout: 'reject' }, AT));
+    const published: PutEventsEntry[] = [];
+    const codeDeploy = new Proxy({}, { get: () => () => Promise.reject(new Error('CodeDeploy must not be called for a pipeline hold')) });
+    const result = await settleExpiredHolds({ holds, codeDeploy: codeDeploy as never, publisher: { publish: async (entries) => void published.push(...entries) }, clock: new ManualClock(AT + 30 * 60_000) }, { source: 'deploy-guard', eventBusName: 'deploy-guard-dev' });
+    expect(result).toEqual({ timedOut: [{ deploymentId: gateHoldId(jobId), action: 'reject', answer: 'accepted' }], closed: [gateHoldId(jobId)], waiting: 0 });
+    expect(published).toEqual([]);
+    expect(await holds.read(gateHoldId(jobId))).toMatchObject({ settled: { action: 'reject', cause: 'timeout', answer: { ok: true } } });
   });
 });
