@@ -172,6 +172,8 @@ export interface GateJobRecord {
   readonly assessment?: GateAssessment;
   /** The held job this one continues (its continuation token). */
   readonly continues?: string;
+  /** The decision's effects are done: its hold opened, its pass recorded, its score in the cut, it announced. */
+  readonly announced?: boolean;
   /** CodePipeline's answer to the result, once put. */
   readonly answered?: { readonly at: number; readonly accepted: boolean; readonly message?: string };
 }

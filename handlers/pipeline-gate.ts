@@ -85,14 +85,26 @@ export type PipelineGateResult =
 export async function handlePipelineGate(event: unknown, deps: PipelineGateDependencies): Promise<PipelineGateResult> {
   const jobId = jobIdOf(event);
   const stored = await deps.gates.readJob(jobId);
-  if (stored) return finish(stored, deps, true);
+  // A redelivery, or a retry after a crash or a lost answer: the recorded decision, its effects finished, told again.
+  if (stored) return settle(stored, deps, true);
   const parsed = parseJob(event);
   if (!parsed.ok) return refuse(jobId, parsed.problem, deps);
   const { request } = parsed;
   const policy = findPolicy(deps.config.groups, request.application, request.deploymentGroup);
   if (!policy) return refuse(jobId, notGuarded(request, deps.config.groups), deps);
-  if (request.continuationToken) return continueHeld(request, request.continuationToken, deps);
-  return decideRelease(request, policy, deps);
+  const record = request.continuationToken ? await continueHeld(request, request.continuationToken, deps) : await decideRelease(request, policy, deps);
+  if ('status' in record) return record;
+  const written = await deps.gates.recordJob(record);
+  return settle(written.record, deps, !written.won);
+}
+
+/** The recorded decision's effects (once: `announced`), then CodePipeline told (once: `answered`). */
+async function settle(record: GateJobRecord, deps: PipelineGateDependencies, repeated: boolean): Promise<PipelineGateResult> {
+  if (!record.announced) {
+    await (record.continues ? announceSettled(record, record.continues, deps) : announceDecision(record, deps));
+    await deps.gates.markAnnounced(record.jobId);
+  }
+  return finish(record, deps, repeated);
 }
 
 function notGuarded(request: GateRequest, groups: readonly GroupPolicy[]): GateInputProblem {
@@ -100,28 +112,30 @@ function notGuarded(request: GateRequest, groups: readonly GroupPolicy[]): GateI
   return { input: 'UserParameters', problem: `${groupKey(request.application, request.deploymentGroup)} is not a deployment group this installation guards (it guards: ${guarded})` };
 }
 
-/** The first job of a release: assess it, record the decision, act on it, tell CodePipeline. */
-async function decideRelease(request: GateRequest, policy: GroupPolicy, deps: PipelineGateDependencies): Promise<PipelineGateResult> {
+/** The first job of a release: its assessment and the decision on it, to be recorded. */
+async function decideRelease(request: GateRequest, policy: GroupPolicy, deps: PipelineGateDependencies): Promise<GateJobRecord> {
   const release = { deploymentId: gateReleaseKey(request.jobId), application: request.application, deploymentGroup: request.deploymentGroup, revision: request.revisionKey, startedAt: deps.clock.now(), alreadyFinished: false };
   const assessment = gateAssessmentOf(await assessRelease(release, policy, deps, deps.clock, deps.config.historyLimit), policy);
   const outcome = gateOutcome(assessment, holdPolicyOf(policy));
-  const hold = outcome === 'hold' ? holdOf(request, assessment, policy) : undefined;
-  const record: GateJobRecord = {
-    ...releaseOf(request),
-    outcome,
-    answer: assessedAnswer(outcome, { ...releaseOf(request), jobId: request.jobId }, assessment, { environment: deps.config.environment, ...(hold ? { hold } : {}) }),
-    decidedAt: assessment.assessedAt,
-    assessment,
-  };
-  const stored = await deps.gates.recordJob(record);
-  // Another delivery decided first: its decision is the one told.
-  if (stored.decidedAt !== record.decidedAt) return finish(stored, deps, true);
-  if (hold) await deps.holds.open(hold);
-  await moveCut(stored, policy, deps);
-  if (outcome === 'pass') await recordPass(stored, assessment.override ? 'override' : 'assessment', deps);
-  await deps.publisher.publish([gateDecidedEntry({ ...stored, outcome, assessment }, { ...busOf(deps), ...(hold ? { hold } : {}), at: stored.decidedAt })]);
-  countDecision(stored, deps);
-  return finish(stored, deps, false);
+  const hold = outcome === 'hold' ? holdOf(releaseOf(request), assessment, policy) : undefined;
+  const answer = assessedAnswer(outcome, releaseOf(request), assessment, { environment: deps.config.environment, ...(hold ? { hold } : {}) });
+  return { ...releaseOf(request), outcome, answer, decidedAt: assessment.assessedAt, assessment };
+}
+
+/**
+ * A decision's effects, each repeatable: a held release's hold opened (a second open keeps the
+ * first), a failed or held one's score in the cut windows (once per job), a passed one recorded for
+ * predict, the decision announced and counted.
+ */
+async function announceDecision(record: GateJobRecord, deps: PipelineGateDependencies): Promise<void> {
+  const { assessment, outcome } = record;
+  if (!assessment || !outcome) return;
+  const policy = findPolicy(deps.config.groups, record.application, record.deploymentGroup);
+  const hold = outcome === 'hold' && policy ? await deps.holds.open(holdOf(record, assessment, policy)) : undefined;
+  if (policy) await moveCut(record, policy, deps);
+  if (outcome === 'pass') await recordPass(record, assessment.override ? 'override' : 'assessment', deps);
+  await deps.publisher.publish([gateDecidedEntry({ ...record, outcome, assessment }, { ...busOf(deps), ...(hold ? { hold } : {}), at: record.decidedAt })]);
+  countDecision(record, deps);
 }
 
 function releaseOf(request: GateRequest): Pick<GateJobRecord, 'jobId' | 'application' | 'deploymentGroup' | 'revision' | 'pipelineExecutionId'> {
@@ -157,18 +171,18 @@ function gateAssessmentOf(assessed: ReleaseAssessment, policy: GroupPolicy): Gat
   };
 }
 
-function holdOf(request: GateRequest, assessment: GateAssessment, policy: GroupPolicy): DeploymentHold {
-  const hold = holdPolicyOf(policy);
-  if (!hold) throw new Error(`${groupKey(policy.application, policy.deploymentGroup)} does not hold risky releases`);
-  const reason = rollbackReason({ ...assessment, application: request.application, deploymentGroup: request.deploymentGroup });
-  return newHold({ deploymentId: gateHoldId(request.jobId), application: request.application, deploymentGroup: request.deploymentGroup, platform: policy.platform, reason, pipelineJobId: request.jobId }, hold, assessment.assessedAt);
+/** The hold of a held release, begun at its assessment (the same hold however often it is made). */
+function holdOf(release: Pick<GateJobRecord, 'jobId' | 'application' | 'deploymentGroup'>, assessment: GateAssessment, policy: GroupPolicy): DeploymentHold {
+  const hold = holdPolicyOf(policy) ?? holdPolicyOf({ ...policy, mode: 'gate', onRisk: 'hold' });
+  const reason = rollbackReason({ ...assessment, application: release.application, deploymentGroup: release.deploymentGroup });
+  return newHold({ deploymentId: gateHoldId(release.jobId), application: release.application, deploymentGroup: release.deploymentGroup, platform: policy.platform, reason, pipelineJobId: release.jobId }, hold!, assessment.assessedAt);
 }
 
 /**
  * A job that continues a held release (its continuation token is the held job's id): the hold's
  * settlement decides, its timeout settled here if it is due; still waiting, the token is given back.
  */
-async function continueHeld(request: GateRequest, token: string, deps: PipelineGateDependencies): Promise<PipelineGateResult> {
+async function continueHeld(request: GateRequest, token: string, deps: PipelineGateDependencies): Promise<GateJobRecord | PipelineGateResult> {
   const first = await deps.gates.readJob(token);
   let hold = first?.outcome === 'hold' ? await deps.holds.read(gateHoldId(token)) : undefined;
   if (!first?.assessment || !hold) {
@@ -178,12 +192,17 @@ async function continueHeld(request: GateRequest, token: string, deps: PipelineG
   if (isExpired(hold, now)) hold = (await settleHold(hold, timeoutSettlement(hold, now), { holds: deps.holds })).hold;
   const settled = hold.settled;
   const outcome: GateOutcome = !settled ? 'hold' : settled.action === 'approve' ? 'pass' : 'fail';
-  const record: GateJobRecord = { ...releaseOf(request), outcome, answer: heldAnswer(first, settled, hold), decidedAt: now, continues: token };
-  const stored = await deps.gates.recordJob(record);
-  if (stored.decidedAt !== record.decidedAt || !settled) return finish(stored, deps, stored.decidedAt !== record.decidedAt);
-  if (outcome === 'pass') await recordPass({ ...first, decidedAt: now }, 'approval', deps);
-  await deps.publisher.publish([gateDecidedEntry({ ...first, outcome, answer: stored.answer, decidedAt: now, assessment: first.assessment }, { ...busOf(deps), settled, at: now })]);
-  return finish(stored, deps, false);
+  return { ...releaseOf(request), outcome, answer: heldAnswer(first, settled, hold), decidedAt: now, continues: token };
+}
+
+/** A held release settled since: an approved one recorded as passed for predict, and announced (nothing while it still waits). */
+async function announceSettled(record: GateJobRecord, token: string, deps: PipelineGateDependencies): Promise<void> {
+  const first = await deps.gates.readJob(token);
+  const hold = await deps.holds.read(gateHoldId(token));
+  if (record.outcome === 'hold' || !record.outcome || !first?.assessment || !hold?.settled) return;
+  if (record.outcome === 'pass') await recordPass({ ...first, decidedAt: record.decidedAt }, 'approval', deps);
+  const entry = gateDecidedEntry({ ...first, outcome: record.outcome, answer: record.answer, decidedAt: record.decidedAt, assessment: first.assessment }, { ...busOf(deps), settled: hold.settled, at: record.decidedAt });
+  await deps.publisher.publish([entry]);
 }
 
 async function recordPass(record: GateJobRecord & { readonly assessment?: GateAssessment }, passedBy: 'assessment' | 'override' | 'approval', deps: PipelineGateDependencies): Promise<void> {

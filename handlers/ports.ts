@@ -87,9 +87,11 @@ export interface CodePipelinePort {
  * which predict reads when the release's deployment starts.
  */
 export interface GateStore {
-  /** Records the job's decision unless one is recorded (the first stays); answers the stored one. */
-  recordJob(record: GateJobRecord): Promise<GateJobRecord>;
+  /** Records the job's decision unless one is recorded (the first stays); answers the stored one and whether this write made it. */
+  recordJob(record: GateJobRecord): Promise<{ readonly won: boolean; readonly record: GateJobRecord }>;
   readJob(jobId: string): Promise<GateJobRecord | undefined>;
+  /** Records that the decision's effects (hold, pass, cut, announcement) are done. */
+  markAnnounced(jobId: string): Promise<void>;
   /** Records CodePipeline's answer to the job's result. */
   recordAnswered(jobId: string, answered: NonNullable<GateJobRecord['answered']>): Promise<void>;
   /** Records the release's pass (replacing an earlier pass of the same release). */

@@ -1,4 +1,4 @@
-import { GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GRANT_RETENTION_MS } from '../operator-controls';
 import type { GateJobRecord, GatePass } from '../pipeline-gate-domain';
 import type { GateStore } from '../ports';
@@ -16,7 +16,7 @@ export class DynamoDbGateStore implements GateStore {
     readonly tableName: string,
   ) {}
 
-  async recordJob(record: GateJobRecord): Promise<GateJobRecord> {
+  async recordJob(record: GateJobRecord): Promise<{ readonly won: boolean; readonly record: GateJobRecord }> {
     const key = { key: CONTROL_KEYS.gateJob(record.jobId) };
     try {
       await call('PutItem', this.tableName, key, () =>
@@ -29,13 +29,17 @@ export class DynamoDbGateStore implements GateStore {
           }),
         ),
       );
-      return record;
+      return { won: true, record };
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       const stored = await this.readJob(record.jobId);
       if (!stored) throw new Error(`the job ${record.jobId} was recorded in table ${this.tableName} and is gone`);
-      return stored;
+      return { won: false, record: stored };
     }
+  }
+
+  async markAnnounced(jobId: string): Promise<void> {
+    await this.update(jobId, 'SET announced = :true', { ':true': { BOOL: true } });
   }
 
   async readJob(jobId: string): Promise<GateJobRecord | undefined> {
@@ -49,16 +53,21 @@ export class DynamoDbGateStore implements GateStore {
   }
 
   async recordAnswered(jobId: string, answered: NonNullable<GateJobRecord['answered']>): Promise<void> {
+    await this.update(jobId, 'SET answered = :answered', { ':answered': toAttribute(answered, 'answered') });
+  }
+
+  /** An update of a recorded job's item (never creates one). */
+  private async update(jobId: string, expression: string, values: Record<string, AttributeValue>): Promise<void> {
     const key = { key: CONTROL_KEYS.gateJob(jobId) };
     await call('UpdateItem', this.tableName, key, () =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: keyOf(key),
-          UpdateExpression: 'SET answered = :answered',
+          UpdateExpression: expression,
           ConditionExpression: 'attribute_exists(#key)',
           ExpressionAttributeNames: { '#key': 'key' },
-          ExpressionAttributeValues: { ':answered': toAttribute(answered, 'answered') },
+          ExpressionAttributeValues: values,
         }),
       ),
     );

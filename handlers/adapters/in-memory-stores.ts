@@ -350,10 +350,17 @@ export class InMemoryGateStore implements GateStore {
   private readonly jobs = new Map<string, GateJobRecord>();
   private readonly passes = new Map<string, GatePass>();
 
-  async recordJob(record: GateJobRecord): Promise<GateJobRecord> {
-    const stored = this.jobs.get(record.jobId) ?? structuredClone(record);
-    this.jobs.set(record.jobId, stored);
-    return structuredClone(stored);
+  async recordJob(record: GateJobRecord): Promise<{ readonly won: boolean; readonly record: GateJobRecord }> {
+    const stored = this.jobs.get(record.jobId);
+    if (stored) return { won: false, record: structuredClone(stored) };
+    this.jobs.set(record.jobId, structuredClone(record));
+    return { won: true, record: structuredClone(record) };
+  }
+
+  async markAnnounced(jobId: string): Promise<void> {
+    const record = this.jobs.get(jobId);
+    if (!record) throw new Error(`no gate job ${jobId}: nothing to mark announced`);
+    this.jobs.set(jobId, { ...record, announced: true });
   }
 
   async readJob(jobId: string): Promise<GateJobRecord | undefined> {

@@ -189,3 +189,32 @@ describe("a pipeline hold's timeout on the hold-timeouts schedule", () => {
     expect(await holds.read(gateHoldId(jobId))).toMatchObject({ settled: { action: 'reject', cause: 'timeout', answer: { ok: true } } });
   });
 });
+
+describe('pipeline-gate: a crash between the recorded decision and its effects', () => {
+  it("the redelivery finishes what the first attempt left (the hold opened, the decision announced) and tells the recorded decision", async () => {
+    const holding: GroupPolicy = { ...GROUP, mode: 'gate', onRisk: 'hold', holdTimeoutMinutes: 30 };
+    const { deps, codePipeline, published } = setUp([holding]);
+    const holds = deps.holds as InMemoryHoldStore;
+    const open = holds.open.bind(holds);
+    let crash = true;
+    holds.open = async (hold) => {
+      if (crash) {
+        crash = false;
+        throw new Error('the process ended');
+      }
+      return open(hold);
+    };
+    await expect(handlePipelineGate(job(params), deps)).rejects.toThrow('the process ended');
+    expect(codePipeline.calls).toEqual([]);
+    expect(published).toEqual([]);
+
+    expect(await handlePipelineGate(job(params), deps)).toMatchObject({ status: 'held', repeated: true, told: 'accepted' });
+    expect(await deps.holds.read(gateHoldId('11111111-abcd-1111-abcd-111111abcdef'))).toMatchObject({ pipelineJobId: '11111111-abcd-1111-abcd-111111abcdef', until: AT + 30 * 60_000 });
+    expect(published.map((entry) => JSON.parse(entry.Detail).outcome)).toEqual(['hold']);
+    expect(codePipeline.results.get('11111111-abcd-1111-abcd-111111abcdef')).toMatchObject({ api: 'PutJobSuccessResult', continuationToken: '11111111-abcd-1111-abcd-111111abcdef' });
+    // Told and announced: a third delivery calls and publishes nothing.
+    await handlePipelineGate(job(params), deps);
+    expect(codePipeline.calls).toHaveLength(1);
+    expect(published).toHaveLength(1);
+  });
+});
