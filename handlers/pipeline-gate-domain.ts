@@ -1,6 +1,6 @@
 import { CODEPIPELINE_JOB, codePipelineJob, type CodePipelineJob } from '../events/aws';
 import { eventBridgeTime } from '../events/clock';
-import { buildEntry, revisionKey, type ChangeSummaryJoin, type ComputePlatform, type GateLink, type GateOutcome, type GuardMode, type PutEventsEntry, type Revision } from '../events/emitted';
+import { buildEntry, revisionKey, type ChangeSummaryJoin, type ComputePlatform, type FallbackCause, type GateLink, type GateOutcome, type GuardMode, type PutEventsEntry, type Revision } from '../events/emitted';
 import { GATE_USER_PARAMETERS, GATE_USER_PARAMETERS_EXAMPLE, gateUserParameters } from '../events/pipeline-gate';
 import { EventValidationError, formatPath, parseWith } from '../events/validation';
 import type { Factor } from '../model/factors';
@@ -144,7 +144,7 @@ export interface GateAssessment {
   readonly propensity: number;
   readonly modelVersion: string;
   readonly featureRow: string;
-  readonly fallback?: { readonly policy: FailurePolicy; readonly cause: 'endpoint' | 'model' | 'assessment'; readonly reason: string };
+  readonly fallback?: { readonly policy: FailurePolicy; readonly cause: FallbackCause; readonly reason: string };
   readonly changeSummary: ChangeSummaryJoin;
   readonly override?: AppliedOverride;
   readonly topFactors: readonly Factor[];
