@@ -277,6 +277,25 @@ export function heldAnswer(record: Pick<GateJobRecord, 'jobId' | 'revision' | 'a
   return { kind: 'failure', message: limitMessage(`Deploy Guard's hold of ${release} was rejected ${who}: ${settled.reason}`) };
 }
 
+/**
+ * How long after the gate passed a release its deployment is linked to the pass: the pipeline's
+ * Deploy stage follows the gate within minutes; a deployment of the same revision a day later (a
+ * manual redeploy, another pipeline run that did not pass through the gate) is judged on its own.
+ */
+export const GATE_PASS_VALID_MS = 24 * 3_600_000;
+
+/**
+ * A START may carry a time before the gate's decision: CodeDeploy's event time has whole seconds and
+ * comes from another clock than the gate's Lambda.
+ */
+export const GATE_PASS_CLOCK_SKEW_MS = 60_000;
+
+/** Whether a deployment of the release starting at `startedAt`, in `deploymentGroup`, is the one the pass let through. */
+export function passApplies(pass: Pick<GatePass, 'deploymentGroup' | 'decidedAt'>, deployment: { readonly deploymentGroup: string; readonly startedAt: number }): boolean {
+  const after = deployment.startedAt - pass.decidedAt;
+  return pass.deploymentGroup === deployment.deploymentGroup && after >= -GATE_PASS_CLOCK_SKEW_MS && after <= GATE_PASS_VALID_MS;
+}
+
 /** The link of a deployment's assessment to the gate's pass of its release. */
 export function gateLinkOf(pass: GatePass, wouldStop: boolean): GateLink {
   return {

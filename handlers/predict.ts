@@ -32,7 +32,7 @@ import { assessRelease, DEFAULT_HISTORY_LIMIT, endpointTimeoutFromEnv, featureRo
 import { assessmentConfigFromEnv, awsAssessmentPorts, type AssessmentConfig } from './release-assessment-aws';
 
 export { endpointTimeoutFromEnv };
-import { gateLinkOf, letThroughByGate, type GatePass } from './pipeline-gate-domain';
+import { gateLinkOf, letThroughByGate, passApplies, type GatePass } from './pipeline-gate-domain';
 import { overrideWords, wouldStop } from './operator-controls';
 import { holdPolicyOf, newHold, type DeploymentHold } from './hold-domain';
 import { DynamoDbHoldStore } from './adapters/dynamodb-holds';
@@ -171,7 +171,7 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
   const assessed = await assessRelease(release, policy, deps, deps.clock, deps.config.historyLimit);
   const { model, cut, override, factors, bake, author, changeSummary, assessedAt } = assessed;
   // The release passed the pipeline gate before this deployment existed: it is not stopped again for the same risk.
-  const linked = revision ? await linkedGate(deps.gates, deploymentId, { application, deploymentGroup, revision }, wouldStop(assessed.verdict)) : undefined;
+  const linked = revision ? await linkedGate(deps.gates, deploymentId, { application, deploymentGroup, revision, startedAt }, wouldStop(assessed.verdict)) : undefined;
   const gate = linked?.link;
   const verdict = linked?.link.letThrough ? letThroughByGate(assessed.verdict, linked.pass) : assessed.verdict;
   const record: AssessmentRecord = {
@@ -231,12 +231,13 @@ function isAssessedState(state: CodeDeployDeploymentState): state is 'START' | '
 }
 
 /**
- * The gate's pass of the release in the same group, if any, linked both ways: the deployment joins the
- * pass's deployments, and the assessment carries the link (letThrough when it would stop it).
+ * The gate's pass of the release in the same group, within a day before it started (passApplies), if
+ * any, linked both ways: the deployment joins the pass's deployments, and the assessment carries the
+ * link (letThrough when it would stop it).
  */
-async function linkedGate(gates: GateStore, deploymentId: string, release: { readonly application: string; readonly deploymentGroup: string; readonly revision: string }, wouldStopIt: boolean): Promise<{ readonly pass: GatePass; readonly link: GateLink } | undefined> {
+async function linkedGate(gates: GateStore, deploymentId: string, release: { readonly application: string; readonly deploymentGroup: string; readonly revision: string; readonly startedAt: number }, wouldStopIt: boolean): Promise<{ readonly pass: GatePass; readonly link: GateLink } | undefined> {
   const pass = await gates.readPass(release.application, release.revision);
-  if (!pass || pass.deploymentGroup !== release.deploymentGroup) return undefined;
+  if (!pass || !passApplies(pass, release)) return undefined;
   await gates.linkDeployment(release.application, release.revision, deploymentId);
   return { pass, link: gateLinkOf(pass, wouldStopIt) };
 }

@@ -1,5 +1,5 @@
 import { sample } from '../../events/samples';
-import { assessedAnswer, gateLinkOf, gateOutcome, heldAnswer, letThroughByGate, parseJob, type GateAssessment } from '../../handlers/pipeline-gate-domain';
+import { assessedAnswer, GATE_PASS_VALID_MS, gateLinkOf, gateOutcome, heldAnswer, letThroughByGate, parseJob, passApplies, type GateAssessment } from '../../handlers/pipeline-gate-domain';
 import { isGateProceed } from '../../handlers/rollback-domain';
 
 /** The pipeline gate's pure decisions: what a job asks, what the gate answers, and what it lets through later. */
@@ -95,6 +95,16 @@ describe('the link of a later deployment to the gate', () => {
     expect(letThroughByGate({ decision: 'rollback', probability: 0.7, enforced: true, explored: false, propensity: 0.95 }, {})).toEqual({ decision: 'rollback', probability: 0.7, enforced: false, explored: false, propensity: 1 });
     // The gate's pass was an exploration draw: the deployment's outcome is weighted by the gate's propensity.
     expect(letThroughByGate({ decision: 'rollback', probability: 0.7, enforced: true, explored: false, propensity: 0.95 }, { explored: true, propensity: 0.05 })).toMatchObject({ enforced: false, explored: true, propensity: 0.05 });
+  });
+
+  it("applies to a deployment of the pass's group starting within a day after it (a minute's skew allowed), no other", () => {
+    const at = { deploymentGroup: 'checkout-prod', startedAt: pass.decidedAt + 5 * 60_000 };
+    expect(passApplies(pass, at)).toBe(true);
+    expect(passApplies(pass, { ...at, deploymentGroup: 'checkout-staging' })).toBe(false);
+    expect(passApplies(pass, { ...at, startedAt: pass.decidedAt + GATE_PASS_VALID_MS + 1 })).toBe(false);
+    // CodeDeploy's event time has whole seconds, from another clock: a START up to a minute before the pass is its deployment.
+    expect(passApplies(pass, { ...at, startedAt: pass.decidedAt - 999 })).toBe(true);
+    expect(passApplies(pass, { ...at, startedAt: pass.decidedAt - 60_001 })).toBe(false);
   });
 
   it('at READY a let-through deployment proceeds (ContinueDeployment), as an overridden one does; a shadow one does not', () => {
