@@ -61,6 +61,8 @@ export class LocalCodePipeline implements CodePipelinePort {
   private gate: ((event: Record<string, unknown>) => Promise<void>) | undefined;
   /** Every job result put, in order, with CodePipeline's answer. */
   readonly calls: { readonly api: 'PutJobSuccessResult' | 'PutJobFailureResult'; readonly jobId: string; readonly accepted: boolean }[] = [];
+  /** The next accepted result's response is lost: applied, then the call fails (as a timeout after the request went through does). */
+  loseNextResponse = false;
 
   constructor(private readonly options: LocalCodePipelineOptions) {}
 
@@ -110,6 +112,10 @@ export class LocalCodePipeline implements CodePipelinePort {
     }
     this.results.set(jobId, result);
     this.calls.push({ api, jobId, accepted: true });
+    if (this.loseNextResponse) {
+      this.loseNextResponse = false;
+      throw Object.assign(new Error(`${api} ${jobId}: the response was lost (socket hang up)`), { name: 'TimeoutError' });
+    }
     return { ok: true };
   }
 

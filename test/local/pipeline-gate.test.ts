@@ -104,6 +104,23 @@ describe('the pipeline gate on the local runtime (real handlers, synthesized wir
     expect(deadLetters).toEqual([]);
   });
 
+  it("a PutJobFailureResult applied but its response lost: Lambda's retry tells the recorded decision again, CodePipeline answers InvalidJobState, nothing else changes", async () => {
+    const commit = '9'.repeat(40);
+    standIns.codePipeline.loseNextResponse = true;
+    const calls = standIns.codePipeline.calls.length;
+    const execution = await release(stopGroup, commit);
+    const [jobId] = execution.jobs;
+    expect(execution.status).toBe('Failed');
+    expect(execution.message).toContain(`Deploy Guard stopped release git:${commit}`);
+    expect(standIns.codePipeline.calls.slice(calls)).toEqual([
+      { api: 'PutJobFailureResult', jobId, accepted: true },
+      { api: 'PutJobFailureResult', jobId, accepted: false },
+    ]);
+    expect(gateEvents(jobId)).toHaveLength(1);
+    expect(await standIns.stores.gates.readJob(jobId)).toMatchObject({ outcome: 'fail', announced: true, answered: { accepted: false, message: expect.stringContaining('InvalidJobState') } });
+    expect(deadLetters).toEqual([]);
+  });
+
   it("a release the gate passes is deployed; its START is assessed with the gate linked, and with the group's cut tightened since it is not stopped again for the same risk", async () => {
     const commit = 'b'.repeat(40);
     const execution = await standIns.codePipeline.startExecution({ application, deploymentGroup: safeGroup.deploymentGroup, platform: 'Server', commitId: commit });
