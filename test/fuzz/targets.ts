@@ -173,6 +173,21 @@ function runDeclared<Dependencies extends { readonly config: unknown }, Result>(
   return definition.handle(value, compose(definition.declaration, ports, config));
 }
 
+/** A guarded group's policy drawn at random: every platform, mode, cut scope and failure policy, a block budget's cut or an expert's fixed threshold. */
+function fuzzedPolicy(rng: Prng): GroupPolicy {
+  return {
+    application: APPLICATION,
+    deploymentGroup: DEPLOYMENT_GROUP,
+    platform: rng.pick(COMPUTE_PLATFORMS),
+    mode: rng.pick(['shadow', 'stop', 'gate'] as const),
+    blockBudget: 0.1,
+    exploration: rng.pick([0, 0.05, 0.5]),
+    cutScope: rng.pick(['installation', 'group'] as const),
+    ...(rng.chance(0.5) ? { threshold: 0.35 } : {}),
+    failurePolicy: rng.pick(['fail-open', 'fail-closed'] as const),
+  };
+}
+
 function codeDeployFake(rng: Prng, statuses: readonly DeploymentStatus[]): FakeCodeDeploy {
   return new FakeCodeDeploy({ status: rng.pick(statuses), platform: rng.pick(COMPUTE_PLATFORMS), found: rng.chance(0.9) });
 }
@@ -220,18 +235,7 @@ const predict: FuzzTarget = {
       );
     }
     if (deploymentId && rng.chance(0.1)) await deployments.putAssessment(assessmentOf(deploymentId, rng));
-    const policy: GroupPolicy = {
-      application: APPLICATION,
-      deploymentGroup: DEPLOYMENT_GROUP,
-      platform: rng.pick(COMPUTE_PLATFORMS),
-      mode: rng.pick(['shadow', 'stop', 'gate'] as const),
-      blockBudget: 0.1,
-      exploration: rng.pick([0, 0.05, 0.5]),
-      cutScope: rng.pick(['installation', 'group'] as const),
-      // The block budget's cut, or an expert's fixed threshold.
-      ...(rng.chance(0.5) ? { threshold: 0.35 } : {}),
-      failurePolicy: rng.pick(['fail-open', 'fail-closed'] as const),
-    };
+    const policy = fuzzedPolicy(rng);
     return runDeclared(PREDICT, value, {
       control: instrument('control', new InMemoryControlStore(), log),
       operatorControls: instrument('operatorControls', new InMemoryOperatorControlStore(), log),
@@ -300,17 +304,7 @@ const pipelineGate: FuzzTarget = {
     }
   },
   async run(value, log, rng) {
-    const policy: GroupPolicy = {
-      application: APPLICATION,
-      deploymentGroup: DEPLOYMENT_GROUP,
-      platform: rng.pick(COMPUTE_PLATFORMS),
-      mode: rng.pick(['shadow', 'stop', 'gate'] as const),
-      blockBudget: 0.1,
-      exploration: rng.pick([0, 0.05, 0.5]),
-      cutScope: rng.pick(['installation', 'group'] as const),
-      ...(rng.chance(0.5) ? { threshold: 0.35 } : {}),
-      failurePolicy: rng.pick(['fail-open', 'fail-closed'] as const),
-    };
+    const policy = fuzzedPolicy(rng);
     const holding: GroupPolicy = rng.chance(0.3) ? { ...policy, mode: 'gate', onRisk: 'hold', holdTimeoutMinutes: 30 } : policy;
     return runDeclared(PIPELINE_GATE, value, {
       codePipeline: instrument('codePipeline', new FakeCodePipeline(), log),
