@@ -73,6 +73,37 @@ export const codeDeployLifecycleHookInvocation = z.looseObject({
 export type CodeDeployLifecycleHookInvocation = z.infer<typeof codeDeployLifecycleHookInvocation>;
 
 // ---------------------------------------------------------------------------------------------
+// CodePipeline Lambda invoke action: what CodePipeline sends the function of an Invoke action (not
+// an EventBridge event). The function must answer with PutJobSuccessResult or PutJobFailureResult;
+// a success with a continuationToken makes CodePipeline invoke it again with a new job carrying the token.
+
+export const CODEPIPELINE_JOB = 'CodePipeline Lambda invoke job';
+
+const pipelineArtifact = z.looseObject({
+  name: nonEmpty,
+  /** The source revision (a commit id for a Git source); null for an artifact without one (AWS's own example). */
+  revision: z.optional(z.nullable(z.string())),
+  location: z.optional(z.looseObject({ type: z.optional(z.string()), s3Location: z.optional(z.looseObject({ bucketName: nonEmpty, objectKey: nonEmpty })) })),
+});
+
+export const codePipelineJob = z.looseObject({
+  'CodePipeline.job': z.looseObject({
+    id: nonEmpty,
+    accountId: z.optional(z.string()),
+    data: z.looseObject({
+      actionConfiguration: z.looseObject({
+        configuration: z.looseObject({ FunctionName: nonEmpty, UserParameters: z.optional(z.string()) }),
+      }),
+      inputArtifacts: z.optional(z.array(pipelineArtifact)),
+      outputArtifacts: z.optional(z.array(pipelineArtifact)),
+      /** Set on an invocation that continues an earlier job answered with a continuationToken. */
+      continuationToken: z.optional(nonEmpty),
+    }),
+  }),
+});
+export type CodePipelineJob = z.infer<typeof codePipelineJob>;
+
+// ---------------------------------------------------------------------------------------------
 // CodePipeline
 
 export const CODEPIPELINE_SOURCE = 'aws.codepipeline';

@@ -190,6 +190,29 @@ export const appliedOverride = z.strictObject({
   until: isoTime,
 });
 
+/** What the pipeline gate decided on a release (handlers/pipeline-gate-domain.ts): it passed it, failed the action, or holds it for a person. */
+export const GATE_OUTCOMES = ['pass', 'fail', 'hold'] as const;
+export type GateOutcome = (typeof GATE_OUTCOMES)[number];
+
+/**
+ * The pipeline gate's decision on the release a deployment deploys, as the deployment's assessment
+ * links it: the gate's job, its probability and cut, and whether the link is what let a would-be
+ * stop through (the gate passed the release for the same risk: it is not stopped twice).
+ */
+export const gateLink = z.strictObject({
+  /** The CodePipeline job the gate decided in (the first, for a release it held). */
+  jobId: nonEmpty,
+  pipelineExecutionId: z.optional(nonEmpty),
+  probability: z.nullable(probability),
+  cut: z.nullable(probability),
+  decidedAt: isoTime,
+  /** Why the gate passed it: its own decision, an operator's override or pause, or a person's approval of its hold. */
+  passedBy: z.enum(['assessment', 'override', 'approval']),
+  /** True when this assessment would stop the deployment and the gate's pass let it through instead. */
+  letThrough: z.boolean(),
+});
+export type GateLink = z.infer<typeof gateLink>;
+
 export const deploymentRiskAssessed = define({
   detailType: 'Deployment Risk Assessed',
   schemaVersion: '2',
@@ -225,6 +248,8 @@ export const deploymentRiskAssessed = define({
     override: z.optional(appliedOverride),
     /** `hold` when the gate group holds a risky deployment for a person instead of stopping it (Deployment Held tells the hold); absent: stop. */
     onRisk: z.optional(z.literal('hold')),
+    /** The pipeline gate's pass of the release, when it went through a gate stage before this deployment existed. */
+    gate: z.optional(gateLink),
     assessedAt: isoTime,
   }),
   example: {
@@ -605,6 +630,61 @@ export const operatorOverride = define({
   },
 });
 
+export const pipelineGateDecided = define({
+  detailType: 'Pipeline Gate Decided',
+  schemaVersion: '1',
+  description:
+    "The pipeline gate (a CodePipeline Lambda invoke action before the Deploy stage) judged a release before its deployment existed, with the same model, cut and policies as predict: `pass` (the action succeeds), `fail` (the action fails: no deployment is created) or `hold` (the action waits for `deploy-guard approve` / `reject` or the hold's timeout). A held release is announced again when it is settled (`settled`).",
+  detail: z.strictObject({
+    schemaVersion,
+    jobId: nonEmpty,
+    pipelineExecutionId: z.optional(nonEmpty),
+    application: nonEmpty,
+    deploymentGroup: nonEmpty,
+    /** The release's revision key (revisionKey), what `deploy-guard override --revision` names. */
+    revision: nonEmpty,
+    mode: z.enum(GUARD_MODES),
+    outcome: z.enum(GATE_OUTCOMES),
+    probability: z.nullable(probability),
+    ...decisionCut,
+    cutSource: z.enum(CUT_SOURCES),
+    /** Whether the decision is acted on (false in shadow mode, or when an override or pause let it through). */
+    enforced: z.boolean(),
+    modelVersion: nonEmpty,
+    topFactors: z.array(topFactor).check(z.maxLength(10)),
+    fallback: z.optional(z.object({ policy: z.enum(['fail-open', 'fail-closed']), cause: z.enum(FALLBACK_CAUSES), reason: nonEmpty })),
+    changeSummary: z.optional(changeSummaryJoin),
+    override: z.optional(appliedOverride),
+    /** What the gate told CodePipeline, in words. */
+    message: nonEmpty,
+    /** For `hold`: the hold's id (what `deploy-guard approve --pipeline-job` names), until when, and what its timeout decides. */
+    hold: z.optional(z.strictObject({ until: isoTime, onTimeout: z.enum(HOLD_ACTIONS) })),
+    /** For a held release settled since: who decided and what. */
+    settled: z.optional(z.strictObject({ action: z.enum(HOLD_ACTIONS), by: nonEmpty, at: isoTime })),
+    decidedAt: isoTime,
+  }),
+  example: {
+    schemaVersion: '1',
+    jobId: '11111111-abcd-1111-abcd-111111abcdef',
+    pipelineExecutionId: '2c9a5a7e-4a43-4a5c-9d8f-6f4f3c2b1a00',
+    application: 'checkout',
+    deploymentGroup: 'checkout-prod',
+    revision: 'git:6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a',
+    mode: 'gate',
+    outcome: 'fail',
+    probability: 0.8125,
+    cut: 0.6392,
+    blockBudget: 0.1,
+    cutSource: 'group',
+    enforced: true,
+    modelVersion: 'deploy-guard-20261120-0912',
+    topFactors: [{ feature: 'linesAdded', value: 412, contribution: 0.61, text: '412 lines added' }],
+    changeSummary: { status: 'joined', revision: 'git:6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a' },
+    message: 'Deploy Guard stopped release git:6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a of checkout/checkout-prod before its deployment was created',
+    decidedAt: '2026-11-20T09:20:05Z',
+  },
+});
+
 /** Every event Deploy Guard emits, by detail-type. */
 export const EMITTED_EVENTS = {
   [deploymentChangeSummary.detailType]: deploymentChangeSummary,
@@ -619,6 +699,7 @@ export const EMITTED_EVENTS = {
   [operatorOverride.detailType]: operatorOverride,
   [deploymentHeld.detailType]: deploymentHeld,
   [deploymentBakeRolledBack.detailType]: deploymentBakeRolledBack,
+  [pipelineGateDecided.detailType]: pipelineGateDecided,
 } as const;
 export type EmittedEventKind = keyof typeof EMITTED_EVENTS;
 export type EmittedDetail<Kind extends EmittedEventKind> = z.output<(typeof EMITTED_EVENTS)[Kind]['detail']>;

@@ -27,6 +27,7 @@ import {
   modelRejected,
   modelRetrainingStarted,
   operatorOverride,
+  pipelineGateDecided,
   validateEventSource,
   type EmittedEventKind,
 } from './emitted';
@@ -235,20 +236,24 @@ function coreRules(source: string, namePrefix: string): SystemRule[] {
     {
       name: 'gate-proceed',
       description:
-        'predict let an EC2/on-premises blue/green deployment waiting at READY proceed: ContinueDeployment before the wait times out.',
+        "predict let an EC2/on-premises blue/green deployment waiting at READY proceed (its decision, or a would-be stop let through by an operator's override or pause or by the pipeline gate's pass of its release): ContinueDeployment before the wait times out.",
       bus: 'deploy-guard',
       target: 'rollback',
       consumes: [deploymentRiskAssessed.detailType],
       pattern: {
         source: [source],
         'detail-type': [deploymentRiskAssessed.detailType],
-        detail: { mode: ['gate'], trigger: ['READY'], decision: ['proceed'], enforced: [true] },
+        $or: [
+          { detail: { mode: ['gate'], trigger: ['READY'], decision: ['proceed'], enforced: [true] } },
+          { detail: { mode: ['gate'], trigger: ['READY'], enforced: [false], override: { kind: [{ exists: true }] } } },
+          { detail: { mode: ['gate'], trigger: ['READY'], enforced: [false], gate: { letThrough: [true] } } },
+        ],
       },
     },
     {
       name: 'notify',
       description:
-        "What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, a deployment held for a person, a bake rolled back on an alarm, retraining and model changes, an operator's override, pause, approval or rejection. Shadow decisions are not told one by one.",
+        "What a person should hear about, once per decision: an enforced stop, a rollback that could not be done, a deployment held for a person, a bake rolled back on an alarm, retraining and model changes, an operator's override, pause, approval or rejection, a release the pipeline gate failed or holds. Shadow decisions are not told one by one.",
       bus: 'deploy-guard',
       target: 'notify',
       consumes: [
@@ -261,12 +266,15 @@ function coreRules(source: string, namePrefix: string): SystemRule[] {
         modelRegistered.detailType,
         modelRejected.detailType,
         operatorOverride.detailType,
+        pipelineGateDecided.detailType,
       ],
       pattern: {
         source: [source],
         $or: [
           // The stop itself is the decision; its completion (Rollback Completed) is what was announced.
           { 'detail-type': [deploymentRiskAssessed.detailType], detail: { decision: ['rollback'], enforced: [true] } },
+          // A release the pipeline gate failed or holds, before its deployment exists.
+          { 'detail-type': [pipelineGateDecided.detailType], detail: { outcome: ['fail', 'hold'], enforced: [true] } },
           {
             'detail-type': [
               deploymentRollbackFailed.detailType,

@@ -63,6 +63,10 @@ const SAMPLE_FILES: Readonly<Record<string, SampleEntry>> = {
     quirk: 'detail.version and type.version are numbers (strings in the docs): both accepted',
   },
   'codepipeline-action-execution.succeeded.json': { kind: CODEPIPELINE_ACTION_EXECUTION },
+  'codepipeline-lambda-invoke-job.json': {
+    eventBridge: false,
+    quirk: 'what CodePipeline sends a Lambda invoke action (the pipeline gate), not an EventBridge event; its input artifact revision is null',
+  },
   'codepipeline-pipeline-execution.failed.json': { kind: CODEPIPELINE_PIPELINE_EXECUTION },
   'codepipeline-pipeline-execution.started.json': { kind: CODEPIPELINE_PIPELINE_EXECUTION },
   'codepipeline-pipeline-execution.started.PROCESSED-codestar-notification-form.json': {

@@ -48,6 +48,8 @@ export const ENV = {
   notifications: 'DEPLOY_GUARD_NOTIFICATIONS',
   /** JSON: the shadow-mode groups the daily digest tells about, with their costs (ShadowDigestSettings). */
   shadowDigest: 'DEPLOY_GUARD_SHADOW_DIGEST',
+  /** The environment's name in deploy-guard.config.json: the `--environment` of the commands the pipeline gate's answers suggest. */
+  environment: 'DEPLOY_GUARD_ENVIRONMENT',
 } as const;
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 

@@ -3,6 +3,7 @@ import type { HandlerDeclaration } from './declaration';
 import { DRIFT_DECLARATION } from './drift.declaration';
 import type { HandlerName } from './entries';
 import { NOTIFY_DECLARATION } from './notify.declaration';
+import { PIPELINE_GATE_DECLARATION } from './pipeline-gate.declaration';
 import { PREDICT_DECLARATION } from './predict.declaration';
 import { PROMOTE_DECLARATION } from './promote.declaration';
 import { RECORD_CHANGE_DECLARATION } from './record-change.declaration';
@@ -23,4 +24,5 @@ export const HANDLER_DECLARATIONS: Readonly<Record<HandlerName, HandlerDeclarati
   notify: NOTIFY_DECLARATION,
   bake: BAKE_DECLARATION,
   'shadow-digest': SHADOW_DIGEST_DECLARATION,
+  'pipeline-gate': PIPELINE_GATE_DECLARATION,
 };

@@ -2,6 +2,7 @@ import { BAKE } from './bake';
 import { DRIFT } from './drift';
 import type { HandlerName } from './entries';
 import { NOTIFY } from './notify';
+import { PIPELINE_GATE } from './pipeline-gate';
 import { PREDICT } from './predict';
 import { PROMOTE } from './promote';
 import { RECORD_CHANGE } from './record-change';
@@ -26,4 +27,5 @@ export const HANDLER_DEFINITIONS = {
   notify: NOTIFY,
   bake: BAKE,
   'shadow-digest': SHADOW_DIGEST,
+  'pipeline-gate': PIPELINE_GATE,
 } as const satisfies Record<HandlerName, unknown>;

@@ -57,6 +57,12 @@ export interface DeploymentHold {
   readonly reason: string;
   /** ECS / Lambda: the BeforeAllowTraffic hook execution left unanswered. */
   readonly hookExecutionId?: string;
+  /**
+   * A release held by the pipeline gate before any deployment exists: the CodePipeline job it
+   * answered with a continuation token (the hold's id is gateHoldId of it). Nothing is called when it
+   * is settled: the gate reads the settlement when CodePipeline invokes the action again.
+   */
+  readonly pipelineJobId?: string;
   readonly settled?: HoldSettlement;
 }
 
@@ -85,7 +91,7 @@ export function holdTimeoutIssue(platform: ComputePlatform, hold: HoldPolicy, re
 
 /** A new hold beginning at `since`. */
 export function newHold(
-  deployment: Pick<DeploymentHold, 'deploymentId' | 'application' | 'deploymentGroup' | 'platform' | 'reason'> & { readonly hookExecutionId?: string },
+  deployment: Pick<DeploymentHold, 'deploymentId' | 'application' | 'deploymentGroup' | 'platform' | 'reason'> & { readonly hookExecutionId?: string; readonly pipelineJobId?: string },
   policy: HoldPolicy,
   since: number,
 ): DeploymentHold {
@@ -125,9 +131,16 @@ export function settleVerdict(hold: DeploymentHold, action: HoldAction): SettleV
   return { kind: 'already', settled };
 }
 
-/** The CodeDeploy call that carries a settlement out: where the deployment waits, let it go on or roll it back. */
-export function settlementCall(hold: Pick<DeploymentHold, 'deploymentId' | 'platform' | 'hookExecutionId'>, action: HoldAction): { readonly api: string; readonly call: (codeDeploy: CodeDeployPort) => Promise<CodeDeployOutcome> } {
+/** What the gate's next invocation does with a settled pipeline hold, as a settlement records its "call". */
+export const PIPELINE_HOLD_API = 'none: the pipeline gate answers CodePipeline when it invokes the action again';
+
+/**
+ * The CodeDeploy call that carries a settlement out: where the deployment waits, let it go on or roll
+ * it back. A pipeline hold calls nothing (no deployment exists; the gate answers its next job).
+ */
+export function settlementCall(hold: Pick<DeploymentHold, 'deploymentId' | 'platform' | 'hookExecutionId' | 'pipelineJobId'>, action: HoldAction): { readonly api: string; readonly call: (codeDeploy: CodeDeployPort) => Promise<CodeDeployOutcome> } {
   const { deploymentId, hookExecutionId } = hold;
+  if (hold.pipelineJobId) return { api: PIPELINE_HOLD_API, call: async () => ({ ok: true }) };
   if (hold.platform !== 'Server') {
     if (!hookExecutionId) throw new Error(`the hold of ${deploymentId} (${hold.platform}) has no hook execution id to answer`);
     const status = action === 'approve' ? 'Succeeded' : 'Failed';

@@ -19,7 +19,8 @@ export type SettleResult =
 export async function settleHold(
   hold: DeploymentHold,
   settlement: HoldSettlement,
-  deps: { readonly holds: HoldStore; readonly codeDeploy: CodeDeployPort },
+  /** codeDeploy: for the holds of deployments (the pipeline gate's holds call nothing). */
+  deps: { readonly holds: HoldStore; readonly codeDeploy?: CodeDeployPort },
 ): Promise<SettleResult> {
   let current = hold;
   let verdict = settleVerdict(current, settlement.action);
@@ -31,7 +32,8 @@ export async function settleHold(
   if (verdict.kind === 'already' || verdict.kind === 'conflict') return { status: verdict.kind, hold: current, settled: verdict.settled };
   const settled = verdict.kind === 'retry' ? verdict.settled : settlement;
   const { api, call } = settlementCall(current, settled.action);
-  const answer = await call(deps.codeDeploy);
+  if (!current.pipelineJobId && !deps.codeDeploy) throw new Error(`settling the hold of ${current.deploymentId} needs CodeDeploy: it holds a deployment`);
+  const answer = await call(deps.codeDeploy as CodeDeployPort);
   await deps.holds.recordAnswer(hold.deploymentId, answer);
   return { status: 'settled', hold: { ...current, settled: { ...settled, answer } }, settled: { ...settled, answer }, api, answer };
 }
@@ -71,8 +73,9 @@ export async function settleExpiredHolds(deps: HoldTimeoutDependencies, context:
     if (hold && isExpired(hold, now)) {
       const result = await settleHold(hold, timeoutSettlement(hold, now), deps);
       if (result.status === 'settled') {
-        const entries: PutEventsEntry[] = [heldEntry(result.hold, context)];
-        await deps.publisher.publish(entries);
+        // A pipeline hold is announced by the gate when CodePipeline invokes the action again (Pipeline Gate Decided, settled).
+        const entries: PutEventsEntry[] = result.hold.pipelineJobId ? [] : [heldEntry(result.hold, context)];
+        if (entries.length > 0) await deps.publisher.publish(entries);
         timedOut.push({ deploymentId, action: result.settled.action, answer: result.answer.ok ? 'accepted' : result.answer.refusal });
       }
     }

@@ -20,6 +20,7 @@ export const NOTIFIED_EVENTS = [
   'Model Registered',
   'Model Rejected',
   'Operator Override',
+  'Pipeline Gate Decided',
 ] as const satisfies readonly EmittedEventKind[];
 export type NotifiedEventKind = (typeof NOTIFIED_EVENTS)[number];
 export type NotifiedEvent = { [Kind in NotifiedEventKind]: EmittedEvent<Kind> }[NotifiedEventKind];
@@ -83,6 +84,8 @@ export function notificationOf(event: NotifiedEvent, context: MessageContext): N
       return sent(heldNotification(event as EmittedEvent<'Deployment Held'>, context));
     case 'Deployment Bake Rolled Back':
       return sent(bakeRolledBackNotification(event as EmittedEvent<'Deployment Bake Rolled Back'>, context));
+    case 'Pipeline Gate Decided':
+      return gateNotification(event as EmittedEvent<'Pipeline Gate Decided'>, context);
     default:
       return sent(modelNotification(event as EmittedEvent<'Model Retraining Started' | 'Model Promoted' | 'Model Registered' | 'Model Rejected'>));
   }
@@ -466,4 +469,49 @@ export function chatbotNotification(notification: Notification): ChatbotCustomNo
       eventType: notification.detailType,
     },
   };
+}
+
+/**
+ * A release the pipeline gate failed or holds, told like a stop or a hold of a deployment: the
+ * release (no deployment exists yet), the risk against the cut, the top factors and the override,
+ * approve or reject command. A pass, or a decision in shadow mode, is not told.
+ */
+function gateNotification(event: EmittedEvent<'Pipeline Gate Decided'>, context: MessageContext): NotificationDecision {
+  const detail = event.detail;
+  if (detail.mode === 'shadow' || !detail.enforced) return { sent: false, reason: 'shadow-decision' };
+  if (detail.outcome === 'pass') return { sent: false, reason: 'not-a-stop' };
+  const group = `${detail.application}/${detail.deploymentGroup}`;
+  const release = `release ${detail.revision} of ${group}`;
+  const held = detail.outcome === 'hold' && !detail.settled;
+  const facts: [string, string][] = [
+    ['Release', `${detail.revision} (pipeline execution ${detail.pipelineExecutionId ?? 'not named'}, job ${detail.jobId})`],
+    ['Group', group],
+    ['Mode', `${detail.mode}: decided at the pipeline gate, before the deployment was created`],
+    ['Risk', detail.probability === null ? `no score (${detail.fallback ? `${detail.fallback.cause}: ${detail.fallback.reason}` : 'none'})` : `${riskAgainstCut(detail.probability, detail.cut)} (probability of failure against the cut)`],
+    ['Block budget', `${budgetWords(detail.blockBudget)} of the group's deployments may be stopped; the cut is ${CUT_SOURCE_WORDS[detail.cutSource]}`],
+    ['Model', detail.modelVersion],
+    ['Decided', detail.decidedAt],
+  ];
+  if (detail.hold) facts.push(['Timeout', `${detail.hold.until}: then it ${detail.hold.onTimeout === 'approve' ? 'lets the pipeline go on' : 'fails the gate action'} (onHoldTimeout ${detail.hold.onTimeout})`]);
+  if (detail.settled) facts.push(['Settled', `${detail.settled.action} by ${detail.settled.by} at ${detail.settled.at}`]);
+  const why = detail.topFactors.map((factor) => `${factor.text} (${factor.contribution >= 0 ? 'raises' : 'lowers'} the risk)`);
+  const override = `deploy-guard override --environment ${context.environment} --application ${detail.application} --revision ${detail.revision} --reason "..."`;
+  const nextSteps: NextStep[] = held
+    ? [
+        { text: 'If you know this release is safe, approve it (say why): the pipeline goes on to its Deploy stage.', command: `deploy-guard approve --environment ${context.environment} --pipeline-job ${detail.jobId} --reason "..."` },
+        { text: 'Otherwise reject it (say why): the gate action fails.', command: `deploy-guard reject --environment ${context.environment} --pipeline-job ${detail.jobId} --reason "..."` },
+      ]
+    : [{ text: 'If you know this release is safe, override the decision (say why) and release it again:', command: override }];
+  return sent({
+    detailType: 'Pipeline Gate Decided',
+    eventId: event.id,
+    title: held ? `Deploy Guard holds ${release} at the pipeline gate: approve or reject it` : `Deploy Guard stopped ${release} at the pipeline gate`,
+    lead: held
+      ? `Deploy Guard judged ${release} risky and holds its pipeline at the gate, before any deployment exists. Approve or reject it before ${detail.hold?.until ?? 'the timeout'}.`
+      : `Deploy Guard failed the pipeline's gate action for ${release}: ${detail.message}`,
+    facts,
+    why: why.length > 0 ? why : [detail.probability === null ? 'No factors: there was no probability.' : 'No factor stood out.'],
+    nextSteps,
+    keywords: [context.environment, group, detail.mode, 'pipeline'],
+  });
 }

@@ -1,10 +1,11 @@
-import type { ChangeSummaryJoin, ComputePlatform, Decision, EmittedDetail, FallbackCause, GuardMode, Revision } from '../events/emitted';
+import type { ChangeSummaryJoin, ComputePlatform, Decision, EmittedDetail, FallbackCause, GateLink, GuardMode, Revision } from '../events/emitted';
 import type { Factor } from '../model/factors';
 import type { FeatureList } from '../model/features';
 import type { CutSource, CutState } from '../model/block-budget';
 import type { PastDeployment } from '../model/history';
 import type { FailurePolicy, PromotionSettings } from './config';
 import type { DeploymentHold, HoldSettlement } from './hold-domain';
+import type { GateJobRecord, GatePass } from './pipeline-gate-domain';
 import type { AppliedOverride, DeploymentOverride, GroupPause } from './operator-controls';
 
 /**
@@ -63,6 +64,41 @@ export interface CodeDeployPort {
     hookExecutionId: string,
     status: 'Succeeded' | 'Failed',
   ): Promise<CodeDeployOutcome>;
+}
+
+/** CodePipeline's refusals of a job result: the job is unknown, or it was answered already (an earlier attempt's answer was lost). */
+export const CODEPIPELINE_REFUSALS = ['JobNotFound', 'InvalidJobState'] as const;
+export type CodePipelineRefusal = (typeof CODEPIPELINE_REFUSALS)[number];
+
+export type CodePipelineOutcome = { readonly ok: true } | { readonly ok: false; readonly refusal: CodePipelineRefusal; readonly message: string };
+
+/** The job results the pipeline gate puts (codepipeline:PutJobSuccessResult / PutJobFailureResult). */
+export interface CodePipelinePort {
+  /** The action succeeds, or with a continuationToken is invoked again later with a new job carrying it. */
+  putJobSuccessResult(jobId: string, result: { readonly summary: string; readonly continuationToken?: string }): Promise<CodePipelineOutcome>;
+  /** The action fails with this message (the pipeline stops before its Deploy stage). */
+  putJobFailureResult(jobId: string, failure: { readonly message: string }): Promise<CodePipelineOutcome>;
+}
+
+/**
+ * The pipeline gate's decisions (control table): one item per CodePipeline job it answered
+ * (`gatejob#<jobId>`, written once before the answer: a redelivery or a retry after a lost answer
+ * gives the same one), and the latest pass of each release (`gatepass#<application>#<revisionKey>`),
+ * which predict reads when the release's deployment starts.
+ */
+export interface GateStore {
+  /** Records the job's decision unless one is recorded (the first stays); answers the stored one and whether this write made it. */
+  recordJob(record: GateJobRecord): Promise<{ readonly won: boolean; readonly record: GateJobRecord }>;
+  readJob(jobId: string): Promise<GateJobRecord | undefined>;
+  /** Records that the decision's effects (hold, pass, cut, announcement) are done. */
+  markAnnounced(jobId: string): Promise<void>;
+  /** Records CodePipeline's answer to the job's result. */
+  recordAnswered(jobId: string, answered: NonNullable<GateJobRecord['answered']>): Promise<void>;
+  /** Records the release's pass (replacing an earlier pass of the same release). */
+  recordPass(pass: GatePass): Promise<void>;
+  readPass(application: string, revision: string): Promise<GatePass | undefined>;
+  /** Adds a deployment of the release to its pass (idempotent). */
+  linkDeployment(application: string, revision: string, deploymentId: string): Promise<void>;
 }
 
 /** What the rollback handler does to a deployment; one per deployment, ever (a rollback may supersede a proceed that has not acted). */
@@ -204,6 +240,8 @@ export interface AssessmentRecord {
   readonly tier?: WatchTier;
   /** The group's bake tier as this deployment was judged by it (absent when the group has none). */
   readonly bake?: { readonly cut: number | null; readonly minutes: number; readonly alarms?: readonly string[] };
+  /** The pipeline gate's pass of the release, when it went through a gate stage (handlers/pipeline-gate-domain.ts). */
+  readonly gate?: GateLink;
 }
 
 /** `stop`: the decision is a rollback; `bake`: it proceeds and is watched through a bake window; `none`: it proceeds unwatched. */

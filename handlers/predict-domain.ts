@@ -219,6 +219,7 @@ export function riskAssessedEntry(record: AssessmentRecord, factors: readonly Fa
       ...(record.bake ? { bake: { cut: record.bake.cut, minutes: record.bake.minutes, ...(record.bake.alarms ? { alarms: [...record.bake.alarms] } : {}) } } : {}),
       ...(record.override ? { override: { ...record.override, at: eventBridgeTime(record.override.at), until: eventBridgeTime(record.override.until) } } : {}),
       ...(record.onRisk ? { onRisk: record.onRisk } : {}),
+      ...(record.gate ? { gate: { ...record.gate } } : {}),
       assessedAt: eventBridgeTime(record.assessedAt),
     },
     { ...context, time: new Date(record.assessedAt) },

@@ -14,5 +14,5 @@ export const PREDICT_DECLARATION: HandlerDeclaration<PredictDependencies> = {
     { sid: 'WriteAssessedRows', actions: ['s3:PutObject'], on: [{ objects: 'data', prefix: TRAINING_ROWS_PREFIX }] },
     PUBLISH_ON_OWN_BUS,
   ],
-  ports: ['codeDeploy', 'deployments', 'changes', 'servingModel', 'control', 'operatorControls', 'holds', 'endpoint', 'publisher', 'metrics', 'lake', 'clock'],
+  ports: ['codeDeploy', 'deployments', 'changes', 'servingModel', 'control', 'operatorControls', 'holds', 'gates', 'endpoint', 'publisher', 'metrics', 'lake', 'clock'],
 };

@@ -10,51 +10,33 @@ import {
   type CodeDeployDeploymentState,
 } from '../events/aws';
 import { systemClock, type Clock } from '../events/clock';
-import { revisionKey, type ChangeSummaryJoin, type PutEventsEntry } from '../events/emitted';
+import { revisionKey, type GateLink, type PutEventsEntry } from '../events/emitted';
 import { eventTimeMillis } from '../events/envelope';
 import { parseAwsEvent } from '../events/parse';
-import { topFactors, type Factor } from '../model/factors';
-import { buildFeatureVector, formatFeatureRow } from '../model/features';
-import { HISTORY_WINDOWS } from '../model/history';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
-import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EmfMetrics } from './adapters/emf-metrics';
 import { AwsCodeDeploy } from './adapters/codedeploy';
 import { S3TrainingDataLake } from './adapters/s3-data-lake';
-import { S3ObjectReader } from './adapters/s3-objects';
-import { DEFAULT_ENDPOINT_TIMEOUT_MS, SageMakerEndpoint } from './adapters/sagemaker-endpoint';
-import { S3ServingModelSource } from './adapters/serving-model';
-import {
-  ENV,
-  eventSourceFromEnv,
-  findPolicy,
-  groupKey,
-  groupPolicies,
-  jsonEnv,
-  requireEnv,
-  ConfigurationError,
-  type GroupPolicy,
-} from './config';
+import { ENV, findPolicy, groupKey, requireEnv, type GroupPolicy } from './config';
 import {
   assessmentEntries,
-  cutWithoutModel,
-  decide,
-  explanationContext,
   holdsHere,
   rollbackReason,
-  historyFeatures,
   isFinished,
   pipelineActionIgnoredReason,
   triggerVerdict,
-  type Score,
 } from './predict-domain';
-import { cutScores, decisionCut, recordScore } from './cuts';
-import { bakeCutOf, watchTier } from './bake-domain';
-import { overriddenVerdict, overrideWords, wouldStop } from './operator-controls';
-import { findOverride } from './operator-lookup';
+import { watchTier } from './bake-domain';
+import { recordScore } from './cuts';
+import { assessRelease, DEFAULT_HISTORY_LIMIT, endpointTimeoutFromEnv, featureRowOf } from './release-assessment';
+import { assessmentConfigFromEnv, awsAssessmentPorts, type AssessmentConfig } from './release-assessment-aws';
+
+export { endpointTimeoutFromEnv };
+import { gateLinkOf, letThroughByGate, passApplies, type GatePass } from './pipeline-gate-domain';
+import { overrideWords, wouldStop } from './operator-controls';
 import { holdPolicyOf, newHold, type DeploymentHold } from './hold-domain';
 import { DynamoDbHoldStore } from './adapters/dynamodb-holds';
-import { DynamoDbOperatorControlStore } from './adapters/dynamodb-operator-controls';
+import { DynamoDbGateStore } from './adapters/dynamodb-gates';
 import type {
   AssessmentRecord,
   ChangeSummaryStore,
@@ -62,16 +44,15 @@ import type {
   CodeDeployPort,
   DeploymentItem,
   DeploymentStore,
+  GateStore,
   HoldStore,
   MetricsPort,
   ModelEndpointPort,
   OperatorControlStore,
-  ServingModel,
   ServingModelSource,
   TrainingDataLake,
 } from './ports';
-import { ModelUnavailableError } from './ports';
-import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
+import { QUALITY_DIMENSIONS, QUALITY_METRICS } from './quality-metrics';
 import { writeTrainingRowIfComplete, type TrainingRowResult } from './training-row';
 import type { HandlerDefinition, PortsOf } from './declaration';
 import { lambdaEntry } from './lambda-entry';
@@ -86,26 +67,12 @@ import { PREDICT_DECLARATION } from './predict.declaration';
  * and republishes the stored assessment's events unchanged.
  */
 
-export interface PredictConfig {
-  /** The installation's event source. */
-  readonly source: string;
-  /** Deploy Guard's bus, by name or ARN. */
-  readonly eventBusName: string;
-  /** The guarded groups. */
-  readonly groups: readonly GroupPolicy[];
-  /** CloudWatch namespace of the decision's metrics (Assessments, Stops, EndpointFallbacks, ModelFallbacks, DecisionCut). */
-  readonly metricsNamespace: string;
+export interface PredictConfig extends AssessmentConfig {
   /** A group's most recent known outcomes read back to for the history features. @default DEFAULT_HISTORY_LIMIT */
   readonly historyLimit?: number;
 }
 
-/**
- * Known outcomes read back to per assessment (with the stopped deployments in between): the
- * recent-rate windows need the last 20 and the overall rate comes from the group's counts; the rest
- * is room for the author's last 5 and the deployments of the last 24 hours, which a group with more
- * than this many deployments a day would undercount.
- */
-export const DEFAULT_HISTORY_LIMIT = 200;
+export { DEFAULT_HISTORY_LIMIT };
 
 export interface PredictDependencies {
   readonly codeDeploy: CodeDeployPort;
@@ -118,6 +85,8 @@ export interface PredictDependencies {
   readonly operatorControls: OperatorControlStore;
   /** The holds of groups that hold a risky deployment for a person (control table). */
   readonly holds: HoldStore;
+  /** The pipeline gate's passes of releases (control table): a deployment of a release it passed is linked to it. */
+  readonly gates: GateStore;
   readonly endpoint: ModelEndpointPort;
   readonly publisher: EventPublisher;
   readonly metrics: MetricsPort;
@@ -198,42 +167,13 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
   // The START event's time; at READY the deployment's creation time stands for it.
   const startedAt = state === 'START' ? eventTime : (deployment.createTime ?? eventTime);
   const revision = deployment.revision ? revisionKey(deployment.revision) : undefined;
-  const summary = revision ? await deps.changes.findForDeployment(application, revision, startedAt) : undefined;
-  const changeSummary: ChangeSummaryJoin = revision ? { status: summary ? 'joined' : 'missing', revision } : { status: 'no-revision' };
-  const author = summary?.author;
-  const limit = deps.config.historyLimit ?? DEFAULT_HISTORY_LIMIT;
-  const [loaded, recent, counts] = await Promise.all([
-    servingModelOrFallback(deps.servingModel),
-    deps.deployments.groupHistory(application, deploymentGroup, startedAt, Math.max(limit, HISTORY_WINDOWS.longer)),
-    deps.deployments.groupCounts(application, deploymentGroup, startedAt),
-  ]);
-
-  const model = loaded.model;
-  let vector: number[] | undefined;
-  let score: Score;
-  if (!model) {
-    score = loaded.fallback;
-  } else {
-    vector = buildFeatureVector(model.features, {
-      group,
-      time: startedAt,
-      // A missing summary leaves every change field missing (NaN), never zero.
-      change: summary?.change ?? {},
-      history: historyFeatures(recent, counts, { time: startedAt, ...(author === undefined ? {} : { author }) }),
-    });
-    score = await scoreRow(deps.endpoint, formatFeatureRow(vector));
-  }
-
-  const assessedAt = deps.clock.now();
-  const cut = model ? await decisionCut(policy, group, model, { control: deps.control, deployments: deps.deployments }, assessedAt) : cutWithoutModel(policy);
-  const decided = decide(policy, score, cut, { deploymentId, alreadyFinished: isFinished(deployment.status) });
-  // An operator's override of the release or pause of the group lets a would-be stop through (read only then).
-  const override = wouldStop(decided)
-    ? await findOverride(deps.operatorControls, { deploymentId, application, deploymentGroup, ...(revision ? { revision } : {}) }, assessedAt)
-    : undefined;
-  const verdict = override ? overriddenVerdict(decided, override) : decided;
-  const factors = model && vector ? explain(model, vector, explanationContext(recent, counts, author)) : [];
-  const bake = policy.bake ? { cut: bakeCutOf(policy.bake, cut, model ? await cutScores(policy, group, deps.control) : [], policy.blockBudget), minutes: policy.bake.minutes, alarms: [...(policy.alarmNames ?? [])] } : undefined;
+  const release = { deploymentId, application, deploymentGroup, ...(revision ? { revision } : {}), startedAt, alreadyFinished: isFinished(deployment.status) };
+  const assessed = await assessRelease(release, policy, deps, deps.clock, deps.config.historyLimit);
+  const { model, cut, override, factors, bake, author, changeSummary, assessedAt } = assessed;
+  // The release passed the pipeline gate before this deployment existed: it is not stopped again for the same risk.
+  const linked = revision ? await linkedGate(deps.gates, deploymentId, { application, deploymentGroup, revision, startedAt }, wouldStop(assessed.verdict)) : undefined;
+  const gate = linked?.link;
+  const verdict = linked?.link.letThrough ? letThroughByGate(assessed.verdict, linked.pass) : assessed.verdict;
   const record: AssessmentRecord = {
     deploymentId,
     application,
@@ -248,13 +188,14 @@ export async function handlePredictEvent(event: unknown, deps: PredictDependenci
     propensity: verdict.propensity,
     enforced: verdict.enforced,
     modelVersion: model?.version ?? 'none',
-    featureRow: vector ? formatFeatureRow(vector) : '',
+    featureRow: featureRowOf(assessed),
     ...(verdict.fallback ? { fallback: verdict.fallback } : {}),
     startedAt,
     assessedAt,
     ...(author === undefined ? {} : { author }),
     changeSummary,
     ...(override ? { override } : {}),
+    ...(gate ? { gate } : {}),
     ...(holdPolicyOf(policy) ? { onRisk: 'hold' as const } : {}),
     topFactors: factors,
     tier: watchTier(verdict.decision, verdict.probability, bake?.cut ?? null),
@@ -289,35 +230,16 @@ function isAssessedState(state: CodeDeployDeploymentState): state is 'START' | '
   return (CODEDEPLOY_ASSESSED_STATES as readonly string[]).includes(state);
 }
 
-type ModelFallback = Extract<Score, { readonly kind: 'fallback' }>;
-
 /**
- * The serving model, or why there is none to score with: no pointer yet, or a model that cannot be
- * loaded. Either way the group's failure policy decides, as for an endpoint failure; throwing would
- * leave the deployment unassessed (a fail-closed group proceeding, a gate group stopped at the
- * READY timeout even when fail-open).
+ * The gate's pass of the release in the same group, within a day before it started (passApplies), if
+ * any, linked both ways: the deployment joins the pass's deployments, and the assessment carries the
+ * link (letThrough when it would stop it).
  */
-async function servingModelOrFallback(source: ServingModelSource): Promise<{ readonly model: ServingModel } | { readonly model?: undefined; readonly fallback: ModelFallback }> {
-  try {
-    const model = await source.serving();
-    return model ? { model } : { fallback: { kind: 'fallback', cause: 'model', reason: 'NoServingModel: no model has been promoted yet' } };
-  } catch (error) {
-    if (!(error instanceof ModelUnavailableError)) throw error;
-    return { fallback: { kind: 'fallback', cause: 'model', reason: `ModelUnavailable: ${error.message}` } };
-  }
-}
-
-async function scoreRow(endpoint: ModelEndpointPort, row: string): Promise<Score> {
-  const answer = await endpoint.invoke(row);
-  if (!answer.ok) return { kind: 'fallback', cause: 'endpoint', reason: `${answer.failure}: ${answer.message}` };
-  if (answer.probabilities.length !== 1) {
-    return { kind: 'fallback', cause: 'endpoint', reason: `Error: the endpoint answered ${answer.probabilities.length} probabilities for one row` };
-  }
-  return { kind: 'probability', probability: answer.probabilities[0] };
-}
-
-function explain(model: ServingModel, vector: readonly number[], context: ReturnType<typeof explanationContext>): Factor[] {
-  return topFactors(model.features, vector, model.explain(vector), { count: 3, context });
+async function linkedGate(gates: GateStore, deploymentId: string, release: { readonly application: string; readonly deploymentGroup: string; readonly revision: string; readonly startedAt: number }, wouldStopIt: boolean): Promise<{ readonly pass: GatePass; readonly link: GateLink } | undefined> {
+  const pass = await gates.readPass(release.application, release.revision);
+  if (!pass || !passApplies(pass, release)) return undefined;
+  await gates.linkDeployment(release.application, release.revision, deploymentId);
+  return { pass, link: gateLinkOf(pass, wouldStopIt) };
 }
 
 /** The decision's metrics, per group and pooled: the realized block rate (Stops / Assessments), the cut, the fallbacks by cause, the operators' overrides. */
@@ -389,23 +311,7 @@ function detailTypeOf(event: unknown): unknown {
 
 /** Reads the handler's configuration from the Lambda environment, naming the variable that is wrong. */
 export function predictConfigFromEnv(env: NodeJS.ProcessEnv): PredictConfig {
-  return {
-    source: eventSourceFromEnv(env),
-    eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
-    groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
-    metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
-  };
-}
-
-/** ENV.endpointTimeoutMs, or the default 2000 ms. */
-export function endpointTimeoutFromEnv(env: NodeJS.ProcessEnv): number {
-  const text = env[ENV.endpointTimeoutMs];
-  if (text === undefined || text === '') return DEFAULT_ENDPOINT_TIMEOUT_MS;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new ConfigurationError(ENV.endpointTimeoutMs, `is '${text}': set it to a positive whole number of milliseconds`);
-  }
-  return value;
+  return assessmentConfigFromEnv(env);
 }
 
 // Module scope: created once per container, standard retry mode for throttling and transient errors;
@@ -417,23 +323,12 @@ const dynamoDbClient = new DynamoDBClient({ retryMode: 'standard' });
 const s3Client = new S3Client({ retryMode: 'standard' });
 
 function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<PredictDependencies>> {
-  const control = new DynamoDbControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table'));
+  const controlTable = requireEnv(env, ENV.controlTable, 'the DynamoDB control table');
   return {
+    ...awsAssessmentPorts(env, { dynamoDb: dynamoDbClient, s3: s3Client, sageMakerRuntime: sageMakerRuntimeClient }),
     codeDeploy: new AwsCodeDeploy(codeDeployClient),
-    deployments: new DynamoDbDeploymentStore(
-      dynamoDbClient,
-      requireEnv(env, ENV.deploymentsTable, 'the DynamoDB deployments table'),
-      requireEnv(env, ENV.historyTable, 'the DynamoDB history table'),
-    ),
-    changes: new DynamoDbChangeSummaryStore(dynamoDbClient, requireEnv(env, ENV.changesTable, 'the DynamoDB change summaries table')),
-    servingModel: new S3ServingModelSource(control, new S3ObjectReader(s3Client)),
-    control,
-    operatorControls: new DynamoDbOperatorControlStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
-    holds: new DynamoDbHoldStore(dynamoDbClient, requireEnv(env, ENV.controlTable, 'the DynamoDB control table')),
-    endpoint: new SageMakerEndpoint(sageMakerRuntimeClient, {
-      endpointName: requireEnv(env, ENV.endpointName, 'the SageMaker endpoint serving the model'),
-      timeoutMs: endpointTimeoutFromEnv(env),
-    }),
+    holds: new DynamoDbHoldStore(dynamoDbClient, controlTable),
+    gates: new DynamoDbGateStore(dynamoDbClient, controlTable),
     publisher: new EventBridgePublisher(eventBridgeClient),
     metrics: new EmfMetrics(),
     lake: new S3TrainingDataLake(s3Client, { bucket: requireEnv(env, ENV.dataBucket, 'the S3 bucket of training rows') }),

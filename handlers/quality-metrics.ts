@@ -49,6 +49,10 @@ export const QUALITY_METRICS = {
   withoutChangeSummary: 'AssessedWithoutChangeSummary',
   /** A would-be stop an operator's override or pause let through (predict). */
   operatorOverrides: 'OperatorOverrides',
+  /** A release the pipeline gate failed or held before its deployment existed (it is also an assessment and a stop). */
+  gateStops: 'PipelineGateStops',
+  /** A pipeline gate job whose input could not be read (UserParameters, its revision, an unknown group): told to CodePipeline as a failure. */
+  gateInputErrors: 'PipelineGateInputErrors',
 } as const;
 export type QualityMetricName = (typeof QUALITY_METRICS)[keyof typeof QUALITY_METRICS];
 

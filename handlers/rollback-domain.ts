@@ -66,9 +66,18 @@ export function decideRollback(request: RollbackRequest, deployment: DeploymentS
   return { kind: 'stop', autoRollbackEnabled: true };
 }
 
-/** Whether an assessment asks to let an EC2/on-premises blue/green deployment waiting at READY proceed. */
-export function isGateProceed(assessment: RiskAssessment): boolean {
-  return assessment.mode === 'gate' && assessment.trigger === 'READY' && assessment.decision === 'proceed' && assessment.enforced;
+type ProceedFields = Pick<RiskAssessment, 'mode' | 'trigger' | 'decision' | 'enforced'> & { readonly override?: unknown; readonly gate?: { readonly letThrough: boolean } };
+
+/**
+ * Whether an assessment asks to let an EC2/on-premises blue/green deployment waiting at READY proceed:
+ * an enforced decision to proceed, or a would-be stop let through (not enforced) by an operator's
+ * override or pause or by the pipeline gate's pass of its release. Left alone, the READY wait would
+ * time out and CodeDeploy would stop the deployment that was let through.
+ */
+export function isGateProceed(assessment: ProceedFields): boolean {
+  if (assessment.mode !== 'gate' || assessment.trigger !== 'READY') return false;
+  if (assessment.enforced) return assessment.decision === 'proceed';
+  return assessment.override !== undefined || assessment.gate?.letThrough === true;
 }
 
 /** A gate assessment that says proceed: ContinueDeployment, but only for a Server deployment waiting at READY. */
@@ -153,9 +162,8 @@ function mismatchOf(asked: AskedAction, policy: GroupPolicy, assessment: Assessm
 }
 
 function decides(kind: AskedAction['kind'], assessment: AssessmentRecord): boolean {
-  if (!assessment.enforced) return false;
-  if (kind === 'rollback') return assessment.decision === 'rollback';
-  return assessment.mode === 'gate' && assessment.trigger === 'READY' && assessment.decision === 'proceed';
+  if (kind === 'rollback') return assessment.enforced && assessment.decision === 'rollback';
+  return isGateProceed(assessment);
 }
 
 /**

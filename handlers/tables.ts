@@ -53,7 +53,7 @@ export const TABLES = {
     name: 'control',
     partitionKey: 'key',
     ttlAttribute: 'expiresAt',
-    description: 'Single items: the rollback ledger (`rollback#<id>`), the serving model (`model#serving`), retraining (`retraining#last`, `job#<name>`), cuts (`cut#<group>`), operator overrides (`override#…`) and pauses (`pause#…`), holds (`hold#<id>`, `holds#open`), the open bakes (`bakes#open`) and the closed ones (`bake#<deploymentId>`).',
+    description: 'Single items: the rollback ledger (`rollback#<id>`), the serving model (`model#serving`), retraining (`retraining#last`, `job#<name>`), cuts (`cut#<group>`), operator overrides (`override#…`) and pauses (`pause#…`), holds (`hold#<id>`, `holds#open`), the pipeline gate jobs (`gatejob#<jobId>`) and passes (`gatepass#<application>#<revisionKey>`), the open bakes (`bakes#open`) and the closed ones (`bake#<deploymentId>`).',
   },
 } as const satisfies Record<string, TableDefinition>;
 
@@ -91,7 +91,14 @@ export const CONTROL_KEYS = {
   hold: (deploymentId: string) => `${OPERATOR_KEY_PREFIXES.hold}${deploymentId}`,
   /** The ids of the holds not yet settled (a string set): what the hold timeouts look at each minute. */
   openHolds: 'holds#open',
+  /** A CodePipeline job the pipeline gate decided (`gatejob#<jobId>`), see handlers/pipeline-gate-domain.ts. */
+  gateJob: (jobId: string) => `${GATE_KEY_PREFIXES.job}${jobId}`,
+  /** The pipeline gate's latest pass of a release (`gatepass#<application>#<revisionKey>`), read by predict. */
+  gatePass: (application: string, revision: string) => `${GATE_KEY_PREFIXES.pass}${application}#${revision}`,
 } as const;
+
+/** What the keys of the pipeline gate's items start with (its IAM is scoped to these and the holds by dynamodb:LeadingKeys). */
+export const GATE_KEY_PREFIXES = { job: 'gatejob#', pass: 'gatepass#' } as const;
 
 /** What the keys of the operators' items start with: the operators' role may touch only these (dynamodb:LeadingKeys). */
 export const OPERATOR_KEY_PREFIXES = { override: 'override#', pause: 'pause#', hold: 'hold#' } as const;

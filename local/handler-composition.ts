@@ -7,6 +7,7 @@ import { compose, type HandlerDefinition, type PortsOf } from '../handlers/decla
 import { BAKE } from '../handlers/bake';
 import { DRIFT } from '../handlers/drift';
 import { NOTIFY } from '../handlers/notify';
+import { PIPELINE_GATE } from '../handlers/pipeline-gate';
 import { PREDICT } from '../handlers/predict';
 import { PROMOTE } from '../handlers/promote';
 import { RECORD_CHANGE } from '../handlers/record-change';
@@ -74,6 +75,7 @@ export function composeHandlers(
     notify: invocation(NOTIFY, ports, NOTIFY.configFromEnv(environment('notify'))),
     bake: invocation(BAKE, ports, { ...BAKE.configFromEnv(environment('bake')), groups }),
     'shadow-digest': invocation(SHADOW_DIGEST, ports, SHADOW_DIGEST.configFromEnv(environment('shadow-digest'))),
+    'pipeline-gate': invocation(PIPELINE_GATE, ports, { ...PIPELINE_GATE.configFromEnv(environment('pipeline-gate')), groups }),
   };
   return { handlers: observed(asInvocations(handlers, options.faults), options.onInvocation), source: predictConfig.source, driftDecisions, retraining: driftConfig.settings };
 }
@@ -108,12 +110,15 @@ function faultyPorts(standIns: StandIns, faults: FaultInjector | undefined) {
   const { codeDeploy, stores, endpoint, training, hosting, publisher, lake } = standIns;
   return {
     codeDeploy: faults ? faults.codeDeploy(codeDeploy) : codeDeploy,
+    // Not decorated: the fault injector does not know CodePipeline.
+    codePipeline: standIns.codePipeline,
     deployments: faults ? faults.deploymentStore(stores.deployments) : stores.deployments,
     changes: faults ? faults.changeStore(stores.changes) : stores.changes,
     control: faults ? faults.controlStore(stores.control) : stores.control,
     // Operators act outside the replay's faults: their items are read as set.
     operatorControls: stores.operatorControls,
     holds: stores.holds,
+    gates: stores.gates,
     ledger: faults ? faults.ledger(stores.ledger) : stores.ledger,
     bakes: faults ? faults.bakeStore(stores.bakes) : stores.bakes,
     endpoint: faults ? faults.endpoint(endpoint) : endpoint,

@@ -5,18 +5,21 @@ import { ManualClock } from '../events/clock';
 import type { PutEventsEntry } from '../events/emitted';
 import { PublishError, type EventPublisher } from '../handlers/adapters/event-publisher';
 import { InMemoryRollbackLedger } from '../handlers/adapters/in-memory-ledger';
-import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../handlers/adapters/in-memory-stores';
+import { DynamoDbGateStore } from '../handlers/adapters/dynamodb-gates';
 import { DynamoDbOperatorControlStore } from '../handlers/adapters/dynamodb-operator-controls';
 import { DynamoDbHoldStore } from '../handlers/adapters/dynamodb-holds';
 import { DynamoDbBakeStore, DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../handlers/adapters/dynamodb-stores';
 import { DynamoDbRollbackLedger } from '../handlers/adapters/dynamodb-ledger';
 import { emfDocument } from '../handlers/adapters/emf-metrics';
-import type { BakeStore, ChangeSummaryStore, ControlStore, DeploymentStore, HoldStore, MetricsPort, OperatorControlStore, RollbackLedger } from '../handlers/ports';
+import type { BakeStore, ChangeSummaryStore, ControlStore, DeploymentStore, GateStore, HoldStore, MetricsPort, OperatorControlStore, RollbackLedger } from '../handlers/ports';
 import { TRAIN_SCRIPT, type Trainer } from '../model/training';
 import { untarGzip } from '../model/tar';
 import type { XGBoostModel } from '../model/xgboost';
 import { LocalCloudWatch } from './cloudwatch';
 import { LocalCodeDeploy } from './codedeploy';
+import { LocalCodePipeline } from './codepipeline';
+import { handlerFunctionName } from '../events/names';
 import { startLocalDynamoDb } from './dynalite';
 import { LocalEndpoint, LocalHosting, LocalObjectStore, LocalTraining } from './sagemaker';
 import { Scheduler } from './scheduler';
@@ -41,6 +44,8 @@ export interface LocalStores {
   readonly operatorControls: OperatorControlStore;
   /** The holds of groups that hold risky deployments for a person (the control table's `hold#` items). */
   readonly holds: HoldStore;
+  /** The pipeline gate's jobs and passes (the control table's `gatejob#` and `gatepass#` items). */
+  readonly gates: GateStore;
   readonly ledger: RollbackLedger;
   readonly bakes: BakeStore;
 }
@@ -75,6 +80,8 @@ export interface StandIns {
   readonly buses: LocalBuses;
   readonly publisher: LocalPublisher;
   readonly codeDeploy: LocalCodeDeploy;
+  /** CodePipeline: a pipeline whose gate action (the pipeline-gate function) runs before its Deploy stage. */
+  readonly codePipeline: LocalCodePipeline;
   readonly cloudWatch: LocalCloudWatch;
   /** SNS: what notify published. */
   readonly notifications: LocalNotifications;
@@ -103,6 +110,7 @@ export async function buildStandIns(options: StandInOptions): Promise<StandIns> 
   const buses = localBuses({ region, customBusName, clock });
   const emit = (event: unknown) => buses.default.publishAwsEvent(event as BusEvent);
   const codeDeploy = new LocalCodeDeploy({ clock, account: LOCAL_ACCOUNT, region, emit });
+  const codePipeline = new LocalCodePipeline({ clock, codeDeploy, account: LOCAL_ACCOUNT, functionName: handlerFunctionName(customBusName, 'pipeline-gate') });
   const cloudWatch = new LocalCloudWatch({ alarms: options.alarms, region, account: LOCAL_ACCOUNT, start: clock.now(), onStateChange: emit });
   const metrics: MetricsPort = { put: (values) => cloudWatch.putEmfLog(JSON.stringify(emfDocument(values))) };
   const training = new LocalTraining({
@@ -129,7 +137,7 @@ export async function buildStandIns(options: StandInOptions): Promise<StandIns> 
     training.close();
     await closeStores();
   };
-  return { clock, scheduler, buses, publisher, codeDeploy, cloudWatch, notifications, metrics, objects, endpoint, training, hosting, lake, warmUpIds, stores, close };
+  return { clock, scheduler, buses, publisher, codeDeploy, codePipeline, cloudWatch, notifications, metrics, objects, endpoint, training, hosting, lake, warmUpIds, stores, close };
 }
 
 /** The two local buses; they deliver only when drained, and number their events in one sequence. */
@@ -150,6 +158,7 @@ export async function openStores(kind: 'memory' | 'dynamodb'): Promise<{ readonl
         control: new DynamoDbControlStore(dynamo.client, dynamo.tableNames.control),
         operatorControls: new DynamoDbOperatorControlStore(dynamo.client, dynamo.tableNames.control),
         holds: new DynamoDbHoldStore(dynamo.client, dynamo.tableNames.control),
+        gates: new DynamoDbGateStore(dynamo.client, dynamo.tableNames.control),
         ledger: new DynamoDbRollbackLedger(dynamo.client, dynamo.tableNames.control),
         bakes: new DynamoDbBakeStore(dynamo.client, dynamo.tableNames.control),
       },
@@ -157,7 +166,7 @@ export async function openStores(kind: 'memory' | 'dynamodb'): Promise<{ readonl
     };
   }
   return {
-    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), operatorControls: new InMemoryOperatorControlStore(), holds: new InMemoryHoldStore(), ledger: new InMemoryRollbackLedger(), bakes: new InMemoryBakeStore() },
+    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), operatorControls: new InMemoryOperatorControlStore(), holds: new InMemoryHoldStore(), gates: new InMemoryGateStore(), ledger: new InMemoryRollbackLedger(), bakes: new InMemoryBakeStore() },
     close: async () => undefined,
   };
 }

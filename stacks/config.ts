@@ -63,6 +63,22 @@ const operators = z
   .array(z.string().regex(PRINCIPAL_ARN, { message: "expected the ARN of an IAM role or user, such as 'arn:aws:iam::123456789012:role/on-call'" }))
   .default([]);
 
+/** A CodePipeline gate stage of a guarded group (stacks/pipeline-gate.ts): what the stack outputs for the pipeline that deploys to it. */
+const pipelineName = z.string().regex(/^[A-Za-z0-9.@\-_]{1,100}$/, { message: 'expected a CodePipeline name: 1 to 100 letters, digits or . @ - _' });
+export const pipelineGateConfig = z
+  .object({
+    application: z.string().min(1),
+    deploymentGroup: z.string().min(1),
+    /** The pipeline's service role, by name: the stack attaches lambda:InvokeFunction on the gate function to it. */
+    pipelineRoleName: z.string().regex(/^[\w+=,.@-]{1,64}$/, { message: 'expected an IAM role name (1 to 64 of letters, digits and +=,.@-_)' }).optional(),
+    /** The source stage's output artifact, the gate's input (default SourceArtifact). */
+    sourceArtifact: pipelineName.optional(),
+    /** The source action's variables namespace: the release is #{<namespace>.CommitId} (default: the artifact's revision). */
+    sourceVariablesNamespace: pipelineName.optional(),
+  })
+  .strict();
+export type PipelineGateConfig = z.infer<typeof pipelineGateConfig>;
+
 /** Settings of a blue/green deployment group Deploy Guard creates (rather than references). */
 export const createGroupSettings = z
   .object({
@@ -475,6 +491,19 @@ export const DEFAULT_RETRAINING = { instanceType: 'ml.m5.large', dataWindowDays:
 export const DEFAULT_PROMOTION = { minimumAuc: 0.65, approval: 'Approved' } as const;
 export const DEFAULT_NOTEBOOK = { enabled: false, instanceType: 'ml.t3.medium', sandbox: false } as const;
 
+/** Each pipeline gate names a group this environment guards (in groups, or its example), once. */
+function pipelineGateIssues(environment: { readonly namePrefix: string; readonly example?: unknown; readonly pipelineGates: readonly PipelineGateConfig[] }, guarded: ReadonlySet<string>, context: z.RefinementCtx): void {
+  const example = environment.example ? exampleGroupNames(environment.namePrefix) : undefined;
+  const keys = new Set([...guarded, ...(example ? [groupKey(example.application, example.deploymentGroup)] : [])]);
+  const gated = new Set<string>();
+  environment.pipelineGates.forEach((gate, index) => {
+    const key = groupKey(gate.application, gate.deploymentGroup);
+    if (!keys.has(key)) context.addIssue({ code: 'custom', path: ['pipelineGates', index], message: `expected a group this environment guards (${[...keys].join(', ') || 'none'}); ${key} is not one` });
+    if (gated.has(key)) context.addIssue({ code: 'custom', path: ['pipelineGates', index], message: `expected each group's gate once; ${key} is gated twice` });
+    gated.add(key);
+  });
+}
+
 /** events/emitted.ts validateEventSource's verdict, as an issue at the key. */
 function eventSourceIssue(source: string, context: z.RefinementCtx): void {
   try {
@@ -508,6 +537,8 @@ export const environmentConfig = z
     notebook: notebookConfig.default(DEFAULT_NOTEBOOK),
     model: modelConfig.default({ initial: SHIPPED_INITIAL_MODEL }),
     backend: backendConfig.default({ kind: 'local' }),
+    /** Pipeline gate stages, one per guarded group a CodePipeline deploys to (README: "A gate in the pipeline"). */
+    pipelineGates: z.array(pipelineGateConfig).default([]),
   })
   .strict()
   .superRefine((environment, context) => {
@@ -517,6 +548,7 @@ export const environmentConfig = z
       if (seen.has(key)) context.addIssue({ code: 'custom', path: ['groups', index], message: `expected each deployment group once; ${key} is configured twice` });
       seen.add(key);
     });
+    pipelineGateIssues(environment, seen, context);
     // One cut over every group on the installation's scope: they hold one budget.
     const onInstallationCut = [
       ...environment.groups.map((group, index) => ({ group, path: ['groups', index, 'blockBudget'] })),

@@ -8,6 +8,7 @@ import { handlerFunctionName } from '../events/names';
 import type { NotificationSettings, PromotionSettings, RetrainingSettings } from '../handlers/config';
 import { publishes, type EnvKey } from '../handlers/declaration';
 import { HANDLER_DECLARATIONS } from '../handlers/declarations';
+import { PipelineGate } from './pipeline-gate';
 import { HANDLER_NAMES, type HandlerName } from '../handlers/entries';
 import { INITIAL_MODEL_VERSION, SERVED_MODELS_PREFIX, servedModelKeys } from '../handlers/s3-layout';
 import { DEFAULT_HOOK_WAIT_MS } from '../handlers/traffic-hook.declaration';
@@ -60,6 +61,8 @@ export class DeployGuardStack extends TerraformStack {
   readonly operatorRole?: OperatorRole;
   readonly dataStores: DataStores;
   readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
+  /** The pipeline gate stages of the configured groups (config `pipelineGates`), in order. */
+  readonly pipelineGates: readonly PipelineGate[];
   readonly monitoring: Monitoring;
   readonly endpoint: PredictionEndpoint;
   readonly retraining: Retraining;
@@ -291,6 +294,7 @@ export class DeployGuardStack extends TerraformStack {
       accountId,
       notifications: JSON.stringify(notificationSettings),
       shadowDigest: JSON.stringify(shadowDigestSettingsOf(config)),
+      environment,
     };
 
     // predict's events expire before the shortest READY wait; the acting handlers keep their own capacity.
@@ -405,6 +409,17 @@ export class DeployGuardStack extends TerraformStack {
       new TerraformOutput(this, 'example_deployment_group', {
         value: `${group.applicationName}/${group.deploymentGroupName}`,
         description: 'The example service\'s CodeDeploy application/deployment group: deploy a revision to it to see Deploy Guard assess it',
+      });
+    }
+    const gate = functions['pipeline-gate'];
+    this.pipelineGates = config.pipelineGates.map(
+      (settings) => new PipelineGate(this, `pipeline-gate-${settings.application}-${settings.deploymentGroup}`, { functionName: gate.functionName, functionArn: gate.function.arn, ...settings }),
+    );
+    new TerraformOutput(this, 'pipeline_gate_function_name', { value: gate.functionName, description: 'The Lambda invoke action of a pipeline gate stage, before the Deploy stage (README: "A gate in the pipeline")' });
+    if (this.pipelineGates.length > 0) {
+      new TerraformOutput(this, 'pipeline_gate_stages', {
+        value: Object.fromEntries(config.pipelineGates.map((settings, index) => [`${settings.application}/${settings.deploymentGroup}`, this.pipelineGates[index].stageJson])),
+        description: "Each configured group's gate stage as `aws codepipeline update-pipeline` takes it: insert it before the Deploy stage",
       });
     }
     new TerraformOutput(this, 'traffic_hook_function_name', { value: functions['traffic-hook'].functionName, description: 'BeforeAllowTraffic hook for ECS / Lambda AppSpecs' });

@@ -333,7 +333,13 @@ function dashboardBody(props: MonitoringProps, queues: readonly DeadLetterQueue[
         queues.map((queue) => ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', queue.queueName]),
         { stat: 'Maximum', period: 300 },
       ),
-      widget(0, 30, 'Per group: stops and assessments (daily)', [perGroup(ns, QUALITY_METRICS.stops, 'stops'), perGroup(ns, QUALITY_METRICS.assessments, 'assessments')], { period: 86400 }),
+      widget(
+        0,
+        30,
+        'Per group: stops (of them at the pipeline gate) and assessments (daily)',
+        [perGroup(ns, QUALITY_METRICS.stops, 'stops'), perGroup(ns, QUALITY_METRICS.gateStops, 'gateStops'), perGroup(ns, QUALITY_METRICS.assessments, 'assessments')],
+        { period: 86400 },
+      ),
       widget(
         12,
         30,

@@ -19,6 +19,9 @@ export const RESOURCE_STAR_ACTIONS: Readonly<Record<string, string>> = {
   'sagemaker:ListTrainingJobs': 'drift finds running training jobs',
   // Listing has no resource type; promote lists its own group only.
   'sagemaker:ListModelPackages': 'promote finds the package it registered for a job (a redelivery after a crash)',
+  // Job results have no resource type (IAM accepts only "*"); the pipeline gate answers the jobs CodePipeline invokes it with.
+  'codepipeline:PutJobSuccessResult': 'the pipeline gate passes a release, or holds it (continuation token)',
+  'codepipeline:PutJobFailureResult': 'the pipeline gate fails a risky release before its deployment exists',
   // X-Ray segments have no resource type.
   'xray:PutTraceSegments': 'tracing',
   'xray:PutTelemetryRecords': 'tracing',

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolve } from 'node:path';
+import type { GateLink } from '../../events/emitted';
 import { systemClock, type Clock } from '../../events/clock';
 import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
 import { budgetWords, riskAgainstCut } from '../../handlers/decision-words';
@@ -36,6 +37,8 @@ export interface DecisionRow {
   readonly changeSummary?: string;
   /** The operator's override or pause that let a would-be stop through: who, why, until when. */
   readonly override?: { readonly kind: 'override' | 'pause'; readonly by: string; readonly reason: string; readonly at: string; readonly until: string };
+  /** The pipeline gate's pass of the release, when it went through a gate stage. */
+  readonly gate?: GateLink;
 }
 
 /** The decisions command; dependencies injected for tests. */
@@ -120,6 +123,7 @@ function selectGroups(environment: EnvironmentConfig, wanted: string | undefined
 /** What the assessment decided, in words. */
 export function decisionWords(assessment: AssessmentRecord): string {
   if (assessment.override) return assessment.override.kind === 'override' ? 'overridden (a would-be stop let through)' : 'paused (a would-be stop let through)';
+  if (assessment.gate?.letThrough) return `passed at the pipeline gate (job ${assessment.gate.jobId}: a would-be stop let through)`;
   if (assessment.explored) return 'explored (a would-be stop let through)';
   if (assessment.decision === 'proceed') return 'proceed';
   if (assessment.mode === 'shadow' || !assessment.enforced) return 'would stop (shadow)';
@@ -145,6 +149,7 @@ export function decisionRow(item: DeploymentItem): DecisionRow {
     ...(assessment.override
       ? { override: { ...assessment.override, at: new Date(assessment.override.at).toISOString(), until: new Date(assessment.override.until).toISOString() } }
       : {}),
+    ...(assessment.gate ? { gate: { ...assessment.gate } } : {}),
   };
 }
 

@@ -120,6 +120,7 @@ function holdOf(value: Record<string, unknown>, where: Parameters<typeof require
     onTimeout: required(value, 'onTimeout', 'string', where) as DeploymentHold['onTimeout'],
     reason: required(value, 'reason', 'string', where),
     ...(typeof value.hookExecutionId === 'string' ? { hookExecutionId: value.hookExecutionId } : {}),
+    ...(typeof value.pipelineJobId === 'string' ? { pipelineJobId: value.pipelineJobId } : {}),
     ...(settled ? { settled } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type { PastDeployment } from '../../model/history';
 import type {
   CodeDeployOutcome,
+  GateStore,
   HoldStore,
   AssessmentRecord,
   ChangeSummary,
@@ -26,6 +27,7 @@ import type {
 } from '../ports';
 import type { DeploymentOverride, GroupPause } from '../operator-controls';
 import type { DeploymentHold, HoldSettlement } from '../hold-domain';
+import type { GateJobRecord, GatePass } from '../pipeline-gate-domain';
 import { CONTROL_KEYS } from '../tables';
 import { MAX_HISTORY_READ } from '../ports';
 import type { CutState } from '../../model/block-budget';
@@ -340,5 +342,51 @@ export class InMemoryHoldStore implements HoldStore {
 
   async closeListing(deploymentId: string): Promise<void> {
     this.listed.delete(deploymentId);
+  }
+}
+
+/** The pipeline gate's jobs and passes in process, with the same first-decision-stays write as the control table's conditional put. */
+export class InMemoryGateStore implements GateStore {
+  private readonly jobs = new Map<string, GateJobRecord>();
+  private readonly passes = new Map<string, GatePass>();
+
+  async recordJob(record: GateJobRecord): Promise<{ readonly won: boolean; readonly record: GateJobRecord }> {
+    const stored = this.jobs.get(record.jobId);
+    if (stored) return { won: false, record: structuredClone(stored) };
+    this.jobs.set(record.jobId, structuredClone(record));
+    return { won: true, record: structuredClone(record) };
+  }
+
+  async markAnnounced(jobId: string): Promise<void> {
+    const record = this.jobs.get(jobId);
+    if (!record) throw new Error(`no gate job ${jobId}: nothing to mark announced`);
+    this.jobs.set(jobId, { ...record, announced: true });
+  }
+
+  async readJob(jobId: string): Promise<GateJobRecord | undefined> {
+    const record = this.jobs.get(jobId);
+    return record ? structuredClone(record) : undefined;
+  }
+
+  async recordAnswered(jobId: string, answered: NonNullable<GateJobRecord['answered']>): Promise<void> {
+    const record = this.jobs.get(jobId);
+    if (!record) throw new Error(`no gate job ${jobId}: nothing to record an answer on`);
+    this.jobs.set(jobId, { ...record, answered: { ...answered } });
+  }
+
+  async recordPass(pass: GatePass): Promise<void> {
+    this.passes.set(CONTROL_KEYS.gatePass(pass.application, pass.revision), structuredClone(pass));
+  }
+
+  async readPass(application: string, revision: string): Promise<GatePass | undefined> {
+    const pass = this.passes.get(CONTROL_KEYS.gatePass(application, revision));
+    return pass ? structuredClone(pass) : undefined;
+  }
+
+  async linkDeployment(application: string, revision: string, deploymentId: string): Promise<void> {
+    const key = CONTROL_KEYS.gatePass(application, revision);
+    const pass = this.passes.get(key);
+    if (!pass || pass.deploymentIds?.includes(deploymentId)) return;
+    this.passes.set(key, { ...pass, deploymentIds: [...(pass.deploymentIds ?? []), deploymentId] });
   }
 }

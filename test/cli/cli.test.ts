@@ -127,6 +127,7 @@ describe('deploy-guard route', () => {
     expect(byEvent.get('emitted: Operator Override')).toEqual(['notify → notify']);
     expect(byEvent.get('emitted: Deployment Held')).toEqual(['notify → notify']);
     expect(byEvent.get('emitted: Deployment Bake Rolled Back')).toEqual(['notify → notify']);
+    expect(byEvent.get('emitted: Pipeline Gate Decided')).toEqual(['notify → notify']);
     // 32 sample files, 2 of them not EventBridge events; one example of each emitted event.
     expect(lines.length).toBe(30 + 3 + 2 + Object.keys(EMITTED_EVENTS).length);
   });

@@ -127,6 +127,12 @@ describe('deploy-guard decisions (the live view, against dynalite)', () => {
     expect(decisionWords(storedAssessment({ ...gateStop, onRisk: 'hold' }))).toBe('held for a person (approve / reject)');
   });
 
+  it('says a would-be stop the pipeline gate passed was let through at the gate, not a shadow decision', () => {
+    const gate = { jobId: 'job-1', probability: 0.2, cut: 0.6, decidedAt: '2026-11-30T12:00:00Z', passedBy: 'assessment' as const, letThrough: true };
+    expect(decisionWords(storedAssessment({ mode: 'stop', decision: 'rollback', enforced: false, gate }))).toBe('passed at the pipeline gate (job job-1: a would-be stop let through)');
+    expect(decisionWords(storedAssessment({ mode: 'stop', decision: 'proceed', enforced: true, gate: { ...gate, letThrough: false } }))).toBe('proceed');
+  });
+
   it('reads --since as a duration ago or an ISO time', () => {
     expect(parseSince('30m', T0)).toBe(T0 - 30 * MINUTE);
     expect(parseSince('24h', T0)).toBe(T0 - 1_440 * MINUTE);

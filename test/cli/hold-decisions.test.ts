@@ -126,9 +126,12 @@ describe('deploy-guard approve and reject (against dynalite)', () => {
   });
 
   it.each([
-    ['a deployment that is not held', ['--deployment', 'd-NOTHELD01', '--reason', 'x'], "--deployment: d-NOTHELD01 is not held in deploy-guard-dev: Deploy Guard holds only risky deployments of gate groups with onRisk: hold"],
+    ['a deployment that is not held', ['--deployment', 'd-NOTHELD01', '--reason', 'x'], "--deployment: d-NOTHELD01 is not held in deploy-guard-dev: Deploy Guard holds only risky deployments (and releases at the pipeline gate) of gate groups with onRisk: hold"],
     ['no reason', ['--deployment', 'd-SERVER001'], '--reason: say why (it is recorded and announced with who set it and when)'],
     ['a malformed deployment id', ['--deployment', 'SERVER001', '--reason', 'x'], "--deployment: expected a CodeDeploy deployment id such as d-ABCDEFGHI, got 'SERVER001'"],
+    ['a pipeline job that is not held', ['--pipeline-job', '11111111-abcd-1111-abcd-111111abcdef', '--reason', 'x'], '--pipeline-job: pipeline-job:11111111-abcd-1111-abcd-111111abcdef is not held in deploy-guard-dev: Deploy Guard holds only risky deployments (and releases at the pipeline gate) of gate groups with onRisk: hold'],
+    ['both a deployment and a pipeline job', ['--deployment', 'd-SERVER001', '--pipeline-job', 'job-1', '--reason', 'x'], '--pipeline-job: name a deployment (--deployment) or a pipeline job (--pipeline-job), not both'],
+    ['a malformed pipeline job id', ['--pipeline-job', 'job/1', '--reason', 'x'], "--pipeline-job: expected a CodePipeline job id such as 11111111-abcd-1111-abcd-111111abcdef, got 'job/1'"],
   ])('refuses %s, naming the option, before anything is written or called', async (_, args, message) => {
     await expect(run('approve', ...args)).rejects.toThrow(new UsageError(message));
     expect(codeDeploy.calls).toEqual([]);

@@ -34,6 +34,8 @@ const EXPECTED_RULES: Record<string, string[]> = {
   'codepipeline-action-execution.started.json': ['pipeline-deploy-action-started'],
   'codepipeline-action-execution.started.codedeploy-provider.lambda-go.json': ['pipeline-deploy-action-started'],
   'codepipeline-action-execution.succeeded.json': [],
+  // What CodePipeline sends the gate's function directly: no rule routes it.
+  'codepipeline-lambda-invoke-job.json': [],
   'codepipeline-pipeline-execution.failed.json': [],
   'codepipeline-pipeline-execution.started.json': [],
   'codepipeline-pipeline-execution.started.PROCESSED-codestar-notification-form.json': [],

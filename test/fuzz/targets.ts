@@ -3,6 +3,7 @@ import {
   CODEDEPLOY_DEPLOYMENT_STATE_CHANGE,
   CODEDEPLOY_LIFECYCLE_HOOK_INVOCATION,
   CODEPIPELINE_ACTION_EXECUTION,
+  CODEPIPELINE_JOB,
   CLOUDWATCH_ALARM_STATE_CHANGE,
   SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE,
   SAGEMAKER_TRAINING_JOB_STATE_CHANGE,
@@ -25,7 +26,7 @@ import {
   type Sample,
 } from '../../events/samples';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import { servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
 import { compose, type HandlerDefinition, type PortsOf } from '../../handlers/declaration';
@@ -35,6 +36,8 @@ import { storedAssessment } from '../handlers/assessment-fixture';
 import { RecordingNotifications } from '../support/notifications';
 import { trainingJobName } from '../../handlers/drift-domain';
 import type { AssessmentRecord, DeploymentStatus, ServingModelPointer } from '../../handlers/ports';
+import { PIPELINE_GATE } from '../../handlers/pipeline-gate';
+import { jobIdOf } from '../../handlers/pipeline-gate-domain';
 import { PREDICT } from '../../handlers/predict';
 import { PROMOTE } from '../../handlers/promote';
 import { RECORD_CHANGE } from '../../handlers/record-change';
@@ -173,6 +176,21 @@ function runDeclared<Dependencies extends { readonly config: unknown }, Result>(
   return definition.handle(value, compose(definition.declaration, ports, config));
 }
 
+/** A guarded group's policy drawn at random: every platform, mode, cut scope and failure policy, a block budget's cut or an expert's fixed threshold. */
+function fuzzedPolicy(rng: Prng): GroupPolicy {
+  return {
+    application: APPLICATION,
+    deploymentGroup: DEPLOYMENT_GROUP,
+    platform: rng.pick(COMPUTE_PLATFORMS),
+    mode: rng.pick(['shadow', 'stop', 'gate'] as const),
+    blockBudget: 0.1,
+    exploration: rng.pick([0, 0.05, 0.5]),
+    cutScope: rng.pick(['installation', 'group'] as const),
+    ...(rng.chance(0.5) ? { threshold: 0.35 } : {}),
+    failurePolicy: rng.pick(['fail-open', 'fail-closed'] as const),
+  };
+}
+
 function codeDeployFake(rng: Prng, statuses: readonly DeploymentStatus[]): FakeCodeDeploy {
   return new FakeCodeDeploy({ status: rng.pick(statuses), platform: rng.pick(COMPUTE_PLATFORMS), found: rng.chance(0.9) });
 }
@@ -220,22 +238,12 @@ const predict: FuzzTarget = {
       );
     }
     if (deploymentId && rng.chance(0.1)) await deployments.putAssessment(assessmentOf(deploymentId, rng));
-    const policy: GroupPolicy = {
-      application: APPLICATION,
-      deploymentGroup: DEPLOYMENT_GROUP,
-      platform: rng.pick(COMPUTE_PLATFORMS),
-      mode: rng.pick(['shadow', 'stop', 'gate'] as const),
-      blockBudget: 0.1,
-      exploration: rng.pick([0, 0.05, 0.5]),
-      cutScope: rng.pick(['installation', 'group'] as const),
-      // The block budget's cut, or an expert's fixed threshold.
-      ...(rng.chance(0.5) ? { threshold: 0.35 } : {}),
-      failurePolicy: rng.pick(['fail-open', 'fail-closed'] as const),
-    };
+    const policy = fuzzedPolicy(rng);
     return runDeclared(PREDICT, value, {
       control: instrument('control', new InMemoryControlStore(), log),
       operatorControls: instrument('operatorControls', new InMemoryOperatorControlStore(), log),
       holds: instrument('holds', new InMemoryHoldStore(), log),
+      gates: instrument('gates', new InMemoryGateStore(), log),
       codeDeploy: instrument('codeDeploy', codeDeployFake(rng, ['InProgress', 'Ready', 'Succeeded']), log),
       deployments: instrument('deployments', deployments, log),
       changes: instrument('changes', changes, log),
@@ -250,6 +258,71 @@ const predict: FuzzTarget = {
       lake: instrument('lake', new RecordingLake(), log),
       clock: new ManualClock(NOW),
     }, { source: SOURCE, eventBusName: EVENT_BUS, metricsNamespace: 'DeployGuard', groups: [policy] });
+  },
+  documentedErrors: [],
+};
+
+// ---------------------------------------------------------------------------------------------
+// pipeline-gate
+
+/** CodePipeline's job results, recorded; one result per job, as CodePipeline takes it. */
+class FakeCodePipeline {
+  private readonly answered = new Set<string>();
+  async putJobSuccessResult(jobId: string): Promise<{ ok: true } | { ok: false; refusal: 'InvalidJobState'; message: string }> {
+    return this.take(jobId);
+  }
+  async putJobFailureResult(jobId: string): Promise<{ ok: true } | { ok: false; refusal: 'InvalidJobState'; message: string }> {
+    return this.take(jobId);
+  }
+  private take(jobId: string) {
+    if (this.answered.has(jobId)) return { ok: false as const, refusal: 'InvalidJobState' as const, message: 'answered' };
+    this.answered.add(jobId);
+    return { ok: true as const };
+  }
+}
+
+/** The AWS docs' example job with UserParameters that name the fuzzed group: what a configured gate action sends. */
+function configuredJob(): Base {
+  const event = structuredClone(sample('codepipeline-lambda-invoke-job.json').event) as { 'CodePipeline.job': { data: { actionConfiguration: { configuration: Record<string, string> }; inputArtifacts: { revision: string | null }[] } } };
+  const data = event['CodePipeline.job'].data;
+  data.actionConfiguration.configuration.UserParameters = JSON.stringify({ application: APPLICATION, deploymentGroup: DEPLOYMENT_GROUP, pipelineExecutionId: 'exec-1' });
+  data.inputArtifacts[0].revision = COMMIT;
+  return { label: 'codepipeline-lambda-invoke-job.json (derived: UserParameters naming the group, the source revision a commit)', event, text: JSON.stringify(event, null, 2) };
+}
+
+/**
+ * The gate answers every job that has an id, whatever else is wrong with it (CodePipeline is told the
+ * input and the problem); only an event without a job id is rejected (EventValidationError).
+ */
+const pipelineGate: FuzzTarget = {
+  name: 'pipeline-gate',
+  inputKinds: [CODEPIPELINE_JOB],
+  bases: [fromSample(sample('codepipeline-lambda-invoke-job.json')), configuredJob()],
+  isValid(value) {
+    try {
+      jobIdOf(value);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  async run(value, log, rng) {
+    const policy = fuzzedPolicy(rng);
+    const holding: GroupPolicy = rng.chance(0.3) ? { ...policy, mode: 'gate', onRisk: 'hold', holdTimeoutMinutes: 30 } : policy;
+    return runDeclared(PIPELINE_GATE, value, {
+      codePipeline: instrument('codePipeline', new FakeCodePipeline(), log),
+      deployments: instrument('deployments', new InMemoryDeploymentStore(), log),
+      changes: instrument('changes', new InMemoryChangeSummaryStore(), log),
+      servingModel: instrument('servingModel', { serving: async () => (rng.chance(0.9) ? MODEL : undefined) }, log),
+      control: instrument('control', new InMemoryControlStore(), log),
+      operatorControls: instrument('operatorControls', new InMemoryOperatorControlStore(), log),
+      holds: instrument('holds', new InMemoryHoldStore(), log),
+      gates: instrument('gates', new InMemoryGateStore(), log),
+      endpoint: instrument('endpoint', new FakeEndpoint(rng.chance(0.85) ? { ok: true, probabilities: [rng.pick([0.05, 0.35, 0.95])] } : { ok: false, failure: 'Timeout', message: 'no answer in 2000 ms' }), log),
+      publisher: instrument('publisher', new RecordingPublisher(), log),
+      metrics: instrument('metrics', new RecordingMetrics(), log),
+      clock: new ManualClock(NOW),
+    }, { source: SOURCE, eventBusName: EVENT_BUS, metricsNamespace: 'DeployGuard', groups: [holding], environment: 'dev' });
   },
   documentedErrors: [],
 };
@@ -585,4 +658,4 @@ const shadowDigest: FuzzTarget = {
   documentedErrors: [],
 };
 
-export const TARGETS: readonly FuzzTarget[] = [predict, trafficHook, rollback, recordChange, recordOutcome, drift, promote, shadowDigest];
+export const TARGETS: readonly FuzzTarget[] = [predict, trafficHook, rollback, recordChange, recordOutcome, drift, promote, shadowDigest, pipelineGate];

@@ -196,6 +196,25 @@ describe('the other messages', () => {
     expect(plainTextBody(rejected)).toContain('it is stopped and rolled back');
   });
 
+  it('a release the pipeline gate failed is told like a stop: the release, its risk against the cut, the factors and the override command by revision', () => {
+    const message = messageOf(delivered('Pipeline Gate Decided'));
+    expect(message.title).toBe('Deploy Guard stopped release git:6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a of checkout/checkout-prod at the pipeline gate');
+    expect(message.facts).toContainEqual(['Risk', '0.813 ≥ 0.639 (probability of failure against the cut)']);
+    expect(message.why).toEqual(['412 lines added (raises the risk)']);
+    expect(message.nextSteps.map((step) => step.command)).toEqual(['deploy-guard override --environment dev --application checkout --revision git:6f1c2a9e0b7d4c3f8a5e2d1c0b9a8f7e6d5c4b3a --reason "..."']);
+    expect(emailSubject(message.title)).toMatch(/^[\x20-\x7e]{1,99}$/);
+  });
+
+  it('a release the pipeline gate holds gives the approve and reject commands by job; a pass or a shadow decision is not told', () => {
+    const held = messageOf(delivered('Pipeline Gate Decided', { outcome: 'hold', hold: { until: '2026-11-20T09:50:05Z', onTimeout: 'reject' } }));
+    expect(held.nextSteps.map((step) => step.command)).toEqual([
+      'deploy-guard approve --environment dev --pipeline-job 11111111-abcd-1111-abcd-111111abcdef --reason "..."',
+      'deploy-guard reject --environment dev --pipeline-job 11111111-abcd-1111-abcd-111111abcdef --reason "..."',
+    ]);
+    expect(notificationOf(parseNotifiedEvent(delivered('Pipeline Gate Decided', { outcome: 'pass' }), 'deploy-guard'), CONTEXT)).toEqual({ sent: false, reason: 'not-a-stop' });
+    expect(notificationOf(parseNotifiedEvent(delivered('Pipeline Gate Decided', { mode: 'shadow', enforced: false }), 'deploy-guard'), CONTEXT)).toEqual({ sent: false, reason: 'shadow-decision' });
+  });
+
   it.each(['Model Retraining Started', 'Model Promoted', 'Model Rejected'] as const)('%s is told in one message', (kind) => {
     const message = messageOf(delivered(kind));
     expect(message.detailType).toBe(kind);

@@ -8,7 +8,7 @@ import { EMITTED_EVENTS, type ComputePlatform, type GuardMode, type PutEventsEnt
 import { derivedDeploymentEvent, sample } from '../../events/samples';
 import { EventValidationError } from '../../events/validation';
 import { EventBridgePublisher, PublishError, type EventPublisher } from '../../handlers/adapters/event-publisher';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
 import { S3ObjectReader } from '../../handlers/adapters/s3-objects';
 import { S3ServingModelSource, servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
@@ -172,6 +172,7 @@ function setup(options: Setup = {}) {
     control,
     operatorControls: options.operatorControls ?? new InMemoryOperatorControlStore(),
     holds: options.holds ?? new InMemoryHoldStore(),
+    gates: new InMemoryGateStore(),
     endpoint,
     publisher,
     metrics: { put: (metric) => metrics.push(metric) },

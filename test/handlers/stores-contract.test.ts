@@ -5,12 +5,13 @@ import { derivedDeploymentEvent, sample } from '../../events/samples';
 import { DynamoDbRollbackLedger } from '../../handlers/adapters/dynamodb-ledger';
 import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore } from '../../handlers/adapters/in-memory-stores';
 import type {
   AssessmentRecord,
   ChangeSummaryStore,
   ControlStore,
   DeploymentStore,
+  GateStore,
   OutcomeRecord,
   PromotionIntent,
   RollbackLedger,
@@ -20,6 +21,8 @@ import { startLocalDynamoDb } from '../../local/dynalite';
 import { formatFeatureRow } from '../../model/features';
 import type { PastDeployment } from '../../model/history';
 import { recordedJob } from '../support/promote-fixture';
+import { DynamoDbGateStore } from '../../handlers/adapters/dynamodb-gates';
+import type { GateJobRecord } from '../../handlers/pipeline-gate-domain';
 import { seededRandom as random } from '../support/random';
 
 /**
@@ -32,6 +35,7 @@ interface Stores {
   readonly deployments: DeploymentStore;
   readonly changes: ChangeSummaryStore;
   readonly control: ControlStore;
+  readonly gates: GateStore;
   ledger(options?: { leaseMs?: number }): RollbackLedger;
   close(): Promise<void>;
 }
@@ -43,6 +47,7 @@ const implementations: [string, () => Promise<Stores>][] = [
       deployments: new InMemoryDeploymentStore(),
       changes: new InMemoryChangeSummaryStore(),
       control: new InMemoryControlStore(),
+      gates: new InMemoryGateStore(),
       ledger: (options) => new InMemoryRollbackLedger(options),
       close: async () => undefined,
     }),
@@ -56,6 +61,7 @@ const implementations: [string, () => Promise<Stores>][] = [
         deployments: new DynamoDbDeploymentStore(client, tableNames.deployments, tableNames.history),
         changes: new DynamoDbChangeSummaryStore(client, tableNames.changes),
         control: new DynamoDbControlStore(client, tableNames.control),
+        gates: new DynamoDbGateStore(client, tableNames.control),
         ledger: (options) => new DynamoDbRollbackLedger(client, tableNames.control, options),
         close: () => local.close(),
       };
@@ -120,6 +126,45 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
   });
   afterEach(async () => {
     await stores.close();
+  });
+
+  describe('GateStore', () => {
+    const job: GateJobRecord = {
+      jobId: '11111111-abcd-1111-abcd-111111abcdef',
+      application: app,
+      deploymentGroup: group,
+      revision: 'git:6f1c2a9e',
+      pipelineExecutionId: 'exec-1',
+      outcome: 'fail',
+      answer: { kind: 'failure', message: 'stopped' },
+      decidedAt: startedAt,
+      assessment: {
+        platform: 'Server', mode: 'gate', probability: 0.5383983850479126, cut: 0.1 + 0.2, blockBudget: 0.1, cutSource: 'group', decision: 'rollback', enforced: true, explored: false, propensity: 0.95,
+        modelVersion: 'm-1', featureRow: formatFeatureRow([412, Number.NaN]), changeSummary: { status: 'missing', revision: 'git:6f1c2a9e' },
+        topFactors: [{ feature: 'linesAdded', value: null, contribution: 0.61, text: 'lines added unknown' }], assessedAt: startedAt,
+      },
+    };
+
+    it("keeps a job's first decision (numbers exact) against a second, then records its announcement and CodePipeline's answer", async () => {
+      expect(await stores.gates.recordJob(job)).toEqual({ won: true, record: job });
+      expect(await stores.gates.recordJob({ ...job, outcome: 'pass', answer: { kind: 'success', summary: 'passed' } })).toEqual({ won: false, record: job });
+      await stores.gates.markAnnounced(job.jobId);
+      await stores.gates.recordAnswered(job.jobId, { at: startedAt + 1, accepted: true });
+      expect(await stores.gates.readJob(job.jobId)).toEqual({ ...job, announced: true, answered: { at: startedAt + 1, accepted: true } });
+      expect(await stores.gates.readJob('unknown')).toBeUndefined();
+    });
+
+    it("keeps a release's latest pass and adds each deployment of it once", async () => {
+      const pass = { application: app, deploymentGroup: group, revision: 'git:6f1c2a9e', jobId: job.jobId, probability: 0.2, cut: null, decidedAt: startedAt, passedBy: 'assessment' as const };
+      await stores.gates.linkDeployment(app, 'git:6f1c2a9e', deploymentId);
+      expect(await stores.gates.readPass(app, 'git:6f1c2a9e')).toBeUndefined();
+      await stores.gates.recordPass(pass);
+      await stores.gates.linkDeployment(app, 'git:6f1c2a9e', deploymentId);
+      await stores.gates.linkDeployment(app, 'git:6f1c2a9e', deploymentId);
+      await stores.gates.linkDeployment(app, 'git:6f1c2a9e', 'd-SECOND001');
+      expect(await stores.gates.readPass(app, 'git:6f1c2a9e')).toEqual({ ...pass, deploymentIds: [deploymentId, 'd-SECOND001'] });
+      expect(await stores.gates.readPass(app, 'git:other')).toBeUndefined();
+    });
   });
 
   describe('DeploymentStore', () => {

@@ -13,6 +13,7 @@ import { readWiring, type Wiring } from '../../local/terraform-wiring';
 import { EMBEDDED_TRAINER } from '../../model/training';
 import { loadXGBoostModel } from '../../model/xgboost';
 import { exampleGroupNames } from '../../stacks/config';
+import { localOperatorDependencies } from '../support/local-operator';
 import { scratchDirs } from '../support/temp-dirs';
 
 /**
@@ -69,15 +70,7 @@ describe('hold for a human on the local runtime (real handlers, synthesized wiri
   const operator = async (action: 'approve' | 'reject' | 'override', deploymentId: string, reason: string, ...more: string[]) => {
     const out: string[] = [];
     const io = { stdout: { write: (text: string) => out.push(text) }, stderr: { write: () => true }, stdin: process.stdin, cwd: process.cwd() } as never;
-    const deps = {
-      holds: () => standIns.stores.holds,
-      codeDeploy: () => standIns.codeDeploy,
-      deploymentStore: () => standIns.stores.deployments,
-      operatorControls: () => standIns.stores.operatorControls,
-      publisher: () => standIns.publisher,
-      identity: () => ({ callerArn: async () => OPERATOR }),
-      clock: standIns.clock,
-    };
+    const deps = localOperatorDependencies(standIns, OPERATOR);
     const command = action === 'override' ? createOverrideCommand(deps) : createHoldDecisionCommand(action, deps);
     const named = deploymentId.startsWith('d-') ? ['--deployment', deploymentId] : ['--application', server.application, '--revision', deploymentId];
     const code = await command.run(['--environment', 'dev', ...named, '--reason', reason, '--config', configFile, ...more], io);

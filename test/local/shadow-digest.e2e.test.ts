@@ -34,9 +34,10 @@ const CONFIGURED = [
 
 function synthesizeShadowStack(shadow: 'summary' | 'none'): { readonly wiring: Wiring; readonly groups: GroupPolicy[] } {
   const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'deploy-guard.config.json'), 'utf8'));
-  // Without the example (a gate group): the shadow groups alone.
+  // Without the example (a gate group) and its pipeline gate: the shadow groups alone.
   const dev = { ...config.environments.dev, groups: CONFIGURED, notifications: { emails: ['platform-team@example.com'], shadow } };
   delete dev.example;
+  delete dev.pipelineGates;
   config.environments = { dev };
   delete config.$schema;
   const file = join(tempDir(), `deploy-guard.${shadow}.config.json`);

@@ -193,11 +193,17 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
     ],
     ['an example READY timeout outside gate mode', (c: any) => (c.environments.dev.example.mode = 'shadow'), 'x.json: environments.dev.example.readyTimeoutMinutes: expected only in gate mode (the deployment waits at READY only then)'],
     ['an unknown key of the example', (c: any) => (c.environments.dev.example.ami = 'ami-0abcdef1234567890'), 'x.json: environments.dev.example: Unrecognized key: "ami"'],
-    ['a name prefix too long for the example load balancer', (c: any) => (c.environments.dev.namePrefix = 'deploy-guard-development1'), 'x.json: environments.dev.namePrefix: expected at most 24 characters, ending with a letter or digit, with an example (its load balancer is <namePrefix>-alb)'],
+    // (The dev example's pipeline gate goes with the prefix that names its group.)
+    ['a name prefix too long for the example load balancer', (c: any) => ((c.environments.dev.namePrefix = 'deploy-guard-development1'), delete c.environments.dev.pipelineGates), 'x.json: environments.dev.namePrefix: expected at most 24 characters, ending with a letter or digit, with an example (its load balancer is <namePrefix>-alb)'],
     [
       "the example's group also in groups",
       (c: any) => c.environments.dev.groups.push({ application: 'deploy-guard-dev-example', deploymentGroup: 'blue-green', platform: 'Server', mode: 'shadow', threshold: 0.5, existing: true }),
       "x.json: environments.dev.example: expected the example's deployment group deploy-guard-dev-example/blue-green not to be configured in groups as well",
+    ],
+    [
+      'a pipeline gate of a group the environment does not guard',
+      (c: any) => c.environments.dev.pipelineGates.push({ application: 'payments', deploymentGroup: 'payments-staging' }),
+      'x.json: environments.dev.pipelineGates[1]: expected a group this environment guards (payments/payments-prod, deploy-guard-dev-example/blue-green); payments/payments-staging is not one',
     ],
     // Who may publish change summaries.
     [

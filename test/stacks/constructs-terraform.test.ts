@@ -4,17 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { Codepipeline } from '@cdktf/provider-aws/lib/codepipeline';
 import { App, TerraformStack } from 'cdktf';
 import { ExampleGuardedService } from '../../stacks/example-service';
 import { GuardedDeploymentGroup } from '../../stacks/guarded-deployment-group';
 import { ModelNotebook } from '../../stacks/model-notebook';
+import { PipelineGate } from '../../stacks/pipeline-gate';
 import { PredictionEndpoint } from '../../stacks/prediction-endpoint';
 import { Retraining } from '../../stacks/retraining';
 import { ACCOUNT, KMS_KEY_ARN, REGION } from './construct-synth';
 
 /**
  * Every construct of this folder in every variant (serverless and provisioned endpoint; Server, ECS,
- * Lambda and existing groups; the notebook; the example service), checked by Terraform itself with
+ * Lambda and existing groups; the notebook; the example service; a pipeline with the gate stage), checked by Terraform itself with
  * the real hashicorp/aws provider 5.100.0: validate, then a plan with fake credentials and the skip
  * flags, which also proves that no construct needs AWS to plan.
  */
@@ -51,6 +53,20 @@ function synthesizeConstructs(outdir: string): string {
     ...common, namePrefix: 'dg-dev', dataBucketName: 'dg-dev-data', modelBucketName: 'dg-dev-models', endpointName: 'dg-dev-risk',
     subnetId: example.subnets[0].id, securityGroupIds: ['sg-0123456789abcdef0'],
     tables: { deployments: 'dg-deployments', history: 'dg-history', changes: 'dg-changes', control: 'dg-control' }, sagemakerRoleArn: retraining.role.arn,
+  });
+  // An existing pipeline with the gate stage between its source and its Deploy stage, the role's statement attached.
+  const gate = new PipelineGate(stack, 'gate', {
+    functionName: 'dg-dev-pipeline-gate', functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:dg-dev-pipeline-gate`,
+    application: 'shop', deploymentGroup: 'shop-api', sourceVariablesNamespace: 'SourceVariables', pipelineRoleName: 'shop-pipeline',
+  });
+  new Codepipeline(stack, 'pipeline', {
+    name: 'shop-release', roleArn: `arn:aws:iam::${ACCOUNT}:role/shop-pipeline`,
+    artifactStore: [{ location: 'shop-pipeline-artifacts', type: 'S3' }],
+    stage: [
+      { name: 'Source', action: [{ name: 'Source', category: 'Source', owner: 'AWS', provider: 'S3', version: '1', namespace: 'SourceVariables', outputArtifacts: ['SourceArtifact'], configuration: { S3Bucket: 'shop-releases', S3ObjectKey: 'shop.zip' } }] },
+      gate.stage,
+      { name: 'Deploy', action: [{ name: 'Deploy', category: 'Deploy', owner: 'AWS', provider: 'CodeDeploy', version: '1', inputArtifacts: ['SourceArtifact'], configuration: { ApplicationName: 'shop', DeploymentGroupName: 'shop-api' } }] },
+    ],
   });
   app.synth();
   return join(outdir, 'stacks', 'constructs');

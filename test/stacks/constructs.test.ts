@@ -199,11 +199,12 @@ describe('Monitoring', () => {
     expect(estimates).toContain('esf / (esf + emf)');
   });
 
-  it('charts per group the stops and assessments, the fallbacks and the deployments scored without their change summary', () => {
+  it('charts per group the stops (those at the pipeline gate too) and assessments, the fallbacks and the deployments scored without their change summary', () => {
     const body = JSON.parse(String(Object.values(resources(synthesized, 'aws_cloudwatch_dashboard'))[0].dashboard_body));
     const byTitle = (prefix: string) => body.widgets.find((widget: { properties: { title: string } }) => widget.properties.title.startsWith(prefix));
     expect(byTitle('Per group: stops').properties.metrics).toEqual([
       [{ expression: `SEARCH('{DeployGuard,Application,DeploymentGroup} MetricName="Stops"', 'Sum', 86400)`, id: 'stops', label: 'Stops' }],
+      [{ expression: `SEARCH('{DeployGuard,Application,DeploymentGroup} MetricName="PipelineGateStops"', 'Sum', 86400)`, id: 'gateStops', label: 'PipelineGateStops' }],
       [{ expression: `SEARCH('{DeployGuard,Application,DeploymentGroup} MetricName="Assessments"', 'Sum', 86400)`, id: 'assessments', label: 'Assessments' }],
     ]);
     expect(JSON.stringify(byTitle('Per group: fallbacks').properties.metrics)).toContain('MetricName=\\"AssessedWithoutChangeSummary\\"');

@@ -162,7 +162,7 @@ describe('the bus policy of every shipped stack', () => {
     const [policy] = Object.values(resources.aws_cloudwatch_event_bus_policy);
     const statements: Statement[] = JSON.parse(String(policy.policy)).Statement;
     const publishers = Object.values(changeSummaryPublishersByApplication(config.environments[environment])).flat();
-    // The roles granted PutEvents on the bus: every function but record-change and record-outcome, which publish nothing.
+    // The roles granted PutEvents on the bus: the functions whose declaration publishes (record-change and record-outcome publish nothing).
     // (The operators' role, which puts Operator Override only, is tested in operator-role.test.ts.)
     const rolePolicies = Object.values(resources.aws_iam_role_policy).filter((rolePolicy) => String(rolePolicy.policy).includes('"events:PutEvents"') && rolePolicy.name !== 'override-and-pause');
     const roles = rolePolicies.map((rolePolicy) => String(rolePolicy.role).replace(/\.name\}$/, '.arn}'));

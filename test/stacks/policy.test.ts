@@ -93,7 +93,7 @@ describe('the installation policy (stacks/policy-check.ts)', () => {
   });
 
   it('allows Resource "*" only for actions AWS does not scope, each with a reason', () => {
-    expect(Object.keys(RESOURCE_STAR_ACTIONS).sort()).toEqual(['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken', 'sagemaker:ListModelPackages', 'sagemaker:ListTrainingJobs', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    expect(Object.keys(RESOURCE_STAR_ACTIONS).sort()).toEqual(['cloudwatch:PutMetricData', 'codepipeline:PutJobFailureResult', 'codepipeline:PutJobSuccessResult', 'ecr:GetAuthorizationToken', 'sagemaker:ListModelPackages', 'sagemaker:ListTrainingJobs', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
     const scoped = { Effect: 'Allow', Action: ['cloudwatch:PutMetricData'], Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'DeployGuard' } } };
     expect(checkStack({ resource: { aws_iam_role_policy: { r: { policy: policy(scoped) } } } })).toEqual([]);
   });

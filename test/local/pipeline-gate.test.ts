@@ -1,0 +1,229 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BusEvent } from '../../events/bus';
+import { eventBridgeTime } from '../../events/clock';
+import { synthesizeStack } from '../../cli/commands/backtest';
+import { createHoldDecisionCommand } from '../../cli/commands/hold-decision';
+import { createOverrideCommand } from '../../cli/commands/override';
+import type { GroupPolicy } from '../../handlers/config';
+import { gateHoldId } from '../../handlers/pipeline-gate-domain';
+import { composeHandlers, type LocalHandlers } from '../../local/handler-composition';
+import { asyncInvoke, drainBuses, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
+import type { LocalRelease } from '../../local/codepipeline';
+import { buildStandIns, modelFromArchive, serveFirstModel, type StandIns } from '../../local/stand-ins';
+import { readWiring, type Wiring } from '../../local/terraform-wiring';
+import { EMBEDDED_TRAINER } from '../../model/training';
+import { loadXGBoostModel } from '../../model/xgboost';
+import { exampleGroupNames } from '../../stacks/config';
+import { localOperatorDependencies } from '../support/local-operator';
+import { scratchDirs } from '../support/temp-dirs';
+
+/**
+ * The pipeline gate end to end on the local runtime: a CodePipeline stand-in whose gate action (the
+ * real pipeline-gate handler, invoked as Lambda's asynchronous delivery invokes it, with the
+ * synthesized dev stack's environment) runs before its Deploy stage, which creates the CodeDeploy
+ * deployment only when the action succeeded; the real predict, rollback and notify handlers on the
+ * stack's rules; the stores on dynalite through the real DynamoDB adapters; the shipped first model
+ * serving; the real `deploy-guard override` / `approve` / `reject` commands as the operator. Fixed
+ * cuts decide: 0.0001 (every release is risky) or 0.9999 (none is).
+ */
+const tempDir = scratchDirs('pipeline-gate');
+const START = Date.parse('2026-12-01T09:00:00Z');
+const MINUTE = 60_000;
+const OPERATOR = 'arn:aws:sts::123456789012:assumed-role/deploy-guard-dev-operator/alice';
+const { application } = exampleGroupNames('deploy-guard-dev');
+const common = { application, platform: 'Server', blockBudget: 0.1, exploration: 0, cutScope: 'group', failurePolicy: 'fail-open' } as const;
+const RISKY = 0.0001;
+const SAFE = 0.9999;
+const GROUPS: GroupPolicy[] = [
+  { ...common, deploymentGroup: 'release-stop', mode: 'stop', threshold: RISKY },
+  { ...common, deploymentGroup: 'release-safe', mode: 'stop', threshold: SAFE },
+  { ...common, deploymentGroup: 'release-hold', mode: 'gate', onRisk: 'hold', holdTimeoutMinutes: 25, onHoldTimeout: 'reject', threshold: RISKY },
+];
+const [stopGroup, safeGroup, holdGroup] = GROUPS;
+
+describe('the pipeline gate on the local runtime (real handlers, synthesized wiring, CodePipeline and CodeDeploy stand-ins)', () => {
+  let standIns: StandIns;
+  let wiring: Wiring;
+  let handlers: LocalHandlers;
+  const busEvents: BusEvent[] = [];
+  const awsEvents: BusEvent[] = [];
+  const deadLetters: DeadLetterWithEvent[] = [];
+
+  beforeAll(async () => {
+    wiring = readWiring(synthesizeStack(undefined, 'dev'));
+    standIns = await buildStandIns({ start: START, region: 'us-east-1', customBusName: 'deploy-guard-dev', alarms: [], store: 'dynamodb', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
+    const initial = join(__dirname, '..', '..', 'model', 'initial');
+    const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
+    const { featuresUrl } = await serveFirstModel(standIns, { modelVersion: 'initial', dir: initial, model });
+    ({ handlers } = composeHandlers(wiring, standIns, { groups: GROUPS, customBusName: 'deploy-guard-dev', initialFeaturesUrl: featuresUrl }));
+    wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters });
+    const gate = wiring.functions.find((fn) => fn.handler === 'pipeline-gate');
+    if (!gate) throw new Error('the stack has no pipeline-gate function');
+    // CodePipeline invokes the action's function asynchronously: Lambda's retries and dead letters apply.
+    const invoke = asyncInvoke({ rule: 'codepipeline:release/Gate', handler: 'pipeline-gate', run: (event) => handlers['pipeline-gate'](event), maximumRetryAttempts: gate.asyncInvoke.maximumRetryAttempts, clock: standIns.clock, deadLetters });
+    standIns.codePipeline.connectGate((job) => invoke(job as unknown as BusEvent));
+    standIns.buses.custom.onEvent((event) => busEvents.push(event));
+    standIns.buses.default.onEvent((event) => awsEvents.push(event));
+  });
+  afterAll(() => standIns.close());
+
+  const release = async (group: GroupPolicy, commit: string, options: Partial<LocalRelease> = {}) => {
+    const execution = await standIns.codePipeline.startExecution({ application, deploymentGroup: group.deploymentGroup, platform: 'Server', commitId: commit, ...options });
+    await drainBuses(standIns.buses);
+    return execution;
+  };
+  const operator = async (command: 'override' | 'approve' | 'reject', args: string[]) => {
+    const out: string[] = [];
+    const io = { stdout: { write: (text: string) => out.push(text) }, stderr: { write: (text: string) => out.push(text) }, stdin: process.stdin, cwd: process.cwd() } as never;
+    const deps = localOperatorDependencies(standIns, OPERATOR);
+    const run = command === 'override' ? createOverrideCommand(deps) : createHoldDecisionCommand(command, deps);
+    const code = await run.run(['--environment', 'dev', ...args, '--reason', `${command}: reviewed by the release manager`], io);
+    await drainBuses(standIns.buses);
+    return { code, out: out.join('') };
+  };
+  const gateEvents = (jobId: string) => busEvents.filter((event) => event['detail-type'] === 'Pipeline Gate Decided' && (event.detail as { jobId: string }).jobId === jobId).map((event) => event.detail as Record<string, unknown>);
+  const startsOf = (group: GroupPolicy) => awsEvents.filter((event) => event['detail-type'] === 'CodeDeploy Deployment State-change Notification' && (event.detail as { deploymentGroup: string }).deploymentGroup === group.deploymentGroup);
+  const codeDeployCalls = (deploymentId: string) => standIns.codeDeploy.callLog.filter((call) => call.deploymentId === deploymentId).map((call) => call.api);
+
+  it('a risky release fails at the gate: the action fails with the risk, the factors and the override command, and no CodeDeploy deployment is created', async () => {
+    const commit = 'a'.repeat(40);
+    const execution = await release(stopGroup, commit);
+
+    expect(execution.status).toBe('Failed');
+    expect(execution.deploymentId).toBeUndefined();
+    expect(startsOf(stopGroup)).toEqual([]);
+    expect(execution.message).toContain(`Deploy Guard stopped release git:${commit} of ${application}/release-stop before its deployment was created: probability of failure`);
+    expect(execution.message).toContain('is at or above the fixed threshold 0.0001; top factors: ');
+    expect(execution.message).toContain(`deploy-guard override --environment dev --application ${application} --revision git:${commit} --reason "..."`);
+    expect(standIns.codePipeline.calls).toEqual([{ api: 'PutJobFailureResult', jobId: execution.jobs[0], accepted: true }]);
+
+    expect(gateEvents(execution.jobs[0])).toEqual([expect.objectContaining({ outcome: 'fail', enforced: true, revision: `git:${commit}`, pipelineExecutionId: execution.executionId, cut: RISKY, cutSource: 'threshold' })]);
+    expect(standIns.notifications.published.map((message) => message.subject)).toContainEqual(expect.stringContaining('Deploy Guard stopped release'));
+    expect(await standIns.stores.gates.readPass(application, `git:${commit}`)).toBeUndefined();
+    expect(deadLetters).toEqual([]);
+  });
+
+  it("a PutJobFailureResult applied but its response lost: Lambda's retry tells the recorded decision again, CodePipeline answers InvalidJobState, nothing else changes", async () => {
+    const commit = '9'.repeat(40);
+    standIns.codePipeline.loseNextResponse = true;
+    const calls = standIns.codePipeline.calls.length;
+    const execution = await release(stopGroup, commit);
+    const [jobId] = execution.jobs;
+    expect(execution.status).toBe('Failed');
+    expect(execution.message).toContain(`Deploy Guard stopped release git:${commit}`);
+    expect(standIns.codePipeline.calls.slice(calls)).toEqual([
+      { api: 'PutJobFailureResult', jobId, accepted: true },
+      { api: 'PutJobFailureResult', jobId, accepted: false },
+    ]);
+    expect(gateEvents(jobId)).toHaveLength(1);
+    expect(await standIns.stores.gates.readJob(jobId)).toMatchObject({ outcome: 'fail', announced: true, answered: { accepted: false, message: expect.stringContaining('InvalidJobState') } });
+    expect(deadLetters).toEqual([]);
+  });
+
+  it("a release the gate passes is deployed; its START is assessed with the gate linked, and with the group's cut tightened since it is not stopped again for the same risk", async () => {
+    const commit = 'b'.repeat(40);
+    const execution = await standIns.codePipeline.startExecution({ application, deploymentGroup: safeGroup.deploymentGroup, platform: 'Server', commitId: commit });
+    expect(execution.status).toBe('Succeeded');
+    expect(execution.message).toMatch(new RegExp(`^Deploy Guard passed release git:${commit} of ${application}/release-safe: risk 0\\.\\d{3} < 1\\.000$`));
+    const deploymentId = execution.deploymentId!;
+    expect(standIns.codeDeploy.deployment(deploymentId)).toMatchObject({ status: 'InProgress', revision: { commitId: commit } });
+
+    // The START reaches predict after the group's cut became one every release reaches.
+    (safeGroup as { threshold: number }).threshold = RISKY;
+    try {
+      await drainBuses(standIns.buses);
+    } finally {
+      (safeGroup as { threshold: number }).threshold = SAFE;
+    }
+    const assessment = (await standIns.stores.deployments.get(deploymentId))?.assessment;
+    expect(assessment).toMatchObject({ trigger: 'START', decision: 'rollback', enforced: false, propensity: 1, gate: { jobId: execution.jobs[0], passedBy: 'assessment', letThrough: true, pipelineExecutionId: execution.executionId } });
+    expect(assessment?.gate?.probability).toBe(assessment?.probability);
+    expect(codeDeployCalls(deploymentId)).toEqual([]);
+    expect(busEvents.some((event) => event['detail-type'] === 'Deployment Rollback Requested' && (event.detail as { deploymentId: string }).deploymentId === deploymentId)).toBe(false);
+    expect(await standIns.stores.gates.readPass(application, `git:${commit}`)).toMatchObject({ jobId: execution.jobs[0], deploymentIds: [deploymentId] });
+
+    standIns.clock.advanceBy(10 * MINUTE);
+    standIns.codeDeploy.finish(deploymentId, false);
+    await drainBuses(standIns.buses);
+    expect((await standIns.stores.deployments.get(deploymentId))?.outcome?.label).toBe('succeeded');
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('a held release waits at the gate (continuation) until `approve --pipeline-job`; then the Deploy stage runs and at READY it is not held again: ContinueDeployment', async () => {
+    const commit = 'c'.repeat(40);
+    const execution = await release(holdGroup, commit);
+    const [jobId] = execution.jobs;
+    expect(execution.status).toBe('InProgress');
+    expect(execution.continuation).toEqual({ token: jobId, at: standIns.clock.now() + MINUTE });
+    expect(execution.message).toContain(`deploy-guard approve --environment dev --pipeline-job ${jobId} --reason "..."`);
+    expect(await standIns.stores.holds.read(gateHoldId(jobId))).toMatchObject({ pipelineJobId: jobId, application, deploymentGroup: 'release-hold', onTimeout: 'reject', until: standIns.clock.now() + 25 * MINUTE });
+    expect(gateEvents(jobId)).toEqual([expect.objectContaining({ outcome: 'hold', hold: { until: eventBridgeTime(standIns.clock.now() + 25 * MINUTE), onTimeout: 'reject' } })]);
+    expect(standIns.notifications.published.at(-1)?.body).toContain(`--pipeline-job ${jobId}`);
+
+    standIns.clock.advanceBy(MINUTE);
+    await standIns.codePipeline.resume();
+    expect(execution.status).toBe('InProgress');
+    expect(execution.jobs).toHaveLength(2);
+    expect(execution.message).toContain('still holds');
+    expect(startsOf(holdGroup)).toEqual([]);
+
+    const approved = await operator('approve', ['--pipeline-job', jobId]);
+    expect(approved.code).toBe(0);
+    expect(approved.out).toContain(`${gateHoldId(jobId)} of ${application}/release-hold approved by ${OPERATOR}`);
+    standIns.clock.advanceBy(MINUTE);
+    await standIns.codePipeline.resume();
+    expect(execution.status).toBe('Succeeded');
+    expect(execution.message).toContain(`was approved by ${OPERATOR}`);
+    expect(gateEvents(jobId).at(-1)).toMatchObject({ outcome: 'pass', settled: { action: 'approve', by: OPERATOR } });
+
+    const deploymentId = execution.deploymentId!;
+    await drainBuses(standIns.buses);
+    standIns.clock.advanceBy(5 * MINUTE);
+    standIns.codeDeploy.reachReady(deploymentId);
+    await drainBuses(standIns.buses);
+    expect((await standIns.stores.deployments.get(deploymentId))?.assessment).toMatchObject({ trigger: 'READY', enforced: false, gate: { jobId, passedBy: 'approval', letThrough: true } });
+    expect(await standIns.stores.holds.read(deploymentId)).toBeUndefined();
+    expect(codeDeployCalls(deploymentId)).toEqual(['ContinueDeployment']);
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('a held release rejected with `reject --pipeline-job` fails at its next invocation; no deployment', async () => {
+    const commit = 'd'.repeat(40);
+    const deploymentEvents = startsOf(holdGroup).length;
+    const execution = await release(holdGroup, commit);
+    const [jobId] = execution.jobs;
+    expect((await operator('reject', ['--pipeline-job', jobId])).code).toBe(0);
+    expect((await operator('approve', ['--pipeline-job', jobId])).code).toBe(1);
+    standIns.clock.advanceBy(MINUTE);
+    await standIns.codePipeline.resume();
+    expect(execution.status).toBe('Failed');
+    expect(execution.message).toContain(`Deploy Guard's hold of release git:${commit} of ${application}/release-hold was rejected by ${OPERATOR}`);
+    expect(execution.deploymentId).toBeUndefined();
+    expect(startsOf(holdGroup)).toHaveLength(deploymentEvents);
+    expect(deadLetters).toEqual([]);
+  });
+
+  it("nobody decides a held release: the invocation after the hold's time settles it by the group's onHoldTimeout (reject)", async () => {
+    const execution = await release(holdGroup, 'f'.repeat(40));
+    const [jobId] = execution.jobs;
+    standIns.clock.advanceBy(25 * MINUTE);
+    await standIns.codePipeline.resume();
+    expect(execution.status).toBe('Failed');
+    expect(execution.message).toContain("was rejected by the hold's timeout");
+    expect(await standIns.stores.holds.read(gateHoldId(jobId))).toMatchObject({ settled: { action: 'reject', cause: 'timeout', answer: { ok: true } } });
+    expect(deadLetters).toEqual([]);
+  });
+
+  it("an operator's override of a release lets the gate pass it, and its deployment proceeds", async () => {
+    const commit = 'e'.repeat(40);
+    expect((await operator('override', ['--application', application, '--revision', `git:${commit}`])).code).toBe(0);
+    const execution = await release(stopGroup, commit);
+    expect(execution.status).toBe('Succeeded');
+    expect(execution.message).toContain(`let through by an operator's override (${OPERATOR}: override: reviewed by the release manager)`);
+    const deploymentId = execution.deploymentId!;
+    expect((await standIns.stores.deployments.get(deploymentId))?.assessment).toMatchObject({ enforced: false, override: { kind: 'override', by: OPERATOR }, gate: { jobId: execution.jobs[0], passedBy: 'override' } });
+    expect(codeDeployCalls(deploymentId)).toEqual([]);
+    expect(deadLetters).toEqual([]);
+  });
+});
