@@ -492,7 +492,16 @@ export const DEFAULT_PROMOTION = { minimumAuc: 0.65, approval: 'Approved' } as c
 export const DEFAULT_NOTEBOOK = { enabled: false, instanceType: 'ml.t3.medium', sandbox: false } as const;
 
 /** Each pipeline gate names a group this environment guards (in groups, or its example), once. */
-function pipelineGateIssues(environment: { readonly namePrefix: string; readonly example?: unknown; readonly pipelineGates: readonly PipelineGateConfig[] }, guarded: ReadonlySet<string>, context: z.RefinementCtx): void {
+function pipelineGateIssues(
+  environment: {
+    readonly namePrefix: string;
+    readonly example?: Pick<GroupPolicy, 'mode' | 'onRisk' | 'holdTimeoutMinutes'>;
+    readonly groups: readonly (Pick<GroupPolicy, 'application' | 'deploymentGroup' | 'mode' | 'onRisk' | 'holdTimeoutMinutes'>)[];
+    readonly pipelineGates: readonly PipelineGateConfig[];
+  },
+  guarded: ReadonlySet<string>,
+  context: z.RefinementCtx,
+): void {
   const example = environment.example ? exampleGroupNames(environment.namePrefix) : undefined;
   const keys = new Set([...guarded, ...(example ? [groupKey(example.application, example.deploymentGroup)] : [])]);
   const gated = new Set<string>();
@@ -501,8 +510,24 @@ function pipelineGateIssues(environment: { readonly namePrefix: string; readonly
     if (!keys.has(key)) context.addIssue({ code: 'custom', path: ['pipelineGates', index], message: `expected a group this environment guards (${[...keys].join(', ') || 'none'}); ${key} is not one` });
     if (gated.has(key)) context.addIssue({ code: 'custom', path: ['pipelineGates', index], message: `expected each group's gate once; ${key} is gated twice` });
     gated.add(key);
+    const group = example && key === groupKey(example.application, example.deploymentGroup) ? environment.example : environment.groups.find((candidate) => groupKey(candidate.application, candidate.deploymentGroup) === key);
+    const hold = group && holdPolicyOf({ mode: group.mode, onRisk: group.onRisk, holdTimeoutMinutes: group.holdTimeoutMinutes });
+    if (hold && hold.timeoutMinutes > PIPELINE_HOLD_LIMIT_MINUTES) {
+      context.addIssue({
+        code: 'custom',
+        path: ['pipelineGates', index],
+        message: `expected the hold of ${key} (holdTimeoutMinutes ${hold.timeoutMinutes}) to end within ${PIPELINE_HOLD_LIMIT_MINUTES} minutes: CodePipeline fails a Lambda invoke action still in progress after 24 hours, and the gate settles a hold at the action's next invocation`,
+      });
+    }
   });
 }
+
+/**
+ * How long the pipeline gate may hold a release: CodePipeline sets a Lambda invoke action that is
+ * still in progress after 24 hours to failed (its quotas page), less 20 minutes, the longest it
+ * waits for an invocation's answer, for the invocation after the hold's end to settle it.
+ */
+export const PIPELINE_HOLD_LIMIT_MINUTES = 24 * 60 - 20;
 
 /** events/emitted.ts validateEventSource's verdict, as an issue at the key. */
 function eventSourceIssue(source: string, context: z.RefinementCtx): void {

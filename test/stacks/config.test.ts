@@ -205,6 +205,11 @@ describe('deploy-guard.config.json (stacks/config.ts)', () => {
       (c: any) => c.environments.dev.pipelineGates.push({ application: 'payments', deploymentGroup: 'payments-staging' }),
       'x.json: environments.dev.pipelineGates[1]: expected a group this environment guards (payments/payments-prod, deploy-guard-dev-example/blue-green); payments/payments-staging is not one',
     ],
+    [
+      "a pipeline gate whose group holds longer than CodePipeline lets a Lambda invoke action run",
+      (c: any) => Object.assign(c.environments.dev.example, { onRisk: 'hold', holdTimeoutMinutes: 1500, readyTimeoutMinutes: 2880, terminateBlueAfterMinutes: 60 }),
+      'x.json: environments.dev.pipelineGates[0]: expected the hold of deploy-guard-dev-example/blue-green (holdTimeoutMinutes 1500) to end within 1420 minutes: CodePipeline fails a Lambda invoke action still in progress after 24 hours, and the gate settles a hold at the action\'s next invocation',
+    ],
     // Who may publish change summaries.
     [
       'a change-summary publisher that is an account, not a role or user',
