@@ -87,7 +87,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   },
   {
     name: 'decisions',
-    summary: "List what Deploy Guard decided in an environment: each deployment's decision, risk against the cut, and outcome",
+    summary: "List what Deploy Guard decided in an environment: each deployment's and pipeline gate job's decision, risk against the cut, and outcome",
     callsAws: (argv) => !argv.includes('--endpoint'),
     load: async () => commandModule<typeof import('./commands/decisions')>('./commands/decisions').createDecisionsCommand(),
   },

@@ -4,12 +4,13 @@ import { buildEntry, revisionKey, type ChangeSummaryJoin, type ComputePlatform, 
 import { GATE_USER_PARAMETERS, GATE_USER_PARAMETERS_EXAMPLE, gateUserParameters } from '../events/pipeline-gate';
 import { EventValidationError, formatPath, parseWith } from '../events/validation';
 import type { Factor } from '../model/factors';
-import type { FailurePolicy } from './config';
+import { groupKey, type FailurePolicy } from './config';
 import type { DecisionCutSource } from './ports';
 import { riskAgainstCut } from './decision-words';
 import type { HoldAction, HoldPolicy, HoldSettlement } from './hold-domain';
 import type { AppliedOverride } from './operator-controls';
 import { rollbackReason, type Verdict } from './predict-domain';
+import { CONTROL_KEYS } from './tables';
 
 /**
  * The pipeline gate, as pure functions: what a CodePipeline Lambda invoke job asks (the release of a
@@ -361,4 +362,77 @@ export function gateDecidedEntry(
     },
     { source: context.source, eventBusName: context.eventBusName, time: new Date(context.at) },
   );
+}
+
+/**
+ * A release the gate decided, as `deploy-guard decisions` lists it. A release the gate fails or
+ * holds has no deployment, so the deployments table (and its assessments-by-group index, which
+ * record-outcome, the reports, the shadow digest and the cut windows read as deployments) never
+ * shows it; the gate lists its decisions instead in the control table, one item per group and UTC
+ * day (`gateday#<group>#<day>`, a map of these by job id, appended with conditional writes), which
+ * `decisions` reads by key for the days of `--since`: a bounded read, and the operator role's read
+ * scoped to that key prefix. A held release's settlement is added to its entry when a later job
+ * answers from the hold; what a passed release's deployment became is its deployment's row, linked
+ * by the job id its assessment carries (GateLink).
+ */
+export interface GateDecisionEntry {
+  readonly jobId: string;
+  readonly application: string;
+  readonly deploymentGroup: string;
+  readonly revision: string;
+  readonly pipelineExecutionId?: string;
+  readonly outcome: GateOutcome;
+  readonly decidedAt: number;
+  readonly mode: GuardMode;
+  readonly probability: number | null;
+  readonly cut: number | null;
+  readonly blockBudget: number | null;
+  readonly modelVersion: string;
+  /** The settlement of a held release: approved or rejected, by whom (or the hold's timeout), why and when. */
+  readonly settled?: GateSettlement;
+}
+
+export type GateSettlement = Pick<HoldSettlement, 'action' | 'by' | 'reason' | 'at' | 'cause'>;
+
+/** The listing entry of a job that assessed a release. */
+export function gateDecisionEntry(record: GateJobRecord & { readonly outcome: GateOutcome; readonly assessment: GateAssessment }): GateDecisionEntry {
+  const { assessment } = record;
+  return {
+    jobId: record.jobId,
+    application: record.application,
+    deploymentGroup: record.deploymentGroup,
+    revision: record.revision,
+    ...(record.pipelineExecutionId ? { pipelineExecutionId: record.pipelineExecutionId } : {}),
+    outcome: record.outcome,
+    decidedAt: record.decidedAt,
+    mode: assessment.mode,
+    probability: assessment.probability,
+    cut: assessment.cut,
+    blockBudget: assessment.blockBudget,
+    modelVersion: assessment.modelVersion,
+  };
+}
+
+/** A hold's settlement as its listing entry keeps it (not CodeDeploy's answer: the gate's hold makes no CodeDeploy call). */
+export function gateSettlementOf(settled: HoldSettlement): GateSettlement {
+  return { action: settled.action, by: settled.by, reason: settled.reason, at: settled.at, cause: settled.cause };
+}
+
+/** The control table key of the listing a decision is in: its group's, on its UTC day. */
+export function gateDayKeyOf(entry: Pick<GateDecisionEntry, 'application' | 'deploymentGroup' | 'decidedAt'>): string {
+  return CONTROL_KEYS.gateDay(groupKey(entry.application, entry.deploymentGroup), gateDay(entry.decidedAt));
+}
+
+/** The UTC day (YYYY-MM-DD) a decision is listed under. */
+export function gateDay(at: number): string {
+  return new Date(at).toISOString().slice(0, 10);
+}
+
+const DAY_MS = 86_400_000;
+
+/** The UTC days from `since` to `now`, newest first: the listings `decisions` reads (none when since is after now). */
+export function gateDaysBetween(since: number, now: number): string[] {
+  const days: string[] = [];
+  for (let day = Math.floor(now / DAY_MS) * DAY_MS; day >= Math.floor(since / DAY_MS) * DAY_MS; day -= DAY_MS) days.push(gateDay(day));
+  return days;
 }

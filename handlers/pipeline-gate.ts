@@ -19,9 +19,11 @@ import { lambdaEntry } from './lambda-entry';
 import {
   assessedAnswer,
   gateDecidedEntry,
+  gateDecisionEntry,
   gateHoldId,
   gateOutcome,
   gateReleaseKey,
+  gateSettlementOf,
   heldAnswer,
   jobIdOf,
   parseJob,
@@ -46,7 +48,8 @@ import { assessmentConfigFromEnv, awsAssessmentPorts, type AssessmentConfig } fr
  * Deploy stage never runs, no replacement fleet is created) or, in a gate group that holds risky
  * releases, holds it (PutJobSuccessResult with a continuation token: CodePipeline invokes the action
  * again with a new job, which answers from the hold once `deploy-guard approve` / `reject` or the
- * hold's timeout settled it). A release it passes is recorded for predict, which does not stop its
+ * hold's timeout settled it). Each decision is listed by group and day for `deploy-guard decisions`
+ * (a held one's settlement added when it ends). A release it passes is recorded for predict, which does not stop its
  * deployment again for the same risk. Idempotent on the job id: a redelivery or a retry after a
  * lost answer tells CodePipeline the recorded decision, never a second one. Input it cannot read is
  * told to CodePipeline as a failure naming the input and the problem.
@@ -125,7 +128,7 @@ async function decideRelease(request: GateRequest, policy: GroupPolicy, deps: Pi
 /**
  * A decision's effects, each repeatable: a held release's hold opened (a second open keeps the
  * first), a failed or held one's score in the cut windows (once per job), a passed one recorded for
- * predict, the decision announced and counted.
+ * predict, the decision listed for `deploy-guard decisions`, announced and counted.
  */
 async function announceDecision(record: GateJobRecord, deps: PipelineGateDependencies): Promise<void> {
   const { assessment, outcome } = record;
@@ -134,6 +137,7 @@ async function announceDecision(record: GateJobRecord, deps: PipelineGateDepende
   const hold = outcome === 'hold' && policy ? await deps.holds.open(holdOf(record, assessment, policy)) : undefined;
   if (policy) await moveCut(record, policy, deps);
   if (outcome === 'pass') await recordPass(record, assessment.override ? 'override' : 'assessment', deps);
+  await deps.gates.listDecision(gateDecisionEntry({ ...record, outcome, assessment }));
   await deps.publisher.publish([gateDecidedEntry({ ...record, outcome, assessment }, { ...busOf(deps), ...(hold ? { hold } : {}), at: record.decidedAt })]);
   countDecision(record, deps);
 }
@@ -201,6 +205,7 @@ async function announceSettled(record: GateJobRecord, token: string, deps: Pipel
   const hold = await deps.holds.read(gateHoldId(token));
   if (record.outcome === 'hold' || !record.outcome || !first?.assessment || !hold?.settled) return;
   if (record.outcome === 'pass') await recordPass({ ...first, decidedAt: record.decidedAt }, 'approval', deps);
+  await deps.gates.settleListedDecision(first, gateSettlementOf(hold.settled));
   const entry = gateDecidedEntry({ ...first, outcome: record.outcome, answer: record.answer, decidedAt: record.decidedAt, assessment: first.assessment }, { ...busOf(deps), settled: hold.settled, at: record.decidedAt });
   await deps.publisher.publish([entry]);
 }

@@ -5,7 +5,7 @@ import type { CutSource, CutState } from '../model/block-budget';
 import type { PastDeployment } from '../model/history';
 import type { FailurePolicy, PromotionSettings } from './config';
 import type { DeploymentHold, HoldSettlement } from './hold-domain';
-import type { GateJobRecord, GatePass } from './pipeline-gate-domain';
+import type { GateDecisionEntry, GateJobRecord, GatePass, GateSettlement } from './pipeline-gate-domain';
 import type { AppliedOverride, DeploymentOverride, GroupPause } from './operator-controls';
 
 /**
@@ -84,9 +84,10 @@ export interface CodePipelinePort {
  * The pipeline gate's decisions (control table): one item per CodePipeline job it answered
  * (`gatejob#<jobId>`, written once before the answer: a redelivery or a retry after a lost answer
  * gives the same one), and the latest pass of each release (`gatepass#<application>#<revisionKey>`),
- * which predict reads when the release's deployment starts.
+ * which predict reads when the release's deployment starts; and its decisions listed by group and
+ * day (`gateday#<group>#<day>`) for `deploy-guard decisions`.
  */
-export interface GateStore {
+export interface GateStore extends GateDecisionListing {
   /** Records the job's decision unless one is recorded (the first stays); answers the stored one and whether this write made it. */
   recordJob(record: GateJobRecord): Promise<{ readonly won: boolean; readonly record: GateJobRecord }>;
   readJob(jobId: string): Promise<GateJobRecord | undefined>;
@@ -99,6 +100,15 @@ export interface GateStore {
   readPass(application: string, revision: string): Promise<GatePass | undefined>;
   /** Adds a deployment of the release to its pass (idempotent). */
   linkDeployment(application: string, revision: string, deploymentId: string): Promise<void>;
+  /** Lists a decision under its group and day (idempotent: a job's first entry stays). */
+  listDecision(entry: GateDecisionEntry): Promise<void>;
+  /** Adds a held release's settlement to its listed entry (none listed: nothing to add). */
+  settleListedDecision(entry: Pick<GateDecisionEntry, 'jobId' | 'application' | 'deploymentGroup' | 'decidedAt'>, settled: GateSettlement): Promise<void>;
+}
+
+/** The gate's decisions of a group on a UTC day (YYYY-MM-DD), oldest first: what `deploy-guard decisions` reads as the operator. */
+export interface GateDecisionListing {
+  listedDecisions(group: string, day: string): Promise<GateDecisionEntry[]>;
 }
 
 /** What the rollback handler does to a deployment; one per deployment, ever (a rollback may supersede a proceed that has not acted). */

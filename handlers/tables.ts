@@ -53,7 +53,7 @@ export const TABLES = {
     name: 'control',
     partitionKey: 'key',
     ttlAttribute: 'expiresAt',
-    description: 'Single items: the rollback ledger (`rollback#<id>`), the serving model (`model#serving`), retraining (`retraining#last`, `job#<name>`), cuts (`cut#<group>`), operator overrides (`override#…`) and pauses (`pause#…`), holds (`hold#<id>`, `holds#open`), the pipeline gate jobs (`gatejob#<jobId>`) and passes (`gatepass#<application>#<revisionKey>`), the open bakes (`bakes#open`) and the closed ones (`bake#<deploymentId>`).',
+    description: 'Single items: the rollback ledger (`rollback#<id>`), the serving model (`model#serving`), retraining (`retraining#last`, `job#<name>`), cuts (`cut#<group>`), operator overrides (`override#…`) and pauses (`pause#…`), holds (`hold#<id>`, `holds#open`), the pipeline gate jobs (`gatejob#<jobId>`), passes (`gatepass#<application>#<revisionKey>`) and decisions by group and day (`gateday#<group>#<day>`), the open bakes (`bakes#open`) and the closed ones (`bake#<deploymentId>`).',
   },
 } as const satisfies Record<string, TableDefinition>;
 
@@ -95,10 +95,12 @@ export const CONTROL_KEYS = {
   gateJob: (jobId: string) => `${GATE_KEY_PREFIXES.job}${jobId}`,
   /** The pipeline gate's latest pass of a release (`gatepass#<application>#<revisionKey>`), read by predict. */
   gatePass: (application: string, revision: string) => `${GATE_KEY_PREFIXES.pass}${application}#${revision}`,
+  /** The releases the pipeline gate decided in a group on a UTC day (`gateday#<application>/<deploymentGroup>#<YYYY-MM-DD>`), read by `deploy-guard decisions`. */
+  gateDay: (group: string, day: string) => `${GATE_KEY_PREFIXES.day}${group}#${day}`,
 } as const;
 
 /** What the keys of the pipeline gate's items start with (its IAM is scoped to these and the holds by dynamodb:LeadingKeys). */
-export const GATE_KEY_PREFIXES = { job: 'gatejob#', pass: 'gatepass#' } as const;
+export const GATE_KEY_PREFIXES = { job: 'gatejob#', pass: 'gatepass#', day: 'gateday#' } as const;
 
 /** What the keys of the operators' items start with: the operators' role may touch only these (dynamodb:LeadingKeys). */
 export const OPERATOR_KEY_PREFIXES = { override: 'override#', pause: 'pause#', hold: 'hold#' } as const;

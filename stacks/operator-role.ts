@@ -3,7 +3,7 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { Construct } from 'constructs';
 import { operatorOverride } from '../events/emitted';
 import { ownName } from '../events/names';
-import { ASSESSMENTS_BY_GROUP, OPERATOR_KEY_PREFIXES } from '../handlers/tables';
+import { ASSESSMENTS_BY_GROUP, GATE_KEY_PREFIXES, OPERATOR_KEY_PREFIXES } from '../handlers/tables';
 import { PRINCIPAL_ARN } from './config';
 import { policyDocument, type PolicyStatement } from './iam';
 
@@ -33,7 +33,7 @@ export interface OperatorRoleProps {
  * The on-call engineers' role (`<namePrefix>-operator`): `deploy-guard override` and `deploy-guard
  * pause` run as it. It may read and write only the control table's `override#…` and `pause#…` items
  * (dynamodb:LeadingKeys), read the assessments (the deployment an override names, and `deploy-guard
- * decisions`), and put only Operator Override on the bus. Only the configured principals may assume
+ * decisions`) and the pipeline gate's decisions by group and day (`gateday#…`, read only), and put only Operator Override on the bus. Only the configured principals may assume
  * it; with none configured the stack creates no role, and nobody can override or pause.
  */
 export class OperatorRole extends Construct {
@@ -89,6 +89,13 @@ export function operatorStatements(props: Pick<OperatorRoleProps, 'tableArn' | '
         ]),
     { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], resources: [props.tableArn('deployments')] },
     { sid: 'ListDecisions', actions: ['dynamodb:Query'], resources: [`${props.tableArn('deployments')}/index/${ASSESSMENTS_BY_GROUP.name}`] },
+    // deploy-guard decisions: the pipeline gate's decisions by group and day, read only.
+    {
+      sid: 'ListGateDecisions',
+      actions: ['dynamodb:GetItem'],
+      resources: [props.tableArn('control')],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${GATE_KEY_PREFIXES.day}*`] } },
+    },
     {
       // The tables are encrypted with the installation's key; DynamoDB uses it on the caller's behalf.
       sid: 'TablesKeyThroughDynamoDb',

@@ -27,7 +27,7 @@ import type {
 } from '../ports';
 import type { DeploymentOverride, GroupPause } from '../operator-controls';
 import type { DeploymentHold, HoldSettlement } from '../hold-domain';
-import type { GateJobRecord, GatePass } from '../pipeline-gate-domain';
+import { gateDayKeyOf, type GateDecisionEntry, type GateJobRecord, type GatePass, type GateSettlement } from '../pipeline-gate-domain';
 import { CONTROL_KEYS } from '../tables';
 import { MAX_HISTORY_READ } from '../ports';
 import type { CutState } from '../../model/block-budget';
@@ -349,6 +349,7 @@ export class InMemoryHoldStore implements HoldStore {
 export class InMemoryGateStore implements GateStore {
   private readonly jobs = new Map<string, GateJobRecord>();
   private readonly passes = new Map<string, GatePass>();
+  private readonly days = new Map<string, Map<string, GateDecisionEntry>>();
 
   async recordJob(record: GateJobRecord): Promise<{ readonly won: boolean; readonly record: GateJobRecord }> {
     const stored = this.jobs.get(record.jobId);
@@ -388,5 +389,23 @@ export class InMemoryGateStore implements GateStore {
     const pass = this.passes.get(key);
     if (!pass || pass.deploymentIds?.includes(deploymentId)) return;
     this.passes.set(key, { ...pass, deploymentIds: [...(pass.deploymentIds ?? []), deploymentId] });
+  }
+
+  async listDecision(entry: GateDecisionEntry): Promise<void> {
+    const key = gateDayKeyOf(entry);
+    const day = this.days.get(key) ?? new Map<string, GateDecisionEntry>();
+    if (!day.has(entry.jobId)) day.set(entry.jobId, structuredClone(entry));
+    this.days.set(key, day);
+  }
+
+  async settleListedDecision(entry: Pick<GateDecisionEntry, 'jobId' | 'application' | 'deploymentGroup' | 'decidedAt'>, settled: GateSettlement): Promise<void> {
+    const day = this.days.get(gateDayKeyOf(entry));
+    const listed = day?.get(entry.jobId);
+    if (day && listed) day.set(entry.jobId, { ...listed, settled: structuredClone(settled) });
+  }
+
+  async listedDecisions(group: string, day: string): Promise<GateDecisionEntry[]> {
+    const entries = [...(this.days.get(CONTROL_KEYS.gateDay(group, day))?.values() ?? [])];
+    return structuredClone(entries).sort((a, b) => a.decidedAt - b.decidedAt);
   }
 }

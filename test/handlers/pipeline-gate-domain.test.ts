@@ -1,5 +1,5 @@
 import { sample } from '../../events/samples';
-import { assessedAnswer, GATE_PASS_VALID_MS, gateLinkOf, gateOutcome, heldAnswer, letThroughByGate, parseJob, passApplies, type GateAssessment } from '../../handlers/pipeline-gate-domain';
+import { assessedAnswer, GATE_PASS_VALID_MS, gateDay, gateDayKeyOf, gateDaysBetween, gateLinkOf, gateOutcome, heldAnswer, letThroughByGate, parseJob, passApplies, type GateAssessment } from '../../handlers/pipeline-gate-domain';
 import { isGateProceed } from '../../handlers/rollback-domain';
 
 /** The pipeline gate's pure decisions: what a job asks, what the gate answers, and what it lets through later. */
@@ -116,5 +116,19 @@ describe('the link of a later deployment to the gate', () => {
     expect(isGateProceed({ ...ready, decision: 'proceed', enforced: true })).toBe(true);
     expect(isGateProceed({ ...ready, trigger: 'START', gate: { letThrough: true } })).toBe(false);
     expect(isGateProceed({ ...ready, mode: 'shadow', gate: { letThrough: true } })).toBe(false);
+  });
+});
+
+describe("the gate's decisions by group and day (what `deploy-guard decisions` reads)", () => {
+  it('lists a decision under its group and UTC day', () => {
+    expect(gateDay(Date.parse('2026-12-01T23:59:59.999Z'))).toBe('2026-12-01');
+    expect(gateDay(Date.parse('2026-12-02T00:00:00Z'))).toBe('2026-12-02');
+    expect(gateDayKeyOf({ application: 'checkout', deploymentGroup: 'checkout-prod', decidedAt: Date.parse('2026-12-01T09:00Z') })).toBe('gateday#checkout/checkout-prod#2026-12-01');
+  });
+
+  it('reads the days from --since to now, newest first, across a month end; none when since is after now', () => {
+    expect(gateDaysBetween(Date.parse('2026-11-29T23:00Z'), Date.parse('2026-12-01T00:30Z'))).toEqual(['2026-12-01', '2026-11-30', '2026-11-29']);
+    expect(gateDaysBetween(Date.parse('2026-12-01T09:00Z'), Date.parse('2026-12-01T10:00Z'))).toEqual(['2026-12-01']);
+    expect(gateDaysBetween(Date.parse('2026-12-02T09:00Z'), Date.parse('2026-12-01T10:00Z'))).toEqual([]);
   });
 });

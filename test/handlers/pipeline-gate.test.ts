@@ -136,6 +136,7 @@ describe('pipeline-gate: the decision', () => {
     expect(published.map((entry) => [entry.DetailType, JSON.parse(entry.Detail).outcome, JSON.parse(entry.Detail).pipelineExecutionId])).toEqual([['Pipeline Gate Decided', 'fail', 'exec-1']]);
     expect(metrics.flatMap((metric) => metric.values.map((value) => `${value.name}=${value.value}`))).toEqual(['Assessments=1', 'Stops=1', 'PipelineGateStops=1']);
     expect(await deps.gates.readPass('checkout', `git:${COMMIT}`)).toBeUndefined();
+    expect(await deps.gates.listedDecisions('checkout/checkout-prod', '2026-12-01')).toMatchObject([{ jobId: '11111111-abcd-1111-abcd-111111abcdef', outcome: 'fail', revision: `git:${COMMIT}`, decidedAt: AT }]);
   });
 
   it('a safe release (fail-open) passes and is recorded for predict to link its deployment to', async () => {
@@ -143,6 +144,21 @@ describe('pipeline-gate: the decision', () => {
     expect(await handlePipelineGate(job(params), deps)).toMatchObject({ status: 'passed', told: 'accepted' });
     expect(codePipeline.results.get('11111111-abcd-1111-abcd-111111abcdef')).toMatchObject({ api: 'PutJobSuccessResult' });
     expect(await deps.gates.readPass('checkout', `git:${COMMIT}`)).toMatchObject({ jobId: '11111111-abcd-1111-abcd-111111abcdef', deploymentGroup: 'checkout-prod', passedBy: 'assessment', probability: null });
+  });
+
+  it('each decided release is listed under its group and day for `deploy-guard decisions`, a held one with its settlement once a later job answers from it', async () => {
+    const holding: GroupPolicy = { ...GROUP, mode: 'gate', onRisk: 'hold', holdTimeoutMinutes: 30 };
+    const { deps } = setUp([holding]);
+    const first = '11111111-abcd-1111-abcd-111111abcdef';
+    expect(await handlePipelineGate(job({ ...params, pipelineExecutionId: 'exec-1' }), deps)).toMatchObject({ status: 'held' });
+    const listed = { jobId: first, application: 'checkout', deploymentGroup: 'checkout-prod', revision: `git:${COMMIT}`, pipelineExecutionId: 'exec-1', outcome: 'hold', decidedAt: AT, mode: 'gate', probability: null, cut: null, blockBudget: 0.1, modelVersion: 'none' };
+    expect(await deps.gates.listedDecisions('checkout/checkout-prod', '2026-12-01')).toEqual([listed]);
+    (deps.clock as ManualClock).advanceBy(31 * 60_000);
+    const continuation = job(params, COMMIT, '22222222-abcd-2222-abcd-222222abcdef');
+    (continuation['CodePipeline.job'] as { data: Record<string, unknown> }).data.continuationToken = first;
+    expect(await handlePipelineGate(continuation, deps)).toMatchObject({ status: 'failed' });
+    const [entry] = await deps.gates.listedDecisions('checkout/checkout-prod', '2026-12-01');
+    expect(entry).toEqual({ ...listed, settled: { action: 'reject', by: expect.any(String), cause: 'timeout', reason: expect.stringContaining('within 30 minutes'), at: AT + 31 * 60_000 } });
   });
 
   it('an S3 revision named in UserParameters is the release (its revision key, as a change summary and predict name it)', async () => {

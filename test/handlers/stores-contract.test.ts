@@ -22,7 +22,7 @@ import { formatFeatureRow } from '../../model/features';
 import type { PastDeployment } from '../../model/history';
 import { recordedJob } from '../support/promote-fixture';
 import { DynamoDbGateStore } from '../../handlers/adapters/dynamodb-gates';
-import type { GateJobRecord } from '../../handlers/pipeline-gate-domain';
+import { gateDay, gateDecisionEntry, type GateJobRecord } from '../../handlers/pipeline-gate-domain';
 import { seededRandom as random } from '../support/random';
 
 /**
@@ -164,6 +164,32 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       await stores.gates.linkDeployment(app, 'git:6f1c2a9e', 'd-SECOND001');
       expect(await stores.gates.readPass(app, 'git:6f1c2a9e')).toEqual({ ...pass, deploymentIds: [deploymentId, 'd-SECOND001'] });
       expect(await stores.gates.readPass(app, 'git:other')).toBeUndefined();
+    });
+
+    it("lists each decision once under its group's UTC day, oldest first, and adds a held release's settlement", async () => {
+      const entry = gateDecisionEntry({ ...job, outcome: 'fail', assessment: job.assessment! });
+      const group = `${app}/${job.deploymentGroup}`;
+      const day = gateDay(startedAt);
+      expect(await stores.gates.listedDecisions(group, day)).toEqual([]);
+      const held = { ...entry, jobId: 'held-job', outcome: 'hold' as const, decidedAt: startedAt - 1 };
+      await stores.gates.listDecision(entry);
+      await stores.gates.listDecision(held);
+      await stores.gates.listDecision({ ...entry, outcome: 'pass' });
+      const nextDay = { ...entry, jobId: 'next-day', decidedAt: startedAt + 86_400_000 };
+      await stores.gates.listDecision(nextDay);
+      const settled = { action: 'reject' as const, by: 'arn:aws:sts::123456789012:assumed-role/ops/alice', reason: 'INC-7', at: startedAt + 5, cause: 'operator' as const };
+      await stores.gates.settleListedDecision(held, settled);
+      await stores.gates.settleListedDecision({ ...held, jobId: 'never-listed' }, settled);
+      expect(await stores.gates.listedDecisions(group, day)).toEqual([{ ...held, settled }, entry]);
+      expect(await stores.gates.listedDecisions(group, gateDay(nextDay.decidedAt))).toEqual([nextDay]);
+      expect(await stores.gates.listedDecisions(`${app}/other`, day)).toEqual([]);
+    });
+
+    it('keeps every decision of a day listed when many are listed at once', async () => {
+      const entry = gateDecisionEntry({ ...job, outcome: 'fail', assessment: job.assessment! });
+      const entries = Array.from({ length: 8 }, (_, index) => ({ ...entry, jobId: `job-${index}`, decidedAt: startedAt + index }));
+      await Promise.all(entries.map((each) => stores.gates.listDecision(each)));
+      expect(await stores.gates.listedDecisions(`${app}/${job.deploymentGroup}`, gateDay(startedAt))).toEqual(entries);
     });
   });
 

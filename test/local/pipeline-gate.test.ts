@@ -1,12 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusEvent } from '../../events/bus';
 import { eventBridgeTime } from '../../events/clock';
 import { synthesizeStack } from '../../cli/commands/backtest';
+import { createDecisionsCommand } from '../../cli/commands/decisions';
 import { createHoldDecisionCommand } from '../../cli/commands/hold-decision';
 import { createOverrideCommand } from '../../cli/commands/override';
 import type { GroupPolicy } from '../../handlers/config';
 import { gateHoldId } from '../../handlers/pipeline-gate-domain';
+import type { DeploymentStore, GateDecisionListing } from '../../handlers/ports';
+import { ASSESSMENTS_BY_GROUP, CONTROL_KEYS } from '../../handlers/tables';
 import { composeHandlers, type LocalHandlers } from '../../local/handler-composition';
 import { asyncInvoke, drainBuses, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
 import type { LocalRelease } from '../../local/codepipeline';
@@ -15,6 +18,7 @@ import { readWiring, type Wiring } from '../../local/terraform-wiring';
 import { EMBEDDED_TRAINER } from '../../model/training';
 import { loadXGBoostModel } from '../../model/xgboost';
 import { exampleGroupNames } from '../../stacks/config';
+import { isAllowed, roleStatements, type AccessRequest } from '../../stacks/policy-check';
 import { localOperatorDependencies } from '../support/local-operator';
 import { scratchDirs } from '../support/temp-dirs';
 
@@ -45,13 +49,15 @@ const [stopGroup, safeGroup, holdGroup] = GROUPS;
 describe('the pipeline gate on the local runtime (real handlers, synthesized wiring, CodePipeline and CodeDeploy stand-ins)', () => {
   let standIns: StandIns;
   let wiring: Wiring;
+  let stack: object;
   let handlers: LocalHandlers;
   const busEvents: BusEvent[] = [];
   const awsEvents: BusEvent[] = [];
   const deadLetters: DeadLetterWithEvent[] = [];
 
   beforeAll(async () => {
-    wiring = readWiring(synthesizeStack(undefined, 'dev'));
+    stack = synthesizeStack(undefined, 'dev');
+    wiring = readWiring(stack);
     standIns = await buildStandIns({ start: START, region: 'us-east-1', customBusName: 'deploy-guard-dev', alarms: [], store: 'dynamodb', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
     const initial = join(__dirname, '..', '..', 'model', 'initial');
     const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
@@ -82,6 +88,39 @@ describe('the pipeline gate on the local runtime (real handlers, synthesized wir
     await drainBuses(standIns.buses);
     return { code, out: out.join('') };
   };
+  /**
+   * `deploy-guard decisions` as the operator: the stand-ins' tables read through the command's own
+   * adapters, each read first checked against the synthesized dev stack's operator role (its tables
+   * named as the dev stack names them); a configuration whose dev environment guards the release-stop group.
+   */
+  const decisionsAsOperator = async (args: string[]) => {
+    const statements = roleStatements(stack as never, 'deploy-guard-dev-operator');
+    const table = (name: string) => `arn:aws:dynamodb:us-east-1:123456789012:table/deploy-guard-dev-${name}`;
+    const mayRead = (request: AccessRequest) => {
+      if (!isAllowed(statements as never, request)) throw new Error(`the operator role may not ${request.action} ${request.resource} ${JSON.stringify(request.context ?? {})}`);
+    };
+    const deployments: DeploymentStore = Object.assign(Object.create(standIns.stores.deployments) as DeploymentStore, {
+      recentAssessments: (...query: Parameters<DeploymentStore['recentAssessments']>) => {
+        mayRead({ action: 'dynamodb:Query', resource: `${table('deployments')}/index/${ASSESSMENTS_BY_GROUP.name}` });
+        return standIns.stores.deployments.recentAssessments(...query);
+      },
+    });
+    const listing: GateDecisionListing = {
+      listedDecisions: (group, day) => {
+        mayRead({ action: 'dynamodb:GetItem', resource: table('control'), context: { 'dynamodb:LeadingKeys': CONTROL_KEYS.gateDay(group, day) } });
+        return standIns.stores.gates.listedDecisions(group, day);
+      },
+    };
+    const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'deploy-guard.config.json'), 'utf8')) as { environments: { dev: { groups: unknown[] } } };
+    config.environments.dev.groups = [{ application, deploymentGroup: stopGroup.deploymentGroup, platform: 'Server', mode: 'stop', blockBudget: 0.1, threshold: RISKY, existing: true }];
+    const configFile = join(tempDir(), 'deploy-guard.config.json');
+    writeFileSync(configFile, JSON.stringify(config));
+    const out: string[] = [];
+    const io = { stdout: { write: (text: string) => out.push(text) }, stderr: { write: (text: string) => out.push(text) }, stdin: process.stdin, cwd: process.cwd() } as never;
+    const command = createDecisionsCommand({ deploymentStore: () => deployments, gateListing: () => listing, clock: standIns.clock });
+    const code = await command.run(['--environment', 'dev', '--config', configFile, ...args], io);
+    return { code, out: out.join('') };
+  };
   const gateEvents = (jobId: string) => busEvents.filter((event) => event['detail-type'] === 'Pipeline Gate Decided' && (event.detail as { jobId: string }).jobId === jobId).map((event) => event.detail as Record<string, unknown>);
   const startsOf = (group: GroupPolicy) => awsEvents.filter((event) => event['detail-type'] === 'CodeDeploy Deployment State-change Notification' && (event.detail as { deploymentGroup: string }).deploymentGroup === group.deploymentGroup);
   const codeDeployCalls = (deploymentId: string) => standIns.codeDeploy.callLog.filter((call) => call.deploymentId === deploymentId).map((call) => call.api);
@@ -102,6 +141,16 @@ describe('the pipeline gate on the local runtime (real handlers, synthesized wir
     expect(standIns.notifications.published.map((message) => message.subject)).toContainEqual(expect.stringContaining('Deploy Guard stopped release'));
     expect(await standIns.stores.gates.readPass(application, `git:${commit}`)).toBeUndefined();
     expect(deadLetters).toEqual([]);
+
+    // What Deploy Guard decided today, as the on-call engineer asks it: the release stopped at the gate, by its job.
+    const table = await decisionsAsOperator(['--group', `${application}/release-stop`, '--since', '24h']);
+    expect(table.code).toBe(0);
+    expect(table.out).toContain(`job ${execution.jobs[0]}`);
+    expect(table.out).toContain(`failed at the pipeline gate: release git:${commit} (no deployment created)`);
+    const json = await decisionsAsOperator(['--group', `${application}/release-stop`, '--since', '24h', '--json']);
+    expect(json.out.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual([
+      expect.objectContaining({ kind: 'gate', jobId: execution.jobs[0], pipelineExecutionId: execution.executionId, revision: `git:${commit}`, gateOutcome: 'fail', cut: RISKY, outcome: 'not deployed', deploymentIds: [] }),
+    ]);
   });
 
   it("a PutJobFailureResult applied but its response lost: Lambda's retry tells the recorded decision again, CodePipeline answers InvalidJobState, nothing else changes", async () => {

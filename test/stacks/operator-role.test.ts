@@ -40,6 +40,8 @@ describe('the operator role (stacks/operator-role.ts) of the dev stack', () => {
     ['a block-budget cut', 'cut#payments/payments-prod'],
     ['the rollback ledger', 'rollback#d-123456789'],
     ['a training job record', 'trainingjob#deploy-guard-dev-20261120-0900-5f2c1a'],
+    ["a pipeline gate job's record", 'gatejob#11111111-abcd-1111-abcd-111111abcdef'],
+    ["a pipeline gate's pass of a release", 'gatepass#payments#git:6f1c2a9e'],
   ])('touches no other control item: not %s', (_what, key) => {
     for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(allowed(controlItem(action, key))).toBe(false);
   });
@@ -57,6 +59,13 @@ describe('the operator role (stacks/operator-role.ts) of the dev stack', () => {
     expect(allowed({ action: 'dynamodb:Query', resource: `${table('deployments')}/index/assessments-by-group` })).toBe(true);
     expect(allowed({ action: 'dynamodb:Query', resource: table('history') })).toBe(false);
     expect(allowed({ action: 'dynamodb:GetItem', resource: table('changes') })).toBe(false);
+  });
+
+  it("reads the pipeline gate's decisions by group and day (`deploy-guard decisions`), and never writes them", () => {
+    expect(allowed(controlItem('dynamodb:GetItem', 'gateday#payments/payments-prod#2026-12-01'))).toBe(true);
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']) {
+      expect(allowed(controlItem(action, 'gateday#payments/payments-prod#2026-12-01'))).toBe(false);
+    }
   });
 
   it("uses the installation's key (which encrypts the tables) through DynamoDB only", () => {
