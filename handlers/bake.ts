@@ -24,7 +24,7 @@ import {
 } from './bake-domain';
 import { updateBook } from './bake-book';
 import { BAKE_DECLARATION } from './bake.declaration';
-import { ENV, eventSourceFromEnv, findPolicy, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
+import { ENV, eventSourceFromEnv, findPolicy, type GroupPolicy, guardedGroupsFromEnv, requireEnv } from './config';
 import type { HandlerDefinition, PortsOf } from './declaration';
 import { lambdaEntry } from './lambda-entry';
 import type { BakeRecord, BakeStore, CodeDeployOutcome, CodeDeployPort, DeploymentStore, MetricsPort } from './ports';
@@ -182,7 +182,7 @@ export function bakeConfigFromEnv(env: NodeJS.ProcessEnv): BakeConfig {
   return {
     source: eventSourceFromEnv(env),
     eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
-    groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
+    groups: guardedGroupsFromEnv(env),
     metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
   };
 }

@@ -277,6 +277,11 @@ export function jsonEnv<Schema extends z.ZodMiniType>(env: NodeJS.ProcessEnv, na
   }
 }
 
+/** The guarded groups the stack configured a handler with (`ENV.groups`), naming the variable when wrong. */
+export function guardedGroupsFromEnv(env: NodeJS.ProcessEnv): GroupPolicy[] {
+  return jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])');
+}
+
 export function eventSourceFromEnv(env: NodeJS.ProcessEnv): string {
   return validateEventSource(env[ENV.eventSource] || DEFAULT_EVENT_SOURCE);
 }

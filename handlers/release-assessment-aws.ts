@@ -6,7 +6,7 @@ import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentSto
 import { S3ObjectReader } from './adapters/s3-objects';
 import { SageMakerEndpoint } from './adapters/sagemaker-endpoint';
 import { S3ServingModelSource } from './adapters/serving-model';
-import { ENV, eventSourceFromEnv, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
+import { ENV, eventSourceFromEnv, type GroupPolicy, guardedGroupsFromEnv, requireEnv } from './config';
 import { DEFAULT_METRICS_NAMESPACE } from './quality-metrics';
 import { endpointTimeoutFromEnv, type ReleaseAssessmentDependencies } from './release-assessment';
 
@@ -31,7 +31,7 @@ export function assessmentConfigFromEnv(env: NodeJS.ProcessEnv): AssessmentConfi
   return {
     source: eventSourceFromEnv(env),
     eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
-    groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
+    groups: guardedGroupsFromEnv(env),
     metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
   };
 }

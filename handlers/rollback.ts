@@ -12,7 +12,7 @@ import { DynamoDbRollbackLedger } from './adapters/dynamodb-ledger';
 import { DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EmfMetrics } from './adapters/emf-metrics';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
-import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
+import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, type GroupPolicy, guardedGroupsFromEnv, requireEnv } from './config';
 import type {
   CodeDeployOutcome,
   CodeDeployPort,
@@ -401,7 +401,7 @@ export function rollbackConfigFromEnv(env: NodeJS.ProcessEnv): RollbackConfig {
     source: eventSourceFromEnv(env),
     eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
     accountId,
-    groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
+    groups: guardedGroupsFromEnv(env),
     metricsNamespace: env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
   };
 }

@@ -7,7 +7,7 @@ import { parseWith } from '../events/validation';
 import { AwsCodeDeploy } from './adapters/codedeploy';
 import { DynamoDbBakeStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EventBridgePublisher, type EventPublisher } from './adapters/event-publisher';
-import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, groupKey, groupPolicies, jsonEnv, requireEnv, type GroupPolicy } from './config';
+import { ConfigurationError, ENV, eventSourceFromEnv, findPolicy, groupKey, type GroupPolicy, guardedGroupsFromEnv, requireEnv } from './config';
 import type { AssessmentRecord, BakeStore, CodeDeployPort, CodeDeployRefusal, DeploymentStore, HoldStore, OperatorControlStore } from './ports';
 import { bakeOf, hookStep, startsBake, type HookRole } from './bake-domain';
 import { updateBook } from './bake-book';
@@ -253,7 +253,7 @@ export function trafficHookConfigFromEnv(env: NodeJS.ProcessEnv): TrafficHookCon
   return {
     source: eventSourceFromEnv(env),
     eventBusName: requireEnv(env, ENV.eventBus, "the name or ARN of Deploy Guard's event bus"),
-    groups: jsonEnv(env, ENV.groups, groupPolicies, 'a JSON list of guarded deployment groups (GroupPolicy[])'),
+    groups: guardedGroupsFromEnv(env),
     waitMs,
   };
 }
