@@ -403,6 +403,8 @@ function calendarIn(timeZone: string): (millis: number) => CalendarPosition {
 }
 
 function checkTimeZone(timeZone: string, origin?: string): void {
+  // UTC needs no check, and the check would load ICU's time zone data on every cold start.
+  if (timeZone === 'UTC') return;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone });
   } catch {

@@ -1,4 +1,4 @@
-import { describeValue, topFactors } from '../../model/factors';
+import { describeValue, formatWhole, topFactors } from '../../model/factors';
 import { builtInFeature, createFeatureList, extraFeature } from '../../model/features';
 
 const list = createFeatureList({
@@ -97,5 +97,32 @@ describe('a feature value in words', () => {
     expect(describeValue(extraFeature('gh_test_lines_per_kloc'), 2071.970111, list)).toBe('gh_test_lines_per_kloc = 2,072');
     expect(describeValue(extraFeature('ratio'), 0.123456, list)).toBe('ratio = 0.1235');
     expect(describeValue(extraFeature('ratio'), NaN, list)).toBe('ratio unknown');
+  });
+});
+
+describe('whole numbers in a factor (formatWhole, without loading Intl at cold start)', () => {
+  const intl = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+  it('writes what Intl.NumberFormat en-US writes: halves away from zero, a comma between thousands', () => {
+    const values: number[] = [0, 1, -1, 0.5, -0.5, 1.5, -2.5, 999, 999.5, 1000, -1000, 45_769, 1_234_567, -123_456.5, 2.4999, 1e20];
+    // Spread over every magnitude a feature takes, seeded (an LCG) so a failure names its value.
+    let seed = 12_345;
+    for (let index = 0; index < 2_000; index += 1) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      const magnitude = 10 ** ((seed % 1_000) / 70);
+      values.push((seed % 2 === 0 ? 1 : -1) * magnitude * ((seed % 977) / 977 + 0.01));
+    }
+    // Intl writes "-0" where a negative value rounds to zero; formatWhole writes 0 (the next case).
+    const comparable = values.filter((value) => !(value < 0 && Math.round(-value) === 0));
+    const differing = comparable.filter((value) => formatWhole(value) !== intl.format(value)).map((value) => [value, formatWhole(value), intl.format(value)]);
+    expect(differing).toEqual([]);
+  });
+
+  it('writes 0, not "-0", for a negative value that rounds to zero', () => {
+    expect([formatWhole(-0.4), formatWhole(-0)]).toEqual(['0', '0']);
+  });
+
+  it('leaves what is not a finite number as JavaScript writes it', () => {
+    expect([formatWhole(Number.POSITIVE_INFINITY), formatWhole(Number.NaN)]).toEqual(['Infinity', 'NaN']);
   });
 });
