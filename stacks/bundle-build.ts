@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import type { BuildOptions, Plugin } from 'esbuild';
 
@@ -66,8 +66,74 @@ export const defaultProvider = (init = {}) => memoize(
 );
 `;
 
+/**
+ * The AWS SDK clients' generated schema modules: `@aws-sdk/client-<service>/dist-es/schemas/schemas_<n>.js`
+ * (the ESM builds, the ones the bundles take; see HANDLER_BUILD_OPTIONS.mainFields).
+ */
+export const SDK_SCHEMA_FILE = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/;
+
+/**
+ * A module-level string constant as the SDK's generator writes them, one per line at column 0:
+ * `const _hE = "httpError";`. Group 1 is the name, group 2 the literal with its quotes, verbatim.
+ */
+const STRING_CONSTANT = /^const ([A-Za-z_$][\w$]*) = ("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*');$/gm;
+
+/** A computed key naming an identifier, in a key's place (after `{` or `,`): `{ [_e]: _c, [_hE]: 403 }`. */
+const COMPUTED_IDENTIFIER_KEY = /(?<=[{,]\s*)\[([A-Za-z_$][\w$]*)\]:/g;
+
+/**
+ * `source` with each computed key `[name]:` whose `name` is a string constant of the module (see
+ * STRING_CONSTANT) written `[<its literal>]:` instead (`[_hE]:` becomes `["httpError"]:`): the
+ * constant's own literal, copied verbatim (quotes and escapes included), so the key is the same
+ * string and the module means the same. Keys
+ * naming anything else (another kind of constant, a variable, an import) are left as they are; a
+ * source with no such key is returned unchanged (the same string).
+ *
+ * Sound for modules that bind these names nowhere else: a name shadowed in an inner scope would be
+ * replaced there too. The SDK's schema modules bind none (their only functions are parameterless
+ * thunks, `() => GetObjectRequest$`).
+ */
+export function inlineSchemaKeys(source: string): string {
+  const literals = new Map<string, string>();
+  for (const [, name, literal] of source.matchAll(STRING_CONSTANT)) literals.set(name, literal);
+  if (literals.size === 0) return source;
+  // A replacer function: a literal is inserted as it is (a string replacement would read `$&` in it).
+  return source.replace(COMPUTED_IDENTIFIER_KEY, (key: string, name: string) => {
+    const literal = literals.get(name);
+    return literal === undefined ? key : `[${literal}]:`;
+  });
+}
+
+/**
+ * The SDK clients' schema modules (SDK_SCHEMA_FILE) declare every name once as a string constant
+ * (`const _hE = "httpError";`) and use those constants as computed keys of the schemas' trait
+ * objects (`{ [_e]: _c, [_hE]: 403 }`). esbuild does not follow a computed key to its constant: it
+ * counts the key as a possible side effect (a key converts to a string, which could run code), so it
+ * keeps every schema of the module, those of operations a handler never calls included (in the
+ * predict bundle, client-s3's schemas were 66.5 KB of 618 KB; 10.3 KB with this plugin).
+ *
+ * For those files only, the plugin writes each such key with its constant's literal instead
+ * (inlineSchemaKeys): a pure text substitution of the same string, so the SDK behaves as before,
+ * while a key that is a string literal lets esbuild drop the schemas nothing uses. A schema module
+ * without such keys passes through unchanged (esbuild loads it itself), and so does every other file.
+ * Where the schemas are kept anyway (those of errors, registered when the module loads), a literal
+ * key is a few bytes longer than a minified name: client-sns's schemas grow by 0.5 KB.
+ *
+ * Its name is part of the bundle cache's key, not its code: when what it does changes, rename it.
+ */
+export const sdkSchemaKeys: Plugin = {
+  name: 'sdk-schema-keys',
+  setup(build) {
+    build.onLoad({ filter: SDK_SCHEMA_FILE, namespace: 'file' }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const inlined = inlineSchemaKeys(source);
+      return inlined === source ? undefined : { contents: inlined, loader: 'js' };
+    });
+  },
+};
+
 /** The plugins of every handler build, by name: part of the bundle cache's key. */
-export const HANDLER_BUILD_PLUGINS = [lambdaCredentials] as const;
+export const HANDLER_BUILD_PLUGINS = [lambdaCredentials, sdkSchemaKeys] as const;
 
 export interface HandlerBuildRequest {
   /** esbuild's working directory; entries and the reported inputs are relative to it. */

@@ -6,9 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildEntry, EMITTED_EVENTS } from '../../events/emitted';
 import { HANDLER_NAMES } from '../../handlers/entries';
+import { buildHandlerBundles } from '../../stacks/bundle-build';
 import { unzipOneFile } from '../../stacks/bundle-cache';
 import { bundleHandler as synthesizedBundle } from '../../stacks/nodejs-function';
-import { BundleError, bundleHandler, bundleHandlers, type BundleResult } from '../../tools/bundle-handlers';
+import { BundleError, bundleHandler, bundleHandlers, PROJECT_ROOT, type BundleResult } from '../../tools/bundle-handlers';
+import type { RoundTrip } from '../support/sdk-round-trip';
 
 /**
  * Every Lambda handler bundles with esbuild into one self-contained file (the AWS SDK included) that
@@ -81,6 +83,82 @@ function recordChangeInFreshNode(file: string, env: Record<string, string>): Pro
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.on('error', reject);
     child.on('close', () => resolve(stdout));
+  });
+}
+
+interface RecordedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** What the S3 stand-in holds: `GET /<bucket>/<key>` of this object answers it, any other key NoSuchKey. */
+const S3_OBJECT = { path: '/deploy-guard-models/models/current.json', body: '{"model":"v7"}' };
+
+/**
+ * A local HTTP server standing in for S3 (REST-XML, path style: `GET /<bucket>/<key>`) and CodeDeploy
+ * (JSON 1.1: `POST /` with `x-amz-target`), answering as AWS does; it records each request.
+ */
+async function s3AndCodeDeployStandIn(): Promise<{ server: Server; url: string; requests: RecordedRequest[] }> {
+  const requests: RecordedRequest[] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      const recorded = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body };
+      requests.push(recorded);
+      if (recorded.method === 'GET' && recorded.url.split('?')[0] === S3_OBJECT.path) {
+        response.writeHead(206, {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(S3_OBJECT.body)),
+          etag: '"9b2cf535f27731c974343645a3985328"',
+          'last-modified': 'Tue, 01 Dec 2026 10:00:00 GMT',
+          'x-amz-meta-trained-by': 'promote',
+        });
+        response.end(S3_OBJECT.body);
+      } else if (recorded.method === 'GET') {
+        response.writeHead(404, { 'content-type': 'application/xml' });
+        response.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>models/absent.json</Key><RequestId>4442587FB7D0A2F9</RequestId></Error>');
+      } else if (body.includes('d-ABSENT')) {
+        response.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
+        response.end(JSON.stringify({ __type: 'DeploymentDoesNotExistException', message: 'The deployment d-ABSENT could not be found.' }));
+      } else {
+        response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        response.end(
+          JSON.stringify({
+            deploymentInfo: { deploymentId: 'd-PRESENT', status: 'Succeeded', createTime: 1796119200, autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE'] } },
+          }),
+        );
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+/** Calls `call` (an export of test/support/sdk-round-trip.ts, with `endpoint` in scope) in a fresh node with static credentials in its environment. */
+function roundTripInFreshNode(file: string, call: string, endpoint: string): Promise<RoundTrip> {
+  const script =
+    `const endpoint = ${JSON.stringify(endpoint)}; const m = require(${JSON.stringify(file)});` +
+    ` m.${call}.then((r) => process.stdout.write(JSON.stringify(r)), (error) => process.stdout.write(JSON.stringify({ thrown: String(error) })));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], {
+      cwd: tmpdir(),
+      env: { PATH: process.env.PATH, HOME: tmpdir(), AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIALOCALSTANDIN', AWS_SECRET_ACCESS_KEY: 'local-secret' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      try {
+        resolve(JSON.parse(stdout) as RoundTrip);
+      } catch {
+        reject(new Error(`${call} printed no result (exit ${status}): ${stdout}${stderr}`));
+      }
+    });
   });
 }
 
@@ -179,6 +257,72 @@ describeIfEsbuild('handler bundles (tools/bundle-handlers.ts)', () => {
       const outcome = await recordChangeInFreshNode(await bundleFile(), { AWS_ENDPOINT_URL: standIn.url });
       expect(outcome).toMatch(/^DynamoDbStoreError: DynamoDB PutItem on table dg-changes.*CredentialsProviderError: .*AWS_CONTAINER_CREDENTIALS_FULL_URI/s);
       expect(standIn.requests).toEqual([]);
+    });
+  });
+
+  describe("the SDK in a bundle, its clients' schema modules rewritten by sdkSchemaKeys (stacks/bundle-build.ts), still speaks S3's REST-XML and CodeDeploy's JSON 1.1", () => {
+    let standIn: Awaited<ReturnType<typeof s3AndCodeDeployStandIn>>;
+    let roundTrip: string;
+    beforeAll(async () => {
+      // The handlers' build (options and plugins), on an entry that makes one call of each client.
+      await buildHandlerBundles({ root: PROJECT_ROOT, entries: { 'sdk-round-trip': 'test/support/sdk-round-trip.ts' }, outdir: outDir });
+      roundTrip = join(outDir, 'sdk-round-trip', 'index.js');
+    });
+    beforeEach(async () => {
+      standIn = await s3AndCodeDeployStandIn();
+    });
+    afterEach(() => new Promise<void>((resolve) => standIn.server.close(() => resolve())));
+
+    it('holds the schemas of the operations it calls, not those of the others (what the plugin is for)', () => {
+      const code = readFileSync(roundTrip, 'utf8');
+      expect(code).toContain('"GetObjectRequest"');
+      expect(code).toContain('"GetDeploymentInput"');
+      expect(code).not.toContain('"PutObjectRequest"');
+      expect(code).not.toContain('"DeleteBucketPolicy"');
+    });
+
+    it('S3 GetObject: sends GET /<bucket>/<key> with its query and headers, and reads the body and the headers of the answer', async () => {
+      const outcome = await roundTripInFreshNode(roundTrip, "getObject(endpoint, 'deploy-guard-models', 'models/current.json')", standIn.url);
+      expect(standIn.requests).toHaveLength(1);
+      const [request] = standIn.requests;
+      expect(`${request.method} ${request.url}`).toBe('GET /deploy-guard-models/models/current.json?versionId=v1&x-id=GetObject');
+      expect(request.headers.range).toBe('bytes=0-99');
+      expect(request.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIALOCALSTANDIN\/\d{8}\/us-east-1\/s3\/aws4_request, /);
+      expect(outcome).toEqual({
+        output: {
+          body: S3_OBJECT.body,
+          contentType: 'application/json',
+          contentLength: Buffer.byteLength(S3_OBJECT.body),
+          eTag: '"9b2cf535f27731c974343645a3985328"',
+          lastModified: '2026-12-01T10:00:00.000Z',
+          metadata: { 'trained-by': 'promote' },
+        },
+      });
+    });
+
+    it("S3 GetObject of an absent key: S3's 404 NoSuchKey XML error comes back as the client's NoSuchKey error", async () => {
+      const outcome = await roundTripInFreshNode(roundTrip, "getObject(endpoint, 'deploy-guard-models', 'models/absent.json')", standIn.url);
+      expect(standIn.requests.map((request) => `${request.method} ${request.url}`)).toEqual(['GET /deploy-guard-models/models/absent.json?versionId=v1&x-id=GetObject']);
+      expect(outcome).toEqual({ error: { name: 'NoSuchKey', message: 'The specified key does not exist.', status: 404, modeled: true } });
+    });
+
+    it('CodeDeploy GetDeployment: posts the JSON 1.1 request with its target, and reads the deployment (a timestamp and a nested structure included)', async () => {
+      const outcome = await roundTripInFreshNode(roundTrip, "getDeployment(endpoint, 'd-PRESENT')", standIn.url);
+      expect(standIn.requests).toHaveLength(1);
+      const [request] = standIn.requests;
+      expect({ line: `${request.method} ${request.url}`, target: request.headers['x-amz-target'], contentType: request.headers['content-type'], body: JSON.parse(request.body) as unknown }).toEqual({
+        line: 'POST /',
+        target: 'CodeDeploy_20141006.GetDeployment',
+        contentType: 'application/x-amz-json-1.1',
+        body: { deploymentId: 'd-PRESENT' },
+      });
+      expect(outcome).toEqual({ output: { deploymentId: 'd-PRESENT', status: 'Succeeded', createTime: '2026-12-01T10:00:00.000Z', autoRollbackEvents: ['DEPLOYMENT_FAILURE'] } });
+    });
+
+    it("CodeDeploy GetDeployment of an absent deployment: the JSON error comes back as the client's DeploymentDoesNotExistException", async () => {
+      const outcome = await roundTripInFreshNode(roundTrip, "getDeployment(endpoint, 'd-ABSENT')", standIn.url);
+      expect(standIn.requests.map((request) => request.headers['x-amz-target'])).toEqual(['CodeDeploy_20141006.GetDeployment']);
+      expect(outcome).toEqual({ error: { name: 'DeploymentDoesNotExistException', message: 'The deployment d-ABSENT could not be found.', status: 400, modeled: true } });
     });
   });
 
