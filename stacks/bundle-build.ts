@@ -76,14 +76,14 @@ export const SDK_SCHEMA_FILE = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/
  * A module-level string constant as the SDK's generator writes them, one per line at column 0:
  * `const _hE = "httpError";`. Group 1 is the name, group 2 the literal with its quotes, verbatim.
  */
-const STRING_CONSTANT = /^const ([A-Za-z_$][\w$]*) = ("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*');$/gm;
+export const STRING_CONSTANT_PATTERN = /^const ([A-Za-z_$][\w$]*) = ("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*');$/gm;
 
 /** A computed key naming an identifier, in a key's place (after `{` or `,`): `{ [_e]: _c, [_hE]: 403 }`. */
-const COMPUTED_IDENTIFIER_KEY = /(?<=[{,]\s*)\[([A-Za-z_$][\w$]*)\]:/g;
+export const COMPUTED_KEY_PATTERN = /(?<=[{,]\s*)\[([A-Za-z_$][\w$]*)\]:/g;
 
 /**
  * `source` with each computed key `[name]:` whose `name` is a string constant of the module (see
- * STRING_CONSTANT) written `[<its literal>]:` instead (`[_hE]:` becomes `["httpError"]:`): the
+ * STRING_CONSTANT_PATTERN) written `[<its literal>]:` instead (`[_hE]:` becomes `["httpError"]:`): the
  * constant's own literal, copied verbatim (quotes and escapes included), so the key is the same
  * string and the module means the same. Keys
  * naming anything else (another kind of constant, a variable, an import) are left as they are; a
@@ -95,10 +95,10 @@ const COMPUTED_IDENTIFIER_KEY = /(?<=[{,]\s*)\[([A-Za-z_$][\w$]*)\]:/g;
  */
 export function inlineSchemaKeys(source: string): string {
   const literals = new Map<string, string>();
-  for (const [, name, literal] of source.matchAll(STRING_CONSTANT)) literals.set(name, literal);
+  for (const [, name, literal] of source.matchAll(STRING_CONSTANT_PATTERN)) literals.set(name, literal);
   if (literals.size === 0) return source;
   // A replacer function: a literal is inserted as it is (a string replacement would read `$&` in it).
-  return source.replace(COMPUTED_IDENTIFIER_KEY, (key: string, name: string) => {
+  return source.replace(COMPUTED_KEY_PATTERN, (key: string, name: string) => {
     const literal = literals.get(name);
     return literal === undefined ? key : `[${literal}]:`;
   });
@@ -119,8 +119,11 @@ export function inlineSchemaKeys(source: string): string {
  * Where the schemas are kept anyway (those of errors, registered when the module loads), a literal
  * key is a few bytes longer than a minified name: client-sns's schemas grow by 0.5 KB.
  *
- * Its name is part of the bundle cache's key, not its code: when what it does changes, rename it.
+ * Its name, its patterns and inlineSchemaKeys's code are part of the bundle cache's key (stacks/bundle-cache.ts).
  */
+/** The patterns inlineSchemaKeys applies: part of the bundle cache's key with its code. */
+export const SDK_SCHEMA_KEY_PATTERNS = [STRING_CONSTANT_PATTERN, COMPUTED_KEY_PATTERN] as const;
+
 export const sdkSchemaKeys: Plugin = {
   name: 'sdk-schema-keys',
   setup(build) {

@@ -3,7 +3,15 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { version as esbuildVersion } from 'esbuild';
-import { buildHandlerBundlesSync, HANDLER_BUILD_OPTIONS, HANDLER_BUILD_PLUGINS, LAMBDA_CREDENTIALS_MODULE } from './bundle-build';
+import {
+  buildHandlerBundlesSync,
+  HANDLER_BUILD_OPTIONS,
+  HANDLER_BUILD_PLUGINS,
+  inlineSchemaKeys,
+  LAMBDA_CREDENTIALS_MODULE,
+  SDK_SCHEMA_FILE,
+  SDK_SCHEMA_KEY_PATTERNS,
+} from './bundle-build';
 
 /**
  * A persistent cache of the Lambda bundles synthesis needs. Bundling the handlers with esbuild and
@@ -67,12 +75,14 @@ interface Manifest {
 
 /**
  * What decides a build besides its entries and input files: stacks/bundle-build.ts's options, its
- * plugins and the module text a plugin substitutes (not a file the build reads).
+ * plugins, the module text a plugin substitutes (not a file the build reads) and the code of the
+ * transform a plugin applies to the files it loads (so that changing the transform rebuilds).
  */
 export const BUNDLE_OPTIONS = {
   ...HANDLER_BUILD_OPTIONS,
   plugins: HANDLER_BUILD_PLUGINS.map((plugin) => plugin.name),
   substitutedModules: [LAMBDA_CREDENTIALS_MODULE],
+  transforms: [SDK_SCHEMA_FILE.source, ...SDK_SCHEMA_KEY_PATTERNS.map((pattern) => pattern.source), inlineSchemaKeys.toString()],
 };
 
 /**
