@@ -46,18 +46,18 @@ const codeDeployDetail = {
   state: z.enum(CODEDEPLOY_DEPLOYMENT_STATES),
 };
 
-export const codeDeployDeploymentStateChange = envelope(
+export const codeDeployDeploymentStateChange = z.lazy(() => envelope(
   z.literal(CODEDEPLOY_SOURCE),
   CODEDEPLOY_DEPLOYMENT_STATE_CHANGE,
   z.looseObject(codeDeployDetail),
-);
+));
 export type CodeDeployDeploymentStateChange = z.infer<typeof codeDeployDeploymentStateChange>;
 
-export const codeDeployInstanceStateChange = envelope(
+export const codeDeployInstanceStateChange = z.lazy(() => envelope(
   z.literal(CODEDEPLOY_SOURCE),
   CODEDEPLOY_INSTANCE_STATE_CHANGE,
   z.looseObject({ ...codeDeployDetail, instanceId: nonEmpty }),
-);
+));
 export type CodeDeployInstanceStateChange = z.infer<typeof codeDeployInstanceStateChange>;
 
 /**
@@ -66,10 +66,10 @@ export type CodeDeployInstanceStateChange = z.infer<typeof codeDeployInstanceSta
  * PutLifecycleEventHookExecutionStatus for this execution id.
  */
 export const CODEDEPLOY_LIFECYCLE_HOOK_INVOCATION = 'CodeDeploy lifecycle hook invocation';
-export const codeDeployLifecycleHookInvocation = z.looseObject({
+export const codeDeployLifecycleHookInvocation = z.lazy(() => z.looseObject({
   DeploymentId: z.string().check(z.regex(/^d-[A-Z0-9]+$/, 'expected a CodeDeploy deployment id such as d-123456789')),
   LifecycleEventHookExecutionId: nonEmpty,
-});
+}));
 export type CodeDeployLifecycleHookInvocation = z.infer<typeof codeDeployLifecycleHookInvocation>;
 
 // ---------------------------------------------------------------------------------------------
@@ -79,14 +79,14 @@ export type CodeDeployLifecycleHookInvocation = z.infer<typeof codeDeployLifecyc
 
 export const CODEPIPELINE_JOB = 'CodePipeline Lambda invoke job';
 
-const pipelineArtifact = z.looseObject({
+const pipelineArtifact = z.lazy(() => z.looseObject({
   name: nonEmpty,
   /** The source revision (a commit id for a Git source); null for an artifact without one (AWS's own example). */
   revision: z.optional(z.nullable(z.string())),
   location: z.optional(z.looseObject({ type: z.optional(z.string()), s3Location: z.optional(z.looseObject({ bucketName: nonEmpty, objectKey: nonEmpty })) })),
-});
+}));
 
-export const codePipelineJob = z.looseObject({
+export const codePipelineJob = z.lazy(() => z.looseObject({
   'CodePipeline.job': z.looseObject({
     id: nonEmpty,
     accountId: z.optional(z.string()),
@@ -100,7 +100,7 @@ export const codePipelineJob = z.looseObject({
       continuationToken: z.optional(nonEmpty),
     }),
   }),
-});
+}));
 export type CodePipelineJob = z.infer<typeof codePipelineJob>;
 
 // ---------------------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ const pipelineDetail = {
   version: z.optional(pipelineVersion),
 };
 
-export const codePipelinePipelineExecution = envelope(
+export const codePipelinePipelineExecution = z.lazy(() => envelope(
   z.literal(CODEPIPELINE_SOURCE),
   CODEPIPELINE_PIPELINE_EXECUTION,
   z.looseObject({
@@ -134,22 +134,22 @@ export const codePipelinePipelineExecution = envelope(
     state: z.enum(CODEPIPELINE_PIPELINE_STATES),
     'execution-trigger': z.optional(z.looseObject({ 'trigger-type': z.string(), 'trigger-detail': z.optional(z.string()) })),
   }),
-);
+));
 export type CodePipelinePipelineExecution = z.infer<typeof codePipelinePipelineExecution>;
 
-export const codePipelineStageExecution = envelope(
+export const codePipelineStageExecution = z.lazy(() => envelope(
   z.literal(CODEPIPELINE_SOURCE),
   CODEPIPELINE_STAGE_EXECUTION,
   z.looseObject({ ...pipelineDetail, stage: nonEmpty, state: z.enum(CODEPIPELINE_STAGE_STATES) }),
-);
+));
 export type CodePipelineStageExecution = z.infer<typeof codePipelineStageExecution>;
 
-const artifact = z.looseObject({
+const artifact = z.lazy(() => z.looseObject({
   name: z.string(),
   s3location: z.optional(z.looseObject({ bucket: z.string(), key: z.string() })),
-});
+}));
 
-export const codePipelineActionExecution = envelope(
+export const codePipelineActionExecution = z.lazy(() => envelope(
   z.literal(CODEPIPELINE_SOURCE),
   CODEPIPELINE_ACTION_EXECUTION,
   z.looseObject({
@@ -177,7 +177,7 @@ export const codePipelineActionExecution = envelope(
       }),
     ),
   }),
-);
+));
 export type CodePipelineActionExecution = z.infer<typeof codePipelineActionExecution>;
 
 // ---------------------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ export const CLOUDWATCH_ALARM_STATE_CHANGE = 'CloudWatch Alarm State Change';
 export const ALARM_STATES = ['OK', 'ALARM', 'INSUFFICIENT_DATA'] as const;
 export type AlarmStateValue = (typeof ALARM_STATES)[number];
 
-const alarmState = z.looseObject({
+const alarmState = z.lazy(() => z.looseObject({
   value: z.enum(ALARM_STATES),
   reason: z.string(),
   /** quirk: a JSON document inside a string; read it with alarmReasonData(). */
@@ -197,9 +197,9 @@ const alarmState = z.looseObject({
   timestamp: eventTime,
   actionsSuppressedBy: z.optional(z.string()),
   actionsSuppressedReason: z.optional(z.string()),
-});
+}));
 
-const alarmMetric = z.looseObject({
+const alarmMetric = z.lazy(() => z.looseObject({
   id: nonEmpty,
   metricStat: z.optional(
     z.looseObject({
@@ -216,23 +216,23 @@ const alarmMetric = z.looseObject({
   expression: z.optional(nonEmpty),
   label: z.optional(z.string()),
   returnData: z.optional(z.boolean()),
-});
+}));
 
 /** A metric alarm (single metric, metric math, anomaly detection) has `metrics`. */
-const metricAlarmConfiguration = z.looseObject({
+const metricAlarmConfiguration = z.lazy(() => z.looseObject({
   description: z.optional(z.string()),
   metrics: z.array(alarmMetric).check(z.minLength(1)),
-});
+}));
 /** A composite alarm has an `alarmRule` and no metrics. */
-const compositeAlarmConfiguration = z.looseObject({
+const compositeAlarmConfiguration = z.lazy(() => z.looseObject({
   description: z.optional(z.string()),
   alarmRule: nonEmpty,
   actionsSuppressor: z.optional(z.string()),
   actionsSuppressorWaitPeriod: z.optional(z.number()),
   actionsSuppressorExtensionPeriod: z.optional(z.number()),
-});
+}));
 
-export const cloudWatchAlarmStateChange = envelope(
+export const cloudWatchAlarmStateChange = z.lazy(() => envelope(
   z.literal(CLOUDWATCH_SOURCE),
   CLOUDWATCH_ALARM_STATE_CHANGE,
   z.looseObject({
@@ -242,7 +242,7 @@ export const cloudWatchAlarmStateChange = envelope(
     previousState: z.optional(alarmState),
     configuration: z.union([compositeAlarmConfiguration, metricAlarmConfiguration]),
   }),
-);
+));
 export type CloudWatchAlarmStateChange = z.infer<typeof cloudWatchAlarmStateChange>;
 
 export type AlarmKind = 'composite' | 'anomaly-detection' | 'metric-math' | 'single-metric';
@@ -287,11 +287,11 @@ export const SCHEDULE_RULE_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:[^:]+:rule\/
  * `aws.events`, an empty detail, and the rule that fired as the one resource. The time is the
  * scheduled time, to the second; EventBridge keeps the id and time on a redelivery.
  */
-export const scheduledEvent = z.extend(envelope(z.literal(EVENTBRIDGE_SOURCE), SCHEDULED_EVENT, z.looseObject({})), {
+export const scheduledEvent = z.lazy(() => z.extend(envelope(z.literal(EVENTBRIDGE_SOURCE), SCHEDULED_EVENT, z.looseObject({})), {
   resources: z
     .array(z.string().check(z.regex(SCHEDULE_RULE_ARN, 'expected the ARN of the EventBridge rule that fired, such as arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule')))
     .check(z.length(1, 'expected exactly one resource: the rule that fired')),
-});
+}));
 export type ScheduledEvent = z.infer<typeof scheduledEvent>;
 
 // ---------------------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ export const TRAINING_JOB_FINAL_STATUSES = ['Completed', 'Failed', 'Stopped'] as
 /** quirk: SageMaker's event samples carry times as epoch-millisecond strings or numbers. */
 const sageMakerTime = z.union([z.number(), eventTime]);
 
-export const sageMakerTrainingJobStateChange = envelope(
+export const sageMakerTrainingJobStateChange = z.lazy(() => envelope(
   z.literal(SAGEMAKER_SOURCE),
   SAGEMAKER_TRAINING_JOB_STATE_CHANGE,
   z.looseObject({
@@ -326,7 +326,7 @@ export const sageMakerTrainingJobStateChange = envelope(
     LastModifiedTime: z.optional(sageMakerTime),
     Tags: z.optional(z.record(z.string(), z.string())),
   }),
-);
+));
 export type SageMakerTrainingJobStateChange = z.infer<typeof sageMakerTrainingJobStateChange>;
 
 /**
@@ -349,7 +349,7 @@ export function endpointStatus(status: string): EndpointStatus {
   return known;
 }
 
-export const sageMakerEndpointStateChange = envelope(
+export const sageMakerEndpointStateChange = z.lazy(() => envelope(
   z.literal(SAGEMAKER_SOURCE),
   SAGEMAKER_ENDPOINT_STATE_CHANGE,
   z.looseObject({
@@ -367,12 +367,12 @@ export const sageMakerEndpointStateChange = envelope(
     FailureReason: z.optional(z.string()),
     Tags: z.optional(z.record(z.string(), z.string())),
   }),
-);
+));
 export type SageMakerEndpointStateChange = z.infer<typeof sageMakerEndpointStateChange>;
 
 export const MODEL_APPROVAL_STATUSES = ['Approved', 'Rejected', 'PendingManualApproval'] as const;
 
-export const sageMakerModelPackageStateChange = envelope(
+export const sageMakerModelPackageStateChange = z.lazy(() => envelope(
   z.literal(SAGEMAKER_SOURCE),
   SAGEMAKER_MODEL_PACKAGE_STATE_CHANGE,
   z.looseObject({
@@ -389,7 +389,7 @@ export const sageMakerModelPackageStateChange = envelope(
       }),
     ),
   }),
-);
+));
 export type SageMakerModelPackageStateChange = z.infer<typeof sageMakerModelPackageStateChange>;
 
 /** Every consumed AWS event kind, by its detail-type. */

@@ -41,7 +41,7 @@ export const DECISIONS = ['proceed', 'rollback'] as const;
 export type Decision = (typeof DECISIONS)[number];
 
 /** What was deployed, as CodeDeploy's GetDeployment reports it; the key that joins a change summary to a deployment. */
-export const revision = z
+export const revision = z.lazy(() => z
   .object({
     commitId: z.optional(nonEmpty),
     s3: z.optional(z.object({ bucket: nonEmpty, key: nonEmpty, eTag: z.optional(z.string()), version: z.optional(z.string()) })),
@@ -51,7 +51,7 @@ export const revision = z
     z.refine((value) => Boolean(value.commitId ?? value.s3 ?? value.appSpecSha256), {
       message: 'a revision needs commitId, s3 or appSpecSha256',
     }),
-  );
+  ));
 export type Revision = z.infer<typeof revision>;
 
 /** The SHA-256 (lowercase hex) of an AppSpec's content, as CodeDeploy keys an AppSpecContent / String revision. */
@@ -71,16 +71,16 @@ export function revisionKey(value: Revision): string {
   return `appspec:${value.appSpecSha256}`;
 }
 
-const changeFields = z.strictObject(
+const changeFields = z.lazy(() => z.strictObject(
   Object.fromEntries(
     CHANGE_FIELDS.map((field) => [
       field.name,
       z.optional(field.kind === 'boolean' ? z.union([z.literal(0), z.literal(1)]) : z.number().check(z.int(), z.nonnegative())),
     ]),
   ) as Record<ChangeFieldName, z.ZodMiniOptional<z.ZodMiniNumber<number>>>,
-);
+));
 
-const topFactor = z.object({
+const topFactor = z.lazy(() => z.object({
   feature: nonEmpty,
   /** The feature's value; null when it was missing. */
   value: z.nullable(z.number()),
@@ -88,7 +88,7 @@ const topFactor = z.object({
   contribution: z.number(),
   /** The factor in words a developer understands, e.g. "412 lines added". */
   text: nonEmpty,
-});
+}));
 
 const deploymentRef = {
   deploymentId: nonEmpty,
@@ -118,7 +118,7 @@ export const deploymentChangeSummary = define({
   schemaVersion: '1',
   description:
     'Sent by the CI step that built a release: what changed. record-change stores it; predict joins it to the deployment by application and revision.',
-  detail: z.object({
+  detail: z.lazy(() => z.object({
     schemaVersion,
     application: nonEmpty,
     revision,
@@ -127,7 +127,7 @@ export const deploymentChangeSummary = define({
     author: z.optional(z.string()),
     builtAt: isoTime,
     change: changeFields,
-  }),
+  })),
   example: {
     schemaVersion: '1',
     application: 'checkout',
@@ -162,11 +162,11 @@ export type FallbackCause = (typeof FALLBACK_CAUSES)[number];
  */
 export const CHANGE_SUMMARY_STATUSES = ['joined', 'missing', 'no-revision'] as const;
 export type ChangeSummaryStatus = (typeof CHANGE_SUMMARY_STATUSES)[number];
-export const changeSummaryJoin = z.object({
+export const changeSummaryJoin = z.lazy(() => z.object({
   status: z.enum(CHANGE_SUMMARY_STATUSES),
   /** The revision key the summary was looked up by (revisionKey), when the deployment has a revision. */
   revision: z.optional(nonEmpty),
-});
+}));
 export type ChangeSummaryJoin = z.infer<typeof changeSummaryJoin>;
 
 /** How hard a deployment is watched (handlers/bake-domain.ts watchTier). */
@@ -181,14 +181,14 @@ const decisionCut = {
 };
 
 /** What let a would-be stop through: an operator's override of the release, or a pause of its group (`deploy-guard override` / `pause`). */
-export const appliedOverride = z.strictObject({
+export const appliedOverride = z.lazy(() => z.strictObject({
   kind: z.enum(['override', 'pause']),
   /** The operator's identity (the ARN STS GetCallerIdentity answered). */
   by: nonEmpty,
   reason: nonEmpty,
   at: isoTime,
   until: isoTime,
-});
+}));
 
 /** What the pipeline gate decided on a release (handlers/pipeline-gate-domain.ts): it passed it, failed the action, or holds it for a person. */
 export const GATE_OUTCOMES = ['pass', 'fail', 'hold'] as const;
@@ -199,7 +199,7 @@ export type GateOutcome = (typeof GATE_OUTCOMES)[number];
  * links it: the gate's job, its probability and cut, and whether the link is what let a would-be
  * stop through (the gate passed the release for the same risk: it is not stopped twice).
  */
-export const gateLink = z.strictObject({
+export const gateLink = z.lazy(() => z.strictObject({
   /** The CodePipeline job the gate decided in (the first, for a release it held). */
   jobId: nonEmpty,
   pipelineExecutionId: z.optional(nonEmpty),
@@ -210,14 +210,14 @@ export const gateLink = z.strictObject({
   passedBy: z.enum(['assessment', 'override', 'approval']),
   /** True when this assessment would stop the deployment and the gate's pass let it through instead. */
   letThrough: z.boolean(),
-});
+}));
 export type GateLink = z.infer<typeof gateLink>;
 
 export const deploymentRiskAssessed = define({
   detailType: 'Deployment Risk Assessed',
   schemaVersion: '2',
   description: 'predict judged a deployment: the probability that it fails, the cut and block budget it was judged by, the decision and why.',
-  detail: z.object({
+  detail: z.lazy(() => z.object({
     schemaVersion: decisionSchemaVersion,
     ...deploymentRef,
     platform: z.enum(COMPUTE_PLATFORMS),
@@ -251,7 +251,7 @@ export const deploymentRiskAssessed = define({
     /** The pipeline gate's pass of the release, when it went through a gate stage before this deployment existed. */
     gate: z.optional(gateLink),
     assessedAt: isoTime,
-  }),
+  })),
   example: {
     schemaVersion: '2',
     deploymentId: 'd-123456789',
@@ -282,7 +282,7 @@ export const deploymentRollbackRequested = define({
   detailType: 'Deployment Rollback Requested',
   schemaVersion: '2',
   description: 'predict asks the rollback handler to stop a risky deployment (stop and gate modes only).',
-  detail: z.object({
+  detail: z.lazy(() => z.object({
     schemaVersion: decisionSchemaVersion,
     ...deploymentRef,
     platform: z.enum(COMPUTE_PLATFORMS),
@@ -294,7 +294,7 @@ export const deploymentRollbackRequested = define({
     /** For ECS / Lambda BeforeAllowTraffic hooks: the execution to report Failed on. */
     lifecycleEventHookExecutionId: z.optional(z.string()),
     requestedAt: isoTime,
-  }),
+  })),
   example: {
     schemaVersion: '2',
     deploymentId: 'd-123456789',
@@ -317,12 +317,12 @@ export const deploymentRollbackCompleted = define({
   detailType: 'Deployment Rollback Completed',
   schemaVersion: '1',
   description: 'CodeDeploy accepted the rollback: the deployment was stopped with auto-rollback, or its traffic hook failed.',
-  detail: z.object({
+  detail: z.lazy(() => z.object({
     schemaVersion,
     ...deploymentRef,
     action: z.enum(ROLLBACK_ACTIONS),
     completedAt: isoTime,
-  }),
+  })),
   example: {
     schemaVersion: '1',
     deploymentId: 'd-123456789',
@@ -338,7 +338,7 @@ export const deploymentBakeRolledBack = define({
   schemaVersion: '1',
   description:
     "An alarm of the group went to ALARM while a deployment of its bake tier was watched after its traffic moved: bake rolled it back through CodeDeploy (StopDeployment with auto-rollback, or its AfterAllowTraffic hook Failed). An observed failure, not a counterfactual.",
-  detail: z.strictObject({
+  detail: z.lazy(() => z.strictObject({
     schemaVersion,
     ...deploymentRef,
     platform: z.enum(COMPUTE_PLATFORMS),
@@ -349,7 +349,7 @@ export const deploymentBakeRolledBack = define({
     bakeMinutes: z.number().check(z.int(), z.positive()),
     bakeOpenedAt: isoTime,
     rolledBackAt: isoTime,
-  }),
+  })),
   example: {
     schemaVersion: '1',
     deploymentId: 'd-123456789',
@@ -379,13 +379,13 @@ export const deploymentRollbackFailed = define({
   detailType: 'Deployment Rollback Failed',
   schemaVersion: '1',
   description: 'The rollback could not be done; the reason says whether that is a race (already completed) or an error.',
-  detail: z.object({
+  detail: z.lazy(() => z.object({
     schemaVersion,
     ...deploymentRef,
     reason: z.enum(ROLLBACK_FAILURE_REASONS),
     message: nonEmpty,
     failedAt: isoTime,
-  }),
+  })),
   example: {
     schemaVersion: '1',
     deploymentId: 'd-123456789',
@@ -398,16 +398,16 @@ export const deploymentRollbackFailed = define({
 });
 
 const unitInterval = () => z.number().check(z.gte(0), z.lte(1));
-const modelMetrics = z.object({
+const modelMetrics = z.lazy(() => z.object({
   auc: z.nullable(unitInterval()),
   prAuc: z.optional(z.nullable(unitInterval())),
   brier: z.optional(z.nullable(unitInterval())),
   f1Failure: z.optional(z.nullable(unitInterval())),
   rows: z.number().check(z.int(), z.nonnegative()),
-});
+}));
 
 /** What started a retraining: one of Deploy Guard's alarms going into ALARM, or its retraining schedule coming due. */
-export const retrainingTrigger = z.discriminatedUnion('type', [
+export const retrainingTrigger = z.lazy(() => z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('alarm'), alarmName: nonEmpty }),
   z.strictObject({
     type: z.literal('schedule'),
@@ -417,7 +417,7 @@ export const retrainingTrigger = z.discriminatedUnion('type', [
     /** When the schedule fired (the Scheduled Event's time). */
     scheduledAt: isoTime,
   }),
-]);
+]));
 export type RetrainingTrigger = z.infer<typeof retrainingTrigger>;
 
 export const modelRetrainingStarted = define({
@@ -427,7 +427,7 @@ export const modelRetrainingStarted = define({
     "drift started one SageMaker training job because one of Deploy Guard's alarms went into ALARM or its retraining schedule came due (`trigger`).",
   // Version 2: `trigger` says what started the job; `alarmName` (version 1's only trigger) is kept, on
   // alarm-started jobs only, for readers of version 1.
-  detail: z
+  detail: z.lazy(() => z
     .object({
       schemaVersion: z.literal('2'),
       trainingJobName: nonEmpty,
@@ -449,7 +449,7 @@ export const modelRetrainingStarted = define({
           });
         }
       }),
-    ),
+    )),
   example: {
     schemaVersion: '2',
     trainingJobName: 'deploy-guard-dev-20261120-0900-5f2c1a',
@@ -466,7 +466,7 @@ export const modelPromoted = define({
   detailType: 'Model Promoted',
   schemaVersion: '1',
   description: 'promote found the new model at least as good as the serving one and moved the endpoint to it.',
-  detail: z.object({
+  detail: z.lazy(() => z.object({
     schemaVersion,
     modelVersion: nonEmpty,
     previousModelVersion: z.nullable(z.string()),
@@ -477,7 +477,7 @@ export const modelPromoted = define({
     candidate: modelMetrics,
     serving: z.nullable(modelMetrics),
     promotedAt: isoTime,
-  }),
+  })),
   example: {
     schemaVersion: '1',
     modelVersion: 'deploy-guard-dev-20261120-0900-5f2c1a',
@@ -497,7 +497,7 @@ export const modelRegistered = define({
   schemaVersion: '1',
   description:
     'promote found the new model at least as good as the serving one and registered it pending manual approval; the endpoint is unchanged until a person approves the package (then Model Promoted).',
-  detail: z.object({
+  detail: z.lazy(() => z.object({
     schemaVersion,
     modelVersion: nonEmpty,
     trainingJobName: nonEmpty,
@@ -506,7 +506,7 @@ export const modelRegistered = define({
     candidate: modelMetrics,
     serving: z.nullable(modelMetrics),
     registeredAt: isoTime,
-  }),
+  })),
   example: {
     schemaVersion: '1',
     modelVersion: 'deploy-guard-prod-20261120-0900-5f2c1a',
@@ -525,7 +525,7 @@ export const modelRejected = define({
   detailType: 'Model Rejected',
   schemaVersion: '1',
   description: 'promote kept the serving model: the new one was worse or below the minimum, or its training job did not complete.',
-  detail: z.object({
+  detail: z.lazy(() => z.object({
     schemaVersion,
     trainingJobName: nonEmpty,
     reason: z.enum(MODEL_REJECTION_REASONS),
@@ -533,7 +533,7 @@ export const modelRejected = define({
     candidate: z.nullable(modelMetrics),
     serving: z.nullable(modelMetrics),
     rejectedAt: isoTime,
-  }),
+  })),
   example: {
     schemaVersion: '1',
     trainingJobName: 'deploy-guard-dev-20261120-0900-5f2c1a',
@@ -555,7 +555,7 @@ export const deploymentHeld = define({
   schemaVersion: '1',
   description:
     "A gate group holds a risky deployment for a person (`onRisk: hold`): it waits at READY (EC2/on-premises) or in its BeforeAllowTraffic hook (ECS, Lambda) for `deploy-guard approve` or `reject` until `until`, when the hold's timeout decides `onTimeout` (`status: timed-out`, with what it did).",
-  detail: z
+  detail: z.lazy(() => z
     .strictObject({
       schemaVersion,
       status: z.enum(['held', 'timed-out']),
@@ -573,7 +573,7 @@ export const deploymentHeld = define({
       z.superRefine((detail, context) => {
         if ((detail.status === 'timed-out') !== (detail.settled !== undefined)) context.addIssue({ code: 'custom', path: ['settled'], message: 'a timed-out hold says what was settled, a held one does not' });
       }),
-    ),
+    )),
   example: {
     schemaVersion: '1',
     status: 'held',
@@ -593,7 +593,7 @@ export const operatorOverride = define({
   schemaVersion: '1',
   description:
     "An on-call engineer let a release through Deploy Guard (`override`), turned its enforcement off for a group for a while (`pause`) or turned it back on (`resume`), or decided a held deployment (`approve`, `reject`), with `deploy-guard override` / `pause` / `approve` / `reject` and the installation's operator role.",
-  detail: z
+  detail: z.lazy(() => z
     .strictObject({
       schemaVersion,
       action: z.enum(OPERATOR_ACTIONS),
@@ -616,7 +616,7 @@ export const operatorOverride = define({
         if ((detail.action === 'approve' || detail.action === 'reject') && detail.deploymentId === undefined) context.addIssue({ code: 'custom', path: ['deploymentId'], message: `a ${detail.action} names the held deployment` });
         if (detail.action !== 'override' && detail.deploymentGroup === undefined) context.addIssue({ code: 'custom', path: ['deploymentGroup'], message: `a ${detail.action} names its deployment group` });
       }),
-    ),
+    )),
   example: {
     schemaVersion: '1',
     action: 'override',
@@ -635,7 +635,7 @@ export const pipelineGateDecided = define({
   schemaVersion: '1',
   description:
     "The pipeline gate (a CodePipeline Lambda invoke action before the Deploy stage) judged a release before its deployment existed, with the same model, cut and policies as predict: `pass` (the action succeeds), `fail` (the action fails: no deployment is created) or `hold` (the action waits for `deploy-guard approve` / `reject` or the hold's timeout). A held release is announced again when it is settled (`settled`).",
-  detail: z.strictObject({
+  detail: z.lazy(() => z.strictObject({
     schemaVersion,
     jobId: nonEmpty,
     pipelineExecutionId: z.optional(nonEmpty),
@@ -662,7 +662,7 @@ export const pipelineGateDecided = define({
     /** For a held release settled since: who decided and what. */
     settled: z.optional(z.strictObject({ action: z.enum(HOLD_ACTIONS), by: nonEmpty, at: isoTime })),
     decidedAt: isoTime,
-  }),
+  })),
   example: {
     schemaVersion: '1',
     jobId: '11111111-abcd-1111-abcd-111111abcdef',

@@ -4,6 +4,16 @@ import './zod-locale';
 /**
  * The EventBridge envelope shared by every event: AWS service events on the default bus and Deploy
  * Guard's own events on its bus.
+ *
+ * LAZY_SCHEMAS: the schemas of whole events and of settings (events/aws.ts, events/emitted.ts's
+ * details, handlers/config.ts, events/pipeline-gate.ts) are `z.lazy`: each is built on its first
+ * parse, once, instead of when its module loads. Every handler bundle carries every schema (the
+ * catalogues look them up by detail-type), and building all of them was the largest part of a
+ * bundle's own load after the SDK's (about 4,000 zod constructors in predict's, a tenth of its
+ * in-process `require`); a handler now builds only what it parses. Parsing, inferred types and the
+ * generated JSON schemas are the same. A schema whose shape another schema extends keeps an eager
+ * builder beside it (`groupPolicyObject`, `promotionSettingsObject`). test/events/lazy-schemas.test.ts
+ * keeps the catalogues lazy.
  */
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -63,7 +73,7 @@ export function envelope<Source extends z.ZodMiniType<string>, DetailType extend
 }
 
 /** The fields every EventBridge event has, whatever its kind: used to route and to report. */
-export const anyEvent = z.looseObject({
+export const anyEvent = z.lazy(() => z.looseObject({
   version: z.string(),
   id: nonEmpty,
   'detail-type': nonEmpty,
@@ -73,5 +83,5 @@ export const anyEvent = z.looseObject({
   region: nonEmpty,
   resources: z.array(z.string()),
   detail: z.record(z.string(), z.unknown()),
-});
+}));
 export type AnyEvent = z.infer<typeof anyEvent>;

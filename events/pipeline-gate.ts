@@ -16,14 +16,14 @@ const nonEmpty = z.string().check(z.minLength(1));
 
 export const GATE_USER_PARAMETERS = 'pipeline gate UserParameters';
 
-export const gateUserParameters = z.strictObject({
+export const gateUserParameters = z.lazy(() => z.strictObject({
   application: nonEmpty,
   deploymentGroup: nonEmpty,
   /** What is released; default: the first input artifact's revision, as a Git commit. */
   revision: z.optional(revision),
   /** `#{codepipeline.PipelineExecutionId}`: recorded with the gate's decision, so that the release can be found by it. */
   pipelineExecutionId: z.optional(nonEmpty),
-});
+}));
 export type GateUserParameters = z.infer<typeof gateUserParameters>;
 
 /** UserParameters as a pipeline states them, for the README and the tests. */

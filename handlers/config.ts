@@ -72,7 +72,7 @@ export const MAX_HOOK_BAKE_MINUTES = 50;
  * (1 - (blockBudget + tierBudget)) quantile of the same recent scores the stop cut is taken from),
  * or a fixed probability (`threshold`).
  */
-export const bakeSettings = z
+export const bakeSettings = z.lazy(() => z
   .strictObject({
     /** Share of the group's deployments baked, the riskiest after the stopped ones. */
     tierBudget: z.optional(z.number().check(z.gt(0), z.lte(0.5))),
@@ -81,11 +81,11 @@ export const bakeSettings = z
     /** How long a baking deployment is watched after its traffic moves. */
     minutes: z.number().check(z.int(), z.gte(1), z.lte(2880)),
   })
-  .check(z.refine((bake) => (bake.tierBudget === undefined) !== (bake.threshold === undefined), { message: 'expected exactly one of tierBudget (a share after the stop budget) or threshold (a fixed probability)' }));
+  .check(z.refine((bake) => (bake.tierBudget === undefined) !== (bake.threshold === undefined), { message: 'expected exactly one of tierBudget (a share after the stop budget) or threshold (a fixed probability)' })));
 export type BakeSettings = z.output<typeof bakeSettings>;
 
-/** How Deploy Guard guards one CodeDeploy deployment group. */
-export const groupPolicy = z.strictObject({
+/** How Deploy Guard guards one CodeDeploy deployment group (a new schema each call: the stack extends it). */
+export const groupPolicyObject = () => z.strictObject({
   application: z.string().check(z.minLength(1)),
   deploymentGroup: z.string().check(z.minLength(1)),
   platform: z.enum(COMPUTE_PLATFORMS),
@@ -125,9 +125,11 @@ export const groupPolicy = z.strictObject({
   /** The bake tier (none: no deployment is baked). */
   bake: z.optional(bakeSettings),
 });
+/** groupPolicyObject, built on its first use (see LAZY_SCHEMAS in events/envelope.ts). */
+export const groupPolicy = z.lazy(groupPolicyObject);
 export type GroupPolicy = z.output<typeof groupPolicy>;
 
-export const groupPolicies = z.array(groupPolicy).check(z.superRefine((groups, context) => {
+export const groupPolicies = z.lazy(() => z.array(groupPolicy).check(z.superRefine((groups, context) => {
   const seen = new Set<string>();
   let installationBudget: number | undefined;
   groups.forEach((group, index) => {
@@ -146,7 +148,7 @@ export const groupPolicies = z.array(groupPolicy).check(z.superRefine((groups, c
       context.addIssue({ code: 'custom', path: [index, 'blockBudget'], message: `groups on the installation's cut share one block budget (${installationBudget}); set cutScope: group for a budget of the group's own` });
     }
   });
-}));
+})));
 
 /** One string per deployment group: `application/deploymentGroup`. */
 export function groupKey(application: string, deploymentGroup: string): string {
@@ -162,7 +164,7 @@ export function findPolicy(groups: readonly GroupPolicy[], application: string, 
 export const DEFAULT_MINIMUM_TRAINING_ROWS = 200;
 
 /** When and how drift starts retraining. */
-export const retrainingSettings = z.strictObject({
+export const retrainingSettings = z.lazy(() => z.strictObject({
   /** Training instance type, e.g. ml.m5.large. */
   instanceType: z.string().check(z.regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/)),
   instanceCount: z._default(z.number().check(z.int(), z.gte(1)), 1),
@@ -194,12 +196,12 @@ export const retrainingSettings = z.strictObject({
       days: z.number().check(z.int(), z.gte(1)),
     }),
   ),
-});
+}));
 export type RetrainingSettings = z.output<typeof retrainingSettings>;
 export type RetrainingSchedule = NonNullable<RetrainingSettings['schedule']>;
 
 /** When promote replaces the serving model. */
-export const promotionSettings = z.strictObject({
+export const promotionSettingsObject = () => z.strictObject({
   /** The candidate's AUC on the most recent window must be at least this. */
   minimumAuc: z.number().check(z.gte(0), z.lte(1)),
   /** Register approved (and deploy), or pending manual approval (and do not deploy). */
@@ -225,12 +227,14 @@ export const promotionSettings = z.strictObject({
     }),
   ]),
 });
+/** promotionSettingsObject, built on its first use. */
+export const promotionSettings = z.lazy(promotionSettingsObject);
 export type PromotionSettings = z.output<typeof promotionSettings>;
 
 const topicArn = z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'expected an SNS topic ARN'));
 
 /** Where notify publishes, and what its messages point to. */
-export const notificationSettings = z.strictObject({
+export const notificationSettings = z.lazy(() => z.strictObject({
   /** The environment's name in deploy-guard.config.json: the `--environment` of the commands a message suggests. */
   environment: z.string().check(z.minLength(1)),
   /** The installation's region: the CodeDeploy console links. */
@@ -239,7 +243,7 @@ export const notificationSettings = z.strictObject({
   topicArn,
   /** The chat topic, when Slack or Teams is configured: the same message as a Chatbot custom notification. */
   chatTopicArn: z.optional(topicArn),
-});
+}));
 export type NotificationSettings = z.output<typeof notificationSettings>;
 
 /** The cost of each kind of mistake (model/metrics.ts DecisionCosts), for a group's net benefit. */
@@ -249,9 +253,9 @@ const decisionCosts = z.strictObject({ failedDeployment: z.number().check(z.gt(0
  * What the daily digest of shadow decisions covers (handlers/shadow-digest.ts): the groups in shadow
  * mode, each with the costs its graduation's net benefit is judged at.
  */
-export const shadowDigestSettings = z.strictObject({
+export const shadowDigestSettings = z.lazy(() => z.strictObject({
   groups: z.array(z.strictObject({ application: z.string().check(z.minLength(1)), deploymentGroup: z.string().check(z.minLength(1)), costs: decisionCosts })),
-});
+}));
 export type ShadowDigestSettings = z.output<typeof shadowDigestSettings>;
 
 /** A required environment variable; the error names it and says what it should hold. */

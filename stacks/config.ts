@@ -5,10 +5,13 @@ import { omit } from 'zod/mini';
 import { validateEventSource } from '../events/emitted';
 import { parseJsonText, type JsonNode } from '../events/json-text';
 import { formatPath } from '../events/validation';
-import { groupKey, groupPolicies, groupPolicy as handlerGroupPolicy, HOOK_TIMEOUT_MINUTES, MAX_HOOK_BAKE_MINUTES, promotionSettings, type GroupPolicy, type ShadowDigestSettings } from '../handlers/config';
+import { groupKey, groupPolicies, groupPolicyObject, HOOK_TIMEOUT_MINUTES, MAX_HOOK_BAKE_MINUTES, promotionSettingsObject, type GroupPolicy, type ShadowDigestSettings } from '../handlers/config';
 import { DEFAULT_COSTS, type DecisionCosts } from '../model/metrics';
 import { DEFAULT_METRICS_NAMESPACE } from '../handlers/quality-metrics';
 import { holdPolicyOf, holdTimeoutIssue } from '../handlers/hold-domain';
+
+/** handlers/config.ts's group policy (lazy there, for the Lambdas' cold start), whose shape the configuration extends. */
+const handlerGroupPolicy = groupPolicyObject();
 
 /** The READY wait of a Server gate group whose setting the configuration does not give: CodeDeploy's default (stacks/guarded-deployment-group.ts). */
 const ASSUMED_READY_WAIT_MINUTES = 60;
@@ -371,7 +374,7 @@ export const retrainingConfig = z
   });
 
 export const promotionConfig = z
-  .object({ minimumAuc: promotionSettings.shape.minimumAuc, approval: z.enum(['Approved', 'PendingManualApproval']) })
+  .object({ minimumAuc: promotionSettingsObject().shape.minimumAuc, approval: z.enum(['Approved', 'PendingManualApproval']) })
   .strict();
 
 /** Model-quality alarms (Retraining's; in ALARM they start retraining). Every key optional: Retraining's defaults. */
