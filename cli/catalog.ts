@@ -93,7 +93,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   },
   {
     name: 'report',
-    summary: "Report what Deploy Guard did in an environment per group, in the backtest's terms: blocked, caught and precision (estimated from exploration where it stopped), net benefit",
+    summary: "Report what Deploy Guard did in an environment per group, in the backtest's terms: blocked, caught and precision (estimated from exploration where it stopped), net benefit; and what the pipeline gate passed, failed and held",
     callsAws: (argv) => !argv.includes('--endpoint'),
     load: async () => commandModule<typeof import('./commands/report')>('./commands/report').createReportCommand(),
   },

@@ -370,8 +370,8 @@ export function gateDecidedEntry(
  * record-outcome, the reports, the shadow digest and the cut windows read as deployments) never
  * shows it; the gate lists its decisions instead in the control table, one item per group and UTC
  * day (`gateday#<group>#<day>`, a map of these by job id, appended with conditional writes), which
- * `decisions` reads by key for the days of `--since`: a bounded read, and the operator role's read
- * scoped to that key prefix. A held release's settlement is added to its entry when a later job
+ * `decisions` and `report` read by key for the days of `--since`: a bounded read, and the operator
+ * role's read scoped to that key prefix. A held release's settlement is added to its entry when a later job
  * answers from the hold; what a passed release's deployment became is its deployment's row, linked
  * by the job id its assessment carries (GateLink).
  */

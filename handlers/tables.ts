@@ -95,7 +95,7 @@ export const CONTROL_KEYS = {
   gateJob: (jobId: string) => `${GATE_KEY_PREFIXES.job}${jobId}`,
   /** The pipeline gate's latest pass of a release (`gatepass#<application>#<revisionKey>`), read by predict. */
   gatePass: (application: string, revision: string) => `${GATE_KEY_PREFIXES.pass}${application}#${revision}`,
-  /** The releases the pipeline gate decided in a group on a UTC day (`gateday#<application>/<deploymentGroup>#<YYYY-MM-DD>`), read by `deploy-guard decisions`. */
+  /** The releases the pipeline gate decided in a group on a UTC day (`gateday#<application>/<deploymentGroup>#<YYYY-MM-DD>`), read by `deploy-guard decisions` and `deploy-guard report`. */
   gateDay: (group: string, day: string) => `${GATE_KEY_PREFIXES.day}${group}#${day}`,
 } as const;
 

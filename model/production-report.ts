@@ -1,5 +1,6 @@
 import type { DecisionCosts } from './metrics';
 import { graduation, type GraduationVerdict } from './graduation';
+import type { GateDecisionEntry, GateSettlement } from '../handlers/pipeline-gate-domain';
 import type { AssessmentRecord, DeploymentItem } from '../handlers/ports';
 
 /**
@@ -165,4 +166,103 @@ export function productionGroupReport(group: ReportedGroup, items: readonly Depl
         }
       : {}),
   };
+}
+
+/**
+ * The pipeline gate's decisions beside the deployments. A release the gate failed or held has no
+ * deployment, so the assessments above never show it; the gate lists its decisions by group and day
+ * (GateDecisionEntry, read as `deploy-guard decisions` reads them). A release the gate passed (or a
+ * person approved) and whose deployment started is one release: its deployment's assessment names
+ * the gate's job (GateLink), and it is counted there, once.
+ *
+ * Stops are counted as the block budget counts them: a release the gate failed or held is a stop of
+ * its group (how the hold ended is said beside it), a deployment stopped or held by predict is one,
+ * and a deployment the gate's pass, an override or shadow mode let through is not. A release the gate
+ * kept from running has no outcome: it is in none of the figures that need one (caught, precision,
+ * net benefit), never guessed.
+ */
+
+/** How the gate's holds ended: a person's approval or rejection, the hold's timeout (which approves or rejects as the group's onHoldTimeout says), or no end recorded yet. */
+export interface GateHoldEnds {
+  readonly approved: number;
+  readonly rejected: number;
+  readonly timed_out_approved: number;
+  readonly timed_out_rejected: number;
+  /** No settlement recorded (the hold still waits for a person or its timeout). */
+  readonly waiting: number;
+}
+
+/** What the pipeline gate decided in a group (or all groups) over the period, before any deployment of the release existed. */
+export interface GateDecisionsReport {
+  readonly decided: number;
+  readonly passed: number;
+  /** Releases stopped before any deployment was created. */
+  readonly failed: number;
+  readonly held: number;
+  readonly holds: GateHoldEnds;
+  /** Passed or approved releases whose deployment is among the assessed deployments (its assessment names the job): counted once, as that deployment. */
+  readonly deployed: number;
+  /** Releases the gate kept from running (failed, or held and rejected): they never ran, so they have no outcome. */
+  readonly without_outcome: number;
+}
+
+/** What Deploy Guard decided and stopped, deployments and the pipeline gate together, each release once. */
+export interface ReleaseTotals {
+  /** Assessed deployments plus the gate's decisions that none of them is linked to (deployments + gate.decided − gate.deployed). */
+  readonly releases: number;
+  /** Assessed deployments (the `assessed` of the deployment figures). */
+  readonly deployments: number;
+  /** Stops as the block budget counts them, from the deployments and from the pipeline gate. */
+  readonly stopped: number;
+  readonly stopped_by: {
+    /** Deployments predict stopped or held (enforced; not those an override, a pause, the gate's pass or shadow mode let through). */
+    readonly deployments: number;
+    /** Releases the pipeline gate failed (no deployment was created). */
+    readonly gate_failed: number;
+    /** Releases the pipeline gate held for a person, however the hold ended (see GateHoldEnds). */
+    readonly gate_held: number;
+  };
+  /** Stopped over releases; null without a release. */
+  readonly stopped_rate: number | null;
+}
+
+/** A group's (or all groups') gate decisions and totals. */
+export interface GateAndReleaseTotals {
+  readonly gate: GateDecisionsReport;
+  readonly releases: ReleaseTotals;
+}
+
+/**
+ * The gate decisions of a period beside the assessed deployments of the same period (any order): of
+ * one group, or of several together (a job id is one group's; their totals are these of all items).
+ */
+export function gateAndReleaseTotals(items: readonly DeploymentItem[], decisions: readonly GateDecisionEntry[]): GateAndReleaseTotals {
+  const assessments = items.flatMap(({ assessment }) => (assessment ? [assessment] : []));
+  const linkedJobs = new Set(assessments.flatMap((assessment) => (assessment.gate ? [assessment.gate.jobId] : [])));
+  const holds = decisions.filter((entry) => entry.outcome === 'hold');
+  const ended = (action: GateSettlement['action'], cause: GateSettlement['cause']) => holds.filter(({ settled }) => settled?.action === action && settled.cause === cause).length;
+  const failed = decisions.filter((entry) => entry.outcome === 'fail').length;
+  const holdEnds: GateHoldEnds = {
+    approved: ended('approve', 'operator'),
+    rejected: ended('reject', 'operator'),
+    timed_out_approved: ended('approve', 'timeout'),
+    timed_out_rejected: ended('reject', 'timeout'),
+    waiting: holds.filter((entry) => !entry.settled).length,
+  };
+  const gate: GateDecisionsReport = {
+    decided: decisions.length,
+    passed: decisions.filter((entry) => entry.outcome === 'pass').length,
+    failed,
+    held: holds.length,
+    holds: holdEnds,
+    deployed: decisions.filter((entry) => linkedJobs.has(entry.jobId)).length,
+    without_outcome: failed + holdEnds.rejected + holdEnds.timed_out_rejected,
+  };
+  return { gate, releases: releaseTotals(assessments.length, assessments.filter(enforcedStop).length, gate) };
+}
+
+function releaseTotals(deployments: number, deploymentsStopped: number, gate: GateDecisionsReport): ReleaseTotals {
+  const releases = deployments + gate.decided - gate.deployed;
+  const stopped = deploymentsStopped + gate.failed + gate.held;
+  return { releases, deployments, stopped, stopped_by: { deployments: deploymentsStopped, gate_failed: gate.failed, gate_held: gate.held }, stopped_rate: releases > 0 ? stopped / releases : null };
 }

@@ -32,8 +32,8 @@ export interface OperatorRoleProps {
 /**
  * The on-call engineers' role (`<namePrefix>-operator`): `deploy-guard override` and `deploy-guard
  * pause` run as it. It may read and write only the control table's `override#…` and `pause#…` items
- * (dynamodb:LeadingKeys), read the assessments (the deployment an override names, and `deploy-guard
- * decisions`) and the pipeline gate's decisions by group and day (`gateday#…`, read only), and put only Operator Override on the bus. Only the configured principals may assume
+ * (dynamodb:LeadingKeys), read the assessments (the deployment an override names, `deploy-guard
+ * decisions` and `deploy-guard report`) and the pipeline gate's decisions by group and day (`gateday#…`, read only, by both), and put only Operator Override on the bus. Only the configured principals may assume
  * it; with none configured the stack creates no role, and nobody can override or pause.
  */
 export class OperatorRole extends Construct {
@@ -89,7 +89,7 @@ export function operatorStatements(props: Pick<OperatorRoleProps, 'tableArn' | '
         ]),
     { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], resources: [props.tableArn('deployments')] },
     { sid: 'ListDecisions', actions: ['dynamodb:Query'], resources: [`${props.tableArn('deployments')}/index/${ASSESSMENTS_BY_GROUP.name}`] },
-    // deploy-guard decisions: the pipeline gate's decisions by group and day, read only.
+    // deploy-guard decisions and report: the pipeline gate's decisions by group and day, read only.
     {
       sid: 'ListGateDecisions',
       actions: ['dynamodb:GetItem'],

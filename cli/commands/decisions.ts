@@ -103,17 +103,17 @@ Options:
       const configFile = resolve(io.cwd, typeof options.config === 'string' ? options.config : DEFAULT_CONFIG_FILE);
       const environment = loadConfig(configFile).environments[environmentName];
       if (!environment) throw new UsageError(`--environment: '${environmentName}' is not an environment of ${configFile}`);
-      const since = parseSince(typeof options.since === 'string' ? options.since : DEFAULT_SINCE, clock.now());
+      const now = clock.now();
+      const since = parseSince(typeof options.since === 'string' ? options.since : DEFAULT_SINCE, now);
       const limit = parseLimit(options.limit);
       const groups = selectGroups(environment, typeof options.group === 'string' ? options.group : undefined);
       const endpoint = typeof options.endpoint === 'string' ? options.endpoint : undefined;
       const store = storeFor(environment, endpoint);
       const listing = listingFor(environment, endpoint);
-      const days = gateDaysBetween(since, clock.now());
       const rows: ViewRow[] = [];
       for (const group of groups) {
         const deployments = (await store.recentAssessments(group.application, group.deploymentGroup, since, limit)).map(decisionRow);
-        const gated = await listedSince(listing, `${group.application}/${group.deploymentGroup}`, days, since);
+        const gated = await gateDecisionsSince(listing, `${group.application}/${group.deploymentGroup}`, since, now);
         rows.push(...newestFirst([...deployments, ...gated.map((entry) => gateDecisionRow(entry, deployments))]).slice(0, limit));
       }
       newestFirst(rows);
@@ -139,10 +139,13 @@ export function dynamoDbGateListing(environment: EnvironmentConfig, endpoint: st
   return new DynamoDbGateStore(client, tableName(environment.namePrefix, 'control'));
 }
 
-/** A group's gate decisions from `since`: its listings of the days since then, one GetItem each. */
-async function listedSince(listing: GateDecisionListing, group: string, days: readonly string[], since: number): Promise<GateDecisionEntry[]> {
+/**
+ * A group's (`application/deploymentGroup`) gate decisions from `since` to `now`: its listings of the
+ * UTC days between, one GetItem each (`decisions` and `report` read them so).
+ */
+export async function gateDecisionsSince(listing: GateDecisionListing, group: string, since: number, now: number): Promise<GateDecisionEntry[]> {
   const entries: GateDecisionEntry[] = [];
-  for (const day of days) entries.push(...(await listing.listedDecisions(group, day)));
+  for (const day of gateDaysBetween(since, now)) entries.push(...(await listing.listedDecisions(group, day)));
   return entries.filter((entry) => entry.decidedAt >= since);
 }
 

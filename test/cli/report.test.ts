@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,10 +7,16 @@ import { main } from '../../cli/main';
 import { memoryIO } from '../support/io';
 import { createReportCommand, type ProductionReport } from '../../cli/commands/report';
 import { dynamoDbDeploymentStore } from '../../cli/commands/decisions';
+import { DynamoDbGateStore } from '../../handlers/adapters/dynamodb-gates';
 import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
+import type { GateDecisionEntry } from '../../handlers/pipeline-gate-domain';
 import type { AssessmentRecord, OutcomeLabel } from '../../handlers/ports';
+import { tableName } from '../../handlers/tables';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynalite';
 import { exampleGroupNames } from '../../stacks/config';
+import { policyDocument } from '../../stacks/iam';
+import { operatorStatements } from '../../stacks/operator-role';
+import { isAllowed, type AccessRequest } from '../../stacks/policy-check';
 import { storedAssessment } from '../handlers/assessment-fixture';
 
 /**
@@ -117,5 +124,169 @@ describe('deploy-guard report (production in the backtest report\'s terms, again
     const { status, stderr } = await run('--group', 'nope/nope');
     expect(status).toBe(2);
     expect(stderr).toContain("--group: 'nope/nope' is not guarded in this environment; it guards payments/payments-prod");
+  });
+});
+
+
+/**
+ * The same command over a day in which the example group's releases also went through the pipeline
+ * gate (a CodePipeline action before Deploy): deployments predict decided, a release the gate failed
+ * (it never became a deployment), one it passed whose deployment started a minute later, one held and
+ * approved by a person, one held until its timeout rejected it; and in the shadow group a release the
+ * gate passed that has not been deployed yet.
+ */
+describe("deploy-guard report with the pipeline gate's decisions (against dynalite)", () => {
+  const T1 = Date.parse('2026-11-20T09:00:00Z');
+  const OPERATOR = 'arn:aws:sts::123456789012:assumed-role/deploy-guard-dev-operator/alice';
+  const clock = new ManualClock('2026-11-21T09:00:00Z');
+  let local: LocalDynamoDb;
+  const saved = { ...process.env };
+
+  async function put(store: DynamoDbDeploymentStore, deploymentId: string, minutes: number, group: { application: string; deploymentGroup: string }, change: Partial<AssessmentRecord>, label: OutcomeLabel) {
+    const assessment = storedAssessment({ deploymentId, ...group, startedAt: T1 + minutes * MINUTE, assessedAt: T1 + minutes * MINUTE + 1_000, blockBudget: 0.1, ...change });
+    await store.putAssessment(assessment);
+    const state = label === 'succeeded' ? 'SUCCESS' : label === 'failed' ? 'FAILURE' : 'STOP';
+    await store.putOutcome({ deploymentId, ...group, state, label, finishedAt: assessment.startedAt + 10 * MINUTE }, { time: assessment.startedAt, ...(label === 'counterfactual' ? {} : { failed: label === 'failed' }) });
+  }
+
+  /** A release the pipeline gate decided, as it lists it. */
+  const gated = (jobId: string, minutes: number, change: Partial<GateDecisionEntry>): GateDecisionEntry => ({
+    jobId, ...example, revision: `git:${jobId}`, outcome: 'pass', decidedAt: T1 + minutes * MINUTE, mode: 'gate', probability: 0.1, cut: 0.3, blockBudget: 0.1, modelVersion: 'm-7', ...change,
+  });
+
+  beforeAll(async () => {
+    local = await startLocalDynamoDb({ prefix: 'deploy-guard-dev' });
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+    const store = new DynamoDbDeploymentStore(local.client, local.tableNames.deployments, local.tableNames.history);
+    const gateMode = { platform: 'Server' as const, mode: 'gate' as const, enforced: true, cut: 0.3 };
+    await put(store, 'd-STOP00001', 1, example, { ...gateMode, decision: 'rollback', explored: false, propensity: 0.5, probability: 0.7 }, 'counterfactual');
+    await put(store, 'd-STOP00002', 2, example, { ...gateMode, decision: 'rollback', explored: false, propensity: 0.5, probability: 0.8 }, 'counterfactual');
+    await put(store, 'd-EXPLORE01', 3, example, { ...gateMode, decision: 'proceed', explored: true, propensity: 0.5, probability: 0.6 }, 'failed');
+    for (let i = 0; i < 4; i += 1) await put(store, `d-PROCEED0${i}`, 4 + i, example, { ...gateMode, decision: 'proceed', explored: false, propensity: 1, probability: 0.1 }, 'succeeded');
+    await put(store, 'd-MISSED001', 9, example, { ...gateMode, decision: 'proceed', explored: false, propensity: 1, probability: 0.1 }, 'failed');
+    const gates = new DynamoDbGateStore(local.client, local.tableNames.control);
+    await gates.listDecision(gated('job-before', -60, { outcome: 'fail', probability: 0.9 }));
+    await gates.listDecision(gated('job-fail', 20, { outcome: 'fail', probability: 0.9 }));
+    await gates.listDecision(gated('job-pass', 30, {}));
+    const link = { jobId: 'job-pass', probability: 0.1, cut: 0.3, decidedAt: '2026-11-20T09:30:00Z', passedBy: 'assessment' as const, letThrough: false };
+    await put(store, 'd-GATED0001', 31, example, { ...gateMode, decision: 'proceed', explored: false, propensity: 1, probability: 0.1, gate: link }, 'succeeded');
+    const approved = gated('job-approved', 40, { outcome: 'hold', probability: 0.6 });
+    await gates.listDecision(approved);
+    await gates.settleListedDecision(approved, { action: 'approve', by: OPERATOR, reason: 'INC-9: checked', at: T1 + 45 * MINUTE, cause: 'operator' });
+    const timedOut = gated('job-timedout', 50, { outcome: 'hold', probability: 0.7 });
+    await gates.listDecision(timedOut);
+    await gates.settleListedDecision(timedOut, { action: 'reject', by: 'deploy-guard (hold timeout)', reason: 'nobody answered within 60 minutes', at: T1 + 110 * MINUTE, cause: 'timeout' });
+    const shadow = { platform: 'ECS' as const, mode: 'shadow' as const, enforced: false, explored: false, propensity: 1, cut: 0.4 };
+    await put(store, 'd-SHADOW001', 5, payments, { ...shadow, decision: 'rollback', probability: 0.5 }, 'failed');
+    await put(store, 'd-SHADOW002', 6, payments, { ...shadow, decision: 'proceed', probability: 0.2 }, 'succeeded');
+    await gates.listDecision(gated('job-shadow', 60, { ...payments, mode: 'shadow', probability: 0.5, cut: 0.4 }));
+  });
+
+  afterAll(async () => {
+    process.env = saved;
+    await local.close();
+  });
+
+  const run = async (...args: string[]) => {
+    const output = memoryIO();
+    const status = await createReportCommand({ clock }).run(['--environment', 'dev', '--endpoint', local.endpoint, '--since', '2026-11-20T09:00Z', ...args], output.io);
+    return { status, stdout: output.stdout(), stderr: output.stderr() };
+  };
+
+  it("counts the gate's passes, fails and holds (and how each hold ended) beside the deployments, its fails and holds as stops, a gate pass and its deployment as one release", async () => {
+    const { status, stdout, stderr } = await run();
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    expect(stdout).toContain(
+      [
+        `${example.application}/${example.deploymentGroup} (gate mode, budget 10.0 %)`,
+        '  assessed 9 (0 pending), stopped 2 (blocked 22.2 %), explored 1, fallbacks 0',
+        '  caught 75.0 % of failures (3.0 caught, 1 missed), precision 1.000, net benefit 30, net per stop 10.00',
+        '  exploration let 1 failure through; figures estimated from 1 explored would-be stop',
+        // The release failed before 09:00 is not in the period; the deployment of job-pass is d-GATED0001, assessed above.
+        '  pipeline gate (before any deployment): decided 4: passed 1, failed 1, held 2 (1 approved, 1 timed out and rejected); 1 of them deployed (each counted once, as its deployment)',
+        '  2 releases the pipeline gate kept from running have no outcome (never ran): not in caught, precision or net benefit',
+        // 9 deployments + 4 gate decisions − 1 that is one of the deployments; stops: 2 deployments + 1 gate fail + 2 gate holds.
+        '  in all: 12 releases, stopped or held 5 (41.7 % of releases): 2 deployments, 1 failed at the pipeline gate, 2 held at the pipeline gate',
+      ].join('\n'),
+    );
+    expect(stdout).toContain(
+      [
+        '  pipeline gate (before any deployment): decided 1: passed 1, failed 0, held 0; none of them deployed in the period',
+        // Shadow mode stops nothing: its would-be stop is not a stop here.
+        '  in all: 3 releases, stopped or held 0 (0.0 % of releases): 0 deployments, 0 failed at the pipeline gate, 0 held at the pipeline gate',
+        '  does not meet the criteria for stop mode yet:',
+      ].join('\n'),
+    );
+    expect(stdout.trimEnd().split('\n').slice(-3)).toEqual([
+      'all groups: 15 releases, stopped or held 5 (33.3 % of releases): 2 deployments, 1 failed at the pipeline gate, 2 held at the pipeline gate',
+      '  pipeline gate (before any deployment): decided 5: passed 2, failed 1, held 2 (1 approved, 1 timed out and rejected); 1 of them deployed (each counted once, as its deployment)',
+      '  2 releases the pipeline gate kept from running have no outcome (never ran): not in caught, precision or net benefit',
+    ]);
+  });
+
+  it("answers the gate's counts and the totals in JSON, per group and over all groups", async () => {
+    const { status, stdout } = await run('--json');
+    expect(status).toBe(0);
+    const report = JSON.parse(stdout) as ProductionReport;
+    const gateGroup = report.groups.find((group) => group.group === `${example.application}/${example.deploymentGroup}`)!;
+    expect(gateGroup).toMatchObject({ assessed: 9, stopped: 2 });
+    expect(gateGroup.gate).toEqual({
+      decided: 4,
+      passed: 1,
+      failed: 1,
+      held: 2,
+      holds: { approved: 1, rejected: 0, timed_out_approved: 0, timed_out_rejected: 1, waiting: 0 },
+      deployed: 1,
+      without_outcome: 2,
+    });
+    expect(gateGroup.releases).toEqual({ releases: 12, deployments: 9, stopped: 5, stopped_by: { deployments: 2, gate_failed: 1, gate_held: 2 }, stopped_rate: 5 / 12 });
+    expect(report.totals.releases).toEqual({ releases: 15, deployments: 11, stopped: 5, stopped_by: { deployments: 2, gate_failed: 1, gate_held: 2 }, stopped_rate: 5 / 15 });
+    expect(report.totals.gate).toMatchObject({ decided: 5, passed: 2, failed: 1, held: 2, deployed: 1, without_outcome: 2 });
+  });
+
+  it('reads only what the operator role may read: the assessments index and the gate\'s gateday# items', async () => {
+    const calls: { readonly command: string; readonly input: Record<string, unknown> }[] = [];
+    const recordingClient = (endpoint: string | undefined) => {
+      const client = new DynamoDBClient({ region: 'us-east-1', endpoint });
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          calls.push({ command: String(context.commandName), input: args.input as Record<string, unknown> });
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordCalls' },
+      );
+      return client;
+    };
+    const output = memoryIO();
+    const command = createReportCommand({
+      clock,
+      deploymentStore: (environment, endpoint) => new DynamoDbDeploymentStore(recordingClient(endpoint), tableName(environment.namePrefix, 'deployments'), tableName(environment.namePrefix, 'history')),
+      gateListing: (environment, endpoint) => new DynamoDbGateStore(recordingClient(endpoint), tableName(environment.namePrefix, 'control')),
+    });
+    expect(await command.run(['--environment', 'dev', '--endpoint', local.endpoint, '--since', '2026-11-20T09:00Z'], output.io)).toBe(0);
+
+    const arn = (table: string) => `arn:aws:dynamodb:us-east-1:123456789012:table/${table}`;
+    const statements = JSON.parse(
+      policyDocument(
+        operatorStatements({
+          tableArn: (name) => arn(tableName('deploy-guard-dev', name)),
+          busArn: 'arn:aws:events:us-east-1:123456789012:event-bus/deploy-guard-dev',
+          source: 'deploy-guard',
+          kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+          region: 'us-east-1',
+          heldGroupArns: [],
+        }),
+      ),
+    ).Statement;
+    const requests: AccessRequest[] = calls.map(({ command: name, input }) => {
+      const action = `dynamodb:${name.replace(/Command$/, '')}`;
+      if (typeof input.IndexName === 'string') return { action, resource: `${arn(String(input.TableName))}/index/${input.IndexName}` };
+      const key = (input.Key as { key?: { S?: string } } | undefined)?.key?.S;
+      return { action, resource: arn(String(input.TableName)), ...(key ? { context: { 'dynamodb:LeadingKeys': key } } : {}) };
+    });
+    expect(new Set(requests.map((request) => `${request.action} ${request.context?.['dynamodb:LeadingKeys']?.replace(/#.*/, '#…') ?? request.resource.replace(/.*table\//, '')}`))).toEqual(
+      new Set(['dynamodb:Query deploy-guard-dev-deployments/index/assessments-by-group', 'dynamodb:GetItem gateday#…']),
+    );
+    expect(requests.filter((request) => !isAllowed(statements, request))).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { policyDocument } from '../../stacks/iam';
 
 /**
  * The operators' role in the synthesized dev stack (deploy-guard.config.json names one operator):
- * who may assume it, and that it may do what `deploy-guard override`, `pause` and `decisions` call,
+ * who may assume it, and that it may do what `deploy-guard override`, `pause`, `decisions` and `report` call,
  * and nothing else (IAM evaluated by stacks/policy-check.ts isAllowed on the synthesized policy).
  */
 const ACCOUNT = '123456789012';
@@ -61,7 +61,7 @@ describe('the operator role (stacks/operator-role.ts) of the dev stack', () => {
     expect(allowed({ action: 'dynamodb:GetItem', resource: table('changes') })).toBe(false);
   });
 
-  it("reads the pipeline gate's decisions by group and day (`deploy-guard decisions`), and never writes them", () => {
+  it("reads the pipeline gate's decisions by group and day (`deploy-guard decisions` and `report`), and never writes them", () => {
     expect(allowed(controlItem('dynamodb:GetItem', 'gateday#payments/payments-prod#2026-12-01'))).toBe(true);
     for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']) {
       expect(allowed(controlItem(action, 'gateday#payments/payments-prod#2026-12-01'))).toBe(false);
