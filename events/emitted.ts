@@ -375,16 +375,34 @@ export const ROLLBACK_FAILURE_REASONS = [
   'Error',
 ] as const;
 
+export type RollbackFailureReason = (typeof ROLLBACK_FAILURE_REASONS)[number];
+
+/**
+ * The bake's own rollback that CodeDeploy refused (handlers/bake.ts): the baking deployment's
+ * platform, the alarm whose ALARM asked for it, what CodeDeploy was asked, and the bake window.
+ */
+const refusedBakeRollback = z.lazy(() => z.strictObject({
+  platform: z.enum(COMPUTE_PLATFORMS),
+  alarmName: nonEmpty,
+  action: z.enum(ROLLBACK_ACTIONS),
+  minutes: z.number().check(z.int(), z.positive()),
+  openedAt: isoTime,
+}));
+
 export const deploymentRollbackFailed = define({
   detailType: 'Deployment Rollback Failed',
   schemaVersion: '1',
-  description: 'The rollback could not be done; the reason says whether that is a race (already completed) or an error.',
+  description:
+    "The rollback could not be done; the reason says whether that is a race (already completed) or an error. `bake` is set when the rollback was a bake's, asked on an alarm after the deployment's traffic moved, and CodeDeploy refused it (absent in events of earlier releases and in the rollback handler's).",
   detail: z.lazy(() => z.object({
     schemaVersion,
     ...deploymentRef,
     reason: z.enum(ROLLBACK_FAILURE_REASONS),
+    /** CodeDeploy's answer, or what went wrong, in words. */
     message: nonEmpty,
     failedAt: isoTime,
+    /** Set for a bake's rollback on an alarm (an optional field of version 1: readers of the rollback handler's events ignore it). */
+    bake: z.optional(refusedBakeRollback),
   })),
   example: {
     schemaVersion: '1',

@@ -1,6 +1,6 @@
 import { upperQuantile } from '../model/block-budget';
 import type { BakeSettings, GroupPolicy } from './config';
-import type { EmittedDetail } from '../events/emitted';
+import { ROLLBACK_FAILURE_REASONS, type EmittedDetail, type RollbackFailureReason } from '../events/emitted';
 import type { AssessmentRecord, BakeBook, BakeRecord, CodeDeployOutcome, CodeDeployRefusal, WatchedAlarm, WatchTier } from './ports';
 
 /**
@@ -195,29 +195,64 @@ const ROLLED_BACK_ALREADY: readonly CodeDeployRefusal[] = ['DeploymentAlreadySto
 export function closedBake(bake: BakeRecord, answer: CodeDeployOutcome, at: number): BakeRecord {
   const rollingBack = bake.state === 'rolling-back';
   if (answer.ok) return { ...bake, state: rollingBack ? 'rolled-back' : 'passed', closedAt: at };
-  const message = `${answer.refusal}: ${answer.message}`;
-  if (rollingBack && ROLLED_BACK_ALREADY.includes(answer.refusal)) return { ...bake, state: 'rolled-back', closedAt: at, message };
-  return { ...bake, state: 'not-done', closedAt: at, message };
+  const refused = { closedAt: at, refusal: answer.refusal, message: answer.message };
+  if (rollingBack && ROLLED_BACK_ALREADY.includes(answer.refusal)) return { ...bake, state: 'rolled-back', ...refused };
+  return { ...bake, state: 'not-done', ...refused };
 }
 
 /**
- * What Deployment Bake Rolled Back says of a closed bake: only of one rolled back on an alarm, and
- * not yet announced (undefined otherwise).
+ * What a closed bake announces on Deploy Guard's bus: a rollback on an alarm (Deployment Bake Rolled
+ * Back), or a rollback on an alarm that CodeDeploy refused (Deployment Rollback Failed, with the bake:
+ * the deployment was not rolled back, and on-call must know). A pass, or a pass CodeDeploy refused,
+ * announces nothing; nor does a bake announced already.
  */
-export function rollbackAnnouncement(record: BakeRecord): EmittedDetail<'Deployment Bake Rolled Back'> | undefined {
-  if (record.state !== 'rolled-back' || record.announcedAt !== undefined || !record.alarmName || record.closedAt === undefined) return undefined;
+export type BakeAnnouncement =
+  | { readonly kind: 'Deployment Bake Rolled Back'; readonly detail: EmittedDetail<'Deployment Bake Rolled Back'> }
+  | { readonly kind: 'Deployment Rollback Failed'; readonly detail: EmittedDetail<'Deployment Rollback Failed'> };
+
+/** The announcement of a closed bake not yet announced (undefined when there is nothing, or nothing more, to tell). */
+export function bakeAnnouncement(record: BakeRecord): BakeAnnouncement | undefined {
+  // Only a rollback has an alarm: a bake moves to rolling-back with the alarm that asked for it.
+  if (record.announcedAt !== undefined || !record.alarmName || record.closedAt === undefined) return undefined;
+  const ref = { deploymentId: record.deploymentId, application: record.application, deploymentGroup: record.deploymentGroup };
+  const action = rollbackActionOf(record);
+  if (record.state === 'rolled-back') {
+    return {
+      kind: 'Deployment Bake Rolled Back',
+      detail: {
+        schemaVersion: '1',
+        ...ref,
+        platform: record.platform,
+        alarmName: record.alarmName,
+        action,
+        bakeMinutes: record.minutes,
+        bakeOpenedAt: new Date(record.openedAt).toISOString(),
+        rolledBackAt: new Date(record.closedAt).toISOString(),
+      },
+    };
+  }
+  if (record.state !== 'not-done') return undefined;
   return {
-    schemaVersion: '1',
-    deploymentId: record.deploymentId,
-    application: record.application,
-    deploymentGroup: record.deploymentGroup,
-    platform: record.platform,
-    alarmName: record.alarmName,
-    action: bakeAction({ ...record, state: 'rolling-back' }).kind === 'fail-hook' ? 'LifecycleHookFailed' : 'StopDeployment',
-    bakeMinutes: record.minutes,
-    bakeOpenedAt: new Date(record.openedAt).toISOString(),
-    rolledBackAt: new Date(record.closedAt).toISOString(),
+    kind: 'Deployment Rollback Failed',
+    detail: {
+      schemaVersion: '1',
+      ...ref,
+      reason: rollbackFailureReason(record.refusal),
+      message: record.message || `CodeDeploy refused ${action} for ${record.deploymentId}`,
+      failedAt: new Date(record.closedAt).toISOString(),
+      bake: { platform: record.platform, alarmName: record.alarmName, action, minutes: record.minutes, openedAt: new Date(record.openedAt).toISOString() },
+    },
   };
+}
+
+/** How the bake's rollback was asked of CodeDeploy: its AfterAllowTraffic hook Failed (ECS / Lambda, traffic moved), else StopDeployment. */
+function rollbackActionOf(record: BakeRecord): 'StopDeployment' | 'LifecycleHookFailed' {
+  return bakeAction({ ...record, state: 'rolling-back' }).kind === 'fail-hook' ? 'LifecycleHookFailed' : 'StopDeployment';
+}
+
+/** CodeDeploy's refusal as a Deployment Rollback Failed reason (one the event does not name, or none kept by an earlier release: Error). */
+function rollbackFailureReason(refusal: CodeDeployRefusal | undefined): RollbackFailureReason {
+  return refusal !== undefined && (ROLLBACK_FAILURE_REASONS as readonly string[]).includes(refusal) ? (refusal as RollbackFailureReason) : 'Error';
 }
 
 /** The book without the bake, if the claim is still the one given (another invocation may have taken it over). */

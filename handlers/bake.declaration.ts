@@ -7,12 +7,16 @@ export const BAKE_DECLARATION: HandlerDeclaration<BakeDependencies> = {
   reads: ['eventBus', 'eventSource', 'metricsNamespace', 'deploymentsTable', 'controlTable', 'groups'],
   needs: [
     // StopDeployment with auto-rollback (EC2, or before traffic moved); the AfterAllowTraffic hook's status (ECS, Lambda).
-    { sid: 'EndBakes', actions: ['codedeploy:StopDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'], on: ['guarded-deployment-groups'] },
+    // GetDeployment: CodeDeploy refuses a StopDeployment of a finished deployment with one exception
+    // whether it succeeded, failed or was stopped; the adapter asks which (a stop already done is the
+    // rollback, a completed deployment a refusal announced as Deployment Rollback Failed).
+    { sid: 'EndBakes', actions: ['codedeploy:GetDeployment', 'codedeploy:StopDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'], on: ['guarded-deployment-groups'] },
     // predict's stored assessment decides which deployment is baked; bake only reads it.
     { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], on: [{ table: 'deployments' }] },
     // The book of open bakes and the closed bakes (BakeStore: GetItem, conditional PutItem), those items only.
     BAKE_ITEMS,
-    // A rollback on an alarm is announced (Deployment Bake Rolled Back), for notify to tell.
+    // A rollback on an alarm is announced (Deployment Bake Rolled Back), and one CodeDeploy refused
+    // (Deployment Rollback Failed, with the bake), for notify to tell.
     PUBLISH_ON_OWN_BUS,
   ],
   ports: ['codeDeploy', 'deployments', 'bakes', 'publisher', 'metrics', 'clock'],

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CLOUDWATCH_ALARM_STATE_CHANGE, SCHEDULED_EVENT } from '../events/aws';
 import { systemClock, type Clock } from '../events/clock';
-import { buildEntry, deploymentBakeRolledBack, deploymentRiskAssessed } from '../events/emitted';
+import { buildEntry, deploymentRiskAssessed, type EntryContext, type PutEventsEntry } from '../events/emitted';
 import { eventTimeMillis } from '../events/envelope';
 import { parseAwsEvent, parseEmittedEvent } from '../events/parse';
 import { AwsCodeDeploy } from './adapters/codedeploy';
@@ -13,12 +13,13 @@ import { EmfMetrics } from './adapters/emf-metrics';
 import {
   alarmChanged,
   bakeAction,
+  bakeAnnouncement,
   bakeOf,
+  type BakeAnnouncement,
   closedBake,
   holdsClaim,
   openBake,
   removeClosed,
-  rollbackAnnouncement,
   startsBake,
   sweep,
 } from './bake-domain';
@@ -37,12 +38,13 @@ import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS } from './quality-metrics
  * (a schedule rule), closes the bakes whose window has ended: passed, or rolled back if an alarm is
  * in ALARM. Nothing waits in the function: the state is one compare-and-set item of the control table.
  * A rollback is claimed before CodeDeploy is called, so a deployment is rolled back at most once;
- * it is announced (Deployment Bake Rolled Back) for notify to tell.
+ * it is announced (Deployment Bake Rolled Back) for notify to tell, and so is a rollback CodeDeploy
+ * refuses (Deployment Rollback Failed, with the bake): the deployment was not rolled back.
  */
 
 export interface BakeConfig {
   readonly source: string;
-  /** Deploy Guard's bus, where a rollback on an alarm is announced (Deployment Bake Rolled Back). */
+  /** Deploy Guard's bus, where a rollback on an alarm is announced (Deployment Bake Rolled Back, or Deployment Rollback Failed when CodeDeploy refused it). */
   readonly eventBusName: string;
   readonly groups: readonly GroupPolicy[];
   readonly metricsNamespace: string;
@@ -71,7 +73,7 @@ export interface ClosedBake {
   readonly alarmName?: string;
 }
 
-/** The bake metrics, per group: a bake that passed, one rolled back by an alarm, one CodeDeploy refused to close. */
+/** The bake metrics, per group: a bake that passed, one rolled back by an alarm, one CodeDeploy refused to close (a refused rollback is also announced). */
 export const BAKE_METRICS = { passed: 'BakesPassed', rolledBack: 'BakeRollbacks', notDone: 'BakesNotClosed' } as const;
 
 /** Validates the event (a malformed one throws EventValidationError before any port is called), then opens, watches or sweeps. */
@@ -113,40 +115,47 @@ async function onAlarm(event: unknown, deps: BakeDependencies): Promise<BakeResu
   return { status: 'watched', alarmName, closed: await closeAll(own, token, deps) };
 }
 
-/** Calls CodeDeploy for each claimed bake, keeps the closed bake, then removes it from the book (if the claim is still this token's). */
+/**
+ * Calls CodeDeploy for each claimed bake, keeps the closed bake, announces it, then removes it from
+ * the book (if the claim is still this token's) and counts it.
+ */
 async function closeAll(claimed: readonly BakeRecord[], token: string, deps: BakeDependencies): Promise<ClosedBake[]> {
   const closed: ClosedBake[] = [];
   for (const bake of claimed) {
     const answer = await act(bake, deps.codeDeploy);
-    // The same event delivered twice at once acts twice on its claim: CodeDeploy refuses the second
-    // call, which must not turn the bake the first one closed into `not-done`.
+    // A refusal may answer an earlier attempt on this claim that kept the closed bake and died before
+    // letting it go (a retry of the event, the sweep taking the claim over), or the same event
+    // delivered twice at once: CodeDeploy refuses the second call, which must not turn the bake the
+    // first one rolled back into `not-done`. What the earlier attempt kept is the closed bake: it is
+    // announced now if it was not yet (the same detail and time), and not again if it was.
     const earlier = answer.ok ? undefined : await deps.bakes.readClosed(bake.deploymentId);
-    if (earlier && earlier.state !== 'not-done') {
-      // An earlier attempt closed it and may have crashed before its announcement.
-      await announceRollback(earlier, deps);
-      await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));
-      continue;
-    }
-    const record = closedBake(bake, answer, deps.clock.now());
-    await deps.bakes.recordClosed(record);
-    await announceRollback(record, deps);
+    const record = earlier ?? closedBake(bake, answer, deps.clock.now());
+    if (!earlier) await deps.bakes.recordClosed(record);
+    await announceClosing(record, deps);
     await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));
+    // Counted once it is let go of: an earlier attempt that kept it had not got this far.
     count(record, deps);
-    closed.push({ deploymentId: record.deploymentId, state: record.state, ...(record.alarmName ? { alarmName: record.alarmName } : {}) });
+    if (!earlier) closed.push({ deploymentId: record.deploymentId, state: record.state, ...(record.alarmName ? { alarmName: record.alarmName } : {}) });
   }
   return closed;
 }
 
 /**
- * Announces a bake rolled back on an alarm (Deployment Bake Rolled Back), then marks the closed bake
- * announced: once, whether the invocation that closed it or a retry of its event gets here (a crash
- * between the two announces again rather than never).
+ * Announces a bake's rollback on an alarm (Deployment Bake Rolled Back), or its refusal by CodeDeploy
+ * (Deployment Rollback Failed, with the bake), then marks the closed bake announced: once, whether the
+ * invocation that closed it or a retry of its event (or the sweep taking its claim over) gets here
+ * (a crash between the two announces again rather than never).
  */
-async function announceRollback(record: BakeRecord, deps: BakeDependencies): Promise<void> {
-  const detail = rollbackAnnouncement(record);
-  if (!detail) return;
-  await deps.publisher.publish([buildEntry(deploymentBakeRolledBack.detailType, detail, { source: deps.config.source, eventBusName: deps.config.eventBusName, time: new Date(record.closedAt!) })]);
+async function announceClosing(record: BakeRecord, deps: BakeDependencies): Promise<void> {
+  const announcement = bakeAnnouncement(record);
+  if (!announcement) return;
+  const context: EntryContext = { source: deps.config.source, eventBusName: deps.config.eventBusName, time: new Date(record.closedAt!) };
+  await deps.publisher.publish([announcementEntry(announcement, context)]);
   await deps.bakes.recordClosed({ ...record, announcedAt: deps.clock.now() });
+}
+
+function announcementEntry(announcement: BakeAnnouncement, context: EntryContext): PutEventsEntry {
+  return announcement.kind === 'Deployment Bake Rolled Back' ? buildEntry(announcement.kind, announcement.detail, context) : buildEntry(announcement.kind, announcement.detail, context);
 }
 
 async function act(bake: BakeRecord, codeDeploy: CodeDeployPort): Promise<CodeDeployOutcome> {

@@ -259,6 +259,7 @@ const ROLLBACK_FAILURE_ADVICE = {
 
 function rollbackFailedNotification(event: EmittedEvent<'Deployment Rollback Failed'>, context: MessageContext): Notification {
   const detail = event.detail;
+  if (detail.bake) return bakeRollbackRefusedNotification(event, detail.bake, context);
   const group = `${detail.application}/${detail.deploymentGroup}`;
   const id = detail.deploymentId;
   const stillRuns = detail.reason !== 'DeploymentAlreadyStopped';
@@ -280,6 +281,71 @@ function rollbackFailedNotification(event: EmittedEvent<'Deployment Rollback Fai
       { text: 'The deployment in the CodeDeploy console:', command: deploymentConsoleUrl(context.region, id) },
     ],
     keywords: [context.environment, group],
+  };
+}
+
+const BAKE_ROLLBACK_ASKED = {
+  StopDeployment: 'to stop it with automatic rollback (StopDeployment)',
+  LifecycleHookFailed: 'to fail its AfterAllowTraffic hook, which rolls it back',
+} as const;
+
+/** What the on-call engineer does about a bake's rollback CodeDeploy refused, by CodeDeploy's answer. */
+const BAKE_REFUSAL_ADVICE: Partial<Record<EmittedEvent<'Deployment Rollback Failed'>['detail']['reason'], string>> = {
+  DeploymentAlreadyCompleted:
+    'The deployment had already finished: if it succeeded, the new version is live while its alarm is in ALARM. Look at the alarm now and, if the release is at fault, roll back by deploying the previous revision again.',
+  DeploymentNotFound: 'CodeDeploy does not know the deployment: check that the group Deploy Guard guards is the one deployed to, and look at the alarm.',
+};
+
+/**
+ * A bake's rollback on an alarm that CodeDeploy refused: the deployment is NOT rolled back while an
+ * alarm of its group is in ALARM. Which deployment, which alarm, what CodeDeploy was asked and
+ * answered, and how to roll back by hand: redeploy the previous revision when the deployment finished,
+ * otherwise stop it with automatic rollback.
+ */
+function bakeRollbackRefusedNotification(
+  event: EmittedEvent<'Deployment Rollback Failed'>,
+  bake: NonNullable<EmittedEvent<'Deployment Rollback Failed'>['detail']['bake']>,
+  context: MessageContext,
+): Notification {
+  const detail = event.detail;
+  const group = `${detail.application}/${detail.deploymentGroup}`;
+  const id = detail.deploymentId;
+  const region = context.region;
+  const advice = BAKE_REFUSAL_ADVICE[detail.reason] ?? "Read the bake function's logs, and roll the deployment back yourself if it still runs.";
+  const byHand: NextStep[] =
+    detail.reason === 'DeploymentAlreadyCompleted'
+      ? [
+          {
+            text: 'To roll back by hand, find the deployment of the group that succeeded before this one:',
+            command: `aws deploy list-deployments --application-name ${detail.application} --deployment-group-name ${detail.deploymentGroup} --include-only-statuses Succeeded --region ${region}`,
+          },
+          {
+            text: 'and deploy its revision again (name it for <previous>):',
+            command: `aws deploy create-deployment --application-name ${detail.application} --deployment-group-name ${detail.deploymentGroup} --region ${region} --revision "$(aws deploy get-deployment --deployment-id <previous> --query deploymentInfo.revision --output json --region ${region})"`,
+          },
+        ]
+      : [{ text: 'If it still runs, stop it and roll it back yourself:', command: `aws deploy stop-deployment --deployment-id ${id} --auto-rollback-enabled --region ${region}` }];
+  return {
+    detailType: 'Deployment Rollback Failed',
+    eventId: event.id,
+    deploymentId: id,
+    title: `Bake rollback refused: ${id} of ${group} (${detail.reason})`,
+    lead: `Deployment ${id} of ${group} was being baked (watched after its traffic moved) when the alarm ${bake.alarmName} went to ALARM. Deploy Guard asked CodeDeploy ${BAKE_ROLLBACK_ASKED[bake.action]}, and CodeDeploy refused (${detail.reason}): the deployment was NOT rolled back. ${advice}`,
+    facts: [
+      ['Deployment', `${id} (${bake.platform})`],
+      ['Group', group],
+      ['Alarm', bake.alarmName],
+      ['Bake', `${bake.minutes} minutes from ${bake.openedAt}`],
+      ['Asked', `${bake.action} at ${detail.failedAt}`],
+      ['CodeDeploy', `refused: ${detail.reason}: ${detail.message}`],
+    ],
+    why: [],
+    nextSteps: [
+      ...byHand,
+      { text: 'The alarm in the CloudWatch console:', command: `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#alarmsV2:alarm/${encodeURIComponent(bake.alarmName)}` },
+      { text: 'The deployment in the CodeDeploy console:', command: deploymentConsoleUrl(region, id) },
+    ],
+    keywords: [context.environment, group, 'bake'],
   };
 }
 

@@ -260,7 +260,8 @@ export type WatchTier = 'stop' | 'bake' | 'none';
 /**
  * Where a bake stands: `baking` (watched; an ECS / Lambda one waits for its AfterAllowTraffic hook
  * until `endsAt` is set), `rolling-back` / `passing` (claimed by the invocation whose token it holds,
- * which calls CodeDeploy), then closed: `rolled-back`, `passed`, or `not-done` (CodeDeploy refused).
+ * which calls CodeDeploy), then closed: `rolled-back`, `passed`, or `not-done` (CodeDeploy refused;
+ * a refused rollback is announced as Deployment Rollback Failed).
  */
 export type BakeState = 'baking' | 'rolling-back' | 'passing' | 'rolled-back' | 'passed' | 'not-done';
 
@@ -286,9 +287,14 @@ export interface BakeRecord {
   /** The alarm whose ALARM rolled it back. */
   readonly alarmName?: string;
   readonly closedAt?: number;
-  /** CodeDeploy's answer, when it refused. */
+  /** CodeDeploy's refusal, when it refused (absent in bakes closed by earlier releases). */
+  readonly refusal?: CodeDeployRefusal;
+  /** CodeDeploy's answer, when it refused: its message (earlier releases kept `<refusal>: <message>`). */
   readonly message?: string;
-  /** When its rollback was announced (Deployment Bake Rolled Back): a retry does not announce it again. */
+  /**
+   * When its closing was announced (Deployment Bake Rolled Back, or Deployment Rollback Failed for a
+   * rollback CodeDeploy refused): a retry does not announce it again.
+   */
   readonly announcedAt?: number;
 }
 

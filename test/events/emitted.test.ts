@@ -40,6 +40,16 @@ describe('the events Deploy Guard emits', () => {
     expect(() => buildEntry('Operator Override', { ...withoutRevision, action: 'resume', deploymentGroup: 'prod' }, { source: 'deploy-guard', eventBusName: 'deploy-guard-dev' })).not.toThrow();
   });
 
+  it("Deployment Rollback Failed: a bake's refused rollback carries the bake (platform, alarm, action, window); without it the event is as version 1 always was", () => {
+    const example = EMITTED_EVENTS['Deployment Rollback Failed'].example;
+    const bake = { platform: 'ECS', alarmName: 'checkout-5xx', action: 'LifecycleHookFailed', minutes: 30, openedAt: '2026-11-20T09:20:05Z' } as const;
+    const context = { source: 'deploy-guard', eventBusName: 'deploy-guard-dev' };
+    expect(JSON.parse(buildEntry('Deployment Rollback Failed', { ...example, reason: 'DeploymentAlreadyCompleted', bake }, context).Detail)).toEqual({ ...example, reason: 'DeploymentAlreadyCompleted', bake });
+    expect(JSON.parse(buildEntry('Deployment Rollback Failed', example, context).Detail)).not.toHaveProperty('bake');
+    expect(() => buildEntry('Deployment Rollback Failed', { ...example, bake: { ...bake, alarmName: '' } }, context)).toThrow('bake.alarmName');
+    expect(() => buildEntry('Deployment Rollback Failed', { ...example, bake: { ...bake, extra: 1 } } as never, context)).toThrow(/bake/);
+  });
+
   it.each(KINDS)('%s: its documented example is valid, versioned, and survives a trip through the bus', async (kind) => {
     const definition = EMITTED_EVENTS[kind];
     expect((definition.example as { schemaVersion: string }).schemaVersion).toBe(definition.schemaVersion);

@@ -1,6 +1,7 @@
 import {
   alarmChanged,
   bakeAction,
+  bakeAnnouncement,
   bakeCutOf,
   bakeOf,
   BAKE_CLAIM_LEASE_MS,
@@ -164,16 +165,79 @@ describe('the sweep', () => {
   it('a closed bake says how CodeDeploy answered', () => {
     const rolling = { ...bakeOf(assessment(), policy, T0), state: 'rolling-back' as const };
     expect(closedBake(rolling, { ok: true }, T0 + MINUTE).state).toBe('rolled-back');
-    expect(closedBake(rolling, { ok: false, refusal: 'DeploymentAlreadyCompleted', message: 'done' }, T0 + MINUTE)).toMatchObject({ state: 'not-done', message: 'DeploymentAlreadyCompleted: done' });
+    expect(closedBake(rolling, { ok: false, refusal: 'DeploymentAlreadyCompleted', message: 'done' }, T0 + MINUTE)).toMatchObject({ state: 'not-done', refusal: 'DeploymentAlreadyCompleted', message: 'done' });
     expect(closedBake({ ...rolling, state: 'passing' }, { ok: true }, T0 + MINUTE).state).toBe('passed');
   });
 
   it('a rollback CodeDeploy finds done already (the deployment stopped, the hook answered) is rolled back, not lost; a pass it refuses is not done', () => {
     const rolling = { ...bakeOf(assessment(), policy, T0), state: 'rolling-back' as const };
-    expect(closedBake(rolling, { ok: false, refusal: 'DeploymentAlreadyStopped', message: 'stopped' }, T0 + MINUTE)).toMatchObject({ state: 'rolled-back', message: 'DeploymentAlreadyStopped: stopped' });
+    expect(closedBake(rolling, { ok: false, refusal: 'DeploymentAlreadyStopped', message: 'stopped' }, T0 + MINUTE)).toMatchObject({ state: 'rolled-back', refusal: 'DeploymentAlreadyStopped', message: 'stopped' });
     expect(closedBake(rolling, { ok: false, refusal: 'HookExpired', message: 'completed' }, T0 + MINUTE).state).toBe('rolled-back');
     expect(closedBake(rolling, { ok: false, refusal: 'DeploymentNotFound', message: 'gone' }, T0 + MINUTE).state).toBe('not-done');
     expect(closedBake({ ...rolling, state: 'passing' }, { ok: false, refusal: 'HookExpired', message: 'completed' }, T0 + MINUTE).state).toBe('not-done');
+  });
+});
+
+describe('what a closed bake announces, once', () => {
+  const claimed = (platform: AssessmentRecord['platform'] = 'Server') => {
+    const opened = openBake(EMPTY_BOOK, bakeOf(assessment({ platform }), policy, T0));
+    const withHook = platform === 'Server' ? opened : hookInvoked(hookInvoked(opened, 'd-BAKE00001', 'before-1', T0).book, 'd-BAKE00001', 'after-1', T0 + MINUTE).book;
+    return alarmChanged(withHook, { alarmName: 'checkout-5xx', state: { value: 'ALARM', at: T0 + 10 * MINUTE } }, 'event-1', T0 + 10 * MINUTE).claimed[0]!;
+  };
+  const refused = (platform: AssessmentRecord['platform'] = 'Server') =>
+    closedBake(claimed(platform), { ok: false, refusal: 'DeploymentAlreadyCompleted', message: 'The deployment d-BAKE00001 is already completed.' }, T0 + 10 * MINUTE);
+
+  it('a rollback on an alarm: Deployment Bake Rolled Back, with the alarm, the action and the window', () => {
+    expect(bakeAnnouncement(closedBake(claimed(), { ok: true }, T0 + 10 * MINUTE))).toEqual({
+      kind: 'Deployment Bake Rolled Back',
+      detail: {
+        schemaVersion: '1',
+        deploymentId: 'd-BAKE00001',
+        application: 'checkout',
+        deploymentGroup: 'prod',
+        platform: 'Server',
+        alarmName: 'checkout-5xx',
+        action: 'StopDeployment',
+        bakeMinutes: 30,
+        bakeOpenedAt: '2026-11-20T09:00:00.000Z',
+        rolledBackAt: '2026-11-20T09:10:00.000Z',
+      },
+    });
+  });
+
+  it('a rollback CodeDeploy refused: Deployment Rollback Failed with its refusal as the reason, its message, and the bake (the alarm, what was asked, the window)', () => {
+    expect(bakeAnnouncement(refused())).toEqual({
+      kind: 'Deployment Rollback Failed',
+      detail: {
+        schemaVersion: '1',
+        deploymentId: 'd-BAKE00001',
+        application: 'checkout',
+        deploymentGroup: 'prod',
+        reason: 'DeploymentAlreadyCompleted',
+        message: 'The deployment d-BAKE00001 is already completed.',
+        failedAt: '2026-11-20T09:10:00.000Z',
+        bake: { platform: 'Server', alarmName: 'checkout-5xx', action: 'StopDeployment', minutes: 30, openedAt: '2026-11-20T09:00:00.000Z' },
+      },
+    });
+  });
+
+  it('of an ECS deployment whose traffic moved, says the AfterAllowTraffic hook was to fail', () => {
+    expect(bakeAnnouncement(refused('ECS'))?.detail).toMatchObject({ bake: { platform: 'ECS', action: 'LifecycleHookFailed' } });
+  });
+
+  it('a refusal the event names no reason for is an Error; a refused rollback closed by an earlier release (no refusal kept) too', () => {
+    const notReady = closedBake(claimed(), { ok: false, refusal: 'DeploymentNotReady', message: 'not ready' }, T0 + 10 * MINUTE);
+    expect(bakeAnnouncement(notReady)?.detail).toMatchObject({ reason: 'Error', message: 'not ready' });
+    const earlierRelease = { ...refused(), refusal: undefined, message: 'DeploymentAlreadyCompleted: The deployment d-BAKE00001 is already completed.' };
+    expect(bakeAnnouncement(earlierRelease)?.detail).toMatchObject({ reason: 'Error', message: 'DeploymentAlreadyCompleted: The deployment d-BAKE00001 is already completed.' });
+  });
+
+  it('nothing once announced, nothing for a pass, nor for a pass CodeDeploy refused', () => {
+    expect(bakeAnnouncement({ ...refused(), announcedAt: T0 + 10 * MINUTE })).toBeUndefined();
+    expect(bakeAnnouncement({ ...closedBake(claimed(), { ok: true }, T0 + 10 * MINUTE), announcedAt: T0 + 10 * MINUTE })).toBeUndefined();
+    const passing = sweep(openBake(EMPTY_BOOK, bakeOf(assessment(), policy, T0)), T0 + 30 * MINUTE, 's').claimed[0]!;
+    expect(bakeAnnouncement(closedBake(passing, { ok: true }, T0 + 30 * MINUTE))).toBeUndefined();
+    expect(bakeAnnouncement(closedBake(passing, { ok: false, refusal: 'DeploymentAlreadyCompleted', message: 'done' }, T0 + 30 * MINUTE))).toBeUndefined();
   });
 });
 

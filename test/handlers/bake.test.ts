@@ -2,6 +2,7 @@ import { ManualClock } from '../../events/clock';
 import { InMemoryBakeStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import { handleBakeEvent, type BakeDependencies } from '../../handlers/bake';
 import type { PutEventsEntry } from '../../events/emitted';
+import type { BakeStore, MetricsPort } from '../../handlers/ports';
 import { LocalCodeDeploy } from '../../local/codedeploy';
 import { alarmEvent, assessedEvent, BAKING_ALARM, bakeTierAssessment, bakingPolicy, sweepEvent } from './bake-fixture';
 
@@ -23,12 +24,17 @@ function setup() {
   const bakes = new InMemoryBakeStore();
   const published: PutEventsEntry[] = [];
   const publisher = { publish: async (entries: readonly PutEventsEntry[]) => void published.push(...entries) };
-  const deps: BakeDependencies = { codeDeploy, deployments, bakes, publisher, metrics: { put: () => undefined }, clock, config: { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', groups: [policy], metricsNamespace: 'DeployGuard' } };
+  const metrics: Parameters<MetricsPort['put']>[0][] = [];
+  const deps: BakeDependencies = { codeDeploy, deployments, bakes, publisher, metrics: { put: (datum) => void metrics.push(datum) }, clock, config: { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', groups: [policy], metricsNamespace: 'DeployGuard' } };
   const assessment = bakeTierAssessment(deploymentId, START, [ALARM, OTHER_ALARM]);
   const assessed = () => assessedEvent(assessment);
   /** The Deployment Bake Rolled Back details published so far. */
   const announcements = () => published.filter((entry) => entry.DetailType === 'Deployment Bake Rolled Back').map((entry) => JSON.parse(entry.Detail));
-  return { clock, codeDeploy, deploymentId, deployments, bakes, deps, assessment, assessedEvent: assessed, alarmEvent, sweepEvent, announcements, published };
+  /** The Deployment Rollback Failed details published so far. */
+  const failures = () => published.filter((entry) => entry.DetailType === 'Deployment Rollback Failed').map((entry) => JSON.parse(entry.Detail));
+  /** The bake metrics put so far, by name. */
+  const counted = () => metrics.flatMap((datum) => datum.values.map((value) => value.name));
+  return { clock, codeDeploy, deploymentId, deployments, bakes, deps, assessment, assessedEvent: assessed, alarmEvent, sweepEvent, announcements, failures, counted, published };
 }
 
 describe('bake: alarm events lost, early or twice', () => {
@@ -102,5 +108,97 @@ describe('bake: alarm events lost, early or twice', () => {
     expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back' });
     expect((await w.bakes.readBook())?.book.open).toEqual([]);
     expect(w.announcements()).toEqual([expect.objectContaining({ deploymentId: w.deploymentId, action: 'StopDeployment' })]);
+  });
+});
+
+describe('bake: a rollback CodeDeploy refuses is announced, once', () => {
+  /** A baking EC2 deployment that CodeDeploy completed before its alarm went off: StopDeployment is refused. */
+  async function completedWhileBaking() {
+    const w = setup();
+    await w.deployments.putAssessment(w.assessment);
+    await handleBakeEvent(w.assessedEvent(), w.deps);
+    w.clock.advanceBy(5 * 60_000);
+    w.codeDeploy.finish(w.deploymentId, false);
+    w.clock.advanceBy(60_000);
+    return w;
+  }
+  const refusal = (deploymentId: string) => ({
+    schemaVersion: '1',
+    deploymentId,
+    application: 'checkout',
+    deploymentGroup: 'checkout-prod',
+    reason: 'DeploymentAlreadyCompleted',
+    message: `The deployment ${deploymentId} is already completed.`,
+    failedAt: '2026-12-01T09:06:00.000Z',
+    bake: { platform: 'Server', alarmName: ALARM, action: 'StopDeployment', minutes: 30, openedAt: '2026-12-01T09:00:00.000Z' },
+  });
+
+  it('as Deployment Rollback Failed with the bake (the alarm, what CodeDeploy was asked and answered), counted as a bake not closed; the alarm again and the sweeps add nothing', async () => {
+    const w = await completedWhileBaking();
+    const alarm = w.alarmEvent('alarm-5', ALARM, 'ALARM', w.clock.now());
+    await expect(handleBakeEvent(alarm, w.deps)).resolves.toEqual({ status: 'watched', alarmName: ALARM, closed: [{ deploymentId: w.deploymentId, state: 'not-done', alarmName: ALARM }] });
+    expect(w.codeDeploy.callLog).toEqual([{ api: 'StopDeployment', deploymentId: w.deploymentId, accepted: false }]);
+    expect(w.failures()).toEqual([refusal(w.deploymentId)]);
+    expect(w.published.map((entry) => [entry.DetailType, entry.Source, entry.EventBusName, entry.Time?.toISOString()])).toEqual([['Deployment Rollback Failed', 'deploy-guard', 'deploy-guard-dev', '2026-12-01T09:06:00.000Z']]);
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'not-done', refusal: 'DeploymentAlreadyCompleted', announcedAt: START + 6 * 60_000 });
+    expect(w.counted()).toEqual(['BakesNotClosed']);
+
+    await handleBakeEvent(alarm, w.deps);
+    for (let minute = 1; minute <= 40; minute += 1) {
+      w.clock.advanceBy(60_000);
+      await handleBakeEvent(w.sweepEvent(w.clock.now()), w.deps);
+    }
+    expect(w.failures()).toHaveLength(1);
+    expect(w.announcements()).toEqual([]);
+    expect(w.codeDeploy.callLog).toHaveLength(1);
+    expect(w.counted()).toEqual(['BakesNotClosed']);
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+  });
+
+  it('a retry after the refusal was kept but its announcement failed announces it, once; a later retry announces nothing', async () => {
+    const w = await completedWhileBaking();
+    const failing = { ...w.deps, publisher: { publish: async () => Promise.reject(new Error('PutEvents: InternalFailure')) } };
+    const alarm = w.alarmEvent('alarm-6', ALARM, 'ALARM', w.clock.now());
+    await expect(handleBakeEvent(alarm, failing)).rejects.toThrow('PutEvents: InternalFailure');
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'not-done' });
+    expect(w.failures()).toEqual([]);
+
+    // The retry announces what the first attempt kept: the same detail, failed at the first refusal.
+    w.clock.advanceBy(60_000);
+    await handleBakeEvent(alarm, w.deps);
+    expect(w.failures()).toEqual([refusal(w.deploymentId)]);
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    await handleBakeEvent(alarm, w.deps);
+    expect(w.failures()).toHaveLength(1);
+    expect(w.counted()).toEqual(['BakesNotClosed']);
+  });
+
+  it('a retry after the refusal was announced but before the book let the bake go announces nothing more', async () => {
+    const w = await completedWhileBaking();
+    // The book's write without the closed bake fails, right after the announcement was marked: the invocation fails.
+    let failNextWrite = false;
+    const bakes: BakeStore = {
+      readBook: () => w.bakes.readBook(),
+      readClosed: (deploymentId) => w.bakes.readClosed(deploymentId),
+      recordClosed: async (record) => {
+        await w.bakes.recordClosed(record);
+        failNextWrite = record.announcedAt !== undefined;
+      },
+      writeBook: async (book, expectedRevision) => {
+        if (!failNextWrite) return w.bakes.writeBook(book, expectedRevision);
+        failNextWrite = false;
+        throw new Error('DynamoDB PutItem: InternalServerError');
+      },
+    };
+    const alarm = w.alarmEvent('alarm-7', ALARM, 'ALARM', w.clock.now());
+    await expect(handleBakeEvent(alarm, { ...w.deps, bakes })).rejects.toThrow('InternalServerError');
+    expect(w.failures()).toHaveLength(1);
+    expect((await w.bakes.readBook())?.book.open).toEqual([expect.objectContaining({ deploymentId: w.deploymentId, state: 'rolling-back' })]);
+
+    await handleBakeEvent(alarm, w.deps);
+    expect(w.failures()).toHaveLength(1);
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'not-done', announcedAt: expect.any(Number) });
+    expect(w.counted()).toEqual(['BakesNotClosed']);
   });
 });

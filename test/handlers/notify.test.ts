@@ -148,6 +148,61 @@ describe('the message about a bake rolled back on an alarm', () => {
   });
 });
 
+describe('the message about a bake rollback CodeDeploy refused', () => {
+  const BAKE = { platform: 'Server', alarmName: 'deploy-guard-prod-checkout-checkout-prod-alarm-0', action: 'StopDeployment', minutes: 30, openedAt: '2026-11-20T09:20:05Z' };
+  const refused = (change: Record<string, unknown> = {}) =>
+    delivered('Deployment Rollback Failed', { application: 'checkout', deploymentGroup: 'checkout-prod', message: 'The deployment d-123456789 is already completed.', failedAt: '2026-11-20T09:31:00Z', bake: BAKE, ...change });
+
+  it('says which deployment was not rolled back, on which alarm, what CodeDeploy was asked and what it answered', () => {
+    const message = messageOf(refused());
+    expect(message.title).toBe('Bake rollback refused: d-123456789 of checkout/checkout-prod (DeploymentAlreadyCompleted)');
+    const body = plainTextBody(message);
+    expect(body).toContain(
+      'Deployment d-123456789 of checkout/checkout-prod was being baked (watched after its traffic moved) when the alarm deploy-guard-prod-checkout-checkout-prod-alarm-0 went to ALARM. Deploy Guard asked CodeDeploy to stop it with automatic rollback (StopDeployment), and CodeDeploy refused (DeploymentAlreadyCompleted): the deployment was NOT rolled back.',
+    );
+    expect(body).toContain('Deployment: d-123456789 (Server)');
+    expect(body).toContain('Alarm:      deploy-guard-prod-checkout-checkout-prod-alarm-0');
+    expect(body).toContain('Bake:       30 minutes from 2026-11-20T09:20:05Z');
+    expect(body).toContain('Asked:      StopDeployment at 2026-11-20T09:31:00Z');
+    expect(body).toContain('CodeDeploy: refused: DeploymentAlreadyCompleted: The deployment d-123456789 is already completed.');
+    expect(message.keywords).toEqual(['dev', 'checkout/checkout-prod', 'bake']);
+  });
+
+  it('a deployment that had finished: rolled back by deploying the previous revision again, with the commands; the alarm and the deployment in the consoles', () => {
+    const body = plainTextBody(messageOf(refused()));
+    expect(body).toContain('if it succeeded, the new version is live while its alarm is in ALARM');
+    expect(body).toContain('      aws deploy list-deployments --application-name checkout --deployment-group-name checkout-prod --include-only-statuses Succeeded --region us-east-1');
+    expect(body).toContain(
+      '      aws deploy create-deployment --application-name checkout --deployment-group-name checkout-prod --region us-east-1 --revision "$(aws deploy get-deployment --deployment-id <previous> --query deploymentInfo.revision --output json --region us-east-1)"',
+    );
+    expect(body).not.toContain('aws deploy stop-deployment');
+    expect(body).toContain('      https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/deploy-guard-prod-checkout-checkout-prod-alarm-0');
+    expect(body).toContain('      https://us-east-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-123456789?region=us-east-1');
+  });
+
+  it('any other refusal: stop it and roll it back by hand if it still runs', () => {
+    const body = plainTextBody(messageOf(refused({ reason: 'Error', message: 'The deployment d-123456789 is not waiting at READY.' })));
+    expect(body).toContain("Read the bake function's logs");
+    expect(body).toContain('      aws deploy stop-deployment --deployment-id d-123456789 --auto-rollback-enabled --region us-east-1');
+  });
+
+  it('of an ECS or Lambda deployment, says its AfterAllowTraffic hook was to fail', () => {
+    const message = messageOf(refused({ bake: { ...BAKE, platform: 'ECS', action: 'LifecycleHookFailed' } }));
+    expect(plainTextBody(message)).toContain('Deploy Guard asked CodeDeploy to fail its AfterAllowTraffic hook, which rolls it back, and CodeDeploy refused');
+    expect(plainTextBody(message)).toContain('Deployment: d-123456789 (ECS)');
+  });
+
+  it('has its title as subject (ASCII, under 100 characters), and is a chat message in the deployment\'s thread', () => {
+    const message = messageOf(refused());
+    expect(emailSubject(message.title)).toBe(message.title);
+    expect(chatbotNotification(message).metadata).toMatchObject({ threadId: 'd-123456789', eventType: 'Deployment Rollback Failed' });
+  });
+
+  it("is delivered by the 'notify' rule", () => {
+    expect(matchesPattern(ruleNamed(SYSTEM_RULES, 'notify').pattern, refused())).toBe(true);
+  });
+});
+
 describe('the other messages', () => {
   it('a rollback that could not be done says so at once, with the reason and how to stop it by hand', () => {
     const message = messageOf(delivered('Deployment Rollback Failed', { reason: 'Error', message: 'ThrottlingException: Rate exceeded' }));

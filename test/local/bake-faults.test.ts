@@ -12,7 +12,9 @@ import { alarmEvent, assessedEvent, BAKING_ALARM, bakeTierAssessment, bakingPoli
  * like every other store. Whether a write of the book of open bakes is applied with its answer lost
  * (the store says another writer moved it) or the function dies right after a write of the book or
  * of a closed bake (Lambda retries the event), a baking EC2 deployment whose alarm goes off is rolled
- * back exactly once, its rollback is kept and announced exactly once, and the book ends empty.
+ * back exactly once, its rollback is kept and announced exactly once, and the book ends empty; one
+ * CodeDeploy completed first (the rollback refused) is kept as not done and its refusal announced
+ * exactly once.
  */
 const START = Date.parse('2026-12-01T09:00:00Z');
 const MINUTE = 60_000;
@@ -56,14 +58,16 @@ async function bakingDeployment(options: Omit<FaultOptions, 'seed'>) {
   const alarm = (id: string, at: number) => alarmEvent(id, ALARM, 'ALARM', at);
   const sweep = sweepEvent;
   const announcements = () => published.filter((published) => published.DetailType === 'Deployment Bake Rolled Back').map((published) => JSON.parse(published.Detail) as { deploymentId: string });
+  const failures = () => published.filter((published) => published.DetailType === 'Deployment Rollback Failed').map((published) => JSON.parse(published.Detail) as { deploymentId: string; reason: string; bake?: { alarmName: string } });
   const rollbacks = () => codeDeploy.callLog.filter((call) => call.accepted && call.api === 'StopDeployment');
-  return { clock, codeDeploy, deploymentId, faults, bakes, deliver, assessed, alarm, sweep, announcements, rollbacks };
+  return { clock, codeDeploy, deploymentId, faults, bakes, deliver, assessed, alarm, sweep, announcements, failures, rollbacks };
 }
 
-/** The bake opens, its alarm goes off (the event delivered twice), and the sweeps run past the window. */
-async function alarmDuringTheBake(w: Awaited<ReturnType<typeof bakingDeployment>>): Promise<void> {
+/** The bake opens, its alarm goes off (the event delivered twice), and the sweeps run past the window; `completed`: CodeDeploy completed the deployment before the alarm. */
+async function alarmDuringTheBake(w: Awaited<ReturnType<typeof bakingDeployment>>, completed = false): Promise<void> {
   await expect(w.deliver(w.assessed)).resolves.toMatchObject({ status: 'opened' });
   w.clock.advanceBy(5 * MINUTE);
+  if (completed) w.codeDeploy.finish(w.deploymentId, false);
   const alarm = w.alarm('alarm-1', w.clock.now());
   await w.deliver(alarm);
   await w.deliver(alarm);
@@ -109,6 +113,23 @@ describe('the bake store under the fault injector', () => {
     expect(w.rollbacks()).toHaveLength(1);
     expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back', announcedAt: expect.any(Number) });
     expect(w.announcements().map((announcement) => announcement.deploymentId)).toEqual([w.deploymentId]);
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+  });
+
+  it.each([
+    ['a lost answer on every first write of the book', { lostBakeBookAnswerRate: 1 }],
+    ['the function dying right after each write of the book', { crashRate: 1, crashSteps: /^writing the book/ }],
+    ['the function dying right after CodeDeploy refused the stop (its answer lost)', { crashRate: 1, crashSteps: /^CodeDeploy StopDeployment/ }],
+    ['the function dying right after the refusal is kept, before it is announced', { crashRate: 1, crashSteps: /^keeping the closed bake .*\(not-done\)$/ }],
+    ['the function dying right after the refusal is marked announced', { crashRate: 1, crashSteps: /^keeping the closed bake .*announced\)$/ }],
+  ])('a rollback CodeDeploy refuses (the deployment completed first), with %s: kept as not done and announced once as Deployment Rollback Failed, the book empty', async (_fault, options) => {
+    const w = await bakingDeployment(options);
+    await alarmDuringTheBake(w, true);
+    expect(w.faults.stats.crashes + w.faults.stats.lostAnswers).toBeGreaterThanOrEqual(1);
+    expect(w.rollbacks()).toEqual([]);
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'not-done', refusal: 'DeploymentAlreadyCompleted', announcedAt: expect.any(Number) });
+    expect(w.failures()).toEqual([expect.objectContaining({ deploymentId: w.deploymentId, reason: 'DeploymentAlreadyCompleted', bake: expect.objectContaining({ alarmName: ALARM }) })]);
+    expect(w.announcements()).toEqual([]);
     expect((await w.bakes.readBook())?.book.open).toEqual([]);
   });
 

@@ -2,8 +2,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusEvent } from '../../events/bus';
 import { synthesizeStack } from '../../cli/commands/backtest';
-import type { GroupPolicy } from '../../handlers/config';
-import { composeHandlers, type LocalHandlers } from '../../local/handler-composition';
+import { ENV, type GroupPolicy } from '../../handlers/config';
+import { QUALITY_DIMENSIONS } from '../../handlers/quality-metrics';
+import { FaultInjector } from '../../local/faults';
+import { composeHandlers, localEnvironment, type LocalHandlers } from '../../local/handler-composition';
 import { drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
 import { buildStandIns, LOCAL_ACCOUNT, modelFromArchive, serveFirstModel, type StandIns } from '../../local/stand-ins';
 import { readWiring, type Wiring } from '../../local/terraform-wiring';
@@ -60,7 +62,10 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
   let busEvents: BusEvent[];
   let deadLetters: DeadLetterWithEvent[];
 
-  beforeEach(async () => {
+  let metricsNamespace: string;
+
+  /** The local runtime: the stand-ins, the handlers composed on the stack's wiring over them (decorated with `faults`, if any), its rules and schedules. */
+  const boot = async (faults?: FaultInjector) => {
     busEvents = [];
     deadLetters = [];
     const alarmNames = new Set(groups.flatMap((group) => group.alarmNames ?? []));
@@ -78,12 +83,15 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
     const initial = join(__dirname, '..', '..', 'model', 'initial');
     const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
     const { featuresUrl } = await serveFirstModel(standIns, { modelVersion: 'initial', dir: initial, model });
-    ({ handlers } = composeHandlers(wiring, standIns, { groups, customBusName: PREFIX, initialFeaturesUrl: featuresUrl }));
-    wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters });
-    scheduleRules(wiring, handlers, { scheduler: standIns.scheduler, clock: standIns.clock, deadLetters, from: START, to: START + 3 * 60 * MINUTE, account: LOCAL_ACCOUNT, region: 'us-east-1' });
+    const local = { groups, customBusName: PREFIX, initialFeaturesUrl: featuresUrl };
+    ({ handlers } = composeHandlers(wiring, standIns, local, faults ? { faults } : {}));
+    metricsNamespace = localEnvironment(wiring, 'bake', local)[ENV.metricsNamespace]!;
+    wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters, ...(faults ? { faults } : {}) });
+    scheduleRules(wiring, handlers, { scheduler: standIns.scheduler, clock: standIns.clock, deadLetters, from: START, to: START + 3 * 60 * MINUTE, account: LOCAL_ACCOUNT, region: 'us-east-1', ...(faults ? { faults } : {}) });
     standIns.buses.default.onEvent((event) => busEvents.push(event));
     standIns.buses.custom.onEvent((event) => busEvents.push(event));
-  });
+  };
+  beforeEach(() => boot());
   afterEach(() => standIns.close());
 
   /** The virtual clock moves on by `ms`, firing the schedules (the one-minute sweep) and delivering what they cause. */
@@ -113,6 +121,10 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
   const calls = (deploymentId: string) => standIns.codeDeploy.callLog.filter((call) => call.deploymentId === deploymentId);
   const bakeRollbacks = (deploymentId: string) => busEvents.filter((event) => event['detail-type'] === 'Deployment Bake Rolled Back' && (event.detail as { deploymentId: string }).deploymentId === deploymentId);
   const messagesAbout = (deploymentId: string) => standIns.notifications.published.filter((message) => message.body.includes(deploymentId));
+  const rollbackFailures = (deploymentId: string) => busEvents.filter((event) => event['detail-type'] === 'Deployment Rollback Failed' && (event.detail as { deploymentId: string }).deploymentId === deploymentId);
+  /** The bake function's count of a metric for the application's group over the run. */
+  const bakeCount = (application: string, metricName: string) =>
+    standIns.cloudWatch.statistic({ namespace: metricsNamespace, metricName, dimensions: { [QUALITY_DIMENSIONS.application]: application, [QUALITY_DIMENSIONS.deploymentGroup]: `${application}-prod` }, stat: 'Sum', unit: 'Count' }, START, 3 * 3600);
   const alarmEvents = (application: string) => busEvents.filter((event) => event['detail-type'] === 'CloudWatch Alarm State Change' && (event.detail as { alarmName: string; state: { value: string } }).alarmName === alarmOf(application) && (event.detail as { state: { value: string } }).state.value === 'ALARM');
 
   it('EC2 (Server): the alarm raised during the bake rolls the deployment back exactly once (StopDeployment), and record-outcome labels it an observed failure', async () => {
@@ -149,6 +161,76 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
     expect(messages[0]!.body).toContain(`Deployment ${deploymentId} of checkout/checkout-prod was risky enough to be baked`);
     expect(messages[0]!.body).toContain('so Deploy Guard stopped it with automatic rollback: CodeDeploy rolls it back to the previous version.');
     expect(messages[0]!.body).toContain(`https://us-east-1.console.aws.amazon.com/codesuite/codedeploy/deployments/${deploymentId}?region=us-east-1`);
+  });
+
+  /**
+   * A baking EC2 deployment CodeDeploy completed before its alarm went off (its rollback is refused:
+   * DeploymentAlreadyCompleted): the refusal is announced once as Deployment Rollback Failed, with the
+   * bake, and told once, however often the alarm's event comes and the sweeps run.
+   */
+  const completedBeforeItsAlarm = async () => {
+    const deploymentId = await start('checkout');
+    await advance(10 * MINUTE);
+    standIns.codeDeploy.finish(deploymentId, false);
+    await drainBuses(standIns.buses);
+    expect(standIns.codeDeploy.deployment(deploymentId)?.status).toBe('Succeeded');
+    await serverErrors('checkout', 12);
+    expect(alarmEvents('checkout')).toHaveLength(1);
+    // The alarm's event delivered again, the alarm staying in ALARM through the sweeps past the window.
+    await handlers.bake(alarmEvents('checkout')[0]!);
+    await serverErrors('checkout', 20);
+    await advance(30 * MINUTE);
+    return deploymentId;
+  };
+  const expectRefusalToldOnce = async (deploymentId: string) => {
+    expect(calls(deploymentId).filter((call) => call.accepted)).toEqual([]);
+    expect(await standIns.stores.bakes.readClosed(deploymentId)).toMatchObject({ state: 'not-done', refusal: 'DeploymentAlreadyCompleted', alarmName: alarmOf('checkout'), announcedAt: expect.any(Number) });
+    expect((await standIns.stores.bakes.readBook())?.book.open).toEqual([]);
+    expect(deadLetters).toEqual([]);
+    expect(bakeRollbacks(deploymentId)).toEqual([]);
+    expect(rollbackFailures(deploymentId).map((event) => event.detail)).toEqual([
+      {
+        schemaVersion: '1',
+        deploymentId,
+        application: 'checkout',
+        deploymentGroup: 'checkout-prod',
+        reason: 'DeploymentAlreadyCompleted',
+        message: `The deployment ${deploymentId} is already completed.`,
+        failedAt: expect.any(String),
+        bake: { platform: 'Server', alarmName: alarmOf('checkout'), action: 'StopDeployment', minutes: 30, openedAt: expect.any(String) },
+      },
+    ]);
+    const messages = messagesAbout(deploymentId);
+    expect(messages.map((message) => [message.topicArn, message.subject])).toEqual([
+      ['arn:aws:sns:us-east-1:123456789012:deploy-guard-dev-notifications', `Bake rollback refused: ${deploymentId} of checkout/checkout-prod (DeploymentAlreadyCompleted)`],
+    ]);
+    const body = messages[0]!.body;
+    expect(body).toContain(`when the alarm ${alarmOf('checkout')} went to ALARM. Deploy Guard asked CodeDeploy to stop it with automatic rollback (StopDeployment), and CodeDeploy refused (DeploymentAlreadyCompleted): the deployment was NOT rolled back.`);
+    expect(body).toContain(`CodeDeploy: refused: DeploymentAlreadyCompleted: The deployment ${deploymentId} is already completed.`);
+    expect(body).toContain('aws deploy create-deployment --application-name checkout --deployment-group-name checkout-prod --region us-east-1 --revision');
+    expect(bakeCount('checkout', 'BakesNotClosed')).toBe(1);
+    expect(bakeCount('checkout', 'BakeRollbacks')).toBeUndefined();
+  };
+
+  it('EC2 (Server): an alarm on a deployment CodeDeploy already completed: the refused rollback is announced once (Deployment Rollback Failed, with the bake) and told once, the alarm again and the sweeps adding nothing', async () => {
+    const deploymentId = await completedBeforeItsAlarm();
+    expect(calls(deploymentId)).toEqual([{ api: 'StopDeployment', deploymentId, accepted: false }]);
+    await expectRefusalToldOnce(deploymentId);
+  });
+
+  it.each([
+    ['every first write of the book answered as lost (applied)', { lostBakeBookAnswerRate: 1 }, 'lostAnswers'],
+    ['the function dying right after CodeDeploy refused the stop (its answer lost)', { crashRate: 1, crashSteps: /^CodeDeploy StopDeployment/ }, 'crashes'],
+    ['the function dying right after the refusal is kept, before it is announced', { crashRate: 1, crashSteps: /^keeping the closed bake .*\(not-done\)$/ }, 'crashes'],
+    ['the function dying right after the refusal is marked announced, before the book lets the bake go', { crashRate: 1, crashSteps: /^keeping the closed bake .*announced\)$/ }, 'crashes'],
+    ['the announcement refused by PutEvents after the publisher\'s retries (PublishError)', { publishFailureRate: 1 }, 'publishFailures'],
+  ] as const)("EC2 (Server): the refused rollback with %s: Lambda's retries announce it and tell it once", async (_fault, options, injected) => {
+    await standIns.close();
+    const faults = new FaultInjector({ seed: 11, ...options });
+    await boot(faults);
+    const deploymentId = await completedBeforeItsAlarm();
+    expect(faults.stats[injected]).toBeGreaterThanOrEqual(1);
+    await expectRefusalToldOnce(deploymentId);
   });
 
   it('ECS: the alarm raised during the bake fails the AfterAllowTraffic hook, once; the deployment is rolled back and labelled failed', async () => {

@@ -94,8 +94,11 @@ describe('a stack whose groups have alarms and a bake tier', () => {
       for (const path of ['storefront/storefront-bluegreen', 'checkout/checkout-lambda']) {
         expect(allowed({ action: 'codedeploy:StopDeployment', resource: group(path) })).toBe(true);
         expect(allowed({ action: 'codedeploy:PutLifecycleEventHookExecutionStatus', resource: group(path) })).toBe(true);
+        // A StopDeployment refused as completed: the adapter asks whether it was stopped (then the rollback is done) or completed (refused, announced).
+        expect(allowed({ action: 'codedeploy:GetDeployment', resource: group(path) })).toBe(true);
       }
       expect(allowed({ action: 'codedeploy:StopDeployment', resource: group('other/other-prod') })).toBe(false);
+      expect(allowed({ action: 'codedeploy:GetDeployment', resource: group('other/other-prod') })).toBe(false);
       expect(allowed({ action: 'codedeploy:ContinueDeployment', resource: group('storefront/storefront-bluegreen') })).toBe(false);
       expect(allowed({ action: 'dynamodb:GetItem', resource: table('deployments') })).toBe(true);
       expect(allowed({ action: 'dynamodb:PutItem', resource: table('deployments') })).toBe(false);
@@ -108,7 +111,7 @@ describe('a stack whose groups have alarms and a bake tier', () => {
         expect(allowed(item('dynamodb:PutItem', key))).toBe(false);
       }
       expect(allowed(item('dynamodb:DeleteItem', 'bakes#open'))).toBe(false);
-      // It announces a rollback on an alarm on the installation's bus, and on no other.
+      // It announces a rollback on an alarm (or CodeDeploy's refusal of it) on the installation's bus, and on no other.
       expect(allowed({ action: 'events:PutEvents', resource: `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/${PREFIX}` })).toBe(true);
       expect(allowed({ action: 'events:PutEvents', resource: `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/default` })).toBe(false);
     });
