@@ -511,6 +511,44 @@ export interface HoldStore {
   closeListing(deploymentId: string): Promise<void>;
 }
 
+/**
+ * The shadow digest's claim of one day (control table `shadowdigest#<start of the day>`), taken
+ * before the digest is published and marked sent after, so that a redelivered Scheduled Event does
+ * not send the day again (handlers/shadow-digest-domain.ts digestClaimDecision).
+ */
+export interface ShadowDigestClaim {
+  /** The window the digest covers, epoch milliseconds: from (inclusive, the key) to (exclusive, the schedule's time). */
+  readonly from: number;
+  readonly to: number;
+  /** Who holds the claim: the id of the Scheduled Event whose delivery took it (a Lambda retry of that delivery carries the same). */
+  readonly token: string;
+  /** When it was taken, from the injected clock. */
+  readonly claimedAt: number;
+  /** Set once the digest was published. */
+  readonly sent?: ShadowDigestSent;
+}
+
+/** A digest as published: when, by which event's delivery, with which subject and SNS message ids. */
+export interface ShadowDigestSent {
+  readonly at: number;
+  readonly eventId: string;
+  readonly subject: string;
+  readonly messageIds: readonly string[];
+}
+
+export interface ShadowDigestStore {
+  /** The claim of the day whose window starts at `from`, or undefined. */
+  read(from: number): Promise<ShadowDigestClaim | undefined>;
+  /**
+   * Takes the day's claim if it is still the one the caller read (`expected`: its token and time,
+   * never sent; null: none yet). False when another delivery wrote first. The SDK's retry of a claim
+   * applied whose answer was lost meets this very claim: that is the caller's, true.
+   */
+  claim(claim: Omit<ShadowDigestClaim, 'sent'>, expected: Pick<ShadowDigestClaim, 'token' | 'claimedAt'> | null): Promise<boolean>;
+  /** Records the day's digest as published; the first record stays. Throws when the day has no claim. */
+  markSent(from: number, sent: ShadowDigestSent): Promise<void>;
+}
+
 /** The scope of the installation's pooled cut, borrowed by groups with too few scores of their own. */
 export const POOLED_CUT_SCOPE = '*pooled*';
 

@@ -4,7 +4,7 @@ import { GRADUATION_CRITERIA, type GraduationVerdict } from '../model/graduation
 import { productionGroupReport, REPORT_WINDOW_DAYS, wouldBeStop, type ReportedGroup } from '../model/production-report';
 import { budgetWords, riskAgainstCut } from './decision-words';
 import { SHADOW_DIGEST_KIND, type MessageContext, type MessageSection, type Notification } from './notify-domain';
-import type { DeploymentItem, OutcomeLabel } from './ports';
+import type { DeploymentItem, OutcomeLabel, ShadowDigestClaim } from './ports';
 
 /**
  * The daily digest of shadow decisions: in shadow mode Deploy Guard stops nothing and tells no
@@ -23,6 +23,12 @@ export const GRADUATION_WINDOW_MS = REPORT_WINDOW_DAYS * DIGEST_WINDOW_MS;
 export const DIGEST_READ_LIMIT = 10_000;
 /** At most this many would-be stops of a group are listed; `deploy-guard decisions` lists them all. */
 export const MAX_LISTED_STOPS = 20;
+/**
+ * How long a day's claim is kept (DynamoDB TTL after the day's end): the month graduation is judged
+ * on, far past any redelivery (EventBridge retries a delivery for an hour, Lambda keeps an
+ * asynchronous event six hours at most).
+ */
+export const DIGEST_CLAIM_RETENTION_MS = GRADUATION_WINDOW_MS;
 
 export interface DigestWindow {
   /** Epoch milliseconds, inclusive. */
@@ -134,4 +140,30 @@ function graduationWords(group: GroupDigest): string {
   const scope = `last ${REPORT_WINDOW_DAYS} days${group.truncated ? `, the newest ${DIGEST_READ_LIMIT} deployments` : ''}`;
   if (!group.graduation) return `Stop mode (${scope}): not judged, the group was not in shadow mode throughout`;
   return group.graduation.meets ? `Stop mode (${scope}): meets the criteria` : `Stop mode (${scope}): not yet: ${group.graduation.unmet.join('; ')}`;
+}
+
+/**
+ * What a delivery of the schedule's event does with the day's claim (ShadowDigestStore), given the
+ * claim as read, the delivery's token (its event id), the time and the lease:
+ * - `claim`: it takes the claim and publishes: `open` (no claim yet), `own` (its own claim without
+ *   "sent": Lambda retrying this very event after the attempt that claimed crashed or lost SNS's
+ *   answer, whatever the lease), `takeover` (another event's claim without "sent", older than the
+ *   lease: its delivery died). The digest may then have been published already: at least once,
+ *   rather than a day never told;
+ * - `sent`: the day was told; the delivery is a duplicate;
+ * - `held`: another event's claim, younger than the lease, is still being sent; the delivery fails so
+ *   that Lambda retries it later, when it finds the day sent or the claim past its lease.
+ */
+export type DigestClaimDecision =
+  | { readonly kind: 'claim'; readonly way: 'open' | 'own' | 'takeover'; readonly expected: Pick<ShadowDigestClaim, 'token' | 'claimedAt'> | null }
+  | { readonly kind: 'sent'; readonly claim: ShadowDigestClaim & Required<Pick<ShadowDigestClaim, 'sent'>> }
+  | { readonly kind: 'held'; readonly claim: ShadowDigestClaim };
+
+export function digestClaimDecision(stored: ShadowDigestClaim | undefined, token: string, now: number, leaseMs: number): DigestClaimDecision {
+  if (!stored) return { kind: 'claim', way: 'open', expected: null };
+  if (stored.sent) return { kind: 'sent', claim: { ...stored, sent: stored.sent } };
+  const expected = { token: stored.token, claimedAt: stored.claimedAt };
+  if (stored.token === token) return { kind: 'claim', way: 'own', expected };
+  if (stored.claimedAt <= now - leaseMs) return { kind: 'claim', way: 'takeover', expected };
+  return { kind: 'held', claim: stored };
 }

@@ -53,7 +53,7 @@ export const TABLES = {
     name: 'control',
     partitionKey: 'key',
     ttlAttribute: 'expiresAt',
-    description: 'Single items: the rollback ledger (`rollback#<id>`), the serving model (`model#serving`), retraining (`retraining#last`, `job#<name>`), cuts (`cut#<group>`), operator overrides (`override#…`) and pauses (`pause#…`), holds (`hold#<id>`, `holds#open`), the pipeline gate jobs (`gatejob#<jobId>`), passes (`gatepass#<application>#<revisionKey>`) and decisions by group and day (`gateday#<group>#<day>`), the open bakes (`bakes#open`) and the closed ones (`bake#<deploymentId>`).',
+    description: 'Single items: the rollback ledger (`rollback#<id>`), the serving model (`model#serving`), retraining (`retraining#last`, `job#<name>`), cuts (`cut#<group>`), operator overrides (`override#…`) and pauses (`pause#…`), holds (`hold#<id>`, `holds#open`), the pipeline gate jobs (`gatejob#<jobId>`), passes (`gatepass#<application>#<revisionKey>`) and decisions by group and day (`gateday#<group>#<day>`), the open bakes (`bakes#open`) and the closed ones (`bake#<deploymentId>`), and the claims of the days the shadow digest tells (`shadowdigest#<start of the day>`).',
   },
 } as const satisfies Record<string, TableDefinition>;
 
@@ -97,7 +97,12 @@ export const CONTROL_KEYS = {
   gatePass: (application: string, revision: string) => `${GATE_KEY_PREFIXES.pass}${application}#${revision}`,
   /** The releases the pipeline gate decided in a group on a UTC day (`gateday#<application>/<deploymentGroup>#<YYYY-MM-DD>`), read by `deploy-guard decisions` and `deploy-guard report`. */
   gateDay: (group: string, day: string) => `${GATE_KEY_PREFIXES.day}${group}#${day}`,
+  /** The shadow digest's claim of the day its window starts (`shadowdigest#<ISO time>`), see handlers/shadow-digest-domain.ts. */
+  shadowDigest: (from: number) => `${SHADOW_DIGEST_KEY_PREFIX}${new Date(from).toISOString()}`,
 } as const;
+
+/** What the keys of the shadow digest's claims start with (its IAM is scoped to these by dynamodb:LeadingKeys). */
+export const SHADOW_DIGEST_KEY_PREFIX = 'shadowdigest#';
 
 /** What the keys of the pipeline gate's items start with (its IAM is scoped to these and the holds by dynamodb:LeadingKeys). */
 export const GATE_KEY_PREFIXES = { job: 'gatejob#', pass: 'gatepass#', day: 'gateday#' } as const;

@@ -14,6 +14,7 @@ import type {
   ModelEndpointPort,
   RollbackLedger,
   ServingModelSource,
+  ShadowDigestStore,
   TrainingDataLake,
   TrainingPort,
 } from '../handlers/ports';
@@ -490,6 +491,28 @@ export class FaultInjector {
         await this.crashAfter(`keeping the closed bake of ${record.deploymentId} (${record.state}${record.announcedAt === undefined ? '' : ', announced'})`);
       },
       readClosed: (deploymentId) => inner.readClosed(deploymentId),
+    };
+  }
+
+  /**
+   * The shadow digest's claims: a crash right after the day is claimed (before it is published), and
+   * one right after it is published, before it is marked sent (SNS's answer lost, or the process
+   * gone): the day is left claimed but not sent either way.
+   */
+  shadowDigestStore(inner: ShadowDigestStore): ShadowDigestStore {
+    const day = (from: number) => new Date(from).toISOString();
+    return {
+      read: (from) => inner.read(from),
+      claim: async (claim, expected) => {
+        await this.interleave();
+        const claimed = await inner.claim(claim, expected);
+        if (claimed) await this.crashAfter(`claiming the shadow digest of ${day(claim.from)}`);
+        return claimed;
+      },
+      markSent: async (from, sent) => {
+        await this.crashAfter(`publishing the shadow digest of ${day(from)}, before marking it sent`);
+        await inner.markSent(from, sent);
+      },
     };
   }
 

@@ -121,6 +121,7 @@ function faultyPorts(standIns: StandIns, faults: FaultInjector | undefined) {
     gates: stores.gates,
     ledger: faults ? faults.ledger(stores.ledger) : stores.ledger,
     bakes: faults ? faults.bakeStore(stores.bakes) : stores.bakes,
+    digests: faults ? faults.shadowDigestStore(stores.digests) : stores.digests,
     endpoint: faults ? faults.endpoint(endpoint) : endpoint,
     training: faults ? faults.training(training) : training,
     hosting: faults ? faults.hosting(hosting) : hosting,

@@ -5,14 +5,24 @@ import { ManualClock } from '../events/clock';
 import type { PutEventsEntry } from '../events/emitted';
 import { PublishError, type EventPublisher } from '../handlers/adapters/event-publisher';
 import { InMemoryRollbackLedger } from '../handlers/adapters/in-memory-ledger';
-import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../handlers/adapters/in-memory-stores';
+import {
+  InMemoryBakeStore,
+  InMemoryChangeSummaryStore,
+  InMemoryControlStore,
+  InMemoryDeploymentStore,
+  InMemoryGateStore,
+  InMemoryHoldStore,
+  InMemoryOperatorControlStore,
+  InMemoryShadowDigestStore,
+} from '../handlers/adapters/in-memory-stores';
+import { DynamoDbShadowDigestStore } from '../handlers/adapters/dynamodb-digests';
 import { DynamoDbGateStore } from '../handlers/adapters/dynamodb-gates';
 import { DynamoDbOperatorControlStore } from '../handlers/adapters/dynamodb-operator-controls';
 import { DynamoDbHoldStore } from '../handlers/adapters/dynamodb-holds';
 import { DynamoDbBakeStore, DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../handlers/adapters/dynamodb-stores';
 import { DynamoDbRollbackLedger } from '../handlers/adapters/dynamodb-ledger';
 import { emfDocument } from '../handlers/adapters/emf-metrics';
-import type { BakeStore, ChangeSummaryStore, ControlStore, DeploymentStore, GateStore, HoldStore, MetricsPort, OperatorControlStore, RollbackLedger } from '../handlers/ports';
+import type { BakeStore, ChangeSummaryStore, ControlStore, DeploymentStore, GateStore, HoldStore, MetricsPort, OperatorControlStore, RollbackLedger, ShadowDigestStore } from '../handlers/ports';
 import { TRAIN_SCRIPT, type Trainer } from '../model/training';
 import { untarGzip } from '../model/tar';
 import type { XGBoostModel } from '../model/xgboost';
@@ -48,6 +58,8 @@ export interface LocalStores {
   readonly gates: GateStore;
   readonly ledger: RollbackLedger;
   readonly bakes: BakeStore;
+  /** The shadow digest's claims of the days it told (the control table's `shadowdigest#` items). */
+  readonly digests: ShadowDigestStore;
 }
 
 /** The default bus (AWS services' events) and Deploy Guard's own bus. */
@@ -161,12 +173,23 @@ export async function openStores(kind: 'memory' | 'dynamodb'): Promise<{ readonl
         gates: new DynamoDbGateStore(dynamo.client, dynamo.tableNames.control),
         ledger: new DynamoDbRollbackLedger(dynamo.client, dynamo.tableNames.control),
         bakes: new DynamoDbBakeStore(dynamo.client, dynamo.tableNames.control),
+        digests: new DynamoDbShadowDigestStore(dynamo.client, dynamo.tableNames.control),
       },
       close: () => dynamo.close(),
     };
   }
   return {
-    stores: { deployments: new InMemoryDeploymentStore(), changes: new InMemoryChangeSummaryStore(), control: new InMemoryControlStore(), operatorControls: new InMemoryOperatorControlStore(), holds: new InMemoryHoldStore(), gates: new InMemoryGateStore(), ledger: new InMemoryRollbackLedger(), bakes: new InMemoryBakeStore() },
+    stores: {
+      deployments: new InMemoryDeploymentStore(),
+      changes: new InMemoryChangeSummaryStore(),
+      control: new InMemoryControlStore(),
+      operatorControls: new InMemoryOperatorControlStore(),
+      holds: new InMemoryHoldStore(),
+      gates: new InMemoryGateStore(),
+      ledger: new InMemoryRollbackLedger(),
+      bakes: new InMemoryBakeStore(),
+      digests: new InMemoryShadowDigestStore(),
+    },
     close: async () => undefined,
   };
 }

@@ -24,6 +24,9 @@ import type {
   BakeStore,
   StoredBakeBook,
   OperatorControlStore,
+  ShadowDigestClaim,
+  ShadowDigestSent,
+  ShadowDigestStore,
 } from '../ports';
 import type { DeploymentOverride, GroupPause } from '../operator-controls';
 import type { DeploymentHold, HoldSettlement } from '../hold-domain';
@@ -407,5 +410,29 @@ export class InMemoryGateStore implements GateStore {
   async listedDecisions(group: string, day: string): Promise<GateDecisionEntry[]> {
     const entries = [...(this.days.get(CONTROL_KEYS.gateDay(group, day))?.values() ?? [])];
     return structuredClone(entries).sort((a, b) => a.decidedAt - b.decidedAt);
+  }
+}
+
+/** The shadow digest's claims in process, keyed by the day's start, with the same compare-and-set as the control table's conditional put. */
+export class InMemoryShadowDigestStore implements ShadowDigestStore {
+  private readonly claims = new Map<number, ShadowDigestClaim>();
+
+  async read(from: number): Promise<ShadowDigestClaim | undefined> {
+    const claim = this.claims.get(from);
+    return claim ? structuredClone(claim) : undefined;
+  }
+
+  async claim(claim: Omit<ShadowDigestClaim, 'sent'>, expected: Pick<ShadowDigestClaim, 'token' | 'claimedAt'> | null): Promise<boolean> {
+    const stored = this.claims.get(claim.from);
+    const holds = expected === null ? stored === undefined : stored !== undefined && stored.sent === undefined && stored.token === expected.token && stored.claimedAt === expected.claimedAt;
+    if (!holds) return false;
+    this.claims.set(claim.from, structuredClone(claim));
+    return true;
+  }
+
+  async markSent(from: number, sent: ShadowDigestSent): Promise<void> {
+    const stored = this.claims.get(from);
+    if (!stored) throw new Error(`no claim of the shadow digest of ${new Date(from).toISOString()}: nothing to mark sent`);
+    if (!stored.sent) this.claims.set(from, { ...stored, sent: structuredClone(sent) });
   }
 }

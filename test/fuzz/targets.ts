@@ -26,7 +26,16 @@ import {
   type Sample,
 } from '../../events/samples';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore, InMemoryHoldStore, InMemoryOperatorControlStore } from '../../handlers/adapters/in-memory-stores';
+import {
+  InMemoryBakeStore,
+  InMemoryChangeSummaryStore,
+  InMemoryControlStore,
+  InMemoryDeploymentStore,
+  InMemoryGateStore,
+  InMemoryHoldStore,
+  InMemoryOperatorControlStore,
+  InMemoryShadowDigestStore,
+} from '../../handlers/adapters/in-memory-stores';
 import { servingModel } from '../../handlers/adapters/serving-model';
 import type { GroupPolicy } from '../../handlers/config';
 import { compose, type HandlerDefinition, type PortsOf } from '../../handlers/declaration';
@@ -649,7 +658,9 @@ const shadowDigest: FuzzTarget = {
     }
     return runDeclared(SHADOW_DIGEST, value, {
       deployments: instrument('deployments', deployments, log),
+      digests: instrument('digests', new InMemoryShadowDigestStore(), log),
       notifications: instrument('notifications', new RecordingNotifications(), log),
+      clock: new ManualClock(NOW),
     }, {
       settings: { environment: 'dev', region: 'us-east-1', topicArn: `arn:aws:sns:us-east-1:123456789012:${NAME_PREFIX}-notifications` },
       digest: { groups: [{ application: APPLICATION, deploymentGroup: DEPLOYMENT_GROUP, costs: { failedDeployment: 3, needlessRollback: 1 } }] },

@@ -11,6 +11,7 @@ import 'aws-sdk-client-mock-jest';
 import { EMITTED_EVENTS } from '../../events/emitted';
 import { sample } from '../../events/samples';
 import { DynamoDbStoreError } from '../../handlers/adapters/dynamodb-attributes';
+import { DynamoDbShadowDigestStore } from '../../handlers/adapters/dynamodb-digests';
 import { DynamoDbRollbackLedger } from '../../handlers/adapters/dynamodb-ledger';
 import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
 import type { OutcomeRecord } from '../../handlers/ports';
@@ -378,6 +379,61 @@ describe('DynamoDbRollbackLedger', () => {
       `DynamoDB UpdateItem on table dg-dev-control, key {"key":"rollback#${deploymentId}"}, failed: ProvisionedThroughputExceededException`,
     );
     expect(() => new DynamoDbRollbackLedger(client(), 't', { leaseMs: 0 })).toThrow('rollback ledger lease 0 ms must be a positive number of milliseconds');
+  });
+});
+
+describe('DynamoDbShadowDigestStore', () => {
+  const store = () => new DynamoDbShadowDigestStore(client(), 'dg-dev-control');
+  const from = Date.parse('2026-12-01T09:00:00Z');
+  const to = Date.parse('2026-12-02T09:00:00Z');
+  const key = { key: { S: 'shadowdigest#2026-12-01T09:00:00.000Z' } };
+  const claim = { from, to, token: 'e-1', claimedAt: to + 2_000 };
+  const item = { ...key, from: { N: String(from) }, to: { N: String(to) }, token: { S: 'e-1' }, claimedAt: { N: String(to + 2_000) }, expiresAt: { N: String(to / 1000 + 30 * 86_400) } };
+
+  it("claim of a day nobody claimed: PutItem of shadowdigest#<start of the day>, conditional on attribute_not_exists(key), kept 30 days after the day's end", async () => {
+    dynamoDb.on(PutItemCommand).resolves({});
+    await expect(store().claim(claim, null)).resolves.toBe(true);
+    expect(dynamoDb).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'dg-dev-control',
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(#key)',
+      ExpressionAttributeNames: { '#key': 'key' },
+    });
+  });
+
+  it('claim over a claim read: PutItem conditional on its token and time and on no sent; a failed condition on another claim is false, on this very claim (its answer lost) true', async () => {
+    dynamoDb.on(PutItemCommand).rejects(conditionFailed());
+    dynamoDb.on(GetItemCommand).resolvesOnce({ Item: { ...item, token: { S: 'e-9' } } }).resolvesOnce({ Item: { ...item, token: { S: 'e-2' }, claimedAt: { N: String(to + 200_000) } } });
+    const takeover = { ...claim, token: 'e-2', claimedAt: to + 200_000 };
+    await expect(store().claim(takeover, { token: 'e-1', claimedAt: to + 2_000 })).resolves.toBe(false);
+    await expect(store().claim(takeover, { token: 'e-1', claimedAt: to + 2_000 })).resolves.toBe(true);
+    expect(dynamoDb).toHaveReceivedCommandWith(PutItemCommand, {
+      ConditionExpression: '#token = :token AND #claimedAt = :claimedAt AND attribute_not_exists(#sent)',
+      ExpressionAttributeNames: { '#token': 'token', '#claimedAt': 'claimedAt', '#sent': 'sent' },
+      ExpressionAttributeValues: { ':token': { S: 'e-1' }, ':claimedAt': { N: String(to + 2_000) } },
+    });
+    expect(dynamoDb).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'dg-dev-control', Key: key, ConsistentRead: true });
+  });
+
+  it('markSent: UpdateItem keeping the first sent, on an existing claim only; none names the day and the table', async () => {
+    const sent = { at: to + 3_000, eventId: 'e-1', subject: 'Deploy Guard shadow digest (dev): 1 would-be stop in 2 deployments', messageIds: ['m-1'] };
+    dynamoDb.on(UpdateItemCommand).resolvesOnce({}).rejects(conditionFailed());
+    await store().markSent(from, sent);
+    expect(dynamoDb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: 'dg-dev-control',
+      Key: key,
+      UpdateExpression: 'SET #sent = if_not_exists(#sent, :sent)',
+      ConditionExpression: 'attribute_exists(#key)',
+      ExpressionAttributeNames: { '#key': 'key', '#sent': 'sent' },
+      ExpressionAttributeValues: { ':sent': { M: { at: { N: String(to + 3_000) }, eventId: { S: 'e-1' }, subject: { S: sent.subject }, messageIds: { L: [{ S: 'm-1' }] } } } },
+    });
+    await expect(store().markSent(from, sent)).rejects.toThrow('no claim of the shadow digest of 2026-12-01T09:00:00.000Z in table dg-dev-control: nothing to mark sent');
+  });
+
+  it('reading a claim without a field it needs names the table, key and attribute; any other error names the table and key', async () => {
+    dynamoDb.on(GetItemCommand).resolvesOnce({ Item: { ...key, from: { N: String(from) }, to: { N: String(to) }, claimedAt: { N: '1' } } }).rejects(throttled());
+    await expect(store().read(from)).rejects.toThrow('table dg-dev-control, key {"key":"shadowdigest#2026-12-01T09:00:00.000Z"}: attribute token is undefined, expected a string');
+    await expect(store().read(from)).rejects.toThrow('DynamoDB GetItem on table dg-dev-control, key {"key":"shadowdigest#2026-12-01T09:00:00.000Z"}, failed: ProvisionedThroughputExceededException');
   });
 });
 

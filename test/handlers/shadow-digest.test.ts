@@ -1,10 +1,14 @@
 import { scheduledEvent } from '../../events/schedule';
 import { EventValidationError } from '../../events/validation';
 import { ConfigurationError, ENV } from '../../handlers/config';
-import type { DeploymentItem, OutcomeLabel } from '../../handlers/ports';
+import { ManualClock } from '../../events/clock';
+import { LAMBDA_FIRST_RETRY_WAIT_MS } from '../../handlers/adapters/in-memory-ledger';
+import { InMemoryShadowDigestStore } from '../../handlers/adapters/in-memory-stores';
+import { SHADOW_DIGEST_DECLARATION } from '../../handlers/shadow-digest.declaration';
+import type { DeploymentItem, NotificationMessage, NotificationPort, OutcomeLabel, ShadowDigestClaim, ShadowDigestSent } from '../../handlers/ports';
 import { RecordingNotifications } from '../support/notifications';
-import { handleShadowDigestEvent, shadowDigestConfigFromEnv, type ShadowDigestConfig } from '../../handlers/shadow-digest';
-import { DIGEST_READ_LIMIT, DIGEST_WINDOW_MS, GRADUATION_WINDOW_MS, groupDigest, MAX_LISTED_STOPS, shadowDigestNotification, type GroupDigest } from '../../handlers/shadow-digest-domain';
+import { DIGEST_CLAIM_LEASE_MS, DigestClaimHeldError, handleShadowDigestEvent, shadowDigestConfigFromEnv, type ShadowDigestConfig } from '../../handlers/shadow-digest';
+import { DIGEST_READ_LIMIT, DIGEST_WINDOW_MS, digestClaimDecision, GRADUATION_WINDOW_MS, groupDigest, MAX_LISTED_STOPS, shadowDigestNotification, type GroupDigest } from '../../handlers/shadow-digest-domain';
 import { chatbotNotification, plainTextBody } from '../../handlers/notify-domain';
 import { MINIMUM_ASSESSED } from '../../model/graduation';
 import { storedAssessment } from './assessment-fixture';
@@ -13,7 +17,9 @@ import { storedAssessment } from './assessment-fixture';
  * The shadow digest: given a shadow group's assessments of the last day (and month) as
  * `deploy-guard decisions` reads them, when the daily schedule fires, then one message tells the
  * would-be stops with their risk, top factor and outcome, how many failed since, where to look, and
- * whether the group may graduate; no message when nothing was assessed in shadow mode.
+ * whether the group may graduate; no message when nothing was assessed in shadow mode. Once per day:
+ * a redelivered Scheduled Event of a day told publishes nothing, and a day claimed but not marked
+ * sent (a crash, SNS's answer lost) is told by the next delivery.
  */
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:deploy-guard-dev-notifications';
@@ -134,9 +140,43 @@ describe('the digest message', () => {
   });
 });
 
+describe('digestClaimDecision: whether a delivery of the schedule tells the day', () => {
+  const LEASE = 135_000;
+  const AT = FIRED + 2_000;
+  const claimed = (token: string, claimedAt: number, sent?: ShadowDigestSent): ShadowDigestClaim => ({ ...WINDOW, token, claimedAt, ...(sent ? { sent } : {}) });
+  const SENT: ShadowDigestSent = { at: AT, eventId: 'e-1', subject: 'Deploy Guard shadow digest (dev): 3 would-be stops in 5 deployments', messageIds: ['m-1'] };
+
+  it('a day nobody claimed is claimed', () => {
+    expect(digestClaimDecision(undefined, 'e-1', AT, LEASE)).toEqual({ kind: 'claim', way: 'open', expected: null });
+  });
+
+  it('a day told is told: a duplicate, whoever delivers it and however late', () => {
+    for (const token of ['e-1', 'e-2']) {
+      expect(digestClaimDecision(claimed('e-1', AT, SENT), token, AT + 6 * HOUR, LEASE)).toEqual({ kind: 'sent', claim: claimed('e-1', AT, SENT) });
+    }
+  });
+
+  it("the delivery that claimed the day and did not mark it sent (Lambda's retry of the same event) claims it again, whatever the lease", () => {
+    expect(digestClaimDecision(claimed('e-1', AT), 'e-1', AT + 1, LEASE)).toEqual({ kind: 'claim', way: 'own', expected: { token: 'e-1', claimedAt: AT } });
+  });
+
+  it("the handler's lease outlasts an attempt (the function's timeout, and 15 s) and ends before Lambda's second retry of a delivery it held off", () => {
+    expect(DIGEST_CLAIM_LEASE_MS).toBe(SHADOW_DIGEST_DECLARATION.timeoutSeconds! * 1000 + 15_000);
+    expect(DIGEST_CLAIM_LEASE_MS).toBeLessThan(LAMBDA_FIRST_RETRY_WAIT_MS + 2 * 60_000);
+  });
+
+  it("another event's claim without sent holds for the lease, then is taken over", () => {
+    expect(digestClaimDecision(claimed('e-1', AT), 'e-2', AT + LEASE - 1, LEASE)).toEqual({ kind: 'held', claim: claimed('e-1', AT) });
+    expect(digestClaimDecision(claimed('e-1', AT), 'e-2', AT + LEASE, LEASE)).toEqual({ kind: 'claim', way: 'takeover', expected: { token: 'e-1', claimedAt: AT } });
+  });
+});
+
 describe('handleShadowDigestEvent', () => {
   const event = scheduledEvent(RULE, FIRED, '123456789012', 'us-east-1');
+  // The same schedule's event for the same time, as EventBridge may deliver it again under a new id.
+  const sameDay = { ...event, id: 'another-delivery-of-the-same-firing' };
   const config: ShadowDigestConfig = { settings: { environment: 'dev', region: 'us-east-1', topicArn: TOPIC, chatTopicArn: CHAT_TOPIC }, digest: { groups: [CHECKOUT, LEDGER] } };
+  const SUBJECT = 'Deploy Guard shadow digest (dev): 3 would-be stops in 5 deployments';
   const storeOf = (items: readonly DeploymentItem[]) => {
     const reads: unknown[][] = [];
     return {
@@ -147,12 +187,18 @@ describe('handleShadowDigestEvent', () => {
       },
     };
   };
+  /** The function's world: the day's assessments, the claims, SNS and a clock a few seconds after the schedule fired. */
+  const worldOf = (items: readonly DeploymentItem[] = DAY_OF_CHECKOUT, notifications: NotificationPort & { published: unknown[] } = new RecordingNotifications()) => {
+    const deployments = storeOf(items);
+    const digests = new InMemoryShadowDigestStore();
+    const clock = new ManualClock(FIRED + 2_000);
+    return { deployments, digests, notifications, clock, deps: { deployments, digests, notifications, clock, config } };
+  };
 
   it("reads each shadow group's last month up to the event's time and publishes one digest, by e-mail and chat", async () => {
-    const deployments = storeOf(DAY_OF_CHECKOUT);
-    const notifications = new RecordingNotifications();
-    const result = await handleShadowDigestEvent(event, { deployments, notifications, config });
-    expect(deployments.reads).toEqual([
+    const w = worldOf();
+    const result = await handleShadowDigestEvent(event, w.deps);
+    expect(w.deployments.reads).toEqual([
       ['checkout', 'checkout-prod', FIRED - GRADUATION_WINDOW_MS, DIGEST_READ_LIMIT],
       ['ledger', 'ledger-prod', FIRED - GRADUATION_WINDOW_MS, DIGEST_READ_LIMIT],
     ]);
@@ -162,34 +208,136 @@ describe('handleShadowDigestEvent', () => {
       groups: 2,
       assessed: 5,
       wouldBeStops: 3,
-      subject: 'Deploy Guard shadow digest (dev): 3 would-be stops in 5 deployments',
+      subject: SUBJECT,
       messageIds: ['m-1', 'm-2'],
     });
-    expect(notifications.published.map((message) => message.topicArn)).toEqual([TOPIC, CHAT_TOPIC]);
-    expect(notifications.published[0]!.body).toContain('would stop d-STOP1');
-    expect(JSON.parse(notifications.published[1]!.body)).toMatchObject({ version: '1.0', source: 'custom', id: event.id });
+    const published = w.notifications.published as NotificationMessage[];
+    expect(published.map((message) => message.topicArn)).toEqual([TOPIC, CHAT_TOPIC]);
+    expect(published[0]!.body).toContain('would stop d-STOP1');
+    expect(JSON.parse(published[1]!.body)).toMatchObject({ version: '1.0', source: 'custom', id: event.id });
   });
 
-  it('sends nothing, and says so, when no shadow decision happened in the day', async () => {
-    const notifications = new RecordingNotifications();
-    const result = await handleShadowDigestEvent(event, { deployments: storeOf([shadowItem('d-OLD', 30)]), notifications, config });
+  it('claims the day before it publishes, and marks the claim sent with what SNS answered', async () => {
+    const w = worldOf();
+    await handleShadowDigestEvent(event, w.deps);
+    expect(await w.digests.read(WINDOW.from)).toEqual({
+      ...WINDOW,
+      token: event.id,
+      claimedAt: FIRED + 2_000,
+      sent: { at: FIRED + 2_000, eventId: event.id, subject: SUBJECT, messageIds: ['m-1', 'm-2'] },
+    });
+  });
+
+  it.each([
+    ['the same event again', event],
+    ['another event of the same firing', sameDay],
+  ])('publishes nothing for a day it told: %s is a duplicate, answered before any assessment is read', async (_case, again) => {
+    const w = worldOf();
+    await handleShadowDigestEvent(event, w.deps);
+    w.clock.advanceBy(HOUR);
+    const reads = w.deployments.reads.length;
+    const result = await handleShadowDigestEvent(again, w.deps);
+    expect(result).toEqual({
+      status: 'duplicate',
+      window: { from: '2026-12-01T09:00:00.000Z', to: '2026-12-02T09:00:00.000Z' },
+      sentAt: new Date(FIRED + 2_000).toISOString(),
+      sentBy: event.id,
+      subject: SUBJECT,
+      messageIds: ['m-1', 'm-2'],
+    });
+    expect(w.notifications.published).toHaveLength(2);
+    expect(w.deployments.reads).toHaveLength(reads);
+  });
+
+  it("tells the day again when SNS's answer was lost after the claim: Lambda's retry of the same event publishes it (at least once)", async () => {
+    const sns = new LosingNotifications(1);
+    const w = worldOf(DAY_OF_CHECKOUT, sns);
+    await expect(handleShadowDigestEvent(event, w.deps)).rejects.toThrow('socket hang up');
+    expect(await w.digests.read(WINDOW.from)).toEqual({ ...WINDOW, token: event.id, claimedAt: FIRED + 2_000 });
+    w.clock.advanceBy(60_000);
+    await expect(handleShadowDigestEvent(event, w.deps)).resolves.toMatchObject({ status: 'sent', resumed: true, messageIds: ['m-2', 'm-3'] });
+    // The e-mail whose answer was lost, then the retry's e-mail and chat message.
+    expect(sns.published.map((message) => message.topicArn)).toEqual([TOPIC, TOPIC, CHAT_TOPIC]);
+    await expect(handleShadowDigestEvent(sameDay, w.deps)).resolves.toMatchObject({ status: 'duplicate' });
+  });
+
+  it("another event of the day meets a claim left without sent: held for the lease (it fails, for Lambda to retry it), then it takes the claim over and tells the day", async () => {
+    const down = new LosingNotifications(0, 1);
+    const w = worldOf(DAY_OF_CHECKOUT, down);
+    await expect(handleShadowDigestEvent(event, w.deps)).rejects.toThrow('SNS is down');
+    expect(down.published).toEqual([]);
+
+    w.clock.advanceBy(DIGEST_CLAIM_LEASE_MS - 1);
+    const held = handleShadowDigestEvent(sameDay, w.deps);
+    await expect(held).rejects.toThrow(DigestClaimHeldError);
+    await expect(held).rejects.toThrow(
+      `the shadow digest of 2026-12-01T09:00:00.000Z to 2026-12-02T09:00:00.000Z is being sent by the delivery of event ${event.id}, which claimed it at 2026-12-02T09:00:02.000Z: retry after 2026-12-02T09:02:17.000Z, when it is sent or its claim may be taken over`,
+    );
+    expect(down.published).toEqual([]);
+
+    w.clock.advanceBy(1);
+    await expect(handleShadowDigestEvent(sameDay, w.deps)).resolves.toMatchObject({ status: 'sent', resumed: true });
+    expect(down.published.map((message) => message.topicArn)).toEqual([TOPIC, CHAT_TOPIC]);
+    expect((await w.digests.read(WINDOW.from))?.sent).toMatchObject({ eventId: sameDay.id });
+  });
+
+  it('of two deliveries of the day at once, one publishes; the other is held, and its retry is a duplicate', async () => {
+    const w = worldOf();
+    const results = await Promise.allSettled([handleShadowDigestEvent(event, w.deps), handleShadowDigestEvent(sameDay, w.deps)]);
+    expect(results.map((result) => (result.status === 'fulfilled' ? result.value.status : (result.reason as Error).name))).toEqual(['sent', 'DigestClaimHeldError']);
+    w.clock.advanceBy(60_000);
+    await expect(handleShadowDigestEvent(sameDay, w.deps)).resolves.toMatchObject({ status: 'duplicate', sentBy: event.id });
+    expect(w.notifications.published).toHaveLength(2);
+  });
+
+  it('sends nothing, and says so, when no shadow decision happened in the day, and leaves no claim behind', async () => {
+    const w = worldOf([shadowItem('d-OLD', 30)]);
+    const result = await handleShadowDigestEvent(event, w.deps);
     expect(result).toMatchObject({ status: 'not-sent', reason: 'no shadow-mode decision in the 2 shadow groups from 2026-12-01T09:00:00.000Z to 2026-12-02T09:00:00.000Z', assessed: 0 });
-    expect(notifications.published).toEqual([]);
+    expect(w.notifications.published).toEqual([]);
+    expect(await w.digests.read(WINDOW.from)).toBeUndefined();
   });
 
   it('sends nothing when no group is in shadow mode', async () => {
-    const notifications = new RecordingNotifications();
-    const result = await handleShadowDigestEvent(event, { deployments: storeOf(DAY_OF_CHECKOUT), notifications, config: { ...config, digest: { groups: [] } } });
+    const w = worldOf();
+    const result = await handleShadowDigestEvent(event, { ...w.deps, config: { ...config, digest: { groups: [] } } });
     expect(result).toMatchObject({ status: 'not-sent', reason: 'no group is in shadow mode' });
-    expect(notifications.published).toEqual([]);
+    expect(w.notifications.published).toEqual([]);
   });
 
   it('refuses anything but a Scheduled Event before reading anything', async () => {
-    const deployments = storeOf(DAY_OF_CHECKOUT);
-    await expect(handleShadowDigestEvent({ ...event, 'detail-type': 'Deployment Risk Assessed' }, { deployments, notifications: new RecordingNotifications(), config })).rejects.toThrow(EventValidationError);
-    expect(deployments.reads).toEqual([]);
+    const w = worldOf();
+    await expect(handleShadowDigestEvent({ ...event, 'detail-type': 'Deployment Risk Assessed' }, w.deps)).rejects.toThrow(EventValidationError);
+    expect(w.deployments.reads).toEqual([]);
+    expect(await w.digests.read(WINDOW.from)).toBeUndefined();
   });
 });
+
+/**
+ * SNS whose first `lost` publishes are applied and their answer lost (the SDK gives up: the message
+ * went out), then `down` refused outright (nothing went out); then it answers m-1, m-2, ... counting
+ * every message that went out.
+ */
+class LosingNotifications implements NotificationPort {
+  readonly published: NotificationMessage[] = [];
+  constructor(
+    private lost: number,
+    private down = 0,
+  ) {}
+
+  async publish(message: NotificationMessage): Promise<string> {
+    if (this.down > 0) {
+      this.down -= 1;
+      throw Object.assign(new Error('SNS is down: InternalError'), { name: 'InternalError' });
+    }
+    this.published.push(message);
+    if (this.lost > 0) {
+      this.lost -= 1;
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    }
+    return `m-${this.published.length}`;
+  }
+}
 
 describe('shadowDigestConfigFromEnv', () => {
   const env = {

@@ -5,7 +5,7 @@ import { derivedDeploymentEvent, sample } from '../../events/samples';
 import { DynamoDbRollbackLedger } from '../../handlers/adapters/dynamodb-ledger';
 import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore, InMemoryShadowDigestStore } from '../../handlers/adapters/in-memory-stores';
 import type {
   AssessmentRecord,
   ChangeSummaryStore,
@@ -16,12 +16,15 @@ import type {
   PromotionIntent,
   RollbackLedger,
   ServingModelPointer,
+  ShadowDigestStore,
 } from '../../handlers/ports';
 import { startLocalDynamoDb } from '../../local/dynalite';
 import { formatFeatureRow } from '../../model/features';
 import type { PastDeployment } from '../../model/history';
 import { recordedJob } from '../support/promote-fixture';
 import { DynamoDbGateStore } from '../../handlers/adapters/dynamodb-gates';
+import { DynamoDbShadowDigestStore } from '../../handlers/adapters/dynamodb-digests';
+import { loseAnswers } from '../support/lost-answers';
 import { gateDay, gateDecisionEntry, type GateJobRecord } from '../../handlers/pipeline-gate-domain';
 import { seededRandom as random } from '../support/random';
 
@@ -36,6 +39,7 @@ interface Stores {
   readonly changes: ChangeSummaryStore;
   readonly control: ControlStore;
   readonly gates: GateStore;
+  readonly digests: ShadowDigestStore;
   ledger(options?: { leaseMs?: number }): RollbackLedger;
   close(): Promise<void>;
 }
@@ -48,6 +52,7 @@ const implementations: [string, () => Promise<Stores>][] = [
       changes: new InMemoryChangeSummaryStore(),
       control: new InMemoryControlStore(),
       gates: new InMemoryGateStore(),
+      digests: new InMemoryShadowDigestStore(),
       ledger: (options) => new InMemoryRollbackLedger(options),
       close: async () => undefined,
     }),
@@ -62,6 +67,7 @@ const implementations: [string, () => Promise<Stores>][] = [
         changes: new DynamoDbChangeSummaryStore(client, tableNames.changes),
         control: new DynamoDbControlStore(client, tableNames.control),
         gates: new DynamoDbGateStore(client, tableNames.control),
+        digests: new DynamoDbShadowDigestStore(client, tableNames.control),
         ledger: (options) => new DynamoDbRollbackLedger(client, tableNames.control, options),
         close: () => local.close(),
       };
@@ -190,6 +196,44 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       const entries = Array.from({ length: 8 }, (_, index) => ({ ...entry, jobId: `job-${index}`, decidedAt: startedAt + index }));
       await Promise.all(entries.map((each) => stores.gates.listDecision(each)));
       expect(await stores.gates.listedDecisions(`${app}/${job.deploymentGroup}`, gateDay(startedAt))).toEqual(entries);
+    });
+  });
+
+  describe('ShadowDigestStore', () => {
+    // The day the digest fired for at 2026-12-02T09:00Z covers, and the next one.
+    const day = { from: Date.parse('2026-12-01T09:00:00Z'), to: Date.parse('2026-12-02T09:00:00Z') };
+    const nextDay = { from: day.to, to: day.to + 24 * HOUR };
+    const claimAt = day.to + 2_000;
+    const sent = (eventId: string, at: number) => ({ at, eventId, subject: 'Deploy Guard shadow digest (dev): 3 would-be stops in 5 deployments', messageIds: ['5a1f0c2e-message-1', '5a1f0c2e-message-2'] });
+
+    it('lets one of the first claims of a day win, and reads it back exactly; another day is apart', async () => {
+      expect(await stores.digests.read(day.from)).toBeUndefined();
+      const claims = await Promise.all(['e-1', 'e-2', 'e-3'].map((token) => stores.digests.claim({ ...day, token, claimedAt: claimAt }, null)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      const winner = ['e-1', 'e-2', 'e-3'][claims.indexOf(true)]!;
+      expect(await stores.digests.read(day.from)).toEqual({ ...day, token: winner, claimedAt: claimAt });
+      expect(await stores.digests.read(nextDay.from)).toBeUndefined();
+      expect(await stores.digests.claim({ ...nextDay, token: 'e-9', claimedAt: claimAt }, null)).toBe(true);
+    });
+
+    it('takes a claim over only from the claim the caller read, and never once it is sent', async () => {
+      await stores.digests.claim({ ...day, token: 'e-1', claimedAt: claimAt }, null);
+      expect(await stores.digests.claim({ ...day, token: 'e-2', claimedAt: claimAt + 1 }, null)).toBe(false);
+      expect(await stores.digests.claim({ ...day, token: 'e-2', claimedAt: claimAt + 200_000 }, { token: 'e-1', claimedAt: claimAt })).toBe(true);
+      // A claimer that read the first claim comes too late.
+      expect(await stores.digests.claim({ ...day, token: 'e-3', claimedAt: claimAt + 200_001 }, { token: 'e-1', claimedAt: claimAt })).toBe(false);
+      await stores.digests.markSent(day.from, sent('e-2', claimAt + 200_500));
+      expect(await stores.digests.claim({ ...day, token: 'e-2', claimedAt: claimAt + 300_000 }, { token: 'e-2', claimedAt: claimAt + 200_000 })).toBe(false);
+      expect(await stores.digests.read(day.from)).toEqual({ ...day, token: 'e-2', claimedAt: claimAt + 200_000, sent: sent('e-2', claimAt + 200_500) });
+    });
+
+    it('keeps the first record of a day sent, and marks no day it has no claim of', async () => {
+      await stores.digests.claim({ ...day, token: 'e-1', claimedAt: claimAt }, null);
+      await stores.digests.markSent(day.from, sent('e-1', claimAt + 500));
+      await stores.digests.markSent(day.from, sent('e-2', claimAt + 900));
+      expect((await stores.digests.read(day.from))?.sent).toEqual(sent('e-1', claimAt + 500));
+      await expect(stores.digests.markSent(nextDay.from, sent('e-1', claimAt))).rejects.toThrow('no claim of the shadow digest of 2026-12-02T09:00:00.000Z');
+      expect(await stores.digests.read(nextDay.from)).toBeUndefined();
     });
   });
 
@@ -661,6 +705,26 @@ describe('DynamoDbChangeSummaryStore against dynalite: a PutItem applied whose a
       expect(await store.put(record)).toEqual({ stored: true });
       expect(puts).toBe(2);
       expect(await store.find(summary.application, revisionKey(summary.revision))).toEqual(record);
+    } finally {
+      client.destroy();
+      await local.close();
+    }
+  });
+});
+
+describe('DynamoDbShadowDigestStore against dynalite: a claim applied whose answer is lost', () => {
+  it("lets the SDK's own retry recognise its claim: claimed, not taken for another delivery's", async () => {
+    const local = await startLocalDynamoDb({ prefix: 'lost-digest-claim' });
+    const client = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, retryMode: 'standard' });
+    const lost = loseAnswers(client, 'PutItemCommand');
+    try {
+      const store = new DynamoDbShadowDigestStore(client, local.tableNames.control);
+      const claim = { from: Date.parse('2026-12-01T09:00:00Z'), to: Date.parse('2026-12-02T09:00:00Z'), token: 'e-1', claimedAt: Date.parse('2026-12-02T09:00:02Z') };
+      expect(await store.claim(claim, null)).toBe(true);
+      expect(lost.lost()).toBe(1);
+      expect(await store.read(claim.from)).toEqual(claim);
+      // Another delivery's claim at the same moment is not taken for ours.
+      expect(await store.claim({ ...claim, token: 'e-2' }, null)).toBe(false);
     } finally {
       client.destroy();
       await local.close();

@@ -2,7 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { synthesizeStack } from '../../cli/commands/backtest';
 import type { GroupPolicy } from '../../handlers/config';
-import { composeHandlers } from '../../local/handler-composition';
+import { scheduledEvent } from '../../events/schedule';
+import { composeHandlers, type LocalHandlers } from '../../local/handler-composition';
+import { FaultInjector } from '../../local/faults';
 import { drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
 import { buildStandIns, LOCAL_ACCOUNT, modelFromArchive, serveFirstModel, type StandIns } from '../../local/stand-ins';
 import { readWiring, type Wiring } from '../../local/terraform-wiring';
@@ -17,8 +19,10 @@ import { advanceTo } from '../support/virtual-time';
  * synthesized with two shadow groups, the shipped first model serving. Deployments of a day are
  * assessed in shadow mode (nothing is stopped, nothing is told one by one), some finish, and when the
  * stack's daily schedule fires the shadow-digest function publishes one message on the notification
- * topic with the day's would-be stops and their outcomes. With `shadow: none` the stack has no such
- * schedule and nothing is told.
+ * topic with the day's would-be stops and their outcomes, once: a redelivered Scheduled Event (the
+ * same, or another id for the same firing) sends nothing more, and a function that dies after claiming
+ * the day or after publishing it (SNS's answer lost) is retried by Lambda into at least one message.
+ * With `shadow: none` the stack has no such schedule and nothing is told.
  */
 const tempDir = scratchDirs('shadow-digest-e2e');
 const START = Date.parse('2026-12-01T00:00:00Z');
@@ -46,15 +50,28 @@ function synthesizeShadowStack(shadow: 'summary' | 'none'): { readonly wiring: W
   return { wiring, groups: toGroupPolicies(loadConfig(file).environments.dev!.groups, PREFIX) };
 }
 
-async function runtimeOf(wiring: Wiring, groups: GroupPolicy[], deadLetters: DeadLetterWithEvent[]): Promise<StandIns> {
-  const standIns = await buildStandIns({ start: START, region: 'us-east-1', customBusName: PREFIX, alarms: [], store: 'memory', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
+interface Runtime {
+  readonly standIns: StandIns;
+  /** The functions as Lambda invokes them (each call one invocation; a crash injected by `faults` fails it). */
+  readonly handlers: LocalHandlers;
+}
+
+async function runtimeOf(wiring: Wiring, groups: GroupPolicy[], deadLetters: DeadLetterWithEvent[], options: { readonly faults?: FaultInjector; readonly store?: 'memory' | 'dynamodb' } = {}): Promise<Runtime> {
+  const { faults } = options;
+  const standIns = await buildStandIns({ start: START, region: 'us-east-1', customBusName: PREFIX, alarms: [], store: options.store ?? 'memory', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
   const initial = join(__dirname, '..', '..', 'model', 'initial');
   const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
   const { featuresUrl } = await serveFirstModel(standIns, { modelVersion: 'initial', dir: initial, model });
-  const { handlers } = composeHandlers(wiring, standIns, { groups, customBusName: PREFIX, initialFeaturesUrl: featuresUrl });
-  wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters });
-  scheduleRules(wiring, handlers, { scheduler: standIns.scheduler, clock: standIns.clock, deadLetters, from: START, to: START + 36 * HOUR, account: LOCAL_ACCOUNT, region: 'us-east-1' });
-  return standIns;
+  const { handlers } = composeHandlers(wiring, standIns, { groups, customBusName: PREFIX, initialFeaturesUrl: featuresUrl }, { ...(faults ? { faults } : {}) });
+  wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters, ...(faults ? { faults } : {}) });
+  scheduleRules(wiring, handlers, { scheduler: standIns.scheduler, clock: standIns.clock, deadLetters, from: START, to: START + 36 * HOUR, account: LOCAL_ACCOUNT, region: 'us-east-1', ...(faults ? { faults } : {}) });
+  return { standIns, handlers };
+}
+
+/** The digest schedule's Scheduled Event of a firing, as EventBridge delivers it (and delivers it again). */
+function digestEvent(wiring: Wiring, at: number): ReturnType<typeof scheduledEvent> {
+  const schedule = wiring.schedules.find((candidate) => candidate.name === `${PREFIX}-shadow-digest`)!;
+  return scheduledEvent(schedule, at, LOCAL_ACCOUNT, 'us-east-1');
 }
 
 /** A day of deployments: three of checkout (one fails, one succeeds, one still running) and one of ledger. */
@@ -98,7 +115,7 @@ describe("with notifications.shadow 'summary'", () => {
 
   it("a day of shadow decisions arrives as one digest message when the day ends, with the would-be stops and what became of them", async () => {
     const deadLetters: DeadLetterWithEvent[] = [];
-    const standIns = await runtimeOf(wiring, groups, deadLetters);
+    const { standIns } = await runtimeOf(wiring, groups, deadLetters);
     try {
       const ids = await aDayOfDeployments(standIns, groups);
       // Nothing is stopped and nothing is told while the day runs.
@@ -127,6 +144,92 @@ describe("with notifications.shadow 'summary'", () => {
       standIns.close();
     }
   });
+
+  it.each(['memory', 'dynamodb'] as const)(
+    "the day's Scheduled Event delivered again, the same and under another id for the same firing, is told in no second message (%s stores)",
+    async (store) => {
+      const deadLetters: DeadLetterWithEvent[] = [];
+      const { standIns, handlers } = await runtimeOf(wiring, groups, deadLetters, { store });
+      try {
+        await aDayOfDeployments(standIns, groups);
+        await advanceTo(standIns, START + 24 * HOUR);
+        expect(standIns.notifications.published).toHaveLength(1);
+        const [digest] = standIns.notifications.published;
+
+        // EventBridge delivers at least once: the same event an hour later, then another id for the same firing.
+        await advanceTo(standIns, START + 25 * HOUR);
+        const event = digestEvent(wiring, START + 24 * HOUR);
+        for (const again of [event, { ...event, id: 'a-second-delivery-of-the-same-firing' }]) {
+          expect(await handlers['shadow-digest'](again)).toMatchObject({
+            status: 'duplicate',
+            window: { from: '2026-12-01T00:00:00.000Z', to: '2026-12-02T00:00:00.000Z' },
+            sentBy: event.id,
+            subject: digest!.subject,
+            messageIds: [digest!.messageId],
+          });
+        }
+        expect(standIns.notifications.published).toHaveLength(1);
+        expect(await standIns.stores.digests.read(START)).toMatchObject({ token: event.id, sent: { at: START + 24 * HOUR, eventId: event.id, messageIds: [digest!.messageId] } });
+        expect(deadLetters).toEqual([]);
+      } finally {
+        await standIns.close();
+      }
+    },
+  );
+
+  it("the function dying right after it claimed the day is retried by Lambda, and the day is told once", async () => {
+    const deadLetters: DeadLetterWithEvent[] = [];
+    const faults = new FaultInjector({ seed: 7, crashRate: 1, crashSteps: /^claiming the shadow digest/ });
+    const { standIns, handlers } = await runtimeOf(wiring, groups, deadLetters, { faults });
+    try {
+      await aDayOfDeployments(standIns, groups);
+      await advanceTo(standIns, START + 24 * HOUR);
+      expect(faults.stats.crashes).toBe(1);
+      expect(standIns.notifications.published.map((message) => message.subject)).toEqual(['Deploy Guard shadow digest (dev): 3 would-be stops in 4 deployments']);
+      // A later delivery of the day (another id) finds it told.
+      expect(await handlers['shadow-digest']({ ...digestEvent(wiring, START + 24 * HOUR), id: 'late-redelivery' })).toMatchObject({ status: 'duplicate' });
+      expect(standIns.notifications.published).toHaveLength(1);
+      expect(deadLetters).toEqual([]);
+    } finally {
+      await standIns.close();
+    }
+  });
+
+  it("SNS's answer lost (the function dies after publishing, before the day is marked sent): Lambda's retry tells it again, at least once, never not at all", async () => {
+    const deadLetters: DeadLetterWithEvent[] = [];
+    const faults = new FaultInjector({ seed: 7, crashRate: 1, crashSteps: /^publishing the shadow digest/ });
+    const { standIns, handlers } = await runtimeOf(wiring, groups, deadLetters, { faults });
+    try {
+      await aDayOfDeployments(standIns, groups);
+      await advanceTo(standIns, START + 24 * HOUR);
+      expect(faults.stats.crashes).toBe(1);
+      const published = standIns.notifications.published;
+      expect(published).toHaveLength(2);
+      expect(published[1]).toMatchObject({ subject: published[0]!.subject, body: published[0]!.body });
+      // The retry's message is the one recorded; after it the day is told.
+      expect(await standIns.stores.digests.read(START)).toMatchObject({ sent: { messageIds: [published[1]!.messageId] } });
+      expect(await handlers['shadow-digest']({ ...digestEvent(wiring, START + 24 * HOUR), id: 'late-redelivery' })).toMatchObject({ status: 'duplicate' });
+      expect(standIns.notifications.published).toHaveLength(2);
+      expect(deadLetters).toEqual([]);
+    } finally {
+      await standIns.close();
+    }
+  });
+
+  it('a day without shadow decisions is told in no message and leaves no claim of the day behind', async () => {
+    const deadLetters: DeadLetterWithEvent[] = [];
+    const { standIns, handlers } = await runtimeOf(wiring, groups, deadLetters);
+    try {
+      await advanceTo(standIns, START + 24 * HOUR);
+      expect(standIns.notifications.published).toEqual([]);
+      expect(await standIns.stores.digests.read(START)).toBeUndefined();
+      expect(await handlers['shadow-digest'](digestEvent(wiring, START + 24 * HOUR))).toMatchObject({ status: 'not-sent' });
+      expect(await standIns.stores.digests.read(START)).toBeUndefined();
+      expect(deadLetters).toEqual([]);
+    } finally {
+      await standIns.close();
+    }
+  });
 });
 
 describe("with notifications.shadow 'none'", () => {
@@ -135,7 +238,7 @@ describe("with notifications.shadow 'none'", () => {
   it('the stack has no digest schedule, and a day of shadow decisions is told in no message', async () => {
     expect(wiring.schedules.map((schedule) => schedule.name)).not.toContain(`${PREFIX}-shadow-digest`);
     const deadLetters: DeadLetterWithEvent[] = [];
-    const standIns = await runtimeOf(wiring, groups, deadLetters);
+    const { standIns } = await runtimeOf(wiring, groups, deadLetters);
     try {
       await aDayOfDeployments(standIns, groups);
       await advanceTo(standIns, START + 36 * HOUR);

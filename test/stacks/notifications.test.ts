@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV, notificationSettings } from '../../handlers/config';
+import { CONTROL_KEYS } from '../../handlers/tables';
 import { buildApp } from '../../main';
 import { parseConfig } from '../../stacks/config';
 import { checkStack, isAllowed, roleStatements } from '../../stacks/policy-check';
@@ -109,6 +110,7 @@ describe("with shadow 'summary' (the daily digest of shadow decisions)", () => {
   const stack = synthesizeDev({ emails: ['oncall@example.com'], shadow: 'summary' });
   const resources = stack.resource;
   const DEPLOYMENTS = 'arn:aws:dynamodb:us-east-1:123456789012:table/deploy-guard-dev-deployments';
+  const CONTROL = 'arn:aws:dynamodb:us-east-1:123456789012:table/deploy-guard-dev-control';
 
   it('fires the shadow-digest function once a day from a schedule rule on the default bus', () => {
     const [ruleId, rule] = Object.entries(resources.aws_cloudwatch_event_rule).find(([, candidate]) => candidate.name === 'deploy-guard-dev-shadow-digest')!;
@@ -118,7 +120,7 @@ describe("with shadow 'summary' (the daily digest of shadow decisions)", () => {
     expect(target).toEqual(expect.objectContaining({ arn: `\${aws_lambda_function.${fnId}.arn}` }));
   });
 
-  it("lets the digest Query the assessments' index and publish to the notification topic, and nothing else", () => {
+  it("lets the digest Query the assessments' index, claim its days in the control table and publish to the notification topic, and nothing else", () => {
     const statements = roleStatements(stack, 'deploy-guard-dev-shadow-digest');
     expect(isAllowed(statements, { action: 'dynamodb:Query', resource: `${DEPLOYMENTS}/index/assessments-by-group` })).toBe(true);
     expect(isAllowed(statements, { action: 'dynamodb:Query', resource: DEPLOYMENTS })).toBe(false);
@@ -127,6 +129,22 @@ describe("with shadow 'summary' (the daily digest of shadow decisions)", () => {
     expect(isAllowed(statements, { action: 'sns:Publish', resource: TOPIC })).toBe(true);
     expect(isAllowed(statements, { action: 'sns:Publish', resource: 'arn:aws:sns:us-east-1:123456789012:deploy-guard-dev-other' })).toBe(false);
     expect(isAllowed(statements, { action: 'events:PutEvents', resource: 'arn:aws:events:us-east-1:123456789012:event-bus/deploy-guard-dev' })).toBe(false);
+  });
+
+  it("lets the digest read, claim and mark sent its own days' items of the control table (shadowdigest#…), and no other item", () => {
+    const statements = roleStatements(stack, 'deploy-guard-dev-shadow-digest');
+    const item = (action: string, key: string) => isAllowed(statements, { action, resource: CONTROL, context: { 'dynamodb:LeadingKeys': key } });
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']) {
+      expect(item(action, CONTROL_KEYS.shadowDigest(Date.parse('2026-12-01T09:00:00Z')))).toBe(true);
+      for (const key of ['rollback#d-123456789', 'model#serving', 'hold#d-123456789', 'holds#open', 'override#payments#git:abc', 'bakes#open', 'gateday#payments/payments-prod#2026-12-01']) {
+        expect(item(action, key)).toBe(false);
+      }
+    }
+    for (const action of ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchWriteItem']) {
+      expect(item(action, 'shadowdigest#2026-12-01T09:00:00.000Z')).toBe(false);
+    }
+    // Its claims live in the control table only.
+    expect(isAllowed(statements, { action: 'dynamodb:PutItem', resource: DEPLOYMENTS, context: { 'dynamodb:LeadingKeys': 'shadowdigest#2026-12-01T09:00:00.000Z' } })).toBe(false);
   });
 
   it('holds the installation policy', () => {
