@@ -378,10 +378,11 @@ export const ROLLBACK_FAILURE_REASONS = [
 export type RollbackFailureReason = (typeof ROLLBACK_FAILURE_REASONS)[number];
 
 /**
- * The bake's own rollback that CodeDeploy refused (handlers/bake.ts): the baking deployment's
- * platform, the alarm whose ALARM asked for it, what CodeDeploy was asked, and the bake window.
+ * The bake's own rollback that CodeDeploy refused or whose call failed with an error
+ * (handlers/bake.ts): the baking deployment's platform, the alarm whose ALARM asked for it, what
+ * CodeDeploy was asked, and the bake window.
  */
-const refusedBakeRollback = z.lazy(() => z.strictObject({
+const failedBakeRollback = z.lazy(() => z.strictObject({
   platform: z.enum(COMPUTE_PLATFORMS),
   alarmName: nonEmpty,
   action: z.enum(ROLLBACK_ACTIONS),
@@ -393,7 +394,7 @@ export const deploymentRollbackFailed = define({
   detailType: 'Deployment Rollback Failed',
   schemaVersion: '1',
   description:
-    "The rollback could not be done; the reason says whether that is a race (already completed) or an error. `bake` is set when the rollback was a bake's, asked on an alarm after the deployment's traffic moved, and CodeDeploy refused it (absent in events of earlier releases and in the rollback handler's).",
+    "The rollback could not be done; the reason says whether that is a race (already completed) or an error. `bake` is set when the rollback was a bake's, asked on an alarm after the deployment's traffic moved, and CodeDeploy refused it or the call failed with an error (reason Error, the error in message; absent in events of earlier releases and in the rollback handler's).",
   detail: z.lazy(() => z.object({
     schemaVersion,
     ...deploymentRef,
@@ -402,7 +403,7 @@ export const deploymentRollbackFailed = define({
     message: nonEmpty,
     failedAt: isoTime,
     /** Set for a bake's rollback on an alarm (an optional field of version 1: readers of the rollback handler's events ignore it). */
-    bake: z.optional(refusedBakeRollback),
+    bake: z.optional(failedBakeRollback),
   })),
   example: {
     schemaVersion: '1',

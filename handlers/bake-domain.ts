@@ -1,6 +1,7 @@
 import { upperQuantile } from '../model/block-budget';
 import type { BakeSettings, GroupPolicy } from './config';
 import { ROLLBACK_FAILURE_REASONS, type EmittedDetail, type RollbackFailureReason } from '../events/emitted';
+import { errorText, retryWaitAfter } from './codedeploy-errors';
 import type { AssessmentRecord, BakeBook, BakeRecord, CodeDeployOutcome, CodeDeployRefusal, WatchedAlarm, WatchTier } from './ports';
 
 /**
@@ -191,10 +192,38 @@ export function bakeAction(bake: BakeRecord): BakeAction {
  */
 const ROLLED_BACK_ALREADY: readonly CodeDeployRefusal[] = ['DeploymentAlreadyStopped', 'HookExpired'];
 
-/** The closed bake, as CodeDeploy answered (refused: `not-done`, with its answer, unless the refusal says the rollback is done). */
-export function closedBake(bake: BakeRecord, answer: CodeDeployOutcome, at: number): BakeRecord {
+/**
+ * What a claimed bake got from CodeDeploy: its outcome (done, or a refusal), or, for a rollback, the
+ * error its call failed with once the bake gave up on it (afterCodeDeployError).
+ */
+export type BakeAnswer = CodeDeployOutcome | { readonly ok: false; readonly error: string };
+
+/**
+ * What the bake does when CodeDeploy's call for a claimed bake threw an error that is not a refusal,
+ * on attempt `attempt` (from 1). As the rollback handler does (codedeploy-errors.ts): wait and try
+ * again while CodeDeploy throttles, up to THROTTLED_ATTEMPTS. Then a rollback gives up: the bake is
+ * closed `not-done` with the error and announced (Deployment Rollback Failed, reason Error), since the
+ * alarmed deployment runs on and a person must act; thrown, Lambda's retries and the sweep would take
+ * the claim over again and again and nobody would be told. A pass rethrows for Lambda and the sweep to
+ * retry: given up, its AfterAllowTraffic hook would go unanswered and CodeDeploy would fail a
+ * deployment that passed; CodeDeploy bounds it (after its hour the hook answers HookExpired: not-done).
+ */
+export type AfterCodeDeployError = { readonly kind: 'wait'; readonly ms: number } | { readonly kind: 'give-up'; readonly error: string } | { readonly kind: 'rethrow' };
+
+export function afterCodeDeployError(bake: Pick<BakeRecord, 'state'>, error: unknown, attempt: number): AfterCodeDeployError {
+  const wait = retryWaitAfter(error, attempt);
+  if (wait !== undefined) return { kind: 'wait', ms: wait };
+  return bake.state === 'rolling-back' ? { kind: 'give-up', error: errorText(error) } : { kind: 'rethrow' };
+}
+
+/**
+ * The closed bake, as CodeDeploy answered (refused: `not-done`, with its answer, unless the refusal
+ * says the rollback is done; a rollback given up on an error: `not-done`, with the error).
+ */
+export function closedBake(bake: BakeRecord, answer: BakeAnswer, at: number): BakeRecord {
   const rollingBack = bake.state === 'rolling-back';
   if (answer.ok) return { ...bake, state: rollingBack ? 'rolled-back' : 'passed', closedAt: at };
+  if ('error' in answer) return { ...bake, state: 'not-done', closedAt: at, error: answer.error };
   const refused = { closedAt: at, refusal: answer.refusal, message: answer.message };
   if (rollingBack && ROLLED_BACK_ALREADY.includes(answer.refusal)) return { ...bake, state: 'rolled-back', ...refused };
   return { ...bake, state: 'not-done', ...refused };
@@ -202,9 +231,9 @@ export function closedBake(bake: BakeRecord, answer: CodeDeployOutcome, at: numb
 
 /**
  * What a closed bake announces on Deploy Guard's bus: a rollback on an alarm (Deployment Bake Rolled
- * Back), or a rollback on an alarm that CodeDeploy refused (Deployment Rollback Failed, with the bake:
- * the deployment was not rolled back, and on-call must know). A pass, or a pass CodeDeploy refused,
- * announces nothing; nor does a bake announced already.
+ * Back), or a rollback on an alarm that CodeDeploy refused or that failed with an error (Deployment
+ * Rollback Failed, with the bake: the deployment was not rolled back, and on-call must know). A pass,
+ * or a pass CodeDeploy refused, announces nothing; nor does a bake announced already.
  */
 export type BakeAnnouncement =
   | { readonly kind: 'Deployment Bake Rolled Back'; readonly detail: EmittedDetail<'Deployment Bake Rolled Back'> }
@@ -237,8 +266,8 @@ export function bakeAnnouncement(record: BakeRecord): BakeAnnouncement | undefin
     detail: {
       schemaVersion: '1',
       ...ref,
-      reason: rollbackFailureReason(record.refusal),
-      message: record.message || `CodeDeploy refused ${action} for ${record.deploymentId}`,
+      reason: record.error ? 'Error' : rollbackFailureReason(record.refusal),
+      message: record.error || record.message || `CodeDeploy refused ${action} for ${record.deploymentId}`,
       failedAt: new Date(record.closedAt).toISOString(),
       bake: { platform: record.platform, alarmName: record.alarmName, action, minutes: record.minutes, openedAt: new Date(record.openedAt).toISOString() },
     },

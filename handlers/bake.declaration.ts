@@ -15,9 +15,9 @@ export const BAKE_DECLARATION: HandlerDeclaration<BakeDependencies> = {
     { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], on: [{ table: 'deployments' }] },
     // The book of open bakes and the closed bakes (BakeStore: GetItem, conditional PutItem), those items only.
     BAKE_ITEMS,
-    // A rollback on an alarm is announced (Deployment Bake Rolled Back), and one CodeDeploy refused
-    // (Deployment Rollback Failed, with the bake), for notify to tell.
+    // A rollback on an alarm is announced (Deployment Bake Rolled Back), and one CodeDeploy refused or
+    // whose call failed with an error (Deployment Rollback Failed, with the bake), for notify to tell.
     PUBLISH_ON_OWN_BUS,
   ],
-  ports: ['codeDeploy', 'deployments', 'bakes', 'publisher', 'metrics', 'clock'],
+  ports: ['codeDeploy', 'deployments', 'bakes', 'publisher', 'metrics', 'clock', 'sleep'],
 };

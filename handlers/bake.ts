@@ -11,11 +11,13 @@ import { EventBridgePublisher, type EventPublisher } from './adapters/event-publ
 import { DynamoDbBakeStore, DynamoDbDeploymentStore } from './adapters/dynamodb-stores';
 import { EmfMetrics } from './adapters/emf-metrics';
 import {
+  afterCodeDeployError,
   alarmChanged,
   bakeAction,
   bakeAnnouncement,
   bakeOf,
   type BakeAnnouncement,
+  type BakeAnswer,
   closedBake,
   holdsClaim,
   openBake,
@@ -39,12 +41,13 @@ import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS } from './quality-metrics
  * in ALARM. Nothing waits in the function: the state is one compare-and-set item of the control table.
  * A rollback is claimed before CodeDeploy is called, so a deployment is rolled back at most once;
  * it is announced (Deployment Bake Rolled Back) for notify to tell, and so is a rollback CodeDeploy
- * refuses (Deployment Rollback Failed, with the bake): the deployment was not rolled back.
+ * refuses or whose call fails with an error (Deployment Rollback Failed, with the bake): the
+ * deployment was not rolled back.
  */
 
 export interface BakeConfig {
   readonly source: string;
-  /** Deploy Guard's bus, where a rollback on an alarm is announced (Deployment Bake Rolled Back, or Deployment Rollback Failed when CodeDeploy refused it). */
+  /** Deploy Guard's bus, where a rollback on an alarm is announced (Deployment Bake Rolled Back, or Deployment Rollback Failed when CodeDeploy refused it or its call failed). */
   readonly eventBusName: string;
   readonly groups: readonly GroupPolicy[];
   readonly metricsNamespace: string;
@@ -59,6 +62,8 @@ export interface BakeDependencies {
   readonly metrics: MetricsPort;
   readonly clock: Clock;
   readonly config: BakeConfig;
+  /** Waits between attempts while CodeDeploy throttles (injected: tests and the local runtime do not sleep). @default no wait */
+  readonly sleep?: (milliseconds: number) => Promise<void>;
 }
 
 export type BakeResult =
@@ -71,9 +76,14 @@ export interface ClosedBake {
   readonly deploymentId: string;
   readonly state: BakeRecord['state'];
   readonly alarmName?: string;
+  /** The error its rollback's call failed with (in the function's log line of the result). */
+  readonly error?: string;
 }
 
-/** The bake metrics, per group: a bake that passed, one rolled back by an alarm, one CodeDeploy refused to close (a refused rollback is also announced). */
+/**
+ * The bake metrics, per group: a bake that passed, one rolled back by an alarm, one not closed as
+ * asked (CodeDeploy refused, or a rollback's call failed with an error: such a rollback is also announced).
+ */
 export const BAKE_METRICS = { passed: 'BakesPassed', rolledBack: 'BakeRollbacks', notDone: 'BakesNotClosed' } as const;
 
 /** Validates the event (a malformed one throws EventValidationError before any port is called), then opens, watches or sweeps. */
@@ -122,12 +132,12 @@ async function onAlarm(event: unknown, deps: BakeDependencies): Promise<BakeResu
 async function closeAll(claimed: readonly BakeRecord[], token: string, deps: BakeDependencies): Promise<ClosedBake[]> {
   const closed: ClosedBake[] = [];
   for (const bake of claimed) {
-    const answer = await act(bake, deps.codeDeploy);
-    // A refusal may answer an earlier attempt on this claim that kept the closed bake and died before
-    // letting it go (a retry of the event, the sweep taking the claim over), or the same event
-    // delivered twice at once: CodeDeploy refuses the second call, which must not turn the bake the
-    // first one rolled back into `not-done`. What the earlier attempt kept is the closed bake: it is
-    // announced now if it was not yet (the same detail and time), and not again if it was.
+    const answer = await answerOf(bake, deps);
+    // A refusal (or an error) may answer an earlier attempt on this claim that kept the closed bake and
+    // died before letting it go (a retry of the event, the sweep taking the claim over), or the same
+    // event delivered twice at once: CodeDeploy refuses the second call, which must not turn the bake
+    // the first one rolled back into `not-done`. What the earlier attempt kept is the closed bake: it
+    // is announced now if it was not yet (the same detail and time), and not again if it was.
     const earlier = answer.ok ? undefined : await deps.bakes.readClosed(bake.deploymentId);
     const record = earlier ?? closedBake(bake, answer, deps.clock.now());
     if (!earlier) await deps.bakes.recordClosed(record);
@@ -135,16 +145,16 @@ async function closeAll(claimed: readonly BakeRecord[], token: string, deps: Bak
     await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));
     // Counted once it is let go of: an earlier attempt that kept it had not got this far.
     count(record, deps);
-    if (!earlier) closed.push({ deploymentId: record.deploymentId, state: record.state, ...(record.alarmName ? { alarmName: record.alarmName } : {}) });
+    if (!earlier) closed.push({ deploymentId: record.deploymentId, state: record.state, ...(record.alarmName ? { alarmName: record.alarmName } : {}), ...(record.error ? { error: record.error } : {}) });
   }
   return closed;
 }
 
 /**
  * Announces a bake's rollback on an alarm (Deployment Bake Rolled Back), or its refusal by CodeDeploy
- * (Deployment Rollback Failed, with the bake), then marks the closed bake announced: once, whether the
- * invocation that closed it or a retry of its event (or the sweep taking its claim over) gets here
- * (a crash between the two announces again rather than never).
+ * or failure with an error (Deployment Rollback Failed, with the bake), then marks the closed bake
+ * announced: once, whether the invocation that closed it or a retry of its event (or the sweep taking
+ * its claim over) gets here (a crash between the two announces again rather than never).
  */
 async function announceClosing(record: BakeRecord, deps: BakeDependencies): Promise<void> {
   const announcement = bakeAnnouncement(record);
@@ -157,6 +167,26 @@ async function announceClosing(record: BakeRecord, deps: BakeDependencies): Prom
 function announcementEntry(announcement: BakeAnnouncement, context: EntryContext): PutEventsEntry {
   return announcement.kind === 'Deployment Bake Rolled Back' ? buildEntry(announcement.kind, announcement.detail, context) : buildEntry(announcement.kind, announcement.detail, context);
 }
+
+/**
+ * CodeDeploy's answer for a claimed bake. An error that is not a refusal is tried again while
+ * CodeDeploy throttles; then a rollback's error is the answer (the bake closed `not-done` and
+ * announced), a pass's is thrown (afterCodeDeployError says why).
+ */
+async function answerOf(bake: BakeRecord, deps: BakeDependencies): Promise<BakeAnswer> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await act(bake, deps.codeDeploy);
+    } catch (error) {
+      const next = afterCodeDeployError(bake, error, attempt);
+      if (next.kind === 'rethrow') throw error;
+      if (next.kind === 'give-up') return { ok: false, error: next.error };
+      await (deps.sleep ?? noWait)(next.ms);
+    }
+  }
+}
+
+async function noWait(): Promise<void> {}
 
 async function act(bake: BakeRecord, codeDeploy: CodeDeployPort): Promise<CodeDeployOutcome> {
   const action = bakeAction(bake);
@@ -209,6 +239,7 @@ function awsPorts(env: NodeJS.ProcessEnv): Required<PortsOf<BakeDependencies>> {
     publisher: new EventBridgePublisher(eventBridgeClient),
     metrics: new EmfMetrics(),
     clock: systemClock,
+    sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),
   };
 }
 

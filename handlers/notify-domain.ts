@@ -297,8 +297,9 @@ const BAKE_REFUSAL_ADVICE: Partial<Record<EmittedEvent<'Deployment Rollback Fail
 };
 
 /**
- * A bake's rollback on an alarm that CodeDeploy refused: the deployment is NOT rolled back while an
- * alarm of its group is in ALARM. Which deployment, which alarm, what CodeDeploy was asked and
+ * A bake's rollback on an alarm that CodeDeploy refused, or whose call failed with an error (reason
+ * Error: access denied, throttling or a 5xx after the retries): the deployment is NOT rolled back
+ * while an alarm of its group is in ALARM. Which deployment, which alarm, what CodeDeploy was asked and
  * answered, and how to roll back by hand: redeploy the previous revision when the deployment finished,
  * otherwise stop it with automatic rollback.
  */
@@ -311,7 +312,8 @@ function bakeRollbackRefusedNotification(
   const group = `${detail.application}/${detail.deploymentGroup}`;
   const id = detail.deploymentId;
   const region = context.region;
-  const advice = BAKE_REFUSAL_ADVICE[detail.reason] ?? "Read the bake function's logs, and roll the deployment back yourself if it still runs.";
+  const failed = detail.reason === 'Error';
+  const advice = BAKE_REFUSAL_ADVICE[detail.reason] ?? "If it still runs, stop it yourself now (below); then read the bake function's logs for the cause.";
   const byHand: NextStep[] =
     detail.reason === 'DeploymentAlreadyCompleted'
       ? [
@@ -329,15 +331,18 @@ function bakeRollbackRefusedNotification(
     detailType: 'Deployment Rollback Failed',
     eventId: event.id,
     deploymentId: id,
-    title: `Bake rollback refused: ${id} of ${group} (${detail.reason})`,
-    lead: `Deployment ${id} of ${group} was being baked (watched after its traffic moved) when the alarm ${bake.alarmName} went to ALARM. Deploy Guard asked CodeDeploy ${BAKE_ROLLBACK_ASKED[bake.action]}, and CodeDeploy refused (${detail.reason}): the deployment was NOT rolled back. ${advice}`,
+    title: `Bake rollback ${failed ? 'failed' : 'refused'}: ${id} of ${group} (${detail.reason})`,
+    lead:
+      `Deployment ${id} of ${group} was being baked (watched after its traffic moved) when the alarm ${bake.alarmName} went to ALARM. Deploy Guard asked CodeDeploy ${BAKE_ROLLBACK_ASKED[bake.action]}, ` +
+      (failed ? `and the call failed: the deployment could not be rolled back: ${detail.message.replace(/\.$/, '')}. It was NOT rolled back. ` : `and CodeDeploy refused (${detail.reason}): the deployment was NOT rolled back. `) +
+      advice,
     facts: [
       ['Deployment', `${id} (${bake.platform})`],
       ['Group', group],
       ['Alarm', bake.alarmName],
       ['Bake', `${bake.minutes} minutes from ${bake.openedAt}`],
       ['Asked', `${bake.action} at ${detail.failedAt}`],
-      ['CodeDeploy', `refused: ${detail.reason}: ${detail.message}`],
+      ['CodeDeploy', failed ? `failed: ${detail.message}` : `refused: ${detail.reason}: ${detail.message}`],
     ],
     why: [],
     nextSteps: [

@@ -260,8 +260,8 @@ export type WatchTier = 'stop' | 'bake' | 'none';
 /**
  * Where a bake stands: `baking` (watched; an ECS / Lambda one waits for its AfterAllowTraffic hook
  * until `endsAt` is set), `rolling-back` / `passing` (claimed by the invocation whose token it holds,
- * which calls CodeDeploy), then closed: `rolled-back`, `passed`, or `not-done` (CodeDeploy refused;
- * a refused rollback is announced as Deployment Rollback Failed).
+ * which calls CodeDeploy), then closed: `rolled-back`, `passed`, or `not-done` (CodeDeploy refused,
+ * or a rollback failed with an error; such a rollback is announced as Deployment Rollback Failed).
  */
 export type BakeState = 'baking' | 'rolling-back' | 'passing' | 'rolled-back' | 'passed' | 'not-done';
 
@@ -292,8 +292,13 @@ export interface BakeRecord {
   /** CodeDeploy's answer, when it refused: its message (earlier releases kept `<refusal>: <message>`). */
   readonly message?: string;
   /**
+   * The error a rollback's call failed with, when it was not one of CodeDeploy's refusals (access
+   * denied, throttling or a 5xx after the retries): `<name>: <message>`.
+   */
+  readonly error?: string;
+  /**
    * When its closing was announced (Deployment Bake Rolled Back, or Deployment Rollback Failed for a
-   * rollback CodeDeploy refused): a retry does not announce it again.
+   * rollback CodeDeploy refused or that failed with an error): a retry does not announce it again.
    */
   readonly announcedAt?: number;
 }

@@ -40,6 +40,7 @@ import {
   type RefusalReason,
   type RollbackRequest,
 } from './rollback-domain';
+import { errorText, retryWaitAfter } from './codedeploy-errors';
 import { CLAIM_OUTCOME_DEADLINE_MS, ROLLBACK_METRICS, ROLLBACK_REFUSAL_DIMENSION, rollbackMetricsNamespace } from './rollback-metrics';
 import type { HandlerDefinition, PortsOf } from './declaration';
 import { lambdaEntry } from './lambda-entry';
@@ -259,13 +260,12 @@ function intendedAction(command: Command): GuardAction {
 }
 
 /**
- * Attempts at the CodeDeploy calls when CodeDeploy is still throttling after the SDK's retries. The
- * claim is held (its lease outlasts the function's timeout), and a redelivery could not take it over
- * before the lease ends, so throttling is waited out here rather than thrown or announced as a failure.
+ * CodeDeploy still throttling after the SDK's retries is waited out here (codedeploy-errors.ts
+ * retryWaitAfter: THROTTLED_ATTEMPTS attempts), not thrown: the claim is held (its lease outlasts the
+ * function's timeout), and a redelivery could not take it over before the lease ends. Any other
+ * error, or throttling past those attempts, is the outcome `Error`, announced. The bake follows the
+ * same rule for its own rollbacks (handlers/bake.ts).
  */
-export const THROTTLED_ATTEMPTS = 3;
-const THROTTLED_WAIT_MS = 1_000;
-
 async function act(command: Command, token: string, earlierAttempt: LedgerEntry['attempt'], deps: RollbackDependencies): Promise<LedgerOutcome> {
   const { deploymentId } = command.ref;
   for (let attempt = 1; ; attempt += 1) {
@@ -281,21 +281,16 @@ async function act(command: Command, token: string, earlierAttempt: LedgerEntry[
       }
       return await carryOut(deploymentId, token, decision, deps);
     } catch (error) {
-      if (isThrottling(error) && attempt < THROTTLED_ATTEMPTS) {
-        await (deps.sleep ?? noWait)(THROTTLED_WAIT_MS * 2 ** (attempt - 1));
+      const wait = retryWaitAfter(error, attempt);
+      if (wait !== undefined) {
+        await (deps.sleep ?? noWait)(wait);
         continue;
       }
       // After the SDK's own retries: access denied, an unsupported deployment type, a bug. Announced,
       // not thrown, since a retry could not do better and a person must look.
-      return notDone('Error', error instanceof Error ? `${error.name}: ${error.message}` : String(error), deps.clock);
+      return notDone('Error', errorText(error), deps.clock);
     }
   }
-}
-
-/** CodeDeploy's throttling errors (ThrottlingException; the SDK marks them $retryable.throttling). */
-function isThrottling(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return error.name === 'ThrottlingException' || (error as { $retryable?: { throttling?: boolean } }).$retryable?.throttling === true;
 }
 
 async function noWait(): Promise<void> {}

@@ -66,6 +66,14 @@ export interface FaultOptions {
    * clears within Lambda's retries.
    */
   readonly throttleRate?: number;
+  /**
+   * CodeDeploy's rollbacks (StopDeployment, a hook status Failed) failing with an error that is not
+   * one of its refusals, after the SDK's retries, not by chance: each such call of a deployment throws
+   * `error` until `times` calls of it have (default: every call, as for an action the function's role
+   * may not take). Not cleared within Lambda's retries, unlike the faults above. CodeDeploy does not
+   * see the call (its call log holds only the calls that reached it).
+   */
+  readonly rollbackErrors?: { readonly error: InjectedCodeDeployError; readonly times?: number };
   /** Share of PutEvents entries refused (ThrottlingException) after the publisher's retries: PublishError. The same entry at most twice. */
   readonly publishFailureRate?: number;
   /** Share of deliveries run as two concurrent invocations of the same event, racing on the stores. */
@@ -97,6 +105,21 @@ export class ThrottlingException extends Error {
   readonly $retryable = { throttling: true };
 }
 
+/** What the SDK throws when the caller's role may not take the action. */
+export class AccessDeniedException extends Error {
+  override readonly name = 'AccessDeniedException';
+  readonly $fault = 'client';
+}
+
+/** What the SDK throws when the service still answers 5xx after its standard retries. */
+export class InternalFailure extends Error {
+  override readonly name = 'InternalFailure';
+  readonly $fault = 'server';
+}
+
+/** The errors `rollbackErrors` can inject: access denied, throttling, a 5xx. */
+export type InjectedCodeDeployError = 'AccessDeniedException' | 'ThrottlingException' | 'InternalFailure';
+
 /** Counts of the faults injected, by kind. */
 export interface FaultStats {
   deliveries: number;
@@ -106,6 +129,8 @@ export interface FaultStats {
   crashes: number;
   endpointFailures: number;
   throttles: number;
+  /** CodeDeploy rollbacks failed by `rollbackErrors`. */
+  codeDeployErrors: number;
   publishFailures: number;
   poison: number;
   modelLoadFailures: number;
@@ -161,6 +186,7 @@ export class FaultInjector {
     crashes: 0,
     endpointFailures: 0,
     throttles: 0,
+    codeDeployErrors: 0,
     publishFailures: 0,
     poison: 0,
     modelLoadFailures: 0,
@@ -315,6 +341,26 @@ export class FaultInjector {
     }
   }
 
+  /** A rollback call failed by `rollbackErrors` while it has failed fewer than `times` times for the deployment. */
+  private failRollback(api: string, deploymentId: string): void {
+    const fault = this.options.rollbackErrors;
+    if (!fault) return;
+    const key = `rollback error ${deploymentId}`;
+    const count = this.injected.get(key) ?? 0;
+    if (count >= (fault.times ?? Number.POSITIVE_INFINITY)) return;
+    this.injected.set(key, count + 1);
+    this.stats.codeDeployErrors += 1;
+    const action = `codedeploy:${api}`;
+    switch (fault.error) {
+      case 'AccessDeniedException':
+        throw new AccessDeniedException(`User: arn:aws:sts::123456789012:assumed-role/deploy-guard/function is not authorized to perform: ${action} on resource: the deployment group of ${deploymentId} (injected fault)`);
+      case 'ThrottlingException':
+        throw new ThrottlingException(`CodeDeploy ${api}: Rate exceeded (still throttled after the SDK's retries; injected fault)`);
+      case 'InternalFailure':
+        throw new InternalFailure(`CodeDeploy ${api}: the service answered 500 after the SDK's retries (injected fault)`);
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Ports
   // ---------------------------------------------------------------------------------------------
@@ -323,6 +369,7 @@ export class FaultInjector {
     const acted = async (api: string, deploymentId: string, call: () => Promise<CodeDeployOutcome>, rollback: boolean): Promise<CodeDeployOutcome> => {
       await this.interleave();
       this.throttle('CodeDeploy', api, deploymentId);
+      if (rollback) this.failRollback(api, deploymentId);
       const answer = await call();
       const accepted = rollback ? this.rollbacks : this.proceeds;
       if (answer.ok) accepted.set(deploymentId, (accepted.get(deploymentId) ?? 0) + 1);

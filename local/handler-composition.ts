@@ -73,7 +73,8 @@ export function composeHandlers(
     },
     promote: invocation(PROMOTE, ports, PROMOTE.configFromEnv(environment('promote'))),
     notify: invocation(NOTIFY, ports, NOTIFY.configFromEnv(environment('notify'))),
-    bake: invocation(BAKE, ports, { ...BAKE.configFromEnv(environment('bake')), groups }),
+    // bake's throttled rollbacks too (the same rule as rollback's, handlers/codedeploy-errors.ts).
+    bake: invocation(BAKE, { ...ports, sleep: async () => undefined }, { ...BAKE.configFromEnv(environment('bake')), groups }),
     'shadow-digest': invocation(SHADOW_DIGEST, ports, SHADOW_DIGEST.configFromEnv(environment('shadow-digest'))),
     'pipeline-gate': invocation(PIPELINE_GATE, ports, { ...PIPELINE_GATE.configFromEnv(environment('pipeline-gate')), groups }),
   };

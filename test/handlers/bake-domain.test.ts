@@ -1,4 +1,5 @@
 import {
+  afterCodeDeployError,
   alarmChanged,
   bakeAction,
   bakeAnnouncement,
@@ -15,7 +16,9 @@ import {
   sweepDue,
   watchTier,
 } from '../../handlers/bake-domain';
+import { THROTTLED_ATTEMPTS } from '../../handlers/codedeploy-errors';
 import type { AssessmentRecord, BakeBook } from '../../handlers/ports';
+import { AccessDeniedException, InternalFailure, ThrottlingException } from '../../local/faults';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-11-20T09:00:00Z');
@@ -178,6 +181,37 @@ describe('the sweep', () => {
   });
 });
 
+describe('a rollback whose CodeDeploy call fails with an error (not a refusal), as the rollback handler does', () => {
+  const rolling = { ...bakeOf(assessment(), policy, T0), state: 'rolling-back' as const, alarmName: 'checkout-5xx' };
+  const passing = { ...bakeOf(assessment(), policy, T0), state: 'passing' as const };
+  const denied = new AccessDeniedException('User: arn:aws:sts::123456789012:assumed-role/deploy-guard-dev-bake/fn is not authorized to perform: codedeploy:StopDeployment');
+  const throttled = new ThrottlingException('Rate exceeded');
+
+  it(`throttling is waited out, 1 s then 2 s, for ${THROTTLED_ATTEMPTS} attempts in all; then the rollback gives up with the error`, () => {
+    expect(THROTTLED_ATTEMPTS).toBe(3);
+    expect(afterCodeDeployError(rolling, throttled, 1)).toEqual({ kind: 'wait', ms: 1_000 });
+    expect(afterCodeDeployError(rolling, throttled, 2)).toEqual({ kind: 'wait', ms: 2_000 });
+    expect(afterCodeDeployError(rolling, throttled, 3)).toEqual({ kind: 'give-up', error: 'ThrottlingException: Rate exceeded' });
+  });
+
+  it('an error that is not throttling (access denied, a 5xx after the SDK\'s retries) gives up at the first attempt, with the error in words', () => {
+    expect(afterCodeDeployError(rolling, denied, 1)).toEqual({ kind: 'give-up', error: `AccessDeniedException: ${denied.message}` });
+    expect(afterCodeDeployError(rolling, new InternalFailure('We encountered an internal error'), 1)).toEqual({ kind: 'give-up', error: 'InternalFailure: We encountered an internal error' });
+  });
+
+  it('a pass is never given up on: its error is thrown for Lambda and the sweep to retry (given up, its hook would time out and fail a deployment that passed)', () => {
+    expect(afterCodeDeployError(passing, throttled, 1)).toEqual({ kind: 'wait', ms: 1_000 });
+    expect(afterCodeDeployError(passing, throttled, 3)).toEqual({ kind: 'rethrow' });
+    expect(afterCodeDeployError(passing, denied, 1)).toEqual({ kind: 'rethrow' });
+  });
+
+  it('the rollback given up is closed not done, with the error (no refusal)', () => {
+    const closed = closedBake(rolling, { ok: false, error: 'AccessDeniedException: not authorized' }, T0 + MINUTE);
+    expect(closed).toMatchObject({ state: 'not-done', closedAt: T0 + MINUTE, error: 'AccessDeniedException: not authorized', alarmName: 'checkout-5xx' });
+    expect(closed.refusal).toBeUndefined();
+  });
+});
+
 describe('what a closed bake announces, once', () => {
   const claimed = (platform: AssessmentRecord['platform'] = 'Server') => {
     const opened = openBake(EMPTY_BOOK, bakeOf(assessment({ platform }), policy, T0));
@@ -230,6 +264,25 @@ describe('what a closed bake announces, once', () => {
     expect(bakeAnnouncement(notReady)?.detail).toMatchObject({ reason: 'Error', message: 'not ready' });
     const earlierRelease = { ...refused(), refusal: undefined, message: 'DeploymentAlreadyCompleted: The deployment d-BAKE00001 is already completed.' };
     expect(bakeAnnouncement(earlierRelease)?.detail).toMatchObject({ reason: 'Error', message: 'DeploymentAlreadyCompleted: The deployment d-BAKE00001 is already completed.' });
+  });
+
+  it('a rollback whose call failed with an error: Deployment Rollback Failed with reason Error, the error as the message, and the bake; once', () => {
+    const failed = (platform: AssessmentRecord['platform'] = 'Server') => closedBake(claimed(platform), { ok: false, error: 'AccessDeniedException: User is not authorized to perform: codedeploy:StopDeployment' }, T0 + 10 * MINUTE);
+    expect(bakeAnnouncement(failed())).toEqual({
+      kind: 'Deployment Rollback Failed',
+      detail: {
+        schemaVersion: '1',
+        deploymentId: 'd-BAKE00001',
+        application: 'checkout',
+        deploymentGroup: 'prod',
+        reason: 'Error',
+        message: 'AccessDeniedException: User is not authorized to perform: codedeploy:StopDeployment',
+        failedAt: '2026-11-20T09:10:00.000Z',
+        bake: { platform: 'Server', alarmName: 'checkout-5xx', action: 'StopDeployment', minutes: 30, openedAt: '2026-11-20T09:00:00.000Z' },
+      },
+    });
+    expect(bakeAnnouncement(failed('Lambda'))?.detail).toMatchObject({ reason: 'Error', bake: { platform: 'Lambda', action: 'LifecycleHookFailed' } });
+    expect(bakeAnnouncement({ ...failed(), announcedAt: T0 + 10 * MINUTE })).toBeUndefined();
   });
 
   it('nothing once announced, nothing for a pass, nor for a pass CodeDeploy refused', () => {

@@ -1,9 +1,12 @@
 import { ManualClock } from '../../events/clock';
 import { InMemoryBakeStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import { handleBakeEvent, type BakeDependencies } from '../../handlers/bake';
+import { updateBook } from '../../handlers/bake-book';
+import { hookInvoked } from '../../handlers/bake-domain';
 import type { PutEventsEntry } from '../../events/emitted';
 import type { BakeStore, MetricsPort } from '../../handlers/ports';
 import { LocalCodeDeploy } from '../../local/codedeploy';
+import { FaultInjector, type FaultOptions } from '../../local/faults';
 import { alarmEvent, assessedEvent, BAKING_ALARM, bakeTierAssessment, bakingPolicy, sweepEvent } from './bake-fixture';
 
 /**
@@ -16,17 +19,17 @@ const ALARM = BAKING_ALARM;
 const OTHER_ALARM = 'checkout-p99-latency';
 const policy = bakingPolicy([ALARM, OTHER_ALARM]);
 
-function setup() {
+function setup(platform: 'Server' | 'ECS' = 'Server') {
   const clock = new ManualClock(START);
   const codeDeploy = new LocalCodeDeploy({ clock, account: '123456789012', region: 'us-east-1', emit: () => undefined });
-  const { deploymentId } = codeDeploy.createDeployment({ application: 'checkout', deploymentGroup: 'checkout-prod', platform: 'Server', revision: { commitId: 'a'.repeat(40) } });
+  const { deploymentId } = codeDeploy.createDeployment({ application: 'checkout', deploymentGroup: 'checkout-prod', platform, revision: { commitId: 'a'.repeat(40) } });
   const deployments = new InMemoryDeploymentStore();
   const bakes = new InMemoryBakeStore();
   const published: PutEventsEntry[] = [];
   const publisher = { publish: async (entries: readonly PutEventsEntry[]) => void published.push(...entries) };
   const metrics: Parameters<MetricsPort['put']>[0][] = [];
   const deps: BakeDependencies = { codeDeploy, deployments, bakes, publisher, metrics: { put: (datum) => void metrics.push(datum) }, clock, config: { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', groups: [policy], metricsNamespace: 'DeployGuard' } };
-  const assessment = bakeTierAssessment(deploymentId, START, [ALARM, OTHER_ALARM]);
+  const assessment = { ...bakeTierAssessment(deploymentId, START, [ALARM, OTHER_ALARM]), platform };
   const assessed = () => assessedEvent(assessment);
   /** The Deployment Bake Rolled Back details published so far. */
   const announcements = () => published.filter((entry) => entry.DetailType === 'Deployment Bake Rolled Back').map((entry) => JSON.parse(entry.Detail));
@@ -199,6 +202,141 @@ describe('bake: a rollback CodeDeploy refuses is announced, once', () => {
     expect(w.failures()).toHaveLength(1);
     expect((await w.bakes.readBook())?.book.open).toEqual([]);
     expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'not-done', announcedAt: expect.any(Number) });
+    expect(w.counted()).toEqual(['BakesNotClosed']);
+  });
+});
+
+describe('bake: a rollback whose CodeDeploy call fails with an error (not a refusal) is announced, once', () => {
+  /**
+   * A baking deployment whose rollback calls (StopDeployment; the AfterAllowTraffic hook Failed on
+   * ECS) throw `error` after the SDK's retries, `times` times (default: every time), as
+   * local/faults.ts injects it; the waits between attempts recorded instead of slept.
+   */
+  async function failingRollbacks(rollbackErrors: NonNullable<FaultOptions['rollbackErrors']>, platform: 'Server' | 'ECS' = 'Server') {
+    const w = setup(platform);
+    const faults = new FaultInjector({ seed: 1, rollbackErrors });
+    const sleeps: number[] = [];
+    const deps: BakeDependencies = { ...w.deps, codeDeploy: faults.codeDeploy(w.codeDeploy), sleep: async (milliseconds) => void sleeps.push(milliseconds) };
+    await w.deployments.putAssessment(w.assessment);
+    await handleBakeEvent(w.assessedEvent(), deps);
+    if (platform !== 'Server') {
+      // CodeDeploy moves the traffic: the traffic hook sees BeforeAllowTraffic, then AfterAllowTraffic starts the window.
+      const before = w.codeDeploy.invokeHook(w.deploymentId, 'BeforeAllowTraffic')!;
+      await w.codeDeploy.putLifecycleEventHookExecutionStatus(w.deploymentId, before.LifecycleEventHookExecutionId, 'Succeeded');
+      const after = w.codeDeploy.invokeHook(w.deploymentId, 'AfterAllowTraffic')!;
+      for (const hook of [before, after]) await updateBook(w.bakes, (book) => ({ book: hookInvoked(book, w.deploymentId, hook.LifecycleEventHookExecutionId, w.clock.now()).book, claimed: [] }));
+    }
+    w.clock.advanceBy(5 * 60_000);
+    return { ...w, deps, faults, sleeps, alarm: w.alarmEvent('alarm-10', ALARM, 'ALARM', w.clock.now()) };
+  }
+  const DENIED = 'AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/deploy-guard/function is not authorized to perform: codedeploy:StopDeployment on resource: the deployment group of';
+
+  it('access denied every time: closed not done with the error, announced once as Deployment Rollback Failed (reason Error, the bake) and counted; the alarm again and the sweeps try nothing more', async () => {
+    const w = await failingRollbacks({ error: 'AccessDeniedException' });
+    const result = await handleBakeEvent(w.alarm, w.deps);
+    expect(result).toEqual({ status: 'watched', alarmName: ALARM, closed: [{ deploymentId: w.deploymentId, state: 'not-done', alarmName: ALARM, error: expect.stringContaining(DENIED) }] });
+    // Not throttling: given up at the first attempt, without waiting.
+    expect(w.faults.stats.codeDeployErrors).toBe(1);
+    expect(w.sleeps).toEqual([]);
+    expect(w.failures()).toEqual([
+      {
+        schemaVersion: '1',
+        deploymentId: w.deploymentId,
+        application: 'checkout',
+        deploymentGroup: 'checkout-prod',
+        reason: 'Error',
+        message: `${DENIED} ${w.deploymentId} (injected fault)`,
+        failedAt: '2026-12-01T09:05:00.000Z',
+        bake: { platform: 'Server', alarmName: ALARM, action: 'StopDeployment', minutes: 30, openedAt: '2026-12-01T09:00:00.000Z' },
+      },
+    ]);
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'not-done', error: `${DENIED} ${w.deploymentId} (injected fault)`, announcedAt: START + 5 * 60_000 });
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    expect(w.counted()).toEqual(['BakesNotClosed']);
+
+    await handleBakeEvent(w.alarm, w.deps);
+    for (let minute = 1; minute <= 40; minute += 1) {
+      w.clock.advanceBy(60_000);
+      await handleBakeEvent(w.sweepEvent(w.clock.now()), w.deps);
+    }
+    expect(w.faults.stats.codeDeployErrors).toBe(1);
+    expect(w.failures()).toHaveLength(1);
+    expect(w.announcements()).toEqual([]);
+    expect(w.counted()).toEqual(['BakesNotClosed']);
+  });
+
+  it('throttled twice after the SDK\'s retries, then accepted: waited out (1 s, 2 s) and rolled back as usual; no failure announced', async () => {
+    const w = await failingRollbacks({ error: 'ThrottlingException', times: 2 });
+    await expect(handleBakeEvent(w.alarm, w.deps)).resolves.toMatchObject({ closed: [{ deploymentId: w.deploymentId, state: 'rolled-back', alarmName: ALARM }] });
+    expect(w.sleeps).toEqual([1_000, 2_000]);
+    expect(w.codeDeploy.callLog).toEqual([{ api: 'StopDeployment', deploymentId: w.deploymentId, accepted: true }]);
+    expect(w.announcements()).toEqual([expect.objectContaining({ deploymentId: w.deploymentId, action: 'StopDeployment' })]);
+    expect(w.failures()).toEqual([]);
+    expect(w.counted()).toEqual(['BakeRollbacks']);
+  });
+
+  it('throttled on all three attempts: given up, announced with the throttling error', async () => {
+    const w = await failingRollbacks({ error: 'ThrottlingException' });
+    await handleBakeEvent(w.alarm, w.deps);
+    expect(w.faults.stats.codeDeployErrors).toBe(3);
+    expect(w.sleeps).toEqual([1_000, 2_000]);
+    expect(w.codeDeploy.callLog).toEqual([]);
+    expect(w.failures()).toEqual([expect.objectContaining({ reason: 'Error', message: expect.stringMatching(/^ThrottlingException: CodeDeploy StopDeployment: Rate exceeded/) })]);
+  });
+
+  it('a 5xx after the SDK\'s retries: given up at once, announced', async () => {
+    const w = await failingRollbacks({ error: 'InternalFailure' });
+    await handleBakeEvent(w.alarm, w.deps);
+    expect(w.sleeps).toEqual([]);
+    expect(w.failures()).toEqual([expect.objectContaining({ reason: 'Error', message: expect.stringMatching(/^InternalFailure: /) })]);
+  });
+
+  it('ECS: the AfterAllowTraffic hook\'s Failed status denied: announced once with the hook as what was asked; the hook is left unanswered', async () => {
+    const w = await failingRollbacks({ error: 'AccessDeniedException' }, 'ECS');
+    await handleBakeEvent(w.alarm, w.deps);
+    expect(w.failures()).toEqual([
+      expect.objectContaining({ reason: 'Error', message: expect.stringContaining('codedeploy:PutLifecycleEventHookExecutionStatus'), bake: expect.objectContaining({ platform: 'ECS', action: 'LifecycleHookFailed' }) }),
+    ]);
+    expect(w.codeDeploy.deployment(w.deploymentId)).toMatchObject({ status: 'InProgress', hooks: { AfterAllowTraffic: { executionId: expect.any(String) } } });
+    expect(w.codeDeploy.deployment(w.deploymentId)?.hooks.AfterAllowTraffic?.status).toBeUndefined();
+    expect(w.counted()).toEqual(['BakesNotClosed']);
+  });
+
+  it('ECS: a pass whose Succeeded status fails with an error is thrown, not given up (the sweep tries again), and passes once CodeDeploy takes it', async () => {
+    const w = await failingRollbacks({ error: 'AccessDeniedException' }, 'ECS');
+    // Only the rollbacks fail by the injected fault; this pass fails by its own.
+    let denied = true;
+    const codeDeploy = {
+      ...w.deps.codeDeploy,
+      getDeployment: (id: string) => w.deps.codeDeploy.getDeployment(id),
+      putLifecycleEventHookExecutionStatus: async (id: string, hook: string, status: 'Succeeded' | 'Failed') => {
+        if (denied) throw Object.assign(new Error('not authorized to perform: codedeploy:PutLifecycleEventHookExecutionStatus'), { name: 'AccessDeniedException' });
+        return w.codeDeploy.putLifecycleEventHookExecutionStatus(id, hook, status);
+      },
+    };
+    const deps = { ...w.deps, codeDeploy };
+    w.clock.advanceBy(30 * 60_000);
+    await expect(handleBakeEvent(w.sweepEvent(w.clock.now()), deps)).rejects.toThrow('not authorized');
+    expect((await w.bakes.readBook())?.book.open).toEqual([expect.objectContaining({ deploymentId: w.deploymentId, state: 'passing' })]);
+    denied = false;
+    w.clock.advanceBy(60_000);
+    await expect(handleBakeEvent(w.sweepEvent(w.clock.now()), deps)).resolves.toEqual({ status: 'swept', closed: [{ deploymentId: w.deploymentId, state: 'passed' }] });
+    expect(w.published).toEqual([]);
+  });
+
+  it('a retry after the failure was kept but its announcement failed announces it once, with the first attempt\'s time; a later retry announces nothing', async () => {
+    const w = await failingRollbacks({ error: 'AccessDeniedException' });
+    const failing = { ...w.deps, publisher: { publish: async () => Promise.reject(new Error('PutEvents: InternalFailure')) } };
+    await expect(handleBakeEvent(w.alarm, failing)).rejects.toThrow('PutEvents: InternalFailure');
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'not-done', error: expect.stringContaining(DENIED) });
+    expect(w.failures()).toEqual([]);
+
+    w.clock.advanceBy(60_000);
+    await handleBakeEvent(w.alarm, w.deps);
+    expect(w.failures()).toEqual([expect.objectContaining({ reason: 'Error', failedAt: '2026-12-01T09:05:00.000Z' })]);
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    await handleBakeEvent(w.alarm, w.deps);
+    expect(w.failures()).toHaveLength(1);
     expect(w.counted()).toEqual(['BakesNotClosed']);
   });
 });

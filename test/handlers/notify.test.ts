@@ -180,10 +180,24 @@ describe('the message about a bake rollback CodeDeploy refused', () => {
     expect(body).toContain('      https://us-east-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-123456789?region=us-east-1');
   });
 
-  it('any other refusal: stop it and roll it back by hand if it still runs', () => {
-    const body = plainTextBody(messageOf(refused({ reason: 'Error', message: 'The deployment d-123456789 is not waiting at READY.' })));
-    expect(body).toContain("Read the bake function's logs");
+  it('a call that failed with an error (reason Error: access denied, throttling or a 5xx after the retries): could not be rolled back, with the error; stop it by hand, then read the logs', () => {
+    const error = 'AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/deploy-guard-prod-bake/fn is not authorized to perform: codedeploy:StopDeployment';
+    const message = messageOf(refused({ reason: 'Error', message: error }));
+    expect(message.title).toBe('Bake rollback failed: d-123456789 of checkout/checkout-prod (Error)');
+    const body = plainTextBody(message);
+    expect(body).toContain(
+      `Deploy Guard asked CodeDeploy to stop it with automatic rollback (StopDeployment), and the call failed: the deployment could not be rolled back: ${error}. It was NOT rolled back. If it still runs, stop it yourself now (below); then read the bake function's logs for the cause.`,
+    );
+    expect(body).toContain(`CodeDeploy: failed: ${error}`);
+    expect(body).not.toContain('refused');
+    expect(body).toContain('If it still runs, stop it and roll it back yourself:');
     expect(body).toContain('      aws deploy stop-deployment --deployment-id d-123456789 --auto-rollback-enabled --region us-east-1');
+    expect(body).not.toContain('aws deploy create-deployment');
+  });
+
+  it('an error whose message ends a sentence is not given a second full stop', () => {
+    const body = plainTextBody(messageOf(refused({ reason: 'Error', message: 'InternalFailure: We encountered an internal error. Please try again.' })));
+    expect(body).toContain('could not be rolled back: InternalFailure: We encountered an internal error. Please try again. It was NOT rolled back.');
   });
 
   it('of an ECS or Lambda deployment, says its AfterAllowTraffic hook was to fail', () => {

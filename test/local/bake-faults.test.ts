@@ -14,7 +14,8 @@ import { alarmEvent, assessedEvent, BAKING_ALARM, bakeTierAssessment, bakingPoli
  * of a closed bake (Lambda retries the event), a baking EC2 deployment whose alarm goes off is rolled
  * back exactly once, its rollback is kept and announced exactly once, and the book ends empty; one
  * CodeDeploy completed first (the rollback refused) is kept as not done and its refusal announced
- * exactly once.
+ * exactly once; one whose rollback keeps failing with an error (access denied) is kept as not done and
+ * announced exactly once, and nothing retries it.
  */
 const START = Date.parse('2026-12-01T09:00:00Z');
 const MINUTE = 60_000;
@@ -131,6 +132,36 @@ describe('the bake store under the fault injector', () => {
     expect(w.failures()).toEqual([expect.objectContaining({ deploymentId: w.deploymentId, reason: 'DeploymentAlreadyCompleted', bake: expect.objectContaining({ alarmName: ALARM }) })]);
     expect(w.announcements()).toEqual([]);
     expect((await w.bakes.readBook())?.book.open).toEqual([]);
+  });
+
+  it.each([
+    ['nothing else', {}, 0],
+    ['a lost answer on every first write of the book', { lostBakeBookAnswerRate: 1 }, 3],
+    ['the function dying right after each write of the book', { crashRate: 1, crashSteps: /^writing the book/ }, 3],
+    ['the function dying right after the failure is kept, before it is announced', { crashRate: 1, crashSteps: /^keeping the closed bake .*\(not-done\)$/ }, 1],
+    ['the function dying right after the failure is marked announced', { crashRate: 1, crashSteps: /^keeping the closed bake .*announced\)$/ }, 1],
+  ])('a rollback whose StopDeployment is denied every time (AccessDeniedException), with %s: kept as not done with the error, announced once as Deployment Rollback Failed (Error), not retried by the sweeps', async (_fault, options, injected) => {
+    const w = await bakingDeployment({ rollbackErrors: { error: 'AccessDeniedException' }, ...options });
+    await alarmDuringTheBake(w);
+    expect(w.faults.stats.crashes + w.faults.stats.lostAnswers).toBeGreaterThanOrEqual(injected);
+    expect(w.rollbacks()).toEqual([]);
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'not-done', error: expect.stringMatching(/^AccessDeniedException: .*codedeploy:StopDeployment/), announcedAt: expect.any(Number) });
+    expect(w.failures()).toEqual([expect.objectContaining({ deploymentId: w.deploymentId, reason: 'Error', message: expect.stringMatching(/^AccessDeniedException: /), bake: expect.objectContaining({ alarmName: ALARM, action: 'StopDeployment' }) })]);
+    expect(w.announcements()).toEqual([]);
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    // At most once per attempt of the alarm's event (a crash makes Lambda retry it); the 40 sweeps not at all.
+    expect(w.faults.stats.codeDeployErrors).toBeGreaterThanOrEqual(1);
+    expect(w.faults.stats.codeDeployErrors).toBeLessThanOrEqual(1 + w.faults.stats.crashes);
+  });
+
+  it('a rollback throttled twice after the SDK\'s retries, then accepted: rolled back once and announced as such; no failure announced', async () => {
+    const w = await bakingDeployment({ rollbackErrors: { error: 'ThrottlingException', times: 2 } });
+    await alarmDuringTheBake(w);
+    expect(w.faults.stats.codeDeployErrors).toBe(2);
+    expect(w.rollbacks()).toEqual([{ api: 'StopDeployment', deploymentId: w.deploymentId, accepted: true }]);
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back', announcedAt: expect.any(Number) });
+    expect(w.announcements().map((announcement) => announcement.deploymentId)).toEqual([w.deploymentId]);
+    expect(w.failures()).toEqual([]);
   });
 
   it('a crash is the process dying: the attempt fails with it, whatever the handler does', async () => {

@@ -4,7 +4,7 @@ import type { BusEvent } from '../../events/bus';
 import { synthesizeStack } from '../../cli/commands/backtest';
 import { ENV, type GroupPolicy } from '../../handlers/config';
 import { QUALITY_DIMENSIONS } from '../../handlers/quality-metrics';
-import { FaultInjector } from '../../local/faults';
+import { FaultInjector, type FaultOptions } from '../../local/faults';
 import { composeHandlers, localEnvironment, type LocalHandlers } from '../../local/handler-composition';
 import { drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
 import { buildStandIns, LOCAL_ACCOUNT, modelFromArchive, serveFirstModel, type StandIns } from '../../local/stand-ins';
@@ -231,6 +231,120 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
     const deploymentId = await completedBeforeItsAlarm();
     expect(faults.stats[injected]).toBeGreaterThanOrEqual(1);
     await expectRefusalToldOnce(deploymentId);
+  });
+
+  /**
+   * A baking EC2 deployment whose rollback keeps failing with an error that is not a refusal
+   * (StopDeployment denied: the bake function's role lacks it): the error is announced once as
+   * Deployment Rollback Failed (reason Error, with the bake) and told once, and nothing retries it:
+   * not the alarm's event again, not the sweeps past the window.
+   */
+  const deniedRollback = async (options: Omit<FaultOptions, 'seed' | 'rollbackErrors'> = {}) => {
+    await standIns.close();
+    const faults = new FaultInjector({ seed: 11, rollbackErrors: { error: 'AccessDeniedException' }, ...options });
+    await boot(faults);
+    const deploymentId = await start('checkout');
+    await advance(10 * MINUTE);
+    await serverErrors('checkout', 12);
+    expect(alarmEvents('checkout')).toHaveLength(1);
+    const triedBeforeTheSweeps = faults.stats.codeDeployErrors;
+    await handlers.bake(alarmEvents('checkout')[0]!);
+    await serverErrors('checkout', 20);
+    await advance(30 * MINUTE);
+    // Tried on the alarm's event (and the retry after a crash), never again: no sweep takes it over.
+    expect(faults.stats.codeDeployErrors).toBe(triedBeforeTheSweeps);
+    return { deploymentId, faults };
+  };
+  const expectErrorToldOnce = async (deploymentId: string) => {
+    const error = `AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/deploy-guard/function is not authorized to perform: codedeploy:StopDeployment on resource: the deployment group of ${deploymentId} (injected fault)`;
+    expect(calls(deploymentId)).toEqual([]);
+    expect(standIns.codeDeploy.deployment(deploymentId)?.status).toBe('InProgress');
+    expect(await standIns.stores.bakes.readClosed(deploymentId)).toMatchObject({ state: 'not-done', error, alarmName: alarmOf('checkout'), announcedAt: expect.any(Number) });
+    expect((await standIns.stores.bakes.readBook())?.book.open).toEqual([]);
+    expect(deadLetters).toEqual([]);
+    expect(bakeRollbacks(deploymentId)).toEqual([]);
+    expect(rollbackFailures(deploymentId).map((event) => event.detail)).toEqual([
+      {
+        schemaVersion: '1',
+        deploymentId,
+        application: 'checkout',
+        deploymentGroup: 'checkout-prod',
+        reason: 'Error',
+        message: error,
+        failedAt: expect.any(String),
+        bake: { platform: 'Server', alarmName: alarmOf('checkout'), action: 'StopDeployment', minutes: 30, openedAt: expect.any(String) },
+      },
+    ]);
+    const messages = messagesAbout(deploymentId);
+    expect(messages.map((message) => [message.topicArn, message.subject])).toEqual([
+      ['arn:aws:sns:us-east-1:123456789012:deploy-guard-dev-notifications', `Bake rollback failed: ${deploymentId} of checkout/checkout-prod (Error)`],
+    ]);
+    const body = messages[0]!.body;
+    expect(body).toContain(`Deploy Guard asked CodeDeploy to stop it with automatic rollback (StopDeployment), and the call failed: the deployment could not be rolled back: ${error}. It was NOT rolled back.`);
+    expect(body).toContain(`aws deploy stop-deployment --deployment-id ${deploymentId} --auto-rollback-enabled --region us-east-1`);
+    expect(bakeCount('checkout', 'BakesNotClosed')).toBe(1);
+    expect(bakeCount('checkout', 'BakeRollbacks')).toBeUndefined();
+  };
+
+  it('EC2 (Server): a rollback whose StopDeployment is denied every time (AccessDeniedException) is announced once (Deployment Rollback Failed, reason Error, with the bake) and told once; the sweeps stop trying it', async () => {
+    const { deploymentId } = await deniedRollback();
+    await expectErrorToldOnce(deploymentId);
+  });
+
+  it.each([
+    ['the function dying right after the failure is kept, before it is announced', { crashRate: 1, crashSteps: /^keeping the closed bake .*\(not-done\)$/ }, 'crashes'],
+    ['the function dying right after the failure is marked announced, before the book lets the bake go', { crashRate: 1, crashSteps: /^keeping the closed bake .*announced\)$/ }, 'crashes'],
+    ['every first write of the book answered as lost (applied)', { lostBakeBookAnswerRate: 1 }, 'lostAnswers'],
+    ['the announcement refused by PutEvents after the publisher\'s retries (PublishError)', { publishFailureRate: 1 }, 'publishFailures'],
+  ] as const)("EC2 (Server): the denied rollback with %s: Lambda's retries announce it and tell it once", async (_fault, options, injected) => {
+    const { deploymentId, faults } = await deniedRollback(options);
+    expect(faults.stats[injected]).toBeGreaterThanOrEqual(1);
+    await expectErrorToldOnce(deploymentId);
+  });
+
+  it('EC2 (Server): a rollback throttled twice after the SDK\'s retries, then accepted, rolls the deployment back as usual: Bake Rolled Back announced and told, no failure', async () => {
+    await standIns.close();
+    const faults = new FaultInjector({ seed: 11, rollbackErrors: { error: 'ThrottlingException', times: 2 } });
+    await boot(faults);
+    const deploymentId = await start('checkout');
+    await advance(10 * MINUTE);
+    await serverErrors('checkout', 12);
+    await advance(30 * MINUTE);
+    expect(faults.stats.codeDeployErrors).toBe(2);
+    expect(calls(deploymentId)).toEqual([{ api: 'StopDeployment', deploymentId, accepted: true }]);
+    expect(standIns.codeDeploy.deployment(deploymentId)).toMatchObject({ status: 'Stopped', stoppedBy: 'StopDeployment' });
+    expect(bakeRollbacks(deploymentId)).toHaveLength(1);
+    expect(rollbackFailures(deploymentId)).toEqual([]);
+    expect(messagesAbout(deploymentId).map((message) => message.subject)).toEqual([`Deploy Guard rolled back ${deploymentId} of checkout/checkout-prod: an alarm during its bake`]);
+    expect(bakeCount('checkout', 'BakeRollbacks')).toBe(1);
+    expect(bakeCount('checkout', 'BakesNotClosed')).toBeUndefined();
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('ECS: a rollback whose AfterAllowTraffic hook status (Failed) is denied every time is announced once, with the hook as what was asked, and told once', async () => {
+    await standIns.close();
+    const faults = new FaultInjector({ seed: 11, rollbackErrors: { error: 'AccessDeniedException' } });
+    await boot(faults);
+    const deploymentId = await start('payments');
+    await advance(5 * MINUTE);
+    // BeforeAllowTraffic's Succeeded is not a rollback: the fault lets it through.
+    await expect(hook(deploymentId, 'BeforeAllowTraffic')).resolves.toMatchObject({ status: 'succeeded' });
+    await advance(MINUTE);
+    await expect(hook(deploymentId, 'AfterAllowTraffic')).resolves.toMatchObject({ status: 'baking' });
+    await advance(5 * MINUTE);
+    await serverErrors('payments', 9);
+    await advance(40 * MINUTE);
+    expect(faults.stats.codeDeployErrors).toBe(1);
+    expect(calls(deploymentId)).toEqual([{ api: 'PutLifecycleEventHookExecutionStatus', deploymentId, accepted: true }]);
+    expect(rollbackFailures(deploymentId).map((event) => event.detail)).toEqual([
+      expect.objectContaining({ reason: 'Error', message: expect.stringContaining('not authorized to perform: codedeploy:PutLifecycleEventHookExecutionStatus'), bake: expect.objectContaining({ platform: 'ECS', action: 'LifecycleHookFailed' }) }),
+    ]);
+    const messages = messagesAbout(deploymentId);
+    expect(messages.map((message) => message.subject)).toEqual([`Bake rollback failed: ${deploymentId} of payments/payments-prod (Error)`]);
+    expect(messages[0]!.body).toContain('Deploy Guard asked CodeDeploy to fail its AfterAllowTraffic hook, which rolls it back, and the call failed: the deployment could not be rolled back: AccessDeniedException');
+    expect(messages[0]!.body).toContain(`aws deploy stop-deployment --deployment-id ${deploymentId} --auto-rollback-enabled --region us-east-1`);
+    expect(bakeCount('payments', 'BakesNotClosed')).toBe(1);
+    expect(deadLetters).toEqual([]);
   });
 
   it('ECS: the alarm raised during the bake fails the AfterAllowTraffic hook, once; the deployment is rolled back and labelled failed', async () => {
