@@ -1,17 +1,13 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BusEvent } from '../../events/bus';
-import { synthesizeStack } from '../../cli/commands/backtest';
 import { ENV, type GroupPolicy } from '../../handlers/config';
 import { QUALITY_DIMENSIONS } from '../../handlers/quality-metrics';
 import { FaultInjector, type FaultOptions } from '../../local/faults';
-import { composeHandlers, localEnvironment, type LocalHandlers } from '../../local/handler-composition';
-import { drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
-import { buildStandIns, LOCAL_ACCOUNT, modelFromArchive, serveFirstModel, type StandIns } from '../../local/stand-ins';
-import { readWiring, type Wiring } from '../../local/terraform-wiring';
-import { EMBEDDED_TRAINER } from '../../model/training';
-import { loadXGBoostModel } from '../../model/xgboost';
-import { groupMetricAlarmName, loadConfig, toGroupPolicies } from '../../stacks/config';
+import type { LocalHandlers } from '../../local/handler-composition';
+import { drainBuses, type DeadLetterWithEvent } from '../../local/lambda-delivery';
+import type { StandIns } from '../../local/stand-ins';
+import type { Wiring } from '../../local/terraform-wiring';
+import { groupMetricAlarmName } from '../../stacks/config';
+import { bootLocalRuntime, DEV_PREFIX, devStack, writeShippedConfig } from '../support/local-e2e';
 import { scratchDirs } from '../support/temp-dirs';
 import { advanceTo } from '../support/virtual-time';
 
@@ -26,7 +22,7 @@ import { advanceTo } from '../support/virtual-time';
 const tempDir = scratchDirs('bake-e2e');
 const START = Date.parse('2026-12-01T09:00:00Z');
 const MINUTE = 60_000;
-const PREFIX = 'deploy-guard-dev';
+const PREFIX = DEV_PREFIX;
 const ERRORS = { namespace: 'Checkout', metricName: 'Http5xx' };
 
 /** A group with one alarm the stack creates on `<app>`'s 5xx count, and the given bake cut. */
@@ -46,13 +42,9 @@ function bakingGroup(application: string, platform: 'Server' | 'ECS' | 'Lambda',
 const CONFIGURED = [bakingGroup('checkout', 'Server', 0.0001), bakingGroup('payments', 'ECS', 0.0001), bakingGroup('ledger', 'Lambda', 0.999)];
 
 function synthesizeBakingStack(): { readonly wiring: Wiring; readonly groups: GroupPolicy[] } {
-  const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'deploy-guard.config.json'), 'utf8'));
-  config.environments = { dev: { ...config.environments.dev, groups: CONFIGURED } };
-  delete config.$schema;
-  const file = join(tempDir(), 'deploy-guard.config.json');
-  writeFileSync(file, JSON.stringify(config));
-  const wiring = readWiring(synthesizeStack(file, 'dev'));
-  return { wiring, groups: toGroupPolicies(loadConfig(file).environments.dev!.groups, PREFIX) };
+  return devStack(writeShippedConfig(tempDir(), (config) => {
+    config.environments = { dev: { ...config.environments.dev, groups: CONFIGURED } };
+  }));
 }
 
 describe('the bake tier on the local runtime (real handlers, synthesized wiring)', () => {
@@ -67,27 +59,11 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
   /** The local runtime: the stand-ins, the handlers composed on the stack's wiring over them (decorated with `faults`, if any), its rules and schedules. */
   const boot = async (faults?: FaultInjector) => {
     busEvents = [];
-    deadLetters = [];
     const alarmNames = new Set(groups.flatMap((group) => group.alarmNames ?? []));
-    standIns = await buildStandIns({
-      start: START,
-      region: 'us-east-1',
-      customBusName: PREFIX,
-      alarms: wiring.alarms.filter((alarm) => alarmNames.has(alarm.alarmName)),
-      store: 'memory',
-      trainer: EMBEDDED_TRAINER,
-      trainingDir: tempDir(),
-      trainingMs: 1_800_000,
-      log: () => undefined,
-    });
-    const initial = join(__dirname, '..', '..', 'model', 'initial');
-    const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
-    const { featuresUrl } = await serveFirstModel(standIns, { modelVersion: 'initial', dir: initial, model });
-    const local = { groups, customBusName: PREFIX, initialFeaturesUrl: featuresUrl };
-    ({ handlers } = composeHandlers(wiring, standIns, local, faults ? { faults } : {}));
-    metricsNamespace = localEnvironment(wiring, 'bake', local)[ENV.metricsNamespace]!;
-    wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters, ...(faults ? { faults } : {}) });
-    scheduleRules(wiring, handlers, { scheduler: standIns.scheduler, clock: standIns.clock, deadLetters, from: START, to: START + 3 * 60 * MINUTE, account: LOCAL_ACCOUNT, region: 'us-east-1', ...(faults ? { faults } : {}) });
+    const alarms = wiring.alarms.filter((alarm) => alarmNames.has(alarm.alarmName));
+    const runtime = await bootLocalRuntime({ wiring, groups, start: START, alarms, faults, schedulesUntil: START + 3 * 60 * MINUTE, scratchDir: tempDir() });
+    ({ standIns, handlers, deadLetters } = runtime);
+    metricsNamespace = runtime.environmentOf('bake')[ENV.metricsNamespace]!;
     standIns.buses.default.onEvent((event) => busEvents.push(event));
     standIns.buses.custom.onEvent((event) => busEvents.push(event));
   };

@@ -1,18 +1,14 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BusEvent } from '../../events/bus';
 import { scheduledEvent } from '../../events/schedule';
-import { synthesizeStack } from '../../cli/commands/backtest';
 import { createHoldDecisionCommand } from '../../cli/commands/hold-decision';
 import { createOverrideCommand } from '../../cli/commands/override';
 import type { GroupPolicy } from '../../handlers/config';
-import { composeHandlers, type LocalHandlers } from '../../local/handler-composition';
-import { drainBuses, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
-import { buildStandIns, LOCAL_ACCOUNT, modelFromArchive, serveFirstModel, type StandIns } from '../../local/stand-ins';
-import { readWiring, type Wiring } from '../../local/terraform-wiring';
-import { EMBEDDED_TRAINER } from '../../model/training';
-import { loadXGBoostModel } from '../../model/xgboost';
+import type { LocalHandlers } from '../../local/handler-composition';
+import { drainBuses, type DeadLetterWithEvent } from '../../local/lambda-delivery';
+import { LOCAL_ACCOUNT, type StandIns } from '../../local/stand-ins';
+import type { Wiring } from '../../local/terraform-wiring';
 import { exampleGroupNames } from '../../stacks/config';
+import { bootLocalRuntime, devStack, writeShippedConfig } from '../support/local-e2e';
 import { localOperatorDependencies } from '../support/local-operator';
 import { scratchDirs } from '../support/temp-dirs';
 
@@ -37,32 +33,24 @@ const GROUPS: GroupPolicy[] = [
 
 /** The shipped configuration with the dev example holding instead of stopping. */
 function holdingConfig(): string {
-  const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'deploy-guard.config.json'), 'utf8'));
-  Object.assign(config.environments.dev.example, { onRisk: 'hold', holdTimeoutMinutes: 25 });
-  delete config.$schema;
-  const file = join(tempDir(), 'deploy-guard.config.json');
-  writeFileSync(file, JSON.stringify(config));
-  return file;
+  return writeShippedConfig(tempDir(), (config) => {
+    Object.assign(config.environments.dev.example!, { onRisk: 'hold', holdTimeoutMinutes: 25 });
+  });
 }
 
 describe('hold for a human on the local runtime (real handlers, synthesized wiring, real approve / reject)', () => {
   let standIns: StandIns;
   let wiring: Wiring;
   let handlers: LocalHandlers;
+  let deadLetters: DeadLetterWithEvent[];
   const busEvents: BusEvent[] = [];
-  const deadLetters: DeadLetterWithEvent[] = [];
 
   let configFile: string;
 
   beforeAll(async () => {
     configFile = holdingConfig();
-    wiring = readWiring(synthesizeStack(configFile, 'dev'));
-    standIns = await buildStandIns({ start: START, region: 'us-east-1', customBusName: 'deploy-guard-dev', alarms: [], store: 'dynamodb', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
-    const initial = join(__dirname, '..', '..', 'model', 'initial');
-    const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
-    const { featuresUrl } = await serveFirstModel(standIns, { modelVersion: 'initial', dir: initial, model });
-    ({ handlers } = composeHandlers(wiring, standIns, { groups: GROUPS, customBusName: 'deploy-guard-dev', initialFeaturesUrl: featuresUrl }));
-    wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters });
+    ({ wiring } = devStack(configFile));
+    ({ standIns, handlers, deadLetters } = await bootLocalRuntime({ wiring, groups: GROUPS, start: START, store: 'dynamodb', scratchDir: tempDir() }));
     standIns.buses.custom.onEvent((event) => busEvents.push(event));
   });
   afterAll(() => standIns.close());

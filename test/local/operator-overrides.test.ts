@@ -1,17 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BusEvent } from '../../events/bus';
-import { synthesizeStack } from '../../cli/commands/backtest';
 import { createOverrideCommand } from '../../cli/commands/override';
 import { createPauseCommand } from '../../cli/commands/pause';
 import type { GroupPolicy } from '../../handlers/config';
-import { composeHandlers } from '../../local/handler-composition';
-import { drainBuses, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
-import { buildStandIns, modelFromArchive, serveFirstModel, type StandIns } from '../../local/stand-ins';
-import { readWiring } from '../../local/terraform-wiring';
-import { EMBEDDED_TRAINER } from '../../model/training';
-import { loadXGBoostModel } from '../../model/xgboost';
+import { drainBuses, type DeadLetterWithEvent } from '../../local/lambda-delivery';
+import type { StandIns } from '../../local/stand-ins';
 import { exampleGroupNames } from '../../stacks/config';
+import { bootLocalRuntime } from '../support/local-e2e';
+import { localOperatorDependencies } from '../support/local-operator';
 import { scratchDirs } from '../support/temp-dirs';
 
 /**
@@ -30,32 +25,19 @@ const GROUPS: GroupPolicy[] = [{ ...group, platform: 'Server', mode: 'stop', thr
 
 describe('override and pause on the local runtime (real handlers, synthesized wiring)', () => {
   let standIns: StandIns;
+  let deadLetters: DeadLetterWithEvent[];
   const busEvents: BusEvent[] = [];
-  const deadLetters: DeadLetterWithEvent[] = [];
 
   beforeAll(async () => {
-    const wiring = readWiring(synthesizeStack(undefined, 'dev'));
-    standIns = await buildStandIns({ start: START, region: 'us-east-1', customBusName: 'deploy-guard-dev', alarms: [], store: 'memory', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
-    const initial = join(__dirname, '..', '..', 'model', 'initial');
-    const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
-    const { featuresUrl } = await serveFirstModel(standIns, { modelVersion: 'initial', dir: initial, model });
-    const { handlers } = composeHandlers(wiring, standIns, { groups: GROUPS, customBusName: 'deploy-guard-dev', initialFeaturesUrl: featuresUrl });
-    wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters });
+    ({ standIns, deadLetters } = await bootLocalRuntime({ groups: GROUPS, start: START, scratchDir: tempDir() }));
     standIns.buses.custom.onEvent((event) => busEvents.push(event));
   });
   afterAll(() => standIns.close());
 
-  const operatorDeps = () => ({
-    operatorControls: () => standIns.stores.operatorControls,
-    deploymentStore: () => standIns.stores.deployments,
-    publisher: () => standIns.publisher,
-    identity: () => ({ callerArn: async () => OPERATOR }),
-    clock: standIns.clock,
-  });
   const operator = async (command: 'override' | 'pause', ...args: string[]) => {
     const create = command === 'override' ? createOverrideCommand : createPauseCommand;
     const io = { stdout: { write: () => true }, stderr: { write: () => true }, stdin: process.stdin, cwd: process.cwd() } as never;
-    expect(await create(operatorDeps()).run(['--environment', 'dev', ...args], io)).toBe(0);
+    expect(await create(localOperatorDependencies(standIns, OPERATOR)).run(['--environment', 'dev', ...args], io)).toBe(0);
     await drainBuses(standIns.buses);
   };
   /** A deployment of `commit` starts, Deploy Guard acts on it, and unless stopped it ends as `failed` says. */

@@ -1,8 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BusEvent } from '../../events/bus';
 import { eventBridgeTime } from '../../events/clock';
-import { synthesizeStack } from '../../cli/commands/backtest';
 import { createDecisionsCommand } from '../../cli/commands/decisions';
 import { createHoldDecisionCommand } from '../../cli/commands/hold-decision';
 import { createOverrideCommand } from '../../cli/commands/override';
@@ -10,15 +7,13 @@ import type { GroupPolicy } from '../../handlers/config';
 import { gateHoldId } from '../../handlers/pipeline-gate-domain';
 import type { DeploymentStore, GateDecisionListing } from '../../handlers/ports';
 import { ASSESSMENTS_BY_GROUP, CONTROL_KEYS } from '../../handlers/tables';
-import { composeHandlers, type LocalHandlers } from '../../local/handler-composition';
-import { asyncInvoke, drainBuses, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
+import type { LocalHandlers } from '../../local/handler-composition';
+import { asyncInvoke, drainBuses, type DeadLetterWithEvent } from '../../local/lambda-delivery';
 import type { LocalRelease } from '../../local/codepipeline';
-import { buildStandIns, modelFromArchive, serveFirstModel, type StandIns } from '../../local/stand-ins';
-import { readWiring, type Wiring } from '../../local/terraform-wiring';
-import { EMBEDDED_TRAINER } from '../../model/training';
-import { loadXGBoostModel } from '../../model/xgboost';
+import type { StandIns } from '../../local/stand-ins';
 import { exampleGroupNames } from '../../stacks/config';
 import { isAllowed, roleStatements, type AccessRequest } from '../../stacks/policy-check';
+import { bootLocalRuntime, devStack, writeShippedConfig } from '../support/local-e2e';
 import { localOperatorDependencies } from '../support/local-operator';
 import { scratchDirs } from '../support/temp-dirs';
 
@@ -47,23 +42,15 @@ const GROUPS: GroupPolicy[] = [
 const [stopGroup, safeGroup, holdGroup] = GROUPS;
 
 describe('the pipeline gate on the local runtime (real handlers, synthesized wiring, CodePipeline and CodeDeploy stand-ins)', () => {
+  const { stack, wiring } = devStack();
   let standIns: StandIns;
-  let wiring: Wiring;
-  let stack: object;
   let handlers: LocalHandlers;
+  let deadLetters: DeadLetterWithEvent[];
   const busEvents: BusEvent[] = [];
   const awsEvents: BusEvent[] = [];
-  const deadLetters: DeadLetterWithEvent[] = [];
 
   beforeAll(async () => {
-    stack = synthesizeStack(undefined, 'dev');
-    wiring = readWiring(stack);
-    standIns = await buildStandIns({ start: START, region: 'us-east-1', customBusName: 'deploy-guard-dev', alarms: [], store: 'dynamodb', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
-    const initial = join(__dirname, '..', '..', 'model', 'initial');
-    const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
-    const { featuresUrl } = await serveFirstModel(standIns, { modelVersion: 'initial', dir: initial, model });
-    ({ handlers } = composeHandlers(wiring, standIns, { groups: GROUPS, customBusName: 'deploy-guard-dev', initialFeaturesUrl: featuresUrl }));
-    wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters });
+    ({ standIns, handlers, deadLetters } = await bootLocalRuntime({ wiring, groups: GROUPS, start: START, store: 'dynamodb', scratchDir: tempDir() }));
     const gate = wiring.functions.find((fn) => fn.handler === 'pipeline-gate');
     if (!gate) throw new Error('the stack has no pipeline-gate function');
     // CodePipeline invokes the action's function asynchronously: Lambda's retries and dead letters apply.
@@ -111,10 +98,9 @@ describe('the pipeline gate on the local runtime (real handlers, synthesized wir
         return standIns.stores.gates.listedDecisions(group, day);
       },
     };
-    const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'deploy-guard.config.json'), 'utf8')) as { environments: { dev: { groups: unknown[] } } };
-    config.environments.dev.groups = [{ application, deploymentGroup: stopGroup.deploymentGroup, platform: 'Server', mode: 'stop', blockBudget: 0.1, threshold: RISKY, existing: true }];
-    const configFile = join(tempDir(), 'deploy-guard.config.json');
-    writeFileSync(configFile, JSON.stringify(config));
+    const configFile = writeShippedConfig(tempDir(), (config) => {
+      config.environments.dev.groups = [{ application, deploymentGroup: stopGroup.deploymentGroup, platform: 'Server', mode: 'stop', blockBudget: 0.1, threshold: RISKY, existing: true }];
+    });
     const out: string[] = [];
     const io = { stdout: { write: (text: string) => out.push(text) }, stderr: { write: (text: string) => out.push(text) }, stdin: process.stdin, cwd: process.cwd() } as never;
     const command = createDecisionsCommand({ deploymentStore: () => deployments, gateListing: () => listing, clock: standIns.clock });

@@ -1,22 +1,19 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusEvent } from '../../events/bus';
-import { synthesizeStack } from '../../cli/commands/backtest';
 import { createChangeSummaryCommand } from '../../cli/commands/change-summary';
 import { revisionOf } from '../../handlers/adapters/codedeploy';
 import { ENV, type GroupPolicy } from '../../handlers/config';
 import type { PutEventsEntry } from '../../events/emitted';
 import { QUALITY_DIMENSIONS, QUALITY_METRICS } from '../../handlers/quality-metrics';
-import { composeHandlers, localEnvironment, type LocalHandlers } from '../../local/handler-composition';
-import { drainBuses, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
-import { buildStandIns, modelFromArchive, serveFirstModel, type StandIns } from '../../local/stand-ins';
-import { readWiring } from '../../local/terraform-wiring';
-import { EMBEDDED_TRAINER } from '../../model/training';
-import { loadXGBoostModel } from '../../model/xgboost';
+import type { LocalHandlers } from '../../local/handler-composition';
+import { drainBuses, type DeadLetterWithEvent } from '../../local/lambda-delivery';
+import type { StandIns } from '../../local/stand-ins';
 import { TestRepo } from '../support/git-repo';
 import { memoryIO } from '../support/io';
+import { bootLocalRuntime } from '../support/local-e2e';
 import { scratchDirs } from '../support/temp-dirs';
 
 /**
@@ -60,8 +57,8 @@ describe('every revision joins its change summary: a Lambda deployment on the lo
   let repo: TestRepo;
   let from: string;
   let to: string;
+  let deadLetters: DeadLetterWithEvent[];
   const busEvents: BusEvent[] = [];
-  const deadLetters: DeadLetterWithEvent[] = [];
   const eventBridge = mockClient(EventBridgeClient);
 
   beforeAll(async () => {
@@ -69,15 +66,9 @@ describe('every revision joins its change summary: a Lambda deployment on the lo
     from = repo.commit(dana, 'first', { 'src/checkout.ts': 'export const total = 1;\n' });
     to = repo.commit(dana, 'second', { 'src/checkout.ts': 'export const total = 2;\nexport const tax = 0.2;\n', 'src/tax.ts': 'export const rate = 0.2;\n' });
 
-    const wiring = readWiring(synthesizeStack(undefined, 'dev'));
-    standIns = await buildStandIns({ start: START, region: 'us-east-1', customBusName: 'deploy-guard-dev', alarms: [], store: 'memory', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
-    const initial = join(__dirname, '..', '..', 'model', 'initial');
-    const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
-    const { featuresUrl } = await serveFirstModel(standIns, { modelVersion: 'initial', dir: initial, model });
-    const local = { groups: GROUPS, customBusName: 'deploy-guard-dev', initialFeaturesUrl: featuresUrl };
-    ({ handlers } = composeHandlers(wiring, standIns, local));
-    metricsNamespace = localEnvironment(wiring, 'predict', local)[ENV.metricsNamespace]!;
-    wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters });
+    const runtime = await bootLocalRuntime({ groups: GROUPS, start: START, scratchDir: tempDir() });
+    ({ standIns, handlers, deadLetters } = runtime);
+    metricsNamespace = runtime.environmentOf('predict')[ENV.metricsNamespace]!;
     standIns.buses.custom.onEvent((event) => busEvents.push(event));
     // What the CLI's PutEvents reaches: the installation's bus.
     eventBridge.on(PutEventsCommand).callsFake((input: { Entries: PutEventsRequestEntry[] }) => {

@@ -1,16 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { synthesizeStack } from '../../cli/commands/backtest';
 import type { GroupPolicy } from '../../handlers/config';
 import { scheduledEvent } from '../../events/schedule';
-import { composeHandlers, type LocalHandlers } from '../../local/handler-composition';
 import { FaultInjector } from '../../local/faults';
-import { drainBuses, scheduleRules, wireRules, type DeadLetterWithEvent } from '../../local/lambda-delivery';
-import { buildStandIns, LOCAL_ACCOUNT, modelFromArchive, serveFirstModel, type StandIns } from '../../local/stand-ins';
-import { readWiring, type Wiring } from '../../local/terraform-wiring';
-import { EMBEDDED_TRAINER } from '../../model/training';
-import { loadXGBoostModel } from '../../model/xgboost';
-import { loadConfig, toGroupPolicies } from '../../stacks/config';
+import { drainBuses } from '../../local/lambda-delivery';
+import { LOCAL_ACCOUNT, type StandIns } from '../../local/stand-ins';
+import type { Wiring } from '../../local/terraform-wiring';
+import { bootLocalRuntime, DEV_PREFIX, devStack, writeShippedConfig, type EnvironmentJson, type LocalRuntime } from '../support/local-e2e';
 import { scratchDirs } from '../support/temp-dirs';
 import { advanceTo } from '../support/virtual-time';
 
@@ -27,7 +21,7 @@ import { advanceTo } from '../support/virtual-time';
 const tempDir = scratchDirs('shadow-digest-e2e');
 const START = Date.parse('2026-12-01T00:00:00Z');
 const HOUR = 3_600_000;
-const PREFIX = 'deploy-guard-dev';
+const PREFIX = DEV_PREFIX;
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:deploy-guard-dev-notifications';
 
 /** checkout would stop everything (a fixed cut out of the way below), ledger nothing. */
@@ -37,35 +31,19 @@ const CONFIGURED = [
 ];
 
 function synthesizeShadowStack(shadow: 'summary' | 'none'): { readonly wiring: Wiring; readonly groups: GroupPolicy[] } {
-  const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'deploy-guard.config.json'), 'utf8'));
-  // Without the example (a gate group) and its pipeline gate: the shadow groups alone.
-  const dev = { ...config.environments.dev, groups: CONFIGURED, notifications: { emails: ['platform-team@example.com'], shadow } };
-  delete dev.example;
-  delete dev.pipelineGates;
-  config.environments = { dev };
-  delete config.$schema;
-  const file = join(tempDir(), `deploy-guard.${shadow}.config.json`);
-  writeFileSync(file, JSON.stringify(config));
-  const wiring = readWiring(synthesizeStack(file, 'dev'));
-  return { wiring, groups: toGroupPolicies(loadConfig(file).environments.dev!.groups, PREFIX) };
+  const file = writeShippedConfig(tempDir(), (config) => {
+    // Without the example (a gate group) and its pipeline gate: the shadow groups alone.
+    const dev: EnvironmentJson = { ...config.environments.dev, groups: CONFIGURED, notifications: { emails: ['platform-team@example.com'], shadow } };
+    delete dev.example;
+    delete dev.pipelineGates;
+    config.environments = { dev };
+  }, `deploy-guard.${shadow}.config.json`);
+  return devStack(file);
 }
 
-interface Runtime {
-  readonly standIns: StandIns;
-  /** The functions as Lambda invokes them (each call one invocation; a crash injected by `faults` fails it). */
-  readonly handlers: LocalHandlers;
-}
-
-async function runtimeOf(wiring: Wiring, groups: GroupPolicy[], deadLetters: DeadLetterWithEvent[], options: { readonly faults?: FaultInjector; readonly store?: 'memory' | 'dynamodb' } = {}): Promise<Runtime> {
-  const { faults } = options;
-  const standIns = await buildStandIns({ start: START, region: 'us-east-1', customBusName: PREFIX, alarms: [], store: options.store ?? 'memory', trainer: EMBEDDED_TRAINER, trainingDir: tempDir(), trainingMs: 1_800_000, log: () => undefined });
-  const initial = join(__dirname, '..', '..', 'model', 'initial');
-  const model = loadXGBoostModel(modelFromArchive(readFileSync(join(initial, 'model.tar.gz'))));
-  const { featuresUrl } = await serveFirstModel(standIns, { modelVersion: 'initial', dir: initial, model });
-  const { handlers } = composeHandlers(wiring, standIns, { groups, customBusName: PREFIX, initialFeaturesUrl: featuresUrl }, { ...(faults ? { faults } : {}) });
-  wireRules(wiring, standIns.buses, handlers, { clock: standIns.clock, deadLetters, ...(faults ? { faults } : {}) });
-  scheduleRules(wiring, handlers, { scheduler: standIns.scheduler, clock: standIns.clock, deadLetters, from: START, to: START + 36 * HOUR, account: LOCAL_ACCOUNT, region: 'us-east-1', ...(faults ? { faults } : {}) });
-  return { standIns, handlers };
+/** The local runtime on the stack, its schedules firing from START through the next day's noon. */
+function runtimeOf(wiring: Wiring, groups: GroupPolicy[], options: { readonly faults?: FaultInjector; readonly store?: 'memory' | 'dynamodb' } = {}): Promise<LocalRuntime> {
+  return bootLocalRuntime({ wiring, groups, start: START, schedulesUntil: START + 36 * HOUR, scratchDir: tempDir(), ...options });
 }
 
 /** The digest schedule's Scheduled Event of a firing, as EventBridge delivers it (and delivers it again). */
@@ -114,8 +92,7 @@ describe("with notifications.shadow 'summary'", () => {
   });
 
   it("a day of shadow decisions arrives as one digest message when the day ends, with the would-be stops and what became of them", async () => {
-    const deadLetters: DeadLetterWithEvent[] = [];
-    const { standIns } = await runtimeOf(wiring, groups, deadLetters);
+    const { standIns, deadLetters } = await runtimeOf(wiring, groups);
     try {
       const ids = await aDayOfDeployments(standIns, groups);
       // Nothing is stopped and nothing is told while the day runs.
@@ -148,8 +125,7 @@ describe("with notifications.shadow 'summary'", () => {
   it.each(['memory', 'dynamodb'] as const)(
     "the day's Scheduled Event delivered again, the same and under another id for the same firing, is told in no second message (%s stores)",
     async (store) => {
-      const deadLetters: DeadLetterWithEvent[] = [];
-      const { standIns, handlers } = await runtimeOf(wiring, groups, deadLetters, { store });
+      const { standIns, handlers, deadLetters } = await runtimeOf(wiring, groups, { store });
       try {
         await aDayOfDeployments(standIns, groups);
         await advanceTo(standIns, START + 24 * HOUR);
@@ -178,9 +154,8 @@ describe("with notifications.shadow 'summary'", () => {
   );
 
   it("the function dying right after it claimed the day is retried by Lambda, and the day is told once", async () => {
-    const deadLetters: DeadLetterWithEvent[] = [];
     const faults = new FaultInjector({ seed: 7, crashRate: 1, crashSteps: /^claiming the shadow digest/ });
-    const { standIns, handlers } = await runtimeOf(wiring, groups, deadLetters, { faults });
+    const { standIns, handlers, deadLetters } = await runtimeOf(wiring, groups, { faults });
     try {
       await aDayOfDeployments(standIns, groups);
       await advanceTo(standIns, START + 24 * HOUR);
@@ -196,9 +171,8 @@ describe("with notifications.shadow 'summary'", () => {
   });
 
   it("SNS's answer lost (the function dies after publishing, before the day is marked sent): Lambda's retry tells it again, at least once, never not at all", async () => {
-    const deadLetters: DeadLetterWithEvent[] = [];
     const faults = new FaultInjector({ seed: 7, crashRate: 1, crashSteps: /^publishing the shadow digest/ });
-    const { standIns, handlers } = await runtimeOf(wiring, groups, deadLetters, { faults });
+    const { standIns, handlers, deadLetters } = await runtimeOf(wiring, groups, { faults });
     try {
       await aDayOfDeployments(standIns, groups);
       await advanceTo(standIns, START + 24 * HOUR);
@@ -217,8 +191,7 @@ describe("with notifications.shadow 'summary'", () => {
   });
 
   it('a day without shadow decisions is told in no message and leaves no claim of the day behind', async () => {
-    const deadLetters: DeadLetterWithEvent[] = [];
-    const { standIns, handlers } = await runtimeOf(wiring, groups, deadLetters);
+    const { standIns, handlers, deadLetters } = await runtimeOf(wiring, groups);
     try {
       await advanceTo(standIns, START + 24 * HOUR);
       expect(standIns.notifications.published).toEqual([]);
@@ -237,8 +210,7 @@ describe("with notifications.shadow 'none'", () => {
 
   it('the stack has no digest schedule, and a day of shadow decisions is told in no message', async () => {
     expect(wiring.schedules.map((schedule) => schedule.name)).not.toContain(`${PREFIX}-shadow-digest`);
-    const deadLetters: DeadLetterWithEvent[] = [];
-    const { standIns } = await runtimeOf(wiring, groups, deadLetters);
+    const { standIns, deadLetters } = await runtimeOf(wiring, groups);
     try {
       await aDayOfDeployments(standIns, groups);
       await advanceTo(standIns, START + 36 * HOUR);
