@@ -2,7 +2,7 @@ import { upperQuantile } from '../model/block-budget';
 import type { BakeSettings, GroupPolicy } from './config';
 import { ROLLBACK_FAILURE_REASONS, type EmittedDetail, type RollbackFailureReason } from '../events/emitted';
 import { errorText, retryWaitAfter } from './codedeploy-errors';
-import type { AssessmentRecord, BakeBook, BakeRecord, CodeDeployOutcome, CodeDeployRefusal, WatchedAlarm, WatchTier } from './ports';
+import type { AssessmentRecord, BakeAnnouncementClaim, BakeBook, BakeRecord, CodeDeployOutcome, CodeDeployRefusal, WatchedAlarm, WatchTier } from './ports';
 
 /**
  * The bake tier, as pure functions: which deployments are watched after their traffic moves, the
@@ -12,8 +12,15 @@ import type { AssessmentRecord, BakeBook, BakeRecord, CodeDeployOutcome, CodeDep
  * token and is the only one to act, so a deployment is rolled back at most once. No I/O, no clock.
  */
 
-/** How long a claim without an outcome holds before the sweep takes it over (the bake function's timeout is 30 s). */
-export const BAKE_CLAIM_LEASE_MS = 45_000;
+/** The bake function's timeout (its declaration's): an invocation still running is at most this old. */
+export const BAKE_TIMEOUT_SECONDS = 30;
+
+/**
+ * How long a claim without an outcome holds: the function's timeout and 15 s, so that an invocation
+ * still running keeps its claim, and less than Lambda's first retry (a minute). The sweep takes over a
+ * rollback's claim past it; an announcement's claim past it is taken over by the next invocation.
+ */
+export const BAKE_CLAIM_LEASE_MS = (BAKE_TIMEOUT_SECONDS + 15) * 1000;
 
 /**
  * The bake tier's cut: the group's fixed bake threshold, or the (1 − (blockBudget + tierBudget))
@@ -282,6 +289,34 @@ function rollbackActionOf(record: BakeRecord): 'StopDeployment' | 'LifecycleHook
 /** CodeDeploy's refusal as a Deployment Rollback Failed reason (one the event does not name, or none kept by an earlier release: Error). */
 function rollbackFailureReason(refusal: CodeDeployRefusal | undefined): RollbackFailureReason {
   return refusal !== undefined && (ROLLBACK_FAILURE_REASONS as readonly string[]).includes(refusal) ? (refusal as RollbackFailureReason) : 'Error';
+}
+
+/**
+ * What an invocation does with the announcement of a kept closed bake (BakeStore.claimAnnouncement),
+ * given the bake as read, the invocation's token (its event id and the invocation: two deliveries of
+ * one event running at once have different tokens), the time and the lease:
+ * - `claim`: it claims and publishes: `open` (no claim yet), `own` (its own claim: it lost the answer
+ *   of its claim), `takeover` (another invocation's claim, older than the lease: that invocation
+ *   died between its claim and the mark, so it may have published already: at least once, rather
+ *   than never told);
+ * - `announced`: the bake was announced; nothing more is published;
+ * - `held`: another invocation's claim, younger than the lease, is being announced (two deliveries
+ *   of one event, or an alarm and the sweep, at the same moment); this one publishes nothing and
+ *   fails, so that Lambda retries it later, when it finds the bake announced or the claim past its lease.
+ */
+export type AnnouncementClaimDecision =
+  | { readonly kind: 'claim'; readonly way: 'open' | 'own' | 'takeover'; readonly expected: BakeAnnouncementClaim | null }
+  | { readonly kind: 'announced' }
+  | { readonly kind: 'held'; readonly claim: BakeAnnouncementClaim };
+
+export function announcementClaimDecision(kept: Pick<BakeRecord, 'announcedAt' | 'announcing'>, token: string, now: number, leaseMs: number = BAKE_CLAIM_LEASE_MS): AnnouncementClaimDecision {
+  if (kept.announcedAt !== undefined) return { kind: 'announced' };
+  const claim = kept.announcing;
+  if (!claim) return { kind: 'claim', way: 'open', expected: null };
+  const expected = { token: claim.token, at: claim.at };
+  if (claim.token === token) return { kind: 'claim', way: 'own', expected };
+  if (claim.at <= now - leaseMs) return { kind: 'claim', way: 'takeover', expected };
+  return { kind: 'held', claim: expected };
 }
 
 /** The book without the bake, if the claim is still the one given (another invocation may have taken it over). */

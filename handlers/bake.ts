@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -13,10 +14,13 @@ import { EmfMetrics } from './adapters/emf-metrics';
 import {
   afterCodeDeployError,
   alarmChanged,
+  announcementClaimDecision,
+  BAKE_CLAIM_LEASE_MS,
   bakeAction,
   bakeAnnouncement,
   bakeOf,
   type BakeAnnouncement,
+  type AnnouncementClaimDecision,
   type BakeAnswer,
   closedBake,
   holdsClaim,
@@ -30,7 +34,7 @@ import { BAKE_DECLARATION } from './bake.declaration';
 import { ENV, eventSourceFromEnv, findPolicy, type GroupPolicy, guardedGroupsFromEnv, requireEnv } from './config';
 import type { HandlerDefinition, PortsOf } from './declaration';
 import { lambdaEntry } from './lambda-entry';
-import type { BakeRecord, BakeStore, CodeDeployOutcome, CodeDeployPort, DeploymentStore, MetricsPort } from './ports';
+import type { BakeAnnouncementClaim, BakeRecord, BakeStore, CodeDeployOutcome, CodeDeployPort, DeploymentStore, MetricsPort } from './ports';
 import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS } from './quality-metrics';
 
 /**
@@ -42,7 +46,8 @@ import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS } from './quality-metrics
  * A rollback is claimed before CodeDeploy is called, so a deployment is rolled back at most once;
  * it is announced (Deployment Bake Rolled Back) for notify to tell, and so is a rollback CodeDeploy
  * refuses or whose call fails with an error (Deployment Rollback Failed, with the bake): the
- * deployment was not rolled back.
+ * deployment was not rolled back. The announcement is claimed before it is published, so that two
+ * invocations closing the same bake at once (two deliveries of one alarm event) publish it once.
  */
 
 export interface BakeConfig {
@@ -130,6 +135,8 @@ async function onAlarm(event: unknown, deps: BakeDependencies): Promise<BakeResu
  * the book (if the claim is still this token's) and counts it.
  */
 async function closeAll(claimed: readonly BakeRecord[], token: string, deps: BakeDependencies): Promise<ClosedBake[]> {
+  // Two deliveries of one event share its id: the announcement's claim tells this invocation apart.
+  const invocation = `${token}/${randomUUID()}`;
   const closed: ClosedBake[] = [];
   for (const bake of claimed) {
     const answer = await answerOf(bake, deps);
@@ -137,11 +144,11 @@ async function closeAll(claimed: readonly BakeRecord[], token: string, deps: Bak
     // died before letting it go (a retry of the event, the sweep taking the claim over), or the same
     // event delivered twice at once: CodeDeploy refuses the second call, which must not turn the bake
     // the first one rolled back into `not-done`. What the earlier attempt kept is the closed bake: it
-    // is announced now if it was not yet (the same detail and time), and not again if it was.
+    // is announced now if it was not yet (the same detail and time), and not again if it was. Of two
+    // invocations keeping it at once, the first keeps it and the other goes on with what it kept.
     const earlier = answer.ok ? undefined : await deps.bakes.readClosed(bake.deploymentId);
-    const record = earlier ?? closedBake(bake, answer, deps.clock.now());
-    if (!earlier) await deps.bakes.recordClosed(record);
-    await announceClosing(record, deps);
+    const record = earlier ?? (await deps.bakes.keepClosed(closedBake(bake, answer, deps.clock.now())));
+    await announceClosing(record, invocation, deps);
     await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));
     // Counted once it is let go of: an earlier attempt that kept it had not got this far.
     count(record, deps);
@@ -150,18 +157,62 @@ async function closeAll(claimed: readonly BakeRecord[], token: string, deps: Bak
   return closed;
 }
 
+/** Another invocation is announcing the closed bake: this one fails, so that Lambda retries it (it then finds the bake announced, or the claim past its lease). */
+export class BakeAnnouncementHeldError extends Error {
+  override readonly name = 'BakeAnnouncementHeldError';
+  constructor(
+    readonly deploymentId: string,
+    readonly claim: BakeAnnouncementClaim,
+  ) {
+    super(
+      `the closed bake of ${deploymentId} is being announced by invocation ${claim.token}, which claimed it at ${new Date(claim.at).toISOString()}: ` +
+        `retry after ${new Date(claim.at + BAKE_CLAIM_LEASE_MS).toISOString()}, when it is announced or its claim may be taken over`,
+    );
+  }
+}
+
+/** At most this many compare-and-set rounds on an announcement's claim: each lost one means another invocation claimed it meanwhile. */
+const ANNOUNCEMENT_CLAIM_ROUNDS = 3;
+
 /**
  * Announces a bake's rollback on an alarm (Deployment Bake Rolled Back), or its refusal by CodeDeploy
- * or failure with an error (Deployment Rollback Failed, with the bake), then marks the closed bake
- * announced: once, whether the invocation that closed it or a retry of its event (or the sweep taking
- * its claim over) gets here (a crash between the two announces again rather than never).
+ * or failure with an error (Deployment Rollback Failed, with the bake): claims the announcement
+ * (announcementClaimDecision), publishes, then marks the closed bake announced. Once, whether the
+ * invocation that closed it or a retry of its event (or the sweep taking its claim over) gets here,
+ * and whether one or two of them at the same moment; an invocation that died between its claim and
+ * the mark is taken over past the lease, which announces again rather than never.
  */
-async function announceClosing(record: BakeRecord, deps: BakeDependencies): Promise<void> {
+async function announceClosing(record: BakeRecord, invocation: string, deps: BakeDependencies): Promise<void> {
   const announcement = bakeAnnouncement(record);
   if (!announcement) return;
+  let decision = announcementClaimDecision(record, invocation, deps.clock.now());
+  let claim: BakeAnnouncementClaim | undefined;
+  for (let round = 1; decision.kind === 'claim'; round += 1) {
+    const attempt = { token: invocation, at: deps.clock.now() };
+    if (await deps.bakes.claimAnnouncement(record.deploymentId, attempt, decision.expected)) {
+      claim = attempt;
+      break;
+    }
+    if (round === ANNOUNCEMENT_CLAIM_ROUNDS) throw new Error(`the announcement of the closed bake of ${record.deploymentId} was claimed by other invocations ${ANNOUNCEMENT_CLAIM_ROUNDS} times while ${invocation} claimed it; Lambda retries this one`);
+    decision = settledClaim(await deps.bakes.readClosed(record.deploymentId), record.deploymentId, invocation, deps);
+  }
+  if (decision.kind === 'announced') return;
+  if (decision.kind === 'held') throw new BakeAnnouncementHeldError(record.deploymentId, decision.claim);
   const context: EntryContext = { source: deps.config.source, eventBusName: deps.config.eventBusName, time: new Date(record.closedAt!) };
-  await deps.publisher.publish([announcementEntry(announcement, context)]);
-  await deps.bakes.recordClosed({ ...record, announcedAt: deps.clock.now() });
+  try {
+    await deps.publisher.publish([announcementEntry(announcement, context)]);
+  } catch (error) {
+    // Publishing failed: the claim is let go of, so that Lambda's retry announces it at once rather
+    // than after the lease (a failure to let go leaves it to the lease).
+    await deps.bakes.releaseAnnouncement(record.deploymentId, claim!).catch(() => undefined);
+    throw error;
+  }
+  await deps.bakes.markAnnounced(record.deploymentId, deps.clock.now());
+}
+
+function settledClaim(kept: BakeRecord | undefined, deploymentId: string, invocation: string, deps: BakeDependencies): AnnouncementClaimDecision {
+  if (!kept) throw new Error(`the closed bake of ${deploymentId} is no longer kept; its announcement cannot be claimed`);
+  return announcementClaimDecision(kept, invocation, deps.clock.now());
 }
 
 function announcementEntry(announcement: BakeAnnouncement, context: EntryContext): PutEventsEntry {

@@ -301,6 +301,17 @@ export interface BakeRecord {
    * rollback CodeDeploy refused or that failed with an error): a retry does not announce it again.
    */
   readonly announcedAt?: number;
+  /**
+   * The invocation announcing it (claimed before it publishes, bake-domain.ts announcementClaimDecision):
+   * its token (the event id and the invocation) and when it claimed.
+   */
+  readonly announcing?: BakeAnnouncementClaim;
+}
+
+/** Who announces a closed bake: the claiming invocation's token (`<event id>/<invocation>`) and when it claimed. */
+export interface BakeAnnouncementClaim {
+  readonly token: string;
+  readonly at: number;
 }
 
 /** The latest state of an alarm the bakes watch, as its state-change events said. */
@@ -324,9 +335,21 @@ export interface BakeStore {
   readBook(): Promise<StoredBakeBook | undefined>;
   /** Replaces the book if its revision is still `expectedRevision` (null: none yet); false when another writer moved it. */
   writeBook(book: BakeBook, expectedRevision: number | null): Promise<boolean>;
-  /** Keeps a closed bake (idempotent: the same record again is harmless). */
-  recordClosed(record: BakeRecord): Promise<void>;
+  /**
+   * Keeps a closed bake unless one is kept already (a conditional write: the first keeper wins);
+   * resolves the bake as kept, which may be another invocation's.
+   */
+  keepClosed(record: BakeRecord): Promise<BakeRecord>;
   readClosed(deploymentId: string): Promise<BakeRecord | undefined>;
+  /**
+   * Claims the announcement of a kept, not yet announced closed bake for `claim.token`, over the claim
+   * read (`expected`; null: none): false when another invocation claimed or announced it meanwhile.
+   */
+  claimAnnouncement(deploymentId: string, claim: BakeAnnouncementClaim, expected: BakeAnnouncementClaim | null): Promise<boolean>;
+  /** Lets go of the announcement's claim if it is still `claim` and not announced (its publishing failed). */
+  releaseAnnouncement(deploymentId: string, claim: BakeAnnouncementClaim): Promise<void>;
+  /** Marks a kept closed bake announced (the first mark stays). */
+  markAnnounced(deploymentId: string, at: number): Promise<void>;
 }
 
 /** Where the cut of a decision came from: the group's own scores, the pooled ones, none yet, or the group's fixed threshold. */

@@ -512,8 +512,8 @@ export class FaultInjector {
 
   /**
    * The bakes: a write of the book applied whose answer is lost (reported as moved by another writer),
-   * and a crash after the book is written or a closed bake is kept (before CodeDeploy is called, or
-   * before the rollback is announced).
+   * and a crash after the book is written, a closed bake is kept (before CodeDeploy is called, or
+   * before the rollback is announced), its announcement claimed (before it is published) or marked.
    */
   bakeStore(inner: BakeStore): BakeStore {
     return {
@@ -532,12 +532,28 @@ export class FaultInjector {
         await this.crashAfter(what);
         return true;
       },
-      recordClosed: async (record) => {
+      keepClosed: async (record) => {
         await this.interleave();
-        await inner.recordClosed(record);
-        await this.crashAfter(`keeping the closed bake of ${record.deploymentId} (${record.state}${record.announcedAt === undefined ? '' : ', announced'})`);
+        const kept = await inner.keepClosed(record);
+        await this.crashAfter(`keeping the closed bake of ${record.deploymentId} (${record.state})`);
+        return kept;
       },
       readClosed: (deploymentId) => inner.readClosed(deploymentId),
+      claimAnnouncement: async (deploymentId, claim, expected) => {
+        await this.interleave();
+        const claimed = await inner.claimAnnouncement(deploymentId, claim, expected);
+        if (claimed) await this.crashAfter(`claiming the announcement of the closed bake of ${deploymentId}`);
+        return claimed;
+      },
+      releaseAnnouncement: async (deploymentId, claim) => {
+        await this.interleave();
+        await inner.releaseAnnouncement(deploymentId, claim);
+      },
+      markAnnounced: async (deploymentId, at) => {
+        await this.interleave();
+        await inner.markAnnounced(deploymentId, at);
+        await this.crashAfter(`keeping the closed bake of ${deploymentId} (announced)`);
+      },
     };
   }
 

@@ -3,6 +3,7 @@ import {
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
+  type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { revisionKey } from '../../events/emitted';
@@ -25,6 +26,7 @@ import type {
   StoreWrite,
   StoredChangeSummary,
   StoredCut,
+  BakeAnnouncementClaim,
   BakeBook,
   BakeRecord,
   BakeStore,
@@ -716,7 +718,9 @@ export class DynamoDbControlStore implements ControlStore {
 /**
  * The bakes in the control table: the open ones and the watched alarms' states in one item
  * (`bakes#open`: `revision` N and `book`, JSON text), written by compare-and-set on its revision;
- * each closed bake in its own item (`bake#<deploymentId>`).
+ * each closed bake in its own item (`bake#<deploymentId>`: `bake`, JSON text, put once), with its
+ * announcement beside it for conditions to see: `announcing` {token, at} (claimed by a conditional
+ * UpdateItem) and `announcedAt` N (closed bakes of earlier releases kept `announcedAt` in `bake`).
  */
 export class DynamoDbBakeStore implements BakeStore {
   constructor(
@@ -735,18 +739,112 @@ export class DynamoDbBakeStore implements BakeStore {
     return putRevisioned(this.client, this.tableName, CONTROL_KEYS.bakes, { book: JSON.stringify(book) }, expectedRevision);
   }
 
-  async recordClosed(record: BakeRecord): Promise<void> {
+  async keepClosed(record: BakeRecord): Promise<BakeRecord> {
     const keyValue = CONTROL_KEYS.bake(record.deploymentId);
-    await call('PutItem', this.tableName, { key: keyValue }, () =>
-      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: toItem({ key: keyValue, bake: JSON.stringify(record) }) })),
-    );
+    const { announcing, announcedAt, ...bake } = record;
+    try {
+      await call('PutItem', this.tableName, { key: keyValue }, () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: toItem({ key: keyValue, bake: JSON.stringify(bake), announcing, announcedAt }),
+            ConditionExpression: 'attribute_not_exists(#key)',
+            ExpressionAttributeNames: { '#key': 'key' },
+          }),
+        ),
+      );
+      return record;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      // Kept already: by another invocation, an earlier attempt, or this very PutItem whose answer was lost.
+      const kept = await this.readClosed(record.deploymentId);
+      if (!kept) throw new Error(`table ${this.tableName}: the closed bake of ${record.deploymentId} was refused as kept already, and none is`, { cause: error });
+      return kept;
+    }
   }
 
   async readClosed(deploymentId: string): Promise<BakeRecord | undefined> {
     const keyValue = CONTROL_KEYS.bake(deploymentId);
     const value = await this.read(keyValue);
     if (!value) return undefined;
-    return this.parse<BakeRecord>(required(value, 'bake', 'string', { tableName: this.tableName, key: { key: keyValue } }), keyValue);
+    const where = { tableName: this.tableName, key: { key: keyValue } };
+    const bake = this.parse<BakeRecord>(required(value, 'bake', 'string', where), keyValue);
+    const announcing = value.announcing as Record<string, unknown> | undefined;
+    return {
+      ...bake,
+      ...(announcing === undefined ? {} : { announcing: { token: required(announcing, 'token', 'string', where), at: required(announcing, 'at', 'number', where) } }),
+      ...(value.announcedAt === undefined ? {} : { announcedAt: required(value, 'announcedAt', 'number', where) }),
+    };
+  }
+
+  async claimAnnouncement(deploymentId: string, claim: BakeAnnouncementClaim, expected: BakeAnnouncementClaim | null): Promise<boolean> {
+    const keyValue = CONTROL_KEYS.bake(deploymentId);
+    const over: { readonly condition: string; readonly values: Record<string, AttributeValue> } =
+      expected === null
+        ? { condition: 'attribute_not_exists(#announcing)', values: {} }
+        : { condition: '#announcing.#token = :token AND #announcing.#at = :at', values: { ':token': { S: expected.token }, ':at': toAttribute(expected.at, 'announcing.at') } };
+    try {
+      await call('UpdateItem', this.tableName, { key: keyValue }, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: keyOf({ key: keyValue }),
+            UpdateExpression: 'SET #announcing = :claim',
+            ConditionExpression: `attribute_exists(#key) AND attribute_not_exists(#announcedAt) AND ${over.condition}`,
+            ExpressionAttributeNames: { '#key': 'key', '#announcing': 'announcing', '#announcedAt': 'announcedAt', ...(expected === null ? {} : { '#token': 'token', '#at': 'at' }) },
+            ExpressionAttributeValues: { ':claim': toAttribute(claim, 'announcing'), ...over.values },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      // The SDK's retry of a claim applied whose answer was lost meets this very claim: it is ours.
+      const kept = await this.readClosed(deploymentId);
+      return kept !== undefined && kept.announcedAt === undefined && kept.announcing?.token === claim.token && kept.announcing.at === claim.at;
+    }
+  }
+
+  async releaseAnnouncement(deploymentId: string, claim: BakeAnnouncementClaim): Promise<void> {
+    const keyValue = CONTROL_KEYS.bake(deploymentId);
+    try {
+      await call('UpdateItem', this.tableName, { key: keyValue }, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: keyOf({ key: keyValue }),
+            UpdateExpression: 'REMOVE #announcing',
+            ConditionExpression: '#announcing.#token = :token AND #announcing.#at = :at AND attribute_not_exists(#announcedAt)',
+            ExpressionAttributeNames: { '#announcing': 'announcing', '#token': 'token', '#at': 'at', '#announcedAt': 'announcedAt' },
+            ExpressionAttributeValues: { ':token': { S: claim.token }, ':at': toAttribute(claim.at, 'announcing.at') },
+          }),
+        ),
+      );
+    } catch (error) {
+      // Not this claim any more (taken over, or announced): nothing of ours to let go of.
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  async markAnnounced(deploymentId: string, at: number): Promise<void> {
+    const keyValue = CONTROL_KEYS.bake(deploymentId);
+    try {
+      await call('UpdateItem', this.tableName, { key: keyValue }, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: keyOf({ key: keyValue }),
+            UpdateExpression: 'SET #announcedAt = if_not_exists(#announcedAt, :at)',
+            ConditionExpression: 'attribute_exists(#key)',
+            ExpressionAttributeNames: { '#key': 'key', '#announcedAt': 'announcedAt' },
+            ExpressionAttributeValues: { ':at': toAttribute(at, 'announcedAt') },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      throw new Error(`no closed bake of ${deploymentId} is kept in table ${this.tableName}: nothing to mark announced`, { cause: error });
+    }
   }
 
   private parse<T>(text: string, keyValue: string): T {

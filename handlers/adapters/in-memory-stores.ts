@@ -19,6 +19,7 @@ import type {
   StoreWrite,
   StoredChangeSummary,
   StoredCut,
+  BakeAnnouncementClaim,
   BakeBook,
   BakeRecord,
   BakeStore,
@@ -276,13 +277,37 @@ export class InMemoryBakeStore implements BakeStore {
     return true;
   }
 
-  async recordClosed(record: BakeRecord): Promise<void> {
-    this.closed.set(record.deploymentId, structuredClone(record));
+  async keepClosed(record: BakeRecord): Promise<BakeRecord> {
+    if (!this.closed.has(record.deploymentId)) this.closed.set(record.deploymentId, structuredClone(record));
+    return structuredClone(this.closed.get(record.deploymentId)!);
   }
 
   async readClosed(deploymentId: string): Promise<BakeRecord | undefined> {
     const record = this.closed.get(deploymentId);
     return record ? structuredClone(record) : undefined;
+  }
+
+  async claimAnnouncement(deploymentId: string, claim: BakeAnnouncementClaim, expected: BakeAnnouncementClaim | null): Promise<boolean> {
+    const kept = this.closed.get(deploymentId);
+    if (!kept || kept.announcedAt !== undefined) return false;
+    const current = kept.announcing ?? null;
+    if (current === null ? expected !== null : expected === null || current.token !== expected.token || current.at !== expected.at) return false;
+    this.closed.set(deploymentId, { ...kept, announcing: { ...claim } });
+    return true;
+  }
+
+  async releaseAnnouncement(deploymentId: string, claim: BakeAnnouncementClaim): Promise<void> {
+    const kept = this.closed.get(deploymentId);
+    if (!kept || kept.announcedAt !== undefined || kept.announcing?.token !== claim.token || kept.announcing.at !== claim.at) return;
+    const released: BakeRecord = { ...kept };
+    delete (released as { announcing?: unknown }).announcing;
+    this.closed.set(deploymentId, released);
+  }
+
+  async markAnnounced(deploymentId: string, at: number): Promise<void> {
+    const kept = this.closed.get(deploymentId);
+    if (!kept) throw new Error(`no closed bake of ${deploymentId} is kept: nothing to mark announced`);
+    if (kept.announcedAt === undefined) this.closed.set(deploymentId, { ...kept, announcedAt: at });
   }
 }
 

@@ -1,11 +1,13 @@
 import {
   afterCodeDeployError,
   alarmChanged,
+  announcementClaimDecision,
   bakeAction,
   bakeAnnouncement,
   bakeCutOf,
   bakeOf,
   BAKE_CLAIM_LEASE_MS,
+  BAKE_TIMEOUT_SECONDS,
   closedBake,
   EMPTY_BOOK,
   hookInvoked,
@@ -291,6 +293,48 @@ describe('what a closed bake announces, once', () => {
     const passing = sweep(openBake(EMPTY_BOOK, bakeOf(assessment(), policy, T0)), T0 + 30 * MINUTE, 's').claimed[0]!;
     expect(bakeAnnouncement(closedBake(passing, { ok: true }, T0 + 30 * MINUTE))).toBeUndefined();
     expect(bakeAnnouncement(closedBake(passing, { ok: false, refusal: 'DeploymentAlreadyCompleted', message: 'done' }, T0 + 30 * MINUTE))).toBeUndefined();
+  });
+});
+
+describe("who announces a closed bake (announcementClaimDecision): one invocation at a time, the others fail for Lambda to retry", () => {
+  const token = 'alarm-1/invocation-a';
+  const other = 'alarm-1/invocation-b';
+  const claimedAt = T0 + MINUTE;
+
+  it('the lease is the bake function\'s timeout and 15 s: an invocation still running keeps its claim; Lambda\'s first retry (a minute) comes after it', () => {
+    expect(BAKE_CLAIM_LEASE_MS).toBe((BAKE_TIMEOUT_SECONDS + 15) * 1000);
+    expect(BAKE_CLAIM_LEASE_MS).toBeLessThan(MINUTE);
+  });
+
+  it('a closed bake nobody claimed: the invocation claims it over no claim (open)', () => {
+    expect(announcementClaimDecision({}, token, claimedAt)).toEqual({ kind: 'claim', way: 'open', expected: null });
+  });
+
+  it('announced already (by this invocation, another, or an earlier release): nothing more, whatever the claim', () => {
+    expect(announcementClaimDecision({ announcedAt: claimedAt }, token, claimedAt)).toEqual({ kind: 'announced' });
+    expect(announcementClaimDecision({ announcedAt: claimedAt, announcing: { token: other, at: claimedAt } }, token, claimedAt + 1)).toEqual({ kind: 'announced' });
+  });
+
+  it('another invocation\'s claim younger than the lease (two deliveries of one alarm event, or an alarm and the sweep, at the same moment): held, publish nothing', () => {
+    const claim = { token: other, at: claimedAt };
+    expect(announcementClaimDecision({ announcing: claim }, token, claimedAt)).toEqual({ kind: 'held', claim });
+    expect(announcementClaimDecision({ announcing: claim }, token, claimedAt + BAKE_CLAIM_LEASE_MS - 1)).toEqual({ kind: 'held', claim });
+  });
+
+  it('another invocation\'s claim at its lease end (it died between claiming and marking): taken over, over that claim', () => {
+    const claim = { token: other, at: claimedAt };
+    expect(announcementClaimDecision({ announcing: claim }, token, claimedAt + BAKE_CLAIM_LEASE_MS)).toEqual({ kind: 'claim', way: 'takeover', expected: claim });
+  });
+
+  it('its own claim (the answer of its claim lost): claimed again, whatever the lease', () => {
+    const claim = { token, at: claimedAt };
+    expect(announcementClaimDecision({ announcing: claim }, token, claimedAt + 1)).toEqual({ kind: 'claim', way: 'own', expected: claim });
+  });
+
+  it('a lease given: the same rules at that lease', () => {
+    const claim = { token: other, at: claimedAt };
+    expect(announcementClaimDecision({ announcing: claim }, token, claimedAt + 10, 10)).toEqual({ kind: 'claim', way: 'takeover', expected: claim });
+    expect(announcementClaimDecision({ announcing: claim }, token, claimedAt + 9, 10)).toEqual({ kind: 'held', claim });
   });
 });
 

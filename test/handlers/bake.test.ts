@@ -1,6 +1,6 @@
 import { ManualClock } from '../../events/clock';
 import { InMemoryBakeStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
-import { handleBakeEvent, type BakeDependencies } from '../../handlers/bake';
+import { BakeAnnouncementHeldError, handleBakeEvent, type BakeDependencies } from '../../handlers/bake';
 import { updateBook } from '../../handlers/bake-book';
 import { hookInvoked } from '../../handlers/bake-domain';
 import type { PutEventsEntry } from '../../events/emitted';
@@ -101,12 +101,18 @@ describe('bake: alarm events lost, early or twice', () => {
   it.each([
     ['the same event delivered twice at once', (w: ReturnType<typeof setup>) => [w.alarmEvent('alarm-2', ALARM, 'ALARM', START + 60_000), w.alarmEvent('alarm-2', ALARM, 'ALARM', START + 60_000)]],
     ['two alarms of the group going off at once', (w: ReturnType<typeof setup>) => [w.alarmEvent('alarm-3', ALARM, 'ALARM', START + 60_000), w.alarmEvent('alarm-4', OTHER_ALARM, 'ALARM', START + 60_000)]],
-  ])('%s: one StopDeployment, and the closed bake says rolled back', async (_case, events) => {
+  ])('%s: one StopDeployment, and the closed bake says rolled back, announced once', async (_case, events) => {
     const w = setup();
     await w.deployments.putAssessment(w.assessment);
     await handleBakeEvent(w.assessedEvent(), w.deps);
     w.clock.advanceBy(2 * 60_000);
-    await Promise.all(events(w).map((event) => handleBakeEvent(event, w.deps)));
+    const raced = events(w);
+    const settled = await Promise.allSettled(raced.map((event) => handleBakeEvent(event, w.deps)));
+    // An invocation that finds the other announcing publishes nothing and fails; Lambda retries it a minute later.
+    const heldOff = raced.filter((_event, index) => settled[index]!.status === 'rejected');
+    for (const outcome of settled) if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(BakeAnnouncementHeldError);
+    w.clock.advanceBy(60_000);
+    for (const event of heldOff) await expect(handleBakeEvent(event, w.deps)).resolves.toMatchObject({ status: 'watched', closed: [] });
     expect(w.codeDeploy.callLog.filter((call) => call.accepted)).toEqual([{ api: 'StopDeployment', deploymentId: w.deploymentId, accepted: true }]);
     expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back' });
     expect((await w.bakes.readBook())?.book.open).toEqual([]);
@@ -183,9 +189,12 @@ describe('bake: a rollback CodeDeploy refuses is announced, once', () => {
     const bakes: BakeStore = {
       readBook: () => w.bakes.readBook(),
       readClosed: (deploymentId) => w.bakes.readClosed(deploymentId),
-      recordClosed: async (record) => {
-        await w.bakes.recordClosed(record);
-        failNextWrite = record.announcedAt !== undefined;
+      keepClosed: (record) => w.bakes.keepClosed(record),
+      claimAnnouncement: (deploymentId, claim, expected) => w.bakes.claimAnnouncement(deploymentId, claim, expected),
+      releaseAnnouncement: (deploymentId, claim) => w.bakes.releaseAnnouncement(deploymentId, claim),
+      markAnnounced: async (deploymentId, at) => {
+        await w.bakes.markAnnounced(deploymentId, at);
+        failNextWrite = true;
       },
       writeBook: async (book, expectedRevision) => {
         if (!failNextWrite) return w.bakes.writeBook(book, expectedRevision);

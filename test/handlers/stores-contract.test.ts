@@ -3,11 +3,13 @@ import { ManualClock } from '../../events/clock';
 import { EMITTED_EVENTS, revisionKey } from '../../events/emitted';
 import { derivedDeploymentEvent, sample } from '../../events/samples';
 import { DynamoDbRollbackLedger } from '../../handlers/adapters/dynamodb-ledger';
-import { DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
+import { DynamoDbBakeStore, DynamoDbChangeSummaryStore, DynamoDbControlStore, DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
 import { InMemoryRollbackLedger } from '../../handlers/adapters/in-memory-ledger';
-import { InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore, InMemoryShadowDigestStore } from '../../handlers/adapters/in-memory-stores';
+import { InMemoryBakeStore, InMemoryChangeSummaryStore, InMemoryControlStore, InMemoryDeploymentStore, InMemoryGateStore, InMemoryShadowDigestStore } from '../../handlers/adapters/in-memory-stores';
 import type {
   AssessmentRecord,
+  BakeRecord,
+  BakeStore,
   ChangeSummaryStore,
   ControlStore,
   DeploymentStore,
@@ -40,6 +42,7 @@ interface Stores {
   readonly control: ControlStore;
   readonly gates: GateStore;
   readonly digests: ShadowDigestStore;
+  readonly bakes: BakeStore;
   ledger(options?: { leaseMs?: number }): RollbackLedger;
   close(): Promise<void>;
 }
@@ -53,6 +56,7 @@ const implementations: [string, () => Promise<Stores>][] = [
       control: new InMemoryControlStore(),
       gates: new InMemoryGateStore(),
       digests: new InMemoryShadowDigestStore(),
+      bakes: new InMemoryBakeStore(),
       ledger: (options) => new InMemoryRollbackLedger(options),
       close: async () => undefined,
     }),
@@ -68,6 +72,7 @@ const implementations: [string, () => Promise<Stores>][] = [
         control: new DynamoDbControlStore(client, tableNames.control),
         gates: new DynamoDbGateStore(client, tableNames.control),
         digests: new DynamoDbShadowDigestStore(client, tableNames.control),
+        bakes: new DynamoDbBakeStore(client, tableNames.control),
         ledger: (options) => new DynamoDbRollbackLedger(client, tableNames.control, options),
         close: () => local.close(),
       };
@@ -234,6 +239,79 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       expect((await stores.digests.read(day.from))?.sent).toEqual(sent('e-1', claimAt + 500));
       await expect(stores.digests.markSent(nextDay.from, sent('e-1', claimAt))).rejects.toThrow('no claim of the shadow digest of 2026-12-02T09:00:00.000Z');
       expect(await stores.digests.read(nextDay.from)).toBeUndefined();
+    });
+  });
+
+  describe('BakeStore: the closed bakes and their announcement', () => {
+    const closedAt = Date.parse('2026-12-01T09:10:00Z');
+    const rolledBack: BakeRecord = {
+      deploymentId: 'd-BAKE00001',
+      application: 'checkout',
+      deploymentGroup: 'checkout-prod',
+      platform: 'Server',
+      mode: 'stop',
+      alarmNames: ['checkout-5xx'],
+      minutes: 30,
+      openedAt: closedAt - 600_000,
+      endsAt: closedAt + 1_200_000,
+      state: 'rolled-back',
+      claim: { token: 'alarm-1', at: closedAt - 1 },
+      alarmName: 'checkout-5xx',
+      closedAt,
+    };
+    const claim = (token: string, at: number) => ({ token, at });
+
+    it('keeps the first closed bake of a deployment: a second keeper gets the first one back, and reads it exactly', async () => {
+      expect(await stores.bakes.readClosed(rolledBack.deploymentId)).toBeUndefined();
+      expect(await stores.bakes.keepClosed(rolledBack)).toEqual(rolledBack);
+      const refusedLater = { ...rolledBack, state: 'not-done' as const, refusal: 'DeploymentAlreadyStopped' as const, closedAt: closedAt + 5 };
+      expect(await stores.bakes.keepClosed(refusedLater)).toEqual(rolledBack);
+      expect(await stores.bakes.readClosed(rolledBack.deploymentId)).toEqual(rolledBack);
+    });
+
+    it('lets one of the first claims of an announcement win, and reads it back with the bake', async () => {
+      await stores.bakes.keepClosed(rolledBack);
+      const tokens = ['alarm-1/a', 'alarm-1/b', 'sweep-9/c'];
+      const claims = await Promise.all(tokens.map((token) => stores.bakes.claimAnnouncement(rolledBack.deploymentId, claim(token, closedAt + 1), null)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      const winner = tokens[claims.indexOf(true)]!;
+      expect(await stores.bakes.readClosed(rolledBack.deploymentId)).toEqual({ ...rolledBack, announcing: claim(winner, closedAt + 1) });
+    });
+
+    it('takes a claim over only from the claim the caller read, and never once announced; claims no bake that is not kept', async () => {
+      const id = rolledBack.deploymentId;
+      expect(await stores.bakes.claimAnnouncement(id, claim('alarm-1/a', closedAt), null)).toBe(false);
+      await stores.bakes.keepClosed(rolledBack);
+      expect(await stores.bakes.claimAnnouncement(id, claim('alarm-1/a', closedAt), null)).toBe(true);
+      expect(await stores.bakes.claimAnnouncement(id, claim('alarm-1/b', closedAt + 1), null)).toBe(false);
+      expect(await stores.bakes.claimAnnouncement(id, claim('sweep-9/c', closedAt + 60_000), claim('alarm-1/a', closedAt))).toBe(true);
+      // A claimer that read the first claim comes too late.
+      expect(await stores.bakes.claimAnnouncement(id, claim('alarm-1/b', closedAt + 60_001), claim('alarm-1/a', closedAt))).toBe(false);
+      await stores.bakes.markAnnounced(id, closedAt + 60_500);
+      expect(await stores.bakes.claimAnnouncement(id, claim('sweep-10/d', closedAt + 200_000), claim('sweep-9/c', closedAt + 60_000))).toBe(false);
+      expect(await stores.bakes.readClosed(id)).toEqual({ ...rolledBack, announcing: claim('sweep-9/c', closedAt + 60_000), announcedAt: closedAt + 60_500 });
+    });
+
+    it('lets go of a claim only for its claimer, and not once announced: another invocation then claims over no claim', async () => {
+      const id = rolledBack.deploymentId;
+      await stores.bakes.keepClosed(rolledBack);
+      await stores.bakes.claimAnnouncement(id, claim('alarm-1/a', closedAt), null);
+      await stores.bakes.releaseAnnouncement(id, claim('alarm-1/b', closedAt));
+      expect((await stores.bakes.readClosed(id))?.announcing).toEqual(claim('alarm-1/a', closedAt));
+      await stores.bakes.releaseAnnouncement(id, claim('alarm-1/a', closedAt));
+      expect(await stores.bakes.readClosed(id)).toEqual(rolledBack);
+      expect(await stores.bakes.claimAnnouncement(id, claim('alarm-1/b', closedAt + 1), null)).toBe(true);
+      await stores.bakes.markAnnounced(id, closedAt + 2);
+      await stores.bakes.releaseAnnouncement(id, claim('alarm-1/b', closedAt + 1));
+      expect(await stores.bakes.readClosed(id)).toEqual({ ...rolledBack, announcing: claim('alarm-1/b', closedAt + 1), announcedAt: closedAt + 2 });
+    });
+
+    it('keeps the first mark of an announcement, and marks no bake that is not kept', async () => {
+      await stores.bakes.keepClosed(rolledBack);
+      await stores.bakes.markAnnounced(rolledBack.deploymentId, closedAt + 500);
+      await stores.bakes.markAnnounced(rolledBack.deploymentId, closedAt + 900);
+      expect((await stores.bakes.readClosed(rolledBack.deploymentId))?.announcedAt).toBe(closedAt + 500);
+      await expect(stores.bakes.markAnnounced('d-NOTKEPT01', closedAt)).rejects.toThrow('no closed bake of d-NOTKEPT01 is kept');
     });
   });
 
@@ -725,6 +803,32 @@ describe('DynamoDbShadowDigestStore against dynalite: a claim applied whose answ
       expect(await store.read(claim.from)).toEqual(claim);
       // Another delivery's claim at the same moment is not taken for ours.
       expect(await store.claim({ ...claim, token: 'e-2' }, null)).toBe(false);
+    } finally {
+      client.destroy();
+      await local.close();
+    }
+  });
+});
+
+describe('DynamoDbBakeStore against dynalite: writes applied whose answers are lost', () => {
+  const closedAt = Date.parse('2026-12-01T09:10:00Z');
+  const record: BakeRecord = { deploymentId: 'd-BAKE00001', application: 'checkout', deploymentGroup: 'checkout-prod', platform: 'Server', mode: 'stop', alarmNames: ['checkout-5xx'], minutes: 30, openedAt: closedAt - 600_000, endsAt: closedAt + 1_200_000, state: 'not-done', refusal: 'DeploymentAlreadyCompleted', alarmName: 'checkout-5xx', closedAt };
+
+  it("lets the SDK's own retry recognise its closed bake and its announcement's claim: kept and claimed, not taken for another invocation's", async () => {
+    const local = await startLocalDynamoDb({ prefix: 'lost-bake-claim' });
+    const client = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, retryMode: 'standard' });
+    const lostPuts = loseAnswers(client, 'PutItemCommand');
+    const lostUpdates = loseAnswers(client, 'UpdateItemCommand');
+    try {
+      const store = new DynamoDbBakeStore(client, local.tableNames.control);
+      expect(await store.keepClosed(record)).toEqual(record);
+      expect(lostPuts.lost()).toBe(1);
+      const claim = { token: 'alarm-1/a', at: closedAt + 1 };
+      expect(await store.claimAnnouncement(record.deploymentId, claim, null)).toBe(true);
+      expect(lostUpdates.lost()).toBe(1);
+      expect(await store.readClosed(record.deploymentId)).toEqual({ ...record, announcing: claim });
+      // Another invocation's claim at the same moment is not taken for ours.
+      expect(await store.claimAnnouncement(record.deploymentId, { ...claim, token: 'alarm-1/b' }, null)).toBe(false);
     } finally {
       client.destroy();
       await local.close();

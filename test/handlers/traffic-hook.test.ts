@@ -340,7 +340,7 @@ describe('traffic-hook: a deployment in the bake tier (ECS / Lambda)', () => {
 
   it('a bake that is closed already is not opened again by a late hook', async () => {
     const bakes = new InMemoryBakeStore();
-    await bakes.recordClosed({ deploymentId, application: 'myApplication', deploymentGroup: 'myDeploymentGroup', platform: 'ECS', mode: 'gate', alarmNames: [ALARM], minutes: 30, openedAt: 0, endsAt: null, state: 'rolled-back', alarmName: ALARM, closedAt: 1 });
+    await bakes.keepClosed({ deploymentId, application: 'myApplication', deploymentGroup: 'myDeploymentGroup', platform: 'ECS', mode: 'gate', alarmNames: [ALARM], minutes: 30, openedAt: 0, endsAt: null, state: 'rolled-back', alarmName: ALARM, closedAt: 1 });
     const { deps, deployments } = setup({ groups: [baking], bakes });
     await deployments.putAssessment(bakeTier);
     await expect(handleTrafficHook(afterInvocation, deps)).resolves.toMatchObject({ status: 'succeeded' });

@@ -2,7 +2,7 @@ import type { BusEvent } from '../../events/bus';
 import { ManualClock } from '../../events/clock';
 import type { PutEventsEntry } from '../../events/emitted';
 import { InMemoryBakeStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
-import { handleBakeEvent, type BakeDependencies, type BakeResult } from '../../handlers/bake';
+import { BakeAnnouncementHeldError, handleBakeEvent, type BakeDependencies, type BakeResult } from '../../handlers/bake';
 import { LocalCodeDeploy } from '../../local/codedeploy';
 import { FaultInjector, SimulatedCrash, type FaultOptions } from '../../local/faults';
 import { alarmEvent, assessedEvent, BAKING_ALARM, bakeTierAssessment, bakingPolicy, sweepEvent } from '../handlers/bake-fixture';
@@ -15,7 +15,8 @@ import { alarmEvent, assessedEvent, BAKING_ALARM, bakeTierAssessment, bakingPoli
  * back exactly once, its rollback is kept and announced exactly once, and the book ends empty; one
  * CodeDeploy completed first (the rollback refused) is kept as not done and its refusal announced
  * exactly once; one whose rollback keeps failing with an error (access denied) is kept as not done and
- * announced exactly once, and nothing retries it.
+ * announced exactly once, and nothing retries it. Two deliveries of the alarm's event running at the
+ * same moment announce it exactly once too.
  */
 const START = Date.parse('2026-12-01T09:00:00Z');
 const MINUTE = 60_000;
@@ -23,7 +24,7 @@ const ALARM = BAKING_ALARM;
 /** Lambda's asynchronous invocation: the first attempt and two retries. */
 const ATTEMPTS = 3;
 
-async function bakingDeployment(options: Omit<FaultOptions, 'seed'>) {
+async function bakingDeployment(options: Omit<FaultOptions, 'seed'> & { readonly seed?: number }) {
   const clock = new ManualClock(START);
   const codeDeploy = new LocalCodeDeploy({ clock, account: '123456789012', region: 'us-east-1', emit: () => undefined });
   const { deploymentId } = codeDeploy.createDeployment({ application: 'checkout', deploymentGroup: 'checkout-prod', platform: 'Server', revision: { commitId: 'a'.repeat(40) } });
@@ -61,7 +62,7 @@ async function bakingDeployment(options: Omit<FaultOptions, 'seed'>) {
   const announcements = () => published.filter((published) => published.DetailType === 'Deployment Bake Rolled Back').map((published) => JSON.parse(published.Detail) as { deploymentId: string });
   const failures = () => published.filter((published) => published.DetailType === 'Deployment Rollback Failed').map((published) => JSON.parse(published.Detail) as { deploymentId: string; reason: string; bake?: { alarmName: string } });
   const rollbacks = () => codeDeploy.callLog.filter((call) => call.accepted && call.api === 'StopDeployment');
-  return { clock, codeDeploy, deploymentId, faults, bakes, deliver, assessed, alarm, sweep, announcements, failures, rollbacks };
+  return { clock, codeDeploy, deploymentId, faults, bakes, invoke, deliver, assessed, alarm, sweep, announcements, failures, rollbacks };
 }
 
 /** The bake opens, its alarm goes off (the event delivered twice), and the sweeps run past the window; `completed`: CodeDeploy completed the deployment before the alarm. */
@@ -77,6 +78,83 @@ async function alarmDuringTheBake(w: Awaited<ReturnType<typeof bakingDeployment>
     await w.deliver(w.sweep(w.clock.now()));
   }
 }
+
+/**
+ * The bake opens; its alarm's event is delivered once and run as two invocations at the same moment
+ * (the fault injector's race: each step of one may let the other run, as the seed draws); an
+ * invocation held off by the other's claim of the announcement fails, and Lambda retries it a minute
+ * later; then the sweeps run past the window.
+ */
+async function racedAlarm(seed: number, completed: boolean) {
+  const w = await bakingDeployment({ seed, raceRate: 1 });
+  await expect(w.deliver(w.assessed)).resolves.toMatchObject({ status: 'opened' });
+  w.clock.advanceBy(5 * MINUTE);
+  if (completed) w.codeDeploy.finish(w.deploymentId, false);
+  const heldOff: BusEvent[] = [];
+  const queue = w.faults.delivery(async (event) => {
+    try {
+      await w.invoke(event);
+    } catch (error) {
+      if (!(error instanceof BakeAnnouncementHeldError)) throw error;
+      heldOff.push(event);
+    }
+  });
+  await queue(w.alarm('alarm-1', w.clock.now()));
+  while (await w.faults.runQueued());
+  expect(w.faults.stats.races).toBe(1);
+  w.clock.advanceBy(MINUTE);
+  for (const event of heldOff) await expect(w.deliver(event)).resolves.toMatchObject({ status: 'watched' });
+  for (let minute = 1; minute <= 40; minute += 1) {
+    w.clock.advanceBy(MINUTE);
+    await w.deliver(w.sweep(w.clock.now()));
+  }
+  return { ...w, heldOff };
+}
+
+describe('two deliveries of one alarm event at the same moment, over 12 seeds of the race', () => {
+  const SEEDS = Array.from({ length: 12 }, (_, index) => 101 + index);
+
+  it('a rollback: CodeDeploy stops the deployment once, and it is announced as rolled back exactly once in every seed', async () => {
+    let heldOff = 0;
+    for (const seed of SEEDS) {
+      const w = await racedAlarm(seed, false);
+      heldOff += w.heldOff.length;
+      expect({ seed, rollbacks: w.rollbacks().length, announced: w.announcements().map((announcement) => announcement.deploymentId), failures: w.failures() }).toEqual({ seed, rollbacks: 1, announced: [w.deploymentId], failures: [] });
+      expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back', announcedAt: expect.any(Number) });
+      expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    }
+    // The race does bite: in some seeds one invocation found the other announcing, published nothing and was retried.
+    expect(heldOff).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a rollback CodeDeploy refuses (the deployment completed first): its refusal announced exactly once in every seed', async () => {
+    let heldOff = 0;
+    for (const seed of SEEDS) {
+      const w = await racedAlarm(seed, true);
+      heldOff += w.heldOff.length;
+      expect({ seed, rollbacks: w.rollbacks().length, failures: w.failures().map((failure) => [failure.deploymentId, failure.reason]), announced: w.announcements() }).toEqual({ seed, rollbacks: 0, failures: [[w.deploymentId, 'DeploymentAlreadyCompleted']], announced: [] });
+      expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'not-done', refusal: 'DeploymentAlreadyCompleted', announcedAt: expect.any(Number) });
+      expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    }
+    expect(heldOff).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the function dying right after it claimed the announcement: Lambda\'s retry a minute later, past the lease, takes the claim over and announces it once', async () => {
+    const w = await bakingDeployment({ crashRate: 1, crashSteps: /^claiming the announcement/ });
+    await w.deliver(w.assessed);
+    w.clock.advanceBy(5 * MINUTE);
+    const alarm = w.alarm('alarm-1', w.clock.now());
+    await expect(w.invoke(alarm)).rejects.toThrow(SimulatedCrash);
+    // At once, the dead invocation's claim still holds: nothing is published.
+    await expect(w.invoke(alarm)).rejects.toThrow(BakeAnnouncementHeldError);
+    expect(w.announcements()).toEqual([]);
+    w.clock.advanceBy(MINUTE);
+    await expect(w.invoke(alarm)).resolves.toMatchObject({ status: 'watched' });
+    expect(w.rollbacks()).toHaveLength(1);
+    expect(w.announcements().map((announcement) => announcement.deploymentId)).toEqual([w.deploymentId]);
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+  });
+});
 
 describe('the bake store under the fault injector', () => {
   it('a lost answer on every first write of the book: one rollback, kept and announced once, the book empty', async () => {

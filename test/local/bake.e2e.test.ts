@@ -1,4 +1,5 @@
 import type { BusEvent } from '../../events/bus';
+import { BakeAnnouncementHeldError } from '../../handlers/bake';
 import { ENV, type GroupPolicy } from '../../handlers/config';
 import { QUALITY_DIMENSIONS } from '../../handlers/quality-metrics';
 import { FaultInjector, type FaultOptions } from '../../local/faults';
@@ -206,6 +207,50 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
     await boot(faults);
     const deploymentId = await completedBeforeItsAlarm();
     expect(faults.stats[injected]).toBeGreaterThanOrEqual(1);
+    await expectRefusalToldOnce(deploymentId);
+  });
+
+  /**
+   * The alarm's event reaching the bake function as two invocations at the same moment (two deliveries
+   * of one event): one announces, the other, finding it announcing, publishes nothing and fails, and
+   * Lambda retries it once the race is over (in AWS a minute later, past the lease).
+   */
+  const raceAlarmDeliveries = () => {
+    const bake = handlers.bake;
+    const heldOff: unknown[] = [];
+    handlers.bake = async (event) => {
+      if (event['detail-type'] !== 'CloudWatch Alarm State Change') return bake(event);
+      const settled = await Promise.allSettled([bake(event), bake(structuredClone(event))]);
+      for (const outcome of settled) {
+        if (outcome.status === 'fulfilled') continue;
+        if (!(outcome.reason instanceof BakeAnnouncementHeldError)) throw outcome.reason;
+        heldOff.push(outcome.reason);
+        standIns.clock.advanceBy(MINUTE);
+        await bake(event);
+      }
+      return settled.find((outcome) => outcome.status === 'fulfilled')?.value;
+    };
+    return heldOff;
+  };
+
+  it('EC2 (Server): two deliveries of the alarm\'s event at the same moment: rolled back once, announced once and told once', async () => {
+    const heldOff = raceAlarmDeliveries();
+    const deploymentId = await start('checkout');
+    await advance(10 * MINUTE);
+    await serverErrors('checkout', 12);
+    await advance(30 * MINUTE);
+    expect(heldOff).toHaveLength(1);
+    expect(calls(deploymentId).filter((call) => call.accepted)).toEqual([{ api: 'StopDeployment', deploymentId, accepted: true }]);
+    expect(bakeRollbacks(deploymentId)).toHaveLength(1);
+    expect(rollbackFailures(deploymentId)).toEqual([]);
+    expect(messagesAbout(deploymentId).map((message) => message.subject)).toEqual([`Deploy Guard rolled back ${deploymentId} of checkout/checkout-prod: an alarm during its bake`]);
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('EC2 (Server): two deliveries of the alarm\'s event at the same moment on a deployment CodeDeploy completed: the refusal announced once and told once', async () => {
+    const heldOff = raceAlarmDeliveries();
+    const deploymentId = await completedBeforeItsAlarm();
+    expect(heldOff).toHaveLength(1);
     await expectRefusalToldOnce(deploymentId);
   });
 

@@ -110,6 +110,10 @@ describe('a stack whose groups have alarms and a bake tier', () => {
         expect(allowed(item('dynamodb:GetItem', key))).toBe(false);
         expect(allowed(item('dynamodb:PutItem', key))).toBe(false);
       }
+      // The announcement of a closed bake is claimed and marked in place: UpdateItem on the closed bakes only.
+      expect(allowed(item('dynamodb:UpdateItem', 'bake#d-123456789'))).toBe(true);
+      expect(allowed(item('dynamodb:UpdateItem', 'bakes#open'))).toBe(false);
+      expect(allowed(item('dynamodb:UpdateItem', 'rollback#d-123456789'))).toBe(false);
       expect(allowed(item('dynamodb:DeleteItem', 'bakes#open'))).toBe(false);
       // It announces a rollback on an alarm (or CodeDeploy's refusal of it) on the installation's bus, and on no other.
       expect(allowed({ action: 'events:PutEvents', resource: `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/${PREFIX}` })).toBe(true);
@@ -123,6 +127,8 @@ describe('a stack whose groups have alarms and a bake tier', () => {
       expect(isAllowed(statements, item('dynamodb:GetItem', 'bake#d-123456789'))).toBe(true);
       expect(isAllowed(statements, item('dynamodb:PutItem', 'rollback#d-123456789'))).toBe(false);
       expect(isAllowed(statements, item('dynamodb:PutItem', 'pause#checkout/checkout-lambda'))).toBe(false);
+      // Announcing a closed bake is the bake function's alone.
+      expect(isAllowed(statements, item('dynamodb:UpdateItem', 'bake#d-123456789'))).toBe(false);
     });
   });
 });
