@@ -1,4 +1,4 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ServingModelPointer } from '../ports';
 import { CONTROL_KEYS } from '../tables';
 
@@ -82,6 +82,42 @@ export async function call<T>(operation: string, tableName: string, key: Readonl
   } catch (error) {
     if (isConditionalCheckFailed(error)) throw error;
     throw new DynamoDbStoreError(operation, tableName, key, error);
+  }
+}
+
+/** What varies between conditional UpdateItem calls of one item. */
+export interface ConditionalUpdate {
+  /** The UpdateExpression. */
+  readonly update: string;
+  /** The ConditionExpression. */
+  readonly condition: string;
+  readonly names: Readonly<Record<string, string>>;
+  readonly values?: Readonly<Record<string, AttributeValue>>;
+}
+
+/**
+ * One conditional UpdateItem of the item at `key`, through `call`: true when it applied, false when
+ * its condition failed (another writer came first, or there is no such item); any other failure
+ * throws DynamoDbStoreError.
+ */
+export async function updateIf(client: DynamoDBClient, tableName: string, key: Readonly<Record<string, string>>, change: ConditionalUpdate): Promise<boolean> {
+  try {
+    await call('UpdateItem', tableName, key, () =>
+      client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: keyOf(key),
+          UpdateExpression: change.update,
+          ConditionExpression: change.condition,
+          ExpressionAttributeNames: { ...change.names },
+          ...(change.values ? { ExpressionAttributeValues: { ...change.values } } : {}),
+        }),
+      ),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
   }
 }
 

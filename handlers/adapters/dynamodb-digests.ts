@@ -1,8 +1,8 @@
-import { GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient, type PutItemCommandInput } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, type DynamoDBClient, type PutItemCommandInput } from '@aws-sdk/client-dynamodb';
 import type { ShadowDigestClaim, ShadowDigestSent, ShadowDigestStore } from '../ports';
 import { DIGEST_CLAIM_RETENTION_MS } from '../shadow-digest-domain';
 import { CONTROL_KEYS } from '../tables';
-import { call, fromItem, isConditionalCheckFailed, keyOf, required, toAttribute, toItem } from './dynamodb-attributes';
+import { call, fromItem, isConditionalCheckFailed, keyOf, required, toAttribute, toItem, updateIf } from './dynamodb-attributes';
 
 /**
  * The shadow digest's claims over the control table: one item per day told
@@ -47,24 +47,13 @@ export class DynamoDbShadowDigestStore implements ShadowDigestStore {
   }
 
   async markSent(from: number, sent: ShadowDigestSent): Promise<void> {
-    const key = { key: CONTROL_KEYS.shadowDigest(from) };
-    try {
-      await call('UpdateItem', this.tableName, key, () =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: keyOf(key),
-            UpdateExpression: 'SET #sent = if_not_exists(#sent, :sent)',
-            ConditionExpression: 'attribute_exists(#key)',
-            ExpressionAttributeNames: { '#key': 'key', '#sent': 'sent' },
-            ExpressionAttributeValues: { ':sent': toAttribute(sent, 'sent') },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      throw new Error(`no claim of the shadow digest of ${new Date(from).toISOString()} in table ${this.tableName}: nothing to mark sent`, { cause: error });
-    }
+    const marked = await updateIf(this.client, this.tableName, { key: CONTROL_KEYS.shadowDigest(from) }, {
+      update: 'SET #sent = if_not_exists(#sent, :sent)',
+      condition: 'attribute_exists(#key)',
+      names: { '#key': 'key', '#sent': 'sent' },
+      values: { ':sent': toAttribute(sent, 'sent') },
+    });
+    if (!marked) throw new Error(`no claim of the shadow digest of ${new Date(from).toISOString()} in table ${this.tableName}: nothing to mark sent`);
   }
 }
 

@@ -36,7 +36,7 @@ import { writeOverEntry, type RevisionEntry } from '../change-summaries';
 import { MAX_HISTORY_READ } from '../ports';
 import { ASSESSMENTS_BY_GROUP, CONTROL_KEYS, TABLES } from '../tables';
 import type { CutState } from '../../model/block-budget';
-import { call, fromItem, isConditionalCheckFailed, keyOf, required, toAttribute, toItem, type Item } from './dynamodb-attributes';
+import { call, fromItem, isConditionalCheckFailed, keyOf, required, toAttribute, toItem, updateIf, type Item } from './dynamodb-attributes';
 
 /**
  * The stores over DynamoDB (tables of handlers/tables.ts), with exactly the semantics of
@@ -778,73 +778,41 @@ export class DynamoDbBakeStore implements BakeStore {
   }
 
   async claimAnnouncement(deploymentId: string, claim: BakeAnnouncementClaim, expected: BakeAnnouncementClaim | null): Promise<boolean> {
-    const keyValue = CONTROL_KEYS.bake(deploymentId);
+    const key = { key: CONTROL_KEYS.bake(deploymentId) };
     const over: { readonly condition: string; readonly values: Record<string, AttributeValue> } =
       expected === null
         ? { condition: 'attribute_not_exists(#announcing)', values: {} }
         : { condition: '#announcing.#token = :token AND #announcing.#at = :at', values: { ':token': { S: expected.token }, ':at': toAttribute(expected.at, 'announcing.at') } };
-    try {
-      await call('UpdateItem', this.tableName, { key: keyValue }, () =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: keyOf({ key: keyValue }),
-            UpdateExpression: 'SET #announcing = :claim',
-            ConditionExpression: `attribute_exists(#key) AND attribute_not_exists(#announcedAt) AND ${over.condition}`,
-            ExpressionAttributeNames: { '#key': 'key', '#announcing': 'announcing', '#announcedAt': 'announcedAt', ...(expected === null ? {} : { '#token': 'token', '#at': 'at' }) },
-            ExpressionAttributeValues: { ':claim': toAttribute(claim, 'announcing'), ...over.values },
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      // The SDK's retry of a claim applied whose answer was lost meets this very claim: it is ours.
-      const kept = await this.readClosed(deploymentId);
-      return kept !== undefined && kept.announcedAt === undefined && kept.announcing?.token === claim.token && kept.announcing.at === claim.at;
-    }
+    const claimed = await updateIf(this.client, this.tableName, key, {
+      update: 'SET #announcing = :claim',
+      condition: `attribute_exists(#key) AND attribute_not_exists(#announcedAt) AND ${over.condition}`,
+      names: { '#key': 'key', '#announcing': 'announcing', '#announcedAt': 'announcedAt', ...(expected === null ? {} : { '#token': 'token', '#at': 'at' }) },
+      values: { ':claim': toAttribute(claim, 'announcing'), ...over.values },
+    });
+    if (claimed) return true;
+    // The SDK's retry of a claim applied whose answer was lost meets this very claim: it is ours.
+    const kept = await this.readClosed(deploymentId);
+    return kept !== undefined && kept.announcedAt === undefined && kept.announcing?.token === claim.token && kept.announcing.at === claim.at;
   }
 
   async releaseAnnouncement(deploymentId: string, claim: BakeAnnouncementClaim): Promise<void> {
-    const keyValue = CONTROL_KEYS.bake(deploymentId);
-    try {
-      await call('UpdateItem', this.tableName, { key: keyValue }, () =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: keyOf({ key: keyValue }),
-            UpdateExpression: 'REMOVE #announcing',
-            ConditionExpression: '#announcing.#token = :token AND #announcing.#at = :at AND attribute_not_exists(#announcedAt)',
-            ExpressionAttributeNames: { '#announcing': 'announcing', '#token': 'token', '#at': 'at', '#announcedAt': 'announcedAt' },
-            ExpressionAttributeValues: { ':token': { S: claim.token }, ':at': toAttribute(claim.at, 'announcing.at') },
-          }),
-        ),
-      );
-    } catch (error) {
-      // Not this claim any more (taken over, or announced): nothing of ours to let go of.
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    // A failed condition: not this claim any more (taken over, or announced), nothing of ours to let go of.
+    await updateIf(this.client, this.tableName, { key: CONTROL_KEYS.bake(deploymentId) }, {
+      update: 'REMOVE #announcing',
+      condition: '#announcing.#token = :token AND #announcing.#at = :at AND attribute_not_exists(#announcedAt)',
+      names: { '#announcing': 'announcing', '#token': 'token', '#at': 'at', '#announcedAt': 'announcedAt' },
+      values: { ':token': { S: claim.token }, ':at': toAttribute(claim.at, 'announcing.at') },
+    });
   }
 
   async markAnnounced(deploymentId: string, at: number): Promise<void> {
-    const keyValue = CONTROL_KEYS.bake(deploymentId);
-    try {
-      await call('UpdateItem', this.tableName, { key: keyValue }, () =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: keyOf({ key: keyValue }),
-            UpdateExpression: 'SET #announcedAt = if_not_exists(#announcedAt, :at)',
-            ConditionExpression: 'attribute_exists(#key)',
-            ExpressionAttributeNames: { '#key': 'key', '#announcedAt': 'announcedAt' },
-            ExpressionAttributeValues: { ':at': toAttribute(at, 'announcedAt') },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      throw new Error(`no closed bake of ${deploymentId} is kept in table ${this.tableName}: nothing to mark announced`, { cause: error });
-    }
+    const marked = await updateIf(this.client, this.tableName, { key: CONTROL_KEYS.bake(deploymentId) }, {
+      update: 'SET #announcedAt = if_not_exists(#announcedAt, :at)',
+      condition: 'attribute_exists(#key)',
+      names: { '#key': 'key', '#announcedAt': 'announcedAt' },
+      values: { ':at': toAttribute(at, 'announcedAt') },
+    });
+    if (!marked) throw new Error(`no closed bake of ${deploymentId} is kept in table ${this.tableName}: nothing to mark announced`);
   }
 
   private parse<T>(text: string, keyValue: string): T {
