@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { TABLES, tableName, type TableDefinition, type TableName } from '../handlers/tables';
@@ -23,11 +23,17 @@ export interface LocalDynamoDb {
 export interface LocalDynamoDbOptions {
   /** Prefix of the table names (default `deploy-guard-local`). */
   readonly prefix?: string;
+  /** How long dynalite keeps a new table CREATING, in ms (default 0; a test of the wait sets more). */
+  readonly createTableMs?: number;
 }
+
+/** How many times a table's status is read before giving up on it becoming ACTIVE. */
+const ACTIVE_POLLS = 1_000;
+const ACTIVE_POLL_MS = 5;
 
 export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Promise<LocalDynamoDb> {
   const prefix = options.prefix ?? 'deploy-guard-local';
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const server = dynalite({ createTableMs: options.createTableMs ?? 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -66,9 +72,25 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
         }),
       );
     }
+    for (const name of Object.values(tableNames)) await untilActive(client, name);
   } catch (error) {
     await close();
     throw new Error(`could not create the tables in dynalite at ${endpoint}: ${(error as Error).message}`, { cause: error });
   }
   return { endpoint, client, tableNames, close };
+}
+
+/**
+ * Waits until a table is ACTIVE. dynalite answers CreateTable with CREATING and turns the table
+ * ACTIVE on a timer, and until then answers every item call with ResourceNotFoundException; on a
+ * busy machine a first call can arrive before the timer has run.
+ */
+async function untilActive(client: DynamoDBClient, name: string): Promise<void> {
+  for (let poll = 0; poll < ACTIVE_POLLS; poll += 1) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE');
+    if (Table?.TableStatus === 'ACTIVE' && indexesActive) return;
+    await new Promise((resolve) => setTimeout(resolve, ACTIVE_POLL_MS));
+  }
+  throw new Error(`table ${name} was not ACTIVE after ${ACTIVE_POLLS} reads of its status`);
 }
