@@ -242,14 +242,28 @@ async function linkedGate(gates: GateStore, deploymentId: string, release: { rea
   return { pass, link: gateLinkOf(pass, wouldStopIt) };
 }
 
-/** The decision's metrics, per group and pooled: the realized block rate (Stops / Assessments), the cut, the fallbacks by cause, the operators' overrides. */
+/**
+ * A deployment of a release the gate held and a person approved: the gate counted that release as
+ * an assessment and a stop, and put its score in the cut windows, when it held it. Its START is the
+ * same release and the same decision, so it is not counted or scored a second time.
+ */
+function decidedAtGate(record: AssessmentRecord): boolean {
+  return record.gate?.passedBy === 'approval';
+}
+
+/**
+ * The decision's metrics, per group and pooled: the realized block rate (Stops / Assessments, a
+ * release the gate already counted adding to neither), the cut, the fallbacks by cause, the
+ * operators' overrides.
+ */
 function countAssessment(deps: PredictDependencies, record: AssessmentRecord): void {
+  const counted = decidedAtGate(record) ? 0 : 1;
   deps.metrics.put({
     namespace: deps.config.metricsNamespace,
     dimensions: { [QUALITY_DIMENSIONS.application]: record.application, [QUALITY_DIMENSIONS.deploymentGroup]: record.deploymentGroup },
     values: [
-      { name: QUALITY_METRICS.assessments, unit: 'Count', value: 1 },
-      { name: QUALITY_METRICS.stops, unit: 'Count', value: record.decision === 'rollback' ? 1 : 0 },
+      { name: QUALITY_METRICS.assessments, unit: 'Count', value: counted },
+      { name: QUALITY_METRICS.stops, unit: 'Count', value: record.decision === 'rollback' ? counted : 0 },
       { name: QUALITY_METRICS.endpointFallbacks, unit: 'Count', value: record.fallback?.cause === 'endpoint' ? 1 : 0 },
       { name: QUALITY_METRICS.modelFallbacks, unit: 'Count', value: record.fallback?.cause === 'model' ? 1 : 0 },
       { name: QUALITY_METRICS.withoutChangeSummary, unit: 'Count', value: record.changeSummary && record.changeSummary.status !== 'joined' ? 1 : 0 },
@@ -260,9 +274,9 @@ function countAssessment(deps: PredictDependencies, record: AssessmentRecord): v
   });
 }
 
-/** The assessment's probability joins the group's and the pooled cut windows (once per deployment, so a redelivery may call it again). */
+/** The assessment's probability joins the group's and the pooled cut windows (once per deployment, so a redelivery may call it again), unless the gate's hold put it there. */
 async function moveCut(record: AssessmentRecord, policy: GroupPolicy, deps: PredictDependencies): Promise<void> {
-  if (record.probability === null) return;
+  if (record.probability === null || decidedAtGate(record)) return;
   const assessment = { deploymentId: record.deploymentId, probability: record.probability, stopped: record.decision === 'rollback', cutSource: record.cutSource, modelVersion: record.modelVersion };
   await recordScore(groupKey(record.application, record.deploymentGroup), policy, assessment, { control: deps.control }, record.assessedAt);
 }

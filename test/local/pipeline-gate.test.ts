@@ -3,9 +3,10 @@ import { eventBridgeTime } from '../../events/clock';
 import { createDecisionsCommand } from '../../cli/commands/decisions';
 import { createHoldDecisionCommand } from '../../cli/commands/hold-decision';
 import { createOverrideCommand } from '../../cli/commands/override';
-import type { GroupPolicy } from '../../handlers/config';
-import { gateHoldId } from '../../handlers/pipeline-gate-domain';
-import type { DeploymentStore, GateDecisionListing } from '../../handlers/ports';
+import { ENV, type GroupPolicy } from '../../handlers/config';
+import { gateHoldId, gateReleaseKey } from '../../handlers/pipeline-gate-domain';
+import { POOLED_CUT_SCOPE, type DeploymentStore, type GateDecisionListing } from '../../handlers/ports';
+import { QUALITY_DIMENSIONS, QUALITY_METRICS } from '../../handlers/quality-metrics';
 import { ASSESSMENTS_BY_GROUP, CONTROL_KEYS } from '../../handlers/tables';
 import type { LocalHandlers } from '../../local/handler-composition';
 import { asyncInvoke, drainBuses, type DeadLetterWithEvent } from '../../local/lambda-delivery';
@@ -46,11 +47,14 @@ describe('the pipeline gate on the local runtime (real handlers, synthesized wir
   let standIns: StandIns;
   let handlers: LocalHandlers;
   let deadLetters: DeadLetterWithEvent[];
+  let metricsNamespace: string;
   const busEvents: BusEvent[] = [];
   const awsEvents: BusEvent[] = [];
 
   beforeAll(async () => {
-    ({ standIns, handlers, deadLetters } = await bootLocalRuntime({ wiring, groups: GROUPS, start: START, store: 'dynamodb', scratchDir: tempDir() }));
+    const runtime = await bootLocalRuntime({ wiring, groups: GROUPS, start: START, store: 'dynamodb', scratchDir: tempDir() });
+    ({ standIns, handlers, deadLetters } = runtime);
+    metricsNamespace = runtime.environmentOf('predict')[ENV.metricsNamespace]!;
     const gate = wiring.functions.find((fn) => fn.handler === 'pipeline-gate');
     if (!gate) throw new Error('the stack has no pipeline-gate function');
     // CodePipeline invokes the action's function asynchronously: Lambda's retries and dead letters apply.
@@ -109,6 +113,10 @@ describe('the pipeline gate on the local runtime (real handlers, synthesized wir
   };
   const gateEvents = (jobId: string) => busEvents.filter((event) => event['detail-type'] === 'Pipeline Gate Decided' && (event.detail as { jobId: string }).jobId === jobId).map((event) => event.detail as Record<string, unknown>);
   const startsOf = (group: GroupPolicy) => awsEvents.filter((event) => event['detail-type'] === 'CodeDeploy Deployment State-change Notification' && (event.detail as { deploymentGroup: string }).deploymentGroup === group.deploymentGroup);
+  /** A group's count of a decision metric over the run (predict's and the gate's together). */
+  const decisionCount = (group: GroupPolicy, metricName: string) =>
+    standIns.cloudWatch.statistic({ namespace: metricsNamespace, metricName, dimensions: { [QUALITY_DIMENSIONS.application]: application, [QUALITY_DIMENSIONS.deploymentGroup]: group.deploymentGroup }, stat: 'Sum', unit: 'Count' }, START, 2 * 24 * 3600) ?? 0;
+  const pooledWindow = async () => (await standIns.stores.control.readCut(POOLED_CUT_SCOPE))?.state.deploymentIds ?? [];
   const codeDeployCalls = (deploymentId: string) => standIns.codeDeploy.callLog.filter((call) => call.deploymentId === deploymentId).map((call) => call.api);
 
   it('a risky release fails at the gate: the action fails with the risk, the factors and the override command, and no CodeDeploy deployment is created', async () => {
@@ -187,6 +195,7 @@ describe('the pipeline gate on the local runtime (real handlers, synthesized wir
 
   it('a held release waits at the gate (continuation) until `approve --pipeline-job`; then the Deploy stage runs and at READY it is not held again: ContinueDeployment', async () => {
     const commit = 'c'.repeat(40);
+    const counted = { assessments: decisionCount(holdGroup, QUALITY_METRICS.assessments), stops: decisionCount(holdGroup, QUALITY_METRICS.stops) };
     const execution = await release(holdGroup, commit);
     const [jobId] = execution.jobs;
     expect(execution.status).toBe('InProgress');
@@ -220,6 +229,13 @@ describe('the pipeline gate on the local runtime (real handlers, synthesized wir
     expect((await standIns.stores.deployments.get(deploymentId))?.assessment).toMatchObject({ trigger: 'READY', enforced: false, gate: { jobId, passedBy: 'approval', letThrough: true } });
     expect(await standIns.stores.holds.read(deploymentId)).toBeUndefined();
     expect(codeDeployCalls(deploymentId)).toEqual(['ContinueDeployment']);
+    // One release, one decision: the hold counted it as an assessment and a stop and put its score
+    // in the cut window; the approved deployment's READY adds neither again.
+    expect(decisionCount(holdGroup, QUALITY_METRICS.assessments) - counted.assessments).toBe(1);
+    expect(decisionCount(holdGroup, QUALITY_METRICS.stops) - counted.stops).toBe(1);
+    const window = await pooledWindow();
+    expect(window.filter((id) => id === gateReleaseKey(jobId))).toHaveLength(1);
+    expect(window).not.toContain(deploymentId);
     expect(deadLetters).toEqual([]);
   });
 
