@@ -107,11 +107,14 @@ export class OperatorInputError extends Error {
   }
 }
 
+/** The longest reason a person may give, in characters. */
+export const MAX_REASON_CHARS = 500;
+
 /** A required reason: something a person can read later, not blank. */
 export function checkReason(reason: string | undefined): string {
   const text = reason?.trim() ?? '';
   if (text.length === 0) throw new OperatorInputError('--reason', 'say why (it is recorded and announced with who set it and when)');
-  if (text.length > 500) throw new OperatorInputError('--reason', `at most 500 characters, got ${text.length}`);
+  if (text.length > MAX_REASON_CHARS) throw new OperatorInputError('--reason', `at most ${MAX_REASON_CHARS} characters, got ${text.length}`);
   return text;
 }
 

@@ -8,7 +8,7 @@ import { groupKey, type FailurePolicy } from './config';
 import type { DecisionCutSource } from './ports';
 import { riskAgainstCut } from './decision-words';
 import type { HoldAction, HoldPolicy, HoldSettlement } from './hold-domain';
-import type { AppliedOverride } from './operator-controls';
+import { MAX_REASON_CHARS, type AppliedOverride } from './operator-controls';
 import { rollbackReason, type Verdict } from './predict-domain';
 import { CONTROL_KEYS } from './tables';
 
@@ -418,9 +418,35 @@ export function gateSettlementOf(settled: HoldSettlement): GateSettlement {
   return { action: settled.action, by: settled.by, reason: settled.reason, at: settled.at, cause: settled.cause };
 }
 
-/** The control table key of the listing a decision is in: its group's, on its UTC day. */
-export function gateDayKeyOf(entry: Pick<GateDecisionEntry, 'application' | 'deploymentGroup' | 'decidedAt'>): string {
-  return CONTROL_KEYS.gateDay(groupKey(entry.application, entry.deploymentGroup), gateDay(entry.decidedAt));
+/** The control table key of the listing a decision is in: its group's, on its UTC day (its first page). */
+export function gateDayKeyOf(entry: Pick<GateDecisionEntry, 'application' | 'deploymentGroup' | 'decidedAt'>, page = 0): string {
+  return CONTROL_KEYS.gateDayPage(groupKey(entry.application, entry.deploymentGroup), gateDay(entry.decidedAt), page);
+}
+
+/**
+ * How many bytes of entries one page of a day's listing holds. A DynamoDB item is at most 400 KB
+ * (409,600 bytes, names and values); the rest is the page's key, its byte count and its expiry. A
+ * group deciding more in a day (about 900 releases of typical size) continues on the next page.
+ */
+export const GATE_DAY_PAGE_BYTES = 380_000;
+
+/** The longest an ARN may be (IAM's limit): a settler's identity. */
+const MAX_ARN_BYTES = 2_048;
+
+/**
+ * The room kept beside a held release's entry for the settlement added to it later: the longest
+ * reason (every character 4 bytes in UTF-8), the longest ARN, and the settlement's other fields.
+ */
+export const SETTLEMENT_ROOM_BYTES = 4 * MAX_REASON_CHARS + MAX_ARN_BYTES + 256;
+
+/**
+ * The bytes an entry takes in its page, counted high: its JSON text's UTF-8 length (quotes, braces
+ * and separators outweigh DynamoDB's per-element overhead) plus its job id as the map key, and the
+ * room for a settlement when it is held.
+ */
+export function listingBytes(entry: GateDecisionEntry): number {
+  const settlementRoom = entry.outcome === 'hold' && !entry.settled ? SETTLEMENT_ROOM_BYTES : 0;
+  return Buffer.byteLength(entry.jobId) + Buffer.byteLength(JSON.stringify(entry)) + settlementRoom;
 }
 
 /** The UTC day (YYYY-MM-DD) a decision is listed under. */

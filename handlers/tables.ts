@@ -97,6 +97,8 @@ export const CONTROL_KEYS = {
   gatePass: (application: string, revision: string) => `${GATE_KEY_PREFIXES.pass}${application}#${revision}`,
   /** The releases the pipeline gate decided in a group on a UTC day (`gateday#<application>/<deploymentGroup>#<YYYY-MM-DD>`), read by `deploy-guard decisions` and `deploy-guard report`. */
   gateDay: (group: string, day: string) => `${GATE_KEY_PREFIXES.day}${group}#${day}`,
+  /** A page of that listing: the first is the listing's own key, the n-th after it `…#<day>#<n>` (see GATE_DAY_PAGE_BYTES). */
+  gateDayPage: (group: string, day: string, page: number) => `${GATE_KEY_PREFIXES.day}${group}#${day}${page === 0 ? '' : `#${page}`}`,
   /** The shadow digest's claim of the day its window starts (`shadowdigest#<ISO time>`), see handlers/shadow-digest-domain.ts. */
   shadowDigest: (from: number) => `${SHADOW_DIGEST_KEY_PREFIX}${new Date(from).toISOString()}`,
 } as const;
