@@ -17,8 +17,9 @@ export const BAKE_DECLARATION: HandlerDeclaration<BakeDependencies> = {
     { sid: 'ReadAssessments', actions: ['dynamodb:GetItem'], on: [{ table: 'deployments' }] },
     // The book of open bakes and the closed bakes (BakeStore: GetItem, conditional PutItem), those items only.
     BAKE_ITEMS,
-    // A closed bake's announcement is claimed and marked announced in place (BakeStore.claimAnnouncement,
-    // markAnnounced: conditional UpdateItem), on the closed bakes (`bake#…`) only.
+    // A closed bake's announcement is claimed and marked announced, and the bake marked counted, in place
+    // (BakeStore.claimAnnouncement, markAnnounced, markCounted: conditional UpdateItem), on the closed
+    // bakes (`bake#…`) only.
     {
       sid: 'AnnounceClosedBakes',
       actions: ['dynamodb:UpdateItem'],

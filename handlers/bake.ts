@@ -131,8 +131,8 @@ async function onAlarm(event: unknown, deps: BakeDependencies): Promise<BakeResu
 }
 
 /**
- * Calls CodeDeploy for each claimed bake, keeps the closed bake, announces it, then removes it from
- * the book (if the claim is still this token's) and counts it.
+ * Calls CodeDeploy for each claimed bake, keeps the closed bake, announces it, counts it (once),
+ * then removes it from the book (if the claim is still this token's).
  */
 async function closeAll(claimed: readonly BakeRecord[], token: string, deps: BakeDependencies): Promise<ClosedBake[]> {
   // Two deliveries of one event share its id: the announcement's claim tells this invocation apart.
@@ -149,9 +149,11 @@ async function closeAll(claimed: readonly BakeRecord[], token: string, deps: Bak
     const earlier = answer.ok ? undefined : await deps.bakes.readClosed(bake.deploymentId);
     const record = earlier ?? (await deps.bakes.keepClosed(closedBake(bake, answer, deps.clock.now())));
     await announceClosing(record, invocation, deps);
+    // Counted once, before the book lets it go (a retry after a crash past this point finds it
+    // counted): by the invocation that marks it, not by a second delivery of the same event running
+    // beside this one (it shares the claim's token, not the invocation).
+    if (await deps.bakes.markCounted(bake.deploymentId, invocation)) count(record, deps);
     await updateBook(deps.bakes, (book) => ({ book: removeClosed(book, bake.deploymentId, token), claimed: [] }));
-    // Counted once it is let go of: an earlier attempt that kept it had not got this far.
-    count(record, deps);
     if (!earlier) closed.push({ deploymentId: record.deploymentId, state: record.state, ...(record.alarmName ? { alarmName: record.alarmName } : {}), ...(record.error ? { error: record.error } : {}) });
   }
   return closed;

@@ -306,6 +306,8 @@ export interface BakeRecord {
    * its token (the event id and the invocation) and when it claimed.
    */
   readonly announcing?: BakeAnnouncementClaim;
+  /** The invocation that counted it in the bake metrics (BakeStore.markCounted): no other counts it again. */
+  readonly countedBy?: string;
 }
 
 /** Who announces a closed bake: the claiming invocation's token (`<event id>/<invocation>`) and when it claimed. */
@@ -350,6 +352,12 @@ export interface BakeStore {
   releaseAnnouncement(deploymentId: string, claim: BakeAnnouncementClaim): Promise<void>;
   /** Marks a kept closed bake announced (the first mark stays). */
   markAnnounced(deploymentId: string, at: number): Promise<void>;
+  /**
+   * Marks a kept closed bake counted by `invocation` (the first mark stays): true when the mark is
+   * this invocation's (made now, or by a try of this call whose answer was lost), false when another
+   * invocation counted it.
+   */
+  markCounted(deploymentId: string, invocation: string): Promise<boolean>;
 }
 
 /** Where the cut of a decision came from: the group's own scores, the pooled ones, none yet, or the group's fixed threshold. */

@@ -513,7 +513,8 @@ export class FaultInjector {
   /**
    * The bakes: a write of the book applied whose answer is lost (reported as moved by another writer),
    * and a crash after the book is written, a closed bake is kept (before CodeDeploy is called, or
-   * before the rollback is announced), its announcement claimed (before it is published) or marked.
+   * before the rollback is announced), its announcement claimed (before it is published) or marked
+   * announced.
    */
   bakeStore(inner: BakeStore): BakeStore {
     return {
@@ -553,6 +554,11 @@ export class FaultInjector {
         await this.interleave();
         await inner.markAnnounced(deploymentId, at);
         await this.crashAfter(`keeping the closed bake of ${deploymentId} (announced)`);
+      },
+      // No crash after it: the metric is put in the same synchronous step as the mark's answer.
+      markCounted: async (deploymentId, invocation) => {
+        await this.interleave();
+        return inner.markCounted(deploymentId, invocation);
       },
     };
   }

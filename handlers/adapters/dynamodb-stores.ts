@@ -590,6 +590,7 @@ export class DynamoDbControlStore implements ControlStore {
       alarmName: required(value, 'alarmName', 'string', where),
       startedAt: required(value, 'startedAt', 'number', where),
       ...(value.announcedAt === undefined ? {} : { announcedAt: required(value, 'announcedAt', 'number', where) }),
+      ...(value.countedBy === undefined ? {} : { countedBy: required(value, 'countedBy', 'string', where) }),
     };
   }
 
@@ -774,6 +775,7 @@ export class DynamoDbBakeStore implements BakeStore {
       ...bake,
       ...(announcing === undefined ? {} : { announcing: { token: required(announcing, 'token', 'string', where), at: required(announcing, 'at', 'number', where) } }),
       ...(value.announcedAt === undefined ? {} : { announcedAt: required(value, 'announcedAt', 'number', where) }),
+      ...(value.countedBy === undefined ? {} : { countedBy: required(value, 'countedBy', 'string', where) }),
     };
   }
 
@@ -813,6 +815,19 @@ export class DynamoDbBakeStore implements BakeStore {
       values: { ':at': toAttribute(at, 'announcedAt') },
     });
     if (!marked) throw new Error(`no closed bake of ${deploymentId} is kept in table ${this.tableName}: nothing to mark announced`);
+  }
+
+  async markCounted(deploymentId: string, invocation: string): Promise<boolean> {
+    // The SDK's retry of a mark applied whose answer was lost meets this very mark, and the condition holds.
+    const marked = await updateIf(this.client, this.tableName, { key: CONTROL_KEYS.bake(deploymentId) }, {
+      update: 'SET #countedBy = :invocation',
+      condition: 'attribute_exists(#key) AND (attribute_not_exists(#countedBy) OR #countedBy = :invocation)',
+      names: { '#key': 'key', '#countedBy': 'countedBy' },
+      values: { ':invocation': { S: invocation } },
+    });
+    if (marked) return true;
+    if (!(await this.readClosed(deploymentId))) throw new Error(`no closed bake of ${deploymentId} is kept in table ${this.tableName}: nothing to mark counted`);
+    return false;
   }
 
   private parse<T>(text: string, keyValue: string): T {

@@ -309,6 +309,14 @@ export class InMemoryBakeStore implements BakeStore {
     if (!kept) throw new Error(`no closed bake of ${deploymentId} is kept: nothing to mark announced`);
     if (kept.announcedAt === undefined) this.closed.set(deploymentId, { ...kept, announcedAt: at });
   }
+
+  async markCounted(deploymentId: string, invocation: string): Promise<boolean> {
+    const kept = this.closed.get(deploymentId);
+    if (!kept) throw new Error(`no closed bake of ${deploymentId} is kept: nothing to mark counted`);
+    if (kept.countedBy !== undefined) return kept.countedBy === invocation;
+    this.closed.set(deploymentId, { ...kept, countedBy: invocation });
+    return true;
+  }
 }
 
 /** The operators' overrides and pauses in process, keyed as the control table keys them. */

@@ -192,6 +192,7 @@ describe('bake: a rollback CodeDeploy refuses is announced, once', () => {
       keepClosed: (record) => w.bakes.keepClosed(record),
       claimAnnouncement: (deploymentId, claim, expected) => w.bakes.claimAnnouncement(deploymentId, claim, expected),
       releaseAnnouncement: (deploymentId, claim) => w.bakes.releaseAnnouncement(deploymentId, claim),
+      markCounted: (deploymentId, invocation) => w.bakes.markCounted(deploymentId, invocation),
       markAnnounced: async (deploymentId, at) => {
         await w.bakes.markAnnounced(deploymentId, at);
         failNextWrite = true;

@@ -292,6 +292,19 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
       expect(await stores.bakes.readClosed(id)).toEqual({ ...rolledBack, announcing: claim('sweep-9/c', closedAt + 60_000), announcedAt: closedAt + 60_500 });
     });
 
+    it('marks a closed bake counted by one invocation: the first of several at once, again for itself, never for another; no bake that is not kept', async () => {
+      const id = rolledBack.deploymentId;
+      await expect(stores.bakes.markCounted(id, 'alarm-1/a')).rejects.toThrow(`no closed bake of ${id} is kept`);
+      await stores.bakes.keepClosed(rolledBack);
+      const invocations = ['alarm-1/a', 'alarm-1/b', 'sweep-9/c'];
+      const marks = await Promise.all(invocations.map((invocation) => stores.bakes.markCounted(id, invocation)));
+      expect(marks.filter(Boolean)).toHaveLength(1);
+      const counter = invocations[marks.indexOf(true)]!;
+      expect(await stores.bakes.markCounted(id, counter)).toBe(true);
+      expect(await stores.bakes.markCounted(id, 'sweep-10/d')).toBe(false);
+      expect(await stores.bakes.readClosed(id)).toEqual({ ...rolledBack, countedBy: counter });
+    });
+
     it('lets go of a claim only for its claimer, and not once announced: another invocation then claims over no claim', async () => {
       const id = rolledBack.deploymentId;
       await stores.bakes.keepClosed(rolledBack);
@@ -829,6 +842,12 @@ describe('DynamoDbBakeStore against dynalite: writes applied whose answers are l
       expect(await store.readClosed(record.deploymentId)).toEqual({ ...record, announcing: claim });
       // Another invocation's claim at the same moment is not taken for ours.
       expect(await store.claimAnnouncement(record.deploymentId, { ...claim, token: 'alarm-1/b' }, null)).toBe(false);
+      // Its count's mark, the answer lost too: the SDK's retry finds the mark its own.
+      const lostMarks = loseAnswers(client, 'UpdateItemCommand');
+      expect(await store.markCounted(record.deploymentId, 'alarm-1/a')).toBe(true);
+      expect(lostMarks.lost()).toBe(1);
+      expect(await store.markCounted(record.deploymentId, 'alarm-1/b')).toBe(false);
+      expect((await store.readClosed(record.deploymentId))?.countedBy).toBe('alarm-1/a');
     } finally {
       client.destroy();
       await local.close();

@@ -32,12 +32,13 @@ async function bakingDeployment(options: Omit<FaultOptions, 'seed'> & { readonly
   const bakes = new InMemoryBakeStore();
   const deployments = new InMemoryDeploymentStore();
   const published: PutEventsEntry[] = [];
+  const metrics: string[] = [];
   const deps: BakeDependencies = {
     codeDeploy: faults.codeDeploy(codeDeploy),
     deployments,
     bakes: faults.bakeStore(bakes),
     publisher: { publish: async (entries) => void published.push(...entries) },
-    metrics: { put: () => undefined },
+    metrics: { put: (values) => metrics.push(...values.values.filter((value) => value.value > 0).map((value) => value.name)) },
     clock,
     config: { source: 'deploy-guard', eventBusName: 'deploy-guard-dev', groups: [bakingPolicy()], metricsNamespace: 'DeployGuard' },
   };
@@ -62,7 +63,9 @@ async function bakingDeployment(options: Omit<FaultOptions, 'seed'> & { readonly
   const announcements = () => published.filter((published) => published.DetailType === 'Deployment Bake Rolled Back').map((published) => JSON.parse(published.Detail) as { deploymentId: string });
   const failures = () => published.filter((published) => published.DetailType === 'Deployment Rollback Failed').map((published) => JSON.parse(published.Detail) as { deploymentId: string; reason: string; bake?: { alarmName: string } });
   const rollbacks = () => codeDeploy.callLog.filter((call) => call.accepted && call.api === 'StopDeployment');
-  return { clock, codeDeploy, deploymentId, faults, bakes, invoke, deliver, assessed, alarm, sweep, announcements, failures, rollbacks };
+  /** The bake metrics put, one name per count. */
+  const counted = () => [...metrics];
+  return { clock, codeDeploy, deploymentId, faults, bakes, invoke, deliver, assessed, alarm, sweep, announcements, failures, rollbacks, counted };
 }
 
 /** The bake opens, its alarm goes off (the event delivered twice), and the sweeps run past the window; `completed`: CodeDeploy completed the deployment before the alarm. */
@@ -119,7 +122,7 @@ describe('two deliveries of one alarm event at the same moment, over 12 seeds of
     for (const seed of SEEDS) {
       const w = await racedAlarm(seed, false);
       heldOff += w.heldOff.length;
-      expect({ seed, rollbacks: w.rollbacks().length, announced: w.announcements().map((announcement) => announcement.deploymentId), failures: w.failures() }).toEqual({ seed, rollbacks: 1, announced: [w.deploymentId], failures: [] });
+      expect({ seed, rollbacks: w.rollbacks().length, announced: w.announcements().map((announcement) => announcement.deploymentId), failures: w.failures(), counted: w.counted() }).toEqual({ seed, rollbacks: 1, announced: [w.deploymentId], failures: [], counted: ['BakeRollbacks'] });
       expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back', announcedAt: expect.any(Number) });
       expect((await w.bakes.readBook())?.book.open).toEqual([]);
     }
@@ -132,7 +135,7 @@ describe('two deliveries of one alarm event at the same moment, over 12 seeds of
     for (const seed of SEEDS) {
       const w = await racedAlarm(seed, true);
       heldOff += w.heldOff.length;
-      expect({ seed, rollbacks: w.rollbacks().length, failures: w.failures().map((failure) => [failure.deploymentId, failure.reason]), announced: w.announcements() }).toEqual({ seed, rollbacks: 0, failures: [[w.deploymentId, 'DeploymentAlreadyCompleted']], announced: [] });
+      expect({ seed, rollbacks: w.rollbacks().length, failures: w.failures().map((failure) => [failure.deploymentId, failure.reason]), announced: w.announcements(), counted: w.counted() }).toEqual({ seed, rollbacks: 0, failures: [[w.deploymentId, 'DeploymentAlreadyCompleted']], announced: [], counted: ['BakesNotClosed'] });
       expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'not-done', refusal: 'DeploymentAlreadyCompleted', announcedAt: expect.any(Number) });
       expect((await w.bakes.readBook())?.book.open).toEqual([]);
     }
@@ -153,6 +156,7 @@ describe('two deliveries of one alarm event at the same moment, over 12 seeds of
     expect(w.rollbacks()).toHaveLength(1);
     expect(w.announcements().map((announcement) => announcement.deploymentId)).toEqual([w.deploymentId]);
     expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    expect(w.counted()).toEqual(['BakeRollbacks']);
   });
 });
 
@@ -166,6 +170,7 @@ describe('the bake store under the fault injector', () => {
     expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back', alarmName: ALARM, announcedAt: expect.any(Number) });
     expect(w.announcements().map((announcement) => announcement.deploymentId)).toEqual([w.deploymentId]);
     expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    expect(w.counted()).toEqual(['BakeRollbacks']);
   });
 
   it.each([
@@ -193,6 +198,7 @@ describe('the bake store under the fault injector', () => {
     expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back', announcedAt: expect.any(Number) });
     expect(w.announcements().map((announcement) => announcement.deploymentId)).toEqual([w.deploymentId]);
     expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    expect(w.counted()).toEqual(['BakeRollbacks']);
   });
 
   it.each([
@@ -210,6 +216,7 @@ describe('the bake store under the fault injector', () => {
     expect(w.failures()).toEqual([expect.objectContaining({ deploymentId: w.deploymentId, reason: 'DeploymentAlreadyCompleted', bake: expect.objectContaining({ alarmName: ALARM }) })]);
     expect(w.announcements()).toEqual([]);
     expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    expect(w.counted()).toEqual(['BakesNotClosed']);
   });
 
   it.each([
