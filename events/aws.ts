@@ -30,6 +30,9 @@ export const CODEDEPLOY_DEPLOYMENT_STATES = ['START', 'SUCCESS', 'FAILURE', 'STO
 export type CodeDeployDeploymentState = (typeof CODEDEPLOY_DEPLOYMENT_STATES)[number];
 /** The states that end a deployment: what record-outcome labels. */
 export const CODEDEPLOY_FINAL_STATES = ['SUCCESS', 'FAILURE', 'STOP'] as const satisfies readonly CodeDeployDeploymentState[];
+
+/** The final states of a deployment that did not succeed: it failed, or it was stopped (by a person, Deploy Guard, or CodeDeploy's own alarm rollback). */
+export const CODEDEPLOY_UNSUCCESSFUL_STATES = ['FAILURE', 'STOP'] as const satisfies readonly (typeof CODEDEPLOY_FINAL_STATES)[number][];
 /** The states at which Deploy Guard assesses a deployment, before traffic moves. */
 export const CODEDEPLOY_ASSESSED_STATES = ['START', 'READY'] as const satisfies readonly CodeDeployDeploymentState[];
 

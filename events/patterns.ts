@@ -4,6 +4,7 @@ import {
   CODEDEPLOY_ASSESSED_STATES,
   CODEDEPLOY_DEPLOYMENT_STATE_CHANGE,
   CODEDEPLOY_FINAL_STATES,
+  CODEDEPLOY_UNSUCCESSFUL_STATES,
   CODEDEPLOY_SOURCE,
   CODEPIPELINE_ACTION_EXECUTION,
   CODEPIPELINE_SOURCE,
@@ -117,7 +118,7 @@ export function systemRules(options: RuleOptions = {}): readonly SystemRule[] {
   return [...coreRules(source, namePrefix), ...bakeRules(source, options.bakeAlarmNames ?? [])];
 }
 
-/** The bake tier's rules: its assessments (to open a bake) and its alarms' state changes (to roll back), into bake. None without watched alarms. */
+/** The bake tier's rules: its assessments (to open a bake), its alarms' state changes (to roll back) and deployments that failed or were stopped (to end a bake), into bake. None without watched alarms. */
 function bakeRules(source: string, alarmNames: readonly string[]): SystemRule[] {
   if (alarmNames.length === 0) return [];
   return [
@@ -136,6 +137,14 @@ function bakeRules(source: string, alarmNames: readonly string[]): SystemRule[] 
       target: 'bake',
       consumes: [CLOUDWATCH_ALARM_STATE_CHANGE],
       pattern: { source: [CLOUDWATCH_SOURCE], 'detail-type': [CLOUDWATCH_ALARM_STATE_CHANGE], detail: { alarmName: [...alarmNames].sort() } },
+    },
+    {
+      name: 'bake-deployment-ended',
+      description: 'A CodeDeploy deployment failed or was stopped: end its bake, if it has one, with nothing left to roll back.',
+      bus: 'default',
+      target: 'bake',
+      consumes: [CODEDEPLOY_DEPLOYMENT_STATE_CHANGE],
+      pattern: { source: [CODEDEPLOY_SOURCE], 'detail-type': [CODEDEPLOY_DEPLOYMENT_STATE_CHANGE], detail: { state: [...CODEDEPLOY_UNSUCCESSFUL_STATES] } },
     },
   ];
 }

@@ -319,6 +319,21 @@ export function announcementClaimDecision(kept: Pick<BakeRecord, 'announcedAt' |
   return { kind: 'held', claim: expected };
 }
 
+/**
+ * A baking deployment that failed or was stopped before its bake closed (CodeDeploy's final state,
+ * not Deploy Guard's doing): its bake ends with nothing to roll back or pass, and nothing to announce.
+ */
+export function endedBake(bake: BakeRecord, at: number): BakeRecord {
+  return { ...bake, state: 'ended', closedAt: at };
+}
+
+/** The book without the bake if it is still baking (not claimed: the claimer closes a claimed one itself). */
+export function removeEnded(book: BakeBook, deploymentId: string): BakeBook {
+  const bake = book.open.find((open) => open.deploymentId === deploymentId);
+  if (!bake || bake.state !== 'baking') return book;
+  return { ...book, open: book.open.filter((open) => open.deploymentId !== deploymentId) };
+}
+
 /** The book without the bake, if the claim is still the one given (another invocation may have taken it over). */
 export function removeClosed(book: BakeBook, deploymentId: string, token: string): BakeBook {
   const bake = book.open.find((open) => open.deploymentId === deploymentId);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CLOUDWATCH_ALARM_STATE_CHANGE, SCHEDULED_EVENT } from '../events/aws';
+import { CLOUDWATCH_ALARM_STATE_CHANGE, CODEDEPLOY_DEPLOYMENT_STATE_CHANGE, CODEDEPLOY_UNSUCCESSFUL_STATES, SCHEDULED_EVENT } from '../events/aws';
 import { systemClock, type Clock } from '../events/clock';
 import { buildEntry, deploymentRiskAssessed, type EntryContext, type PutEventsEntry } from '../events/emitted';
 import { eventTimeMillis } from '../events/envelope';
@@ -23,9 +23,11 @@ import {
   type AnnouncementClaimDecision,
   type BakeAnswer,
   closedBake,
+  endedBake,
   holdsClaim,
   openBake,
   removeClosed,
+  removeEnded,
   startsBake,
   sweep,
 } from './bake-domain';
@@ -48,6 +50,9 @@ import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS } from './quality-metrics
  * refuses or whose call fails with an error (Deployment Rollback Failed, with the bake): the
  * deployment was not rolled back. The announcement is claimed before it is published, so that two
  * invocations closing the same bake at once (two deliveries of one alarm event) publish it once.
+ * A baking deployment that fails or is stopped by other means (CodeDeploy Deployment State-change
+ * Notification, FAILURE or STOP) ends its bake: nothing is left to roll back, and a later alarm of
+ * its group must not claim it.
  */
 
 export interface BakeConfig {
@@ -75,7 +80,9 @@ export type BakeResult =
   | { readonly status: 'ignored'; readonly reason: string }
   | { readonly status: 'opened'; readonly deploymentId: string; readonly endsAt: number | null }
   | { readonly status: 'watched'; readonly alarmName: string; readonly closed: readonly ClosedBake[] }
-  | { readonly status: 'swept'; readonly closed: readonly ClosedBake[] };
+  | { readonly status: 'swept'; readonly closed: readonly ClosedBake[] }
+  /** The deployment failed or was stopped by other means: its bake is closed `ended` (or was closed already, as `state` says). */
+  | { readonly status: 'ended'; readonly deploymentId: string; readonly state: BakeRecord['state'] };
 
 export interface ClosedBake {
   readonly deploymentId: string;
@@ -87,14 +94,16 @@ export interface ClosedBake {
 
 /**
  * The bake metrics, per group: a bake that passed, one rolled back by an alarm, one not closed as
- * asked (CodeDeploy refused, or a rollback's call failed with an error: such a rollback is also announced).
+ * asked (CodeDeploy refused, or a rollback's call failed with an error: such a rollback is also
+ * announced), one whose deployment failed or was stopped by other means first.
  */
-export const BAKE_METRICS = { passed: 'BakesPassed', rolledBack: 'BakeRollbacks', notDone: 'BakesNotClosed' } as const;
+export const BAKE_METRICS = { passed: 'BakesPassed', rolledBack: 'BakeRollbacks', notDone: 'BakesNotClosed', ended: 'BakesEnded' } as const;
 
 /** Validates the event (a malformed one throws EventValidationError before any port is called), then opens, watches or sweeps. */
 export async function handleBakeEvent(event: unknown, deps: BakeDependencies): Promise<BakeResult> {
   const detailType = detailTypeOf(event);
   if (detailType === CLOUDWATCH_ALARM_STATE_CHANGE) return onAlarm(event, deps);
+  if (detailType === CODEDEPLOY_DEPLOYMENT_STATE_CHANGE) return onDeploymentEnded(event, deps);
   if (detailType === SCHEDULED_EVENT) {
     const scheduled = parseAwsEvent(SCHEDULED_EVENT, event);
     const token = scheduled.id;
@@ -128,6 +137,35 @@ async function onAlarm(event: unknown, deps: BakeDependencies): Promise<BakeResu
   // A redelivery of this event finds the bakes it claimed before (its own token) and finishes them.
   const own = claimed.length > 0 ? claimed : book.open.filter((bake) => holdsClaim(book, bake.deploymentId, token));
   return { status: 'watched', alarmName, closed: await closeAll(own, token, deps) };
+}
+
+/**
+ * A deployment failed or was stopped. Its bake, open and still baking (or not opened yet: the
+ * assessment's event may come later), is kept closed as `ended` (the first closed bake kept stays:
+ * an alarm's rollback that closed it first is not overwritten) before the book lets it go, so that a
+ * later Deployment Risk Assessed, AfterAllowTraffic hook or alarm finds it closed. A bake an
+ * invocation has claimed is left to it: CodeDeploy answers its call, and it closes the bake.
+ */
+async function onDeploymentEnded(event: unknown, deps: BakeDependencies): Promise<BakeResult> {
+  const { id, detail } = parseAwsEvent(CODEDEPLOY_DEPLOYMENT_STATE_CHANGE, event);
+  const { deploymentId, state } = detail;
+  if (!(CODEDEPLOY_UNSUCCESSFUL_STATES as readonly string[]).includes(state)) return { status: 'ignored', reason: `${deploymentId} is ${state}: only a deployment that failed or was stopped ends its bake early` };
+  const open = (await deps.bakes.readBook())?.book.open.find((bake) => bake.deploymentId === deploymentId);
+  if (open && open.state !== 'baking') return { status: 'ignored', reason: `the bake of ${deploymentId} is ${open.state}: the invocation that claimed it closes it` };
+  const bake = open ?? (await unopenedBake(deploymentId, deps));
+  if (!bake) return { status: 'ignored', reason: `${deploymentId} is not in the bake tier` };
+  const kept = await deps.bakes.keepClosed(endedBake(bake, deps.clock.now()));
+  if (kept.state === 'ended' && (await deps.bakes.markCounted(deploymentId, `${id}/${randomUUID()}`))) count(kept, deps);
+  await updateBook(deps.bakes, (book) => ({ book: removeEnded(book, deploymentId), claimed: [] }));
+  return { status: 'ended', deploymentId, state: kept.state };
+}
+
+/** The bake predict's stored assessment would open for a deployment of a group with a bake tier, if it is in the tier. */
+async function unopenedBake(deploymentId: string, deps: BakeDependencies): Promise<BakeRecord | undefined> {
+  const assessment = (await deps.deployments.get(deploymentId))?.assessment;
+  if (!assessment || !startsBake(assessment)) return undefined;
+  const policy = findPolicy(deps.config.groups, assessment.application, assessment.deploymentGroup);
+  return policy?.bake ? bakeOf(assessment, policy, deps.clock.now()) : undefined;
 }
 
 /**
@@ -256,7 +294,7 @@ async function act(bake: BakeRecord, codeDeploy: CodeDeployPort): Promise<CodeDe
 }
 
 function count(record: BakeRecord, deps: BakeDependencies): void {
-  const name = record.state === 'rolled-back' ? BAKE_METRICS.rolledBack : record.state === 'passed' ? BAKE_METRICS.passed : BAKE_METRICS.notDone;
+  const name = record.state === 'rolled-back' ? BAKE_METRICS.rolledBack : record.state === 'passed' ? BAKE_METRICS.passed : record.state === 'ended' ? BAKE_METRICS.ended : BAKE_METRICS.notDone;
   deps.metrics.put({
     namespace: deps.config.metricsNamespace,
     dimensions: { [QUALITY_DIMENSIONS.application]: record.application, [QUALITY_DIMENSIONS.deploymentGroup]: record.deploymentGroup },

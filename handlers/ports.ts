@@ -263,7 +263,8 @@ export type WatchTier = 'stop' | 'bake' | 'none';
  * which calls CodeDeploy), then closed: `rolled-back`, `passed`, or `not-done` (CodeDeploy refused,
  * or a rollback failed with an error; such a rollback is announced as Deployment Rollback Failed).
  */
-export type BakeState = 'baking' | 'rolling-back' | 'passing' | 'rolled-back' | 'passed' | 'not-done';
+/** `ended`: the deployment failed or was stopped before its bake closed, by other means: nothing is left to roll back. */
+export type BakeState = 'baking' | 'rolling-back' | 'passing' | 'rolled-back' | 'passed' | 'not-done' | 'ended';
 
 /** One deployment's bake, in the control table. */
 export interface BakeRecord {

@@ -1,4 +1,6 @@
+import type { BusEvent } from '../../events/bus';
 import { ManualClock } from '../../events/clock';
+import { derivedDeploymentEvent } from '../../events/samples';
 import { InMemoryBakeStore, InMemoryDeploymentStore } from '../../handlers/adapters/in-memory-stores';
 import { BakeAnnouncementHeldError, handleBakeEvent, type BakeDependencies } from '../../handlers/bake';
 import { updateBook } from '../../handlers/bake-book';
@@ -348,5 +350,66 @@ describe('bake: a rollback whose CodeDeploy call fails with an error (not a refu
     await handleBakeEvent(w.alarm, w.deps);
     expect(w.failures()).toHaveLength(1);
     expect(w.counted()).toEqual(['BakesNotClosed']);
+  });
+});
+
+describe('bake: a deployment that fails or is stopped by other means ends its bake', () => {
+  /** CodeDeploy's state change of the deployment (the real sample, for the group), as EventBridge delivers it. */
+  const ended = (deploymentId: string, state: 'FAILURE' | 'STOP' | 'SUCCESS', id = `ended-${state}`) => {
+    const { event } = derivedDeploymentEvent(state, deploymentId);
+    const delivered = event as BusEvent;
+    return { ...delivered, id, detail: { ...(delivered.detail as object), application: 'checkout', deploymentGroup: 'checkout-prod' } };
+  };
+
+  it('ECS: an open bake whose AfterAllowTraffic hook never comes (the deployment failed first) is closed `ended`, counted once, and no later alarm claims it', async () => {
+    const w = setup('ECS');
+    await w.deployments.putAssessment(w.assessment);
+    await expect(handleBakeEvent(w.assessedEvent(), w.deps)).resolves.toMatchObject({ status: 'opened', endsAt: null });
+    w.clock.advanceBy(10 * 60_000);
+
+    await expect(handleBakeEvent(ended(w.deploymentId, 'FAILURE'), w.deps)).resolves.toEqual({ status: 'ended', deploymentId: w.deploymentId, state: 'ended' });
+    await expect(handleBakeEvent(ended(w.deploymentId, 'FAILURE'), w.deps)).resolves.toEqual({ status: 'ended', deploymentId: w.deploymentId, state: 'ended' });
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'ended', closedAt: START + 10 * 60_000, platform: 'ECS' });
+
+    await expect(handleBakeEvent(w.alarmEvent('alarm-1', ALARM, 'ALARM', w.clock.now()), w.deps)).resolves.toEqual({ status: 'watched', alarmName: ALARM, closed: [] });
+    await expect(handleBakeEvent(w.sweepEvent(w.clock.now() + 60_000), w.deps)).resolves.toEqual({ status: 'swept', closed: [] });
+    await expect(handleBakeEvent(w.assessedEvent(), w.deps)).resolves.toMatchObject({ status: 'ignored', reason: expect.stringContaining('closed already') });
+    expect(w.codeDeploy.callLog).toEqual([]);
+    expect(w.published).toEqual([]);
+    expect(w.counted()).toEqual(['BakesEnded']);
+  });
+
+  it('EC2: a deployment stopped before its assessment opened the bake (events out of order) is closed `ended`: the late Deployment Risk Assessed opens nothing', async () => {
+    const w = setup();
+    await w.deployments.putAssessment(w.assessment);
+    await expect(handleBakeEvent(ended(w.deploymentId, 'STOP'), w.deps)).resolves.toEqual({ status: 'ended', deploymentId: w.deploymentId, state: 'ended' });
+    await expect(handleBakeEvent(w.assessedEvent(), w.deps)).resolves.toMatchObject({ status: 'ignored' });
+    expect((await w.bakes.readBook())?.book.open ?? []).toEqual([]);
+    expect(w.counted()).toEqual(['BakesEnded']);
+  });
+
+  it('EC2: the STOP of the bake\'s own rollback keeps the rollback: closed `rolled-back`, counted and announced once', async () => {
+    const w = setup();
+    await w.deployments.putAssessment(w.assessment);
+    await handleBakeEvent(w.assessedEvent(), w.deps);
+    w.clock.advanceBy(60_000);
+    await expect(handleBakeEvent(w.alarmEvent('alarm-1', ALARM, 'ALARM', w.clock.now()), w.deps)).resolves.toMatchObject({ closed: [{ deploymentId: w.deploymentId, state: 'rolled-back' }] });
+    await expect(handleBakeEvent(ended(w.deploymentId, 'STOP'), w.deps)).resolves.toEqual({ status: 'ended', deploymentId: w.deploymentId, state: 'rolled-back' });
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back' });
+    expect(w.announcements()).toHaveLength(1);
+    expect(w.counted()).toEqual(['BakeRollbacks']);
+  });
+
+  it('a bake an alarm has claimed is left to its claimer; a deployment that succeeded, or one not in the bake tier, is ignored', async () => {
+    const w = setup();
+    await w.deployments.putAssessment(w.assessment);
+    await handleBakeEvent(w.assessedEvent(), w.deps);
+    await expect(handleBakeEvent(ended(w.deploymentId, 'SUCCESS'), w.deps)).resolves.toMatchObject({ status: 'ignored', reason: expect.stringContaining('SUCCESS') });
+    await updateBook(w.bakes, (book) => ({ book: { ...book, open: book.open.map((bake) => ({ ...bake, state: 'rolling-back' as const, claim: { token: 'alarm-1', at: START } })) }, claimed: [] }));
+    await expect(handleBakeEvent(ended(w.deploymentId, 'FAILURE'), w.deps)).resolves.toMatchObject({ status: 'ignored', reason: expect.stringContaining('rolling-back') });
+    expect(await w.bakes.readClosed(w.deploymentId)).toBeUndefined();
+    await expect(handleBakeEvent(ended('d-NOTBAKED1', 'FAILURE'), w.deps)).resolves.toMatchObject({ status: 'ignored', reason: 'd-NOTBAKED1 is not in the bake tier' });
+    expect(w.counted()).toEqual([]);
   });
 });

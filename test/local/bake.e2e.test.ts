@@ -395,6 +395,32 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
     expect(messagesAbout(deploymentId)[0]!.body).toContain('so Deploy Guard failed its AfterAllowTraffic hook');
   });
 
+  it('ECS: a deployment in the bake tier that fails before its traffic moves ends its bake (the rule on its FAILURE); the alarm after it rolls nothing back and announces no failed rollback', async () => {
+    const deploymentId = await start('payments');
+    expect((await standIns.stores.deployments.get(deploymentId))?.assessment).toMatchObject({ decision: 'proceed', tier: 'bake' });
+    expect((await standIns.stores.bakes.readBook())?.book.open).toEqual([expect.objectContaining({ deploymentId, endsAt: null })]);
+    await advance(5 * MINUTE);
+    await expect(hook(deploymentId, 'BeforeAllowTraffic')).resolves.toMatchObject({ status: 'succeeded' });
+    // The replacement task set never becomes healthy: CodeDeploy fails the deployment, and its AfterAllowTraffic hook never comes.
+    standIns.codeDeploy.finish(deploymentId, true);
+    await drainBuses(standIns.buses);
+    expect((await standIns.stores.bakes.readBook())?.book.open).toEqual([]);
+    expect(await standIns.stores.bakes.readClosed(deploymentId)).toMatchObject({ state: 'ended', platform: 'ECS' });
+    expect((await standIns.stores.deployments.get(deploymentId))?.outcome).toMatchObject({ state: 'FAILURE', label: 'failed' });
+
+    await advance(MINUTE);
+    await serverErrors('payments', 9);
+    expect(alarmEvents('payments')).toHaveLength(1);
+    await advance(40 * MINUTE);
+    expect(calls(deploymentId)).toEqual([{ api: 'PutLifecycleEventHookExecutionStatus', deploymentId, accepted: true }]);
+    expect(rollbackFailures(deploymentId)).toEqual([]);
+    expect(bakeRollbacks(deploymentId)).toEqual([]);
+    expect(bakeCount('payments', 'BakesEnded')).toBe(1);
+    expect(bakeCount('payments', 'BakesNotClosed')).toBeUndefined();
+    expect(messagesAbout(deploymentId).map((message) => message.subject)).toEqual([]);
+    expect(deadLetters).toEqual([]);
+  });
+
   it('ECS: a baking deployment with no alarm completes after its window: the sweep reports AfterAllowTraffic Succeeded', async () => {
     const deploymentId = await start('payments');
     await advance(5 * MINUTE);
