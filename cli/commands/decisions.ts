@@ -4,6 +4,7 @@ import type { GateLink } from '../../events/emitted';
 import { systemClock, type Clock } from '../../events/clock';
 import { DynamoDbGateStore } from '../../handlers/adapters/dynamodb-gates';
 import { DynamoDbDeploymentStore } from '../../handlers/adapters/dynamodb-stores';
+import { startsBake } from '../../handlers/bake-domain';
 import { budgetWords, riskAgainstCut } from '../../handlers/decision-words';
 import { gateDaysBetween, type GateDecisionEntry, type GateSettlement } from '../../handlers/pipeline-gate-domain';
 import type { AssessmentRecord, DeploymentItem, DeploymentStore, GateDecisionListing } from '../../handlers/ports';
@@ -189,7 +190,7 @@ export function decisionWords(assessment: AssessmentRecord): string {
   if (assessment.override) return assessment.override.kind === 'override' ? 'overridden (a would-be stop let through)' : 'paused (a would-be stop let through)';
   if (assessment.gate?.letThrough) return `passed at the pipeline gate (job ${assessment.gate.jobId}: a would-be stop let through)`;
   if (assessment.explored) return 'explored (a would-be stop let through)';
-  if (assessment.decision === 'proceed') return 'proceed';
+  if (assessment.decision === 'proceed') return startsBake(assessment) ? `proceed, baked ${assessment.bake!.minutes} min after its traffic moves` : 'proceed';
   if (assessment.mode === 'shadow' || !assessment.enforced) return 'would stop (shadow)';
   // A held deployment's end (approved, rejected, timed out) is in its hold and its outcome.
   if (assessment.onRisk === 'hold') return 'held for a person (approve / reject)';

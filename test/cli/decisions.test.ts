@@ -192,6 +192,12 @@ describe('deploy-guard decisions (the live view, against dynalite)', () => {
     expect(decisionWords(storedAssessment({ mode: 'stop', decision: 'proceed', enforced: true, gate: { ...gate, letThrough: false } }))).toBe('proceed');
   });
 
+  it('says a deployment in the bake tier proceeds and is baked, for how long; not one whose bake never starts (shadow)', () => {
+    const bake = { cut: 0.2, minutes: 30, alarms: ['checkout-5xx'] };
+    expect(decisionWords(storedAssessment({ mode: 'stop', decision: 'proceed', enforced: true, tier: 'bake', bake }))).toBe('proceed, baked 30 min after its traffic moves');
+    expect(decisionWords(storedAssessment({ mode: 'shadow', decision: 'proceed', enforced: false, tier: 'bake', bake }))).toBe('proceed');
+  });
+
   it('reads --since as a duration ago or an ISO time', () => {
     expect(parseSince('30m', T0)).toBe(T0 - 30 * MINUTE);
     expect(parseSince('24h', T0)).toBe(T0 - 1_440 * MINUTE);
