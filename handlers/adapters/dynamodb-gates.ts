@@ -3,7 +3,7 @@ import { GRANT_RETENTION_MS } from '../operator-controls';
 import { GATE_DAY_PAGE_BYTES, gateDayKeyOf, listingBytes, type GateDecisionEntry, type GateJobRecord, type GatePass, type GateSettlement } from '../pipeline-gate-domain';
 import type { GateStore } from '../ports';
 import { CONTROL_KEYS } from '../tables';
-import { call, fromItem, isConditionalCheckFailed, keyOf, required, toAttribute, toItem } from './dynamodb-attributes';
+import { call, fromItem, isConditionalCheckFailed, keyOf, required, toAttribute, toItem, updateIf } from './dynamodb-attributes';
 
 /**
  * The pipeline gate's items over the control table: a job's decision (`gatejob#<jobId>`, a
@@ -209,18 +209,8 @@ export class DynamoDbGateStore implements GateStore {
   }
 
   /** A conditional update of a day's page, `#job` naming the job's entry; false when the condition did not hold. */
-  private async updateIf(key: { readonly key: string }, expression: string, condition: string, jobId: string, values: Record<string, AttributeValue>): Promise<boolean> {
-    try {
-      await call('UpdateItem', this.tableName, key, () =>
-        this.client.send(
-          new UpdateItemCommand({ TableName: this.tableName, Key: keyOf(key), UpdateExpression: expression, ConditionExpression: condition, ExpressionAttributeNames: { '#job': jobId }, ExpressionAttributeValues: values }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      return false;
-    }
+  private updateIf(key: { readonly key: string }, update: string, condition: string, jobId: string, values: Record<string, AttributeValue>): Promise<boolean> {
+    return updateIf(this.client, this.tableName, key, { update, condition, names: { '#job': jobId }, values });
   }
 
   /** Every page of the day, in order, until the first that does not exist. */
