@@ -333,6 +333,40 @@ export const deploymentRollbackCompleted = define({
   },
 });
 
+/** How a bake that passed let its deployment go on: the AfterAllowTraffic hook answered Succeeded (ECS / Lambda), or nothing asked (EC2: CodeDeploy goes on by itself). */
+export const BAKE_PASS_ACTIONS = ['LifecycleHookSucceeded', 'None'] as const;
+
+export const deploymentBakePassed = define({
+  detailType: 'Deployment Bake Passed',
+  schemaVersion: '1',
+  description:
+    'A deployment of the bake tier was watched through its whole bake window after its traffic moved, and none of its group\'s alarms went to ALARM: bake let it go on (its AfterAllowTraffic hook answered Succeeded on ECS / Lambda; on EC2 CodeDeploy goes on by itself). Not told by notify: a pipeline stage or a dashboard may wait for it.',
+  detail: z.lazy(() => z.strictObject({
+    schemaVersion,
+    ...deploymentRef,
+    platform: z.enum(COMPUTE_PLATFORMS),
+    /** The alarms watched through the window. */
+    alarmNames: z.array(nonEmpty),
+    action: z.enum(BAKE_PASS_ACTIONS),
+    /** The bake window, in minutes, and when it opened. */
+    bakeMinutes: z.number().check(z.int(), z.positive()),
+    bakeOpenedAt: isoTime,
+    passedAt: isoTime,
+  })),
+  example: {
+    schemaVersion: '1',
+    deploymentId: 'd-123456789',
+    application: 'payments',
+    deploymentGroup: 'payments-prod',
+    platform: 'ECS',
+    alarmNames: ['deploy-guard-prod-payments-payments-prod-alarm-0'],
+    action: 'LifecycleHookSucceeded',
+    bakeMinutes: 30,
+    bakeOpenedAt: '2026-11-20T09:22:00Z',
+    passedAt: '2026-11-20T09:52:00Z',
+  },
+});
+
 export const deploymentBakeRolledBack = define({
   detailType: 'Deployment Bake Rolled Back',
   schemaVersion: '1',
@@ -718,6 +752,7 @@ export const EMITTED_EVENTS = {
   [operatorOverride.detailType]: operatorOverride,
   [deploymentHeld.detailType]: deploymentHeld,
   [deploymentBakeRolledBack.detailType]: deploymentBakeRolledBack,
+  [deploymentBakePassed.detailType]: deploymentBakePassed,
   [pipelineGateDecided.detailType]: pipelineGateDecided,
 } as const;
 export type EmittedEventKind = keyof typeof EMITTED_EVENTS;

@@ -237,19 +237,23 @@ export function closedBake(bake: BakeRecord, answer: BakeAnswer, at: number): Ba
 }
 
 /**
- * What a closed bake announces on Deploy Guard's bus: a rollback on an alarm (Deployment Bake Rolled
- * Back), or a rollback on an alarm that CodeDeploy refused or that failed with an error (Deployment
- * Rollback Failed, with the bake: the deployment was not rolled back, and on-call must know). A pass,
- * or a pass CodeDeploy refused, announces nothing; nor does a bake announced already.
+ * What a closed bake announces on Deploy Guard's bus: a pass (Deployment Bake Passed), a rollback on
+ * an alarm (Deployment Bake Rolled Back), or a rollback on an alarm that CodeDeploy refused or that
+ * failed with an error (Deployment Rollback Failed, with the bake: the deployment was not rolled
+ * back, and on-call must know). A pass CodeDeploy refused (its hook expired first) and a bake whose
+ * deployment ended by other means announce nothing; nor does a bake announced already.
  */
 export type BakeAnnouncement =
+  | { readonly kind: 'Deployment Bake Passed'; readonly detail: EmittedDetail<'Deployment Bake Passed'> }
   | { readonly kind: 'Deployment Bake Rolled Back'; readonly detail: EmittedDetail<'Deployment Bake Rolled Back'> }
   | { readonly kind: 'Deployment Rollback Failed'; readonly detail: EmittedDetail<'Deployment Rollback Failed'> };
 
 /** The announcement of a closed bake not yet announced (undefined when there is nothing, or nothing more, to tell). */
 export function bakeAnnouncement(record: BakeRecord): BakeAnnouncement | undefined {
+  if (record.announcedAt !== undefined || record.closedAt === undefined) return undefined;
+  if (record.state === 'passed') return passAnnouncement(record, record.closedAt);
   // Only a rollback has an alarm: a bake moves to rolling-back with the alarm that asked for it.
-  if (record.announcedAt !== undefined || !record.alarmName || record.closedAt === undefined) return undefined;
+  if (!record.alarmName) return undefined;
   const ref = { deploymentId: record.deploymentId, application: record.application, deploymentGroup: record.deploymentGroup };
   const action = rollbackActionOf(record);
   if (record.state === 'rolled-back') {
@@ -277,6 +281,24 @@ export function bakeAnnouncement(record: BakeRecord): BakeAnnouncement | undefin
       message: record.error || record.message || `CodeDeploy refused ${action} for ${record.deploymentId}`,
       failedAt: new Date(record.closedAt).toISOString(),
       bake: { platform: record.platform, alarmName: record.alarmName, action, minutes: record.minutes, openedAt: new Date(record.openedAt).toISOString() },
+    },
+  };
+}
+
+function passAnnouncement(record: BakeRecord, passedAt: number): BakeAnnouncement {
+  return {
+    kind: 'Deployment Bake Passed',
+    detail: {
+      schemaVersion: '1',
+      deploymentId: record.deploymentId,
+      application: record.application,
+      deploymentGroup: record.deploymentGroup,
+      platform: record.platform,
+      alarmNames: [...record.alarmNames],
+      action: bakeAction({ ...record, state: 'passing' }).kind === 'succeed-hook' ? 'LifecycleHookSucceeded' : 'None',
+      bakeMinutes: record.minutes,
+      bakeOpenedAt: new Date(record.openedAt).toISOString(),
+      passedAt: new Date(passedAt).toISOString(),
     },
   };
 }

@@ -48,7 +48,8 @@ import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS } from './quality-metrics
  * A rollback is claimed before CodeDeploy is called, so a deployment is rolled back at most once;
  * it is announced (Deployment Bake Rolled Back) for notify to tell, and so is a rollback CodeDeploy
  * refuses or whose call fails with an error (Deployment Rollback Failed, with the bake): the
- * deployment was not rolled back. The announcement is claimed before it is published, so that two
+ * deployment was not rolled back. A pass is announced too (Deployment Bake Passed), for a pipeline
+ * stage or a dashboard, not for notify. An announcement is claimed before it is published, so that two
  * invocations closing the same bake at once (two deliveries of one alarm event) publish it once.
  * A baking deployment that fails or is stopped by other means (CodeDeploy Deployment State-change
  * Notification, FAILURE or STOP) ends its bake: nothing is left to roll back, and a later alarm of
@@ -57,7 +58,7 @@ import { DEFAULT_METRICS_NAMESPACE, QUALITY_DIMENSIONS } from './quality-metrics
 
 export interface BakeConfig {
   readonly source: string;
-  /** Deploy Guard's bus, where a rollback on an alarm is announced (Deployment Bake Rolled Back, or Deployment Rollback Failed when CodeDeploy refused it or its call failed). */
+  /** Deploy Guard's bus, where a pass is announced (Deployment Bake Passed) and a rollback on an alarm (Deployment Bake Rolled Back, or Deployment Rollback Failed when CodeDeploy refused it or its call failed). */
   readonly eventBusName: string;
   readonly groups: readonly GroupPolicy[];
   readonly metricsNamespace: string;
@@ -215,8 +216,9 @@ export class BakeAnnouncementHeldError extends Error {
 const ANNOUNCEMENT_CLAIM_ROUNDS = 3;
 
 /**
- * Announces a bake's rollback on an alarm (Deployment Bake Rolled Back), or its refusal by CodeDeploy
- * or failure with an error (Deployment Rollback Failed, with the bake): claims the announcement
+ * Announces a bake's pass (Deployment Bake Passed), its rollback on an alarm (Deployment Bake Rolled
+ * Back), or its refusal by CodeDeploy or failure with an error (Deployment Rollback Failed, with the
+ * bake): claims the announcement
  * (announcementClaimDecision), publishes, then marks the closed bake announced. Once, whether the
  * invocation that closed it or a retry of its event (or the sweep taking its claim over) gets here,
  * and whether one or two of them at the same moment; an invocation that died between its claim and
@@ -256,7 +258,14 @@ function settledClaim(kept: BakeRecord | undefined, deploymentId: string, invoca
 }
 
 function announcementEntry(announcement: BakeAnnouncement, context: EntryContext): PutEventsEntry {
-  return announcement.kind === 'Deployment Bake Rolled Back' ? buildEntry(announcement.kind, announcement.detail, context) : buildEntry(announcement.kind, announcement.detail, context);
+  switch (announcement.kind) {
+    case 'Deployment Bake Passed':
+      return buildEntry(announcement.kind, announcement.detail, context);
+    case 'Deployment Bake Rolled Back':
+      return buildEntry(announcement.kind, announcement.detail, context);
+    case 'Deployment Rollback Failed':
+      return buildEntry(announcement.kind, announcement.detail, context);
+  }
 }
 
 /**

@@ -14,7 +14,7 @@ import { EventValidationError } from '../../events/validation';
 const KINDS = Object.keys(EMITTED_EVENTS) as EmittedEventKind[];
 
 describe('the events Deploy Guard emits', () => {
-  it("are the nine the design names, the operators' announcement, the hold, the bake's rollback and the pipeline gate's decision", () => {
+  it("are the nine the design names, the operators' announcement, the hold, the bake's rollback and pass, and the pipeline gate's decision", () => {
     expect(KINDS).toEqual([
       'Deployment Change Summary',
       'Deployment Risk Assessed',
@@ -28,6 +28,7 @@ describe('the events Deploy Guard emits', () => {
       'Operator Override',
       'Deployment Held',
       'Deployment Bake Rolled Back',
+      'Deployment Bake Passed',
       'Pipeline Gate Decided',
     ]);
   });

@@ -10,6 +10,7 @@ import {
   BAKE_TIMEOUT_SECONDS,
   closedBake,
   EMPTY_BOOK,
+  endedBake,
   hookInvoked,
   openBake,
   removeClosed,
@@ -287,12 +288,33 @@ describe('what a closed bake announces, once', () => {
     expect(bakeAnnouncement({ ...failed(), announcedAt: T0 + 10 * MINUTE })).toBeUndefined();
   });
 
-  it('nothing once announced, nothing for a pass, nor for a pass CodeDeploy refused', () => {
+  it('a pass: Deployment Bake Passed, with the alarms watched and how it went on (the hook answered Succeeded on ECS / Lambda, nothing asked on EC2)', () => {
+    const passing = sweep(openBake(EMPTY_BOOK, bakeOf(assessment(), policy, T0)), T0 + 30 * MINUTE, 's').claimed[0]!;
+    expect(bakeAnnouncement(closedBake(passing, { ok: true }, T0 + 30 * MINUTE))).toEqual({
+      kind: 'Deployment Bake Passed',
+      detail: {
+        schemaVersion: '1',
+        deploymentId: passing.deploymentId,
+        application: passing.application,
+        deploymentGroup: passing.deploymentGroup,
+        platform: 'Server',
+        alarmNames: [...passing.alarmNames],
+        action: 'None',
+        bakeMinutes: 30,
+        bakeOpenedAt: new Date(passing.openedAt).toISOString(),
+        passedAt: new Date(T0 + 30 * MINUTE).toISOString(),
+      },
+    });
+    expect(bakeAnnouncement(closedBake({ ...passing, platform: 'ECS', hookExecutionId: 'hook-1' }, { ok: true }, T0 + 30 * MINUTE))?.detail).toMatchObject({ platform: 'ECS', action: 'LifecycleHookSucceeded' });
+  });
+
+  it('nothing once announced, nor for a pass CodeDeploy refused, nor for a bake whose deployment ended by other means', () => {
     expect(bakeAnnouncement({ ...refused(), announcedAt: T0 + 10 * MINUTE })).toBeUndefined();
     expect(bakeAnnouncement({ ...closedBake(claimed(), { ok: true }, T0 + 10 * MINUTE), announcedAt: T0 + 10 * MINUTE })).toBeUndefined();
     const passing = sweep(openBake(EMPTY_BOOK, bakeOf(assessment(), policy, T0)), T0 + 30 * MINUTE, 's').claimed[0]!;
-    expect(bakeAnnouncement(closedBake(passing, { ok: true }, T0 + 30 * MINUTE))).toBeUndefined();
+    expect(bakeAnnouncement({ ...closedBake(passing, { ok: true }, T0 + 30 * MINUTE), announcedAt: T0 + 31 * MINUTE })).toBeUndefined();
     expect(bakeAnnouncement(closedBake(passing, { ok: false, refusal: 'DeploymentAlreadyCompleted', message: 'done' }, T0 + 30 * MINUTE))).toBeUndefined();
+    expect(bakeAnnouncement(endedBake(bakeOf(assessment(), policy, T0), T0 + 5 * MINUTE))).toBeUndefined();
   });
 });
 

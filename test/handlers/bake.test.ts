@@ -91,13 +91,34 @@ describe('bake: alarm events lost, early or twice', () => {
     expect(w.codeDeploy.callLog.filter((call) => call.accepted)).toHaveLength(1);
   });
 
-  it('a bake that passes is not announced', async () => {
+  it('a bake that passes is announced once (Deployment Bake Passed: nothing asked of CodeDeploy on EC2); the next sweep announces nothing more', async () => {
     const w = setup();
     await w.deployments.putAssessment(w.assessment);
     await handleBakeEvent(w.assessedEvent(), w.deps);
     w.clock.advanceBy(31 * 60_000);
     await expect(handleBakeEvent(w.sweepEvent(w.clock.now()), w.deps)).resolves.toEqual({ status: 'swept', closed: [{ deploymentId: w.deploymentId, state: 'passed' }] });
-    expect(w.published).toEqual([]);
+    w.clock.advanceBy(60_000);
+    await expect(handleBakeEvent(w.sweepEvent(w.clock.now()), w.deps)).resolves.toEqual({ status: 'swept', closed: [] });
+    expect(w.published.map((entry) => [entry.DetailType, JSON.parse(entry.Detail), entry.Time])).toEqual([
+      [
+        'Deployment Bake Passed',
+        {
+          schemaVersion: '1',
+          deploymentId: w.deploymentId,
+          application: 'checkout',
+          deploymentGroup: 'checkout-prod',
+          platform: 'Server',
+          alarmNames: [ALARM, OTHER_ALARM],
+          action: 'None',
+          bakeMinutes: 30,
+          bakeOpenedAt: '2026-12-01T09:00:00.000Z',
+          passedAt: '2026-12-01T09:31:00.000Z',
+        },
+        new Date(START + 31 * 60_000),
+      ],
+    ]);
+    expect(w.codeDeploy.callLog).toEqual([]);
+    expect(w.counted()).toEqual(['BakesPassed']);
   });
 
   it.each([
@@ -333,7 +354,7 @@ describe('bake: a rollback whose CodeDeploy call fails with an error (not a refu
     denied = false;
     w.clock.advanceBy(60_000);
     await expect(handleBakeEvent(w.sweepEvent(w.clock.now()), deps)).resolves.toEqual({ status: 'swept', closed: [{ deploymentId: w.deploymentId, state: 'passed' }] });
-    expect(w.published).toEqual([]);
+    expect(w.published.map((entry) => [entry.DetailType, JSON.parse(entry.Detail).action])).toEqual([['Deployment Bake Passed', 'LifecycleHookSucceeded']]);
   });
 
   it('a retry after the failure was kept but its announcement failed announces it once, with the first attempt\'s time; a later retry announces nothing', async () => {

@@ -96,6 +96,7 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
   };
   const alarmOf = (application: string) => groupMetricAlarmName(PREFIX, { application, deploymentGroup: `${application}-prod` }, 0);
   const calls = (deploymentId: string) => standIns.codeDeploy.callLog.filter((call) => call.deploymentId === deploymentId);
+  const bakePasses = (deploymentId: string) => busEvents.filter((event) => event['detail-type'] === 'Deployment Bake Passed' && (event.detail as { deploymentId: string }).deploymentId === deploymentId);
   const bakeRollbacks = (deploymentId: string) => busEvents.filter((event) => event['detail-type'] === 'Deployment Bake Rolled Back' && (event.detail as { deploymentId: string }).deploymentId === deploymentId);
   const messagesAbout = (deploymentId: string) => standIns.notifications.published.filter((message) => message.body.includes(deploymentId));
   const rollbackFailures = (deploymentId: string) => busEvents.filter((event) => event['detail-type'] === 'Deployment Rollback Failed' && (event.detail as { deploymentId: string }).deploymentId === deploymentId);
@@ -421,7 +422,7 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
     expect(deadLetters).toEqual([]);
   });
 
-  it('ECS: a baking deployment with no alarm completes after its window: the sweep reports AfterAllowTraffic Succeeded', async () => {
+  it('ECS: a baking deployment with no alarm completes after its window: the sweep reports AfterAllowTraffic Succeeded and announces the pass once (not told)', async () => {
     const deploymentId = await start('payments');
     await advance(5 * MINUTE);
     await hook(deploymentId, 'BeforeAllowTraffic');
@@ -439,6 +440,8 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
     expect(standIns.codeDeploy.deployment(deploymentId)).toMatchObject({ status: 'Succeeded', hooks: { AfterAllowTraffic: { status: 'Succeeded' } } });
     expect(await standIns.stores.bakes.readClosed(deploymentId)).toMatchObject({ state: 'passed' });
     expect((await standIns.stores.deployments.get(deploymentId))?.outcome).toMatchObject({ state: 'SUCCESS', label: 'succeeded' });
+    expect(bakePasses(deploymentId).map((event) => event.detail)).toEqual([expect.objectContaining({ platform: 'ECS', action: 'LifecycleHookSucceeded', bakeMinutes: 30, alarmNames: [alarmOf('payments')] })]);
+    expect(messagesAbout(deploymentId)).toEqual([]);
     expect(deadLetters).toEqual([]);
   });
 
@@ -451,7 +454,8 @@ describe('the bake tier on the local runtime (real handlers, synthesized wiring)
     await drainBuses(standIns.buses);
     expect((await standIns.stores.deployments.get(deploymentId))?.outcome).toMatchObject({ label: 'succeeded' });
     expect(calls(deploymentId)).toEqual([]);
-    // A bake that passed is neither announced nor told.
+    // A bake that passed is announced (for a pipeline stage or a dashboard), once, and not told.
+    expect(bakePasses(deploymentId).map((event) => event.detail)).toEqual([expect.objectContaining({ platform: 'Server', action: 'None' })]);
     expect(bakeRollbacks(deploymentId)).toEqual([]);
     expect(messagesAbout(deploymentId)).toEqual([]);
   });
