@@ -121,6 +121,27 @@ describe('bake: alarm events lost, early or twice', () => {
     expect(w.counted()).toEqual(['BakesPassed']);
   });
 
+  it('a pass whose announcement PutEvents refuses: the sweep fails, Lambda\'s retry of its event announces it once, later sweeps nothing more', async () => {
+    const w = setup();
+    await w.deployments.putAssessment(w.assessment);
+    await handleBakeEvent(w.assessedEvent(), w.deps);
+    w.clock.advanceBy(31 * 60_000);
+    const sweep = w.sweepEvent(w.clock.now());
+    const failing = { ...w.deps, publisher: { publish: async () => Promise.reject(new Error('PutEvents: InternalFailure')) } };
+    await expect(handleBakeEvent(sweep, failing)).rejects.toThrow('PutEvents: InternalFailure');
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'passed' });
+    expect(w.published).toEqual([]);
+    w.clock.advanceBy(60_000);
+    await expect(handleBakeEvent(sweep, w.deps)).resolves.toEqual({ status: 'swept', closed: [{ deploymentId: w.deploymentId, state: 'passed' }] });
+    for (let minute = 1; minute <= 3; minute += 1) {
+      w.clock.advanceBy(60_000);
+      await handleBakeEvent(w.sweepEvent(w.clock.now()), w.deps);
+    }
+    expect(w.published.map((entry) => entry.DetailType)).toEqual(['Deployment Bake Passed']);
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    expect(w.counted()).toEqual(['BakesPassed']);
+  });
+
   it.each([
     ['the same event delivered twice at once', (w: ReturnType<typeof setup>) => [w.alarmEvent('alarm-2', ALARM, 'ALARM', START + 60_000), w.alarmEvent('alarm-2', ALARM, 'ALARM', START + 60_000)]],
     ['two alarms of the group going off at once', (w: ReturnType<typeof setup>) => [w.alarmEvent('alarm-3', ALARM, 'ALARM', START + 60_000), w.alarmEvent('alarm-4', OTHER_ALARM, 'ALARM', START + 60_000)]],
