@@ -218,11 +218,11 @@ const ANNOUNCEMENT_CLAIM_ROUNDS = 3;
 /**
  * Announces a bake's pass (Deployment Bake Passed), its rollback on an alarm (Deployment Bake Rolled
  * Back), or its refusal by CodeDeploy or failure with an error (Deployment Rollback Failed, with the
- * bake): claims the announcement
- * (announcementClaimDecision), publishes, then marks the closed bake announced. Once, whether the
- * invocation that closed it or a retry of its event (or the sweep taking its claim over) gets here,
- * and whether one or two of them at the same moment; an invocation that died between its claim and
- * the mark is taken over past the lease, which announces again rather than never.
+ * bake): claims the announcement (announcementClaimDecision), publishes, then marks the closed bake
+ * announced. Once, whether the invocation that closed it or a retry of its event (or the sweep taking
+ * its claim over) gets here, and whether one or two of them at the same moment; an invocation that
+ * died between its claim and the mark is taken over past the lease, which announces again rather
+ * than never.
  */
 async function announceClosing(record: BakeRecord, invocation: string, deps: BakeDependencies): Promise<void> {
   const announcement = bakeAnnouncement(record);
