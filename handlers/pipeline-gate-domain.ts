@@ -426,7 +426,7 @@ export function gateDayKeyOf(entry: Pick<GateDecisionEntry, 'application' | 'dep
 /**
  * How many bytes of entries one page of a day's listing holds. A DynamoDB item is at most 400 KB
  * (409,600 bytes, names and values); the rest is the page's key, its byte count and its expiry. A
- * group deciding more in a day (about 900 releases of typical size) continues on the next page.
+ * group deciding more in a day (about 800 releases of typical size) continues on the next page.
  */
 export const GATE_DAY_PAGE_BYTES = 380_000;
 

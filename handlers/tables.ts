@@ -67,6 +67,11 @@ export function tableName(namePrefix: string, table: TableName): string {
 /** The bakes' keys: the book of open bakes, and what a closed bake's key starts with (the bakes' IAM is scoped to these by dynamodb:LeadingKeys). */
 export const BAKE_KEYS = { book: 'bakes#open', closedPrefix: 'bake#' } as const;
 
+/** A page of the gate's listing of a group's day: the first page is the listing's own key. */
+function gateDayPageKey(group: string, day: string, page: number): string {
+  return `${GATE_KEY_PREFIXES.day}${group}#${day}${page === 0 ? '' : `#${page}`}`;
+}
+
 /** Keys of the control table's single items. */
 export const CONTROL_KEYS = {
   rollback: (deploymentId: string) => `rollback#${deploymentId}`,
@@ -96,9 +101,9 @@ export const CONTROL_KEYS = {
   /** The pipeline gate's latest pass of a release (`gatepass#<application>#<revisionKey>`), read by predict. */
   gatePass: (application: string, revision: string) => `${GATE_KEY_PREFIXES.pass}${application}#${revision}`,
   /** The releases the pipeline gate decided in a group on a UTC day (`gateday#<application>/<deploymentGroup>#<YYYY-MM-DD>`), read by `deploy-guard decisions` and `deploy-guard report`. */
-  gateDay: (group: string, day: string) => `${GATE_KEY_PREFIXES.day}${group}#${day}`,
+  gateDay: (group: string, day: string) => gateDayPageKey(group, day, 0),
   /** A page of that listing: the first is the listing's own key, the n-th after it `…#<day>#<n>` (see GATE_DAY_PAGE_BYTES). */
-  gateDayPage: (group: string, day: string, page: number) => `${GATE_KEY_PREFIXES.day}${group}#${day}${page === 0 ? '' : `#${page}`}`,
+  gateDayPage: (group: string, day: string, page: number) => gateDayPageKey(group, day, page),
   /** The shadow digest's claim of the day its window starts (`shadowdigest#<ISO time>`), see handlers/shadow-digest-domain.ts. */
   shadowDigest: (from: number) => `${SHADOW_DIGEST_KEY_PREFIX}${new Date(from).toISOString()}`,
 } as const;
