@@ -5,6 +5,7 @@ import { InMemoryBakeStore, InMemoryDeploymentStore } from '../../handlers/adapt
 import { BakeAnnouncementHeldError, handleBakeEvent, type BakeDependencies, type BakeResult } from '../../handlers/bake';
 import { LocalCodeDeploy } from '../../local/codedeploy';
 import { FaultInjector, SimulatedCrash, type FaultOptions } from '../../local/faults';
+import { derivedDeploymentEvent } from '../../events/samples';
 import { alarmEvent, assessedEvent, BAKING_ALARM, bakeTierAssessment, bakingPolicy, sweepEvent } from '../handlers/bake-fixture';
 
 /**
@@ -247,6 +248,33 @@ describe('the bake store under the fault injector', () => {
     expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'rolled-back', announcedAt: expect.any(Number) });
     expect(w.announcements().map((announcement) => announcement.deploymentId)).toEqual([w.deploymentId]);
     expect(w.failures()).toEqual([]);
+  });
+
+  it.each([
+    ['nothing else', {}, 0],
+    ['a lost answer on every first write of the book', { lostBakeBookAnswerRate: 1 }, 1],
+    ['the function dying right after the ended bake is kept, before the book lets it go', { crashRate: 1, crashSteps: /^keeping the closed bake .*\(ended\)$/ }, 1],
+    ['the function dying right after each write of the book', { crashRate: 1, crashSteps: /^writing the book/ }, 1],
+  ])("a deployment that fails during its bake, with %s: Lambda's retries end the bake once (kept ended, counted once, the book empty), and its alarm then rolls nothing back", async (_fault, options, injected) => {
+    const w = await bakingDeployment(options);
+    await expect(w.deliver(w.assessed)).resolves.toMatchObject({ status: 'opened' });
+    w.clock.advanceBy(5 * MINUTE);
+    w.codeDeploy.finish(w.deploymentId, true);
+    const failed = { ...(derivedDeploymentEvent('FAILURE', w.deploymentId).event as BusEvent), id: 'failure-1' };
+    (failed.detail as Record<string, unknown>).application = 'checkout';
+    (failed.detail as Record<string, unknown>).deploymentGroup = 'checkout-prod';
+    await expect(w.deliver(failed)).resolves.toMatchObject({ status: 'ended', state: 'ended' });
+    expect(w.faults.stats.crashes + w.faults.stats.lostAnswers).toBeGreaterThanOrEqual(injected);
+    expect(await w.bakes.readClosed(w.deploymentId)).toMatchObject({ state: 'ended' });
+    expect((await w.bakes.readBook())?.book.open).toEqual([]);
+    await w.deliver(w.alarm('alarm-1', w.clock.now()));
+    for (let minute = 1; minute <= 40; minute += 1) {
+      w.clock.advanceBy(MINUTE);
+      await w.deliver(w.sweep(w.clock.now()));
+    }
+    expect(w.codeDeploy.callLog).toEqual([]);
+    expect([...w.announcements(), ...w.failures()]).toEqual([]);
+    expect(w.counted()).toEqual(['BakesEnded']);
   });
 
   it('a crash is the process dying: the attempt fails with it, whatever the handler does', async () => {
