@@ -590,7 +590,6 @@ export class DynamoDbControlStore implements ControlStore {
       alarmName: required(value, 'alarmName', 'string', where),
       startedAt: required(value, 'startedAt', 'number', where),
       ...(value.announcedAt === undefined ? {} : { announcedAt: required(value, 'announcedAt', 'number', where) }),
-      ...(value.countedBy === undefined ? {} : { countedBy: required(value, 'countedBy', 'string', where) }),
     };
   }
 
